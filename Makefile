@@ -1,0 +1,41 @@
+# catalog-ops: `make test` and `make demo` do all set-up on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export GOTOOLCHAIN ?= auto
+export GOFLAGS ?= -buildvcs=false
+
+.PHONY: help venv tools test lint typecheck workflows-lint demo clean
+
+help:
+	@echo "make test   - venv + pinned tools + full test suite (ruff, mypy, actionlint, zizmor, pytest)"
+	@echo "make demo   - run the main job (release -> rollout) on the bundled example with the local forge"
+	@echo "make tools  - install/reuse pinned tools in ~/.cache/catalog-ops/tools"
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade "pip>=24,<26"
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $@
+
+venv: $(VENV)/.installed
+
+tools: venv
+	$(BIN)/python scripts/install_tools.py
+
+lint: venv
+	$(BIN)/ruff check scripts tests benchmarks
+	$(BIN)/ruff format --check scripts tests benchmarks
+
+typecheck: venv
+	$(BIN)/mypy
+
+test: venv tools lint typecheck
+	$(BIN)/python -m pytest -q
+
+demo: venv tools
+	$(BIN)/python examples/demo.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+from catalog_ops.cli import main
+
+raise SystemExit(main())

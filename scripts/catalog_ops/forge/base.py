@@ -1,0 +1,319 @@
+"""The forge interface: exactly the operations catalog-ops needs from GitHub or the local forge.
+
+Implementations: ``catalog_ops.forge.local.LocalForge`` (git repos on disk, the embedded default)
+and ``catalog_ops.forge.github.GitHubForge`` (PyGithub; GitHub.com or GitHub Enterprise Server).
+Both pass the shared behaviour suite in ``tests/test_forge_behaviour.py``.
+
+Repositories are named ``"owner/name"`` everywhere. Git object ids are 40-hex strings.
+All methods raise ``catalog_ops.errors.ForgeError`` subclasses (``NotFound``, ``AuthError``,
+``PermissionDenied``, ``RateLimited``, ``Conflict``, ``AutoMergeUnavailable``) and never put
+credentials in messages.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol, runtime_checkable
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Repo:
+    """A repository as listed by the forge."""
+
+    full_name: str  # "owner/name"
+    default_branch: str
+    clone_url: str  # URL ``git clone`` accepts (file://, https://); may embed no credentials
+    html_url: str = ""
+    archived: bool = False
+    fork: bool = False
+    disabled: bool = False
+    topics: tuple[str, ...] = ()
+
+    @property
+    def owner(self) -> str:
+        return self.full_name.split("/", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.full_name.split("/", 1)[1]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RepoListing:
+    """Result of ``Forge.list_repos``: the repos that passed the filters and the skipped ones."""
+
+    repos: tuple[Repo, ...]
+    skipped: tuple[tuple[Repo, str], ...] = ()  # (repo, reason) e.g. "archived", "fork"
+
+
+@dataclasses.dataclass(frozen=True)
+class FileChange:
+    """One file in a commit: new bytes, or ``None`` to delete the file."""
+
+    path: str
+    content: bytes | None
+
+
+class PullState(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+    MERGED = "merged"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PullRequest:
+    """A pull request (GitHub REST ``pulls`` object, reduced)."""
+
+    repo: str
+    number: int
+    title: str
+    body: str
+    head: str  # branch name in the same repo
+    base: str
+    head_sha: str
+    state: PullState
+    url: str
+    labels: tuple[str, ...] = ()
+    reviewers: tuple[str, ...] = ()  # requested users; teams as "org/slug"
+    assignees: tuple[str, ...] = ()
+    auto_merge: bool = False
+    merge_method: str | None = None
+    merged_sha: str | None = None
+
+
+class ChecksState(enum.StrEnum):
+    """Combined state of a commit's required checks (statuses and check runs)."""
+
+    SUCCESS = "success"
+    PENDING = "pending"
+    FAILURE = "failure"
+    NONE = "none"  # no checks configured/reported
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Tag:
+    name: str
+    sha: str  # the commit the tag points at (peeled)
+    message: str | None = None  # annotated tag message; None for lightweight tags
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Release:
+    """A release (GitHub REST ``releases`` object, reduced). Metadata lives in ``body``."""
+
+    tag: str
+    name: str
+    body: str
+    url: str
+    prerelease: bool = False
+    draft: bool = False
+    created_at: str = ""  # ISO 8601 UTC
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Comment:
+    id: int
+    body: str
+    url: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Issue:
+    number: int
+    title: str
+    body: str
+    url: str
+    state: str = "open"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Commit:
+    sha: str
+    message: str
+
+
+@runtime_checkable
+class Forge(Protocol):
+    """Everything catalog-ops asks of a forge. See module docstring for conventions."""
+
+    kind: str  # "local" | "github"
+
+    # --- repositories and content -------------------------------------------------------
+    def get_repo(self, repo: str) -> Repo:
+        """Return one repository. Raises NotFound."""
+        ...
+
+    def list_repos(
+        self,
+        owner: str,
+        *,
+        include: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        topics: Sequence[str] = (),
+        skip_archived: bool = True,
+        skip_forks: bool = True,
+    ) -> RepoListing:
+        """Repos of an org or user. ``include``/``exclude`` are fnmatch globs on the repo name
+        (not the owner); ``topics`` keeps repos having any of them. Disabled repos are always
+        skipped. Skipped repos come back with the reason."""
+        ...
+
+    def branch_sha(self, repo: str, branch: str) -> str | None:
+        """Commit id at the tip of ``branch``, or None when the branch does not exist."""
+        ...
+
+    def list_tree(self, repo: str, ref: str) -> list[str]:
+        """Paths of all blobs at ``ref`` (recursive), in one request where the forge allows."""
+        ...
+
+    def read_file(self, repo: str, path: str, ref: str) -> bytes | None:
+        """Bytes of ``path`` at ``ref`` (branch, tag or sha); None when the file does not exist."""
+        ...
+
+    def clone_url(self, repo: str) -> str:
+        """URL for real ``git clone/fetch`` of the repo (used for history and shallow fetches).
+        May carry credentials for https remotes: never print it."""
+        ...
+
+    # --- branches and commits -----------------------------------------------------------
+    def commit_files(
+        self,
+        repo: str,
+        branch: str,
+        *,
+        parent_sha: str,
+        message: str,
+        changes: Sequence[FileChange],
+    ) -> str:
+        """Create one commit whose parent is ``parent_sha`` with ``changes`` applied to the
+        parent's tree, and point ``branch`` at it (creating the branch, or force-moving it).
+        Returns the new commit id."""
+        ...
+
+    def delete_branch(self, repo: str, branch: str) -> None:
+        """Delete a branch; no error when it does not exist."""
+        ...
+
+    # --- pull requests ------------------------------------------------------------------
+    def open_pull(
+        self,
+        repo: str,
+        *,
+        head: str,
+        base: str,
+        title: str,
+        body: str,
+        labels: Sequence[str] = (),
+        reviewers: Sequence[str] = (),
+        team_reviewers: Sequence[str] = (),
+        assignees: Sequence[str] = (),
+    ) -> PullRequest:
+        """Open a PR (at most 5 content-creating requests on GitHub including labels,
+        reviewers and assignees). If one is already open for ``head`` (GitHub 422 "A pull
+        request already exists"), that PR is updated and returned instead."""
+        ...
+
+    def get_pull(self, repo: str, number: int) -> PullRequest:
+        """One PR by number. Raises NotFound."""
+        ...
+
+    def find_open_pull(self, repo: str, head: str) -> PullRequest | None:
+        """The open PR whose head branch is ``head`` (same repo), if any."""
+        ...
+
+    def update_pull(
+        self,
+        repo: str,
+        number: int,
+        *,
+        title: str | None = None,
+        body: str | None = None,
+        base: str | None = None,
+        labels: Sequence[str] | None = None,
+    ) -> PullRequest:
+        """Change only the given fields (``labels`` replaces the label set)."""
+        ...
+
+    def close_pull(self, repo: str, number: int, *, comment: str | None = None) -> None:
+        """Close without merging, optionally commenting first."""
+        ...
+
+    def add_labels(self, repo: str, number: int, labels: Sequence[str]) -> None: ...
+
+    def request_reviewers(
+        self, repo: str, number: int, *, users: Sequence[str] = (), teams: Sequence[str] = ()
+    ) -> None:
+        """Request reviews. ``teams`` are team slugs (``org/slug`` accepted)."""
+        ...
+
+    def add_assignees(self, repo: str, number: int, assignees: Sequence[str]) -> None: ...
+
+    def enable_auto_merge(self, repo: str, number: int, *, method: str = "squash") -> None:
+        """Merge automatically once required checks pass. ``method``: merge|squash|rebase.
+        Raises AutoMergeUnavailable when the repo does not allow it."""
+        ...
+
+    def checks_state(self, repo: str, number: int) -> ChecksState:
+        """Combined state of the required checks on the PR's head commit."""
+        ...
+
+    def merge_pull(self, repo: str, number: int, *, method: str = "squash") -> str:
+        """Merge now; returns the merge commit id. Raises Conflict when not mergeable."""
+        ...
+
+    def pulls_for_commit(self, repo: str, sha: str) -> list[PullRequest]:
+        """Merged PRs that contain ``sha`` (GitHub: GET /repos/{o}/{r}/commits/{sha}/pulls).
+        Empty where the forge has no PR for it."""
+        ...
+
+    # --- comments and issues (markers are HTML comments we put in bodies) --------------
+    def upsert_comment(self, repo: str, number: int, *, marker: str, body: str) -> Comment:
+        """Create, or update in place, the one comment on PR/issue ``number`` whose body
+        contains ``marker``. ``body`` must contain ``marker``."""
+        ...
+
+    def upsert_issue(
+        self, repo: str, *, marker: str, title: str, body: str, labels: Sequence[str] = ()
+    ) -> Issue:
+        """Create, or update in place, the one open issue whose body contains ``marker``."""
+        ...
+
+    # --- tags and releases --------------------------------------------------------------
+    def list_tags(self, repo: str) -> list[Tag]: ...
+
+    def create_tag(self, repo: str, *, name: str, sha: str, message: str) -> Tag:
+        """Create an annotated tag object and its ref. Raises Conflict if the tag exists."""
+        ...
+
+    def create_release(
+        self, repo: str, *, tag: str, name: str, body: str, prerelease: bool = False
+    ) -> Release: ...
+
+    def get_release(self, repo: str, tag: str) -> Release | None: ...
+
+    def list_releases(self, repo: str) -> list[Release]:
+        """All releases, newest first (GitHub order)."""
+        ...
+
+    # --- ownership ----------------------------------------------------------------------
+    def codeowners(self, repo: str, ref: str) -> str | None:
+        """Text of CODEOWNERS (``.github/``, root or ``docs/``, GitHub's lookup order)."""
+        ...
+
+    # --- accounting ---------------------------------------------------------------------
+    def request_counts(self) -> Mapping[str, int]:
+        """Requests made so far, by kind (e.g. ``"GET"``, ``"POST"``, ``"graphql"``,
+        ``"content_creating"``, ``"retries"``). LocalForge returns operation counts."""
+        ...
+
+
+def owners_for(codeowners_text: str | None, paths: Iterable[str]) -> tuple[str, ...]:
+    """Owners of ``paths`` under GitHub's CODEOWNERS rules (last matching pattern wins).
+
+    Implemented in ``catalog_ops.codeowners``; re-exported here for convenience.
+    """
+    from catalog_ops.codeowners import owners_for as _owners_for
+
+    return _owners_for(codeowners_text, paths)

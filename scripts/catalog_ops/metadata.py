@@ -1,0 +1,129 @@
+"""Machine-readable release metadata carried in a release body.
+
+A GitHub release can hold it without assets: the body ends with one HTML comment
+``<!-- catalog-ops:release-metadata {JSON} -->`` which GitHub does not render. The rollout and the
+dashboard read it back with ``parse_release_metadata``. Schema (version 1) is documented in
+``docs/release-metadata.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+MARKER = "catalog-ops:release-metadata"
+SCHEMA = 1
+_RE = re.compile(r"<!--\s*" + re.escape(MARKER) + r"\s+(\{.*?\})\s*-->", re.S)
+URGENCIES = ("normal", "security")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ModuleChange:
+    """One module's part of a release.
+
+    Attributes:
+        path: module directory in the catalog, e.g. ``"modules/vpc"``.
+        changed: True when the module's own files (or a local module it uses) changed.
+        tests_only: True when only its examples/tests changed (not a reason to roll out).
+        notes: one line per change (commit/PR subjects), Markdown.
+        migration: migration notes (from ``## Migration`` sections of PR bodies), Markdown.
+        breaking: a breaking change touched this module.
+    """
+
+    path: str
+    changed: bool = True
+    tests_only: bool = False
+    notes: tuple[str, ...] = ()
+    migration: tuple[str, ...] = ()
+    breaking: bool = False
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ReleaseMetadata:
+    """What a rollout needs to know about one release.
+
+    Attributes:
+        version: semver without prefix, e.g. ``"1.3.0"``.
+        tag: the git tag, e.g. ``"v1.3.0"`` or ``"modules/vpc/v1.3.0"``.
+        previous: previous tag or None for the first release.
+        urgency: ``"normal"`` or ``"security"``.
+        breaking: any breaking change in this release.
+        modules: changed modules keyed by path.
+    """
+
+    version: str
+    tag: str
+    previous: str | None
+    urgency: str = "normal"
+    breaking: bool = False
+    modules: Mapping[str, ModuleChange] = dataclasses.field(default_factory=dict)
+    schema: int = SCHEMA
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict (schema 1)."""
+        return {
+            "schema": self.schema,
+            "version": self.version,
+            "tag": self.tag,
+            "previous": self.previous,
+            "urgency": self.urgency,
+            "breaking": self.breaking,
+            "modules": {
+                path: {
+                    "changed": m.changed,
+                    "tests_only": m.tests_only,
+                    "breaking": m.breaking,
+                    "notes": list(m.notes),
+                    "migration": list(m.migration),
+                }
+                for path, m in sorted(self.modules.items())
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ReleaseMetadata:
+        """Inverse of ``to_json``. Raises ValueError on a wrong shape or unknown schema."""
+        if not isinstance(data, Mapping) or data.get("schema") != SCHEMA:
+            raise ValueError(f"unsupported release metadata schema: {data.get('schema') if isinstance(data, Mapping) else data!r}")
+        urgency = data.get("urgency", "normal")
+        if urgency not in URGENCIES:
+            raise ValueError(f"unknown urgency {urgency!r}")
+        modules = {}
+        for path, m in (data.get("modules") or {}).items():
+            modules[path] = ModuleChange(
+                path=path,
+                changed=bool(m.get("changed", True)),
+                tests_only=bool(m.get("tests_only", False)),
+                breaking=bool(m.get("breaking", False)),
+                notes=tuple(m.get("notes", ())),
+                migration=tuple(m.get("migration", ())),
+            )
+        return cls(
+            version=str(data["version"]),
+            tag=str(data["tag"]),
+            previous=data.get("previous"),
+            urgency=urgency,
+            breaking=bool(data.get("breaking", False)),
+            modules=modules,
+        )
+
+
+def render_release_metadata(meta: ReleaseMetadata) -> str:
+    """The HTML comment to append to a release body. ``--`` inside JSON strings is escaped so
+    the comment cannot be closed early."""
+    payload = json.dumps(meta.to_json(), sort_keys=True, separators=(",", ":")).replace("--", "-\\u002d")
+    return f"<!-- {MARKER} {payload} -->"
+
+
+def parse_release_metadata(body: str) -> ReleaseMetadata | None:
+    """Metadata from a release body, or None when the body has none or it is malformed."""
+    match = _RE.search(body or "")
+    if not match:
+        return None
+    try:
+        return ReleaseMetadata.from_json(json.loads(match.group(1)))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
