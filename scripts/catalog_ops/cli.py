@@ -26,9 +26,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="CI/CD for a Terraform service catalog and its dependents.",
     )
     parser.add_argument("--version", action="version", version=f"catalog-ops {__version__}")
-    parser.add_argument("--forge", choices=("local", "github"), help="forge to use (default: local, or $CATALOG_OPS_FORGE)")
+    parser.add_argument(
+        "--forge", choices=("local", "github"), help="forge to use (default: local, or $CATALOG_OPS_FORGE)"
+    )
     parser.add_argument("--local-root", help="root of <owner>/<repo> git repos for the local forge")
-    parser.add_argument("--github-api-url", help="GitHub REST base URL (GitHub Enterprise: https://HOST/api/v3)")
+    parser.add_argument(
+        "--github-api-url", help="GitHub REST base URL (GitHub Enterprise: https://HOST/api/v3)"
+    )
     parser.add_argument("--tf-binary", choices=("terraform", "tofu"), help="Terraform CLI flavour to run")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:

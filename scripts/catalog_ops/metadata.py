@@ -31,6 +31,8 @@ class ModuleChange:
         notes: one line per change (commit/PR subjects), Markdown.
         migration: migration notes (from ``## Migration`` sections of PR bodies), Markdown.
         breaking: a breaking change touched this module.
+        via: changed modules this one uses through local paths (why it changed when its own
+            files did not); empty when its own files changed.
     """
 
     path: str
@@ -39,6 +41,7 @@ class ModuleChange:
     notes: tuple[str, ...] = ()
     migration: tuple[str, ...] = ()
     breaking: bool = False
+    via: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -52,6 +55,10 @@ class ReleaseMetadata:
         urgency: ``"normal"`` or ``"security"``.
         breaking: any breaking change in this release.
         modules: changed modules keyed by path.
+        commit: the commit the tag points at (40 hex), when known.
+        prerelease: the version has a pre-release part (``1.3.0-rc.0``).
+        module: for per-module tags (``modules/vpc/v1.3.0``) the module released; None for
+            repo-wide tags.
     """
 
     version: str
@@ -61,6 +68,9 @@ class ReleaseMetadata:
     breaking: bool = False
     modules: Mapping[str, ModuleChange] = dataclasses.field(default_factory=dict)
     schema: int = SCHEMA
+    commit: str | None = None
+    prerelease: bool = False
+    module: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict (schema 1)."""
@@ -71,6 +81,9 @@ class ReleaseMetadata:
             "previous": self.previous,
             "urgency": self.urgency,
             "breaking": self.breaking,
+            "commit": self.commit,
+            "prerelease": self.prerelease,
+            "module": self.module,
             "modules": {
                 path: {
                     "changed": m.changed,
@@ -78,6 +91,7 @@ class ReleaseMetadata:
                     "breaking": m.breaking,
                     "notes": list(m.notes),
                     "migration": list(m.migration),
+                    "via": list(m.via),
                 }
                 for path, m in sorted(self.modules.items())
             },
@@ -87,7 +101,9 @@ class ReleaseMetadata:
     def from_json(cls, data: Mapping[str, Any]) -> ReleaseMetadata:
         """Inverse of ``to_json``. Raises ValueError on a wrong shape or unknown schema."""
         if not isinstance(data, Mapping) or data.get("schema") != SCHEMA:
-            raise ValueError(f"unsupported release metadata schema: {data.get('schema') if isinstance(data, Mapping) else data!r}")
+            raise ValueError(
+                f"unsupported release metadata schema: {data.get('schema') if isinstance(data, Mapping) else data!r}"
+            )
         urgency = data.get("urgency", "normal")
         if urgency not in URGENCIES:
             raise ValueError(f"unknown urgency {urgency!r}")
@@ -100,6 +116,7 @@ class ReleaseMetadata:
                 breaking=bool(m.get("breaking", False)),
                 notes=tuple(m.get("notes", ())),
                 migration=tuple(m.get("migration", ())),
+                via=tuple(m.get("via", ())),
             )
         return cls(
             version=str(data["version"]),
@@ -108,6 +125,9 @@ class ReleaseMetadata:
             urgency=urgency,
             breaking=bool(data.get("breaking", False)),
             modules=modules,
+            commit=data.get("commit"),
+            prerelease=bool(data.get("prerelease", False)),
+            module=data.get("module"),
         )
 
 

@@ -1,17 +1,269 @@
-"""`catalog-ops forge`: not implemented yet."""
+"""`catalog-ops forge`: inspect and administer the forge (mostly the local one).
+
+Sub-commands:
+
+* ``forge show [OWNER/REPO] [--json]`` — without a repo: every local repository with counts of
+  open PRs, issues and releases; with a repo: its settings, branches, tags, PRs (state, checks,
+  auto-merge), issues, comments and releases. With ``--forge github`` only repository data.
+* ``forge list OWNER [--include GLOB] [--exclude GLOB] [--topic T] [--include-archived]
+  [--include-forks] [--json]`` — ``Forge.list_repos`` with the reasons for skipped repos.
+* ``forge init-repo OWNER/REPO [--from DIR] [--default-branch B] [--topic T] [--archived]
+  [--fork] [--no-auto-merge]`` — create a local repository (importing DIR).
+* ``forge checks OWNER/REPO NUMBER`` — run/read a PR's checks (local: may auto-merge).
+* ``forge process-auto-merges [OWNER/REPO]`` — local: merge auto-merge PRs whose checks pass.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
 
-from catalog_ops.errors import CatalogOpsError
+from rich.console import Console
+from rich.table import Table
+
+from catalog_ops import gitutil
+from catalog_ops.errors import UsageError
+from catalog_ops.forge import make_forge
+from catalog_ops.forge.local import LocalForge
 from catalog_ops.settings import Settings
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("forge", help="(not implemented yet)")
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``forge`` and its sub-commands."""
+    p = sub.add_parser("forge", help="inspect and administer the forge (local repos, PR records)")
+    fsub = p.add_subparsers(dest="forge_command", metavar="ACTION", required=True)
+
+    show = fsub.add_parser("show", help="show local repos, or one repo's PRs, issues and releases")
+    show.add_argument("repo", nargs="?", help="OWNER/REPO (default: list every local repo)")
+    show.add_argument("--json", action="store_true", help="print JSON instead of tables")
+
+    lst = fsub.add_parser("list", help="list an owner's repos with the rollout filters")
+    lst.add_argument("owner")
+    lst.add_argument("--include", action="append", default=[], metavar="GLOB")
+    lst.add_argument("--exclude", action="append", default=[], metavar="GLOB")
+    lst.add_argument("--topic", action="append", default=[], metavar="TOPIC")
+    lst.add_argument("--include-archived", action="store_true")
+    lst.add_argument("--include-forks", action="store_true")
+    lst.add_argument("--json", action="store_true")
+
+    init = fsub.add_parser("init-repo", help="create a local forge repository")
+    init.add_argument("repo", help="OWNER/REPO")
+    init.add_argument("--from", dest="source", help="directory or git work tree to import")
+    init.add_argument("--default-branch", default="main")
+    init.add_argument("--topic", action="append", default=[], metavar="TOPIC")
+    init.add_argument("--archived", action="store_true")
+    init.add_argument("--fork", action="store_true")
+    init.add_argument("--no-auto-merge", action="store_true", help="disallow auto-merge in this repo")
+
+    checks = fsub.add_parser("checks", help="run or read the checks of a pull request")
+    checks.add_argument("repo")
+    checks.add_argument("number", type=int)
+
+    pam = fsub.add_parser("process-auto-merges", help="local forge: merge auto-merge PRs whose checks pass")
+    pam.add_argument("repo", nargs="?")
     p.set_defaults(func=run)
 
 
+def _local(settings: Settings, what: str) -> LocalForge:
+    if settings.forge != "local":
+        raise UsageError(f"'forge {what}' works on the local forge only")
+    return LocalForge.from_settings(settings)
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    raise CatalogOpsError("'forge' is not implemented yet")
+    """Dispatch ``forge`` sub-commands; returns the exit code."""
+    action = args.forge_command
+    console = Console()
+    if action == "show":
+        return _show(args, settings, console)
+    if action == "list":
+        forge = make_forge(settings)
+        listing = forge.list_repos(
+            args.owner,
+            include=args.include,
+            exclude=args.exclude,
+            topics=args.topic,
+            skip_archived=not args.include_archived,
+            skip_forks=not args.include_forks,
+        )
+        if args.json:
+            out = {
+                "repos": [_repo_json(r) for r in listing.repos],
+                "skipped": [{**_repo_json(r), "reason": why} for r, why in listing.skipped],
+            }
+            print(json.dumps(out, indent=2))
+            return 0
+        table = Table("repository", "default branch", "topics", "status")
+        for r in listing.repos:
+            table.add_row(r.full_name, r.default_branch, ", ".join(r.topics), "selected")
+        for r, why in listing.skipped:
+            table.add_row(r.full_name, r.default_branch, ", ".join(r.topics), f"skipped: {why}")
+        console.print(table)
+        return 0
+    if action == "init-repo":
+        forge = _local(settings, "init-repo")
+        repo = forge.create_repo(
+            args.repo,
+            default_branch=args.default_branch,
+            topics=args.topic,
+            archived=args.archived,
+            fork=args.fork,
+            allow_auto_merge=not args.no_auto_merge,
+            source_dir=Path(args.source) if args.source else None,
+        )
+        print(
+            f"created {repo.full_name} at {forge.repo_path(repo.full_name)} (record {forge.record_path(repo.full_name)})"
+        )
+        return 0
+    if action == "checks":
+        state = make_forge(settings).checks_state(args.repo, args.number)
+        print(state.value)
+        return 0 if state.value in ("success", "none") else 1
+    if action == "process-auto-merges":
+        merged = _local(settings, "process-auto-merges").process_auto_merges(args.repo)
+        for pr in merged:
+            print(f"merged {pr.repo}#{pr.number} ({pr.merged_sha})")
+        if not merged:
+            print("nothing to merge")
+        return 0
+    raise UsageError(f"unknown forge action {action!r}")  # pragma: no cover
+
+
+def _repo_json(r: Any) -> dict[str, Any]:
+    return {
+        "full_name": r.full_name,
+        "default_branch": r.default_branch,
+        "clone_url": gitutil.redact(r.clone_url),
+        "archived": r.archived,
+        "fork": r.fork,
+        "disabled": r.disabled,
+        "topics": list(r.topics),
+    }
+
+
+def _show(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    if settings.forge != "local":
+        if not args.repo:
+            raise UsageError("'forge show' needs OWNER/REPO with --forge github")
+        repo = make_forge(settings).get_repo(args.repo)
+        if args.json:
+            print(json.dumps(_repo_json(repo), indent=2))
+        else:
+            for key, value in _repo_json(repo).items():
+                print(f"{key}: {value}")
+        return 0
+    forge = LocalForge.from_settings(settings)
+    if not args.repo:
+        rows = []
+        for name in forge.all_repos():
+            rec = forge.load_record(name)
+            rows.append(
+                {
+                    "repo": name,
+                    "path": str(forge.repo_path(name)),
+                    "default_branch": rec["repo"]["default_branch"],
+                    "open_pulls": sum(1 for p in rec["pulls"] if p["state"] == "open"),
+                    "pulls": len(rec["pulls"]),
+                    "open_issues": sum(1 for i in rec["issues"] if i["state"] == "open"),
+                    "releases": len(rec["releases"]),
+                }
+            )
+        if args.json:
+            print(json.dumps({"root": str(forge.root), "repos": rows}, indent=2))
+            return 0
+        table = Table(
+            "repository",
+            "default branch",
+            "open PRs",
+            "PRs",
+            "open issues",
+            "releases",
+            title=str(forge.root),
+        )
+        for row in rows:
+            table.add_row(
+                row["repo"],
+                row["default_branch"],
+                str(row["open_pulls"]),
+                str(row["pulls"]),
+                str(row["open_issues"]),
+                str(row["releases"]),
+            )
+        console.print(table)
+        return 0
+    record = forge.load_record(args.repo)
+    gd = gitutil.resolve_git_dir(forge.repo_path(args.repo))
+    branches = gitutil.git_out(
+        ["for-each-ref", "--format=%(refname:strip=2) %(objectname)", "refs/heads"], git_dir=gd
+    )
+    tags = forge.list_tags(args.repo)
+    payload = {
+        "path": str(forge.repo_path(args.repo)),
+        "record": str(forge.record_path(args.repo)),
+        "branches": dict(line.split(" ", 1) for line in branches.splitlines() if line),
+        "tags": {t.name: t.sha for t in tags},
+        **record,
+    }
+    for pr in payload["pulls"]:
+        if pr["state"] == "open":
+            pr["head_sha"] = payload["branches"].get(pr["head"], pr["head_sha"])
+    if args.json:
+        json.dump(payload, sys.stdout, indent=2)
+        print()
+        return 0
+    meta = record["repo"]
+    console.print(f"[bold]{args.repo}[/bold]  {payload['path']}")
+    console.print(
+        f"default branch {meta['default_branch']}; topics: {', '.join(meta['topics']) or '-'}; "
+        f"archived={meta['archived']} fork={meta['fork']} auto-merge allowed={meta['allow_auto_merge']}"
+    )
+    console.print(
+        f"record: {payload['record']}  (inspect branches with: git -C {payload['path']} log <branch>)"
+    )
+    bt = Table("branch", "sha", title="branches")
+    for name, sha in payload["branches"].items():
+        bt.add_row(name, sha[:12])
+    console.print(bt)
+    pt = Table(
+        "#",
+        "state",
+        "head → base",
+        "title",
+        "checks",
+        "auto-merge",
+        "labels",
+        "reviewers",
+        title="pull requests",
+    )
+    for pr in record["pulls"]:
+        checks = pr.get("checks") or {}
+        pt.add_row(
+            str(pr["number"]),
+            pr["state"],
+            f"{pr['head']} → {pr['base']}",
+            pr["title"],
+            f"{checks.get('state', '-')}" + (f" @{checks['sha'][:7]}" if checks else ""),
+            (pr.get("merge_method") or "on") if pr["auto_merge"] else "-",
+            ", ".join(pr["labels"]),
+            ", ".join(pr["reviewers"] + pr["team_reviewers"]),
+        )
+    console.print(pt)
+    it = Table("#", "state", "title", "labels", title="issues")
+    for issue in record["issues"]:
+        it.add_row(str(issue["number"]), issue["state"], issue["title"], ", ".join(issue["labels"]))
+    console.print(it)
+    rt = Table("tag", "name", "created", "prerelease", title="releases")
+    for rel in reversed(record["releases"]):
+        rt.add_row(rel["tag"], rel["name"], rel["created_at"], str(rel["prerelease"]))
+    console.print(rt)
+    tt = Table("tag", "sha", "annotated", title="tags")
+    for t in tags:
+        tt.add_row(t.name, t.sha[:12], "yes" if t.message is not None else "no")
+    console.print(tt)
+    console.print(
+        f"{len(record['comments'])} comment(s); full text: catalog-ops forge show {args.repo} --json"
+    )
+    return 0

@@ -1,17 +1,97 @@
-"""`catalog-ops refs`: not implemented yet."""
+"""`catalog-ops refs`: list every module reference and version pin under the given paths."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import sys
+from collections.abc import Callable, Iterator
 
-from catalog_ops.errors import CatalogOpsError
+from catalog_ops.errors import PartialFailure
+from catalog_ops.refs import Reference, scan_tree
 from catalog_ops.settings import Settings
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("refs", help="(not implemented yet)")
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "refs",
+        help="list module references (module/terragrunt/stack sources, version pins) in files and trees",
+        description="Walk PATHs (default: .) and report every module reference with file, line, column, "
+        "kind, repository identity, subdirectory, ref or version constraint and status.",
+    )
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
 
 
+@contextlib.contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A rich progress bar on stderr when stderr is a TTY; yields the ``progress(done, total)`` hook."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def hook(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield hook
+
+
+def _row(ref: Reference) -> str:
+    src = ref.source
+    if src is not None:
+        what = src.identity or src.raw
+        if src.subdir:
+            what += f"//{src.subdir}"
+        ver = ref.version if ref.version is not None else src.ref
+    else:
+        what = ref.provider_source or ref.name or ""
+        ver = ref.version
+    loc = f"{ref.path}:{ref.line}:{ref.col}"
+    line = f"{loc}  {ref.entry}  {what}  {ver or '-'}  {ref.status}"
+    if ref.written_in != ref.path:
+        line += f"  (ref in {ref.written_in})"
+    if ref.reason and ref.status != "ok":
+        line += f"  # {ref.reason}"
+    return line
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    raise CatalogOpsError("'refs' is not implemented yet")
+    """Scan and print references; exit non-zero (PartialFailure) if any file could not be read/parsed."""
+    with progress_bar("scanning") as hook:
+        result = scan_tree(args.paths or ["."], progress=hook)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "files_scanned": result.files_scanned,
+                    "references": [r.to_json() for r in result.references],
+                    "errors": [
+                        {"path": e.path, "line": e.line, "col": e.col, "message": e.message}
+                        for e in result.errors
+                    ],
+                },
+                indent=2,
+            )
+        )
+    else:
+        for ref in result.references:
+            print(_row(ref))
+    for err in result.errors:
+        print(str(err), file=sys.stderr)
+    if result.errors:
+        raise PartialFailure(f"{len(result.errors)} file(s) could not be read or parsed")
+    return 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
@@ -309,6 +310,27 @@ class Forge(Protocol):
         ...
 
 
+@runtime_checkable
+class CommitChecks(Protocol):
+    """Optional forge capability used by the release checks gate (issue 4).
+
+    Kept out of ``Forge`` until LocalForge and GitHubForge both implement it (adding a member to
+    ``Forge`` would make every implementation fail type checking); callers test for it with
+    ``isinstance(forge, CommitChecks)`` or ``getattr``. Move it into ``Forge`` afterwards.
+    """
+
+    def commit_checks_state(self, repo: str, sha: str) -> ChecksState:
+        """Combined state of the checks reported on commit ``sha`` (any branch).
+
+        GitHub: the combined commit status (``GET /repos/{o}/{r}/commits/{ref}/status``) merged
+        with the check runs (``GET /repos/{o}/{r}/commits/{ref}/check-runs``): any failure, error,
+        cancelled, timed_out or action_required -> FAILURE; else anything queued/in progress or a
+        pending status -> PENDING; else any success -> SUCCESS; nothing reported -> NONE.
+        LocalForge: the cached checks of a PR whose head or merge commit is ``sha``, else NONE.
+        """
+        ...
+
+
 def owners_for(codeowners_text: str | None, paths: Iterable[str]) -> tuple[str, ...]:
     """Owners of ``paths`` under GitHub's CODEOWNERS rules (last matching pattern wins).
 
@@ -317,3 +339,33 @@ def owners_for(codeowners_text: str | None, paths: Iterable[str]) -> tuple[str, 
     from catalog_ops.codeowners import owners_for as _owners_for
 
     return _owners_for(codeowners_text, paths)
+
+
+def repo_filter_reason(
+    repo: Repo,
+    *,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    topics: Sequence[str] = (),
+    skip_archived: bool = True,
+    skip_forks: bool = True,
+) -> str | None:
+    """Why ``Forge.list_repos`` filters ``repo`` out, or None to keep it (shared by the forges).
+
+    Order: ``disabled``, ``archived``, ``fork``, ``not included`` (no ``include`` glob matches the
+    repo name), ``excluded`` (an ``exclude`` glob matches), ``no matching topic``. Globs are
+    ``fnmatch`` patterns on the name without the owner, case-sensitive.
+    """
+    if repo.disabled:
+        return "disabled"
+    if skip_archived and repo.archived:
+        return "archived"
+    if skip_forks and repo.fork:
+        return "fork"
+    if include and not any(fnmatch.fnmatchcase(repo.name, g) for g in include):
+        return "not included"
+    if any(fnmatch.fnmatchcase(repo.name, g) for g in exclude):
+        return "excluded"
+    if topics and not set(topics) & set(repo.topics):
+        return "no matching topic"
+    return None

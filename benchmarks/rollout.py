@@ -1,0 +1,246 @@
+"""Rollout cost against the GitHub emulator: requests per dependent, write rate, wall time.
+
+Usage: ``.venv/bin/python benchmarks/rollout.py [--dependents 500] [--share 0.1] [--latency 0.05]
+[--write-interval 1.0] [--concurrency 8] [--json]``
+
+World: the catalog ``acme/infrastructure-modules`` with releases ``v1.0.0`` and ``v1.1.0``
+(security, ``modules/network`` changed) and N dependents ``acme/dep-NNN`` with four files each
+(``main.tf``, ``variables.tf``, a local module, ``README.md``); every ``1/share``-th one uses
+``modules/network?ref=v1.0.0`` (and a ``CODEOWNERS``), the others only local and third-party
+modules. Every request gets ``--latency`` seconds added by the emulator.
+
+Measured (from the emulator's request log, i.e. what reached the server):
+
+* requests per untouched dependent (plan: one tree listing + the candidate files) and per
+  updated dependent (plan + apply: commit, PR, labels, reviewers, auto-merge);
+* content-creating requests per minute: the busiest 60-second window (GitHub documents a
+  secondary limit of 80/minute) and the average over the apply;
+* wall time of plan and apply, sequential (1 worker) vs. concurrent (``--concurrency``);
+* the request count of a rerun of the same plan (idempotent: reads only).
+
+The sequential and the concurrent apply run against two identical, separately built worlds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from catalog_ops.forge.github import GitHubForge
+from catalog_ops.metadata import ModuleChange, ReleaseMetadata, render_release_metadata
+from catalog_ops.plan import Plan, build_plan
+from catalog_ops.rollout import ApplyOptions, Pacer, apply_plan
+from emulator import GitHubEmulator
+
+CATALOG = "acme/infrastructure-modules"
+GIT = "git::https://github.com/acme/infrastructure-modules.git"
+
+
+def dependent_files(i: int, uses: bool) -> dict[str, bytes]:
+    main = (
+        'module "local" {\n  source = "./modules/local"\n}\n\n'
+        'module "vpc" {\n  source  = "terraform-aws-modules/vpc/aws"\n  version = "5.8.1"\n}\n'
+    )
+    if uses:
+        main += f'\nmodule "network" {{\n  source = "{GIT}//modules/network?ref=v1.0.0"\n\n  name = "dep-{i:03d}"\n}}\n'
+    files = {
+        "main.tf": main.encode(),
+        "variables.tf": b'variable "region" {\n  type    = string\n  default = "eu-west-1"\n}\n',
+        "modules/local/main.tf": b'resource "terraform_data" "x" {\n  input = 1\n}\n',
+        "README.md": f"# dep-{i:03d}\n".encode(),
+    }
+    if uses:
+        files[".github/CODEOWNERS"] = b"* @acme/platform @alice\n"
+    return files
+
+
+def build_world(emu: GitHubEmulator, n: int, share: float) -> tuple[list[str], GitHubForge]:
+    emu.create_repo(
+        CATALOG, files={f"modules/{m}/main.tf": f"# {m}\n".encode() for m in ("naming", "network", "service")}
+    )
+    setup = GitHubForge(api_url=emu.api_url, token=emu.token, write_interval=0.0)
+    sha = setup.branch_sha(CATALOG, "main")
+    assert sha
+    for tag, urgency, modules in (
+        ("v1.0.0", "normal", ("modules/naming", "modules/network", "modules/service")),
+        ("v1.1.0", "security", ("modules/network",)),
+    ):
+        setup.create_tag(CATALOG, name=tag, sha=sha, message=tag)
+        meta = ReleaseMetadata(
+            version=tag[1:],
+            tag=tag,
+            previous=None,
+            urgency=urgency,
+            modules={m: ModuleChange(path=m, notes=(f"change in {tag}",)) for m in modules},
+        )
+        setup.create_release(CATALOG, tag=tag, name=tag, body=f"{tag}\n\n{render_release_metadata(meta)}\n")
+    step = max(1, round(1 / share)) if share > 0 else n + 1
+    users = []
+    for i in range(n):
+        uses = i % step == 0
+        emu.create_repo(f"acme/dep-{i:03d}", files=dependent_files(i, uses))
+        if uses:
+            users.append(f"acme/dep-{i:03d}")
+    return users, setup
+
+
+def window_max(times: list[float], window: float = 60.0) -> int:
+    """Largest number of events in any ``window``-second interval."""
+    best = 0
+    j = 0
+    for i, t in enumerate(times):
+        while t - times[j] > window:
+            j += 1
+        best = max(best, i - j + 1)
+    return best
+
+
+def per_repo(entries: list[Any]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for e in entries:
+        parts = e.path.split("?")[0].split("/")
+        if len(parts) > 3 and parts[1] == "repos":
+            name = f"{parts[2]}/{parts[3]}"
+            out[name] = out.get(name, 0) + 1
+    return out
+
+
+def run_world(
+    n: int, share: float, latency: float, interval: float, workers: int, *, plan_both: bool
+) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        emu = GitHubEmulator(Path(tmp)).start()
+        try:
+            t0 = time.monotonic()
+            users, _setup = build_world(emu, n, share)
+            built = time.monotonic() - t0
+            emu.faults.latency = latency
+            forge = GitHubForge(api_url=emu.api_url, token=emu.token, write_interval=interval)
+            result: dict[str, Any] = {
+                "dependents": n,
+                "using_module": len(users),
+                "world_build_s": round(built, 1),
+            }
+
+            def plan_with(concurrency: int) -> tuple[Plan, float, list[Any]]:
+                mark = len(emu.request_log)
+                start = time.monotonic()
+                plan = build_plan(forge, catalog=CATALOG, org="acme", concurrency=concurrency)
+                return plan, time.monotonic() - start, emu.request_log[mark:]
+
+            if plan_both:
+                _p, seq_s, _e = plan_with(1)
+                result["plan_sequential_s"] = round(seq_s, 1)
+            plan, conc_s, plan_entries = plan_with(workers)
+            result["plan_concurrent_s"] = round(conc_s, 1)
+            result["plan_requests"] = len(plan_entries)
+            result["plan_counts"] = plan.counts()
+
+            mark = len(emu.request_log)
+            start = time.monotonic()
+            report = apply_plan(forge, plan, options=ApplyOptions(concurrency=workers), pacer=Pacer(0.0))
+            apply_s = time.monotonic() - start
+            apply_entries = emu.request_log[mark:]
+            result["apply_s"] = round(apply_s, 1)
+            result["apply_counts"] = report.counts()
+            result["apply_requests"] = len(apply_entries)
+            cc_times = sorted(e.started for e in apply_entries if e.content_creating)
+            result["content_creating"] = len(cc_times)
+            result["content_creating_max_per_minute"] = window_max(cc_times)
+            span = (cc_times[-1] - cc_times[0]) if len(cc_times) > 1 else 0.0
+            result["content_creating_avg_per_minute"] = round(len(cc_times) / span * 60, 1) if span else None
+            result["secondary_limit_rejections"] = emu.limits.rejected if hasattr(emu, "limits") else None
+
+            plan_by_repo = per_repo(plan_entries)
+            apply_by_repo = per_repo(apply_entries)
+            graphql_apply = sum(1 for e in apply_entries if e.kind == "graphql")
+            untouched = [f"acme/dep-{i:03d}" for i in range(n) if f"acme/dep-{i:03d}" not in users]
+            result["requests_per_untouched_dependent"] = round(
+                sum(plan_by_repo.get(r, 0) + apply_by_repo.get(r, 0) for r in untouched)
+                / max(1, len(untouched)),
+                2,
+            )
+            if users:
+                rest = sum(plan_by_repo.get(r, 0) + apply_by_repo.get(r, 0) for r in users)
+                result["requests_per_updated_dependent"] = round((rest + graphql_apply) / len(users), 2)
+                result["content_creating_per_updated_dependent"] = round(len(cc_times) / len(users), 2)
+            result["fixed_requests"] = sum(
+                1
+                for e in plan_entries
+                if e.path.split("?")[0].startswith(("/orgs/", "/users/", f"/repos/{CATALOG}"))
+            )
+
+            mark = len(emu.request_log)
+            start = time.monotonic()
+            rerun = apply_plan(forge, plan, options=ApplyOptions(concurrency=workers), pacer=Pacer(0.0))
+            rerun_entries = emu.request_log[mark:]
+            result["rerun_s"] = round(time.monotonic() - start, 1)
+            result["rerun_requests"] = len(rerun_entries)
+            result["rerun_content_creating"] = sum(1 for e in rerun_entries if e.content_creating)
+            result["rerun_counts"] = rerun.counts()
+            return result
+        finally:
+            emu.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dependents", type=int, default=500)
+    ap.add_argument("--share", type=float, default=0.1, help="share of dependents using the released module")
+    ap.add_argument("--latency", type=float, default=0.05, help="seconds added to every request")
+    ap.add_argument(
+        "--write-interval", type=float, default=1.0, help="GitHubForge pacing of content-creating requests"
+    )
+    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    concurrent = run_world(
+        args.dependents, args.share, args.latency, args.write_interval, args.concurrency, plan_both=True
+    )
+    sequential = run_world(args.dependents, args.share, args.latency, args.write_interval, 1, plan_both=False)
+    out = {
+        "settings": vars(args),
+        "concurrent": concurrent,
+        "sequential": {
+            k: sequential[k]
+            for k in ("apply_s", "apply_requests", "content_creating_max_per_minute", "rerun_s")
+        },
+    }
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 0
+    c = concurrent
+    print(
+        f"dependents: {c['dependents']} ({c['using_module']} use the released module); latency {args.latency * 1000:.0f} ms"
+    )
+    print(f"requests per untouched dependent:   {c['requests_per_untouched_dependent']}")
+    print(
+        f"requests per updated dependent:     {c.get('requests_per_updated_dependent')} "
+        f"({c.get('content_creating_per_updated_dependent')} content-creating)"
+    )
+    print(f"fixed requests (releases, org listing): {c['fixed_requests']}")
+    print(
+        f"content-creating per minute: max {c['content_creating_max_per_minute']} in any 60 s window, "
+        f"avg {c['content_creating_avg_per_minute']} (GitHub limit 80)"
+    )
+    print(
+        f"plan wall time: sequential {c['plan_sequential_s']} s, concurrent ({args.concurrency}) {c['plan_concurrent_s']} s"
+    )
+    print(
+        f"apply wall time: sequential {sequential['apply_s']} s, concurrent ({args.concurrency}) {c['apply_s']} s"
+    )
+    print(
+        f"rerun: {c['rerun_requests']} requests, {c['rerun_content_creating']} content-creating, {c['rerun_counts']}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,437 @@
+#!/usr/bin/env python3
+"""`make demo`: the main job end to end on the local forge, driven through the `catalog-ops` CLI.
+
+Story (everything lives in ``.demo/`` in the repository, wiped at the start of each run):
+
+1. publish ``examples/catalog`` as ``acme/infrastructure-modules`` and release ``v1.0.0``;
+2. publish the dependents of ``examples/dependents/`` pinned to ``v1.0.0`` (plus an archived repo);
+3. fix a security issue in ``modules/network`` and release it as a *security* release;
+4. roll it out: plan, shard, dry run, apply (auto-merge; ``--wait-and-merge`` where the repo has
+   auto-merge disabled); show each PR (diff, body, checks) — the checks run ``terraform init`` and
+   ``validate`` offline: git is pointed at the local catalog with ``url.<bare>.insteadOf``;
+5. add a feature to ``modules/naming`` (used by ``modules/service``), make a normal release, roll
+   it out and show the PRs waiting for review; rerun to show that nothing changes.
+
+``demo.py --check`` is the checks command the local forge runs for a PR (see ``check()``).
+Exit status is non-zero when any step fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO = Path(os.environ.get("DEMO_DIR") or REPO / ".demo").resolve()  # DEMO_DIR: used by the test
+FORGE = DEMO / "forge"
+CATALOG = "acme/infrastructure-modules"
+BRANCH = "catalog-ops/acme-infrastructure-modules"
+REGISTRY_MODULE = "app.terraform.io/acme/naming/generic=modules/naming"
+BOLD, DIM, GREEN, RED, RESET = (
+    ("\033[1m", "\033[2m", "\033[32m", "\033[31m", "\033[0m") if sys.stdout.isatty() else ("",) * 5
+)
+
+
+class StepFailed(Exception):
+    pass
+
+
+def rel(path: Path) -> str:
+    """``path`` relative to the repository when inside it (shorter to read), else absolute."""
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+
+
+def say(title: str) -> None:
+    print(f"\n{BOLD}━━ {title}{RESET}", flush=True)
+
+
+def catalog_ops_cmd() -> list[str]:
+    exe = Path(sys.executable).parent / "catalog-ops"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "catalog_ops"]
+
+
+def env() -> dict[str, str]:
+    e = dict(os.environ)
+    for key in list(e):
+        if key.startswith("CATALOG_OPS_") or key in (
+            "GITHUB_STEP_SUMMARY",
+            "GITHUB_OUTPUT",
+            "GITHUB_ACTIONS",
+        ):
+            del e[key]
+    e.update(
+        CATALOG_OPS_LOCAL_ROOT=str(FORGE),
+        CATALOG_OPS_LOCAL_CHECKS=f"'{sys.executable}' '{Path(__file__).resolve()}' --check",
+        CATALOG_OPS_WRITE_INTERVAL="0.05",
+        GIT_CONFIG_GLOBAL=str(DEMO / "gitconfig"),
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_AUTHOR_NAME="Demo Dev",
+        GIT_AUTHOR_EMAIL="dev@acme.example",
+        GIT_COMMITTER_NAME="Demo Dev",
+        GIT_COMMITTER_EMAIL="dev@acme.example",
+        TF_IN_AUTOMATION="1",
+        TF_PLUGIN_CACHE_DIR=str(DEMO / "tf-plugin-cache"),
+        NO_COLOR="1",
+        COLUMNS="160",
+    )
+    return e
+
+
+def run(args: list[str], *, check: bool = True, quiet: bool = False, cwd: Path | None = None) -> str:
+    """Run a command (``catalog-ops`` first word is expanded), echo it, return stdout."""
+    shown = " ".join(args)
+    if args[0] == "catalog-ops":
+        args = catalog_ops_cmd() + args[1:]
+    print(f"{DIM}$ {shown}{RESET}", flush=True)
+    t0 = time.monotonic()
+    proc = subprocess.run(args, cwd=cwd or REPO, env=env(), capture_output=True, text=True, check=False)
+    if os.environ.get("DEMO_TIMING"):
+        print(f"[{time.monotonic() - t0:.1f}s]", file=sys.stderr)
+    if not quiet:
+        if proc.stdout.strip():
+            print(proc.stdout.rstrip())
+        if proc.stderr.strip():
+            print(proc.stderr.rstrip())
+    if check and proc.returncode != 0:
+        if quiet:
+            print(proc.stdout.rstrip())
+            print(proc.stderr.rstrip())
+        raise StepFailed(f"{shown} exited with {proc.returncode}")
+    return proc.stdout
+
+
+def git(*args: str, cwd: Path | None = None) -> str:
+    proc = subprocess.run(["git", *args], cwd=cwd, env=env(), capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise StepFailed(f"git {' '.join(args)}: {proc.stderr.strip()}")
+    return proc.stdout
+
+
+def setup() -> None:
+    if DEMO.exists():
+        shutil.rmtree(DEMO)
+    (DEMO / "tf-plugin-cache").mkdir(parents=True)
+    bare = FORGE / "acme" / "infrastructure-modules"
+    url = bare.as_uri()
+    # Terraform fetches git sources with the git CLI, so insteadOf rewrites github.com to the local
+    # catalog: https, scp-like (git@github.com:...) and the ssh:// form go-getter turns it into.
+    (DEMO / "gitconfig").write_text(
+        f'[url "{url}"]\n'
+        "\tinsteadOf = https://github.com/acme/infrastructure-modules.git\n"
+        "\tinsteadOf = https://github.com/acme/infrastructure-modules\n"
+        "\tinsteadOf = ssh://git@github.com/acme/infrastructure-modules.git\n"
+        "\tinsteadOf = git@github.com:acme/infrastructure-modules.git\n"
+        '[protocol "file"]\n\tallow = always\n'
+        "[init]\n\tdefaultBranch = main\n"
+        "[advice]\n\tdetachedHead = false\n",
+        encoding="utf-8",
+    )
+
+
+def pulls(repo: str) -> list[dict]:
+    return json.loads(run(["catalog-ops", "forge", "show", repo, "--json"], quiet=True)).get("pulls", [])
+
+
+def pr_repos(report: Path) -> dict[str, int]:
+    """``{repo: PR number}`` of the PRs an apply report mentions (URLs end in ``#pull/N``)."""
+    out = {}
+    for o in json.loads(report.read_text(encoding="utf-8"))["outcomes"]:
+        url = o.get("url") or ""
+        if "#pull/" in url:
+            out[o["subject"]] = int(url.rsplit("#pull/", 1)[1])
+    return out
+
+
+def show_prs(prs: dict[str, int], *, with_diff: bool) -> dict[str, dict]:
+    """Print each PR (diff, body, checks) from ``catalog-ops forge show REPO --json``; returns them."""
+    shown = {}
+    for repo, number in sorted(prs.items()):
+        pr = next(p for p in pulls(repo) if p["number"] == number)
+        shown[repo] = pr
+        print(f"\n{BOLD}{repo}#{pr['number']}{RESET} [{pr['state']}] {pr['title']}")
+        print(f"  inspect: catalog-ops forge show {repo}   (record {rel(FORGE)}/{repo}.forge.json)")
+        reviewers = ", ".join(pr.get("reviewers", []) + pr.get("team_reviewers", [])) or "-"
+        print(
+            f"  labels: {', '.join(pr.get('labels', []))}   reviewers: {reviewers}   auto-merge: {pr.get('auto_merge')}"
+        )
+        if with_diff:
+            print(f"{DIM}$ git -C {rel(FORGE)}/{repo} show --format= {pr['head_sha'][:12]}{RESET}")
+            print(git("-C", str(FORGE / repo), "show", "--format=", pr["head_sha"]).rstrip())
+            print(f"{DIM}--- PR body ---{RESET}")
+            print(pr["body"].rstrip())
+        checks = pr.get("checks") or {}
+        if checks:
+            print(f"{DIM}--- checks ({checks.get('state')}) ---{RESET}")
+            print(checks.get("output", "").rstrip()[-1500:])
+    return shown
+
+
+def main() -> int:
+    started = time.monotonic()
+    setup()
+    say("1. Publish the catalog and release v1.0.0")
+    run(["catalog-ops", "forge", "init-repo", CATALOG, "--from", "examples/catalog"])
+    run(["catalog-ops", "release", "--repo", CATALOG, "--bump", "major"], quiet=True)
+    print(f"{GREEN}released v1.0.0{RESET}")
+
+    say("2. Publish the dependents (pinned to v1.0.0)")
+    names = sorted(p.name for p in (REPO / "examples" / "dependents").iterdir() if p.is_dir())
+    for name in names:
+        extra = ["--no-auto-merge"] if name == "platform-live" else []
+        run(
+            [
+                "catalog-ops",
+                "forge",
+                "init-repo",
+                f"acme/{name}",
+                "--from",
+                f"examples/dependents/{name}",
+                *extra,
+            ]
+        )
+    run(
+        [
+            "catalog-ops",
+            "forge",
+            "init-repo",
+            "acme/sandbox",
+            "--from",
+            "examples/dependents/web-app",
+            "--archived",
+        ]
+    )
+
+    say("3. Fix a security issue in modules/network and make a security release")
+    work = DEMO / "work" / "catalog"
+    git("clone", "-q", (FORGE / CATALOG).as_uri(), str(work))
+    variables = work / "modules" / "network" / "variables.tf"
+    text = variables.read_text(encoding="utf-8")
+    old = "condition     = can(cidrhost(var.cidr_block, 0))"
+    if old not in text:
+        raise StepFailed(f"{variables}: expected validation not found")
+    variables.write_text(
+        text.replace(
+            old,
+            'condition     = can(cidrhost(var.cidr_block, 0)) && tonumber(split("/", var.cidr_block)[1]) >= 8',
+        ),
+        encoding="utf-8",
+    )
+    git(
+        "commit",
+        "-q",
+        "-am",
+        "fix(network): reject CIDR blocks wider than /8\n\nAvoids routing the whole address space.",
+        cwd=work,
+    )
+    git("push", "-q", "origin", "HEAD:main", cwd=work)
+    print(f"{DIM}$ git commit -am 'fix(network): reject CIDR blocks wider than /8' && git push{RESET}")
+    run(["catalog-ops", "release", "--repo", CATALOG, "--urgency", "security"])
+
+    say("4. Roll the security release out")
+    plan1 = DEMO / "plan-security.json"
+    run(
+        [
+            "catalog-ops",
+            "rollout",
+            "plan",
+            "--catalog",
+            CATALOG,
+            "--org",
+            "acme",
+            "--registry-module",
+            REGISTRY_MODULE,
+            "--out",
+            rel(plan1),
+        ]
+    )
+    run(["catalog-ops", "rollout", "shard", "--plan", rel(plan1), "--shards", "2"])
+    run(["catalog-ops", "rollout", "apply", "--plan", rel(plan1), "--dry-run"], quiet=True)
+    print("(dry run: diffs and PR texts printed by --dry-run are shown per PR below)")
+    report1 = DEMO / "report-security.json"
+    run(
+        [
+            "catalog-ops",
+            "rollout",
+            "apply",
+            "--plan",
+            rel(plan1),
+            "--wait-and-merge",
+            "--poll-interval",
+            "1",
+            "--wait-timeout",
+            "120",
+            "--report",
+            rel(report1),
+        ]
+    )
+    say("   Each PR: diff, body, checks (run by the local forge), merge state")
+    shown = show_prs(pr_repos(report1), with_diff=True)
+    not_merged = [repo for repo, pr in shown.items() if pr["state"] != "merged"]
+    if not shown or not_merged:
+        raise StepFailed(
+            f"security PRs not merged (checks failed?): {', '.join(not_merged) or 'no PR opened'}"
+        )
+    print(
+        f"\n{GREEN}{len(shown)} security PRs merged after green checks (auto-merge, or --wait-and-merge where the "
+        f"repo disallows auto-merge){RESET}"
+    )
+
+    say("5. A normal release: feature in modules/naming (used by modules/service)")
+    git("pull", "-q", "origin", "main", cwd=work)
+    naming = work / "modules" / "naming" / "variables.tf"
+    naming.write_text(
+        naming.read_text(encoding="utf-8")
+        + '\nvariable "suffix" {\n  description = "Optional suffix appended to the id."\n  type        = string\n  default     = ""\n}\n',
+        encoding="utf-8",
+    )
+    git("commit", "-q", "-am", "feat(naming): add an optional suffix variable", cwd=work)
+    git("push", "-q", "origin", "HEAD:main", cwd=work)
+    print(f"{DIM}$ git commit -am 'feat(naming): add an optional suffix variable' && git push{RESET}")
+    run(["catalog-ops", "release", "--repo", CATALOG])
+    plan2 = DEMO / "plan-normal.json"
+    run(
+        [
+            "catalog-ops",
+            "rollout",
+            "plan",
+            "--catalog",
+            CATALOG,
+            "--org",
+            "acme",
+            "--registry-module",
+            REGISTRY_MODULE,
+            "--out",
+            rel(plan2),
+        ]
+    )
+    report2 = DEMO / "report-normal.json"
+    run(
+        [
+            "catalog-ops",
+            "rollout",
+            "apply",
+            "--plan",
+            rel(plan2),
+            "--report",
+            rel(report2),
+        ]
+    )
+    say("   Run the dependents' checks on the open PRs (they stay open: normal releases need review)")
+    prs = pr_repos(report2)
+    for repo, number in sorted(prs.items()):
+        run(["catalog-ops", "forge", "checks", repo, str(number)])
+    shown = show_prs(prs, with_diff=True)
+    waiting = [repo for repo, pr in shown.items() if pr["state"] == "open"]
+    if not waiting:
+        raise StepFailed("no PR is waiting for review after the normal release")
+    print(f"\n{GREEN}{len(waiting)} PRs waiting for review: {', '.join(waiting)}{RESET}")
+
+    say("6. Rerun the same apply: idempotent (nothing opened or changed)")
+    out = run(["catalog-ops", "rollout", "apply", "--plan", rel(plan2), "--json"], quiet=True)
+    counts = json.loads(out)["counts"]
+    print(f"outcomes: {counts}")
+    if set(counts) - {"up_to_date", "skipped"}:
+        raise StepFailed(f"rerun was not idempotent: {counts}")
+
+    say("Where everything is")
+    print(f"forge root:      {rel(FORGE)}/  (bare git repos + <repo>.forge.json records)")
+    print(f"plans, reports:  {rel(plan1)}, {rel(plan2)}, {rel(DEMO)}/report-*.json")
+    print(f"git config used by checks (insteadOf -> local catalog): {rel(DEMO / 'gitconfig')}")
+    print("inspect with:")
+    print(f"  git -C {rel(FORGE)}/{CATALOG} log --oneline --decorate")
+    print(f"  git -C {rel(FORGE)}/acme/payments log --oneline --all --decorate")
+    print(f"  CATALOG_OPS_LOCAL_ROOT={rel(FORGE)} .venv/bin/catalog-ops forge show")
+    print(f"  CATALOG_OPS_LOCAL_ROOT={rel(FORGE)} .venv/bin/catalog-ops forge show acme/payments")
+    print(f"\n{GREEN}demo finished in {time.monotonic() - started:.1f}s{RESET}")
+    return 0
+
+
+# --------------------------------------------------------------------------- checks command
+def _tf(args: list[str], cwd: Path, log: list[str], label: str = ".") -> bool:
+    tf = shutil.which("terraform") or "terraform"
+    log.append(f"$ (cd {label} && terraform {' '.join(args)})")
+    proc = subprocess.run([tf, *args], cwd=cwd, capture_output=True, text=True, check=False)
+    out = (proc.stdout + proc.stderr).strip()
+    lines = [
+        ln
+        for ln in out.splitlines()
+        if ln.strip() and "CLI configuration" not in ln and not ln.startswith(("│", "╷", "╵"))
+    ]
+    if proc.returncode != 0:
+        log.append(out)
+    elif lines:
+        log.append(lines[-1])
+    return proc.returncode == 0
+
+
+def check() -> int:
+    """Checks of one PR, run by the local forge in an export of the PR head.
+
+    Per changed directory: Terraform directories get ``fmt -check``, then ``init -backend=false``
+    and ``validate`` — except when a module there uses a registry address, which cannot be fetched
+    offline (fmt-only, reason printed). Terragrunt units (``terragrunt.hcl``; Terragrunt is not
+    needed) get their resolved source fetched with ``terraform init`` in a scratch root module.
+    """
+    sys.path.insert(0, str(REPO / "scripts"))
+    from catalog_ops.refs import scan_files
+    from catalog_ops.sources import SourceKind
+
+    root = Path.cwd()
+    changed = [p for p in os.environ.get("CATALOG_OPS_CHANGED_FILES", "").splitlines() if p]
+    files = {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in root.rglob("*")
+        if p.is_file() and ".terraform" not in p.parts
+    }
+    refs = scan_files(files).references
+    log: list[str] = [
+        f"checks of {os.environ.get('CATALOG_OPS_REPO')}#{os.environ.get('CATALOG_OPS_PR_NUMBER')}: {', '.join(changed)}"
+    ]
+    ok = True
+    dirs = sorted({str(Path(p).parent) for p in changed})
+    for d in dirs:
+        here = root / d
+        in_dir = [r for r in refs if str(Path(r.path).parent) == d and r.source is not None]
+        if (here / "terragrunt.hcl").exists():
+            for r in in_dir:
+                log.append(
+                    f"[{d}] Terragrunt unit: terragrunt is not needed here; fetching its resolved source {r.source.raw}"
+                )
+                with tempfile.TemporaryDirectory() as tmp:
+                    Path(tmp, "main.tf").write_text(f'module "unit" {{\n  source = "{r.source.raw}"\n}}\n')
+                    ok &= _tf(
+                        ["init", "-backend=false", "-input=false", "-no-color"], Path(tmp), log, "<scratch>"
+                    )
+            continue
+        if not any(here.glob("*.tf")) and not any(here.glob("*.tf.json")):
+            continue
+        ok &= _tf(["fmt", "-check", "-diff", "-no-color"], here, log, d)
+        registry = [r for r in in_dir if r.source.kind is SourceKind.REGISTRY]
+        if registry:
+            log.append(
+                f"[{d}] fmt only: {registry[0].source.raw} is a registry address and the registry cannot be "
+                "reached offline, so init/validate are skipped"
+            )
+            continue
+        ok &= _tf(["init", "-backend=false", "-input=false", "-no-color"], here, log, d) and _tf(
+            ["validate", "-no-color"], here, log, d
+        )
+    print("\n".join(log))
+    print("checks passed" if ok else "checks FAILED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--check"]:
+        raise SystemExit(check())
+    try:
+        raise SystemExit(main())
+    except StepFailed as exc:
+        print(f"\n{RED}demo failed: {exc}{RESET}", file=sys.stderr)
+        raise SystemExit(1) from None

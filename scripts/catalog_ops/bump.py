@@ -1,0 +1,303 @@
+"""Byte-exact bumps of module refs and registry version constraints.
+
+``bump_files``/``bump_tree`` find every reference to a module address (see ``refs``), compute
+``Edit`` spans over the version token only (the git ``ref`` value, the tfr ``version`` value or
+the registry ``version`` constraint) and apply them to the text where those characters are
+written — which, for Terragrunt sources built from included locals, may be another file. Files
+are written only when their bytes change. Rules (issue 3):
+
+* a semver ref keeps its prefix style (``v``, none, ``modules/vpc/v``) whatever ``to`` uses;
+* a branch, commit SHA, missing or dynamic ref is left unchanged and reported (``skipped``);
+* a registry constraint follows ``versions.update_constraint`` (exact pin replaced, ``~>`` keeps
+  its precision, other ranges widened; one that already admits the target is ``already``);
+* a pre-release target is refused unless ``allow_prerelease``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from catalog_ops.edits import Edit, apply_edits, line_col
+from catalog_ops.errors import CatalogOpsError, SourceParseError, UsageError
+from catalog_ops.refs import MODULE_ENTRIES, Reference, decode, scan_files, scan_paths, walk
+from catalog_ops.sources import RefKind, SourceKind, normalize_identity, parse_source, source_matches
+from catalog_ops.versions import Version, parse_version, update_constraint
+
+
+@dataclass(frozen=True)
+class BumpOutcome:
+    """What happened to one reference.
+
+    Attributes:
+        path: file holding the version token (``Reference.written_in``); ``line`` is 1-based there.
+        old: the ref or constraint as found.
+        new: the replacement, or ``None`` when unchanged.
+        status: ``"bumped"``, ``"already"`` (already the target / constraint admits it) or ``"skipped"``.
+        reason: why it was skipped or left alone.
+        referenced_from: the file the reference was found in (differs from ``path`` via includes).
+    """
+
+    path: str
+    line: int
+    old: str
+    new: str | None
+    status: str
+    reason: str | None
+    referenced_from: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        """JSON-ready dict."""
+        return {
+            "path": self.path,
+            "line": self.line,
+            "old": self.old,
+            "new": self.new,
+            "status": self.status,
+            "reason": self.reason,
+            "referenced_from": self.referenced_from,
+        }
+
+
+@dataclass
+class BumpResult:
+    """``changed``: new bytes per changed file; ``outcomes``; per-file ``errors``.
+
+    ``original`` holds the original bytes of each changed file (for diffs).
+    """
+
+    changed: dict[str, bytes] = field(default_factory=dict)
+    outcomes: list[BumpOutcome] = field(default_factory=list)
+    errors: list[SourceParseError] = field(default_factory=list)
+    original: dict[str, bytes] = field(default_factory=dict)
+    files_scanned: int = 0
+
+
+def parse_target(to: str, allow_prerelease: bool) -> Version:
+    """Parse the ``--to`` version (``1.3.0`` or ``v1.3.0``).
+
+    Raises:
+        UsageError: not a semantic version, or a pre-release without ``allow_prerelease``.
+    """
+    target = parse_version(to)
+    if target is None or target.prefix not in ("", "v", "V"):
+        raise UsageError(f"--to {to!r} is not a semantic version like 1.3.0 or v1.3.0")
+    if target.is_prerelease and not allow_prerelease:
+        raise UsageError(f"--to {to!r} is a pre-release; pass --allow-prerelease to write it")
+    return target
+
+
+def needle_for(address: str) -> bytes:
+    """Lower-case bytes every file referring to ``address`` contains (repo or registry module name).
+
+    Raises:
+        UsageError: ``address`` is not a repository or registry module address.
+    """
+    identity, _ = normalize_identity(address)
+    parts = identity.split("/")
+    if parse_source(address.strip()).kind is SourceKind.REGISTRY:
+        return parts[2].encode()
+    return parts[-1].encode()
+
+
+def _plan(
+    refs: Sequence[Reference],
+    address: str,
+    target: Version,
+    texts: Callable[[str], str | None],
+) -> tuple[dict[str, list[Edit]], list[BumpOutcome]]:
+    edits: dict[str, list[Edit]] = defaultdict(list)
+    outcomes: list[BumpOutcome] = []
+    seen: set[tuple[str, int, int]] = set()
+    # A ref literal (e.g. a shared local) also used by references to other modules must not move.
+    foreign: set[tuple[str, int, int]] = set()
+    for ref in refs:
+        if ref.ref_span is not None and ref.source is not None and not source_matches(ref.source, address):
+            foreign.add((ref.written_in, *ref.ref_span))
+    for ref in refs:
+        src = ref.source
+        if ref.entry not in MODULE_ENTRIES or src is None or src.identity is None:
+            continue
+        if not source_matches(src, address):
+            continue
+        text = texts(ref.written_in)
+        if ref.ref_span is not None and (ref.written_in, *ref.ref_span) in foreign:
+            line = line_col(text, ref.ref_span[0])[0] if text is not None else ref.line
+            outcomes.append(
+                BumpOutcome(
+                    ref.written_in, line, src.ref or "", None, "skipped",
+                    "the ref literal is shared with references to other modules", ref.path,
+                )
+            )  # fmt: skip
+            continue
+        if src.kind is SourceKind.REGISTRY and src.ref is None:
+            outcome, edit = _registry_constraint(ref, target, texts(ref.path))
+            if edit is not None:
+                key = (ref.path, edit.start, edit.end)
+                if key in seen:
+                    continue
+                seen.add(key)
+                edits[ref.path].append(edit)
+            outcomes.append(outcome)
+            continue
+        if ref.ref_span is not None and text is not None:
+            key = (ref.written_in, *ref.ref_span)
+            if key in seen:
+                continue
+            seen.add(key)
+        line = line_col(text, ref.ref_span[0])[0] if (ref.ref_span and text is not None) else ref.line
+        where = ref.written_in if ref.ref_span else ref.path
+        old = src.ref or ""
+
+        def skip(
+            reason: str | None, *, where: str = where, line: int = line, old: str = old, frm: str = ref.path
+        ) -> None:
+            outcomes.append(BumpOutcome(where, line, old, None, "skipped", reason, frm))
+
+        if src.ref_kind is RefKind.SEMVER_TAG and ref.ref_span is not None and text is not None:
+            current = parse_version(old)
+            assert current is not None
+            new = target.with_prefix(current.prefix)
+            if new == old:
+                outcomes.append(
+                    BumpOutcome(where, line, old, None, "already", "already at the target", ref.path)
+                )
+            else:
+                edits[where].append(Edit(ref.ref_span[0], ref.ref_span[1], old, new))
+                outcomes.append(BumpOutcome(where, line, old, new, "bumped", None, ref.path))
+        elif src.ref_kind is RefKind.BRANCH:
+            skip(f"ref {old!r} is a branch; not changed")
+        elif src.ref_kind is RefKind.SHA:
+            skip(f"ref {old!r} is a commit SHA; not changed")
+        elif src.ref_kind is RefKind.NONE:
+            skip("no ref (follows the default branch); not changed")
+        else:
+            skip(ref.reason or src.reason or "ref is not a literal")
+    return edits, outcomes
+
+
+def _registry_constraint(
+    ref: Reference, target: Version, text: str | None
+) -> tuple[BumpOutcome, Edit | None]:
+    if ref.version is None:
+        return BumpOutcome(ref.path, ref.line, "", None, "skipped", "no version constraint", ref.path), None
+    if ref.version_span is None or text is None:
+        return (
+            BumpOutcome(
+                ref.path, ref.line, ref.version, None, "skipped", "version is not a literal", ref.path
+            ),
+            None,
+        )
+    line = line_col(text, ref.version_span[0])[0]
+    try:
+        new = update_constraint(ref.version, target)
+    except CatalogOpsError as exc:
+        return BumpOutcome(ref.path, line, ref.version, None, "skipped", str(exc), ref.path), None
+    if new is None:
+        return (
+            BumpOutcome(
+                ref.path, line, ref.version, None, "already", "constraint already admits the target", ref.path
+            ),
+            None,
+        )
+    edit = Edit(ref.version_span[0], ref.version_span[1], ref.version, new)
+    return BumpOutcome(ref.path, line, ref.version, new, "bumped", None, ref.path), edit
+
+
+def _apply(edits: Mapping[str, list[Edit]], read: Callable[[str], bytes | None], result: BumpResult) -> None:
+    for path, file_edits in sorted(edits.items()):
+        data = read(path)
+        if data is None:
+            continue
+        try:
+            text = decode(path, data)
+            new = apply_edits(text, file_edits).encode("utf-8")
+        except SourceParseError as exc:
+            result.errors.append(exc)
+            continue
+        except CatalogOpsError as exc:
+            result.errors.append(SourceParseError(path, 1, 1, f"cannot apply edits: {exc}"))
+            continue
+        if new != data:
+            result.changed[path] = new
+            result.original[path] = data
+
+
+def bump_files(
+    files: Mapping[str, bytes], *, address: str, to: str, allow_prerelease: bool = False
+) -> BumpResult:
+    """Bump every reference to ``address`` in an in-memory tree ``{posix path: bytes}``.
+
+    Args:
+        files: the tree; include paths resolve within it.
+        address: module address without ref, any equivalent form; without ``//subdir`` every
+            module of the repository matches.
+        to: target version, ``1.3.0`` or ``v1.3.0`` (each ref keeps its own prefix style).
+        allow_prerelease: permit a pre-release ``to``.
+
+    Returns:
+        ``BumpResult`` whose ``changed`` maps only files whose bytes changed to their new bytes.
+
+    Raises:
+        UsageError: bad ``address`` or ``to``.
+    """
+    target = parse_target(to, allow_prerelease)
+    scan = scan_files(files, needle=needle_for(address))
+    cache: dict[str, str | None] = {}
+
+    def texts(path: str) -> str | None:
+        if path not in cache:
+            data = files.get(path)
+            try:
+                cache[path] = None if data is None else decode(path, data)
+            except SourceParseError:
+                cache[path] = None
+        return cache[path]
+
+    edits, outcomes = _plan(scan.references, address, target, texts)
+    result = BumpResult(outcomes=outcomes, errors=list(scan.errors), files_scanned=scan.files_scanned)
+    _apply(edits, files.get, result)
+    return result
+
+
+def bump_tree(
+    paths: Sequence[Path | str],
+    *,
+    address: str,
+    to: str,
+    allow_prerelease: bool = False,
+    dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> BumpResult:
+    """Like ``bump_files`` for files on disk under ``paths``; writes changed files unless ``dry_run``.
+
+    Raises:
+        UsageError: bad ``address`` or ``to``.
+    """
+    from catalog_ops.refs import _read_disk  # the same bounded reader the scan uses
+
+    target = parse_target(to, allow_prerelease)
+    walk_errors: list[SourceParseError] = []
+    files = walk(paths, walk_errors)
+    scan = scan_paths(files, needle=needle_for(address), progress=progress)
+    cache: dict[str, str | None] = {}
+
+    def texts(path: str) -> str | None:
+        if path not in cache:
+            data = _read_disk(path)
+            try:
+                cache[path] = None if data is None else decode(path, data)
+            except SourceParseError:
+                cache[path] = None
+        return cache[path]
+
+    edits, outcomes = _plan(scan.references, address, target, texts)
+    result = BumpResult(outcomes=outcomes, errors=walk_errors + scan.errors, files_scanned=scan.files_scanned)
+    _apply(edits, _read_disk, result)
+    if not dry_run:
+        for path, data in result.changed.items():
+            with open(path, "wb") as fh:
+                fh.write(data)
+    return result

@@ -1,0 +1,332 @@
+"""Dependency dashboard: which dependents use which version of each catalog module.
+
+One issue in the catalog repository, found by its marker and updated in place
+(``Forge.upsert_issue``), shows per catalog module every place a dependent uses it: the version,
+how far behind it is, whether a security release is pending, and the open rollout PR. The same
+table goes to the step summary and ``--json``.
+
+Data comes from the rollout planner (``plan.build_plan`` with the latest release), so the
+dashboard sees exactly what a rollout would: the same dependents, the same catalog address
+matching, the same per-dependent config. Drift rules, per reference at version ``V`` of module
+``M`` (``V`` is the pin, or for a registry constraint the newest release it admits):
+
+- *newer releases* are the stable catalog releases above ``V`` that changed ``M`` (release
+  metadata; a release without metadata counts as changing every module, as in the rollout);
+- **releases behind** is how many there are; **behind** is ``versions.update_type`` from ``V`` to
+  the newest of them (``patch``/``minor``/``major``), or ``up to date`` when there are none;
+- **security** lists those with ``urgency: security`` in their metadata;
+- **update PR** is the dependent's open PR on the rollout branch ``plan.branch_name(catalog)``.
+
+Rows are ordered so drift stands out: pending security releases first, then unknown, major,
+minor, patch, up to date.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+from catalog_ops.errors import CatalogOpsError, ForgeError
+from catalog_ops.versions import UpdateType, Version, parse_constraint, parse_version, update_type
+
+SCHEMA = 1
+BEHIND_ORDER = ("unknown", "major", "minor", "patch", "up to date")
+#: ``list_repos`` filter reasons: repos left out on purpose, not worth listing on the dashboard.
+FILTERED = frozenset({"archived", "disabled", "fork", "not included", "excluded", "no matching topic"})
+
+
+def marker(catalog: str) -> str:
+    """The HTML comment that identifies the dashboard issue of ``catalog``."""
+    return f"<!-- catalog-ops:dashboard catalog={catalog.lower()} -->"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Usage:
+    """One place a dependent uses a catalog module.
+
+    Attributes:
+        repo: dependent ``owner/name``. path / line: where (``written_in`` file, 1-based line).
+        module: catalog module dir (``""`` for the repository root).
+        written: the ref or constraint as written (None when it could not be read).
+        version: the version it resolves to (``Version.core``), None when unknown.
+        behind: ``up to date`` | ``patch`` | ``minor`` | ``major`` | ``unknown``.
+        releases_behind: newer releases that changed the module (None when unknown).
+        newest: tag of the newest such release.
+        security: tags of those releases marked ``urgency: security``.
+        pull_number / pull_url: the open rollout PR in the dependent, if any.
+        note: why unknown, or other remarks (e.g. ignored by the dependent's config).
+    """
+
+    repo: str
+    path: str
+    line: int
+    module: str
+    written: str | None
+    version: str | None
+    behind: str
+    releases_behind: int | None
+    newest: str | None = None
+    security: tuple[str, ...] = ()
+    pull_number: int | None = None
+    pull_url: str | None = None
+    note: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        data = dataclasses.asdict(self)
+        data["security"] = list(self.security)
+        return data
+
+
+@dataclasses.dataclass(kw_only=True)
+class ModuleView:
+    """All usages of one catalog module; ``last_changed`` is the newest release changing it."""
+
+    module: str
+    last_changed: str | None
+    usages: list[Usage]
+
+
+@dataclasses.dataclass(kw_only=True)
+class Dashboard:
+    """The dashboard of one catalog.
+
+    Attributes:
+        catalog: ``owner/name``. latest / latest_url: newest stable release and its page.
+        modules: one view per module used by any dependent, sorted by module dir.
+        dependents: dependents that use the catalog. scanned: repos looked at.
+        skipped: ``(repo, reason)`` for repos that could not be scanned.
+        errors: file parse errors in dependents (``repo: path:line:col: message``).
+    """
+
+    catalog: str
+    latest: str
+    latest_url: str
+    modules: list[ModuleView]
+    dependents: list[str]
+    scanned: int
+    skipped: list[tuple[str, str]]
+    errors: list[str]
+
+    def counts(self) -> dict[str, int]:
+        """Usages per ``behind`` value (in ``BEHIND_ORDER``) plus ``security`` (pending)."""
+        out = {k: 0 for k in BEHIND_ORDER}
+        for m in self.modules:
+            for u in m.usages:
+                out[u.behind] += 1
+        out["security"] = sum(1 for m in self.modules for u in m.usages if u.security)
+        return out
+
+    def summary_line(self) -> str:
+        """``"3 dependents, 5 usages: 1 major, 2 minor, 2 up to date; 1 pending a security release"``."""
+        counts = self.counts()
+        total = sum(counts[k] for k in BEHIND_ORDER)
+        parts = [f"{counts[k]} {k}" for k in BEHIND_ORDER if counts[k]]
+        line = f"{len(self.dependents)} dependents, {total} usages"
+        if parts:
+            line += ": " + ", ".join(parts)
+        if counts["security"]:
+            line += f"; **{counts['security']} pending a security release**"
+        return line
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"schema": 1, "catalog", "latest", "counts", "modules": [{module, last_changed,
+        usages: [...]}], "dependents", "scanned", "skipped": [{repo, reason}], "errors"}``."""
+        return {
+            "schema": SCHEMA,
+            "catalog": self.catalog,
+            "latest": self.latest,
+            "latest_url": self.latest_url,
+            "counts": self.counts(),
+            "modules": [
+                {
+                    "module": m.module,
+                    "last_changed": m.last_changed,
+                    "usages": [u.to_json() for u in m.usages],
+                }
+                for m in self.modules
+            ],
+            "dependents": list(self.dependents),
+            "scanned": self.scanned,
+            "skipped": [{"repo": r, "reason": why} for r, why in self.skipped],
+            "errors": list(self.errors),
+        }
+
+    def to_markdown(self, *, template: str = "dashboard.md.j2", with_marker: bool = True) -> str:
+        """The issue body / step summary (``templates/dashboard.md.j2``)."""
+        from catalog_ops.sweep import template_env
+
+        return (
+            template_env()
+            .get_template(template)
+            .render(
+                marker=marker(self.catalog) if with_marker else "",
+                d=self,
+                summary=self.summary_line(),
+                counts=self.counts(),
+            )
+        )
+
+
+def _resolve_current(written: str | None, releases: Sequence[Any]) -> Version | None:
+    if not written:
+        return None
+    v = parse_version(written)
+    if v is not None:
+        return v
+    try:
+        cons = parse_constraint(written)
+    except CatalogOpsError:
+        return None
+    admitted = [r.version for r in releases if not r.prerelease and cons.admits(r.version)]
+    return max(admitted) if admitted else None
+
+
+def usage_of(repo: str, ref: Any, releases: Sequence[Any], pull: Any | None) -> Usage:
+    """One ``Usage`` from a rollout ``RefPlan`` and the catalog's ``CatalogRelease`` list (pure).
+
+    Args:
+        repo: dependent name. ref: ``plan.RefPlan``. releases: ``plan.CatalogRelease`` values.
+        pull: the dependent's open rollout ``PullRequest`` or None.
+    """
+    current = _resolve_current(ref.current, releases)
+    common = {
+        "repo": repo,
+        "path": ref.written_in or ref.path,
+        "line": ref.line,
+        "module": ref.module,
+        "written": ref.current,
+        "pull_number": pull.number if pull else None,
+        "pull_url": pull.url if pull else None,
+    }
+    if current is None:
+        return Usage(
+            **common,
+            version=None,
+            behind="unknown",
+            releases_behind=None,
+            note=ref.reason or f"cannot read a version from {ref.current!r}",
+        )
+    newer = sorted(
+        (r for r in releases if not r.prerelease and r.version > current and r.changes_module(ref.module)),
+        key=lambda r: r.version,
+    )
+    behind = "up to date"
+    if newer:
+        kind = update_type(current, newer[-1].version)
+        behind = {UpdateType.MAJOR: "major", UpdateType.MINOR: "minor"}.get(kind, "patch")
+    note = ref.reason if ref.reason and "ignored" in ref.reason else None
+    return Usage(
+        **common,
+        version=current.core,
+        behind=behind,
+        releases_behind=len(newer),
+        newest=newer[-1].tag if newer else None,
+        security=tuple(r.tag for r in newer if r.urgency == "security"),
+        note=note,
+    )
+
+
+def from_plan(plan: Any, pulls: dict[str, Any]) -> Dashboard:
+    """Build the dashboard from a rollout ``plan.Plan`` (pure).
+
+    Args:
+        plan: from ``plan.build_plan`` (latest release).
+        pulls: dependent name -> its open rollout ``PullRequest`` (absent: none).
+    """
+    releases = list(plan.releases)
+    by_module: dict[str, list[Usage]] = {}
+    dependents: list[str] = []
+    skipped: list[tuple[str, str]] = []
+    errors: list[str] = []
+    for dep in plan.dependents:
+        if dep.action.value == "skip" and not dep.refs:
+            if dep.reason not in FILTERED:
+                skipped.append((dep.repo, dep.reason or "skipped"))
+            continue
+        errors.extend(f"{dep.repo}: {e}" for e in dep.errors)
+        if not dep.refs:
+            continue
+        dependents.append(dep.repo)
+        for ref in dep.refs:
+            by_module.setdefault(ref.module, []).append(
+                usage_of(dep.repo, ref, releases, pulls.get(dep.repo))
+            )
+    modules = []
+    for module, usages in sorted(by_module.items()):
+        changed = [r for r in releases if not r.prerelease and r.changes_module(module)]
+        last = max(changed, key=lambda r: r.version).tag if changed else None
+        usages.sort(key=lambda u: (not u.security, BEHIND_ORDER.index(u.behind), u.repo, u.path, u.line))
+        modules.append(ModuleView(module=module, last_changed=last, usages=usages))
+    return Dashboard(
+        catalog=plan.catalog,
+        latest=plan.release.tag,
+        latest_url=plan.release.url,
+        modules=modules,
+        dependents=sorted(dependents),
+        scanned=sum(1 for d in plan.dependents if d.action.value != "skip" or d.refs),
+        skipped=skipped,
+        errors=errors,
+    )
+
+
+def build_dashboard(
+    forge: Any,
+    *,
+    catalog: str,
+    org: str | None = None,
+    topics: Sequence[str] = (),
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    dependents: Sequence[str] | None = None,
+    catalog_address: str | None = None,
+    registry_modules: dict[str, str] | None = None,
+    concurrency: int = 8,
+) -> Dashboard:
+    """Gather everything through ``forge`` (read-only) and build the dashboard.
+
+    Raises:
+        ReleaseError: the catalog has no stable release. UsageError: neither org nor dependents.
+        ForgeError: the catalog's releases or the org listing cannot be read.
+    """
+    from catalog_ops.plan import build_plan
+
+    plan = build_plan(
+        forge,
+        catalog=catalog,
+        org=org,
+        topics=topics,
+        include=include,
+        exclude=exclude,
+        dependents=dependents,
+        catalog_address=catalog_address,
+        bump_all=False,
+        registry_modules=registry_modules,
+        concurrency=concurrency,
+    )
+    pulls: dict[str, Any] = {}
+    for dep in plan.dependents:
+        if not dep.refs:
+            continue
+        try:
+            pr = forge.find_open_pull(dep.repo, plan.branch)
+        except ForgeError:  # one repo's forge error must not sink the dashboard
+            continue
+        if pr is not None:
+            pulls[dep.repo] = pr
+    return from_plan(plan, pulls)
+
+
+def publish(
+    forge: Any, dashboard: Dashboard, *, title: str = "Dependency dashboard", labels: Sequence[str] = ()
+) -> Any:
+    """Create or update the dashboard issue in the catalog (found by ``marker``); returns the
+    ``Issue``. Raises ForgeError."""
+    return forge.upsert_issue(
+        dashboard.catalog,
+        marker=marker(dashboard.catalog),
+        title=title,
+        body=dashboard.to_markdown(),
+        labels=labels,
+    )

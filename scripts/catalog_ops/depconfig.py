@@ -1,0 +1,308 @@
+"""The optional per-dependent config file ``.catalog-ops.yml`` (schema version 1).
+
+Schema (every key optional; documented in ``docs/rollout.md``)::
+
+    version: 1                 # schema version; only 1 is known
+    ignore: [modules/legacy]   # catalog module dirs (fnmatch globs) never bumped in this repo
+    paths: ["live/**"]         # only files matching these globs are scanned (default: all)
+    majors: true               # false: never propose updates across a major version
+    automerge: security        # never | security | patch | minor (see AUTOMERGE_POLICIES)
+    automerge_majors: false    # true: breaking (major) updates may be auto-merged too
+    reviewers: [alice, acme/platform-team]   # users, or teams as org/slug
+    labels: [dependencies]
+    base: main                 # base branch of the PRs (default: the repo's default branch)
+
+The same file may hold other catalog-ops sections (``checks:``, ``release:``, ``sweep:``,
+``dashboard:``); those belong to their commands and are not validated here.
+
+Validation reads the YAML node tree (``yaml.compose``) so every error names the file, line and
+column of the offending key or value: ``.catalog-ops.yml:3:12: key 'automerge': must be one of
+never, security, patch, minor``. Unknown keys are errors, not ignored, so a typo cannot silently
+change behaviour. Errors are raised as ``catalog_ops.errors.ConfigError``; the rollout records
+them as that dependent's ``skipped`` outcome and carries on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+
+from catalog_ops.errors import ConfigError
+
+CONFIG_PATH = ".catalog-ops.yml"
+CONFIG_PATHS = (".catalog-ops.yml", ".catalog-ops.yaml", ".github/catalog-ops.yml")
+AUTOMERGE_POLICIES = ("never", "security", "patch", "minor")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DependentConfig:
+    """A dependent's rollout preferences (defaults apply when the file is absent).
+
+    Attributes:
+        ignore: module dir globs never bumped (e.g. ``"modules/legacy-*"``).
+        paths: path globs that are scanned; empty means every candidate file.
+        majors: propose updates across a major version.
+        automerge: ``never`` (no auto-merge), ``security`` (security releases only; default),
+            ``patch`` (security releases, and patch updates of normal ones), ``minor`` (also
+            minor updates).
+        automerge_majors: allow auto-merge of breaking (major) updates when the policy otherwise
+            allows the merge.
+        reviewers: users and ``org/slug`` teams to request; empty means CODEOWNERS.
+        labels: labels added to the PR (in addition to the rollout's own).
+        base: base branch of the PR; None means the default branch.
+        source: file the config came from (None for defaults).
+    """
+
+    ignore: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
+    majors: bool = True
+    automerge: str = "security"
+    automerge_majors: bool = False
+    reviewers: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    base: str | None = None
+    source: str | None = None
+
+    def ignores_module(self, module: str) -> bool:
+        """True when catalog module dir ``module`` (``"modules/x"``) matches an ``ignore`` glob."""
+        module = module.strip("/")
+        return any(fnmatch.fnmatchcase(module, pattern.strip("/")) for pattern in self.ignore)
+
+    def scans_path(self, path: str) -> bool:
+        """True when ``path`` is inside the configured ``paths`` (``**`` crosses directories;
+        a plain directory name matches everything below it)."""
+        if not self.paths:
+            return True
+        return any(path_matches(path, pattern) for pattern in self.paths)
+
+    def allows_automerge(self, *, urgency: str, update_type: str) -> bool:
+        """Whether a PR with this urgency (``normal``/``security``) and highest update type
+        (``patch``/``minor``/``major``) may be merged without review."""
+        if self.automerge == "never":
+            return False
+        if update_type == "major" and not self.automerge_majors:
+            return False
+        if urgency == "security":
+            return True
+        if self.automerge == "patch":
+            return update_type == "patch"
+        if self.automerge == "minor":
+            return update_type in ("patch", "minor")
+        return False
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict (as stored in the plan)."""
+        return {
+            "ignore": list(self.ignore),
+            "paths": list(self.paths),
+            "majors": self.majors,
+            "automerge": self.automerge,
+            "automerge_majors": self.automerge_majors,
+            "reviewers": list(self.reviewers),
+            "labels": list(self.labels),
+            "base": self.base,
+            "source": self.source,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DependentConfig:
+        """Inverse of ``to_json``."""
+        return cls(
+            ignore=tuple(data.get("ignore", ())),
+            paths=tuple(data.get("paths", ())),
+            majors=bool(data.get("majors", True)),
+            automerge=str(data.get("automerge", "security")),
+            automerge_majors=bool(data.get("automerge_majors", False)),
+            reviewers=tuple(data.get("reviewers", ())),
+            labels=tuple(data.get("labels", ())),
+            base=data.get("base"),
+            source=data.get("source"),
+        )
+
+
+def path_matches(path: str, pattern: str) -> bool:
+    """Glob match for repo paths: ``*`` stays within one directory, ``**`` spans any number,
+    and a pattern without glob characters matches that file or everything below that directory.
+    """
+    pattern = pattern.strip().removeprefix("./").rstrip("/")
+    if pattern == ".":
+        pattern = ""
+    if not pattern:
+        return True
+    if not any(c in pattern for c in "*?["):
+        return path == pattern or path.startswith(pattern + "/")
+    import re
+
+    out = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+            continue
+        if pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        else:
+            out.append(re.escape(c))
+        i += 1
+    regex = "".join(out)
+    return re.fullmatch(regex, path) is not None or re.match(regex + "/", path) is not None
+
+
+_SCHEMA: dict[str, str] = {
+    "version": "int",
+    "ignore": "strlist",
+    "paths": "strlist",
+    "majors": "bool",
+    "automerge": "policy",
+    "automerge_majors": "bool",
+    "reviewers": "strlist",
+    "labels": "strlist",
+    "base": "str",
+}
+
+
+#: Top-level sections owned by other commands (validated there, ignored here).
+OTHER_SECTIONS = frozenset({"checks", "release", "sweep", "dashboard"})
+
+
+def _where(path: str, node: yaml.Node) -> str:
+    mark = node.start_mark
+    return f"{path}:{mark.line + 1}:{mark.column + 1}"
+
+
+def _scalar(node: yaml.Node) -> Any:
+    """Resolve a scalar node to a Python value with the safe loader's rules."""
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_object(node, deep=True)
+    finally:
+        loader.dispose()
+
+
+def parse_config(text: str | bytes, path: str = CONFIG_PATH) -> DependentConfig:
+    """Parse and validate ``.catalog-ops.yml`` contents.
+
+    Args:
+        text: file contents (bytes are decoded as UTF-8).
+        path: name used in error messages (e.g. ``"acme/web-app:.catalog-ops.yml"``).
+
+    Returns:
+        The config; an empty file gives the defaults.
+
+    Raises:
+        ConfigError: ``path:line:col: key 'k': problem`` for YAML syntax errors, a non-mapping
+            document, unknown keys, wrong types and invalid values; all errors of the file are
+            collected, one per line of the message.
+    """
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}:1:1: not UTF-8 ({exc.reason})") from None
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else f"{path}:1:1"
+        raise ConfigError(f"{where}: invalid YAML: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}:1:1: invalid YAML: {exc}") from None
+    if root is None:
+        return DependentConfig(source=path)
+    if not isinstance(root, yaml.MappingNode):
+        raise ConfigError(f"{_where(path, root)}: the document must be a mapping of keys to values")
+    errors: list[str] = []
+    values: dict[str, Any] = {}
+    seen: set[str] = set()
+    for key_node, value_node in root.value:
+        key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+        if key in OTHER_SECTIONS:
+            continue
+        if not isinstance(key, str) or key not in _SCHEMA:
+            known = ", ".join(sorted(_SCHEMA))
+            errors.append(f"{_where(path, key_node)}: unknown key {key!r} (known keys: {known})")
+            continue
+        if key in seen:
+            errors.append(f"{_where(path, key_node)}: key {key!r}: duplicate key")
+            continue
+        seen.add(key)
+        problem, value = _check(_SCHEMA[key], value_node)
+        if problem:
+            errors.append(f"{_where(path, value_node)}: key {key!r}: {problem}")
+        else:
+            values[key] = value
+    if errors:
+        raise ConfigError("\n".join(errors))
+    if "version" in values and values["version"] != 1:
+        raise ConfigError(f"{path}: key 'version': unsupported schema version {values['version']} (known: 1)")
+    values.pop("version", None)
+    for key in ("ignore", "paths", "reviewers", "labels"):
+        if key in values:
+            values[key] = tuple(values[key])
+    return DependentConfig(source=path, **values)
+
+
+def _check(kind: str, node: yaml.Node) -> tuple[str | None, Any]:
+    if kind == "strlist":
+        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null":
+            return None, []
+        if not isinstance(node, yaml.SequenceNode):
+            return "must be a list of strings", None
+        items = []
+        for item in node.value:
+            value = _scalar(item) if isinstance(item, yaml.ScalarNode) else None
+            if not isinstance(value, str) or not value.strip():
+                mark = item.start_mark
+                return f"item at line {mark.line + 1} must be a non-empty string", None
+            items.append(value.strip())
+        return None, items
+    if not isinstance(node, yaml.ScalarNode):
+        return f"must be a {_KIND_NAMES[kind]}", None
+    value = _scalar(node)
+    if kind == "bool":
+        return (None, value) if isinstance(value, bool) else ("must be true or false", None)
+    if kind == "int":
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        return (None, value) if ok else ("must be an integer", None)
+    if kind == "str":
+        ok = isinstance(value, str) and bool(value.strip())
+        return (None, value.strip()) if ok else ("must be a non-empty string", None)
+    if kind == "policy":
+        if value in AUTOMERGE_POLICIES:
+            return None, value
+        return f"must be one of {', '.join(AUTOMERGE_POLICIES)} (got {value!r})", None
+    raise AssertionError(kind)
+
+
+_KIND_NAMES = {"bool": "boolean", "int": "integer", "str": "string", "policy": "string"}
+
+
+def load_config(files: dict[str, bytes], *, label: str = "") -> DependentConfig:
+    """The config from the first of ``CONFIG_PATHS`` present in ``files`` (path -> bytes),
+    defaults when none is. ``label`` (e.g. ``"acme/web-app"``) prefixes the file name in errors.
+
+    Raises ConfigError (see ``parse_config``).
+    """
+    for candidate in CONFIG_PATHS:
+        if candidate in files:
+            name = f"{label}:{candidate}" if label else candidate
+            return parse_config(files[candidate], name)
+    return DependentConfig()
+
+
+def config_path_in(paths: Sequence[str]) -> str | None:
+    """The config file among a repo's tree paths, if any (first of ``CONFIG_PATHS``)."""
+    present = set(paths)
+    return next((p for p in CONFIG_PATHS if p in present), None)

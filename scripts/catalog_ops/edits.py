@@ -1,0 +1,68 @@
+"""Byte-exact text edits: ``Edit(start, end, old, new)`` spans against an original text.
+
+Every change catalog-ops makes to a file is a list of edits computed against the text as read;
+``apply_edits`` checks each edit's ``old`` against the original slice and that no two edits
+overlap, then splices the replacements in. Nothing outside the spans changes, so quotes,
+comments, whitespace and line endings are preserved by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from catalog_ops.errors import EditConflict
+
+
+@dataclass(frozen=True, order=True)
+class Edit:
+    """Replace ``text[start:end]`` (which must equal ``old``) by ``new``.
+
+    Attributes:
+        start: offset of the first replaced character (``str`` index, 0-based).
+        end: offset one past the last replaced character (``start <= end``).
+        old: the text expected at ``[start, end)``; checked by ``apply_edits``.
+        new: the replacement text.
+    """
+
+    start: int
+    end: int
+    old: str
+    new: str
+
+
+def line_col(text: str, offset: int) -> tuple[int, int]:
+    """Return the 1-based ``(line, column)`` of ``offset`` in ``text`` (columns count characters)."""
+    line = text.count("\n", 0, offset) + 1
+    col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return line, col
+
+
+def apply_edits(text: str, edits: Iterable[Edit]) -> str:
+    """Apply non-overlapping ``edits`` to ``text`` and return the new text.
+
+    Identical duplicate edits (same span, old and new) are applied once.
+
+    Raises:
+        EditConflict: an edit's span is out of range, its ``old`` differs from the original slice,
+            or two different edits overlap.
+    """
+    ordered = sorted(set(edits))
+    out: list[str] = []
+    pos = 0
+    for edit in ordered:
+        if edit.start < 0 or edit.end < edit.start or edit.end > len(text):
+            raise EditConflict(f"edit [{edit.start}, {edit.end}) is outside the text (length {len(text)})")
+        if text[edit.start : edit.end] != edit.old:
+            line, col = line_col(text, edit.start)
+            raise EditConflict(
+                f"{line}:{col}: expected {edit.old!r} but the text holds {text[edit.start : edit.end]!r}"
+            )
+        if edit.start < pos:
+            line, col = line_col(text, edit.start)
+            raise EditConflict(f"{line}:{col}: edit overlaps a previous edit")
+        out.append(text[pos : edit.start])
+        out.append(edit.new)
+        pos = edit.end
+    out.append(text[pos:])
+    return "".join(out)

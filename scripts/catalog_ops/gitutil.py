@@ -1,0 +1,229 @@
+"""Thin wrappers over the ``git`` CLI (subprocess with an argument list, never a shell).
+
+Used by the local forge (bare repositories built with plumbing commands) and by anything that
+needs real history. Every failure becomes ``GitError`` carrying the command (without any URL
+credentials) and git's stderr.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from catalog_ops.errors import CatalogOpsError
+
+ZERO_SHA = "0" * 40
+_CRED_RE = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
+
+#: Identity used for commits the local forge makes when the environment sets none.
+DEFAULT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "catalog-ops",
+    "GIT_AUTHOR_EMAIL": "catalog-ops@localhost",
+    "GIT_COMMITTER_NAME": "catalog-ops",
+    "GIT_COMMITTER_EMAIL": "catalog-ops@localhost",
+}
+
+
+class GitError(CatalogOpsError):
+    """A git command failed. ``returncode`` and ``stderr`` are kept for callers that branch on them."""
+
+    def __init__(self, args: Sequence[str], returncode: int, stderr: str) -> None:
+        shown = " ".join(redact(a) for a in args)
+        super().__init__(f"git {shown} failed ({returncode}): {redact(stderr.strip())[:2000]}")
+        self.returncode = returncode
+        self.stderr = stderr
+
+
+def redact(text: str) -> str:
+    """Remove ``user:password@`` from any URL inside ``text`` (so tokens never reach logs)."""
+    return _CRED_RE.sub(r"\g<scheme>***@", text)
+
+
+@functools.cache
+def git_binary() -> str:
+    """Path of the pinned/installed ``git``. Raises ToolMissing when there is none."""
+    from catalog_ops.toolchain import which
+
+    return str(which("git"))
+
+
+def git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Environment for git: the caller's, the default identity where unset, no prompts, no pager."""
+    env = dict(os.environ)
+    for key, value in DEFAULT_IDENTITY.items():
+        env.setdefault(key, value)
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env["GIT_PAGER"] = "cat"
+    env.pop("GIT_INDEX_FILE", None)
+    env.pop("GIT_DIR", None)
+    env.pop("GIT_WORK_TREE", None)
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run_git(
+    args: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    git_dir: Path | None = None,
+    input: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ``git [--git-dir=GIT_DIR] ARGS`` and return the completed process (bytes output).
+
+    Args:
+        args: git arguments, e.g. ``["rev-parse", "HEAD"]``.
+        cwd: working directory.
+        git_dir: repository (bare or ``.git``) to operate on.
+        input: bytes for stdin.
+        env: extra environment variables (merged over ``git_env()``).
+        check: raise ``GitError`` on non-zero exit.
+    """
+    cmd = [git_binary()]
+    if git_dir is not None:
+        cmd.append(f"--git-dir={git_dir}")
+    cmd.extend(args)
+    proc = subprocess.run(cmd, cwd=cwd, input=input, env=git_env(env), capture_output=True, check=False)
+    if check and proc.returncode != 0:
+        raise GitError(list(args), proc.returncode, proc.stderr.decode(errors="replace"))
+    return proc
+
+
+def git_out(args: Sequence[str], **kwargs: object) -> str:
+    """``run_git`` and return stdout decoded as UTF-8, trailing whitespace stripped."""
+    proc = run_git(args, **kwargs)  # type: ignore[arg-type]
+    return proc.stdout.decode("utf-8", errors="replace").rstrip()
+
+
+def resolve_git_dir(path: Path) -> Path:
+    """The git directory of ``path``: ``path/.git`` for a work tree, ``path`` for a bare repo."""
+    dot = path / ".git"
+    return dot if dot.is_dir() else path
+
+
+def is_git_dir(path: Path) -> bool:
+    """True when ``path`` is a bare repository or a work tree with ``.git``."""
+    gd = resolve_git_dir(path)
+    return (gd / "HEAD").is_file() and (gd / "objects").is_dir()
+
+
+def init_bare(path: Path, *, default_branch: str = "main") -> None:
+    """Create an empty bare repository whose HEAD names ``default_branch``."""
+    path.mkdir(parents=True, exist_ok=True)
+    run_git(["init", "-q", "--bare", f"--initial-branch={default_branch}", str(path)])
+
+
+def rev_parse(git_dir: Path, rev: str) -> str | None:
+    """Object id of ``rev`` peeled to a commit, or None when it does not resolve."""
+    proc = run_git(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], git_dir=git_dir, check=False)
+    if proc.returncode != 0:
+        return None
+    return proc.stdout.decode().strip()
+
+
+def is_ancestor(git_dir: Path, ancestor: str, descendant: str) -> bool:
+    """``git merge-base --is-ancestor``."""
+    proc = run_git(["merge-base", "--is-ancestor", ancestor, descendant], git_dir=git_dir, check=False)
+    return proc.returncode == 0
+
+
+def list_tree(git_dir: Path, rev: str) -> list[str]:
+    """Paths of all blobs (and submodule links) at ``rev``, recursive, in git's order."""
+    out = run_git(["ls-tree", "-r", "-z", "--name-only", rev], git_dir=git_dir).stdout
+    return [p.decode("utf-8", errors="surrogateescape") for p in out.split(b"\0") if p]
+
+
+def read_blob(git_dir: Path, rev: str, path: str) -> bytes | None:
+    """Bytes of ``path`` at ``rev``; None when missing or not a file."""
+    proc = run_git(["cat-file", "blob", f"{rev}:{path}"], git_dir=git_dir, check=False)
+    if proc.returncode != 0:
+        return None
+    return proc.stdout
+
+
+def changed_paths(git_dir: Path, base: str, head: str) -> list[str]:
+    """Paths that differ between the merge base of ``base``/``head`` and ``head`` (``base...head``)."""
+    out = run_git(["diff", "--name-only", "-z", "--no-renames", f"{base}...{head}"], git_dir=git_dir).stdout
+    return [p.decode("utf-8", errors="surrogateescape") for p in out.split(b"\0") if p]
+
+
+def commit_tree_changes(
+    git_dir: Path,
+    *,
+    parent: str | None,
+    message: str,
+    changes: Sequence[tuple[str, bytes | None]],
+    index_file: Path,
+    env: Mapping[str, str] | None = None,
+) -> str:
+    """Build one commit with plumbing only (no work tree) and return its id (no ref is moved).
+
+    The parent's tree is read into a private index (``GIT_INDEX_FILE=index_file``), each change
+    is written with ``hash-object -w`` and staged with ``update-index --index-info`` (keeping an
+    existing file's mode, 100644 for new files), deletions are removed, then ``write-tree`` and
+    ``commit-tree``.
+
+    Args:
+        parent: parent commit id, or None for a root commit.
+        changes: ``(path, bytes)`` to write or ``(path, None)`` to delete.
+        index_file: scratch path for the temporary index (removed afterwards).
+    """
+    ienv = dict(env or {})
+    ienv["GIT_INDEX_FILE"] = str(index_file)
+    try:
+        if parent:
+            run_git(["read-tree", parent], git_dir=git_dir, env=ienv)
+        else:
+            run_git(["read-tree", "--empty"], git_dir=git_dir, env=ienv)
+        modes: dict[str, str] = {}
+        paths = [p for p, _ in changes]
+        if parent and paths:
+            out = run_git(["ls-tree", "-z", parent, "--", *paths], git_dir=git_dir).stdout
+            for entry in out.split(b"\0"):
+                if not entry:
+                    continue
+                meta, _, name = entry.partition(b"\t")
+                modes[name.decode("utf-8", errors="surrogateescape")] = meta.split(b" ")[0].decode()
+        lines: list[str] = []
+        for path, content in changes:
+            path = path.strip("/")
+            if content is None:
+                lines.append(f"0 {ZERO_SHA}\t{path}")
+                continue
+            blob = (
+                run_git(["hash-object", "-w", "--stdin"], git_dir=git_dir, input=content)
+                .stdout.decode()
+                .strip()
+            )
+            mode = modes.get(path, "100644")
+            if mode not in ("100644", "100755"):
+                mode = "100644"
+            lines.append(f"{mode} {blob}\t{path}")
+        if lines:
+            data = ("\0".join(lines) + "\0").encode("utf-8", errors="surrogateescape")
+            run_git(["update-index", "-z", "--index-info"], git_dir=git_dir, input=data, env=ienv)
+        tree = run_git(["write-tree"], git_dir=git_dir, env=ienv).stdout.decode().strip()
+        args = ["commit-tree", tree]
+        if parent:
+            args += ["-p", parent]
+        return (
+            run_git([*args, "-F", "-"], git_dir=git_dir, input=message.encode(), env=env)
+            .stdout.decode()
+            .strip()
+        )
+    finally:
+        index_file.unlink(missing_ok=True)
+
+
+def update_ref(git_dir: Path, ref: str, new: str, old: str | None = None) -> None:
+    """Point ``ref`` at ``new`` (atomically; when ``old`` is given, only if it still holds ``old``)."""
+    args = ["update-ref", ref, new]
+    if old is not None:
+        args.append(old)
+    run_git(args, git_dir=git_dir)

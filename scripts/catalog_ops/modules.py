@@ -1,0 +1,543 @@
+"""Catalog layout: which directories are modules, how they use each other, what a change affects.
+
+Used by releases (changed modules between two versions) and by catalog PR checks (which modules
+to lint/test). Everything here reads a checked-out tree; nothing talks to a forge.
+
+Layout conventions (documented for users in ``docs/internals.md`` and ``docs/releases.md``):
+
+* A *module* is a directory matching one of the ``patterns`` (default ``modules/*``, globs
+  relative to the catalog root, ``*`` within one path component, ``**`` across components) that
+  directly holds at least one ``*.tf`` or ``*.tf.json`` file (Terraform: "a module is a collection
+  of .tf and/or .tf.json files kept together in a directory"). ``"."`` names the root module.
+* A module *uses* another through a ``module`` block whose ``source`` is a local path
+  (Terraform: local paths must begin with ``./`` or ``../``) that resolves into the other module's
+  directory (or a directory below it).
+* Example and test files of a module (a change there is reported as ``tests_only``):
+  ``<module>/examples/**``, ``<module>/test/**``, ``<module>/tests/**``; at the catalog root
+  ``examples/<name>*/**`` (``<name>`` is the module directory's base name; the longest module name
+  that prefixes the example directory at a ``-``/``_``/``.`` boundary wins, so ``vpc-peering-basic``
+  belongs to ``vpc-peering``, not ``vpc``), examples that use a module through a local path, and
+  ``test/``/``tests/`` files or directories named ``<name>``, ``<name>_*``, ``<name>_test.go``,
+  ``<name>.tftest.hcl`` (``-`` and ``_`` are equivalent). Root-level example/test files that match
+  no module (shared helpers) count as a test change of every module.
+* Shared configuration (``shared_globs``, anchored at the root) affects every module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import posixpath
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from catalog_ops.errors import SourceParseError
+
+__all__ = [
+    "DEFAULT_PATTERNS",
+    "DEFAULT_SHARED_GLOBS",
+    "ChangeSet",
+    "classify_changes",
+    "discover_modules",
+    "glob_match",
+    "local_module_graph",
+    "local_module_sources",
+    "module_for_path",
+    "transitive_dependencies",
+]
+
+DEFAULT_PATTERNS: tuple[str, ...] = ("modules/*",)
+DEFAULT_SHARED_GLOBS: tuple[str, ...] = (".tflint.hcl", "go.mod", "go.sum", "policies/**", ".catalog-ops.yml")
+_TEST_DIRS = ("examples", "test", "tests")
+_TF_SUFFIXES = (".tf", ".tf.json")
+
+
+# --------------------------------------------------------------------------------------- globs
+@functools.lru_cache(maxsize=256)
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    out: list[str] = []
+    i = 0
+    pattern = pattern.strip("/")
+    while i < len(pattern):
+        c = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append("(?:[^/]+/)*")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif c == "*":
+            out.append("[^/]*")
+            i += 1
+        elif c == "?":
+            out.append("[^/]")
+            i += 1
+        elif c == "[":
+            end = pattern.find("]", i + 1)
+            if end == -1:
+                out.append(re.escape(c))
+                i += 1
+            else:
+                body = pattern[i + 1 : end].replace("\\", "\\\\")
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append(f"[{body}]")
+                i = end + 1
+        else:
+            out.append(re.escape(c))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def glob_match(pattern: str, path: str) -> bool:
+    """Whether posix ``path`` (relative to the catalog root) matches ``pattern``.
+
+    Patterns are anchored at the root: ``*`` and ``?`` stay within one path component, ``**``
+    spans any number of components (``policies/**`` matches everything under ``policies/``),
+    ``[abc]``/``[!abc]`` are character classes.
+    """
+    return _glob_regex(pattern).match(_norm(path)) is not None
+
+
+def _norm(path: str) -> str:
+    path = path.replace("\\", "/")
+    while path.startswith("./"):
+        path = path[2:]
+    return path.strip("/")
+
+
+# ------------------------------------------------------------------------------------- discovery
+def _has_tf_files(directory: Path) -> bool:
+    try:
+        return any(p.is_file() and p.name.endswith(_TF_SUFFIXES) for p in directory.iterdir())
+    except OSError:
+        return False
+
+
+def discover_modules(root: Path, patterns: Sequence[str] = DEFAULT_PATTERNS) -> list[str]:
+    """Module directories of the catalog checked out at ``root``.
+
+    Args:
+        root: catalog working tree.
+        patterns: globs relative to ``root`` (see ``glob_match``); ``"."`` is the root module.
+
+    Returns:
+        Sorted posix paths relative to ``root`` (``"modules/vpc"``; ``"."`` for the root) of the
+        matching directories that directly hold a ``*.tf`` or ``*.tf.json`` file. Hidden
+        directories (``.terraform``) are never modules.
+    """
+    found: set[str] = set()
+    for pattern in patterns:
+        pattern = _norm(pattern)
+        if pattern in ("", "."):
+            if _has_tf_files(root):
+                found.add(".")
+            continue
+        for candidate in root.glob(pattern):
+            if not candidate.is_dir():
+                continue
+            rel = candidate.relative_to(root).as_posix()
+            if any(part.startswith(".") for part in rel.split("/")):
+                continue
+            if _has_tf_files(candidate):
+                found.add(rel)
+    return sorted(found)
+
+
+def module_for_path(path: str, modules: Iterable[str]) -> str | None:
+    """The module owning ``path``: the longest module directory that contains it.
+
+    ``modules/vpc-peering/main.tf`` belongs to ``modules/vpc-peering`` even when ``modules/vpc``
+    also exists (prefixes are compared per path component). The root module ``"."`` owns every
+    path no other module owns.
+    """
+    path = _norm(path)
+    best: str | None = None
+    for m in modules:
+        if m == ".":
+            if best is None:
+                best = m
+            continue
+        if (path == m or path.startswith(m + "/")) and (best is None or best == "." or len(m) > len(best)):
+            best = m
+    return best
+
+
+# ---------------------------------------------------------------------------- module sources
+_MODULE_RE = re.compile(r'(?m)^[ \t]*module[ \t]+"((?:[^"\\]|\\.)*)"[ \t]*\{')
+_STRING_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+_SOURCE_RE = re.compile(r'source[ \t]*=[ \t]*"((?:[^"\\\n]|\\.)*)"')
+
+
+def _blank_comments(text: str) -> str:
+    """``text`` with comments replaced by spaces (offsets and newlines kept), strings intact."""
+    out = list(text)
+    i, n = 0, len(text)
+    in_str = False
+    while i < n:
+        c = text[i]
+        if in_str:
+            if c == "\\":
+                i += 2
+                continue
+            if c == '"' or c == "\n":
+                in_str = False
+            i += 1
+            continue
+        if c == '"':
+            in_str = True
+            i += 1
+        elif c == "#" or text.startswith("//", i):
+            end = text.find("\n", i)
+            end = n if end == -1 else end
+            for k in range(i, end):
+                out[k] = " "
+            i = end
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            end = n if end == -1 else end + 2
+            for k in range(i, end):
+                if out[k] != "\n":
+                    out[k] = " "
+            i = end
+        else:
+            i += 1
+    return "".join(out)
+
+
+def _block_body(text: str, start: int) -> tuple[int, int]:
+    """[start, end) of the body of the block whose ``{`` is at ``start - 1``; strings skipped."""
+    depth = 1
+    i, n = start, len(text)
+    in_str = False
+    while i < n:
+        c = text[i]
+        if in_str:
+            if c == "\\":
+                i += 2
+                continue
+            if c == '"':
+                in_str = False
+        elif c == '"':
+            in_str = True
+        elif c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return start, i
+        i += 1
+    return start, n
+
+
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return line, col
+
+
+def local_module_sources(path: str, text: str) -> list[tuple[str, str, int, int]]:
+    """``module`` blocks of one Terraform file: ``(label, source, line, col)`` per block.
+
+    ``path`` decides the syntax (``*.tf.json``: Terraform JSON syntax, else HCL native syntax).
+    Only literal sources are returned (an interpolated source is not valid Terraform anyway).
+    Line/column are 1-based and point at the source string.
+
+    Raises:
+        SourceParseError: a ``.tf.json`` file that is not valid JSON.
+    """
+    found: list[tuple[str, str, int, int]] = []
+    if path.endswith(".tf.json"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SourceParseError(path, exc.lineno, exc.colno, f"invalid JSON: {exc.msg}") from None
+        blocks: list[Any] = data.get("module", []) if isinstance(data, dict) else []
+        for block in blocks if isinstance(blocks, list) else [blocks]:
+            if not isinstance(block, dict):
+                continue
+            for label, body in block.items():
+                for item in body if isinstance(body, list) else [body]:
+                    if isinstance(item, dict) and isinstance(item.get("source"), str):
+                        found.append((label, item["source"], 0, 0))
+        return found
+    clean = _blank_comments(text)
+    for m in _MODULE_RE.finditer(clean):
+        start, end = _block_body(clean, m.end())
+        body = clean[start:end]
+        flat = _STRING_RE.sub(lambda x: '"' + "x" * (len(x.group(0)) - 2) + '"', body)
+        # only the top-level ``source`` attribute of the block
+        for s in _SOURCE_RE.finditer(body):
+            depth = flat.count("{", 0, s.start()) - flat.count("}", 0, s.start())
+            if depth == 0 and (s.start() == 0 or body[s.start() - 1] in " \t\n"):
+                line, col = _line_col(text, start + s.start(1))
+                found.append((m.group(1), s.group(1), line, col))
+                break
+    return found
+
+
+def _is_local(source: str) -> bool:
+    # Terraform: "A local path must begin with either ./ or ../"
+    return source.startswith(("./", "../", ".\\", "..\\"))
+
+
+def _tf_files(directory: Path) -> list[Path]:
+    try:
+        return sorted(p for p in directory.iterdir() if p.is_file() and p.name.endswith(_TF_SUFFIXES))
+    except OSError:
+        return []
+
+
+def _local_targets(root: Path, directory: str, errors: list[SourceParseError] | None) -> set[str]:
+    """Root-relative directories that ``directory``'s module blocks use through local paths."""
+    targets: set[str] = set()
+    base = root if directory == "." else root / directory
+    for f in _tf_files(base):
+        rel = f.relative_to(root).as_posix()
+        try:
+            text = f.read_text(encoding="utf-8", errors="replace")
+            sources = local_module_sources(rel, text)
+        except SourceParseError as exc:
+            if errors is not None:
+                errors.append(exc)
+            continue
+        for _label, source, _line, _col in sources:
+            if not _is_local(source):
+                continue
+            joined = posixpath.normpath(posixpath.join(directory, source.replace("\\", "/").split("//")[0]))
+            if joined == ".." or joined.startswith("../"):
+                continue  # outside the catalog
+            targets.add(joined)
+    return targets
+
+
+def local_module_graph(
+    root: Path, modules: Iterable[str], *, errors: list[SourceParseError] | None = None
+) -> dict[str, set[str]]:
+    """Which modules each module uses through local-path ``module`` blocks.
+
+    Args:
+        root: catalog working tree.
+        modules: module directories (as returned by ``discover_modules``).
+        errors: when given, unreadable files are appended here as ``SourceParseError``
+            (``path:line:col: message``) instead of being silently skipped; one bad file never
+            stops the others.
+
+    Returns:
+        ``{module: {used module, ...}}`` for every module in ``modules`` (empty set when it uses
+        none). A source resolving below a module (``../vpc/modules/subnets``) counts as using that
+        module; a module's own nested directories and paths outside the catalog are not edges.
+    """
+    mods = sorted(set(modules))
+    graph: dict[str, set[str]] = {}
+    for m in mods:
+        used: set[str] = set()
+        for target in _local_targets(root, m, errors):
+            owner = module_for_path(target, mods)
+            if owner is not None and owner != m:
+                used.add(owner)
+        graph[m] = used
+    return graph
+
+
+def transitive_dependencies(graph: Mapping[str, set[str]], module: str) -> set[str]:
+    """Modules ``module`` uses through local paths, directly or transitively (itself excluded)."""
+    seen: set[str] = set()
+    todo = list(graph.get(module, ()))
+    while todo:
+        cur = todo.pop()
+        if cur not in seen and cur != module:
+            seen.add(cur)
+            todo.extend(graph.get(cur, ()))
+    return seen
+
+
+def _reverse_closure(graph: Mapping[str, set[str]], start: Iterable[str]) -> set[str]:
+    users: dict[str, set[str]] = {}
+    for m, deps in graph.items():
+        for d in deps:
+            users.setdefault(d, set()).add(m)
+    seen: set[str] = set()
+    todo = list(start)
+    while todo:
+        cur = todo.pop()
+        for u in users.get(cur, ()):
+            if u not in seen:
+                seen.add(u)
+                todo.append(u)
+    return seen
+
+
+# -------------------------------------------------------------------------------- classification
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ChangeSet:
+    """Modules affected by a set of changed paths (all tuples sorted).
+
+    Attributes:
+        changed: modules whose own files changed (examples/tests excluded).
+        via_dependency: modules (not in ``changed``) that use a changed module through local
+            paths, transitively.
+        tests_only: modules (not in ``changed``/``via_dependency``) whose examples or tests
+            changed; see the module docstring for the conventions.
+        all_affected: a shared configuration file (``shared_globs``) changed.
+        affected: union of the three above; every module when ``all_affected``.
+        removed: module directories (per ``patterns``) that had changes but no longer exist.
+        shared: the changed paths that matched ``shared_globs``.
+        unowned: changed paths that belong to no module and are not shared/tests (README, docs).
+    """
+
+    changed: tuple[str, ...] = ()
+    via_dependency: tuple[str, ...] = ()
+    tests_only: tuple[str, ...] = ()
+    all_affected: bool = False
+    affected: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    shared: tuple[str, ...] = ()
+    unowned: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict with the same keys (lists for tuples)."""
+        return {
+            f.name: (list(v) if isinstance(v, tuple) else v)
+            for f in dataclasses.fields(self)
+            for v in [getattr(self, f.name)]
+        }
+
+
+def _name_key(name: str) -> str:
+    return name.lower().replace("-", "_")
+
+
+def _match_by_name(name: str, modules: Sequence[str], *, strip_suffixes: bool) -> str | None:
+    """Module whose base name is ``name`` or the longest prefix of it at a -/_/. boundary."""
+    stem = name
+    if strip_suffixes:
+        for suffix in ("_test.go", ".tftest.hcl", ".tftest.json", ".go", ".py"):
+            if stem.endswith(suffix):
+                stem = stem[: -len(suffix)]
+                break
+    key = _name_key(stem)
+    best: tuple[int, str] | None = None
+    for m in modules:
+        base = _name_key(posixpath.basename(m)) if m != "." else ""
+        if not base:
+            continue
+        matches = key == base or (key.startswith(base) and key[len(base)] in "_.")
+        if matches and (best is None or len(base) > best[0]):
+            best = (len(base), m)
+    return best[1] if best else None
+
+
+def _pattern_owner(path: str, patterns: Sequence[str]) -> str | None:
+    parts = path.split("/")
+    for pattern in patterns:
+        pattern = _norm(pattern)
+        if pattern in ("", "."):
+            continue
+        n = len(pattern.split("/"))
+        if "**" in pattern or len(parts) <= n:
+            continue
+        prefix = "/".join(parts[:n])
+        if glob_match(pattern, prefix):
+            return prefix
+    return None
+
+
+def classify_changes(
+    root: Path,
+    changed_paths: Iterable[str],
+    *,
+    shared_globs: Sequence[str] = DEFAULT_SHARED_GLOBS,
+    patterns: Sequence[str] = DEFAULT_PATTERNS,
+    modules: Sequence[str] | None = None,
+    graph: Mapping[str, set[str]] | None = None,
+    errors: list[SourceParseError] | None = None,
+) -> ChangeSet:
+    """Which modules a set of changed files affects.
+
+    Args:
+        root: catalog working tree at the *new* state (the module graph is read from it).
+        changed_paths: posix paths relative to ``root`` (``git diff --name-only`` output),
+            including deleted files.
+        shared_globs: root-anchored globs (``glob_match``) of configuration shared by all modules.
+        patterns: module directory globs for ``discover_modules``.
+        modules: the module list when already known (skips discovery).
+        graph: ``local_module_graph(root, modules)`` when already known (skips reading files).
+        errors: collects unreadable Terraform files (see ``local_module_graph``).
+
+    Returns:
+        A ``ChangeSet``. Never raises for ordinary input.
+    """
+    mods = list(modules) if modules is not None else discover_modules(root, patterns)
+    changed: set[str] = set()
+    tests: set[str] = set()
+    removed: set[str] = set()
+    shared: list[str] = []
+    unowned: list[str] = []
+    tests_all = False
+    example_cache: dict[str, set[str]] = {}
+
+    for raw in changed_paths:
+        path = _norm(raw)
+        if not path:
+            continue
+        if any(glob_match(g, path) for g in shared_globs):
+            shared.append(path)
+            continue
+        owner = module_for_path(path, mods)
+        if owner is not None and owner != ".":
+            inner = path[len(owner) + 1 :].split("/")
+            if len(inner) > 1 and inner[0] in _TEST_DIRS:
+                tests.add(owner)
+            else:
+                changed.add(owner)
+            continue
+        parts = path.split("/")
+        if parts[0] in _TEST_DIRS and len(parts) > 1:
+            hit = _match_by_name(parts[1], mods, strip_suffixes=len(parts) == 2)
+            found: set[str] = {hit} if hit else set()
+            if parts[0] == "examples" and len(parts) > 2:
+                exdir = "/".join(parts[:2])
+                if exdir not in example_cache:
+                    example_cache[exdir] = {
+                        o
+                        for t in _local_targets(root, exdir, errors)
+                        for o in [module_for_path(t, mods)]
+                        if o is not None and o != "."
+                    }
+                found |= example_cache[exdir]
+            if found:
+                tests |= found
+            else:
+                tests_all = True
+            continue
+        gone = _pattern_owner(path, patterns)
+        if gone is not None and gone not in mods:
+            removed.add(gone)
+            continue
+        if owner == ".":
+            changed.add(".")
+            continue
+        unowned.append(path)
+
+    if graph is None:
+        graph = local_module_graph(root, mods, errors=errors)
+    via = _reverse_closure(graph, changed | removed) - changed
+    if tests_all:
+        tests |= set(mods) - {"."}
+    tests -= changed | via
+    all_affected = bool(shared)
+    affected = set(mods) if all_affected else changed | via | tests
+    return ChangeSet(
+        changed=tuple(sorted(changed)),
+        via_dependency=tuple(sorted(via)),
+        tests_only=tuple(sorted(tests)),
+        all_affected=all_affected,
+        affected=tuple(sorted(affected)),
+        removed=tuple(sorted(removed)),
+        shared=tuple(sorted(set(shared))),
+        unowned=tuple(sorted(set(unowned))),
+    )

@@ -1,0 +1,589 @@
+"""Apply a rollout plan: one PR per dependent per catalog, idempotent, paced, per-repo outcomes.
+
+For each dependent of the plan (or of one shard) ``apply_plan`` does exactly one of:
+
+* ``open`` / ``update``: find the open PR on the deterministic branch (``plan.branch_name``).
+  When its machine-readable marker carries the same change digest and its title/body are what
+  the templates render now, nothing is written (``up_to_date``). Otherwise the files are read at
+  the base tip, bumped in memory (``bump.bump_files``), committed as one commit on the base tip
+  (the branch is created or force-moved: a rebuilt branch), and the PR is opened or its
+  title/body refreshed (``opened`` / ``updated``). Then, when the dependent's policy allows it
+  (security releases by default; majors only with ``automerge_majors``), auto-merge is enabled;
+  where the forge refuses (``AutoMergeUnavailable``) and ``wait_and_merge`` is set, checks are
+  polled until green (bounded by ``wait_timeout``) and the PR is merged. Otherwise reviews are
+  requested from the configured reviewers or the CODEOWNERS of the changed files.
+* ``close``: the open rollout PR is no longer needed; it is closed with a comment saying why.
+* ``nothing`` / ``skip``: recorded as ``up_to_date`` / ``skipped`` with the plan's reason.
+
+Every content-creating forge call goes through one shared ``Pacer`` (GitHub's guidance for
+secondary rate limits: at least one second between content-creating requests; the GitHub forge
+paces its own requests too). A failure in one dependent is recorded as ``failed`` and the others
+continue. ``dry_run`` reads but never writes, and prints each diff and PR text.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import difflib
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import jinja2
+
+from catalog_ops.codeowners import owners_for
+from catalog_ops.errors import AutoMergeUnavailable, CatalogOpsError, Conflict
+from catalog_ops.forge.base import ChecksState, FileChange, PullRequest
+from catalog_ops.plan import Action, DependentPlan, Plan, dependents_of_shard, spanned_releases
+from catalog_ops.report import Outcome, OutcomeKind, Report
+from catalog_ops.versions import parse_version
+
+MARKER = "catalog-ops:rollout"
+_MARKER_RE = re.compile(r"<!--\s*" + re.escape(MARKER) + r"\s+(\{.*?\})\s*-->", re.S)
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+DEFAULT_LABELS = ("dependencies", "catalog-ops")
+REPORT_COLUMNS = ("update", "urgency", "modules", "merge")
+
+
+# --------------------------------------------------------------------------- pacing
+class Pacer:
+    """One shared minimum interval between content-creating requests (thread-safe).
+
+    Args:
+        interval: seconds between two ``wait()`` returns (0 disables pacing).
+        clock / sleep: injectable for tests (``time.monotonic`` / ``time.sleep``).
+    """
+
+    def __init__(
+        self,
+        interval: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.interval = max(0.0, interval)
+        self._clock = clock
+        self._sleep = sleep
+        self._next = 0.0
+        self._lock = threading.Lock()
+        self.calls = 0
+
+    def wait(self) -> None:
+        """Block until the next write slot (slots are handed out in call order)."""
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+            self.calls += 1
+        delay = slot - now
+        if delay > 0:
+            self._sleep(delay)
+
+
+# --------------------------------------------------------------------------- marker and texts
+def render_marker(catalog: str, release: str, digest: str) -> str:
+    """The HTML comment that identifies a rollout PR and what it contains."""
+    payload = json.dumps({"catalog": catalog, "release": release, "digest": digest}, sort_keys=True)
+    payload = payload.replace("--", "-\\u002d")
+    return f"<!-- {MARKER} {payload} -->"
+
+
+def parse_marker(body: str | None) -> dict[str, Any] | None:
+    """The marker payload of a PR body (``{"catalog", "release", "digest"}``) or None."""
+    match = _MARKER_RE.search(body or "")
+    if not match:
+        return None
+    try:
+        data = json.loads(match.group(1))
+    except json.JSONDecodeError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def template_env(template_dir: Path | None = None) -> jinja2.Environment:
+    """Jinja2 environment: ``template_dir`` (user overrides) first, then the bundled templates.
+    Undefined variables are errors (``StrictUndefined``)."""
+    loaders: list[jinja2.BaseLoader] = []
+    if template_dir is not None:
+        loaders.append(jinja2.FileSystemLoader(str(template_dir)))
+    loaders.append(jinja2.FileSystemLoader(str(TEMPLATES_DIR)))
+    return jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+        trim_blocks=False,
+    )
+
+
+def _module_name(module: str) -> str:
+    return module.rsplit("/", 1)[-1] if module else "(root)"
+
+
+def pr_context(plan: Plan, dep: DependentPlan) -> dict[str, Any]:
+    """Template context for one dependent's PR (documented in docs/rollout.md)."""
+    bumped = [r for r in dep.refs if r.action == "bump"]
+    rows: dict[str, dict[str, Any]] = {}
+    for r in bumped:
+        row = rows.setdefault(
+            r.module,
+            {
+                "module": r.module,
+                "module_name": _module_name(r.module),
+                "from_set": [],
+                "to": r.target,
+                "update_type": r.update,
+                "breaking": False,
+                "files": [],
+            },
+        )
+        if r.current not in row["from_set"]:
+            row["from_set"].append(r.current)
+        if r.written_in not in row["files"]:
+            row["files"].append(r.written_in)
+        order = ("none", "patch", "minor", "major")
+        if order.index(r.update) > order.index(row["update_type"]):
+            row["update_type"] = r.update
+        row["breaking"] = row["breaking"] or r.breaking
+    for row in rows.values():
+        row["from"] = ", ".join(str(x) for x in row.pop("from_set"))
+    modules = set(rows)
+    lowest = None
+    for r in bumped:
+        v = parse_version(r.current or "")
+        if v is None and r.current:
+            # registry constraint: take the version the plan resolved it to
+            from catalog_ops.versions import parse_constraint
+
+            try:
+                v = parse_constraint(r.current).parts[0].version
+            except CatalogOpsError:
+                v = None
+        if v is not None and (lowest is None or v < lowest):
+            lowest = v
+    targets = [v for v in (parse_version(b.to) for b in dep.bumps) if v is not None]
+    target = max(targets, default=plan.release.version)
+    spanned = spanned_releases(lowest, target, plan.releases) if lowest is not None else [plan.release]
+    notes: list[dict[str, Any]] = []
+    migration: list[dict[str, Any]] = []
+    for rel in spanned:
+        meta = rel.metadata
+        entry: dict[str, Any] = {
+            "tag": rel.tag,
+            "url": rel.url,
+            "urgency": rel.urgency,
+            "has_metadata": meta is not None,
+            "modules": [],
+        }
+        if meta is not None:
+            for mod in sorted(modules):
+                change = meta.modules.get(mod) if mod else None
+                if change is not None and change.changed and (change.notes or not change.tests_only):
+                    entry["modules"].append({"module": mod, "notes": list(change.notes) or ["(no notes)"]})
+                if change is not None and change.migration:
+                    migration.append({"module": mod, "tag": rel.tag, "notes": list(change.migration)})
+        notes.append(entry)
+    target_tag = next((rel.tag for rel in plan.releases if rel.version == target), str(target))
+    return {
+        "catalog": plan.catalog,
+        "catalog_name": plan.catalog.split("/", 1)[-1],
+        "catalog_address": plan.catalog_address,
+        "release": plan.release.tag,
+        "release_url": plan.release.url or f"https://{plan.catalog_address}",
+        "target": target_tag,
+        "repo": dep.repo,
+        "base": dep.base,
+        "rows": sorted(rows.values(), key=lambda x: x["module"]),
+        "skipped": [r for r in dep.refs if r.action == "skip"],
+        "notes": notes,
+        "migration": migration,
+        "urgency": dep.urgency,
+        "breaking": dep.breaking,
+        "update": dep.update,
+        "automerge": dep.automerge,
+        "policy": dep.config.automerge,
+        "configured_reviewers": list(dep.config.reviewers),
+        "marker": render_marker(plan.catalog, plan.release.tag, dep.digest()),
+    }
+
+
+def render_pr(plan: Plan, dep: DependentPlan, *, env: jinja2.Environment | None = None) -> tuple[str, str]:
+    """``(title, body)`` of the dependent's PR from ``pr_title.j2`` / ``pr_body.md.j2``.
+
+    Raises CatalogOpsError when a template fails (undefined variable, syntax error).
+    """
+    env = env or template_env()
+    ctx = pr_context(plan, dep)
+    try:
+        title = " ".join(env.get_template("pr_title.j2").render(ctx).split())
+        body = env.get_template("pr_body.md.j2").render(ctx)
+    except jinja2.TemplateError as exc:
+        raise CatalogOpsError(f"PR template error: {exc}") from exc
+    if ctx["marker"] not in body:
+        body = body.rstrip("\n") + "\n\n" + ctx["marker"] + "\n"
+    return title, body
+
+
+def labels_for(dep: DependentPlan) -> list[str]:
+    """Labels of the dependent's PR: defaults, ``security``, ``breaking-change``, configured."""
+    labels = list(DEFAULT_LABELS)
+    if dep.urgency == "security":
+        labels.append("security")
+    if dep.breaking:
+        labels.append("breaking-change")
+    labels.extend(dep.config.labels)
+    return list(dict.fromkeys(labels))
+
+
+def split_owners(owners: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``(users, teams)`` from CODEOWNERS/config owners: ``@user`` -> user, ``@org/team`` ->
+    team ``org/team``; e-mail owners cannot be requested and are dropped."""
+    users: list[str] = []
+    teams: list[str] = []
+    for owner in owners:
+        name = owner.strip().lstrip("@")
+        if not name or "@" in name:
+            continue
+        (teams if "/" in name else users).append(name)
+    return list(dict.fromkeys(users)), list(dict.fromkeys(teams))
+
+
+def unified_diff(path: str, old: bytes, new: bytes) -> str:
+    """``git diff``-style unified diff of one file (``a/`` and ``b/`` prefixes)."""
+    a = old.decode("utf-8", errors="replace").splitlines(keepends=True)
+    b = new.decode("utf-8", errors="replace").splitlines(keepends=True)
+    return "".join(difflib.unified_diff(a, b, f"a/{path}", f"b/{path}"))
+
+
+# --------------------------------------------------------------------------- apply
+@dataclasses.dataclass(kw_only=True)
+class ApplyOptions:
+    """Knobs of ``apply_plan``.
+
+    Attributes:
+        dry_run: read only; print diffs and PR texts to ``out``.
+        wait_and_merge: when auto-merge is unavailable, poll checks and merge when green.
+        wait_timeout: seconds to poll per PR (bounded wait); poll_interval: seconds between polls.
+        concurrency: dependents processed in parallel.
+        template_dir: directory overriding ``pr_title.j2`` / ``pr_body.md.j2``.
+        merge_method: ``squash`` | ``merge`` | ``rebase``.
+        out: stream for dry-run output (diffs, PR texts).
+    """
+
+    dry_run: bool = False
+    wait_and_merge: bool = False
+    wait_timeout: float = 600.0
+    poll_interval: float = 15.0
+    concurrency: int = 4
+    template_dir: Path | None = None
+    merge_method: str = "squash"
+    out: TextIO | None = None
+
+
+class _Apply:
+    def __init__(
+        self, forge: Any, plan: Plan, opts: ApplyOptions, pacer: Pacer, sleep: Callable[[float], None]
+    ) -> None:
+        self.forge = forge
+        self.plan = plan
+        self.opts = opts
+        self.pacer = pacer
+        self.sleep = sleep
+        self.env = template_env(opts.template_dir)
+        self.print_lock = threading.Lock()
+
+    # writes: every content-creating call is paced
+    def write(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        self.pacer.wait()
+        return fn(*args, **kwargs)
+
+    def emit(self, text: str) -> None:
+        if self.opts.out is None:
+            return
+        with self.print_lock:
+            self.opts.out.write(text)
+            self.opts.out.flush()
+
+    def details(self, dep: DependentPlan, merge: str = "") -> dict[str, str]:
+        mods = []
+        for r in dep.refs:
+            if r.action == "bump":
+                item = f"{_module_name(r.module)} {r.current}→{r.target}"
+                if item not in mods:
+                    mods.append(item)
+        d = {
+            "update": dep.update if dep.bumps else "",
+            "urgency": dep.urgency if dep.bumps else "",
+            "modules": ", ".join(mods),
+        }
+        if merge:
+            d["merge"] = merge
+        return d
+
+    def run_one(self, dep: DependentPlan) -> Outcome:
+        try:
+            if dep.action is Action.SKIP:
+                return Outcome(subject=dep.repo, kind=OutcomeKind.SKIPPED, reason=dep.reason or "skipped")
+            if dep.action is Action.NOTHING:
+                return Outcome(
+                    subject=dep.repo,
+                    kind=OutcomeKind.UP_TO_DATE,
+                    reason=dep.reason,
+                    details=self.details(dep),
+                )
+            if dep.action is Action.CLOSE:
+                return self.close(dep)
+            return self.open_or_update(dep)
+        except CatalogOpsError as exc:
+            return Outcome(subject=dep.repo, kind=OutcomeKind.FAILED, error=str(exc) or type(exc).__name__)
+        except Exception as exc:  # one repo never aborts the run
+            return Outcome(subject=dep.repo, kind=OutcomeKind.FAILED, error=f"{type(exc).__name__}: {exc}")
+
+    def close(self, dep: DependentPlan) -> Outcome:
+        pr = self.forge.find_open_pull(dep.repo, self.plan.branch)
+        if pr is None or parse_marker(pr.body) is None:
+            return Outcome(subject=dep.repo, kind=OutcomeKind.UP_TO_DATE, reason=dep.reason or "up to date")
+        marker = render_marker(self.plan.catalog, self.plan.release.tag, "closed")
+        comment = self.env.get_template("superseded_comment.md.j2").render(
+            reason=dep.reason or "Nothing is left to update.",
+            catalog=self.plan.catalog,
+            release=self.plan.release.tag,
+            marker=marker,
+        )
+        if self.opts.dry_run:
+            self.emit(f"\n=== {dep.repo}: would close #{pr.number}\n{comment}\n")
+            return Outcome(subject=dep.repo, kind=OutcomeKind.WOULD_CLOSE, reason=dep.reason, url=pr.url)
+        self.write(self.forge.close_pull, dep.repo, pr.number, comment=comment)
+        return Outcome(subject=dep.repo, kind=OutcomeKind.CLOSED, reason=dep.reason, url=pr.url)
+
+    def reviewers(self, dep: DependentPlan, paths: Sequence[str]) -> tuple[list[str], list[str]]:
+        if dep.config.reviewers:
+            return split_owners(dep.config.reviewers)
+        # The plan saw the tree: read the one CODEOWNERS file it found (or none) instead of
+        # probing GitHub's three locations.
+        data = self.forge.read_file(dep.repo, dep.codeowners, dep.base) if dep.codeowners else None
+        text = data.decode("utf-8", errors="replace") if data else None
+        return split_owners(owners_for(text, paths)) if text else ([], [])
+
+    def open_or_update(self, dep: DependentPlan) -> Outcome:
+        forge, repo, branch = self.forge, dep.repo, self.plan.branch
+        pr: PullRequest | None = forge.find_open_pull(repo, branch)
+        digest = dep.digest()
+        marker = parse_marker(pr.body) if pr else None
+        labels = labels_for(dep)
+        if pr is not None and marker and marker.get("digest") == digest:
+            title, body = render_pr(self.plan, dep, env=self.env)
+            if pr.title == title and pr.body == body and pr.base == dep.base:
+                return self.finish_existing(dep, pr, labels)
+            # Same changes, new text (e.g. a newer release that does not touch these modules).
+            if self.opts.dry_run:
+                self.emit(
+                    f"\n=== {repo}: would refresh the text of #{pr.number}\n--- title\n{title}\n--- body\n{body}\n"
+                )
+                return Outcome(
+                    subject=repo, kind=OutcomeKind.WOULD_UPDATE, url=pr.url, details=self.details(dep)
+                )
+            pr = self.write(forge.update_pull, repo, pr.number, title=title, body=body, base=dep.base)
+            assert pr is not None
+            merge = self.after_write(dep, pr, labels, fresh=False)
+            return Outcome(
+                subject=repo,
+                kind=OutcomeKind.UPDATED,
+                reason="PR text refreshed",
+                url=pr.url,
+                details=self.details(dep, merge),
+            )
+        base_sha = forge.branch_sha(repo, dep.base)
+        if base_sha is None:
+            raise CatalogOpsError(f"base branch {dep.base!r} of {repo} does not exist")
+        from catalog_ops.bump import bump_files
+
+        files = {}
+        for path in dep.inputs or dep.files:
+            data = forge.read_file(repo, path, base_sha)
+            if data is not None:
+                files[path] = data
+        work = dict(files)
+        changed: dict[str, bytes] = {}
+        for b in dep.bumps:
+            res = bump_files(work, address=b.address, to=b.to, allow_prerelease=b.allow_prerelease)
+            work.update(res.changed)
+            changed.update(res.changed)
+        changed = {p: c for p, c in changed.items() if files.get(p) != c}
+        if not changed:
+            if pr is not None:
+                return self.close(
+                    dataclasses.replace(dep, reason=f"superseded: {dep.base} already has these versions")
+                )
+            return Outcome(
+                subject=repo, kind=OutcomeKind.UP_TO_DATE, reason=f"{dep.base} already has these versions"
+            )
+        reviewers_u, reviewers_t = ([], []) if dep.automerge else self.reviewers(dep, sorted(changed))
+        title, body = render_pr(self.plan, dep, env=self.env)
+        message = f"{title}\n\n" + "\n".join(
+            f"- {r.written_in}:{r.line}: {r.module or '(root)'} {r.current} -> {r.target}"
+            for r in dep.refs
+            if r.action == "bump"
+        )
+        if self.opts.dry_run:
+            diff = "".join(unified_diff(p, files[p], changed[p]) for p in sorted(changed))
+            verb = "update" if pr else "open"
+            self.emit(
+                f"\n=== {repo}: would {verb} a PR {branch} -> {dep.base}\n--- diff\n{diff}--- title\n{title}\n--- body\n{body}\n"
+            )
+            kind = OutcomeKind.WOULD_UPDATE if pr else OutcomeKind.WOULD_OPEN
+            return Outcome(subject=repo, kind=kind, url=pr.url if pr else None, details=self.details(dep))
+        self.write(
+            forge.commit_files,
+            repo,
+            branch,
+            parent_sha=base_sha,
+            message=message,
+            changes=[FileChange(p, changed[p]) for p in sorted(changed)],
+        )
+        if pr is not None:
+            pr = self.write(forge.update_pull, repo, pr.number, title=title, body=body, base=dep.base)
+            assert pr is not None
+            merge = self.after_write(dep, pr, labels, fresh=False, reviewers=(reviewers_u, reviewers_t))
+            return Outcome(
+                subject=repo, kind=OutcomeKind.UPDATED, url=pr.url, details=self.details(dep, merge)
+            )
+        pr = self.write(
+            forge.open_pull,
+            repo,
+            head=branch,
+            base=dep.base,
+            title=title,
+            body=body,
+            labels=labels,
+            reviewers=reviewers_u,
+            team_reviewers=reviewers_t,
+        )
+        assert pr is not None
+        merge = self.after_write(dep, pr, labels, fresh=True)
+        return Outcome(subject=repo, kind=OutcomeKind.OPENED, url=pr.url, details=self.details(dep, merge))
+
+    def finish_existing(self, dep: DependentPlan, pr: PullRequest, labels: list[str]) -> Outcome:
+        """The PR already has the right content: only fill in labels / auto-merge if missing."""
+        missing = [label for label in labels if label not in pr.labels]
+        need_merge = dep.automerge and not pr.auto_merge
+        if not missing and not need_merge:
+            merge = "auto-merge enabled" if pr.auto_merge else ("" if dep.automerge else "waiting for review")
+            return Outcome(
+                subject=dep.repo,
+                kind=OutcomeKind.UP_TO_DATE,
+                reason="PR is current",
+                url=pr.url,
+                details=self.details(dep, merge),
+            )
+        if self.opts.dry_run:
+            return Outcome(
+                subject=dep.repo, kind=OutcomeKind.WOULD_UPDATE, reason="labels/auto-merge", url=pr.url
+            )
+        if missing:
+            self.write(self.forge.add_labels, dep.repo, pr.number, missing)
+        merge = self.merge_policy(dep, pr) if need_merge else ""
+        return Outcome(
+            subject=dep.repo,
+            kind=OutcomeKind.UPDATED,
+            reason="labels/auto-merge set",
+            url=pr.url,
+            details=self.details(dep, merge),
+        )
+
+    def after_write(
+        self,
+        dep: DependentPlan,
+        pr: PullRequest,
+        labels: list[str],
+        *,
+        fresh: bool,
+        reviewers: tuple[list[str], list[str]] | None = None,
+    ) -> str:
+        if not fresh:
+            missing = [label for label in labels if label not in pr.labels]
+            if missing:
+                self.write(self.forge.add_labels, dep.repo, pr.number, missing)
+            if reviewers and (reviewers[0] or reviewers[1]):
+                users = [u for u in reviewers[0] if u not in pr.reviewers]
+                teams = [t for t in reviewers[1] if t not in pr.reviewers]
+                if users or teams:
+                    self.write(self.forge.request_reviewers, dep.repo, pr.number, users=users, teams=teams)
+        if dep.automerge:
+            if pr.auto_merge:
+                return "auto-merge enabled"
+            return self.merge_policy(dep, pr)
+        who = ", ".join(pr.reviewers) if pr.reviewers else "no CODEOWNERS/reviewers configured"
+        return f"waiting for review ({who})"
+
+    def merge_policy(self, dep: DependentPlan, pr: PullRequest) -> str:
+        try:
+            self.write(self.forge.enable_auto_merge, dep.repo, pr.number, method=self.opts.merge_method)
+            return "auto-merge enabled"
+        except AutoMergeUnavailable as exc:
+            if not self.opts.wait_and_merge:
+                return f"auto-merge unavailable ({exc}); needs a manual merge or --wait-and-merge"
+        return self.wait_and_merge(dep, pr)
+
+    def wait_and_merge(self, dep: DependentPlan, pr: PullRequest) -> str:
+        deadline = time.monotonic() + self.opts.wait_timeout
+        while True:
+            state = self.forge.checks_state(dep.repo, pr.number)
+            if state in (ChecksState.SUCCESS, ChecksState.NONE):
+                try:
+                    self.write(self.forge.merge_pull, dep.repo, pr.number, method=self.opts.merge_method)
+                except Conflict as exc:
+                    raise CatalogOpsError(f"checks passed but the merge was refused: {exc}") from exc
+                return (
+                    "merged (checks green)"
+                    if state is ChecksState.SUCCESS
+                    else "merged (no checks configured)"
+                )
+            if state is ChecksState.FAILURE:
+                raise CatalogOpsError(f"checks failed on #{pr.number}; not merged ({pr.url})")
+            if time.monotonic() + self.opts.poll_interval > deadline:
+                return f"checks still pending after {self.opts.wait_timeout:g}s; not merged"
+            self.sleep(self.opts.poll_interval)
+
+
+def apply_plan(
+    forge: Any,
+    plan: Plan,
+    *,
+    shard: tuple[int, int] | None = None,
+    options: ApplyOptions | None = None,
+    pacer: Pacer | None = None,
+    report: Report | None = None,
+    progress: Callable[[Outcome], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Report:
+    """Apply ``plan`` (or shard ``(K, N)`` of it) through ``forge``; returns the report.
+
+    Never raises for a per-dependent problem (those are ``failed`` outcomes). ``progress`` is
+    called with each outcome as it is recorded (from worker threads).
+    """
+    options = options or ApplyOptions()
+    pacer = pacer or Pacer(1.0)
+    title = f"Rollout of {plan.catalog} {plan.release.tag}" + (
+        f" (shard {shard[0]}/{shard[1]})" if shard else ""
+    )
+    if options.dry_run:
+        title += " — dry run"
+    report = report or Report(title, columns=REPORT_COLUMNS)
+    runner = _Apply(forge, plan, options, pacer, sleep)
+    deps = dependents_of_shard(plan, shard)
+
+    def one(dep: DependentPlan) -> Outcome:
+        outcome = report.add(runner.run_one(dep))
+        if progress:
+            progress(outcome)
+        return outcome
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
+        list(pool.map(one, deps))
+    return report

@@ -1,0 +1,373 @@
+"""Module source addresses: parsing and normalisation, following Terraform and go-getter (pure).
+
+Rules implemented (Terraform "Module Sources" docs and hashicorp/go-getter detectors, in order):
+
+1. Local paths start with ``./`` or ``../`` (or ``/``): never updated.
+2. Registry addresses ``[HOST[:PORT]/]NAMESPACE/NAME/PROVIDER[//SUBDIR]`` (no query string; the
+   host must contain a dot or be ``localhost``; ``github.com``/``bitbucket.org`` are never
+   registries). Terragrunt's ``tfr://HOST/NS/NAME/PROVIDER?version=X`` and ``tfr:///NS/...``
+   (default host) carry the version in the ``version`` query parameter.
+3. A forced getter ``NAME::URL`` (``git::``, ``hg::``, ``s3::``, ``gcs::``, ``http::``...).
+4. Detectors: ``github.com/ORG/REPO`` and ``bitbucket.org/ORG/REPO`` shorthands, scp-like
+   ``USER@HOST:PATH``, S3 (``*.amazonaws.com``) and GCS (``*.googleapis.com``) hosts,
+   ``http(s)://`` URLs (archives or ``X-Terraform-Get`` redirects).
+5. ``//SUBDIR`` after the repository path (go-getter ``SourceDirSubdir``) and a query string whose
+   parameters may come in any order. The legacy order ``?ref=X//SUBDIR`` is understood too.
+
+All forms naming the same repository normalise to one *identity*: host (lower-cased, without
+scheme, user or port) plus path (without ``.git`` or surrounding slashes; lower-cased for the
+case-insensitive forges github.com, gitlab.com and bitbucket.org). Registry identities are
+``HOST/NAMESPACE/NAME/PROVIDER`` lower-cased, with ``registry.terraform.io`` as default host.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from catalog_ops.errors import UsageError
+from catalog_ops.versions import parse_version
+
+DEFAULT_REGISTRY = "registry.terraform.io"
+_CASE_INSENSITIVE_HOSTS = {"github.com", "gitlab.com", "bitbucket.org"}
+_ARCHIVE_EXT = (".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar")
+_REG_NS = r"[0-9A-Za-z](?:[0-9A-Za-z_-]{0,62}[0-9A-Za-z])?"
+_REG_PROVIDER = r"[0-9a-z]{1,64}"
+_REGISTRY_RE = re.compile(
+    rf"(?:(?P<host>(?:[A-Za-z0-9-]+\.)+[A-Za-z0-9-]+(?::\d+)?|localhost(?::\d+)?)/)?"
+    rf"(?P<ns>{_REG_NS})/(?P<name>{_REG_NS})/(?P<provider>{_REG_PROVIDER})"
+    r"(?://(?P<subdir>[^?]*))?"
+)
+_SCP_RE = re.compile(r"(?P<user>[A-Za-z0-9._~-]+)@(?P<host>[A-Za-z0-9.-]+):(?P<path>(?!//)[^?]*)")
+_SHA_RE = re.compile(r"[0-9a-fA-F]{7,40}")
+_FORCED_RE = re.compile(r"(?P<getter>[A-Za-z0-9]+)::(?P<rest>.*)", re.S)
+
+
+class SourceKind(StrEnum):
+    """What fetches the module (go-getter getter, or the Terraform registry)."""
+
+    LOCAL = "local"
+    REGISTRY = "registry"
+    GIT = "git"
+    GITHUB = "github"
+    BITBUCKET = "bitbucket"
+    HG = "hg"
+    S3 = "s3"
+    GCS = "gcs"
+    HTTP = "http"
+    DYNAMIC = "dynamic"
+
+
+class RefKind(StrEnum):
+    """What the ``ref`` (or tfr ``version``) names."""
+
+    SEMVER_TAG = "semver_tag"
+    BRANCH = "branch"
+    SHA = "sha"
+    NONE = "none"
+    DYNAMIC = "dynamic"
+
+
+@dataclass(frozen=True)
+class ModuleSource:
+    """A parsed module source address. See the module docstring for the rules.
+
+    Attributes:
+        raw: the string literal contents exactly as written (or as resolved from interpolation).
+        kind: the getter.
+        identity: normalised repository identity (``github.com/acme/infrastructure-modules``,
+            ``registry.terraform.io/acme/eks/aws``), ``None`` when there is none (local, dynamic).
+        subdir: ``//`` subdirectory without surrounding slashes, or ``None``.
+        ref: the ``ref`` query value (git, hg) or ``version`` (tfr), or ``None``.
+        ref_kind: classification of ``ref``.
+        ref_span: ``[start, end)`` of the ref value inside ``raw``, or ``None``.
+        updatable: whether catalog-ops may rewrite the ref (False for local/s3/gcs/hg/http/dynamic).
+        reason: why not updatable (``None`` when updatable).
+        query: the query parameters in written order as ``(key, value)`` pairs.
+    """
+
+    raw: str
+    kind: SourceKind
+    identity: str | None
+    subdir: str | None
+    ref: str | None
+    ref_kind: RefKind
+    ref_span: tuple[int, int] | None
+    updatable: bool
+    reason: str | None
+    query: tuple[tuple[str, str], ...] = ()
+
+
+def classify_ref(ref: str | None) -> RefKind:
+    """Classify a git ref: semver tag (``v1.2.3``, ``1.2.3``, ``modules/vpc/v1.2.3``), SHA, branch."""
+    if ref is None or ref == "":
+        return RefKind.NONE
+    if "${" in ref or "%{" in ref:
+        return RefKind.DYNAMIC
+    if parse_version(ref) is not None:
+        return RefKind.SEMVER_TAG
+    if _SHA_RE.fullmatch(ref):
+        return RefKind.SHA
+    return RefKind.BRANCH
+
+
+def _clean_path(path: str, lower: bool) -> str:
+    path = path.strip("/")
+    if path.endswith(".git"):
+        path = path[:-4]
+    path = path.rstrip("/")
+    return path.lower() if lower else path
+
+
+def _identity(host: str, path: str) -> str:
+    host = host.lower()
+    if ":" in host:
+        host = host.split(":", 1)[0]
+    if "@" in host:
+        host = host.rsplit("@", 1)[1]
+    return f"{host}/{_clean_path(path, host in _CASE_INSENSITIVE_HOSTS)}"
+
+
+@dataclass
+class _Split:
+    base: str  # address without subdir and query
+    subdir: str | None
+    query: list[tuple[str, str, int]]  # key, value, offset of value in raw
+
+
+def _split(raw: str, start: int) -> _Split:
+    """Split ``raw[start:]`` into base, ``//subdir`` and query (offsets relative to ``raw``).
+
+    Follows go-getter's SourceDirSubdir, plus the legacy ``?ref=X//subdir`` order.
+    """
+    s = raw[start:]
+    qpos = s.find("?")
+    stop = qpos if qpos >= 0 else len(s)
+    offset = 0
+    scheme = s.find("://", 0, stop)
+    if scheme >= 0:
+        offset = scheme + 3
+    subdir: str | None = None
+    base_end = stop
+    sd = s.find("//", offset, stop)
+    if sd >= 0:
+        base_end = sd
+        subdir = s[sd + 2 : stop]
+    query: list[tuple[str, str, int]] = []
+    if qpos >= 0:
+        qs = s[qpos + 1 :]
+        qbase = start + qpos + 1
+        pos = 0
+        for piece in qs.split("&"):
+            if piece:
+                key, _, value = piece.partition("=")
+                # Legacy order: "?ref=v1.2.0//modules/x" — the subdir follows the ref value.
+                legacy = value.find("//") if key == "ref" and subdir is None else -1
+                if legacy >= 0:
+                    subdir = value[legacy + 2 :]
+                    value = value[:legacy]
+                query.append((key, value, qbase + pos + len(key) + 1))
+            pos += len(piece) + 1
+    if subdir is not None:
+        subdir = subdir.strip("/") or None
+    return _Split(base=s[:base_end], subdir=subdir, query=query)
+
+
+def _not_updatable(raw: str, kind: SourceKind, reason: str, identity: str | None = None) -> ModuleSource:
+    return ModuleSource(
+        raw=raw,
+        kind=kind,
+        identity=identity,
+        subdir=None,
+        ref=None,
+        ref_kind=RefKind.NONE,
+        ref_span=None,
+        updatable=False,
+        reason=reason,
+    )
+
+
+def _with_ref(raw: str, kind: SourceKind, identity: str, sp: _Split, ref_key: str = "ref") -> ModuleSource:
+    ref = None
+    span = None
+    for key, value, off in sp.query:
+        if key == ref_key:
+            ref, span = value, (off, off + len(value))
+    ref_kind = classify_ref(ref)
+    reason = None
+    updatable = True
+    if ref_kind is RefKind.DYNAMIC:
+        updatable, reason = False, "ref is built by interpolation"
+    return ModuleSource(
+        raw=raw,
+        kind=kind,
+        identity=identity,
+        subdir=sp.subdir,
+        ref=ref,
+        ref_kind=ref_kind,
+        ref_span=span,
+        updatable=updatable,
+        reason=reason,
+        query=tuple((k, v) for k, v, _ in sp.query),
+    )
+
+
+def _parse_url_git(raw: str, kind: SourceKind, url_start: int) -> ModuleSource:
+    """``git::`` URL forms: https://, ssh://, http://, scp-like, file://."""
+    sp = _split(raw, url_start)
+    base = sp.base
+    m = re.fullmatch(
+        r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<auth>[^/@]*@)?(?P<host>[^/]*)(?P<path>/.*)?", base
+    )
+    if m:
+        if m["scheme"].lower() == "file":
+            return _not_updatable(raw, SourceKind.LOCAL, "local git repository (file://)")
+        identity = _identity(m["host"], m["path"] or "")
+        return _with_ref(raw, kind, identity, sp)
+    scp = _SCP_RE.fullmatch(base)
+    if scp:
+        return _with_ref(raw, kind, _identity(scp["host"], scp["path"]), sp)
+    # git::github.com/org/repo and similar host/path forms.
+    hm = re.fullmatch(r"(?P<host>[A-Za-z0-9.-]+\.[A-Za-z]+(?::\d+)?)/(?P<path>.+)", base)
+    if hm:
+        return _with_ref(raw, kind, _identity(hm["host"], hm["path"]), sp)
+    return _not_updatable(raw, kind, f"cannot parse git address {base!r}")
+
+
+def parse_source(raw: str) -> ModuleSource:
+    """Parse a module source address (string literal contents) into a ``ModuleSource``.
+
+    Never raises for ordinary input: unknown or unsupported forms come back with
+    ``updatable=False`` and a ``reason``. See the module docstring for the rules.
+    """
+    s = raw
+    head = s.split("?", 1)[0]
+    if "${" in head or "%{" in head:
+        return _not_updatable(raw, SourceKind.DYNAMIC, "source is built by interpolation")
+    if s.startswith(("./", "../", "/", ".\\", "..\\")) or s in (".", ".."):
+        return _not_updatable(raw, SourceKind.LOCAL, "local path")
+    # Terragrunt registry protocol: tfr://HOST/NS/NAME/PROVIDER?version=X, tfr:///NS/NAME/PROVIDER.
+    if s.lower().startswith("tfr://"):
+        rest = s[6:]
+        sp = _split(raw, 6)
+        host, _, path = sp.base.partition("/")
+        host = host or DEFAULT_REGISTRY
+        parts = path.strip("/").split("/")
+        if len(parts) != 3:
+            return _not_updatable(raw, SourceKind.REGISTRY, f"invalid tfr:// address {rest!r}")
+        identity = f"{host.lower()}/{'/'.join(p.lower() for p in parts)}"
+        return _with_ref(raw, SourceKind.REGISTRY, identity, sp, ref_key="version")
+    forced = _FORCED_RE.fullmatch(s)
+    if forced and "/" not in forced["getter"]:
+        getter = forced["getter"].lower()
+        start = forced.start("rest")
+        if getter == "git":
+            return _parse_url_git(raw, SourceKind.GIT, start)
+        if getter == "hg":
+            return _hg(raw, start)
+        if getter == "s3":
+            return _not_updatable(raw, SourceKind.S3, "S3 archive: not a versioned repository")
+        if getter == "gcs":
+            return _not_updatable(raw, SourceKind.GCS, "GCS archive: not a versioned repository")
+        if getter in ("http", "https"):
+            return _not_updatable(raw, SourceKind.HTTP, "HTTP archive: not a versioned repository")
+        if getter == "file":
+            return _not_updatable(raw, SourceKind.LOCAL, "local path (file::)")
+        return _not_updatable(raw, SourceKind.DYNAMIC, f"unsupported getter {getter!r}")
+    if "?" not in s:
+        reg = _REGISTRY_RE.fullmatch(s)
+        if reg and (reg["host"] or "").lower() not in ("github.com", "bitbucket.org"):
+            host = (reg["host"] or DEFAULT_REGISTRY).lower()
+            identity = f"{host}/{reg['ns'].lower()}/{reg['name'].lower()}/{reg['provider']}"
+            subdir = (reg["subdir"] or "").strip("/") or None
+            return ModuleSource(
+                raw=raw,
+                kind=SourceKind.REGISTRY,
+                identity=identity,
+                subdir=subdir,
+                ref=None,
+                ref_kind=RefKind.NONE,
+                ref_span=None,
+                updatable=True,
+                reason=None,
+            )
+    lower = s.lower()
+    for prefix, kind in (("github.com/", SourceKind.GITHUB), ("bitbucket.org/", SourceKind.BITBUCKET)):
+        if lower.startswith(prefix):
+            sp = _split(raw, 0)
+            parts = sp.base[len(prefix) :].split("/")
+            if len(parts) < 2 or not parts[0] or not parts[1]:
+                return _not_updatable(raw, kind, f"{prefix.rstrip('/')} shorthand needs ORG/REPO")
+            if len(parts) > 2 and sp.subdir is None:
+                # go-getter treats extra path components as a subdirectory.
+                sp.subdir = "/".join(parts[2:]).strip("/") or None
+            return _with_ref(raw, kind, _identity(prefix.rstrip("/"), "/".join(parts[:2])), sp)
+    if _SCP_RE.match(s) and "://" not in s.split("?", 1)[0]:
+        return _parse_url_git(raw, SourceKind.GIT, 0)
+    m = re.match(r"(?:https?://)?(?P<host>[^/?]+)", s, re.I)
+    host = (m["host"] if m else "").lower()
+    if host.endswith("amazonaws.com"):
+        return _not_updatable(raw, SourceKind.S3, "S3 archive: not a versioned repository")
+    if host.endswith("googleapis.com"):
+        return _not_updatable(raw, SourceKind.GCS, "GCS archive: not a versioned repository")
+    if lower.startswith(("http://", "https://")):
+        path = _split(raw, 0).base
+        if path.lower().endswith(_ARCHIVE_EXT) or "archive=" in lower:
+            return _not_updatable(raw, SourceKind.HTTP, "HTTP archive: not a versioned repository")
+        return _not_updatable(raw, SourceKind.HTTP, "HTTP URL (X-Terraform-Get redirect): not updatable")
+    return _not_updatable(raw, SourceKind.DYNAMIC, "unrecognised module source address")
+
+
+def _hg(raw: str, start: int) -> ModuleSource:
+    sp = _split(raw, start)
+    m = re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*://(?:[^/@]*@)?(?P<host>[^/]*)(?P<path>/.*)?", sp.base)
+    identity = _identity(m["host"], m["path"] or "") if m else None
+    src = _with_ref(raw, SourceKind.HG, identity or "", sp)
+    return ModuleSource(
+        raw=raw,
+        kind=SourceKind.HG,
+        identity=identity,
+        subdir=src.subdir,
+        ref=src.ref,
+        ref_kind=src.ref_kind,
+        ref_span=src.ref_span,
+        updatable=False,
+        reason="Mercurial source: not supported for updates",
+        query=src.query,
+    )
+
+
+def normalize_identity(address: str) -> tuple[str, str | None]:
+    """Return ``(identity, subdir)`` for a module address given in any equivalent form.
+
+    A ``ref``/``version`` in the address is ignored.
+
+    Raises:
+        UsageError: the address names no repository or registry module (local path, archive...).
+    """
+    return _normalize_identity(address.strip())
+
+
+@functools.lru_cache(maxsize=256)
+def _normalize_identity(address: str) -> tuple[str, str | None]:
+    src = parse_source(address)
+    if src.identity is None or src.kind in (SourceKind.LOCAL, SourceKind.DYNAMIC):
+        raise UsageError(f"{address!r} is not a repository or registry module address ({src.reason})")
+    return src.identity, src.subdir
+
+
+def source_matches(source: ModuleSource, address: str) -> bool:
+    """True when ``source`` refers to ``address`` (module address without ref, any equivalent form).
+
+    An address without ``//subdir`` matches every subdirectory of that repository; with one, only
+    that subdirectory. Registry addresses match registry sources (module blocks and ``tfr://``).
+
+    Raises:
+        UsageError: ``address`` is not a repository or registry module address.
+    """
+    identity, subdir = normalize_identity(address)
+    if source.identity is None or source.identity != identity:
+        return False
+    return subdir is None or (source.subdir or None) == subdir

@@ -1,0 +1,1730 @@
+"""A stateful GitHub REST + GraphQL emulator on a real loopback HTTP server (tests only).
+
+Start with ``GitHubEmulator(tmp_path).start()`` (the ``github_emulator`` fixture does this). It
+serves the endpoints ``GitHubForge`` calls, with GitHub's status codes, bodies and headers:
+``Authorization`` required (401 ``Bad credentials``), ``Link`` pagination, ``X-RateLimit-*``,
+secondary-limit 403 with ``Retry-After``, 422 validation bodies, GraphQL ``createCommitOnBranch``,
+``enablePullRequestAutoMerge`` and a tags query. Repositories are bare git repos whose
+``clone_url`` is a ``file://`` URL, so ``git clone``/``fetch`` is real.
+
+``prefix="/api/v3"`` emulates GitHub Enterprise Server (GraphQL at ``/api/graphql``).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import dataclasses
+import json
+import math
+import re
+import socket
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import jwt
+
+from catalog_ops import gitutil
+from emulator.faults import Faults, Limits
+from emulator.state import EmulatorState, EmuRepo, GraphQLError, HttpError, TokenInfo, node_id, now_iso
+
+DOC = "https://docs.github.com/rest"
+SECONDARY_MSG = (
+    "You have exceeded a secondary rate limit and have been temporarily blocked from content creation. "
+    "Please retry your request again later."
+)
+
+
+@dataclasses.dataclass
+class LogEntry:
+    """One request as the server saw it."""
+
+    seq: int
+    method: str
+    path: str  # without the API prefix, with query string
+    status: int  # 0 when the connection was dropped
+    kind: str  # "rest" | "graphql"
+    operation: str  # e.g. "POST /repos/{o}/{r}/pulls" or "graphql:createCommitOnBranch"
+    content_creating: bool
+    started: float  # time.monotonic()
+    ended: float
+    retry_after: float | None = None
+    rate_reset: int | None = None
+    fault: str | None = None
+    login: str | None = None
+    wall_started: float = 0.0  # time.time() at start (compare with X-RateLimit-Reset)
+
+
+Route = tuple[str, re.Pattern[str], Callable[..., Any]]
+
+
+class GitHubEmulator:
+    """The emulator: state + HTTP server + faults + request log.
+
+    Args:
+        root: directory for the bare repositories.
+        prefix: REST path prefix ("" for github.com style, "/api/v3" for GHES style).
+        token: the default valid token (a PAT-like ``ghp_...``).
+    """
+
+    def __init__(
+        self, root: Path, *, prefix: str = "", token: str = "ghp_emulatortoken0000000000000000000000"
+    ) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.prefix = prefix.rstrip("/")
+        self.token = token
+        self.state = EmulatorState(self.root)
+        self.faults = Faults()
+        self.limits = Limits()
+        self.request_log: list[LogEntry] = []
+        self.internal_errors: list[str] = []
+        self.missing_graphql_fields: set[str] = set()  # e.g. {"createCommitOnBranch"}: an old GHES
+        self._seq = 0
+        self._log_lock = threading.Lock()
+        self.state.tokens[token] = TokenInfo(token=token, login="catalog-bot")
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._routes: list[Route] = []
+        self._register_routes()
+        self.rate_limit = 5000
+        self._rate_used: dict[tuple[str, str], int] = {}
+        self._rate_reset = int(time.time()) + 3600
+
+    # --- lifecycle -------------------------------------------------------------------------
+    def start(self) -> GitHubEmulator:
+        handler = _make_handler(self)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="github-emulator",
+            daemon=True,
+        )
+        self._thread.start()
+        self.state.api_url = self.api_url
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "emulator not started"
+        return self._server.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        """REST base URL to give GitHubForge (``settings.github_api_url``)."""
+        return f"{self.base_url}{self.prefix}"
+
+    # --- test helpers -------------------------------------------------------------------------
+    def add_token(
+        self, token: str, *, login: str = "someone", kind: str = "pat", read_only: bool = False
+    ) -> None:
+        """Accept another token (``read_only`` tokens get 403 on writes)."""
+        self.state.tokens[token] = TokenInfo(token=token, login=login, kind=kind, read_only=read_only)
+
+    def register_app(self, app_id: str, public_key_pem: str, *, slug: str = "catalog-ops") -> None:
+        """Accept GitHub App JWTs signed by the key whose public half is given."""
+        self.state.apps[str(app_id)] = (public_key_pem, slug)
+
+    def create_repo(
+        self,
+        full_name: str,
+        *,
+        files: Mapping[str, bytes | str] | None = None,
+        source_dir: Path | None = None,
+        default_branch: str = "main",
+        topics: tuple[str, ...] | list[str] = (),
+        archived: bool = False,
+        fork: bool = False,
+        disabled: bool = False,
+        private: bool = False,
+        allow_auto_merge: bool = True,
+        required_contexts: tuple[str, ...] | list[str] = (),
+    ) -> EmuRepo:
+        """Create a repository (bare git repo) with an initial commit of ``files``/``source_dir``."""
+        owner, name = full_name.split("/")
+        path = self.root / "git" / owner / f"{name}.git"
+        gitutil.init_bare(path, default_branch=default_branch)
+        with self.state.lock:
+            repo = EmuRepo(
+                full_name=full_name,
+                id=self.state.next_id(),
+                path=path,
+                default_branch=default_branch,
+                topics=list(topics),
+                archived=archived,
+                fork=fork,
+                disabled=disabled,
+                private=private,
+                allow_auto_merge=allow_auto_merge,
+                required_contexts=list(required_contexts),
+            )
+            self.state.repos[full_name] = repo
+        changes: list[tuple[str, bytes | None]] = []
+        if source_dir is not None:
+            for p in sorted(Path(source_dir).rglob("*")):
+                rel = p.relative_to(source_dir)
+                if p.is_file() and ".git" not in rel.parts and ".terraform" not in rel.parts:
+                    changes.append((rel.as_posix(), p.read_bytes()))
+        for k, v in (files or {}).items():
+            changes.append((k, v.encode() if isinstance(v, str) else v))
+        if changes:
+            sha = self.state.commit_changes(repo, None, "Initial commit", changes, author=owner)
+            gitutil.update_ref(path, f"refs/heads/{default_branch}", sha)
+        return repo
+
+    def repo(self, full_name: str) -> EmuRepo:
+        return self.state.repos[full_name]
+
+    def pulls(self, full_name: str) -> list[dict[str, Any]]:
+        """All PRs of a repo as GitHub REST JSON (oldest first)."""
+        with self.state.lock:
+            repo = self.state.repos[full_name]
+            return [
+                self.state.pull_json(repo, p) for p in sorted(repo.pulls.values(), key=lambda p: p["number"])
+            ]
+
+    def issues(self, full_name: str) -> list[dict[str, Any]]:
+        with self.state.lock:
+            repo = self.state.repos[full_name]
+            return [
+                self.state.issue_json(repo, i)
+                for i in sorted(repo.issues.values(), key=lambda i: i["number"])
+            ]
+
+    def comments(self, full_name: str, number: int) -> list[dict[str, Any]]:
+        with self.state.lock:
+            repo = self.state.repos[full_name]
+            return [
+                self.state.comment_json(repo, c)
+                for c in sorted(self.state.comments.values(), key=lambda c: c["id"])
+                if c["repo"] == full_name and c["issue_number"] == number
+            ]
+
+    def set_status(self, full_name: str, sha: str, state: str, *, context: str = "ci/test") -> None:
+        """Report a commit status (like a CI system would); triggers pending auto-merges."""
+        with self.state.lock:
+            repo = self.state.repos[full_name]
+            repo.statuses.setdefault(sha, []).append(
+                {
+                    "id": self.state.next_id(),
+                    "state": state,
+                    "context": context,
+                    "description": None,
+                    "target_url": None,
+                    "created_at": now_iso(),
+                }
+            )
+            self.state.try_auto_merge(repo)
+
+    def content_creating_counts(self) -> dict[str, int]:
+        """Content-creating requests seen (admitted or not), by operation."""
+        out: dict[str, int] = {}
+        for e in self.request_log:
+            if e.content_creating:
+                out[e.operation] = out.get(e.operation, 0) + 1
+        return out
+
+    # --- request plumbing ---------------------------------------------------------------------
+    def _log(self, entry: LogEntry) -> None:
+        entry.wall_started = time.time() - (time.monotonic() - entry.started)
+        with self._log_lock:
+            self.request_log.append(entry)
+
+    def _next_seq(self) -> int:
+        with self._log_lock:
+            self._seq += 1
+            return self._seq
+
+    def _rate_headers(self, login: str, resource: str, count: bool = True) -> dict[str, str]:
+        now = int(time.time())
+        if now >= self._rate_reset:
+            self._rate_reset = now + 3600
+            self._rate_used.clear()
+        key = (login, resource)
+        if count:
+            self._rate_used[key] = self._rate_used.get(key, 0) + 1
+        used = self._rate_used.get(key, 0)
+        return {
+            "X-RateLimit-Limit": str(self.rate_limit),
+            "X-RateLimit-Remaining": str(max(0, self.rate_limit - used)),
+            "X-RateLimit-Reset": str(self._rate_reset),
+            "X-RateLimit-Used": str(used),
+            "X-RateLimit-Resource": resource,
+        }
+
+    def _authenticate(self, header: str | None, path: str) -> TokenInfo:
+        if not header:
+            raise HttpError(401, "Requires authentication")
+        scheme, _, cred = header.partition(" ")
+        cred = cred.strip()
+        if path.startswith("/app/"):
+            if scheme.lower() != "bearer":
+                raise HttpError(401, "A JSON web token could not be decoded")
+            try:
+                unverified = jwt.decode(cred, options={"verify_signature": False})
+                app = self.state.apps[str(unverified["iss"])]
+                jwt.decode(cred, app[0], algorithms=["RS256"], options={"verify_iat": False})
+            except Exception:
+                raise HttpError(401, "A JSON web token could not be decoded") from None
+            return TokenInfo(token="jwt", login=f"{app[1]}[bot]", kind="jwt")
+        info = self.state.tokens.get(cred) if scheme.lower() in ("token", "bearer") else None
+        if info is None:
+            raise HttpError(401, "Bad credentials")
+        return info
+
+    def _register_routes(self) -> None:
+        R = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)"
+        add = self._routes.append
+        for method, pattern, fn in [
+            ("GET", r"/rate_limit", self.r_rate_limit),
+            ("POST", r"/app/installations/(?P<iid>\d+)/access_tokens", self.r_installation_token),
+            ("GET", r"/(?P<kind>orgs|users)/(?P<owner>[^/]+)/repos", self.r_list_repos),
+            ("GET", R, self.r_get_repo),
+            ("GET", R + r"/git/ref/(?P<ref>.+)", self.r_get_ref),
+            ("GET", R + r"/git/matching-refs/(?P<ref>.*)", self.r_matching_refs),
+            ("POST", R + r"/git/refs", self.r_create_ref),
+            ("PATCH", R + r"/git/refs/(?P<ref>.+)", self.r_update_ref),
+            ("DELETE", R + r"/git/refs/(?P<ref>.+)", self.r_delete_ref),
+            ("GET", R + r"/git/trees/(?P<sha>.+)", self.r_get_tree),
+            ("POST", R + r"/git/trees", self.r_create_tree),
+            ("POST", R + r"/git/blobs", self.r_create_blob),
+            ("GET", R + r"/git/blobs/(?P<sha>[0-9a-f]{40})", self.r_get_blob),
+            ("GET", R + r"/git/commits/(?P<sha>[0-9a-f]{40})", self.r_get_commit),
+            ("POST", R + r"/git/commits", self.r_create_commit),
+            ("POST", R + r"/git/tags", self.r_create_tag),
+            ("GET", R + r"/git/tags/(?P<sha>[0-9a-f]{40})", self.r_get_tag),
+            ("GET", R + r"/contents/(?P<path>.*)", self.r_contents),
+            ("GET", R + r"/tags", self.r_list_tags),
+            ("GET", R + r"/pulls", self.r_list_pulls),
+            ("POST", R + r"/pulls", self.r_create_pull),
+            ("GET", R + r"/pulls/(?P<number>\d+)", self.r_get_pull),
+            ("PATCH", R + r"/pulls/(?P<number>\d+)", self.r_update_pull),
+            ("PUT", R + r"/pulls/(?P<number>\d+)/merge", self.r_merge_pull),
+            ("POST", R + r"/pulls/(?P<number>\d+)/requested_reviewers", self.r_request_reviewers),
+            ("GET", R + r"/commits/(?P<sha>[^/]+)/pulls", self.r_commit_pulls),
+            ("GET", R + r"/commits/(?P<ref>.+)/status", self.r_combined_status),
+            ("GET", R + r"/commits/(?P<ref>.+)/check-runs", self.r_check_runs),
+            ("POST", R + r"/statuses/(?P<sha>[0-9a-f]{40})", self.r_create_status),
+            ("GET", R + r"/issues", self.r_list_issues),
+            ("POST", R + r"/issues", self.r_create_issue),
+            ("GET", R + r"/issues/(?P<number>\d+)", self.r_get_issue),
+            ("PATCH", R + r"/issues/(?P<number>\d+)", self.r_update_issue),
+            ("POST", R + r"/issues/(?P<number>\d+)/labels", self.r_add_labels),
+            ("PUT", R + r"/issues/(?P<number>\d+)/labels", self.r_set_labels),
+            ("POST", R + r"/issues/(?P<number>\d+)/assignees", self.r_add_assignees),
+            ("GET", R + r"/issues/(?P<number>\d+)/comments", self.r_list_comments),
+            ("POST", R + r"/issues/(?P<number>\d+)/comments", self.r_create_comment),
+            ("PATCH", R + r"/issues/comments/(?P<cid>\d+)", self.r_update_comment),
+            ("GET", R + r"/releases", self.r_list_releases),
+            ("POST", R + r"/releases", self.r_create_release),
+            ("GET", R + r"/releases/tags/(?P<tag>.+)", self.r_release_by_tag),
+        ]:
+            add((method, re.compile("^" + pattern + "$"), fn))
+
+    def handle(
+        self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes, str | None]:
+        """Process one request; returns (status, headers, body, fault). Fault "drop*" means no response."""
+        started = time.monotonic()
+        seq = self._next_seq()
+        parsed = urllib.parse.urlsplit(raw_path)
+        path = parsed.path
+        graphql_paths = ("/graphql", "/api/graphql")
+        is_graphql = path in graphql_paths
+        if not is_graphql and self.prefix:
+            if not path.startswith(self.prefix + "/") and path != self.prefix:
+                return self._finish(
+                    seq,
+                    started,
+                    method,
+                    raw_path,
+                    "rest",
+                    f"{method} {path}",
+                    False,
+                    None,
+                    404,
+                    {"message": "Not Found", "documentation_url": DOC, "status": "404"},
+                    {},
+                )
+            path = path[len(self.prefix) :] or "/"
+        query = urllib.parse.parse_qs(parsed.query)
+        payload: Any = None
+        if body:
+            try:
+                payload = json.loads(body)
+            except ValueError:
+                return self._finish(
+                    seq,
+                    started,
+                    method,
+                    raw_path,
+                    "rest",
+                    f"{method} {path}",
+                    False,
+                    None,
+                    400,
+                    {"message": "Problems parsing JSON", "documentation_url": DOC, "status": "400"},
+                    {},
+                )
+        if is_graphql:
+            qtext = (payload or {}).get("query", "") if isinstance(payload, dict) else ""
+            op_match = re.search(r"\b(createCommitOnBranch|enablePullRequestAutoMerge|refs)\b", qtext)
+            op = f"graphql:{op_match.group(1) if op_match else 'unknown'}"
+            content_creating = qtext.lstrip().startswith("mutation")
+            kind = "graphql"
+        else:
+            op = f"{method} {self._template(path)}"
+            content_creating = method in ("POST", "PATCH", "PUT", "DELETE") and not path.startswith("/app/")
+            kind = "rest"
+        fault, delay = self.faults.pick(method, path)
+        if delay:
+            time.sleep(delay)
+        login = None
+        try:
+            info = self._authenticate(headers.get("Authorization") or headers.get("authorization"), path)
+            login = info.login
+        except HttpError as exc:
+            return self._finish(
+                seq, started, method, raw_path, kind, op, content_creating, None, exc.status, exc.body(), {}
+            )
+        resource = "graphql" if is_graphql else "core"
+        if fault is not None and fault.kind == "drop":
+            self._log(
+                LogEntry(
+                    seq,
+                    method,
+                    raw_path,
+                    0,
+                    kind,
+                    op,
+                    content_creating,
+                    started,
+                    time.monotonic(),
+                    fault="drop",
+                    login=login,
+                )
+            )
+            return 0, {}, b"", "drop"
+        if fault is not None and fault.kind in ("status", "secondary", "primary"):
+            hdrs = self._rate_headers(login, resource)
+            retry_after: float | None = None
+            reset: int | None = None
+            if fault.kind == "status":
+                status, out = (
+                    fault.status,
+                    {
+                        "message": "Server Error"
+                        if fault.status == 500
+                        else "Bad Gateway"
+                        if fault.status == 502
+                        else "Service Unavailable"
+                    },
+                )
+            elif fault.kind == "secondary":
+                status, out = (
+                    403,
+                    {
+                        "message": SECONDARY_MSG,
+                        "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
+                        "status": "403",
+                    },
+                )
+                retry_after = fault.retry_after
+                hdrs["Retry-After"] = _fmt(retry_after)
+            else:
+                reset = int(time.time()) + fault.reset_in
+                status, out = (
+                    403,
+                    {
+                        "message": f"API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, please include the request ID {seq}.",
+                        "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-primary-rate-limits",
+                        "status": "403",
+                    },
+                )
+                hdrs.update({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)})
+            return self._finish(
+                seq,
+                started,
+                method,
+                raw_path,
+                kind,
+                op,
+                content_creating,
+                login,
+                status,
+                out,
+                hdrs,
+                retry_after=retry_after,
+                rate_reset=reset,
+                fault=fault.kind,
+            )
+        if content_creating:
+            wait = self.limits.admit()
+            if wait is not None:
+                hdrs = self._rate_headers(login, resource)
+                retry_after = float(max(1, math.ceil(wait)))
+                hdrs["Retry-After"] = _fmt(retry_after)
+                out = {
+                    "message": SECONDARY_MSG,
+                    "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
+                    "status": "403",
+                }
+                return self._finish(
+                    seq,
+                    started,
+                    method,
+                    raw_path,
+                    kind,
+                    op,
+                    content_creating,
+                    login,
+                    403,
+                    out,
+                    hdrs,
+                    retry_after=retry_after,
+                    fault="burst",
+                )
+        extra: dict[str, str] = {}
+        try:
+            if info.read_only and (content_creating or (method != "GET" and not is_graphql)):
+                raise HttpError(
+                    403,
+                    "Resource not accessible by integration",
+                    headers={"X-Accepted-GitHub-Permissions": "contents=write; pull_requests=write"},
+                )
+            with self.state.lock:
+                if is_graphql:
+                    status, out = self._graphql(payload or {}, info)
+                else:
+                    status, out, extra = self._dispatch(method, path, query, payload, info, parsed.query)
+        except HttpError as exc:
+            status, out, extra = exc.status, exc.body(), exc.headers
+        except Exception as exc:  # a bug in the emulator: answer 500 and remember it
+            import traceback
+
+            self.internal_errors.append(traceback.format_exc())
+            status, out, extra = 500, {"message": f"emulator error: {exc!r}"}, {}
+        hdrs = self._rate_headers(login, resource)
+        hdrs.update(extra)
+        if fault is not None and fault.kind == "drop_after":
+            self._log(
+                LogEntry(
+                    seq,
+                    method,
+                    raw_path,
+                    0,
+                    kind,
+                    op,
+                    content_creating,
+                    started,
+                    time.monotonic(),
+                    fault="drop_after",
+                    login=login,
+                )
+            )
+            return 0, {}, b"", "drop_after"
+        return self._finish(
+            seq, started, method, raw_path, kind, op, content_creating, login, status, out, hdrs
+        )
+
+    def _finish(
+        self,
+        seq: int,
+        started: float,
+        method: str,
+        raw_path: str,
+        kind: str,
+        op: str,
+        cc: bool,
+        login: str | None,
+        status: int,
+        out: Any,
+        hdrs: dict[str, str],
+        *,
+        retry_after: float | None = None,
+        rate_reset: int | None = None,
+        fault: str | None = None,
+    ) -> tuple[int, dict[str, str], bytes, str | None]:
+        body = b"" if status == 204 else json.dumps(out).encode()
+        hdrs = dict(hdrs)
+        hdrs.setdefault("Content-Type", "application/json; charset=utf-8")
+        hdrs["X-GitHub-Media-Type"] = "github.v3; format=json"
+        hdrs["X-GitHub-Request-Id"] = f"EMU:{seq:08X}"
+        hdrs["x-github-api-version-selected"] = "2022-11-28"
+        self._log(
+            LogEntry(
+                seq,
+                method,
+                raw_path,
+                status,
+                kind,
+                op,
+                cc,
+                started,
+                time.monotonic(),
+                retry_after,
+                rate_reset,
+                fault,
+                login,
+            )
+        )
+        return status, hdrs, body, fault
+
+    def _template(self, path: str) -> str:
+        for _method, pattern, _fn in self._routes:
+            m = pattern.match(path)
+            if m:
+                t = pattern.pattern.strip("^$")
+                return re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda g: "{" + g.group(1) + "}", t)
+        return path
+
+    def _dispatch(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        payload: Any,
+        info: TokenInfo,
+        raw_query: str,
+    ) -> tuple[int, Any, dict[str, str]]:
+        allowed = False
+        for m, pattern, fn in self._routes:
+            match = pattern.match(path)
+            if match:
+                allowed = True
+                if m == method:
+                    result = fn(
+                        query=query,
+                        body=payload if payload is not None else {},
+                        who=info,
+                        req_path=path,
+                        **match.groupdict(),
+                    )
+                    if len(result) == 2:
+                        return result[0], result[1], {}
+                    return result  # type: ignore[no-any-return]
+        if allowed:
+            raise HttpError(404, "Not Found")
+        raise HttpError(404, "Not Found")
+
+    # --- helpers --------------------------------------------------------------------------------
+    def _repo(self, owner: str, repo: str) -> EmuRepo:
+        r = self.state.repos.get(f"{owner}/{repo}")
+        if r is None:
+            raise HttpError(404, "Not Found", doc="https://docs.github.com/rest/repos/repos#get-a-repository")
+        return r
+
+    def _paginate(
+        self, items: list[Any], query: dict[str, list[str]], path: str
+    ) -> tuple[int, Any, dict[str, str]]:
+        per_page = min(100, int(query.get("per_page", ["30"])[0]))
+        page = max(1, int(query.get("page", ["1"])[0]))
+        last = max(1, math.ceil(len(items) / per_page))
+        chunk = items[(page - 1) * per_page : page * per_page]
+        links = []
+
+        def url(p: int) -> str:
+            q = {k: v[0] for k, v in query.items()}
+            q["page"] = str(p)
+            q["per_page"] = str(per_page)
+            return f"{self.api_url}{path}?{urllib.parse.urlencode(q)}"
+
+        if page < last:
+            links.append(f'<{url(page + 1)}>; rel="next"')
+            links.append(f'<{url(last)}>; rel="last"')
+        if page > 1:
+            links.append(f'<{url(1)}>; rel="first"')
+            links.append(f'<{url(page - 1)}>; rel="prev"')
+        return 200, chunk, ({"Link": ", ".join(links)} if links else {})
+
+    def _pull(self, repo: EmuRepo, number: str) -> dict[str, Any]:
+        pr = repo.pulls.get(int(number))
+        if pr is None:
+            raise HttpError(
+                404, "Not Found", doc="https://docs.github.com/rest/pulls/pulls#get-a-pull-request"
+            )
+        return pr
+
+    def _item(self, repo: EmuRepo, number: str) -> dict[str, Any]:
+        n = int(number)
+        item = repo.pulls.get(n) or repo.issues.get(n)
+        if item is None:
+            raise HttpError(404, "Not Found", doc="https://docs.github.com/rest/issues/issues#get-an-issue")
+        return item
+
+    @staticmethod
+    def _require(body: Mapping[str, Any], *fields: str, resource: str) -> None:
+        missing = [f for f in fields if f not in body or body[f] in (None, "")]
+        if missing:
+            raise HttpError(
+                422,
+                "Invalid request.\n\n" + ", ".join(f'"{m}" wasn\'t supplied.' for m in missing),
+                errors=[{"resource": resource, "field": m, "code": "missing_field"} for m in missing],
+            )
+
+    # --- routes: meta and repos -------------------------------------------------------------------
+    def r_rate_limit(self, who: TokenInfo, **_: Any) -> tuple[int, Any]:
+        core = {
+            "limit": self.rate_limit,
+            "remaining": self.rate_limit - self._rate_used.get((who.login, "core"), 0),
+            "reset": self._rate_reset,
+            "used": self._rate_used.get((who.login, "core"), 0),
+        }
+        return 200, {"resources": {"core": core, "graphql": core}, "rate": core}
+
+    def r_installation_token(self, iid: str, who: TokenInfo, **_: Any) -> tuple[int, Any]:
+        token = f"ghs_emu{iid}{self.state.next_id():030d}"
+        self.state.tokens[token] = TokenInfo(token=token, login=who.login, kind="app")
+        expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+        return 201, {
+            "token": token,
+            "expires_at": expires,
+            "permissions": {"contents": "write", "pull_requests": "write", "issues": "write"},
+            "repository_selection": "all",
+        }
+
+    def r_list_repos(
+        self, kind: str, owner: str, query: dict[str, list[str]], req_path: str, **_: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        repos = sorted((r for r in self.state.repos.values() if r.owner == owner), key=lambda r: r.full_name)
+        if not repos and kind == "orgs":
+            raise HttpError(
+                404,
+                "Not Found",
+                doc="https://docs.github.com/rest/repos/repos#list-organization-repositories",
+            )
+        return self._paginate([self.state.repo_json(r) for r in repos], query, req_path)
+
+    def r_get_repo(self, owner: str, repo: str, **_: Any) -> tuple[int, Any]:
+        return 200, self.state.repo_json(self._repo(owner, repo))
+
+    # --- routes: git data ------------------------------------------------------------------------------
+    def r_get_ref(self, owner: str, repo: str, ref: str, **_: Any) -> tuple[int, Any]:
+        r = self._repo(owner, repo)
+        found = self.state.ref_sha(r, f"refs/{ref}")
+        if found is None:
+            raise HttpError(404, "Not Found", doc="https://docs.github.com/rest/git/refs#get-a-reference")
+        return 200, self.state.ref_json(r, f"refs/{ref}", *found)
+
+    def r_matching_refs(self, owner: str, repo: str, ref: str, **_: Any) -> tuple[int, Any]:
+        r = self._repo(owner, repo)
+        out = self.state.git(
+            r, "for-each-ref", "--format=%(refname) %(objectname) %(objecttype)", f"refs/{ref}"
+        )
+        items = []
+        for line in out.splitlines():
+            name, oid, otype = line.split()
+            items.append(self.state.ref_json(r, name, oid, otype))
+        return 200, items
+
+    def r_create_ref(self, owner: str, repo: str, body: dict[str, Any], **_: Any) -> tuple[int, Any]:
+        r = self._repo(owner, repo)
+        self._require(body, "ref", "sha", resource="Reference")
+        ref, sha = body["ref"], body["sha"]
+        if not ref.startswith("refs/") or ref.count("/") < 2:
+            raise HttpError(422, "Reference name must start with 'refs/' and have at least two slashes.")
+        if self.state.ref_sha(r, ref) is not None:
+            raise HttpError(
+                422,
+                "Reference already exists",
+                doc="https://docs.github.com/rest/git/refs#create-a-reference",
+            )
+        if gitutil.run_git(["cat-file", "-e", sha], git_dir=r.path, check=False).returncode != 0:
+            raise HttpError(
+                422, "Object does not exist", doc="https://docs.github.com/rest/git/refs#create-a-reference"
+            )
+        gitutil.update_ref(r.path, ref, sha, gitutil.ZERO_SHA)
+        return 201, self.state.ref_json(r, ref, sha, self.state.git(r, "cat-file", "-t", sha))
+
+    def r_update_ref(
+        self, owner: str, repo: str, ref: str, body: dict[str, Any], **_: Any
+    ) -> tuple[int, Any]:
+        r = self._repo(owner, repo)
+        self._require(body, "sha", resource="Reference")
+        full = f"refs/{ref}"
+        cur = self.state.ref_sha(r, full)
+        if cur is None:
+            raise HttpError(
+                422,
+                "Reference does not exist",
+                doc="https://docs.github.com/rest/git/refs#update-a-reference",
+            )
+        sha = body["sha"]
+        if gitutil.run_git(["cat-file", "-e", sha], git_dir=r.path, check=False).returncode != 0:
+            raise HttpError(422, "Object does not exist")
+        if not body.get("force") and not gitutil.is_ancestor(r.path, cur[0], sha):
+            raise HttpError(
+                422,
+                "Update is not a fast forward",
+                doc="https://docs.github.com/rest/git/refs#update-a-reference",
+            )
+        gitutil.update_ref(r.path, full, sha)
+        self.state.try_auto_merge(r)
+        return 200, self.state.ref_json(r, full, sha, "commit")
+
+    def r_delete_ref(self, owner: str, repo: str, ref: str, **_: Any) -> tuple[int, Any]:
+        r = self._repo(owner, repo)
+        if self.state.ref_sha(r, f"refs/{ref}") is None:
+            raise HttpError(422, "Reference does not exist")
+        gitutil.run_git(["update-ref", "-d", f"refs/{ref}"], git_dir=r.path)
+        return 204, None
+
+    def r_get_tree(
+        self, owner: str, repo: str, sha: str, query: dict[str, list[str]], **_: Any
+    ) -> tuple[int, Any]:
+        r = self._repo(owner, repo)
+        tree_sha = self.state.resolve(r, sha)
+        if tree_sha is None:
+            proc = gitutil.run_git(
+                ["rev-parse", "--verify", "--quiet", f"{sha}^{{tree}}"], git_dir=r.path, check=False
+            )
+            if proc.returncode != 0:
+                raise HttpError(404, "Not Found", doc="https://docs.github.com/rest/git/trees#get-a-tree")
+            tree_sha = proc.stdout.decode().strip()
+        tree_oid = self.state.git(r, "rev-parse", f"{tree_sha}^{{tree}}")
+        args = ["ls-tree", "-l", "-z"] + (["-r", "-t"] if query.get("recursive") else []) + [tree_oid]
+        out = gitutil.run_git(args, git_dir=r.path).stdout.decode()
+        a = f"{self.api_url}/repos/{r.full_name}"
+        entries = []
+        for rec in out.split("\0"):
+            if not rec:
+                continue
+            meta, _, p = rec.partition("\t")
+            mode, otype, oid, size = meta.split()
+            e = {"path": p, "mode": mode, "type": otype, "sha": oid, "url": f"{a}/git/{otype}s/{oid}"}
+            if otype == "blob":
+                e["size"] = int(size)
+            entries.append(e)
+        return 200, {"sha": tree_oid, "url": f"{a}/git/trees/{tree_oid}", "tree": entries, "truncated": False}
+
+    def r_create_blob(self, owner: str, repo: str, body: dict[str, Any], **_: Any) -> tuple[int, Any]:
+        r = self._repo(owner, repo)
+        self._require(body, "content", resource="Blob")
+        data = (
+            base64.b64decode(body["content"])
+            if body.get("encoding") == "base64"
+            else str(body["content"]).encode()
+        )
+        sha = (
+            gitutil.run_git(["hash-object", "-w", "--stdin"], git_dir=r.path, input=data)
+            .stdout.decode()
+            .strip()
+        )
+        return 201, {"sha": sha, "url": f"{self.api_url}/repos/{r.full_name}/git/blobs/{sha}"}
+
+    def r_get_blob(self, owner: str, repo: str, sha: str, **_: Any) -> tuple[int, Any]:
+        r = self._repo(owner, repo)
+        proc = gitutil.run_git(["cat-file", "blob", sha], git_dir=r.path, check=False)
+        if proc.returncode != 0:
+            raise HttpError(404, "Not Found")
+        return 200, {
+            "sha": sha,
+            "node_id": node_id("B", int(sha[:8], 16)),
+            "size": len(proc.stdout),
+            "url": f"{self.api_url}/repos/{r.full_name}/git/blobs/{sha}",
+            "content": base64.encodebytes(proc.stdout).decode(),
+            "encoding": "base64",
+        }
+
+    def r_create_tree(self, owner: str, repo: str, body: dict[str, Any], **_: Any) -> tuple[int, Any]:
+        r = self._repo(owner, repo)
+        self._require(body, "tree", resource="Tree")
+        index = self.state.temp_index()
+        env = {"GIT_INDEX_FILE": str(index)}
+        try:
+            if body.get("base_tree"):
+                gitutil.run_git(["read-tree", body["base_tree"]], git_dir=r.path, env=env)
+            else:
+                gitutil.run_git(["read-tree", "--empty"], git_dir=r.path, env=env)
+            lines = []
+            for entry in body["tree"]:
+                p = entry["path"]
+                if "content" in entry and entry["content"] is not None:
+                    sha = (
+                        gitutil.run_git(
+                            ["hash-object", "-w", "--stdin"],
+                            git_dir=r.path,
+                            input=str(entry["content"]).encode(),
+                        )
+                        .stdout.decode()
+                        .strip()
+                    )
+                else:
+                    sha = entry.get("sha")
+                if sha is None:
+                    lines.append(f"0 {gitutil.ZERO_SHA}\t{p}")
+                else:
+                    lines.append(f"{entry.get('mode', '100644')} {sha}\t{p}")
+            gitutil.run_git(
+                ["update-index", "-z", "--index-info"],
+                git_dir=r.path,
+                env=env,
+                input=("\0".join(lines) + "\0").encode(),
+            )
+            tree = gitutil.run_git(["write-tree"], git_dir=r.path, env=env).stdout.decode().strip()
+        except gitutil.GitError:
+            raise HttpError(
+                422, "Invalid tree info", errors=[{"resource": "Tree", "code": "invalid", "field": "tree"}]
+            ) from None
+        finally:
+            index.unlink(missing_ok=True)
+        return 201, {
+            "sha": tree,
+            "url": f"{self.api_url}/repos/{r.full_name}/git/trees/{tree}",
+            "tree": [],
+            "truncated": False,
+        }
+
+    def r_get_commit(self, owner: str, repo: str, sha: str, **_: Any) -> tuple[int, Any]:
+        r = self._repo(owner, repo)
+        if gitutil.run_git(["cat-file", "-e", f"{sha}^{{commit}}"], git_dir=r.path, check=False).returncode:
+            raise HttpError(404, "Not Found")
+        return 200, self.state.git_commit_json(r, sha)
+
+    def r_create_commit(
+        self, owner: str, repo: str, body: dict[str, Any], who: TokenInfo, **_: Any
+    ) -> tuple[int, Any]:
+        r = self._repo(owner, repo)
+        self._require(body, "message", "tree", resource="Commit")
+        args = ["commit-tree", body["tree"]]
+        for p in body.get("parents", []):
+            args += ["-p", p]
+        env = {"GIT_AUTHOR_NAME": who.login, "GIT_AUTHOR_EMAIL": f"{who.login}@users.noreply.github.example"}
+        if who.kind == "app":
+            env.update(GIT_COMMITTER_NAME="GitHub", GIT_COMMITTER_EMAIL="noreply@github.com")
+        else:
+            env.update(
+                GIT_COMMITTER_NAME=who.login, GIT_COMMITTER_EMAIL=f"{who.login}@users.noreply.github.example"
+            )
+        try:
+            sha = (
+                gitutil.run_git([*args, "-F", "-"], git_dir=r.path, input=body["message"].encode(), env=env)
+                .stdout.decode()
+                .strip()
+            )
+        except gitutil.GitError:
+            raise HttpError(422, "Tree SHA does not exist") from None
+        return 201, self.state.git_commit_json(r, sha)
+
+    def r_create_tag(
+        self, owner: str, repo: str, body: dict[str, Any], who: TokenInfo, **_: Any
+    ) -> tuple[int, Any]:
+        r = self._repo(owner, repo)
+        self._require(body, "tag", "message", "object", "type", resource="Tag")
+        tag_text = (
+            f"object {body['object']}\ntype {body['type']}\ntag {body['tag']}\n"
+            f"tagger {who.login} <{who.login}@users.noreply.github.example> {int(time.time())} +0000\n\n{body['message']}"
+        )
+        try:
+            sha = gitutil.run_git(["mktag"], git_dir=r.path, input=tag_text.encode()).stdout.decode().strip()
+        except gitutil.GitError:
+            raise HttpError(422, "Object does not exist") from None
+        return 201, self._tag_json(r, sha)
+
+    def _tag_json(self, r: EmuRepo, sha: str) -> dict[str, Any]:
+        raw = self.state.git(r, "cat-file", "tag", sha)
+        header, _, message = raw.partition("\n\n")
+        fields = dict(line.split(" ", 1) for line in header.splitlines())
+        a = f"{self.api_url}/repos/{r.full_name}"
+        tagger_name = fields.get("tagger", "x <x> 0 +0000").split(" <")[0]
+        return {
+            "node_id": node_id("TAG", int(sha[:8], 16)),
+            "sha": sha,
+            "url": f"{a}/git/tags/{sha}",
+            "tag": fields["tag"],
+            "message": message + ("\n" if message and not message.endswith("\n") else ""),
+            "tagger": {
+                "name": tagger_name,
+                "email": f"{tagger_name}@users.noreply.github.example",
+                "date": now_iso(),
+            },
+            "object": {
+                "sha": fields["object"],
+                "type": fields["type"],
+                "url": f"{a}/git/commits/{fields['object']}",
+            },
+            "verification": {
+                "verified": False,
+                "reason": "unsigned",
+                "signature": None,
+                "payload": None,
+                "verified_at": None,
+            },
+        }
+
+    def r_get_tag(self, owner: str, repo: str, sha: str, **_: Any) -> tuple[int, Any]:
+        r = self._repo(owner, repo)
+        if (
+            gitutil.run_git(["cat-file", "-t", sha], git_dir=r.path, check=False).stdout.decode().strip()
+            != "tag"
+        ):
+            raise HttpError(404, "Not Found")
+        return 200, self._tag_json(r, sha)
+
+    def r_contents(
+        self, owner: str, repo: str, path: str, query: dict[str, list[str]], **_: Any
+    ) -> tuple[int, Any]:
+        r = self._repo(owner, repo)
+        ref = query.get("ref", [r.default_branch])[0]
+        sha = self.state.resolve(r, ref)
+        if sha is None:
+            raise HttpError(
+                404,
+                f"No commit found for the ref {ref}",
+                doc="https://docs.github.com/rest/repos/contents#get-repository-content",
+            )
+        path = urllib.parse.unquote(path).strip("/")
+        proc = gitutil.run_git(["ls-tree", "-l", sha, "--", path], git_dir=r.path)
+        line = proc.stdout.decode().strip()
+        if not line or not path:
+            raise HttpError(
+                404, "Not Found", doc="https://docs.github.com/rest/repos/contents#get-repository-content"
+            )
+        meta, _, _name = line.partition("\t")
+        _mode, otype, oid, size = meta.split()
+        a = f"{self.api_url}/repos/{r.full_name}"
+        h = f"{self.state.html_url}/{r.full_name}"
+        if otype != "blob":
+            raise HttpError(404, "Not Found")
+        content = gitutil.run_git(["cat-file", "blob", oid], git_dir=r.path).stdout
+        too_big = len(content) > 1_000_000
+        return 200, {
+            "type": "file",
+            "encoding": "none" if too_big else "base64",
+            "size": int(size),
+            "name": path.rsplit("/", 1)[-1],
+            "path": path,
+            "content": "" if too_big else base64.encodebytes(content).decode(),
+            "sha": oid,
+            "url": f"{a}/contents/{path}?ref={ref}",
+            "git_url": f"{a}/git/blobs/{oid}",
+            "html_url": f"{h}/blob/{ref}/{path}",
+            "download_url": f"{self.state.html_url}/raw/{r.full_name}/{ref}/{path}",
+            "_links": {
+                "self": f"{a}/contents/{path}?ref={ref}",
+                "git": f"{a}/git/blobs/{oid}",
+                "html": f"{h}/blob/{ref}/{path}",
+            },
+        }
+
+    def r_list_tags(
+        self, owner: str, repo: str, query: dict[str, list[str]], req_path: str, **_: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        r = self._repo(owner, repo)
+        out = self.state.git(
+            r,
+            "for-each-ref",
+            "--sort=-creatordate",
+            "--format=%(refname:strip=2) %(objectname) %(*objectname)",
+            "refs/tags",
+        )
+        a = f"{self.api_url}/repos/{r.full_name}"
+        items = []
+        for line in out.splitlines():
+            parts = line.split()
+            name, oid = parts[0], parts[-1]
+            items.append(
+                {
+                    "name": name,
+                    "commit": {"sha": oid, "url": f"{a}/commits/{oid}"},
+                    "zipball_url": f"{a}/zipball/refs/tags/{name}",
+                    "tarball_url": f"{a}/tarball/refs/tags/{name}",
+                    "node_id": node_id("REF", abs(hash(name)) % 10**9),
+                }
+            )
+        return self._paginate(items, query, req_path)
+
+    # --- routes: pulls -------------------------------------------------------------------------------
+    def r_list_pulls(
+        self, owner: str, repo: str, query: dict[str, list[str]], req_path: str, **_: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        r = self._repo(owner, repo)
+        state = query.get("state", ["open"])[0]
+        head = query.get("head", [None])[0]
+        base = query.get("base", [None])[0]
+        items = []
+        for pr in sorted(r.pulls.values(), key=lambda p: -p["number"]):
+            if state != "all" and pr["state"] != state:
+                continue
+            if head and f"{r.owner}:{pr['head']}" != head:
+                continue
+            if base and pr["base"] != base:
+                continue
+            items.append(self.state.pull_json(r, pr, full=False))
+        return self._paginate(items, query, req_path)
+
+    def r_create_pull(
+        self, owner: str, repo: str, body: dict[str, Any], who: TokenInfo, **_: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        r = self._repo(owner, repo)
+        self._require(body, "head", "base", resource="PullRequest")
+        head = str(body["head"]).split(":", 1)[-1]
+        base = body["base"]
+        errors = []
+        head_sha = self.state.branch_sha(r, head)
+        base_sha = self.state.branch_sha(r, base)
+        if head_sha is None:
+            errors.append({"resource": "PullRequest", "field": "head", "code": "invalid"})
+        if base_sha is None:
+            errors.append({"resource": "PullRequest", "field": "base", "code": "invalid"})
+        if errors:
+            raise HttpError(
+                422,
+                "Validation Failed",
+                errors=errors,
+                doc="https://docs.github.com/rest/pulls/pulls#create-a-pull-request",
+            )
+        assert head_sha and base_sha
+        if any(p["state"] == "open" and p["head"] == head and p["base"] == base for p in r.pulls.values()):
+            raise HttpError(
+                422,
+                "Validation Failed",
+                errors=[
+                    {
+                        "resource": "PullRequest",
+                        "code": "custom",
+                        "message": f"A pull request already exists for {r.owner}:{head}.",
+                    }
+                ],
+                doc="https://docs.github.com/rest/pulls/pulls#create-a-pull-request",
+            )
+        if gitutil.is_ancestor(r.path, head_sha, base_sha):
+            raise HttpError(
+                422,
+                "Validation Failed",
+                errors=[
+                    {
+                        "resource": "PullRequest",
+                        "code": "custom",
+                        "message": f"No commits between {base} and {head}",
+                    }
+                ],
+                doc="https://docs.github.com/rest/pulls/pulls#create-a-pull-request",
+            )
+        self._require(body, "title", resource="PullRequest")
+        n = r.next_number
+        r.next_number += 1
+        pid = self.state.next_id()
+        stamp = now_iso()
+        pr = {
+            "number": n,
+            "id": pid,
+            "node_id": node_id("PR", pid),
+            "title": body["title"],
+            "body": body.get("body") or None,
+            "head": head,
+            "base": base,
+            "head_sha": head_sha,
+            "state": "open",
+            "merged": False,
+            "merged_at": None,
+            "merge_commit_sha": None,
+            "closed_at": None,
+            "created_at": stamp,
+            "updated_at": stamp,
+            "user": who.login,
+            "labels": [],
+            "assignees": [],
+            "requested_reviewers": [],
+            "requested_teams": [],
+            "auto_merge": None,
+        }
+        r.pulls[n] = pr
+        self.state.nodes[pr["node_id"]] = ("pull", r.full_name, n)
+        return 201, self.state.pull_json(r, pr), {"Location": f"{self.api_url}/repos/{r.full_name}/pulls/{n}"}
+
+    def r_get_pull(self, owner: str, repo: str, number: str, **_: Any) -> tuple[int, Any]:
+        r = self._repo(owner, repo)
+        return 200, self.state.pull_json(r, self._pull(r, number))
+
+    def r_update_pull(
+        self, owner: str, repo: str, number: str, body: dict[str, Any], **_: Any
+    ) -> tuple[int, Any]:
+        r = self._repo(owner, repo)
+        pr = self._pull(r, number)
+        if "base" in body and self.state.branch_sha(r, body["base"]) is None:
+            raise HttpError(
+                422,
+                "Validation Failed",
+                errors=[{"resource": "PullRequest", "field": "base", "code": "invalid"}],
+            )
+        for key in ("title", "body", "base"):
+            if key in body:
+                pr[key] = body[key]
+        if body.get("state") == "closed" and pr["state"] == "open":
+            pr["head_sha"] = self.state.pull_sha(r, pr)
+            pr["state"] = "closed"
+            pr["closed_at"] = now_iso()
+            pr["auto_merge"] = None
+        elif body.get("state") == "open" and pr["state"] == "closed" and not pr["merged"]:
+            pr["state"] = "open"
+            pr["closed_at"] = None
+        pr["updated_at"] = now_iso()
+        return 200, self.state.pull_json(r, pr)
+
+    def r_merge_pull(
+        self, owner: str, repo: str, number: str, body: dict[str, Any], who: TokenInfo, **_: Any
+    ) -> tuple[int, Any]:
+        r = self._repo(owner, repo)
+        pr = self._pull(r, number)
+        if pr["state"] != "open":
+            raise HttpError(405, "Pull Request is not mergeable")
+        if body.get("sha") and body["sha"] != self.state.pull_sha(r, pr):
+            raise HttpError(409, "Head branch was modified. Review and try the merge again.")
+        state, _, _ = self.state.combined(r, self.state.pull_sha(r, pr))
+        if r.required_contexts and state != "success":
+            raise HttpError(405, "Required status check is expected.")
+        sha = self.state.merge(r, pr, body.get("merge_method", "merge"), who.login)
+        return 200, {"sha": sha, "merged": True, "message": "Pull Request successfully merged"}
+
+    def r_request_reviewers(
+        self, owner: str, repo: str, number: str, body: dict[str, Any], **_: Any
+    ) -> tuple[int, Any]:
+        r = self._repo(owner, repo)
+        pr = self._pull(r, number)
+        for u in body.get("reviewers", []):
+            if u == pr["user"]:
+                raise HttpError(422, "Review cannot be requested from pull request author.")
+            if u not in pr["requested_reviewers"]:
+                pr["requested_reviewers"].append(u)
+        for t in body.get("team_reviewers", []):
+            if t not in pr["requested_teams"]:
+                pr["requested_teams"].append(t)
+        return 201, self.state.pull_json(r, pr, full=False)
+
+    def r_commit_pulls(self, owner: str, repo: str, sha: str, **_: Any) -> tuple[int, Any]:
+        r = self._repo(owner, repo)
+        full = self.state.rev(r, sha)
+        if full is None:
+            raise HttpError(422, f"No commit found for SHA: {sha}")
+        out = []
+        for pr in sorted(r.pulls.values(), key=lambda p: -p["number"]):
+            if pr["merged"]:
+                hit = pr["merge_commit_sha"] == full
+                if not hit:
+                    commits = self.state.git(r, "rev-list", f"{pr['merge_base']}..{pr['head_sha']}").split()
+                    hit = full in commits
+            else:
+                head = self.state.pull_sha(r, pr)
+                hit = (
+                    pr["state"] == "open"
+                    and gitutil.is_ancestor(r.path, full, head)
+                    and not gitutil.is_ancestor(r.path, full, self.state.branch_sha(r, pr["base"]) or full)
+                )
+            if hit:
+                out.append(self.state.pull_json(r, pr, full=False))
+        return 200, out
+
+    def r_combined_status(self, owner: str, repo: str, ref: str, **_: Any) -> tuple[int, Any]:
+        r = self._repo(owner, repo)
+        sha = self.state.resolve(r, ref)
+        if sha is None:
+            raise HttpError(422, f"No commit found for SHA: {ref}")
+        state, statuses, _runs = self.state.combined(r, sha)
+        if not statuses:
+            state = "pending"  # GitHub: no statuses -> pending, total_count 0
+        elif any(s["state"] in ("failure", "error") for s in statuses):
+            state = "failure"
+        elif any(s["state"] == "pending" for s in statuses):
+            state = "pending"
+        else:
+            state = "success"
+        a = f"{self.api_url}/repos/{r.full_name}"
+        return 200, {
+            "state": state,
+            "statuses": [
+                {
+                    "url": f"{a}/statuses/{sha}",
+                    "id": s["id"],
+                    "node_id": node_id("SC", s["id"]),
+                    "state": s["state"],
+                    "description": s["description"],
+                    "target_url": s["target_url"],
+                    "context": s["context"],
+                    "created_at": s["created_at"],
+                    "updated_at": s["created_at"],
+                    "avatar_url": None,
+                }
+                for s in statuses
+            ],
+            "sha": sha,
+            "total_count": len(statuses),
+            "repository": {
+                "id": r.id,
+                "node_id": node_id("R", r.id),
+                "name": r.name,
+                "full_name": r.full_name,
+                "owner": self.state.user_json(r.owner),
+                "url": a,
+            },
+            "commit_url": f"{a}/commits/{sha}",
+            "url": f"{a}/commits/{sha}/status",
+        }
+
+    def r_check_runs(
+        self, owner: str, repo: str, ref: str, query: dict[str, list[str]], **_: Any
+    ) -> tuple[int, Any]:
+        r = self._repo(owner, repo)
+        sha = self.state.resolve(r, ref)
+        if sha is None:
+            raise HttpError(422, f"No commit found for SHA: {ref}")
+        runs = r.check_runs.get(sha, [])
+        return 200, {
+            "total_count": len(runs),
+            "check_runs": [
+                {
+                    "id": c["id"],
+                    "name": c["name"],
+                    "head_sha": sha,
+                    "status": c["status"],
+                    "conclusion": c["conclusion"],
+                }
+                for c in runs
+            ],
+        }
+
+    def r_create_status(
+        self, owner: str, repo: str, sha: str, body: dict[str, Any], **_: Any
+    ) -> tuple[int, Any]:
+        r = self._repo(owner, repo)
+        self._require(body, "state", resource="Status")
+        st = {
+            "id": self.state.next_id(),
+            "state": body["state"],
+            "context": body.get("context", "default"),
+            "description": body.get("description"),
+            "target_url": body.get("target_url"),
+            "created_at": now_iso(),
+        }
+        r.statuses.setdefault(sha, []).append(st)
+        self.state.try_auto_merge(r)
+        return 201, st
+
+    # --- routes: issues, labels, comments ------------------------------------------------------
+    def r_list_issues(
+        self, owner: str, repo: str, query: dict[str, list[str]], req_path: str, **_: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        r = self._repo(owner, repo)
+        state = query.get("state", ["open"])[0]
+        labels = [x for x in query.get("labels", [""])[0].split(",") if x]
+        items = []
+        merged = {
+            **{n: ("issue", i) for n, i in r.issues.items()},
+            **{n: ("pull", p) for n, p in r.pulls.items()},
+        }
+        for n in sorted(merged, reverse=True):
+            kind, item = merged[n]
+            if state != "all" and item["state"] != state:
+                continue
+            if labels and not set(labels) <= set(item["labels"]):
+                continue
+            items.append(
+                self.state.issue_json(r, item) if kind == "issue" else self.state.pull_as_issue_json(r, item)
+            )
+        return self._paginate(items, query, req_path)
+
+    def r_create_issue(
+        self, owner: str, repo: str, body: dict[str, Any], who: TokenInfo, **_: Any
+    ) -> tuple[int, Any]:
+        r = self._repo(owner, repo)
+        self._require(body, "title", resource="Issue")
+        n = r.next_number
+        r.next_number += 1
+        iid = self.state.next_id()
+        stamp = now_iso()
+        issue = {
+            "number": n,
+            "id": iid,
+            "node_id": node_id("I", iid),
+            "title": body["title"],
+            "body": body.get("body"),
+            "state": "open",
+            "labels": list(dict.fromkeys(body.get("labels", []))),
+            "assignees": list(body.get("assignees", [])),
+            "user": who.login,
+            "created_at": stamp,
+            "updated_at": stamp,
+            "closed_at": None,
+        }
+        r.issues[n] = issue
+        return 201, self.state.issue_json(r, issue)
+
+    def r_get_issue(self, owner: str, repo: str, number: str, **_: Any) -> tuple[int, Any]:
+        r = self._repo(owner, repo)
+        n = int(number)
+        if n in r.pulls:
+            return 200, self.state.pull_as_issue_json(r, r.pulls[n])
+        return 200, self.state.issue_json(r, self._item(r, number))
+
+    def r_update_issue(
+        self, owner: str, repo: str, number: str, body: dict[str, Any], **_: Any
+    ) -> tuple[int, Any]:
+        r = self._repo(owner, repo)
+        item = self._item(r, number)
+        for key in ("title", "body"):
+            if key in body:
+                item[key] = body[key]
+        if "labels" in body:
+            item["labels"] = list(
+                dict.fromkeys(x if isinstance(x, str) else x["name"] for x in body["labels"])
+            )
+        if "assignees" in body:
+            item["assignees"] = list(dict.fromkeys(body["assignees"]))
+        if body.get("state") in ("open", "closed") and int(number) in r.issues:
+            item["state"] = body["state"]
+        item["updated_at"] = now_iso()
+        if int(number) in r.pulls:
+            return 200, self.state.pull_as_issue_json(r, item)
+        return 200, self.state.issue_json(r, item)
+
+    def r_add_labels(self, owner: str, repo: str, number: str, body: Any, **_: Any) -> tuple[int, Any]:
+        r = self._repo(owner, repo)
+        item = self._item(r, number)
+        labels = body.get("labels", []) if isinstance(body, dict) else body
+        for x in labels:
+            if x not in item["labels"]:
+                item["labels"].append(x)
+        return 200, [self.state.label_json(r, x) for x in item["labels"]]
+
+    def r_set_labels(self, owner: str, repo: str, number: str, body: Any, **_: Any) -> tuple[int, Any]:
+        r = self._repo(owner, repo)
+        item = self._item(r, number)
+        labels = body.get("labels", []) if isinstance(body, dict) else body
+        item["labels"] = list(dict.fromkeys(labels))
+        return 200, [self.state.label_json(r, x) for x in item["labels"]]
+
+    def r_add_assignees(
+        self, owner: str, repo: str, number: str, body: dict[str, Any], **_: Any
+    ) -> tuple[int, Any]:
+        r = self._repo(owner, repo)
+        item = self._item(r, number)
+        for u in body.get("assignees", []):
+            if u not in item["assignees"]:
+                item["assignees"].append(u)
+        n = int(number)
+        return 201, self.state.pull_as_issue_json(r, item) if n in r.pulls else self.state.issue_json(r, item)
+
+    def r_list_comments(
+        self, owner: str, repo: str, number: str, query: dict[str, list[str]], req_path: str, **_: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        r = self._repo(owner, repo)
+        self._item(r, number)
+        items = [
+            self.state.comment_json(r, c)
+            for c in sorted(self.state.comments.values(), key=lambda c: c["id"])
+            if c["repo"] == r.full_name and c["issue_number"] == int(number)
+        ]
+        return self._paginate(items, query, req_path)
+
+    def r_create_comment(
+        self, owner: str, repo: str, number: str, body: dict[str, Any], who: TokenInfo, **_: Any
+    ) -> tuple[int, Any]:
+        r = self._repo(owner, repo)
+        self._item(r, number)
+        self._require(body, "body", resource="IssueComment")
+        cid = self.state.next_id()
+        stamp = now_iso()
+        c = {
+            "id": cid,
+            "repo": r.full_name,
+            "issue_number": int(number),
+            "body": body["body"],
+            "user": who.login,
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
+        self.state.comments[cid] = c
+        return 201, self.state.comment_json(r, c)
+
+    def r_update_comment(
+        self, owner: str, repo: str, cid: str, body: dict[str, Any], **_: Any
+    ) -> tuple[int, Any]:
+        r = self._repo(owner, repo)
+        c = self.state.comments.get(int(cid))
+        if c is None or c["repo"] != r.full_name:
+            raise HttpError(404, "Not Found")
+        self._require(body, "body", resource="IssueComment")
+        c["body"] = body["body"]
+        c["updated_at"] = now_iso()
+        return 200, self.state.comment_json(r, c)
+
+    # --- routes: releases --------------------------------------------------------------------------
+    def r_list_releases(
+        self, owner: str, repo: str, query: dict[str, list[str]], req_path: str, **_: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        r = self._repo(owner, repo)
+        return self._paginate([self.state.release_json(r, x) for x in reversed(r.releases)], query, req_path)
+
+    def r_create_release(
+        self, owner: str, repo: str, body: dict[str, Any], who: TokenInfo, **_: Any
+    ) -> tuple[int, Any]:
+        r = self._repo(owner, repo)
+        self._require(body, "tag_name", resource="Release")
+        tag = body["tag_name"]
+        if any(x["tag_name"] == tag for x in r.releases):
+            raise HttpError(
+                422,
+                "Validation Failed",
+                errors=[{"resource": "Release", "code": "already_exists", "field": "tag_name"}],
+                doc="https://docs.github.com/rest/releases/releases#create-a-release",
+            )
+        target = body.get("target_commitish") or r.default_branch
+        if self.state.ref_sha(r, f"refs/tags/{tag}") is None:
+            sha = self.state.resolve(r, target)
+            if sha is None:
+                raise HttpError(
+                    422,
+                    "Validation Failed",
+                    errors=[{"resource": "Release", "code": "invalid", "field": "target_commitish"}],
+                )
+            gitutil.update_ref(r.path, f"refs/tags/{tag}", sha)
+        rel = {
+            "id": self.state.next_id(),
+            "tag_name": tag,
+            "name": body.get("name") or tag,
+            "body": body.get("body") or "",
+            "prerelease": bool(body.get("prerelease")),
+            "draft": bool(body.get("draft")),
+            "target_commitish": target,
+            "created_at": now_iso(),
+            "author": who.login,
+        }
+        r.releases.append(rel)
+        return 201, self.state.release_json(r, rel)
+
+    def r_release_by_tag(self, owner: str, repo: str, tag: str, **_: Any) -> tuple[int, Any]:
+        r = self._repo(owner, repo)
+        for rel in r.releases:
+            if rel["tag_name"] == tag:
+                return 200, self.state.release_json(r, rel)
+        raise HttpError(
+            404, "Not Found", doc="https://docs.github.com/rest/releases/releases#get-a-release-by-tag-name"
+        )
+
+    # --- GraphQL ------------------------------------------------------------------------------------
+    def _graphql(self, payload: dict[str, Any], who: TokenInfo) -> tuple[int, Any]:
+        query = payload.get("query", "")
+        variables = payload.get("variables") or {}
+        for field in self.missing_graphql_fields:
+            if field in query:
+                kind = "Mutation" if query.lstrip().startswith("mutation") else "Query"
+                return 200, {
+                    "errors": [
+                        {
+                            "path": ["mutation" if kind == "Mutation" else "query", field],
+                            "extensions": {"code": "undefinedField", "typeName": kind, "fieldName": field},
+                            "locations": [{"line": 2, "column": 3}],
+                            "message": f"Field '{field}' doesn't exist on type '{kind}'",
+                        }
+                    ]
+                }
+        try:
+            if "createCommitOnBranch" in query:
+                return 200, {"data": {"createCommitOnBranch": self._gql_commit(variables["input"], who)}}
+            if "enablePullRequestAutoMerge" in query:
+                return 200, {
+                    "data": {"enablePullRequestAutoMerge": self._gql_auto_merge(variables["input"], who)}
+                }
+            if re.search(r"\brefs\s*\(", query):
+                return 200, {"data": {"repository": self._gql_tags(variables)}}
+        except GraphQLError as exc:
+            return 200, {
+                "data": {exc.path: None},
+                "errors": [
+                    {
+                        "type": exc.type,
+                        "path": [exc.path],
+                        "locations": [{"line": 1, "column": 1}],
+                        "message": exc.message,
+                    }
+                ],
+            }
+        except KeyError as exc:
+            return 200, {
+                "errors": [
+                    {
+                        "message": f"Variable {exc} of type was not provided.",
+                        "locations": [{"line": 1, "column": 1}],
+                    }
+                ]
+            }
+        return 200, {
+            "errors": [
+                {
+                    "message": "the emulator does not implement this query",
+                    "locations": [{"line": 1, "column": 1}],
+                }
+            ]
+        }
+
+    def _gql_commit(self, inp: dict[str, Any], who: TokenInfo) -> dict[str, Any]:
+        branch = inp["branch"]
+        full_name = branch.get("repositoryNameWithOwner")
+        r = self.state.repos.get(full_name or "")
+        if r is None:
+            raise GraphQLError(
+                "NOT_FOUND",
+                f"Could not resolve to a Repository with the name '{full_name}'.",
+                "createCommitOnBranch",
+            )
+        name = branch["branchName"]
+        cur = self.state.branch_sha(r, name)
+        if cur is None:
+            raise GraphQLError(
+                "NOT_FOUND", f'A ref named "refs/heads/{name}" does not exist.', "createCommitOnBranch"
+            )
+        if inp.get("expectedHeadOid") != cur:
+            raise GraphQLError(
+                "STALE_DATA",
+                f'Expected branch to point to "{inp.get("expectedHeadOid")}" but it did not. Pull and try again.',
+                "createCommitOnBranch",
+            )
+        msg = inp.get("message", {})
+        message = msg.get("headline", "")
+        if msg.get("body"):
+            message += "\n\n" + msg["body"]
+        fc = inp.get("fileChanges", {})
+        changes: list[tuple[str, bytes | None]] = [(d["path"], None) for d in fc.get("deletions", [])]
+        changes += [(a["path"], base64.b64decode(a["contents"])) for a in fc.get("additions", [])]
+        sha = self.state.commit_changes(r, cur, message + "\n", changes, author=who.login)
+        gitutil.update_ref(r.path, f"refs/heads/{name}", sha, cur)
+        return {"commit": {"oid": sha, "url": f"{self.state.html_url}/{r.full_name}/commit/{sha}"}}
+
+    def _gql_auto_merge(self, inp: dict[str, Any], who: TokenInfo) -> dict[str, Any]:
+        target = self.state.nodes.get(inp["pullRequestId"])
+        if target is None:
+            raise GraphQLError(
+                "NOT_FOUND",
+                f"Could not resolve to a node with the global id of '{inp['pullRequestId']}'",
+                "enablePullRequestAutoMerge",
+            )
+        _kind, full_name, number = target
+        r = self.state.repos[full_name]
+        pr = r.pulls[number]
+        if not r.allow_auto_merge:
+            raise GraphQLError(
+                "UNPROCESSABLE",
+                "Pull request Auto merge is not allowed for this repository",
+                "enablePullRequestAutoMerge",
+            )
+        if pr["state"] != "open":
+            raise GraphQLError("UNPROCESSABLE", "Pull request is closed", "enablePullRequestAutoMerge")
+        if self.state.mergeable_state(r, pr) == "clean":
+            raise GraphQLError(
+                "UNPROCESSABLE", "Pull request is in clean status", "enablePullRequestAutoMerge"
+            )
+        method = inp.get("mergeMethod", "MERGE").lower()
+        pr["auto_merge"] = {
+            "enabled_by": self.state.user_json(who.login),
+            "merge_method": method,
+            "commit_title": None,
+            "commit_message": None,
+        }
+        return {
+            "pullRequest": {
+                "id": pr["node_id"],
+                "number": number,
+                "autoMergeRequest": {"mergeMethod": method.upper(), "enabledAt": now_iso()},
+            },
+            "clientMutationId": None,
+        }
+
+    def _gql_tags(self, variables: dict[str, Any]) -> dict[str, Any]:
+        full_name = f"{variables['owner']}/{variables['name']}"
+        r = self.state.repos.get(full_name)
+        if r is None:
+            raise GraphQLError(
+                "NOT_FOUND", f"Could not resolve to a Repository with the name '{full_name}'.", "repository"
+            )
+        out = self.state.git(
+            r,
+            "for-each-ref",
+            "--format=%(refname:strip=2)%1f%(objecttype)%1f%(objectname)%1f%(*objectname)%1f%(contents)%1e",
+            "refs/tags",
+        )
+        nodes = []
+        for rec in out.split("\x1e"):
+            rec = rec.lstrip("\n")
+            if not rec:
+                continue
+            name, otype, oid, peeled, contents = rec.split("\x1f", 4)
+            if otype == "tag":
+                nodes.append(
+                    {
+                        "name": name,
+                        "target": {
+                            "__typename": "Tag",
+                            "oid": oid,
+                            "message": contents,
+                            "target": {"oid": peeled},
+                        },
+                    }
+                )
+            else:
+                nodes.append({"name": name, "target": {"__typename": "Commit", "oid": oid}})
+        first = int(variables.get("first", 100))
+        start = int(variables["after"]) if variables.get("after") else 0
+        page = nodes[start : start + first]
+        end = start + len(page)
+        return {
+            "refs": {
+                "totalCount": len(nodes),
+                "pageInfo": {"hasNextPage": end < len(nodes), "endCursor": str(end)},
+                "nodes": page,
+            }
+        }
+
+
+def _fmt(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _make_handler(emu: GitHubEmulator) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
+        server_version = "GitHub.com"
+        sys_version = ""
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def _any(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            status, headers, out, fault = emu.handle(
+                self.command, self.path, dict(self.headers.items()), body
+            )
+            if fault in ("drop", "drop_after"):
+                self.close_connection = True
+                with contextlib.suppress(OSError):
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            self.send_response(status)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            if out:
+                self.wfile.write(out)
+
+        do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _any
+
+    return Handler

@@ -1,0 +1,707 @@
+"""Emulator state: repositories (bare git repos), pull requests, issues, comments, releases, statuses.
+
+Everything is guarded by ``EmulatorState.lock`` (the HTTP handler takes it around each request).
+JSON renderers produce GitHub's REST shapes (key sets checked against PyGithub's recorded
+responses in ``reference_shapes.json``).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import dataclasses
+import datetime as _dt
+import itertools
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from catalog_ops import gitutil
+
+
+def now_iso() -> str:
+    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class HttpError(Exception):
+    """Raised by route handlers; rendered as GitHub's error body."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+        doc: str = "https://docs.github.com/rest",
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.errors = errors
+        self.headers = headers or {}
+        self.doc = doc
+
+    def body(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"message": self.message}
+        if self.errors is not None:
+            out["errors"] = self.errors
+        out["documentation_url"] = self.doc
+        out["status"] = str(self.status)
+        return out
+
+
+class GraphQLError(Exception):
+    def __init__(self, type_: str, message: str, path: str) -> None:
+        super().__init__(message)
+        self.type = type_
+        self.message = message
+        self.path = path
+
+
+@dataclasses.dataclass
+class TokenInfo:
+    """A credential the emulator accepts. ``read_only`` tokens get 403 on writes."""
+
+    token: str
+    login: str
+    kind: str = "pat"  # pat | app | actions
+    read_only: bool = False
+    scopes: tuple[str, ...] = ("repo",)
+
+
+@dataclasses.dataclass
+class EmuRepo:
+    full_name: str
+    id: int
+    path: Path
+    default_branch: str = "main"
+    topics: list[str] = dataclasses.field(default_factory=list)
+    archived: bool = False
+    fork: bool = False
+    disabled: bool = False
+    private: bool = False
+    allow_auto_merge: bool = True
+    required_contexts: list[str] = dataclasses.field(default_factory=list)
+    created_at: str = dataclasses.field(default_factory=now_iso)
+    pulls: dict[int, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    issues: dict[int, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    releases: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    statuses: dict[str, list[dict[str, Any]]] = dataclasses.field(default_factory=dict)
+    check_runs: dict[str, list[dict[str, Any]]] = dataclasses.field(default_factory=dict)
+    next_number: int = 1
+
+    @property
+    def owner(self) -> str:
+        return self.full_name.split("/")[0]
+
+    @property
+    def name(self) -> str:
+        return self.full_name.split("/")[1]
+
+
+class EmulatorState:
+    """All server-side state. ``api_url`` is the REST base (``http://127.0.0.1:PORT[/api/v3]``)."""
+
+    def __init__(self, root: Path, api_url: str = "") -> None:
+        self.root = root
+        self.api_url = api_url
+        self.html_url = "https://github.example"
+        self.lock = threading.RLock()
+        self.repos: dict[str, EmuRepo] = {}
+        self.comments: dict[int, dict[str, Any]] = {}
+        self.tokens: dict[str, TokenInfo] = {}
+        self.apps: dict[str, Any] = {}  # app_id -> public key
+        self.users: dict[str, int] = {}
+        self.nodes: dict[str, tuple[str, str, int]] = {}  # node_id -> (kind, repo, number)
+        self._ids = itertools.count(1000)
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    # --- git helpers -------------------------------------------------------------------
+    def git(self, repo: EmuRepo, *args: str, input: bytes | None = None, check: bool = True) -> str:
+        proc = gitutil.run_git(list(args), git_dir=repo.path, input=input, check=check)
+        return proc.stdout.decode("utf-8", errors="replace").strip()
+
+    def rev(self, repo: EmuRepo, rev: str) -> str | None:
+        return gitutil.rev_parse(repo.path, rev)
+
+    def branch_sha(self, repo: EmuRepo, branch: str) -> str | None:
+        return gitutil.rev_parse(repo.path, f"refs/heads/{branch}")
+
+    def ref_sha(self, repo: EmuRepo, ref: str) -> tuple[str, str] | None:
+        """(object id, object type) of ``refs/...`` without peeling, or None."""
+        out = self.git(repo, "for-each-ref", "--format=%(refname) %(objectname) %(objecttype)", ref)
+        for line in out.splitlines():
+            name, oid, otype = line.split()
+            if name == ref:
+                return oid, otype
+        return None
+
+    def resolve(self, repo: EmuRepo, ref: str) -> str | None:
+        for cand in (f"refs/heads/{ref}", f"refs/tags/{ref}", ref):
+            sha = gitutil.rev_parse(repo.path, cand)
+            if sha:
+                return sha
+        return None
+
+    def temp_index(self) -> Path:
+        fd, name = tempfile.mkstemp(prefix="emu-index-", dir=self.root)
+        import os
+
+        os.close(fd)
+        p = Path(name)
+        p.unlink()
+        return p
+
+    def commit_changes(
+        self,
+        repo: EmuRepo,
+        parent: str | None,
+        message: str,
+        changes: list[tuple[str, bytes | None]],
+        *,
+        author: str,
+    ) -> str:
+        env = {
+            "GIT_AUTHOR_NAME": author,
+            "GIT_AUTHOR_EMAIL": f"{author}@users.noreply.github.example",
+            "GIT_COMMITTER_NAME": "GitHub",
+            "GIT_COMMITTER_EMAIL": "noreply@github.com",
+        }
+        return gitutil.commit_tree_changes(
+            repo.path, parent=parent, message=message, changes=changes, index_file=self.temp_index(), env=env
+        )
+
+    # --- identities -----------------------------------------------------------------------
+    def user_json(self, login: str) -> dict[str, Any]:
+        uid = self.users.setdefault(login, self.next_id())
+        api = self.api_url
+        return {
+            "login": login,
+            "id": uid,
+            "node_id": _node("U", uid),
+            "avatar_url": f"{self.html_url}/avatars/{login}",
+            "gravatar_id": "",
+            "url": f"{api}/users/{login}",
+            "html_url": f"{self.html_url}/{login}",
+            "followers_url": f"{api}/users/{login}/followers",
+            "following_url": f"{api}/users/{login}/following{{/other_user}}",
+            "gists_url": f"{api}/users/{login}/gists{{/gist_id}}",
+            "starred_url": f"{api}/users/{login}/starred{{/owner}}{{/repo}}",
+            "subscriptions_url": f"{api}/users/{login}/subscriptions",
+            "organizations_url": f"{api}/users/{login}/orgs",
+            "repos_url": f"{api}/users/{login}/repos",
+            "events_url": f"{api}/users/{login}/events{{/privacy}}",
+            "received_events_url": f"{api}/users/{login}/received_events",
+            "type": "Bot" if login.endswith("[bot]") else "User",
+            "user_view_type": "public",
+            "site_admin": False,
+        }
+
+    def team_json(self, org: str, slug: str) -> dict[str, Any]:
+        tid = self.users.setdefault(f"team:{org}/{slug}", self.next_id())
+        return {
+            "id": tid,
+            "node_id": _node("T", tid),
+            "name": slug,
+            "slug": slug,
+            "description": None,
+            "privacy": "closed",
+            "permission": "pull",
+            "url": f"{self.api_url}/organizations/1/team/{tid}",
+            "html_url": f"{self.html_url}/orgs/{org}/teams/{slug}",
+            "members_url": f"{self.api_url}/organizations/1/team/{tid}/members{{/member}}",
+            "repositories_url": f"{self.api_url}/organizations/1/team/{tid}/repos",
+            "parent": None,
+        }
+
+    # --- JSON renderers -------------------------------------------------------------------
+    def clone_url(self, repo: EmuRepo) -> str:
+        return repo.path.as_uri()
+
+    def repo_json(self, repo: EmuRepo) -> dict[str, Any]:
+        a = f"{self.api_url}/repos/{repo.full_name}"
+        h = f"{self.html_url}/{repo.full_name}"
+        open_count = sum(1 for p in repo.pulls.values() if p["state"] == "open") + sum(
+            1 for i in repo.issues.values() if i["state"] == "open"
+        )
+        data: dict[str, Any] = {
+            "id": repo.id,
+            "node_id": _node("R", repo.id),
+            "name": repo.name,
+            "full_name": repo.full_name,
+            "private": repo.private,
+            "owner": self.user_json(repo.owner),
+            "html_url": h,
+            "description": None,
+            "fork": repo.fork,
+            "url": a,
+            "created_at": repo.created_at,
+            "updated_at": repo.created_at,
+            "pushed_at": repo.created_at,
+            "git_url": self.clone_url(repo),
+            "ssh_url": self.clone_url(repo),
+            "clone_url": self.clone_url(repo),
+            "svn_url": h,
+            "mirror_url": None,
+            "homepage": None,
+            "size": 1,
+            "stargazers_count": 0,
+            "watchers_count": 0,
+            "watchers": 0,
+            "language": "HCL",
+            "has_issues": True,
+            "has_projects": False,
+            "has_downloads": True,
+            "has_wiki": False,
+            "has_pages": False,
+            "has_discussions": False,
+            "forks_count": 0,
+            "forks": 0,
+            "archived": repo.archived,
+            "disabled": repo.disabled,
+            "open_issues_count": open_count,
+            "open_issues": open_count,
+            "is_template": False,
+            "topics": list(repo.topics),
+            "visibility": "private" if repo.private else "public",
+            "default_branch": repo.default_branch,
+            "permissions": {"admin": False, "maintain": False, "push": True, "triage": True, "pull": True},
+            "allow_squash_merge": True,
+            "allow_merge_commit": True,
+            "allow_rebase_merge": True,
+            "allow_auto_merge": repo.allow_auto_merge,
+            "delete_branch_on_merge": False,
+            "allow_update_branch": False,
+            "allow_forking": True,
+            "use_squash_pr_title_as_default": False,
+            "squash_merge_commit_message": "COMMIT_MESSAGES",
+            "squash_merge_commit_title": "COMMIT_OR_PR_TITLE",
+            "merge_commit_message": "PR_TITLE",
+            "merge_commit_title": "MERGE_MESSAGE",
+            "web_commit_signoff_required": False,
+            "network_count": 0,
+            "subscribers_count": 0,
+        }
+        for key, suffix in _REPO_URLS.items():
+            data[key] = a + suffix
+        return data
+
+    def pull_sha(self, repo: EmuRepo, pr: dict[str, Any]) -> str:
+        if pr["state"] == "open":
+            return self.branch_sha(repo, pr["head"]) or pr["head_sha"]
+        return str(pr["head_sha"])
+
+    def label_json(self, repo: EmuRepo, name: str) -> dict[str, Any]:
+        lid = self.users.setdefault(f"label:{repo.full_name}:{name}", self.next_id())
+        return {
+            "id": lid,
+            "node_id": _node("LA", lid),
+            "url": f"{self.api_url}/repos/{repo.full_name}/labels/{name}",
+            "name": name,
+            "color": "ededed",
+            "default": False,
+            "description": None,
+        }
+
+    def pull_json(self, repo: EmuRepo, pr: dict[str, Any], *, full: bool = True) -> dict[str, Any]:
+        a = f"{self.api_url}/repos/{repo.full_name}"
+        h = f"{self.html_url}/{repo.full_name}"
+        n = pr["number"]
+        head_sha = self.pull_sha(repo, pr)
+        base_sha = self.branch_sha(repo, pr["base"]) or ""
+        rj = self.repo_json(repo)
+        assignees = [self.user_json(u) for u in pr["assignees"]]
+        data: dict[str, Any] = {
+            "url": f"{a}/pulls/{n}",
+            "id": pr["id"],
+            "node_id": pr["node_id"],
+            "html_url": f"{h}/pull/{n}",
+            "diff_url": f"{h}/pull/{n}.diff",
+            "patch_url": f"{h}/pull/{n}.patch",
+            "issue_url": f"{a}/issues/{n}",
+            "number": n,
+            "state": pr["state"],
+            "locked": False,
+            "title": pr["title"],
+            "user": self.user_json(pr["user"]),
+            "body": pr["body"],
+            "created_at": pr["created_at"],
+            "updated_at": pr["updated_at"],
+            "closed_at": pr["closed_at"],
+            "merged_at": pr["merged_at"],
+            "merge_commit_sha": pr["merge_commit_sha"],
+            "assignee": assignees[0] if assignees else None,
+            "assignees": assignees,
+            "requested_reviewers": [self.user_json(u) for u in pr["requested_reviewers"]],
+            "requested_teams": [self.team_json(repo.owner, t) for t in pr["requested_teams"]],
+            "labels": [self.label_json(repo, name) for name in pr["labels"]],
+            "milestone": None,
+            "draft": False,
+            "commits_url": f"{a}/pulls/{n}/commits",
+            "review_comments_url": f"{a}/pulls/{n}/comments",
+            "review_comment_url": f"{a}/pulls/comments{{/number}}",
+            "comments_url": f"{a}/issues/{n}/comments",
+            "statuses_url": f"{a}/statuses/{head_sha}",
+            "head": {
+                "label": f"{repo.owner}:{pr['head']}",
+                "ref": pr["head"],
+                "sha": head_sha,
+                "user": self.user_json(repo.owner),
+                "repo": rj,
+            },
+            "base": {
+                "label": f"{repo.owner}:{pr['base']}",
+                "ref": pr["base"],
+                "sha": base_sha,
+                "user": self.user_json(repo.owner),
+                "repo": rj,
+            },
+            "_links": {
+                "self": {"href": f"{a}/pulls/{n}"},
+                "html": {"href": f"{h}/pull/{n}"},
+                "issue": {"href": f"{a}/issues/{n}"},
+                "comments": {"href": f"{a}/issues/{n}/comments"},
+                "review_comments": {"href": f"{a}/pulls/{n}/comments"},
+                "review_comment": {"href": f"{a}/pulls/comments{{/number}}"},
+                "commits": {"href": f"{a}/pulls/{n}/commits"},
+                "statuses": {"href": f"{a}/statuses/{head_sha}"},
+            },
+            "author_association": "MEMBER",
+            "auto_merge": pr["auto_merge"],
+            "active_lock_reason": None,
+        }
+        if full:
+            data.update(
+                merged=pr["merged"],
+                mergeable=None if pr["merged"] else True,
+                rebaseable=None if pr["merged"] else True,
+                mergeable_state="unknown" if pr["merged"] else self.mergeable_state(repo, pr, head_sha),
+                merged_by=self.user_json(pr["merged_by"]) if pr.get("merged_by") else None,
+                comments=sum(
+                    1
+                    for c in self.comments.values()
+                    if c["repo"] == repo.full_name and c["issue_number"] == n
+                ),
+                review_comments=0,
+                maintainer_can_modify=False,
+                commits=1,
+                additions=0,
+                deletions=0,
+                changed_files=0,
+            )
+        return data
+
+    def issue_json(self, repo: EmuRepo, issue: dict[str, Any]) -> dict[str, Any]:
+        a = f"{self.api_url}/repos/{repo.full_name}"
+        h = f"{self.html_url}/{repo.full_name}"
+        n = issue["number"]
+        assignees = [self.user_json(u) for u in issue["assignees"]]
+        return {
+            "url": f"{a}/issues/{n}",
+            "repository_url": a,
+            "labels_url": f"{a}/issues/{n}/labels{{/name}}",
+            "comments_url": f"{a}/issues/{n}/comments",
+            "events_url": f"{a}/issues/{n}/events",
+            "html_url": f"{h}/issues/{n}",
+            "timeline_url": f"{a}/issues/{n}/timeline",
+            "id": issue["id"],
+            "node_id": issue["node_id"],
+            "number": n,
+            "title": issue["title"],
+            "user": self.user_json(issue["user"]),
+            "labels": [self.label_json(repo, x) for x in issue["labels"]],
+            "state": issue["state"],
+            "state_reason": None,
+            "locked": False,
+            "assignee": assignees[0] if assignees else None,
+            "assignees": assignees,
+            "milestone": None,
+            "comments": sum(
+                1 for c in self.comments.values() if c["repo"] == repo.full_name and c["issue_number"] == n
+            ),
+            "created_at": issue["created_at"],
+            "updated_at": issue["updated_at"],
+            "closed_at": issue.get("closed_at"),
+            "closed_by": None,
+            "author_association": "MEMBER",
+            "active_lock_reason": None,
+            "body": issue["body"],
+            "reactions": {"url": f"{a}/issues/{n}/reactions", "total_count": 0},
+            "performed_via_github_app": None,
+        }
+
+    def pull_as_issue_json(self, repo: EmuRepo, pr: dict[str, Any]) -> dict[str, Any]:
+        data = self.issue_json(repo, pr)
+        a = f"{self.api_url}/repos/{repo.full_name}"
+        data["pull_request"] = {
+            "url": f"{a}/pulls/{pr['number']}",
+            "html_url": f"{self.html_url}/{repo.full_name}/pull/{pr['number']}",
+            "diff_url": f"{self.html_url}/{repo.full_name}/pull/{pr['number']}.diff",
+            "patch_url": f"{self.html_url}/{repo.full_name}/pull/{pr['number']}.patch",
+            "merged_at": pr["merged_at"],
+        }
+        data["state"] = pr["state"]
+        return data
+
+    def comment_json(self, repo: EmuRepo, c: dict[str, Any]) -> dict[str, Any]:
+        a = f"{self.api_url}/repos/{repo.full_name}"
+        return {
+            "url": f"{a}/issues/comments/{c['id']}",
+            "html_url": f"{self.html_url}/{repo.full_name}/issues/{c['issue_number']}#issuecomment-{c['id']}",
+            "issue_url": f"{a}/issues/{c['issue_number']}",
+            "id": c["id"],
+            "node_id": _node("IC", c["id"]),
+            "user": self.user_json(c["user"]),
+            "created_at": c["created_at"],
+            "updated_at": c["updated_at"],
+            "author_association": "MEMBER",
+            "body": c["body"],
+            "reactions": {"url": f"{a}/issues/comments/{c['id']}/reactions", "total_count": 0},
+            "performed_via_github_app": None,
+        }
+
+    def release_json(self, repo: EmuRepo, rel: dict[str, Any]) -> dict[str, Any]:
+        a = f"{self.api_url}/repos/{repo.full_name}"
+        h = f"{self.html_url}/{repo.full_name}"
+        return {
+            "url": f"{a}/releases/{rel['id']}",
+            "assets_url": f"{a}/releases/{rel['id']}/assets",
+            "upload_url": f"{a}/releases/{rel['id']}/assets{{?name,label}}",
+            "html_url": f"{h}/releases/tag/{rel['tag_name']}",
+            "id": rel["id"],
+            "author": self.user_json(rel["author"]),
+            "node_id": _node("RE", rel["id"]),
+            "tag_name": rel["tag_name"],
+            "target_commitish": rel["target_commitish"],
+            "name": rel["name"],
+            "draft": rel["draft"],
+            "prerelease": rel["prerelease"],
+            "created_at": rel["created_at"],
+            "published_at": rel["created_at"],
+            "assets": [],
+            "tarball_url": f"{a}/tarball/{rel['tag_name']}",
+            "zipball_url": f"{a}/zipball/{rel['tag_name']}",
+            "body": rel["body"],
+        }
+
+    def git_commit_json(self, repo: EmuRepo, sha: str) -> dict[str, Any]:
+        raw = self.git(repo, "cat-file", "commit", sha)
+        header, _, message = raw.partition("\n\n")
+        tree = ""
+        parents: list[str] = []
+        people: dict[str, dict[str, str]] = {}
+        for line in header.splitlines():
+            key, _, value = line.partition(" ")
+            if key == "tree":
+                tree = value
+            elif key == "parent":
+                parents.append(value)
+            elif key in ("author", "committer"):
+                name, _, rest = value.partition(" <")
+                email, _, stamp = rest.partition("> ")
+                ts = int(stamp.split()[0])
+                people[key] = {
+                    "name": name,
+                    "email": email,
+                    "date": _dt.datetime.fromtimestamp(ts, _dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                }
+        a = f"{self.api_url}/repos/{repo.full_name}"
+        signed = people.get("committer", {}).get("email") == "noreply@github.com"
+        return {
+            "sha": sha,
+            "node_id": _node("C", int(sha[:8], 16)),
+            "url": f"{a}/git/commits/{sha}",
+            "html_url": f"{self.html_url}/{repo.full_name}/commit/{sha}",
+            "author": people.get("author", {}),
+            "committer": people.get("committer", {}),
+            "message": message,
+            "tree": {"sha": tree, "url": f"{a}/git/trees/{tree}"},
+            "parents": [
+                {
+                    "sha": p,
+                    "url": f"{a}/git/commits/{p}",
+                    "html_url": f"{self.html_url}/{repo.full_name}/commit/{p}",
+                }
+                for p in parents
+            ],
+            "verification": {
+                "verified": signed,
+                "reason": "valid" if signed else "unsigned",
+                "signature": None,
+                "payload": None,
+                "verified_at": None,
+            },
+        }
+
+    def ref_json(self, repo: EmuRepo, ref: str, oid: str, otype: str) -> dict[str, Any]:
+        a = f"{self.api_url}/repos/{repo.full_name}"
+        kind = "tags" if otype == "tag" else "commits"
+        return {
+            "ref": ref,
+            "node_id": _node("REF", abs(hash(ref)) % 10**9),
+            "url": f"{a}/git/{ref}",
+            "object": {"sha": oid, "type": otype, "url": f"{a}/git/{kind}/{oid}"},
+        }
+
+    # --- merge and checks ----------------------------------------------------------------------
+    def combined(self, repo: EmuRepo, sha: str) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:
+        """(combined state, statuses (latest per context), check runs) for a commit."""
+        latest: dict[str, dict[str, Any]] = {}
+        for st in repo.statuses.get(sha, []):
+            latest[st["context"]] = st
+        statuses = list(latest.values())
+        runs = repo.check_runs.get(sha, [])
+        states = [s["state"] for s in statuses]
+        for run in runs:
+            if run["status"] != "completed":
+                states.append("pending")
+            elif run["conclusion"] in ("success", "neutral", "skipped"):
+                states.append("success")
+            else:
+                states.append("failure")
+        for ctx in repo.required_contexts:
+            if ctx not in latest and not any(r["name"] == ctx for r in runs):
+                states.append("pending")
+        if any(s in ("failure", "error") for s in states):
+            return "failure", statuses, runs
+        if any(s == "pending" for s in states) or not states:
+            return "pending", statuses, runs
+        return "success", statuses, runs
+
+    def mergeable_state(self, repo: EmuRepo, pr: dict[str, Any], head_sha: str | None = None) -> str:
+        state, statuses, runs = self.combined(repo, head_sha or self.pull_sha(repo, pr))
+        if not statuses and not runs and not repo.required_contexts:
+            return "clean"
+        return {"success": "clean", "pending": "blocked", "failure": "blocked"}[state]
+
+    def merge(self, repo: EmuRepo, pr: dict[str, Any], method: str, actor: str) -> str:
+        """Merge ``pr`` into its base with ``method``; returns the new base tip. Raises HttpError."""
+        head_sha = self.branch_sha(repo, pr["head"])
+        base_sha = self.branch_sha(repo, pr["base"])
+        if head_sha is None or base_sha is None:
+            raise HttpError(422, "Head or base branch is missing")
+        merge_base = self.git(repo, "merge-base", base_sha, head_sha)
+        title = f"{pr['title']} (#{pr['number']})"
+        env = {
+            "GIT_AUTHOR_NAME": actor,
+            "GIT_AUTHOR_EMAIL": f"{actor}@users.noreply.github.example",
+            "GIT_COMMITTER_NAME": "GitHub",
+            "GIT_COMMITTER_EMAIL": "noreply@github.com",
+        }
+        if merge_base == base_sha:
+            tree = self.git(repo, "rev-parse", f"{head_sha}^{{tree}}")
+        else:
+            proc = gitutil.run_git(
+                ["merge-tree", "--write-tree", base_sha, head_sha], git_dir=repo.path, check=False
+            )
+            if proc.returncode != 0:
+                raise HttpError(405, "Pull Request is not mergeable")
+            tree = proc.stdout.decode().split()[0]
+        if method == "rebase" and merge_base == base_sha:
+            new = head_sha
+        elif method == "merge":
+            msg = f"Merge pull request #{pr['number']} from {repo.owner}/{pr['head']}\n\n{pr['title']}\n"
+            new = (
+                gitutil.run_git(
+                    ["commit-tree", tree, "-p", base_sha, "-p", head_sha, "-F", "-"],
+                    git_dir=repo.path,
+                    input=msg.encode(),
+                    env=env,
+                )
+                .stdout.decode()
+                .strip()
+            )
+        else:  # squash, or rebase onto a moved base (approximated by one commit)
+            msg = f"{title}\n\n{pr['body'] or ''}".rstrip() + "\n"
+            new = (
+                gitutil.run_git(
+                    ["commit-tree", tree, "-p", base_sha, "-F", "-"],
+                    git_dir=repo.path,
+                    input=msg.encode(),
+                    env=env,
+                )
+                .stdout.decode()
+                .strip()
+            )
+        proc = gitutil.run_git(
+            ["update-ref", f"refs/heads/{pr['base']}", new, base_sha], git_dir=repo.path, check=False
+        )
+        if proc.returncode != 0:
+            raise HttpError(409, "Base branch was modified. Review and try the merge again.")
+        stamp = now_iso()
+        pr.update(
+            state="closed",
+            merged=True,
+            merged_at=stamp,
+            closed_at=stamp,
+            updated_at=stamp,
+            merge_commit_sha=new,
+            head_sha=head_sha,
+            merge_base=merge_base,
+            merged_by=actor,
+        )
+        return new
+
+    def try_auto_merge(self, repo: EmuRepo) -> None:
+        """Merge every open auto-merge PR whose checks are green (what GitHub does asynchronously)."""
+        for pr in list(repo.pulls.values()):
+            if pr["state"] == "open" and pr["auto_merge"]:
+                state, _, _ = self.combined(repo, self.pull_sha(repo, pr))
+                if state == "success":
+                    with contextlib.suppress(HttpError):
+                        self.merge(
+                            repo,
+                            pr,
+                            pr["auto_merge"]["merge_method"],
+                            pr["auto_merge"]["enabled_by"]["login"],
+                        )
+
+
+def _node(prefix: str, n: int) -> str:
+    return base64.b64encode(f"{prefix}_{n}".encode()).decode().rstrip("=")
+
+
+node_id = _node
+
+_REPO_URLS = {
+    "forks_url": "/forks",
+    "keys_url": "/keys{/key_id}",
+    "collaborators_url": "/collaborators{/collaborator}",
+    "teams_url": "/teams",
+    "hooks_url": "/hooks",
+    "issue_events_url": "/issues/events{/number}",
+    "events_url": "/events",
+    "assignees_url": "/assignees{/user}",
+    "branches_url": "/branches{/branch}",
+    "tags_url": "/tags",
+    "blobs_url": "/git/blobs{/sha}",
+    "git_tags_url": "/git/tags{/sha}",
+    "git_refs_url": "/git/refs{/sha}",
+    "trees_url": "/git/trees{/sha}",
+    "statuses_url": "/statuses/{sha}",
+    "languages_url": "/languages",
+    "stargazers_url": "/stargazers",
+    "contributors_url": "/contributors",
+    "subscribers_url": "/subscribers",
+    "subscription_url": "/subscription",
+    "commits_url": "/commits{/sha}",
+    "git_commits_url": "/git/commits{/sha}",
+    "comments_url": "/comments{/number}",
+    "issue_comment_url": "/issues/comments{/number}",
+    "contents_url": "/contents/{+path}",
+    "compare_url": "/compare/{base}...{head}",
+    "merges_url": "/merges",
+    "archive_url": "/{archive_format}{/ref}",
+    "downloads_url": "/downloads",
+    "issues_url": "/issues{/number}",
+    "pulls_url": "/pulls{/number}",
+    "milestones_url": "/milestones{/number}",
+    "notifications_url": "/notifications{?since,all,participating}",
+    "labels_url": "/labels{/name}",
+    "releases_url": "/releases{/id}",
+    "deployments_url": "/deployments",
+}

@@ -1,0 +1,183 @@
+"""`catalog-ops check report`: Markdown step summary and one sticky PR comment."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from catalog_ops.checks.report import MARKER, Links, build_context, render_report
+from catalog_ops.forge import FileChange
+from catalog_ops.forge.local import LocalForge
+
+LINT = {
+    "schema": 1,
+    "check": "lint",
+    "status": "failed",
+    "findings": [],
+    "artifacts": {},
+    "messages": [],
+    "modules": {
+        "modules/naming": {"status": "passed", "summary": "no findings", "findings": []},
+        "modules/network": {
+            "status": "failed",
+            "summary": "1 finding",
+            "findings": [
+                {
+                    "tool": "terraform-validate",
+                    "rule": "validate",
+                    "level": "error",
+                    "message": "Unclosed configuration block",
+                    "path": "modules/network/broken.tf",
+                    "line": 1,
+                    "col": 36,
+                    "module": "modules/network",
+                },
+            ],
+        },
+    },
+}
+TEST = {
+    "schema": 1,
+    "check": "test",
+    "status": "failed",
+    "findings": [],
+    "artifacts": {},
+    "messages": ["go test timed out after 4s; still running: TestNetwork"],
+    "modules": {
+        "modules/naming": {
+            "status": "passed",
+            "summary": "1 passed",
+            "tests": [{"name": "TestNaming", "status": "passed", "duration": 1.5, "log": "x"}],
+        },
+        "modules/network": {
+            "status": "failed",
+            "summary": "1 timeout",
+            "tests": [{"name": "TestNetwork", "status": "timeout", "duration": 4.0, "log": "y"}],
+        },
+    },
+}
+POLICY = {
+    "schema": 1,
+    "check": "policy",
+    "status": "passed",
+    "findings": [],
+    "artifacts": {},
+    "messages": [],
+    "modules": {
+        "modules/naming": {"status": "passed", "summary": "1 example(s) compliant", "findings": []},
+        "modules/network": {"status": "passed", "summary": "1 example(s) compliant", "findings": []},
+    },
+}
+
+
+@pytest.fixture
+def results_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "results"
+    d.mkdir()
+    for name, doc in (("lint", LINT), ("test", TEST), ("policy", POLICY)):
+        (d / f"{name}.json").write_text(json.dumps(doc))
+    (d / "other.json").write_text('{"unrelated": true}')  # ignored when found by directory scan
+    return d
+
+
+def test_render_per_module_with_links():
+    links = Links(server="https://github.com", repo="acme/infrastructure-modules", sha="abc123", run_id="77")
+    text = render_report(build_context([LINT, TEST, POLICY], links))
+    assert text.startswith(MARKER + "\n## ❌ Catalog checks: failed")
+    assert "| module | lint | test | policy | " in text
+    assert (
+        "| [`modules/naming`](https://github.com/acme/infrastructure-modules/blob/abc123/modules/naming) | ✅ no findings | ✅ 1 passed | ✅ 1 example(s) compliant | "
+        in text
+    )
+    assert (
+        "| [`modules/network`](https://github.com/acme/infrastructure-modules/blob/abc123/modules/network) | ❌ 1 finding | ❌ 1 timeout | ✅ 1 example(s) compliant | "
+        in text
+    )
+    assert "<details open><summary><b>modules/network</b>: 2 items</summary>" in text
+    assert (
+        "- ❌ **lint** [`modules/network/broken.tf:1`](https://github.com/acme/infrastructure-modules/blob/abc123/modules/network/broken.tf#L1): Unclosed configuration block [validate]"
+        in text
+    )
+    assert (
+        "- ⏱️ **test** `TestNetwork`: TestNetwork timeout after 4.0s ([log](https://github.com/acme/infrastructure-modules/actions/runs/77))"
+        in text
+    )
+    assert "- test: go test timed out after 4s; still running: TestNetwork" in text
+    assert "modules/naming</b>" not in text  # nothing to list for a clean module
+
+
+def test_cli_sticky_comment_updated_in_place(results_dir: Path, run_check, tmp_path: Path):
+    forge = LocalForge(tmp_path / "forge", checks_command="true")
+    repo = "acme/infrastructure-modules"
+    forge.create_repo(repo, files={"README.md": "x\n"})
+    base = forge.branch_sha(repo, "main")
+    assert base
+    forge.commit_files(
+        repo, "feature", parent_sha=base, message="feat: x", changes=[FileChange("a.txt", b"a\n")]
+    )
+    pr = forge.open_pull(repo, head="feature", base="main", title="feat: x", body="")
+    argv = [
+        "--local-root",
+        str(tmp_path / "forge"),
+        "check",
+        "report",
+        str(results_dir),
+        "--pr",
+        str(pr.number),
+        "--repo",
+        repo,
+        "--sha",
+        "abc",
+    ]
+    first = run_check(argv, env={"GITHUB_SERVER_URL": "https://github.com", "GITHUB_RUN_ID": "9"})
+    assert first.code == 1  # a check failed
+    assert MARKER in first.summary and "❌ Catalog checks: failed" in first.summary
+    (results_dir / "lint.json").write_text(
+        json.dumps(
+            {
+                **LINT,
+                "status": "passed",
+                "modules": {
+                    m: {"status": "passed", "summary": "no findings", "findings": []} for m in LINT["modules"]
+                },
+            }
+        )
+    )
+    (results_dir / "test.json").write_text(
+        json.dumps(
+            {
+                **TEST,
+                "status": "passed",
+                "messages": [],
+                "modules": {"modules/naming": TEST["modules"]["modules/naming"]},
+            }
+        )
+    )
+    second = run_check(argv)
+    assert second.code == 0
+    comments = forge.list_comments(repo, pr.number)
+    assert len(comments) == 1
+    assert comments[0].body.startswith(MARKER) and "✅ Catalog checks: passed" in comments[0].body
+    assert (
+        "/blob/abc/modules/network) | ✅ no findings | – | ✅ 1 example(s) compliant | " in comments[0].body
+    )
+
+
+def test_bad_results_file_and_custom_template(tmp_path: Path, run_check):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"check": "lint",\n  oops}')
+    run = run_check(["check", "report", str(bad)])
+    assert run.code == 2 and f"{bad}:2:3: invalid JSON" in run.err
+    good = tmp_path / "policy.json"
+    good.write_text(json.dumps(POLICY))
+    tpl = tmp_path / "t.md.j2"
+    tpl.write_text("{% for m in modules %}{{ m.name }}={{ m.cells.policy.status }}\n{% endfor %}")
+    out = tmp_path / "report.md"
+    run = run_check(["check", "report", str(good), "--template", str(tpl), "--output", str(out)])
+    assert run.code == 0
+    assert out.read_text() == f"{MARKER}\nmodules/naming=passed\nmodules/network=passed\n"
+    tpl.write_text("{% for m in modules %}")
+    run = run_check(["check", "report", str(good), "--template", str(tpl)])
+    assert run.code == 2 and f"{tpl}:1: template error" in run.err

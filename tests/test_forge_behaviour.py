@@ -1,0 +1,369 @@
+"""One behaviour suite for every Forge: LocalForge and GitHubForge over the GitHub emulator.
+
+Each test gets a ``world``: the forge plus the few forge-specific levers a test needs (create a
+repo, make checks pass/fail, list comments). Git results are checked through real ``git clone``
+of ``forge.clone_url(repo)``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from catalog_ops.errors import AutoMergeUnavailable, Conflict, NotFound
+from catalog_ops.forge import ChecksState, FileChange, Forge, PullState
+from catalog_ops.forge.base import owners_for
+from catalog_ops.forge.github import GitHubForge
+from catalog_ops.forge.local import LocalForge
+from emulator import GitHubEmulator
+
+
+class World:
+    """Forge-specific levers behind one interface."""
+
+    def __init__(self, forge: Forge, tmp_path: Path, emulator: GitHubEmulator | None = None) -> None:
+        self.forge = forge
+        self.tmp = tmp_path
+        self.emu = emulator
+
+    def create_repo(self, full_name: str, files: dict[str, bytes] | None = None, **kw: Any) -> None:
+        if self.emu is not None:
+            self.emu.create_repo(full_name, files=files, **kw)
+        else:
+            assert isinstance(self.forge, LocalForge)
+            self.forge.create_repo(full_name, files=files, **kw)
+
+    def block_checks(self, repo: str, branch: str) -> None:
+        sha = self.forge.branch_sha(repo, branch)
+        assert sha
+        if self.emu is not None:
+            self.emu.set_status(repo, sha, "pending")
+        else:
+            self.forge.commit_files(
+                repo, branch, parent_sha=sha, message="wip", changes=[FileChange("FAIL_CHECKS", b"")]
+            )
+
+    def pass_checks(self, repo: str, branch: str) -> None:
+        sha = self.forge.branch_sha(repo, branch)
+        assert sha
+        if self.emu is not None:
+            self.emu.set_status(repo, sha, "success")
+        else:
+            assert isinstance(self.forge, LocalForge)
+            self.forge.commit_files(
+                repo, branch, parent_sha=sha, message="fix", changes=[FileChange("FAIL_CHECKS", None)]
+            )
+            self.forge.process_auto_merges(repo)
+
+    def comment_bodies(self, repo: str, number: int) -> list[str]:
+        if self.emu is not None:
+            return [c["body"] for c in self.emu.comments(repo, number)]
+        assert isinstance(self.forge, LocalForge)
+        return [c.body for c in self.forge.list_comments(repo, number)]
+
+    def open_issue_count(self, repo: str) -> int:
+        if self.emu is not None:
+            return sum(1 for i in self.emu.issues(repo) if i["state"] == "open")
+        assert isinstance(self.forge, LocalForge)
+        return sum(1 for i in self.forge.list_issues(repo) if i.state == "open")
+
+    def clone(self, repo: str) -> Path:
+        dest = self.tmp / f"clone-{repo.replace('/', '-')}-{len(list(self.tmp.iterdir()))}"
+        subprocess.run(
+            ["git", "clone", "-q", "--no-checkout", self.forge.clone_url(repo), str(dest)], check=True
+        )
+        return dest
+
+
+def git(path: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(path), *args], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+@pytest.fixture(params=["local", "github"])
+def world(request: pytest.FixtureRequest, tmp_path: Path) -> World:
+    if request.param == "local":
+        forge = request.getfixturevalue("local_forge")
+        return World(forge, tmp_path)
+    emu: GitHubEmulator = request.getfixturevalue("github_emulator")
+    factory: Callable[..., GitHubForge] = request.getfixturevalue("github_forge_factory")
+    return World(factory(), tmp_path, emu)
+
+
+FILES = {
+    "main.tf": b'module "vpc" {\n  source = "git::https://example.com/acme/modules.git//vpc?ref=v1.0.0"\n}\n',
+    "modules/a/variables.tf": b'variable "x" {}\n',
+}
+
+
+def _branch(world: World, repo: str, branch: str, changes: list[FileChange], message: str = "change") -> str:
+    tip = world.forge.branch_sha(repo, "main")
+    assert tip
+    return world.forge.commit_files(repo, branch, parent_sha=tip, message=message, changes=changes)
+
+
+def test_protocol_and_repo_listing(world: World) -> None:
+    assert isinstance(world.forge, Forge)
+    world.create_repo("acme/app", FILES, topics=["terraform"])
+    world.create_repo("acme/modules", FILES, topics=["terraform", "catalog"])
+    world.create_repo("acme/old", FILES, archived=True)
+    world.create_repo("acme/forked", FILES, fork=True)
+    world.create_repo("acme/docs", FILES)
+    listing = world.forge.list_repos("acme")
+    assert [r.full_name for r in listing.repos] == ["acme/app", "acme/docs", "acme/modules"]
+    assert dict((r.full_name, why) for r, why in listing.skipped) == {
+        "acme/forked": "fork",
+        "acme/old": "archived",
+    }
+    listing = world.forge.list_repos("acme", topics=["terraform"], exclude=["mod*"], skip_archived=False)
+    assert [r.full_name for r in listing.repos] == ["acme/app"]
+    reasons = dict((r.full_name, why) for r, why in listing.skipped)
+    assert reasons["acme/modules"] == "excluded"
+    assert reasons["acme/docs"] == "no matching topic"
+    assert reasons["acme/old"] == "no matching topic"
+    listing = world.forge.list_repos("acme", include=["app", "docs"])
+    assert [r.full_name for r in listing.repos] == ["acme/app", "acme/docs"]
+    repo = world.forge.get_repo("acme/modules")
+    assert repo.default_branch == "main" and set(repo.topics) == {"terraform", "catalog"}
+    with pytest.raises(NotFound):
+        world.forge.get_repo("acme/missing")
+
+
+def test_read_files_and_tree(world: World) -> None:
+    world.create_repo("acme/app", FILES)
+    assert sorted(world.forge.list_tree("acme/app", "main")) == ["main.tf", "modules/a/variables.tf"]
+    assert (
+        world.forge.read_file("acme/app", "modules/a/variables.tf", "main") == FILES["modules/a/variables.tf"]
+    )
+    assert world.forge.read_file("acme/app", "nope.tf", "main") is None
+    sha = world.forge.branch_sha("acme/app", "main")
+    assert sha and world.forge.read_file("acme/app", "main.tf", sha) == FILES["main.tf"]
+    assert world.forge.branch_sha("acme/app", "nope") is None
+    with pytest.raises(NotFound):
+        world.forge.list_tree("acme/app", "no-such-ref")
+    with pytest.raises(NotFound):
+        world.forge.read_file("acme/app", "main.tf", "no-such-ref")
+
+
+def test_commit_files_creates_and_force_moves_branch(world: World) -> None:
+    world.create_repo("acme/app", FILES)
+    tip = world.forge.branch_sha("acme/app", "main")
+    assert tip
+    binary = bytes(range(256))
+    first = world.forge.commit_files(
+        "acme/app",
+        "catalog-ops/bump-vpc",
+        parent_sha=tip,
+        message="chore(deps): bump vpc to v1.1.0\n\nDetails here.",
+        changes=[
+            FileChange("main.tf", FILES["main.tf"].replace(b"v1.0.0", b"v1.1.0")),
+            FileChange("modules/a/variables.tf", None),
+            FileChange("bin/blob.dat", binary),
+        ],
+    )
+    assert world.forge.branch_sha("acme/app", "catalog-ops/bump-vpc") == first
+    clone = world.clone("acme/app")
+    assert git(clone, "rev-parse", "origin/catalog-ops/bump-vpc") == first
+    assert git(clone, "rev-parse", "origin/catalog-ops/bump-vpc^") == tip
+    assert git(clone, "log", "-1", "--format=%s", first) == "chore(deps): bump vpc to v1.1.0"
+    assert "v1.1.0" in git(clone, "show", f"{first}:main.tf")
+    assert git(clone, "ls-tree", "-r", "--name-only", first).split() == ["bin/blob.dat", "main.tf"]
+    assert world.forge.read_file("acme/app", "bin/blob.dat", "catalog-ops/bump-vpc") == binary
+    # Re-run from the same parent: the branch is force-moved to a new commit on top of main.
+    second = world.forge.commit_files(
+        "acme/app",
+        "catalog-ops/bump-vpc",
+        parent_sha=tip,
+        message="again",
+        changes=[FileChange("x.txt", b"x")],
+    )
+    assert second != first
+    assert world.forge.branch_sha("acme/app", "catalog-ops/bump-vpc") == second
+    assert world.forge.list_tree("acme/app", second) == sorted(["main.tf", "modules/a/variables.tf", "x.txt"])
+    world.forge.delete_branch("acme/app", "catalog-ops/bump-vpc")
+    world.forge.delete_branch("acme/app", "catalog-ops/bump-vpc")
+    assert world.forge.branch_sha("acme/app", "catalog-ops/bump-vpc") is None
+
+
+def test_pull_request_lifecycle(world: World) -> None:
+    world.create_repo("acme/app", FILES)
+    _branch(world, "acme/app", "feat", [FileChange("a.txt", b"a")])
+    pr = world.forge.open_pull(
+        "acme/app",
+        head="feat",
+        base="main",
+        title="Bump vpc",
+        body="body <!-- catalog-ops -->",
+        labels=["dependencies", "catalog-ops"],
+        reviewers=["alice"],
+        team_reviewers=["acme/platform"],
+        assignees=["bob"],
+    )
+    assert pr.state is PullState.OPEN and pr.head == "feat" and pr.base == "main"
+    assert set(pr.labels) == {"dependencies", "catalog-ops"}
+    assert set(pr.reviewers) == {"alice", "acme/platform"}
+    assert pr.assignees == ("bob",)
+    assert pr.head_sha == world.forge.branch_sha("acme/app", "feat")
+    # Opening again for the same head updates the PR instead of failing (GitHub: 422 already exists).
+    again = world.forge.open_pull(
+        "acme/app", head="feat", base="main", title="Bump vpc v2", body="b2", labels=["extra"]
+    )
+    assert again.number == pr.number and again.title == "Bump vpc v2"
+    assert set(again.labels) == {"dependencies", "catalog-ops", "extra"}
+    found = world.forge.find_open_pull("acme/app", "feat")
+    assert found is not None and found.number == pr.number
+    assert world.forge.find_open_pull("acme/app", "other") is None
+    updated = world.forge.update_pull("acme/app", pr.number, body="new body", labels=["only"])
+    assert updated.body == "new body" and updated.labels == ("only",) and updated.title == "Bump vpc v2"
+    world.forge.add_labels("acme/app", pr.number, ["more"])
+    world.forge.request_reviewers("acme/app", pr.number, users=["carol"], teams=["sre"])
+    world.forge.add_assignees("acme/app", pr.number, ["dave"])
+    got = world.forge.get_pull("acme/app", pr.number)
+    assert set(got.labels) == {"only", "more"}
+    assert {"alice", "carol", "acme/platform", "acme/sre"} <= set(got.reviewers)
+    assert set(got.assignees) == {"bob", "dave"}
+    world.forge.close_pull("acme/app", pr.number, comment="Superseded.")
+    closed = world.forge.get_pull("acme/app", pr.number)
+    assert closed.state is PullState.CLOSED
+    assert world.comment_bodies("acme/app", pr.number) == ["Superseded."]
+    assert world.forge.find_open_pull("acme/app", "feat") is None
+    with pytest.raises(NotFound):
+        world.forge.get_pull("acme/app", 999)
+
+
+def test_open_pull_errors(world: World) -> None:
+    world.create_repo("acme/app", FILES)
+    with pytest.raises(NotFound):
+        world.forge.open_pull("acme/app", head="missing", base="main", title="t", body="b")
+    _branch(world, "acme/app", "ok", [FileChange("b", b"b")])
+    with pytest.raises(NotFound):
+        world.forge.open_pull("acme/app", head="ok", base="missing", title="t", body="b")
+
+
+def test_no_commits_between(world: World) -> None:
+    world.create_repo("acme/app", FILES)
+    # A head whose commits are all in the base: merge feat, then propose it again.
+    _branch(world, "acme/app", "feat", [FileChange("a", b"a")])
+    pr = world.forge.open_pull("acme/app", head="feat", base="main", title="t", body="b")
+    world.forge.merge_pull("acme/app", pr.number, method="merge")
+    with pytest.raises(Conflict, match="No commits between"):
+        world.forge.open_pull("acme/app", head="feat", base="main", title="t", body="b")
+
+
+def test_sticky_comment_and_dashboard_issue(world: World) -> None:
+    world.create_repo("acme/app", FILES)
+    _branch(world, "acme/app", "feat", [FileChange("a", b"a")])
+    pr = world.forge.open_pull("acme/app", head="feat", base="main", title="t", body="b")
+    marker = "<!-- catalog-ops:plan -->"
+    c1 = world.forge.upsert_comment("acme/app", pr.number, marker=marker, body=f"{marker}\nfirst")
+    c2 = world.forge.upsert_comment("acme/app", pr.number, marker=marker, body=f"{marker}\nsecond")
+    assert c1.id == c2.id
+    assert world.comment_bodies("acme/app", pr.number) == [f"{marker}\nsecond"]
+    dash = "<!-- catalog-ops:dashboard -->"
+    i1 = world.forge.upsert_issue(
+        "acme/app", marker=dash, title="Dependency dashboard", body=f"{dash}\none", labels=["deps"]
+    )
+    i2 = world.forge.upsert_issue("acme/app", marker=dash, title="Dependency dashboard", body=f"{dash}\ntwo")
+    assert i1.number == i2.number and i2.body == f"{dash}\ntwo"
+    assert world.open_issue_count("acme/app") == 1
+    assert i1.number != pr.number  # issues and PRs share one number sequence
+
+
+def test_tags_and_releases(world: World) -> None:
+    world.create_repo("acme/modules", FILES)
+    tip = world.forge.branch_sha("acme/modules", "main")
+    assert tip
+    tag = world.forge.create_tag("acme/modules", name="v1.0.0", sha=tip, message="Release v1.0.0\n")
+    assert tag.sha == tip
+    with pytest.raises(Conflict):
+        world.forge.create_tag("acme/modules", name="v1.0.0", sha=tip, message="again")
+    tags = {t.name: t for t in world.forge.list_tags("acme/modules")}
+    assert tags["v1.0.0"].sha == tip and tags["v1.0.0"].message == "Release v1.0.0"
+    r1 = world.forge.create_release("acme/modules", tag="v1.0.0", name="v1.0.0", body="notes one")
+    assert r1.tag == "v1.0.0" and r1.body == "notes one"
+    # Releasing an untagged version tags the default branch (GitHub behaviour).
+    world.forge.create_release(
+        "acme/modules", tag="v1.1.0-rc.1", name="v1.1.0-rc.1", body="rc", prerelease=True
+    )
+    assert "v1.1.0-rc.1" in {t.name for t in world.forge.list_tags("acme/modules")}
+    with pytest.raises(Conflict):
+        world.forge.create_release("acme/modules", tag="v1.0.0", name="dup", body="dup")
+    got = world.forge.get_release("acme/modules", "v1.1.0-rc.1")
+    assert got is not None and got.prerelease and got.body == "rc"
+    assert world.forge.get_release("acme/modules", "v9.9.9") is None
+    assert [r.tag for r in world.forge.list_releases("acme/modules")] == ["v1.1.0-rc.1", "v1.0.0"]
+
+
+def test_codeowners_lookup_order(world: World) -> None:
+    world.create_repo(
+        "acme/app",
+        {
+            "CODEOWNERS": b"* @acme/root\n",
+            ".github/CODEOWNERS": b"* @acme/everyone\n/modules/ @acme/modules-team\n",
+            "modules/a/main.tf": b"",
+        },
+    )
+    text = world.forge.codeowners("acme/app", "main")
+    assert text is not None and "@acme/everyone" in text
+    assert owners_for(text, ["modules/a/main.tf"]) == ("@acme/modules-team",)
+    world.create_repo("acme/none", FILES)
+    assert world.forge.codeowners("acme/none", "main") is None
+
+
+def test_auto_merge_when_checks_pass(world: World) -> None:
+    world.create_repo("acme/app", FILES)
+    _branch(world, "acme/app", "feat", [FileChange("a", b"a")])
+    pr = world.forge.open_pull("acme/app", head="feat", base="main", title="t", body="b")
+    world.block_checks("acme/app", "feat")
+    assert world.forge.checks_state("acme/app", pr.number) in (ChecksState.PENDING, ChecksState.FAILURE)
+    world.forge.enable_auto_merge("acme/app", pr.number, method="squash")
+    waiting = world.forge.get_pull("acme/app", pr.number)
+    assert waiting.state is PullState.OPEN and waiting.auto_merge and waiting.merge_method == "squash"
+    world.pass_checks("acme/app", "feat")
+    merged = world.forge.get_pull("acme/app", pr.number)
+    assert merged.state is PullState.MERGED and merged.merged_sha
+    assert world.forge.branch_sha("acme/app", "main") == merged.merged_sha
+    assert world.forge.read_file("acme/app", "a", "main") == b"a"
+
+
+def test_auto_merge_with_green_checks_merges_now(world: World) -> None:
+    world.create_repo("acme/app", FILES)
+    _branch(world, "acme/app", "feat", [FileChange("a", b"a")])
+    pr = world.forge.open_pull("acme/app", head="feat", base="main", title="t", body="b")
+    world.forge.enable_auto_merge("acme/app", pr.number, method="merge")
+    assert world.forge.get_pull("acme/app", pr.number).state is PullState.MERGED
+
+
+def test_auto_merge_not_allowed(world: World) -> None:
+    world.create_repo("acme/app", FILES, allow_auto_merge=False)
+    _branch(world, "acme/app", "feat", [FileChange("a", b"a")])
+    pr = world.forge.open_pull("acme/app", head="feat", base="main", title="t", body="b")
+    with pytest.raises(AutoMergeUnavailable, match="not allowed"):
+        world.forge.enable_auto_merge("acme/app", pr.number)
+    assert world.forge.get_pull("acme/app", pr.number).state is PullState.OPEN
+
+
+def test_merge_and_pulls_for_commit(world: World) -> None:
+    world.create_repo("acme/app", FILES)
+    sha = _branch(world, "acme/app", "feat", [FileChange("a", b"a")], message="feat: add a")
+    _branch(world, "acme/app", "clash", [FileChange("main.tf", b"# other\n")])
+    _branch(world, "acme/app", "clash2", [FileChange("main.tf", b"# different\n")])
+    pr = world.forge.open_pull("acme/app", head="feat", base="main", title="Add a", body="")
+    merge_sha = world.forge.merge_pull("acme/app", pr.number, method="squash")
+    assert world.forge.branch_sha("acme/app", "main") == merge_sha
+    assert [p.number for p in world.forge.pulls_for_commit("acme/app", sha)] == [pr.number]
+    assert [p.number for p in world.forge.pulls_for_commit("acme/app", merge_sha)] == [pr.number]
+    p1 = world.forge.open_pull("acme/app", head="clash", base="main", title="c1", body="")
+    p2 = world.forge.open_pull("acme/app", head="clash2", base="main", title="c2", body="")
+    world.forge.merge_pull("acme/app", p1.number, method="merge")
+    with pytest.raises(Conflict):
+        world.forge.merge_pull("acme/app", p2.number, method="merge")
+    with pytest.raises(Conflict):
+        world.forge.merge_pull("acme/app", p1.number)  # already merged
+    clone = world.clone("acme/app")
+    assert git(clone, "show", "origin/main:main.tf") == "# other"

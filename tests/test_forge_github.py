@@ -1,0 +1,258 @@
+"""GitHubForge specifics against the emulator: write budget, error mapping, auth kinds, GHES,
+Git Data fallback, bounded retries and rate-limit handling."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from catalog_ops.errors import AuthError, NotFound, PermissionDenied, RateLimited
+from catalog_ops.forge import FileChange, PullState, make_forge
+from catalog_ops.forge.github import GitHubForge, TransientError
+from catalog_ops.settings import Settings
+from emulator import GitHubEmulator
+
+FILES = {"main.tf": b'variable "x" {}\n', "modules/vpc/main.tf": b"# vpc\n"}
+
+
+def _writes(emu: GitHubEmulator, since: int) -> list[str]:
+    return [e.operation for e in emu.request_log[since:] if e.content_creating]
+
+
+def test_open_pr_with_two_files_labels_reviewers_in_five_writes(
+    github_emulator: GitHubEmulator, github_forge: GitHubForge
+) -> None:
+    github_emulator.create_repo("acme/app", files=FILES)
+    tip = github_forge.branch_sha("acme/app", "main")
+    assert tip
+    mark = len(github_emulator.request_log)
+    github_forge.commit_files(
+        "acme/app",
+        "catalog-ops/bump",
+        parent_sha=tip,
+        message="chore: bump",
+        changes=[FileChange("main.tf", b"# 1\n"), FileChange("modules/vpc/main.tf", b"# 2\n")],
+    )
+    pr = github_forge.open_pull(
+        "acme/app",
+        head="catalog-ops/bump",
+        base="main",
+        title="Bump",
+        body="b",
+        labels=["dependencies"],
+        reviewers=["alice"],
+        team_reviewers=["platform"],
+        assignees=["bob"],
+    )
+    writes = _writes(github_emulator, mark)
+    assert len(writes) <= 5, writes
+    assert writes == [
+        "POST /repos/{owner}/{repo}/git/refs",
+        "graphql:createCommitOnBranch",
+        "POST /repos/{owner}/{repo}/pulls",
+        "PATCH /repos/{owner}/{repo}/issues/{number}",
+        "POST /repos/{owner}/{repo}/pulls/{number}/requested_reviewers",
+    ]
+    assert github_forge.request_counts()["content_creating"] == 5
+    stored = github_emulator.pulls("acme/app")[0]
+    assert [x["name"] for x in stored["labels"]] == ["dependencies"]
+    assert [t["slug"] for t in stored["requested_teams"]] == ["platform"]
+    assert pr.state is PullState.OPEN
+
+
+def test_errors_name_what_is_missing_without_the_token(
+    github_emulator: GitHubEmulator, github_forge_factory: Callable[..., GitHubForge]
+) -> None:
+    github_emulator.create_repo("acme/app", files=FILES)
+    bad = github_forge_factory(token="ghp_wrongwrongwrong")
+    with pytest.raises(AuthError) as auth_err:
+        bad.get_repo("acme/app")
+    assert "ghp_wrongwrongwrong" not in str(auth_err.value) and "Bad credentials" in str(auth_err.value)
+    github_emulator.add_token("ghp_readonlytoken", login="reader", read_only=True)
+    reader = github_forge_factory(token="ghp_readonlytoken")
+    tip = reader.branch_sha("acme/app", "main")
+    assert tip
+    with pytest.raises(PermissionDenied) as perm:
+        reader.commit_files("acme/app", "x", parent_sha=tip, message="m", changes=[FileChange("a", b"a")])
+    assert "contents=write" in str(perm.value) and "ghp_readonlytoken" not in str(perm.value)
+    good = github_forge_factory()
+    with pytest.raises(NotFound, match="acme/missing"):
+        good.get_repo("acme/missing")
+    with pytest.raises(AuthError, match="no GitHub credentials"):
+        GitHubForge(api_url=github_emulator.api_url)
+
+
+def test_make_forge_from_settings(github_emulator: GitHubEmulator) -> None:
+    github_emulator.create_repo("acme/app", files=FILES)
+    settings = Settings.from_env(
+        {"GITHUB_TOKEN": github_emulator.token, "CATALOG_OPS_WRITE_INTERVAL": "0.01"},
+        forge="github",
+        github_api_url=github_emulator.api_url,
+    )
+    forge = make_forge(settings)
+    assert isinstance(forge, GitHubForge) and forge.write_interval == 0.01
+    assert forge.get_repo("acme/app").default_branch == "main"
+
+
+def test_github_app_auth_gives_verified_commits(tmp_path: Path) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    emu = GitHubEmulator(tmp_path / "gh", prefix="/api/v3").start()  # GitHub Enterprise Server layout
+    try:
+        emu.register_app("4242", public, slug="catalog-ops")
+        emu.create_repo("acme/app", files=FILES)
+        forge = GitHubForge(
+            api_url=emu.api_url,
+            app_id="4242",
+            app_private_key=pem,
+            app_installation_id="7",
+            write_interval=0.001,
+        )
+        tip = forge.branch_sha("acme/app", "main")
+        assert tip
+        sha = forge.commit_files(
+            "acme/app", "b", parent_sha=tip, message="m", changes=[FileChange("a", b"a")]
+        )
+        commit = emu.state.git_commit_json(emu.repo("acme/app"), sha)
+        assert commit["verification"]["verified"] is True
+        assert commit["author"]["name"] == "catalog-ops[bot]"
+        assert any(e.path.startswith("/api/v3/app/installations/7/access_tokens") for e in emu.request_log)
+        assert any(e.path == "/api/graphql" for e in emu.request_log)
+        assert [t.name for t in forge.list_tags("acme/app")] == []
+    finally:
+        emu.stop()
+
+
+def test_git_data_api_fallback(
+    github_emulator: GitHubEmulator, github_forge_factory: Callable[..., GitHubForge]
+) -> None:
+    github_emulator.create_repo("acme/app", files=FILES)
+    github_emulator.missing_graphql_fields.add("createCommitOnBranch")  # an older GHES
+    forge = github_forge_factory()
+    tip = forge.branch_sha("acme/app", "main")
+    assert tip
+    sha = forge.commit_files(
+        "acme/app",
+        "b",
+        parent_sha=tip,
+        message="m",
+        changes=[
+            FileChange("bin.dat", b"\x00\x01"),
+            FileChange("main.tf", b"# new\n"),
+            FileChange("modules/vpc/main.tf", None),
+        ],
+    )
+    assert forge.request_counts()["fallback_git_data"] == 1
+    assert forge.branch_sha("acme/app", "b") == sha
+    assert sorted(forge.list_tree("acme/app", "b")) == ["bin.dat", "main.tf"]
+    assert forge.read_file("acme/app", "bin.dat", "b") == b"\x00\x01"
+    direct = github_forge_factory(commit_api="git-data")
+    mark = len(github_emulator.request_log)
+    direct.commit_files(
+        "acme/app",
+        "c",
+        parent_sha=tip,
+        message="m",
+        changes=[FileChange("a.txt", b"a"), FileChange("b.txt", b"b")],
+    )
+    assert _writes(github_emulator, mark) == [
+        "POST /repos/{owner}/{repo}/git/trees",
+        "POST /repos/{owner}/{repo}/git/commits",
+        "POST /repos/{owner}/{repo}/git/refs",
+    ]
+
+
+def test_retry_after_and_rate_limit_reset_are_honoured(
+    github_emulator: GitHubEmulator, github_forge_factory: Callable[..., GitHubForge]
+) -> None:
+    github_emulator.create_repo("acme/app", files=FILES)
+    forge = github_forge_factory()
+    github_emulator.faults.secondary_limit(method="GET", path=r"/repos/acme/app$", times=2, retry_after=0.3)
+    forge.get_repo("acme/app")
+    log = [e for e in github_emulator.request_log if e.path == "/repos/acme/app"]
+    assert [e.status for e in log] == [403, 403, 200]
+    for prev, nxt in itertools.pairwise(log):
+        assert prev.retry_after == 0.3
+        assert nxt.started - prev.ended >= 0.3 - 0.01
+    github_emulator.faults.primary_limit(method="GET", path=r"/repos/acme/app$", times=1, reset_in=1)
+    forge.get_repo("acme/app")
+    limited = [e for e in github_emulator.request_log if e.rate_reset is not None][-1]
+    after = github_emulator.request_log[-1]
+    assert after.status == 200 and after.wall_started >= limited.rate_reset
+    assert forge.request_counts()["rate_limited"] == 3
+
+
+def test_bounded_retries(
+    github_emulator: GitHubEmulator, github_forge_factory: Callable[..., GitHubForge]
+) -> None:
+    github_emulator.create_repo("acme/app", files=FILES)
+    forge = github_forge_factory(max_retries=3)
+    github_emulator.faults.fail(503, method="GET", path=r"/repos/acme/app$", times=100)
+    with pytest.raises(TransientError):
+        forge.get_repo("acme/app")
+    assert sum(1 for e in github_emulator.request_log if e.path == "/repos/acme/app") == 4
+    github_emulator.faults.clear()
+    github_emulator.faults.secondary_limit(
+        method="GET", path=r"/repos/acme/app$", times=100, retry_after=0.01
+    )
+    with pytest.raises(RateLimited):
+        forge.get_repo("acme/app")
+    github_emulator.faults.clear()
+    github_emulator.faults.secondary_limit(method="GET", path=r"/repos/acme/app$", times=1, retry_after=3600)
+    started = time.monotonic()
+    with pytest.raises(RateLimited):
+        github_forge_factory(max_wait=60).get_repo("acme/app")
+    assert time.monotonic() - started < 30  # did not sleep an hour
+
+
+def test_write_pacing(
+    github_emulator: GitHubEmulator, github_forge_factory: Callable[..., GitHubForge]
+) -> None:
+    github_emulator.create_repo("acme/app", files=FILES)
+    forge = github_forge_factory(write_interval=0.2)
+    tip = forge.branch_sha("acme/app", "main")
+    assert tip
+    mark = len(github_emulator.request_log)
+    forge.commit_files("acme/app", "b", parent_sha=tip, message="m", changes=[FileChange("a", b"a")])
+    forge.open_pull("acme/app", head="b", base="main", title="t", body="b", labels=["x"])
+    writes = [e for e in github_emulator.request_log[mark:] if e.content_creating]
+    assert len(writes) == 4
+    for prev, nxt in itertools.pairwise(writes):
+        assert nxt.started - prev.ended >= 0.2 - 0.05
+
+
+def test_burst_rejection_is_recovered(
+    github_emulator: GitHubEmulator, github_forge_factory: Callable[..., GitHubForge]
+) -> None:
+    github_emulator.create_repo("acme/app", files=FILES)
+    github_emulator.limits.per_minute = 4
+    github_emulator.limits.window = 1.0
+    forge = github_forge_factory()
+    tip = forge.branch_sha("acme/app", "main")
+    assert tip
+    for i in range(3):
+        forge.commit_files(
+            "acme/app", f"b{i}", parent_sha=tip, message="m", changes=[FileChange(f"f{i}", b"x")]
+        )
+        forge.open_pull("acme/app", head=f"b{i}", base="main", title=f"t{i}", body="", labels=["l"])
+    rejected = [e for e in github_emulator.request_log if e.fault == "burst"]
+    assert rejected and github_emulator.limits.rejected == len(rejected)
+    assert len(github_emulator.pulls("acme/app")) == 3
+    log = github_emulator.request_log
+    for i, entry in enumerate(log[:-1]):
+        if entry.fault == "burst":
+            assert entry.retry_after is not None
+            assert log[i + 1].started - entry.ended >= entry.retry_after - 0.02

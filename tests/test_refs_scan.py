@@ -1,0 +1,290 @@
+"""Reference discovery: HCL, JSON, Terragrunt includes, version files, bad input, tree walking."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from catalog_ops.refs import RefKindOfEntry, is_candidate_path, lex, scan_files, scan_tree
+from catalog_ops.sources import RefKind, SourceKind
+from fixtures.refs import GH, SAMPLE_TREE
+
+
+def _by_path(result):
+    out = {}
+    for r in result.references:
+        out.setdefault(r.path, []).append(r)
+    return out
+
+
+def test_candidate_paths():
+    for p in [
+        "a/main.tf",
+        "x.tf.json",
+        "terragrunt.hcl",
+        "live/terragrunt.stack.hcl",
+        "a/.terraform-version",
+        ".tool-versions",
+        "x.tofu",
+    ]:
+        assert is_candidate_path(p), p
+    for p in ["README.md", "main.tf.bak", "x.json", "terraform-version"]:
+        assert not is_candidate_path(p), p
+
+
+def test_sample_tree_references():
+    result = scan_files(SAMPLE_TREE)
+    assert result.errors == []
+    refs = _by_path(result)
+    assert "stacks/.terraform/modules/eks/main.tf" not in refs  # .terraform/ is never read
+    # Terragrunt child resolved through include.root.locals; the ref is written in the child.
+    (vpc,) = refs["live/prod/vpc/terragrunt.hcl"]
+    assert (vpc.entry, vpc.line, vpc.col, vpc.status) == (RefKindOfEntry.TERRAGRUNT, 7, 12, "ok")
+    assert (vpc.source.identity, vpc.source.subdir, vpc.source.ref) == (GH, "modules/vpc", "v1.2.0")
+    assert vpc.written_in == "live/prod/vpc/terragrunt.hcl"
+    text = SAMPLE_TREE[vpc.written_in].decode()
+    assert text[vpc.ref_span[0] : vpc.ref_span[1]] == "v1.2.0"
+    # Whole source in the included file's locals: the ref bytes live in root.hcl.
+    for child in ("live/prod/dns/terragrunt.hcl", "live/stage/dns/terragrunt.hcl"):
+        (dns,) = refs[child]
+        assert dns.written_in == "live/root.hcl"
+        assert dns.source.subdir == "modules/dns"
+        assert SAMPLE_TREE["live/root.hcl"].decode()[dns.ref_span[0] : dns.ref_span[1]] == "v1.2.0"
+    # dirname(find_in_parent_folders()) template path to an _envcommon file.
+    (eks,) = refs["live/prod/eks/terragrunt.hcl"]
+    assert (eks.source.subdir, eks.source.ref, eks.status) == ("modules/eks-cluster", "v1.2.0", "ok")
+    (app,) = refs["live/prod/app/terragrunt.hcl"]
+    assert app.status == "dynamic" and "local.unknown" in app.reason
+    unit, stack = refs["live/terragrunt.stack.hcl"]
+    assert (unit.entry, unit.name, unit.source.subdir) == (RefKindOfEntry.STACK_UNIT, "vpc", "units/vpc")
+    assert (stack.entry, stack.name, stack.source.kind) == (
+        RefKindOfEntry.STACK,
+        "platform",
+        SourceKind.GITHUB,
+    )
+    main = {(r.entry, r.name): r for r in refs["stacks/main.tf"]}
+    assert main[(RefKindOfEntry.MODULE, "local")].status == "local"
+    reg = main[(RefKindOfEntry.MODULE, "registry")]
+    assert (reg.source.identity, reg.version, reg.line, reg.col) == (
+        "registry.terraform.io/acme/eks/aws",
+        "~> 1.1.0",
+        8,
+        13,
+    )
+    assert main[(RefKindOfEntry.REQUIRED_VERSION, None)].version == ">= 1.5.0"
+    aws = main[(RefKindOfEntry.PROVIDER, "aws")]
+    assert (aws.version, aws.provider_source, aws.line) == ("~> 5.0", "hashicorp/aws", 16)
+    assert [(r.entry, r.name, r.version) for r in refs["stacks/.tool-versions"]] == [
+        (RefKindOfEntry.TOOL_VERSIONS, "terraform", "1.9.5"),
+        (RefKindOfEntry.TOOL_VERSIONS, "terragrunt", "0.66.0"),
+    ]
+    assert refs["stacks/.terraform-version"][0].version == "1.9.5"
+
+
+def test_same_file_locals_and_statuses():
+    files = {
+        "main.hcl": b"""locals {
+  base_url = "git::https://github.com/acme/mods.git//vpc"
+  ver      = "v1.0.0"
+}
+terraform {
+  source = "${local.base_url}?ref=${local.ver}"
+}
+unit "a" {
+  source = "${local.base_url}?ref=main"
+}
+unit "b" {
+  source = format("%s?ref=%s", local.base_url, "v1")
+}
+unit "c" {
+  source = "git::https://github.com/acme/mods.git?ref=${get_env("V")}"
+}
+unit "d" {
+  source = "github.com/acme/mods"
+}
+unit "e" {
+  source = "s3::https://s3.amazonaws.com/b/vpc.zip"
+}
+""",
+    }
+    refs = scan_files(files).references
+    assert [(r.name, r.status) for r in refs] == [
+        (None, "ok"),
+        ("a", "branch"),
+        ("b", "dynamic"),
+        ("c", "dynamic"),
+        ("d", "unpinned"),
+        ("e", "unsupported"),
+    ]
+    assert refs[0].source.ref == "v1.0.0" and refs[0].ref_span is not None
+    assert refs[0].written_in == "main.hcl"
+    assert "format" in refs[2].reason
+    assert refs[3].source.identity == "github.com/acme/mods" and refs[3].source.ref_kind is RefKind.DYNAMIC
+
+
+def test_read_terragrunt_config_and_get_terragrunt_dir():
+    files = {
+        "live/common.hcl": b'locals {\n  src = "git::https://github.com/acme/mods.git//vpc?ref=v2.0.0"\n}\n',
+        "live/env/app/terragrunt.hcl": (
+            b'locals {\n  common = read_terragrunt_config("${get_terragrunt_dir()}/../../common.hcl")\n}\n'
+            b"terraform {\n  source = local.common.locals.src\n}\n"
+        ),
+        "live/env/x/terragrunt.hcl": (
+            b"include {\n  path = find_in_parent_folders()\n}\n"
+            b'terraform {\n  source = "${include.locals.base}?ref=v3.0.0"\n}\n'
+        ),
+        "live/terragrunt.hcl": b'locals {\n  base = "github.com/acme/mods//x"\n}\n',
+    }
+    refs = {r.path: r for r in scan_files(files).references}
+    app = refs["live/env/app/terragrunt.hcl"]
+    assert (app.status, app.written_in, app.source.ref) == ("ok", "live/common.hcl", "v2.0.0")
+    x = refs["live/env/x/terragrunt.hcl"]
+    assert (x.status, x.source.identity, x.source.subdir) == ("ok", "github.com/acme/mods", "x")
+
+
+def test_relative_include_paths_resolve_from_the_including_file():
+    files = {
+        "live/common.hcl": b'locals {\n  src = "github.com/acme/mods//vpc"\n}\n',
+        "live/app/terragrunt.hcl": (
+            b'include "c" {\n  path = "../common.hcl"\n}\n'
+            b'terraform {\n  source = "${include.c.locals.src}?ref=v1.0.0"\n}\n'
+        ),
+    }
+    (ref,) = scan_files(files).references
+    assert (ref.status, ref.source.subdir) == ("ok", "vpc")
+
+
+def test_include_cycle_is_dynamic_not_a_crash():
+    files = {
+        "a/terragrunt.hcl": b'include "p" {\n  path = "../b/terragrunt.hcl"\n}\nlocals {\n  x = include.p.locals.y\n}\nterraform {\n  source = "${local.x}?ref=v1.0.0"\n}\n',
+        "b/terragrunt.hcl": b'include "p" {\n  path = "../a/terragrunt.hcl"\n}\nlocals {\n  y = include.p.locals.x\n}\n',
+    }
+    (ref,) = scan_files(files).references
+    assert ref.status == "dynamic" and "cycle" in ref.reason
+
+
+def test_tf_json():
+    text = (
+        '{\n  "module": {\n    "vpc": {\n      "source": "git::https://github.com/acme/mods.git//vpc?ref=v1.0.0"\n    },\n'
+        '    "reg": [{"source": "acme/eks/aws", "version": "~> 1.0"}]\n  },\n'
+        '  "terraform": [{"required_version": ">= 1.5", "required_providers": {"aws": {"source": "hashicorp/aws", "version": "~> 5.0"}}}]\n}\n'
+    )
+    result = scan_files({"main.tf.json": text.encode()})
+    assert result.errors == []
+    vpc, reg, rv, aws = result.references
+    assert (vpc.name, vpc.line, vpc.col, vpc.source.ref) == ("vpc", 4, 17, "v1.0.0")
+    assert text[vpc.ref_span[0] : vpc.ref_span[1]] == "v1.0.0"
+    assert (reg.name, reg.version) == ("reg", "~> 1.0")
+    assert text[reg.version_span[0] : reg.version_span[1]] == "~> 1.0"
+    assert (rv.entry, rv.version) == (RefKindOfEntry.REQUIRED_VERSION, ">= 1.5")
+    assert (aws.entry, aws.name, aws.version, aws.provider_source) == (
+        RefKindOfEntry.PROVIDER,
+        "aws",
+        "~> 5.0",
+        "hashicorp/aws",
+    )
+
+
+def test_lexer_handles_comments_heredocs_and_templates():
+    text = (
+        '/* module "x" { source = "nope" } */\n'
+        'locals {\n  doc = <<-EOT\n    module "y" { source = "nope" }\n  EOT\n}\n'
+        '# module "z" { source = "nope" }\n'
+        'module "real" { // trailing\n  source = "github.com/acme/mods?ref=v1.0.0" # c\n'
+        '  tags = { a = "${upper("}")}", b = [1, 2] }\n}\n'
+    )
+    refs = scan_files({"m.tf": text.encode()}).references
+    assert [(r.name, r.source.ref) for r in refs] == [("real", "v1.0.0")]
+    kinds = [t.kind for t in lex('a = "x${b}y"\n')]
+    assert kinds == ["ident", "punct", "string", "nl", "eof"]
+
+
+@pytest.mark.parametrize(
+    ("data", "line", "col", "message"),
+    [
+        (b'module "x" {\n  source = "abc\n}\n', 2, 12, "unterminated string"),
+        (b'module "x" {\n  source = "abc"\n', 1, 1, "not closed"),
+        (b"# source = x\n}\n", 2, 1, "unexpected '}'"),
+        (b'module "x" {\n  source "abc"\n  version = "1"\n}\n', 2, 15, "expected '=' or '{'"),
+        (b"locals {\n  source = <<EOT\nabc\n}\n", 2, 12, "unterminated heredoc"),
+        (b'/* source = "x"', 1, 1, "unterminated /* comment"),
+        (b'locals {\n  source = "\xff"\n}\n', 2, 13, "not valid UTF-8"),
+        (b'source = "x"\x00\x00', 1, 1, "binary file"),
+    ],
+)
+def test_parse_errors_have_positions(data, line, col, message):
+    result = scan_files({"bad.tf": data, "good.tf": b'module "g" {\n  source = "acme/g/aws"\n}\n'})
+    (err,) = result.errors
+    assert (err.path, err.line, err.col) == ("bad.tf", line, col)
+    assert message in err.message
+    assert str(err).startswith(f"bad.tf:{line}:{col}: ")
+    assert [r.name for r in result.references] == ["g"]  # the rest is still processed
+
+
+def test_json_parse_error_position():
+    result = scan_files({"x.tf.json": b'{\n  "module": {\n    "a": {"source": "x",}\n  }\n}\n'})
+    (err,) = result.errors
+    assert (err.line, err.col, err.message) == (3, 25, "expected a JSON object key")
+
+
+def test_scan_tree_on_disk_bad_input(tree_on_disk, monkeypatch):
+    import catalog_ops.refs as refs_mod
+
+    root = tree_on_disk(SAMPLE_TREE)
+    (root / "live" / "huge.tf").write_bytes(b"# source = 1\n" + b"x" * 2000)
+    monkeypatch.setattr(refs_mod, "MAX_FILE_BYTES", 1000)
+    (root / "live" / "bin.tf").write_bytes(b"\x00\x01source = 1\x02")
+    (root / "live" / "latin1.hcl").write_bytes(b"# caf\xe9 source = 1\n")
+    (root / "live" / ".git").mkdir()
+    (root / "live" / ".git" / "x.tf").write_bytes(b'module "g" { source = "acme/g/aws" }\n')
+    (root / "live" / ".terragrunt-cache" / "abc").mkdir(parents=True)
+    (root / "live" / ".terragrunt-cache" / "abc" / "main.tf").write_bytes(
+        b'module "g" { source = "acme/g/aws" }\n'
+    )
+    os.symlink("..", root / "live" / "loop")  # a directory symlink loop
+    os.symlink("missing.tf", root / "live" / "dangling.tf")
+    result = scan_tree([root, root / "does-not-exist"])
+    messages = sorted(str(e).replace(str(root) + "/", "") for e in result.errors)
+    assert len(messages) == 4, messages
+    assert any("live/huge.tf:1:1: file is larger than 1000 bytes" in m for m in messages)
+    assert any("live/bin.tf:1:1: binary file" in m for m in messages)
+    assert any("live/latin1.hcl:1:6: not valid UTF-8" in m for m in messages)
+    assert any("does-not-exist:1:1: no such file or directory" in m for m in messages)
+    paths = {os.path.relpath(r.path, root) for r in result.references}
+    assert not any(
+        ".git" in p or ".terragrunt-cache" in p or ".terraform/" in p or "loop" in p for p in paths
+    )
+    mem = {r.path: r for r in scan_files(SAMPLE_TREE).references}
+    disk = {os.path.relpath(r.path, root): r for r in result.references}
+    assert set(mem) == set(disk)
+    dns = disk["live/prod/dns/terragrunt.hcl"]
+    assert os.path.relpath(dns.written_in, root) == "live/root.hcl"
+    assert dns.ref_span == mem["live/prod/dns/terragrunt.hcl"].ref_span
+
+
+def test_scan_tree_parallel_matches_serial(tree_on_disk, monkeypatch):
+    import catalog_ops.refs as refs_mod
+
+    files = {}
+    for i in range(60):
+        for rel, data in SAMPLE_TREE.items():
+            files[f"r{i}/{rel}"] = data
+    root = tree_on_disk(files)
+    serial = scan_tree([root])
+    monkeypatch.setattr(refs_mod, "PARALLEL_THRESHOLD", 10)
+    calls = []
+    parallel = scan_tree([root], progress=lambda d, t: calls.append((d, t)))
+    assert parallel.references == serial.references
+    assert parallel.files_scanned == serial.files_scanned == 60 * 11
+    assert calls[-1][0] == calls[-1][1]
+
+
+def test_find_in_parent_folders_with_relative_paths(tree_on_disk, monkeypatch):
+    root = tree_on_disk(SAMPLE_TREE)
+    monkeypatch.chdir(root / "stacks")
+    result = scan_tree(["../live"])
+    refs = {r.path: r for r in result.references}
+    dns = refs["../live/prod/dns/terragrunt.hcl"]
+    assert (dns.status, dns.written_in) == ("ok", "../live/root.hcl")
+    assert refs["../live/prod/eks/terragrunt.hcl"].status == "ok"

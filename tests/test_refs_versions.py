@@ -1,0 +1,143 @@
+"""Versions (semver.org 2.0.0 with prefixes), update types and Terraform constraint rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from catalog_ops.edits import Edit, apply_edits, line_col
+from catalog_ops.errors import EditConflict, UsageError
+from catalog_ops.versions import (
+    UpdateType,
+    constraint_admits,
+    parse_constraint,
+    parse_version,
+    update_constraint,
+    update_type,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "prefix", "core"),
+    [
+        ("1.2.3", "", "1.2.3"),
+        ("v1.2.3", "v", "1.2.3"),
+        ("modules/vpc/v1.2.3", "modules/vpc/v", "1.2.3"),
+        ("vpc-v0.1.0", "vpc-v", "0.1.0"),
+        ("v1.3.0-rc.1+build.5", "v", "1.3.0-rc.1+build.5"),
+    ],
+)
+def test_parse_version(text, prefix, core):
+    v = parse_version(text)
+    assert v is not None
+    assert (v.prefix, v.core, str(v)) == (prefix, core, text)
+    assert v.with_prefix("") == core
+
+
+@pytest.mark.parametrize("text", ["main", "1.2", "v1", "01.2.3", "1.2.3.4", "", "feature/x"])
+def test_parse_version_rejects(text):
+    assert parse_version(text) is None
+
+
+def test_precedence_semver_org():
+    order = [
+        "1.0.0-alpha",
+        "1.0.0-alpha.1",
+        "1.0.0-alpha.beta",
+        "1.0.0-beta",
+        "1.0.0-beta.2",
+        "1.0.0-beta.11",
+        "1.0.0-rc.1",
+        "1.0.0",
+        "2.0.0",
+    ]
+    versions = [parse_version(x) for x in order]
+    assert sorted(reversed(versions)) == versions  # type: ignore[type-var]
+    assert parse_version("v1.0.0") == parse_version("1.0.0+build")
+
+
+def test_update_type():
+    v = parse_version
+    assert update_type(v("1.2.3"), v("v1.2.4")) is UpdateType.PATCH
+    assert update_type(v("1.2.3"), v("1.3.0")) is UpdateType.MINOR
+    assert update_type(v("1.2.3"), v("2.0.0")) is UpdateType.MAJOR
+    assert update_type(v("1.2.3"), v("v1.2.3")) is UpdateType.NONE
+    assert max(UpdateType.PATCH, UpdateType.MAJOR) is UpdateType.MAJOR
+
+
+@pytest.mark.parametrize(
+    ("constraint", "version", "admits"),
+    [
+        ("1.2.0", "1.2.0", True),
+        ("= 1.2.0", "1.2.1", False),
+        ("!= 1.2.0", "1.2.1", True),
+        (">= 1.2, < 2.0.0", "1.9.9", True),
+        (">= 1.2, < 2.0.0", "2.0.0", False),
+        ("~> 1.2.0", "1.2.9", True),
+        ("~> 1.2.0", "1.3.0", False),
+        ("~> 1.2", "1.9.0", True),
+        ("~> 1.2", "2.0.0", False),
+        ("~> 1.2", "1.1.0", False),
+        ("> 1.0.0", "1.0.0", False),
+        ("<= 1.0.0", "1.0.0", True),
+        (">= 1.0.0", "1.3.0-rc.1", False),
+        ("= 1.3.0-rc.1", "1.3.0-rc.1", True),
+    ],
+)
+def test_constraint_admits(constraint, version, admits):
+    assert constraint_admits(constraint, parse_version(version)) is admits  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("constraint", "target", "expected"),
+    [
+        ("1.1.0", "1.3.0", "1.3.0"),  # exact pin replaced
+        ("= 1.1.0", "1.3.0", "= 1.3.0"),
+        ("=1.1.0", "1.3.0", "=1.3.0"),
+        ("~> 1.1.0", "1.3.0", "~> 1.3.0"),  # ~> keeps operator and precision
+        ("~> 1.1", "2.0.0", "~> 2.0"),
+        ("~>1.1", "2.1.0", "~>2.1"),
+        ("~> 1.1", "1.3.0", "~> 1.3"),  # ~> always follows the target at its precision
+        ("~> 1.3", "1.3.5", None),
+        ("~> 1.3.0", "1.3.0", None),
+        ("~> 1.4", "1.3.0", "~> 1.3"),
+        ("~> 1.1.0, != 1.1.4", "1.3.0", "~> 1.3.0, != 1.1.4"),
+        ("= 1.3.0", "1.3.0", None),
+        (">= 1.0, < 2.0.0", "1.3.0", None),
+        (">= 1.0, < 1.3", "1.3.0", ">= 1.0, < 1.4"),  # widened, lower bound kept
+        (">= 1.0.0, < 2.0.0", "2.1.0", ">= 1.0.0, < 3.0.0"),
+        (">= 1.0, < 2", "2.1.0", ">= 1.0, < 3"),
+        (">= 1.0.0, <= 1.2.5", "1.3.0", ">= 1.0.0, <= 1.3.0"),
+        (">= 1.0.0, < 1.2.5", "1.3.0", ">= 1.0.0, < 1.3.1"),
+        (">= 1.0, != 1.3.0", "1.3.0", ">= 1.0"),
+        ("> 1.4.0", "1.3.0", ">= 1.3.0"),
+        ("1.1.0", "1.3.0-rc.1", "1.3.0-rc.1"),
+        ("~> 1.1", "1.3.0-rc.1", "= 1.3.0-rc.1"),
+    ],
+)
+def test_update_constraint(constraint, target, expected):
+    t = parse_version(target)
+    assert t is not None
+    result = update_constraint(constraint, t)
+    assert result == expected
+    if result is not None:
+        assert constraint_admits(result, t)
+
+
+@pytest.mark.parametrize("text", ["", "~>", ">= one", "1.2.3 || 2.0.0"])
+def test_parse_constraint_errors(text):
+    with pytest.raises(UsageError):
+        parse_constraint(text)
+
+
+def test_apply_edits_and_conflicts():
+    text = 'a = "v1"\r\nb = "v1"\r\n'
+    out = apply_edits(text, [Edit(15, 17, "v1", "v2"), Edit(5, 7, "v1", "v22"), Edit(5, 7, "v1", "v22")])
+    assert out == 'a = "v22"\r\nb = "v2"\r\n'
+    with pytest.raises(EditConflict):
+        apply_edits(text, [Edit(5, 7, "v9", "v2")])
+    with pytest.raises(EditConflict):
+        apply_edits(text, [Edit(4, 7, '"v1', "x"), Edit(5, 7, "v1", "y")])
+    with pytest.raises(EditConflict):
+        apply_edits(text, [Edit(5, 99, "v1", "y")])
+    assert apply_edits(text, []) == text
+    assert line_col(text, 15) == (2, 6)

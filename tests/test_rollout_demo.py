@@ -1,0 +1,53 @@
+"""`make demo` end to end (real git, real terraform checks, the CLI in subprocesses)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_demo_runs_end_to_end(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CATALOG_OPS_", "GITHUB_"))}
+    env["DEMO_DIR"] = str(tmp_path / "demo")
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "examples" / "demo.py")],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    out = proc.stdout
+    assert "demo finished" in out
+    forge = tmp_path / "demo" / "forge"
+    # the security PRs merged: every dependent's default branch carries the security release
+    web = subprocess.run(
+        ["git", "-C", str(forge / "acme" / "web-app"), "show", "main:main.tf"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "modules/network?ref=v1.0.1" in web
+    live = subprocess.run(
+        ["git", "-C", str(forge / "acme" / "platform-live"), "show", "main:live/prod/network/terragrunt.hcl"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert '"${include.root.locals.base_source_url}//modules/network?ref=v1.0.1"' in live
+    # the normal release left PRs open for review, with CODEOWNERS reviewers in payments
+    record = json.loads((forge / "acme" / "payments.forge.json").read_text())
+    open_prs = [p for p in record["pulls"] if p["state"] == "open"]
+    assert len(open_prs) == 1 and "carol" in open_prs[0]["reviewers"]
+    assert "fmt only: app.terraform.io/acme/naming/generic is a registry address" in out
+    assert "outcomes: {'up_to_date': 5, 'skipped': 1}" in out  # the rerun changed nothing

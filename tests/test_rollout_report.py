@@ -1,0 +1,62 @@
+"""Outcome records and their three renderings."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from rich.console import Console
+
+from catalog_ops.report import Outcome, OutcomeKind, Report, merge_reports
+
+
+def _report() -> Report:
+    r = Report("Rollout of acme/m v1.1.0", columns=("update",))
+    r.add(
+        Outcome(
+            subject="acme/b", kind=OutcomeKind.OPENED, url="https://x/b/pull/1", details={"update": "minor"}
+        )
+    )
+    r.add(Outcome(subject="acme/a", kind=OutcomeKind.FAILED, error="boom | pipe\nnewline"))
+    r.add(Outcome(subject="acme/c", kind=OutcomeKind.SKIPPED, reason="archived"))
+    r.add(Outcome(subject="acme/d", kind=OutcomeKind.UP_TO_DATE))
+    return r
+
+
+def test_order_counts_and_failed() -> None:
+    r = _report()
+    assert [o.subject for o in r.outcomes] == ["acme/a", "acme/b", "acme/d", "acme/c"]
+    assert r.counts() == {"failed": 1, "opened": 1, "up_to_date": 1, "skipped": 1}
+    assert r.failed
+    assert r.summary_line() == "1 failed, 1 opened, 1 up to date, 1 skipped"
+
+
+def test_markdown_escapes_cells() -> None:
+    md = _report().to_markdown()
+    assert "| acme/a | **failed** |  | boom \\| pipe<br>newline |" in md
+    assert "| acme/b | [opened](https://x/b/pull/1) | minor |  |" in md
+    assert md.startswith("### Rollout of acme/m v1.1.0\n")
+
+
+def test_json_round_trip_and_merge() -> None:
+    doc = json.loads(json.dumps(_report().to_json()))
+    assert doc["schema"] == 1 and doc["failed"] is True
+    merged = merge_reports("all", [doc, doc])
+    assert merged.counts()["opened"] == 2
+    with pytest.raises(ValueError):
+        merge_reports("x", [{"schema": 7}])
+
+
+def test_table_renders() -> None:
+    buf = io.StringIO()
+    _report().render_table(Console(file=buf, width=200))
+    text = buf.getvalue()
+    assert "acme/a" in text and "failed" in text and "archived" in text
+
+
+def test_skipped_and_failed_need_text() -> None:
+    with pytest.raises(ValueError):
+        Outcome(subject="x", kind=OutcomeKind.SKIPPED)
+    with pytest.raises(ValueError):
+        Outcome(subject="x", kind=OutcomeKind.FAILED)

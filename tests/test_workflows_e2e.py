@@ -1,0 +1,178 @@
+"""The reusable workflows, run for real with act against the GitHub emulator and local git repos.
+
+act runs in host mode (``-P ubuntu-latest=-self-hosted``), offline: our actions and workflows
+(``acme/catalog-ops@v1``) come from this working tree, third-party actions from local stand-ins
+(``--local-repository``), and ``github.api_url`` points at the emulator. Each test asserts what the
+workflow produced on the forge (comments, tags, releases, PRs) and in the step summaries, not only
+act's exit code.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from fixtures.workflows import REPO, ActWorld
+
+from catalog_ops.metadata import parse_release_metadata
+
+pytestmark = pytest.mark.slow
+
+CATALOG = "acme/catalog"
+EXAMPLE_CATALOG = REPO / "examples" / "catalog"
+
+
+def _git(cwd: Path, *args: str) -> str:
+    env = {
+        "GIT_AUTHOR_NAME": "Dev",
+        "GIT_AUTHOR_EMAIL": "dev@example.com",
+        "GIT_COMMITTER_NAME": "Dev",
+        "GIT_COMMITTER_EMAIL": "dev@example.com",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": "/dev/null",
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+    }
+    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def _clone(emulator: Any, full_name: str, dest: Path) -> Path:
+    """Clone an emulator repository and point ``origin`` at github.com so act names the repository."""
+    _git(dest.parent, "clone", "-q", emulator.state.clone_url(emulator.repo(full_name)), dest.name)
+    _git(dest, "remote", "add", "emulator", emulator.state.clone_url(emulator.repo(full_name)))
+    _git(dest, "remote", "set-url", "origin", f"https://github.com/{full_name}.git")
+    return dest
+
+
+def _api(emulator: Any, method: str, path: str, **kwargs: Any) -> Any:
+    resp = requests.request(
+        method,
+        f"{emulator.api_url}{path}",
+        headers={"Authorization": f"token {emulator.token}", "Accept": "application/vnd.github+json"},
+        timeout=30,
+        **kwargs,
+    )
+    assert resp.status_code < 300, f"{method} {path}: {resp.status_code} {resp.text}"
+    return resp.json()
+
+
+def _caller(repo_dir: Path, name: str, text: str) -> Path:
+    path = repo_dir / ".github" / "workflows" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_module_ci_on_a_pull_request_with_one_failing_module(
+    act_world: ActWorld, github_emulator: Any, tmp_path: Path
+) -> None:
+    github_emulator.create_repo(CATALOG, source_dir=EXAMPLE_CATALOG)
+    work = _clone(github_emulator, CATALOG, tmp_path / "catalog")
+    base = _git(work, "rev-parse", "HEAD")
+    _git(work, "checkout", "-q", "-b", "feature")
+    # naming changes (fine; service uses it, so it is affected too); network gets a syntax error.
+    outputs = work / "modules" / "naming" / "outputs.tf"
+    outputs.write_text(outputs.read_text() + "\n# documented\n")
+    (work / "modules" / "network" / "broken.tf").write_text('resource "terraform_data" {\n')
+    _git(work, "add", "-A")
+    _git(work, "commit", "-q", "-m", "fix: tweak naming, break network")
+    head = _git(work, "rev-parse", "HEAD")
+    _git(work, "push", "-q", "emulator", "feature")
+    pr = _api(github_emulator, "POST", f"/repos/{CATALOG}/pulls", json={"title": "t", "head": "feature", "base": "main"})
+    caller = _caller(
+        work,
+        "pr.yml",
+        """\
+name: Catalog PR checks
+on:
+  pull_request:
+permissions: {}
+jobs:
+  checks:
+    permissions:
+      contents: read
+      pull-requests: write
+    uses: acme/catalog-ops/.github/workflows/module-ci.yml@v1
+    with:
+      run-tests: false
+      go-version: ""
+""",
+    )
+    payload = {
+        "pull_request": {
+            "number": pr["number"],
+            "base": {"sha": base, "ref": "main"},
+            "head": {"sha": head, "ref": "feature"},
+        },
+        "repository": {"full_name": CATALOG, "name": "catalog", "owner": {"login": "acme"}},
+    }
+    result = act_world.run(
+        "pull_request",
+        caller,
+        work,
+        payload,
+        env={"GITHUB_API_URL": github_emulator.api_url},
+        secrets={"GITHUB_TOKEN": github_emulator.token},
+    )
+    assert result.returncode != 0, "the failing module must fail the workflow"
+
+    # lint: network fails (annotated syntax error), naming and service pass
+    lint = {m["module"]: r for job, m, r in result.step_results("catalog-ops check lint") if "module" in m}
+    assert lint == {"modules/naming": "success", "modules/network": "failure", "modules/service": "success"}, (
+        result.tail()
+    )
+    lint_summaries = "\n".join(result.summaries("Lint"))
+    assert "❌ Lint: failed" in lint_summaries and "✅ Lint: passed" in lint_summaries
+    assert "modules/network/broken.tf" in lint_summaries
+
+    # one sticky report comment on the PR, naming every affected module
+    comments = github_emulator.comments(CATALOG, pr["number"])
+    assert len(comments) == 1, result.tail()
+    body = comments[0]["body"]
+    assert "catalog-ops:check-report" in body
+    for module in ("modules/naming", "modules/network", "modules/service"):
+        assert module in body
+    report = "\n".join(result.summaries("Report"))
+    assert "modules/network" in report
+
+
+def test_release_by_dispatch_creates_tag_release_and_metadata(
+    act_world: ActWorld, github_emulator: Any, tmp_path: Path
+) -> None:
+    github_emulator.create_repo(CATALOG, source_dir=EXAMPLE_CATALOG)
+    work = _clone(github_emulator, CATALOG, tmp_path / "catalog")
+    _git(work, "tag", "-a", "v1.0.0", "-m", "v1.0.0")
+    outputs = work / "modules" / "network" / "outputs.tf"
+    outputs.write_text(outputs.read_text() + "\n# cidr documented\n")
+    _git(work, "add", "-A")
+    _git(work, "commit", "-q", "-m", "feat(network): document the CIDR output")
+    head = _git(work, "rev-parse", "HEAD")
+    _git(work, "push", "-q", "emulator", "main", "v1.0.0")
+    caller = _caller(work, "catalog-release.yml", (REPO / "examples" / "workflows" / "catalog-release.yml").read_text())
+    payload = {
+        "inputs": {"bump": "auto", "prerelease": "", "urgency": "security", "dry-run": False},
+        "repository": {"full_name": CATALOG, "name": "catalog", "owner": {"login": "acme"}, "default_branch": "main"},
+    }
+    result = act_world.run(
+        "workflow_dispatch",
+        caller,
+        work,
+        payload,
+        env={"GITHUB_API_URL": github_emulator.api_url},
+        secrets={"GITHUB_TOKEN": github_emulator.token},
+    )
+    assert result.returncode == 0, result.tail()
+
+    tags = {t["name"]: t for t in _api(github_emulator, "GET", f"/repos/{CATALOG}/tags")}
+    assert set(tags) == {"v1.0.0", "v1.1.0"}
+    assert tags["v1.1.0"]["commit"]["sha"] == head
+    releases = _api(github_emulator, "GET", f"/repos/{CATALOG}/releases")
+    assert [r["tag_name"] for r in releases] == ["v1.1.0"]
+    meta = parse_release_metadata(releases[0]["body"])
+    assert meta is not None
+    assert (meta.version, meta.tag, meta.previous, meta.urgency) == ("1.1.0", "v1.1.0", "v1.0.0", "security")
+    assert "modules/network" in meta.modules and meta.modules["modules/network"].changed
+    summary = "\n".join(result.summaries("Release"))
+    assert "v1.1.0" in summary and "modules/network" in summary
