@@ -154,3 +154,26 @@ def test_sarif_locations_and_prefix():
     }
     assert locs[1]["artifactLocation"]["uri"] == "catalog/modules/b"
     assert [r["level"] for r in run["results"]] == ["note", "error"]
+
+
+def test_paths_are_repository_relative_when_catalog_is_a_subdirectory(
+    sample_catalog: Path, run_check, check_tools, tmp_path: Path
+):
+    from fixtures.gitrepo import GitRepo
+
+    GitRepo(tmp_path)  # tmp_path is the repository, the catalog lives in catalog/
+    (sample_catalog / "modules/network/broken.tf").write_text(BROKEN)
+    sarif = tmp_path / "lint.sarif"
+    run = run_check(["check", "lint", "--root", str(sample_catalog), "network", "--sarif", str(sarif)])
+    assert run.code == 1
+    assert "::error file=catalog/modules/network/broken.tf,line=1,col=36," in run.out
+    uris = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        for r in json.loads(sarif.read_text())["runs"][0]["results"]
+    }
+    assert uris == {"catalog/modules/network/broken.tf"}
+    # the results document stays catalog-relative (the report adds --path-prefix to links)
+    run = run_check(
+        ["check", "lint", "--root", str(sample_catalog), "network", "--json", "--path-prefix", ""]
+    )
+    assert "::error file=modules/network/broken.tf," in run.err

@@ -13,6 +13,13 @@ from catalog_ops.errors import CatalogOpsError
 
 
 def test_bundled_pack_rego_unit_tests_pass(check_tools):
+    strict = subprocess.run(
+        [str(check_tools.opa), "check", "--strict", str(bundled_policy_dir())],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert strict.returncode == 0, strict.stdout + strict.stderr
     proc = subprocess.run(
         [str(check_tools.opa), "test", "--format=json", str(bundled_policy_dir())],
         capture_output=True,

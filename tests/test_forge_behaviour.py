@@ -243,6 +243,9 @@ def test_open_pull_errors(world: World) -> None:
     _branch(world, "acme/app", "ok", [FileChange("b", b"b")])
     with pytest.raises(NotFound):
         world.forge.open_pull("acme/app", head="ok", base="missing", title="t", body="b")
+    pr = world.forge.open_pull("acme/app", head="ok", base="main", title="t", body="b")
+    with pytest.raises(NotFound):
+        world.forge.update_pull("acme/app", pr.number, base="missing")
 
 
 def test_no_commits_between(world: World) -> None:

@@ -231,7 +231,7 @@ def test_write_pacing(
     writes = [e for e in github_emulator.request_log[mark:] if e.content_creating]
     assert len(writes) == 4
     for prev, nxt in itertools.pairwise(writes):
-        assert nxt.started - prev.ended >= 0.2 - 0.05
+        assert nxt.started - prev.started >= 0.2 - 0.05  # start-to-start spacing (receipt jitter)
 
 
 def test_burst_rejection_is_recovered(
@@ -256,3 +256,44 @@ def test_burst_rejection_is_recovered(
         if entry.fault == "burst":
             assert entry.retry_after is not None
             assert log[i + 1].started - entry.ended >= entry.retry_after - 0.02
+
+
+def test_commit_checks_combine_statuses_and_check_runs(
+    github_emulator: GitHubEmulator, github_forge: GitHubForge
+) -> None:
+    from catalog_ops.forge import ChecksState
+    from catalog_ops.forge.base import CommitChecks
+
+    github_emulator.create_repo("acme/app", files=FILES)
+    sha = github_forge.branch_sha("acme/app", "main")
+    assert sha and isinstance(github_forge, CommitChecks)
+    assert github_forge.commit_checks_state("acme/app", sha) is ChecksState.NONE
+    github_emulator.set_status("acme/app", sha, "success", context="ci/lint")
+    assert github_forge.commit_checks_state("acme/app", sha) is ChecksState.SUCCESS
+    github_emulator.add_check_run("acme/app", sha, "terratest", status="in_progress", conclusion=None)
+    assert github_forge.commit_checks_state("acme/app", sha) is ChecksState.PENDING
+    github_emulator.add_check_run("acme/app", sha, "policy", conclusion="action_required")
+    assert github_forge.commit_checks_state("acme/app", sha) is ChecksState.FAILURE
+
+
+def test_cli_forge_show_and_list_on_github(
+    github_emulator: GitHubEmulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from catalog_ops.cli import main
+
+    github_emulator.create_repo("acme/app", files=FILES, topics=["terraform"])
+    github_emulator.create_repo("acme/old", files=FILES, archived=True)
+    monkeypatch.setenv("GITHUB_TOKEN", github_emulator.token)
+    argv = ["--forge", "github", "--github-api-url", github_emulator.api_url, "forge"]
+    assert main([*argv, "show", "acme/app", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["topics"] == ["terraform"]
+    assert main([*argv, "list", "acme", "--json"]) == 0
+    out = capsys.readouterr().out
+    listing = json.loads(out)
+    assert [r["full_name"] for r in listing["repos"]] == ["acme/app"]
+    assert listing["skipped"][0]["reason"] == "archived"
+    assert github_emulator.token not in out
+    assert main([*argv, "show", "acme/missing"]) == 3
+    assert github_emulator.token not in capsys.readouterr().err

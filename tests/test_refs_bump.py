@@ -342,3 +342,11 @@ def test_bump_stack_whole_file_bom_templates_and_heredoc():
     expected = expected.replace('units/eks?ref=v1.0.0"', 'units/eks?ref=v1.1.0"')
     assert result.changed == {"terragrunt.stack.hcl": expected.encode()}
     assert [o.status for o in result.outcomes] == ["bumped", "bumped"]
+
+
+def test_pessimistic_constraint_follows_the_target_like_the_issue_example():
+    before = b'module "m" {\n  source  = "acme/eks/aws"\n  version = "~> 1.1"\n}\n'
+    result = bump_files({"m.tf": before}, address="acme/eks/aws", to="1.3.0")
+    assert result.changed == {"m.tf": before.replace(b"~> 1.1", b"~> 1.3")}
+    again = bump_files(result.changed, address="acme/eks/aws", to="1.3.0")
+    assert again.changed == {} and again.outcomes[0].status == "already"

@@ -96,9 +96,8 @@ def test_constraint_admits(constraint, version, admits):
         ("~> 1.1.0", "1.3.0", "~> 1.3.0"),  # ~> keeps operator and precision
         ("~> 1.1", "2.0.0", "~> 2.0"),
         ("~>1.1", "2.1.0", "~>2.1"),
-        ("~> 1.1", "1.3.0", "~> 1.3"),  # ~> always follows the target at its precision
-        ("~> 1.3", "1.3.5", None),
-        ("~> 1.3.0", "1.3.0", None),
+        ("~> 1.1", "1.3.0", None),  # already admits (Terraform: ~> 1.1 means >= 1.1, < 2.0)
+        ("~> 1.3.0", "1.3.5", None),
         ("~> 1.4", "1.3.0", "~> 1.3"),
         ("~> 1.1.0, != 1.1.4", "1.3.0", "~> 1.3.0, != 1.1.4"),
         ("= 1.3.0", "1.3.0", None),
@@ -121,6 +120,24 @@ def test_update_constraint(constraint, target, expected):
     assert result == expected
     if result is not None:
         assert constraint_admits(result, t)
+
+
+@pytest.mark.parametrize(
+    ("constraint", "target", "expected"),
+    [
+        ("~> 1.1", "1.3.0", "~> 1.3"),  # the example
+        ("~> 1.1.0", "1.3.0", "~> 1.3.0"),
+        ("~>1.1", "1.1.5", None),
+        ("~> 1.1.0", "1.1.5", "~> 1.1.5"),
+        ("~> 1.4", "1.3.0", "~> 1.3"),
+        ("~> 1.1, != 1.2.0", "1.3.0", "~> 1.3, != 1.2.0"),
+        (">= 1.0", "1.3.0", None),
+        ("1.3.0", "1.3.0", None),
+    ],
+)
+def test_update_constraint_move_pessimistic(constraint, target, expected):
+    t = parse_version(target)
+    assert update_constraint(constraint, t, move_pessimistic=True) == expected
 
 
 @pytest.mark.parametrize("text", ["", "~>", ">= one", "1.2.3 || 2.0.0"])

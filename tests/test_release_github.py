@@ -184,18 +184,6 @@ def test_checks_gate_uses_commit_statuses(github_release_catalog: Catalog, githu
     assert (plan.tag, plan.checks) == ("v1.0.1", "success")
 
 
-def test_gate_is_on_by_default_for_github(github_release_catalog: Catalog, github_emulator: Any) -> None:
-    cat = github_release_catalog
-    cat.tag("v1.0.0")
-    head = cat.commit("fix(s3): a", {"modules/s3/a.tf": "#\n"})
-    github_emulator.set_status(cat.repo, head, "failure")
-    with pytest.raises(ReleaseError, match=r"--no-checks-gate"):
-        run_release(cat.forge, cat.repo, ReleaseOptions())
-    assert [t.name for t in cat.forge.list_tags(cat.repo)] == ["v1.0.0"]
-    [plan] = run_release(cat.forge, cat.repo, ReleaseOptions(checks_gate=False))
-    assert plan.tag == "v1.0.1"
-
-
 def test_cli_on_github(
     github_release_catalog: Catalog,
     github_emulator: Any,

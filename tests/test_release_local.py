@@ -417,6 +417,26 @@ def test_checks_gate(release_catalog: Catalog) -> None:
     cat.commit("fix(s3): z", {"modules/s3/z.tf": "#\n"})
     with pytest.raises(ReleaseError, match="cannot report the checks"):
         _release(cat, checks_gate=True)
+    # a github-kind forge without the capability: the default gate warns instead of blocking
+    [plan] = run_release(_KindOnly(cat.forge), cat.repo, ReleaseOptions())
+    assert plan.tag == "v1.0.3" and plan.checks is None
+    assert plan.warnings == [
+        "checks gate skipped: the github forge cannot report commit checks (pass --checks-gate to require it)"
+    ]
+
+
+class _KindOnly:
+    """A LocalForge posing as kind "github" without ``commit_checks_state``."""
+
+    kind = "github"
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "commit_checks_state":
+            raise AttributeError(name)
+        return getattr(self._inner, name)
 
 
 def test_template_override_and_errors(release_catalog: Catalog, tmp_path: Path) -> None:

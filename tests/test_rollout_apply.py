@@ -288,5 +288,51 @@ def test_cli_plan_shard_apply(rollout_world: RolloutWorld, rollout_tmp: Path, ca
         assert rc == 0
     assert json.loads(capsys.readouterr().out.split("\n}\n")[0] + "\n}")["schema"] == 1
     assert "Rollout of acme/infrastructure-modules v1.1.0 (shard 1/2)" in summary.read_text()
+    assert "### Rollout plan: acme/infrastructure-modules v1.1.0 (normal)" in summary.read_text()
     assert w.forge.find_open_pull("acme/web", BRANCH) is not None
     assert w.forge.find_open_pull("acme/payments", BRANCH) is not None
+
+
+def test_terragrunt_include_composed_source_apply(rollout_world: RolloutWorld) -> None:
+    w = rollout_world
+    w.release("v1.0.0", modules=["modules/network"])
+    unit = (
+        'include "root" {\n  path   = find_in_parent_folders("root.hcl")\n  expose = true\n}\n\n'
+        'terraform {\n  source = "${include.root.locals.base_source_url}//modules/network?ref=v1.0.0"\n}\n'
+    )
+    repo = w.dependent(
+        "live",
+        {
+            "root.hcl": 'locals {\n  base_source_url = "git::git@github.com:acme/infrastructure-modules.git"\n}\n',
+            "dev/network/terragrunt.hcl": unit,
+            "prod/network/terragrunt.hcl": unit.replace("\n", "\r\n"),  # CRLF survives
+        },
+    )
+    w.release("v1.1.0", modules=["modules/network"])
+    plan = w.plan()
+    d = next(d for d in plan.dependents if d.repo == repo)
+    assert "root.hcl" in d.inputs and "root.hcl" not in d.files
+    w.apply(plan)
+    pr = w.forge.find_open_pull(repo, BRANCH)
+    assert pr is not None
+    dev = w.read(repo, "dev/network/terragrunt.hcl", BRANCH)
+    assert dev == unit.replace("?ref=v1.0.0", "?ref=v1.1.0")
+    prod = w.forge.read_file(repo, "prod/network/terragrunt.hcl", BRANCH)
+    assert prod == unit.replace("\n", "\r\n").replace("?ref=v1.0.0", "?ref=v1.1.0").encode()
+    assert w.read(repo, "root.hcl", BRANCH) == w.read(repo, "root.hcl")
+
+
+def test_an_older_plan_never_rewrites_or_closes_a_newer_pr(rollout_world: RolloutWorld) -> None:
+    w = rollout_world
+    _world(w)
+    w.release("v1.1.0", modules=["modules/service"])
+    old_plan = w.plan()
+    w.release("v1.2.0", modules=["modules/service"])
+    w.apply(w.plan())
+    pr = w.forge.find_open_pull("acme/payments", BRANCH)
+    assert pr is not None and "1.2.0" in pr.title
+    report = w.apply(old_plan)  # e.g. the workflow of the older release re-run by hand
+    outcome = next(o for o in report.outcomes if o.subject == "acme/payments")
+    assert outcome.kind is OutcomeKind.SKIPPED and "newer release v1.2.0" in (outcome.reason or "")
+    after = w.forge.get_pull("acme/payments", pr.number)
+    assert (after.state, after.head_sha, after.title) == (pr.state, pr.head_sha, pr.title)

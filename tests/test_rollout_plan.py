@@ -216,7 +216,11 @@ def test_registry_alias_and_constraints() -> None:
     by_path = {r.path: r for r in d.refs}
     assert (by_path["a.tf"].action, by_path["a.tf"].target) == ("bump", "1.2.0")
     assert by_path["b.tf"].action == "current"  # the range admits 1.2.0: left as written
-    assert (by_path["c.tf"].action, by_path["c.tf"].current, by_path["c.tf"].target) == ("bump", "~> 1.0", "1.2.0")
+    assert (by_path["c.tf"].action, by_path["c.tf"].current, by_path["c.tf"].target) == (
+        "bump",
+        "~> 1.0",
+        "1.2.0",
+    )
     assert d.files == ("a.tf", "c.tf")
 
 
@@ -318,3 +322,40 @@ def test_dependents_file_forms() -> None:
     assert load_dependents_file('["acme/a", "acme/c"]') == ["acme/a", "acme/c"]
     with pytest.raises(UsageError, match=r"deps:2:1: expected owner/name"):
         load_dependents_file("acme/a\nnope\n", "deps")
+
+
+def test_module_moved_in_catalog_falls_back_or_is_skipped() -> None:
+    # Real case (gruntwork-io/terragrunt-infrastructure-modules-example): v0.8.0 moved mysql/ to
+    # modules/mysql; bumping "//mysql?ref=v0.7.0" to v0.8.x would break the source.
+    releases = tuple(catalog_release(t, with_metadata=False) for t in ("v0.4.0", "v0.7.0", "v0.8.0", "v0.8.1"))
+    exists = {
+        "v0.4.0": {"mysql"},
+        "v0.7.0": {"mysql"},
+        "v0.8.0": {"modules/mysql"},
+        "v0.8.1": {"modules/mysql"},
+    }
+    opts = PlanOptions(
+        catalog=CATALOG,
+        catalog_address=ADDRESS,
+        release=releases[-1],
+        releases=releases,
+        module_exists=lambda tag, module: module in exists[tag],
+    )
+    src = "git::git@github.com:acme/infrastructure-modules.git//mysql"
+    old = plan_dependent(
+        "acme/a",
+        {"a.hcl": f'terraform {{\n  source = "{src}?ref=v0.4.0"\n}}\n'.encode()},
+        opts,
+        default_branch="main",
+        config=DependentConfig(),
+    )
+    assert (old.refs[0].action, old.refs[0].target) == ("bump", "v0.7.0")  # newest release that has it
+    stuck = plan_dependent(
+        "acme/a",
+        {"a.hcl": f'terraform {{\n  source = "{src}?ref=v0.7.0"\n}}\n'.encode()},
+        opts,
+        default_branch="main",
+        config=DependentConfig(),
+    )
+    assert stuck.action is Action.NOTHING
+    assert "mysql does not exist in the catalog at v0.8.1 (moved or removed)" in (stuck.refs[0].reason or "")

@@ -9,15 +9,17 @@ act's exit code.
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from fixtures.workflows import REPO, ActWorld
 
 from catalog_ops.metadata import parse_release_metadata
+from fixtures.workflows import REPO, ActWorld
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +37,9 @@ def _git(cwd: Path, *args: str) -> str:
         "GIT_CONFIG_GLOBAL": "/dev/null",
         "PATH": "/usr/local/bin:/usr/bin:/bin",
     }
-    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def _clone(emulator: Any, full_name: str, dest: Path) -> Path:
@@ -80,7 +84,12 @@ def test_module_ci_on_a_pull_request_with_one_failing_module(
     _git(work, "commit", "-q", "-m", "fix: tweak naming, break network")
     head = _git(work, "rev-parse", "HEAD")
     _git(work, "push", "-q", "emulator", "feature")
-    pr = _api(github_emulator, "POST", f"/repos/{CATALOG}/pulls", json={"title": "t", "head": "feature", "base": "main"})
+    pr = _api(
+        github_emulator,
+        "POST",
+        f"/repos/{CATALOG}/pulls",
+        json={"title": "t", "head": "feature", "base": "main"},
+    )
     caller = _caller(
         work,
         "pr.yml",
@@ -120,9 +129,11 @@ jobs:
 
     # lint: network fails (annotated syntax error), naming and service pass
     lint = {m["module"]: r for job, m, r in result.step_results("catalog-ops check lint") if "module" in m}
-    assert lint == {"modules/naming": "success", "modules/network": "failure", "modules/service": "success"}, (
-        result.tail()
-    )
+    assert lint == {
+        "modules/naming": "success",
+        "modules/network": "failure",
+        "modules/service": "success",
+    }, result.tail()
     lint_summaries = "\n".join(result.summaries("Lint"))
     assert "❌ Lint: failed" in lint_summaries and "✅ Lint: passed" in lint_summaries
     assert "modules/network/broken.tf" in lint_summaries
@@ -150,10 +161,17 @@ def test_release_by_dispatch_creates_tag_release_and_metadata(
     _git(work, "commit", "-q", "-m", "feat(network): document the CIDR output")
     head = _git(work, "rev-parse", "HEAD")
     _git(work, "push", "-q", "emulator", "main", "v1.0.0")
-    caller = _caller(work, "catalog-release.yml", (REPO / "examples" / "workflows" / "catalog-release.yml").read_text())
+    caller = _caller(
+        work, "catalog-release.yml", (REPO / "examples" / "workflows" / "catalog-release.yml").read_text()
+    )
     payload = {
         "inputs": {"bump": "auto", "prerelease": "", "urgency": "security", "dry-run": False},
-        "repository": {"full_name": CATALOG, "name": "catalog", "owner": {"login": "acme"}, "default_branch": "main"},
+        "repository": {
+            "full_name": CATALOG,
+            "name": "catalog",
+            "owner": {"login": "acme"},
+            "default_branch": "main",
+        },
     }
     result = act_world.run(
         "workflow_dispatch",
@@ -176,3 +194,95 @@ def test_release_by_dispatch_creates_tag_release_and_metadata(
     assert "modules/network" in meta.modules and meta.modules["modules/network"].changed
     summary = "\n".join(result.summaries("Release"))
     assert "v1.1.0" in summary and "modules/network" in summary
+
+
+DEPENDENTS = {
+    "acme/app-one": (
+        "main.tf",
+        'module "network" {\n  source = "git::https://github.com/acme/catalog.git//modules/network?ref=v1.0.0"\n}\n',
+    ),
+    "acme/app-two": (
+        "infra/main.tf",
+        'module "net" {\n  source = "git::ssh://git@github.com/acme/catalog.git//modules/network?ref=v1.0.0"\n}\n',
+    ),
+    "acme/app-three": (
+        "stack/network.tf",
+        'module "network" {\n  source = "github.com/acme/catalog//modules/network?ref=v1.0.0"\n  cidr   = "10.0.0.0/16"\n}\n',
+    ),
+}
+
+
+def test_rollout_from_the_release_to_three_dependents(
+    act_world: ActWorld, github_emulator: Any, tmp_path: Path
+) -> None:
+    github_emulator.create_repo(CATALOG, source_dir=EXAMPLE_CATALOG)
+    work = _clone(github_emulator, CATALOG, tmp_path / "catalog")
+    _git(work, "tag", "-a", "v1.0.0", "-m", "v1.0.0")
+    outputs = work / "modules" / "network" / "outputs.tf"
+    outputs.write_text(outputs.read_text() + "\n# cidr documented\n")
+    _git(work, "add", "-A")
+    _git(work, "commit", "-q", "-m", "feat(network): document the CIDR output")
+    _git(work, "push", "-q", "emulator", "main", "v1.0.0")
+    for repo, (path, text) in DEPENDENTS.items():
+        github_emulator.create_repo(repo, files={path: text, "README.md": "# app\n"})
+    github_emulator.create_repo("acme/unrelated", files={"main.tf": 'resource "terraform_data" "x" {}\n'})
+    # the release the rollout starts from, made by the CLI on the emulator
+    release = subprocess.run(
+        [sys.executable, "-m", "catalog_ops", "--forge", "github", "--github-api-url", github_emulator.api_url,
+         "release", "--repo", CATALOG, "--urgency", "normal", "--no-checks-gate"],
+        env={**os.environ, "GITHUB_TOKEN": github_emulator.token},
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert release.returncode == 0, release.stdout + release.stderr
+    caller = _caller(
+        work,
+        "catalog-rollout.yml",
+        """\
+name: Catalog rollout
+on:
+  release:
+    types: [published]
+permissions: {}
+jobs:
+  rollout:
+    permissions:
+      contents: read
+    uses: acme/catalog-ops/.github/workflows/rollout.yml@v1
+    with:
+      release-tag: ${{ github.event.release.tag_name }}
+      shards: 2
+      max-parallel: 2
+    secrets:
+      token: ${{ secrets.ROLLOUT_TOKEN }}
+""",
+    )
+    payload = {
+        "action": "published",
+        "release": {"tag_name": "v1.1.0", "name": "v1.1.0"},
+        "repository": {"full_name": CATALOG, "name": "catalog", "owner": {"login": "acme"}},
+    }
+    result = act_world.run(
+        "release",
+        caller,
+        work,
+        payload,
+        env={"GITHUB_API_URL": github_emulator.api_url},
+        secrets={"GITHUB_TOKEN": "unused-by-the-rollout", "ROLLOUT_TOKEN": github_emulator.token},
+    )
+    assert result.returncode == 0, result.tail()
+
+    for repo, (path, text) in DEPENDENTS.items():
+        pulls = github_emulator.pulls(repo)
+        assert len(pulls) == 1, f"{repo}: {pulls}"
+        pr = pulls[0]
+        assert pr["state"] == "open"
+        assert "v1.1.0" in pr["title"]
+        assert "modules/network" in pr["body"] and "v1.0.0" in pr["body"]
+        bare = github_emulator.repo(repo).path
+        bumped = _git(bare, "show", f"{pr['head']['ref']}:{path}")
+        assert bumped == text.replace("ref=v1.0.0", "ref=v1.1.0").rstrip("\n")
+    assert github_emulator.pulls("acme/unrelated") == []
+    summary = "\n".join(result.summaries("Summary"))
+    for repo in DEPENDENTS:
+        assert repo in summary
+    assert "opened" in summary

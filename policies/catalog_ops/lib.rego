@@ -111,7 +111,7 @@ covers_all_ports(_, from, to) if {
 	to >= 65535
 }
 
-covers_port(protocol, from, to, port) if covers_all_ports(protocol, from, to)
+covers_port(protocol, from, to, _) if covers_all_ports(protocol, from, to)
 
 covers_port(protocol, from, to, port) if {
 	lower(sprintf("%v", [protocol])) in port_protocols

@@ -8,8 +8,9 @@ are written only when their bytes change. Rules (issue 3):
 
 * a semver ref keeps its prefix style (``v``, none, ``modules/vpc/v``) whatever ``to`` uses;
 * a branch, commit SHA, missing or dynamic ref is left unchanged and reported (``skipped``);
-* a registry constraint follows ``versions.update_constraint`` (exact pin replaced, ``~>`` keeps
-  its precision, other ranges widened; one that already admits the target is ``already``);
+* a registry constraint follows ``versions.update_constraint(..., move_pessimistic=True)``: an
+  exact pin is replaced, ``~>`` follows the target keeping its precision (``~> 1.1`` → ``~> 1.3``),
+  other ranges that already admit the target are ``already``, the rest are widened;
 * a pre-release target is refused unless ``allow_prerelease``.
 """
 
@@ -192,7 +193,7 @@ def _registry_constraint(
         )
     line = line_col(text, ref.version_span[0])[0]
     try:
-        new = update_constraint(ref.version, target)
+        new = update_constraint(ref.version, target, move_pessimistic=True)
     except CatalogOpsError as exc:
         return BumpOutcome(ref.path, line, ref.version, None, "skipped", str(exc), ref.path), None
     if new is None:

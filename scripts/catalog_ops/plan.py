@@ -464,6 +464,8 @@ class PlanOptions:
     releases: tuple[CatalogRelease, ...]
     bump_all: bool = False
     registry_modules: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    # (tag, module dir) -> does the directory exist in the catalog at that tag? None: unknown.
+    module_exists: Callable[[str, str], bool | None] | None = dataclasses.field(default=None, compare=False)
 
 
 def _identity(address: str) -> str:
@@ -487,7 +489,6 @@ def plan_reference(ref: Any, opts: PlanOptions, config: DependentConfig) -> RefP
     Raises nothing for ordinary input; problems become ``skip`` with a reason.
     """
     from catalog_ops.sources import RefKind, SourceKind, source_matches
-    from catalog_ops.versions import update_constraint
 
     source = getattr(ref, "source", None)
     if source is None:
@@ -550,10 +551,32 @@ def plan_reference(ref: Any, opts: PlanOptions, config: DependentConfig) -> RefP
                 base,
                 reason=f"major update to {newer_major.tag} not proposed: {config.source or 'config'} sets majors: false",
             )
-    if registry_address and target is not None and update_constraint(ref.version, target.version) is None:
-        target = None  # a range that already admits the target stays as written
     if target is None:
         return dataclasses.replace(base, action="current", reason="already at the newest release it may use")
+    if module and opts.module_exists is not None and opts.module_exists(target.tag, module) is False:
+        # The module moved or was removed: fall back to the newest release that still has it.
+        older = [
+            r
+            for r in opts.releases
+            if current < r.version < target.version
+            and not r.prerelease
+            and (config.majors or r.version.major == current.major)
+        ]
+        fallback = next(
+            (
+                r
+                for r in sorted(older, key=lambda r: r.version, reverse=True)
+                if opts.module_exists(r.tag, module)
+            ),
+            None,
+        )
+        if fallback is None:
+            return dataclasses.replace(
+                base,
+                reason=f"{module} does not exist in the catalog at {target.tag} (moved or removed); "
+                "change the source by hand",
+            )
+        target = fallback
     spanned = spanned_releases(current, target.version, opts.releases)
     changed = opts.bump_all or any(r.changes_module(module) for r in spanned)
     written = target.version.with_prefix(current.prefix) if not registry_address else target.version.core
@@ -660,11 +683,17 @@ def plan_dependent(
         outcomes.extend(res.outcomes)
         errors += tuple(str(e) for e in getattr(res, "errors", ()))
     bumped_lines = {(o.path, o.line) for o in outcomes if o.status == "bumped"}
+    already = {(o.path, o.line): o.reason for o in outcomes if o.status == "already"}
     skipped = {(o.path, o.line): o.reason for o in outcomes if o.status == "skipped"}
     final: list[RefPlan] = []
     for r in refs:
         hit = r.token_at in bumped_lines
-        if r.action == "bump" and not hit:
+        if r.action == "bump" and not hit and r.token_at in already:
+            # e.g. a registry range that already admits the target: left as written
+            r = dataclasses.replace(
+                r, action="current", reason=already[r.token_at] or "already admits the target"
+            )
+        elif r.action == "bump" and not hit:
             why = skipped.get(r.token_at)
             if why or not changed:
                 r = dataclasses.replace(
@@ -897,7 +926,7 @@ def scan_dependent(
                         planned,
                         action=Action.CLOSE,
                         existing_pr=pr.number,
-                        reason=f"superseded: {name} already uses the newest catalog versions it may use",
+                        reason=f"{base} already uses the newest catalog versions it may use",
                     )
         return planned
     except ForgeError as exc:
@@ -964,6 +993,26 @@ def build_plan(
         raise ReleaseError(f"{catalog} has no releases")
     chosen = select_release(releases, release)
     address = catalog_address or f"github.com/{catalog}"
+    trees: dict[str, set[str] | None] = {}
+    trees_lock = threading.Lock()
+
+    def module_exists(tag: str, module: str) -> bool | None:
+        """One tree listing of the catalog per tag (cached): is ``module`` a directory there?"""
+        with trees_lock:
+            if tag not in trees:
+                try:
+                    paths = forge.list_tree(catalog, tag)
+                except ForgeError:
+                    trees[tag] = None
+                else:
+                    dirs: set[str] = set()
+                    for p in paths:
+                        parts = p.split("/")[:-1]
+                        dirs.update("/".join(parts[: i + 1]) for i in range(len(parts)))
+                    trees[tag] = dirs
+            known = trees[tag]
+        return None if known is None else module.strip("/") in known
+
     opts = PlanOptions(
         catalog=catalog,
         catalog_address=address,
@@ -971,6 +1020,7 @@ def build_plan(
         releases=tuple(releases),
         bump_all=bump_all,
         registry_modules=dict(registry_modules or {}),
+        module_exists=module_exists,
     )
     branch = branch_name(catalog)
     skipped: list[DependentPlan] = []

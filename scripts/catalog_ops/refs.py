@@ -563,6 +563,8 @@ def parse_hcl_file(path: str, data: bytes) -> _Parsed:
     except _LexError as exc:
         line, col = line_col(text, exc.offset)
         return _Parsed(path, text, None, SourceParseError(path, line, col, exc.message))
+    except RecursionError:
+        return _Parsed(path, text, None, SourceParseError(path, 1, 1, "templates nest too deeply"))
     parsed = _Parsed(path, text, root, None)
     for b in root.blocks:
         if b.type == "locals":
@@ -588,6 +590,17 @@ class _Evaluator:
         self.loader = loader
         self.config_path = config_path  # the Terragrunt config being evaluated (the child)
         self.depth = 0
+        self.memo: dict[tuple[str, int], _Val | None] = {}  # None: being evaluated (cycle guard)
+
+    def attr_value(self, f: _Parsed, attr: Attr) -> _Val:
+        """Evaluate a local's expression once per evaluator (memoised; cycles become dynamic)."""
+        key = (f.path, attr.tok.start)
+        if key in self.memo:
+            return self.memo[key] or _Dyn(f"local {attr.name!r} in {f.path} refers to itself (cycle)")
+        self.memo[key] = None
+        val = self.eval(f, attr.expr)
+        self.memo[key] = val
+        return val
 
     # -- paths: functions return "absolute" paths (in-memory trees use a virtual root "/").
     def absolute(self, path: str) -> str:
@@ -688,6 +701,8 @@ class _Evaluator:
             if isinstance(val, _Str):
                 pieces.extend(val.pieces)
                 reason = reason or val.dynamic_reason
+                if len(pieces) > 4096 or sum(len(p[0]) for p in pieces) > 65536:
+                    return _Dyn("interpolated value is too long")
             else:
                 pieces.append((f.text[s - 2 : e + 1], None, s - 2))
                 reason = reason or (val.reason if isinstance(val, _Dyn) else "config object in template")
@@ -698,7 +713,7 @@ class _Evaluator:
             attr = f.locals.get(names[1])
             if attr is None:
                 return _Dyn(f"local.{names[1]} is not defined in {f.path}")
-            val = self.eval(f, attr.expr)
+            val = self.attr_value(f, attr)
             return self._rest(val, names[2:], ".".join(names))
         if names[0] == "include" and len(names) >= 3:
             if names[1] == "locals" and "" in f.includes:
@@ -721,7 +736,7 @@ class _Evaluator:
             attr = target.locals.get(rest[1])
             if attr is None:
                 return _Dyn(f"{what}: local {rest[1]!r} is not defined in {val.path}")
-            return self._rest(self.eval(target, attr.expr), rest[2:], what)
+            return self._rest(self.attr_value(target, attr), rest[2:], what)
         return _Dyn(f"{what} cannot be resolved statically")
 
     def _call(self, f: _Parsed, name: str, arg_toks: list[Tok]) -> _Val:
@@ -1230,7 +1245,11 @@ def _scan_with(
         if not _wanted(data, path, needle):
             continue
         loader.pending[path] = data
-        found, err = _scan_one(loader, path)
+        try:
+            found, err = _scan_one(loader, path)
+        except (RecursionError, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+            # One unexpected input must never abort the rest of the tree.
+            found, err = [], SourceParseError(path, 1, 1, f"cannot analyse this file: {exc!r}")
         refs.extend(found)
         if err is not None:
             errors.append(err)

@@ -399,7 +399,7 @@ def _git_binary() -> str:
 
 
 def _git_env() -> dict[str, str]:
-    env = dict(os.environ)
+    env = {k: v for k, v in os.environ.items() if k not in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE")}
     env.update(GIT_TERMINAL_PROMPT="0", LC_ALL="C", GIT_ASKPASS="", GCM_INTERACTIVE="never")
     return env
 
@@ -1283,6 +1283,14 @@ def run_release(forge: Forge, repo: str, options: ReleaseOptions) -> list[Releas
         plans = plan_releases(forge, repo, options, history)
     todo = [p for p in plans if p.status in ("release", "completed")]
     gate = options.checks_gate if options.checks_gate is not None else getattr(forge, "kind", "") == "github"
+    if todo and gate and options.checks_gate is None and not isinstance(forge, CommitChecks):
+        # default-on gate, forge without the capability: say so instead of blocking every release
+        gate = False
+        for p in plans:
+            p.warnings.append(
+                f"checks gate skipped: the {getattr(forge, 'kind', '?')} forge cannot report commit checks "
+                "(pass --checks-gate to require it)"
+            )
     if todo and gate:
         state = commit_checks(forge, repo, todo[0].target)
         for p in plans:

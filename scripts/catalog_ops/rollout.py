@@ -344,10 +344,28 @@ class _Apply:
         except Exception as exc:  # one repo never aborts the run
             return Outcome(subject=dep.repo, kind=OutcomeKind.FAILED, error=f"{type(exc).__name__}: {exc}")
 
-    def close(self, dep: DependentPlan) -> Outcome:
-        pr = self.forge.find_open_pull(dep.repo, self.plan.branch)
+    def newer_pr(self, dep: DependentPlan, pr: PullRequest | None) -> Outcome | None:
+        """A skip when the open PR was made by a rollout of a newer release than this plan's
+        (an old plan, e.g. a re-run workflow, must not rewrite or close it)."""
+        marker = parse_marker(pr.body) if pr else None
+        theirs = parse_version(str(marker.get("release", ""))) if marker else None
+        if pr is None or theirs is None or not theirs > self.plan.release.version:
+            return None
+        return Outcome(
+            subject=dep.repo,
+            kind=OutcomeKind.SKIPPED,
+            reason=f"PR #{pr.number} rolls out the newer release {marker['release'] if marker else ''}; "
+            f"this plan is for {self.plan.release.tag}",
+            url=pr.url,
+        )
+
+    def close(self, dep: DependentPlan, pr: PullRequest | None = None) -> Outcome:
+        pr = pr or self.forge.find_open_pull(dep.repo, self.plan.branch)
         if pr is None or parse_marker(pr.body) is None:
             return Outcome(subject=dep.repo, kind=OutcomeKind.UP_TO_DATE, reason=dep.reason or "up to date")
+        newer = self.newer_pr(dep, pr)
+        if newer is not None:
+            return newer
         marker = render_marker(self.plan.catalog, self.plan.release.tag, "closed")
         comment = self.env.get_template("superseded_comment.md.j2").render(
             reason=dep.reason or "Nothing is left to update.",
@@ -373,6 +391,9 @@ class _Apply:
     def open_or_update(self, dep: DependentPlan) -> Outcome:
         forge, repo, branch = self.forge, dep.repo, self.plan.branch
         pr: PullRequest | None = forge.find_open_pull(repo, branch)
+        newer = self.newer_pr(dep, pr)
+        if newer is not None:
+            return newer
         digest = dep.digest()
         marker = parse_marker(pr.body) if pr else None
         labels = labels_for(dep)
@@ -418,7 +439,7 @@ class _Apply:
         if not changed:
             if pr is not None:
                 return self.close(
-                    dataclasses.replace(dep, reason=f"superseded: {dep.base} already has these versions")
+                    dataclasses.replace(dep, reason=f"{dep.base} already has these versions"), pr
                 )
             return Outcome(
                 subject=repo, kind=OutcomeKind.UP_TO_DATE, reason=f"{dep.base} already has these versions"

@@ -260,24 +260,28 @@ def _upper_bound(old: ConstraintPart, target: Version) -> str:
     return ".".join(str(x) for x in nums[:segs])
 
 
-def update_constraint(text: str, target: Version) -> str | None:
-    """Return ``text`` updated for ``target``, or ``None`` when it stays unchanged.
+def update_constraint(text: str, target: Version, *, move_pessimistic: bool = False) -> str | None:
+    """Return ``text`` changed to admit ``target``, or ``None`` when it already admits it (unchanged).
 
-    Rules (issue 3): an exact pin is replaced by the target; a ``~>`` part always moves to the
-    target keeping its operator and precision (``~> 1.1.0`` → ``~> 1.3.0``, ``~> 1.1`` → ``~> 1.3``);
-    any other constraint that already admits the target is left unchanged (``None``); any other
-    range is widened to admit the target while keeping its lower bound (upper bounds move up
-    keeping their shape, a ``!=`` excluding the target is dropped). Only version tokens change;
-    spacing, operators and a ``v`` prefix stay as written. A pre-release target turns the
-    constraint into an exact pin (Terraform admits pre-releases only by exact ``=``).
-    ``None`` therefore always means the constraint admits the target.
+    Rules (issue 3): a constraint that already admits the target is left unchanged (``None``);
+    otherwise an exact pin is replaced by the target; a ``~>`` part keeps its operator and
+    precision (``~> 1.1.0`` → ``~> 1.3.0``; ``~> 1.1`` → ``~> 2.0`` for 2.0.0 — under Terraform's
+    semantics ``~> 1.1`` already admits every 1.x from 1.1 on); any other range is widened to
+    admit the target while keeping its lower bound (upper bounds move up keeping their shape, a
+    ``!=`` excluding the target is dropped). Only version tokens change; spacing, operators and a
+    ``v`` prefix stay as written. A pre-release target turns the constraint into an exact pin
+    (Terraform admits pre-releases only by exact ``=``).
+
+    With ``move_pessimistic`` (what ``catalog-ops bump`` uses, following the issue's example
+    ``~> 1.1`` → ``~> 1.3``), ``~>`` parts always follow the target at their precision even when
+    they already admit it; ``None`` then means the text would not change.
 
     Raises:
         UsageError: ``text`` is not a valid constraint.
     """
     cons = parse_constraint(text)
-    pessimistic = any(p.op == "~>" for p in cons.parts)
-    if cons.admits(target) and (target.is_prerelease or not pessimistic):
+    pessimistic = move_pessimistic and not target.is_prerelease and any(p.op == "~>" for p in cons.parts)
+    if cons.admits(target) and not pessimistic:
         return None
     if target.is_prerelease:
         first = cons.parts[0]
@@ -289,7 +293,7 @@ def update_constraint(text: str, target: Version) -> str | None:
     edits: list[tuple[int, int, str]] = []
     drops: list[int] = []
     for i, part in enumerate(cons.parts):
-        if part.op != "~>" and _part_admits(part, target):
+        if _part_admits(part, target) and not (pessimistic and part.op == "~>"):
             continue
         if part.op == "=":
             new = target.core

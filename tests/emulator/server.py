@@ -233,6 +233,23 @@ class GitHubEmulator:
             )
             self.state.try_auto_merge(repo)
 
+    def add_check_run(
+        self,
+        full_name: str,
+        sha: str,
+        name: str,
+        *,
+        status: str = "completed",
+        conclusion: str | None = "success",
+    ) -> None:
+        """Report a check run (like a GitHub App would); triggers pending auto-merges."""
+        with self.state.lock:
+            repo = self.state.repos[full_name]
+            repo.check_runs.setdefault(sha, []).append(
+                {"id": self.state.next_id(), "name": name, "status": status, "conclusion": conclusion}
+            )
+            self.state.try_auto_merge(repo)
+
     def content_creating_counts(self) -> dict[str, int]:
         """Content-creating requests seen (admitted or not), by operation."""
         out: dict[str, int] = {}

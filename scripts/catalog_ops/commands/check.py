@@ -10,6 +10,7 @@ See docs/checks.md.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -68,6 +69,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         if modules:
             sp.add_argument("modules", nargs="*", metavar="MODULE", help="modules to check (default: all)")
             sp.add_argument("--results", help="write the results JSON file here (input of `check report`)")
+            sp.add_argument(
+                "--path-prefix",
+                help="catalog path inside the repository for annotations/SARIF (default: from git)",
+            )
 
     a = csub.add_parser("affected", help="modules affected by a diff, as a CI matrix")
     common(a, modules=False)
@@ -198,9 +203,42 @@ def _print_human(doc: dict[str, Any], findings: list[Finding]) -> None:
         print(f"note: {msg}", file=sys.stderr)
 
 
+def path_prefix(args: argparse.Namespace) -> str:
+    """Path of the catalog root inside its git repository (``""`` at the top or outside git).
+
+    ``--path-prefix`` wins; else ``git rev-parse --show-prefix`` in ``--root``. Annotations and
+    SARIF need repository-relative paths.
+    """
+    if getattr(args, "path_prefix", None) is not None:
+        return str(args.path_prefix).strip("/")
+    import subprocess
+
+    try:
+        proc = subprocess.run(
+            ["git", "rev-parse", "--show-prefix"],
+            cwd=_root(args),
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return proc.stdout.strip().strip("/") if proc.returncode == 0 else ""
+
+
+def _prefixed(findings: list[Finding], prefix: str) -> list[Finding]:
+    if not prefix:
+        return findings
+    return [
+        dataclasses.replace(f, path=f"{prefix}/{f.path}" if f.path else f.module and f"{prefix}/{f.module}")
+        for f in findings
+    ]
+
+
 def _finish(args: argparse.Namespace, title: str, doc: dict[str, Any], findings: list[Finding]) -> int:
     # with --json, stdout is the document; the runner reads workflow commands on stderr too
-    annotate_findings(findings, stream=sys.stderr if args.json else None)
+    annotate_findings(_prefixed(findings, path_prefix(args)), stream=sys.stderr if args.json else None)
     gha.write_summary(_summary_markdown(title, doc, findings))
     if getattr(args, "results", None):
         write_results(Path(args.results), doc)
@@ -224,7 +262,7 @@ def _lint(args: argparse.Namespace, settings: Settings) -> int:
     doc = lint_catalog(root, modules, tools=tools, env=env, jobs=args.jobs)
     findings = all_findings(doc)
     if args.sarif:
-        write_sarif(Path(args.sarif), findings)
+        write_sarif(Path(args.sarif), findings, uri_prefix=path_prefix(args))
         doc["artifacts"]["sarif"] = args.sarif
     return _finish(args, "Lint", doc, findings)
 
@@ -301,7 +339,7 @@ def _policy(args: argparse.Namespace, settings: Settings) -> int:
     )
     findings = all_findings(doc)
     if args.sarif:
-        write_sarif(Path(args.sarif), findings)
+        write_sarif(Path(args.sarif), findings, uri_prefix=path_prefix(args))
         doc["artifacts"]["sarif"] = args.sarif
     return _finish(args, "Policy", doc, findings)
 

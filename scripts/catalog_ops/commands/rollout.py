@@ -174,6 +174,12 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
     if not args.out or args.json:
         sys.stdout.write(doc)
     console.print(_plan_table(plan))
+    for d in plan.dependents:
+        if d.action.value == "skip" and d.reason and d.reason.startswith("invalid config"):
+            gha.annotate("warning", d.reason, title=f"catalog-ops rollout: {d.repo} skipped")
+        for err in d.errors:
+            gha.annotate("warning", err, title=f"catalog-ops rollout: {d.repo}: file not parsed")
+    gha.write_summary(_plan_markdown(plan))
     counts = plan.counts()
     work = sum(counts.get(a, 0) for a in ("open", "update", "close"))
     gha.set_outputs({"has_work": "true" if work else "false", "counts": json.dumps(counts, sort_keys=True)})
@@ -210,6 +216,29 @@ def _plan_table(plan: Any) -> Any:
     if quiet:
         table.add_row(f"({quiet} more)", "nothing", "", "", "no reference to the catalog")
     return table
+
+
+def _plan_markdown(plan: Any) -> str:
+    """Step-summary Markdown: counts and one row per dependent with work or a skip."""
+    lines = [
+        f"### Rollout plan: {plan.catalog} {plan.release.tag} ({plan.release.urgency})",
+        "",
+        ", ".join(f"{n} {a}" for a, n in sorted(plan.counts().items())),
+        "",
+        "| Repository | Action | Update | Urgency | Changes / reason |",
+        "|---|---|---|---|---|",
+    ]
+    for d in plan.dependents:
+        if d.action.value == "nothing":
+            continue
+        bumped = sorted(
+            {f"{r.module or '(root)'} {r.current}→{r.target}" for r in d.refs if r.action == "bump"}
+        )
+        text = ("; ".join(bumped) or d.reason or "").replace("|", "\\|").replace("\n", " ")
+        lines.append(
+            f"| {d.repo} | {d.action.value} | {d.update if d.bumps else ''} | {d.urgency if d.bumps else ''} | {text} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def _shard(args: argparse.Namespace) -> int:

@@ -794,7 +794,14 @@ class GitHubForge:
         """``PATCH /pulls/{n}`` for title/body/base and ``PATCH /issues/{n}`` for labels."""
         fields = {k: v for k, v in (("title", title), ("body", body), ("base", base)) if v is not None}
         if fields:
-            _h, data = self._request("PATCH", f"/repos/{repo}/pulls/{number}", body=fields, idempotent=True)
+            try:
+                _h, data = self._request(
+                    "PATCH", f"/repos/{repo}/pulls/{number}", body=fields, idempotent=True
+                )
+            except Conflict as exc:
+                if base is not None and any(e.get("field") == "base" for e in getattr(exc, "errors", [])):
+                    raise NotFound(f"base branch {base!r} not found in {repo}") from None
+                raise
         else:
             _h, data = self._request("GET", f"/repos/{repo}/pulls/{number}")
         data = dict(data)
@@ -880,21 +887,29 @@ class GitHubForge:
             raise AutoMergeUnavailable(f"cannot enable auto-merge on {repo}#{number}: {text}") from None
 
     def checks_state(self, repo: str, number: int) -> ChecksState:
-        """Combined commit statuses + check runs of the PR head (failure > pending > success;
-        NONE when nothing reported)."""
+        """Combined checks of the PR's head commit (see ``commit_checks_state``)."""
         _h, pr = self._request("GET", f"/repos/{repo}/pulls/{number}")
-        sha = pr["head"]["sha"]
+        return self.commit_checks_state(repo, pr["head"]["sha"])
+
+    def commit_checks_state(self, repo: str, sha: str) -> ChecksState:
+        """Combined commit status (``GET /commits/{sha}/status``) merged with the check runs
+        (``GET /commits/{sha}/check-runs``): any failure/error/cancelled/timed_out/
+        action_required → FAILURE; else anything queued/in progress or a pending status →
+        PENDING; else any success → SUCCESS; nothing reported → NONE
+        (``forge.base.CommitChecks``)."""
         _h, status = self._request("GET", f"/repos/{repo}/commits/{sha}/status")
         runs = list(self._paginate_key(f"/repos/{repo}/commits/{sha}/check-runs", "check_runs"))
         states: list[str] = []
         if status.get("total_count", 0):
-            states.append(status["state"])
+            states.extend(str(s.get("state")) for s in status.get("statuses") or ())
+            if not status.get("statuses"):
+                states.append(str(status.get("state")))
         for run in runs:
             if run.get("status") != "completed":
                 states.append("pending")
             elif run.get("conclusion") in ("success", "neutral", "skipped"):
                 states.append("success")
-            else:
+            else:  # failure, cancelled, timed_out, action_required, stale
                 states.append("failure")
         if not states:
             return ChecksState.NONE
