@@ -354,9 +354,16 @@ def main() -> int:
 
 # --------------------------------------------------------------------------- checks command
 def _tf(args: list[str], cwd: Path, log: list[str], label: str = ".") -> bool:
-    tf = shutil.which("terraform") or "terraform"
+    from catalog_ops.errors import ToolMissing
+    from catalog_ops.toolchain import tool_env, which
+
+    try:
+        tf = str(which("terraform"))
+    except ToolMissing as exc:
+        log.append(f"terraform is not installed: {exc}")
+        return False
     log.append(f"$ (cd {label} && terraform {' '.join(args)})")
-    proc = subprocess.run([tf, *args], cwd=cwd, capture_output=True, text=True, check=False)
+    proc = subprocess.run([tf, *args], cwd=cwd, env=tool_env(), capture_output=True, text=True, check=False)
     out = (proc.stdout + proc.stderr).strip()
     lines = [
         ln
@@ -401,7 +408,7 @@ def check() -> int:
         if (here / "terragrunt.hcl").exists():
             for r in in_dir:
                 log.append(
-                    f"[{d}] Terragrunt unit: terragrunt is not needed here; fetching its resolved source {r.source.raw}"
+                    f"[{d}] Terragrunt unit: fetching its resolved source {r.source.raw} with terraform init in a scratch root module"
                 )
                 with tempfile.TemporaryDirectory() as tmp:
                     Path(tmp, "main.tf").write_text(f'module "unit" {{\n  source = "{r.source.raw}"\n}}\n')

@@ -370,3 +370,29 @@ def test_merge_and_pulls_for_commit(world: World) -> None:
         world.forge.merge_pull("acme/app", p1.number)  # already merged
     clone = world.clone("acme/app")
     assert git(clone, "show", "origin/main:main.tf") == "# other"
+
+
+def test_update_after_base_moved_keeps_the_pull_request(world: World) -> None:
+    world.create_repo("acme/app", FILES)
+    _branch(world, "acme/app", "bump", [FileChange("main.tf", b"# v1.1\n")])
+    pr = world.forge.open_pull("acme/app", head="bump", base="main", title="Bump 1.1", body="")
+    _branch(world, "acme/app", "other", [FileChange("other.txt", b"o")])
+    other = world.forge.open_pull("acme/app", head="other", base="main", title="Other", body="")
+    world.forge.merge_pull("acme/app", other.number, method="squash")
+    new_tip = world.forge.branch_sha("acme/app", "main")
+    assert new_tip
+    sha = world.forge.commit_files(
+        "acme/app",
+        "bump",
+        parent_sha=new_tip,
+        message="Bump 1.2",
+        changes=[FileChange("main.tf", b"# v1.2\n")],
+    )
+    again = world.forge.open_pull("acme/app", head="bump", base="main", title="Bump 1.2", body="")
+    assert again.number == pr.number and again.state is PullState.OPEN and again.head_sha == sha
+    clone = world.clone("acme/app")
+    assert git(clone, "rev-list", "--count", "origin/main..origin/bump") == "1"
+    assert git(clone, "show", "origin/bump:other.txt") == "o"
+    # Deleting the head branch closes its PR (GitHub does this too).
+    world.forge.delete_branch("acme/app", "bump")
+    assert world.forge.get_pull("acme/app", pr.number).state is PullState.CLOSED

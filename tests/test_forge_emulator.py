@@ -174,3 +174,19 @@ def test_clone_urls_are_real_git(
     dest = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", url, str(dest)], check=True)
     assert (dest / "main.tf").read_bytes() == b"# x\n"
+
+
+def test_force_moving_a_head_onto_its_base_closes_the_pr(
+    github_emulator: GitHubEmulator, github_forge: GitHubForge
+) -> None:
+    emu = github_emulator
+    emu.create_repo("acme/app", files={"a": b"a"})
+    tip = github_forge.branch_sha("acme/app", "main")
+    assert tip
+    github_forge.commit_files(
+        "acme/app", "feat", parent_sha=tip, message="m", changes=[FileChange("b", b"b")]
+    )
+    github_forge.open_pull("acme/app", head="feat", base="main", title="t", body="")
+    moved = Client(emu).call("PATCH", "/repos/acme/app/git/refs/heads/feat", json={"sha": tip, "force": True})
+    assert moved.status_code == 200
+    assert emu.pulls("acme/app")[0]["state"] == "closed"

@@ -53,6 +53,29 @@ def test_fifty_operations_survive_faults(
             reviewers=["alice"],
         )
         numbers[head] = pr.number
+    # Re-run ten of them after main moved (the rollout "update" path: re-parented commits).
+    main_tip = forge.branch_sha("acme/app", "main")
+    assert main_tip
+    moved = forge.commit_files(
+        "acme/app",
+        "main",
+        parent_sha=main_tip,
+        message="unrelated",
+        changes=[FileChange("other.txt", b"o\n")],
+    )
+    for i in range(0, N, 5):
+        head = f"catalog-ops/bump-{i}"
+        forge.commit_files(
+            "acme/app",
+            head,
+            parent_sha=moved,
+            message=f"chore(deps): bump {i} again",
+            changes=[FileChange("main.tf", f"# bump {i} v2\n".encode())],
+        )
+        pr = forge.open_pull(
+            "acme/app", head=head, base="main", title=f"Bump {i} v2", body="b", labels=["dependencies"]
+        )
+        assert pr.number == numbers[head]
     emu.faults.clear()
     injected = {kind for kind, _m, _p in emu.faults.injected}
     assert {"status", "secondary", "drop", "drop_after"} <= injected
@@ -73,8 +96,10 @@ def test_fifty_operations_survive_faults(
             check=True,
         ).stdout.split()
         assert len(commits) == 1, head  # exactly one commit: no duplicate commit after a lost response
-        i = head.rsplit("-", 1)[1]
-        assert forge.read_file("acme/app", "main.tf", head) == f"# bump {i}\n".encode()
+        i = int(head.rsplit("-", 1)[1])
+        expected = f"# bump {i} v2\n" if i % 5 == 0 else f"# bump {i}\n"
+        assert forge.read_file("acme/app", "main.tf", head) == expected.encode()
+        assert p["title"] == (f"Bump {i} v2" if i % 5 == 0 else f"Bump {i}")
 
     # Back-off: after every response carrying Retry-After, the client's next request waited for it.
     log = emu.request_log

@@ -127,9 +127,13 @@ class Report:
         columns: names of ``details`` keys shown as extra columns, in order.
     """
 
-    def __init__(self, title: str, *, columns: Iterable[str] = ()) -> None:
+    def __init__(self, title: str, *, columns: Iterable[str] = (), quiet_reasons: Iterable[str] = ()) -> None:
         self.title = title
         self.columns = tuple(columns)
+        # Outcomes whose reason is one of these (e.g. "no reference to the catalog") are folded
+        # into one row per reason in the table and Markdown when there are more than 30 rows;
+        # JSON always lists every outcome.
+        self.quiet_reasons = frozenset(quiet_reasons)
         self._outcomes: list[Outcome] = []
         self._lock = threading.Lock()
 
@@ -171,6 +175,21 @@ class Report:
         return ", ".join(f"{n} {OutcomeKind(k).label}" for k, n in counts.items())
 
     # --- rendering ---------------------------------------------------------------------
+    def _shown(self) -> tuple[list[Outcome], dict[tuple[OutcomeKind, str], int]]:
+        """Outcomes to list one by one, and folded ``(kind, reason) -> count``."""
+        items = self.outcomes
+        if len(items) <= 30 or not self.quiet_reasons:
+            return items, {}
+        shown: list[Outcome] = []
+        folded: dict[tuple[OutcomeKind, str], int] = {}
+        for o in items:
+            if o.reason in self.quiet_reasons and o.kind in (OutcomeKind.UP_TO_DATE, OutcomeKind.SKIPPED):
+                key = (o.kind, o.reason or "")
+                folded[key] = folded.get(key, 0) + 1
+            else:
+                shown.append(o)
+        return shown, folded
+
     def to_json(self) -> dict[str, Any]:
         """``{"schema": 1, "title", "failed", "counts", "outcomes": [Outcome.to_json()...]}``."""
         return {
@@ -197,7 +216,11 @@ class Report:
         ]
         lines.append("| " + " | ".join(header) + " |")
         lines.append("|" + "---|" * len(header))
-        for o in self.outcomes:
+        shown, folded = self._shown()
+        for (folded_kind, reason), count in folded.items():
+            cells = [f"({count} repositories)", folded_kind.label, *["" for _ in self.columns], _md_cell(reason)]
+            lines.append("| " + " | ".join(cells) + " |")
+        for o in shown:
             kind = o.kind.label
             if o.url:
                 kind = f"[{kind}]({o.url})"
@@ -218,7 +241,12 @@ class Report:
         for column in self.columns:
             table.add_column(column.replace("_", " ").capitalize())
         table.add_column("Details / URL", overflow="fold")
-        for o in self.outcomes:
+        shown, folded = self._shown()
+        for (kind, reason), count in folded.items():
+            table.add_row(
+                f"({count} repositories)", kind.label, *["" for _ in self.columns], _rich_escape(reason)
+            )
+        for o in shown:
             detail = o.message
             if o.url:
                 detail = f"{detail} {o.url}".strip()

@@ -48,6 +48,7 @@ _MARKER_RE = re.compile(r"<!--\s*" + re.escape(MARKER) + r"\s+(\{.*?\})\s*-->", 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 DEFAULT_LABELS = ("dependencies", "catalog-ops")
 REPORT_COLUMNS = ("update", "urgency", "modules", "merge")
+QUIET_REASONS = ("no reference to the catalog", "up to date")
 
 
 # --------------------------------------------------------------------------- pacing
@@ -492,9 +493,16 @@ class _Apply:
     def finish_existing(self, dep: DependentPlan, pr: PullRequest, labels: list[str]) -> Outcome:
         """The PR already has the right content: only fill in labels / auto-merge if missing."""
         missing = [label for label in labels if label not in pr.labels]
-        need_merge = dep.automerge and not pr.auto_merge
+        # Auto-merge was requested when the PR was opened or updated; if it is off now, the repo
+        # does not allow it or a person turned it off: only --wait-and-merge acts on it again.
+        need_merge = dep.automerge and not pr.auto_merge and self.opts.wait_and_merge
         if not missing and not need_merge:
-            merge = "auto-merge enabled" if pr.auto_merge else ("" if dep.automerge else "waiting for review")
+            if pr.auto_merge:
+                merge = "auto-merge enabled"
+            elif dep.automerge:
+                merge = "auto-merge off (not allowed or turned off); --wait-and-merge merges when green"
+            else:
+                merge = "waiting for review"
             return Outcome(
                 subject=dep.repo,
                 kind=OutcomeKind.UP_TO_DATE,
@@ -595,7 +603,7 @@ def apply_plan(
     )
     if options.dry_run:
         title += " — dry run"
-    report = report or Report(title, columns=REPORT_COLUMNS)
+    report = report or Report(title, columns=REPORT_COLUMNS, quiet_reasons=QUIET_REASONS)
     runner = _Apply(forge, plan, options, pacer, sleep)
     deps = dependents_of_shard(plan, shard)
 

@@ -793,6 +793,8 @@ class GitHubEmulator:
                 doc="https://docs.github.com/rest/git/refs#update-a-reference",
             )
         gitutil.update_ref(r.path, full, sha)
+        if full.startswith("refs/heads/"):
+            self.state.head_moved(r, full[len("refs/heads/") :])
         self.state.try_auto_merge(r)
         return 200, self.state.ref_json(r, full, sha, "commit")
 
@@ -801,6 +803,8 @@ class GitHubEmulator:
         if self.state.ref_sha(r, f"refs/{ref}") is None:
             raise HttpError(422, "Reference does not exist")
         gitutil.run_git(["update-ref", "-d", f"refs/{ref}"], git_dir=r.path)
+        if ref.startswith("heads/"):
+            self.state.head_moved(r, ref[len("heads/") :])
         return 204, None
 
     def r_get_tree(

@@ -646,6 +646,21 @@ class EmulatorState:
         )
         return new
 
+    def head_moved(self, repo: EmuRepo, branch: str) -> None:
+        """GitHub closes an open PR whose head branch was deleted, or force-moved so that it has
+        no commits the base lacks (and such a PR cannot be reopened)."""
+        head = self.branch_sha(repo, branch)
+        for pr in repo.pulls.values():
+            if pr["state"] != "open" or pr["head"] != branch:
+                continue
+            base = self.branch_sha(repo, pr["base"])
+            if head is None or (base and gitutil.is_ancestor(repo.path, head, base)):
+                pr["head_sha"] = head or pr["head_sha"]
+                pr["state"] = "closed"
+                pr["closed_at"] = pr["updated_at"] = now_iso()
+                pr["auto_merge"] = None
+                pr["closed_by_force_push"] = True
+
     def try_auto_merge(self, repo: EmuRepo) -> None:
         """Merge every open auto-merge PR whose checks are green (what GitHub does asynchronously)."""
         for pr in list(repo.pulls.values()):

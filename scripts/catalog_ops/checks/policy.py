@@ -34,7 +34,8 @@ from catalog_ops.checks.layout import examples_by_module
 from catalog_ops.checks.results import SCHEMA, Finding, run_tool, slug, tf_env
 from catalog_ops.errors import CatalogOpsError
 
-BUNDLED_POLICIES = Path(__file__).resolve().parents[3] / "policies"
+# A symlink to the repository's policies/ in the source tree; a real directory in an installed wheel.
+BUNDLED_POLICIES = Path(__file__).resolve().parent.parent / "policies"
 _RESOURCE = re.compile(r'(?m)^[ \t]*resource[ \t]+"([^"]+)"[ \t]+"([^"]+)"')
 _SKIP_KEYS = {"catalog_ops", "catalog_ops_data"}
 
@@ -48,7 +49,7 @@ class PolicyTools:
 
 
 def bundled_policy_dir() -> Path:
-    """Directory of the bundled Rego pack (``policies/`` beside the package source).
+    """Directory of the bundled Rego pack (``catalog_ops/policies``, packaged from ``policies/``).
 
     Raises:
         FileNotFoundError: the pack is not there (broken installation).

@@ -299,7 +299,7 @@ def _apply(args: argparse.Namespace, settings: Settings) -> int:
 
 def _summary(args: argparse.Namespace) -> int:
     from catalog_ops.report import merge_reports
-    from catalog_ops.rollout import REPORT_COLUMNS
+    from catalog_ops.rollout import QUIET_REASONS, REPORT_COLUMNS
 
     docs = []
     title = "Rollout"
@@ -312,6 +312,7 @@ def _summary(args: argparse.Namespace) -> int:
         title = str(doc.get("title", title)).split(" (shard")[0]
     try:
         report = merge_reports(title, docs, columns=REPORT_COLUMNS)
+        report.quiet_reasons = frozenset(QUIET_REASONS)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     report.render_table(_console())

@@ -554,14 +554,19 @@ class GitHubForge:
     ) -> str:
         """One commit on ``parent_sha``; ``branch`` is created or force-moved to it.
 
-        GraphQL ``createCommitOnBranch`` (branch first pointed at the parent; 1–2 writes), or the
-        Git Data API (tree, commit, ref; plus one blob per binary file). A retry after a lost
-        response recognises the commit already made (same parent and message) instead of
-        committing twice.
+        New branch: create the ref at the parent, then GraphQL ``createCommitOnBranch`` (2
+        writes); branch already at the parent: ``createCommitOnBranch`` (1 write). A branch that
+        must be re-parented (an update after the base moved) is built with the Git Data API —
+        tree, commit, then one forced ref update (3 writes; one blob more per binary file) —
+        because moving the branch to the parent first would leave its open PR with no commits,
+        and GitHub closes such a PR for good. A retry after a lost response recognises the
+        commit already made (same parent and message) instead of committing twice.
         """
         if not parent_sha or self.commit_api == "git-data":
             return self._commit_git_data(repo, branch, parent_sha, message, changes)
         current = self.branch_sha(repo, branch)
+        if current is not None and current != parent_sha:
+            return self._commit_git_data(repo, branch, parent_sha, message, changes, current=current)
         self._set_branch(repo, branch, parent_sha, current)
         headline, _, rest = message.partition("\n")
         additions = [
@@ -581,9 +586,9 @@ class GitHubForge:
             tip = self.branch_sha(repo, branch)
             if tip and tip != parent_sha:
                 info = self._commit_info(repo, tip)
-                if [p["sha"] for p in info.get("parents", [])] == [parent_sha] and info.get(
-                    "message", ""
-                ).strip() == message.strip():
+                if [p["sha"] for p in info.get("parents", [])] == [parent_sha] and _same_message(
+                    info.get("message", ""), message
+                ):
                     return tip
             return None
 
@@ -609,7 +614,14 @@ class GitHubForge:
             raise ForgeError(f"createCommitOnBranch on {repo}@{branch} failed: {exc}") from None
 
     def _commit_git_data(
-        self, repo: str, branch: str, parent_sha: str, message: str, changes: Sequence[FileChange]
+        self,
+        repo: str,
+        branch: str,
+        parent_sha: str,
+        message: str,
+        changes: Sequence[FileChange],
+        *,
+        current: str | None = None,
     ) -> str:
         modes: dict[str, str] = {}
         base_tree: str | None = None
@@ -650,7 +662,7 @@ class GitHubForge:
             idempotent=True,  # an unreferenced duplicate commit object is harmless
         )
         sha = str(commit["sha"])
-        self._set_branch(repo, branch, sha, self.branch_sha(repo, branch))
+        self._set_branch(repo, branch, sha, current if current is not None else self.branch_sha(repo, branch))
         return sha
 
     def delete_branch(self, repo: str, branch: str) -> None:
@@ -699,7 +711,6 @@ class GitHubForge:
         for ``head`` (422 "A pull request already exists") is updated instead."""
         owner = repo.split("/")[0]
         data: dict[str, Any] | None = None
-        created = False
 
         def find() -> dict[str, Any] | None:
             items = list(self._paginate(f"/repos/{repo}/pulls", {"head": f"{owner}:{head}", "state": "open"}))
@@ -715,23 +726,15 @@ class GitHubForge:
 
         try:
             data = self._create(f"open pull request {head} → {base} in {repo}", do, find)
-            created = True
         except Conflict as exc:
             errors = getattr(exc, "errors", [])
             text = " ".join(str(e.get("message", "")) for e in errors if isinstance(e, dict))
             fields = {e.get("field") for e in errors if isinstance(e, dict) and e.get("code") == "invalid"}
             if "already exists" in text:
-                existing = find()
-                if existing is None:
+                data = find()
+                if data is None:
                     raise
                 self._count("recovered_422")
-                _h, d = self._request(
-                    "PATCH",
-                    f"/repos/{repo}/pulls/{existing['number']}",
-                    body={"title": title, "body": body, "base": base},
-                    idempotent=True,
-                )
-                data = dict(d)
             elif fields & {"head", "base"}:
                 raise NotFound(
                     f"{'/'.join(sorted(str(f) for f in fields))} branch not found in {repo}: {exc}"
@@ -740,6 +743,16 @@ class GitHubForge:
                 raise
         assert data is not None
         number = int(data["number"])
+        if (data.get("title"), data.get("body") or "", data["base"]["ref"]) != (title, body, base):
+            # an existing PR (422 "already exists", or found while recovering from a lost
+            # response): bring title, body and base up to date
+            _h, d = self._request(
+                "PATCH",
+                f"/repos/{repo}/pulls/{number}",
+                body={"title": title, "body": body, "base": base},
+                idempotent=True,
+            )
+            data = dict(d)
         cur_labels = [x["name"] for x in data.get("labels") or ()]
         cur_assignees = [u["login"] for u in data.get("assignees") or ()]
         want_labels = list(dict.fromkeys([*cur_labels, *labels]))
@@ -765,7 +778,6 @@ class GitHubForge:
             )
             data["requested_reviewers"] = rr.get("requested_reviewers", [])
             data["requested_teams"] = rr.get("requested_teams", [])
-        del created
         return self._pull_from(repo, data)
 
     def get_pull(self, repo: str, number: int) -> PullRequest:
@@ -1171,6 +1183,11 @@ class GitHubForge:
             if data is not None:
                 return data.decode("utf-8", errors="replace")
         return None
+
+
+def _same_message(a: str, b: str) -> bool:
+    """Commit messages equal up to whitespace (createCommitOnBranch joins headline and body)."""
+    return " ".join(a.split()) == " ".join(b.split())
 
 
 def _next_link(link: str) -> str | None:

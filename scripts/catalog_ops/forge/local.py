@@ -472,11 +472,19 @@ class LocalForge:
         return sha
 
     def delete_branch(self, repo: str, branch: str) -> None:
-        """Delete ``branch`` if it exists."""
+        """Delete ``branch`` if it exists; open PRs from it are closed (as GitHub does)."""
         self._count("delete_branch", write=True)
         gd = self._git_dir(repo)
-        if gitutil.rev_parse(gd, f"refs/heads/{branch}"):
+        sha = gitutil.rev_parse(gd, f"refs/heads/{branch}")
+        if sha is None:
+            return
+        with self._edit(repo) as data:
             gitutil.run_git(["update-ref", "-d", f"refs/heads/{branch}"], git_dir=gd)
+            for rec in data["pulls"]:
+                if rec["state"] == "open" and rec["head"] == branch:
+                    rec.update(
+                        state="closed", head_sha=sha, auto_merge=False, closed_at=_now(), updated_at=_now()
+                    )
 
     # --- pull requests ----------------------------------------------------------------------
     def _url(self, repo: str, kind: str, number: int, anchor: str = "") -> str:
