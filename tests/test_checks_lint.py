@@ -177,3 +177,18 @@ def test_paths_are_repository_relative_when_catalog_is_a_subdirectory(
         ["check", "lint", "--root", str(sample_catalog), "network", "--json", "--path-prefix", ""]
     )
     assert "::error file=modules/network/broken.tf," in run.err
+
+
+def test_lint_and_policy_run_with_opentofu(sample_catalog: Path, run_check, check_tools, tmp_path: Path):
+    """The same checks pass with OpenTofu chosen by the --tf-binary setting."""
+    results = tmp_path / "lint-tofu.json"
+    run = run_check(
+        ["--tf-binary", "tofu", "check", "lint", "--root", str(sample_catalog), "--results", str(results)]
+    )
+    assert run.code == 0, run.out + run.err
+    doc = json.loads(results.read_text())
+    assert doc["status"] == "passed"
+    assert sorted(doc["modules"]) == ["modules/naming", "modules/network", "modules/service"]
+    policy = run_check(["--tf-binary", "tofu", "check", "policy", "--root", str(sample_catalog), "--json"])
+    assert policy.code == 0, policy.out + policy.err
+    assert json.loads(policy.out)["status"] == "passed"
