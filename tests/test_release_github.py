@@ -10,7 +10,6 @@ import pytest
 
 from catalog_ops import cli
 from catalog_ops.errors import ReleaseError
-from catalog_ops.forge.github import GitHubForge
 from catalog_ops.metadata import parse_release_metadata
 from catalog_ops.release import ReleaseOptions, run_release
 from fixtures.release import Catalog
@@ -167,11 +166,6 @@ def test_not_on_default_branch_on_github(github_release_catalog: Catalog) -> Non
     assert [t.name for t in cat.forge.list_tags(cat.repo)] == ["v1.0.0"]
 
 
-@pytest.mark.xfail(
-    not hasattr(GitHubForge, "commit_checks_state"),
-    reason="GitHubForge.commit_checks_state (forge.base.CommitChecks) not implemented yet",
-    strict=True,
-)
 def test_checks_gate_uses_commit_statuses(github_release_catalog: Catalog, github_emulator: Any) -> None:
     cat = github_release_catalog
     cat.tag("v1.0.0")

@@ -10,7 +10,7 @@ from catalog_ops.errors import ToolMissing
 from catalog_ops.settings import Settings
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tools", help="show or install the pinned external tools")
     p.add_argument("action", choices=("list", "install"), nargs="?", default="list")
     p.add_argument("names", nargs="*", help="tools (default: all)")

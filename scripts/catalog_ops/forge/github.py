@@ -10,7 +10,9 @@ are paced and failures are handled in one place:
   commits). The Git Data API (blobs → tree → commit → ref) is the fallback (``commit_api=
   "git-data"`` or when GraphQL is unavailable).
 * **Writes per PR**: branch ref (1) + commit (1) + PR (1) + labels/assignees (1, one
-  ``PATCH /issues/{n}``) + reviewers (1) = at most 5 content-creating requests.
+  ``PATCH /issues/{n}``) + reviewers (1) = at most 5 content-creating requests. Re-parenting an
+  existing branch uses the Git Data API (tree, commit, forced ref update) so that an open PR never
+  sees its head equal to the base (GitHub would close it for good).
 * **Rate limits** (GitHub REST docs, "Rate limits for the REST API"): a 403/429 with
   ``Retry-After`` waits that many seconds; with ``X-RateLimit-Remaining: 0`` it waits until
   ``X-RateLimit-Reset``; a secondary-limit message without headers waits
