@@ -208,3 +208,30 @@ def test_cli_show_and_init(
     assert main(["forge", "show", "acme/mods"]) == 0
     assert "pull requests" in capsys.readouterr().out
     assert main(["forge", "show", "acme/none"]) == 3
+
+
+def test_cli_checks_and_process_auto_merges(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "root"
+    monkeypatch.setenv("CATALOG_OPS_LOCAL_ROOT", str(root))
+    monkeypatch.setenv("CATALOG_OPS_LOCAL_CHECKS", "test ! -e FAIL_CHECKS")
+    forge = make_forge(Settings.from_env())
+    assert isinstance(forge, LocalForge)
+    forge.create_repo("acme/app", files={"a": b"a"})
+    tip = forge.branch_sha("acme/app", "main")
+    assert tip
+    bad = forge.commit_files(
+        "acme/app", "f", parent_sha=tip, message="m", changes=[FileChange("FAIL_CHECKS", b"")]
+    )
+    pr = forge.open_pull("acme/app", head="f", base="main", title="t", body="")
+    forge.enable_auto_merge("acme/app", pr.number)
+    capsys.readouterr()
+    assert main(["forge", "checks", "acme/app", str(pr.number)]) == 1
+    assert capsys.readouterr().out.strip() == "failure"
+    forge.commit_files(
+        "acme/app", "f", parent_sha=bad, message="fix", changes=[FileChange("FAIL_CHECKS", None)]
+    )
+    assert main(["forge", "process-auto-merges"]) == 0
+    assert f"merged acme/app#{pr.number}" in capsys.readouterr().out
+    assert forge.get_pull("acme/app", pr.number).state is PullState.MERGED
