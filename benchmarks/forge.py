@@ -32,6 +32,7 @@ from emulator import GitHubEmulator
 
 
 def measure(emu: GitHubEmulator, fn: Callable[[], object]) -> dict[str, int]:
+    """Run ``fn`` and count the requests the emulator logged meanwhile, by class."""
     mark = len(emu.request_log)
     fn()
     entries = emu.request_log[mark:]
@@ -44,6 +45,7 @@ def measure(emu: GitHubEmulator, fn: Callable[[], object]) -> dict[str, int]:
 
 
 def run(commit_api: str) -> dict[str, dict[str, int]]:
+    """Counts per operation (see module docstring) for ``commit_api`` ``graphql``/``git-data``."""
     with tempfile.TemporaryDirectory() as tmp:
         emu = GitHubEmulator(Path(tmp)).start()
         try:
@@ -53,49 +55,24 @@ def run(commit_api: str) -> dict[str, dict[str, int]]:
             )
             repo, head = "acme/app", "catalog-ops/bump-vpc"
 
-            def open_pr() -> None:
+            def push_pr(version: str) -> None:
                 tip = forge.branch_sha(repo, "main")
                 assert tip
                 forge.commit_files(
                     repo,
                     head,
                     parent_sha=tip,
-                    message="chore(deps): bump vpc to v1.1.0",
+                    message=f"chore(deps): bump vpc to {version}",
                     changes=[
-                        FileChange("main.tf", b"# v1.1.0\n"),
-                        FileChange("modules/vpc/main.tf", b"# vpc v1.1.0\n"),
+                        FileChange("main.tf", f"# {version}\n".encode()),
+                        FileChange("modules/vpc/main.tf", f"# vpc {version}\n".encode()),
                     ],
                 )
                 forge.open_pull(
                     repo,
                     head=head,
                     base="main",
-                    title="Bump vpc to v1.1.0",
-                    body="Release notes ...",
-                    labels=["dependencies"],
-                    reviewers=["alice"],
-                    team_reviewers=["acme/platform"],
-                    assignees=["bob"],
-                )
-
-            def update_pr() -> None:
-                tip = forge.branch_sha(repo, "main")
-                assert tip
-                forge.commit_files(
-                    repo,
-                    head,
-                    parent_sha=tip,
-                    message="chore(deps): bump vpc to v1.2.0",
-                    changes=[
-                        FileChange("main.tf", b"# v1.2.0\n"),
-                        FileChange("modules/vpc/main.tf", b"# vpc v1.2.0\n"),
-                    ],
-                )
-                forge.open_pull(
-                    repo,
-                    head=head,
-                    base="main",
-                    title="Bump vpc to v1.2.0",
+                    title=f"Bump vpc to {version}",
                     body="Release notes ...",
                     labels=["dependencies"],
                     reviewers=["alice"],
@@ -104,8 +81,10 @@ def run(commit_api: str) -> dict[str, dict[str, int]]:
                 )
 
             return {
-                "open PR (2-file change, labels, reviewers, assignee)": measure(emu, open_pr),
-                "update PR (new 2-file commit, same PR)": measure(emu, update_pr),
+                "open PR (2-file change, labels, reviewers, assignee)": measure(
+                    emu, lambda: push_pr("v1.1.0")
+                ),
+                "update PR (new 2-file commit, same PR)": measure(emu, lambda: push_pr("v1.2.0")),
                 "find existing PR": measure(emu, lambda: forge.find_open_pull(repo, head)),
             }
         finally:
@@ -113,6 +92,7 @@ def run(commit_api: str) -> dict[str, dict[str, int]]:
 
 
 def main() -> int:
+    """CLI entry point: print the table (or ``--json``); returns the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--commit-api", choices=("graphql", "git-data", "both"), default="both")

@@ -335,7 +335,9 @@ stack "platform" {
 
 
 def test_bump_stack_whole_file_bom_templates_and_heredoc():
-    result = bump_files({"terragrunt.stack.hcl": STACK_BEFORE.encode()}, address=f"{GH}//units/vpc", to="1.1.0")
+    result = bump_files(
+        {"terragrunt.stack.hcl": STACK_BEFORE.encode()}, address=f"{GH}//units/vpc", to="1.1.0"
+    )
     expected = STACK_BEFORE.replace('units/vpc?ref=v1.0.0"', 'units/vpc?ref=v1.1.0"')
     assert result.changed == {"terragrunt.stack.hcl": expected.encode()}
     result = bump_files({"terragrunt.stack.hcl": STACK_BEFORE.encode()}, address=GH, to="1.1.0")
@@ -350,3 +352,12 @@ def test_pessimistic_constraint_follows_the_target_like_the_issue_example():
     assert result.changed == {"m.tf": before.replace(b"~> 1.1", b"~> 1.3")}
     again = bump_files(result.changed, address="acme/eks/aws", to="1.3.0")
     assert again.changed == {} and again.outcomes[0].status == "already"
+
+
+def test_mixed_case_private_host_path():
+    files = {
+        "m.tf": b'module "a" {\n  source = "git::https://git.corp.example/Team/Repo.git//x?ref=v1.0.0"\n}\n'
+    }
+    result = bump_files(files, address="git::ssh://git@GIT.corp.example:7999/Team/Repo.git//x", to="1.1.0")
+    assert result.changed == {"m.tf": files["m.tf"].replace(b"v1.0.0", b"v1.1.0")}
+    assert bump_files(files, address="git::https://git.corp.example/team/repo.git", to="1.1.0").changed == {}

@@ -16,7 +16,7 @@ def test_refs_human_and_json(tree_on_disk, capsys, monkeypatch):
     monkeypatch.chdir(root)
     assert main(["refs"]) == 0
     out = capsys.readouterr().out
-    assert f"live/prod/vpc/terragrunt.hcl:7:12  terragrunt  {GH}//modules/vpc  v1.2.0  ok" in out
+    assert f"\nlive/prod/vpc/terragrunt.hcl:7:12  terragrunt  {GH}//modules/vpc  v1.2.0  ok\n" in out
     assert "live/prod/dns/terragrunt.hcl:5:12  terragrunt" in out and "(ref in live/root.hcl)" in out
     assert main(["refs", "--json", "live", "stacks"]) == 0
     doc = json.loads(capsys.readouterr().out)
@@ -102,3 +102,33 @@ def test_no_progress_output_when_not_a_tty(tree_on_disk):
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
+
+
+def test_progress_goes_to_stderr_only_on_a_tty(tree_on_disk):
+    import pty
+
+    root = tree_on_disk(SAMPLE_TREE)
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "catalog_ops", "refs", "--json", str(root)],
+            stdout=subprocess.PIPE,
+            stderr=slave,
+            check=False,
+            timeout=60,
+        )
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        os.close(master)
+    assert proc.returncode == 0
+    assert json.loads(proc.stdout)["errors"] == []  # stdout stays clean JSON
+    assert b"\x1b[" in b"".join(chunks)  # rich drew (and cleared) a progress display on the TTY

@@ -103,13 +103,19 @@ def test_registry_bump_admits_target(constraint, target):
     assert bump_files({"m.tf": text.encode()}, address="acme/eks/aws", to=target).changed == {}
 
 
-hcl_alphabet = st.sampled_from(list('abcmodulesourceversion =\n"{}[]()$%#/*<-EOT\\.,:?~') + ["${", "<<EOT\n", "\nEOT\n", "\r\n"])
+hcl_alphabet = st.sampled_from(
+    [*list('abcmodulesourceversion =\n"{}[]()$%#/*<-EOT\\.,:?~'), "${", "<<EOT\n", "\nEOT\n", "\r\n"]
+)
 
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(hcl_alphabet, max_size=80).map("".join), st.binary(max_size=40))
 def test_scanner_never_crashes_on_garbage(text, blob):
-    files = {"a.tf": ("source = 1\n" + text).encode(), "b.hcl": b"source = " + blob, "c.tf.json": text.encode()}
+    files = {
+        "a.tf": ("source = 1\n" + text).encode(),
+        "b.hcl": b"source = " + blob,
+        "c.tf.json": text.encode(),
+    }
     result = scan_files(files)
     for err in result.errors:
         assert err.path in files and err.line >= 1 and err.col >= 1

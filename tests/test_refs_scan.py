@@ -288,3 +288,19 @@ def test_find_in_parent_folders_with_relative_paths(tree_on_disk, monkeypatch):
     dns = refs["../live/prod/dns/terragrunt.hcl"]
     assert (dns.status, dns.written_in) == ("ok", "../live/root.hcl")
     assert refs["../live/prod/eks/terragrunt.hcl"].status == "ok"
+
+
+def test_version_files_spans():
+    files = {
+        "a/.terraform-version": b"# pinned\n  1.9.5  \n",
+        "a/.tool-versions": b"terraform 1.9.5 1.8.0\r\nterragrunt   0.66.0 # ok\n# nodejs 20\nnodejs\n",
+    }
+    refs = scan_files(files).references
+    got = [(r.path, r.line, r.col, r.name, r.version) for r in refs]
+    assert got == [
+        ("a/.terraform-version", 2, 3, "terraform", "1.9.5"),
+        ("a/.tool-versions", 1, 11, "terraform", "1.9.5"),
+        ("a/.tool-versions", 2, 14, "terragrunt", "0.66.0"),
+    ]
+    for r in refs:
+        assert files[r.path].decode()[r.version_span[0] : r.version_span[1]] == r.version

@@ -99,8 +99,15 @@ def needle_for(address: str) -> bytes:
     identity, _ = normalize_identity(address)
     parts = identity.split("/")
     if parse_source(address.strip()).kind is SourceKind.REGISTRY:
-        return parts[2].encode()
-    return parts[-1].encode()
+        return parts[2].lower().encode()
+    return parts[-1].lower().encode()
+
+
+def needles_for(address: str) -> tuple[bytes, ...]:
+    """``needle_for`` plus the ``//subdir`` (lower-case) when the address names one."""
+    _, subdir = normalize_identity(address)
+    base = needle_for(address)
+    return (base, subdir.lower().encode()) if subdir else (base,)
 
 
 def _plan(
@@ -245,7 +252,7 @@ def bump_files(
         UsageError: bad ``address`` or ``to``.
     """
     target = parse_target(to, allow_prerelease)
-    scan = scan_files(files, needle=needle_for(address))
+    scan = scan_files(files, needle=needles_for(address))
     cache: dict[str, str | None] = {}
 
     def texts(path: str) -> str | None:
@@ -282,7 +289,7 @@ def bump_tree(
     target = parse_target(to, allow_prerelease)
     walk_errors: list[SourceParseError] = []
     files = walk(paths, walk_errors)
-    scan = scan_paths(files, needle=needle_for(address), progress=progress)
+    scan = scan_paths(files, needle=needles_for(address), progress=progress)
     cache: dict[str, str | None] = {}
 
     def texts(path: str) -> str | None:

@@ -208,8 +208,13 @@ def _blank_comments(text: str) -> str:
     return "".join(out)
 
 
-def _block_body(text: str, start: int) -> tuple[int, int]:
-    """[start, end) of the body of the block whose ``{`` is at ``start - 1``; strings skipped."""
+def block_body(text: str, start: int) -> tuple[int, int]:
+    """``[start, end)`` of the body of the HCL block whose ``{`` is at ``start - 1``.
+
+    ``end`` is the offset of the matching ``}`` (``len(text)`` when the block is unterminated).
+    Braces inside ``"..."`` strings (with ``\\`` escapes) do not count (HCL native syntax,
+    Terraform docs "Syntax"). Comments are not skipped: blank them first where they matter.
+    """
     depth = 1
     i, n = start, len(text)
     in_str = False
@@ -266,7 +271,7 @@ def local_module_sources(path: str, text: str) -> list[tuple[str, str, int, int]
         return found
     clean = _blank_comments(text)
     for m in _MODULE_RE.finditer(clean):
-        start, end = _block_body(clean, m.end())
+        start, end = block_body(clean, m.end())
         body = clean[start:end]
         flat = _STRING_RE.sub(lambda x: '"' + "x" * (len(x.group(0)) - 2) + '"', body)
         # only the top-level ``source`` attribute of the block

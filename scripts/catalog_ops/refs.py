@@ -1159,29 +1159,33 @@ def _json_references(path: str, text: str) -> list[Reference]:
 
 
 def _version_file_refs(path: str, text: str) -> list[Reference]:
+    """``.terraform-version`` (first non-comment line) and ``.tool-versions`` (``tool version...``)."""
     base = posixpath.basename(path)
     refs: list[Reference] = []
-    if base == ".terraform-version":
-        for i, line in enumerate(text.splitlines(), 1):
-            stripped = line.strip()
-            if stripped and not stripped.startswith("#"):
-                col = len(line) - len(line.lstrip()) + 1
-                refs.append(
-                    Reference(path, i, col, RefKindOfEntry.TERRAFORM_VERSION_FILE, "terraform", None, stripped,
-                              "ok", None, path)
-                )  # fmt: skip
-                break
-        return refs
-    for i, line in enumerate(text.splitlines(), 1):
-        content = line.split("#", 1)[0]
+    offset = 0
+    for i, line in enumerate(text.splitlines(keepends=True), 1):
+        start = offset
+        offset += len(line)
+        content = line.split("#", 1)[0].rstrip("\r\n")
         fields = content.split()
-        if len(fields) >= 2:
-            col = content.find(fields[1]) + 1
+        if base == ".terraform-version":
+            if not fields:
+                continue
+            col = content.find(fields[0]) + 1
+            value = content.strip()
+            span = (start + col - 1, start + col - 1 + len(value))
             refs.append(
-                Reference(
-                    path, i, col, RefKindOfEntry.TOOL_VERSIONS, fields[0], None, fields[1], "ok", None, path
-                )
-            )
+                Reference(path, i, col, RefKindOfEntry.TERRAFORM_VERSION_FILE, "terraform", None, value,
+                          "ok", None, path, None, span)
+            )  # fmt: skip
+            break
+        if len(fields) >= 2:
+            col = content.find(fields[1], content.find(fields[0]) + len(fields[0])) + 1
+            span = (start + col - 1, start + col - 1 + len(fields[1]))
+            refs.append(
+                Reference(path, i, col, RefKindOfEntry.TOOL_VERSIONS, fields[0], None, fields[1], "ok", None,
+                          path, None, span)
+            )  # fmt: skip
     return refs
 
 
@@ -1218,21 +1222,41 @@ def _scan_one(loader: _Loader, path: str) -> tuple[list[Reference], SourceParseE
     return _hcl_references(loader, parsed), None
 
 
-def _wanted(data: bytes, path: str, needle: bytes | None) -> bool:
-    """Raw-text filter: can this file hold a reference (to ``needle``, when given)?"""
+Needle = bytes | tuple[bytes, ...] | None
+
+
+def _wanted(data: bytes, path: str, needle: Needle) -> bool:
+    """Raw-text filter: can this file hold a reference (to ``needle``, when given)?
+
+    ``needle`` is lower-case bytes (or a tuple of them, all required) that every file writing a
+    matching reference contains literally — unless the source is built by interpolation, so
+    files with ``${``, ``local.`` or ``include.`` are kept too.
+    """
     if posixpath.basename(path) in _NAMES:
         return needle is None
     if needle is None:
         return any(k in data for k in _KEYWORDS) and _KEYWORD_RE.search(data) is not None
-    if b"source" not in data or _KEYWORD_RE.search(data) is None:
+    if b"source" not in data:
         return False
-    if needle in data.lower():
-        return True
-    return b"${" in data or b"local." in data or b"include." in data
+    if b"${" in data or b"local." in data or b"include." in data:
+        return _KEYWORD_RE.search(data) is not None
+    lower = data.lower()
+    if isinstance(needle, bytes):
+        return needle in lower and _KEYWORD_RE.search(data) is not None
+    return all(n in lower for n in needle) and _KEYWORD_RE.search(data) is not None
+
+
+def _parse_one(loader: _Loader, path: str, data: bytes) -> tuple[list[Reference], SourceParseError | None]:
+    loader.pending[path] = data
+    try:
+        return _scan_one(loader, path)
+    except (RecursionError, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+        # One unexpected input must never abort the rest of the tree.
+        return [], SourceParseError(path, 1, 1, f"cannot analyse this file: {exc!r}")
 
 
 def _scan_with(
-    loader: _Loader, paths: Sequence[str], needle: bytes | None
+    loader: _Loader, paths: Sequence[str], needle: Needle
 ) -> tuple[list[Reference], list[SourceParseError], int]:
     refs: list[Reference] = []
     errors: list[SourceParseError] = []
@@ -1244,19 +1268,14 @@ def _scan_with(
         scanned += 1
         if not _wanted(data, path, needle):
             continue
-        loader.pending[path] = data
-        try:
-            found, err = _scan_one(loader, path)
-        except (RecursionError, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
-            # One unexpected input must never abort the rest of the tree.
-            found, err = [], SourceParseError(path, 1, 1, f"cannot analyse this file: {exc!r}")
+        found, err = _parse_one(loader, path, data)
         refs.extend(found)
         if err is not None:
             errors.append(err)
     return refs, errors, scanned
 
 
-def scan_files(files: Mapping[str, bytes], *, needle: bytes | None = None) -> ScanResult:
+def scan_files(files: Mapping[str, bytes], *, needle: Needle = None) -> ScanResult:
     """Scan an in-memory tree ``{posix path: bytes}`` (e.g. a remote repo's files).
 
     Includes and ``read_terragrunt_config`` are resolved within ``files``. Non-candidate paths are
@@ -1279,12 +1298,25 @@ def _skipped(path: str) -> bool:
 def _read_disk(path: str) -> bytes | None:
     """File bytes (at most ``MAX_FILE_BYTES + 1``, so ``decode`` can flag huge files) or ``None``."""
     try:
-        with open(path, "rb") as fh:
-            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-                return None
-            return fh.read(MAX_FILE_BYTES + 1)
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
         return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        want = min(st.st_size, MAX_FILE_BYTES) + 1
+        data = os.read(fd, want)
+        while len(data) < want:  # short read, or the file grew
+            more = os.read(fd, want - len(data))
+            if not more:
+                break
+            data += more
+        return data
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def walk(paths: Sequence[Path | str], errors: list[SourceParseError] | None = None) -> list[str]:
@@ -1299,7 +1331,7 @@ def walk(paths: Sequence[Path | str], errors: list[SourceParseError] | None = No
     for root in paths:
         root_s = os.fspath(root)
         if os.path.isfile(root_s):
-            out.append(root_s)
+            out.append(os.path.normpath(root_s))
             continue
         if not os.path.isdir(root_s):
             if errors is not None:
@@ -1329,7 +1361,7 @@ def walk(paths: Sequence[Path | str], errors: list[SourceParseError] | None = No
                         if e.name not in SKIP_DIRS:
                             subdirs.append(e.path)
                     elif is_candidate_path(e.name) and e.is_file():
-                        out.append(e.path)
+                        out.append(os.path.normpath(e.path))
                 except OSError:
                     continue
             stack.extend(sorted(subdirs, reverse=True))
@@ -1340,54 +1372,66 @@ def _disk_loader() -> _Loader:
     return _Loader(_read_disk, os.path.isfile, on_disk=True)
 
 
-def _scan_chunk(
-    paths: list[str], needle: bytes | None
-) -> tuple[list[Reference], list[tuple[str, int, int, str]], int]:
-    refs, errors, scanned = _scan_with(_disk_loader(), paths, needle)
-    return refs, [(e.path, e.line, e.col, e.message) for e in errors], scanned
+def _parse_chunk(items: list[tuple[str, bytes]]) -> tuple[list[Reference], list[tuple[str, int, int, str]]]:
+    """Worker: parse pre-filtered ``(path, bytes)`` items (errors as tuples: they pickle)."""
+    loader = _disk_loader()
+    refs: list[Reference] = []
+    errors: list[tuple[str, int, int, str]] = []
+    for path, data in items:
+        found, err = _parse_one(loader, path, data)
+        refs.extend(found)
+        if err is not None:
+            errors.append((err.path, err.line, err.col, err.message))
+    return refs, errors
 
 
-def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
-PARALLEL_THRESHOLD = 400
+# Parse in a process pool when at least this many files pass the raw-text filter.
+PARALLEL_THRESHOLD = 300
 
 
 def scan_paths(
     files: list[str],
     *,
-    needle: bytes | None = None,
+    needle: Needle = None,
     progress: Callable[[int, int], None] | None = None,
     workers: int | None = None,
 ) -> ScanResult:
-    """Scan the given candidate files on disk (in a process pool when there are many).
+    """Scan the given candidate files on disk.
 
-    ``progress(done, total)`` is called as files complete.
+    Every file is read and filtered by raw text here; the files that pass are parsed in this
+    process, or in a process pool when there are at least ``PARALLEL_THRESHOLD`` of them.
+    ``progress(done, total)`` is called as files are filtered and parsed (``total`` grows by
+    the number of files to parse once filtering is done).
     """
     result = ScanResult()
+    loader = _disk_loader()
+    wanted: list[tuple[str, bytes]] = []
     total = len(files)
+    for i, path in enumerate(files, 1):
+        data = _read_disk(path)
+        if data is not None:
+            result.files_scanned += 1
+            if _wanted(data, path, needle):
+                wanted.append((path, data))
+        if progress and (i % 500 == 0 or i == total):
+            progress(i, total)
+    total += len(wanted)
+    done = len(files)
     nworkers = workers if workers is not None else min(os.cpu_count() or 1, 8)
-    if total < PARALLEL_THRESHOLD or nworkers <= 1:
-        size = max(total // 20, 50)
-        done = 0
-        loader = _disk_loader()
-        for chunk in _chunks(files, size):
-            refs, errors, scanned = _scan_with(loader, chunk, needle)
-            result.references.extend(refs)
-            result.errors.extend(errors)
-            result.files_scanned += scanned
-            done += len(chunk)
-            if progress:
-                progress(done, total)
+    if len(wanted) < PARALLEL_THRESHOLD or nworkers <= 1:
+        for n, (path, data) in enumerate(wanted, 1):
+            found, err = _parse_one(loader, path, data)
+            result.references.extend(found)
+            if err is not None:
+                result.errors.append(err)
+            if progress and (n % 200 == 0 or n == len(wanted)):
+                progress(done + n, total)
         return result
-    size = max(50, min(2000, total // (nworkers * 4) or 1))
-    chunks = list(_chunks(files, size))
-    parts: dict[int, tuple[list[Reference], list[tuple[str, int, int, str]], int]] = {}
-    done = 0
+    size = max(25, min(500, len(wanted) // (nworkers * 4) or 1))
+    chunks = [wanted[i : i + size] for i in range(0, len(wanted), size)]
+    parts: dict[int, tuple[list[Reference], list[tuple[str, int, int, str]]]] = {}
     with concurrent.futures.ProcessPoolExecutor(max_workers=nworkers) as pool:
-        futs = {pool.submit(_scan_chunk, c, needle): i for i, c in enumerate(chunks)}
+        futs = {pool.submit(_parse_chunk, c): i for i, c in enumerate(chunks)}
         for fut in concurrent.futures.as_completed(futs):
             idx = futs[fut]
             parts[idx] = fut.result()
@@ -1395,10 +1439,9 @@ def scan_paths(
             if progress:
                 progress(done, total)
     for idx in range(len(chunks)):
-        chunk_refs, chunk_errors, chunk_scanned = parts[idx]
+        chunk_refs, chunk_errors = parts[idx]
         result.references.extend(chunk_refs)
         result.errors.extend(SourceParseError(*e) for e in chunk_errors)
-        result.files_scanned += chunk_scanned
     return result
 
 
@@ -1406,7 +1449,7 @@ def scan_tree(
     paths: Sequence[Path | str],
     *,
     progress: Callable[[int, int], None] | None = None,
-    needle: bytes | None = None,
+    needle: Needle = None,
 ) -> ScanResult:
     """Walk ``paths`` and scan every candidate file (see ``walk`` and ``scan_paths``).
 

@@ -28,7 +28,7 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -36,6 +36,7 @@ import idna
 import requests
 
 from catalog_ops.errors import CatalogOpsError
+from catalog_ops.gitutil import redact
 
 DISCOVERY_PATH = ".well-known/terraform.json"
 TOKEN_PREFIX = "TF_TOKEN_"
@@ -169,21 +170,14 @@ class RegistryClient:
             delay = self.backoff * (2**attempt)
             try:
                 resp = self._session.get(url, headers=headers, timeout=self.timeout, allow_redirects=True)
-            except requests.Timeout:
+            except requests.RequestException as exc:  # connection errors and timeouts
                 if attempt < self.retries:
                     attempt += 1
                     time.sleep(delay)
                     continue
+                what = "timed out" if isinstance(exc, requests.Timeout) else type(exc).__name__
                 raise RegistryError(
-                    f"GET {url}: timed out after {self.retries + 1} attempt(s)", url=url
-                ) from None
-            except requests.RequestException as exc:
-                if attempt < self.retries:
-                    attempt += 1
-                    time.sleep(delay)
-                    continue
-                raise RegistryError(
-                    f"GET {url}: {type(exc).__name__} after {self.retries + 1} attempt(s)", url=url
+                    f"GET {url}: {what} after {self.retries + 1} attempt(s)", url=url
                 ) from None
             if resp.status_code in RETRY_STATUSES and attempt < self.retries:
                 retry_after = resp.headers.get("Retry-After", "")
@@ -236,36 +230,44 @@ class RegistryClient:
         return url if url.endswith("/") else url + "/"
 
     # --- versions -------------------------------------------------------------------------
-    def provider_versions(self, host: str, namespace: str, type_: str) -> list[str]:
-        """Version strings the registry lists for provider ``HOST/NAMESPACE/TYPE`` (registry
-        order, unfiltered). Raises RegistryError."""
-        key = ("provider", f"{normalize_host(host)}/{namespace}/{type_}".lower())
+    def _listed_versions(
+        self, host: str, service: str, ident: str, extract: Callable[[Any], list[Any]], shape: str
+    ) -> list[str]:
+        """``extract(doc)`` of ``GET <service URL>/<ident>/versions`` as strings, cached per
+        (service, host, ident). Raises RegistryError naming ``shape`` when the JSON has another form."""
+        key = (service, f"{normalize_host(host)}/{ident}".lower())
         if key not in self._versions:
-            url = urljoin(self.service_url(host, "providers.v1"), f"{namespace}/{type_}/versions")
+            url = urljoin(self.service_url(host, service), f"{ident}/versions")
             doc = self._get_json(url, host)
             try:
-                versions = [str(v["version"]) for v in doc["versions"]]
+                versions = [str(v) for v in extract(doc)]
             except (KeyError, TypeError):
-                raise RegistryError(
-                    f"GET {url}: unexpected response shape (want versions[].version)", url=url
-                ) from None
+                raise RegistryError(f"GET {url}: unexpected response shape (want {shape})", url=url) from None
             self._versions[key] = versions
         return list(self._versions[key])
 
+    def provider_versions(self, host: str, namespace: str, type_: str) -> list[str]:
+        """Version strings the registry lists for provider ``HOST/NAMESPACE/TYPE`` (registry
+        order, unfiltered; Terraform docs "Provider Registry Protocol", List Available Versions).
+        Raises RegistryError."""
+        return self._listed_versions(
+            host,
+            "providers.v1",
+            f"{namespace}/{type_}",
+            lambda doc: [v["version"] for v in doc["versions"]],
+            "versions[].version",
+        )
+
     def module_versions(self, host: str, namespace: str, name: str, system: str) -> list[str]:
-        """Version strings for module ``HOST/NAMESPACE/NAME/SYSTEM``. Raises RegistryError."""
-        key = ("module", f"{normalize_host(host)}/{namespace}/{name}/{system}".lower())
-        if key not in self._versions:
-            url = urljoin(self.service_url(host, "modules.v1"), f"{namespace}/{name}/{system}/versions")
-            doc = self._get_json(url, host)
-            try:
-                versions = [str(v["version"]) for m in doc["modules"] for v in m["versions"]]
-            except (KeyError, TypeError):
-                raise RegistryError(
-                    f"GET {url}: unexpected response shape (want modules[].versions[].version)", url=url
-                ) from None
-            self._versions[key] = versions
-        return list(self._versions[key])
+        """Version strings for module ``HOST/NAMESPACE/NAME/SYSTEM`` (Terraform docs "Module
+        Registry Protocol", List Available Versions). Raises RegistryError."""
+        return self._listed_versions(
+            host,
+            "modules.v1",
+            f"{namespace}/{name}/{system}",
+            lambda doc: [v["version"] for m in doc["modules"] for v in m["versions"]],
+            "modules[].versions[].version",
+        )
 
 
 def git_remote_tags(url: str, *, env: Mapping[str, str] | None = None, timeout: float = 60.0) -> list[str]:
@@ -298,7 +300,7 @@ def git_remote_tags(url: str, *, env: Mapping[str, str] | None = None, timeout: 
     except subprocess.TimeoutExpired:
         raise RegistryError(f"git ls-remote {safe}: timed out after {timeout:g}s", url=safe) from None
     if proc.returncode != 0:
-        msg = _short(proc.stderr.replace(url, safe) or f"exit {proc.returncode}", 200)
+        msg = _short(redact(proc.stderr.replace(url, safe)) or f"exit {proc.returncode}", 200)
         raise RegistryError(f"git ls-remote {safe}: {msg}", url=safe)
     tags = []
     for line in proc.stdout.splitlines():

@@ -22,6 +22,7 @@ import os
 import re
 import subprocess
 import tempfile
+import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,6 +49,7 @@ from catalog_ops.commits import (
 )
 from catalog_ops.errors import Conflict, ForgeError, NotFound, ReleaseError, UsageError
 from catalog_ops.forge.base import ChecksState, CommitChecks, Forge, PullRequest, PullState
+from catalog_ops.gitutil import redact
 from catalog_ops.metadata import ModuleChange, ReleaseMetadata, render_release_metadata
 from catalog_ops.modules import (
     DEFAULT_PATTERNS,
@@ -242,13 +244,6 @@ class CommitInfo:
         return len(self.parents) > 1
 
 
-_CRED_RE = re.compile(r"(://)[^/@\s]+@")
-
-
-def _redact(text: str) -> str:
-    return _CRED_RE.sub(r"\1***@", text)
-
-
 class GitHistory:
     """Read-only view of a clone (uses the ``git`` CLI without a shell).
 
@@ -263,7 +258,10 @@ class GitHistory:
 
     @classmethod
     def clone(cls, url: str, dest: Path) -> GitHistory:
-        """``git clone --no-checkout url dest`` (all branches and tags)."""
+        """``git clone --no-checkout url dest`` (all branches and tags).
+
+        Raises ReleaseError when git fails (git's stderr with URL credentials redacted).
+        """
         git = _git_binary()
         env = _git_env()
         proc = subprocess.run(
@@ -273,7 +271,7 @@ class GitHistory:
             env=env,
         )
         if proc.returncode != 0:
-            raise ReleaseError(f"git clone failed: {_redact(proc.stderr.strip())}")
+            raise ReleaseError(f"git clone failed: {redact(proc.stderr.strip())}")
         return cls(dest, git)
 
     def run(self, *args: str, check: bool = True) -> str:
@@ -286,7 +284,7 @@ class GitHistory:
             env=_git_env(),
         )
         if check and proc.returncode != 0:
-            raise ReleaseError(f"git {args[0]} failed: {_redact(proc.stderr.strip())}")
+            raise ReleaseError(f"git {args[0]} failed: {redact(proc.stderr.strip())}")
         return proc.stdout if proc.returncode == 0 else ""
 
     def resolve(self, ref: str) -> str | None:
@@ -644,9 +642,11 @@ def load_template(path: Path | None) -> jinja2.Template:
         except OSError as exc:
             raise UsageError(f"{path}:1:1: cannot read template: {exc.strerror}") from None
     try:
-        return _template_env().from_string(source)
+        template = _template_env().from_string(source)
     except jinja2.TemplateSyntaxError as exc:
         raise UsageError(f"{name}:{exc.lineno}:1: template syntax error: {exc.message}") from None
+    template.name = name  # named in render errors (``render_notes``)
+    return template
 
 
 def _notes_context(plan: ReleasePlan) -> dict[str, Any]:
@@ -744,13 +744,24 @@ def _notes_context(plan: ReleasePlan) -> dict[str, Any]:
 
 
 def render_notes(plan: ReleasePlan, template: jinja2.Template | None = None) -> str:
-    """Release notes Markdown (without the metadata comment). Raises UsageError when a
-    user template fails to render."""
+    """Release notes Markdown (without the metadata comment).
+
+    Args:
+        plan: the release plan whose entries are rendered.
+        template: from ``load_template`` (default: the bundled one).
+
+    Raises:
+        UsageError: the template fails to render (``name:line:1: message``; the line is the
+            template line Jinja2 reports, 1 when it reports none).
+    """
     template = template or load_template(None)
     try:
         text = template.render(**_notes_context(plan))
     except jinja2.TemplateError as exc:
-        raise UsageError(f"release notes template: {exc}") from None
+        frames = traceback.extract_tb(exc.__traceback__)
+        line = next((f.lineno for f in reversed(frames) if f.filename == "<template>"), None) or 1
+        where = f"{template.name or 'release notes template'}:{line}:1"
+        raise UsageError(f"{where}: release notes template error: {exc}") from None
     text = re.sub(r"\n{3,}", "\n\n", text).strip("\n")
     return text + "\n"
 

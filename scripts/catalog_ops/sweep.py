@@ -556,6 +556,29 @@ def _provider_source(ref: Any) -> str | None:
     return getattr(ref, "name", None)
 
 
+def _occurrence(
+    ref: Any,
+    path: str,
+    where: str,
+    current: str,
+    *,
+    exact: bool,
+    address: str | None = None,
+    span: tuple[int, int] | None = None,
+) -> Occurrence:
+    """``Occurrence`` at the line/col of ``ref`` (a ``refs.Reference``) written in ``path``."""
+    return Occurrence(
+        path=path,
+        line=ref.line,
+        col=ref.col,
+        where=where,
+        current=current,
+        exact=exact,
+        address=address,
+        span=span,
+    )
+
+
 def collect(
     files: Mapping[str, bytes], config: SweepConfig, *, default_cli: str = "terraform"
 ) -> tuple[list[Dependency], list[str]]:
@@ -598,47 +621,19 @@ def collect(
         if ref.entry == RefKindOfEntry.REQUIRED_VERSION:
             if version:
                 cli_dep(cli).occurrences.append(
-                    Occurrence(
-                        path=path,
-                        line=ref.line,
-                        col=ref.col,
-                        where="required_version",
-                        current=version,
-                        exact=False,
-                        span=span,
-                    )
+                    _occurrence(ref, path, "required_version", version, exact=False, span=span)
                 )
-        elif ref.entry == RefKindOfEntry.TERRAFORM_VERSION_FILE:
-            target = cli_dep("terraform")
-            if version and parse_version(version):
-                target.occurrences.append(
-                    Occurrence(
-                        path=path,
-                        line=ref.line,
-                        col=ref.col,
-                        where=".terraform-version",
-                        current=version,
-                        exact=True,
-                    )
-                )
+        elif ref.entry in (RefKindOfEntry.TERRAFORM_VERSION_FILE, RefKindOfEntry.TOOL_VERSIONS):
+            if ref.entry == RefKindOfEntry.TERRAFORM_VERSION_FILE:
+                tool: str | None = "terraform"
+                kind = ".terraform-version"
             else:
-                target.skipped.append(f"{where}: {version!r} is not an exact version")
-        elif ref.entry == RefKindOfEntry.TOOL_VERSIONS:
-            name = _cli_for_tool(ref.name)
-            if name is None:
+                tool, kind = _cli_for_tool(ref.name), ".tool-versions"
+            if tool is None:
                 continue
-            target = cli_dep(name)
+            target = cli_dep(tool)
             if version and parse_version(version):
-                target.occurrences.append(
-                    Occurrence(
-                        path=path,
-                        line=ref.line,
-                        col=ref.col,
-                        where=".tool-versions",
-                        current=version,
-                        exact=True,
-                    )
-                )
+                target.occurrences.append(_occurrence(ref, path, kind, version, exact=True))
             else:
                 target.skipped.append(f"{where}: {version!r} is not an exact version")
         elif ref.entry == RefKindOfEntry.PROVIDER:
@@ -653,15 +648,7 @@ def collect(
                 target.skipped.append(f"{where}: no version constraint")
                 continue
             target.occurrences.append(
-                Occurrence(
-                    path=path,
-                    line=ref.line,
-                    col=ref.col,
-                    where="required_providers",
-                    current=version,
-                    exact=False,
-                    span=span,
-                )
+                _occurrence(ref, path, "required_providers", version, exact=False, span=span)
             )
         elif ref.entry in (RefKindOfEntry.MODULE, RefKindOfEntry.TERRAGRUNT, RefKindOfEntry.STACK_UNIT):
             src = ref.source
@@ -681,12 +668,11 @@ def collect(
                     target.skipped.append(f"{where}: no version constraint")
                     continue
                 target.occurrences.append(
-                    Occurrence(
-                        path=path,
-                        line=ref.line,
-                        col=ref.col,
-                        where="module",
-                        current=pinned or version or "",
+                    _occurrence(
+                        ref,
+                        path,
+                        "module",
+                        pinned or version or "",
                         exact=pinned is not None,
                         address=src.raw.split("?", 1)[0],
                     )
@@ -703,14 +689,8 @@ def collect(
                     )
                     continue
                 target.occurrences.append(
-                    Occurrence(
-                        path=path,
-                        line=ref.line,
-                        col=ref.col,
-                        where="module",
-                        current=src.ref or "",
-                        exact=True,
-                        address=src.raw.split("?", 1)[0],
+                    _occurrence(
+                        ref, path, "module", src.ref or "", exact=True, address=src.raw.split("?", 1)[0]
                     )
                 )
     if config.workflows:

@@ -41,6 +41,7 @@ class FaultRule:
     reset_in: int = 1
 
     def matches(self, method: str, path: str) -> bool:
+        """Whether this rule still fires (``times`` left) for ``method`` and ``path`` (regex search)."""
         if self.times <= 0:
             return False
         if self.method and self.method.upper() != method.upper():
@@ -50,6 +51,9 @@ class FaultRule:
 
 @dataclasses.dataclass
 class Chaos:
+    """Random faults for soak tests: per-request probabilities (0..1) of each fault kind,
+    ``latency`` as a (min, max) range in seconds, reproducible through ``seed``."""
+
     error_rate: float = 0.0
     secondary_rate: float = 0.0
     drop_rate: float = 0.0

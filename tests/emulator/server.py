@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import dataclasses
+import functools
 import json
 import math
 import re
@@ -60,6 +61,26 @@ class LogEntry:
     wall_started: float = 0.0  # time.time() at start (compare with X-RateLimit-Reset)
 
 
+def _secondary_limit_body() -> dict[str, str]:
+    """GitHub's 403 body for a secondary rate limit (GitHub REST docs, "Rate limits for the REST API")."""
+    return {
+        "message": SECONDARY_MSG,
+        "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
+        "status": "403",
+    }
+
+
+def _create_pull_refused(message: str) -> HttpError:
+    """GitHub's 422 for a refused ``POST /repos/{o}/{r}/pulls`` (GitHub REST docs, "Create a pull
+    request"): ``errors: [{"resource": "PullRequest", "code": "custom", "message": message}]``."""
+    return HttpError(
+        422,
+        "Validation Failed",
+        errors=[{"resource": "PullRequest", "code": "custom", "message": message}],
+        doc="https://docs.github.com/rest/pulls/pulls#create-a-pull-request",
+    )
+
+
 Route = tuple[str, re.Pattern[str], Callable[..., Any]]
 
 
@@ -98,6 +119,7 @@ class GitHubEmulator:
 
     # --- lifecycle -------------------------------------------------------------------------
     def start(self) -> GitHubEmulator:
+        """Serve on an ephemeral 127.0.0.1 port in a daemon thread; returns ``self``."""
         handler = _make_handler(self)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
@@ -112,6 +134,7 @@ class GitHubEmulator:
         return self
 
     def stop(self) -> None:
+        """Shut the server down (idempotent)."""
         if self._server:
             self._server.shutdown()
             self._server.server_close()
@@ -119,11 +142,13 @@ class GitHubEmulator:
 
     @property
     def port(self) -> int:
+        """TCP port the server listens on. AssertionError before ``start``."""
         assert self._server is not None, "emulator not started"
         return self._server.server_address[1]
 
     @property
     def base_url(self) -> str:
+        """``http://127.0.0.1:PORT`` (no API prefix)."""
         return f"http://127.0.0.1:{self.port}"
 
     @property
@@ -190,6 +215,7 @@ class GitHubEmulator:
         return repo
 
     def repo(self, full_name: str) -> EmuRepo:
+        """The emulated repository ``owner/name``. KeyError when unknown."""
         return self.state.repos[full_name]
 
     def pulls(self, full_name: str) -> list[dict[str, Any]]:
@@ -201,6 +227,7 @@ class GitHubEmulator:
             ]
 
     def issues(self, full_name: str) -> list[dict[str, Any]]:
+        """All issues of a repo as GitHub REST JSON (by number)."""
         with self.state.lock:
             repo = self.state.repos[full_name]
             return [
@@ -209,6 +236,7 @@ class GitHubEmulator:
             ]
 
     def comments(self, full_name: str, number: int) -> list[dict[str, Any]]:
+        """Comments on issue/PR ``number`` as GitHub REST JSON (oldest first)."""
         with self.state.lock:
             repo = self.state.repos[full_name]
             return [
@@ -365,21 +393,16 @@ class GitHubEmulator:
         path = parsed.path
         graphql_paths = ("/graphql", "/api/graphql")
         is_graphql = path in graphql_paths
+
+        def reject(status: int, message: str) -> tuple[int, dict[str, str], bytes, str | None]:
+            out = {"message": message, "documentation_url": DOC, "status": str(status)}
+            return self._finish(
+                seq, started, method, raw_path, "rest", f"{method} {path}", False, None, status, out, {}
+            )
+
         if not is_graphql and self.prefix:
             if not path.startswith(self.prefix + "/") and path != self.prefix:
-                return self._finish(
-                    seq,
-                    started,
-                    method,
-                    raw_path,
-                    "rest",
-                    f"{method} {path}",
-                    False,
-                    None,
-                    404,
-                    {"message": "Not Found", "documentation_url": DOC, "status": "404"},
-                    {},
-                )
+                return reject(404, "Not Found")
             path = path[len(self.prefix) :] or "/"
         query = urllib.parse.parse_qs(parsed.query)
         payload: Any = None
@@ -387,19 +410,7 @@ class GitHubEmulator:
             try:
                 payload = json.loads(body)
             except ValueError:
-                return self._finish(
-                    seq,
-                    started,
-                    method,
-                    raw_path,
-                    "rest",
-                    f"{method} {path}",
-                    False,
-                    None,
-                    400,
-                    {"message": "Problems parsing JSON", "documentation_url": DOC, "status": "400"},
-                    {},
-                )
+                return reject(400, "Problems parsing JSON")
         if is_graphql:
             qtext = (payload or {}).get("query", "") if isinstance(payload, dict) else ""
             op_match = re.search(r"\b(createCommitOnBranch|enablePullRequestAutoMerge|refs)\b", qtext)
@@ -410,6 +421,7 @@ class GitHubEmulator:
             op = f"{method} {self._template(path)}"
             content_creating = method in ("POST", "PATCH", "PUT", "DELETE") and not path.startswith("/app/")
             kind = "rest"
+        finish = functools.partial(self._finish, seq, started, method, raw_path, kind, op, content_creating)
         fault, delay = self.faults.pick(method, path)
         if delay:
             time.sleep(delay)
@@ -418,27 +430,10 @@ class GitHubEmulator:
             info = self._authenticate(headers.get("Authorization") or headers.get("authorization"), path)
             login = info.login
         except HttpError as exc:
-            return self._finish(
-                seq, started, method, raw_path, kind, op, content_creating, None, exc.status, exc.body(), {}
-            )
+            return finish(None, exc.status, exc.body(), {})
         resource = "graphql" if is_graphql else "core"
         if fault is not None and fault.kind == "drop":
-            self._log(
-                LogEntry(
-                    seq,
-                    method,
-                    raw_path,
-                    0,
-                    kind,
-                    op,
-                    content_creating,
-                    started,
-                    time.monotonic(),
-                    fault="drop",
-                    login=login,
-                )
-            )
-            return 0, {}, b"", "drop"
+            return finish(login, 0, None, {}, fault="drop")
         if fault is not None and fault.kind in ("status", "secondary", "primary"):
             hdrs = self._rate_headers(login, resource)
             retry_after: float | None = None
@@ -457,11 +452,7 @@ class GitHubEmulator:
             elif fault.kind == "secondary":
                 status, out = (
                     403,
-                    {
-                        "message": SECONDARY_MSG,
-                        "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
-                        "status": "403",
-                    },
+                    _secondary_limit_body(),
                 )
                 retry_after = fault.retry_after
                 hdrs["Retry-After"] = _fmt(retry_after)
@@ -476,21 +467,8 @@ class GitHubEmulator:
                     },
                 )
                 hdrs.update({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)})
-            return self._finish(
-                seq,
-                started,
-                method,
-                raw_path,
-                kind,
-                op,
-                content_creating,
-                login,
-                status,
-                out,
-                hdrs,
-                retry_after=retry_after,
-                rate_reset=reset,
-                fault=fault.kind,
+            return finish(
+                login, status, out, hdrs, retry_after=retry_after, rate_reset=reset, fault=fault.kind
             )
         if content_creating:
             wait = self.limits.admit()
@@ -498,26 +476,8 @@ class GitHubEmulator:
                 hdrs = self._rate_headers(login, resource)
                 retry_after = float(max(1, math.ceil(wait)))
                 hdrs["Retry-After"] = _fmt(retry_after)
-                out = {
-                    "message": SECONDARY_MSG,
-                    "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
-                    "status": "403",
-                }
-                return self._finish(
-                    seq,
-                    started,
-                    method,
-                    raw_path,
-                    kind,
-                    op,
-                    content_creating,
-                    login,
-                    403,
-                    out,
-                    hdrs,
-                    retry_after=retry_after,
-                    fault="burst",
-                )
+                out = _secondary_limit_body()
+                return finish(login, 403, out, hdrs, retry_after=retry_after, fault="burst")
         extra: dict[str, str] = {}
         try:
             if info.read_only and (content_creating or (method != "GET" and not is_graphql)):
@@ -541,25 +501,8 @@ class GitHubEmulator:
         hdrs = self._rate_headers(login, resource)
         hdrs.update(extra)
         if fault is not None and fault.kind == "drop_after":
-            self._log(
-                LogEntry(
-                    seq,
-                    method,
-                    raw_path,
-                    0,
-                    kind,
-                    op,
-                    content_creating,
-                    started,
-                    time.monotonic(),
-                    fault="drop_after",
-                    login=login,
-                )
-            )
-            return 0, {}, b"", "drop_after"
-        return self._finish(
-            seq, started, method, raw_path, kind, op, content_creating, login, status, out, hdrs
-        )
+            return finish(login, 0, None, {}, fault="drop_after")
+        return finish(login, status, out, hdrs)
 
     def _finish(
         self,
@@ -579,12 +522,6 @@ class GitHubEmulator:
         rate_reset: int | None = None,
         fault: str | None = None,
     ) -> tuple[int, dict[str, str], bytes, str | None]:
-        body = b"" if status == 204 else json.dumps(out).encode()
-        hdrs = dict(hdrs)
-        hdrs.setdefault("Content-Type", "application/json; charset=utf-8")
-        hdrs["X-GitHub-Media-Type"] = "github.v3; format=json"
-        hdrs["X-GitHub-Request-Id"] = f"EMU:{seq:08X}"
-        hdrs["x-github-api-version-selected"] = "2022-11-28"
         self._log(
             LogEntry(
                 seq,
@@ -602,6 +539,14 @@ class GitHubEmulator:
                 login,
             )
         )
+        if status == 0:  # fault "drop"/"drop_after": the connection closes without a response
+            return 0, {}, b"", fault
+        body = b"" if status == 204 else json.dumps(out).encode()
+        hdrs = dict(hdrs)
+        hdrs.setdefault("Content-Type", "application/json; charset=utf-8")
+        hdrs["X-GitHub-Media-Type"] = "github.v3; format=json"
+        hdrs["X-GitHub-Request-Id"] = f"EMU:{seq:08X}"
+        hdrs["x-github-api-version-selected"] = "2022-11-28"
         return status, hdrs, body, fault
 
     def _template(self, path: str) -> str:
@@ -698,6 +643,7 @@ class GitHubEmulator:
 
     # --- routes: meta and repos -------------------------------------------------------------------
     def r_rate_limit(self, who: TokenInfo, **_: Any) -> tuple[int, Any]:
+        """Emulates ``GET /rate_limit`` (GitHub REST API)."""
         core = {
             "limit": self.rate_limit,
             "remaining": self.rate_limit - self._rate_used.get((who.login, "core"), 0),
@@ -707,6 +653,7 @@ class GitHubEmulator:
         return 200, {"resources": {"core": core, "graphql": core}, "rate": core}
 
     def r_installation_token(self, iid: str, who: TokenInfo, **_: Any) -> tuple[int, Any]:
+        """Emulates ``POST /app/installations/{iid}/access_tokens`` (GitHub REST API)."""
         token = f"ghs_emu{iid}{self.state.next_id():030d}"
         self.state.tokens[token] = TokenInfo(token=token, login=who.login, kind="app")
         expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
@@ -720,6 +667,7 @@ class GitHubEmulator:
     def r_list_repos(
         self, kind: str, owner: str, query: dict[str, list[str]], req_path: str, **_: Any
     ) -> tuple[int, Any, dict[str, str]]:
+        """Emulates ``GET /{kind}/{owner}/repos`` (GitHub REST API)."""
         repos = sorted((r for r in self.state.repos.values() if r.owner == owner), key=lambda r: r.full_name)
         if not repos and kind == "orgs":
             raise HttpError(
@@ -730,10 +678,12 @@ class GitHubEmulator:
         return self._paginate([self.state.repo_json(r) for r in repos], query, req_path)
 
     def r_get_repo(self, owner: str, repo: str, **_: Any) -> tuple[int, Any]:
+        """Emulates ``GET /repos/{owner}/{repo}`` (GitHub REST API)."""
         return 200, self.state.repo_json(self._repo(owner, repo))
 
     # --- routes: git data ------------------------------------------------------------------------------
     def r_get_ref(self, owner: str, repo: str, ref: str, **_: Any) -> tuple[int, Any]:
+        """Emulates ``GET /repos/{owner}/{repo}/git/ref/{ref}`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         found = self.state.ref_sha(r, f"refs/{ref}")
         if found is None:
@@ -741,6 +691,7 @@ class GitHubEmulator:
         return 200, self.state.ref_json(r, f"refs/{ref}", *found)
 
     def r_matching_refs(self, owner: str, repo: str, ref: str, **_: Any) -> tuple[int, Any]:
+        """Emulates ``GET /repos/{owner}/{repo}/git/matching-refs/{ref}`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         out = self.state.git(
             r, "for-each-ref", "--format=%(refname) %(objectname) %(objecttype)", f"refs/{ref}"
@@ -752,6 +703,7 @@ class GitHubEmulator:
         return 200, items
 
     def r_create_ref(self, owner: str, repo: str, body: dict[str, Any], **_: Any) -> tuple[int, Any]:
+        """Emulates ``POST /repos/{owner}/{repo}/git/refs`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         self._require(body, "ref", "sha", resource="Reference")
         ref, sha = body["ref"], body["sha"]
@@ -773,6 +725,7 @@ class GitHubEmulator:
     def r_update_ref(
         self, owner: str, repo: str, ref: str, body: dict[str, Any], **_: Any
     ) -> tuple[int, Any]:
+        """Emulates ``PATCH /repos/{owner}/{repo}/git/refs/{ref}`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         self._require(body, "sha", resource="Reference")
         full = f"refs/{ref}"
@@ -799,6 +752,7 @@ class GitHubEmulator:
         return 200, self.state.ref_json(r, full, sha, "commit")
 
     def r_delete_ref(self, owner: str, repo: str, ref: str, **_: Any) -> tuple[int, Any]:
+        """Emulates ``DELETE /repos/{owner}/{repo}/git/refs/{ref}`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         if self.state.ref_sha(r, f"refs/{ref}") is None:
             raise HttpError(422, "Reference does not exist")
@@ -810,6 +764,7 @@ class GitHubEmulator:
     def r_get_tree(
         self, owner: str, repo: str, sha: str, query: dict[str, list[str]], **_: Any
     ) -> tuple[int, Any]:
+        """Emulates ``GET /repos/{owner}/{repo}/git/trees/{sha}`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         tree_sha = self.state.resolve(r, sha)
         if tree_sha is None:
@@ -836,6 +791,7 @@ class GitHubEmulator:
         return 200, {"sha": tree_oid, "url": f"{a}/git/trees/{tree_oid}", "tree": entries, "truncated": False}
 
     def r_create_blob(self, owner: str, repo: str, body: dict[str, Any], **_: Any) -> tuple[int, Any]:
+        """Emulates ``POST /repos/{owner}/{repo}/git/blobs`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         self._require(body, "content", resource="Blob")
         data = (
@@ -851,6 +807,7 @@ class GitHubEmulator:
         return 201, {"sha": sha, "url": f"{self.api_url}/repos/{r.full_name}/git/blobs/{sha}"}
 
     def r_get_blob(self, owner: str, repo: str, sha: str, **_: Any) -> tuple[int, Any]:
+        """Emulates ``GET /repos/{owner}/{repo}/git/blobs/{sha}`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         proc = gitutil.run_git(["cat-file", "blob", sha], git_dir=r.path, check=False)
         if proc.returncode != 0:
@@ -865,6 +822,7 @@ class GitHubEmulator:
         }
 
     def r_create_tree(self, owner: str, repo: str, body: dict[str, Any], **_: Any) -> tuple[int, Any]:
+        """Emulates ``POST /repos/{owner}/{repo}/git/trees`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         self._require(body, "tree", resource="Tree")
         index = self.state.temp_index()
@@ -914,6 +872,7 @@ class GitHubEmulator:
         }
 
     def r_get_commit(self, owner: str, repo: str, sha: str, **_: Any) -> tuple[int, Any]:
+        """Emulates ``GET /repos/{owner}/{repo}/git/commits/{sha}`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         if gitutil.run_git(["cat-file", "-e", f"{sha}^{{commit}}"], git_dir=r.path, check=False).returncode:
             raise HttpError(404, "Not Found")
@@ -922,6 +881,7 @@ class GitHubEmulator:
     def r_create_commit(
         self, owner: str, repo: str, body: dict[str, Any], who: TokenInfo, **_: Any
     ) -> tuple[int, Any]:
+        """Emulates ``POST /repos/{owner}/{repo}/git/commits`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         self._require(body, "message", "tree", resource="Commit")
         args = ["commit-tree", body["tree"]]
@@ -947,6 +907,7 @@ class GitHubEmulator:
     def r_create_tag(
         self, owner: str, repo: str, body: dict[str, Any], who: TokenInfo, **_: Any
     ) -> tuple[int, Any]:
+        """Emulates ``POST /repos/{owner}/{repo}/git/tags`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         self._require(body, "tag", "message", "object", "type", resource="Tag")
         tag_text = (
@@ -991,6 +952,7 @@ class GitHubEmulator:
         }
 
     def r_get_tag(self, owner: str, repo: str, sha: str, **_: Any) -> tuple[int, Any]:
+        """Emulates ``GET /repos/{owner}/{repo}/git/tags/{sha}`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         if (
             gitutil.run_git(["cat-file", "-t", sha], git_dir=r.path, check=False).stdout.decode().strip()
@@ -1002,6 +964,7 @@ class GitHubEmulator:
     def r_contents(
         self, owner: str, repo: str, path: str, query: dict[str, list[str]], **_: Any
     ) -> tuple[int, Any]:
+        """Emulates ``GET /repos/{owner}/{repo}/contents/{path}`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         ref = query.get("ref", [r.default_branch])[0]
         sha = self.state.resolve(r, ref)
@@ -1048,6 +1011,7 @@ class GitHubEmulator:
     def r_list_tags(
         self, owner: str, repo: str, query: dict[str, list[str]], req_path: str, **_: Any
     ) -> tuple[int, Any, dict[str, str]]:
+        """Emulates ``GET /repos/{owner}/{repo}/tags`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         out = self.state.git(
             r,
@@ -1076,6 +1040,7 @@ class GitHubEmulator:
     def r_list_pulls(
         self, owner: str, repo: str, query: dict[str, list[str]], req_path: str, **_: Any
     ) -> tuple[int, Any, dict[str, str]]:
+        """Emulates ``GET /repos/{owner}/{repo}/pulls`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         state = query.get("state", ["open"])[0]
         head = query.get("head", [None])[0]
@@ -1094,6 +1059,7 @@ class GitHubEmulator:
     def r_create_pull(
         self, owner: str, repo: str, body: dict[str, Any], who: TokenInfo, **_: Any
     ) -> tuple[int, Any, dict[str, str]]:
+        """Emulates ``POST /repos/{owner}/{repo}/pulls`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         self._require(body, "head", "base", resource="PullRequest")
         head = str(body["head"]).split(":", 1)[-1]
@@ -1114,31 +1080,9 @@ class GitHubEmulator:
             )
         assert head_sha and base_sha
         if any(p["state"] == "open" and p["head"] == head and p["base"] == base for p in r.pulls.values()):
-            raise HttpError(
-                422,
-                "Validation Failed",
-                errors=[
-                    {
-                        "resource": "PullRequest",
-                        "code": "custom",
-                        "message": f"A pull request already exists for {r.owner}:{head}.",
-                    }
-                ],
-                doc="https://docs.github.com/rest/pulls/pulls#create-a-pull-request",
-            )
+            raise _create_pull_refused(f"A pull request already exists for {r.owner}:{head}.")
         if gitutil.is_ancestor(r.path, head_sha, base_sha):
-            raise HttpError(
-                422,
-                "Validation Failed",
-                errors=[
-                    {
-                        "resource": "PullRequest",
-                        "code": "custom",
-                        "message": f"No commits between {base} and {head}",
-                    }
-                ],
-                doc="https://docs.github.com/rest/pulls/pulls#create-a-pull-request",
-            )
+            raise _create_pull_refused(f"No commits between {base} and {head}")
         self._require(body, "title", resource="PullRequest")
         n = r.next_number
         r.next_number += 1
@@ -1172,12 +1116,14 @@ class GitHubEmulator:
         return 201, self.state.pull_json(r, pr), {"Location": f"{self.api_url}/repos/{r.full_name}/pulls/{n}"}
 
     def r_get_pull(self, owner: str, repo: str, number: str, **_: Any) -> tuple[int, Any]:
+        """Emulates ``GET /repos/{owner}/{repo}/pulls/{number}`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         return 200, self.state.pull_json(r, self._pull(r, number))
 
     def r_update_pull(
         self, owner: str, repo: str, number: str, body: dict[str, Any], **_: Any
     ) -> tuple[int, Any]:
+        """Emulates ``PATCH /repos/{owner}/{repo}/pulls/{number}`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         pr = self._pull(r, number)
         if "base" in body and self.state.branch_sha(r, body["base"]) is None:
@@ -1203,6 +1149,7 @@ class GitHubEmulator:
     def r_merge_pull(
         self, owner: str, repo: str, number: str, body: dict[str, Any], who: TokenInfo, **_: Any
     ) -> tuple[int, Any]:
+        """Emulates ``PUT /repos/{owner}/{repo}/pulls/{number}/merge`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         pr = self._pull(r, number)
         if pr["state"] != "open":
@@ -1218,6 +1165,7 @@ class GitHubEmulator:
     def r_request_reviewers(
         self, owner: str, repo: str, number: str, body: dict[str, Any], **_: Any
     ) -> tuple[int, Any]:
+        """Emulates ``POST /repos/{owner}/{repo}/pulls/{number}/requested_reviewers`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         pr = self._pull(r, number)
         for u in body.get("reviewers", []):
@@ -1231,6 +1179,7 @@ class GitHubEmulator:
         return 201, self.state.pull_json(r, pr, full=False)
 
     def r_commit_pulls(self, owner: str, repo: str, sha: str, **_: Any) -> tuple[int, Any]:
+        """Emulates ``GET /repos/{owner}/{repo}/commits/{sha}/pulls`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         full = self.state.rev(r, sha)
         if full is None:
@@ -1254,6 +1203,7 @@ class GitHubEmulator:
         return 200, out
 
     def r_combined_status(self, owner: str, repo: str, ref: str, **_: Any) -> tuple[int, Any]:
+        """Emulates ``GET /repos/{owner}/{repo}/commits/{ref}/status`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         sha = self.state.resolve(r, ref)
         if sha is None:
@@ -1302,6 +1252,7 @@ class GitHubEmulator:
     def r_check_runs(
         self, owner: str, repo: str, ref: str, query: dict[str, list[str]], **_: Any
     ) -> tuple[int, Any]:
+        """Emulates ``GET /repos/{owner}/{repo}/commits/{ref}/check-runs`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         sha = self.state.resolve(r, ref)
         if sha is None:
@@ -1324,6 +1275,7 @@ class GitHubEmulator:
     def r_create_status(
         self, owner: str, repo: str, sha: str, body: dict[str, Any], **_: Any
     ) -> tuple[int, Any]:
+        """Emulates ``POST /repos/{owner}/{repo}/statuses/{sha}`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         self._require(body, "state", resource="Status")
         st = {
@@ -1342,6 +1294,7 @@ class GitHubEmulator:
     def r_list_issues(
         self, owner: str, repo: str, query: dict[str, list[str]], req_path: str, **_: Any
     ) -> tuple[int, Any, dict[str, str]]:
+        """Emulates ``GET /repos/{owner}/{repo}/issues`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         state = query.get("state", ["open"])[0]
         labels = [x for x in query.get("labels", [""])[0].split(",") if x]
@@ -1364,6 +1317,7 @@ class GitHubEmulator:
     def r_create_issue(
         self, owner: str, repo: str, body: dict[str, Any], who: TokenInfo, **_: Any
     ) -> tuple[int, Any]:
+        """Emulates ``POST /repos/{owner}/{repo}/issues`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         self._require(body, "title", resource="Issue")
         n = r.next_number
@@ -1388,6 +1342,7 @@ class GitHubEmulator:
         return 201, self.state.issue_json(r, issue)
 
     def r_get_issue(self, owner: str, repo: str, number: str, **_: Any) -> tuple[int, Any]:
+        """Emulates ``GET /repos/{owner}/{repo}/issues/{number}`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         n = int(number)
         if n in r.pulls:
@@ -1397,6 +1352,7 @@ class GitHubEmulator:
     def r_update_issue(
         self, owner: str, repo: str, number: str, body: dict[str, Any], **_: Any
     ) -> tuple[int, Any]:
+        """Emulates ``PATCH /repos/{owner}/{repo}/issues/{number}`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         item = self._item(r, number)
         for key in ("title", "body"):
@@ -1416,6 +1372,7 @@ class GitHubEmulator:
         return 200, self.state.issue_json(r, item)
 
     def r_add_labels(self, owner: str, repo: str, number: str, body: Any, **_: Any) -> tuple[int, Any]:
+        """Emulates ``POST /repos/{owner}/{repo}/issues/{number}/labels`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         item = self._item(r, number)
         labels = body.get("labels", []) if isinstance(body, dict) else body
@@ -1425,6 +1382,7 @@ class GitHubEmulator:
         return 200, [self.state.label_json(r, x) for x in item["labels"]]
 
     def r_set_labels(self, owner: str, repo: str, number: str, body: Any, **_: Any) -> tuple[int, Any]:
+        """Emulates ``PUT /repos/{owner}/{repo}/issues/{number}/labels`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         item = self._item(r, number)
         labels = body.get("labels", []) if isinstance(body, dict) else body
@@ -1434,6 +1392,7 @@ class GitHubEmulator:
     def r_add_assignees(
         self, owner: str, repo: str, number: str, body: dict[str, Any], **_: Any
     ) -> tuple[int, Any]:
+        """Emulates ``POST /repos/{owner}/{repo}/issues/{number}/assignees`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         item = self._item(r, number)
         for u in body.get("assignees", []):
@@ -1445,6 +1404,7 @@ class GitHubEmulator:
     def r_list_comments(
         self, owner: str, repo: str, number: str, query: dict[str, list[str]], req_path: str, **_: Any
     ) -> tuple[int, Any, dict[str, str]]:
+        """Emulates ``GET /repos/{owner}/{repo}/issues/{number}/comments`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         self._item(r, number)
         items = [
@@ -1457,6 +1417,7 @@ class GitHubEmulator:
     def r_create_comment(
         self, owner: str, repo: str, number: str, body: dict[str, Any], who: TokenInfo, **_: Any
     ) -> tuple[int, Any]:
+        """Emulates ``POST /repos/{owner}/{repo}/issues/{number}/comments`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         self._item(r, number)
         self._require(body, "body", resource="IssueComment")
@@ -1477,6 +1438,7 @@ class GitHubEmulator:
     def r_update_comment(
         self, owner: str, repo: str, cid: str, body: dict[str, Any], **_: Any
     ) -> tuple[int, Any]:
+        """Emulates ``PATCH /repos/{owner}/{repo}/issues/comments/{cid}`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         c = self.state.comments.get(int(cid))
         if c is None or c["repo"] != r.full_name:
@@ -1490,12 +1452,14 @@ class GitHubEmulator:
     def r_list_releases(
         self, owner: str, repo: str, query: dict[str, list[str]], req_path: str, **_: Any
     ) -> tuple[int, Any, dict[str, str]]:
+        """Emulates ``GET /repos/{owner}/{repo}/releases`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         return self._paginate([self.state.release_json(r, x) for x in reversed(r.releases)], query, req_path)
 
     def r_create_release(
         self, owner: str, repo: str, body: dict[str, Any], who: TokenInfo, **_: Any
     ) -> tuple[int, Any]:
+        """Emulates ``POST /repos/{owner}/{repo}/releases`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         self._require(body, "tag_name", resource="Release")
         tag = body["tag_name"]
@@ -1531,6 +1495,7 @@ class GitHubEmulator:
         return 201, self.state.release_json(r, rel)
 
     def r_release_by_tag(self, owner: str, repo: str, tag: str, **_: Any) -> tuple[int, Any]:
+        """Emulates ``GET /repos/{owner}/{repo}/releases/tags/{tag}`` (GitHub REST API)."""
         r = self._repo(owner, repo)
         for rel in r.releases:
             if rel["tag_name"] == tag:

@@ -21,6 +21,7 @@ from catalog_ops import gitutil
 
 
 def now_iso() -> str:
+    """Current UTC time as GitHub writes it (``2024-01-31T12:00:00Z``)."""
     return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -44,6 +45,7 @@ class HttpError(Exception):
         self.doc = doc
 
     def body(self) -> dict[str, Any]:
+        """The JSON error body GitHub sends (``message``, ``documentation_url``, ``status``, ``errors``)."""
         out: dict[str, Any] = {"message": self.message}
         if self.errors is not None:
             out["errors"] = self.errors
@@ -53,6 +55,8 @@ class HttpError(Exception):
 
 
 class GraphQLError(Exception):
+    """A GraphQL ``errors[]`` entry (``type`` such as ``NOT_FOUND``/``STALE_DATA``, message, path)."""
+
     def __init__(self, type_: str, message: str, path: str) -> None:
         super().__init__(message)
         self.type = type_
@@ -73,6 +77,8 @@ class TokenInfo:
 
 @dataclasses.dataclass
 class EmuRepo:
+    """One emulated repository: its bare git directory plus PRs, issues, statuses and settings."""
+
     full_name: str
     id: int
     path: Path
@@ -94,10 +100,12 @@ class EmuRepo:
 
     @property
     def owner(self) -> str:
+        """Login before the ``/``."""
         return self.full_name.split("/")[0]
 
     @property
     def name(self) -> str:
+        """Repository name after the ``/``."""
         return self.full_name.split("/")[1]
 
 
@@ -118,17 +126,21 @@ class EmulatorState:
         self._ids = itertools.count(1000)
 
     def next_id(self) -> int:
+        """A fresh numeric database id (GitHub ``id`` fields)."""
         return next(self._ids)
 
     # --- git helpers -------------------------------------------------------------------
     def git(self, repo: EmuRepo, *args: str, input: bytes | None = None, check: bool = True) -> str:
+        """stdout of ``git`` run on the repo's bare directory. GitError when ``check`` and it fails."""
         proc = gitutil.run_git(list(args), git_dir=repo.path, input=input, check=check)
         return proc.stdout.decode("utf-8", errors="replace").strip()
 
     def rev(self, repo: EmuRepo, rev: str) -> str | None:
+        """Full commit id of ``rev`` or None."""
         return gitutil.rev_parse(repo.path, rev)
 
     def branch_sha(self, repo: EmuRepo, branch: str) -> str | None:
+        """Tip of ``refs/heads/<branch>`` or None."""
         return gitutil.rev_parse(repo.path, f"refs/heads/{branch}")
 
     def ref_sha(self, repo: EmuRepo, ref: str) -> tuple[str, str] | None:
@@ -141,6 +153,7 @@ class EmulatorState:
         return None
 
     def resolve(self, repo: EmuRepo, ref: str) -> str | None:
+        """Commit id of a branch, tag or sha (GitHub ``ref`` query parameter), or None."""
         for cand in (f"refs/heads/{ref}", f"refs/tags/{ref}", ref):
             sha = gitutil.rev_parse(repo.path, cand)
             if sha:
@@ -148,6 +161,7 @@ class EmulatorState:
         return None
 
     def temp_index(self) -> Path:
+        """A fresh path for a private ``GIT_INDEX_FILE`` (the caller deletes it)."""
         fd, name = tempfile.mkstemp(prefix="emu-index-", dir=self.root)
         import os
 
@@ -165,6 +179,8 @@ class EmulatorState:
         *,
         author: str,
     ) -> str:
+        """New commit on ``parent`` (None: a root commit) with ``changes`` ((path, bytes or None to
+        delete)); committer "GitHub" as on github.com. Returns its id; no ref is moved."""
         env = {
             "GIT_AUTHOR_NAME": author,
             "GIT_AUTHOR_EMAIL": f"{author}@users.noreply.github.example",
@@ -177,6 +193,7 @@ class EmulatorState:
 
     # --- identities -----------------------------------------------------------------------
     def user_json(self, login: str) -> dict[str, Any]:
+        """GitHub REST simple-user object for ``login`` (bots end in ``[bot]``)."""
         uid = self.users.setdefault(login, self.next_id())
         api = self.api_url
         return {
@@ -202,6 +219,7 @@ class EmulatorState:
         }
 
     def team_json(self, org: str, slug: str) -> dict[str, Any]:
+        """GitHub REST team object for ``org/slug``."""
         tid = self.users.setdefault(f"team:{org}/{slug}", self.next_id())
         return {
             "id": tid,
@@ -220,9 +238,11 @@ class EmulatorState:
 
     # --- JSON renderers -------------------------------------------------------------------
     def clone_url(self, repo: EmuRepo) -> str:
+        """``file://`` URL of the bare repository (stands in for GitHub's https clone URL)."""
         return repo.path.as_uri()
 
     def repo_json(self, repo: EmuRepo) -> dict[str, Any]:
+        """GitHub REST repository object."""
         a = f"{self.api_url}/repos/{repo.full_name}"
         h = f"{self.html_url}/{repo.full_name}"
         open_count = sum(1 for p in repo.pulls.values() if p["state"] == "open") + sum(
@@ -291,11 +311,13 @@ class EmulatorState:
         return data
 
     def pull_sha(self, repo: EmuRepo, pr: dict[str, Any]) -> str:
+        """Current head commit of ``pr`` (the branch tip while open, the recorded sha after)."""
         if pr["state"] == "open":
             return self.branch_sha(repo, pr["head"]) or pr["head_sha"]
         return str(pr["head_sha"])
 
     def label_json(self, repo: EmuRepo, name: str) -> dict[str, Any]:
+        """GitHub REST label object."""
         lid = self.users.setdefault(f"label:{repo.full_name}:{name}", self.next_id())
         return {
             "id": lid,
@@ -308,6 +330,7 @@ class EmulatorState:
         }
 
     def pull_json(self, repo: EmuRepo, pr: dict[str, Any], *, full: bool = True) -> dict[str, Any]:
+        """GitHub REST pull-request object (``full=False``: the list form without merge fields)."""
         a = f"{self.api_url}/repos/{repo.full_name}"
         h = f"{self.html_url}/{repo.full_name}"
         n = pr["number"]
@@ -396,6 +419,7 @@ class EmulatorState:
         return data
 
     def issue_json(self, repo: EmuRepo, issue: dict[str, Any]) -> dict[str, Any]:
+        """GitHub REST issue object."""
         a = f"{self.api_url}/repos/{repo.full_name}"
         h = f"{self.html_url}/{repo.full_name}"
         n = issue["number"]
@@ -435,6 +459,7 @@ class EmulatorState:
         }
 
     def pull_as_issue_json(self, repo: EmuRepo, pr: dict[str, Any]) -> dict[str, Any]:
+        """A PR as the issues API lists it (with ``pull_request``)."""
         data = self.issue_json(repo, pr)
         a = f"{self.api_url}/repos/{repo.full_name}"
         data["pull_request"] = {
@@ -448,6 +473,7 @@ class EmulatorState:
         return data
 
     def comment_json(self, repo: EmuRepo, c: dict[str, Any]) -> dict[str, Any]:
+        """GitHub REST issue-comment object."""
         a = f"{self.api_url}/repos/{repo.full_name}"
         return {
             "url": f"{a}/issues/comments/{c['id']}",
@@ -465,6 +491,7 @@ class EmulatorState:
         }
 
     def release_json(self, repo: EmuRepo, rel: dict[str, Any]) -> dict[str, Any]:
+        """GitHub REST release object."""
         a = f"{self.api_url}/repos/{repo.full_name}"
         h = f"{self.html_url}/{repo.full_name}"
         return {
@@ -489,6 +516,7 @@ class EmulatorState:
         }
 
     def git_commit_json(self, repo: EmuRepo, sha: str) -> dict[str, Any]:
+        """GitHub REST Git Data commit object (``GET /git/commits/{sha}``)."""
         raw = self.git(repo, "cat-file", "commit", sha)
         header, _, message = raw.partition("\n\n")
         tree = ""
@@ -538,6 +566,7 @@ class EmulatorState:
         }
 
     def ref_json(self, repo: EmuRepo, ref: str, oid: str, otype: str) -> dict[str, Any]:
+        """GitHub REST Git Data reference object."""
         a = f"{self.api_url}/repos/{repo.full_name}"
         kind = "tags" if otype == "tag" else "commits"
         return {
@@ -573,6 +602,7 @@ class EmulatorState:
         return "success", statuses, runs
 
     def mergeable_state(self, repo: EmuRepo, pr: dict[str, Any], head_sha: str | None = None) -> str:
+        """GitHub ``mergeable_state`` of ``pr``: ``clean`` (checks passed or none) or ``blocked``."""
         state, statuses, runs = self.combined(repo, head_sha or self.pull_sha(repo, pr))
         if not statuses and not runs and not repo.required_contexts:
             return "clean"

@@ -25,28 +25,29 @@ def changed_paths(
 ) -> list[str]:
     """Catalog-relative posix paths changed between the merge base of ``base``/``head`` and ``head``.
 
+    Args:
+        root: the catalog directory (inside a git work tree; may be a sub-directory of it).
+        base, head: commit-ish names (``origin/main``, a sha); ``base...head`` as in ``git diff``.
+        git: path of the ``git`` binary (``toolchain.which("git")``).
+        env: environment for git.
+
+    Returns:
+        sorted paths relative to ``root`` (deleted and renamed-away paths included).
+
     Raises:
         UsageError: ``base`` or ``head`` is not a commit of the repository (message names it).
+        CatalogOpsError: ``git diff`` failed (message carries git's stderr).
     """
-    for ref in (base, head):
-        probe = subprocess.run(
-            [str(git), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
-            cwd=root,
-            env=dict(env),
-            capture_output=True,
-            text=True,
-            check=False,
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(git), *args], cwd=root, env=dict(env), capture_output=True, text=True, check=False
         )
-        if probe.returncode != 0:
+
+    for ref in (base, head):
+        if run("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").returncode != 0:
             raise UsageError(f"{ref}: not a commit in {root} (fetch it first, e.g. `git fetch origin {ref}`)")
-    proc = subprocess.run(
-        [str(git), "diff", "--name-only", "--no-renames", "--relative", "-z", f"{base}...{head}"],
-        cwd=root,
-        env=dict(env),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = run("diff", "--name-only", "--no-renames", "--relative", "-z", f"{base}...{head}")
     if proc.returncode != 0:
         raise CatalogOpsError(f"git diff {base}...{head} failed in {root}: {proc.stderr.strip()}")
     return sorted(p for p in proc.stdout.split("\0") if p)

@@ -33,6 +33,7 @@ from typing import Any
 
 from catalog_ops.checks.layout import examples_by_module
 from catalog_ops.checks.results import SCHEMA, Completed, Finding, module_of, run_tool, slug, tf_env
+from catalog_ops.modules import block_body
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+\d+(?:,\d+)? @@")
 _TFLINT_LEVEL = {"error": "error", "warning": "warning", "info": "note", "notice": "note"}
@@ -168,21 +169,8 @@ def strip_plugins(config_text: str, keep: Sequence[str] = ("terraform",)) -> tup
         for m in _PLUGIN_BLOCK.finditer(out):
             if m.group(1) in keep:
                 continue
-            depth, i, in_str = 1, m.end(), False
-            while i < len(out) and depth:
-                c = out[i]
-                if in_str:
-                    if c == "\\":
-                        i += 1
-                    elif c == '"':
-                        in_str = False
-                elif c == '"':
-                    in_str = True
-                elif c == "{":
-                    depth += 1
-                elif c == "}":
-                    depth -= 1
-                i += 1
+            _body, close = block_body(out, m.end())
+            i = min(close + 1, len(out))
             removed.append(m.group(1))
             out = out[: m.start()] + out[i:]
             break

@@ -111,6 +111,16 @@ def write_results(path: Path, data: Mapping[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
 
 
+def _key_position(text: str, key: str) -> str:
+    """``line:col`` (1-based) of the value of top-level ``key`` in YAML ``text``; ``1:1`` if unknown."""
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if isinstance(root, yaml.MappingNode):
+        for k, v in root.value:
+            if isinstance(k, yaml.ScalarNode) and k.value == key:
+                return f"{v.start_mark.line + 1}:{v.start_mark.column + 1}"
+    return "1:1"
+
+
 def load_config(root: Path) -> dict[str, Any]:
     """The ``checks:`` mapping of ``<root>/.catalog-ops.yml`` (``{}`` when absent).
 
@@ -122,7 +132,8 @@ def load_config(root: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
@@ -131,7 +142,7 @@ def load_config(root: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}:1:1: top level must be a mapping")
     checks = data.get("checks") or {}
     if not isinstance(checks, dict):
-        raise ConfigError(f"{path}: 'checks' must be a mapping")
+        raise ConfigError(f"{path}:{_key_position(text, 'checks')}: 'checks' must be a mapping")
     return checks
 
 

@@ -249,10 +249,21 @@ def _finish(args: argparse.Namespace, title: str, doc: dict[str, Any], findings:
     return 0 if doc["status"] == "passed" else 1
 
 
+def _finish_with_sarif(args: argparse.Namespace, title: str, doc: dict[str, Any]) -> int:
+    """``_finish`` for lint/policy documents, writing ``--sarif`` (SARIF 2.1.0) first when asked."""
+    from catalog_ops.checks.lint import all_findings
+    from catalog_ops.checks.sarif import write_sarif
+
+    findings = all_findings(doc)
+    if args.sarif:
+        write_sarif(Path(args.sarif), findings, uri_prefix=path_prefix(args))
+        doc["artifacts"]["sarif"] = args.sarif
+    return _finish(args, title, doc, findings)
+
+
 # ---------------------------------------------------------------------------------- lint
 def _lint(args: argparse.Namespace, settings: Settings) -> int:
-    from catalog_ops.checks.lint import LintTools, all_findings, lint_catalog
-    from catalog_ops.checks.sarif import write_sarif
+    from catalog_ops.checks.lint import LintTools, lint_catalog
     from catalog_ops.toolchain import tf_cli, tool_env, which
 
     root = _root(args)
@@ -260,11 +271,7 @@ def _lint(args: argparse.Namespace, settings: Settings) -> int:
     env = tool_env()
     tools = LintTools(tf=tf_cli(settings.tf_binary, env), tflint=which("tflint", env))
     doc = lint_catalog(root, modules, tools=tools, env=env, jobs=args.jobs)
-    findings = all_findings(doc)
-    if args.sarif:
-        write_sarif(Path(args.sarif), findings, uri_prefix=path_prefix(args))
-        doc["artifacts"]["sarif"] = args.sarif
-    return _finish(args, "Lint", doc, findings)
+    return _finish_with_sarif(args, "Lint", doc)
 
 
 # ---------------------------------------------------------------------------------- test
@@ -313,9 +320,7 @@ def _test(args: argparse.Namespace, settings: Settings) -> int:
 
 # ---------------------------------------------------------------------------------- policy
 def _policy(args: argparse.Namespace, settings: Settings) -> int:
-    from catalog_ops.checks.lint import all_findings
     from catalog_ops.checks.policy import PolicyTools, policy_catalog
-    from catalog_ops.checks.sarif import write_sarif
     from catalog_ops.toolchain import tf_cli, tool_env, which
 
     root = _root(args)
@@ -337,11 +342,7 @@ def _policy(args: argparse.Namespace, settings: Settings) -> int:
         out_dir=Path(args.out_dir) if args.out_dir else None,
         bundled=not args.no_bundled,
     )
-    findings = all_findings(doc)
-    if args.sarif:
-        write_sarif(Path(args.sarif), findings, uri_prefix=path_prefix(args))
-        doc["artifacts"]["sarif"] = args.sarif
-    return _finish(args, "Policy", doc, findings)
+    return _finish_with_sarif(args, "Policy", doc)
 
 
 # ---------------------------------------------------------------------------------- report

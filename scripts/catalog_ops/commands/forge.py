@@ -74,7 +74,10 @@ def _local(settings: Settings, what: str) -> LocalForge:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Dispatch ``forge`` sub-commands; returns the exit code."""
+    """Dispatch ``forge`` sub-commands; returns the exit code.
+
+    Raises UsageError for local-only actions under ``--forge github`` and bad arguments.
+    """
     action = args.forge_command
     console = Console()
     if action == "show":

@@ -15,8 +15,13 @@ from __future__ import annotations
 import dataclasses
 import enum
 import fnmatch
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol, runtime_checkable
+
+from catalog_ops.errors import UsageError
+
+MERGE_METHODS = ("merge", "squash", "rebase")
+"""Merge methods GitHub accepts (REST ``PUT /repos/{o}/{r}/pulls/{n}/merge`` ``merge_method``)."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -34,10 +39,12 @@ class Repo:
 
     @property
     def owner(self) -> str:
+        """The part of ``full_name`` before the ``/`` (org or user login)."""
         return self.full_name.split("/", 1)[0]
 
     @property
     def name(self) -> str:
+        """The part of ``full_name`` after the ``/`` (what ``list_repos`` globs match)."""
         return self.full_name.split("/", 1)[1]
 
 
@@ -58,6 +65,8 @@ class FileChange:
 
 
 class PullState(enum.StrEnum):
+    """State of a pull request; GitHub reports merged PRs as ``closed`` with ``merged_at`` set."""
+
     OPEN = "open"
     CLOSED = "closed"
     MERGED = "merged"
@@ -95,6 +104,8 @@ class ChecksState(enum.StrEnum):
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Tag:
+    """A git tag (GitHub GraphQL ``Ref`` under ``refs/tags/``, peeled to its commit)."""
+
     name: str
     sha: str  # the commit the tag points at (peeled)
     message: str | None = None  # annotated tag message; None for lightweight tags
@@ -115,6 +126,8 @@ class Release:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Comment:
+    """An issue or PR comment (GitHub REST ``issues/comments`` object, reduced)."""
+
     id: int
     body: str
     url: str
@@ -122,6 +135,8 @@ class Comment:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Issue:
+    """An issue (GitHub REST ``issues`` object, reduced); ``state`` is ``open`` or ``closed``."""
+
     number: int
     title: str
     body: str
@@ -131,6 +146,8 @@ class Issue:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Commit:
+    """A commit id (40-hex) and its full message."""
+
     sha: str
     message: str
 
@@ -241,7 +258,9 @@ class Forge(Protocol):
         """Close without merging, optionally commenting first."""
         ...
 
-    def add_labels(self, repo: str, number: int, labels: Sequence[str]) -> None: ...
+    def add_labels(self, repo: str, number: int, labels: Sequence[str]) -> None:
+        """Add ``labels`` to PR/issue ``number`` (kept ones stay). Raises NotFound."""
+        ...
 
     def request_reviewers(
         self, repo: str, number: int, *, users: Sequence[str] = (), teams: Sequence[str] = ()
@@ -249,7 +268,9 @@ class Forge(Protocol):
         """Request reviews. ``teams`` are team slugs (``org/slug`` accepted)."""
         ...
 
-    def add_assignees(self, repo: str, number: int, assignees: Sequence[str]) -> None: ...
+    def add_assignees(self, repo: str, number: int, assignees: Sequence[str]) -> None:
+        """Add user logins as assignees of PR/issue ``number``. Raises NotFound."""
+        ...
 
     def enable_auto_merge(self, repo: str, number: int, *, method: str = "squash") -> None:
         """Merge automatically once required checks pass. ``method``: merge|squash|rebase.
@@ -282,7 +303,9 @@ class Forge(Protocol):
         ...
 
     # --- tags and releases --------------------------------------------------------------
-    def list_tags(self, repo: str) -> list[Tag]: ...
+    def list_tags(self, repo: str) -> list[Tag]:
+        """All tags, each peeled to its commit (``message`` set for annotated tags)."""
+        ...
 
     def create_tag(self, repo: str, *, name: str, sha: str, message: str) -> Tag:
         """Create an annotated tag object and its ref. Raises Conflict if the tag exists."""
@@ -290,9 +313,14 @@ class Forge(Protocol):
 
     def create_release(
         self, repo: str, *, tag: str, name: str, body: str, prerelease: bool = False
-    ) -> Release: ...
+    ) -> Release:
+        """Publish a release for ``tag`` (GitHub tags the default branch when ``tag`` is missing).
+        Raises Conflict when a release for ``tag`` exists."""
+        ...
 
-    def get_release(self, repo: str, tag: str) -> Release | None: ...
+    def get_release(self, repo: str, tag: str) -> Release | None:
+        """The release for ``tag``, or None when there is none."""
+        ...
 
     def list_releases(self, repo: str) -> list[Release]:
         """All releases, newest first (GitHub order)."""
@@ -368,4 +396,61 @@ def repo_filter_reason(
         return "excluded"
     if topics and not set(topics) & set(repo.topics):
         return "no matching topic"
+    return None
+
+
+def filter_repos(
+    repos: Iterable[Repo],
+    *,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    topics: Sequence[str] = (),
+    skip_archived: bool = True,
+    skip_forks: bool = True,
+) -> RepoListing:
+    """Split ``repos`` into kept and skipped ones by ``repo_filter_reason`` (order preserved).
+
+    Args and filter rules are those of ``Forge.list_repos``; the result is its ``RepoListing``.
+    """
+    kept: list[Repo] = []
+    skipped: list[tuple[Repo, str]] = []
+    for repo in repos:
+        reason = repo_filter_reason(
+            repo,
+            include=include,
+            exclude=exclude,
+            topics=topics,
+            skip_archived=skip_archived,
+            skip_forks=skip_forks,
+        )
+        if reason:
+            skipped.append((repo, reason))
+        else:
+            kept.append(repo)
+    return RepoListing(repos=tuple(kept), skipped=tuple(skipped))
+
+
+def check_merge_method(method: str) -> None:
+    """Raise ``UsageError`` unless ``method`` is one of ``MERGE_METHODS`` (merge|squash|rebase)."""
+    if method not in MERGE_METHODS:
+        raise UsageError(f"merge method must be one of {', '.join(MERGE_METHODS)}, not {method!r}")
+
+
+def check_marker(what: str, marker: str, body: str) -> None:
+    """Raise ``UsageError`` unless ``body`` contains ``marker`` (``Forge.upsert_comment`` /
+    ``Forge.upsert_issue`` find their object again by it). ``what``: "comment" or "issue"."""
+    if marker not in body:
+        raise UsageError(f"{what} body must contain its marker")
+
+
+def read_codeowners(read: Callable[[str], bytes | None]) -> str | None:
+    """CODEOWNERS text found by GitHub's lookup order (``codeowners.CODEOWNERS_PATHS``:
+    ``.github/``, root, ``docs/``), or None. ``read(path)`` returns the file's bytes or None;
+    undecodable bytes are replaced (U+FFFD)."""
+    from catalog_ops.codeowners import CODEOWNERS_PATHS
+
+    for path in CODEOWNERS_PATHS:
+        data = read(path)
+        if data is not None:
+            return data.decode("utf-8", errors="replace")
     return None

@@ -45,7 +45,6 @@ import github
 import requests
 from github import Auth, GithubException
 
-from catalog_ops.codeowners import CODEOWNERS_PATHS
 from catalog_ops.errors import (
     AuthError,
     AutoMergeUnavailable,
@@ -67,14 +66,16 @@ from catalog_ops.forge.base import (
     Repo,
     RepoListing,
     Tag,
-    repo_filter_reason,
+    check_marker,
+    check_merge_method,
+    filter_repos,
+    read_codeowners,
 )
 from catalog_ops.gitutil import redact
 from catalog_ops.settings import Settings
 
 T = TypeVar("T")
 
-MERGE_METHODS = ("merge", "squash", "rebase")
 
 _COMMIT_MUTATION = """mutation CreateCommit($input: CreateCommitOnBranchInput!) {
   createCommitOnBranch(input: $input) { commit { oid url } }
@@ -429,23 +430,14 @@ class GitHubForge:
             items = list(self._paginate(f"/orgs/{owner}/repos", {"type": "all"}))
         except NotFound:
             items = list(self._paginate(f"/users/{owner}/repos", {"type": "owner"}))
-        kept: list[Repo] = []
-        skipped: list[tuple[Repo, str]] = []
-        for d in sorted(items, key=lambda d: d["full_name"]):
-            r = self._repo_from(d)
-            reason = repo_filter_reason(
-                r,
-                include=include,
-                exclude=exclude,
-                topics=topics,
-                skip_archived=skip_archived,
-                skip_forks=skip_forks,
-            )
-            if reason:
-                skipped.append((r, reason))
-            else:
-                kept.append(r)
-        return RepoListing(repos=tuple(kept), skipped=tuple(skipped))
+        return filter_repos(
+            (self._repo_from(d) for d in sorted(items, key=lambda d: d["full_name"])),
+            include=include,
+            exclude=exclude,
+            topics=topics,
+            skip_archived=skip_archived,
+            skip_forks=skip_forks,
+        )
 
     def branch_sha(self, repo: str, branch: str) -> str | None:
         """``GET /repos/{r}/git/ref/heads/{branch}``; None on 404."""
@@ -563,6 +555,11 @@ class GitHubForge:
         because moving the branch to the parent first would leave its open PR with no commits,
         and GitHub closes such a PR for good. A retry after a lost response recognises the
         commit already made (same parent and message) instead of committing twice.
+
+        Raises:
+            Conflict: the branch moved while committing (GraphQL ``STALE_DATA``).
+            ForgeError: ``createCommitOnBranch`` failed for another reason (GraphQL errors other
+                than NOT_FOUND/FORBIDDEN, which fall back to the Git Data API).
         """
         if not parent_sha or self.commit_api == "git-data":
             return self._commit_git_data(repo, branch, parent_sha, message, changes)
@@ -709,8 +706,11 @@ class GitHubForge:
         team_reviewers: Sequence[str] = (),
         assignees: Sequence[str] = (),
     ) -> PullRequest:
-        """Open a PR in at most 3 writes (PR, labels+assignees, reviewers); an existing open PR
-        for ``head`` (422 "A pull request already exists") is updated instead."""
+        """See ``Forge.open_pull``: at most 3 writes here (PR, labels+assignees, reviewers).
+
+        Raises NotFound when GitHub rejects ``head``/``base`` as invalid fields (missing branch),
+        Conflict for other 422s (e.g. "No commits between").
+        """
         owner = repo.split("/")[0]
         data: dict[str, Any] | None = None
 
@@ -805,7 +805,10 @@ class GitHubForge:
         base: str | None = None,
         labels: Sequence[str] | None = None,
     ) -> PullRequest:
-        """``PATCH /pulls/{n}`` for title/body/base and ``PATCH /issues/{n}`` for labels."""
+        """``PATCH /pulls/{n}`` for title/body/base and ``PATCH /issues/{n}`` for labels.
+
+        Raises NotFound for an unknown PR or ``base`` branch.
+        """
         fields = {k: v for k, v in (("title", title), ("body", body), ("base", base)) if v is not None}
         if fields:
             try:
@@ -835,15 +838,18 @@ class GitHubForge:
             self._create_comment(repo, number, comment, lambda c: c["body"] == comment)
         self._request("PATCH", f"/repos/{repo}/pulls/{number}", body={"state": "closed"}, idempotent=True)
 
+    def _add_to_issue(self, repo: str, number: int, key: str, values: Sequence[str]) -> None:
+        """``POST /repos/{r}/issues/{n}/{key}`` with ``{key: values}`` (``key``: ``labels`` or
+        ``assignees``; GitHub REST "Add labels/assignees to an issue", which adds to the set and
+        so is safe to repeat). No request when ``values`` is empty."""
+        if values:
+            self._request(
+                "POST", f"/repos/{repo}/issues/{number}/{key}", body={key: list(values)}, idempotent=True
+            )
+
     def add_labels(self, repo: str, number: int, labels: Sequence[str]) -> None:
         """``POST /repos/{r}/issues/{n}/labels``."""
-        if labels:
-            self._request(
-                "POST",
-                f"/repos/{repo}/issues/{number}/labels",
-                body={"labels": list(labels)},
-                idempotent=True,
-            )
+        self._add_to_issue(repo, number, "labels", labels)
 
     def request_reviewers(
         self, repo: str, number: int, *, users: Sequence[str] = (), teams: Sequence[str] = ()
@@ -859,13 +865,7 @@ class GitHubForge:
 
     def add_assignees(self, repo: str, number: int, assignees: Sequence[str]) -> None:
         """``POST /repos/{r}/issues/{n}/assignees``."""
-        if assignees:
-            self._request(
-                "POST",
-                f"/repos/{repo}/issues/{number}/assignees",
-                body={"assignees": list(assignees)},
-                idempotent=True,
-            )
+        self._add_to_issue(repo, number, "assignees", assignees)
 
     def enable_auto_merge(self, repo: str, number: int, *, method: str = "squash") -> None:
         """GraphQL ``enablePullRequestAutoMerge``.
@@ -877,8 +877,7 @@ class GitHubForge:
             AutoMergeUnavailable: the repository does not allow auto-merge (Settings → General →
                 "Allow auto-merge"), or the PR cannot take it (closed, draft, ...).
         """
-        if method not in MERGE_METHODS:
-            raise UsageError(f"merge method must be one of {', '.join(MERGE_METHODS)}, not {method!r}")
+        check_merge_method(method)
         _h, pr = self._request("GET", f"/repos/{repo}/pulls/{number}")
         if pr.get("state") != "open":
             raise AutoMergeUnavailable(f"pull request #{number} in {repo} is not open")
@@ -944,8 +943,7 @@ class GitHubForge:
 
     def merge_pull(self, repo: str, number: int, *, method: str = "squash") -> str:
         """``PUT /repos/{r}/pulls/{n}/merge``; returns the merge commit id. Raises Conflict."""
-        if method not in MERGE_METHODS:
-            raise UsageError(f"merge method must be one of {', '.join(MERGE_METHODS)}, not {method!r}")
+        check_merge_method(method)
         attempted = False
 
         def do() -> str:
@@ -998,8 +996,7 @@ class GitHubForge:
 
     def upsert_comment(self, repo: str, number: int, *, marker: str, body: str) -> Comment:
         """List comments, then ``PATCH`` the one with ``marker`` or ``POST`` a new one."""
-        if marker not in body:
-            raise UsageError("comment body must contain its marker")
+        check_marker("comment", marker, body)
         existing = next(
             (
                 c
@@ -1033,8 +1030,7 @@ class GitHubForge:
     ) -> Issue:
         """Find the open issue containing ``marker`` (``GET /issues?state=open``), then ``PATCH``
         it or ``POST /issues``."""
-        if marker not in body:
-            raise UsageError("issue body must contain its marker")
+        check_marker("issue", marker, body)
 
         def find() -> dict[str, Any] | None:
             return next(
@@ -1075,7 +1071,10 @@ class GitHubForge:
 
     # --- tags and releases ------------------------------------------------------------------
     def list_tags(self, repo: str) -> list[Tag]:
-        """All tags via one GraphQL query per 100 tags (peeled commit and annotation message)."""
+        """All tags via one GraphQL query per 100 tags (peeled commit and annotation message).
+
+        Raises NotFound for an unknown repository, ForgeError for other GraphQL errors.
+        """
         owner, name = repo.split("/", 1)
         tags: list[Tag] = []
         after: str | None = None
@@ -1179,12 +1178,8 @@ class GitHubForge:
 
     # --- ownership ----------------------------------------------------------------------------
     def codeowners(self, repo: str, ref: str) -> str | None:
-        """CODEOWNERS at ``ref`` from ``.github/``, the root, then ``docs/`` (GitHub's order)."""
-        for path in CODEOWNERS_PATHS:
-            data = self.read_file(repo, path, ref)
-            if data is not None:
-                return data.decode("utf-8", errors="replace")
-        return None
+        """See ``Forge.codeowners`` (one ``read_file`` per candidate path)."""
+        return read_codeowners(lambda path: self.read_file(repo, path, ref))
 
 
 def _same_message(a: str, b: str) -> bool:

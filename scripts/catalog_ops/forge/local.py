@@ -42,7 +42,6 @@ from pathlib import Path
 from typing import Any
 
 from catalog_ops import gitutil
-from catalog_ops.codeowners import CODEOWNERS_PATHS
 from catalog_ops.errors import AutoMergeUnavailable, Conflict, ForgeError, NotFound, UsageError
 from catalog_ops.forge.base import (
     ChecksState,
@@ -55,13 +54,15 @@ from catalog_ops.forge.base import (
     Repo,
     RepoListing,
     Tag,
-    repo_filter_reason,
+    check_marker,
+    check_merge_method,
+    filter_repos,
+    read_codeowners,
 )
 from catalog_ops.settings import Settings
 
 RECORD_SCHEMA = 1
 RECORD_SUFFIX = ".forge.json"
-MERGE_METHODS = ("merge", "squash", "rebase")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 _OUTPUT_TAIL = 8000
 
@@ -382,30 +383,25 @@ class LocalForge:
         skip_archived: bool = True,
         skip_forks: bool = True,
     ) -> RepoListing:
-        """Repositories under ``ROOT/<owner>``, filtered like ``Forge.list_repos``."""
+        """Repositories under ``ROOT/<owner>``, filtered like ``Forge.list_repos``.
+
+        Raises NotFound when ``ROOT/<owner>`` is not a directory (or not a valid owner name).
+        """
         self._count("list_repos")
         owner_dir = self.root / owner
         if not _NAME_RE.match(owner) or not owner_dir.is_dir():
             raise NotFound(f"owner {owner} not found under {self.root}")
-        kept: list[Repo] = []
-        skipped: list[tuple[Repo, str]] = []
-        for repo_dir in sorted(p for p in owner_dir.iterdir() if p.is_dir()):
-            if not gitutil.is_git_dir(repo_dir):
-                continue
-            r = self._repo_from(f"{owner}/{repo_dir.name}", self.load_record(f"{owner}/{repo_dir.name}"))
-            reason = repo_filter_reason(
-                r,
-                include=include,
-                exclude=exclude,
-                topics=topics,
-                skip_archived=skip_archived,
-                skip_forks=skip_forks,
-            )
-            if reason:
-                skipped.append((r, reason))
-            else:
-                kept.append(r)
-        return RepoListing(repos=tuple(kept), skipped=tuple(skipped))
+        names = [
+            f"{owner}/{d.name}" for d in sorted(owner_dir.iterdir()) if d.is_dir() and gitutil.is_git_dir(d)
+        ]
+        return filter_repos(
+            (self._repo_from(name, self.load_record(name)) for name in names),
+            include=include,
+            exclude=exclude,
+            topics=topics,
+            skip_archived=skip_archived,
+            skip_forks=skip_forks,
+        )
 
     def branch_sha(self, repo: str, branch: str) -> str | None:
         """Tip of ``branch`` or None."""
@@ -592,7 +588,7 @@ class LocalForge:
             return self._pull_from(repo, existing)
 
     def get_pull(self, repo: str, number: int) -> PullRequest:
-        """PR ``number``. Raises NotFound."""
+        """See ``Forge.get_pull``."""
         self._count("get_pull")
         data = self.load_record(repo)
         return self._pull_from(repo, self._find_pull(data, number, repo))
@@ -616,7 +612,7 @@ class LocalForge:
         base: str | None = None,
         labels: Sequence[str] | None = None,
     ) -> PullRequest:
-        """Change the given fields of PR ``number``; ``labels`` replaces the set."""
+        """See ``Forge.update_pull``; NotFound also for an unknown ``base`` branch."""
         self._count("update_pull", write=True)
         if base is not None and self.branch_sha(repo, base) is None:
             raise NotFound(f"base branch {base!r} not found in {repo}")
@@ -679,8 +675,7 @@ class LocalForge:
         PR is not open; UsageError for an unknown method.
         """
         self._count("enable_auto_merge", write=True)
-        if method not in MERGE_METHODS:
-            raise UsageError(f"merge method must be one of {', '.join(MERGE_METHODS)}, not {method!r}")
+        check_merge_method(method)
         with self._edit(repo) as data:
             if not data["repo"]["allow_auto_merge"]:
                 raise AutoMergeUnavailable(f"auto-merge is not allowed in {repo} (allow_auto_merge is false)")
@@ -839,8 +834,7 @@ class LocalForge:
         Raises Conflict when the PR is not open or does not merge cleanly.
         """
         self._count("merge_pull", write=True)
-        if method not in MERGE_METHODS:
-            raise UsageError(f"merge method must be one of {', '.join(MERGE_METHODS)}, not {method!r}")
+        check_merge_method(method)
         gd = self._git_dir(repo)
         with self._edit(repo) as data:
             rec = self._find_pull(data, number, repo)
@@ -921,7 +915,10 @@ class LocalForge:
             return new
 
     def pulls_for_commit(self, repo: str, sha: str) -> list[PullRequest]:
-        """Merged PRs whose merge commit is ``sha`` or whose commits include ``sha``."""
+        """Merged PRs whose merge commit is ``sha`` or whose commits include ``sha``.
+
+        Raises NotFound when ``sha`` is not a commit of ``repo``.
+        """
         self._count("pulls_for_commit")
         gd = self._git_dir(repo)
         full = gitutil.rev_parse(gd, sha)
@@ -956,10 +953,9 @@ class LocalForge:
         return rec
 
     def upsert_comment(self, repo: str, number: int, *, marker: str, body: str) -> Comment:
-        """Create or update the comment on ``number`` containing ``marker``."""
+        """See ``Forge.upsert_comment``."""
         self._count("upsert_comment", write=True)
-        if marker not in body:
-            raise UsageError("comment body must contain its marker")
+        check_marker("comment", marker, body)
         with self._edit(repo) as data:
             item = self._find_item(data, number, repo)
             kind = "pull" if "head" in item else "issue"
@@ -989,10 +985,9 @@ class LocalForge:
     def upsert_issue(
         self, repo: str, *, marker: str, title: str, body: str, labels: Sequence[str] = ()
     ) -> Issue:
-        """Create or update the open issue whose body contains ``marker``."""
+        """See ``Forge.upsert_issue``."""
         self._count("upsert_issue", write=True)
-        if marker not in body:
-            raise UsageError("issue body must contain its marker")
+        check_marker("issue", marker, body)
         with self._edit(repo) as data:
             found = next((i for i in data["issues"] if i["state"] == "open" and marker in i["body"]), None)
             if found is None:
@@ -1113,7 +1108,7 @@ class LocalForge:
             return self._release_from(repo, rec)
 
     def get_release(self, repo: str, tag: str) -> Release | None:
-        """The release for ``tag`` or None."""
+        """See ``Forge.get_release``."""
         self._count("get_release")
         for rec in self.load_record(repo)["releases"]:
             if rec["tag"] == tag:
@@ -1121,21 +1116,17 @@ class LocalForge:
         return None
 
     def list_releases(self, repo: str) -> list[Release]:
-        """Releases, newest first."""
+        """See ``Forge.list_releases``."""
         self._count("list_releases")
         return [self._release_from(repo, r) for r in reversed(self.load_record(repo)["releases"])]
 
     # --- ownership and accounting -----------------------------------------------------------
     def codeowners(self, repo: str, ref: str) -> str | None:
-        """CODEOWNERS text at ``ref`` (``.github/``, root, ``docs/``), or None."""
+        """See ``Forge.codeowners``. Raises NotFound for an unknown ``ref``."""
         self._count("codeowners")
         gd = self._git_dir(repo)
         sha = self._resolve(repo, ref)
-        for path in CODEOWNERS_PATHS:
-            data = gitutil.read_blob(gd, sha, path)
-            if data is not None:
-                return data.decode("utf-8", errors="replace")
-        return None
+        return read_codeowners(lambda path: gitutil.read_blob(gd, sha, path))
 
     def request_counts(self) -> Mapping[str, int]:
         """Operations performed, by method name, plus ``operations`` and ``writes`` totals."""
