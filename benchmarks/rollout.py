@@ -155,7 +155,10 @@ def run_world(
             result["content_creating"] = len(cc_times)
             result["content_creating_max_per_minute"] = window_max(cc_times)
             span = (cc_times[-1] - cc_times[0]) if len(cc_times) > 1 else 0.0
-            result["content_creating_avg_per_minute"] = round(len(cc_times) / span * 60, 1) if span else None
+            # An average rate only means something over at least a minute of writing.
+            result["content_creating_avg_per_minute"] = (
+                round(len(cc_times) / span * 60, 1) if span >= 60 else None
+            )
             result["secondary_limit_rejections"] = emu.limits.rejected if hasattr(emu, "limits") else None
 
             plan_by_repo = per_repo(plan_entries)

@@ -77,7 +77,10 @@ def test_rollout_on_github_emulator(github_emulator: Any, github_forge: Any) -> 
     (noauto,) = emu.pulls("acme/noauto")
     emu.set_status("acme/noauto", noauto["head"]["sha"], "success")
     waited = apply_plan(
-        forge, plan, options=ApplyOptions(wait_and_merge=True, poll_interval=0.01, wait_timeout=5), pacer=Pacer(0)
+        forge,
+        plan,
+        options=ApplyOptions(wait_and_merge=True, poll_interval=0.01, wait_timeout=5),
+        pacer=Pacer(0),
     )
     merge = {o.subject: o.details.get("merge", "") for o in waited.outcomes}
     assert merge["acme/noauto"].startswith("merged")

@@ -327,7 +327,9 @@ def test_dependents_file_forms() -> None:
 def test_module_moved_in_catalog_falls_back_or_is_skipped() -> None:
     # Real case (gruntwork-io/terragrunt-infrastructure-modules-example): v0.8.0 moved mysql/ to
     # modules/mysql; bumping "//mysql?ref=v0.7.0" to v0.8.x would break the source.
-    releases = tuple(catalog_release(t, with_metadata=False) for t in ("v0.4.0", "v0.7.0", "v0.8.0", "v0.8.1"))
+    releases = tuple(
+        catalog_release(t, with_metadata=False) for t in ("v0.4.0", "v0.7.0", "v0.8.0", "v0.8.1")
+    )
     exists = {
         "v0.4.0": {"mysql"},
         "v0.7.0": {"mysql"},

@@ -65,7 +65,11 @@ def test_skipped_and_failed_need_text() -> None:
 def test_quiet_reasons_fold_when_many_rows() -> None:
     r = Report("t", quiet_reasons=("no reference to the catalog",))
     for i in range(40):
-        r.add(Outcome(subject=f"acme/r{i:02d}", kind=OutcomeKind.UP_TO_DATE, reason="no reference to the catalog"))
+        r.add(
+            Outcome(
+                subject=f"acme/r{i:02d}", kind=OutcomeKind.UP_TO_DATE, reason="no reference to the catalog"
+            )
+        )
     r.add(Outcome(subject="acme/x", kind=OutcomeKind.OPENED))
     md = r.to_markdown()
     assert "| (40 repositories) | up to date | no reference to the catalog |" in md

@@ -141,12 +141,32 @@ jobs:
     # one sticky report comment on the PR, naming every affected module
     comments = github_emulator.comments(CATALOG, pr["number"])
     assert len(comments) == 1, result.tail()
-    body = comments[0]["body"]
+    body, first_id = comments[0]["body"], comments[0]["id"]
     assert "catalog-ops:check-report" in body
     for module in ("modules/naming", "modules/network", "modules/service"):
         assert module in body
     report = "\n".join(result.summaries("Report"))
     assert "modules/network" in report
+
+    # a fixing push: the same comment is updated in place and everything passes
+    (work / "modules" / "network" / "broken.tf").unlink()
+    _git(work, "add", "-A")
+    _git(work, "commit", "-q", "-m", "fix: repair network")
+    payload["pull_request"]["head"]["sha"] = _git(work, "rev-parse", "HEAD")
+    _git(work, "push", "-q", "emulator", "feature")
+    result = act_world.run(
+        "pull_request",
+        caller,
+        work,
+        payload,
+        env={"GITHUB_API_URL": github_emulator.api_url},
+        secrets={"GITHUB_TOKEN": github_emulator.token},
+    )
+    assert result.returncode == 0, result.tail()
+    comments = github_emulator.comments(CATALOG, pr["number"])
+    assert len(comments) == 1, "the report comment must be updated in place, not added again"
+    assert comments[0]["id"] == first_id
+    assert comments[0]["body"] != body and "❌" not in comments[0]["body"]
 
 
 def test_release_by_dispatch_creates_tag_release_and_metadata(

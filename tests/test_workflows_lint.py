@@ -154,7 +154,9 @@ def test_shellcheck_on_composite_action_scripts(tmp_path: Path) -> None:
                 problems.append(f"{rel(path)} step {step.get('name', index)!r}:\n{proc.stdout}")
     for script in sorted((REPO / "actions").glob("*/*.sh")):
         proc = subprocess.run(
-            [str(_shellcheck()), "--severity=style", "--format=gcc", str(script)], capture_output=True, text=True
+            [str(_shellcheck()), "--severity=style", "--format=gcc", str(script)],
+            capture_output=True,
+            text=True,
         )
         if proc.returncode != 0:
             problems.append(f"{rel(script)}:\n{proc.stdout}")

@@ -40,7 +40,17 @@ if [ ! -f "$venv/.complete" ]; then
   mkdir -p "$venv/src"
   cp -R "${sources[@]}" "$venv/src/"
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --editable "$venv/src" >&2
-  touch "$venv/.complete"
 fi
+touch "$venv/.complete" # marks it as recently used
 flock -u 9
+if [ "$reuse" = "true" ]; then
+  # Keep the three most recently used venvs; skip any that another job is using right now.
+  find "$base" -mindepth 2 -maxdepth 2 -name .complete -printf '%T@ %h\n' | sort -rn | tail -n +4 | cut -d' ' -f2- |
+    while read -r old; do
+      (
+        exec 8>"$old.lock"
+        if flock -n 8; then rm -rf "$old" "$old.lock"; fi
+      )
+    done
+fi
 echo "$venv"

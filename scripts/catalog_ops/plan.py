@@ -933,6 +933,13 @@ def scan_dependent(
         return DependentPlan(
             repo=name, default_branch=default, action=Action.SKIP, reason=f"forge error: {exc}"
         )
+    except Exception as exc:  # one repository never aborts the plan
+        return DependentPlan(
+            repo=name,
+            default_branch=default,
+            action=Action.SKIP,
+            reason=f"could not be planned: {type(exc).__name__}: {exc}",
+        )
 
 
 def load_dependents_file(text: str, path: str = "dependents") -> list[str]:

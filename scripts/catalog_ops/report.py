@@ -218,7 +218,12 @@ class Report:
         lines.append("|" + "---|" * len(header))
         shown, folded = self._shown()
         for (folded_kind, reason), count in folded.items():
-            cells = [f"({count} repositories)", folded_kind.label, *["" for _ in self.columns], _md_cell(reason)]
+            cells = [
+                f"({count} repositories)",
+                folded_kind.label,
+                *["" for _ in self.columns],
+                _md_cell(reason),
+            ]
             lines.append("| " + " | ".join(cells) + " |")
         for o in shown:
             kind = o.kind.label
