@@ -175,7 +175,13 @@ def test_dependent_config_paths_reviewers_labels_base_and_majors(rollout_world: 
     assert base_sha
     w.forge.commit_files(repo, "develop", parent_sha=base_sha, message="develop", changes=[])
     w.dependent("nomajor", {"main.tf": tf_module("n", NET), ".catalog-ops.yml": "majors: false\n"})
-    w.release("v2.0.0", urgency="security", modules=["modules/network"], breaking=True)
+    w.release(
+        "v2.0.0",
+        urgency="security",
+        modules=["modules/network"],
+        breaking=True,
+        migration={"modules/network": "Rename `cidr` to `cidr_block`."},
+    )
     plan = w.plan()
     d = next(d for d in plan.dependents if d.repo == repo)
     assert d.base == "develop" and d.files == ("live/main.tf",) and d.breaking and not d.automerge
@@ -184,12 +190,13 @@ def test_dependent_config_paths_reviewers_labels_base_and_majors(rollout_world: 
     w.apply(plan)
     pr = w.forge.find_open_pull(repo, BRANCH)
     assert pr is not None and pr.base == "develop" and pr.state is PullState.OPEN and not pr.auto_merge
-    assert {"dave", "acme/sre"} <= set(pr.reviewers) or {"dave"} <= set(pr.reviewers)
     assert {"infra", "breaking-change", "security"} <= set(pr.labels)
     assert "[breaking]" in pr.title and "Breaking update" in pr.body
-    assert "other/main.tf" not in w.forge.list_tree(repo, BRANCH) or "?ref=v1.0.0" in w.read(
-        repo, "other/main.tf", BRANCH
-    )
+    assert "## Migration notes" in pr.body and "Rename `cidr` to `cidr_block`." in pr.body
+    assert "| `modules/network` | `v1.0.0` | `v2.0.0` | major (breaking) |" in pr.body
+    assert set(pr.reviewers) == {"dave", "acme/sre"}  # configured reviewers, not CODEOWNERS
+    assert "?ref=v1.0.0" in w.read(repo, "other/main.tf", BRANCH)  # outside `paths`: not scanned, not bumped
+    assert "?ref=v2.0.0" in w.read(repo, "live/main.tf", BRANCH)
 
 
 def test_dry_run_prints_diffs_and_writes_nothing(rollout_world: RolloutWorld) -> None:

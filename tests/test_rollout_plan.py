@@ -361,3 +361,46 @@ def test_module_moved_in_catalog_falls_back_or_is_skipped() -> None:
     )
     assert stuck.action is Action.NOTHING
     assert "mysql does not exist in the catalog at v0.8.1 (moved or removed)" in (stuck.refs[0].reason or "")
+
+
+STACK = """unit "db" {
+  // pinned unit; the unit fetches its module with ?ref=${values.version}
+  source = "github.com/acme/infrastructure-modules//units/db?ref=v1.0.0"
+  path   = "db"
+
+  values = {
+    version = "v1.0.0"
+    name    = "orders"
+  }
+}
+
+unit "cache" {
+  source = "github.com/acme/infrastructure-modules//units/cache?ref=v1.0.0"
+  path   = "cache"
+  values = {
+    version = "main"
+  }
+}
+"""
+
+
+def test_stack_unit_values_version_follows_its_ref() -> None:
+    # Gruntwork's terragrunt-infrastructure-live-stacks-example pattern (values.version).
+    releases = tuple(catalog_release(t, with_metadata=False) for t in ("v1.0.0", "v1.1.0"))
+    opts = PlanOptions(catalog=CATALOG, catalog_address=ADDRESS, release=releases[-1], releases=releases)
+    files = {"live/terragrunt.stack.hcl": STACK.encode()}
+    d = plan_dependent("acme/live", files, opts, default_branch="main", config=DependentConfig())
+    assert d.files == ("live/terragrunt.stack.hcl",)
+    from catalog_ops.bump import bump_files
+    from catalog_ops.plan import apply_stack_values
+
+    work = dict(files)
+    for b in d.bumps:
+        work.update(bump_files(work, address=b.address, to=b.to).changed)
+    work.update(apply_stack_values(work, d.refs))
+    want = (
+        STACK.replace("units/db?ref=v1.0.0", "units/db?ref=v1.1.0")
+        .replace('version = "v1.0.0"', 'version = "v1.1.0"')
+        .replace("units/cache?ref=v1.0.0", "units/cache?ref=v1.1.0")
+    )
+    assert work["live/terragrunt.stack.hcl"].decode() == want  # "main" is not the old version: left alone

@@ -1,5 +1,8 @@
 """The reusable workflows, run for real with act against the GitHub emulator and local git repos.
 
+module-ci on a PR with one failing module (and a fixing push), release by dispatch, rollout from a
+release to three dependents, and the nightly dependency sweep with its dashboard.
+
 act runs in host mode (``-P ubuntu-latest=-self-hosted``), offline: our actions and workflows
 (``acme/catalog-ops@v1``) come from this working tree, third-party actions from local stand-ins
 (``--local-repository``), and ``github.api_url`` points at the emulator. Each test asserts what the
@@ -306,3 +309,53 @@ jobs:
     for repo in DEPENDENTS:
         assert repo in summary
     assert "opened" in summary
+
+
+def test_dependency_sweep_opens_the_sweep_pr_and_refreshes_the_dashboard(
+    act_world: ActWorld, github_emulator: Any, tmp_path: Path
+) -> None:
+    github_emulator.create_repo(CATALOG, source_dir=EXAMPLE_CATALOG, files={".terraform-version": "1.6.0\n"})
+    work = _clone(github_emulator, CATALOG, tmp_path / "catalog")
+    _git(work, "tag", "-a", "v1.0.0", "-m", "v1.0.0")
+    _git(work, "push", "-q", "emulator", "v1.0.0")
+    _api(github_emulator, "POST", f"/repos/{CATALOG}/releases", json={"tag_name": "v1.0.0", "name": "v1.0.0"})
+    # the upstream whose releases give Terraform's versions
+    github_emulator.create_repo("hashicorp/terraform", files={"README.md": "terraform\n"})
+    for tag in ("v1.6.0", "v1.9.8", "v1.10.0-rc1"):
+        _api(
+            github_emulator,
+            "POST",
+            "/repos/hashicorp/terraform/releases",
+            json={"tag_name": tag, "name": tag},
+        )
+    for repo, (path, text) in DEPENDENTS.items():
+        github_emulator.create_repo(repo, files={path: text})
+    caller = _caller(
+        work,
+        "catalog-nightly-sweep.yml",
+        (REPO / "examples" / "workflows" / "catalog-nightly-sweep.yml").read_text(),
+    )
+    payload = {
+        "schedule": "17 3 * * *",
+        "repository": {"full_name": CATALOG, "name": "catalog", "owner": {"login": "acme"}},
+    }
+    result = act_world.run(
+        "schedule",
+        caller,
+        work,
+        payload,
+        env={"GITHUB_API_URL": github_emulator.api_url},
+        secrets={"GITHUB_TOKEN": github_emulator.token},
+    )
+    assert result.returncode == 0, result.tail()
+
+    pulls = github_emulator.pulls(CATALOG)
+    assert len(pulls) == 1, pulls
+    bumped = _git(github_emulator.repo(CATALOG).path, "show", f"{pulls[0]['head']['ref']}:.terraform-version")
+    assert bumped == "1.9.8"  # the newest stable release; never the release candidate
+    issues = [i for i in github_emulator.issues(CATALOG) if "pull_request" not in i]
+    assert len(issues) == 1, issues
+    for repo in DEPENDENTS:
+        assert repo in issues[0]["body"]
+    assert "1.9.8" in "\n".join(result.summaries("Sweep"))
+    assert "acme/app-one" in "\n".join(result.summaries("Dashboard"))

@@ -709,6 +709,8 @@ def plan_dependent(
             )
         final.append(r)
     live = [r for r in final if r.action == "bump"]
+    stack = apply_stack_values({**files, **changed}, live)
+    changed.update(stack)
     if not changed or not live:
         return DependentPlan(
             action=Action.NOTHING, reason=_nothing_reason(final), refs=tuple(final), **common
@@ -728,6 +730,121 @@ def plan_dependent(
         automerge=config.allows_automerge(urgency=urgency, update_type=top.name.lower()),
         **common,
     )
+
+
+def stack_values_version_edit(text: str, line: int, old: str, new: str) -> Any | None:
+    """The edit of ``values = { version = "<old>" }`` in the ``unit``/``stack`` block of a
+    ``terragrunt.stack.hcl`` whose ``source`` is on ``line`` (1-based), or None.
+
+    Gruntwork's catalog pattern passes the module version to the unit as ``values.version`` and
+    the unit fetches its module with ``?ref=${values.version}``; the stack pins the unit with
+    ``?ref=<old>`` too. Bumping only the ``?ref`` would mix unit and module versions, so the
+    literal ``version`` value is bumped with it when, and only when, it is exactly ``old``.
+    Returns an ``edits.Edit`` over the string contents (byte-exact; nothing else changes).
+    """
+    from catalog_ops.edits import Edit
+    from catalog_ops.refs import lex
+
+    try:
+        toks = [t for t in lex(text) if t.kind != "nl"]
+    except Exception:
+        return None
+    line_start = 0
+    for _ in range(line - 1):
+        line_start = text.index("\n", line_start) + 1
+    line_end = text.find("\n", line_start)
+    line_end = len(text) if line_end < 0 else line_end
+    # Find the top-level unit/stack block containing the source line.
+    depth = 0
+    i = 0
+    while i < len(toks):
+        t = toks[i]
+        if t.kind == "punct" and t.text == "{":
+            depth += 1
+        elif t.kind == "punct" and t.text == "}":
+            depth -= 1
+        elif depth == 0 and t.kind == "ident" and t.text in ("unit", "stack"):
+            j = i + 1
+            while j < len(toks) and not (toks[j].kind == "punct" and toks[j].text == "{"):
+                j += 1
+            k, d = j, 0
+            while k < len(toks):
+                if toks[k].kind == "punct" and toks[k].text == "{":
+                    d += 1
+                elif toks[k].kind == "punct" and toks[k].text == "}":
+                    d -= 1
+                    if d == 0:
+                        break
+                k += 1
+            if k < len(toks) and toks[j].start <= line_start and line_end <= toks[k].end:
+                return _values_version(text, toks[j + 1 : k], old, new, Edit)
+            i = k
+        i += 1
+    return None
+
+
+def _values_version(text: str, body: list[Any], old: str, new: str, edit_cls: Any) -> Any | None:
+    depth = 0
+    for n, t in enumerate(body):
+        if t.kind == "punct" and t.text in "{[(":
+            depth += 1
+        elif t.kind == "punct" and t.text in "}])":
+            depth -= 1
+        elif depth == 0 and t.kind == "ident" and t.text == "values" and n + 2 < len(body):
+            if not (body[n + 1].text == "=" and body[n + 2].text == "{"):
+                continue
+            inner = 0
+            for m in range(n + 2, len(body)):
+                u = body[m]
+                if u.kind == "punct" and u.text in "{[(":
+                    inner += 1
+                elif u.kind == "punct" and u.text in "}])":
+                    inner -= 1
+                    if inner == 0:
+                        return None
+                elif inner == 1 and u.kind == "ident" and u.text == "version" and m + 2 < len(body):
+                    value = body[m + 2]
+                    if body[m + 1].text not in ("=", ":") or value.kind != "string":
+                        return None
+                    parts = value.parts or []
+                    if len(parts) != 1 or parts[0][0] != "lit":
+                        return None
+                    _kind, a, b = parts[0]
+                    return edit_cls(a, b, old, new) if text[a:b] == old else None
+    return None
+
+
+def apply_stack_values(files: Mapping[str, bytes], refs: Sequence[RefPlan]) -> dict[str, bytes]:
+    """Files whose ``values.version`` follows their bumped unit/stack ``?ref`` (see
+    ``stack_values_version_edit``); ``files`` must hold the already bumped bytes."""
+    from catalog_ops.edits import apply_edits
+
+    out: dict[str, bytes] = {}
+    by_file: dict[str, list[RefPlan]] = {}
+    for r in refs:
+        if (
+            r.action == "bump"
+            and r.path.endswith(".stack.hcl")
+            and r.written_in == r.path
+            and r.current
+            and r.target
+        ):
+            by_file.setdefault(r.path, []).append(r)
+    for path, items in sorted(by_file.items()):
+        data = files.get(path)
+        if data is None:
+            continue
+        text = data.decode("utf-8")
+        edits = [
+            e
+            for r in items
+            if (e := stack_values_version_edit(text, r.line, r.current or "", r.target or ""))
+        ]
+        if edits:
+            new = apply_edits(text, edits).encode("utf-8")
+            if new != data:
+                out[path] = new
+    return out
 
 
 def _nothing_reason(refs: Sequence[RefPlan]) -> str:

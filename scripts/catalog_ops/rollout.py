@@ -39,7 +39,14 @@ import jinja2
 from catalog_ops.codeowners import owners_for
 from catalog_ops.errors import AutoMergeUnavailable, CatalogOpsError, Conflict
 from catalog_ops.forge.base import ChecksState, FileChange, PullRequest
-from catalog_ops.plan import Action, DependentPlan, Plan, dependents_of_shard, spanned_releases
+from catalog_ops.plan import (
+    Action,
+    DependentPlan,
+    Plan,
+    apply_stack_values,
+    dependents_of_shard,
+    spanned_releases,
+)
 from catalog_ops.report import Outcome, OutcomeKind, Report
 from catalog_ops.versions import parse_version
 
@@ -436,6 +443,7 @@ class _Apply:
             res = bump_files(work, address=b.address, to=b.to, allow_prerelease=b.allow_prerelease)
             work.update(res.changed)
             changed.update(res.changed)
+        changed.update(apply_stack_values({**files, **changed}, dep.refs))
         changed = {p: c for p, c in changed.items() if files.get(p) != c}
         if not changed:
             if pr is not None:
