@@ -76,6 +76,7 @@ class CatalogRelease:
 
     @property
     def urgency(self) -> str:
+        """``normal`` or ``security`` (``normal`` without metadata)."""
         return self.metadata.urgency if self.metadata else "normal"
 
     def changes_module(self, module: str) -> bool:
@@ -89,6 +90,7 @@ class CatalogRelease:
         return bool(m and m.changed and not m.tests_only)
 
     def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict (plan schema 1, see docs/rollout.md)."""
         return {
             "tag": self.tag,
             "version": self.version.core,
@@ -99,6 +101,7 @@ class CatalogRelease:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> CatalogRelease:
+        """Inverse of ``to_json``. Raises KeyError/ValueError on a wrong shape."""
         version = parse_version(str(data["tag"])) or parse_version(str(data["version"]))
         if version is None:
             raise ValueError(f"release {data['tag']!r} has no semantic version")
@@ -238,6 +241,7 @@ class RefPlan:
     ref_line: int = 0  # line of the version token in ``written_in`` (0: unknown)
 
     def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict (plan schema 1, see docs/rollout.md)."""
         return dataclasses.asdict(self)
 
     @property
@@ -247,6 +251,7 @@ class RefPlan:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RefPlan:
+        """Inverse of ``to_json``. Raises KeyError/ValueError on a wrong shape."""
         known: dict[str, Any] = {f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data}
         return cls(**known)
 
@@ -262,6 +267,7 @@ class Bump:
     allow_prerelease: bool = False
 
     def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict (plan schema 1, see docs/rollout.md)."""
         return dataclasses.asdict(self)
 
 
@@ -328,6 +334,7 @@ class DependentPlan:
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
     def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict (plan schema 1, see docs/rollout.md)."""
         return {
             "repo": self.repo,
             "default_branch": self.default_branch,
@@ -352,6 +359,7 @@ class DependentPlan:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> DependentPlan:
+        """Inverse of ``to_json``. Raises KeyError/ValueError on a wrong shape."""
         return cls(
             repo=str(data["repo"]),
             default_branch=str(data.get("default_branch", "")),
@@ -408,6 +416,7 @@ class Plan:
         return out
 
     def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict (plan schema 1, see docs/rollout.md)."""
         return {
             "schema": PLAN_SCHEMA,
             "generated_at": self.generated_at,

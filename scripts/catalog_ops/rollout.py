@@ -307,10 +307,12 @@ class _Apply:
 
     # writes: every content-creating call is paced
     def write(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Call a content-creating forge method after waiting for the shared pacer."""
         self.pacer.wait()
         return fn(*args, **kwargs)
 
     def emit(self, text: str) -> None:
+        """Print dry-run text atomically (threads)."""
         if self.opts.out is None:
             return
         with self.print_lock:
@@ -318,6 +320,7 @@ class _Apply:
             self.opts.out.flush()
 
     def details(self, dep: DependentPlan, merge: str = "") -> dict[str, str]:
+        """Report columns for a dependent: update type, urgency, modules, merge state."""
         mods = []
         for r in dep.refs:
             if r.action == "bump":
@@ -334,6 +337,7 @@ class _Apply:
         return d
 
     def run_one(self, dep: DependentPlan) -> Outcome:
+        """Apply one dependent; never raises (failures become ``failed`` outcomes)."""
         try:
             if dep.action is Action.SKIP:
                 return Outcome(subject=dep.repo, kind=OutcomeKind.SKIPPED, reason=dep.reason or "skipped")
@@ -368,6 +372,7 @@ class _Apply:
         )
 
     def close(self, dep: DependentPlan, pr: PullRequest | None = None) -> Outcome:
+        """Close the open rollout PR with the superseded comment (unless a newer rollout owns it)."""
         pr = pr or self.forge.find_open_pull(dep.repo, self.plan.branch)
         if pr is None or parse_marker(pr.body) is None:
             return Outcome(subject=dep.repo, kind=OutcomeKind.UP_TO_DATE, reason=dep.reason or "up to date")
@@ -388,6 +393,7 @@ class _Apply:
         return Outcome(subject=dep.repo, kind=OutcomeKind.CLOSED, reason=dep.reason, url=pr.url)
 
     def reviewers(self, dep: DependentPlan, paths: Sequence[str]) -> tuple[list[str], list[str]]:
+        """``(users, teams)`` to request: configured reviewers, else CODEOWNERS of ``paths``."""
         if dep.config.reviewers:
             return split_owners(dep.config.reviewers)
         # The plan saw the tree: read the one CODEOWNERS file it found (or none) instead of
@@ -397,6 +403,7 @@ class _Apply:
         return split_owners(owners_for(text, paths)) if text else ([], [])
 
     def open_or_update(self, dep: DependentPlan) -> Outcome:
+        """Open, refresh or leave the dependent's PR (see the module docstring)."""
         forge, repo, branch = self.forge, dep.repo, self.plan.branch
         pr: PullRequest | None = forge.find_open_pull(repo, branch)
         newer = self.newer_pr(dep, pr)
@@ -542,6 +549,7 @@ class _Apply:
         fresh: bool,
         reviewers: tuple[list[str], list[str]] | None = None,
     ) -> str:
+        """Labels/reviewers for an updated PR, then the merge policy; returns the merge state."""
         if not fresh:
             missing = [label for label in labels if label not in pr.labels]
             if missing:
@@ -559,6 +567,7 @@ class _Apply:
         return f"waiting for review ({who})"
 
     def merge_policy(self, dep: DependentPlan, pr: PullRequest) -> str:
+        """Enable auto-merge, or with ``--wait-and-merge`` wait for green checks and merge."""
         try:
             self.write(self.forge.enable_auto_merge, dep.repo, pr.number, method=self.opts.merge_method)
             return "auto-merge enabled"
@@ -568,6 +577,7 @@ class _Apply:
         return self.wait_and_merge(dep, pr)
 
     def wait_and_merge(self, dep: DependentPlan, pr: PullRequest) -> str:
+        """Poll checks every ``poll_interval`` seconds up to ``wait_timeout``; merge when green."""
         deadline = time.monotonic() + self.opts.wait_timeout
         while True:
             state = self.forge.checks_state(dep.repo, pr.number)
