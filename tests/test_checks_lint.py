@@ -192,3 +192,32 @@ def test_lint_and_policy_run_with_opentofu(sample_catalog: Path, run_check, chec
     policy = run_check(["--tf-binary", "tofu", "check", "policy", "--root", str(sample_catalog), "--json"])
     assert policy.code == 0, policy.out + policy.err
     assert json.loads(policy.out)["status"] == "passed"
+
+
+def test_module_using_a_broken_module_fails_by_dependency_like_policy(
+    sample_catalog: Path, run_check, check_tools, tmp_path: Path
+):
+    (sample_catalog / "modules/naming/broken.tf").write_text(BROKEN)
+    lint = run_check(["check", "lint", "--root", str(sample_catalog), "--json"])
+    assert lint.code == 1
+    mods = json.loads(lint.out)["modules"]
+    assert mods["modules/naming"]["status"] == "failed"
+    assert mods["modules/network"]["status"] == "passed"
+    service = mods["modules/service"]
+    assert service["status"] == "failed"
+    assert service["failed_dependencies"] == ["modules/naming"]
+    assert service["summary"] == "1 finding (uses failed modules/naming)"
+    [dep] = service["findings"]
+    assert (dep["tool"], dep["rule"], dep["level"], dep["path"], dep["line"]) == (
+        "catalog-ops",
+        "failed-dependency",
+        "error",
+        "modules/service/main.tf",
+        2,
+    )
+    assert "uses modules/naming through the local path '../naming'" in dep["message"]
+    assert "::error file=modules/service/main.tf,line=2," in lint.err
+
+    policy = run_check(["check", "policy", "--root", str(sample_catalog), "--json", "service"])
+    assert policy.code == 1
+    assert json.loads(policy.out)["modules"]["modules/service"]["status"] == "failed"

@@ -181,3 +181,22 @@ def test_bad_results_file_and_custom_template(tmp_path: Path, run_check):
     tpl.write_text("{% for m in modules %}")
     run = run_check(["check", "report", str(good), "--template", str(tpl)])
     assert run.code == 2 and f"{tpl}:1: template error" in run.err
+
+
+def test_report_markdown_is_not_html_escaped(tmp_path: Path, run_check):
+    doc = json.loads(json.dumps(LINT))
+    finding = doc["modules"]["modules/network"]["findings"][0]
+    finding["message"] = 'Unsupported argument: An argument named "cidr" & <details> is not expected'
+    doc["modules"]["modules/network"]["summary"] = "1 finding | see below"
+    doc["messages"] = ['plugin "aws" isn\'t installed']
+    results = tmp_path / "lint.json"
+    results.write_text(json.dumps(doc))
+    out = tmp_path / "report.md"
+    run = run_check(["check", "report", str(results), "--output", str(out)])
+    assert run.code == 1
+    text = out.read_text(encoding="utf-8")
+    assert "&#34;" not in text and "&#39;" not in text and "&amp;" not in text
+    assert 'An argument named "cidr" & &lt;details> is not expected [validate]' in text
+    assert "❌ 1 finding \\| see below |" in text
+    assert '- lint: plugin "aws" isn\'t installed' in text
+    assert run.summary == text

@@ -342,8 +342,14 @@ def test_bump_stack_whole_file_bom_templates_and_heredoc():
     assert result.changed == {"terragrunt.stack.hcl": expected.encode()}
     result = bump_files({"terragrunt.stack.hcl": STACK_BEFORE.encode()}, address=GH, to="1.1.0")
     expected = expected.replace('units/eks?ref=v1.0.0"', 'units/eks?ref=v1.1.0"')
+    # values.version equal to the unit's ref follows it (stack_values=True, the default)
+    with_values = expected.replace('version = "v1.0.0"', 'version = "v1.1.0"')
+    assert result.changed == {"terragrunt.stack.hcl": with_values.encode()}
+    assert [o.status for o in result.outcomes] == ["bumped", "bumped", "bumped"]
+    result = bump_files(
+        {"terragrunt.stack.hcl": STACK_BEFORE.encode()}, address=GH, to="1.1.0", stack_values=False
+    )
     assert result.changed == {"terragrunt.stack.hcl": expected.encode()}
-    assert [o.status for o in result.outcomes] == ["bumped", "bumped"]
 
 
 def test_pessimistic_constraint_follows_the_target_like_the_issue_example():

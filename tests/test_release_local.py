@@ -485,7 +485,7 @@ def test_cli_dry_run_json_and_text(release_catalog: Catalog, capsys: pytest.Capt
     assert "v1.1.0" not in _tags(cat)
     assert _cli(root, "--dry-run") == 0
     out = capsys.readouterr().out
-    assert "acme/catalog: v1.0.0 -> v1.1.0 (minor, auto)" in out
+    assert "acme/catalog: v1.0.0 -> v1.1.0 (minor: 1 feat)" in out
     assert "changed modules: modules/vpc" in out and "## Features" in out
     assert _cli(root, "--urgency", "security") == 0
     capsys.readouterr()

@@ -69,6 +69,7 @@ def test_security_release_rollout_end_to_end(rollout_world: RolloutWorld) -> Non
         "catalog": "acme/infrastructure-modules",
         "release": "v1.1.0",
         "digest": plan.dependents[[d.repo for d in plan.dependents].index("acme/web")].digest(),
+        "head": pr.head_sha,  # the commit catalog-ops pushed (foreign commits are detected)
     }
     assert set(pr.labels) >= {"dependencies", "catalog-ops", "security"}
 

@@ -43,9 +43,13 @@ def test_json_round_trip_and_merge() -> None:
     doc = json.loads(json.dumps(_report().to_json()))
     assert doc["schema"] == 1 and doc["failed"] is True
     merged = merge_reports("all", [doc, doc])
-    assert merged.counts()["opened"] == 2
+    assert merged.counts()["opened"] == 1  # the same report twice is not double-counted
     with pytest.raises(ValueError):
         merge_reports("x", [{"schema": 7}])
+    with pytest.raises(ValueError, match="missing 'outcomes'"):
+        merge_reports("x", [{"schema": 1, "title": "t"}])
+    with pytest.raises(ValueError, match=r"outcomes\[0\]: missing 'subject'"):
+        merge_reports("x", [{"schema": 1, "title": "t", "outcomes": [{"kind": "opened"}]}])
 
 
 def test_table_renders() -> None:

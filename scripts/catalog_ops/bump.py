@@ -11,21 +11,35 @@ are written only when their bytes change. Rules (issue 3):
 * a registry constraint follows ``versions.update_constraint(..., move_pessimistic=True)``: an
   exact pin is replaced, ``~>`` follows the target keeping its precision (``~> 1.1`` → ``~> 1.3``),
   other ranges that already admit the target are ``already``, the rest are widened;
-* a pre-release target is refused unless ``allow_prerelease``.
+* a pre-release target is refused unless ``allow_prerelease``;
+* with ``stack_values`` (the default), a Terragrunt stack ``unit``/``stack`` block's
+  ``values = { version = "..." }`` literal equal to the block's ref moves with the ref
+  (``Reference.values_span``);
+* on disk, a file reached through a symlink whose target is outside the given paths is never
+  written (its outcomes become ``skipped``).
+
+Spans are offsets in the decoded text; the replaced characters are whatever is written there
+(e.g. a ``.tf.json`` ref spelled with JSON escapes), and the new value is written plainly.
 """
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from catalog_ops.edits import Edit, apply_edits, line_col
 from catalog_ops.errors import CatalogOpsError, SourceParseError, UsageError
 from catalog_ops.refs import MODULE_ENTRIES, Reference, decode, scan_files, scan_paths, walk
 from catalog_ops.sources import RefKind, SourceKind, normalize_identity, parse_source, source_matches
 from catalog_ops.versions import Version, parse_version, update_constraint
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy treats it the same)
+if TYPE_CHECKING:
+    from pathlib import Path
+
+STACK_VALUES_REASON = "values.version follows the ref"
 
 
 @dataclass(frozen=True)
@@ -115,6 +129,7 @@ def _plan(
     address: str,
     target: Version,
     texts: Callable[[str], str | None],
+    stack_values: bool = True,
 ) -> tuple[dict[str, list[Edit]], list[BumpOutcome]]:
     edits: dict[str, list[Edit]] = defaultdict(list)
     outcomes: list[BumpOutcome] = []
@@ -173,8 +188,19 @@ def _plan(
                     BumpOutcome(where, line, old, None, "already", "already at the target", ref.path)
                 )
             else:
-                edits[where].append(Edit(ref.ref_span[0], ref.ref_span[1], old, new))
+                a, b = ref.ref_span
+                edits[where].append(Edit(a, b, text[a:b], new))
                 outcomes.append(BumpOutcome(where, line, old, new, "bumped", None, ref.path))
+                vtext = texts(ref.path)
+                if stack_values and ref.values_span is not None and vtext is not None:
+                    a, b = ref.values_span
+                    if (ref.path, a, b) not in seen and vtext[a:b] == old:
+                        seen.add((ref.path, a, b))
+                        edits[ref.path].append(Edit(a, b, old, new))
+                        vline = line_col(vtext, a)[0]
+                        outcomes.append(
+                            BumpOutcome(ref.path, vline, old, new, "bumped", STACK_VALUES_REASON, ref.path)
+                        )
         elif src.ref_kind is RefKind.BRANCH:
             skip(f"ref {old!r} is a branch; not changed")
         elif src.ref_kind is RefKind.SHA:
@@ -210,7 +236,8 @@ def _registry_constraint(
             ),
             None,
         )
-    edit = Edit(ref.version_span[0], ref.version_span[1], ref.version, new)
+    a, b = ref.version_span
+    edit = Edit(a, b, text[a:b], new)  # the raw characters (a .tf.json value may hold escapes)
     return BumpOutcome(ref.path, line, ref.version, new, "bumped", None, ref.path), edit
 
 
@@ -233,8 +260,50 @@ def _apply(edits: Mapping[str, list[Edit]], read: Callable[[str], bytes | None],
             result.original[path] = data
 
 
+def _under(path: str, roots: Sequence[str]) -> bool:
+    return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
+def symlink_escape(path: str, roots: Sequence[Path | str]) -> str | None:
+    """Why ``path`` must not be written, or ``None``: it is reached through a symlink (the file
+    itself, or a directory inside one of ``roots``) whose real target lies outside every root."""
+    real = os.path.realpath(path)
+    if _under(real, [os.path.realpath(r) for r in roots]):
+        return None
+    logical = os.path.normpath(os.path.abspath(path))
+    inside = _under(logical, [os.path.normpath(os.path.abspath(r)) for r in roots])
+    if (inside and real != logical) or os.path.islink(path):
+        return f"{path} is a symlink to {real}, outside the given paths; not written"
+    return None
+
+
+def _guard_symlinks(
+    roots: Sequence[Path | str], edits: dict[str, list[Edit]], outcomes: list[BumpOutcome]
+) -> list[BumpOutcome]:
+    """Drop the edits of files that ``symlink_escape`` forbids; their bumps become ``skipped``."""
+    blocked: dict[str, str] = {}
+    for path in list(edits):
+        reason = symlink_escape(path, roots)
+        if reason is not None:
+            blocked[path] = reason
+            del edits[path]
+    if not blocked:
+        return outcomes
+    return [
+        BumpOutcome(o.path, o.line, o.old, None, "skipped", blocked[o.path], o.referenced_from)
+        if o.path in blocked and o.status == "bumped"
+        else o
+        for o in outcomes
+    ]
+
+
 def bump_files(
-    files: Mapping[str, bytes], *, address: str, to: str, allow_prerelease: bool = False
+    files: Mapping[str, bytes],
+    *,
+    address: str,
+    to: str,
+    allow_prerelease: bool = False,
+    stack_values: bool = True,
 ) -> BumpResult:
     """Bump every reference to ``address`` in an in-memory tree ``{posix path: bytes}``.
 
@@ -244,6 +313,10 @@ def bump_files(
             module of the repository matches.
         to: target version, ``1.3.0`` or ``v1.3.0`` (each ref keeps its own prefix style).
         allow_prerelease: permit a pre-release ``to``.
+        stack_values: also bump a Terragrunt stack ``unit``/``stack`` block's literal
+            ``values = { version = "..." }`` when it equals the block's ref (Gruntwork's
+            pattern; reported as an extra ``bumped`` outcome with reason
+            ``STACK_VALUES_REASON``). ``False`` leaves ``values`` alone.
 
     Returns:
         ``BumpResult`` whose ``changed`` maps only files whose bytes changed to their new bytes.
@@ -264,7 +337,7 @@ def bump_files(
                 cache[path] = None
         return cache[path]
 
-    edits, outcomes = _plan(scan.references, address, target, texts)
+    edits, outcomes = _plan(scan.references, address, target, texts, stack_values)
     result = BumpResult(outcomes=outcomes, errors=list(scan.errors), files_scanned=scan.files_scanned)
     _apply(edits, files.get, result)
     return result
@@ -278,8 +351,12 @@ def bump_tree(
     allow_prerelease: bool = False,
     dry_run: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    stack_values: bool = True,
 ) -> BumpResult:
     """Like ``bump_files`` for files on disk under ``paths``; writes changed files unless ``dry_run``.
+
+    A file whose path goes through a symlink (file or directory) to a target outside ``paths``
+    is never written (nor shown in the diff): its would-be bumps are reported ``skipped``.
 
     Raises:
         UsageError: bad ``address`` or ``to``.
@@ -301,7 +378,8 @@ def bump_tree(
                 cache[path] = None
         return cache[path]
 
-    edits, outcomes = _plan(scan.references, address, target, texts)
+    edits, outcomes = _plan(scan.references, address, target, texts, stack_values)
+    outcomes = _guard_symlinks(paths, edits, outcomes)
     result = BumpResult(outcomes=outcomes, errors=walk_errors + scan.errors, files_scanned=scan.files_scanned)
     _apply(edits, _read_disk, result)
     if not dry_run:

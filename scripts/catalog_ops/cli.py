@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -41,8 +42,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Exit status after stdout was closed early (``catalog-ops ... | head``): 128 + SIGPIPE, what a
+# shell reports for a process killed by SIGPIPE.
+EXIT_BROKEN_PIPE = 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the process exit code."""
+    """Run the CLI; returns the process exit code.
+
+    A reader that closes stdout early (``| head``) ends the run quietly with ``EXIT_BROKEN_PIPE``
+    instead of a ``BrokenPipeError`` traceback (the recipe of the Python docs, "Note on SIGPIPE":
+    flush inside the handler's scope, then point stdout at devnull so the interpreter's final
+    flush cannot fail again).
+    """
+    try:
+        try:
+            code = _main(argv)
+        except SystemExit:  # argparse --help/--version/usage errors: their output must be flushed too
+            sys.stdout.flush()
+            raise
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_BROKEN_PIPE
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -49,8 +49,8 @@ class DependentConfig:
         automerge: ``never`` (no auto-merge), ``security`` (security releases only; default),
             ``patch`` (security releases, and patch updates of normal ones), ``minor`` (also
             minor updates).
-        automerge_majors: allow auto-merge of breaking (major) updates when the policy otherwise
-            allows the merge.
+        automerge_majors: allow auto-merge of breaking updates (majors, and releases whose
+            metadata marks the module breaking) when the policy otherwise allows the merge.
         reviewers: users and ``org/slug`` teams to request; empty means CODEOWNERS.
         labels: labels added to the PR (in addition to the rollout's own).
         base: base branch of the PR; None means the default branch.
@@ -79,12 +79,16 @@ class DependentConfig:
             return True
         return any(path_matches(path, pattern) for pattern in self.paths)
 
-    def allows_automerge(self, *, urgency: str, update_type: str) -> bool:
-        """Whether a PR with this urgency (``normal``/``security``) and highest update type
-        (``patch``/``minor``/``major``) may be merged without review."""
+    def allows_automerge(self, *, urgency: str, update_type: str, breaking: bool = False) -> bool:
+        """Whether a PR with this urgency (``normal``/``security``), highest update type
+        (``patch``/``minor``/``major``) and breaking flag may be merged without review.
+
+        Anything breaking — a major update, or a release in the span whose metadata marks the
+        module breaking (e.g. a ``0.x`` minor release with ``feat!:``) — is never auto-merged
+        unless ``automerge_majors`` is set."""
         if self.automerge == "never":
             return False
-        if update_type == "major" and not self.automerge_majors:
+        if (update_type == "major" or breaking) and not self.automerge_majors:
             return False
         if urgency == "security":
             return True

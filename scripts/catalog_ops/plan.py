@@ -153,13 +153,29 @@ def select_release(releases: Sequence[CatalogRelease], tag: str | None) -> Catal
     return max(stable, key=lambda r: r.version)
 
 
+def tag_scheme(prefix: str) -> str:
+    """The tag scheme of a version prefix: ``""`` for repository-wide tags (``v1.2.3`` and
+    ``1.2.3`` are one scheme: the ``v`` style of a reference is kept as written), else the
+    per-module prefix itself (``"modules/vpc/v"``: ``modules/vpc/v1.2.3``)."""
+    return "" if prefix in ("", "v", "V") else prefix
+
+
+def same_scheme(a: Version, b: Version) -> bool:
+    """True when two versions come from the same tag scheme (see ``tag_scheme``)."""
+    return tag_scheme(a.prefix) == tag_scheme(b.prefix)
+
+
 def choose_target(
     current: Version, releases: Sequence[CatalogRelease], *, ceiling: Version, allow_major: bool = True
 ) -> CatalogRelease | None:
     """The release a reference at ``current`` should move to, or None when there is none newer.
 
+    Only releases whose tag has the reference's scheme are candidates (``tag_scheme``): a
+    ``?ref=modules/a/v0.1.0`` moves to ``modules/a/v…`` tags only, a ``?ref=v0.1.0`` to
+    repository-wide tags only, so the target is always an existing tag.
+
     Args:
-        current: the version the reference pins.
+        current: the version the reference pins (its ``prefix`` gives the scheme).
         releases: all known releases (any order).
         ceiling: the release being rolled out; newer releases are not considered.
         allow_major: False keeps the target within ``current.major``.
@@ -167,7 +183,7 @@ def choose_target(
     candidates = []
     for rel in releases:
         v = rel.version
-        if v > ceiling:
+        if v > ceiling or not same_scheme(v, current):
             continue
         if rel.prerelease:
             same_line = (v.major, v.minor, v.patch) == (current.major, current.minor, current.patch)
@@ -185,12 +201,14 @@ def choose_target(
 def spanned_releases(
     current: Version, target: Version, releases: Sequence[CatalogRelease]
 ) -> list[CatalogRelease]:
-    """Releases newer than ``current`` and not newer than ``target``, oldest first. Pre-releases
-    of other lines are included only when they are the target itself."""
+    """Releases newer than ``current`` and not newer than ``target``, oldest first, of the
+    same tag scheme as ``current`` (``tag_scheme``). Pre-releases of other lines are included
+    only when they are the target itself."""
     out = [
         r
         for r in releases
         if current < r.version <= target
+        and same_scheme(r.version, current)
         and (not r.prerelease or r.version == target or current.is_prerelease)
     ]
     return sorted(out, key=lambda r: r.version)
@@ -265,6 +283,9 @@ class Bump:
     to: str  # version core, e.g. "1.3.0"
     tag: str  # release tag, e.g. "v1.3.0"
     allow_prerelease: bool = False
+    # Tag scheme of the references this bump moves (``tag_scheme``: "" repository-wide,
+    # "modules/a/v" per module); None (plans written before the field existed): any scheme.
+    scheme: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict (plan schema 1, see docs/rollout.md)."""
@@ -367,7 +388,10 @@ class DependentPlan:
             action=Action(data["action"]),
             reason=data.get("reason"),
             refs=tuple(RefPlan.from_json(r) for r in data.get("refs", ())),
-            bumps=tuple(Bump(**b) for b in data.get("bumps", ())),
+            bumps=tuple(
+                Bump(**{k: v for k, v in b.items() if k in {f.name for f in dataclasses.fields(Bump)}})
+                for b in data.get("bumps", ())
+            ),
             files=tuple(data.get("files", ())),
             inputs=tuple(data.get("inputs", ())),
             update=str(data.get("update", "none")),
@@ -568,6 +592,7 @@ def plan_reference(ref: Any, opts: PlanOptions, config: DependentConfig) -> RefP
             r
             for r in opts.releases
             if current < r.version < target.version
+            and same_scheme(r.version, current)
             and not r.prerelease
             and (config.majors or r.version.major == current.major)
         ]
@@ -662,35 +687,37 @@ def plan_dependent(
     to_bump = [r for r in refs if r.action == "bump"]
     if not to_bump:
         return DependentPlan(action=Action.NOTHING, reason=_nothing_reason(refs), refs=tuple(refs), **common)
-    # One bump per address: the newest target among its references.
-    by_address: dict[str, RefPlan] = {}
+    # One bump per address and tag scheme: the newest target among its references.
+    by_address: dict[tuple[str, str], RefPlan] = {}
     for r in to_bump:
         assert r.address is not None and r.target is not None
-        prev = by_address.get(r.address)
+        key = (r.address, _ref_scheme(r))
+        prev = by_address.get(key)
         if prev is None or _ver(r.target) > _ver(prev.target):
-            by_address[r.address] = r
+            by_address[key] = r
     bumps: list[Bump] = []
-    tag_of = {rel.version.core: rel.tag for rel in opts.releases}
-    for address, r in sorted(by_address.items()):
+    for (address, scheme), r in sorted(by_address.items()):
         v = _ver(r.target)
+        tag = next(
+            (
+                rel.tag
+                for rel in opts.releases
+                if rel.version == v and tag_scheme(rel.version.prefix) == scheme
+            ),
+            r.target or "",
+        )
         bumps.append(
             Bump(
                 address=address,
                 module=r.module,
                 to=v.core,
-                tag=tag_of.get(v.core, r.target or ""),
+                tag=tag,
                 allow_prerelease=v.is_prerelease,
+                scheme=scheme,
             )
         )
-    changed: dict[str, bytes] = {}
-    outcomes: list[Any] = []
-    work = dict(files)
-    for b in bumps:
-        res = bump(work, address=b.address, to=b.to, allow_prerelease=b.allow_prerelease)
-        work.update(res.changed)
-        changed.update(res.changed)
-        outcomes.extend(res.outcomes)
-        errors += tuple(str(e) for e in getattr(res, "errors", ()))
+    changed, outcomes, bump_errors = bump_planned(files, bumps, bump=bump)
+    errors += bump_errors
     bumped_lines = {(o.path, o.line) for o in outcomes if o.status == "bumped"}
     already = {(o.path, o.line): o.reason for o in outcomes if o.status == "already"}
     skipped = {(o.path, o.line): o.reason for o in outcomes if o.status == "skipped"}
@@ -736,9 +763,174 @@ def plan_dependent(
         update=top.name.lower(),
         urgency=urgency,
         breaking=breaking,
-        automerge=config.allows_automerge(urgency=urgency, update_type=top.name.lower()),
+        automerge=config.allows_automerge(urgency=urgency, update_type=top.name.lower(), breaking=breaking),
         **common,
     )
+
+
+def _ref_scheme(r: RefPlan) -> str:
+    """Tag scheme of a planned reference (registry constraints: repository-wide)."""
+    v = parse_version(r.current or "") if r.current else None
+    return tag_scheme(v.prefix) if v is not None else ""
+
+
+_MASK = "catalogopsmask{}x"
+
+
+def bump_planned(
+    files: Mapping[str, bytes], bumps: Sequence[Bump], *, bump: Callable[..., Any] | None = None
+) -> tuple[dict[str, bytes], list[Any], tuple[str, ...]]:
+    """Apply ``bumps`` to ``files`` in memory with ``bump.bump_files``, never touching a git ref
+    of another tag scheme than the bump's (``Bump.scheme``) and never moving a ref backwards
+    (a ref newer than the bump's target stays as written).
+
+    ``bump_files`` moves every reference of an address; the references it must not touch are
+    masked first (their ref token is replaced by a unique branch-like name, which it skips) and
+    restored afterwards, byte for byte.
+
+    Returns:
+        ``(changed, outcomes, errors)``: ``{path: new bytes}`` of files whose bytes change,
+        the ``BumpOutcome`` values of the references bumped or left alone, parse errors.
+    """
+    from catalog_ops.refs import decode, scan_files
+    from catalog_ops.sources import RefKind, source_matches
+
+    if bump is None:
+        from catalog_ops.bump import bump_files
+
+        bump = bump_files
+    work = dict(files)
+    changed: dict[str, bytes] = {}
+    outcomes: list[Any] = []
+    errors: tuple[str, ...] = ()
+    for b in bumps:
+        target = _ver(b.to)
+        masks: dict[str, list[tuple[int, int, str]]] = {}
+        try:
+            scanned = scan_files(work).references
+        except Exception:  # the bump reports parse errors itself
+            scanned = []
+        for ref in scanned:
+            src = getattr(ref, "source", None)
+            span = getattr(ref, "ref_span", None)
+            if src is None or span is None or src.ref_kind is not RefKind.SEMVER_TAG:
+                continue
+            try:
+                if not source_matches(src, b.address):
+                    continue
+            except UsageError:
+                continue
+            v = parse_version(src.ref or "")
+            if v is None:
+                continue
+            wrong_scheme = b.scheme is not None and tag_scheme(v.prefix) != b.scheme
+            if wrong_scheme or v > target:
+                masks.setdefault(ref.written_in, []).append((span[0], span[1], src.ref or ""))
+        masked = dict(work)
+        originals: dict[str, str] = {}
+        for path, spans in masks.items():
+            try:
+                text = decode(path, work[path])
+            except Exception:
+                continue
+            for start, end, old in sorted(set(spans), reverse=True):
+                if text[start:end] != old:
+                    continue
+                name = _MASK.format(len(originals))
+                originals[name] = old
+                text = text[:start] + name + text[end:]
+            masked[path] = text.encode("utf-8")
+        res = bump(masked, address=b.address, to=b.to, allow_prerelease=b.allow_prerelease)
+        for path, data in res.changed.items():
+            text = data.decode("utf-8")
+            for name, old in originals.items():
+                text = text.replace(name, old)
+            new = text.encode("utf-8")
+            if new != work.get(path):
+                work[path] = new
+                changed[path] = new
+        outcomes.extend(
+            o for o in res.outcomes if not str(getattr(o, "old", "")).startswith("catalogopsmask")
+        )
+        errors += tuple(str(e) for e in getattr(res, "errors", ()))
+    changed = {p: c for p, c in changed.items() if files.get(p) != c}
+    return changed, outcomes, errors
+
+
+def stale_reason(files: Mapping[str, bytes], dep: DependentPlan) -> str | None:
+    """Why the plan's bumps must not be applied to ``files`` (the dependent's base branch as it
+    is now), or None when they still fit.
+
+    A reference of a bumped module that is now *newer* than the bump's target would move
+    backwards: ``"already at X, newer than the plan's target T"``. One now at a version the plan
+    did not start from (and not the target) would get an update the plan never classified
+    (e.g. across a major): ``"path:line is at X, the plan expected F; re-plan"``.
+    """
+    from catalog_ops.refs import scan_files
+    from catalog_ops.sources import RefKind, SourceKind, source_matches
+
+    try:
+        scanned = scan_files(files).references
+    except Exception:
+        return None
+
+    def version_of(text: str | None) -> Version | None:
+        if not text:
+            return None
+        v = parse_version(text)
+        if v is None:
+            try:
+                v = _registry_current(text)
+            except UsageError:
+                v = None
+        return v
+
+    # What the plan saw at each version token: a reference unchanged since the plan was already
+    # judged there (e.g. one newer than the target is deliberately left alone).
+    seen = {r.token_at: version_of(r.current) for r in dep.refs}
+    for b in dep.bumps:
+        target = _ver(b.to)
+        expected = [
+            v
+            for r in dep.refs
+            if r.action == "bump" and r.address == b.address and (v := version_of(r.current)) is not None
+        ]
+        for ref in scanned:
+            src = getattr(ref, "source", None)
+            if src is None:
+                continue
+            try:
+                if not source_matches(src, b.address):
+                    continue
+            except UsageError:
+                continue
+            if src.kind is SourceKind.REGISTRY and src.ref is None:
+                written = ref.version or ""
+                try:
+                    v = _registry_current(written) if written else None
+                except UsageError:
+                    v = None
+            elif src.ref_kind is RefKind.SEMVER_TAG:
+                written = src.ref or ""
+                v = parse_version(written)
+                if v is not None and b.scheme is not None and tag_scheme(v.prefix) != b.scheme:
+                    continue
+            else:
+                continue
+            if v is None or v == target:
+                continue
+            where = (getattr(ref, "written_in", None) or ref.path, _token_line(ref, files))
+            if where in seen and seen[where] == v:
+                continue
+            if v > target:
+                return f"already at {written}, newer than the plan's target {b.tag}"
+            if expected and v not in expected:
+                froms = ", ".join(sorted({str(e) for e in expected}))
+                return (
+                    f"{ref.written_in}:{ref.line} is at {written}, the plan expected {froms}; "
+                    "the base branch changed since the plan: re-plan"
+                )
+    return None
 
 
 def stack_values_version_edit(text: str, line: int, old: str, new: str) -> Any | None:

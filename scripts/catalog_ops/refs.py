@@ -17,7 +17,7 @@ Offsets and columns count characters of the UTF-8-decoded text.
 
 from __future__ import annotations
 
-import concurrent.futures
+import dataclasses
 import os
 import posixpath
 import re
@@ -25,17 +25,22 @@ import stat
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from pathlib import Path
 
 from catalog_ops.edits import line_col
 from catalog_ops.errors import SourceParseError
 from catalog_ops.sources import ModuleSource, RefKind, SourceKind, parse_source
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy treats it the same)
+if TYPE_CHECKING:  # annotations only; concurrent.futures is imported where the pool is used
+    from pathlib import Path
+
 MAX_FILE_BYTES = 4 * 1024 * 1024
 SKIP_DIRS = frozenset({".terraform", ".terragrunt-cache", ".git", ".terragrunt-stack"})
 _SUFFIXES = (".tf", ".tf.json", ".tofu", ".tofu.json", ".hcl")
 _NAMES = (".terraform-version", ".tool-versions")
-_KEYWORDS = (b"source", b"version")
+# Cheap substring pre-test before _KEYWORD_RE (a legacy ``aws = "~> 5.0"`` provider entry has neither
+# ``source`` nor ``version``, hence ``required_providers``).
+_KEYWORDS = (b"source", b"version", b"required_providers")
 # Raw-text test: can a file hold a reference at all? (attribute or JSON key, or required_providers)
 _KEYWORD_RE = re.compile(
     rb'\b(?:source|version|required_version)\s*=(?!=)|"(?:source|version|required_version)"\s*:|required_providers'
@@ -76,7 +81,12 @@ class Reference:
         written_in: file holding the ref bytes (differs from ``path`` for refs resolved via includes).
         ref_span: ``[start, end)`` of the ref (git ``ref``/tfr ``version``) in ``written_in``'s text.
         version_span: ``[start, end)`` of the ``version`` constraint's contents in ``path``'s text.
-        provider_source: ``required_providers`` source address (providers only).
+        provider_source: ``required_providers`` source address (providers only); when the entry
+            has none (including the legacy ``aws = "~> 5.0"`` form) the implied
+            ``hashicorp/NAME`` (Terraform "Provider Requirements").
+        values_span: ``[start, end)`` in ``path``'s text of the contents of a Terragrunt stack
+            ``unit``/``stack`` block's ``values = { version = "..." }`` literal when it equals the
+            block's ref (Gruntwork's pattern; ``bump`` moves it with the ref), else ``None``.
     """
 
     path: str
@@ -92,6 +102,7 @@ class Reference:
     ref_span: tuple[int, int] | None = None
     version_span: tuple[int, int] | None = None
     provider_source: str | None = None
+    values_span: tuple[int, int] | None = None
 
     def to_json(self) -> dict[str, object]:
         """A JSON-ready dict (stable keys; see docs/references.md)."""
@@ -113,6 +124,7 @@ class Reference:
             "status": self.status,
             "reason": self.reason,
             "written_in": self.written_in,
+            "values_version": src.ref if (src and self.values_span) else None,
         }
 
 
@@ -928,7 +940,12 @@ def _hcl_references(loader: _Loader, f: _Parsed) -> list[Reference]:
             )
         elif b.type in ("unit", "stack") and "source" in b.attrs:
             entry = RefKindOfEntry.STACK_UNIT if b.type == "unit" else RefKindOfEntry.STACK
-            refs.append(_module_ref(ev, f, entry, b.labels[0] if b.labels else None, b.attrs["source"], None))
+            ref = _module_ref(ev, f, entry, b.labels[0] if b.labels else None, b.attrs["source"], None)
+            if "values" in b.attrs and ref.ref_span is not None and ref.source and ref.source.ref:
+                span = _values_version_span(f.text, b.attrs["values"])
+                if span is not None and f.text[span[0] : span[1]] == ref.source.ref:
+                    ref = dataclasses.replace(ref, values_span=span)
+            refs.append(ref)
         elif b.type == "terraform":
             if "source" in b.attrs:
                 refs.append(_module_ref(ev, f, RefKindOfEntry.TERRAGRUNT, None, b.attrs["source"], None))
@@ -952,6 +969,24 @@ def _hcl_references(loader: _Loader, f: _Parsed) -> list[Reference]:
     return refs
 
 
+def _values_version_span(text: str, attr: Attr) -> tuple[int, int] | None:
+    """Span of the contents of ``values = { version = "LITERAL" }`` (no escapes, no templates)."""
+    items = _object_items(text, attr.expr)
+    toks = [t for t in (items or {}).get("version", []) if t.kind != "nl"]
+    if len(toks) != 1 or toks[0].kind != "string":
+        return None
+    parts = toks[0].parts or []
+    if len(parts) != 1 or parts[0][0] != "lit" or "\\" in text[parts[0][1] : parts[0][2]]:
+        return None
+    return parts[0][1], parts[0][2]
+
+
+def implied_provider_source(name: str) -> str:
+    """The source Terraform implies for a ``required_providers`` entry without one:
+    ``hashicorp/NAME`` (Terraform docs, "Provider Requirements")."""
+    return f"hashicorp/{name}"
+
+
 def _provider_ref(ev: _Evaluator, f: _Parsed, pname: str, pattr: Attr) -> Reference:
     line, col = line_col(f.text, pattr.expr[0].start)
     items = _object_items(f.text, pattr.expr)
@@ -967,6 +1002,8 @@ def _provider_ref(ev: _Evaluator, f: _Parsed, pname: str, pattr: Attr) -> Refere
             vt = items["version"]
             version, span = _literal(ev, f, Attr("version", vt[0], vt))
             line, col = line_col(f.text, vt[0].start)
+    if items is None or "source" not in items:
+        psource = implied_provider_source(pname)
     return Reference(
         f.path,
         line,
@@ -1008,6 +1045,61 @@ class _JNode:
     elems: list[_JNode] | None = None
 
 
+_JSON_SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+_HEX4 = re.compile(r"[0-9A-Fa-f]{4}")
+
+
+def json_unescape(text: str, start: int, end: int) -> tuple[str, list[int] | None]:
+    """Decode the JSON string contents ``text[start:end]`` (RFC 8259 section 7 escapes).
+
+    Returns ``(value, offsets)``: ``offsets[i]`` is the offset in ``text`` where decoded
+    character ``i`` is written and ``offsets[len(value)] == end``, so a span of the value maps
+    back to the raw bytes (``None`` when there is no escape: offsets are then ``start + i``).
+    A surrogate pair ``\\uD83D\\uDE00`` decodes to one character.
+
+    Raises:
+        _JsonError: an invalid escape (with its offset).
+    """
+    if "\\" not in text[start:end]:
+        return text[start:end], None
+    out: list[str] = []
+    offsets: list[int] = []
+    i = start
+    while i < end:
+        c = text[i]
+        if c != "\\":
+            out.append(c)
+            offsets.append(i)
+            i += 1
+            continue
+        e = text[i + 1] if i + 1 < end else ""
+        if e == "u" and _HEX4.fullmatch(text, i + 2, i + 6) and i + 6 <= end:
+            cp = int(text[i + 2 : i + 6], 16)
+            j = i + 6
+            if 0xD800 <= cp < 0xDC00 and text.startswith("\\u", j) and _HEX4.fullmatch(text, j + 2, j + 6):
+                low = int(text[j + 2 : j + 6], 16)
+                if 0xDC00 <= low < 0xE000 and j + 6 <= end:
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00)
+                    j += 6
+            out.append(chr(cp))
+        elif e in _JSON_SIMPLE_ESCAPES:
+            out.append(_JSON_SIMPLE_ESCAPES[e])
+            j = i + 2
+        else:
+            raise _JsonError(i, f"invalid JSON escape {text[i : i + 2]!r}")
+        offsets.append(i)
+        i = j
+    offsets.append(end)
+    return "".join(out), offsets
+
+
+def _raw_span(start: int, offsets: list[int] | None, a: int, b: int) -> tuple[int, int]:
+    """Map ``[a, b)`` of a decoded JSON string back to offsets in the text (see ``json_unescape``)."""
+    if offsets is None:
+        return start + a, start + b
+    return offsets[a], offsets[b]
+
+
 def _json_parse(text: str) -> _JNode:
     def ws(i: int) -> int:
         m = _JWS.match(text, i)
@@ -1030,7 +1122,7 @@ def _json_parse(text: str) -> _JNode:
                 m = _JSTR.match(text, j)
                 if not m:
                     raise _JsonError(j, "expected a JSON object key")
-                key = text[j + 1 : m.end() - 1]
+                key, _ = json_unescape(text, j + 1, m.end() - 1)
                 j = ws(m.end())
                 if not text.startswith(":", j):
                     raise _JsonError(j, "expected ':'")
@@ -1099,25 +1191,26 @@ def _json_references(path: str, text: str) -> list[Reference]:
     refs: list[Reference] = []
 
     def jstr(node: _JNode | None) -> tuple[str | None, tuple[int, int] | None]:
+        """Decoded string value and the span of its raw contents."""
         if node is None or node.kind != "str":
             return None, None
-        return text[node.start : node.end], (node.start, node.end)
+        return json_unescape(text, node.start, node.end)[0], (node.start, node.end)
 
     for top in _jobjects(root):
         for mod_group in _jobjects(_jget(top, "module")):
             for name, _, body_node in mod_group.items or []:
                 for body in _jobjects(body_node):
                     snode = _jget(body, "source")
-                    raw, span = jstr(snode)
-                    if raw is None or snode is None or span is None:
+                    if snode is None or snode.kind != "str":
                         continue
+                    raw, offsets = json_unescape(text, snode.start, snode.end)
                     version, vspan = jstr(_jget(body, "version"))
                     src = parse_source(raw)
                     status, reason = _status_for(src)
                     line, col = line_col(text, snode.start - 1)
                     ref_span = None
                     if src.ref_span:
-                        ref_span = (span[0] + src.ref_span[0], span[0] + src.ref_span[1])
+                        ref_span = _raw_span(snode.start, offsets, *src.ref_span)
                     refs.append(
                         Reference(
                             path, line, col, RefKindOfEntry.MODULE, name, src, version, status, reason, path,
@@ -1143,8 +1236,11 @@ def _json_references(path: str, text: str) -> list[Reference]:
                         pos = pnode.start - 1
                     else:
                         version, vspan = jstr(_jget(pnode, "version"))
-                        psource, _ = jstr(_jget(pnode, "source"))
+                        snode = _jget(pnode, "source")
+                        psource, _ = jstr(snode)
                         pos = vspan[0] - 1 if vspan else koff
+                    if pnode.kind == "str" or snode is None:
+                        psource = implied_provider_source(pname)
                     line, col = line_col(text, pos)
                     refs.append(
                         Reference(
@@ -1322,22 +1418,19 @@ def _read_disk(path: str) -> bytes | None:
 def walk(paths: Sequence[Path | str], errors: list[SourceParseError] | None = None) -> list[str]:
     """Candidate files under ``paths`` (files or directories), sorted, as path strings.
 
-    Skips ``.terraform/``, ``.terragrunt-cache/``, ``.git/`` (and ``.terragrunt-stack/``);
-    follows directory symlinks once (loops are cut by device/inode). Missing paths are reported
-    in ``errors`` as ``path:1:1`` errors.
+    Skips ``.terraform/``, ``.terragrunt-cache/``, ``.git/`` (and ``.terragrunt-stack/``).
+    Directory symlinks are followed once, after the real directories (loops are cut by
+    device/inode), and a file reached by several paths of which one goes through a symlink is
+    listed once, preferably by its path without symlinks — so it is scanned and bumped once.
+    Missing paths are reported in ``errors`` as ``path:1:1`` errors.
     """
     out: list[str] = []
+    via_link: set[str] = set()  # files whose path goes through a symlink
     seen: set[tuple[int, int]] = set()
-    for root in paths:
-        root_s = os.fspath(root)
-        if os.path.isfile(root_s):
-            out.append(os.path.normpath(root_s))
-            continue
-        if not os.path.isdir(root_s):
-            if errors is not None:
-                errors.append(SourceParseError(root_s, 1, 1, "no such file or directory"))
-            continue
-        stack = [root_s]
+    deferred: list[str] = []  # symlinked directories: walked after every real one
+
+    def visit(top: str, linked: bool) -> None:
+        stack = [top]
         while stack:
             d = stack.pop()
             try:
@@ -1358,14 +1451,56 @@ def walk(paths: Sequence[Path | str], errors: list[SourceParseError] | None = No
             for e in entries:
                 try:
                     if e.is_dir():
-                        if e.name not in SKIP_DIRS:
+                        if e.name in SKIP_DIRS:
+                            continue
+                        if e.is_symlink() and not linked:
+                            deferred.append(e.path)
+                        else:
                             subdirs.append(e.path)
                     elif is_candidate_path(e.name) and e.is_file():
-                        out.append(os.path.normpath(e.path))
+                        path = os.path.normpath(e.path)
+                        out.append(path)
+                        if linked or e.is_symlink():
+                            via_link.add(path)
                 except OSError:
                     continue
             stack.extend(sorted(subdirs, reverse=True))
-    return sorted(dict.fromkeys(out))
+
+    for root in paths:
+        root_s = os.fspath(root)
+        if os.path.isfile(root_s):
+            out.append(os.path.normpath(root_s))
+            if os.path.islink(root_s):
+                via_link.add(os.path.normpath(root_s))
+            continue
+        if not os.path.isdir(root_s):
+            if errors is not None:
+                errors.append(SourceParseError(root_s, 1, 1, "no such file or directory"))
+            continue
+        visit(root_s, False)
+    deferred.sort()
+    for d in deferred:
+        visit(d, True)
+    files = sorted(dict.fromkeys(out))
+    return _dedupe_links(files, via_link) if via_link else files
+
+
+def _dedupe_links(files: list[str], via_link: set[str]) -> list[str]:
+    """Drop paths naming the same file (device/inode) as another when one of them goes through
+    a symlink; keep the path without symlinks (or the first in sorted order)."""
+    groups: dict[tuple[int, int], list[str]] = {}
+    for path in files:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        groups.setdefault((st.st_dev, st.st_ino), []).append(path)
+    drop: set[str] = set()
+    for group in groups.values():
+        if len(group) > 1 and any(p in via_link for p in group):
+            keep = min(group, key=lambda p: (p in via_link, p))
+            drop.update(p for p in group if p != keep)
+    return [p for p in files if p not in drop]
 
 
 def _disk_loader() -> _Loader:
@@ -1429,6 +1564,8 @@ def scan_paths(
         return result
     size = max(25, min(500, len(wanted) // (nworkers * 4) or 1))
     chunks = [wanted[i : i + size] for i in range(0, len(wanted), size)]
+    import concurrent.futures  # only large trees need the pool (its import costs ~15 ms)
+
     parts: dict[int, tuple[list[Reference], list[tuple[str, int, int, str]]]] = {}
     with concurrent.futures.ProcessPoolExecutor(max_workers=nworkers) as pool:
         futs = {pool.submit(_parse_chunk, c): i for i, c in enumerate(chunks)}

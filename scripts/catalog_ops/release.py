@@ -1042,10 +1042,46 @@ def _plan_one(
     prev = current if plan.prerelease else last_final
     plan.status = "release"
     _fill(ctx, plan, prev, target, scope, modules, graph, options, template)
-    plan.message = (
-        f"{label}: {plan.previous or '(none)'} -> {plan.tag} ({level.name.lower()}, {options.bump})"
-    )
+    plan.message = f"{label}: {_version_change(plan, level, options.bump, promote=promote)}"
     return plan
+
+
+def _why(entries: Sequence[NoteEntry]) -> str:
+    """``"2 feat, 1 fix"``: the entries that asked for a version bump, counted by kind."""
+    counts: dict[str, int] = {}
+    for e in entries:
+        if e.level == BumpLevel.NONE:
+            continue
+        if e.breaking:
+            kind = "breaking"
+        elif e.parsed.parsed and e.parsed.type:
+            kind = str(e.parsed.type)
+        else:
+            kind = "labelled"
+        counts[kind] = counts.get(kind, 0) + 1
+    order = {"breaking": 0, "feat": 1, "fix": 2}
+    return ", ".join(
+        f"{n} {k}" for k, n in sorted(counts.items(), key=lambda kv: (order.get(kv[0], 3), kv[0]))
+    )
+
+
+def _version_change(plan: ReleasePlan, level: BumpLevel, bump: str, *, promote: bool) -> str:
+    """Human summary of a planned version change.
+
+    ``v1.2.0 -> v1.3.0 (minor: 2 feat, 1 fix)``; ``first release: v0.0.1 (patch: 1 fix)``;
+    ``v1.3.0-rc.1 -> v1.3.0 (promotes the pre-release)``; ``... (major, forced by --bump major)``.
+    """
+    name = level.name.lower()
+    if bump != "auto":
+        reason = f"{name}, forced by --bump {bump}"
+    else:
+        why = _why(plan.entries)
+        reason = f"{name}: {why}" if why else name
+        if promote and not why:
+            reason = "promotes the pre-release"
+    if plan.previous is None:
+        return f"first release: {plan.tag} ({reason})"
+    return f"{plan.previous} -> {plan.tag} ({reason})"
 
 
 def _fill(
@@ -1156,7 +1192,8 @@ def plan_releases(forge: Forge, repo: str, options: ReleaseOptions, history: Git
     Raises:
         ReleaseError: the target is not on the default branch, is older than the latest release,
             or the next version would not be higher than the current one.
-        UsageError: bad options or template.
+        UsageError: bad options or template, or ``--ref`` names no commit, tag or branch of the
+            repository.
     """
     options.validate()
     info = forge.get_repo(repo)
@@ -1169,7 +1206,10 @@ def plan_releases(forge: Forge, repo: str, options: ReleaseOptions, history: Git
     if options.ref:
         target = history.resolve(options.ref)
         if target is None:
-            raise ReleaseError(f"{repo}: --ref {options.ref!r} is not a commit of the repository")
+            raise UsageError(
+                f"--ref {options.ref!r}: no such commit, tag or branch in {repo} "
+                f"(give a sha, tag or branch of the repository; default: the head of {default_branch!r})"
+            )
     else:
         target = head
     if not history.is_ancestor(target, head):

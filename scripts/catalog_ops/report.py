@@ -278,16 +278,46 @@ def _rich_escape(text: str) -> str:
     return escape(text)
 
 
+def validate_report(doc: Any) -> str | None:
+    """What is wrong with a ``Report.to_json()`` document, or None when it has the expected
+    shape: ``schema`` 1, a ``title`` string and an ``outcomes`` list whose items have a
+    ``subject`` string and a known ``kind``."""
+    if not isinstance(doc, Mapping):
+        return f"expected a JSON object, got {type(doc).__name__}"
+    if doc.get("schema") != REPORT_SCHEMA:
+        return f"unsupported report schema {doc.get('schema')!r} (expected {REPORT_SCHEMA})"
+    if not isinstance(doc.get("title"), str):
+        return "missing 'title'"
+    outcomes = doc.get("outcomes")
+    if not isinstance(outcomes, list):
+        return "missing 'outcomes' list"
+    kinds = {k.value for k in OutcomeKind}
+    for i, o in enumerate(outcomes):
+        if not isinstance(o, Mapping) or not isinstance(o.get("subject"), str) or not o.get("subject"):
+            return f"outcomes[{i}]: missing 'subject'"
+        if o.get("kind") not in kinds:
+            return f"outcomes[{i}]: unknown kind {o.get('kind')!r}"
+    return None
+
+
 def merge_reports(
     title: str, documents: Iterable[Mapping[str, Any]], *, columns: Iterable[str] = ()
 ) -> Report:
     """One report from several ``Report.to_json()`` documents (e.g. one per apply shard).
 
-    Raises ValueError on an unknown report schema.
+    Every subject counts once: when the same subject is in several documents (the same report
+    given twice, or a shard that was re-run), the outcome of the last document wins.
+
+    Raises ValueError when a document does not have the expected shape (``validate_report``).
     """
     report = Report(title, columns=columns)
+    by_subject: dict[str, Outcome] = {}
     for doc in documents:
-        if doc.get("schema") != REPORT_SCHEMA:
-            raise ValueError(f"unsupported report schema {doc.get('schema')!r}")
-        report.extend(Outcome.from_json(o) for o in doc.get("outcomes", ()))
+        problem = validate_report(doc)
+        if problem:
+            raise ValueError(problem)
+        for o in doc["outcomes"]:
+            outcome = Outcome.from_json(o)
+            by_subject[outcome.subject] = outcome
+    report.extend(by_subject.values())
     return report

@@ -37,15 +37,17 @@ from typing import Any, TextIO
 import jinja2
 
 from catalog_ops.codeowners import owners_for
-from catalog_ops.errors import AutoMergeUnavailable, CatalogOpsError, Conflict
-from catalog_ops.forge.base import ChecksState, FileChange, PullRequest
+from catalog_ops.errors import AutoMergeUnavailable, CatalogOpsError, Conflict, UsageError
+from catalog_ops.forge.base import ChecksState, FileChange, PullRequest, PullState
 from catalog_ops.plan import (
     Action,
     DependentPlan,
     Plan,
     apply_stack_values,
+    bump_planned,
     dependents_of_shard,
     spanned_releases,
+    stale_reason,
 )
 from catalog_ops.report import Outcome, OutcomeKind, Report
 from catalog_ops.versions import parse_version
@@ -56,6 +58,10 @@ TEMPLATES_DIR = Path(__file__).parent / "templates"
 DEFAULT_LABELS = ("dependencies", "catalog-ops")
 REPORT_COLUMNS = ("update", "urgency", "modules", "merge")
 QUIET_REASONS = ("no reference to the catalog", "up to date")
+TEMPLATE_NAMES = ("pr_title.j2", "pr_body.md.j2", "superseded_comment.md.j2")
+COMMIT_TRAILER = "Catalog-Ops-Rollout"
+FOREIGN_MARKER = "<!-- catalog-ops:rollout-foreign-commits -->"
+FOREIGN_REASON = "branch has commits not made by catalog-ops"
 
 
 # --------------------------------------------------------------------------- pacing
@@ -94,15 +100,19 @@ class Pacer:
 
 
 # --------------------------------------------------------------------------- marker and texts
-def render_marker(catalog: str, release: str, digest: str) -> str:
-    """The HTML comment that identifies a rollout PR and what it contains."""
-    payload = json.dumps({"catalog": catalog, "release": release, "digest": digest}, sort_keys=True)
+def render_marker(catalog: str, release: str, digest: str, head: str | None = None) -> str:
+    """The HTML comment that identifies a rollout PR and what it contains; ``head`` is the
+    commit catalog-ops last put on the branch (a different PR head means someone else pushed)."""
+    data = {"catalog": catalog, "release": release, "digest": digest}
+    if head:
+        data["head"] = head
+    payload = json.dumps(data, sort_keys=True)
     payload = payload.replace("--", "-\\u002d")
     return f"<!-- {MARKER} {payload} -->"
 
 
 def parse_marker(body: str | None) -> dict[str, Any] | None:
-    """The marker payload of a PR body (``{"catalog", "release", "digest"}``) or None."""
+    """The marker payload of a PR body (``{"catalog", "release", "digest"[, "head"]}``) or None."""
     match = _MARKER_RE.search(body or "")
     if not match:
         return None
@@ -129,12 +139,35 @@ def template_env(template_dir: Path | None = None) -> jinja2.Environment:
     )
 
 
+def check_templates(env: jinja2.Environment) -> None:
+    """Compile every rollout template once, up front, so a syntax error fails the run before
+    any dependent is touched.
+
+    Raises UsageError ``file:line: template syntax error: message`` (exit 2).
+    """
+    for name in TEMPLATE_NAMES:
+        try:
+            env.get_template(name)
+        except jinja2.TemplateSyntaxError as exc:
+            where = exc.filename or exc.name or name
+            raise UsageError(f"{where}:{exc.lineno}: template syntax error: {exc.message}") from None
+        except jinja2.TemplateNotFound:
+            raise UsageError(f"{name}: template not found") from None
+
+
+def effective_automerge(dep: DependentPlan) -> bool:
+    """The plan's auto-merge decision, re-checked: a breaking update never merges by itself
+    unless the dependent sets ``automerge_majors`` (guards plans written by older versions)."""
+    return dep.automerge and (not dep.breaking or dep.config.automerge_majors)
+
+
 def _module_name(module: str) -> str:
     return module.rsplit("/", 1)[-1] if module else "(root)"
 
 
-def pr_context(plan: Plan, dep: DependentPlan) -> dict[str, Any]:
-    """Template context for one dependent's PR (documented in docs/rollout.md)."""
+def pr_context(plan: Plan, dep: DependentPlan, head: str | None = None) -> dict[str, Any]:
+    """Template context for one dependent's PR (documented in docs/rollout.md); ``head`` is the
+    branch commit recorded in the marker."""
     bumped = [r for r in dep.refs if r.action == "bump"]
     rows: dict[str, dict[str, Any]] = {}
     for r in bumped:
@@ -179,6 +212,8 @@ def pr_context(plan: Plan, dep: DependentPlan) -> dict[str, Any]:
     spanned = spanned_releases(lowest, target, plan.releases) if lowest is not None else [plan.release]
     notes: list[dict[str, Any]] = []
     migration: list[dict[str, Any]] = []
+    breaking_changes: list[dict[str, Any]] = []
+    breaking_modules = {row["module"] for row in rows.values() if row["breaking"]}
     for rel in spanned:
         meta = rel.metadata
         entry: dict[str, Any] = {
@@ -195,8 +230,21 @@ def pr_context(plan: Plan, dep: DependentPlan) -> dict[str, Any]:
                     entry["modules"].append({"module": mod, "notes": list(change.notes) or ["(no notes)"]})
                 if change is not None and change.migration:
                     migration.append({"module": mod, "tag": rel.tag, "notes": list(change.migration)})
+                if change is not None and change.breaking and mod in breaking_modules:
+                    breaking_changes.append(
+                        {"module": mod, "tag": rel.tag, "notes": list(change.notes) or ["(no notes)"]}
+                    )
         notes.append(entry)
-    target_tag = next((rel.tag for rel in plan.releases if rel.version == target), str(target))
+    top_bump = max(
+        (b for b in dep.bumps if parse_version(b.to) is not None),
+        key=lambda b: parse_version(b.to) or target,
+        default=None,
+    )
+    target_tag = (
+        top_bump.tag
+        if top_bump is not None and top_bump.tag
+        else next((rel.tag for rel in plan.releases if rel.version == target), str(target))
+    )
     return {
         "catalog": plan.catalog,
         "catalog_name": plan.catalog.split("/", 1)[-1],
@@ -210,23 +258,30 @@ def pr_context(plan: Plan, dep: DependentPlan) -> dict[str, Any]:
         "skipped": [r for r in dep.refs if r.action == "skip"],
         "notes": notes,
         "migration": migration,
+        "breaking_changes": breaking_changes,
         "urgency": dep.urgency,
         "breaking": dep.breaking,
+        "crosses_major": any(row["update_type"] == "major" for row in rows.values()),
         "update": dep.update,
-        "automerge": dep.automerge,
+        "automerge": effective_automerge(dep),
         "policy": dep.config.automerge,
         "configured_reviewers": list(dep.config.reviewers),
-        "marker": render_marker(plan.catalog, plan.release.tag, dep.digest()),
+        "codeowners": dep.codeowners,
+        "unreadable": list(dep.errors),
+        "marker": render_marker(plan.catalog, plan.release.tag, dep.digest(), head),
     }
 
 
-def render_pr(plan: Plan, dep: DependentPlan, *, env: jinja2.Environment | None = None) -> tuple[str, str]:
-    """``(title, body)`` of the dependent's PR from ``pr_title.j2`` / ``pr_body.md.j2``.
+def render_pr(
+    plan: Plan, dep: DependentPlan, *, env: jinja2.Environment | None = None, head: str | None = None
+) -> tuple[str, str]:
+    """``(title, body)`` of the dependent's PR from ``pr_title.j2`` / ``pr_body.md.j2``;
+    ``head`` (the commit catalog-ops put on the branch) goes into the marker.
 
     Raises CatalogOpsError when a template fails (undefined variable, syntax error).
     """
     env = env or template_env()
-    ctx = pr_context(plan, dep)
+    ctx = pr_context(plan, dep, head)
     try:
         title = " ".join(env.get_template("pr_title.j2").render(ctx).split())
         body = env.get_template("pr_body.md.j2").render(ctx)
@@ -235,6 +290,36 @@ def render_pr(plan: Plan, dep: DependentPlan, *, env: jinja2.Environment | None 
     if ctx["marker"] not in body:
         body = body.rstrip("\n") + "\n\n" + ctx["marker"] + "\n"
     return title, body
+
+
+def _with_marker_field(marker: str, **fields: str) -> str:
+    """``marker`` (one rendered marker comment) with extra payload fields."""
+    data = parse_marker(marker) or {}
+    data.update(fields)
+    payload = json.dumps(data, sort_keys=True).replace("--", "-\\u002d")
+    return f"<!-- {MARKER} {payload} -->"
+
+
+def _find_closed_pull(forge: Any, repo: str, head: str) -> PullRequest | None:
+    """The newest closed (or merged) PR whose head branch is ``head``, or None.
+
+    The ``Forge`` protocol only finds open PRs. A forge may offer ``find_closed_pull(repo,
+    head)`` (GitHub: ``GET /repos/{o}/{r}/pulls?head=owner:head&state=closed``, one request);
+    the local forge's PR records are read directly; otherwise None (unknown).
+    """
+    finder = getattr(forge, "find_closed_pull", None)
+    if callable(finder):
+        found = finder(repo, head)
+        return found if isinstance(found, PullRequest) else None
+    load = getattr(forge, "load_record", None)
+    if not callable(load):
+        return None
+    records = [r for r in load(repo).get("pulls", ()) if r.get("head") == head and r.get("state") != "open"]
+    if not records:
+        return None
+    newest = max(records, key=lambda r: int(r["number"]))
+    found = forge.get_pull(repo, int(newest["number"]))
+    return found if isinstance(found, PullRequest) else None
 
 
 def labels_for(dep: DependentPlan) -> list[str]:
@@ -281,6 +366,7 @@ class ApplyOptions:
         template_dir: directory overriding ``pr_title.j2`` / ``pr_body.md.j2``.
         merge_method: ``squash`` | ``merge`` | ``rebase``.
         out: stream for dry-run output (diffs, PR texts).
+        force: rebuild the branch even when someone else pushed commits onto it.
     """
 
     dry_run: bool = False
@@ -291,6 +377,7 @@ class ApplyOptions:
     template_dir: Path | None = None
     merge_method: str = "squash"
     out: TextIO | None = None
+    force: bool = False
 
 
 class _Apply:
@@ -379,6 +466,9 @@ class _Apply:
         newer = self.newer_pr(dep, pr)
         if newer is not None:
             return newer
+        foreign = self.foreign_commits(dep, pr)
+        if foreign is not None:
+            return foreign
         marker = render_marker(self.plan.catalog, self.plan.release.tag, "closed")
         comment = self.env.get_template("superseded_comment.md.j2").render(
             reason=dep.reason or "Nothing is left to update.",
@@ -389,8 +479,56 @@ class _Apply:
         if self.opts.dry_run:
             self.emit(f"\n=== {dep.repo}: would close #{pr.number}\n{comment}\n")
             return Outcome(subject=dep.repo, kind=OutcomeKind.WOULD_CLOSE, reason=dep.reason, url=pr.url)
+        # Record in the PR's own marker that catalog-ops closed it (a PR closed by a person is
+        # not reopened for the same release; one closed as superseded may be).
+        closed_body = _MARKER_RE.sub(
+            lambda m: _with_marker_field(m.group(0), closed_by="catalog-ops"), pr.body or "", count=1
+        )
+        if closed_body != pr.body:
+            self.write(self.forge.update_pull, dep.repo, pr.number, body=closed_body)
         self.write(self.forge.close_pull, dep.repo, pr.number, comment=comment)
         return Outcome(subject=dep.repo, kind=OutcomeKind.CLOSED, reason=dep.reason, url=pr.url)
+
+    def foreign_commits(self, dep: DependentPlan, pr: PullRequest) -> Outcome | None:
+        """A skip when the PR's head is not the commit catalog-ops last put on the branch (its
+        marker's ``head``): someone pushed commits that a rebuild would force-push away. A
+        comment says so on the PR, once (upserted by marker). ``--force`` rebuilds anyway."""
+        marker = parse_marker(pr.body)
+        ours = str(marker.get("head") or "") if marker else ""
+        if self.opts.force or not ours or not pr.head_sha or pr.head_sha == ours:
+            return None
+        if not self.opts.dry_run:
+            body = (
+                f"{FOREIGN_MARKER}\ncatalog-ops did not update this PR for {self.plan.release.tag}: the branch "
+                f"`{self.plan.branch}` has commits not made by catalog-ops (head `{pr.head_sha[:12]}`, "
+                f"catalog-ops last pushed `{ours[:12]}`). Rebuilding it would discard them. Merge or close "
+                "this PR, or rerun `catalog-ops rollout apply --force` to rebuild the branch.\n"
+            )
+            self.write(self.forge.upsert_comment, dep.repo, pr.number, marker=FOREIGN_MARKER, body=body)
+        return Outcome(subject=dep.repo, kind=OutcomeKind.SKIPPED, reason=FOREIGN_REASON, url=pr.url)
+
+    def closed_by_person(self, dep: DependentPlan) -> Outcome | None:
+        """A skip when the newest PR on the rollout branch was closed without merging by a
+        person for this same release (or the same changes): like Renovate/Dependabot, a closed
+        update is not reopened; a newer release opens again.
+
+        Uses the forge's optional ``find_closed_pull(repo, head)`` when it has one, else the
+        local forge's PR records; other forges cannot tell (the PR is opened again).
+        """
+        pr = _find_closed_pull(self.forge, dep.repo, self.plan.branch)
+        if pr is None or pr.state is not PullState.CLOSED:
+            return None
+        marker = parse_marker(pr.body)
+        if not marker or marker.get("closed_by") or marker.get("catalog") != self.plan.catalog:
+            return None
+        if marker.get("release") != self.plan.release.tag and marker.get("digest") != dep.digest():
+            return None
+        return Outcome(
+            subject=dep.repo,
+            kind=OutcomeKind.SKIPPED,
+            reason=f"closed by a person; not reopening for {marker.get('release')} (#{pr.number})",
+            url=pr.url,
+        )
 
     def reviewers(self, dep: DependentPlan, paths: Sequence[str]) -> tuple[list[str], list[str]]:
         """``(users, teams)`` to request: configured reviewers, else CODEOWNERS of ``paths``."""
@@ -409,11 +547,19 @@ class _Apply:
         newer = self.newer_pr(dep, pr)
         if newer is not None:
             return newer
+        if pr is not None:
+            foreign = self.foreign_commits(dep, pr)
+            if foreign is not None:
+                return foreign
+        else:
+            closed = self.closed_by_person(dep)
+            if closed is not None:
+                return closed
         digest = dep.digest()
         marker = parse_marker(pr.body) if pr else None
         labels = labels_for(dep)
         if pr is not None and marker and marker.get("digest") == digest:
-            title, body = render_pr(self.plan, dep, env=self.env)
+            title, body = render_pr(self.plan, dep, env=self.env, head=marker.get("head"))
             if pr.title == title and pr.body == body and pr.base == dep.base:
                 return self.finish_existing(dep, pr, labels)
             # Same changes, new text (e.g. a newer release that does not touch these modules).
@@ -437,19 +583,17 @@ class _Apply:
         base_sha = forge.branch_sha(repo, dep.base)
         if base_sha is None:
             raise CatalogOpsError(f"base branch {dep.base!r} of {repo} does not exist")
-        from catalog_ops.bump import bump_files
-
         files = {}
         for path in dep.inputs or dep.files:
             data = forge.read_file(repo, path, base_sha)
             if data is not None:
                 files[path] = data
-        work = dict(files)
-        changed: dict[str, bytes] = {}
-        for b in dep.bumps:
-            res = bump_files(work, address=b.address, to=b.to, allow_prerelease=b.allow_prerelease)
-            work.update(res.changed)
-            changed.update(res.changed)
+        # The base may have moved since the plan: never move a reference backwards, and never
+        # apply an update the plan did not classify.
+        stale = stale_reason(files, dep)
+        if stale is not None:
+            return Outcome(subject=repo, kind=OutcomeKind.SKIPPED, reason=stale, url=pr.url if pr else None)
+        changed, _outcomes, _errors = bump_planned(files, dep.bumps)
         changed.update(apply_stack_values({**files, **changed}, dep.refs))
         changed = {p: c for p, c in changed.items() if files.get(p) != c}
         if not changed:
@@ -460,13 +604,16 @@ class _Apply:
             return Outcome(
                 subject=repo, kind=OutcomeKind.UP_TO_DATE, reason=f"{dep.base} already has these versions"
             )
-        reviewers_u, reviewers_t = ([], []) if dep.automerge else self.reviewers(dep, sorted(changed))
+        reviewers_u, reviewers_t = (
+            ([], []) if effective_automerge(dep) else self.reviewers(dep, sorted(changed))
+        )
         title, body = render_pr(self.plan, dep, env=self.env)
         message = f"{title}\n\n" + "\n".join(
             f"- {r.written_in}:{r.line}: {r.module or '(root)'} {r.current} -> {r.target}"
             for r in dep.refs
             if r.action == "bump"
         )
+        message += f"\n\n{COMMIT_TRAILER}: {self.plan.catalog} {self.plan.release.tag}\n"
         if self.opts.dry_run:
             diff = "".join(unified_diff(p, files[p], changed[p]) for p in sorted(changed))
             verb = "update" if pr else "open"
@@ -475,7 +622,7 @@ class _Apply:
             )
             kind = OutcomeKind.WOULD_UPDATE if pr else OutcomeKind.WOULD_OPEN
             return Outcome(subject=repo, kind=kind, url=pr.url if pr else None, details=self.details(dep))
-        self.write(
+        head = self.write(
             forge.commit_files,
             repo,
             branch,
@@ -483,6 +630,7 @@ class _Apply:
             message=message,
             changes=[FileChange(p, changed[p]) for p in sorted(changed)],
         )
+        title, body = render_pr(self.plan, dep, env=self.env, head=head)
         if pr is not None:
             pr = self.write(forge.update_pull, repo, pr.number, title=title, body=body, base=dep.base)
             assert pr is not None
@@ -510,11 +658,11 @@ class _Apply:
         missing = [label for label in labels if label not in pr.labels]
         # Auto-merge was requested when the PR was opened or updated; if it is off now, the repo
         # does not allow it or a person turned it off: only --wait-and-merge acts on it again.
-        need_merge = dep.automerge and not pr.auto_merge and self.opts.wait_and_merge
+        need_merge = effective_automerge(dep) and not pr.auto_merge and self.opts.wait_and_merge
         if not missing and not need_merge:
             if pr.auto_merge:
                 merge = "auto-merge enabled"
-            elif dep.automerge:
+            elif effective_automerge(dep):
                 merge = "auto-merge off (not allowed or turned off); --wait-and-merge merges when green"
             else:
                 merge = "waiting for review"
@@ -559,7 +707,7 @@ class _Apply:
                 teams = [t for t in reviewers[1] if t not in pr.reviewers]
                 if users or teams:
                     self.write(self.forge.request_reviewers, dep.repo, pr.number, users=users, teams=teams)
-        if dep.automerge:
+        if effective_automerge(dep):
             if pr.auto_merge:
                 return "auto-merge enabled"
             return self.merge_policy(dep, pr)
@@ -623,6 +771,7 @@ def apply_plan(
         title += " — dry run"
     report = report or Report(title, columns=REPORT_COLUMNS, quiet_reasons=QUIET_REASONS)
     runner = _Apply(forge, plan, options, pacer, sleep)
+    check_templates(runner.env)
     deps = dependents_of_shard(plan, shard)
 
     def one(dep: DependentPlan) -> Outcome:

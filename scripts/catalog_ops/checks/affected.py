@@ -35,7 +35,7 @@ def changed_paths(
         sorted paths relative to ``root`` (deleted and renamed-away paths included).
 
     Raises:
-        UsageError: ``base`` or ``head`` is not a commit of the repository (message names it).
+        UsageError: ``root`` is not inside a git work tree, or ``base`` or ``head`` is not a commit of the repository (message names it).
         CatalogOpsError: ``git diff`` failed (message carries git's stderr).
     """
 
@@ -44,6 +44,11 @@ def changed_paths(
             [str(git), *args], cwd=root, env=dict(env), capture_output=True, text=True, check=False
         )
 
+    if run("rev-parse", "--is-inside-work-tree").returncode != 0:
+        raise UsageError(
+            f"{root} is not a git repository; `check affected` diffs commits, so run it in a checkout "
+            "of the catalog (or point --root at one)"
+        )
     for ref in (base, head):
         if run("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").returncode != 0:
             raise UsageError(f"{ref}: not a commit in {root} (fetch it first, e.g. `git fetch origin {ref}`)")

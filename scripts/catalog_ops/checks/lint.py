@@ -388,9 +388,12 @@ def lint_catalog(
                 per_module[m]["findings"].append(dataclasses.replace(f, module=m).to_json())
                 if f.level in ("error", "warning"):
                     per_module[m]["status"] = "failed"
+    _fail_dependents(root, per_module)
     for entry in per_module.values():
         n = len(entry["findings"])
         entry["summary"] = "no findings" if not n else f"{n} finding{'s' if n != 1 else ''}"
+        if entry.get("failed_dependencies"):
+            entry["summary"] += f" (uses failed {', '.join(entry['failed_dependencies'])})"
         entry["findings"].sort(key=lambda f: (f.get("path", ""), f.get("line", 0), f.get("col", 0)))
     status = "failed" if any(e["status"] == "failed" for e in per_module.values()) else "passed"
     return {
@@ -402,6 +405,91 @@ def lint_catalog(
         "artifacts": {},
         "messages": linter.messages,
     }
+
+
+_LOAD_TOOLS = ("terraform-validate", "terraform-init")
+
+
+def _fail_dependents(root: Path, per_module: dict[str, dict[str, Any]]) -> None:
+    """Fail modules that use, through a local path, a module whose configuration is broken.
+
+    A module is broken when ``init``/``validate`` reported an error in its own files; Terraform
+    cannot load a configuration calling it either, so ``check policy`` fails the callers (their
+    plans fail) and lint must agree. Each caller gets an ``error`` finding (rule
+    ``failed-dependency``) at its ``source = "../dep"`` line and the entry key
+    ``failed_dependencies``; callers of callers fail too (transitively). Mutates ``per_module``.
+    """
+    mods = sorted(per_module)
+    broken: dict[str, str] = {}  # module -> module whose error it inherits (itself when direct)
+    for m, entry in per_module.items():
+        for raw in entry["findings"]:
+            path = raw.get("path") or ""
+            if raw.get("tool") in _LOAD_TOOLS and raw.get("level") == "error" and module_of(path, [m]) == m:
+                broken[m] = m
+                break
+    if not broken:
+        return
+    uses = _local_uses(root, mods)
+    changed = True
+    while changed:
+        changed = False
+        for m in mods:
+            if m in broken:
+                continue
+            deps = sorted({dep for dep, *_ in uses.get(m, ()) if dep in broken})
+            if not deps:
+                continue
+            broken[m] = broken[deps[0]]
+            changed = True
+            entry = per_module[m]
+            entry["status"] = "failed"
+            entry["failed_dependencies"] = deps
+            for dep, source, path, line, col in uses[m]:
+                if dep not in deps:
+                    continue
+                cause = "" if broken[dep] == dep else f" (because it uses {broken[dep]})"
+                entry["findings"].append(
+                    Finding(
+                        tool="catalog-ops",
+                        rule="failed-dependency",
+                        level="error",
+                        message=(
+                            f"failed by dependency: uses {dep} through the local path {source!r}, and "
+                            f"{dep} does not validate{cause}; fix {dep} first"
+                        ),
+                        path=path,
+                        line=line or None,
+                        col=col or None,
+                        module=m,
+                    ).to_json()
+                )
+
+
+def _local_uses(root: Path, modules: Sequence[str]) -> dict[str, list[tuple[str, str, str, int, int]]]:
+    """``{module: [(used module, source, file, line, col), ...]}`` for local-path ``module`` blocks."""
+    from catalog_ops.modules import local_module_sources, module_for_path
+
+    out: dict[str, list[tuple[str, str, str, int, int]]] = {}
+    for m in modules:
+        base = root / m
+        try:
+            files = sorted(p for p in base.iterdir() if p.is_file() and p.name.endswith((".tf", ".tf.json")))
+        except OSError:
+            continue
+        for f in files:
+            rel = f.relative_to(root).as_posix()
+            try:
+                sources = local_module_sources(rel, f.read_text(encoding="utf-8", errors="replace"))
+            except Exception:  # an unparsable file is reported by validate already
+                continue
+            for _label, source, line, col in sources:
+                if not source.startswith(("./", "../")):
+                    continue
+                target = posixpath.normpath(posixpath.join(m, source.split("//")[0]))
+                dep = module_for_path(target, modules)
+                if dep is not None and dep != m:
+                    out.setdefault(m, []).append((dep, source, rel, line, col))
+    return out
 
 
 def all_findings(results: Mapping[str, Any]) -> list[Finding]:

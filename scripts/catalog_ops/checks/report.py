@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -172,6 +173,25 @@ def build_context(docs: Sequence[Mapping[str, Any]], links: Links, *, max_items:
     }
 
 
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+
+
+def md_text(text: object) -> str:
+    """User text made safe for one line of GitHub Markdown, otherwise unchanged.
+
+    No HTML entity escaping (quotes and ``&`` stay as they are; GitHub renders Markdown, not
+    HTML-escaped text): only ``<`` that would open an HTML tag becomes ``&lt;`` (GitHub would
+    swallow ``<details>``-like text) and line breaks become spaces (they would end a list item).
+    """
+    flat = " ".join(str(text).splitlines())
+    return _TAG_START.sub("&lt;", flat)
+
+
+def md_cell(text: object) -> str:
+    """``md_text`` plus ``|`` escaped as ``\\|`` (GFM tables: a bare pipe splits the cell)."""
+    return md_text(text).replace("|", "\\|")
+
+
 def render_report(context: Mapping[str, Any], template: Path | None = None) -> str:
     """Render the report Markdown. ``template``: a user's Jinja2 file (default: the bundled one).
 
@@ -183,9 +203,13 @@ def render_report(context: Mapping[str, Any], template: Path | None = None) -> s
         source = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read template: {exc.strerror}") from None
+    # Markdown, not HTML: no autoescape (it would print &#34; for every quote); templates use the
+    # ``md`` / ``md_cell`` filters for user text instead.
     env = jinja2.Environment(
         autoescape=False, trim_blocks=False, lstrip_blocks=False, undefined=jinja2.StrictUndefined
     )
+    env.filters["md"] = md_text
+    env.filters["md_cell"] = md_cell
     try:
         tpl = env.from_string(source)
         text = tpl.render(**context)

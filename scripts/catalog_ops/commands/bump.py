@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import sys
 
-from catalog_ops.bump import BumpResult, bump_tree
-from catalog_ops.commands.refs import progress_bar
-from catalog_ops.errors import PartialFailure
+from catalog_ops.bump import BumpOutcome, BumpResult, bump_tree
+from catalog_ops.commands.refs import escape, progress_bar
+from catalog_ops.errors import CatalogOpsError, PartialFailure
 from catalog_ops.settings import Settings
 
 
@@ -30,12 +29,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--to", required=True, metavar="VERSION", help="target version, 1.3.0 or v1.3.0")
     p.add_argument("--dry-run", action="store_true", help="print a unified diff instead of writing")
     p.add_argument("--allow-prerelease", action="store_true", help="allow a pre-release --to")
+    p.add_argument(
+        "--no-stack-values",
+        dest="stack_values",
+        action="store_false",
+        help="leave terragrunt.stack.hcl values.version alone (by default it follows its block's ref)",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
 
 
 def unified_diff(result: BumpResult) -> str:
     """The unified diff (``a/PATH`` → ``b/PATH``) of every changed file."""
+    import difflib  # only --dry-run needs it
+
     out: list[str] = []
     for path in sorted(result.changed):
         old = result.original[path].decode("utf-8").splitlines(keepends=True)
@@ -44,8 +51,21 @@ def unified_diff(result: BumpResult) -> str:
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in out)
 
 
+def outcome_line(o: BumpOutcome) -> str:
+    """``path:line  status  old -> new  # reason`` (control characters escaped)."""
+    change = f"{o.old} -> {o.new}" if o.new else o.old
+    line = f"{o.path}:{o.line}  {o.status}  {change}"
+    if o.reason and (o.status != "bumped" or o.new is None):
+        line += f"  # {o.reason}"
+    return escape(line)
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Bump; print outcomes (or a diff with --dry-run). Exit non-zero if any file failed."""
+    """Bump; print outcomes on stdout (with --dry-run: the diff on stdout, outcomes on stderr).
+
+    Exits 1 when a file failed to read/parse (PartialFailure) or when no reference matches
+    ``--source`` (e.g. a typo), after printing everything else.
+    """
     with progress_bar("bumping") as hook:
         result = bump_tree(
             args.paths or ["."],
@@ -54,6 +74,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             allow_prerelease=args.allow_prerelease,
             dry_run=args.dry_run,
             progress=hook,
+            stack_values=getattr(args, "stack_values", True),
         )
     if args.json:
         doc: dict[str, object] = {
@@ -69,15 +90,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(doc, indent=2))
     elif args.dry_run:
         sys.stdout.write(unified_diff(result))
+        sys.stdout.flush()
+        for o in result.outcomes:
+            print(outcome_line(o), file=sys.stderr)
     else:
         for o in result.outcomes:
-            change = f"{o.old} -> {o.new}" if o.new else o.old
-            line = f"{o.path}:{o.line}  {o.status}  {change}"
-            if o.reason and o.status != "bumped":
-                line += f"  # {o.reason}"
-            print(line)
+            print(outcome_line(o))
     for err in result.errors:
         print(str(err), file=sys.stderr)
     if result.errors:
         raise PartialFailure(f"{len(result.errors)} file(s) could not be read or parsed")
+    if not result.outcomes:
+        raise CatalogOpsError(f"no references to {args.source.strip()} found in {result.files_scanned} files")
     return 0

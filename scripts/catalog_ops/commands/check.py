@@ -21,7 +21,7 @@ from typing import Any
 from catalog_ops import gha
 from catalog_ops.checks import layout
 from catalog_ops.checks.results import Finding, annotate_findings, load_config, write_results
-from catalog_ops.errors import UsageError
+from catalog_ops.errors import CatalogOpsError, UsageError
 from catalog_ops.settings import Settings
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|m|s|ms)")
@@ -137,6 +137,26 @@ def _root(args: argparse.Namespace) -> Path:
     return root
 
 
+def _modules(root: Path, args: argparse.Namespace) -> list[str]:
+    """The modules ``lint``/``test``/``policy`` check (``layout.select_modules``).
+
+    Raises:
+        UsageError: a requested module does not exist.
+        CatalogOpsError: the catalog has no module at all (exit 1: an empty catalog is a
+            misconfiguration, e.g. a wrong ``--root`` or ``checks.module_patterns``).
+    """
+    from catalog_ops.modules import DEFAULT_PATTERNS
+
+    patterns = load_config(root).get("module_patterns") or DEFAULT_PATTERNS
+    modules = layout.select_modules(root, args.modules, patterns)
+    if not modules:
+        raise CatalogOpsError(
+            f"no modules found under {root} (patterns: {', '.join(patterns)}); "
+            "check --root and checks.module_patterns in .catalog-ops.yml"
+        )
+    return modules
+
+
 # ---------------------------------------------------------------------------------- affected
 def _affected(args: argparse.Namespace, settings: Settings) -> int:
     from catalog_ops.checks.affected import affected_document, changed_paths
@@ -171,6 +191,8 @@ def _affected(args: argparse.Namespace, settings: Settings) -> int:
 
 # ---------------------------------------------------------------------------------- helpers
 def _summary_markdown(title: str, doc: dict[str, Any], findings: list[Finding], limit: int = 200) -> str:
+    from catalog_ops.checks.report import md_cell
+
     icon = {"passed": "✅", "failed": "❌", "skipped": "⚪"}
     lines = [
         f"### {icon.get(doc['status'], '')} {title}: {doc['status']}",
@@ -179,11 +201,13 @@ def _summary_markdown(title: str, doc: dict[str, Any], findings: list[Finding], 
         "|---|---|---|",
     ]
     for m, e in doc["modules"].items():
-        lines.append(f"| `{m}` | {icon.get(e['status'], '')} {e['status']} | {e.get('summary', '')} |")
+        lines.append(
+            f"| `{m}` | {icon.get(e['status'], '')} {e['status']} | {md_cell(e.get('summary', ''))} |"
+        )
     if findings:
         lines += ["", "| location | level | tool | rule | message |", "|---|---|---|---|---|"]
         for f in findings[:limit]:
-            msg = f.message.replace("|", "\\|").replace("\n", " ")
+            msg = md_cell(f.message)
             lines.append(f"| `{f.location()}` | {f.level} | {f.tool} | {f.rule} | {msg} |")
         if len(findings) > limit:
             lines.append(f"| … | | | | {len(findings) - limit} more |")
@@ -267,7 +291,7 @@ def _lint(args: argparse.Namespace, settings: Settings) -> int:
     from catalog_ops.toolchain import tf_cli, tool_env, which
 
     root = _root(args)
-    modules = layout.select_modules(root, args.modules, load_config(root).get("module_patterns"))
+    modules = _modules(root, args)
     env = tool_env()
     tools = LintTools(tf=tf_cli(settings.tf_binary, env), tflint=which("tflint", env))
     doc = lint_catalog(root, modules, tools=tools, env=env, jobs=args.jobs)
@@ -280,7 +304,7 @@ def _test(args: argparse.Namespace, settings: Settings) -> int:
     from catalog_ops.toolchain import tf_cli, tool_env, which
 
     root = _root(args)
-    modules = layout.select_modules(root, args.modules, load_config(root).get("module_patterns"))
+    modules = _modules(root, args)
     timeout = parse_duration(args.timeout)
     env = tool_env()
     env["TERRATEST_TERRAFORM_BINARY"] = str(tf_cli(settings.tf_binary, env))
@@ -324,7 +348,7 @@ def _policy(args: argparse.Namespace, settings: Settings) -> int:
     from catalog_ops.toolchain import tf_cli, tool_env, which
 
     root = _root(args)
-    modules = layout.select_modules(root, args.modules, load_config(root).get("module_patterns"))
+    modules = _modules(root, args)
     env = tool_env()
     tools = PolicyTools(tf=tf_cli(settings.tf_binary, env), opa=which("opa", env))
     for d in args.policy:

@@ -9,6 +9,8 @@ Sub-commands:
   [--include-forks] [--json]`` — ``Forge.list_repos`` with the reasons for skipped repos.
 * ``forge init-repo OWNER/REPO [--from DIR] [--default-branch B] [--topic T] [--archived]
   [--fork] [--no-auto-merge]`` — create a local repository (importing DIR).
+* ``forge create-release OWNER/REPO TAG [--name N] [--body TEXT] [--prerelease]`` — local: a
+  release (the tag is made at the default branch when missing; an empty repo gets a first commit).
 * ``forge checks OWNER/REPO NUMBER`` — run/read a PR's checks (local: may auto-merge).
 * ``forge process-auto-merges [OWNER/REPO]`` — local: merge auto-merge PRs whose checks pass.
 """
@@ -22,11 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from catalog_ops import gitutil
 from catalog_ops.errors import UsageError
-from catalog_ops.forge import make_forge
+from catalog_ops.forge import FileChange, make_forge
 from catalog_ops.forge.local import LocalForge
 from catalog_ops.settings import Settings
 
@@ -58,6 +61,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     init.add_argument("--fork", action="store_true")
     init.add_argument("--no-auto-merge", action="store_true", help="disallow auto-merge in this repo")
 
+    rel = fsub.add_parser(
+        "create-release",
+        help="local forge: create a release (tagging the default branch when the tag is missing)",
+    )
+    rel.add_argument("repo", help="OWNER/REPO")
+    rel.add_argument("tag", help="tag of the release, e.g. v1.11.4")
+    rel.add_argument("--name", help="release name (default: the tag)")
+    rel.add_argument("--body", default="", help="release notes (default: empty)")
+    rel.add_argument("--prerelease", action="store_true", help="mark it as a pre-release")
+
     checks = fsub.add_parser("checks", help="run or read the checks of a pull request")
     checks.add_argument("repo")
     checks.add_argument("number", type=int)
@@ -79,7 +92,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     Raises UsageError for local-only actions under ``--forge github`` and bad arguments.
     """
     action = args.forge_command
-    console = Console()
+    console = Console(emoji=False)  # user text such as ':warning:' is printed as written
     if action == "show":
         return _show(args, settings, console)
     if action == "list":
@@ -101,9 +114,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         table = Table("repository", "default branch", "topics", "status")
         for r in listing.repos:
-            table.add_row(r.full_name, r.default_branch, ", ".join(r.topics), "selected")
+            table.add_row(*_esc(r.full_name, r.default_branch, ", ".join(r.topics), "selected"))
         for r, why in listing.skipped:
-            table.add_row(r.full_name, r.default_branch, ", ".join(r.topics), f"skipped: {why}")
+            table.add_row(*_esc(r.full_name, r.default_branch, ", ".join(r.topics), f"skipped: {why}"))
         console.print(table)
         return 0
     if action == "init-repo":
@@ -121,6 +134,24 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             f"created {repo.full_name} at {forge.repo_path(repo.full_name)} (record {forge.record_path(repo.full_name)})"
         )
         return 0
+    if action == "create-release":
+        forge = _local(settings, "create-release")
+        branch = forge.get_repo(args.repo).default_branch
+        if forge.branch_sha(args.repo, branch) is None:  # `init-repo` without --from: nothing to tag yet
+            forge.commit_files(
+                args.repo,
+                branch,
+                parent_sha="",
+                message="Initial commit",
+                changes=[FileChange("README.md", f"# {args.repo}\n".encode())],
+            )
+            print(f"{args.repo} had no commits: committed README.md on {branch} to have something to tag")
+        release = forge.create_release(
+            args.repo, tag=args.tag, name=args.name or args.tag, body=args.body, prerelease=args.prerelease
+        )
+        kind = "pre-release" if release.prerelease else "release"
+        print(f"created {kind} {release.tag} in {args.repo} ({release.url})")
+        return 0
     if action == "checks":
         state = make_forge(settings).checks_state(args.repo, args.number)
         print(state.value)
@@ -133,6 +164,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             print("nothing to merge")
         return 0
     raise UsageError(f"unknown forge action {action!r}")  # pragma: no cover
+
+
+def _esc(*cells: str) -> list[str]:
+    """Cells with rich markup escaped: titles, labels and names are user text (``[security]``
+    must print as-is, ``[/oops]`` must not raise ``MarkupError``)."""
+    return [escape(c) for c in cells]
 
 
 def _repo_json(r: Any) -> dict[str, Any]:
@@ -184,12 +221,12 @@ def _show(args: argparse.Namespace, settings: Settings, console: Console) -> int
             "PRs",
             "open issues",
             "releases",
-            title=str(forge.root),
+            title=escape(str(forge.root)),
         )
         for row in rows:
             table.add_row(
-                row["repo"],
-                row["default_branch"],
+                escape(row["repo"]),
+                escape(row["default_branch"]),
                 str(row["open_pulls"]),
                 str(row["pulls"]),
                 str(row["open_issues"]),
@@ -218,17 +255,19 @@ def _show(args: argparse.Namespace, settings: Settings, console: Console) -> int
         print()
         return 0
     meta = record["repo"]
-    console.print(f"[bold]{args.repo}[/bold]  {payload['path']}")
+    console.print(f"[bold]{escape(args.repo)}[/bold]  {escape(payload['path'])}")
     console.print(
-        f"default branch {meta['default_branch']}; topics: {', '.join(meta['topics']) or '-'}; "
-        f"archived={meta['archived']} fork={meta['fork']} auto-merge allowed={meta['allow_auto_merge']}"
+        escape(
+            f"default branch {meta['default_branch']}; topics: {', '.join(meta['topics']) or '-'}; "
+            f"archived={meta['archived']} fork={meta['fork']} auto-merge allowed={meta['allow_auto_merge']}"
+        )
     )
     console.print(
-        f"record: {payload['record']}  (inspect branches with: git -C {payload['path']} log <branch>)"
+        escape(f"record: {payload['record']}  (inspect branches with: git -C {payload['path']} log <branch>)")
     )
     bt = Table("branch", "sha", title="branches")
     for name, sha in payload["branches"].items():
-        bt.add_row(name, sha[:12])
+        bt.add_row(*_esc(name, sha[:12]))
     console.print(bt)
     pt = Table(
         "#",
@@ -244,29 +283,31 @@ def _show(args: argparse.Namespace, settings: Settings, console: Console) -> int
     for pr in record["pulls"]:
         checks = pr.get("checks") or {}
         pt.add_row(
-            str(pr["number"]),
-            pr["state"],
-            f"{pr['head']} → {pr['base']}",
-            pr["title"],
-            f"{checks.get('state', '-')}" + (f" @{checks['sha'][:7]}" if checks else ""),
-            (pr.get("merge_method") or "on") if pr["auto_merge"] else "-",
-            ", ".join(pr["labels"]),
-            ", ".join(pr["reviewers"] + pr["team_reviewers"]),
+            *_esc(
+                str(pr["number"]),
+                pr["state"],
+                f"{pr['head']} → {pr['base']}",
+                pr["title"],
+                f"{checks.get('state', '-')}" + (f" @{checks['sha'][:7]}" if checks else ""),
+                (pr.get("merge_method") or "on") if pr["auto_merge"] else "-",
+                ", ".join(pr["labels"]),
+                ", ".join(pr["reviewers"] + pr["team_reviewers"]),
+            )
         )
     console.print(pt)
     it = Table("#", "state", "title", "labels", title="issues")
     for issue in record["issues"]:
-        it.add_row(str(issue["number"]), issue["state"], issue["title"], ", ".join(issue["labels"]))
+        it.add_row(*_esc(str(issue["number"]), issue["state"], issue["title"], ", ".join(issue["labels"])))
     console.print(it)
     rt = Table("tag", "name", "created", "prerelease", title="releases")
     for rel in reversed(record["releases"]):
-        rt.add_row(rel["tag"], rel["name"], rel["created_at"], str(rel["prerelease"]))
+        rt.add_row(*_esc(rel["tag"], rel["name"], rel["created_at"], str(rel["prerelease"])))
     console.print(rt)
     tt = Table("tag", "sha", "annotated", title="tags")
     for t in tags:
-        tt.add_row(t.name, t.sha[:12], "yes" if t.message is not None else "no")
+        tt.add_row(*_esc(t.name, t.sha[:12], "yes" if t.message is not None else "no"))
     console.print(tt)
     console.print(
-        f"{len(record['comments'])} comment(s); full text: catalog-ops forge show {args.repo} --json"
+        escape(f"{len(record['comments'])} comment(s); full text: catalog-ops forge show {args.repo} --json")
     )
     return 0

@@ -50,6 +50,15 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
         yield hook
 
 
+def escape(text: str) -> str:
+    """``text`` with every non-printable character (newline, tab, other control, format and
+    separator characters) written as its Python escape (``\\n``, ``\\t``, ``\\x1b``,
+    ``\\u2028``), so one table row stays on one line. Printable text is unchanged."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _row(ref: Reference) -> str:
     src = ref.source
     if src is not None:
@@ -60,17 +69,20 @@ def _row(ref: Reference) -> str:
     else:
         what = ref.provider_source or ref.name or ""
         ver = ref.version
-    loc = f"{ref.path}:{ref.line}:{ref.col}"
-    line = f"{loc}  {ref.entry}  {what}  {ver or '-'}  {ref.status}"
+    loc = f"{escape(ref.path)}:{ref.line}:{ref.col}"
+    line = f"{loc}  {ref.entry}  {escape(what)}  {escape(ver or '-')}  {ref.status}"
     if ref.written_in != ref.path:
-        line += f"  (ref in {ref.written_in})"
+        line += f"  (ref in {escape(ref.written_in)})"
+    if ref.values_span is not None:
+        line += "  (+ values.version)"
     if ref.reason and ref.status != "ok":
-        line += f"  # {ref.reason}"
+        line += f"  # {escape(ref.reason)}"
     return line
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Scan and print references; exit non-zero (PartialFailure) if any file could not be read/parsed."""
+    """Scan and print references (one line each; control characters escaped, raw in ``--json``);
+    exit non-zero (PartialFailure) if any file could not be read/parsed."""
     with progress_bar("scanning") as hook:
         result = scan_tree(args.paths or ["."], progress=hook)
     if args.json:

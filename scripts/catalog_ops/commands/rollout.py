@@ -22,6 +22,36 @@ from catalog_ops.errors import UsageError
 from catalog_ops.settings import Settings
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (usage error, exit 2, otherwise)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (got {value})")
+    return value
+
+
+def _nonneg_float(text: str) -> float:
+    """argparse type: a number of seconds >= 0 (usage error, exit 2, otherwise)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0 (got {text})")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    """argparse type: a number of seconds > 0."""
+    value = _nonneg_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be greater than 0")
+    return value
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
     """Register ``rollout`` and its sub-commands."""
     p = sub.add_parser("rollout", help="roll a catalog release out to dependents as update PRs")
@@ -55,14 +85,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "--bump-all", action="store_true", help="bump every reference, not only modules that changed"
     )
     pp.add_argument("--out", type=Path, help="write the plan here (default: stdout)")
-    pp.add_argument("--concurrency", type=int, default=8, help="dependents scanned in parallel (default 8)")
+    pp.add_argument(
+        "--concurrency", type=_positive_int, default=8, help="dependents scanned in parallel (default 8)"
+    )
     pp.add_argument("--json", action="store_true", help="print the plan JSON on stdout even with --out")
     pp.set_defaults(func=run)
 
     sp = rsub.add_parser("shard", help="print a GitHub Actions matrix that splits the plan's work")
     sp.add_argument("--plan", type=Path, required=True)
     sp.add_argument(
-        "--shards", type=int, required=True, help="wanted number of shards (capped at 256 and at the work)"
+        "--shards",
+        type=_positive_int,
+        required=True,
+        help="wanted number of shards (capped at 256 and at the work)",
     )
     sp.set_defaults(func=run)
 
@@ -75,13 +110,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         action="store_true",
         help="where auto-merge is unavailable, wait for green checks and merge",
     )
-    ap.add_argument("--wait-timeout", type=float, default=600.0, help="seconds to wait per PR (default 600)")
     ap.add_argument(
-        "--poll-interval", type=float, default=15.0, help="seconds between check polls (default 15)"
+        "--wait-timeout", type=_nonneg_float, default=600.0, help="seconds to wait per PR (default 600)"
     )
-    ap.add_argument("--concurrency", type=int, default=4, help="dependents processed in parallel (default 4)")
     ap.add_argument(
-        "--write-interval", type=float, help="seconds between content-creating requests (default: settings)"
+        "--poll-interval",
+        type=_positive_float,
+        default=15.0,
+        help="seconds between check polls (default 15)",
+    )
+    ap.add_argument(
+        "--concurrency", type=_positive_int, default=4, help="dependents processed in parallel (default 4)"
+    )
+    ap.add_argument(
+        "--write-interval",
+        type=_nonneg_float,
+        help="seconds between content-creating requests (default: settings)",
+    )
+    ap.add_argument(
+        "--force",
+        action="store_true",
+        help="rebuild the rollout branch even when it has commits not made by catalog-ops",
     )
     ap.add_argument("--template-dir", type=Path, help="directory with pr_title.j2 / pr_body.md.j2 overrides")
     ap.add_argument("--merge-method", choices=("squash", "merge", "rebase"), default="squash")
@@ -108,9 +157,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _console() -> Any:
+    """stderr console; when stderr is not a terminal (CI logs, pipes) it is 200 columns wide so
+    table rows (reasons, paths) stay on one line instead of wrapping at 80."""
     from rich.console import Console
 
-    return Console(stderr=True)
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        console = Console(stderr=True, width=max(200, console.width))
+    return console
 
 
 def _load_plan(path: Path) -> Any:
@@ -136,6 +190,7 @@ def _registry_modules(items: list[str]) -> dict[str, str]:
 
 
 def _plan(args: argparse.Namespace, settings: Settings) -> int:
+    from rich.markup import escape
     from rich.progress import Progress
 
     from catalog_ops.forge import make_forge
@@ -183,7 +238,27 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
     counts = plan.counts()
     work = sum(counts.get(a, 0) for a in ("open", "update", "close"))
     gha.set_outputs({"has_work": "true" if work else "false", "counts": json.dumps(counts, sort_keys=True)})
-    return 0
+    problems = _plan_problems(plan)
+    for line in problems:
+        console.print(f"[red]error[/]: {escape(line)}", soft_wrap=True)
+    return 1 if problems else 0
+
+
+def _plan_problems(plan: Any) -> list[str]:
+    """What makes ``rollout plan`` exit 1 (the plan is still written): files that could not be
+    parsed in a dependent, and dependents that could not be read (missing repository, forge
+    errors, invalid ``.catalog-ops.yml``) — like ``dashboard``, which exits 1 on such errors."""
+    out: list[str] = []
+    for d in plan.dependents:
+        for err in d.errors:
+            out.append(f"{d.repo}: {err}")
+        if (
+            d.action.value == "skip"
+            and d.reason
+            and d.reason.startswith(("forge error", "invalid config", "could not be planned", "base branch"))
+        ):
+            out.append(f"{d.repo}: {d.reason}")
+    return out
 
 
 def _plan_table(plan: Any) -> Any:
@@ -208,8 +283,13 @@ def _plan_table(plan: Any) -> Any:
                 if r.action == "bump"
             }
         )
-        skipped = [f"{r.written_in}:{r.line} skipped: {r.reason}" for r in d.refs if r.action == "skip"]
-        text = "; ".join(bumped + skipped) or (d.reason or "")
+        skipped = [
+            f"{r.written_in}:{r.ref_line or r.line} skipped: {r.reason}" for r in d.refs if r.action == "skip"
+        ]
+        unread = [f"not read: {e}" for e in d.errors]
+        text = "; ".join(bumped + skipped + unread) or (d.reason or "")
+        if unread and d.reason and d.reason not in text:
+            text = f"{d.reason}; {text}"
         table.add_row(
             d.repo, d.action.value, d.update if d.bumps else "", d.urgency if d.bumps else "", escape(text)
         )
@@ -229,12 +309,13 @@ def _plan_markdown(plan: Any) -> str:
         "|---|---|---|---|---|",
     ]
     for d in plan.dependents:
-        if d.action.value == "nothing":
+        if d.action.value == "nothing" and not d.errors:
             continue
         bumped = sorted(
             {f"{r.module or '(root)'} {r.current}→{r.target}" for r in d.refs if r.action == "bump"}
         )
-        text = ("; ".join(bumped) or d.reason or "").replace("|", "\\|").replace("\n", " ")
+        unread = [f"not read: {e}" for e in d.errors]
+        text = ("; ".join(bumped + unread) or d.reason or "").replace("|", "\\|").replace("\n", " ")
         lines.append(
             f"| {d.repo} | {d.action.value} | {d.update if d.bumps else ''} | {d.urgency if d.bumps else ''} | {text} |"
         )
@@ -257,10 +338,11 @@ def _apply(args: argparse.Namespace, settings: Settings) -> int:
 
     from catalog_ops.forge import make_forge
     from catalog_ops.plan import dependents_of_shard, parse_shard
-    from catalog_ops.rollout import ApplyOptions, Pacer, apply_plan
+    from catalog_ops.rollout import ApplyOptions, Pacer, apply_plan, check_templates, template_env
 
     plan = _load_plan(args.plan)
     shard = parse_shard(args.shard) if args.shard else None
+    check_templates(template_env(args.template_dir))  # a syntax error fails once, up front (exit 2)
     forge = make_forge(settings)
     interval = settings.write_interval if args.write_interval is None else args.write_interval
     options = ApplyOptions(
@@ -272,6 +354,7 @@ def _apply(args: argparse.Namespace, settings: Settings) -> int:
         template_dir=args.template_dir,
         merge_method=args.merge_method,
         out=sys.stdout if args.dry_run and not args.json else None,
+        force=args.force,
     )
     console = _console()
     total = len(dependents_of_shard(plan, shard))
@@ -298,16 +381,23 @@ def _apply(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _summary(args: argparse.Namespace) -> int:
-    from catalog_ops.report import merge_reports
+    from catalog_ops.report import merge_reports, validate_report
     from catalog_ops.rollout import QUIET_REASONS, REPORT_COLUMNS
 
     docs = []
     title = "Rollout"
+    seen: set[Path] = set()
     for path in args.reports:
+        if path.resolve() in seen:  # the same file given twice counts once
+            continue
+        seen.add(path.resolve())
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             raise UsageError(f"{path}: cannot read report: {exc}") from None
+        problem = validate_report(doc)
+        if problem:
+            raise UsageError(f"{path}: not a catalog-ops apply report: {problem}")
         docs.append(doc)
         title = str(doc.get("title", title)).split(" (shard")[0]
     try:

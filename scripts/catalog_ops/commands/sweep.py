@@ -17,8 +17,10 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Mapping
+from typing import Any
 
-from catalog_ops.errors import PartialFailure, UsageError
+from catalog_ops.errors import NotFound, PartialFailure, UsageError
 from catalog_ops.settings import Settings
 
 
@@ -87,7 +89,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         retries=args.retries,
     )
     result = sweep.run_sweep(
-        forge,
+        _UpstreamHints(forge, settings, config.upstreams),
         args.repo,
         registry=client,
         git_tags=lambda url: git_remote_tags(url, env=env),
@@ -124,6 +126,61 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+class _UpstreamHints:
+    """The forge, with ``list_releases`` errors for the CLI upstreams made actionable.
+
+    The Terraform/OpenTofu versions come from the releases of ``sweep.upstreams`` repositories
+    (``hashicorp/terraform``, ``opentofu/opentofu``) on the same forge, which a local forge does
+    not have unless someone creates them. A missing or release-less upstream repository gets a
+    message naming the repository and how to create or configure it. Everything else is passed
+    through unchanged.
+    """
+
+    def __init__(self, forge: Any, settings: Settings, upstreams: Mapping[str, str]) -> None:
+        self._forge = forge
+        self._settings = settings
+        self._clis = {repo: cli for cli, repo in upstreams.items()}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._forge, name)
+
+    def _where(self) -> str:
+        if self._settings.forge == "local":
+            return f"the local forge ({self._settings.local_root})"
+        return f"the forge ({self._settings.github_api_url})"
+
+    def _fixes(self, repo: str, cli: str) -> str:
+        create = ""
+        if self._settings.forge == "local":
+            create = (
+                f"create it with `catalog-ops forge init-repo {repo}` and add one release per version, "
+                f"e.g. `catalog-ops forge create-release {repo} v1.11.4` (docs/sweep.md, "
+                '"Sweeping on the local forge"); or '
+            )
+        return (
+            f"{create}set sweep.upstreams.{cli} in .catalog-ops.yml to a repository whose releases are "
+            f"the {cli} versions; or stop checking it with `sweep: {{ignore: [{cli}]}}`"
+        )
+
+    def list_releases(self, repo: str) -> Any:
+        cli = self._clis.get(repo)
+        if cli is None:
+            return self._forge.list_releases(repo)
+        try:
+            releases = self._forge.list_releases(repo)
+        except NotFound:
+            raise NotFound(
+                f"upstream repository {repo} (the {cli} versions are its releases) does not exist on "
+                f"{self._where()}: {self._fixes(repo, cli)}"
+            ) from None
+        if not any(not r.draft for r in releases):
+            raise NotFound(
+                f"upstream repository {repo} (the {cli} versions are its releases) has no releases on "
+                f"{self._where()}: {self._fixes(repo, cli)}"
+            )
+        return releases
+
+
 def _print_table(result: object) -> None:
     from rich.console import Console
     from rich.markup import escape
@@ -133,7 +190,8 @@ def _print_table(result: object) -> None:
 
     assert isinstance(result, SweepRun)
     table = Table(
-        title=f"Dependency sweep of {result.repo} ({result.base})", caption=summary_line(result.results)
+        title=escape(f"Dependency sweep of {result.repo} ({result.base})"),
+        caption=escape(summary_line(result.results)),
     )
     for column in ("Dependency", "Kind", "Status", "Current", "Latest", "Proposed", "Details"):
         table.add_column(column, overflow="fold")
@@ -148,7 +206,7 @@ def _print_table(result: object) -> None:
         status = f"[{style}]{r.status.value}[/]" if style else r.status.value
         table.add_row(
             escape(r.dependency.id),
-            r.dependency.kind.value,
+            escape(r.dependency.kind.value),
             status,
             escape(", ".join(r.current)),
             escape(r.latest or ""),
@@ -159,5 +217,5 @@ def _print_table(result: object) -> None:
     console.print(table)
     for p in result.pulls:
         console.print(
-            f"{p['outcome']}: {escape(p['title'])} [{escape(p['branch'])}] {p.get('url') or p.get('error') or ''}"
+            escape(f"{p['outcome']}: {p['title']} [{p['branch']}] {p.get('url') or p.get('error') or ''}")
         )

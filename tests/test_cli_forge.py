@@ -1,0 +1,86 @@
+"""`catalog-ops forge show|create-release` and `tools list` as a new user meets them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from catalog_ops import cli
+from catalog_ops.forge import FileChange
+from catalog_ops.forge.local import LocalForge
+
+
+def _forge_cli(forge: LocalForge, *args: str) -> int:
+    return cli.main(["--forge", "local", "--local-root", str(forge.root), "forge", *args])
+
+
+def test_forge_show_prints_titles_with_brackets_verbatim(
+    local_forge: LocalForge, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COLUMNS", "300")  # no wrapping of the table cells
+    local_forge.create_repo("acme/app", files={"README.md": "app\n"})
+    main = local_forge.branch_sha("acme/app", "main")
+    assert main is not None
+    local_forge.commit_files(
+        "acme/app", "deps", parent_sha=main, message="deps", changes=[FileChange("x.tf", b"#\n")]
+    )
+    local_forge.open_pull(
+        "acme/app",
+        head="deps",
+        base="main",
+        title="[security] bump vpc [breaking] :warning:",
+        body="",
+        labels=["[wip]"],
+    )
+    # what `dashboard --title 'Deps [/oops]'` stores
+    local_forge.upsert_issue("acme/app", marker="<!-- d -->", title="Deps [/oops]", body="<!-- d -->\n")
+    local_forge.create_release("acme/app", tag="v1.0.0", name="[bold]v1[/bold]", body="")
+
+    assert _forge_cli(local_forge, "show", "acme/app") == 0
+    out = capsys.readouterr().out
+    assert "Deps [/oops]" in out
+    assert "[security] bump vpc [breaking] :warning:" in out
+    assert "[wip]" in out
+    assert "[bold]v1[/bold]" in out
+
+    assert _forge_cli(local_forge, "show") == 0
+    assert "acme/app" in capsys.readouterr().out
+
+
+def test_forge_create_release_makes_an_upstream_repo_usable(
+    local_forge: LocalForge, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _forge_cli(local_forge, "init-repo", "hashicorp/terraform") == 0
+    assert local_forge.branch_sha("hashicorp/terraform", "main") is None  # empty repository
+    assert _forge_cli(local_forge, "create-release", "hashicorp/terraform", "v1.11.4") == 0
+    assert (
+        _forge_cli(local_forge, "create-release", "hashicorp/terraform", "v1.12.0-rc1", "--prerelease") == 0
+    )
+    out = capsys.readouterr().out
+    assert "created release v1.11.4 in hashicorp/terraform" in out
+    assert "created pre-release v1.12.0-rc1 in hashicorp/terraform" in out
+    releases = {r.tag: r.prerelease for r in local_forge.list_releases("hashicorp/terraform")}
+    assert releases == {"v1.11.4": False, "v1.12.0-rc1": True}
+    tags = {t.name: t.sha for t in local_forge.list_tags("hashicorp/terraform")}
+    assert tags["v1.11.4"] == local_forge.branch_sha("hashicorp/terraform", "main")
+    # a second release for the same tag is a forge conflict (exit 3), not a traceback
+    assert _forge_cli(local_forge, "create-release", "hashicorp/terraform", "v1.11.4") == 3
+
+
+def test_tools_list_unknown_name_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["tools", "list", "nosuchtool"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "unknown tool: nosuchtool (known: terraform, tofu, tflint" in captured.err
+    assert cli.main(["tools", "install", "nosuchtool", "alsonot"]) == 2
+    assert "unknown tools: nosuchtool, alsonot" in capsys.readouterr().err
+
+
+def test_tools_list_names_filter_the_list(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["tools", "list", "terraform", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["tool"] for r in rows] == ["terraform"]
+    assert cli.main(["tools", "list", "tflint", "terraform"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [ln.split()[0] for ln in lines] == ["terraform", "tflint"]
