@@ -293,7 +293,7 @@ def test_ref_rules(release_catalog: Catalog) -> None:
     side = cat.forge.commit_files(cat.repo, "feature", parent_sha=old, message="feat: side", changes=[])
     with pytest.raises(ReleaseError, match="not on the default branch"):
         _release(cat, ref=side)
-    with pytest.raises(ReleaseError, match="not a commit"):
+    with pytest.raises(UsageError, match="no such commit, tag or branch in acme/catalog"):
         _release(cat, ref="f" * 40)
     plan = _release(cat, ref=old[:10])
     assert (plan.tag, plan.target) == ("v1.0.1", old)

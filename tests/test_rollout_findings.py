@@ -323,16 +323,25 @@ def test_template_syntax_error_fails_up_front_with_file_and_line(
         ["apply", "--concurrency", "-1"],
         ["apply", "--wait-timeout", "-5"],
         ["plan", "--catalog", CATALOG, "--org", "acme", "--concurrency", "0"],
+        ["plan", "--catalog", CATALOG, "--org", "acme", "--concurrency", "-1"],
     ],
 )
-def test_bad_numbers_are_usage_errors(args: list[str], rollout_tmp: Path) -> None:
+def test_bad_numbers_are_usage_errors(
+    args: list[str], rollout_world: RolloutWorld, rollout_tmp: Path
+) -> None:
     from catalog_ops.cli import main
 
+    w = rollout_world
+    w.release("v1.0.0", modules=["modules/network"])
+    plan_path = rollout_tmp / "plan.json"
+    plan_path.write_text(json.dumps(w.plan().to_json()))  # a valid plan: only the number is wrong
     if args[0] == "apply":
-        args = [*args, "--plan", str(rollout_tmp / "plan.json")]
-    with pytest.raises(SystemExit) as exc:
-        main(["rollout", *args])
-    assert exc.value.code == 2
+        args = [*args, "--plan", str(plan_path)]
+    try:
+        rc = main(["--local-root", str(w.forge.root), "rollout", *args])
+    except SystemExit as exc:
+        rc = exc.code  # type: ignore[assignment]
+    assert rc == 2
 
 
 def test_summary_rejects_bad_reports_and_counts_each_report_once(rollout_tmp: Path, capsys) -> None:

@@ -79,3 +79,12 @@ def test_quiet_reasons_fold_when_many_rows() -> None:
     assert "| (40 repositories) | up to date | no reference to the catalog |" in md
     assert "acme/r00" not in md and "acme/x" in md
     assert len(r.to_json()["outcomes"]) == 41
+
+
+def test_table_is_not_wrapped_when_not_a_terminal() -> None:
+    r = Report("t", columns=("merge",))
+    reason = "nothing to bump; 2 reference(s) skipped: main.tf:3 ref 'main' is a branch; " + "x" * 120
+    r.add(Outcome(subject="acme/a", kind=OutcomeKind.UP_TO_DATE, reason=reason, details={"merge": "m" * 60}))
+    buf = io.StringIO()
+    r.render_table(Console(file=buf, width=80))  # a file: not a terminal, 80 columns by default
+    assert any(reason in line for line in buf.getvalue().splitlines())

@@ -264,8 +264,21 @@ class Report:
         return table
 
     def render_table(self, console: Any) -> None:
-        """Print the table on a ``rich.console.Console`` (use ``Console(stderr=True)``)."""
-        console.print(self.table())
+        """Print the table on a ``rich.console.Console`` (use ``Console(stderr=True)``); see
+        ``print_wide``."""
+        print_wide(console, self.table())
+
+
+def print_wide(console: Any, renderable: Any, *, limit: int = 1000) -> None:
+    """Print ``renderable`` (e.g. a table) on ``console``. When the console is not a terminal
+    (CI logs, pipes, files) it is first widened to the renderable's natural width (at most
+    ``limit`` columns) so rows — reasons, paths, URLs — stay on one line instead of wrapping at
+    the default 80 columns."""
+    if not console.is_terminal:
+        need = console.measure(renderable, options=console.options.update_width(limit)).maximum
+        if need > console.width:
+            console.width = min(need, limit)
+    console.print(renderable)
 
 
 def _md_cell(text: str) -> str:

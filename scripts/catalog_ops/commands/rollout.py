@@ -195,6 +195,7 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
 
     from catalog_ops.forge import make_forge
     from catalog_ops.plan import build_plan, load_dependents_file
+    from catalog_ops.report import print_wide
 
     forge = make_forge(settings)
     names = None
@@ -228,7 +229,7 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
         args.out.write_text(doc, encoding="utf-8")
     if not args.out or args.json:
         sys.stdout.write(doc)
-    console.print(_plan_table(plan))
+    print_wide(console, _plan_table(plan))
     for d in plan.dependents:
         if d.action.value == "skip" and d.reason and d.reason.startswith("invalid config"):
             gha.annotate("warning", d.reason, title=f"catalog-ops rollout: {d.repo} skipped")
@@ -237,8 +238,14 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
     gha.write_summary(_plan_markdown(plan))
     counts = plan.counts()
     work = sum(counts.get(a, 0) for a in ("open", "update", "close"))
-    gha.set_outputs({"has_work": "true" if work else "false", "counts": json.dumps(counts, sort_keys=True)})
     problems = _plan_problems(plan)
+    gha.set_outputs(
+        {
+            "has_work": "true" if work else "false",
+            "counts": json.dumps(counts, sort_keys=True),
+            "problems": str(len(problems)),
+        }
+    )
     for line in problems:
         console.print(f"[red]error[/]: {escape(line)}", soft_wrap=True)
     return 1 if problems else 0
