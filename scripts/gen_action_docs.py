@@ -386,9 +386,57 @@ def render_docs(root: Path = ROOT) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
+README_BEGIN = "<!-- BEGIN GENERATED: actions (scripts/gen_action_docs.py) -->"
+README_END = "<!-- END GENERATED: actions -->"
+
+
+def _names(mapping: Mapping[str, Any] | None) -> str:
+    return ", ".join(f"`{name}`" for name in (mapping or {})) or "-"
+
+
+def render_readme_section(root: Path = ROOT) -> str:
+    """The README's generated summary: every action's and reusable workflow's inputs and outputs
+    (names; descriptions and defaults are in docs/actions.md), between ``README_BEGIN``/``README_END``."""
+    lines = [
+        README_BEGIN,
+        "",
+        "| `uses:` | inputs | outputs |",
+        "|---|---|---|",
+    ]
+    umbrella = build_umbrella(root)
+    lines.append(f"| `OWNER/catalog-ops@v1` | {_names(umbrella['inputs'])} | {_names(umbrella['outputs'])} |")
+    for name in ("setup", *COMMANDS):
+        action = load_yaml(root / "actions" / name / "action.yml")
+        lines.append(
+            f"| `OWNER/catalog-ops/actions/{name}@v1` | {_names(action.get('inputs'))} "
+            f"| {_names(action.get('outputs'))} |"
+        )
+    for name in WORKFLOWS:
+        call = ((load_yaml(root / ".github" / "workflows" / name).get("on") or {}).get("workflow_call")) or {}
+        secrets = call.get("secrets") or {}
+        inputs = _names(call.get("inputs")) + (f"; secrets: {_names(secrets)}" if secrets else "")
+        lines.append(
+            f"| `OWNER/catalog-ops/.github/workflows/{name}@v1` | {inputs} | {_names(call.get('outputs'))} |"
+        )
+    return "\n".join([*lines, "", README_END])
+
+
+def render_readme(root: Path = ROOT) -> str:
+    """README.md with its generated section replaced. Raises ValueError when the markers are missing."""
+    text = (root / "README.md").read_text(encoding="utf-8")
+    start, end = text.find(README_BEGIN), text.find(README_END)
+    if start < 0 or end < start:
+        raise ValueError(f"README.md must contain {README_BEGIN!r} ... {README_END!r}")
+    return text[:start] + render_readme_section(root) + text[end + len(README_END) :]
+
+
 def generated(root: Path = ROOT) -> dict[Path, str]:
     """``{path: expected text}`` for every generated file."""
-    return {root / "action.yml": render_umbrella(root), root / "docs" / "actions.md": render_docs(root)}
+    return {
+        root / "action.yml": render_umbrella(root),
+        root / "docs" / "actions.md": render_docs(root),
+        root / "README.md": render_readme(root),
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:

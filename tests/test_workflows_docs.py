@@ -60,3 +60,13 @@ def test_check_mode_reports_a_stale_file(tmp_path, monkeypatch) -> None:
     )
     stale = {p.relative_to(root) for p, t in gen_action_docs.generated(root).items() if p.read_text() != t}
     assert {p.as_posix() for p in stale} == {"action.yml", "docs/actions.md"}
+
+
+def test_readme_lists_every_action_input_and_output() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index(gen_action_docs.README_BEGIN) : readme.index(gen_action_docs.README_END)]
+    for path in ACTION_FILES:
+        doc = load_yaml(path)
+        for kind in ("inputs", "outputs"):
+            for name in doc.get(kind) or {}:
+                assert f"`{name}`" in section, f"{name} of {path} missing from README.md"
