@@ -232,6 +232,10 @@ def test_pull_request_lifecycle(world: World) -> None:
     assert closed.state is PullState.CLOSED
     assert world.comment_bodies("acme/app", pr.number) == ["Superseded."]
     assert world.forge.find_open_pull("acme/app", "feat") is None
+    closed_found = world.forge.find_closed_pull("acme/app", "feat")
+    assert closed_found is not None and closed_found.number == pr.number
+    assert closed_found.state is PullState.CLOSED
+    assert world.forge.find_closed_pull("acme/app", "other") is None
     with pytest.raises(NotFound):
         world.forge.get_pull("acme/app", 999)
 

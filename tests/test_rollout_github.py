@@ -86,3 +86,22 @@ def test_rollout_on_github_emulator(github_emulator: Any, github_forge: Any) -> 
     assert merge["acme/noauto"].startswith("merged")
     (noauto,) = emu.pulls("acme/noauto")
     assert noauto["merged"] is True
+
+
+def test_pr_closed_by_a_person_is_not_reopened_on_github(github_emulator: Any, github_forge: Any) -> None:
+    emu, forge = github_emulator, github_forge
+    emu.create_repo(CATALOG, files={"modules/network/main.tf": "# n\n"})
+    _release(forge, "v1.0.0", "normal", ("modules/network",))
+    _release(forge, "v1.1.0", "normal", ("modules/network",))
+    net = f'module "n" {{\n  source = "{GIT}//modules/network?ref=v1.0.0"\n}}\n'
+    emu.create_repo("acme/closer", files={"main.tf": net})
+    apply_plan(forge, build_plan(forge, catalog=CATALOG, org="acme"), options=ApplyOptions(), pacer=Pacer(0))
+    (pr,) = emu.pulls("acme/closer")
+    forge.close_pull("acme/closer", pr["number"])  # a person says no
+    report = apply_plan(
+        forge, build_plan(forge, catalog=CATALOG, org="acme"), options=ApplyOptions(), pacer=Pacer(0)
+    )
+    (outcome,) = [o for o in report.outcomes if o.subject == "acme/closer"]
+    assert outcome.kind is OutcomeKind.SKIPPED
+    assert (outcome.reason or "").startswith("closed by a person; not reopening for v1.1.0")
+    assert [p["state"] for p in emu.pulls("acme/closer")] == ["closed"]

@@ -38,7 +38,7 @@ import jinja2
 
 from catalog_ops.codeowners import owners_for
 from catalog_ops.errors import AutoMergeUnavailable, CatalogOpsError, Conflict, UsageError
-from catalog_ops.forge.base import ChecksState, FileChange, PullRequest, PullState
+from catalog_ops.forge.base import ChecksState, FileChange, Forge, PullRequest, PullState
 from catalog_ops.plan import (
     Action,
     DependentPlan,
@@ -300,26 +300,9 @@ def _with_marker_field(marker: str, **fields: str) -> str:
     return f"<!-- {MARKER} {payload} -->"
 
 
-def _find_closed_pull(forge: Any, repo: str, head: str) -> PullRequest | None:
-    """The newest closed (or merged) PR whose head branch is ``head``, or None.
-
-    The ``Forge`` protocol only finds open PRs. A forge may offer ``find_closed_pull(repo,
-    head)`` (GitHub: ``GET /repos/{o}/{r}/pulls?head=owner:head&state=closed``, one request);
-    the local forge's PR records are read directly; otherwise None (unknown).
-    """
-    finder = getattr(forge, "find_closed_pull", None)
-    if callable(finder):
-        found = finder(repo, head)
-        return found if isinstance(found, PullRequest) else None
-    load = getattr(forge, "load_record", None)
-    if not callable(load):
-        return None
-    records = [r for r in load(repo).get("pulls", ()) if r.get("head") == head and r.get("state") != "open"]
-    if not records:
-        return None
-    newest = max(records, key=lambda r: int(r["number"]))
-    found = forge.get_pull(repo, int(newest["number"]))
-    return found if isinstance(found, PullRequest) else None
+def _find_closed_pull(forge: Forge, repo: str, head: str) -> PullRequest | None:
+    """The newest closed (or merged) PR whose head branch is ``head``, or None (``Forge.find_closed_pull``)."""
+    return forge.find_closed_pull(repo, head)
 
 
 def labels_for(dep: DependentPlan) -> list[str]:

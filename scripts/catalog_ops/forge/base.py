@@ -241,6 +241,11 @@ class Forge(Protocol):
         """The open PR whose head branch is ``head`` (same repo), if any."""
         ...
 
+    def find_closed_pull(self, repo: str, head: str) -> PullRequest | None:
+        """The newest closed or merged PR whose head branch is ``head`` (same repo), if any.
+        GitHub: ``GET /repos/{o}/{r}/pulls?head=owner:head&state=closed`` (newest first)."""
+        ...
+
     def update_pull(
         self,
         repo: str,

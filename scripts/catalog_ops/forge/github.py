@@ -795,6 +795,17 @@ class GitHubForge:
         )
         return self._pull_from(repo, data[0]) if data else None
 
+    def find_closed_pull(self, repo: str, head: str) -> PullRequest | None:
+        """``GET /repos/{r}/pulls?head=owner:head&state=closed&per_page=1`` (one request; GitHub
+        sorts by creation date, newest first)."""
+        owner = repo.split("/")[0]
+        _h, data = self._request(
+            "GET",
+            f"/repos/{repo}/pulls",
+            params={"head": f"{owner}:{head}", "state": "closed", "per_page": 1},
+        )
+        return self._pull_from(repo, data[0]) if data else None
+
     def update_pull(
         self,
         repo: str,

@@ -602,6 +602,14 @@ class LocalForge:
                 return self._pull_from(repo, rec)
         return None
 
+    def find_closed_pull(self, repo: str, head: str) -> PullRequest | None:
+        """The newest closed or merged PR for ``head`` or None (see ``Forge.find_closed_pull``)."""
+        self._count("find_closed_pull")
+        closed = [
+            rec for rec in self.load_record(repo)["pulls"] if rec["state"] != "open" and rec["head"] == head
+        ]
+        return self._pull_from(repo, max(closed, key=lambda rec: int(rec["number"]))) if closed else None
+
     def update_pull(
         self,
         repo: str,
