@@ -88,3 +88,13 @@ def test_table_is_not_wrapped_when_not_a_terminal() -> None:
     buf = io.StringIO()
     r.render_table(Console(file=buf, width=80))  # a file: not a terminal, 80 columns by default
     assert any(reason in line for line in buf.getvalue().splitlines())
+
+
+def test_table_prints_brackets_verbatim() -> None:
+    r = Report("Rollout [/x] of [bold]acme/m", columns=("update",))
+    r.add(Outcome(subject="acme/[b]", kind=OutcomeKind.OPENED, details={"update": "[minor]"}))
+    buf = io.StringIO()
+    r.render_table(Console(file=buf, width=200))
+    text = buf.getvalue()
+    assert "Rollout [/x] of [bold]acme/m" in text
+    assert "acme/[b]" in text and "[minor]" in text

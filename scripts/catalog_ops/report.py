@@ -240,11 +240,13 @@ class Report:
         """A ``rich.table.Table`` of the outcomes (import of rich deferred to here)."""
         from rich.table import Table
 
-        table = Table(title=self.title, caption=self.summary_line(), show_lines=False)
+        table = Table(
+            title=_rich_escape(self.title), caption=_rich_escape(self.summary_line()), show_lines=False
+        )
         table.add_column("Repository", overflow="fold")
         table.add_column("Outcome")
         for column in self.columns:
-            table.add_column(column.replace("_", " ").capitalize())
+            table.add_column(_rich_escape(column.replace("_", " ").capitalize()))
         table.add_column("Details / URL", overflow="fold")
         shown, folded = self._shown()
         for (kind, reason), count in folded.items():
@@ -256,9 +258,9 @@ class Report:
             if o.url:
                 detail = f"{detail} {o.url}".strip()
             table.add_row(
-                o.subject,
+                _rich_escape(o.subject),
                 f"[{_STYLE.get(o.kind, '')}]{o.kind.label}[/]" if o.kind in _STYLE else o.kind.label,
-                *[o.details.get(c, "") for c in self.columns],
+                *[_rich_escape(str(o.details.get(c, ""))) for c in self.columns],
                 _rich_escape(detail),
             )
         return table
