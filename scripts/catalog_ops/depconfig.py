@@ -32,6 +32,7 @@ from typing import Any
 import yaml
 
 from catalog_ops.errors import ConfigError
+from catalog_ops.yamlnodes import compose_document, where
 
 CONFIG_PATH = ".catalog-ops.yml"
 CONFIG_PATHS = (".catalog-ops.yml", ".catalog-ops.yaml", ".github/catalog-ops.yml")
@@ -181,9 +182,7 @@ _SCHEMA: dict[str, str] = {
 OTHER_SECTIONS = frozenset({"checks", "release", "sweep", "dashboard"})
 
 
-def _where(path: str, node: yaml.Node) -> str:
-    mark = node.start_mark
-    return f"{path}:{mark.line + 1}:{mark.column + 1}"
+_where = where
 
 
 def _scalar(node: yaml.Node) -> Any:
@@ -210,19 +209,7 @@ def parse_config(text: str | bytes, path: str = CONFIG_PATH) -> DependentConfig:
             document, unknown keys, wrong types and invalid values; all errors of the file are
             collected, one per line of the message.
     """
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ConfigError(f"{path}:1:1: not UTF-8 ({exc.reason})") from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else f"{path}:1:1"
-        raise ConfigError(f"{where}: invalid YAML: {exc.problem}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}:1:1: invalid YAML: {exc}") from None
+    root = compose_document(text, path)
     if root is None:
         return DependentConfig(source=path)
     if not isinstance(root, yaml.MappingNode):

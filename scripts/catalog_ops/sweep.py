@@ -45,6 +45,7 @@ from catalog_ops.versions import (
     update_constraint,
     update_type,
 )
+from catalog_ops.yamlnodes import compose_document, where
 
 SCHEMA = 1
 DEFAULT_UPSTREAMS = {"terraform": "hashicorp/terraform", "opentofu": "opentofu/opentofu"}
@@ -155,8 +156,7 @@ class SweepConfig:
         return any(rule.ignores(dep_id, version, kind) for rule in self.ignore)
 
 
-def _where(path: str, node: yaml.Node) -> str:
-    return f"{path}:{node.start_mark.line + 1}:{node.start_mark.column + 1}"
+_where = where
 
 
 def _plain(node: yaml.Node) -> Any:
@@ -170,17 +170,7 @@ def parse_sweep_config(text: str | bytes, path: str = ".catalog-ops.yml") -> Swe
         ConfigError: ``path:line:col: sweep.KEY: problem`` for invalid YAML, unknown keys, wrong
             types or values (all problems, one per line).
     """
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ConfigError(f"{path}:1:1: not UTF-8 ({exc.reason})") from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else f"{path}:1:1"
-        raise ConfigError(f"{where}: invalid YAML: {exc.problem}") from None
+    root = compose_document(text, path)
     if root is None:
         return SweepConfig(source=path)
     if not isinstance(root, yaml.MappingNode):
