@@ -43,6 +43,9 @@ from catalog_ops.versions import UpdateType, Version, parse_version, update_type
 PLAN_SCHEMA = 1
 MAX_MATRIX = 256  # GitHub Actions: a matrix can generate at most 256 jobs per workflow run.
 URGENCY_ORDER = ("normal", "security")
+# Skip reasons that are errors (``rollout plan`` and ``dashboard`` exit 1 on them): the
+# dependent could not be read or its ``.catalog-ops.yml`` is invalid (file:line:col).
+PROBLEM_REASONS = ("forge error", "invalid config", "could not be planned", "base branch")
 
 
 class Action(enum.StrEnum):

@@ -125,9 +125,15 @@ def parse_marker(body: str | None) -> dict[str, Any] | None:
 
 def template_env(template_dir: Path | None = None) -> jinja2.Environment:
     """Jinja2 environment: ``template_dir`` (user overrides) first, then the bundled templates.
-    Undefined variables are errors (``StrictUndefined``)."""
+    Undefined variables are errors (``StrictUndefined``).
+
+    Raises UsageError when ``template_dir`` is given but is not an existing directory (a typo
+    must not silently fall back to the bundled templates).
+    """
     loaders: list[jinja2.BaseLoader] = []
     if template_dir is not None:
+        if not Path(template_dir).is_dir():
+            raise UsageError(f"--template-dir {template_dir}: no such directory")
         loaders.append(jinja2.FileSystemLoader(str(template_dir)))
     loaders.append(jinja2.FileSystemLoader(str(TEMPLATES_DIR)))
     return jinja2.Environment(
@@ -139,11 +145,41 @@ def template_env(template_dir: Path | None = None) -> jinja2.Environment:
     )
 
 
-def check_templates(env: jinja2.Environment) -> None:
-    """Compile every rollout template once, up front, so a syntax error fails the run before
-    any dependent is touched.
+def _undefined_location(exc: BaseException, template: jinja2.Template) -> str:
+    """``file:line`` of the template line that raised ``exc`` (Jinja2 rewrites tracebacks so
+    template frames carry the template's file name and line), or just the file."""
+    filename = template.filename or template.name or "<template>"
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:  # the innermost template frame (an included template may be the culprit)
+        code_file = tb.tb_frame.f_code.co_filename
+        if code_file == filename or code_file.endswith(".j2"):
+            filename, line = code_file, tb.tb_lineno
+        tb = tb.tb_next
+    return f"{filename}:{line}" if line else filename
 
-    Raises UsageError ``file:line: template syntax error: message`` (exit 2).
+
+def _render_check(env: jinja2.Environment, name: str, ctx: dict[str, Any]) -> None:
+    """Render template ``name`` with ``ctx``; raises UsageError ``file:line: undefined variable 'x'``."""
+    template = env.get_template(name)
+    try:
+        template.render(ctx)
+    except jinja2.UndefinedError as exc:
+        match = re.search(r"'([^']+)' is undefined", exc.message or "")
+        what = f"undefined variable '{match.group(1)}'" if match else f"undefined: {exc.message}"
+        raise UsageError(f"{_undefined_location(exc, template)}: {what}") from None
+    except (jinja2.TemplateError, TypeError, ValueError):
+        pass  # data-dependent: reported per dependent by the run itself
+
+
+def check_templates(env: jinja2.Environment, plan: Plan | None = None) -> None:
+    """Compile every rollout template once, up front, so a syntax error fails the run before
+    any dependent is touched; with ``plan``, also render them (``StrictUndefined``) against a
+    representative context (the first dependent that gets a PR, and a close comment), so an
+    undefined variable fails once instead of once per dependent.
+
+    Raises UsageError ``file:line: template syntax error: message`` or
+    ``file:line: undefined variable 'x'`` (exit 2).
     """
     for name in TEMPLATE_NAMES:
         try:
@@ -153,6 +189,28 @@ def check_templates(env: jinja2.Environment) -> None:
             raise UsageError(f"{where}:{exc.lineno}: template syntax error: {exc.message}") from None
         except jinja2.TemplateNotFound:
             raise UsageError(f"{name}: template not found") from None
+    if plan is None:
+        return
+    sample = next((d for d in plan.dependents if d.action in (Action.OPEN, Action.UPDATE)), None)
+    ctx: dict[str, Any] | None = None
+    if sample is not None:
+        try:
+            ctx = pr_context(plan, sample, "0" * 40)
+        except CatalogOpsError:  # reported for that dependent by the run itself
+            ctx = None
+    if ctx is not None:
+        _render_check(env, "pr_title.j2", ctx)
+        _render_check(env, "pr_body.md.j2", ctx)
+    _render_check(
+        env,
+        "superseded_comment.md.j2",
+        {
+            "reason": "Nothing is left to update.",
+            "catalog": plan.catalog,
+            "release": plan.release.tag,
+            "marker": render_marker(plan.catalog, plan.release.tag, "closed"),
+        },
+    )
 
 
 def effective_automerge(dep: DependentPlan) -> bool:
@@ -298,6 +356,14 @@ def _with_marker_field(marker: str, **fields: str) -> str:
     data.update(fields)
     payload = json.dumps(data, sort_keys=True).replace("--", "-\\u002d")
     return f"<!-- {MARKER} {payload} -->"
+
+
+def _has_foreign_head(pr: PullRequest) -> bool:
+    """True when the PR's head is not the commit catalog-ops last put on the branch (the
+    marker's ``head``): someone else pushed onto the rollout branch."""
+    marker = parse_marker(pr.body)
+    ours = str(marker.get("head") or "") if marker else ""
+    return bool(ours and pr.head_sha and pr.head_sha != ours)
 
 
 def _find_closed_pull(forge: Forge, repo: str, head: str) -> PullRequest | None:
@@ -476,10 +542,10 @@ class _Apply:
         """A skip when the PR's head is not the commit catalog-ops last put on the branch (its
         marker's ``head``): someone pushed commits that a rebuild would force-push away. A
         comment says so on the PR, once (upserted by marker). ``--force`` rebuilds anyway."""
+        if self.opts.force or not _has_foreign_head(pr):
+            return None
         marker = parse_marker(pr.body)
         ours = str(marker.get("head") or "") if marker else ""
-        if self.opts.force or not ours or not pr.head_sha or pr.head_sha == ours:
-            return None
         if not self.opts.dry_run:
             body = (
                 f"{FOREIGN_MARKER}\ncatalog-ops did not update this PR for {self.plan.release.tag}: the branch "
@@ -541,7 +607,9 @@ class _Apply:
         digest = dep.digest()
         marker = parse_marker(pr.body) if pr else None
         labels = labels_for(dep)
-        if pr is not None and marker and marker.get("digest") == digest:
+        # --force over someone else's commits: the text may match, but the branch must be rebuilt.
+        rebuild = pr is not None and self.opts.force and _has_foreign_head(pr)
+        if pr is not None and marker and marker.get("digest") == digest and not rebuild:
             title, body = render_pr(self.plan, dep, env=self.env, head=marker.get("head"))
             if pr.title == title and pr.body == body and pr.base == dep.base:
                 return self.finish_existing(dep, pr, labels)
@@ -754,7 +822,7 @@ def apply_plan(
         title += " — dry run"
     report = report or Report(title, columns=REPORT_COLUMNS, quiet_reasons=QUIET_REASONS)
     runner = _Apply(forge, plan, options, pacer, sleep)
-    check_templates(runner.env)
+    check_templates(runner.env, plan)  # a template error fails the run once (UsageError)
     deps = dependents_of_shard(plan, shard)
 
     def one(dep: DependentPlan) -> Outcome:

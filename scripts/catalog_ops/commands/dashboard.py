@@ -74,7 +74,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     """
     from catalog_ops import dashboard, gha
     from catalog_ops.forge import make_forge
-    from catalog_ops.plan import load_dependents_file
+    from catalog_ops.plan import PROBLEM_REASONS, load_dependents_file
 
     if args.catalog.count("/") != 1:
         raise UsageError(f"--catalog {args.catalog!r}: expected OWNER/REPO")
@@ -114,7 +114,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if issue is not None:
         gha.set_outputs({"issue-url": issue.url})
         print(f"dashboard: {issue.url}", file=sys.stderr)
-    failed = [(r, why) for r, why in board.skipped if why.startswith("forge error")]
+    # Exactly rollout plan's errors: unreadable dependents and invalid .catalog-ops.yml
+    # (``path:line:col: message``), plus files that could not be parsed.
+    failed = [(r, why) for r, why in board.skipped if why.startswith(PROBLEM_REASONS)]
     if failed or board.errors:
         problems = [f"{r}: {why}" for r, why in failed] + board.errors
         raise PartialFailure("some dependents could not be read:\n  " + "\n  ".join(problems))

@@ -255,15 +255,13 @@ def _plan_problems(plan: Any) -> list[str]:
     """What makes ``rollout plan`` exit 1 (the plan is still written): files that could not be
     parsed in a dependent, and dependents that could not be read (missing repository, forge
     errors, invalid ``.catalog-ops.yml``) — like ``dashboard``, which exits 1 on such errors."""
+    from catalog_ops.plan import PROBLEM_REASONS
+
     out: list[str] = []
     for d in plan.dependents:
         for err in d.errors:
             out.append(f"{d.repo}: {err}")
-        if (
-            d.action.value == "skip"
-            and d.reason
-            and d.reason.startswith(("forge error", "invalid config", "could not be planned", "base branch"))
-        ):
+        if d.action.value == "skip" and d.reason and d.reason.startswith(PROBLEM_REASONS):
             out.append(f"{d.repo}: {d.reason}")
     return out
 
@@ -349,7 +347,7 @@ def _apply(args: argparse.Namespace, settings: Settings) -> int:
 
     plan = _load_plan(args.plan)
     shard = parse_shard(args.shard) if args.shard else None
-    check_templates(template_env(args.template_dir))  # a syntax error fails once, up front (exit 2)
+    check_templates(template_env(args.template_dir), plan)  # template errors fail once, up front (exit 2)
     forge = make_forge(settings)
     interval = settings.write_interval if args.write_interval is None else args.write_interval
     options = ApplyOptions(
