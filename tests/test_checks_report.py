@@ -200,3 +200,81 @@ def test_report_markdown_is_not_html_escaped(tmp_path: Path, run_check):
     assert "❌ 1 finding \\| see below |" in text
     assert '- lint: plugin "aws" isn\'t installed' in text
     assert run.summary == text
+
+
+def test_cli_no_results_allow_empty_reports_no_modules_affected(tmp_path: Path, run_check):
+    """module-ci's Report job on a README-only PR: no results files at all."""
+    empty = tmp_path / "catalog-ops-results"
+    empty.mkdir()
+    strict = run_check(["check", "report", str(empty)])
+    assert strict.code == 2 and "--allow-empty" in strict.err
+    out = tmp_path / "report.md"
+    run = run_check(["check", "report", str(empty), "--allow-empty", "--output", str(out)])
+    assert run.code == 0
+    assert run.summary.startswith(MARKER) and "No modules affected by this change" in run.summary
+    assert out.read_text(encoding="utf-8") == run.summary
+
+
+def test_cli_no_results_allow_empty_updates_sticky_comment(tmp_path: Path, run_check):
+    forge = LocalForge(tmp_path / "forge", checks_command="true")
+    repo = "acme/infrastructure-modules"
+    forge.create_repo(repo, files={"README.md": "x\n"})
+    base = forge.branch_sha(repo, "main")
+    assert base
+    forge.commit_files(
+        repo, "docs", parent_sha=base, message="docs: x", changes=[FileChange("README.md", b"y\n")]
+    )
+    pr = forge.open_pull(repo, head="docs", base="main", title="docs: x", body="")
+    empty = tmp_path / "results"
+    empty.mkdir()
+    argv = ["--local-root", str(tmp_path / "forge"), "check", "report", str(empty), "--allow-empty"]
+    run = run_check([*argv, "--pr", str(pr.number), "--repo", repo])
+    assert run.code == 0
+    (comment,) = forge.list_comments(repo, pr.number)
+    assert comment.body.startswith(MARKER) and "No modules affected by this change" in comment.body
+
+
+def test_cli_read_only_token_skips_comment_with_warning(
+    tmp_path: Path, run_check, github_emulator, github_forge
+):
+    """Fork PRs get a read-only GITHUB_TOKEN: the comment is skipped, the job keeps the checks' result."""
+    repo = "acme/infrastructure-modules"
+    github_emulator.create_repo(repo, files={"README.md": "x\n"})
+    base = github_forge.branch_sha(repo, "main")
+    assert base
+    github_forge.commit_files(
+        repo, "feature", parent_sha=base, message="feat: x", changes=[FileChange("a.txt", b"a\n")]
+    )
+    pr = github_forge.open_pull(repo, head="feature", base="main", title="feat: x", body="")
+    github_emulator.add_token("ghs_forkreadonly", login="github-actions[bot]", read_only=True)
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "policy.json").write_text(json.dumps(POLICY))
+    argv = [
+        "--forge",
+        "github",
+        "--github-api-url",
+        github_emulator.api_url,
+        "check",
+        "report",
+        str(results),
+        "--pr",
+        str(pr.number),
+        "--repo",
+        repo,
+    ]
+    env = {"GITHUB_TOKEN": "ghs_forkreadonly", "CATALOG_OPS_WRITE_INTERVAL": "0"}
+    run = run_check(argv, env=env)
+    assert run.code == 0, run.err
+    assert "::warning" in run.out + run.err and "comment" in run.out + run.err
+    assert "fork pull request or read-only token" in run.out + run.err
+    assert "ghs_forkreadonly" not in run.out + run.err
+    assert "✅ Catalog checks: passed" in run.summary
+    assert github_emulator.comments(repo, pr.number) == []
+    (results / "lint.json").write_text(json.dumps(LINT))
+    failed = run_check(argv, env=env)
+    assert failed.code == 1  # the checks' result, not the forge error's 3
+    unknown = run_check(
+        [*argv[:-4], "--pr", "999", "--repo", repo], env={"GITHUB_TOKEN": github_emulator.token}
+    )
+    assert unknown.code == 3

@@ -142,7 +142,7 @@ def test_release_is_dispatchable_with_the_documented_inputs() -> None:
     dispatch = doc["on"]["workflow_dispatch"]["inputs"]
     assert set(dispatch) >= {"bump", "prerelease", "urgency", "dry-run"}
     assert dispatch["bump"]["options"] == ["auto", "patch", "minor", "major"]
-    assert dispatch["urgency"]["options"] == ["normal", "security"]
+    assert dispatch["urgency"]["options"] == ["auto", "normal", "security"]
 
 
 def test_rollout_shape_plan_matrix_summary() -> None:
@@ -236,3 +236,195 @@ def load_yaml_text(text: str) -> dict[str, Any]:
     data = yaml.safe_load(text)
     assert isinstance(data, dict)
     return data
+
+
+# ------------------------------------------------------------------ regression tests (scripts run)
+def _run_step_script(
+    action: str, step_id: str, env: dict[str, str], tmp_path: Path, cwd: Path | None = None
+) -> tuple[int, list[list[str]], str]:
+    """Run the ``run:`` script of step ``step_id`` of actions/ACTION with bash and a stub
+    ``catalog-ops`` that records its argv; returns (exit status, recorded argv lists, stderr)."""
+    import json
+    import os
+    import subprocess
+
+    doc = load_yaml(REPO / "actions" / action / "action.yml")
+    (step,) = [s for s in doc["runs"]["steps"] if s.get("id") == step_id]
+    bindir = tmp_path / "bin"
+    bindir.mkdir(parents=True, exist_ok=True)
+    calls = tmp_path / "calls.jsonl"
+    stub = bindir / "catalog-ops"
+    stub.write_text(
+        f"#!{sys.executable}\nimport json, sys\n"
+        f"open({str(calls)!r}, 'a').write(json.dumps(sys.argv[1:]) + '\\n')\n"
+    )
+    stub.chmod(0o755)
+    outputs = tmp_path / "github_output"
+    outputs.touch()
+    full_env = {
+        "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}",
+        "GITHUB_OUTPUT": str(outputs),
+        "HOME": str(tmp_path),
+        **env,
+    }
+    proc = subprocess.run(
+        ["bash", "-e", "-c", step["run"]],
+        env=full_env,
+        cwd=cwd or tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    recorded = [json.loads(line) for line in calls.read_text().splitlines()] if calls.exists() else []
+    return proc.returncode, recorded, proc.stderr
+
+
+def test_release_urgency_defaults_to_auto_detection(tmp_path: Path) -> None:
+    """A dispatched release must not force ``--urgency normal`` over the detected security urgency."""
+    for path in (
+        REPO / ".github" / "workflows" / "release.yml",
+        REPO / "examples" / "workflows" / "catalog-release.yml",
+    ):
+        urgency = load_yaml(path)["on"]["workflow_dispatch"]["inputs"]["urgency"]
+        assert urgency["default"] == "auto", f"{rel(path)}: dispatch urgency must default to auto"
+        assert urgency["options"] == ["auto", "normal", "security"], rel(path)
+    base = {
+        "REPO": "acme/cat",
+        "BUMP": "auto",
+        "PRERELEASE": "",
+        "REF": "",
+        "DRY_RUN": "false",
+        "CHECKS_GATE": "auto",
+    }
+    for urgency, expected in (("auto", None), ("", None), ("normal", "normal"), ("security", "security")):
+        code, calls, err = _run_step_script(
+            "release", "run", {**base, "URGENCY": urgency}, tmp_path / urgency
+        )
+        assert code == 0, err
+        (argv,) = calls[-1:]
+        if expected is None:
+            assert "--urgency" not in argv, f"urgency={urgency!r}: {argv}"
+        else:
+            assert argv[argv.index("--urgency") + 1] == expected
+    code, _, err = _run_step_script("release", "run", {**base, "URGENCY": "urgent"}, tmp_path / "bad")
+    assert code != 0 and "auto, normal or security" in err
+
+
+def test_module_ci_report_allows_no_affected_modules(tmp_path: Path) -> None:
+    """README-only PR: lint/test/policy are skipped, so Report must pass --allow-empty."""
+    jobs = load_yaml(REPO / ".github" / "workflows" / "module-ci.yml")["jobs"]
+    (step,) = [
+        s
+        for s in jobs["report"]["steps"]
+        if str(s.get("uses", "")).startswith(f"{ACTION_REPO}/actions/report@")
+    ]
+    assert step["with"]["allow-empty"] == "${{ needs.affected.outputs.any != 'true' }}"
+    base = {"RESULTS_DIR": "results", "PR": "", "REPO": "acme/cat", "SHA": "abc"}
+    _, calls, _ = _run_step_script("report", "run", {**base, "ALLOW_EMPTY": "true"}, tmp_path / "a")
+    assert "--allow-empty" in calls[-1]
+    _, calls, _ = _run_step_script("report", "run", {**base, "ALLOW_EMPTY": "false"}, tmp_path / "b")
+    assert "--allow-empty" not in calls[-1]
+
+
+def test_rollout_and_dashboard_pass_the_filter_and_address_inputs(tmp_path: Path) -> None:
+    rollout = load_yaml(REPO / ".github" / "workflows" / "rollout.yml")
+    inputs = rollout["on"]["workflow_call"]["inputs"]
+    assert {"registry-module", "catalog-address", "wait-and-merge"} <= set(inputs)
+    steps = {s.get("id"): s for s in _steps(rollout)}
+    assert steps["plan"]["with"]["registry-module"] == "${{ inputs.registry-module }}"
+    assert steps["plan"]["with"]["catalog-address"] == "${{ inputs.catalog-address }}"
+    assert steps["apply"]["with"]["wait-and-merge"] == "${{ inputs.wait-and-merge }}"
+    env = {
+        "CATALOG": "acme/cat",
+        "RELEASE_TAG": "v1.0.0",
+        "ORG": "acme",
+        "TOPICS": "terraform",
+        "INCLUDE": "",
+        "EXCLUDE": "",
+        "DEPENDENTS_FILE": "",
+        "PLAN": "plan.json",
+        "CATALOG_ADDRESS": "git.example.com/acme/cat",
+        "REGISTRY_MODULES": "app.terraform.io/acme/naming/generic=modules/naming  app.terraform.io/acme/net/aws=modules/network",
+    }
+    code, calls, err = _run_step_script("rollout-plan", "plan", env, tmp_path / "plan")
+    assert code == 0, err
+    argv = calls[-1]
+    assert argv[argv.index("--catalog-address") + 1] == "git.example.com/acme/cat"
+    pairs = [argv[i + 1] for i, a in enumerate(argv) if a == "--registry-module"]
+    assert pairs == [
+        "app.terraform.io/acme/naming/generic=modules/naming",
+        "app.terraform.io/acme/net/aws=modules/network",
+    ]
+    code, calls, _ = _run_step_script(
+        "rollout-plan", "plan", {**env, "CATALOG_ADDRESS": "", "REGISTRY_MODULES": ""}, tmp_path / "p2"
+    )
+    assert "--catalog-address" not in calls[-1] and "--registry-module" not in calls[-1]
+
+    sweep = load_yaml(REPO / ".github" / "workflows" / "dependency-sweep.yml")
+    assert {"topics", "include", "exclude"} <= set(sweep["on"]["workflow_call"]["inputs"])
+    (dash,) = [
+        s for s in sweep["jobs"]["dashboard"]["steps"] if "actions/dashboard@" in str(s.get("uses", ""))
+    ]
+    assert {k: dash["with"][k] for k in ("topics", "include", "exclude")} == {
+        k: f"${{{{ inputs.{k} }}}}" for k in ("topics", "include", "exclude")
+    }
+    env = {
+        "CATALOG": "acme/cat",
+        "ORG": "acme",
+        "DEPENDENTS_FILE": "",
+        "TOPICS": "terraform aws",
+        "INCLUDE": "infra-*",
+        "EXCLUDE": "sandbox-*",
+    }
+    code, calls, err = _run_step_script("dashboard", "run", env, tmp_path / "dash")
+    assert code == 0, err
+    assert calls[-1] == [
+        "dashboard", "--catalog", "acme/cat", "--org", "acme", "--topic", "terraform", "--topic", "aws",
+        "--include", "infra-*", "--exclude", "sandbox-*",
+    ]  # fmt: skip
+
+
+def test_dependent_checks_validate_every_terraform_directory(tmp_path: Path) -> None:
+    """The dependent example validates every directory with *.tf files, not only the root."""
+    import os
+    import subprocess
+
+    from catalog_ops.toolchain import tool_env, which
+
+    doc = load_yaml(REPO / "examples" / "workflows" / "dependent-checks.yml")
+    steps = doc["jobs"]["validate"]["steps"]
+    (cred,) = [s for s in steps if "insteadOf" in s.get("run", "")]
+    assert cred["env"]["CATALOG_READ_TOKEN"] == "${{ secrets.CATALOG_READ_TOKEN }}"
+    (check,) = [s for s in steps if "validate" in s.get("run", "") and not s.get("name", "").startswith("#")]
+    text = (REPO / "examples" / "workflows" / "dependent-checks.yml").read_text(encoding="utf-8")
+    assert "terragrunt validate" in text
+    repo = tmp_path / "dependent"
+    for rel_path, body in (
+        ("main.tf", 'module "n" {\n  source = "./modules/ok"\n}\n'),
+        ("modules/ok/main.tf", 'output "x" {\n  value = 1\n}\n'),
+        ("envs/prod/main.tf", 'output "y" {\n  value = var.missing\n}\n'),
+    ):
+        (repo / rel_path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel_path).write_text(body)
+    env = tool_env({**os.environ, "HOME": str(tmp_path), "TF_IN_AUTOMATION": "1"})
+    git = str(which("git", env))
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "terraform").symlink_to(which("terraform", env))
+    env["PATH"] = f"{bindir}{os.pathsep}{env['PATH']}"
+    subprocess.run([git, "init", "-q"], cwd=repo, check=True, env=env)
+    subprocess.run([git, "add", "."], cwd=repo, check=True, env=env)
+    proc = subprocess.run(
+        ["bash", "-e", "-c", check["run"]],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "::error file=envs/prod::" in proc.stdout
+    assert "::group::modules/ok" in proc.stdout and "::group::." in proc.stdout
+    assert "::error file=modules/ok" not in proc.stdout and "::error file=.::" not in proc.stdout

@@ -3,7 +3,8 @@
 Every subcommand works on the catalog checked out at ``--root`` (default: the current directory)
 and reads ``checks:`` from its ``.catalog-ops.yml``. ``lint``/``test``/``policy`` write a results
 file (``--results``) that ``report`` combines. Exit status: 0 when everything passed, 1 when a
-check failed (details were printed/annotated), 2 for usage/config errors, 4 for missing tools.
+check failed (details were printed/annotated), 2 for usage/config errors, 3 for forge errors
+(``report --pr``: e.g. an unknown PR; a read-only token only skips the comment), 4 for missing tools.
 See docs/checks.md.
 """
 
@@ -116,6 +117,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     rep.add_argument("--template", help="Jinja2 template overriding the bundled one")
     rep.add_argument("--output", help="also write the Markdown here")
     rep.add_argument("--json", action="store_true", help="print the report context as JSON")
+    rep.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="no results files (no module affected) is a success: report 'No modules affected' "
+        "and exit 0 instead of 2",
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -374,24 +381,63 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     from catalog_ops.checks.report import MARKER, Links, build_context, load_results, render_report
 
     docs = load_results([Path(p) for p in args.results])
-    if not docs:
-        raise UsageError("no results files found in " + ", ".join(args.results))
+    if not docs and not args.allow_empty:
+        raise UsageError(
+            "no results files found in "
+            + ", ".join(args.results)
+            + " (use --allow-empty when no module is affected)"
+        )
     links = Links.from_env(os.environ, repo=args.repo, sha=args.sha, prefix=args.path_prefix)
-    context = build_context(docs, links)
-    text = render_report(context, Path(args.template) if args.template else None)
+    if docs:
+        context = build_context(docs, links)
+        text = render_report(context, Path(args.template) if args.template else None)
+    else:
+        context = build_context([], links)  # overall: "skipped"
+        text = f"{MARKER}\n## {NO_MODULES}\n\nNo module, example or test changed; lint, test and policy did not run.\n"
     gha.write_summary(text)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
     if args.pr is not None:
-        from catalog_ops.forge import make_forge
-
-        repo = args.repo or os.environ.get("GITHUB_REPOSITORY")
-        if not repo:
-            raise UsageError("--pr needs --repo owner/name (or $GITHUB_REPOSITORY)")
-        comment = make_forge(settings).upsert_comment(repo, args.pr, marker=MARKER, body=text)
-        print(f"comment: {comment.url}", file=sys.stderr)
+        _comment(args, settings, text, MARKER)
     if args.json:
         print(json.dumps({k: v for k, v in context.items() if k != "icons"}, indent=2))
     elif not args.output or args.pr is None:
         print(text, end="")
     return 0 if context["overall"] != "failed" else 1
+
+
+NO_MODULES = "No modules affected by this change"
+
+
+def _comment(args: argparse.Namespace, settings: Settings, text: str, marker: str) -> None:
+    """Create/update the sticky PR comment; a read-only token only skips it (with a warning).
+
+    Pull requests from forks get a read-only ``GITHUB_TOKEN`` (GitHub docs: "Permissions for the
+    GITHUB_TOKEN"), so ``PermissionDenied``/``AuthError`` from the forge is a ``::warning::``, not a
+    failed job; the step summary was already written and the exit status stays the checks' result.
+
+    Raises:
+        UsageError: no repository given.
+        ForgeError: any other forge failure (e.g. ``NotFound`` for an unknown PR, exit 3).
+    """
+    from catalog_ops.errors import AuthError, PermissionDenied
+    from catalog_ops.forge import make_forge
+
+    repo = args.repo or os.environ.get("GITHUB_REPOSITORY")
+    if not repo:
+        raise UsageError("--pr needs --repo owner/name (or $GITHUB_REPOSITORY)")
+    try:
+        comment = make_forge(settings).upsert_comment(repo, args.pr, marker=marker, body=text)
+    except (PermissionDenied, AuthError) as exc:
+        msg = (
+            f"PR comment on {repo}#{args.pr} skipped: the token cannot write pull-request comments "
+            f"(fork pull request or read-only token): {exc}. The report is in the step summary."
+        )
+        if os.environ.get("GITHUB_ACTIONS") == "true":
+            gha.annotate(
+                "warning", msg, title="catalog-ops check report", stream=sys.stderr if args.json else None
+            )
+        else:
+            print(f"warning: {msg}", file=sys.stderr)
+        return
+    print(f"comment: {comment.url}", file=sys.stderr)
