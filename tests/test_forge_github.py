@@ -3,6 +3,7 @@ Git Data fallback, bounded retries and rate-limit handling."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 from collections.abc import Callable
@@ -12,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from catalog_ops.errors import AuthError, NotFound, PermissionDenied, RateLimited
+from catalog_ops.errors import AuthError, NotFound, PermissionDenied, RateLimited, UsageError
 from catalog_ops.forge import FileChange, PullState, make_forge
 from catalog_ops.forge.github import GitHubForge, TransientError
 from catalog_ops.settings import Settings
@@ -297,3 +298,43 @@ def test_cli_forge_show_and_list_on_github(
     assert github_emulator.token not in out
     assert main([*argv, "show", "acme/missing"]) == 3
     assert github_emulator.token not in capsys.readouterr().err
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_refused_connection_fails_fast_naming_the_host() -> None:
+    port = _free_port()  # nothing listens there any more: connection refused
+    waits: list[float] = []
+    forge = GitHubForge(api_url=f"http://127.0.0.1:{port}", token="sekrit-token", sleep=waits.append)
+    with pytest.raises(TransientError) as info:
+        forge.list_repos("acme")
+    message = str(info.value)
+    assert message.startswith(f"cannot connect to http://127.0.0.1:{port} (connection refused) after 3 tries")
+    assert "sekrit" not in message
+    assert forge.request_counts()["requests"] == 3
+    assert sum(waits) <= 5
+
+
+def test_bad_app_key_or_url_in_forge_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="CATALOG_OPS_APP_PRIVATE_KEY is not a PEM private key"):
+        GitHubForge(app_id="1", app_private_key="not a key", app_installation_id="2")
+    with pytest.raises(UsageError, match="CATALOG_OPS_APP_INSTALLATION_ID must be a positive integer"):
+        GitHubForge(app_id="1", app_private_key="not a key", app_installation_id="x")
+    with pytest.raises(UsageError, match="has no host"):
+        GitHubForge(api_url="http://", token="t")
+
+
+def test_make_forge_rejects_bad_app_key_before_any_request(github_emulator: GitHubEmulator) -> None:
+    mark = len(github_emulator.request_log)
+    env = {"CATALOG_OPS_APP_ID": "7", "CATALOG_OPS_APP_INSTALLATION_ID": "42"}
+    settings = Settings.from_env(env, forge="github", github_api_url=github_emulator.api_url)
+    settings = dataclasses.replace(settings, app_private_key="-----BEGIN RSA PRIVATE KEY-----\nnope\n")
+    with pytest.raises(UsageError, match="not a PEM private key"):
+        make_forge(settings)
+    assert len(github_emulator.request_log) == mark

@@ -8,8 +8,12 @@ module is the only place that turns them into messages and exit codes.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import importlib
 import os
+import select
+import stat
 import sys
 from collections.abc import Sequence
 
@@ -53,7 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     A reader that closes stdout early (``| head``) ends the run quietly with ``EXIT_BROKEN_PIPE``
     instead of a ``BrokenPipeError`` traceback (the recipe of the Python docs, "Note on SIGPIPE":
     flush inside the handler's scope, then point stdout at devnull so the interpreter's final
-    flush cannot fail again).
+    flush cannot fail again). The same holds when the closed pipe shows up as an ``OSError`` with
+    ``EPIPE`` (possibly wrapped by a library) or only as a short write that Python did not report
+    (then stdout, a pipe, has no reader left at the end of the run).
     """
     try:
         try:
@@ -62,12 +68,54 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.flush()
             raise
         sys.stdout.flush()
+        if code == 0 and _stdout_reader_gone():  # a failure's own exit code is more telling
+            raise BrokenPipeError(errno.EPIPE, "stdout reader gone")
         return code
-    except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
+    except (BrokenPipeError, OSError, ValueError) as exc:
+        if not _is_broken_pipe(exc):
+            raise
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
         return EXIT_BROKEN_PIPE
+
+
+def _is_broken_pipe(exc: BaseException) -> bool:
+    """Whether ``exc`` (or an exception it wraps) means stdout's reader went away."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, BrokenPipeError) or (isinstance(cur, OSError) and cur.errno == errno.EPIPE):
+            return True
+        if isinstance(cur, ValueError) and "closed file" in str(cur) and _stdout_closed():
+            return True
+        cur = cur.__cause__ or cur.__context__
+    return False
+
+
+def _stdout_closed() -> bool:
+    return bool(getattr(sys.stdout, "closed", False))
+
+
+def _stdout_reader_gone() -> bool:
+    """True when stdout is a pipe whose read end is closed (``poll`` reports ``POLLERR``).
+
+    Catches output lost to a short write that Python did not turn into ``BrokenPipeError``
+    (a large write interrupted by the reader exiting).
+    """
+    if not hasattr(select, "poll"):
+        return False
+    try:
+        fd = sys.stdout.fileno()
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            return False
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        return any(ev & select.POLLERR for _fd, ev in poller.poll(0))
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def _main(argv: Sequence[str] | None) -> int:

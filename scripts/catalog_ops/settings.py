@@ -7,7 +7,10 @@ Unknown ``CATALOG_OPS_*`` variables are rejected so a typo is not silently ignor
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import re
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -97,14 +100,113 @@ class Settings:
         if env.get("CATALOG_OPS_TOOLS_DIR"):
             values["tools_dir"] = Path(env["CATALOG_OPS_TOOLS_DIR"]).expanduser()
         if env.get("CATALOG_OPS_WRITE_INTERVAL"):
-            try:
-                values["write_interval"] = float(env["CATALOG_OPS_WRITE_INTERVAL"])
-            except ValueError:
-                raise UsageError("CATALOG_OPS_WRITE_INTERVAL must be a number of seconds") from None
+            values["write_interval"] = check_write_interval(
+                env["CATALOG_OPS_WRITE_INTERVAL"], "CATALOG_OPS_WRITE_INTERVAL"
+            )
+        api_source = (
+            "CATALOG_OPS_GITHUB_API_URL"
+            if env.get("CATALOG_OPS_GITHUB_API_URL")
+            else "GITHUB_API_URL"
+            if env.get("GITHUB_API_URL")
+            else "the default API URL"
+        )
+        if overrides.get("github_api_url") is not None:
+            api_source = "--github-api-url"
+        if overrides.get("write_interval") is not None:
+            overrides["write_interval"] = check_write_interval(overrides["write_interval"], "write interval")
         values.update({k: v for k, v in overrides.items() if v is not None})
+        if "github_api_url" in values:
+            values["github_api_url"] = check_api_url(str(values["github_api_url"]), api_source)
+        check_app_credentials(
+            values.get("app_id"),  # type: ignore[arg-type]
+            values.get("app_private_key"),  # type: ignore[arg-type]
+            values.get("app_installation_id"),  # type: ignore[arg-type]
+        )
         settings = cls(**values)  # type: ignore[arg-type]
         if settings.forge not in ("local", "github"):
             raise UsageError(f"forge must be 'local' or 'github', not {settings.forge!r}")
         if settings.tf_binary not in ("terraform", "tofu"):
             raise UsageError(f"tf binary must be 'terraform' or 'tofu', not {settings.tf_binary!r}")
         return settings
+
+
+def check_write_interval(value: object, source: str) -> float:
+    """``value`` as a finite, non-negative number of seconds.
+
+    Raises:
+        UsageError: not a number, negative, NaN or infinite (the message names ``source``).
+    """
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise UsageError(f"{source} must be a number of seconds, not {value!r}") from None
+    if not math.isfinite(seconds) or seconds < 0:
+        raise UsageError(f"{source} must be a finite number of seconds >= 0, not {value!r}")
+    return seconds
+
+
+def check_api_url(url: str, source: str) -> str:
+    """Validate a GitHub REST base URL; returns it without a trailing slash.
+
+    The URL must be ``http://`` or ``https://``, name a host, and carry a port in 1..65535 when it
+    has one (RFC 3986 authority). ``source`` (``--github-api-url``, ``GITHUB_API_URL``) is named in
+    the error. Userinfo (``user:token@``) is never echoed.
+
+    Raises:
+        UsageError: anything else.
+    """
+    problem = ""
+    shown = url
+    try:
+        parts = urllib.parse.urlsplit(url.strip())
+        if parts.username is not None or parts.password is not None:
+            shown = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+        if not url.strip():
+            problem = "is empty"
+        elif url != url.strip() or any(c.isspace() for c in url):
+            problem = "contains whitespace"
+        elif parts.scheme not in ("http", "https"):
+            problem = "must start with http:// or https://"
+        elif not parts.hostname:
+            problem = "has no host"
+        else:
+            port = parts.port  # ValueError when out of range or not a number
+            if port == 0:
+                problem = "has port 0"
+    except ValueError:
+        problem = "has an invalid port (must be 1..65535)"
+    if problem:
+        example = "https://api.github.com or https://HOST/api/v3"
+        raise UsageError(f"{source} {shown!r} {problem} (expected e.g. {example})")
+    return url.rstrip("/")
+
+
+_APP_ID = re.compile(r"[1-9][0-9]*|Iv[0-9A-Za-z._-]+")  # numeric App ID, or the App's client ID
+_INSTALLATION_ID = re.compile(r"[1-9][0-9]*")
+
+
+def check_app_credentials(app_id: str | None, private_key: str | None, installation_id: str | None) -> None:
+    """Validate GitHub App credentials that are set (GitHub docs, "Generating a JSON Web Token"):
+    the App ID is a positive integer (or the App's client ID, ``Iv...``), the installation ID a
+    positive integer and the private key a PEM private key (RSA, as GitHub issues them).
+
+    The key is never echoed. Raises ``UsageError`` naming the variable.
+    """
+    if app_id is not None and not _APP_ID.fullmatch(str(app_id)):
+        raise UsageError(f"CATALOG_OPS_APP_ID must be the GitHub App's numeric ID, not {str(app_id)!r}")
+    if installation_id is not None and not _INSTALLATION_ID.fullmatch(str(installation_id)):
+        raise UsageError(
+            f"CATALOG_OPS_APP_INSTALLATION_ID must be a positive integer, not {str(installation_id)!r}"
+        )
+    if private_key is not None:
+        from cryptography.hazmat.primitives import serialization  # PyJWT's RS256 backend
+
+        try:
+            serialization.load_pem_private_key(private_key.encode("utf-8"), password=None)
+        except (ValueError, TypeError, UnicodeError):
+            raise UsageError(
+                "CATALOG_OPS_APP_PRIVATE_KEY is not a PEM private key (expected the unencrypted "
+                "'-----BEGIN RSA PRIVATE KEY-----' file GitHub generates for the App)"
+            ) from None
+        except Exception:  # unsupported key type etc.: still never echo the key
+            raise UsageError("CATALOG_OPS_APP_PRIVATE_KEY is not a usable PEM private key") from None

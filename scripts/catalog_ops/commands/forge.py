@@ -80,6 +80,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+class _StdoutConsole(Console):
+    """A rich ``Console`` that lets a closed stdout surface as ``BrokenPipeError``.
+
+    rich's default ``on_broken_pipe`` raises ``SystemExit(1)``; ``cli.main`` maps the
+    ``BrokenPipeError`` to exit 141 like every other command.
+    """
+
+    def on_broken_pipe(self) -> None:
+        """Re-raise as ``BrokenPipeError`` (see ``catalog_ops.cli.EXIT_BROKEN_PIPE``)."""
+        self.quiet = True
+        raise BrokenPipeError(32, "Broken pipe")
+
+
 def _local(settings: Settings, what: str) -> LocalForge:
     if settings.forge != "local":
         raise UsageError(f"'forge {what}' works on the local forge only")
@@ -92,7 +105,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     Raises UsageError for local-only actions under ``--forge github`` and bad arguments.
     """
     action = args.forge_command
-    console = Console(emoji=False)  # user text such as ':warning:' is printed as written
+    console = _StdoutConsole(emoji=False)  # user text such as ':warning:' is printed as written
     if action == "show":
         return _show(args, settings, console)
     if action == "list":

@@ -72,7 +72,7 @@ from catalog_ops.forge.base import (
     read_codeowners,
 )
 from catalog_ops.gitutil import redact
-from catalog_ops.settings import Settings
+from catalog_ops.settings import Settings, check_api_url, check_app_credentials
 
 T = TypeVar("T")
 
@@ -106,6 +106,30 @@ class _GraphQLFailure(ForgeError):
         super().__init__("; ".join(str(e.get("message", "")) for e in errors) or "GraphQL error")
 
 
+def _connect_reason(exc: BaseException) -> str:
+    """Short cause of a connection failure: ``connection refused``, ``name not resolved``, ..."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cur, requests.ConnectTimeout):
+            return "connect timeout"
+        text = str(cur).lower()
+        if (
+            "name or service not known" in text
+            or "nodename nor servname" in text
+            or "name resolution" in text
+        ):
+            return "host name not resolved"
+        if "connection refused" in text:
+            return "connection refused"
+        nxt = cur.args[0] if cur.args and isinstance(cur.args[0], BaseException) else None
+        cur = cur.__cause__ or cur.__context__ or getattr(cur, "reason", None) or nxt
+    return type(exc).__name__
+
+
 def _q(part: str) -> str:
     return urllib.parse.quote(part, safe="/")
 
@@ -122,6 +146,9 @@ class GitHubForge:
         max_retries: bounded retries per request for rate limits and transient failures.
         max_wait: longest single wait (seconds) for a rate limit before giving up.
         backoff: first retry delay in seconds for 5xx/connection errors (doubles each time).
+        connect_tries: attempts when the server cannot be reached at all (refused, DNS, connect
+            timeout); back-offs there are capped at ``connect_backoff_cap`` seconds each, so an
+            unreachable host fails in a few seconds instead of minutes.
         secondary_backoff: wait for a secondary limit that carries no ``Retry-After`` (GitHub
             advises at least one minute).
         commit_api: ``"graphql"`` (createCommitOnBranch, default) or ``"git-data"``.
@@ -147,6 +174,8 @@ class GitHubForge:
         max_wait: float = 900.0,
         backoff: float = 1.0,
         secondary_backoff: float = 60.0,
+        connect_tries: int = 3,
+        connect_backoff_cap: float = 2.0,
         commit_api: str = "graphql",
         timeout: int = 30,
         sleep: Callable[[float], None] = time.sleep,
@@ -159,6 +188,7 @@ class GitHubForge:
                 raise AuthError(
                     "GitHub App auth needs CATALOG_OPS_APP_INSTALLATION_ID (the installation to act as)"
                 )
+            check_app_credentials(app_id, app_private_key, app_installation_id)
             auth = Auth.AppAuth(app_id, app_private_key).get_installation_auth(int(app_installation_id))
         else:
             raise AuthError(
@@ -167,7 +197,7 @@ class GitHubForge:
             )
         if commit_api not in ("graphql", "git-data"):
             raise UsageError(f"commit_api must be 'graphql' or 'git-data', not {commit_api!r}")
-        self.api_url = api_url.rstrip("/")
+        self.api_url = check_api_url(api_url, "GitHub API URL")
         self._auth = auth
         self._gh = github.Github(
             base_url=self.api_url,
@@ -184,6 +214,8 @@ class GitHubForge:
         self.max_wait = max_wait
         self.backoff = backoff
         self.secondary_backoff = secondary_backoff
+        self.connect_tries = max(1, connect_tries)
+        self.connect_backoff_cap = connect_backoff_cap
         self.commit_api = commit_api
         self._sleep = sleep
         self._counts: collections.Counter[str] = collections.Counter()
@@ -272,6 +304,7 @@ class GitHubForge:
             idempotent = verb in ("GET", "PUT", "DELETE")
         content = mutation if graphql else verb != "GET"
         attempt = 0
+        connect_failures = 0
         while True:
             if content:
                 self._pace()
@@ -303,12 +336,33 @@ class GitHubForge:
                         continue
                     raise TransientError(f"{verb} {self._show(url)} failed: HTTP {exc.status}") from None
                 raise self._map_error(exc, verb, url) from None
-            except (requests.ConnectionError, requests.Timeout, ConnectionError) as exc:
+            except (requests.ConnectionError, ConnectionError) as exc:
+                # Server unreachable (refused, DNS, connect timeout): a few quick tries only.
+                connect_failures += 1
+                if idempotent and connect_failures < self.connect_tries and attempt < self.max_retries:
+                    self._wait("connection", min(self.backoff * 2**attempt, self.connect_backoff_cap))
+                    attempt += 1
+                    continue
+                tries = connect_failures if idempotent else 1
+                raise TransientError(
+                    f"cannot connect to {self._origin()} ({_connect_reason(exc)}) after {tries} "
+                    f"{'try' if tries == 1 else 'tries'} ({verb} {self._show(url)})"
+                ) from None
+            except requests.Timeout as exc:
                 if idempotent and attempt < self.max_retries:
-                    self._wait("connection", self.backoff * 2**attempt)
+                    self._wait("timeout", self.backoff * 2**attempt)
                     attempt += 1
                     continue
                 raise TransientError(f"{verb} {self._show(url)} failed: {type(exc).__name__}") from None
+
+    def _origin(self) -> str:
+        """``scheme://host[:port]`` of the API (no path, no userinfo: never a credential)."""
+        parts = urllib.parse.urlsplit(self.api_url)
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{host}{port}"
 
     def _show(self, url: str) -> str:
         parsed = urllib.parse.urlsplit(url)
