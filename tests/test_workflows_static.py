@@ -383,6 +383,19 @@ def test_rollout_and_dashboard_pass_the_filter_and_address_inputs(tmp_path: Path
         "dashboard", "--catalog", "acme/cat", "--org", "acme", "--topic", "terraform", "--topic", "aws",
         "--include", "infra-*", "--exclude", "sandbox-*",
     ]  # fmt: skip
+    assert {k: dash["with"][k] for k in ("catalog-address", "registry-module")} == {
+        k: f"${{{{ inputs.{k} }}}}" for k in ("catalog-address", "registry-module")
+    }
+    env |= {
+        "CATALOG_ADDRESS": "git.example.com/acme/cat",
+        "REGISTRY_MODULES": "app.terraform.io/acme/n/aws=modules/n",
+    }
+    code, calls, err = _run_step_script("dashboard", "run", env, tmp_path / "dash2")
+    assert code == 0, err
+    assert calls[-1][:7] == [
+        "dashboard", "--catalog", "acme/cat", "--catalog-address", "git.example.com/acme/cat",
+        "--registry-module", "app.terraform.io/acme/n/aws=modules/n",
+    ]  # fmt: skip
 
 
 def test_dependent_checks_validate_every_terraform_directory(tmp_path: Path) -> None:
