@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 from catalog_ops.edits import Edit, apply_edits, line_col
 from catalog_ops.errors import CatalogOpsError, SourceParseError, UsageError
-from catalog_ops.refs import MODULE_ENTRIES, Reference, decode, scan_files, scan_paths, walk
+from catalog_ops.refs import MODULE_ENTRIES, Reference, _read_disk, decode, scan_files, scan_tree
 from catalog_ops.sources import RefKind, SourceKind, normalize_identity, parse_source, source_matches
 from catalog_ops.versions import Version, parse_version, update_constraint
 
@@ -241,17 +241,37 @@ def _registry_constraint(
     return BumpOutcome(ref.path, line, ref.version, new, "bumped", None, ref.path), edit
 
 
-def _apply(edits: Mapping[str, list[Edit]], read: Callable[[str], bytes | None], result: BumpResult) -> None:
+class _Texts:
+    """Each file read (with ``read``: ``path -> bytes | None``) and decoded once, shared by
+    ``_plan`` (the text edits are computed on) and ``_apply`` (the same bytes and text)."""
+
+    def __init__(self, read: Callable[[str], bytes | None]) -> None:
+        self._read = read
+        self._cache: dict[str, tuple[bytes, str] | None] = {}
+
+    def get(self, path: str) -> tuple[bytes, str] | None:
+        """``(bytes, text)`` of ``path``, or ``None`` when it is unreadable or not decodable."""
+        if path not in self._cache:
+            data = self._read(path)
+            try:
+                self._cache[path] = None if data is None else (data, decode(path, data))
+            except SourceParseError:
+                self._cache[path] = None
+        return self._cache[path]
+
+    def text(self, path: str) -> str | None:
+        got = self.get(path)
+        return None if got is None else got[1]
+
+
+def _apply(edits: Mapping[str, list[Edit]], texts: _Texts, result: BumpResult) -> None:
     for path, file_edits in sorted(edits.items()):
-        data = read(path)
-        if data is None:
+        got = texts.get(path)
+        if got is None:
             continue
+        data, text = got
         try:
-            text = decode(path, data)
             new = apply_edits(text, file_edits).encode("utf-8")
-        except SourceParseError as exc:
-            result.errors.append(exc)
-            continue
         except CatalogOpsError as exc:
             result.errors.append(SourceParseError(path, 1, 1, f"cannot apply edits: {exc}"))
             continue
@@ -326,20 +346,10 @@ def bump_files(
     """
     target = parse_target(to, allow_prerelease)
     scan = scan_files(files, needle=needles_for(address))
-    cache: dict[str, str | None] = {}
-
-    def texts(path: str) -> str | None:
-        if path not in cache:
-            data = files.get(path)
-            try:
-                cache[path] = None if data is None else decode(path, data)
-            except SourceParseError:
-                cache[path] = None
-        return cache[path]
-
-    edits, outcomes = _plan(scan.references, address, target, texts, stack_values)
+    texts = _Texts(files.get)
+    edits, outcomes = _plan(scan.references, address, target, texts.text, stack_values)
     result = BumpResult(outcomes=outcomes, errors=list(scan.errors), files_scanned=scan.files_scanned)
-    _apply(edits, files.get, result)
+    _apply(edits, texts, result)
     return result
 
 
@@ -361,27 +371,13 @@ def bump_tree(
     Raises:
         UsageError: bad ``address`` or ``to``.
     """
-    from catalog_ops.refs import _read_disk  # the same bounded reader the scan uses
-
     target = parse_target(to, allow_prerelease)
-    walk_errors: list[SourceParseError] = []
-    files = walk(paths, walk_errors)
-    scan = scan_paths(files, needle=needles_for(address), progress=progress)
-    cache: dict[str, str | None] = {}
-
-    def texts(path: str) -> str | None:
-        if path not in cache:
-            data = _read_disk(path)
-            try:
-                cache[path] = None if data is None else decode(path, data)
-            except SourceParseError:
-                cache[path] = None
-        return cache[path]
-
-    edits, outcomes = _plan(scan.references, address, target, texts, stack_values)
+    scan = scan_tree(paths, needle=needles_for(address), progress=progress)
+    texts = _Texts(_read_disk)  # the same bounded reader the scan uses
+    edits, outcomes = _plan(scan.references, address, target, texts.text, stack_values)
     outcomes = _guard_symlinks(paths, edits, outcomes)
-    result = BumpResult(outcomes=outcomes, errors=walk_errors + scan.errors, files_scanned=scan.files_scanned)
-    _apply(edits, _read_disk, result)
+    result = BumpResult(outcomes=outcomes, errors=list(scan.errors), files_scanned=scan.files_scanned)
+    _apply(edits, texts, result)
     if not dry_run:
         for path, data in result.changed.items():
             with open(path, "wb") as fh:

@@ -16,6 +16,7 @@ import select
 import stat
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from catalog_ops import __version__
 from catalog_ops.errors import CatalogOpsError
@@ -125,7 +126,7 @@ def _main(argv: Sequence[str] | None) -> int:
         settings = Settings.from_env(
             None,
             forge=args.forge,
-            local_root=args.local_root and __import__("pathlib").Path(args.local_root).expanduser(),
+            local_root=args.local_root and Path(args.local_root).expanduser(),
             github_api_url=args.github_api_url,
             tf_binary=args.tf_binary,
         )

@@ -34,6 +34,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from catalog_ops.edits import line_col
 from catalog_ops.errors import SourceParseError
 
 __all__ = [
@@ -43,9 +44,11 @@ __all__ = [
     "classify_changes",
     "discover_modules",
     "glob_match",
+    "has_tf_files",
     "local_module_graph",
     "local_module_sources",
     "module_for_path",
+    "tf_files",
     "transitive_dependencies",
 ]
 
@@ -110,7 +113,8 @@ def _norm(path: str) -> str:
 
 
 # ------------------------------------------------------------------------------------- discovery
-def _has_tf_files(directory: Path) -> bool:
+def has_tf_files(directory: Path) -> bool:
+    """Whether ``directory`` directly holds a ``*.tf``/``*.tf.json`` file (False when unreadable)."""
     try:
         return any(p.is_file() and p.name.endswith(_TF_SUFFIXES) for p in directory.iterdir())
     except OSError:
@@ -133,7 +137,7 @@ def discover_modules(root: Path, patterns: Sequence[str] = DEFAULT_PATTERNS) -> 
     for pattern in patterns:
         pattern = _norm(pattern)
         if pattern in ("", "."):
-            if _has_tf_files(root):
+            if has_tf_files(root):
                 found.add(".")
             continue
         for candidate in root.glob(pattern):
@@ -142,7 +146,7 @@ def discover_modules(root: Path, patterns: Sequence[str] = DEFAULT_PATTERNS) -> 
             rel = candidate.relative_to(root).as_posix()
             if any(part.startswith(".") for part in rel.split("/")):
                 continue
-            if _has_tf_files(candidate):
+            if has_tf_files(candidate):
                 found.add(rel)
     return sorted(found)
 
@@ -238,12 +242,6 @@ def block_body(text: str, start: int) -> tuple[int, int]:
     return start, n
 
 
-def _line_col(text: str, offset: int) -> tuple[int, int]:
-    line = text.count("\n", 0, offset) + 1
-    col = offset - (text.rfind("\n", 0, offset) + 1) + 1
-    return line, col
-
-
 def local_module_sources(path: str, text: str) -> list[tuple[str, str, int, int]]:
     """``module`` blocks of one Terraform file: ``(label, source, line, col)`` per block.
 
@@ -278,7 +276,7 @@ def local_module_sources(path: str, text: str) -> list[tuple[str, str, int, int]
         for s in _SOURCE_RE.finditer(body):
             depth = flat.count("{", 0, s.start()) - flat.count("}", 0, s.start())
             if depth == 0 and (s.start() == 0 or body[s.start() - 1] in " \t\n"):
-                line, col = _line_col(text, start + s.start(1))
+                line, col = line_col(text, start + s.start(1))
                 found.append((m.group(1), s.group(1), line, col))
                 break
     return found
@@ -289,7 +287,8 @@ def _is_local(source: str) -> bool:
     return source.startswith(("./", "../", ".\\", "..\\"))
 
 
-def _tf_files(directory: Path) -> list[Path]:
+def tf_files(directory: Path) -> list[Path]:
+    """``*.tf``/``*.tf.json`` files directly in ``directory``, sorted (``[]`` when unreadable)."""
     try:
         return sorted(p for p in directory.iterdir() if p.is_file() and p.name.endswith(_TF_SUFFIXES))
     except OSError:
@@ -300,7 +299,7 @@ def _local_targets(root: Path, directory: str, errors: list[SourceParseError] | 
     """Root-relative directories that ``directory``'s module blocks use through local paths."""
     targets: set[str] = set()
     base = root if directory == "." else root / directory
-    for f in _tf_files(base):
+    for f in tf_files(base):
         rel = f.relative_to(root).as_posix()
         try:
             text = f.read_text(encoding="utf-8", errors="replace")

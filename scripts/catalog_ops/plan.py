@@ -748,8 +748,6 @@ def plan_dependent(
             )
         final.append(r)
     live = [r for r in final if r.action == "bump"]
-    stack = apply_stack_values({**files, **changed}, live)
-    changed.update(stack)
     if not changed or not live:
         return DependentPlan(
             action=Action.NOTHING, reason=_nothing_reason(final), refs=tuple(final), **common
@@ -1020,7 +1018,11 @@ def _values_version(text: str, body: list[Any], old: str, new: str, edit_cls: An
 
 def apply_stack_values(files: Mapping[str, bytes], refs: Sequence[RefPlan]) -> dict[str, bytes]:
     """Files whose ``values.version`` follows their bumped unit/stack ``?ref`` (see
-    ``stack_values_version_edit``); ``files`` must hold the already bumped bytes."""
+    ``stack_values_version_edit``); ``files`` must hold the already bumped bytes.
+
+    Not needed after ``bump.bump_files`` (and so ``bump_planned``) with ``stack_values=True``,
+    the default, which already moves ``values.version`` with the ref; this then returns ``{}``.
+    """
     from catalog_ops.edits import apply_edits
 
     out: dict[str, bytes] = {}
@@ -1235,7 +1237,7 @@ def scan_dependent(
         candidates = sorted(p for p in tree if is_candidate_path(p) and config.scans_path(p))
         files = read_files(forge, name, base, candidates, cache)
         planned = plan_dependent(name, files, opts, default_branch=default, config=config)
-        owners = next((p for p in CODEOWNERS_PATHS if p in set(tree)), None)
+        owners = next((p for p in CODEOWNERS_PATHS if p in tree), None)
         planned = dataclasses.replace(planned, codeowners=owners)
         if planned.action is Action.OPEN or (planned.refs and planned.action is Action.NOTHING):
             pr = forge.find_open_pull(name, branch)

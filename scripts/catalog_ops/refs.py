@@ -1337,9 +1337,8 @@ def _wanted(data: bytes, path: str, needle: Needle) -> bool:
     if b"${" in data or b"local." in data or b"include." in data:
         return _KEYWORD_RE.search(data) is not None
     lower = data.lower()
-    if isinstance(needle, bytes):
-        return needle in lower and _KEYWORD_RE.search(data) is not None
-    return all(n in lower for n in needle) and _KEYWORD_RE.search(data) is not None
+    needles = (needle,) if isinstance(needle, bytes) else needle
+    return all(n in lower for n in needles) and _KEYWORD_RE.search(data) is not None
 
 
 def _parse_one(loader: _Loader, path: str, data: bytes) -> tuple[list[Reference], SourceParseError | None]:
@@ -1376,7 +1375,8 @@ def scan_files(files: Mapping[str, bytes], *, needle: Needle = None) -> ScanResu
 
     Includes and ``read_terragrunt_config`` are resolved within ``files``. Non-candidate paths are
     ignored; a file that fails to parse yields one ``SourceParseError`` and the rest go on.
-    ``needle`` (lower-case bytes) restricts parsing to files that may reference it (used by bump).
+    ``needle`` (lower-case bytes, or a tuple of them all required; see ``_wanted``) restricts
+    parsing to files that may reference it (used by bump and rollout planning).
     """
     loader = _Loader(files.get, files.__contains__)
     paths = sorted(p for p in files if is_candidate_path(p) and not _skipped(p))
@@ -1529,7 +1529,6 @@ def scan_paths(
     *,
     needle: Needle = None,
     progress: Callable[[int, int], None] | None = None,
-    workers: int | None = None,
 ) -> ScanResult:
     """Scan the given candidate files on disk.
 
@@ -1552,7 +1551,7 @@ def scan_paths(
             progress(i, total)
     total += len(wanted)
     done = len(files)
-    nworkers = workers if workers is not None else min(os.cpu_count() or 1, 8)
+    nworkers = min(os.cpu_count() or 1, 8)
     if len(wanted) < PARALLEL_THRESHOLD or nworkers <= 1:
         for n, (path, data) in enumerate(wanted, 1):
             found, err = _parse_one(loader, path, data)
@@ -1592,6 +1591,8 @@ def scan_tree(
 
     Include paths are resolved on disk relative to each file. ``progress(done, total)``, when
     given, is called as chunks of files complete (the CLI shows a rich progress bar on a TTY).
+    ``needle`` is as for ``scan_files``. Missing paths and unreadable directories come first in
+    ``errors`` (see ``walk``).
     """
     walk_errors: list[SourceParseError] = []
     files = walk(paths, walk_errors)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.resources
-import os
 import re
 import subprocess
 import tempfile
@@ -47,9 +46,9 @@ from catalog_ops.commits import (
     pr_number_from_subject,
     strip_pr_suffix,
 )
-from catalog_ops.errors import Conflict, ForgeError, NotFound, ReleaseError, UsageError
+from catalog_ops.errors import Conflict, ForgeError, NotFound, ReleaseError, ToolMissing, UsageError
 from catalog_ops.forge.base import ChecksState, CommitChecks, Forge, PullRequest, PullState
-from catalog_ops.gitutil import redact
+from catalog_ops.gitutil import git_binary, git_env, redact
 from catalog_ops.metadata import ModuleChange, ReleaseMetadata, render_release_metadata
 from catalog_ops.modules import (
     DEFAULT_PATTERNS,
@@ -244,6 +243,11 @@ class CommitInfo:
         return len(self.parents) > 1
 
 
+def _git_env() -> dict[str, str]:
+    """``git_env`` for read-only history commands: C locale output, never a credential prompt."""
+    return git_env({"LC_ALL": "C", "GIT_ASKPASS": "", "GCM_INTERACTIVE": "never"})
+
+
 class GitHistory:
     """Read-only view of a clone (uses the ``git`` CLI without a shell).
 
@@ -262,13 +266,15 @@ class GitHistory:
 
         Raises ReleaseError when git fails (git's stderr with URL credentials redacted).
         """
-        git = _git_binary()
-        env = _git_env()
+        try:
+            git = git_binary()
+        except ToolMissing:
+            git = "git"
         proc = subprocess.run(
             [git, "clone", "--quiet", "--no-checkout", url, str(dest)],
             capture_output=True,
             text=True,
-            env=env,
+            env=_git_env(),
         )
         if proc.returncode != 0:
             raise ReleaseError(f"git clone failed: {redact(proc.stderr.strip())}")
@@ -385,21 +391,6 @@ class GitHistory:
     def checkout(self, sha: str) -> None:
         """Check out ``sha`` (detached) in the clone's work tree."""
         self.run("-c", "advice.detachedHead=false", "checkout", "--quiet", "--force", "--detach", sha)
-
-
-def _git_binary() -> str:
-    try:
-        from catalog_ops import toolchain  # type: ignore[attr-defined,unused-ignore]
-
-        return str(toolchain.which("git"))
-    except Exception:
-        return "git"
-
-
-def _git_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE")}
-    env.update(GIT_TERMINAL_PROMPT="0", LC_ALL="C", GIT_ASKPASS="", GCM_INTERACTIVE="never")
-    return env
 
 
 # ======================================================================================= notes

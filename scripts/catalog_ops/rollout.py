@@ -43,7 +43,6 @@ from catalog_ops.plan import (
     Action,
     DependentPlan,
     Plan,
-    apply_stack_values,
     bump_planned,
     dependents_of_shard,
     spanned_releases,
@@ -645,7 +644,6 @@ class _Apply:
         if stale is not None:
             return Outcome(subject=repo, kind=OutcomeKind.SKIPPED, reason=stale, url=pr.url if pr else None)
         changed, _outcomes, _errors = bump_planned(files, dep.bumps)
-        changed.update(apply_stack_values({**files, **changed}, dep.refs))
         changed = {p: c for p, c in changed.items() if files.get(p) != c}
         if not changed:
             if pr is not None:

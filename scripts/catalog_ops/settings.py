@@ -16,14 +16,13 @@ from pathlib import Path
 
 from catalog_ops.errors import UsageError
 
-DEFAULT_TOOLS_DIR = Path("~/.cache/catalog-ops/tools").expanduser()
 DEFAULT_LOCAL_ROOT = Path("~/.local/share/catalog-ops/forge").expanduser()
 
 _KNOWN = {
     "CATALOG_OPS_FORGE",
     "CATALOG_OPS_LOCAL_ROOT",
     "CATALOG_OPS_TF_BINARY",
-    "CATALOG_OPS_TOOLS_DIR",
+    "CATALOG_OPS_TOOLS_DIR",  # read by toolchain.tools_dir (tools are found before settings exist)
     "CATALOG_OPS_WRITE_INTERVAL",
     "CATALOG_OPS_GITHUB_API_URL",
     "CATALOG_OPS_APP_ID",
@@ -44,7 +43,6 @@ class Settings:
         github_token: token (``GITHUB_TOKEN``/``GH_TOKEN``); never printed.
         app_id / app_private_key / app_installation_id: GitHub App auth instead of a token.
         tf_binary: ``"terraform"`` or ``"tofu"``; which CLI runs init/validate/plan.
-        tools_dir: per-user cache of pinned tools, ``<tools_dir>/<tool>/<version>/``.
         write_interval: seconds between content-creating forge requests (GitHub secondary limits).
         local_checks: shell command the local forge runs as a PR's "checks" (empty: built-in default).
     """
@@ -57,7 +55,6 @@ class Settings:
     app_private_key: str | None = dataclasses.field(default=None, repr=False)
     app_installation_id: str | None = None
     tf_binary: str = "terraform"
-    tools_dir: Path = DEFAULT_TOOLS_DIR
     write_interval: float = 1.0
     local_checks: str = ""
 
@@ -97,8 +94,6 @@ class Settings:
         ):
             if env.get(key):
                 values[field] = env[key]
-        if env.get("CATALOG_OPS_TOOLS_DIR"):
-            values["tools_dir"] = Path(env["CATALOG_OPS_TOOLS_DIR"]).expanduser()
         if env.get("CATALOG_OPS_WRITE_INTERVAL"):
             values["write_interval"] = check_write_interval(
                 env["CATALOG_OPS_WRITE_INTERVAL"], "CATALOG_OPS_WRITE_INTERVAL"

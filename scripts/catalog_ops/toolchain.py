@@ -109,12 +109,12 @@ def which(name: str, env: Mapping[str, str] | None = None) -> Path:
         ToolMissing: naming the tool and ``make tools`` as the fix.
     """
     env = os.environ if env is None else env
-    specs = load_specs()
     if name in ("go", "git"):
         found = shutil.which(name, path=env.get("PATH"))
         if not found:
             raise ToolMissing(f"{name} is not on PATH; catalog-ops needs it")
         return Path(found)
+    specs = load_specs()
     if name == "terraform":
         spec = specs["terraform"]
         on_path = terraform_on_path_version(env)

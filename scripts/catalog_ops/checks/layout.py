@@ -16,15 +16,6 @@ from pathlib import Path
 from catalog_ops import modules as catalog_modules
 from catalog_ops.errors import UsageError
 
-_TF = (".tf", ".tf.json")
-
-
-def _has_tf(d: Path) -> bool:
-    try:
-        return any(p.is_file() and p.name.endswith(_TF) for p in d.iterdir())
-    except OSError:
-        return False
-
 
 def _example_dirs(root: Path, modules: Sequence[str]) -> list[str]:
     out: list[str] = []
@@ -33,7 +24,7 @@ def _example_dirs(root: Path, modules: Sequence[str]) -> list[str]:
         if not base.is_dir():
             continue
         for d in sorted(base.iterdir()):
-            if d.is_dir() and not d.name.startswith(".") and _has_tf(d):
+            if d.is_dir() and not d.name.startswith(".") and catalog_modules.has_tf_files(d):
                 out.append(d.relative_to(root).as_posix())
     return sorted(set(out))
 
@@ -54,9 +45,7 @@ def examples_by_module(root: Path, modules: Sequence[str]) -> dict[str, list[str
             result[owner].append(ex)
             continue
         users: set[str] = set()
-        for f in sorted((root / ex).iterdir()):
-            if not f.is_file() or not f.name.endswith(_TF):
-                continue
+        for f in catalog_modules.tf_files(root / ex):
             try:
                 sources = catalog_modules.local_module_sources(
                     f"{ex}/{f.name}", f.read_text(encoding="utf-8", errors="replace")

@@ -74,7 +74,7 @@ class Links:
 
 
 def load_results(paths: Sequence[Path]) -> list[dict[str, Any]]:
-    """Read results files; a directory contributes every ``*.json`` directly inside it.
+    """Read results files; a directory contributes every ``*.json`` under it (recursively, sorted).
 
     Raises:
         ConfigError: a file is not JSON or not a results document (``path:line:col: ...``).
@@ -92,14 +92,9 @@ def load_results(paths: Sequence[Path]) -> list[dict[str, Any]]:
             raise ConfigError(f"{f}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
         if isinstance(doc, dict) and "check" in doc and "modules" in doc:
             docs.append(doc)
-        elif not p_is_dir_member(f, paths):
+        elif f in paths:  # named explicitly; non-results JSON found in a directory is skipped
             raise ConfigError(f"{f}:1:1: not a catalog-ops results file (no 'check'/'modules' keys)")
     return docs
-
-
-def p_is_dir_member(f: Path, paths: Sequence[Path]) -> bool:
-    """Whether ``f`` was found by scanning a directory (then non-results JSON is skipped)."""
-    return f not in paths
 
 
 _RANK = {"failed": 3, "timeout": 3, "error": 3, "passed": 1, "skipped": 0}

@@ -7,7 +7,7 @@ import json
 import sys
 
 from catalog_ops.bump import BumpOutcome, BumpResult, bump_tree
-from catalog_ops.commands.refs import escape, progress_bar
+from catalog_ops.commands.refs import error_json, escape, progress_bar
 from catalog_ops.errors import CatalogOpsError, PartialFailure
 from catalog_ops.settings import Settings
 
@@ -81,9 +81,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             "dry_run": args.dry_run,
             "changed": sorted(result.changed),
             "outcomes": [o.to_json() for o in result.outcomes],
-            "errors": [
-                {"path": e.path, "line": e.line, "col": e.col, "message": e.message} for e in result.errors
-            ],
+            "errors": [error_json(e) for e in result.errors],
         }
         if args.dry_run:
             doc["diff"] = unified_diff(result)

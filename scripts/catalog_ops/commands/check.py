@@ -16,6 +16,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -144,8 +145,9 @@ def _root(args: argparse.Namespace) -> Path:
     return root
 
 
-def _modules(root: Path, args: argparse.Namespace) -> list[str]:
-    """The modules ``lint``/``test``/``policy`` check (``layout.select_modules``).
+def _modules(root: Path, args: argparse.Namespace, config: Mapping[str, Any]) -> list[str]:
+    """The modules ``lint``/``test``/``policy`` check (``layout.select_modules``); ``config`` is
+    the ``checks:`` mapping (``load_config``), whose ``module_patterns`` decide what a module is.
 
     Raises:
         UsageError: a requested module does not exist.
@@ -154,7 +156,7 @@ def _modules(root: Path, args: argparse.Namespace) -> list[str]:
     """
     from catalog_ops.modules import DEFAULT_PATTERNS
 
-    patterns = load_config(root).get("module_patterns") or DEFAULT_PATTERNS
+    patterns = config.get("module_patterns") or DEFAULT_PATTERNS
     modules = layout.select_modules(root, args.modules, patterns)
     if not modules:
         raise CatalogOpsError(
@@ -298,7 +300,7 @@ def _lint(args: argparse.Namespace, settings: Settings) -> int:
     from catalog_ops.toolchain import tf_cli, tool_env, which
 
     root = _root(args)
-    modules = _modules(root, args)
+    modules = _modules(root, args, load_config(root))
     env = tool_env()
     tools = LintTools(tf=tf_cli(settings.tf_binary, env), tflint=which("tflint", env))
     doc = lint_catalog(root, modules, tools=tools, env=env, jobs=args.jobs)
@@ -311,7 +313,8 @@ def _test(args: argparse.Namespace, settings: Settings) -> int:
     from catalog_ops.toolchain import tf_cli, tool_env, which
 
     root = _root(args)
-    modules = _modules(root, args)
+    config = load_config(root)
+    modules = _modules(root, args, config)
     timeout = parse_duration(args.timeout)
     env = tool_env()
     env["TERRATEST_TERRAFORM_BINARY"] = str(tf_cli(settings.tf_binary, env))
@@ -321,7 +324,7 @@ def _test(args: argparse.Namespace, settings: Settings) -> int:
     doc = test_catalog(
         root,
         modules,
-        config=load_config(root),
+        config=config,
         go=which("go", env),
         env=env,
         out_dir=Path(args.out_dir).resolve(),
@@ -355,7 +358,8 @@ def _policy(args: argparse.Namespace, settings: Settings) -> int:
     from catalog_ops.toolchain import tf_cli, tool_env, which
 
     root = _root(args)
-    modules = _modules(root, args)
+    config = load_config(root)
+    modules = _modules(root, args, config)
     env = tool_env()
     tools = PolicyTools(tf=tf_cli(settings.tf_binary, env), opa=which("opa", env))
     for d in args.policy:
@@ -364,7 +368,7 @@ def _policy(args: argparse.Namespace, settings: Settings) -> int:
     doc = policy_catalog(
         root,
         modules,
-        config=load_config(root),
+        config=config,
         tools=tools,
         env=env,
         extra_policy_dirs=[Path(d) for d in args.policy],

@@ -8,7 +8,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 
-from catalog_ops.errors import PartialFailure
+from catalog_ops.errors import PartialFailure, SourceParseError
 from catalog_ops.refs import Reference, scan_tree
 from catalog_ops.settings import Settings
 
@@ -59,6 +59,11 @@ def escape(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
+def error_json(err: SourceParseError) -> dict[str, object]:
+    """``{"path", "line", "col", "message"}`` of a per-file error, for ``--json`` output."""
+    return {"path": err.path, "line": err.line, "col": err.col, "message": err.message}
+
+
 def _row(ref: Reference) -> str:
     src = ref.source
     if src is not None:
@@ -91,10 +96,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 {
                     "files_scanned": result.files_scanned,
                     "references": [r.to_json() for r in result.references],
-                    "errors": [
-                        {"path": e.path, "line": e.line, "col": e.col, "message": e.message}
-                        for e in result.errors
-                    ],
+                    "errors": [error_json(e) for e in result.errors],
                 },
                 indent=2,
             )

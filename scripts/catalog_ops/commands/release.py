@@ -103,8 +103,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     plans = run_release(forge, args.repo, options)
     for warning in dict.fromkeys(w for p in plans for w in p.warnings):
         print(f"catalog-ops: warning: {warning}", file=sys.stderr)
+    docs = [p.to_json() for p in plans]
     if args.json:
-        json.dump({"dry_run": args.dry_run, "releases": [p.to_json() for p in plans]}, sys.stdout, indent=2)
+        json.dump({"dry_run": args.dry_run, "releases": docs}, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         for plan in plans:
@@ -117,7 +118,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             "version": made[0].version or "" if made else "",
             "previous": made[0].previous or "" if made else "",
             "notes": made[0].notes if made else "",
-            "releases": json.dumps([p.to_json() for p in plans]),
+            "releases": json.dumps(docs),
         }
     )
     summary = []

@@ -248,11 +248,6 @@ class GitHubForge:
         with self._lock:
             return dict(self._counts)
 
-    def reset_counts(self) -> None:
-        """Zero the request counters (benchmarks)."""
-        with self._lock:
-            self._counts.clear()
-
     def _pace(self) -> None:
         with self._write_lock:
             wait = self._last_write + self.write_interval - time.monotonic()
@@ -422,12 +417,18 @@ class GitHubForge:
             raise _GraphQLFailure(list(data["errors"]))
         return dict(data.get("data") or {}) if isinstance(data, dict) else {}
 
-    def _paginate(self, url: str, params: Mapping[str, Any] | None = None) -> Iterator[Any]:
+    def _paginate(
+        self, url: str, params: Mapping[str, Any] | None = None, *, key: str | None = None
+    ) -> Iterator[Any]:
+        """Items of every page of ``url`` (``Link: rel="next"``). Pages are JSON lists, or with
+        ``key`` objects holding the list under ``key`` (e.g. ``check_runs``)."""
         params = {"per_page": 100, **(params or {})}
         headers, data = self._request("GET", url, params=params)
         while True:
-            items = data if isinstance(data, list) else []
-            yield from items
+            if key is not None:
+                yield from data.get(key, [])
+            elif isinstance(data, list):
+                yield from data
             nxt = _next_link(headers.get("link", ""))
             if not nxt:
                 return
@@ -976,7 +977,7 @@ class GitHubForge:
         PENDING; else any success → SUCCESS; nothing reported → NONE
         (``forge.base.CommitChecks``)."""
         _h, status = self._request("GET", f"/repos/{repo}/commits/{sha}/status")
-        runs = list(self._paginate_key(f"/repos/{repo}/commits/{sha}/check-runs", "check_runs"))
+        runs = list(self._paginate(f"/repos/{repo}/commits/{sha}/check-runs", key="check_runs"))
         states: list[str] = []
         if status.get("total_count", 0):
             states.extend(str(s.get("state")) for s in status.get("statuses") or ())
@@ -996,15 +997,6 @@ class GitHubForge:
         if any(s == "pending" for s in states):
             return ChecksState.PENDING
         return ChecksState.SUCCESS
-
-    def _paginate_key(self, url: str, key: str) -> Iterator[Any]:
-        headers, data = self._request("GET", url, params={"per_page": 100})
-        while True:
-            yield from data.get(key, [])
-            nxt = _next_link(headers.get("link", ""))
-            if not nxt:
-                return
-            headers, data = self._request("GET", nxt)
 
     def merge_pull(self, repo: str, number: int, *, method: str = "squash") -> str:
         """``PUT /repos/{r}/pulls/{n}/merge``; returns the merge commit id. Raises Conflict."""

@@ -187,7 +187,9 @@ class LocalForge:
                 raise ForgeError(
                     f"{path}:{exc.lineno}:{exc.colno}: invalid forge record: {exc.msg}"
                 ) from None
-            base = _empty_record(repo, self._head_branch(repo))
+            # Fill keys missing from older records; HEAD (a git call) only when the branch is one.
+            stored = data.get("repo", {})
+            base = _empty_record(repo, "" if "default_branch" in stored else self._head_branch(repo))
             for key, value in base.items():
                 data.setdefault(key, value)
             for key, value in base["repo"].items():
