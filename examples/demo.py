@@ -155,7 +155,10 @@ def show_prs(prs: dict[str, int], *, with_diff: bool) -> dict[str, dict]:
         pr = next(p for p in pulls(repo) if p["number"] == number)
         shown[repo] = pr
         print(f"\n{BOLD}{repo}#{pr['number']}{RESET} [{pr['state']}] {pr['title']}")
-        print(f"  inspect: catalog-ops forge show {repo}   (record {rel(FORGE)}/{repo}.forge.json)")
+        print(
+            f"  inspect: CATALOG_OPS_LOCAL_ROOT={rel(FORGE)} .venv/bin/catalog-ops forge show {repo}"
+            f"   (record {rel(FORGE)}/{repo}.forge.json)"
+        )
         reviewers = ", ".join(pr.get("reviewers", []) + pr.get("team_reviewers", [])) or "-"
         print(
             f"  labels: {', '.join(pr.get('labels', []))}   reviewers: {reviewers}   auto-merge: {pr.get('auto_merge')}"
