@@ -33,10 +33,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from catalog_ops.core.metadata import ModuleChange, ReleaseMetadata, render_release_metadata
 from catalog_ops.forge.github import GitHubForge
-from catalog_ops.metadata import ModuleChange, ReleaseMetadata, render_release_metadata
-from catalog_ops.plan import Plan, build_plan
-from catalog_ops.rollout import ApplyOptions, Pacer, apply_plan
+from catalog_ops.rollout.apply import ApplyOptions, Pacer, apply_plan
+from catalog_ops.rollout.planner import Plan, build_plan
 from emulator import GitHubEmulator
 
 CATALOG = "acme/infrastructure-modules"

@@ -389,8 +389,8 @@ def check() -> int:
     needed) get their resolved source fetched with ``terraform init`` in a scratch root module.
     """
     sys.path.insert(0, str(REPO / "scripts"))
-    from catalog_ops.refs import scan_files
-    from catalog_ops.sources import SourceKind
+    from catalog_ops.core.sources import SourceKind
+    from catalog_ops.refs.scan import scan_files
 
     root = Path.cwd()
     changed = [p for p in os.environ.get("CATALOG_OPS_CHANGED_FILES", "").splitlines() if p]

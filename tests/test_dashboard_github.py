@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalog_ops import dashboard
+from catalog_ops.rollout import dashboard as dashboard
 from fixtures.sweep import CATALOG, ROLLOUT_BRANCH, build_dashboard_world
 
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from catalog_ops import dashboard
 from catalog_ops.cli import main
 from catalog_ops.forge.base import FileChange
 from catalog_ops.forge.local import LocalForge
+from catalog_ops.rollout import dashboard as dashboard
 from fixtures.sweep import CATALOG, ROLLOUT_BRANCH, build_dashboard_world
 
 

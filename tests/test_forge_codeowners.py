@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from catalog_ops.codeowners import owners_for, split_owners
+from catalog_ops.core.codeowners import owners_for, split_owners
 
 GITHUB_EXAMPLE = """\
 # These owners will be the default owners for everything

@@ -1,4 +1,4 @@
-"""catalog_ops.modules: module discovery, local-path graph, change classification."""
+"""catalog_ops.catalog.layout: module discovery, local-path graph, change classification."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from catalog_ops.errors import SourceParseError
-from catalog_ops.modules import (
+from catalog_ops.catalog.layout import (
     ChangeSet,
     classify_changes,
     discover_modules,
@@ -16,6 +15,7 @@ from catalog_ops.modules import (
     local_module_sources,
     module_for_path,
 )
+from catalog_ops.errors import SourceParseError
 
 
 def _write(root: Path, files: dict[str, str]) -> None:

@@ -6,7 +6,7 @@ import importlib.util
 from pathlib import Path
 
 from catalog_ops.bump import bump_tree
-from catalog_ops.refs import scan_tree
+from catalog_ops.refs.scan import scan_tree
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "refs.py"
 

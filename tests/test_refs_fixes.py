@@ -11,8 +11,8 @@ from pathlib import Path
 
 from catalog_ops.bump import bump_files, bump_tree
 from catalog_ops.cli import main
-from catalog_ops.refs import RefKindOfEntry, scan_files, scan_tree
-from catalog_ops.sources import RefKind
+from catalog_ops.core.sources import RefKind
+from catalog_ops.refs.scan import RefKindOfEntry, scan_files, scan_tree
 from fixtures.refs import GH, read_tree
 
 # --------------------------------------------------------------------------- 1. legacy providers
@@ -264,6 +264,6 @@ def _modules_after(imports: str, names: tuple[str, ...]) -> list[str]:
 def test_importing_refs_and_bump_loads_no_heavy_modules():
     # Loaded only where used: the process pool (large trees), difflib (--dry-run), rich (TTY bar).
     lib = ("concurrent.futures", "pathlib", "difflib", "rich", "hcl2", "lark")
-    assert _modules_after("catalog_ops.refs, catalog_ops.bump", lib) == []
+    assert _modules_after("catalog_ops.refs.scan, catalog_ops.bump", lib) == []
     cmds = ("concurrent.futures", "difflib", "rich", "hcl2", "lark")
     assert _modules_after("catalog_ops.commands.refs, catalog_ops.commands.bump", cmds) == []

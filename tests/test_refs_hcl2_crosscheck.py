@@ -5,7 +5,7 @@ from __future__ import annotations
 import hcl2
 import pytest
 
-from catalog_ops.refs import RefKindOfEntry, scan_files
+from catalog_ops.refs.scan import RefKindOfEntry, scan_files
 from fixtures.refs import SAMPLE_TREE
 from test_refs_bump import REG_BEFORE, TF_BEFORE
 

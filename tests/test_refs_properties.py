@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from catalog_ops.bump import bump_files
-from catalog_ops.refs import scan_files
+from catalog_ops.refs.scan import scan_files
 
 REPO = "github.com/acme/infrastructure-modules"
 
@@ -92,7 +92,7 @@ def test_bump_changes_only_version_tokens_and_is_idempotent(data, target, to_pre
     target=versions,
 )
 def test_registry_bump_admits_target(constraint, target):
-    from catalog_ops.versions import constraint_admits, parse_version
+    from catalog_ops.core.versions import constraint_admits, parse_version
 
     files = {"m.tf": f'module "a" {{\n  source  = "acme/eks/aws"\n  version = "{constraint}"\n}}\n'.encode()}
     result = bump_files(files, address="acme/eks/aws", to=target)

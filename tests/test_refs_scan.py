@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from catalog_ops.refs import RefKindOfEntry, is_candidate_path, lex, scan_files, scan_tree
-from catalog_ops.sources import RefKind, SourceKind
+from catalog_ops.core.sources import RefKind, SourceKind
+from catalog_ops.refs.scan import RefKindOfEntry, is_candidate_path, lex, scan_files, scan_tree
 from fixtures.refs import GH, SAMPLE_TREE
 
 
@@ -229,7 +229,7 @@ def test_json_parse_error_position():
 
 
 def test_scan_tree_on_disk_bad_input(tree_on_disk, monkeypatch):
-    import catalog_ops.refs as refs_mod
+    import catalog_ops.refs.scan as refs_mod
 
     root = tree_on_disk(SAMPLE_TREE)
     (root / "live" / "huge.tf").write_bytes(b"# source = 1\n" + b"x" * 2000)
@@ -264,7 +264,7 @@ def test_scan_tree_on_disk_bad_input(tree_on_disk, monkeypatch):
 
 
 def test_scan_tree_parallel_matches_serial(tree_on_disk, monkeypatch):
-    import catalog_ops.refs as refs_mod
+    import catalog_ops.refs.scan as refs_mod
 
     files = {}
     for i in range(60):

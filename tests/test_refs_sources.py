@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from catalog_ops.core.sources import RefKind, SourceKind, normalize_identity, parse_source, source_matches
 from catalog_ops.errors import UsageError
-from catalog_ops.sources import RefKind, SourceKind, normalize_identity, parse_source, source_matches
 
 GH = "github.com/acme/infrastructure-modules"
 

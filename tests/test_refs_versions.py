@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from catalog_ops.edits import Edit, apply_edits, line_col
-from catalog_ops.errors import EditConflict, UsageError
-from catalog_ops.versions import (
+from catalog_ops.core.edits import Edit, apply_edits, line_col
+from catalog_ops.core.versions import (
     UpdateType,
     constraint_admits,
     parse_constraint,
@@ -14,6 +13,7 @@ from catalog_ops.versions import (
     update_constraint,
     update_type,
 )
+from catalog_ops.errors import EditConflict, UsageError
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Conventional Commits parsing and bump levels (catalog_ops.commits)."""
+"""Conventional Commits parsing and bump levels (catalog_ops.core.commits)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from catalog_ops.commits import (
+from catalog_ops.core.commits import (
     BumpLevel,
     ConventionalCommit,
     NotParsable,

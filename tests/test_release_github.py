@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from catalog_ops import cli
+from catalog_ops.core.metadata import parse_release_metadata
 from catalog_ops.errors import ReleaseError
-from catalog_ops.metadata import parse_release_metadata
-from catalog_ops.release import ReleaseOptions, run_release
+from catalog_ops.release.run import ReleaseOptions, run_release
 from fixtures.release import Catalog
 
 HTML = "https://github.example/acme/catalog"

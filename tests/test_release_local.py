@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from catalog_ops import cli
+from catalog_ops.core.metadata import parse_release_metadata
 from catalog_ops.errors import ReleaseError, UsageError
 from catalog_ops.forge.base import ChecksState
-from catalog_ops.metadata import parse_release_metadata
-from catalog_ops.release import ReleaseOptions, run_release, tag_message
+from catalog_ops.release.run import ReleaseOptions, run_release, tag_message
 from fixtures.release import Catalog, make_catalog
 
 VPC_OUT = {"modules/vpc/outputs.tf": 'output "vpc_id" {\n  value = 1\n}\n'}
@@ -583,7 +583,7 @@ def test_rebase_merged_pr_is_one_entry_with_its_labels_and_migration(release_cat
 def test_pr_lookups_only_for_first_parent_commits_and_capped(
     release_catalog: Catalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import catalog_ops.release as release_mod
+    import catalog_ops.release.run as release_mod
 
     cat = release_catalog
     cat.tag("v1.0.0")

@@ -1,4 +1,4 @@
-"""Version algorithm and tag schemes (pure parts of catalog_ops.release)."""
+"""Version algorithm and tag schemes (pure parts of catalog_ops.release.run)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import semver
 from hypothesis import given
 from hypothesis import strategies as st
 
-from catalog_ops.commits import BumpLevel
+from catalog_ops.core.commits import BumpLevel
 from catalog_ops.errors import ReleaseError
-from catalog_ops.release import TagScheme, effective_level, extract_migration, next_version
+from catalog_ops.release.run import TagScheme, effective_level, extract_migration, next_version
 
 V = semver.Version.parse
 

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 from catalog_ops.forge.base import PullState
-from catalog_ops.plan import Action, Plan
-from catalog_ops.report import OutcomeKind
-from catalog_ops.rollout import parse_marker, render_pr
+from catalog_ops.render.report import OutcomeKind
+from catalog_ops.rollout.apply import parse_marker, render_pr
+from catalog_ops.rollout.planner import Action, Plan
 from fixtures.rollout import RolloutWorld, tf_module
 
 GIT = "git::https://github.com/acme/infrastructure-modules.git"
@@ -247,7 +247,7 @@ def test_template_override(rollout_world: RolloutWorld, tmp_path: Path) -> None:
     (tdir / "pr_title.j2").write_text("chore(deps): {{ catalog_name }} {{ target }}")
     plan = w.plan()
     dep = next(d for d in plan.dependents if d.repo == "acme/web")
-    from catalog_ops.rollout import template_env
+    from catalog_ops.rollout.apply import template_env
 
     title, body = render_pr(plan, dep, env=template_env(tdir))
     assert title == "chore(deps): infrastructure-modules v1.1.0"

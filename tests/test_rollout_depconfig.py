@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from catalog_ops.depconfig import DependentConfig, load_config, parse_config, path_matches
+from catalog_ops.catalog.config import DependentConfig, load_config, parse_config, path_matches
 from catalog_ops.errors import ConfigError
 
 

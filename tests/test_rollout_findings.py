@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from catalog_ops.core.metadata import ModuleChange, ReleaseMetadata, render_release_metadata
 from catalog_ops.forge.base import FileChange, PullState
-from catalog_ops.metadata import ModuleChange, ReleaseMetadata, render_release_metadata
-from catalog_ops.plan import Action
-from catalog_ops.report import OutcomeKind
+from catalog_ops.render.report import OutcomeKind
+from catalog_ops.rollout.planner import Action
 from fixtures.rollout import CATALOG, RolloutWorld, tf_module
 
 GIT = "git::https://github.com/acme/infrastructure-modules.git"

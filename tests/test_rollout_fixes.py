@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from catalog_ops.forge.base import FileChange
-from catalog_ops.report import OutcomeKind
-from catalog_ops.rollout import parse_marker
+from catalog_ops.render.report import OutcomeKind
+from catalog_ops.rollout.apply import parse_marker
 from fixtures.rollout import RolloutWorld, tf_module
 
 GIT = "git::https://github.com/acme/infrastructure-modules.git"

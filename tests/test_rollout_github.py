@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalog_ops.metadata import ModuleChange, ReleaseMetadata, render_release_metadata
-from catalog_ops.plan import Action, build_plan
-from catalog_ops.report import OutcomeKind
-from catalog_ops.rollout import ApplyOptions, Pacer, apply_plan
+from catalog_ops.core.metadata import ModuleChange, ReleaseMetadata, render_release_metadata
+from catalog_ops.render.report import OutcomeKind
+from catalog_ops.rollout.apply import ApplyOptions, Pacer, apply_plan
+from catalog_ops.rollout.planner import Action, build_plan
 
 CATALOG = "acme/infrastructure-modules"
 GIT = "git::https://github.com/acme/infrastructure-modules.git"

@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from catalog_ops.depconfig import DependentConfig
+from catalog_ops.catalog.config import DependentConfig
+from catalog_ops.core.versions import parse_version
 from catalog_ops.errors import ReleaseError, UsageError
-from catalog_ops.plan import (
+from catalog_ops.rollout.planner import (
     Action,
     DependentPlan,
     Plan,
@@ -24,7 +25,6 @@ from catalog_ops.plan import (
     shard_assignments,
     spanned_releases,
 )
-from catalog_ops.versions import parse_version
 from fixtures.rollout import ADDRESS, CATALOG, catalog_release, tf_module
 
 V = parse_version
@@ -392,7 +392,7 @@ def test_stack_unit_values_version_follows_its_ref() -> None:
     d = plan_dependent("acme/live", files, opts, default_branch="main", config=DependentConfig())
     assert d.files == ("live/terragrunt.stack.hcl",)
     from catalog_ops.bump import bump_files
-    from catalog_ops.plan import apply_stack_values
+    from catalog_ops.rollout.planner import apply_stack_values
 
     work = dict(files)
     for b in d.bumps:

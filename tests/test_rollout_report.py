@@ -8,7 +8,7 @@ import json
 import pytest
 from rich.console import Console
 
-from catalog_ops.report import Outcome, OutcomeKind, Report, merge_reports
+from catalog_ops.render.report import Outcome, OutcomeKind, Report, merge_reports
 
 
 def _report() -> Report:

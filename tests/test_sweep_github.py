@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from catalog_ops import sweep
-from catalog_ops.registry import RegistryClient, git_remote_tags
+from catalog_ops.sweep import run as sweep
+from catalog_ops.sweep.registry import RegistryClient, git_remote_tags
 from fixtures.sweep import CATALOG, MAIN_TF, TOKEN, VERSIONS_TF, RegistryServer, build_sweep_world
 
 

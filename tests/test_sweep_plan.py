@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from catalog_ops import sweep
+from catalog_ops.core.versions import UpdateType, parse_version
 from catalog_ops.errors import ConfigError
-from catalog_ops.versions import UpdateType, parse_version
+from catalog_ops.sweep import run as sweep
 
 
 def avail(*versions: str) -> sweep.Available:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from catalog_ops.registry import (
+from catalog_ops.sweep.registry import (
     RegistryClient,
     RegistryError,
     git_remote_tags,
@@ -134,7 +134,7 @@ def test_git_remote_tags(tmp_path: Path) -> None:
 
 
 def test_failing_upstreams_mark_only_their_dependency_unknown(registry_server: RegistryServer) -> None:
-    from catalog_ops import sweep
+    from catalog_ops.sweep import run as sweep
 
     providers = {
         "ok": "hashicorp/null",

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from catalog_ops import sweep
 from catalog_ops.cli import main
 from catalog_ops.forge.local import LocalForge
-from catalog_ops.registry import RegistryClient, git_remote_tags
+from catalog_ops.sweep import run as sweep
+from catalog_ops.sweep.registry import RegistryClient, git_remote_tags
 from fixtures.sweep import (
     CATALOG,
     DB_TF,

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import requests
 
-from catalog_ops.metadata import parse_release_metadata
+from catalog_ops.core.metadata import parse_release_metadata
 from fixtures.workflows import REPO, ActWorld
 
 pytestmark = pytest.mark.slow

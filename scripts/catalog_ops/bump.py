@@ -29,11 +29,11 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from catalog_ops.edits import Edit, apply_edits, line_col
+from catalog_ops.core.edits import Edit, apply_edits, line_col
+from catalog_ops.core.sources import RefKind, SourceKind, normalize_identity, parse_source, source_matches
+from catalog_ops.core.versions import Version, parse_version, update_constraint
 from catalog_ops.errors import CatalogOpsError, SourceParseError, UsageError
-from catalog_ops.refs import MODULE_ENTRIES, Reference, _read_disk, decode, scan_files, scan_tree
-from catalog_ops.sources import RefKind, SourceKind, normalize_identity, parse_source, source_matches
-from catalog_ops.versions import Version, parse_version, update_constraint
+from catalog_ops.refs.scan import MODULE_ENTRIES, Reference, _read_disk, decode, scan_files, scan_tree
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy treats it the same)
 if TYPE_CHECKING:

@@ -3,7 +3,7 @@
 Changed paths come from ``git diff --name-only --no-renames --relative BASE...HEAD`` run in the
 catalog root (three dots: against the merge base, as GitHub's PR "Files changed" view; renames
 count as a delete plus an add; paths are relative to the catalog root, so a catalog in a
-sub-directory works). ``catalog_ops.modules.classify_changes`` then decides: modules touched,
+sub-directory works). ``catalog_ops.catalog.layout.classify_changes`` then decides: modules touched,
 modules using a touched module through local paths (transitively), modules whose examples or
 tests changed, and every module when shared configuration changed.
 """
@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from catalog_ops import modules as catalog_modules
+from catalog_ops.catalog import layout as catalog_modules
 from catalog_ops.errors import CatalogOpsError, SourceParseError, UsageError
 
 

@@ -1,4 +1,4 @@
-"""Where a catalog's modules and their examples are (built on ``catalog_ops.modules``).
+"""Where a catalog's modules and their examples are (built on ``catalog_ops.catalog.layout``).
 
 Examples of a module (the directories ``check lint`` validates and ``check policy`` plans):
 
@@ -13,7 +13,7 @@ import posixpath
 from collections.abc import Sequence
 from pathlib import Path
 
-from catalog_ops import modules as catalog_modules
+from catalog_ops.catalog import layout as catalog_modules
 from catalog_ops.errors import UsageError
 
 

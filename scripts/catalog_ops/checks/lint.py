@@ -31,9 +31,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from catalog_ops.catalog.layout import block_body
 from catalog_ops.checks.layout import examples_by_module
 from catalog_ops.checks.results import SCHEMA, Completed, Finding, module_of, run_tool, slug, tf_env
-from catalog_ops.modules import block_body
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+\d+(?:,\d+)? @@")
 _TFLINT_LEVEL = {"error": "error", "warning": "warning", "info": "note", "notice": "note"}
@@ -467,7 +467,7 @@ def _fail_dependents(root: Path, per_module: dict[str, dict[str, Any]]) -> None:
 
 def _local_uses(root: Path, modules: Sequence[str]) -> dict[str, list[tuple[str, str, str, int, int]]]:
     """``{module: [(used module, source, file, line, col), ...]}`` for local-path ``module`` blocks."""
-    from catalog_ops.modules import local_module_sources, module_for_path
+    from catalog_ops.catalog.layout import local_module_sources, module_for_path
 
     out: dict[str, list[tuple[str, str, str, int, int]]] = {}
     for m in modules:

@@ -154,7 +154,7 @@ def _modules(root: Path, args: argparse.Namespace, config: Mapping[str, Any]) ->
         CatalogOpsError: the catalog has no module at all (exit 1: an empty catalog is a
             misconfiguration, e.g. a wrong ``--root`` or ``checks.module_patterns``).
     """
-    from catalog_ops.modules import DEFAULT_PATTERNS
+    from catalog_ops.catalog.layout import DEFAULT_PATTERNS
 
     patterns = config.get("module_patterns") or DEFAULT_PATTERNS
     modules = layout.select_modules(root, args.modules, patterns)

@@ -72,9 +72,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         ForgeError: catalog/org unreadable or the issue cannot be written.
         PartialFailure: some dependents could not be scanned (the dashboard was still written).
     """
-    from catalog_ops import dashboard, gha
+    from catalog_ops import gha
     from catalog_ops.forge import make_forge
-    from catalog_ops.plan import PROBLEM_REASONS, load_dependents_file
+    from catalog_ops.rollout import dashboard as dashboard
+    from catalog_ops.rollout.planner import PROBLEM_REASONS, load_dependents_file
 
     if args.catalog.count("/") != 1:
         raise UsageError(f"--catalog {args.catalog!r}: expected OWNER/REPO")

@@ -15,7 +15,7 @@ from pathlib import Path
 from catalog_ops import gha
 from catalog_ops.errors import PartialFailure
 from catalog_ops.forge import make_forge
-from catalog_ops.release import ReleaseOptions, ReleasePlan, run_release
+from catalog_ops.release.run import ReleaseOptions, ReleasePlan, run_release
 from catalog_ops.settings import Settings
 
 

@@ -168,7 +168,7 @@ def _console() -> Any:
 
 
 def _load_plan(path: Path) -> Any:
-    from catalog_ops.plan import Plan
+    from catalog_ops.rollout.planner import Plan
 
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -194,8 +194,8 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
     from rich.progress import Progress
 
     from catalog_ops.forge import make_forge
-    from catalog_ops.plan import build_plan, load_dependents_file
-    from catalog_ops.report import print_wide
+    from catalog_ops.render.report import print_wide
+    from catalog_ops.rollout.planner import build_plan, load_dependents_file
 
     forge = make_forge(settings)
     names = None
@@ -255,7 +255,7 @@ def _plan_problems(plan: Any) -> list[str]:
     """What makes ``rollout plan`` exit 1 (the plan is still written): files that could not be
     parsed in a dependent, and dependents that could not be read (missing repository, forge
     errors, invalid ``.catalog-ops.yml``) — like ``dashboard``, which exits 1 on such errors."""
-    from catalog_ops.plan import PROBLEM_REASONS
+    from catalog_ops.rollout.planner import PROBLEM_REASONS
 
     out: list[str] = []
     for d in plan.dependents:
@@ -328,7 +328,7 @@ def _plan_markdown(plan: Any) -> str:
 
 
 def _shard(args: argparse.Namespace) -> int:
-    from catalog_ops.plan import matrix
+    from catalog_ops.rollout.planner import matrix
 
     plan = _load_plan(args.plan)
     result = matrix(plan, args.shards)
@@ -342,8 +342,8 @@ def _apply(args: argparse.Namespace, settings: Settings) -> int:
     from rich.progress import Progress
 
     from catalog_ops.forge import make_forge
-    from catalog_ops.plan import dependents_of_shard, parse_shard
-    from catalog_ops.rollout import ApplyOptions, Pacer, apply_plan, check_templates, template_env
+    from catalog_ops.rollout.apply import ApplyOptions, Pacer, apply_plan, check_templates, template_env
+    from catalog_ops.rollout.planner import dependents_of_shard, parse_shard
 
     plan = _load_plan(args.plan)
     shard = parse_shard(args.shard) if args.shard else None
@@ -386,8 +386,8 @@ def _apply(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _summary(args: argparse.Namespace) -> int:
-    from catalog_ops.report import merge_reports, validate_report
-    from catalog_ops.rollout import QUIET_REASONS, REPORT_COLUMNS
+    from catalog_ops.render.report import merge_reports, validate_report
+    from catalog_ops.rollout.apply import QUIET_REASONS, REPORT_COLUMNS
 
     docs = []
     title = "Rollout"

@@ -65,9 +65,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         UsageError: bad flags. ConfigError: invalid ``sweep:`` config. ForgeError: repo unreadable.
         PartialFailure: some dependency unknown / PR failed (after everything else was done).
     """
-    from catalog_ops import gha, sweep
+    from catalog_ops import gha
     from catalog_ops.forge import make_forge
-    from catalog_ops.registry import RegistryClient, git_remote_tags
+    from catalog_ops.sweep import run as sweep
+    from catalog_ops.sweep.registry import RegistryClient, git_remote_tags
 
     if args.repo.count("/") != 1:
         raise UsageError(f"--repo {args.repo!r}: expected OWNER/REPO")
@@ -186,7 +187,7 @@ def _print_table(result: object) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from catalog_ops.sweep import Status, SweepRun, summary_line
+    from catalog_ops.sweep.run import Status, SweepRun, summary_line
 
     assert isinstance(result, SweepRun)
     table = Table(

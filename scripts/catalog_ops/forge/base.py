@@ -367,9 +367,9 @@ class CommitChecks(Protocol):
 def owners_for(codeowners_text: str | None, paths: Iterable[str]) -> tuple[str, ...]:
     """Owners of ``paths`` under GitHub's CODEOWNERS rules (last matching pattern wins).
 
-    Implemented in ``catalog_ops.codeowners``; re-exported here for convenience.
+    Implemented in ``catalog_ops.core.codeowners``; re-exported here for convenience.
     """
-    from catalog_ops.codeowners import owners_for as _owners_for
+    from catalog_ops.core.codeowners import owners_for as _owners_for
 
     return _owners_for(codeowners_text, paths)
 
@@ -452,7 +452,7 @@ def read_codeowners(read: Callable[[str], bytes | None]) -> str | None:
     """CODEOWNERS text found by GitHub's lookup order (``codeowners.CODEOWNERS_PATHS``:
     ``.github/``, root, ``docs/``), or None. ``read(path)`` returns the file's bytes or None;
     undecodable bytes are replaced (U+FFFD)."""
-    from catalog_ops.codeowners import CODEOWNERS_PATHS
+    from catalog_ops.core.codeowners import CODEOWNERS_PATHS
 
     for path in CODEOWNERS_PATHS:
         data = read(path)

@@ -36,10 +36,12 @@ from typing import Any, TextIO
 
 import jinja2
 
-from catalog_ops.codeowners import owners_for
+from catalog_ops.core.codeowners import owners_for
+from catalog_ops.core.versions import parse_version
 from catalog_ops.errors import AutoMergeUnavailable, CatalogOpsError, Conflict, UsageError
 from catalog_ops.forge.base import ChecksState, FileChange, Forge, PullRequest, PullState
-from catalog_ops.plan import (
+from catalog_ops.render.report import Outcome, OutcomeKind, Report
+from catalog_ops.rollout.planner import (
     Action,
     DependentPlan,
     Plan,
@@ -48,8 +50,6 @@ from catalog_ops.plan import (
     spanned_releases,
     stale_reason,
 )
-from catalog_ops.report import Outcome, OutcomeKind, Report
-from catalog_ops.versions import parse_version
 
 MARKER = "catalog-ops:rollout"
 _MARKER_RE = re.compile(r"<!--\s*" + re.escape(MARKER) + r"\s+(\{.*?\})\s*-->", re.S)
@@ -256,7 +256,7 @@ def pr_context(plan: Plan, dep: DependentPlan, head: str | None = None) -> dict[
         v = parse_version(r.current or "")
         if v is None and r.current:
             # registry constraint: take the version the plan resolved it to
-            from catalog_ops.versions import parse_constraint
+            from catalog_ops.core.versions import parse_constraint
 
             try:
                 v = parse_constraint(r.current).parts[0].version

@@ -26,9 +26,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from catalog_ops.edits import line_col
+from catalog_ops.core.edits import line_col
+from catalog_ops.core.sources import ModuleSource, RefKind, SourceKind, parse_source
 from catalog_ops.errors import SourceParseError
-from catalog_ops.sources import ModuleSource, RefKind, SourceKind, parse_source
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy treats it the same)
 if TYPE_CHECKING:  # annotations only; concurrent.futures is imported where the pool is used

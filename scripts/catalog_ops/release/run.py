@@ -30,8 +30,17 @@ from typing import Any
 import jinja2
 import semver
 
+from catalog_ops.catalog.layout import (
+    DEFAULT_PATTERNS,
+    DEFAULT_SHARED_GLOBS,
+    ChangeSet,
+    classify_changes,
+    discover_modules,
+    local_module_graph,
+    transitive_dependencies,
+)
 from catalog_ops.checks.results import load_config
-from catalog_ops.commits import (
+from catalog_ops.core.commits import (
     DEFAULT_LABEL_RULES,
     DEFAULT_SECURITY_LABELS,
     DEFAULT_SECURITY_TYPES,
@@ -46,19 +55,10 @@ from catalog_ops.commits import (
     pr_number_from_subject,
     strip_pr_suffix,
 )
+from catalog_ops.core.metadata import ModuleChange, ReleaseMetadata, render_release_metadata
 from catalog_ops.errors import Conflict, ForgeError, NotFound, ReleaseError, ToolMissing, UsageError
 from catalog_ops.forge.base import ChecksState, CommitChecks, Forge, PullRequest, PullState
 from catalog_ops.gitutil import git_binary, git_env, redact
-from catalog_ops.metadata import ModuleChange, ReleaseMetadata, render_release_metadata
-from catalog_ops.modules import (
-    DEFAULT_PATTERNS,
-    DEFAULT_SHARED_GLOBS,
-    ChangeSet,
-    classify_changes,
-    discover_modules,
-    local_module_graph,
-    transitive_dependencies,
-)
 
 __all__ = [
     "SECTIONS",
@@ -517,7 +517,7 @@ def build_entries(
         pulls_for: merged PRs containing a commit (``forge.pulls_for_commit``).
         merge_members: commit ids a merge commit brought in (``git rev-list M^1..M^2``).
         html_url: repository web URL for PR links when the forge gave none.
-        type_rules / label_rules: bump rules (``catalog_ops.commits``).
+        type_rules / label_rules: bump rules (``catalog_ops.core.commits``).
 
     A commit belongs to the entry of its merged PR (forge), else to the PR of the GitHub merge
     commit that brought it in, else to the PR named in its squash subject (``"feat: x (#12)"``),

@@ -34,7 +34,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from catalog_ops.edits import line_col
+from catalog_ops.core.edits import line_col
 from catalog_ops.errors import SourceParseError
 
 __all__ = [

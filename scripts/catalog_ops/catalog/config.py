@@ -31,8 +31,8 @@ from typing import Any
 
 import yaml
 
+from catalog_ops.core.yamlnodes import compose_document, where
 from catalog_ops.errors import ConfigError
-from catalog_ops.yamlnodes import compose_document, where
 
 CONFIG_PATH = ".catalog-ops.yml"
 CONFIG_PATHS = (".catalog-ops.yml", ".catalog-ops.yaml", ".github/catalog-ops.yml")

@@ -27,8 +27,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from catalog_ops.core.versions import parse_version
 from catalog_ops.errors import UsageError
-from catalog_ops.versions import parse_version
 
 DEFAULT_REGISTRY = "registry.terraform.io"
 _CASE_INSENSITIVE_HOSTS = {"github.com", "gitlab.com", "bitbucket.org"}

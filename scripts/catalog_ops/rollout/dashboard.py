@@ -27,8 +27,8 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
+from catalog_ops.core.versions import UpdateType, Version, parse_constraint, parse_version, update_type
 from catalog_ops.errors import CatalogOpsError, ForgeError
-from catalog_ops.versions import UpdateType, Version, parse_constraint, parse_version, update_type
 
 SCHEMA = 1
 BEHIND_ORDER = ("unknown", "major", "minor", "patch", "up to date")
@@ -155,7 +155,7 @@ class Dashboard:
 
     def to_markdown(self, *, template: str = "dashboard.md.j2", with_marker: bool = True) -> str:
         """The issue body / step summary (``templates/dashboard.md.j2``)."""
-        from catalog_ops.sweep import template_env
+        from catalog_ops.sweep.run import template_env
 
         return (
             template_env()
@@ -290,7 +290,7 @@ def build_dashboard(
         ReleaseError: the catalog has no stable release. UsageError: neither org nor dependents.
         ForgeError: the catalog's releases or the org listing cannot be read.
     """
-    from catalog_ops.plan import build_plan
+    from catalog_ops.rollout.planner import build_plan
 
     plan = build_plan(
         forge,

@@ -34,10 +34,8 @@ from typing import Any
 
 import yaml
 
-from catalog_ops.edits import Edit, apply_edits
-from catalog_ops.errors import CatalogOpsError, ConfigError, EditConflict, SourceParseError
-from catalog_ops.registry import RegistryError
-from catalog_ops.versions import (
+from catalog_ops.core.edits import Edit, apply_edits
+from catalog_ops.core.versions import (
     UpdateType,
     Version,
     parse_constraint,
@@ -45,7 +43,9 @@ from catalog_ops.versions import (
     update_constraint,
     update_type,
 )
-from catalog_ops.yamlnodes import compose_document, where
+from catalog_ops.core.yamlnodes import compose_document, where
+from catalog_ops.errors import CatalogOpsError, ConfigError, EditConflict, SourceParseError
+from catalog_ops.sweep.registry import RegistryError
 
 SCHEMA = 1
 DEFAULT_UPSTREAMS = {"terraform": "hashicorp/terraform", "opentofu": "opentofu/opentofu"}
@@ -584,9 +584,9 @@ def collect(
         ``(dependencies sorted by id, errors as "path:line:col: message")``. Never raises for
         bad input files.
     """
-    from catalog_ops import refs as refs_mod
-    from catalog_ops.refs import RefKindOfEntry
-    from catalog_ops.sources import SourceKind
+    from catalog_ops.core.sources import SourceKind
+    from catalog_ops.refs import scan as refs_mod
+    from catalog_ops.refs.scan import RefKindOfEntry
 
     cli = config.cli or default_cli
     deps: dict[str, Dependency] = {}
@@ -985,7 +985,7 @@ def _plan_modules(
     """Module places go through ``bump.bump_files`` (same rules as ``catalog-ops bump``); its new
     bytes are turned back into minimal edits so they combine with other results' edits."""
     from catalog_ops.bump import bump_files
-    from catalog_ops.refs import is_candidate_path
+    from catalog_ops.refs.scan import is_candidate_path
 
     addresses = sorted({occ.address or "" for occ in occs})
     tree = {p: b for p, b in files.items() if is_candidate_path(p)}
@@ -1242,7 +1242,7 @@ class SweepRun:
 
 def read_repo_files(forge: Any, repo: str, ref: str) -> dict[str, bytes]:
     """The files a sweep looks at (``refs.is_candidate_path``, workflows, config) at ``ref``."""
-    from catalog_ops.refs import is_candidate_path
+    from catalog_ops.refs.scan import is_candidate_path
 
     out = {}
     for path in forge.list_tree(repo, ref):

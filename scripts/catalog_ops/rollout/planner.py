@@ -35,10 +35,10 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from catalog_ops.depconfig import DependentConfig, config_path_in, parse_config
+from catalog_ops.catalog.config import DependentConfig, config_path_in, parse_config
+from catalog_ops.core.metadata import ReleaseMetadata, parse_release_metadata
+from catalog_ops.core.versions import UpdateType, Version, parse_version, update_type
 from catalog_ops.errors import ConfigError, ForgeError, NotFound, ReleaseError, UsageError
-from catalog_ops.metadata import ReleaseMetadata, parse_release_metadata
-from catalog_ops.versions import UpdateType, Version, parse_version, update_type
 
 PLAN_SCHEMA = 1
 MAX_MATRIX = 256  # GitHub Actions: a matrix can generate at most 256 jobs per workflow run.
@@ -505,7 +505,7 @@ class PlanOptions:
 
 
 def _identity(address: str) -> str:
-    from catalog_ops.sources import normalize_identity
+    from catalog_ops.core.sources import normalize_identity
 
     return normalize_identity(address)[0]
 
@@ -513,7 +513,7 @@ def _identity(address: str) -> str:
 def _registry_current(constraint: str) -> Version | None:
     """The version a registry constraint is written at: its first part (the pin, or the floor
     of ``~>``/``>=`` ranges). Raises UsageError for an invalid constraint."""
-    from catalog_ops.versions import parse_constraint
+    from catalog_ops.core.versions import parse_constraint
 
     cons = parse_constraint(constraint)
     return cons.parts[0].version if cons.parts else None
@@ -524,7 +524,7 @@ def plan_reference(ref: Any, opts: PlanOptions, config: DependentConfig) -> RefP
 
     Raises nothing for ordinary input; problems become ``skip`` with a reason.
     """
-    from catalog_ops.sources import RefKind, SourceKind, source_matches
+    from catalog_ops.core.sources import RefKind, SourceKind, source_matches
 
     source = getattr(ref, "source", None)
     if source is None:
@@ -657,7 +657,7 @@ def plan_dependent(
     """
     if scan is None:
         from catalog_ops.bump import needle_for
-        from catalog_ops.refs import scan_files
+        from catalog_ops.refs.scan import scan_files
 
         needle = None if opts.registry_modules else needle_for(opts.catalog_address)
 
@@ -793,8 +793,8 @@ def bump_planned(
         ``(changed, outcomes, errors)``: ``{path: new bytes}`` of files whose bytes change,
         the ``BumpOutcome`` values of the references bumped or left alone, parse errors.
     """
-    from catalog_ops.refs import decode, scan_files
-    from catalog_ops.sources import RefKind, source_matches
+    from catalog_ops.core.sources import RefKind, source_matches
+    from catalog_ops.refs.scan import decode, scan_files
 
     if bump is None:
         from catalog_ops.bump import bump_files
@@ -867,8 +867,8 @@ def stale_reason(files: Mapping[str, bytes], dep: DependentPlan) -> str | None:
     did not start from (and not the target) would get an update the plan never classified
     (e.g. across a major): ``"path:line is at X, the plan expected F; re-plan"``.
     """
-    from catalog_ops.refs import scan_files
-    from catalog_ops.sources import RefKind, SourceKind, source_matches
+    from catalog_ops.core.sources import RefKind, SourceKind, source_matches
+    from catalog_ops.refs.scan import scan_files
 
     try:
         scanned = scan_files(files).references
@@ -944,8 +944,8 @@ def stack_values_version_edit(text: str, line: int, old: str, new: str) -> Any |
     literal ``version`` value is bumped with it when, and only when, it is exactly ``old``.
     Returns an ``edits.Edit`` over the string contents (byte-exact; nothing else changes).
     """
-    from catalog_ops.edits import Edit
-    from catalog_ops.refs import lex
+    from catalog_ops.core.edits import Edit
+    from catalog_ops.refs.scan import lex
 
     try:
         toks = [t for t in lex(text) if t.kind != "nl"]
@@ -1023,7 +1023,7 @@ def apply_stack_values(files: Mapping[str, bytes], refs: Sequence[RefPlan]) -> d
     Not needed after ``bump.bump_files`` (and so ``bump_planned``) with ``stack_values=True``,
     the default, which already moves ``values.version`` with the ref; this then returns ``{}``.
     """
-    from catalog_ops.edits import apply_edits
+    from catalog_ops.core.edits import apply_edits
 
     out: dict[str, bytes] = {}
     by_file: dict[str, list[RefPlan]] = {}
@@ -1075,7 +1075,7 @@ def _inputs(refs: Sequence[RefPlan], files: Mapping[str, bytes]) -> tuple[str, .
 
 def _token_line(ref: Any, files: Mapping[str, bytes]) -> int:
     """Line of the reference's version token in the file that holds it (as bump reports it)."""
-    from catalog_ops.edits import line_col
+    from catalog_ops.core.edits import line_col
 
     source = getattr(ref, "source", None)
     span, where = getattr(ref, "ref_span", None), getattr(ref, "written_in", None) or ref.path
@@ -1198,8 +1198,8 @@ def scan_dependent(
     Never raises for a per-repo problem: returns a ``skip`` plan with the reason (forge errors,
     config errors).
     """
-    from catalog_ops.codeowners import CODEOWNERS_PATHS
-    from catalog_ops.refs import is_candidate_path
+    from catalog_ops.core.codeowners import CODEOWNERS_PATHS
+    from catalog_ops.refs.scan import is_candidate_path
 
     name = repo.full_name
     default = repo.default_branch
