@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from catalog_ops.bump import bump_tree  # noqa: E402
-from catalog_ops.refs.scan import scan_tree  # noqa: E402
+from catalog_ops.refs import scan_tree  # noqa: E402
 
 TFUPDATE_MODULE = "github.com/minamijoyo/tfupdate"
 TFUPDATE_CANDIDATES = (

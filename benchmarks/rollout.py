@@ -34,9 +34,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from catalog_ops.core.metadata import ModuleChange, ReleaseMetadata, render_release_metadata
+from catalog_ops.fanout.dependents import DependentSelection
 from catalog_ops.forge.github import GitHubForge
-from catalog_ops.rollout.apply import ApplyOptions, Pacer, apply_plan
-from catalog_ops.rollout.planner import Plan, build_plan
+from catalog_ops.rollout.apply import ApplyOptions, apply_plan
+from catalog_ops.rollout.gather import build_plan
+from catalog_ops.rollout.model import Plan
 from emulator import GitHubEmulator
 
 CATALOG = "acme/infrastructure-modules"
@@ -132,7 +134,9 @@ def run_world(
             def plan_with(concurrency: int) -> tuple[Plan, float, list[Any]]:
                 mark = len(emu.request_log)
                 start = time.monotonic()
-                plan = build_plan(forge, catalog=CATALOG, org="acme", concurrency=concurrency)
+                plan = build_plan(
+                    forge, catalog=CATALOG, selection=DependentSelection(org="acme", concurrency=concurrency)
+                )
                 return plan, time.monotonic() - start, emu.request_log[mark:]
 
             if plan_both:
@@ -145,7 +149,7 @@ def run_world(
 
             mark = len(emu.request_log)
             start = time.monotonic()
-            report = apply_plan(forge, plan, options=ApplyOptions(concurrency=workers), pacer=Pacer(0.0))
+            report = apply_plan(forge, plan, options=ApplyOptions(concurrency=workers))
             apply_s = time.monotonic() - start
             apply_entries = emu.request_log[mark:]
             result["apply_s"] = round(apply_s, 1)
@@ -182,7 +186,7 @@ def run_world(
 
             mark = len(emu.request_log)
             start = time.monotonic()
-            rerun = apply_plan(forge, plan, options=ApplyOptions(concurrency=workers), pacer=Pacer(0.0))
+            rerun = apply_plan(forge, plan, options=ApplyOptions(concurrency=workers))
             rerun_entries = emu.request_log[mark:]
             result["rerun_s"] = round(time.monotonic() - start, 1)
             result["rerun_requests"] = len(rerun_entries)

@@ -390,7 +390,7 @@ def check() -> int:
     """
     sys.path.insert(0, str(REPO / "scripts"))
     from catalog_ops.core.sources import SourceKind
-    from catalog_ops.refs.scan import scan_files
+    from catalog_ops.refs import scan_files
 
     root = Path.cwd()
     changed = [p for p in os.environ.get("CATALOG_OPS_CHANGED_FILES", "").splitlines() if p]

@@ -10,6 +10,10 @@ Sources of truth:
 
 Outputs:
 
+- ``actions/<step>/action.yml`` (every step action but setup): the parts every step action shares
+  are spliced in between ``# BEGIN GENERATED`` / ``# END GENERATED`` comment lines: the inputs
+  ``SHARED_INPUTS`` (working-directory, forge, github-token, api-url) and, in each step's ``env:``,
+  the variables ``SHARED_ENV`` maps them to. The rest of the file is written by hand.
 - ``action.yml`` (repository root): the umbrella action ``uses: OWNER/catalog-ops@v1`` with a
   ``command:`` input. It runs the setup steps, then the steps of the chosen step action, each
   guarded by ``if: inputs.command == '<step>'``. Composite actions cannot ``uses:`` a path relative
@@ -51,6 +55,45 @@ COMMANDS: tuple[str, ...] = (
 #: Reusable workflows documented in docs/actions.md, in order.
 WORKFLOWS: tuple[str, ...] = ("module-ci.yml", "release.yml", "rollout.yml", "dependency-sweep.yml")
 
+#: The inputs every step action (not setup) declares, last in its ``inputs:``; see ``SHARED_ENV``.
+SHARED_INPUTS: dict[str, dict[str, Any]] = {
+    "working-directory": {
+        "description": "Directory of the repository checkout to run in.",
+        "required": False,
+        "default": ".",
+    },
+    "forge": {
+        "description": 'Forge to talk to, "github" (REST API at api-url) or "local" (plain git repos '
+        "under $CATALOG_OPS_LOCAL_ROOT).",
+        "required": False,
+        "default": "github",
+    },
+    "github-token": {
+        "description": "Token for the GitHub API (needs the scopes listed in docs/workflows.md for this step).",
+        "required": False,
+        "default": "${{ github.token }}",
+    },
+    "api-url": {
+        "description": "GitHub REST base URL; the default follows the run's own server, so GitHub "
+        "Enterprise Server works unchanged.",
+        "required": False,
+        "default": "${{ github.api_url }}",
+    },
+}
+#: What each ``run`` step of a step action sets from the shared inputs (last in its ``env:``; the
+#: step also runs in ``working-directory``). ``catalog-ops`` reads every other option from
+#: ``CATALOG_OPS_<OPTION>`` variables, so a step is one plain command (see catalog_ops.cli).
+SHARED_ENV: dict[str, str] = {
+    "GITHUB_TOKEN": "${{ inputs.github-token }}",
+    "CATALOG_OPS_FORGE": "${{ inputs.forge }}",
+    "CATALOG_OPS_GITHUB_API_URL": "${{ inputs.api-url }}",
+}
+_BLOCK = re.compile(
+    r"^(?P<indent>[ ]*)# BEGIN GENERATED: (?P<what>shared inputs|shared env)\b[^\n]*\n"
+    r".*?^(?P=indent)# END GENERATED: (?P=what)[^\n]*\n",
+    re.M | re.S,
+)
+
 _STEPS_REF = re.compile(r"\bsteps\.([A-Za-z_][A-Za-z0-9_-]*)\.")
 _EXPR = re.compile(r"^\$\{\{\s*(.*?)\s*\}\}$", re.S)
 _USES_COMMENT = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+)\s*(#.*)$", re.M)
@@ -87,6 +130,45 @@ def _run_comments(texts: Sequence[str]) -> dict[str, str]:
             # the setup steps are copied with their paths rewritten (see build_umbrella)
             found[line.replace("$GITHUB_ACTION_PATH/../..", "$GITHUB_ACTION_PATH")] = match.group(1)
     return found
+
+
+def _yaml_block(data: Mapping[str, Any], indent: str) -> str:
+    text = yaml.dump(dict(data), Dumper=_Dumper, sort_keys=False, width=4096, allow_unicode=True)
+    return "".join(f"{indent}{line}\n" for line in text.splitlines())
+
+
+def render_step_action(root: Path, name: str) -> str:
+    """The text of ``actions/<name>/action.yml`` with its generated blocks filled in.
+
+    Raises:
+        ValueError: the file lacks the shared-inputs block, or a ``run`` step lacks the
+            shared-env block or does not run in ``working-directory``.
+    """
+    path = root / "actions" / name / "action.yml"
+    text = path.read_text(encoding="utf-8")
+
+    def fill(match: re.Match[str]) -> str:
+        indent, what = match.group("indent"), match.group("what")
+        body = _yaml_block(SHARED_INPUTS if what == "shared inputs" else SHARED_ENV, indent)
+        return (
+            f"{indent}# BEGIN GENERATED: {what} (scripts/gen_action_docs.py SHARED_"
+            f"{'INPUTS' if what == 'shared inputs' else 'ENV'}; do not edit)\n"
+            f"{body}{indent}# END GENERATED: {what}\n"
+        )
+
+    out = _BLOCK.sub(fill, text)
+    blocks = [m.group("what") for m in _BLOCK.finditer(out)]
+    runs = [s for s in (yaml.safe_load(out).get("runs") or {}).get("steps", []) if "run" in s]
+    if blocks.count("shared inputs") != 1:
+        raise ValueError(f"{path}: needs one '# BEGIN GENERATED: shared inputs' block under inputs:")
+    if blocks.count("shared env") != len(runs):
+        raise ValueError(f"{path}: every run step needs a '# BEGIN GENERATED: shared env' block in env:")
+    for step in runs:
+        if step.get("working-directory") != "${{ inputs.working-directory }}":
+            raise ValueError(
+                f"{path}: step {step.get('name')!r} must run in ${{{{ inputs.working-directory }}}}"
+            )
+    return out
 
 
 def _rename_steps(value: Any, ids: Mapping[str, str]) -> Any:
@@ -324,7 +406,7 @@ def render_docs(root: Path = ROOT) -> str:
         "# Actions and reusable workflows: inputs and outputs",
         "",
         "<!-- GENERATED by scripts/gen_action_docs.py from action.yml, actions/*/action.yml and",
-        "     .github/workflows/*.yml; tests/test_workflows_docs.py fails when it drifts. -->",
+        "     .github/workflows/*.yml; tests/workflows/test_docs.py fails when it drifts. -->",
         "",
         "Replace `OWNER` with the organization that hosts catalog-ops. Token scopes, concurrency and",
         "the ready-to-copy callers are described in [workflows.md](workflows.md).",
@@ -433,6 +515,7 @@ def render_readme(root: Path = ROOT) -> str:
 def generated(root: Path = ROOT) -> dict[Path, str]:
     """``{path: expected text}`` for every generated file."""
     return {
+        **{root / "actions" / name / "action.yml": render_step_action(root, name) for name in COMMANDS},
         root / "action.yml": render_umbrella(root),
         root / "docs" / "actions.md": render_docs(root),
         root / "README.md": render_readme(root),
@@ -449,6 +532,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     stale = []
+    if not args.check:  # the umbrella and the docs are built from the step actions: fill those first
+        for name in COMMANDS:
+            path = ROOT / "actions" / name / "action.yml"
+            text = render_step_action(ROOT, name)
+            if path.read_text(encoding="utf-8") != text:
+                path.write_text(text, encoding="utf-8")
+                print(f"wrote {path.relative_to(ROOT)}")
     for path, text in generated().items():
         current = path.read_text(encoding="utf-8") if path.exists() else None
         if current == text:

@@ -33,13 +33,17 @@ from catalog_ops.core.edits import Edit, apply_edits, line_col
 from catalog_ops.core.sources import RefKind, SourceKind, normalize_identity, parse_source, source_matches
 from catalog_ops.core.versions import Version, parse_version, update_constraint
 from catalog_ops.errors import CatalogOpsError, SourceParseError, UsageError
-from catalog_ops.refs.scan import MODULE_ENTRIES, Reference, _read_disk, decode, scan_files, scan_tree
+from catalog_ops.hcl.text import decode
+from catalog_ops.refs import MODULE_ENTRIES, Reference, read_file, scan_files, scan_tree
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy treats it the same)
 if TYPE_CHECKING:
     from pathlib import Path
 
 STACK_VALUES_REASON = "values.version follows the ref"
+
+# Which references a bump may touch: ``select(ref) -> bool`` (``None``: every reference).
+Select = Callable[[Reference], bool]
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,7 @@ def _plan(
     target: Version,
     texts: Callable[[str], str | None],
     stack_values: bool = True,
+    select: Select | None = None,
 ) -> tuple[dict[str, list[Edit]], list[BumpOutcome]]:
     edits: dict[str, list[Edit]] = defaultdict(list)
     outcomes: list[BumpOutcome] = []
@@ -139,6 +144,15 @@ def _plan(
     for ref in refs:
         if ref.ref_span is not None and ref.source is not None and not source_matches(ref.source, address):
             foreign.add((ref.written_in, *ref.ref_span))
+    # References the caller left out (``select``) are neither edited nor reported, and neither
+    # is a ref literal they share with a selected reference.
+    held: set[tuple[str, int, int]] = set()
+    if select is not None:
+        chosen = [select(ref) for ref in refs]
+        held = {
+            (r.written_in, *r.ref_span) for r, c in zip(refs, chosen, strict=True) if r.ref_span and not c
+        }
+        refs = [r for r, c in zip(refs, chosen, strict=True) if c]
     for ref in refs:
         src = ref.source
         if ref.entry not in MODULE_ENTRIES or src is None or src.identity is None:
@@ -154,6 +168,8 @@ def _plan(
                     "the ref literal is shared with references to other modules", ref.path,
                 )
             )  # fmt: skip
+            continue
+        if ref.ref_span is not None and (ref.written_in, *ref.ref_span) in held:
             continue
         if src.kind is SourceKind.REGISTRY and src.ref is None:
             outcome, edit = _registry_constraint(ref, target, texts(ref.path))
@@ -324,6 +340,7 @@ def bump_files(
     to: str,
     allow_prerelease: bool = False,
     stack_values: bool = True,
+    select: Select | None = None,
 ) -> BumpResult:
     """Bump every reference to ``address`` in an in-memory tree ``{posix path: bytes}``.
 
@@ -337,6 +354,9 @@ def bump_files(
             ``values = { version = "..." }`` when it equals the block's ref (Gruntwork's
             pattern; reported as an extra ``bumped`` outcome with reason
             ``STACK_VALUES_REASON``). ``False`` leaves ``values`` alone.
+        select: ``Reference -> bool``; only references it accepts are bumped. The others are
+            left exactly as written and get no outcome, and so does a ref literal (e.g. a shared
+            Terragrunt local) that a selected reference shares with one left out. ``None``: all.
 
     Returns:
         ``BumpResult`` whose ``changed`` maps only files whose bytes changed to their new bytes.
@@ -347,7 +367,7 @@ def bump_files(
     target = parse_target(to, allow_prerelease)
     scan = scan_files(files, needle=needles_for(address))
     texts = _Texts(files.get)
-    edits, outcomes = _plan(scan.references, address, target, texts.text, stack_values)
+    edits, outcomes = _plan(scan.references, address, target, texts.text, stack_values, select)
     result = BumpResult(outcomes=outcomes, errors=list(scan.errors), files_scanned=scan.files_scanned)
     _apply(edits, texts, result)
     return result
@@ -362,19 +382,21 @@ def bump_tree(
     dry_run: bool = False,
     progress: Callable[[int, int], None] | None = None,
     stack_values: bool = True,
+    select: Select | None = None,
 ) -> BumpResult:
     """Like ``bump_files`` for files on disk under ``paths``; writes changed files unless ``dry_run``.
 
     A file whose path goes through a symlink (file or directory) to a target outside ``paths``
     is never written (nor shown in the diff): its would-be bumps are reported ``skipped``.
+    ``select`` is as for ``bump_files``.
 
     Raises:
         UsageError: bad ``address`` or ``to``.
     """
     target = parse_target(to, allow_prerelease)
     scan = scan_tree(paths, needle=needles_for(address), progress=progress)
-    texts = _Texts(_read_disk)  # the same bounded reader the scan uses
-    edits, outcomes = _plan(scan.references, address, target, texts.text, stack_values)
+    texts = _Texts(read_file)  # the same bounded reader the scan uses
+    edits, outcomes = _plan(scan.references, address, target, texts.text, stack_values, select)
     outcomes = _guard_symlinks(paths, edits, outcomes)
     result = BumpResult(outcomes=outcomes, errors=list(scan.errors), files_scanned=scan.files_scanned)
     _apply(edits, texts, result)

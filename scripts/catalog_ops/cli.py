@@ -3,6 +3,11 @@
 Each command module exposes ``add_parser(subparsers)`` (which sets ``func``) and
 ``run(args, settings) -> int``. Errors raised below are ``CatalogOpsError`` subclasses; this
 module is the only place that turns them into messages and exit codes.
+
+Every option can also be given as a ``CATALOG_OPS_<DEST>`` environment variable (``parse_args``:
+the one rule, for every command), so the GitHub step actions run one plain command with their
+inputs in ``env:``. Run-wide settings (``--forge``, ``CATALOG_OPS_LOCAL_ROOT``, tokens, ...) are
+``Settings.from_env``'s.
 """
 
 from __future__ import annotations
@@ -15,11 +20,13 @@ import os
 import select
 import stat
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from catalog_ops import __version__
 from catalog_ops.errors import CatalogOpsError
+from catalog_ops.forge import FORGE_KINDS
 from catalog_ops.settings import Settings
 
 COMMANDS = ("refs", "bump", "release", "rollout", "check", "sweep", "dashboard", "forge", "tools")
@@ -33,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"catalog-ops {__version__}")
     parser.add_argument(
-        "--forge", choices=("local", "github"), help="forge to use (default: local, or $CATALOG_OPS_FORGE)"
+        "--forge", choices=tuple(FORGE_KINDS), help="forge to use (default: local, or $CATALOG_OPS_FORGE)"
     )
     parser.add_argument("--local-root", help="root of <owner>/<repo> git repos for the local forge")
     parser.add_argument(
@@ -45,6 +52,168 @@ def build_parser() -> argparse.ArgumentParser:
         module = importlib.import_module(f"catalog_ops.commands.{name}")
         module.add_parser(sub)
     return parser
+
+
+# --------------------------------------------------------------------------- options from the environment
+ENV_PREFIX = "CATALOG_OPS_"
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+
+
+def option_env_name(dest: str) -> str:
+    """The environment variable of an option: ``CATALOG_OPS_`` + its argparse ``dest`` in upper
+    case (``--plan`` -> ``CATALOG_OPS_PLAN``, ``--dry-run`` -> ``CATALOG_OPS_DRY_RUN``)."""
+    return ENV_PREFIX + dest.upper()
+
+
+def _walk(
+    parser: argparse.ArgumentParser, parent: argparse.ArgumentParser | None = None
+) -> Iterator[tuple[argparse.ArgumentParser, argparse.ArgumentParser | None]]:
+    yield parser, parent
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):  # aliases map to the same parser
+                yield from _walk(sub, parser)
+
+
+def _env_actions(parser: argparse.ArgumentParser) -> list[argparse.Action]:
+    """The actions of ``parser`` (one level) that the environment can set: every option and every
+    list positional (``nargs`` ``*``/``+``); not --help/--version, not the run-wide settings
+    (``--forge`` etc., read by ``Settings.from_env``)."""
+    from catalog_ops.settings import SETTINGS_VARIABLES
+
+    out = []
+    for action in parser._actions:
+        if isinstance(action, (argparse._SubParsersAction, argparse._HelpAction, argparse._VersionAction)):
+            continue
+        if action.dest == argparse.SUPPRESS or option_env_name(action.dest) in SETTINGS_VARIABLES:
+            continue
+        if action.option_strings or action.nargs in ("*", "+"):
+            out.append(action)
+    return out
+
+
+def option_env_names(parser: argparse.ArgumentParser) -> frozenset[str]:
+    """Every ``CATALOG_OPS_*`` name an option of any command reads (``Settings.from_env`` accepts
+    them: a variable meant for one command does not break another one)."""
+    return frozenset(option_env_name(a.dest) for p, _ in _walk(parser) for a in _env_actions(p))
+
+
+def parse_args(
+    parser: argparse.ArgumentParser, argv: Sequence[str] | None, env: Mapping[str, str]
+) -> argparse.Namespace:
+    """``parser.parse_args(argv)`` with options the command line leaves out taken from ``env``.
+
+    Rules (one for every command): an option's variable is ``option_env_name(dest)``; a flag on
+    the command line wins over the variable; an empty or blank variable counts as unset (so an
+    action can map an empty input); a repeatable option (``append``) or a list positional takes a
+    whitespace-separated list; a switch (``store_true``/``store_false``/``--x/--no-x``) takes the
+    value of its ``dest``: ``true``/``yes``/``on``/``1`` or ``false``/``no``/``off``/``0``.
+    Values are converted and checked like the flag's (``type``, ``choices``); in a mutually
+    exclusive group a flag on the command line wins over the other members' variables, and two
+    members' variables set at once are an error (like the two flags).
+
+    Raises:
+        SystemExit: (via ``parser.error``, exit 2) a bad value, naming the variable, or a required
+            option given neither on the command line nor in ``env``.
+    """
+    tree = list(_walk(parser))
+    saved: list[tuple[argparse.Action, Any, bool, Any]] = []
+    groups = [g for sub, _ in tree for g in sub._mutually_exclusive_groups if g.required]
+    for sub, _ in tree:
+        sub.set_defaults(**{_PARSER_KEY: sub})
+        if sub.usage is None:  # keep the usage text identical while required-ness is relaxed
+            sub.usage = sub.format_usage().removeprefix("usage: ").rstrip("\n").replace("%", "%%")
+        for action in _env_actions(sub):
+            saved.append((action, action.default, action.required, action.nargs))
+            action.default = argparse.SUPPRESS
+            action.required = False
+            if action.nargs == "+":
+                action.nargs = "*"
+    for group in groups:
+        group.required = False
+    try:
+        args, extras = parser.parse_known_args(argv)
+    finally:
+        for action, default, required, nargs in saved:
+            action.default, action.required, action.nargs = default, required, nargs
+        for group in groups:
+            group.required = True
+    chosen: argparse.ArgumentParser = getattr(args, _PARSER_KEY)
+    delattr(args, _PARSER_KEY)
+    parents = dict((id(sub), parent) for sub, parent in tree)
+    chain: list[argparse.ArgumentParser] = []
+    cur: argparse.ArgumentParser | None = chosen
+    while cur is not None:
+        chain.append(cur)
+        cur = parents[id(cur)]
+    missing: list[str] = []
+    for sub in chain:
+        given = {a.dest for a in _env_actions(sub) if hasattr(args, a.dest)}
+        blocked: set[str] = set()  # members of an exclusive group a command-line flag fills
+        from_env: dict[str, str] = {}  # dest -> variable, for exclusive-group conflicts
+        for group in sub._mutually_exclusive_groups:
+            dests = [a.dest for a in group._group_actions]
+            if any(d in given for d in dests):
+                blocked.update(d for d in dests if d not in given)
+        for action in _env_actions(sub):
+            if hasattr(args, action.dest):
+                continue
+            name = option_env_name(action.dest)
+            raw = env.get(name, "")
+            if raw.strip() and action.dest not in blocked:
+                for group in sub._mutually_exclusive_groups:
+                    clash = [
+                        from_env[a.dest]
+                        for a in group._group_actions
+                        if a is not action and a.dest in from_env
+                    ]
+                    if action in group._group_actions and clash:
+                        sub.error(f"{name}: not allowed with {clash[0]}")
+                setattr(args, action.dest, _env_value(sub, action, name, raw))
+                from_env[action.dest] = name
+            elif (action.required and action.option_strings) or action.nargs == "+":
+                missing.append("/".join(action.option_strings) or str(action.metavar or action.dest))
+            elif action.default is None and action.nargs == "*" and not action.option_strings:
+                setattr(args, action.dest, [])  # what argparse gives an empty list positional
+            else:
+                setattr(args, action.dest, action.default)
+        if missing:
+            sub.error(f"the following arguments are required: {', '.join(missing)}")
+        for group in sub._mutually_exclusive_groups:
+            if group.required and all(getattr(args, a.dest, None) is None for a in group._group_actions):
+                names = " ".join("/".join(a.option_strings) for a in group._group_actions)
+                sub.error(f"one of the arguments {names} is required")
+    if extras:  # after the required checks, in argparse's order
+        parser.error(f"unrecognized arguments: {' '.join(extras)}")
+    return args
+
+
+_PARSER_KEY = "_catalog_ops_parser"
+
+
+def _env_value(parser: argparse.ArgumentParser, action: argparse.Action, name: str, raw: str) -> object:
+    """``raw`` (the value of variable ``name``) converted as ``action`` converts its arguments."""
+    if action.nargs == 0:  # a switch: the variable holds the dest's value
+        word = raw.strip().lower()
+        if word not in _TRUE + _FALSE:
+            parser.error(f"{name}: expected true or false, not {raw!r}")
+        on = word in _TRUE
+        if isinstance(action, argparse._StoreConstAction) and not isinstance(
+            action, (argparse._StoreTrueAction, argparse._StoreFalseAction)
+        ):
+            return action.const if on else action.default
+        return on  # store_true, store_false (``--no-x``, dest ``x``), ``--x/--no-x``
+    try:
+        if isinstance(action, argparse._AppendAction) or action.nargs in ("*", "+"):
+            items = raw.split()
+            if isinstance(action, argparse._AppendAction):
+                return [parser._get_values(action, [item]) for item in items]
+            return parser._get_values(action, items)
+        return parser._get_values(action, [raw.strip()])
+    except argparse.ArgumentError as exc:
+        parser.error(f"{name}: {exc.message}")
+    raise AssertionError("unreachable")  # parser.error exits
 
 
 # Exit status after stdout was closed early (``catalog-ops ... | head``): 128 + SIGPIPE, what a
@@ -121,10 +290,11 @@ def _stdout_reader_gone() -> bool:
 
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv, os.environ)
     try:
         settings = Settings.from_env(
             None,
+            option_names=option_env_names(parser),
             forge=args.forge,
             local_root=args.local_root and Path(args.local_root).expanduser(),
             github_api_url=args.github_api_url,

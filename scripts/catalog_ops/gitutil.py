@@ -1,6 +1,7 @@
 """Thin wrappers over the ``git`` CLI (subprocess with an argument list, never a shell).
 
-Used by the local forge (bare repositories built with plumbing commands) and by anything that
+The only module that runs git: everything else (local forge, release history, affected-module
+detection, registry tag listing) calls these helpers. Used by the local forge (bare repositories built with plumbing commands) and by anything that
 needs real history. Every failure becomes ``GitError`` carrying the command (without any URL
 credentials) and git's stderr.
 """
@@ -36,6 +37,14 @@ class GitError(CatalogOpsError):
         super().__init__(f"git {shown} failed ({returncode}): {redact(stderr.strip())[:2000]}")
         self.returncode = returncode
         self.stderr = stderr
+
+
+class GitTimeout(GitError):
+    """A git command ran longer than its ``timeout`` (seconds, kept as ``seconds``) and was killed."""
+
+    def __init__(self, args: Sequence[str], seconds: float) -> None:
+        super().__init__(args, -1, f"timed out after {seconds:g}s")
+        self.seconds = seconds
 
 
 def redact(text: str) -> str:
@@ -74,6 +83,8 @@ def run_git(
     input: bytes | None = None,
     env: Mapping[str, str] | None = None,
     check: bool = True,
+    git: str | None = None,
+    timeout: float | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
     """Run ``git [--git-dir=GIT_DIR] ARGS`` and return the completed process (bytes output).
 
@@ -84,12 +95,23 @@ def run_git(
         input: bytes for stdin.
         env: extra environment variables (merged over ``git_env()``).
         check: raise ``GitError`` on non-zero exit.
+        git: the git binary to run (default ``git_binary()``, the pinned/installed one).
+        timeout: seconds before the command is killed (None: no limit).
+
+    Raises:
+        GitError: non-zero exit with ``check``. GitTimeout: ``timeout`` passed.
+        ToolMissing: no git is installed (only when ``git`` is not given).
     """
-    cmd = [git_binary()]
+    cmd = [git or git_binary()]
     if git_dir is not None:
         cmd.append(f"--git-dir={git_dir}")
     cmd.extend(args)
-    proc = subprocess.run(cmd, cwd=cwd, input=input, env=git_env(env), capture_output=True, check=False)
+    try:
+        proc = subprocess.run(
+            cmd, cwd=cwd, input=input, env=git_env(env), capture_output=True, check=False, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        raise GitTimeout(list(args), timeout or 0.0) from None
     if check and proc.returncode != 0:
         raise GitError(list(args), proc.returncode, proc.stderr.decode(errors="replace"))
     return proc
@@ -133,9 +155,9 @@ def is_ancestor(git_dir: Path, ancestor: str, descendant: str) -> bool:
     return proc.returncode == 0
 
 
-def list_tree(git_dir: Path, rev: str) -> list[str]:
+def list_tree(git_dir: Path, rev: str, *, env: Mapping[str, str] | None = None) -> list[str]:
     """Paths of all blobs (and submodule links) at ``rev``, recursive, in git's order."""
-    out = run_git(["ls-tree", "-r", "-z", "--name-only", rev], git_dir=git_dir).stdout
+    out = run_git(["ls-tree", "-r", "-z", "--name-only", rev], git_dir=git_dir, env=env).stdout
     return [p.decode("utf-8", errors="surrogateescape") for p in out.split(b"\0") if p]
 
 
@@ -147,10 +169,29 @@ def read_blob(git_dir: Path, rev: str, path: str) -> bytes | None:
     return proc.stdout
 
 
-def changed_paths(git_dir: Path, base: str, head: str) -> list[str]:
-    """Paths that differ between the merge base of ``base``/``head`` and ``head`` (``base...head``)."""
-    out = run_git(["diff", "--name-only", "-z", "--no-renames", f"{base}...{head}"], git_dir=git_dir).stdout
+def changed_paths(
+    git_dir: Path,
+    base: str,
+    head: str,
+    *,
+    since_merge_base: bool = True,
+    env: Mapping[str, str] | None = None,
+) -> list[str]:
+    """Paths that differ between the merge base of ``base``/``head`` and ``head`` (``base...head``),
+    or with ``since_merge_base=False`` between ``base`` and ``head`` themselves (``base head``).
+    Deleted and renamed-away paths are included (``--no-renames``). Raises GitError."""
+    revs = [f"{base}...{head}"] if since_merge_base else [base, head]
+    out = run_git(["diff", "--name-only", "-z", "--no-renames", *revs], git_dir=git_dir, env=env).stdout
     return [p.decode("utf-8", errors="surrogateescape") for p in out.split(b"\0") if p]
+
+
+def clone(url: str, dest: Path, *, env: Mapping[str, str] | None = None) -> None:
+    """``git clone --quiet --no-checkout URL DEST`` (all branches and tags, no work tree files yet).
+
+    Raises:
+        GitError: git failed (the message carries git's stderr with URL credentials redacted).
+    """
+    run_git(["clone", "--quiet", "--no-checkout", url, str(dest)], env=env)
 
 
 def commit_tree_changes(
@@ -227,3 +268,37 @@ def update_ref(git_dir: Path, ref: str, new: str, old: str | None = None) -> Non
     if old is not None:
         args.append(old)
     run_git(args, git_dir=git_dir)
+
+
+def show_prefix(path: Path) -> str:
+    """Path of ``path`` inside its git work tree, without slashes at either end (``git rev-parse
+    --show-prefix``); ``""`` at the top of the work tree, outside git, or when git is missing."""
+    from catalog_ops.errors import ToolMissing
+
+    try:
+        proc = run_git(["rev-parse", "--show-prefix"], cwd=path, check=False, timeout=30)
+    except (GitError, ToolMissing, OSError):
+        return ""
+    return proc.stdout.decode("utf-8", errors="replace").strip().strip("/") if proc.returncode == 0 else ""
+
+
+def ls_remote_tags(
+    url: str, *, timeout: float | None = None, env: Mapping[str, str] | None = None
+) -> list[str]:
+    """Tag names of the remote at ``url`` (``git ls-remote --tags --refs``), in git's order.
+
+    Args:
+        url: any URL git accepts; may carry credentials (they never reach error messages).
+        timeout: seconds before giving up. env: extra environment (merged over ``git_env()``).
+
+    Raises:
+        GitTimeout: ``timeout`` passed. GitError: git failed (``stderr`` kept, message redacted).
+        ToolMissing: git is not installed.
+    """
+    proc = run_git(["ls-remote", "--tags", "--refs", "--", url], env=env, timeout=timeout)
+    tags = []
+    for line in proc.stdout.decode("utf-8", errors="replace").splitlines():
+        _, _, ref = line.partition("\t")
+        if ref.startswith("refs/tags/"):
+            tags.append(ref[len("refs/tags/") :])
+    return tags

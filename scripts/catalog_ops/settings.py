@@ -1,7 +1,8 @@
 """Run-wide settings, built once from the environment (never read from ``os.environ`` below here).
 
 Modelled on cibuildwheel's options: a frozen, keyword-only dataclass made by ``Settings.from_env``.
-Unknown ``CATALOG_OPS_*`` variables are rejected so a typo is not silently ignored.
+Unknown ``CATALOG_OPS_*`` variables are rejected so a typo is not silently ignored (the variables of
+command options, ``catalog_ops.cli.option_env_names``, are known too).
 """
 
 from __future__ import annotations
@@ -11,25 +12,30 @@ import math
 import os
 import re
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from catalog_ops.errors import UsageError
+from catalog_ops.forge import forge_kind
 
 DEFAULT_LOCAL_ROOT = Path("~/.local/share/catalog-ops/forge").expanduser()
 
-_KNOWN = {
-    "CATALOG_OPS_FORGE",
-    "CATALOG_OPS_LOCAL_ROOT",
-    "CATALOG_OPS_TF_BINARY",
-    "CATALOG_OPS_TOOLS_DIR",  # read by toolchain.tools_dir (tools are found before settings exist)
-    "CATALOG_OPS_WRITE_INTERVAL",
-    "CATALOG_OPS_GITHUB_API_URL",
-    "CATALOG_OPS_APP_ID",
-    "CATALOG_OPS_APP_PRIVATE_KEY",
-    "CATALOG_OPS_APP_INSTALLATION_ID",
-    "CATALOG_OPS_LOCAL_CHECKS",
-}
+SETTINGS_VARIABLES = frozenset(
+    {
+        "CATALOG_OPS_FORGE",
+        "CATALOG_OPS_LOCAL_ROOT",
+        "CATALOG_OPS_TF_BINARY",
+        "CATALOG_OPS_TOOLS_DIR",  # read by toolchain.tools_dir (tools are found before settings exist)
+        "CATALOG_OPS_WRITE_INTERVAL",
+        "CATALOG_OPS_GITHUB_API_URL",
+        "CATALOG_OPS_APP_ID",
+        "CATALOG_OPS_APP_PRIVATE_KEY",
+        "CATALOG_OPS_APP_INSTALLATION_ID",
+        "CATALOG_OPS_LOCAL_CHECKS",
+    }
+)
+"""The run-wide ``CATALOG_OPS_*`` variables ``Settings.from_env`` reads. Command options have
+variables too (``cli.option_env_name``); those names are passed in as ``option_names``."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -37,7 +43,8 @@ class Settings:
     """Options shared by every command.
 
     Attributes:
-        forge: ``"local"`` (default, plain git repos under ``local_root``) or ``"github"``.
+        forge: a ``catalog_ops.forge.FORGE_KINDS`` name: ``"local"`` (default, plain git repos
+            under ``local_root``) or ``"github"``.
         local_root: directory of ``<owner>/<repo>`` git repositories for the local forge.
         github_api_url: REST base URL, ``https://api.github.com`` or ``https://HOST/api/v3`` (GHES).
         github_token: token (``GITHUB_TOKEN``/``GH_TOKEN``); never printed.
@@ -59,21 +66,36 @@ class Settings:
     local_checks: str = ""
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    def from_env(
+        cls,
+        env: Mapping[str, str] | None = None,
+        *,
+        option_names: Collection[str] = (),
+        **overrides: object,
+    ) -> Settings:
         """Build settings from an environment mapping plus explicit overrides (CLI flags win).
 
         Args:
             env: variables such as ``CATALOG_OPS_FORGE``, ``GITHUB_TOKEN``, ``GITHUB_API_URL``;
                 defaults to ``os.environ``.
+            option_names: the ``CATALOG_OPS_*`` variables of command options (read by the CLI,
+                ``cli.parse_args``); accepted here, not read.
             overrides: field values; ``None`` values are ignored.
 
         Raises:
-            UsageError: unknown ``CATALOG_OPS_*`` variable or invalid value.
+            UsageError: unknown ``CATALOG_OPS_*`` variable (neither a setting nor an option) or
+                invalid value.
         """
         env = os.environ if env is None else env
-        unknown = sorted(k for k in env if k.startswith("CATALOG_OPS_") and k not in _KNOWN)
+        unknown = sorted(
+            k
+            for k in env
+            if k.startswith("CATALOG_OPS_") and k not in SETTINGS_VARIABLES and k not in option_names
+        )
         if unknown:
-            raise UsageError(f"unknown setting(s): {', '.join(unknown)}; known: {', '.join(sorted(_KNOWN))}")
+            raise UsageError(
+                f"unknown setting(s): {', '.join(unknown)}; known: {', '.join(sorted(SETTINGS_VARIABLES))}"
+            )
         values: dict[str, object] = {}
         if "CATALOG_OPS_FORGE" in env:
             values["forge"] = env["CATALOG_OPS_FORGE"]
@@ -118,8 +140,7 @@ class Settings:
             values.get("app_installation_id"),  # type: ignore[arg-type]
         )
         settings = cls(**values)  # type: ignore[arg-type]
-        if settings.forge not in ("local", "github"):
-            raise UsageError(f"forge must be 'local' or 'github', not {settings.forge!r}")
+        forge_kind(settings.forge)  # UsageError: "forge must be 'local' or 'github', not 'x'"
         if settings.tf_binary not in ("terraform", "tofu"):
             raise UsageError(f"tf binary must be 'terraform' or 'tofu', not {settings.tf_binary!r}")
         return settings

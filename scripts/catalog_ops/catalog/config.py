@@ -31,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from catalog_ops.core.versions import Level, Urgency
 from catalog_ops.core.yamlnodes import compose_document, where
 from catalog_ops.errors import ConfigError
 
@@ -80,23 +81,26 @@ class DependentConfig:
             return True
         return any(path_matches(path, pattern) for pattern in self.paths)
 
-    def allows_automerge(self, *, urgency: str, update_type: str, breaking: bool = False) -> bool:
-        """Whether a PR with this urgency (``normal``/``security``), highest update type
-        (``patch``/``minor``/``major``) and breaking flag may be merged without review.
+    def allows_automerge(
+        self, *, urgency: Urgency | str, update_type: Level | str, breaking: bool = False
+    ) -> bool:
+        """Whether a PR with this urgency, highest update level and breaking flag may be merged
+        without review (``urgency``/``update_type`` compare by value: ``"security"`` and
+        ``Urgency.SECURITY`` are one).
 
         Anything breaking — a major update, or a release in the span whose metadata marks the
         module breaking (e.g. a ``0.x`` minor release with ``feat!:``) — is never auto-merged
         unless ``automerge_majors`` is set."""
         if self.automerge == "never":
             return False
-        if (update_type == "major" or breaking) and not self.automerge_majors:
+        if (update_type == Level.MAJOR or breaking) and not self.automerge_majors:
             return False
-        if urgency == "security":
+        if urgency == Urgency.SECURITY:
             return True
         if self.automerge == "patch":
-            return update_type == "patch"
+            return update_type == Level.PATCH
         if self.automerge == "minor":
-            return update_type in ("patch", "minor")
+            return update_type in (Level.PATCH, Level.MINOR)
         return False
 
     def to_json(self) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from catalog_ops import hcl
 from catalog_ops.core.edits import line_col
 from catalog_ops.errors import SourceParseError
 
@@ -171,86 +172,16 @@ def module_for_path(path: str, modules: Iterable[str]) -> str | None:
 
 
 # ---------------------------------------------------------------------------- module sources
-_MODULE_RE = re.compile(r'(?m)^[ \t]*module[ \t]+"((?:[^"\\]|\\.)*)"[ \t]*\{')
-_STRING_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"')
-_SOURCE_RE = re.compile(r'source[ \t]*=[ \t]*"((?:[^"\\\n]|\\.)*)"')
-
-
-def _blank_comments(text: str) -> str:
-    """``text`` with comments replaced by spaces (offsets and newlines kept), strings intact."""
-    out = list(text)
-    i, n = 0, len(text)
-    in_str = False
-    while i < n:
-        c = text[i]
-        if in_str:
-            if c == "\\":
-                i += 2
-                continue
-            if c == '"' or c == "\n":
-                in_str = False
-            i += 1
-            continue
-        if c == '"':
-            in_str = True
-            i += 1
-        elif c == "#" or text.startswith("//", i):
-            end = text.find("\n", i)
-            end = n if end == -1 else end
-            for k in range(i, end):
-                out[k] = " "
-            i = end
-        elif text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            end = n if end == -1 else end + 2
-            for k in range(i, end):
-                if out[k] != "\n":
-                    out[k] = " "
-            i = end
-        else:
-            i += 1
-    return "".join(out)
-
-
-def block_body(text: str, start: int) -> tuple[int, int]:
-    """``[start, end)`` of the body of the HCL block whose ``{`` is at ``start - 1``.
-
-    ``end`` is the offset of the matching ``}`` (``len(text)`` when the block is unterminated).
-    Braces inside ``"..."`` strings (with ``\\`` escapes) do not count (HCL native syntax,
-    Terraform docs "Syntax"). Comments are not skipped: blank them first where they matter.
-    """
-    depth = 1
-    i, n = start, len(text)
-    in_str = False
-    while i < n:
-        c = text[i]
-        if in_str:
-            if c == "\\":
-                i += 2
-                continue
-            if c == '"':
-                in_str = False
-        elif c == '"':
-            in_str = True
-        elif c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
-                return start, i
-        i += 1
-    return start, n
-
-
 def local_module_sources(path: str, text: str) -> list[tuple[str, str, int, int]]:
     """``module`` blocks of one Terraform file: ``(label, source, line, col)`` per block.
 
     ``path`` decides the syntax (``*.tf.json``: Terraform JSON syntax, else HCL native syntax).
-    Only literal sources are returned (an interpolated source is not valid Terraform anyway).
-    Line/column are 1-based and point at the source string.
+    Only sources written as a string are returned (raw, as written; an interpolated source is not
+    valid Terraform anyway). Line/column are 1-based and point at the source string's contents.
+    HCL files are read with ``catalog_ops.hcl`` (comments, heredocs and nested blocks are skipped).
 
     Raises:
-        SourceParseError: a ``.tf.json`` file that is not valid JSON.
+        SourceParseError: a ``.tf.json`` file that is not valid JSON, or an HCL syntax error.
     """
     found: list[tuple[str, str, int, int]] = []
     if path.endswith(".tf.json"):
@@ -267,18 +198,19 @@ def local_module_sources(path: str, text: str) -> list[tuple[str, str, int, int]
                     if isinstance(item, dict) and isinstance(item.get("source"), str):
                         found.append((label, item["source"], 0, 0))
         return found
-    clean = _blank_comments(text)
-    for m in _MODULE_RE.finditer(clean):
-        start, end = block_body(clean, m.end())
-        body = clean[start:end]
-        flat = _STRING_RE.sub(lambda x: '"' + "x" * (len(x.group(0)) - 2) + '"', body)
-        # only the top-level ``source`` attribute of the block
-        for s in _SOURCE_RE.finditer(body):
-            depth = flat.count("{", 0, s.start()) - flat.count("}", 0, s.start())
-            if depth == 0 and (s.start() == 0 or body[s.start() - 1] in " \t\n"):
-                line, col = line_col(text, start + s.start(1))
-                found.append((m.group(1), s.group(1), line, col))
-                break
+    try:
+        root = hcl.parse(text, skim=("module",))
+    except hcl.HclSyntaxError as exc:
+        line, col = line_col(text, exc.offset)
+        raise SourceParseError(path, line, col, exc.message) from None
+    for block in root.blocks:
+        attr = block.attrs.get("source")
+        if block.type != "module" or not block.labels or attr is None:
+            continue
+        literal = hcl.leading_string(text, attr.expr)
+        if literal is not None:
+            line, col = line_col(text, literal[1])
+            found.append((block.labels[0], literal[0], line, col))
     return found
 
 

@@ -11,13 +11,16 @@ tests changed, and every module when shared configuration changed.
 from __future__ import annotations
 
 import posixpath
-import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from catalog_ops import gitutil
 from catalog_ops.catalog import layout as catalog_modules
 from catalog_ops.errors import CatalogOpsError, SourceParseError, UsageError
+
+if TYPE_CHECKING:
+    import subprocess
 
 
 def changed_paths(
@@ -39,10 +42,8 @@ def changed_paths(
         CatalogOpsError: ``git diff`` failed (message carries git's stderr).
     """
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(git), *args], cwd=root, env=dict(env), capture_output=True, text=True, check=False
-        )
+    def run(*args: str) -> subprocess.CompletedProcess[bytes]:
+        return gitutil.run_git(args, cwd=root, env=env, git=str(git), check=False)
 
     if run("rev-parse", "--is-inside-work-tree").returncode != 0:
         raise UsageError(
@@ -54,8 +55,10 @@ def changed_paths(
             raise UsageError(f"{ref}: not a commit in {root} (fetch it first, e.g. `git fetch origin {ref}`)")
     proc = run("diff", "--name-only", "--no-renames", "--relative", "-z", f"{base}...{head}")
     if proc.returncode != 0:
-        raise CatalogOpsError(f"git diff {base}...{head} failed in {root}: {proc.stderr.strip()}")
-    return sorted(p for p in proc.stdout.split("\0") if p)
+        raise CatalogOpsError(
+            f"git diff {base}...{head} failed in {root}: {proc.stderr.decode(errors='replace').strip()}"
+        )
+    return sorted(p for p in proc.stdout.decode("utf-8", errors="surrogateescape").split("\0") if p)
 
 
 def affected_document(

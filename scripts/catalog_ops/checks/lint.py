@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from catalog_ops.catalog.layout import block_body
+from catalog_ops import hcl
 from catalog_ops.checks.layout import examples_by_module
 from catalog_ops.checks.results import SCHEMA, Completed, Finding, module_of, run_tool, slug, tf_env
 
@@ -155,27 +155,25 @@ def parse_tflint(stdout: str) -> tuple[list[Finding], list[Finding]]:
     return issues, errors
 
 
-_PLUGIN_BLOCK = re.compile(r'(?m)^[ \t]*plugin[ \t]+"([^"]+)"[ \t]*\{')
-
-
 def strip_plugins(config_text: str, keep: Sequence[str] = ("terraform",)) -> tuple[str, list[str]]:
-    """Remove ``plugin "NAME" { ... }`` blocks (except ``keep``) from a ``.tflint.hcl`` text.
+    """Remove top-level ``plugin "NAME" { ... }`` blocks (except ``keep``) from a ``.tflint.hcl`` text.
 
-    Returns ``(new_text, removed_names)``. Braces inside strings are skipped.
+    Each removed block goes from the start of its line to its closing ``}`` (what follows on that
+    line stays); everything else is kept byte for byte. Returns ``(new_text, removed_names)`` in
+    file order. A config that is not valid HCL is returned unchanged (tflint reports it).
     """
-    removed: list[str] = []
+    try:
+        root = hcl.parse(config_text, skim=())
+    except hcl.HclSyntaxError:
+        return config_text, []
+    drop = [b for b in root.blocks if b.type == "plugin" and b.labels and b.labels[0] not in keep]
     out = config_text
-    while True:
-        for m in _PLUGIN_BLOCK.finditer(out):
-            if m.group(1) in keep:
-                continue
-            _body, close = block_body(out, m.end())
-            i = min(close + 1, len(out))
-            removed.append(m.group(1))
-            out = out[: m.start()] + out[i:]
-            break
-        else:
-            return out, removed
+    for block in reversed(drop):
+        start = config_text.rfind("\n", 0, block.tok.start) + 1
+        if config_text[start : block.tok.start].strip(" \t"):
+            start = block.tok.start  # something else precedes the block on its line
+        out = out[:start] + out[block.close + 1 :]
+    return out, [b.labels[0] for b in drop]
 
 
 class _Linter:

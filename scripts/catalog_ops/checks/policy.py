@@ -30,13 +30,13 @@ from pathlib import Path
 from posixpath import normpath
 from typing import Any
 
+from catalog_ops import hcl
 from catalog_ops.checks.layout import examples_by_module
 from catalog_ops.checks.results import SCHEMA, Finding, run_tool, slug, tf_env
 from catalog_ops.errors import CatalogOpsError
 
 # A symlink to the repository's policies/ in the source tree; a real directory in an installed wheel.
 BUNDLED_POLICIES = Path(__file__).resolve().parent.parent / "policies"
-_RESOURCE = re.compile(r'(?m)^[ \t]*resource[ \t]+"([^"]+)"[ \t]+"([^"]+)"')
 _SKIP_KEYS = {"catalog_ops", "catalog_ops_data"}
 
 
@@ -75,16 +75,21 @@ def policy_data(config: Mapping[str, Any], *, allowed_ports: Sequence[int] | Non
 
 
 def find_resource(root: Path, directories: Iterable[str], rtype: str, name: str) -> tuple[str, int] | None:
-    """``(path, line)`` of the first ``resource "rtype" "name"`` block in ``directories`` (in order)."""
+    """``(path, line)`` of the first top-level ``resource "rtype" "name"`` block in ``directories``
+    (in order; ``*.tf`` files read with ``catalog_ops.hcl``; a file that is not valid HCL is skipped)."""
     for d in directories:
         base = root / d
         if not base.is_dir():
             continue
         for f in sorted(base.glob("*.tf")):
             text = f.read_text(encoding="utf-8", errors="replace")
-            for m in _RESOURCE.finditer(text):
-                if m.group(1) == rtype and m.group(2) == name:
-                    return f.relative_to(root).as_posix(), text.count("\n", 0, m.start()) + 1
+            try:
+                blocks = hcl.parse(text, skim=()).blocks
+            except hcl.HclSyntaxError:
+                continue
+            for b in blocks:
+                if b.type == "resource" and b.labels[:2] == [rtype, name]:
+                    return f.relative_to(root).as_posix(), text.count("\n", 0, b.tok.start) + 1
     return None
 
 

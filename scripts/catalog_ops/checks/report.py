@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
+from catalog_ops.checks.results import Finding
 from catalog_ops.errors import ConfigError
+from catalog_ops.render.markdown import md_cell
+from catalog_ops.render.templates import BUNDLED_DIR, CHECK_REPORT, Overrides, environment
 
 MARKER = "<!-- catalog-ops:check-report -->"
-TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "check_report.md.j2"
 CHECK_ORDER = ("lint", "test", "policy")
 ICONS = {
     "passed": "✅",
@@ -168,46 +170,18 @@ def build_context(docs: Sequence[Mapping[str, Any]], links: Links, *, max_items:
     }
 
 
-_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
-
-
-def md_text(text: object) -> str:
-    """User text made safe for one line of GitHub Markdown, otherwise unchanged.
-
-    No HTML entity escaping (quotes and ``&`` stay as they are; GitHub renders Markdown, not
-    HTML-escaped text): only ``<`` that would open an HTML tag becomes ``&lt;`` (GitHub would
-    swallow ``<details>``-like text) and line breaks become spaces (they would end a list item).
-    """
-    flat = " ".join(str(text).splitlines())
-    return _TAG_START.sub("&lt;", flat)
-
-
-def md_cell(text: object) -> str:
-    """``md_text`` plus ``|`` escaped as ``\\|`` (GFM tables: a bare pipe splits the cell)."""
-    return md_text(text).replace("|", "\\|")
-
-
 def render_report(context: Mapping[str, Any], template: Path | None = None) -> str:
     """Render the report Markdown. ``template``: a user's Jinja2 file (default: the bundled one).
 
     Raises:
         ConfigError: the template cannot be read or has a syntax error (``path:line: message``).
     """
-    path = template or TEMPLATE
+    overrides = Overrides.file(CHECK_REPORT, template)
+    path = template or BUNDLED_DIR / CHECK_REPORT
     try:
-        source = path.read_text(encoding="utf-8")
+        text = environment(overrides).get_template(CHECK_REPORT).render(**context)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read template: {exc.strerror}") from None
-    # Markdown, not HTML: no autoescape (it would print &#34; for every quote); templates use the
-    # ``md`` / ``md_cell`` filters for user text instead.
-    env = jinja2.Environment(
-        autoescape=False, trim_blocks=False, lstrip_blocks=False, undefined=jinja2.StrictUndefined
-    )
-    env.filters["md"] = md_text
-    env.filters["md_cell"] = md_cell
-    try:
-        tpl = env.from_string(source)
-        text = tpl.render(**context)
     except jinja2.TemplateSyntaxError as exc:
         raise ConfigError(f"{path}:{exc.lineno}: template error: {exc.message}") from None
     except jinja2.UndefinedError as exc:
@@ -215,3 +189,51 @@ def render_report(context: Mapping[str, Any], template: Path | None = None) -> s
     if MARKER not in text:
         text = f"{MARKER}\n{text}"
     return text.rstrip() + "\n"
+
+
+NO_MODULES = "No modules affected by this change"
+
+
+def empty_report() -> str:
+    """The report when no results file exists (``check report --allow-empty``)."""
+    return f"{MARKER}\n## {NO_MODULES}\n\nNo module, example or test changed; lint, test and policy did not run.\n"
+
+
+# ------------------------------------------------------------ one check's step summary / terminal
+def check_summary_markdown(title: str, doc: dict[str, Any], findings: list[Finding], limit: int = 200) -> str:
+    """Step-summary Markdown of one ``lint``/``test``/``policy`` results document: a status
+    table per module, then up to ``limit`` findings, then the document's messages."""
+    icon = {"passed": "✅", "failed": "❌", "skipped": "⚪"}
+    lines = [
+        f"### {icon.get(doc['status'], '')} {title}: {doc['status']}",
+        "",
+        "| module | status | summary |",
+        "|---|---|---|",
+    ]
+    for m, e in doc["modules"].items():
+        lines.append(
+            f"| `{m}` | {icon.get(e['status'], '')} {e['status']} | {md_cell(e.get('summary', ''))} |"
+        )
+    if findings:
+        lines += ["", "| location | level | tool | rule | message |", "|---|---|---|---|---|"]
+        for f in findings[:limit]:
+            msg = md_cell(f.message)
+            lines.append(f"| `{f.location()}` | {f.level} | {f.tool} | {f.rule} | {msg} |")
+        if len(findings) > limit:
+            lines.append(f"| … | | | | {len(findings) - limit} more |")
+    for m in doc.get("messages", []):
+        lines += ["", f"> {m}"]
+    return "\n".join(lines) + "\n"
+
+
+def print_check_result(doc: dict[str, Any], findings: list[Finding]) -> None:
+    """The terminal form of a results document: findings and module statuses on stdout,
+    messages as ``note:`` lines on stderr."""
+    for f in findings:
+        print(f"{f.location()}: {f.level}: {f.message} [{f.tool}/{f.rule}]")
+    for m, e in doc["modules"].items():
+        print(f"{e['status']:8} {m}  {e.get('summary', '')}")
+        for t in e.get("tests", []):
+            print(f"         {t['status']:8} {t['name']} ({t['duration']:.1f}s)")
+    for msg in doc.get("messages", []):
+        print(f"note: {msg}", file=sys.stderr)

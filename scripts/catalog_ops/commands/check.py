@@ -72,6 +72,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             sp.add_argument("modules", nargs="*", metavar="MODULE", help="modules to check (default: all)")
             sp.add_argument("--results", help="write the results JSON file here (input of `check report`)")
             sp.add_argument(
+                "--results-dir",
+                metavar="DIR",
+                help="write the results (and SARIF) files into DIR as <check>-<modules>.json/.sarif "
+                "and set the step outputs results-file (and sarif-file)",
+            )
+            sp.add_argument(
                 "--path-prefix",
                 help="catalog path inside the repository for annotations/SARIF (default: from git)",
             )
@@ -135,7 +141,34 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         "policy": _policy,
         "report": _report,
     }[args.check_command]
+    if getattr(args, "results_dir", None):
+        _name_results_files(args)
     return handler(args, settings)
+
+
+_SLUG_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+
+
+def results_stem(results_dir: str, check: str, modules: list[str]) -> str:
+    """``DIR/<check>-<slug>``: the slug is the space-joined module list (``all`` when empty) with
+    every byte outside ``A-Za-z0-9._-`` replaced by ``_``, so each matrix job's files differ."""
+    text = " ".join(modules) or "all"
+    slug = "".join(chr(b) if b in _SLUG_BYTES else "_" for b in text.encode("utf-8"))
+    return f"{results_dir}/{check}-{slug}"
+
+
+def _name_results_files(args: argparse.Namespace) -> None:
+    """``--results-dir``: create DIR, default ``--results``/``--sarif`` to the files named by
+    ``results_stem`` and set the step outputs ``results-file`` (and ``sarif-file`` for lint and
+    policy) before the check runs, so they are set even when it fails."""
+    stem = results_stem(args.results_dir, args.check_command, args.modules)
+    Path(args.results_dir).mkdir(parents=True, exist_ok=True)
+    outputs = {"results-file": f"{stem}.json"}
+    args.results = args.results or outputs["results-file"]
+    if hasattr(args, "sarif"):
+        outputs["sarif-file"] = f"{stem}.sarif"
+        args.sarif = args.sarif or outputs["sarif-file"]
+    gha.set_outputs(outputs)
 
 
 def _root(args: argparse.Namespace) -> Path:
@@ -199,43 +232,6 @@ def _affected(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # ---------------------------------------------------------------------------------- helpers
-def _summary_markdown(title: str, doc: dict[str, Any], findings: list[Finding], limit: int = 200) -> str:
-    from catalog_ops.checks.report import md_cell
-
-    icon = {"passed": "✅", "failed": "❌", "skipped": "⚪"}
-    lines = [
-        f"### {icon.get(doc['status'], '')} {title}: {doc['status']}",
-        "",
-        "| module | status | summary |",
-        "|---|---|---|",
-    ]
-    for m, e in doc["modules"].items():
-        lines.append(
-            f"| `{m}` | {icon.get(e['status'], '')} {e['status']} | {md_cell(e.get('summary', ''))} |"
-        )
-    if findings:
-        lines += ["", "| location | level | tool | rule | message |", "|---|---|---|---|---|"]
-        for f in findings[:limit]:
-            msg = md_cell(f.message)
-            lines.append(f"| `{f.location()}` | {f.level} | {f.tool} | {f.rule} | {msg} |")
-        if len(findings) > limit:
-            lines.append(f"| … | | | | {len(findings) - limit} more |")
-    for m in doc.get("messages", []):
-        lines += ["", f"> {m}"]
-    return "\n".join(lines) + "\n"
-
-
-def _print_human(doc: dict[str, Any], findings: list[Finding]) -> None:
-    for f in findings:
-        print(f"{f.location()}: {f.level}: {f.message} [{f.tool}/{f.rule}]")
-    for m, e in doc["modules"].items():
-        print(f"{e['status']:8} {m}  {e.get('summary', '')}")
-        for t in e.get("tests", []):
-            print(f"         {t['status']:8} {t['name']} ({t['duration']:.1f}s)")
-    for msg in doc.get("messages", []):
-        print(f"note: {msg}", file=sys.stderr)
-
-
 def path_prefix(args: argparse.Namespace) -> str:
     """Path of the catalog root inside its git repository (``""`` at the top or outside git).
 
@@ -244,20 +240,9 @@ def path_prefix(args: argparse.Namespace) -> str:
     """
     if getattr(args, "path_prefix", None) is not None:
         return str(args.path_prefix).strip("/")
-    import subprocess
+    from catalog_ops.gitutil import show_prefix
 
-    try:
-        proc = subprocess.run(
-            ["git", "rev-parse", "--show-prefix"],
-            cwd=_root(args),
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return proc.stdout.strip().strip("/") if proc.returncode == 0 else ""
+    return show_prefix(_root(args))
 
 
 def _prefixed(findings: list[Finding], prefix: str) -> list[Finding]:
@@ -270,15 +255,17 @@ def _prefixed(findings: list[Finding], prefix: str) -> list[Finding]:
 
 
 def _finish(args: argparse.Namespace, title: str, doc: dict[str, Any], findings: list[Finding]) -> int:
+    from catalog_ops.checks.report import check_summary_markdown, print_check_result
+
     # with --json, stdout is the document; the runner reads workflow commands on stderr too
     annotate_findings(_prefixed(findings, path_prefix(args)), stream=sys.stderr if args.json else None)
-    gha.write_summary(_summary_markdown(title, doc, findings))
+    gha.write_summary(check_summary_markdown(title, doc, findings))
     if getattr(args, "results", None):
         write_results(Path(args.results), doc)
     if args.json:
         print(json.dumps(doc, indent=2))
     else:
-        _print_human(doc, findings)
+        print_check_result(doc, findings)
     return 0 if doc["status"] == "passed" else 1
 
 
@@ -382,9 +369,19 @@ def _policy(args: argparse.Namespace, settings: Settings) -> int:
 
 # ---------------------------------------------------------------------------------- report
 def _report(args: argparse.Namespace, settings: Settings) -> int:
-    from catalog_ops.checks.report import MARKER, Links, build_context, load_results, render_report
+    from catalog_ops.checks.report import (
+        MARKER,
+        Links,
+        build_context,
+        empty_report,
+        load_results,
+        render_report,
+    )
 
-    docs = load_results([Path(p) for p in args.results])
+    paths = [Path(p) for p in args.results]
+    if args.allow_empty:  # a results directory nothing was downloaded into may not exist
+        paths = [p for p in paths if p.exists()]
+    docs = load_results(paths)
     if not docs and not args.allow_empty:
         raise UsageError(
             "no results files found in "
@@ -397,7 +394,7 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
         text = render_report(context, Path(args.template) if args.template else None)
     else:
         context = build_context([], links)  # overall: "skipped"
-        text = f"{MARKER}\n## {NO_MODULES}\n\nNo module, example or test changed; lint, test and policy did not run.\n"
+        text = empty_report()
     gha.write_summary(text)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
@@ -408,9 +405,6 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     elif not args.output or args.pr is None:
         print(text, end="")
     return 0 if context["overall"] != "failed" else 1
-
-
-NO_MODULES = "No modules affected by this change"
 
 
 def _comment(args: argparse.Namespace, settings: Settings, text: str, marker: str) -> None:

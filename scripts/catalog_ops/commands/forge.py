@@ -29,7 +29,7 @@ from rich.table import Table
 
 from catalog_ops import gitutil
 from catalog_ops.errors import UsageError
-from catalog_ops.forge import FileChange, make_forge
+from catalog_ops.forge import FileChange, Repo, make_forge
 from catalog_ops.forge.local import LocalForge
 from catalog_ops.settings import Settings
 
@@ -185,7 +185,8 @@ def _esc(*cells: str) -> list[str]:
     return [escape(c) for c in cells]
 
 
-def _repo_json(r: Any) -> dict[str, Any]:
+def _repo_json(r: Repo) -> dict[str, Any]:
+    """``forge show --json`` fields of a repository (clone URL credentials redacted)."""
     return {
         "full_name": r.full_name,
         "default_branch": r.default_branch,
@@ -200,7 +201,7 @@ def _repo_json(r: Any) -> dict[str, Any]:
 def _show(args: argparse.Namespace, settings: Settings, console: Console) -> int:
     if settings.forge != "local":
         if not args.repo:
-            raise UsageError("'forge show' needs OWNER/REPO with --forge github")
+            raise UsageError(f"'forge show' needs OWNER/REPO with --forge {settings.forge}")
         repo = make_forge(settings).get_repo(args.repo)
         if args.json:
             print(json.dumps(_repo_json(repo), indent=2))

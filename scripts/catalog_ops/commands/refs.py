@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Iterator
 
 from catalog_ops.errors import PartialFailure, SourceParseError
-from catalog_ops.refs.scan import Reference, scan_tree
+from catalog_ops.refs import Reference, scan_tree
 from catalog_ops.settings import Settings
 
 

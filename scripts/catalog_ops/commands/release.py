@@ -13,9 +13,11 @@ import sys
 from pathlib import Path
 
 from catalog_ops import gha
+from catalog_ops.core.versions import TagScheme, Urgency
 from catalog_ops.errors import PartialFailure
 from catalog_ops.forge import make_forge
-from catalog_ops.release.run import ReleaseOptions, ReleasePlan, run_release
+from catalog_ops.release.model import BUMP_CHOICES, ReleaseOptions, ReleasePlan
+from catalog_ops.release.run import run_release
 from catalog_ops.settings import Settings
 
 
@@ -31,19 +33,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         ),
     )
     p.add_argument("--repo", required=True, help="catalog repository OWNER/REPO")
-    p.add_argument(
-        "--bump", choices=("auto", "patch", "minor", "major"), default="auto", help="default: auto"
-    )
+    p.add_argument("--bump", choices=BUMP_CHOICES, default="auto", help="default: auto")
     p.add_argument("--prerelease", metavar="ID", help="make a pre-release <version>-ID.N (e.g. rc)")
     p.add_argument(
         "--urgency",
-        choices=("normal", "security"),
+        choices=Urgency.values(),
         help="release urgency for the rollout (default: security when a security change is included)",
     )
     p.add_argument("--ref", metavar="SHA", help="commit to release (default: head of the default branch)")
     p.add_argument(
         "--tag-scheme",
-        choices=("repo", "module"),
+        choices=TagScheme.KINDS,
         help="repo: v{version}; module: {module_path}/v{version} (default: repo, module with --module)",
     )
     p.add_argument("--module", metavar="PATH", help="release only this module (per-module tags)")

@@ -11,26 +11,20 @@ See docs/rollout.md for the plan schema, the dependent ``.catalog-ops.yml`` and 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from catalog_ops import gha
 from catalog_ops.errors import UsageError
+from catalog_ops.fanout.dependents import add_selection_arguments, positive_int, selection_from_args
 from catalog_ops.settings import Settings
 
-
-def _positive_int(text: str) -> int:
-    """argparse type: an integer >= 1 (usage error, exit 2, otherwise)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1 (got {value})")
-    return value
+if TYPE_CHECKING:
+    from catalog_ops.rollout.model import Plan
 
 
 def _nonneg_float(text: str) -> float:
@@ -60,42 +54,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     pp = rsub.add_parser("plan", help="find dependents and the module bumps they need; write the plan JSON")
     pp.add_argument("--catalog", required=True, help="catalog repository OWNER/REPO")
     pp.add_argument("--release", help="release tag to roll out (default: the latest non-pre-release)")
-    src = pp.add_mutually_exclusive_group(required=True)
-    src.add_argument("--org", help="list the dependents from this org/user")
-    src.add_argument("--dependents", type=Path, help="file with one OWNER/REPO per line (or a JSON list)")
-    pp.add_argument("--topic", action="append", default=[], help="keep repos having this topic (repeatable)")
-    pp.add_argument(
-        "--include", action="append", default=[], help="keep repo names matching this glob (repeatable)"
-    )
-    pp.add_argument(
-        "--exclude", action="append", default=[], help="drop repo names matching this glob (repeatable)"
-    )
-    pp.add_argument(
-        "--catalog-address", help="module address dependents use (default: github.com/OWNER/REPO)"
-    )
-    pp.add_argument(
-        "--registry-module",
-        action="append",
-        default=[],
-        metavar="ADDRESS=MODULE",
-        help="registry module address published from catalog module dir, e.g. "
-        "app.terraform.io/acme/naming/generic=modules/naming (repeatable)",
-    )
+    add_selection_arguments(pp)
     pp.add_argument(
         "--bump-all", action="store_true", help="bump every reference, not only modules that changed"
     )
     pp.add_argument("--out", type=Path, help="write the plan here (default: stdout)")
-    pp.add_argument(
-        "--concurrency", type=_positive_int, default=8, help="dependents scanned in parallel (default 8)"
-    )
     pp.add_argument("--json", action="store_true", help="print the plan JSON on stdout even with --out")
+    pp.add_argument(
+        "--allow-problems",
+        action="store_true",
+        help="exit 0 with a warning instead of 1 when some dependents had problems but the plan "
+        "was written to --out (the rollout action: the others are still rolled out)",
+    )
     pp.set_defaults(func=run)
 
     sp = rsub.add_parser("shard", help="print a GitHub Actions matrix that splits the plan's work")
     sp.add_argument("--plan", type=Path, required=True)
     sp.add_argument(
         "--shards",
-        type=_positive_int,
+        type=positive_int,
         required=True,
         help="wanted number of shards (capped at 256 and at the work)",
     )
@@ -120,7 +97,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="seconds between check polls (default 15)",
     )
     ap.add_argument(
-        "--concurrency", type=_positive_int, default=4, help="dependents processed in parallel (default 4)"
+        "--concurrency", type=positive_int, default=4, help="dependents processed in parallel (default 4)"
     )
     ap.add_argument(
         "--write-interval",
@@ -136,6 +113,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     ap.add_argument("--merge-method", choices=("squash", "merge", "rebase"), default="squash")
     ap.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     ap.add_argument("--report", type=Path, help="also write the JSON report to this file")
+    ap.add_argument(
+        "--report-dir",
+        metavar="DIR",
+        help="write the JSON report to DIR/shard-K-of-N.json (DIR/shard-all.json without --shard) "
+        "and set the step output report-file",
+    )
     ap.set_defaults(func=run)
 
     sm = rsub.add_parser("summary", help="merge apply shard reports (JSON) into one summary")
@@ -167,8 +150,8 @@ def _console() -> Any:
     return console
 
 
-def _load_plan(path: Path) -> Any:
-    from catalog_ops.rollout.planner import Plan
+def _load_plan(path: Path) -> Plan:
+    from catalog_ops.rollout.model import Plan
 
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -179,32 +162,17 @@ def _load_plan(path: Path) -> Any:
     return Plan.from_json(data)
 
 
-def _registry_modules(items: list[str]) -> dict[str, str]:
-    out = {}
-    for item in items:
-        address, sep, module = item.partition("=")
-        if not sep or not address.strip() or not module.strip():
-            raise UsageError(f"--registry-module must be ADDRESS=MODULE, not {item!r}")
-        out[address.strip()] = module.strip().strip("/")
-    return out
-
-
 def _plan(args: argparse.Namespace, settings: Settings) -> int:
     from rich.markup import escape
     from rich.progress import Progress
 
     from catalog_ops.forge import make_forge
     from catalog_ops.render.report import print_wide
-    from catalog_ops.rollout.planner import build_plan, load_dependents_file
+    from catalog_ops.rollout.gather import build_plan
+    from catalog_ops.rollout.summary import plan_markdown, plan_problems, plan_table
 
+    selection = selection_from_args(args)
     forge = make_forge(settings)
-    names = None
-    if args.dependents is not None:
-        try:
-            text = args.dependents.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"{args.dependents}: {exc.strerror}") from None
-        names = load_dependents_file(text, str(args.dependents))
     console = _console()
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("scanning dependents", total=None)
@@ -212,15 +180,8 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
             forge,
             catalog=args.catalog,
             release=args.release,
-            org=args.org,
-            topics=args.topic,
-            include=args.include,
-            exclude=args.exclude,
-            dependents=names,
-            catalog_address=args.catalog_address,
+            selection=selection,
             bump_all=args.bump_all,
-            registry_modules=_registry_modules(args.registry_module),
-            concurrency=args.concurrency,
             progress=lambda _name: progress.advance(task),
         )
     doc = json.dumps(plan.to_json(), indent=2, sort_keys=False) + "\n"
@@ -229,16 +190,16 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
         args.out.write_text(doc, encoding="utf-8")
     if not args.out or args.json:
         sys.stdout.write(doc)
-    print_wide(console, _plan_table(plan))
+    print_wide(console, plan_table(plan))
     for d in plan.dependents:
         if d.action.value == "skip" and d.reason and d.reason.startswith("invalid config"):
             gha.annotate("warning", d.reason, title=f"catalog-ops rollout: {d.repo} skipped")
         for err in d.errors:
             gha.annotate("warning", err, title=f"catalog-ops rollout: {d.repo}: file not parsed")
-    gha.write_summary(_plan_markdown(plan))
+    gha.write_summary(plan_markdown(plan))
     counts = plan.counts()
     work = sum(counts.get(a, 0) for a in ("open", "update", "close"))
-    problems = _plan_problems(plan)
+    problems = plan_problems(plan)
     gha.set_outputs(
         {
             "has_work": "true" if work else "false",
@@ -248,87 +209,18 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
     )
     for line in problems:
         console.print(f"[red]error[/]: {escape(line)}", soft_wrap=True)
+    if problems and args.allow_problems and args.out and args.out.stat().st_size:
+        gha.annotate(
+            "warning",
+            "some dependents had problems (see above); rolling out the rest",
+            title="catalog-ops rollout plan",
+        )
+        return 0
     return 1 if problems else 0
 
 
-def _plan_problems(plan: Any) -> list[str]:
-    """What makes ``rollout plan`` exit 1 (the plan is still written): files that could not be
-    parsed in a dependent, and dependents that could not be read (missing repository, forge
-    errors, invalid ``.catalog-ops.yml``) — like ``dashboard``, which exits 1 on such errors."""
-    from catalog_ops.rollout.planner import PROBLEM_REASONS
-
-    out: list[str] = []
-    for d in plan.dependents:
-        for err in d.errors:
-            out.append(f"{d.repo}: {err}")
-        if d.action.value == "skip" and d.reason and d.reason.startswith(PROBLEM_REASONS):
-            out.append(f"{d.repo}: {d.reason}")
-    return out
-
-
-def _plan_table(plan: Any) -> Any:
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table(
-        title=f"Rollout plan: {plan.catalog} {plan.release.tag} ({plan.release.urgency})",
-        caption=", ".join(f"{n} {a}" for a, n in sorted(plan.counts().items())),
-    )
-    for col in ("Repository", "Action", "Update", "Urgency", "Changes / reason"):
-        table.add_column(col, overflow="fold")
-    quiet = 0
-    for d in plan.dependents:
-        if d.action.value == "nothing" and not d.refs and len(plan.dependents) > 30:
-            quiet += 1
-            continue
-        bumped = sorted(
-            {
-                f"{r.module.rsplit('/', 1)[-1] or '(root)'} {r.current}→{r.target}"
-                for r in d.refs
-                if r.action == "bump"
-            }
-        )
-        skipped = [
-            f"{r.written_in}:{r.ref_line or r.line} skipped: {r.reason}" for r in d.refs if r.action == "skip"
-        ]
-        unread = [f"not read: {e}" for e in d.errors]
-        text = "; ".join(bumped + skipped + unread) or (d.reason or "")
-        if unread and d.reason and d.reason not in text:
-            text = f"{d.reason}; {text}"
-        table.add_row(
-            d.repo, d.action.value, d.update if d.bumps else "", d.urgency if d.bumps else "", escape(text)
-        )
-    if quiet:
-        table.add_row(f"({quiet} more)", "nothing", "", "", "no reference to the catalog")
-    return table
-
-
-def _plan_markdown(plan: Any) -> str:
-    """Step-summary Markdown: counts and one row per dependent with work or a skip."""
-    lines = [
-        f"### Rollout plan: {plan.catalog} {plan.release.tag} ({plan.release.urgency})",
-        "",
-        ", ".join(f"{n} {a}" for a, n in sorted(plan.counts().items())),
-        "",
-        "| Repository | Action | Update | Urgency | Changes / reason |",
-        "|---|---|---|---|---|",
-    ]
-    for d in plan.dependents:
-        if d.action.value == "nothing" and not d.errors:
-            continue
-        bumped = sorted(
-            {f"{r.module or '(root)'} {r.current}→{r.target}" for r in d.refs if r.action == "bump"}
-        )
-        unread = [f"not read: {e}" for e in d.errors]
-        text = ("; ".join(bumped + unread) or d.reason or "").replace("|", "\\|").replace("\n", " ")
-        lines.append(
-            f"| {d.repo} | {d.action.value} | {d.update if d.bumps else ''} | {d.urgency if d.bumps else ''} | {text} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
 def _shard(args: argparse.Namespace) -> int:
-    from catalog_ops.rollout.planner import matrix
+    from catalog_ops.rollout.shard import matrix
 
     plan = _load_plan(args.plan)
     result = matrix(plan, args.shards)
@@ -342,14 +234,21 @@ def _apply(args: argparse.Namespace, settings: Settings) -> int:
     from rich.progress import Progress
 
     from catalog_ops.forge import make_forge
-    from catalog_ops.rollout.apply import ApplyOptions, Pacer, apply_plan, check_templates, template_env
-    from catalog_ops.rollout.planner import dependents_of_shard, parse_shard
+    from catalog_ops.rollout.apply import ApplyOptions, apply_plan
+    from catalog_ops.rollout.prtext import check_templates, template_env
+    from catalog_ops.rollout.shard import dependents_of_shard, parse_shard
 
+    shard_id = args.shard.replace("/", "-of-") if args.shard else "all"  # name-safe, for artifact names
+    gha.set_outputs({"shard-id": shard_id})
+    if args.report_dir and not args.report:
+        args.report = Path(f"{args.report_dir}/shard-{shard_id}.json")
+        gha.set_outputs({"report-file": f"{args.report_dir}/shard-{shard_id}.json"})
     plan = _load_plan(args.plan)
     shard = parse_shard(args.shard) if args.shard else None
     check_templates(template_env(args.template_dir), plan)  # template errors fail once, up front (exit 2)
+    if args.write_interval is not None:  # the forge paces content-creating requests
+        settings = dataclasses.replace(settings, write_interval=args.write_interval)
     forge = make_forge(settings)
-    interval = settings.write_interval if args.write_interval is None else args.write_interval
     options = ApplyOptions(
         dry_run=args.dry_run,
         wait_and_merge=args.wait_and_merge,
@@ -370,7 +269,6 @@ def _apply(args: argparse.Namespace, settings: Settings) -> int:
             plan,
             shard=shard,
             options=options,
-            pacer=Pacer(interval),
             progress=lambda _o: progress.advance(task),
         )
     report.render_table(console)

@@ -14,17 +14,18 @@ could not be written (the rest still ran).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
 from collections.abc import Mapping
-from typing import Any
 
 from catalog_ops.errors import NotFound, PartialFailure, UsageError
+from catalog_ops.forge.base import Release, Releases
 from catalog_ops.settings import Settings
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
     """Register ``sweep`` and its options."""
     p = sub.add_parser(
         "sweep",
@@ -48,6 +49,47 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SweepOptions:
+    """The ``sweep`` command's options, checked.
+
+    Attributes:
+        repo: the catalog, ``OWNER/REPO``.
+        base: base branch (None: the repository's default branch).
+        dry_run: plan and report, write nothing.
+        json: print the JSON report on stdout.
+        registries: registry host -> base URL (``--registry HOST=URL``; wins over
+            ``sweep.registries``).
+        timeout: seconds per registry request (> 0).
+        retries: retries after 5xx/429/timeouts (>= 0).
+    """
+
+    repo: str
+    base: str | None = None
+    dry_run: bool = False
+    json: bool = False
+    registries: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    timeout: float = 20.0
+    retries: int = 2
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> SweepOptions:
+        """Options from parsed arguments. Raises UsageError for a bad value."""
+        if args.repo.count("/") != 1:
+            raise UsageError(f"--repo {args.repo!r}: expected OWNER/REPO")
+        if args.retries < 0 or args.timeout <= 0:
+            raise UsageError("--retries must be >= 0 and --timeout > 0")
+        return cls(
+            repo=args.repo,
+            base=args.base,
+            dry_run=args.dry_run,
+            json=args.json,
+            registries=_parse_registry_flags(args.registry),
+            timeout=args.timeout,
+            retries=args.retries,
+        )
+
+
 def _parse_registry_flags(values: list[str]) -> dict[str, str]:
     out = {}
     for value in values:
@@ -67,68 +109,63 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     """
     from catalog_ops import gha
     from catalog_ops.forge import make_forge
-    from catalog_ops.sweep import run as sweep
+    from catalog_ops.sweep.apply import read_repo_files, run_sweep
+    from catalog_ops.sweep.config import load_sweep_config
+    from catalog_ops.sweep.model import Status
     from catalog_ops.sweep.registry import RegistryClient, git_remote_tags
+    from catalog_ops.sweep.report import print_table
 
-    if args.repo.count("/") != 1:
-        raise UsageError(f"--repo {args.repo!r}: expected OWNER/REPO")
-    if args.retries < 0 or args.timeout <= 0:
-        raise UsageError("--retries must be >= 0 and --timeout > 0")
+    options = SweepOptions.from_args(args)
     forge = make_forge(settings)
-    info = forge.get_repo(args.repo)
-    base = args.base or info.default_branch
-    base_sha = forge.branch_sha(args.repo, base)
+    info = forge.get_repo(options.repo)
+    base = options.base or info.default_branch
+    base_sha = forge.branch_sha(options.repo, base)
     if base_sha is None:
-        raise UsageError(f"{args.repo}: branch {base!r} does not exist")
-    files = sweep.read_repo_files(forge, args.repo, base_sha)
-    config = sweep.load_sweep_config(files)
+        raise UsageError(f"{options.repo}: branch {base!r} does not exist")
+    files = read_repo_files(forge, options.repo, base_sha)
+    config = load_sweep_config(files)
     env = dict(os.environ)  # TF_TOKEN_* and git settings are read from the process environment
     client = RegistryClient(
         env=env,
-        base_urls={**config.registries, **_parse_registry_flags(args.registry)},
-        timeout=args.timeout,
-        retries=args.retries,
+        base_urls={**config.registries, **options.registries},
+        timeout=options.timeout,
+        retries=options.retries,
     )
-    result = sweep.run_sweep(
-        _UpstreamHints(forge, settings, config.upstreams),
-        args.repo,
+    result = run_sweep(
+        forge,
+        options.repo,
         registry=client,
         git_tags=lambda url: git_remote_tags(url, env=env),
         default_cli="opentofu" if settings.tf_binary == "tofu" else "terraform",
         base=base,
-        dry_run=args.dry_run,
+        dry_run=options.dry_run,
         config=config,
         base_sha=base_sha,
         files=files,
+        releases=_UpstreamHints(forge, settings, config.upstreams),
     )
-    _print_table(result)
-    if args.json:
+    print_table(result)
+    if options.json:
         json.dump(result.to_json(), sys.stdout, indent=2)
         sys.stdout.write("\n")
     gha.write_summary(result.to_markdown())
+    unknown = [r for r in result.results if r.status is Status.UNKNOWN]
     gha.set_outputs(
         {
             "pull-requests": "\n".join(p["url"] for p in result.pulls if p.get("url")),
-            "unknown": str(sum(1 for r in result.results if r.status is sweep.Status.UNKNOWN)),
+            "unknown": str(len(unknown)),
         }
     )
-    for r in result.results:
-        if r.status is sweep.Status.UNKNOWN:
-            gha.annotate(
-                "warning", f"{r.dependency.id}: {r.reason}", title="dependency sweep: upstream failed"
-            )
+    for r in unknown:
+        gha.annotate("warning", f"{r.dependency.id}: {r.reason}", title="dependency sweep: upstream failed")
     if result.failed:
-        problems = [
-            f"{r.dependency.id}: {r.reason}" for r in result.results if r.status is sweep.Status.UNKNOWN
-        ]
-        problems += [f"{p['branch']}: {p['error']}" for p in result.pulls if p["outcome"] == "failed"]
-        problems += result.errors
-        raise PartialFailure("sweep incomplete:\n  " + "\n  ".join(problems))
+        raise PartialFailure("sweep incomplete:\n  " + "\n  ".join(result.problems()))
     return 0
 
 
 class _UpstreamHints:
-    """The forge, with ``list_releases`` errors for the CLI upstreams made actionable.
+    """The forge's ``Releases`` role, with ``list_releases`` errors for the CLI upstreams made
+    actionable.
 
     The Terraform/OpenTofu versions come from the releases of ``sweep.upstreams`` repositories
     (``hashicorp/terraform``, ``opentofu/opentofu``) on the same forge, which a local forge does
@@ -137,13 +174,20 @@ class _UpstreamHints:
     through unchanged.
     """
 
-    def __init__(self, forge: Any, settings: Settings, upstreams: Mapping[str, str]) -> None:
+    def __init__(self, forge: Releases, settings: Settings, upstreams: Mapping[str, str]) -> None:
         self._forge = forge
         self._settings = settings
         self._clis = {repo: cli for cli, repo in upstreams.items()}
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._forge, name)
+    def create_release(
+        self, repo: str, *, tag: str, name: str, body: str, prerelease: bool = False
+    ) -> Release:
+        """Passed through to the forge."""
+        return self._forge.create_release(repo, tag=tag, name=name, body=body, prerelease=prerelease)
+
+    def get_release(self, repo: str, tag: str) -> Release | None:
+        """Passed through to the forge."""
+        return self._forge.get_release(repo, tag)
 
     def _where(self) -> str:
         if self._settings.forge == "local":
@@ -163,7 +207,9 @@ class _UpstreamHints:
             f"the {cli} versions; or stop checking it with `sweep: {{ignore: [{cli}]}}`"
         )
 
-    def list_releases(self, repo: str) -> Any:
+    def list_releases(self, repo: str) -> list[Release]:
+        """The forge's releases of ``repo``; for a CLI upstream, NotFound with a hint when the
+        repository is missing or has no published release."""
         cli = self._clis.get(repo)
         if cli is None:
             return self._forge.list_releases(repo)
@@ -180,43 +226,3 @@ class _UpstreamHints:
                 f"{self._where()}: {self._fixes(repo, cli)}"
             )
         return releases
-
-
-def _print_table(result: object) -> None:
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
-    from catalog_ops.sweep.run import Status, SweepRun, summary_line
-
-    assert isinstance(result, SweepRun)
-    table = Table(
-        title=escape(f"Dependency sweep of {result.repo} ({result.base})"),
-        caption=escape(summary_line(result.results)),
-    )
-    for column in ("Dependency", "Kind", "Status", "Current", "Latest", "Proposed", "Details"):
-        table.add_column(column, overflow="fold")
-    styles = {
-        Status.UNKNOWN: "bold red",
-        Status.UPDATE: "green",
-        Status.IGNORED: "yellow",
-        Status.SKIPPED: "dim",
-    }
-    for r in result.results:
-        style = styles.get(r.status)
-        status = f"[{style}]{r.status.value}[/]" if style else r.status.value
-        table.add_row(
-            escape(r.dependency.id),
-            escape(r.dependency.kind.value),
-            status,
-            escape(", ".join(r.current)),
-            escape(r.latest or ""),
-            escape(", ".join(r.new)),
-            escape(r.reason or ""),
-        )
-    console = Console(stderr=True, width=160)
-    console.print(table)
-    for p in result.pulls:
-        console.print(
-            escape(f"{p['outcome']}: {p['title']} [{p['branch']}] {p.get('url') or p.get('error') or ''}")
-        )

@@ -15,53 +15,46 @@ A footer is only a footer where the spec puts it: in the trailing block of parag
 with a paragraph whose first line is ``token: value``. A sentence in the body that merely
 mentions "BREAKING CHANGE:" (mid-line, or on a wrapped line of a prose paragraph) is not one.
 Parsing never raises: input that is not a Conventional Commit comes back as ``NotParsable``.
+
+Which PR a squash or merge commit came from is read from the subject the forge writes
+(``forge.base.MergeSubjects``), not here: that format belongs to the forge.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import enum
 import re
 from collections.abc import Iterable, Mapping
+
+from catalog_ops.core.versions import Level
 
 __all__ = [
     "DEFAULT_LABEL_RULES",
     "DEFAULT_SECURITY_LABELS",
     "DEFAULT_SECURITY_TYPES",
     "DEFAULT_TYPE_RULES",
-    "BumpLevel",
     "ConventionalCommit",
     "NotParsable",
     "commit_level",
     "labels_level",
     "parse_commit_message",
-    "pr_number_from_subject",
 ]
 
 
-class BumpLevel(enum.IntEnum):
-    """How much a change moves the version (semver.org). Ordered: pick the largest with ``max()``."""
-
-    NONE = 0
-    PATCH = 1
-    MINOR = 2
-    MAJOR = 3
-
-
 #: commit type -> level; types not listed (docs, chore, ci, test, refactor, style, build) are NONE.
-DEFAULT_TYPE_RULES: Mapping[str, BumpLevel] = {
-    "feat": BumpLevel.MINOR,
-    "fix": BumpLevel.PATCH,
-    "perf": BumpLevel.PATCH,
-    "security": BumpLevel.PATCH,
-    "sec": BumpLevel.PATCH,
-    "revert": BumpLevel.PATCH,
+DEFAULT_TYPE_RULES: Mapping[str, Level] = {
+    "feat": Level.MINOR,
+    "fix": Level.PATCH,
+    "perf": Level.PATCH,
+    "security": Level.PATCH,
+    "sec": Level.PATCH,
+    "revert": Level.PATCH,
 }
 #: PR label (case-insensitive) -> level.
-DEFAULT_LABEL_RULES: Mapping[str, BumpLevel] = {
-    "semver:major": BumpLevel.MAJOR,
-    "semver:minor": BumpLevel.MINOR,
-    "semver:patch": BumpLevel.PATCH,
+DEFAULT_LABEL_RULES: Mapping[str, Level] = {
+    "semver:major": Level.MAJOR,
+    "semver:minor": Level.MINOR,
+    "semver:patch": Level.PATCH,
 }
 #: commit types / scopes and PR labels that put a change in the "Security" section.
 DEFAULT_SECURITY_TYPES: frozenset[str] = frozenset({"security", "sec"})
@@ -77,8 +70,6 @@ _HEADER_RE = re.compile(
 )
 # footer line: "Token: value" / "Token #value" (token: word chars and '-'), or a breaking token
 _FOOTER_RE = re.compile(r"(?P<token>BREAKING CHANGE|[A-Za-z][A-Za-z0-9-]*)(?P<sep>: | #)(?P<value>.*)\Z")
-_PR_SUFFIX_RE = re.compile(r"\s\(#(\d+)\)\s*\Z")
-_MERGE_PR_RE = re.compile(r"\AMerge pull request #(\d+) from \S+")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -221,41 +212,22 @@ def parse_commit_message(message: str) -> ConventionalCommit | NotParsable:
 def commit_level(
     commit: ConventionalCommit | NotParsable,
     *,
-    rules: Mapping[str, BumpLevel] = DEFAULT_TYPE_RULES,
-    breaking_level: BumpLevel = BumpLevel.MAJOR,
-) -> BumpLevel:
+    rules: Mapping[str, Level] = DEFAULT_TYPE_RULES,
+    breaking_level: Level = Level.MAJOR,
+) -> Level:
     """The bump a parsed message asks for: ``breaking_level`` when breaking, else ``rules[type]``.
 
     ``breaking_level`` is MAJOR from 1.0.0 on and MINOR before (semver.org item 4: "anything
     MAY change at any time" in 0.y.z; catalog-ops bumps the minor).
     """
     if not commit.parsed:
-        return BumpLevel.NONE
+        return Level.NONE
     if commit.breaking:
         return breaking_level
-    return rules.get(commit.type or "", BumpLevel.NONE)
+    return rules.get(commit.type or "", Level.NONE)
 
 
-def labels_level(labels: Iterable[str], rules: Mapping[str, BumpLevel] = DEFAULT_LABEL_RULES) -> BumpLevel:
+def labels_level(labels: Iterable[str], rules: Mapping[str, Level] = DEFAULT_LABEL_RULES) -> Level:
     """Largest level among PR labels (case-insensitive, surrounding spaces ignored)."""
     lowered = {k.lower(): v for k, v in rules.items()}
-    return max(
-        (lowered.get(label.strip().lower(), BumpLevel.NONE) for label in labels), default=BumpLevel.NONE
-    )
-
-
-def pr_number_from_subject(subject: str) -> int | None:
-    """PR number GitHub puts in squash-merge subjects (``"feat: x (#12)"``) or merge commits
-    (``"Merge pull request #12 from owner/branch"``); None otherwise."""
-    match = _PR_SUFFIX_RE.search(subject) or _MERGE_PR_RE.match(subject)
-    return int(match.group(1)) if match else None
-
-
-def is_github_merge_subject(subject: str) -> bool:
-    """``"Merge pull request #N from ..."`` (GitHub's merge-commit subject)."""
-    return _MERGE_PR_RE.match(subject) is not None
-
-
-def strip_pr_suffix(text: str) -> str:
-    """``"feat: x (#12)"`` -> ``"feat: x"``."""
-    return _PR_SUFFIX_RE.sub("", text).rstrip()
+    return max((lowered.get(label.strip().lower(), Level.NONE) for label in labels), default=Level.NONE)

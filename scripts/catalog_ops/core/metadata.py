@@ -14,10 +14,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from catalog_ops.core.versions import Urgency
+
 MARKER = "catalog-ops:release-metadata"
 SCHEMA = 1
 _RE = re.compile(r"<!--\s*" + re.escape(MARKER) + r"\s+(\{.*?\})\s*-->", re.S)
-URGENCIES = ("normal", "security")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -52,7 +53,7 @@ class ReleaseMetadata:
         version: semver without prefix, e.g. ``"1.3.0"``.
         tag: the git tag, e.g. ``"v1.3.0"`` or ``"modules/vpc/v1.3.0"``.
         previous: previous tag or None for the first release.
-        urgency: ``"normal"`` or ``"security"``.
+        urgency: ``Urgency`` (JSON ``"normal"`` or ``"security"``).
         breaking: any breaking change in this release.
         modules: changed modules keyed by path.
         commit: the commit the tag points at (40 hex), when known.
@@ -64,7 +65,7 @@ class ReleaseMetadata:
     version: str
     tag: str
     previous: str | None
-    urgency: str = "normal"
+    urgency: Urgency = Urgency.NORMAL
     breaking: bool = False
     modules: Mapping[str, ModuleChange] = dataclasses.field(default_factory=dict)
     schema: int = SCHEMA
@@ -104,9 +105,10 @@ class ReleaseMetadata:
             raise ValueError(
                 f"unsupported release metadata schema: {data.get('schema') if isinstance(data, Mapping) else data!r}"
             )
-        urgency = data.get("urgency", "normal")
-        if urgency not in URGENCIES:
-            raise ValueError(f"unknown urgency {urgency!r}")
+        try:
+            urgency = Urgency(data.get("urgency", "normal"))
+        except ValueError:
+            raise ValueError(f"unknown urgency {data.get('urgency')!r}") from None
         modules = {}
         for path, m in (data.get("modules") or {}).items():
             modules[path] = ModuleChange(

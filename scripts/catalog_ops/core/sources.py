@@ -18,19 +18,34 @@ All forms naming the same repository normalise to one *identity*: host (lower-ca
 scheme, user or port) plus path (without ``.git`` or surrounding slashes; lower-cased for the
 case-insensitive forges github.com, gitlab.com and bitbucket.org). Registry identities are
 ``HOST/NAMESPACE/NAME/PROVIDER`` lower-cased, with ``registry.terraform.io`` as default host.
+
+Besides module sources, this module holds the other address forms the program reads:
+
+- provider source addresses ``[HOSTNAME/]NAMESPACE/TYPE`` (``parse_provider_address``,
+  Terraform "Provider Requirements");
+- registry module addresses split into host, namespace, name and target system
+  (``registry_module_address``, Terraform "Module Registry Protocol");
+- the URL ``git ls-remote`` is given for a git module source (``git_remote_url``, go-getter's
+  forced ``git::`` getter and its GitHub / Bitbucket detectors);
+- the public web pages of a version (``provider_docs_url``, ``module_docs_url``,
+  ``git_release_url``) for the hosts whose URL scheme is public and fixed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from catalog_ops.core.versions import parse_version
 from catalog_ops.errors import UsageError
 
 DEFAULT_REGISTRY = "registry.terraform.io"
+"""Host of provider and module registry addresses written without one (Terraform docs)."""
+PUBLIC_REGISTRIES = (DEFAULT_REGISTRY, "registry.opentofu.org")
+"""The public registries of Terraform and OpenTofu, whose host short names may leave out."""
 _CASE_INSENSITIVE_HOSTS = {"github.com", "gitlab.com", "bitbucket.org"}
 _ARCHIVE_EXT = (".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar")
 _REG_NS = r"[0-9A-Za-z](?:[0-9A-Za-z_-]{0,62}[0-9A-Za-z])?"
@@ -70,7 +85,7 @@ class RefKind(StrEnum):
     DYNAMIC = "dynamic"
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class ModuleSource:
     """A parsed module source address. See the module docstring for the rules.
 
@@ -90,13 +105,13 @@ class ModuleSource:
 
     raw: str
     kind: SourceKind
-    identity: str | None
-    subdir: str | None
-    ref: str | None
-    ref_kind: RefKind
-    ref_span: tuple[int, int] | None
-    updatable: bool
-    reason: str | None
+    identity: str | None = None
+    subdir: str | None = None
+    ref: str | None = None
+    ref_kind: RefKind = RefKind.NONE
+    ref_span: tuple[int, int] | None = None
+    updatable: bool = True
+    reason: str | None = None
     query: tuple[tuple[str, str], ...] = ()
 
 
@@ -130,7 +145,7 @@ def _identity(host: str, path: str) -> str:
     return f"{host}/{_clean_path(path, host in _CASE_INSENSITIVE_HOSTS)}"
 
 
-@dataclass
+@dataclasses.dataclass
 class _Split:
     base: str  # address without subdir and query
     subdir: str | None
@@ -176,16 +191,14 @@ def _split(raw: str, start: int) -> _Split:
 
 
 def _not_updatable(raw: str, kind: SourceKind, reason: str, identity: str | None = None) -> ModuleSource:
+    return ModuleSource(raw=raw, kind=kind, identity=identity, updatable=False, reason=reason)
+
+
+def dynamic_source(raw: str, reason: str) -> ModuleSource:
+    """The ``ModuleSource`` of a source expression that is not a plain string (interpolation, a
+    variable, an object): never updatable, ``reason`` says why."""
     return ModuleSource(
-        raw=raw,
-        kind=kind,
-        identity=identity,
-        subdir=None,
-        ref=None,
-        ref_kind=RefKind.NONE,
-        ref_span=None,
-        updatable=False,
-        reason=reason,
+        raw=raw, kind=SourceKind.DYNAMIC, ref_kind=RefKind.DYNAMIC, updatable=False, reason=reason
     )
 
 
@@ -282,17 +295,7 @@ def parse_source(raw: str) -> ModuleSource:
             host = (reg["host"] or DEFAULT_REGISTRY).lower()
             identity = f"{host}/{reg['ns'].lower()}/{reg['name'].lower()}/{reg['provider']}"
             subdir = (reg["subdir"] or "").strip("/") or None
-            return ModuleSource(
-                raw=raw,
-                kind=SourceKind.REGISTRY,
-                identity=identity,
-                subdir=subdir,
-                ref=None,
-                ref_kind=RefKind.NONE,
-                ref_span=None,
-                updatable=True,
-                reason=None,
-            )
+            return ModuleSource(raw=raw, kind=SourceKind.REGISTRY, identity=identity, subdir=subdir)
     lower = s.lower()
     for prefix, kind in (("github.com/", SourceKind.GITHUB), ("bitbucket.org/", SourceKind.BITBUCKET)):
         if lower.startswith(prefix):
@@ -325,17 +328,8 @@ def _hg(raw: str, start: int) -> ModuleSource:
     m = re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*://(?:[^/@]*@)?(?P<host>[^/]*)(?P<path>/.*)?", sp.base)
     identity = _identity(m["host"], m["path"] or "") if m else None
     src = _with_ref(raw, SourceKind.HG, identity or "", sp)
-    return ModuleSource(
-        raw=raw,
-        kind=SourceKind.HG,
-        identity=identity,
-        subdir=src.subdir,
-        ref=src.ref,
-        ref_kind=src.ref_kind,
-        ref_span=src.ref_span,
-        updatable=False,
-        reason="Mercurial source: not supported for updates",
-        query=src.query,
+    return dataclasses.replace(
+        src, identity=identity, updatable=False, reason="Mercurial source: not supported for updates"
     )
 
 
@@ -371,3 +365,131 @@ def source_matches(source: ModuleSource, address: str) -> bool:
     if source.identity is None or source.identity != identity:
         return False
     return subdir is None or (source.subdir or None) == subdir
+
+
+def address_without_query(raw: str) -> str:
+    """``raw`` up to its query string: the module address without ``?ref=``/``?version=``
+    (``git::https://h/r.git//sub?ref=v1`` -> ``git::https://h/r.git//sub``), the form
+    ``bump`` and ``source_matches`` take."""
+    return raw.split("?", 1)[0]
+
+
+class ProviderAddress(NamedTuple):
+    """A provider source address, normalised (Terraform "Provider Requirements").
+
+    Attributes:
+        host: registry hostname (``registry.terraform.io`` when the address has none).
+        namespace: organisation namespace (``hashicorp`` for a bare ``TYPE``).
+        type: provider type (``aws``).
+    """
+
+    host: str
+    namespace: str
+    type: str
+
+    def __str__(self) -> str:
+        return f"{self.host}/{self.namespace}/{self.type}"
+
+
+def parse_provider_address(address: str, default_registry: str = DEFAULT_REGISTRY) -> ProviderAddress | None:
+    """Normalise a provider source address ``[HOSTNAME/]NAMESPACE/TYPE`` (Terraform docs,
+    "Provider Requirements": the host defaults to the public registry; a bare ``TYPE``, the legacy
+    form, means ``hashicorp/TYPE``). Lower-cased, since these addresses are case-insensitive.
+
+    Args:
+        address: the ``source`` string of a ``required_providers`` entry.
+        default_registry: the host used when the address has none.
+
+    Returns:
+        The address, or None when it is malformed (empty parts, more than three parts).
+    """
+    parts = address.strip().lower().split("/")
+    if any(not p for p in parts):
+        return None
+    if len(parts) == 1:
+        return ProviderAddress(default_registry, "hashicorp", parts[0])
+    if len(parts) == 2:
+        return ProviderAddress(default_registry, parts[0], parts[1])
+    if len(parts) == 3:
+        return ProviderAddress(parts[0], parts[1], parts[2])
+    return None
+
+
+class RegistryModuleAddress(NamedTuple):
+    """A registry module address ``HOST/NAMESPACE/NAME/SYSTEM`` (Terraform "Module Registry
+    Protocol"; ``system`` is the target system, e.g. ``aws``)."""
+
+    host: str
+    namespace: str
+    name: str
+    system: str
+
+    def __str__(self) -> str:
+        return f"{self.host}/{self.namespace}/{self.name}/{self.system}"
+
+
+def registry_module_address(
+    identity: str, default_registry: str = DEFAULT_REGISTRY
+) -> RegistryModuleAddress | None:
+    """Split a registry module identity (``ModuleSource.identity`` of a registry source, or an
+    address ``[HOST/]NAMESPACE/NAME/SYSTEM`` as written) into its parts; ``default_registry``
+    when the host is missing. None when it has neither three nor four parts."""
+    parts = identity.split("/")
+    if len(parts) == 4:
+        return RegistryModuleAddress(parts[0], parts[1], parts[2], parts[3])
+    if len(parts) == 3:
+        return RegistryModuleAddress(default_registry, parts[0], parts[1], parts[2])
+    return None
+
+
+def without_public_registry(identity: str) -> str:
+    """``identity`` without a leading public registry host (``PUBLIC_REGISTRIES``):
+    ``registry.terraform.io/hashicorp/aws`` -> ``hashicorp/aws``; other identities unchanged."""
+    for host in PUBLIC_REGISTRIES:
+        if identity.startswith(host + "/"):
+            return identity[len(host) + 1 :]
+    return identity
+
+
+def git_remote_url(raw: str) -> str | None:
+    """The URL ``git ls-remote`` needs for a git module source address (Terraform "Module
+    Sources", go-getter): the forced ``git::`` prefix, the query string and ``//SUBDIR`` are
+    removed; go-getter's GitHub detector turns ``github.com/OWNER/REPO`` into
+    ``https://github.com/OWNER/REPO.git`` and its Bitbucket detector ``bitbucket.org/...`` into
+    ``https://bitbucket.org/...``. These hosts are named by the address itself, whichever forge
+    catalog-ops talks to. None when nothing is left.
+    """
+    text = raw.strip()
+    start = len("git::") if text.startswith("git::") else 0
+    base = _split(text, start).base
+    if base.startswith("github.com/"):
+        owner_repo = base[len("github.com/") :].removesuffix(".git")
+        return f"https://github.com/{owner_repo}.git"
+    if base.startswith("bitbucket.org/"):
+        return f"https://{base}"
+    return base or None
+
+
+def provider_docs_url(address: ProviderAddress, version: str) -> str | None:
+    """The provider's page for ``version`` on the public Terraform registry
+    (``https://registry.terraform.io/providers/NS/TYPE/VERSION``); None for other hosts."""
+    if address.host != DEFAULT_REGISTRY:
+        return None
+    return f"https://{DEFAULT_REGISTRY}/providers/{address.namespace}/{address.type}/{version}"
+
+
+def module_docs_url(address: RegistryModuleAddress, version: str) -> str | None:
+    """The module's page for ``version`` on the public Terraform registry
+    (``https://registry.terraform.io/modules/NS/NAME/SYSTEM/VERSION``); None for other hosts."""
+    if address.host != DEFAULT_REGISTRY:
+        return None
+    return f"https://{DEFAULT_REGISTRY}/modules/{address.namespace}/{address.name}/{address.system}/{version}"
+
+
+def git_release_url(identity: str, tag: str) -> str | None:
+    """The release page of ``tag`` for a git identity hosted on github.com
+    (``https://github.com/OWNER/REPO/releases/tag/TAG``, GitHub's public web URL scheme); None for
+    other hosts, whose release pages have no common address."""
+    if not identity.startswith("github.com/") or not tag:
+        return None
+    return f"https://{identity}/releases/tag/{tag}"

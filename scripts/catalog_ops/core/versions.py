@@ -1,7 +1,14 @@
-"""Versions (semver.org 2.0.0 values that remember how they were written) and Terraform constraints.
+"""The version vocabulary: versions, tag schemes, bump levels, urgency; and Terraform constraints.
 
-A *version* is a semantic version with an optional prefix: ``1.2.3``, ``v1.2.3`` or a monorepo tag
-such as ``modules/vpc/v1.2.3``. Precedence follows semver.org §11 (build metadata ignored).
+A *version* is a semantic version (semver.org 2.0.0, on the ``semver`` package) with an optional
+prefix kept as written: ``1.2.3``, ``v1.2.3`` or a monorepo tag such as ``modules/vpc/v1.2.3``.
+Precedence follows semver.org §11 (build metadata and prefix ignored).
+
+A *tag scheme* says which tags form one release series: repository-wide (``v1.2.3`` or ``1.2.3``)
+or per module (``modules/vpc/v1.2.3``). A *level* is how far apart two versions are, or how far
+a change moves the version (none < patch < minor < major); an *urgency* is how pressing a
+release is (normal < security). Levels and urgencies are string enums whose values are the words
+written in plan JSON, release metadata, CLI options and templates.
 
 A *constraint* follows Terraform's version constraint syntax
 (https://developer.hashicorp.com/terraform/language/expressions/version-constraints):
@@ -12,11 +19,29 @@ partial (``1.2`` means ``1.2.0``). A pre-release version is admitted only by an 
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import re
-from dataclasses import dataclass, field
-from enum import IntEnum
+from collections.abc import Iterable
+from typing import ClassVar, SupportsInt, cast
+
+import semver
 
 from catalog_ops.errors import UsageError
+
+__all__ = [
+    "Constraint",
+    "ConstraintPart",
+    "Level",
+    "TagScheme",
+    "Urgency",
+    "Version",
+    "constraint_admits",
+    "parse_constraint",
+    "parse_version",
+    "update_constraint",
+    "update_type",
+]
 
 _CORE = (
     r"(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
@@ -26,102 +51,260 @@ _CORE = (
 _VERSION_RE = re.compile(r"(?P<prefix>(?:[A-Za-z0-9._/-]*[/_-])?[vV]?)" + _CORE)
 
 
-def _pre_key(pre: str) -> tuple[object, ...]:
-    if not pre:
-        return (1,)
-    parts: list[tuple[int, int | str]] = []
-    for ident in pre.split("."):
-        parts.append((0, int(ident)) if ident.isdigit() else (1, ident))
-    return (0, tuple(parts))
+class Version(semver.Version):
+    """A ``semver.Version`` plus the prefix it was written with.
 
-
-@dataclass(frozen=True, order=True)
-class Version:
-    """A semantic version plus the prefix it was written with.
+    Construct with ``Version(major, minor, patch, prerelease=None, build=None, prefix="")`` or
+    parse with ``Version.parse`` / ``parse_version``. Everything of ``semver.Version`` applies
+    (``bump_major()``, ``finalize_version()``, ``replace()``, ``compare()``; ``prerelease`` and
+    ``build`` are None when absent); results of those keep no prefix.
 
     Attributes:
-        major, minor, patch: numeric components.
-        prerelease: dot-separated pre-release identifiers without the ``-`` (``""`` if none).
-        build: build metadata without the ``+`` (``""`` if none); ignored for ordering.
         prefix: text before the version core as written: ``""``, ``"v"`` or ``"modules/vpc/v"``.
 
-    Ordering and equality follow semver.org precedence only (prefix and build are ignored).
+    Ordering, equality and hashing follow semver.org precedence only (prefix and build ignored).
+    ``str()`` gives the version as written (prefix + core); ``core`` the version without prefix.
     """
 
-    key: tuple[object, ...] = field(init=False, repr=False)
-    major: int = field(compare=False)
-    minor: int = field(compare=False)
-    patch: int = field(compare=False)
-    prerelease: str = field(default="", compare=False)
-    build: str = field(default="", compare=False)
-    prefix: str = field(default="", compare=False)
+    __slots__ = ("_prefix",)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "key", (self.major, self.minor, self.patch, _pre_key(self.prerelease)))
+    def __init__(
+        self,
+        major: SupportsInt,
+        minor: SupportsInt = 0,
+        patch: SupportsInt = 0,
+        prerelease: str | int | None = None,
+        build: str | int | None = None,
+        *,
+        prefix: str = "",
+    ) -> None:
+        super().__init__(major, minor, patch, None if prerelease == "" else prerelease, build or None)
+        self._prefix = prefix
+
+    @property
+    def prefix(self) -> str:
+        """Text written before the version core (``""``, ``"v"``, ``"modules/vpc/v"``)."""
+        return self._prefix
 
     @property
     def core(self) -> str:
-        """The version without prefix: ``1.2.3-rc.1+b5``."""
-        text = f"{self.major}.{self.minor}.{self.patch}"
-        if self.prerelease:
-            text += f"-{self.prerelease}"
-        if self.build:
-            text += f"+{self.build}"
-        return text
+        """The version without prefix: ``1.2.3-rc.1+b5`` (semver.org 2.0.0 text)."""
+        return super().__str__()
 
     @property
     def is_prerelease(self) -> bool:
         """True when the version has pre-release identifiers (semver.org §9)."""
         return bool(self.prerelease)
 
+    def bump(self, level: Level) -> Version:
+        """The next version at ``level`` (semver.org §6-8: patch, minor or major; lower parts
+        reset to 0, pre-release and build dropped); ``Level.NONE`` returns ``self``."""
+        if level == Level.MAJOR:
+            return cast(Version, self.bump_major())
+        if level == Level.MINOR:
+            return cast(Version, self.bump_minor())
+        if level == Level.PATCH:
+            return cast(Version, self.bump_patch())
+        return self
+
+    def finalize_version(self) -> Version:
+        """This version without pre-release and build (``1.3.0-rc.1`` -> ``1.3.0``), no prefix."""
+        return Version(self.major, self.minor, self.patch)
+
+    def replace(self, **parts: int | str | None) -> Version:
+        """A copy with some of ``major``, ``minor``, ``patch``, ``prerelease``, ``build`` changed
+        (no prefix). Raises TypeError on other keys."""
+        return cast(Version, super().replace(**parts))
+
     def with_prefix(self, prefix: str) -> str:
         """Return this version written with ``prefix`` (e.g. ``"v"`` → ``"v1.2.3"``)."""
         return prefix + self.core
 
     def __str__(self) -> str:
-        return self.prefix + self.core
+        return self._prefix + self.core
+
+    def __repr__(self) -> str:
+        return f"Version({str(self)!r})"
+
+    @classmethod
+    def parse(cls, version: str | bytes, optional_minor_and_patch: bool = False) -> Version:
+        """Parse ``"v1.2.3"``, ``"1.2.3-rc.1"`` or ``"modules/vpc/v1.2.3"`` (prefix kept).
+
+        The prefix may be empty, ``v``/``V``, or a tag path ending in ``/``, ``-`` or ``_``
+        optionally followed by ``v`` (monorepo tags). The core must be a full semver.org 2.0.0
+        version (``optional_minor_and_patch`` is accepted for ``semver.Version`` compatibility and
+        must be False).
+
+        Raises:
+            ValueError: the text is not a version.
+        """
+        text = version.decode("utf-8") if isinstance(version, bytes) else version
+        m = _VERSION_RE.fullmatch(text.strip())
+        if m is None or optional_minor_and_patch:
+            raise ValueError(f"{text!r} is not a semantic version")
+        return cls(
+            int(m["major"]), int(m["minor"]), int(m["patch"]), m["pre"], m["build"], prefix=m["prefix"]
+        )
 
 
 def parse_version(text: str) -> Version | None:
-    """Parse ``"v1.2.3"``, ``"1.2.3-rc.1"`` or ``"modules/vpc/v1.2.3"``; ``None`` if not a version.
-
-    The prefix may be empty, ``v``/``V``, or a tag path ending in ``/``, ``-`` or ``_`` optionally
-    followed by ``v`` (monorepo tags). The core must be a full semver.org 2.0.0 version.
-    """
-    m = _VERSION_RE.fullmatch(text.strip())
-    if not m:
+    """``Version.parse(text)``, or ``None`` when ``text`` is not a (prefixed) semantic version."""
+    try:
+        return Version.parse(text)
+    except ValueError:
         return None
-    return Version(
-        major=int(m["major"]),
-        minor=int(m["minor"]),
-        patch=int(m["patch"]),
-        prerelease=m["pre"] or "",
-        build=m["build"] or "",
-        prefix=m["prefix"],
-    )
 
 
-class UpdateType(IntEnum):
-    """How far apart two versions are; ordered so ``max()`` picks the biggest change."""
-
-    NONE = 0
-    PATCH = 1
-    MINOR = 2
-    MAJOR = 3
+# --------------------------------------------------------------------------- ordered words
 
 
-def update_type(old: Version, new: Version) -> UpdateType:
+class _Ranked(enum.StrEnum):
+    """A string enum ordered by the order its members are declared (not alphabetically).
+
+    Comparing with a plain string compares with the member of that value (``ValueError`` when
+    there is none).
+    """
+
+    @classmethod
+    def values(cls) -> tuple[str, ...]:
+        """The words of the members, lowest first (for CLI ``choices`` and validation)."""
+        return tuple(m.value for m in cls)
+
+    @property
+    def rank(self) -> int:
+        """Position in declaration order (0 for the lowest)."""
+        return type(self)._member_names_.index(self.name)
+
+    def _other_rank(self, other: str) -> int:
+        return type(self)(other).rank
+
+    def __lt__(self, other: str) -> bool:
+        return self.rank < self._other_rank(other)
+
+    def __le__(self, other: str) -> bool:
+        return self.rank <= self._other_rank(other)
+
+    def __gt__(self, other: str) -> bool:
+        return self.rank > self._other_rank(other)
+
+    def __ge__(self, other: str) -> bool:
+        return self.rank >= self._other_rank(other)
+
+
+class Level(_Ranked):
+    """How far apart two versions are, or how far a change moves the version (semver.org §8).
+
+    Ordered ``NONE < PATCH < MINOR < MAJOR``, so ``max()`` picks the biggest; the values are the
+    words used in plan JSON, release notes and ``--bump`` (``"none"``, ``"patch"``, ...).
+    """
+
+    NONE = "none"
+    PATCH = "patch"
+    MINOR = "minor"
+    MAJOR = "major"
+
+
+class Urgency(_Ranked):
+    """How pressing a release is: ``NORMAL < SECURITY`` (release metadata ``urgency``,
+    ``--urgency``). ``security`` when a release carries a security fix (``docs/releases.md``)."""
+
+    NORMAL = "normal"
+    SECURITY = "security"
+
+    @classmethod
+    def highest(cls, urgencies: Iterable[str]) -> Urgency:
+        """The highest of ``urgencies``; unknown words are ignored; ``NORMAL`` when none."""
+        known = [cls(u) for u in urgencies if u in cls.values()]
+        return max(known, default=cls.NORMAL)
+
+
+def update_type(old: Version, new: Version) -> Level:
     """Classify the change from ``old`` to ``new`` (either direction) by the first differing component.
 
     A change only in pre-release identifiers counts as ``PATCH``; equal precedence is ``NONE``.
     """
     if old.major != new.major:
-        return UpdateType.MAJOR
+        return Level.MAJOR
     if old.minor != new.minor:
-        return UpdateType.MINOR
+        return Level.MINOR
     if old.patch != new.patch or old.prerelease != new.prerelease:
-        return UpdateType.PATCH
-    return UpdateType.NONE
+        return Level.PATCH
+    return Level.NONE
+
+
+# --------------------------------------------------------------------------- tag schemes
+
+
+@dataclasses.dataclass(frozen=True)
+class TagScheme:
+    """Which tags form one release series.
+
+    ``module=None``: repository-wide ``v{version}`` or ``{version}`` (the ``v`` is a writing
+    style, not a different series). ``module="modules/vpc"``: ``modules/vpc/v{version}`` or
+    ``modules/vpc/{version}``. A tag belongs to a scheme only when everything after the prefix is a
+    semver.org 2.0.0 version, so ``modules/vpc-peering/v1.0.0`` never counts for ``modules/vpc``
+    and module tags never count for the repository-wide scheme.
+    """
+
+    module: str | None = None
+
+    #: the values of ``kind`` (``--tag-scheme``), repository-wide first.
+    KINDS: ClassVar[tuple[str, str]] = ("repo", "module")
+
+    def __post_init__(self) -> None:
+        if self.module is not None:  # "modules/vpc/" and "modules/vpc" are one module
+            object.__setattr__(self, "module", self.module.strip("/"))
+
+    @classmethod
+    def of(cls, prefix: str) -> TagScheme:
+        """The scheme of a version written with ``prefix`` (``Version.prefix``): ``""``, ``"v"``
+        and ``"V"`` are repository-wide; ``"modules/vpc/v"`` and ``"modules/vpc/"`` are
+        ``modules/vpc``; any other prefix (``"release-"``) is a series of its own."""
+        if prefix in ("", "v", "V"):
+            return cls()
+        base = prefix[:-1] if prefix[-1] in "vV" and prefix[-2:-1] in ("/", "-", "_") else prefix
+        return cls(base[:-1] if base.endswith("/") else base)
+
+    @classmethod
+    def from_key(cls, key: str) -> TagScheme:
+        """Inverse of ``key``."""
+        return cls.of(key)
+
+    @property
+    def key(self) -> str:
+        """The scheme as one string (plan JSON ``bumps[].scheme``): ``""`` repository-wide, else
+        the module's ``v``-style tag prefix (``"modules/vpc/v"``)."""
+        return "" if self.module is None else self.prefixes[0]
+
+    @property
+    def kind(self) -> str:
+        """``"repo"`` or ``"module"``."""
+        return "repo" if self.module is None else "module"
+
+    @property
+    def prefixes(self) -> tuple[str, str]:
+        """(prefix with ``v``, prefix without)."""
+        base = "" if self.module is None else self.module.strip("/") + "/"
+        return base + "v", base
+
+    def owns(self, version: Version) -> bool:
+        """True when ``version`` was written with a prefix of this scheme."""
+        return TagScheme.of(version.prefix) == self
+
+    def parse(self, tag: str) -> tuple[Version, str] | None:
+        """``(version, prefix)`` when ``tag`` belongs to this scheme, else None."""
+        for prefix in self.prefixes:
+            if tag.startswith(prefix):
+                rest = tag[len(prefix) :]
+                if semver.Version.is_valid(rest):
+                    v = semver.Version.parse(rest)
+                    return Version(v.major, v.minor, v.patch, v.prerelease, v.build, prefix=prefix), prefix
+        return None
+
+    def format(self, version: Version, prefix: str | None = None) -> str:
+        """Tag name for ``version`` (its core, whatever prefix it was written with); ``prefix``
+        (one of ``prefixes``) defaults to the ``v`` style."""
+        return (self.prefixes[0] if prefix is None else prefix) + version.core
 
 
 # --------------------------------------------------------------------------- constraints
@@ -134,7 +317,7 @@ _PARTIAL_RE = re.compile(
 )
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class ConstraintPart:
     """One ``OP VERSION`` part of a constraint.
 
@@ -154,7 +337,7 @@ class ConstraintPart:
     op_span: tuple[int, int] | None = None
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Constraint:
     """A parsed Terraform version constraint: the original ``text`` and its ``parts`` (AND-ed)."""
 
@@ -187,12 +370,7 @@ def parse_constraint(text: str) -> Constraint:
         vm = _PARTIAL_RE.fullmatch(m["ver"])
         assert vm is not None
         segments = 1 + (vm["b"] is not None) + (vm["c"] is not None)
-        version = Version(
-            major=int(vm["a"]),
-            minor=int(vm["b"] or 0),
-            patch=int(vm["c"] or 0),
-            prerelease=vm["pre"] or "",
-        )
+        version = Version(int(vm["a"]), int(vm["b"] or 0), int(vm["c"] or 0), vm["pre"])
         start = pos + m.start("ver")
         op_span = (pos + m.start("op"), pos + m.end("op")) if m["op"] else None
         parts.append(

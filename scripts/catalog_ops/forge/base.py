@@ -2,7 +2,7 @@
 
 Implementations: ``catalog_ops.forge.local.LocalForge`` (git repos on disk, the embedded default)
 and ``catalog_ops.forge.github.GitHubForge`` (PyGithub; GitHub.com or GitHub Enterprise Server).
-Both pass the shared behaviour suite in ``tests/test_forge_behaviour.py``.
+Both pass the shared behaviour suite in ``tests/forge/test_behaviour.py``.
 
 Repositories are named ``"owner/name"`` everywhere. Git object ids are 40-hex strings.
 All methods raise ``catalog_ops.errors.ForgeError`` subclasses (``NotFound``, ``AuthError``,
@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import fnmatch
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
@@ -152,13 +153,63 @@ class Commit:
     message: str
 
 
+@dataclasses.dataclass(frozen=True)
+class MergeSubjects:
+    """How a forge writes the subject lines of the commits it makes when it merges a PR.
+
+    ``merge`` matches a merge-commit subject, ``squash_suffix`` the ``" (#12)"`` a squash merge
+    appends to the PR title; group 1 of each is the PR number. Forges expose theirs as
+    ``Pulls.merge_subjects``; ``GITHUB_MERGE_SUBJECTS`` is GitHub's (the local forge writes the same).
+    """
+
+    merge: re.Pattern[str]
+    squash_suffix: re.Pattern[str]
+    merge_template: str  # str.format fields: number, owner, head
+    squash_template: str  # str.format fields: title, number
+
+    def pull_number(self, subject: str) -> int | None:
+        """PR number of a squash (``"feat: x (#12)"``) or merge-commit subject; None otherwise."""
+        match = self.squash_suffix.search(subject) or self.merge.match(subject)
+        return int(match.group(1)) if match else None
+
+    def is_merge(self, subject: str) -> bool:
+        """True for a merge-commit subject (``"Merge pull request #N from owner/branch"`` on GitHub)."""
+        return self.merge.match(subject) is not None
+
+    def strip_suffix(self, title: str) -> str:
+        """``"feat: x (#12)"`` -> ``"feat: x"`` (trailing space removed)."""
+        return self.squash_suffix.sub("", title).rstrip()
+
+    def merge_subject(self, number: int, owner: str, head: str) -> str:
+        """Subject of the merge commit of PR ``number`` from branch ``owner/head``."""
+        return self.merge_template.format(number=number, owner=owner, head=head)
+
+    def squash_subject(self, title: str, number: int) -> str:
+        """Subject of the squash commit of PR ``number`` titled ``title``."""
+        return self.squash_template.format(title=title, number=number)
+
+
+GITHUB_MERGE_SUBJECTS = MergeSubjects(
+    merge=re.compile(r"\AMerge pull request #(\d+) from \S+"),
+    squash_suffix=re.compile(r"\s\(#(\d+)\)\s*\Z"),
+    merge_template="Merge pull request #{number} from {owner}/{head}",
+    squash_template="{title} (#{number})",
+)
+"""GitHub's subjects: ``Merge pull request #12 from owner/branch`` and ``<PR title> (#12)``
+(what the web UI and ``PUT /repos/{o}/{r}/pulls/{n}/merge`` write by default)."""
+
+
+# --- role protocols ---------------------------------------------------------------------
+# Callers name the roles they use (``def f(forge: Contents & Pulls)`` is spelled as a small
+# Protocol combining them, see "use-site role sets" below), so mypy checks the forge boundary.
+
+
 @runtime_checkable
-class Forge(Protocol):
-    """Everything catalog-ops asks of a forge. See module docstring for conventions."""
+class Repos(Protocol):
+    """Repositories: look one up, list an owner's, say how git and Terraform reach one."""
 
-    kind: str  # "local" | "github"
+    kind: str  # a name of ``catalog_ops.forge.FORGE_KINDS`` ("local" | "github")
 
-    # --- repositories and content -------------------------------------------------------
     def get_repo(self, repo: str) -> Repo:
         """Return one repository. Raises NotFound."""
         ...
@@ -175,12 +226,24 @@ class Forge(Protocol):
     ) -> RepoListing:
         """Repos of an org or user. ``include``/``exclude`` are fnmatch globs on the repo name
         (not the owner); ``topics`` keeps repos having any of them. Disabled repos are always
-        skipped. Skipped repos come back with the reason."""
+        skipped. Skipped repos come back with the reason (``repo_filter_reason``)."""
         ...
 
-    def branch_sha(self, repo: str, branch: str) -> str | None:
-        """Commit id at the tip of ``branch``, or None when the branch does not exist."""
+    def clone_url(self, repo: str) -> str:
+        """URL for real ``git clone/fetch`` of the repo (used for history and shallow fetches).
+        May carry credentials for https remotes: never print it."""
         ...
+
+    def module_address(self, repo: str) -> str:
+        """How Terraform configurations address ``repo`` as a module source, without ``git::``,
+        ``//subdir`` or ``?ref=`` (e.g. ``"github.com/acme/catalog"``, the GitHub shorthand of
+        https://developer.hashicorp.com/terraform/language/modules/sources#github)."""
+        ...
+
+
+@runtime_checkable
+class Contents(Protocol):
+    """Reading files of a repository at a ref (branch, tag or commit id)."""
 
     def list_tree(self, repo: str, ref: str) -> list[str]:
         """Paths of all blobs at ``ref`` (recursive), in one request where the forge allows."""
@@ -190,12 +253,19 @@ class Forge(Protocol):
         """Bytes of ``path`` at ``ref`` (branch, tag or sha); None when the file does not exist."""
         ...
 
-    def clone_url(self, repo: str) -> str:
-        """URL for real ``git clone/fetch`` of the repo (used for history and shallow fetches).
-        May carry credentials for https remotes: never print it."""
+    def codeowners(self, repo: str, ref: str) -> str | None:
+        """Text of CODEOWNERS (``.github/``, root or ``docs/``, GitHub's lookup order)."""
         ...
 
-    # --- branches and commits -----------------------------------------------------------
+
+@runtime_checkable
+class Branches(Protocol):
+    """Branch tips and commits made without a work tree."""
+
+    def branch_sha(self, repo: str, branch: str) -> str | None:
+        """Commit id at the tip of ``branch``, or None when the branch does not exist."""
+        ...
+
     def commit_files(
         self,
         repo: str,
@@ -214,7 +284,13 @@ class Forge(Protocol):
         """Delete a branch; no error when it does not exist."""
         ...
 
-    # --- pull requests ------------------------------------------------------------------
+
+@runtime_checkable
+class Pulls(Protocol):
+    """Pull requests: open, find, update, close, and the PRs behind a commit."""
+
+    merge_subjects: MergeSubjects  # how this forge writes the subjects of merge commits
+
     def open_pull(
         self,
         repo: str,
@@ -277,29 +353,43 @@ class Forge(Protocol):
         """Add user logins as assignees of PR/issue ``number``. Raises NotFound."""
         ...
 
-    def enable_auto_merge(self, repo: str, number: int, *, method: str = "squash") -> None:
-        """Merge automatically once required checks pass. ``method``: merge|squash|rebase.
-        Raises AutoMergeUnavailable when the repo does not allow it."""
+    def pulls_for_commit(self, repo: str, sha: str) -> list[PullRequest]:
+        """Merged PRs that contain ``sha`` (GitHub: GET /repos/{o}/{r}/commits/{sha}/pulls).
+        Empty where the forge has no PR for it."""
         ...
+
+
+@runtime_checkable
+class Merges(Protocol):
+    """Getting a PR merged: its checks, auto-merge, merging now."""
 
     def checks_state(self, repo: str, number: int) -> ChecksState:
         """Combined state of the required checks on the PR's head commit."""
+        ...
+
+    def enable_auto_merge(self, repo: str, number: int, *, method: str = "squash") -> None:
+        """Merge automatically once required checks pass. ``method``: merge|squash|rebase.
+        Raises AutoMergeUnavailable when the repo does not allow it."""
         ...
 
     def merge_pull(self, repo: str, number: int, *, method: str = "squash") -> str:
         """Merge now; returns the merge commit id. Raises Conflict when not mergeable."""
         ...
 
-    def pulls_for_commit(self, repo: str, sha: str) -> list[PullRequest]:
-        """Merged PRs that contain ``sha`` (GitHub: GET /repos/{o}/{r}/commits/{sha}/pulls).
-        Empty where the forge has no PR for it."""
-        ...
 
-    # --- comments and issues (markers are HTML comments we put in bodies) --------------
+@runtime_checkable
+class Comments(Protocol):
+    """The one marked comment catalog-ops keeps on a PR or issue (markers are HTML comments)."""
+
     def upsert_comment(self, repo: str, number: int, *, marker: str, body: str) -> Comment:
         """Create, or update in place, the one comment on PR/issue ``number`` whose body
         contains ``marker``. ``body`` must contain ``marker``."""
         ...
+
+
+@runtime_checkable
+class Issues(Protocol):
+    """The one marked issue catalog-ops keeps in a repository (e.g. the dependency dashboard)."""
 
     def upsert_issue(
         self, repo: str, *, marker: str, title: str, body: str, labels: Sequence[str] = ()
@@ -307,7 +397,11 @@ class Forge(Protocol):
         """Create, or update in place, the one open issue whose body contains ``marker``."""
         ...
 
-    # --- tags and releases --------------------------------------------------------------
+
+@runtime_checkable
+class Tags(Protocol):
+    """Git tags, read peeled and created annotated."""
+
     def list_tags(self, repo: str) -> list[Tag]:
         """All tags, each peeled to its commit (``message`` set for annotated tags)."""
         ...
@@ -315,6 +409,11 @@ class Forge(Protocol):
     def create_tag(self, repo: str, *, name: str, sha: str, message: str) -> Tag:
         """Create an annotated tag object and its ref. Raises Conflict if the tag exists."""
         ...
+
+
+@runtime_checkable
+class Releases(Protocol):
+    """Releases (a tag plus a body that carries the release metadata)."""
 
     def create_release(
         self, repo: str, *, tag: str, name: str, body: str, prerelease: bool = False
@@ -331,12 +430,11 @@ class Forge(Protocol):
         """All releases, newest first (GitHub order)."""
         ...
 
-    # --- ownership ----------------------------------------------------------------------
-    def codeowners(self, repo: str, ref: str) -> str | None:
-        """Text of CODEOWNERS (``.github/``, root or ``docs/``, GitHub's lookup order)."""
-        ...
 
-    # --- accounting ---------------------------------------------------------------------
+@runtime_checkable
+class Accounting(Protocol):
+    """Request counts, for budgets and tests."""
+
     def request_counts(self) -> Mapping[str, int]:
         """Requests made so far, by kind (e.g. ``"GET"``, ``"POST"``, ``"graphql"``,
         ``"content_creating"``, ``"retries"``). LocalForge returns operation counts."""
@@ -345,11 +443,10 @@ class Forge(Protocol):
 
 @runtime_checkable
 class CommitChecks(Protocol):
-    """Optional forge capability used by the release checks gate (issue 4).
+    """Optional capability: checks reported on any commit (the release checks gate, issue 4).
 
-    Kept out of ``Forge`` until LocalForge and GitHubForge both implement it (adding a member to
-    ``Forge`` would make every implementation fail type checking); callers test for it with
-    ``isinstance(forge, CommitChecks)`` or ``getattr``. Move it into ``Forge`` afterwards.
+    GitHubForge has it, LocalForge does not (its CI simulator runs on PRs only); callers test
+    for it with ``isinstance(forge, CommitChecks)``.
     """
 
     def commit_checks_state(self, repo: str, sha: str) -> ChecksState:
@@ -359,9 +456,45 @@ class CommitChecks(Protocol):
         with the check runs (``GET /repos/{o}/{r}/commits/{ref}/check-runs``): any failure, error,
         cancelled, timed_out or action_required -> FAILURE; else anything queued/in progress or a
         pending status -> PENDING; else any success -> SUCCESS; nothing reported -> NONE.
-        LocalForge: the cached checks of a PR whose head or merge commit is ``sha``, else NONE.
         """
         ...
+
+
+@runtime_checkable
+class Forge(Repos, Contents, Branches, Pulls, Merges, Comments, Issues, Tags, Releases, Accounting, Protocol):
+    """Every role together: what ``make_forge`` returns and both forges implement.
+
+    Name the roles you use instead (or one of the use-site sets below), so a fake forge in a
+    test needs only those methods and mypy sees what crosses the boundary.
+    """
+
+
+# --- use-site role sets (one per caller; add a role here when the caller starts using it) ---
+
+
+@runtime_checkable
+class PlanForge(Repos, Contents, Pulls, Releases, Protocol):
+    """What ``rollout plan`` reads: releases of the catalog, dependents' trees and files, open PRs."""
+
+
+@runtime_checkable
+class ApplyForge(Contents, Branches, Pulls, Merges, Comments, Protocol):
+    """What ``rollout apply`` and the sweep's apply write: branches, PRs, merges, marked comments."""
+
+
+@runtime_checkable
+class DashboardForge(Pulls, Issues, Protocol):
+    """What the dependency dashboard needs: open rollout PRs and its one marked issue."""
+
+
+@runtime_checkable
+class SweepForge(Repos, Contents, Branches, Pulls, Releases, Protocol):
+    """What ``sweep`` reads and writes: repos, files, branches, PRs, releases of upstreams."""
+
+
+@runtime_checkable
+class ReleaseForge(Repos, Branches, Pulls, Tags, Releases, Protocol):
+    """What ``release`` needs: the catalog's clone URL, branch tip, PRs of commits, tags, releases."""
 
 
 def owners_for(codeowners_text: str | None, paths: Iterable[str]) -> tuple[str, ...]:

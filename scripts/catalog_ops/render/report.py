@@ -19,6 +19,8 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from catalog_ops.render.markdown import md_cell_br
+
 REPORT_SCHEMA = 1
 
 
@@ -205,7 +207,7 @@ class Report:
 
         Pipes and newlines inside cells are escaped so a message cannot break the table.
         """
-        lines = [f"### {_md_cell(self.title)}", "", self.summary_line(), ""]
+        lines = [f"### {md_cell_br(self.title)}", "", self.summary_line(), ""]
         if not self._outcomes:
             return "\n".join(lines)
         header = [
@@ -222,7 +224,7 @@ class Report:
                 f"({count} repositories)",
                 folded_kind.label,
                 *["" for _ in self.columns],
-                _md_cell(reason),
+                md_cell_br(reason),
             ]
             lines.append("| " + " | ".join(cells) + " |")
         for o in shown:
@@ -231,8 +233,8 @@ class Report:
                 kind = f"[{kind}]({o.url})"
             if o.kind is OutcomeKind.FAILED:
                 kind = f"**{kind}**"
-            cells = [_md_cell(o.subject), kind, *[_md_cell(o.details.get(c, "")) for c in self.columns]]
-            cells.append(_md_cell(o.message))
+            cells = [md_cell_br(o.subject), kind, *[md_cell_br(o.details.get(c, "")) for c in self.columns]]
+            cells.append(md_cell_br(o.message))
             lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines) + "\n"
 
@@ -281,10 +283,6 @@ def print_wide(console: Any, renderable: Any, *, limit: int = 1000) -> None:
         if need > console.width:
             console.width = min(need, limit)
     console.print(renderable)
-
-
-def _md_cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", "<br>")
 
 
 def _rich_escape(text: str) -> str:

@@ -1,11 +1,11 @@
 """Dependency dashboard: which dependents use which version of each catalog module.
 
 One issue in the catalog repository, found by its marker and updated in place
-(``Forge.upsert_issue``), shows per catalog module every place a dependent uses it: the version,
+(``Issues.upsert_issue``), shows per catalog module every place a dependent uses it: the version,
 how far behind it is, whether a security release is pending, and the open rollout PR. The same
 table goes to the step summary and ``--json``.
 
-Data comes from the rollout planner (``plan.build_plan`` with the latest release), so the
+Data comes from the rollout planner (``rollout.gather.build_plan`` with the latest release), so the
 dashboard sees exactly what a rollout would: the same dependents, the same catalog address
 matching, the same per-dependent config. Drift rules, per reference at version ``V`` of module
 ``M`` (``V`` is the pin, or for a registry constraint the newest release it admits):
@@ -15,7 +15,7 @@ matching, the same per-dependent config. Drift rules, per reference at version `
 - **releases behind** is how many there are; **behind** is ``versions.update_type`` from ``V`` to
   the newest of them (``patch``/``minor``/``major``), or ``up to date`` when there are none;
 - **security** lists those with ``urgency: security`` in their metadata;
-- **update PR** is the dependent's open PR on the rollout branch ``plan.branch_name(catalog)``.
+- **update PR** is the dependent's open PR on the rollout branch ``model.branch_name(catalog)``.
 
 Rows are ordered so drift stands out: pending security releases first, then unknown, major,
 minor, patch, up to date.
@@ -24,11 +24,16 @@ minor, patch, up to date.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from catalog_ops.core.versions import UpdateType, Version, parse_constraint, parse_version, update_type
+from catalog_ops.core.versions import Level, Version, parse_constraint, parse_version, update_type
 from catalog_ops.errors import CatalogOpsError, ForgeError
+from catalog_ops.fanout.dependents import DependentSelection
+from catalog_ops.forge.base import Issue, Issues, PlanForge, PullRequest
+from catalog_ops.render.templates import DASHBOARD, render
+from catalog_ops.rollout.gather import build_plan
+from catalog_ops.rollout.model import CatalogRelease, Plan, RefPlan
 
 SCHEMA = 1
 BEHIND_ORDER = ("unknown", "major", "minor", "patch", "up to date")
@@ -153,23 +158,20 @@ class Dashboard:
             "errors": list(self.errors),
         }
 
-    def to_markdown(self, *, template: str = "dashboard.md.j2", with_marker: bool = True) -> str:
+    def to_markdown(self, *, template: str = DASHBOARD, with_marker: bool = True) -> str:
         """The issue body / step summary (``templates/dashboard.md.j2``)."""
-        from catalog_ops.sweep.run import template_env
-
-        return (
-            template_env()
-            .get_template(template)
-            .render(
-                marker=marker(self.catalog) if with_marker else "",
-                d=self,
-                summary=self.summary_line(),
-                counts=self.counts(),
-            )
+        return render(
+            template,
+            {
+                "marker": marker(self.catalog) if with_marker else "",
+                "d": self,
+                "summary": self.summary_line(),
+                "counts": self.counts(),
+            },
         )
 
 
-def _resolve_current(written: str | None, releases: Sequence[Any]) -> Version | None:
+def _resolve_current(written: str | None, releases: Sequence[CatalogRelease]) -> Version | None:
     if not written:
         return None
     v = parse_version(written)
@@ -183,31 +185,28 @@ def _resolve_current(written: str | None, releases: Sequence[Any]) -> Version | 
     return max(admitted) if admitted else None
 
 
-def usage_of(repo: str, ref: Any, releases: Sequence[Any], pull: Any | None) -> Usage:
+def usage_of(repo: str, ref: RefPlan, releases: Sequence[CatalogRelease], pull: PullRequest | None) -> Usage:
     """One ``Usage`` from a rollout ``RefPlan`` and the catalog's ``CatalogRelease`` list (pure).
 
     Args:
-        repo: dependent name. ref: ``plan.RefPlan``. releases: ``plan.CatalogRelease`` values.
+        repo: dependent name. ref: a planned reference. releases: the catalog's releases.
         pull: the dependent's open rollout ``PullRequest`` or None.
     """
     current = _resolve_current(ref.current, releases)
-    common = {
-        "repo": repo,
-        "path": ref.written_in or ref.path,
-        "line": ref.line,
-        "module": ref.module,
-        "written": ref.current,
-        "pull_number": pull.number if pull else None,
-        "pull_url": pull.url if pull else None,
-    }
+    unknown = Usage(
+        repo=repo,
+        path=ref.written_in or ref.path,
+        line=ref.line,
+        module=ref.module,
+        written=ref.current,
+        version=None,
+        behind="unknown",
+        releases_behind=None,
+        pull_number=pull.number if pull else None,
+        pull_url=pull.url if pull else None,
+    )
     if current is None:
-        return Usage(
-            **common,
-            version=None,
-            behind="unknown",
-            releases_behind=None,
-            note=ref.reason or f"cannot read a version from {ref.current!r}",
-        )
+        return dataclasses.replace(unknown, note=ref.reason or f"cannot read a version from {ref.current!r}")
     newer = sorted(
         (r for r in releases if not r.prerelease and r.version > current and r.changes_module(ref.module)),
         key=lambda r: r.version,
@@ -215,10 +214,10 @@ def usage_of(repo: str, ref: Any, releases: Sequence[Any], pull: Any | None) -> 
     behind = "up to date"
     if newer:
         kind = update_type(current, newer[-1].version)
-        behind = {UpdateType.MAJOR: "major", UpdateType.MINOR: "minor"}.get(kind, "patch")
+        behind = str(kind) if kind in (Level.MAJOR, Level.MINOR) else "patch"
     note = ref.reason if ref.reason and "ignored" in ref.reason else None
-    return Usage(
-        **common,
+    return dataclasses.replace(
+        unknown,
         version=current.core,
         behind=behind,
         releases_behind=len(newer),
@@ -228,11 +227,11 @@ def usage_of(repo: str, ref: Any, releases: Sequence[Any], pull: Any | None) -> 
     )
 
 
-def from_plan(plan: Any, pulls: dict[str, Any]) -> Dashboard:
-    """Build the dashboard from a rollout ``plan.Plan`` (pure).
+def from_plan(plan: Plan, pulls: Mapping[str, PullRequest]) -> Dashboard:
+    """Build the dashboard from a rollout ``model.Plan`` (pure).
 
     Args:
-        plan: from ``plan.build_plan`` (latest release).
+        plan: from ``gather.build_plan`` (latest release).
         pulls: dependent name -> its open rollout ``PullRequest`` (absent: none).
     """
     releases = list(plan.releases)
@@ -271,41 +270,16 @@ def from_plan(plan: Any, pulls: dict[str, Any]) -> Dashboard:
     )
 
 
-def build_dashboard(
-    forge: Any,
-    *,
-    catalog: str,
-    org: str | None = None,
-    topics: Sequence[str] = (),
-    include: Sequence[str] = (),
-    exclude: Sequence[str] = (),
-    dependents: Sequence[str] | None = None,
-    catalog_address: str | None = None,
-    registry_modules: dict[str, str] | None = None,
-    concurrency: int = 8,
-) -> Dashboard:
-    """Gather everything through ``forge`` (read-only) and build the dashboard.
+def build_dashboard(forge: PlanForge, *, catalog: str, selection: DependentSelection) -> Dashboard:
+    """Gather everything through ``forge`` (read-only) and build the dashboard: the rollout
+    plan of the latest release for the dependents ``selection`` names, plus their open PRs.
 
     Raises:
         ReleaseError: the catalog has no stable release. UsageError: neither org nor dependents.
         ForgeError: the catalog's releases or the org listing cannot be read.
     """
-    from catalog_ops.rollout.planner import build_plan
-
-    plan = build_plan(
-        forge,
-        catalog=catalog,
-        org=org,
-        topics=topics,
-        include=include,
-        exclude=exclude,
-        dependents=dependents,
-        catalog_address=catalog_address,
-        bump_all=False,
-        registry_modules=registry_modules,
-        concurrency=concurrency,
-    )
-    pulls: dict[str, Any] = {}
+    plan = build_plan(forge, catalog=catalog, selection=selection, bump_all=False)
+    pulls: dict[str, PullRequest] = {}
     for dep in plan.dependents:
         if not dep.refs:
             continue
@@ -319,8 +293,8 @@ def build_dashboard(
 
 
 def publish(
-    forge: Any, dashboard: Dashboard, *, title: str = "Dependency dashboard", labels: Sequence[str] = ()
-) -> Any:
+    forge: Issues, dashboard: Dashboard, *, title: str = "Dependency dashboard", labels: Sequence[str] = ()
+) -> Issue:
     """Create or update the dashboard issue in the catalog (found by ``marker``); returns the
     ``Issue``. Raises ForgeError."""
     return forge.upsert_issue(

@@ -25,8 +25,6 @@ without an entry a host is reached at ``https://HOST/``.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -36,7 +34,7 @@ import idna
 import requests
 
 from catalog_ops.errors import CatalogOpsError
-from catalog_ops.gitutil import redact
+from catalog_ops.gitutil import GitError, GitTimeout, ls_remote_tags, redact
 
 DISCOVERY_PATH = ".well-known/terraform.json"
 TOKEN_PREFIX = "TF_TOKEN_"
@@ -271,43 +269,26 @@ class RegistryClient:
 
 
 def git_remote_tags(url: str, *, env: Mapping[str, str] | None = None, timeout: float = 60.0) -> list[str]:
-    """Tag names of a git remote (``git ls-remote --tags --refs URL``), in git's order.
+    """Tag names of a git remote (``gitutil.ls_remote_tags``: ``git ls-remote --tags --refs URL``),
+    in git's order.
 
     Args:
         url: anything ``git`` accepts (``https://``, ``ssh://``, ``git@host:path``, ``file://``).
-        env: environment for git (credential helpers, ``GIT_*``); defaults to the process env.
+        env: environment for git (credential helpers, ``GIT_*``), over the process environment.
         timeout: seconds before giving up.
 
     Raises:
         RegistryError: git failed or timed out (message without the URL's credentials).
         ToolMissing: git is not installed.
     """
-    from catalog_ops.toolchain import which
-
-    git = which("git")
     safe = _strip_credentials(url)
-    run_env = dict(os.environ if env is None else env)
-    run_env.setdefault("GIT_TERMINAL_PROMPT", "0")
     try:
-        proc = subprocess.run(
-            [str(git), "ls-remote", "--tags", "--refs", "--", url],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=run_env,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
+        return ls_remote_tags(url, env=env, timeout=timeout)
+    except GitTimeout:
         raise RegistryError(f"git ls-remote {safe}: timed out after {timeout:g}s", url=safe) from None
-    if proc.returncode != 0:
-        msg = _short(redact(proc.stderr.replace(url, safe)) or f"exit {proc.returncode}", 200)
-        raise RegistryError(f"git ls-remote {safe}: {msg}", url=safe)
-    tags = []
-    for line in proc.stdout.splitlines():
-        _, _, ref = line.partition("\t")
-        if ref.startswith("refs/tags/"):
-            tags.append(ref[len("refs/tags/") :])
-    return tags
+    except GitError as exc:
+        msg = _short(redact(exc.stderr.replace(url, safe)) or f"exit {exc.returncode}", 200)
+        raise RegistryError(f"git ls-remote {safe}: {msg}", url=safe) from None
 
 
 def _strip_credentials(url: str) -> str:

@@ -1,0 +1,58 @@
+"""GraphQL for GitHubForge: the queries and mutations it sends, and their error type.
+
+GitHub GraphQL API: ``createCommitOnBranch``, ``enablePullRequestAutoMerge`` and the
+``repository.refs`` connection (https://docs.github.com/en/graphql/reference).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from catalog_ops.errors import ForgeError
+from catalog_ops.forge.github.transport import GitHubTransport
+
+COMMIT_MUTATION = """mutation CreateCommit($input: CreateCommitOnBranchInput!) {
+  createCommitOnBranch(input: $input) { commit { oid url } }
+}"""
+
+AUTO_MERGE_MUTATION = """mutation EnableAutoMerge($input: EnablePullRequestAutoMergeInput!) {
+  enablePullRequestAutoMerge(input: $input) { pullRequest { id number autoMergeRequest { mergeMethod } } }
+}"""
+
+TAGS_QUERY = """query Tags($owner: String!, $name: String!, $first: Int!, $after: String) {
+  repository(owner: $owner, name: $name) {
+    refs(refPrefix: "refs/tags/", first: $first, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      nodes { name target { __typename oid ... on Tag { message target { oid } } } }
+    }
+  }
+}"""
+
+
+class GraphQLFailure(ForgeError):
+    """A GraphQL response carried ``errors``; ``types`` holds their ``type`` codes (e.g. ``NOT_FOUND``)."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        self.errors = errors
+        self.types = {str(e["type"]) for e in errors if e.get("type")}
+        super().__init__("; ".join(str(e.get("message", "")) for e in errors) or "GraphQL error")
+
+
+class GitHubGraphQL(GitHubTransport):
+    """``_graphql``: one GraphQL request through the transport (paced when a mutation)."""
+
+    def _graphql(
+        self, query: str, variables: Mapping[str, Any], *, mutation: bool, idempotent: bool
+    ) -> dict[str, Any]:
+        _h, data = self._request(
+            "POST",
+            self._req.graphql_url,
+            body={"query": query, "variables": dict(variables)},
+            graphql=True,
+            mutation=mutation,
+            idempotent=idempotent,
+        )
+        if isinstance(data, dict) and data.get("errors"):
+            raise GraphQLFailure(list(data["errors"]))
+        return dict(data.get("data") or {}) if isinstance(data, dict) else {}

@@ -1,0 +1,316 @@
+"""Repositories, contents and branches on GitHub (``Repos``, ``Contents``, ``Branches``).
+
+Commits go through GraphQL ``createCommitOnBranch`` or, as the fallback, the Git Data API
+(blobs -> tree -> commit -> ref); see the ``catalog_ops.forge.github.transport`` docstring.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import urllib.parse
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from catalog_ops.errors import (
+    Conflict,
+    ForgeError,
+    NotFound,
+)
+from catalog_ops.forge.base import (
+    FileChange,
+    Repo,
+    RepoListing,
+    filter_repos,
+    read_codeowners,
+)
+from catalog_ops.forge.github.graphql import COMMIT_MUTATION, GitHubGraphQL, GraphQLFailure
+from catalog_ops.forge.github.transport import quote_path
+
+
+class GitHubRepos(GitHubGraphQL):
+    """Repository, content and branch operations."""
+
+    def _repo_from(self, d: Mapping[str, Any]) -> Repo:
+        return Repo(
+            full_name=d["full_name"],
+            default_branch=d.get("default_branch") or "main",
+            clone_url=d.get("clone_url") or "",
+            html_url=d.get("html_url") or "",
+            archived=bool(d.get("archived")),
+            fork=bool(d.get("fork")),
+            disabled=bool(d.get("disabled")),
+            topics=tuple(d.get("topics") or ()),
+        )
+
+    def get_repo(self, repo: str) -> Repo:
+        """``GET /repos/{owner}/{repo}``."""
+        _h, data = self._request("GET", f"/repos/{repo}")
+        return self._repo_from(data)
+
+    def list_repos(
+        self,
+        owner: str,
+        *,
+        include: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        topics: Sequence[str] = (),
+        skip_archived: bool = True,
+        skip_forks: bool = True,
+    ) -> RepoListing:
+        """``GET /orgs/{owner}/repos`` (or ``/users/{owner}/repos`` for a user), all pages."""
+        try:
+            items = list(self._paginate(f"/orgs/{owner}/repos", {"type": "all"}))
+        except NotFound:
+            items = list(self._paginate(f"/users/{owner}/repos", {"type": "owner"}))
+        return filter_repos(
+            (self._repo_from(d) for d in sorted(items, key=lambda d: d["full_name"])),
+            include=include,
+            exclude=exclude,
+            topics=topics,
+            skip_archived=skip_archived,
+            skip_forks=skip_forks,
+        )
+
+    def branch_sha(self, repo: str, branch: str) -> str | None:
+        """``GET /repos/{r}/git/ref/heads/{branch}``; None on 404."""
+        try:
+            _h, data = self._request("GET", f"/repos/{repo}/git/ref/heads/{quote_path(branch)}")
+        except NotFound:
+            return None
+        if isinstance(data, list):  # old GHES returns prefix matches
+            data = next((d for d in data if d.get("ref") == f"refs/heads/{branch}"), None)
+            if data is None:
+                return None
+        return str(data["object"]["sha"])
+
+    def list_tree(self, repo: str, ref: str) -> list[str]:
+        """``GET /repos/{r}/git/trees/{ref}?recursive=1`` (walks subtrees if GitHub truncates)."""
+        _h, data = self._request("GET", f"/repos/{repo}/git/trees/{quote_path(ref)}", params={"recursive": 1})
+        if not data.get("truncated"):
+            return [e["path"] for e in data["tree"] if e["type"] in ("blob", "commit")]
+        out: list[str] = []
+        stack: list[tuple[str, str]] = [("", data["sha"])]
+        while stack:
+            prefix, sha = stack.pop()
+            _h, sub = self._request("GET", f"/repos/{repo}/git/trees/{sha}")
+            for e in sub["tree"]:
+                path = f"{prefix}{e['path']}"
+                if e["type"] == "tree":
+                    stack.append((path + "/", e["sha"]))
+                else:
+                    out.append(path)
+        return sorted(out)
+
+    def read_file(self, repo: str, path: str, ref: str) -> bytes | None:
+        """``GET /repos/{r}/contents/{path}?ref=`` (blob API for files over 1 MB); None if absent."""
+        try:
+            _h, data = self._request(
+                "GET", f"/repos/{repo}/contents/{quote_path(path.strip('/'))}", params={"ref": ref}
+            )
+        except NotFound as exc:
+            if "No commit found" in str(exc):
+                raise
+            return None
+        if not isinstance(data, dict) or data.get("type") != "file":
+            return None
+        if data.get("encoding") == "base64" and (data.get("content") or data.get("size", 0) == 0):
+            return base64.b64decode(data.get("content") or "")
+        _h, blob = self._request("GET", f"/repos/{repo}/git/blobs/{data['sha']}")
+        return base64.b64decode(blob["content"])
+
+    def clone_url(self, repo: str) -> str:
+        """HTTPS clone URL carrying the token as ``x-access-token`` (never print it)."""
+        url = self.get_repo(repo).clone_url
+        parsed = urllib.parse.urlsplit(url)
+        if parsed.scheme == "https":
+            token = getattr(self._auth, "token", None)
+            if token:
+                return urllib.parse.urlunsplit(
+                    parsed._replace(netloc=f"x-access-token:{token}@{parsed.netloc}")
+                )
+        return url
+
+    def module_address(self, repo: str) -> str:
+        """``github.com/<repo>``, Terraform's GitHub shorthand (no request). GHES repositories get
+        the same address today (Terraform has no shorthand for other hosts)."""
+        return f"github.com/{repo}"
+
+    def codeowners(self, repo: str, ref: str) -> str | None:
+        """See ``Forge.codeowners`` (one ``read_file`` per candidate path)."""
+        return read_codeowners(lambda path: self.read_file(repo, path, ref))
+
+    def _commit_info(self, repo: str, sha: str) -> dict[str, Any]:
+        _h, data = self._request("GET", f"/repos/{repo}/git/commits/{sha}")
+        return dict(data)
+
+    def _set_branch(self, repo: str, branch: str, sha: str, current: str | None) -> None:
+        if current == sha:
+            return
+        if current is None:
+
+            def create() -> bool:
+                try:
+                    self._request(
+                        "POST", f"/repos/{repo}/git/refs", body={"ref": f"refs/heads/{branch}", "sha": sha}
+                    )
+                except Conflict:
+                    if self.branch_sha(repo, branch) is None:
+                        raise
+                    self._request(
+                        "PATCH",
+                        f"/repos/{repo}/git/refs/heads/{quote_path(branch)}",
+                        body={"sha": sha, "force": True},
+                        idempotent=True,
+                    )
+                return True
+
+            self._create(
+                f"create branch {branch}",
+                create,
+                lambda: True if self.branch_sha(repo, branch) == sha else None,
+            )
+        else:
+            self._request(
+                "PATCH",
+                f"/repos/{repo}/git/refs/heads/{quote_path(branch)}",
+                body={"sha": sha, "force": True},
+                idempotent=True,
+            )
+
+    def commit_files(
+        self,
+        repo: str,
+        branch: str,
+        *,
+        parent_sha: str,
+        message: str,
+        changes: Sequence[FileChange],
+    ) -> str:
+        """One commit on ``parent_sha``; ``branch`` is created or force-moved to it.
+
+        New branch: create the ref at the parent, then GraphQL ``createCommitOnBranch`` (2
+        writes); branch already at the parent: ``createCommitOnBranch`` (1 write). A branch that
+        must be re-parented (an update after the base moved) is built with the Git Data API —
+        tree, commit, then one forced ref update (3 writes; one blob more per binary file) —
+        because moving the branch to the parent first would leave its open PR with no commits,
+        and GitHub closes such a PR for good. A retry after a lost response recognises the
+        commit already made (same parent and message) instead of committing twice.
+
+        Raises:
+            Conflict: the branch moved while committing (GraphQL ``STALE_DATA``).
+            ForgeError: ``createCommitOnBranch`` failed for another reason (GraphQL errors other
+                than NOT_FOUND/FORBIDDEN, which fall back to the Git Data API).
+        """
+        if not parent_sha or self.commit_api == "git-data":
+            return self._commit_git_data(repo, branch, parent_sha, message, changes)
+        current = self.branch_sha(repo, branch)
+        if current is not None and current != parent_sha:
+            return self._commit_git_data(repo, branch, parent_sha, message, changes, current=current)
+        self._set_branch(repo, branch, parent_sha, current)
+        headline, _, rest = message.partition("\n")
+        additions = [
+            {"path": c.path.strip("/"), "contents": base64.b64encode(c.content).decode()}
+            for c in changes
+            if c.content is not None
+        ]
+        deletions = [{"path": c.path.strip("/")} for c in changes if c.content is None]
+        inp: dict[str, Any] = {
+            "branch": {"repositoryNameWithOwner": repo, "branchName": branch},
+            "expectedHeadOid": parent_sha,
+            "message": {"headline": headline, **({"body": rest.strip("\n")} if rest.strip() else {})},
+            "fileChanges": {"additions": additions, "deletions": deletions},
+        }
+
+        def already_done() -> str | None:
+            tip = self.branch_sha(repo, branch)
+            if tip and tip != parent_sha:
+                info = self._commit_info(repo, tip)
+                if [p["sha"] for p in info.get("parents", [])] == [parent_sha] and _same_message(
+                    info.get("message", ""), message
+                ):
+                    return tip
+            return None
+
+        def do() -> str:
+            try:
+                data = self._graphql(COMMIT_MUTATION, {"input": inp}, mutation=True, idempotent=False)
+            except GraphQLFailure as exc:
+                if "STALE_DATA" in exc.types:
+                    done = already_done()
+                    if done:
+                        return done
+                    raise Conflict(f"branch {branch} of {repo} moved while committing: {exc}") from None
+                raise
+            return str(data["createCommitOnBranch"]["commit"]["oid"])
+
+        try:
+            return self._create(f"commit on {repo}@{branch}", do, already_done)
+        except GraphQLFailure as exc:
+            if exc.types & {"NOT_FOUND", "FORBIDDEN"} or not exc.types:
+                # e.g. an older GHES without createCommitOnBranch: fall back to the Git Data API.
+                self._count("fallback_git_data")
+                return self._commit_git_data(repo, branch, parent_sha, message, changes)
+            raise ForgeError(f"createCommitOnBranch on {repo}@{branch} failed: {exc}") from None
+
+    def _commit_git_data(
+        self,
+        repo: str,
+        branch: str,
+        parent_sha: str,
+        message: str,
+        changes: Sequence[FileChange],
+        *,
+        current: str | None = None,
+    ) -> str:
+        modes: dict[str, str] = {}
+        base_tree: str | None = None
+        if parent_sha:
+            _h, tree = self._request("GET", f"/repos/{repo}/git/trees/{parent_sha}", params={"recursive": 1})
+            base_tree = tree["sha"]
+            modes = {e["path"]: e["mode"] for e in tree["tree"] if e["type"] == "blob"}
+        entries: list[dict[str, Any]] = []
+        for c in changes:
+            path = c.path.strip("/")
+            mode = modes.get(path, "100644")
+            if c.content is None:
+                if path in modes:
+                    entries.append({"path": path, "mode": mode, "type": "blob", "sha": None})
+                continue
+            try:
+                text = c.content.decode("utf-8")
+                if "\0" in text:
+                    raise UnicodeDecodeError("utf-8", b"", 0, 1, "NUL")
+                entries.append({"path": path, "mode": mode, "type": "blob", "content": text})
+            except UnicodeDecodeError:
+                _h, blob = self._request(
+                    "POST",
+                    f"/repos/{repo}/git/blobs",
+                    body={"content": base64.b64encode(c.content).decode(), "encoding": "base64"},
+                    idempotent=True,  # same content, same blob id
+                )
+                entries.append({"path": path, "mode": mode, "type": "blob", "sha": blob["sha"]})
+        tree_body: dict[str, Any] = {"tree": entries}
+        if base_tree:
+            tree_body["base_tree"] = base_tree
+        _h, new_tree = self._request("POST", f"/repos/{repo}/git/trees", body=tree_body, idempotent=True)
+        parents = [parent_sha] if parent_sha else []
+        _h, commit = self._request(
+            "POST",
+            f"/repos/{repo}/git/commits",
+            body={"message": message, "tree": new_tree["sha"], "parents": parents},
+            idempotent=True,  # an unreferenced duplicate commit object is harmless
+        )
+        sha = str(commit["sha"])
+        self._set_branch(repo, branch, sha, current if current is not None else self.branch_sha(repo, branch))
+        return sha
+
+    def delete_branch(self, repo: str, branch: str) -> None:
+        """``DELETE /repos/{r}/git/refs/heads/{branch}``; absent branches are fine."""
+        with contextlib.suppress(NotFound, Conflict):
+            self._request("DELETE", f"/repos/{repo}/git/refs/heads/{quote_path(branch)}")
+
+
+def _same_message(a: str, b: str) -> bool:
+    """Commit messages equal up to whitespace (createCommitOnBranch joins headline and body)."""
+    return " ".join(a.split()) == " ".join(b.split())

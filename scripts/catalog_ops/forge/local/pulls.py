@@ -1,0 +1,415 @@
+"""Pull requests and merges in the local forge (``Pulls``, ``Merges``).
+
+Checks of a PR are run by the CI simulator (``catalog_ops.forge.local.checks.LocalChecks``) on
+an export of the PR head; results are cached per head commit in the record.
+
+Auto-merge: ``enable_auto_merge`` records the request and immediately evaluates the checks;
+if they pass the PR is merged with the requested method. ``checks_state`` and
+``process_auto_merges()`` do the same for PRs whose head moved later. Merge and squash commits
+get GitHub's subjects (``merge_subjects``).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from catalog_ops import gitutil
+from catalog_ops.errors import AutoMergeUnavailable, Conflict, NotFound
+from catalog_ops.forge.base import (
+    GITHUB_MERGE_SUBJECTS,
+    ChecksState,
+    MergeSubjects,
+    PullRequest,
+    PullState,
+    check_merge_method,
+)
+from catalog_ops.forge.local.checks import OUTPUT_TAIL, LocalChecks
+from catalog_ops.forge.local.repos import LocalRepos
+from catalog_ops.forge.local.store import now, take_number
+
+
+class LocalPulls(LocalRepos):
+    """Pull request and merge operations over a ``LocalStore``; ``checks`` runs PR checks."""
+
+    merge_subjects: MergeSubjects = GITHUB_MERGE_SUBJECTS
+    checks: LocalChecks
+
+    # --- pull requests ----------------------------------------------------------------------
+    def _pull_from(self, repo: str, rec: Mapping[str, Any]) -> PullRequest:
+        head_sha = rec.get("head_sha") or ""
+        if rec["state"] == "open":
+            head_sha = gitutil.rev_parse(self._git_dir(repo), f"refs/heads/{rec['head']}") or head_sha
+        return PullRequest(
+            repo=repo,
+            number=rec["number"],
+            title=rec["title"],
+            body=rec["body"],
+            head=rec["head"],
+            base=rec["base"],
+            head_sha=head_sha,
+            state=PullState(rec["state"]),
+            url=self._url(repo, "pull", rec["number"]),
+            labels=tuple(rec["labels"]),
+            reviewers=tuple(rec["reviewers"]) + tuple(rec["team_reviewers"]),
+            assignees=tuple(rec["assignees"]),
+            auto_merge=bool(rec["auto_merge"]),
+            merge_method=rec.get("merge_method"),
+            merged_sha=rec.get("merged_sha"),
+        )
+
+    @staticmethod
+    def _find_pull(data: Mapping[str, Any], number: int, repo: str) -> dict[str, Any]:
+        for rec in data["pulls"]:
+            if rec["number"] == number:
+                return rec
+        raise NotFound(f"pull request #{number} not found in {repo}")
+
+    def _team(self, repo: str, team: str) -> str:
+        return team if "/" in team else f"{repo.split('/')[0]}/{team}"
+
+    def open_pull(
+        self,
+        repo: str,
+        *,
+        head: str,
+        base: str,
+        title: str,
+        body: str,
+        labels: Sequence[str] = (),
+        reviewers: Sequence[str] = (),
+        team_reviewers: Sequence[str] = (),
+        assignees: Sequence[str] = (),
+    ) -> PullRequest:
+        """Open a PR (or update the open one for ``head``).
+
+        Raises NotFound when ``head`` or ``base`` does not exist, Conflict when ``head`` has no
+        commits that ``base`` lacks (GitHub: "No commits between base and head").
+        """
+        self._count("open_pull", write=True)
+        gd = self._git_dir(repo)
+        head_sha = gitutil.rev_parse(gd, f"refs/heads/{head}")
+        base_sha = gitutil.rev_parse(gd, f"refs/heads/{base}")
+        if head_sha is None:
+            raise NotFound(f"head branch {head!r} not found in {repo}")
+        if base_sha is None:
+            raise NotFound(f"base branch {base!r} not found in {repo}")
+        with self._edit(repo) as data:
+            existing = next((p for p in data["pulls"] if p["state"] == "open" and p["head"] == head), None)
+            if existing is None:
+                if gitutil.is_ancestor(gd, head_sha, base_sha):
+                    raise Conflict(f"No commits between {base} and {head} in {repo}")
+                number = take_number(data)
+                existing = {
+                    "number": number,
+                    "title": title,
+                    "body": body,
+                    "head": head,
+                    "base": base,
+                    "head_sha": head_sha,
+                    "state": "open",
+                    "labels": [],
+                    "reviewers": [],
+                    "team_reviewers": [],
+                    "assignees": [],
+                    "auto_merge": False,
+                    "merge_method": None,
+                    "merged_sha": None,
+                    "merge_base": None,
+                    "created_at": now(),
+                    "updated_at": now(),
+                    "closed_at": None,
+                    "checks": None,
+                }
+                data["pulls"].append(existing)
+            else:
+                existing.update(title=title, body=body, base=base, updated_at=now())
+            self._add_unique(existing["labels"], labels)
+            self._add_unique(existing["reviewers"], reviewers)
+            self._add_unique(existing["team_reviewers"], [self._team(repo, t) for t in team_reviewers])
+            self._add_unique(existing["assignees"], assignees)
+            return self._pull_from(repo, existing)
+
+    def get_pull(self, repo: str, number: int) -> PullRequest:
+        """See ``Forge.get_pull``."""
+        self._count("get_pull")
+        data = self.load_record(repo)
+        return self._pull_from(repo, self._find_pull(data, number, repo))
+
+    def find_open_pull(self, repo: str, head: str) -> PullRequest | None:
+        """The open PR for ``head`` or None."""
+        self._count("find_open_pull")
+        data = self.load_record(repo)
+        for rec in data["pulls"]:
+            if rec["state"] == "open" and rec["head"] == head:
+                return self._pull_from(repo, rec)
+        return None
+
+    def find_closed_pull(self, repo: str, head: str) -> PullRequest | None:
+        """The newest closed or merged PR for ``head`` or None (see ``Forge.find_closed_pull``)."""
+        self._count("find_closed_pull")
+        closed = [
+            rec for rec in self.load_record(repo)["pulls"] if rec["state"] != "open" and rec["head"] == head
+        ]
+        return self._pull_from(repo, max(closed, key=lambda rec: int(rec["number"]))) if closed else None
+
+    def update_pull(
+        self,
+        repo: str,
+        number: int,
+        *,
+        title: str | None = None,
+        body: str | None = None,
+        base: str | None = None,
+        labels: Sequence[str] | None = None,
+    ) -> PullRequest:
+        """See ``Forge.update_pull``; NotFound also for an unknown ``base`` branch."""
+        self._count("update_pull", write=True)
+        if base is not None and self.branch_sha(repo, base) is None:
+            raise NotFound(f"base branch {base!r} not found in {repo}")
+        with self._edit(repo) as data:
+            rec = self._find_pull(data, number, repo)
+            if title is not None:
+                rec["title"] = title
+            if body is not None:
+                rec["body"] = body
+            if base is not None:
+                rec["base"] = base
+            if labels is not None:
+                rec["labels"] = list(dict.fromkeys(labels))
+            rec["updated_at"] = now()
+            return self._pull_from(repo, rec)
+
+    def close_pull(self, repo: str, number: int, *, comment: str | None = None) -> None:
+        """Close PR ``number`` (after posting ``comment``)."""
+        self._count("close_pull", write=True)
+        gd = self._git_dir(repo)
+        with self._edit(repo) as data:
+            rec = self._find_pull(data, number, repo)
+            if comment:
+                self._new_comment(repo, data, number, comment)
+            if rec["state"] == "open":
+                rec["head_sha"] = gitutil.rev_parse(gd, f"refs/heads/{rec['head']}") or rec["head_sha"]
+                rec["state"] = "closed"
+                rec["auto_merge"] = False
+                rec["closed_at"] = rec["updated_at"] = now()
+
+    def add_labels(self, repo: str, number: int, labels: Sequence[str]) -> None:
+        """Add labels to a PR or issue."""
+        self._count("add_labels", write=True)
+        with self._edit(repo) as data:
+            rec = self._find_item(data, number, repo)
+            self._add_unique(rec["labels"], labels)
+
+    def request_reviewers(
+        self, repo: str, number: int, *, users: Sequence[str] = (), teams: Sequence[str] = ()
+    ) -> None:
+        """Record review requests (teams stored as ``org/slug``)."""
+        self._count("request_reviewers", write=True)
+        with self._edit(repo) as data:
+            rec = self._find_pull(data, number, repo)
+            self._add_unique(rec["reviewers"], users)
+            self._add_unique(rec["team_reviewers"], [self._team(repo, t) for t in teams])
+
+    def add_assignees(self, repo: str, number: int, assignees: Sequence[str]) -> None:
+        """Add assignees to a PR or issue."""
+        self._count("add_assignees", write=True)
+        with self._edit(repo) as data:
+            rec = self._find_item(data, number, repo)
+            rec.setdefault("assignees", [])
+            self._add_unique(rec["assignees"], assignees)
+
+    def pulls_for_commit(self, repo: str, sha: str) -> list[PullRequest]:
+        """Merged PRs whose merge commit is ``sha`` or whose commits include ``sha``.
+
+        Raises NotFound when ``sha`` is not a commit of ``repo``.
+        """
+        self._count("pulls_for_commit")
+        gd = self._git_dir(repo)
+        full = gitutil.rev_parse(gd, sha)
+        if full is None:
+            raise NotFound(f"commit {sha} not found in {repo}")
+        out: list[PullRequest] = []
+        for rec in self.load_record(repo)["pulls"]:
+            if rec["state"] != "merged":
+                continue
+            hit = rec.get("merged_sha") == full
+            if not hit and rec.get("merge_base") and rec.get("head_sha"):
+                commits = gitutil.git_out(
+                    ["rev-list", f"{rec['merge_base']}..{rec['head_sha']}"], git_dir=gd
+                ).split()
+                hit = full in commits
+            if hit:
+                out.append(self._pull_from(repo, rec))
+        return out
+
+    # --- checks and merging -------------------------------------------------------------------
+    def enable_auto_merge(self, repo: str, number: int, *, method: str = "squash") -> None:
+        """Request auto-merge and evaluate it now (merges at once when the checks pass).
+
+        Raises AutoMergeUnavailable when the repo record has ``allow_auto_merge: false`` or the
+        PR is not open; UsageError for an unknown method.
+        """
+        self._count("enable_auto_merge", write=True)
+        check_merge_method(method)
+        with self._edit(repo) as data:
+            if not data["repo"]["allow_auto_merge"]:
+                raise AutoMergeUnavailable(f"auto-merge is not allowed in {repo} (allow_auto_merge is false)")
+            rec = self._find_pull(data, number, repo)
+            if rec["state"] != "open":
+                raise AutoMergeUnavailable(f"pull request #{number} in {repo} is {rec['state']}, not open")
+            rec["auto_merge"] = True
+            rec["merge_method"] = method
+            rec["updated_at"] = now()
+        self._maybe_auto_merge(repo, number)
+
+    def checks_state(self, repo: str, number: int) -> ChecksState:
+        """Run (or reuse the cached result of) the checks on the PR head; auto-merges on success."""
+        self._count("checks_state")
+        state = self._checks(repo, number)
+        if state is ChecksState.SUCCESS:
+            self._maybe_auto_merge(repo, number)
+        return state
+
+    def process_auto_merges(self, repo: str | None = None) -> list[PullRequest]:
+        """Evaluate every open auto-merge PR (of ``repo`` or of all repos); returns the merged ones."""
+        merged: list[PullRequest] = []
+        for name in [repo] if repo else self.all_repos():
+            for rec in self.load_record(name)["pulls"]:
+                if (
+                    rec["state"] == "open"
+                    and rec["auto_merge"]
+                    and self._maybe_auto_merge(name, rec["number"])
+                ):
+                    merged.append(self.get_pull(name, rec["number"]))
+        return merged
+
+    def _maybe_auto_merge(self, repo: str, number: int) -> bool:
+        data = self.load_record(repo)
+        rec = self._find_pull(data, number, repo)
+        if rec["state"] != "open" or not rec["auto_merge"]:
+            return False
+        if self._checks(repo, number) is not ChecksState.SUCCESS:
+            return False
+        try:
+            self.merge_pull(repo, number, method=rec["merge_method"] or "squash")
+        except Conflict:
+            return False
+        return True
+
+    def _checks(self, repo: str, number: int) -> ChecksState:
+        gd = self._git_dir(repo)
+        data = self.load_record(repo)
+        rec = self._find_pull(data, number, repo)
+        pr = self._pull_from(repo, rec)
+        cached = rec.get("checks")
+        if cached and cached.get("sha") == pr.head_sha and cached.get("command") == self.checks.label:
+            return ChecksState(cached["state"])
+        if pr.state is not PullState.OPEN:
+            return ChecksState(cached["state"]) if cached else ChecksState.NONE
+        base_sha = gitutil.rev_parse(gd, f"refs/heads/{pr.base}") or pr.head_sha
+        changed = gitutil.changed_paths(gd, base_sha, pr.head_sha)
+        state, code, output = self.checks.run(gd, repo, pr, changed)
+        with self._edit(repo) as data2:
+            rec2 = self._find_pull(data2, number, repo)
+            rec2["checks"] = {
+                "sha": pr.head_sha,
+                "state": state.value,
+                "command": self.checks.label,
+                "exit_code": code,
+                "changed_files": changed,
+                "ran_at": now(),
+                "output": output[-OUTPUT_TAIL:],
+            }
+        return state
+
+    def merge_pull(self, repo: str, number: int, *, method: str = "squash") -> str:
+        """Merge PR ``number`` into its base now; returns the new base tip.
+
+        merge: a merge commit (two parents); squash: one commit ``"<title> (#n)"`` on the base;
+        rebase: the PR commits replayed on the base (fast-forward when possible).
+        Raises Conflict when the PR is not open or does not merge cleanly.
+        """
+        self._count("merge_pull", write=True)
+        check_merge_method(method)
+        gd = self._git_dir(repo)
+        with self._edit(repo) as data:
+            rec = self._find_pull(data, number, repo)
+            if rec["state"] != "open":
+                raise Conflict(f"pull request #{number} in {repo} is {rec['state']}; cannot merge")
+            head_sha = gitutil.rev_parse(gd, f"refs/heads/{rec['head']}")
+            base_sha = gitutil.rev_parse(gd, f"refs/heads/{rec['base']}")
+            if head_sha is None or base_sha is None:
+                raise Conflict(f"pull request #{number} in {repo}: head or base branch is missing")
+            merge_base = gitutil.git_out(["merge-base", base_sha, head_sha], git_dir=gd)
+            subjects = self.merge_subjects
+            squash_msg = f"{subjects.squash_subject(rec['title'], number)}\n\n{rec['body']}".rstrip() + "\n"
+            merge_msg = (
+                f"{subjects.merge_subject(number, repo.split('/')[0], rec['head'])}\n\n{rec['title']}\n"
+            )
+            if merge_base == base_sha:  # base has not moved: no real merge needed
+                tree = f"{head_sha}^{{tree}}"
+                if method == "squash":
+                    new = gitutil.git_out(
+                        ["commit-tree", tree, "-p", base_sha, "-F", "-"],
+                        git_dir=gd,
+                        input=squash_msg.encode(),
+                    )
+                elif method == "merge":
+                    new = gitutil.git_out(
+                        ["commit-tree", tree, "-p", base_sha, "-p", head_sha, "-F", "-"],
+                        git_dir=gd,
+                        input=merge_msg.encode(),
+                    )
+                else:
+                    new = head_sha
+            else:
+                new = self._merge_in_clone(gd, rec["base"], head_sha, method, squash_msg, merge_msg)
+            try:
+                gitutil.update_ref(gd, f"refs/heads/{rec['base']}", new, base_sha)
+            except gitutil.GitError as exc:
+                raise Conflict(f"base branch {rec['base']} of {repo} moved during the merge; retry") from exc
+            rec.update(
+                state="merged",
+                head_sha=head_sha,
+                merged_sha=new,
+                merge_base=merge_base,
+                merge_method=rec.get("merge_method") or method,
+                auto_merge=rec["auto_merge"],
+                closed_at=now(),
+                updated_at=now(),
+                merged_with=method,
+            )
+            return new
+
+    def _merge_in_clone(
+        self, gd: Path, base: str, head_sha: str, method: str, squash_msg: str, merge_msg: str
+    ) -> str:
+        with tempfile.TemporaryDirectory(prefix="catalog-ops-merge-") as tmp:
+            work = Path(tmp) / "w"
+            gitutil.run_git(["clone", "-q", "--shared", "--no-checkout", str(gd), str(work)])
+            gitutil.run_git(["checkout", "-q", "-B", base, f"origin/{base}"], cwd=work)
+            try:
+                if method == "merge":
+                    gitutil.run_git(
+                        ["merge", "-q", "--no-ff", "--no-edit", "-m", merge_msg, head_sha], cwd=work
+                    )
+                elif method == "squash":
+                    gitutil.run_git(["merge", "-q", "--squash", head_sha], cwd=work)
+                    gitutil.run_git(
+                        ["commit", "-q", "--allow-empty", "-F", "-"], cwd=work, input=squash_msg.encode()
+                    )
+                else:
+                    gitutil.run_git(["checkout", "-q", "-B", "catalog-ops-rebase", head_sha], cwd=work)
+                    gitutil.run_git(["rebase", "-q", base], cwd=work)
+            except gitutil.GitError as exc:
+                raise Conflict(
+                    f"pull request does not merge cleanly into {base}: {exc.stderr.strip()[:500]}"
+                ) from None
+            new = gitutil.git_out(["rev-parse", "HEAD"], cwd=work)
+            # Objects live in the clone; copy them to the shared repository.
+            gitutil.run_git(["push", "-q", str(gd), f"{new}:refs/catalog-ops/merge-tmp"], cwd=work)
+            gitutil.run_git(["update-ref", "-d", "refs/catalog-ops/merge-tmp"], git_dir=gd)
+            return new

@@ -1,0 +1,261 @@
+"""HCL native syntax lexer that keeps character offsets.
+
+Covers what Terraform and Terragrunt files use (HCL native syntax specification,
+hashicorp/hcl ``hclsyntax/spec.md``): identifiers, numbers, operators, quoted templates with
+``${ }``/``%{ }`` parts and ``$${``/``%%{`` escapes, heredocs (``<<EOT``/``<<-EOT``), and
+``#``/``//``/``/* */`` comments (dropped). Newlines are kept as tokens (they end attributes).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+
+
+class HclSyntaxError(Exception):
+    """A syntax error at character ``offset`` of the text (callers turn it into ``path:line:col``)."""
+
+    def __init__(self, offset: int, message: str) -> None:
+        super().__init__(message)
+        self.offset = offset
+        self.message = message
+
+
+@dataclass(slots=True)
+class Tok:
+    """A token: ``kind`` in ident/string/heredoc/number/punct/nl/eof; ``[start, end)`` offsets.
+
+    For strings, ``parts`` lists ``("lit"|"interp"|"directive", start, end)`` spans of the
+    contents (interp/directive spans are the expression inside ``${ }``/``%{ }``).
+    """
+
+    kind: str
+    start: int
+    end: int
+    text: str
+    parts: list[tuple[str, int, int]] | None = None
+
+
+_TOKEN_RE = re.compile(
+    r"""
+     (?P<ws>[ \t\r\f\ufeff]+)
+    |(?P<nl>\n)
+    |(?P<comment>\#[^\n]*|//[^\n]*)
+    |(?P<bcomment>/\*)
+    |(?P<heredoc><<-?(?P<marker>[A-Za-z_][A-Za-z0-9_-]*)[ \t]*\r?\n)
+    |(?P<ident>(?:[^\W\d]|_)[\w-]*)
+    |(?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
+    |(?P<quote>")
+    |(?P<punct>==|!=|<=|>=|=>|&&|\|\||\.\.\.|[{}\[\]()=,.:?!<>+\-*/%~])
+    """,
+    re.X,
+)
+_STRING_SPECIAL = re.compile(r'["\\\n$%]')
+
+
+def lex_string(text: str, i: int, end: int) -> tuple[int, list[tuple[str, int, int]]]:
+    """Lex a quoted template starting at ``text[i] == '"'``.
+
+    Returns:
+        ``(index after the closing quote, parts)`` (see ``Tok.parts``).
+
+    Raises:
+        HclSyntaxError: unterminated string or template.
+    """
+    j = i + 1
+    lit = j
+    parts: list[tuple[str, int, int]] = []
+    while True:
+        m = _STRING_SPECIAL.search(text, j, end)
+        if m is None:
+            raise HclSyntaxError(i, "unterminated string")
+        j = m.start()
+        c = text[j]
+        if c == '"':
+            if j > lit:
+                parts.append(("lit", lit, j))
+            return j + 1, parts
+        if c == "\n":
+            raise HclSyntaxError(i, "unterminated string (newline in quoted string)")
+        if c == "\\":
+            j += 2
+            continue
+        # '$' or '%'
+        if text.startswith(c * 2 + "{", j):  # escaped $${ / %%{
+            j += 3
+            continue
+        if text.startswith("{", j + 1):
+            if j > lit:
+                parts.append(("lit", lit, j))
+            try:
+                close = _skip_expr(text, j + 2, end)
+            except HclSyntaxError:
+                raise HclSyntaxError(j, f"unterminated template {c}{{...}}") from None
+            parts.append(("interp" if c == "$" else "directive", j + 2, close))
+            j = close + 1
+            lit = j
+            continue
+        j += 1
+
+
+def _skip_expr(text: str, i: int, end: int) -> int:
+    """Return the index of the ``}`` closing a template interpolation whose expression starts at ``i``."""
+    depth = 0
+    j = i
+    while j < end:
+        c = text[j]
+        if c == '"':
+            j, _ = lex_string(text, j, end)
+            continue
+        if c in "{[(":
+            depth += 1
+        elif c in ")]":
+            depth -= 1
+        elif c == "}":
+            if depth == 0:
+                return j
+            depth -= 1
+        j += 1
+    raise HclSyntaxError(i - 2, "unterminated template interpolation")
+
+
+_SKIP_RE = re.compile(
+    r"""
+     (?P<plain>[^{}"\#/<]+|/(?![/*])|<(?!<))
+    |(?P<open>\{)
+    |(?P<close>\})
+    |(?P<str>"(?:[^"\\\n$%]|\\.|\$\$\{|%%\{|\$(?!\{)|%(?!\{))*")
+    |(?P<quote>")
+    |(?P<comment>\#[^\n]*|//[^\n]*)
+    |(?P<bcomment>/\*)
+    |(?P<heredoc><<-?(?P<marker>[A-Za-z_][A-Za-z0-9_-]*)[ \t]*\r?\n)
+    |(?P<lt><<)
+    """,
+    re.X,
+)
+
+
+def _heredoc_end(text: str, i: int, body_start: int, marker: str, end: int) -> int:
+    term = re.compile(rf"^[ \t]*{re.escape(marker)}[ \t]*\r?$", re.M)
+    t = term.search(text, body_start, end)
+    if t is None:
+        raise HclSyntaxError(i, f"unterminated heredoc (missing {marker})")
+    return t.end()
+
+
+def skip_block(text: str, i: int, end: int) -> int:
+    """Given ``text[i] == '{'``, return the index of its matching ``}``.
+
+    Braces inside strings, templates, heredocs and comments do not count.
+
+    Raises:
+        HclSyntaxError: the block is not closed before ``end`` (or a string/comment inside is not).
+    """
+    depth = 0
+    j = i
+    match = _SKIP_RE.match
+    while j < end:
+        m = match(text, j, end)
+        assert m is not None  # every character is matched by some alternative
+        kind = m.lastgroup
+        if kind == "open":
+            depth += 1
+        elif kind == "close":
+            depth -= 1
+            if depth == 0:
+                return j
+        elif kind == "quote":
+            j, _ = lex_string(text, j, end)
+            continue
+        elif kind == "bcomment":
+            close = text.find("*/", j + 2, end)
+            if close < 0:
+                raise HclSyntaxError(j, "unterminated /* comment")
+            j = close + 2
+            continue
+        elif kind == "heredoc":
+            j = _heredoc_end(text, j, m.end(), m["marker"], end)
+            continue
+        j = m.end()
+    raise HclSyntaxError(i, "block is not closed")
+
+
+def lex(
+    text: str, start: int = 0, end: int | None = None, *, skim: Collection[str] | None = None
+) -> list[Tok]:
+    """Tokenise HCL native syntax ``text[start:end]`` (comments and blanks dropped, newlines kept).
+
+    Args:
+        skim: when given, the block types whose bodies matter: the bodies of other top-level
+            blocks are skipped (their ``{`` and ``}`` tokens are kept) — much faster on
+            resource-heavy files.
+
+    Returns:
+        The tokens, ending with one ``eof`` token at ``end``.
+
+    Raises:
+        HclSyntaxError: unterminated string/heredoc/comment or an unexpected character (with offset).
+    """
+    if end is None:
+        end = len(text)
+    toks: list[Tok] = []
+    append = toks.append
+    i = start
+    match = _TOKEN_RE.match
+    depth = 0
+    stmt = 0  # index in toks of the current top-level statement's first token
+    while i < end:
+        m = match(text, i, end)
+        if m is None:
+            raise HclSyntaxError(i, f"unexpected character {text[i]!r}")
+        kind = m.lastgroup
+        if kind == "ws" or kind == "comment":
+            i = m.end()
+        elif kind == "nl":
+            append(Tok("nl", i, i + 1, "\n"))
+            if depth == 0:
+                stmt = len(toks)
+            i += 1
+        elif kind == "quote":
+            j, parts = lex_string(text, i, end)
+            append(Tok("string", i, j, text[i:j], parts))
+            i = j
+        elif kind == "punct":
+            t = m.group()
+            if t == "{":
+                if (
+                    skim is not None
+                    and depth == 0
+                    and stmt < len(toks)
+                    and toks[stmt].kind == "ident"
+                    and toks[stmt].text not in skim
+                    and all(x.kind in ("ident", "string") for x in toks[stmt + 1 :])
+                ):
+                    close = skip_block(text, i, end)
+                    append(Tok("punct", i, i + 1, "{"))
+                    append(Tok("punct", close, close + 1, "}"))
+                    i = close + 1
+                    continue
+                depth += 1
+            elif t == "}":
+                depth -= 1
+                if depth == 0:
+                    stmt = len(toks) + 1
+            append(Tok("punct", i, m.end(), t))
+            i = m.end()
+        elif kind == "bcomment":
+            close = text.find("*/", i + 2, end)
+            if close < 0:
+                raise HclSyntaxError(i, "unterminated /* comment")
+            i = close + 2
+        elif kind == "heredoc":
+            j = _heredoc_end(text, i, m.end(), m["marker"], end)
+            append(Tok("heredoc", i, j, text[i:j]))
+            i = j
+        else:
+            assert kind is not None
+            append(Tok(kind, i, m.end(), m.group()))
+            i = m.end()
+    append(Tok("eof", end, end, ""))
+    return toks

@@ -1,0 +1,79 @@
+"""Reference extractors, one per block kind, registered in ``EXTRACTORS`` and asked in turn.
+
+A file is parsed once (``refs.terragrunt.parse_hcl_file`` / ``hcl.parse_json``); every
+top-level block is offered to each extractor that names its type, in table order, so references
+come out in document order. A new form is a new extractor module and one line in the table.
+"""
+
+from __future__ import annotations
+
+from catalog_ops.hcl import json as hjson
+from catalog_ops.refs.extract.base import Extractor
+from catalog_ops.refs.extract.module import MODULE
+from catalog_ops.refs.extract.provider import PROVIDER, implied_provider_source
+from catalog_ops.refs.extract.required_version import REQUIRED_VERSION
+from catalog_ops.refs.extract.stack import STACK
+from catalog_ops.refs.extract.terragrunt_source import TERRAGRUNT_SOURCE
+from catalog_ops.refs.extract.version_files import VERSION_FILES
+from catalog_ops.refs.model import Reference
+from catalog_ops.refs.terragrunt import Evaluator, Loader, ParsedFile
+
+__all__ = [
+    "BLOCK_TYPES",
+    "EXTRACTORS",
+    "FILE_NAMES",
+    "Extractor",
+    "file_references",
+    "hcl_references",
+    "implied_provider_source",
+    "json_references",
+]
+
+# Order matters only within one block: a Terragrunt ``terraform`` block yields its source,
+# then required_version, then providers.
+EXTRACTORS: tuple[Extractor, ...] = (
+    MODULE,
+    STACK,
+    TERRAGRUNT_SOURCE,
+    REQUIRED_VERSION,
+    PROVIDER,
+    VERSION_FILES,
+)
+BLOCK_TYPES: tuple[str, ...] = tuple(dict.fromkeys(b for e in EXTRACTORS for b in e.blocks))
+FILE_NAMES: tuple[str, ...] = tuple(n for e in EXTRACTORS for n in e.files)
+
+
+def hcl_references(loader: Loader, f: ParsedFile) -> list[Reference]:
+    """References of a parsed HCL file (``f.root`` must be set), in document order."""
+    assert f.root is not None
+    ev = Evaluator(loader, f.path)
+    refs: list[Reference] = []
+    for b in f.root.blocks:
+        for ext in EXTRACTORS:
+            if ext.hcl is not None and b.type in ext.blocks:
+                refs.extend(ext.hcl(ev, f, b))
+    return refs
+
+
+def json_references(path: str, text: str) -> list[Reference]:
+    """References of a Terraform JSON file (all ``module`` entries, then ``terraform`` settings).
+
+    Raises:
+        hcl.JsonSyntaxError: malformed JSON (with offset).
+    """
+    root = hjson.parse_json(text)
+    refs: list[Reference] = []
+    for top in hjson.objects(root):
+        for btype in BLOCK_TYPES:
+            for group in hjson.objects(hjson.get(top, btype)):
+                for ext in EXTRACTORS:
+                    if ext.json is not None and btype in ext.blocks:
+                        refs.extend(ext.json(path, text, group))
+    return refs
+
+
+def file_references(path: str, name: str, text: str) -> list[Reference]:
+    """References of a whole-file format (``name``: the file's base name, one of ``FILE_NAMES``)."""
+    return [
+        r for ext in EXTRACTORS if ext.file is not None and name in ext.files for r in ext.file(path, text)
+    ]

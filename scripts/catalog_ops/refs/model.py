@@ -1,0 +1,115 @@
+"""What a reference scan returns: ``Reference`` (one per module source / version pin found),
+its entry kind and status, and ``ScanResult``. Pure data; no parsing here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from catalog_ops.core.sources import ModuleSource
+from catalog_ops.errors import SourceParseError
+
+
+class RefKindOfEntry(StrEnum):
+    """Where a reference was found (the block kind or file that holds it)."""
+
+    MODULE = "module"
+    TERRAGRUNT = "terragrunt"
+    STACK_UNIT = "stack_unit"
+    STACK = "stack"
+    REQUIRED_VERSION = "required_version"
+    PROVIDER = "provider"
+    TERRAFORM_VERSION_FILE = "terraform_version_file"
+    TOOL_VERSIONS = "tool_versions"
+
+
+# Entries whose ``Reference.source`` is a module source address (the others pin versions).
+MODULE_ENTRIES = frozenset(
+    {RefKindOfEntry.MODULE, RefKindOfEntry.TERRAGRUNT, RefKindOfEntry.STACK_UNIT, RefKindOfEntry.STACK}
+)
+
+
+class RefStatus(StrEnum):
+    """Whether a reference can be bumped (compares equal to its string value, e.g. ``"ok"``)."""
+
+    OK = "ok"
+    DYNAMIC = "dynamic"  # built by an expression that is not resolved statically
+    LOCAL = "local"  # a local path (``./``, ``../``)
+    UNSUPPORTED = "unsupported"  # s3/gcs/hg/http or another form without an updatable ref
+    BRANCH = "branch"  # the ref is a branch name
+    SHA = "sha"  # the ref is a commit SHA
+    UNPINNED = "unpinned"  # no ref: follows the default branch
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One reference found in a file.
+
+    Attributes:
+        path: file the reference was found in; ``line``/``col`` (1-based) locate its source/version
+            expression there.
+        entry: what kind of entry it is.
+        name: module/unit/stack block label, provider local name, or tool name.
+        source: parsed module source (``MODULE_ENTRIES`` only), resolved through locals/includes;
+            ``None`` for every other entry.
+        version: registry/provider version constraint, or CLI version for version files.
+        status: see ``RefStatus``.
+        reason: human explanation for any status other than ``ok``.
+        written_in: file holding the ref bytes (differs from ``path`` for refs resolved via includes).
+        ref_span: ``[start, end)`` of the ref (git ``ref``/tfr ``version``) in ``written_in``'s text.
+        version_span: ``[start, end)`` of the ``version`` constraint's contents in ``path``'s text.
+        provider_source: ``required_providers`` source address (providers only); when the entry
+            has none (including the legacy ``aws = "~> 5.0"`` form) the implied
+            ``hashicorp/NAME`` (Terraform "Provider Requirements"); ``None`` only when a
+            written source is not a literal.
+        values_span: ``[start, end)`` in ``path``'s text of the contents of a Terragrunt stack
+            ``unit``/``stack`` block's ``values = { version = "..." }`` literal when it equals the
+            block's ref (Gruntwork's pattern; ``bump`` moves it with the ref), else ``None``.
+    """
+
+    path: str
+    line: int
+    col: int
+    entry: RefKindOfEntry
+    name: str | None
+    source: ModuleSource | None
+    version: str | None
+    status: RefStatus
+    reason: str | None
+    written_in: str
+    ref_span: tuple[int, int] | None = None
+    version_span: tuple[int, int] | None = None
+    provider_source: str | None = None
+    values_span: tuple[int, int] | None = None
+
+    def to_json(self) -> dict[str, object]:
+        """A JSON-ready dict (stable keys; see docs/references.md)."""
+        src = self.source
+        return {
+            "path": self.path,
+            "line": self.line,
+            "col": self.col,
+            "entry": str(self.entry),
+            "name": self.name,
+            "source": src.raw if src else None,
+            "kind": str(src.kind) if src else None,
+            "identity": src.identity if src else None,
+            "subdir": src.subdir if src else None,
+            "ref": src.ref if src else None,
+            "ref_kind": str(src.ref_kind) if src else None,
+            "version": self.version,
+            "provider_source": self.provider_source,
+            "status": str(self.status),
+            "reason": self.reason,
+            "written_in": self.written_in,
+            "values_version": src.ref if (src and self.values_span) else None,
+        }
+
+
+@dataclass
+class ScanResult:
+    """References and per-file errors of a scan; ``files_scanned`` counts candidate files read."""
+
+    references: list[Reference] = field(default_factory=list)
+    errors: list[SourceParseError] = field(default_factory=list)
+    files_scanned: int = 0

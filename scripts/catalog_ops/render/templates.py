@@ -1,0 +1,166 @@
+"""The one Jinja2 environment and the one override mechanism for every bundled template.
+
+Every Markdown/text artifact catalog-ops writes from a template (rollout PR title, body and
+superseded comment, sweep PR body, dashboard issue, release notes, check report) is rendered by
+``environment()``. Its rules are the same for every template:
+
+- Markdown, not HTML: no autoescape (it would print ``&#34;`` for every quote); user text goes
+  through the ``md`` / ``md_cell`` / ``md_plain`` / ``code`` filters instead.
+- ``StrictUndefined``: an undefined variable is an error, never an empty string.
+- ``trim_blocks`` and ``lstrip_blocks`` (a block tag on its own line leaves no blank line and no
+  indentation); ``keep_trailing_newline``. Write ``{%+ ... +%}`` to keep the whitespace around
+  one tag (Jinja2 docs, "Whitespace Control").
+
+Overrides: a template is looked up, by its bundled name (``pr_body.md.j2``, ...), first in
+``Overrides.files`` (one file for one template: ``release --template FILE``,
+``check report --template FILE``), then in ``Overrides.directory`` (``rollout apply
+--template-dir DIR``: any bundled name found there wins), then in the bundled
+``catalog_ops/templates``. Every CLI override flag builds an ``Overrides`` and nothing else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from catalog_ops.errors import UsageError
+from catalog_ops.render.markdown import code, md_cell, md_plain, md_text
+
+BUNDLED_DIR = Path(__file__).resolve().parents[1] / "templates"
+"""Where the bundled templates live (installed as package data)."""
+
+# Bundled template names (the override key of each).
+PR_TITLE = "pr_title.j2"
+PR_BODY = "pr_body.md.j2"
+SUPERSEDED_COMMENT = "superseded_comment.md.j2"
+SWEEP_PR = "sweep_pr.md.j2"
+DASHBOARD = "dashboard.md.j2"
+RELEASE_NOTES = "release_notes.md.j2"
+CHECK_REPORT = "check_report.md.j2"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Overrides:
+    """User templates that replace bundled ones.
+
+    Attributes:
+        files: bundled template name -> the user's file rendered instead (a file that cannot be
+            read raises ``OSError`` from ``environment().get_template(name)``).
+        directory: a directory whose files replace the bundled templates of the same name;
+            bundled names not found there fall back to the bundled templates.
+        directory_flag: the CLI flag that named ``directory`` (used in the error message).
+    """
+
+    files: Mapping[str, Path] = dataclasses.field(default_factory=dict)
+    directory: Path | None = None
+    directory_flag: str = "--template-dir"
+
+    @classmethod
+    def file(cls, name: str, path: Path | str | None) -> Overrides:
+        """Override one bundled template ``name`` with ``path`` (no override when None)."""
+        return cls(files={name: Path(path)}) if path is not None else cls()
+
+    @classmethod
+    def dir(cls, path: Path | str | None, *, flag: str = "--template-dir") -> Overrides:
+        """Override bundled templates by name from directory ``path`` (no override when None)."""
+        return cls(directory=Path(path), directory_flag=flag) if path is not None else cls()
+
+
+class _FileLoader(jinja2.BaseLoader):
+    """One user file per template name; ``filename`` is the user's path (named in errors)."""
+
+    def __init__(self, files: Mapping[str, Path]) -> None:
+        self.files = dict(files)
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        path = self.files.get(template)
+        if path is None:
+            raise jinja2.TemplateNotFound(template)
+        source = path.read_text(encoding="utf-8")  # OSError: the caller reports the unreadable file
+        return source, str(path), lambda: False
+
+
+FILTERS: Mapping[str, Callable[[Any], str]] = {  # see catalog_ops.render.markdown
+    "md": md_text,
+    "md_cell": md_cell,
+    "md_plain": md_plain,
+    "code": code,
+}
+
+
+def _make(loader: jinja2.BaseLoader) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=loader,
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(FILTERS)
+    return env
+
+
+@functools.cache
+def _bundled() -> jinja2.Environment:
+    return _make(jinja2.FileSystemLoader(str(BUNDLED_DIR)))
+
+
+def environment(overrides: Overrides | None = None) -> jinja2.Environment:
+    """The Jinja2 environment, with ``overrides`` searched before the bundled templates.
+
+    Raises:
+        UsageError: ``overrides.directory`` is not an existing directory
+            (``--template-dir DIR: no such directory``; a typo must not silently fall back to
+            the bundled templates).
+    """
+    if overrides is None or (not overrides.files and overrides.directory is None):
+        return _bundled()
+    loaders: list[jinja2.BaseLoader] = []
+    if overrides.files:
+        loaders.append(_FileLoader(overrides.files))
+    if overrides.directory is not None:
+        if not overrides.directory.is_dir():
+            raise UsageError(f"{overrides.directory_flag} {overrides.directory}: no such directory")
+        loaders.append(jinja2.FileSystemLoader(str(overrides.directory)))
+    loaders.append(jinja2.FileSystemLoader(str(BUNDLED_DIR)))
+    return _make(jinja2.ChoiceLoader(loaders))
+
+
+def render(name: str, context: Mapping[str, Any], overrides: Overrides | None = None) -> str:
+    """Render template ``name`` (a bundled name) with ``context``.
+
+    Raises:
+        jinja2.TemplateError: syntax error, undefined variable (see ``error_location``).
+        OSError: an override file cannot be read.
+        UsageError: see ``environment``.
+    """
+    return environment(overrides).get_template(name).render(context)
+
+
+def error_location(exc: BaseException, template: jinja2.Template | None = None) -> tuple[str, int | None]:
+    """``(file, line)`` of the template line that raised ``exc``.
+
+    For a ``TemplateSyntaxError`` its own file and line; otherwise the innermost template frame
+    of the traceback (Jinja2 rewrites tracebacks so template frames carry the template's file
+    name and line; an included template may be the culprit). ``file`` falls back to the
+    template's filename or name; ``line`` is None when no template frame is found.
+    """
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return exc.filename or exc.name or "<template>", exc.lineno
+    filename = (template.filename or template.name or "<template>") if template is not None else "<template>"
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        code_file = tb.tb_frame.f_code.co_filename
+        if code_file == filename or code_file.endswith(".j2"):
+            filename, line = code_file, tb.tb_lineno
+        tb = tb.tb_next
+    return filename, line

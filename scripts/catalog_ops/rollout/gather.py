@@ -1,0 +1,232 @@
+"""Gathering a rollout plan through a forge: the catalog's releases, its dependents, their
+candidate files and config, their open rollout PRs (read-only requests only).
+
+The decisions are ``rollout.planner``'s; this module only reads (one tree listing per
+dependent, then only the files the scanner would look at, memoised per run) and assembles the
+``rollout.model.Plan``. Which repositories are dependents is ``fanout.dependents``'s.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import datetime as _dt
+import threading
+from collections.abc import Callable, Iterable
+
+from catalog_ops.catalog.config import DependentConfig, config_path_in, parse_config
+from catalog_ops.core.codeowners import CODEOWNERS_PATHS
+from catalog_ops.core.metadata import parse_release_metadata
+from catalog_ops.core.versions import parse_version
+from catalog_ops.errors import ConfigError, ForgeError, NotFound, ReleaseError
+from catalog_ops.fanout.dependents import DependentSelection, list_dependents
+from catalog_ops.forge.base import Contents, PlanForge, Release, Repo
+from catalog_ops.refs import is_candidate_path
+from catalog_ops.rollout.model import Action, CatalogRelease, DependentPlan, Plan, branch_name
+from catalog_ops.rollout.planner import PlanOptions, plan_dependent, select_release
+
+
+def releases_from_forge(items: Iterable[Release]) -> list[CatalogRelease]:
+    """``CatalogRelease`` values (newest first) from forge ``Release`` objects; drafts and tags
+    that are not semantic versions are left out."""
+    out = []
+    for rel in items:
+        if getattr(rel, "draft", False):
+            continue
+        version = parse_version(rel.tag)
+        if version is None:
+            continue
+        out.append(
+            CatalogRelease(
+                tag=rel.tag,
+                version=version,
+                prerelease=bool(rel.prerelease) or version.is_prerelease,
+                url=rel.url,
+                metadata=parse_release_metadata(rel.body),
+            )
+        )
+    return sorted(out, key=lambda r: r.version, reverse=True)
+
+
+ProgressFn = Callable[[str], None]
+
+
+@dataclasses.dataclass
+class _Cache:
+    """Per-run cache of file reads, keyed by (repo, ref, path)."""
+
+    files: dict[tuple[str, str, str], bytes | None] = dataclasses.field(default_factory=dict)
+    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+
+
+def read_files(
+    forge: Contents, repo: str, ref: str, paths: Iterable[str], cache: _Cache | None = None
+) -> dict[str, bytes]:
+    """``{path: bytes}`` of ``paths`` at ``ref`` (missing files left out), one read per file,
+    memoised in ``cache``."""
+    out: dict[str, bytes] = {}
+    for path in paths:
+        key = (repo, ref, path)
+        if cache is not None:
+            with cache.lock:
+                hit = key in cache.files
+                data = cache.files.get(key)
+            if not hit:
+                data = forge.read_file(repo, path, ref)
+                with cache.lock:
+                    cache.files[key] = data
+        else:
+            data = forge.read_file(repo, path, ref)
+        if data is not None:
+            out[path] = data
+    return out
+
+
+def scan_dependent(
+    forge: PlanForge, repo: Repo, opts: PlanOptions, branch: str, cache: _Cache | None = None
+) -> DependentPlan:
+    """Plan one dependent by reading it through the forge: one tree listing, the config file if
+    present, then only candidate files (``refs.is_candidate_path`` and the config's ``paths``).
+    Then look for an open rollout PR when there is something to do or to close.
+
+    Never raises for a per-repo problem: returns a ``skip`` plan with the reason (forge errors,
+    config errors).
+    """
+
+    name = repo.full_name
+    default = repo.default_branch
+
+    def skip(reason: str) -> DependentPlan:
+        return DependentPlan(repo=name, default_branch=default, action=Action.SKIP, reason=reason)
+
+    try:
+        try:
+            tree = forge.list_tree(name, default)
+        except NotFound:
+            return skip("empty repository (no default branch)")
+        config = DependentConfig()
+        cfg_path = config_path_in(tree)
+        if cfg_path:
+            raw = read_files(forge, name, default, [cfg_path], cache).get(cfg_path, b"")
+            try:
+                config = parse_config(raw, f"{name}:{cfg_path}")
+            except ConfigError as exc:
+                return skip(f"invalid config: {exc}")
+        base = config.base or default
+        if base != default:
+            try:
+                tree = forge.list_tree(name, base)
+            except NotFound:
+                return skip(f"base branch {base!r} from {cfg_path} does not exist")
+        candidates = sorted(p for p in tree if is_candidate_path(p) and config.scans_path(p))
+        files = read_files(forge, name, base, candidates, cache)
+        planned = plan_dependent(name, files, opts, default_branch=default, config=config)
+        owners = next((p for p in CODEOWNERS_PATHS if p in tree), None)
+        planned = dataclasses.replace(planned, codeowners=owners)
+        if planned.action is Action.OPEN or (planned.refs and planned.action is Action.NOTHING):
+            pr = forge.find_open_pull(name, branch)
+            if pr is not None:
+                if planned.action is Action.OPEN:
+                    planned = dataclasses.replace(planned, action=Action.UPDATE, existing_pr=pr.number)
+                elif pr.base == base:
+                    planned = dataclasses.replace(
+                        planned,
+                        action=Action.CLOSE,
+                        existing_pr=pr.number,
+                        reason=f"{base} already uses the newest catalog versions it may use",
+                    )
+        return planned
+    except ForgeError as exc:
+        return skip(f"forge error: {exc}")
+    except Exception as exc:  # one repository never aborts the plan
+        return skip(f"could not be planned: {type(exc).__name__}: {exc}")
+
+
+def build_plan(
+    forge: PlanForge,
+    *,
+    catalog: str,
+    selection: DependentSelection,
+    release: str | None = None,
+    bump_all: bool = False,
+    progress: ProgressFn | None = None,
+) -> Plan:
+    """Gather a plan through ``forge`` (rules: ``rollout.planner``).
+
+    Args:
+        catalog: catalog repo ``owner/name``; release: tag (default: the latest, see
+            ``planner.select_release``).
+        selection: which repositories are dependents, how they address the catalog, how many
+            are scanned in parallel (``fanout.dependents``).
+        bump_all: bump every reference, not only those whose module changed.
+        progress: called with each repo name when it is done.
+
+    Raises:
+        ReleaseError: no such release. UsageError: neither org nor dependents given.
+        ForgeError: the catalog's releases or the org listing cannot be read.
+    """
+    releases = releases_from_forge(forge.list_releases(catalog))
+    if not releases:
+        raise ReleaseError(f"{catalog} has no releases")
+    chosen = select_release(releases, release)
+    address = selection.catalog_address or forge.module_address(catalog)
+    registry_modules = dict(selection.registry_modules)
+    trees: dict[str, set[str] | None] = {}
+    trees_lock = threading.Lock()
+
+    def module_exists(tag: str, module: str) -> bool | None:
+        """One tree listing of the catalog per tag (cached): is ``module`` a directory there?"""
+        with trees_lock:
+            if tag not in trees:
+                try:
+                    paths = forge.list_tree(catalog, tag)
+                except ForgeError:
+                    trees[tag] = None
+                else:
+                    dirs: set[str] = set()
+                    for p in paths:
+                        parts = p.split("/")[:-1]
+                        dirs.update("/".join(parts[: i + 1]) for i in range(len(parts)))
+                    trees[tag] = dirs
+            known = trees[tag]
+        return None if known is None else module.strip("/") in known
+
+    opts = PlanOptions(
+        catalog=catalog,
+        catalog_address=address,
+        release=chosen,
+        releases=tuple(releases),
+        bump_all=bump_all,
+        registry_modules=registry_modules,
+        module_exists=module_exists,
+    )
+    branch = branch_name(catalog)
+    listing = list_dependents(forge, catalog, selection)
+    skipped = [
+        DependentPlan(repo=name, default_branch=default, action=Action.SKIP, reason=why)
+        for name, default, why in listing.skipped
+    ]
+    cache = _Cache()
+    results: dict[str, DependentPlan] = {}
+
+    def one(r: Repo) -> DependentPlan:
+        d = scan_dependent(forge, r, opts, branch, cache)
+        if progress:
+            progress(r.full_name)
+        return d
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, selection.concurrency)) as pool:
+        for d in pool.map(one, listing.repos):
+            results[d.repo] = d
+    all_deps = sorted([*results.values(), *skipped], key=lambda d: d.repo)
+    return Plan(
+        catalog=catalog,
+        catalog_address=address,
+        release=chosen,
+        releases=tuple(releases),
+        dependents=tuple(all_deps),
+        bump_all=bump_all,
+        registry_modules=registry_modules,
+        branch=branch,
+        generated_at=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )

@@ -1,0 +1,449 @@
+"""The rollout plan model: releases, per-reference and per-dependent decisions, the plan
+document (JSON schema 1, ``docs/rollout.md``).
+
+Values only (no I/O, no planning rules): ``rollout.planner`` makes them, ``rollout.gather``
+fills them from a forge, ``rollout.shard`` splits them, ``rollout.apply`` and
+``rollout.dashboard`` read them. ``to_json``/``from_json`` are exact inverses, so a plan written
+by ``rollout plan`` and read by ``rollout apply`` carries the same values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from catalog_ops.catalog.config import DependentConfig
+from catalog_ops.core.metadata import ReleaseMetadata
+from catalog_ops.core.versions import Level, TagScheme, Urgency, Version, parse_version
+from catalog_ops.errors import UsageError
+
+PLAN_SCHEMA = 1
+# Skip reasons that are errors (``rollout plan`` and ``dashboard`` exit 1 on them): the
+# dependent could not be read or its ``.catalog-ops.yml`` is invalid (file:line:col).
+PROBLEM_REASONS = ("forge error", "invalid config", "could not be planned", "base branch")
+
+
+class RefAction(enum.StrEnum):
+    """What happens to one reference (compares equal to its JSON string)."""
+
+    BUMP = "bump"  # moved to the target
+    CURRENT = "current"  # already at the newest release it may use, or its module did not change
+    SKIP = "skip"  # cannot be moved (branch/SHA/dynamic ref, ignored module, ...): see the reason
+
+
+class Action(enum.StrEnum):
+    """What apply does for a dependent."""
+
+    OPEN = "open"  # open a PR
+    UPDATE = "update"  # refresh the open PR on the rollout branch
+    CLOSE = "close"  # close the open rollout PR: superseded (nothing left to bump)
+    NOTHING = "nothing"  # up to date, or no reference to the catalog
+    SKIP = "skip"  # cannot be planned (config error, empty repo, archived, ...)
+
+
+# --------------------------------------------------------------------------- releases
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CatalogRelease:
+    """One release of the catalog as a plan sees it.
+
+    Attributes:
+        tag: git tag, e.g. ``"v1.3.0"``.
+        version: parsed ``tag``.
+        prerelease: the forge marks it a pre-release (or the version has pre-release ids).
+        url: release page.
+        metadata: parsed release metadata, None when the body carries none.
+    """
+
+    tag: str
+    version: Version
+    prerelease: bool = False
+    url: str = ""
+    metadata: ReleaseMetadata | None = None
+
+    @property
+    def urgency(self) -> Urgency:
+        """The release metadata's urgency (``normal`` without metadata)."""
+        return Urgency(self.metadata.urgency) if self.metadata else Urgency.NORMAL
+
+    def changes_module(self, module: str) -> bool:
+        """True when this release changed ``module`` (``""``: the root/any module). Unknown
+        (no metadata) counts as changed."""
+        if self.metadata is None:
+            return True
+        if not module:
+            return any(m.changed and not m.tests_only for m in self.metadata.modules.values())
+        m = self.metadata.modules.get(module)
+        return bool(m and m.changed and not m.tests_only)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict (plan schema 1, see docs/rollout.md)."""
+        return {
+            "tag": self.tag,
+            "version": self.version.core,
+            "prerelease": self.prerelease,
+            "url": self.url,
+            "metadata": self.metadata.to_json() if self.metadata else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CatalogRelease:
+        """Inverse of ``to_json``. Raises KeyError/ValueError on a wrong shape."""
+        version = parse_version(str(data["tag"])) or parse_version(str(data["version"]))
+        if version is None:
+            raise ValueError(f"release {data['tag']!r} has no semantic version")
+        meta = data.get("metadata")
+        return cls(
+            tag=str(data["tag"]),
+            version=version,
+            prerelease=bool(data.get("prerelease", False)),
+            url=str(data.get("url", "")),
+            metadata=ReleaseMetadata.from_json(meta) if meta else None,
+        )
+
+
+# --------------------------------------------------------------------------- plan values
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RefPlan:
+    """One reference to the catalog in a dependent and what happens to it.
+
+    Attributes:
+        path, line, col: where the reference is (1-based), ``written_in`` where its bytes live.
+        module: catalog module dir (``"modules/network"``; ``""`` for the repository root).
+        source: the source string as written/resolved.
+        current: the pinned ref or version constraint as written (None when there is none).
+        target_version: the version to move to, with the prefix ``current`` is written with
+            (``v1.3.0``; a registry constraint: no prefix); None if no update. ``target`` is
+            its text, as the plan JSON stores it.
+        update: how far ``target_version`` is from ``current`` (``versions.update_type``).
+        urgency: highest urgency of the spanned releases that changed the module.
+        breaking: crosses a major or a spanned release marks the module breaking.
+        action: see ``RefAction``. reason: why (for ``current`` and ``skip``).
+        address: the address given to ``bump.bump_files`` (``bump`` only).
+        ref_line: line of the version token in ``written_in`` (0: unknown).
+    """
+
+    path: str
+    line: int
+    col: int
+    written_in: str
+    module: str
+    source: str
+    current: str | None
+    target_version: Version | None = None
+    update: Level = Level.NONE
+    urgency: Urgency = Urgency.NORMAL
+    breaking: bool = False
+    action: RefAction = RefAction.SKIP
+    reason: str | None = None
+    address: str | None = None
+    ref_line: int = 0
+
+    @property
+    def target(self) -> str | None:
+        """The target as it will be written (``"v1.3.0"``), None if no update."""
+        return None if self.target_version is None else str(self.target_version)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict (plan schema 1, see docs/rollout.md)."""
+        return {
+            "path": self.path,
+            "line": self.line,
+            "col": self.col,
+            "written_in": self.written_in,
+            "module": self.module,
+            "source": self.source,
+            "current": self.current,
+            "target": self.target,
+            "update": self.update.value,
+            "urgency": self.urgency.value,
+            "breaking": self.breaking,
+            "action": self.action.value,
+            "reason": self.reason,
+            "address": self.address,
+            "ref_line": self.ref_line,
+        }
+
+    @property
+    def token_at(self) -> tuple[str, int]:
+        """``(file, line)`` of the version token, as ``bump.BumpOutcome`` reports it."""
+        return (self.written_in, self.ref_line or self.line)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RefPlan:
+        """Inverse of ``to_json``. Raises KeyError/ValueError on a wrong shape."""
+        target = data.get("target")
+        target_version = Version.parse(str(target)) if target else None
+        return cls(
+            path=str(data["path"]),
+            line=int(data["line"]),
+            col=int(data["col"]),
+            written_in=str(data["written_in"]),
+            module=str(data["module"]),
+            source=str(data["source"]),
+            current=data.get("current"),
+            target_version=target_version,
+            update=Level(data.get("update", "none")),
+            urgency=Urgency(data.get("urgency", "normal")),
+            breaking=bool(data.get("breaking", False)),
+            action=RefAction(data.get("action", "skip")),
+            reason=data.get("reason"),
+            address=data.get("address"),
+            ref_line=int(data.get("ref_line", 0)),
+        )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Bump:
+    """One ``bump.bump_files`` call: every reference to ``address`` of ``scheme`` that is not
+    newer moves to ``target``.
+
+    Attributes:
+        address: module source address (``github.com/acme/modules//modules/vpc``) or registry
+            module address. module: catalog module dir.
+        target: the release version (``to`` is its core text, ``"1.3.0"``). tag: its git tag.
+        allow_prerelease: the target is a pre-release (``bump_files`` refuses them otherwise).
+        scheme: tag scheme of the references this bump moves; None (plans written before the
+            field existed): any scheme. JSON: ``TagScheme.key``.
+    """
+
+    address: str
+    module: str
+    target: Version
+    tag: str
+    allow_prerelease: bool = False
+    scheme: TagScheme | None = None
+
+    @property
+    def to(self) -> str:
+        """The target version core (``"1.3.0"``), as ``bump_files(to=...)`` takes it."""
+        return self.target.core
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict (plan schema 1, see docs/rollout.md)."""
+        return {
+            "address": self.address,
+            "module": self.module,
+            "to": self.to,
+            "tag": self.tag,
+            "allow_prerelease": self.allow_prerelease,
+            "scheme": None if self.scheme is None else self.scheme.key,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Bump:
+        """Inverse of ``to_json``. Raises KeyError/ValueError on a wrong shape."""
+        scheme = data.get("scheme")
+        return cls(
+            address=str(data["address"]),
+            module=str(data["module"]),
+            target=Version.parse(str(data["to"])),
+            tag=str(data["tag"]),
+            allow_prerelease=bool(data.get("allow_prerelease", False)),
+            scheme=None if scheme is None else TagScheme.from_key(str(scheme)),
+        )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DependentPlan:
+    """Everything apply needs for one dependent repository.
+
+    Attributes:
+        repo: ``owner/name``. default_branch / base: its default branch and the PR base.
+        action / reason: see ``Action``.
+        refs: every reference to the catalog found (bumped or not).
+        bumps: ``bump_files`` calls to make (grouped per module and target).
+        files: paths whose bytes change.
+        inputs: paths apply reads to redo the bumps (``files`` plus include sources).
+        update / urgency / breaking: highest over the bumped references.
+        automerge: the dependent's config allows merging without review.
+        config: the dependent's effective ``.catalog-ops.yml``.
+        existing_pr: number of the open rollout PR found while planning.
+        errors: parse errors of its files (``path:line:col: message``); not fatal.
+        files_scanned: candidate files read.
+        codeowners: path of its CODEOWNERS file (GitHub's lookup order), None when absent.
+    """
+
+    repo: str
+    default_branch: str = ""
+    base: str = ""
+    action: Action = Action.NOTHING
+    reason: str | None = None
+    refs: tuple[RefPlan, ...] = ()
+    bumps: tuple[Bump, ...] = ()
+    files: tuple[str, ...] = ()
+    inputs: tuple[str, ...] = ()
+    update: Level = Level.NONE
+    urgency: Urgency = Urgency.NORMAL
+    breaking: bool = False
+    automerge: bool = False
+    config: DependentConfig = dataclasses.field(default_factory=DependentConfig)
+    existing_pr: int | None = None
+    errors: tuple[str, ...] = ()
+    files_scanned: int = 0
+    codeowners: str | None = None
+
+    @property
+    def weight(self) -> int:
+        """Relative apply cost used for sharding (work items only)."""
+        if self.action in (Action.OPEN, Action.UPDATE):
+            return 4 + len(self.files)
+        if self.action is Action.CLOSE:
+            return 2
+        return 0
+
+    def digest(self) -> str:
+        """Stable hash of what the PR should contain (bumps and the references they touch);
+        stored in the PR marker so a rerun recognises an up-to-date PR without reading files."""
+        payload = {
+            "bumps": sorted((b.address, b.to) for b in self.bumps),
+            "refs": sorted(
+                (r.written_in, r.line, r.current or "", r.target or "")
+                for r in self.refs
+                if r.action is RefAction.BUMP
+            ),
+            "base": self.base,
+        }
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict (plan schema 1, see docs/rollout.md)."""
+        return {
+            "repo": self.repo,
+            "default_branch": self.default_branch,
+            "base": self.base,
+            "action": self.action.value,
+            "reason": self.reason,
+            "update": self.update.value,
+            "urgency": self.urgency.value,
+            "breaking": self.breaking,
+            "automerge": self.automerge,
+            "existing_pr": self.existing_pr,
+            "files": list(self.files),
+            "inputs": list(self.inputs),
+            "bumps": [b.to_json() for b in self.bumps],
+            "refs": [r.to_json() for r in self.refs],
+            "config": self.config.to_json(),
+            "errors": list(self.errors),
+            "files_scanned": self.files_scanned,
+            "codeowners": self.codeowners,
+            "digest": self.digest() if self.bumps else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> DependentPlan:
+        """Inverse of ``to_json``. Raises KeyError/ValueError on a wrong shape."""
+        return cls(
+            repo=str(data["repo"]),
+            default_branch=str(data.get("default_branch", "")),
+            base=str(data.get("base", "")),
+            action=Action(data["action"]),
+            reason=data.get("reason"),
+            refs=tuple(RefPlan.from_json(r) for r in data.get("refs", ())),
+            bumps=tuple(Bump.from_json(b) for b in data.get("bumps", ())),
+            files=tuple(data.get("files", ())),
+            inputs=tuple(data.get("inputs", ())),
+            update=Level(data.get("update", "none")),
+            urgency=Urgency(data.get("urgency", "normal")),
+            breaking=bool(data.get("breaking", False)),
+            automerge=bool(data.get("automerge", False)),
+            config=DependentConfig.from_json(data.get("config") or {}),
+            existing_pr=data.get("existing_pr"),
+            errors=tuple(data.get("errors", ())),
+            files_scanned=int(data.get("files_scanned", 0)),
+            codeowners=data.get("codeowners"),
+        )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Plan:
+    """A rollout plan (JSON schema ``PLAN_SCHEMA``; see docs/rollout.md).
+
+    Attributes:
+        catalog: catalog repository ``owner/name``.
+        catalog_address: module address dependents use for it (``github.com/acme/modules``).
+        release: the release being rolled out.
+        releases: every known release of the catalog (newest first), with metadata.
+        bump_all: bump every reference, not only those whose module changed.
+        registry_modules: registry address -> catalog module dir aliases.
+        branch: the rollout branch in every dependent.
+        dependents: one entry per repository considered.
+        generated_at: ISO 8601 UTC.
+    """
+
+    catalog: str
+    catalog_address: str
+    release: CatalogRelease
+    releases: tuple[CatalogRelease, ...]
+    dependents: tuple[DependentPlan, ...]
+    bump_all: bool = False
+    registry_modules: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    branch: str = ""
+    generated_at: str = ""
+
+    def counts(self) -> dict[str, int]:
+        """Dependents per action."""
+        out: dict[str, int] = {}
+        for d in self.dependents:
+            out[d.action.value] = out.get(d.action.value, 0) + 1
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict (plan schema 1, see docs/rollout.md)."""
+        return {
+            "schema": PLAN_SCHEMA,
+            "generated_at": self.generated_at,
+            "catalog": self.catalog,
+            "catalog_address": self.catalog_address,
+            "branch": self.branch,
+            "release": self.release.tag,
+            "bump_all": self.bump_all,
+            "registry_modules": dict(self.registry_modules),
+            "counts": self.counts(),
+            "releases": [r.to_json() for r in self.releases],
+            "dependents": [d.to_json() for d in self.dependents],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Plan:
+        """Load a plan document. Raises UsageError on an unknown schema or a wrong shape."""
+        if not isinstance(data, Mapping) or data.get("schema") != PLAN_SCHEMA:
+            found = data.get("schema") if isinstance(data, Mapping) else type(data).__name__
+            raise UsageError(
+                f"unsupported plan schema {found!r} (this catalog-ops reads schema {PLAN_SCHEMA})"
+            )
+        try:
+            releases = tuple(CatalogRelease.from_json(r) for r in data["releases"])
+            release = next(r for r in releases if r.tag == data["release"])
+            return cls(
+                catalog=str(data["catalog"]),
+                catalog_address=str(data["catalog_address"]),
+                release=release,
+                releases=releases,
+                dependents=tuple(DependentPlan.from_json(d) for d in data["dependents"]),
+                bump_all=bool(data.get("bump_all", False)),
+                registry_modules=dict(data.get("registry_modules") or {}),
+                branch=str(data.get("branch") or branch_name(str(data["catalog"]))),
+                generated_at=str(data.get("generated_at", "")),
+            )
+        except (KeyError, StopIteration, TypeError, ValueError) as exc:
+            raise UsageError(f"malformed plan: {exc!r}") from None
+
+
+def branch_name(catalog: str) -> str:
+    """The deterministic rollout branch for a catalog: ``catalog-ops/<owner>-<name>``."""
+    return "catalog-ops/" + catalog.replace("/", "-").lower()
+
+
+def effective_automerge(dep: DependentPlan) -> bool:
+    """The plan's auto-merge decision, re-checked: a breaking update never merges by itself
+    unless the dependent sets ``automerge_majors`` (guards plans written by older versions)."""
+    return dep.automerge and (not dep.breaking or dep.config.automerge_majors)
+
+
+def module_name(module: str) -> str:
+    """Short name of a catalog module dir for tables and PR text (``"(root)"`` for ``""``)."""
+    return module.rsplit("/", 1)[-1] if module else "(root)"

@@ -1,0 +1,242 @@
+"""Rollout PR texts: the marker, the template context, the title/body, the superseded comment.
+
+Pure rendering over ``rollout.model`` values through the one template environment
+(``render.templates``; ``--template-dir`` overrides ``pr_title.j2``, ``pr_body.md.j2`` and
+``superseded_comment.md.j2``). The context is documented in ``docs/rollout.md``. The marker is a
+``fanout.pulls.Marker`` whose payload ``{"catalog", "release", "digest"[, "head"]}`` lets a rerun
+recognise an up-to-date PR without reading files.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from catalog_ops.core.versions import parse_constraint, parse_version
+from catalog_ops.errors import CatalogOpsError, UsageError
+from catalog_ops.fanout.pulls import Marker
+from catalog_ops.render.templates import (
+    PR_BODY,
+    PR_TITLE,
+    SUPERSEDED_COMMENT,
+    Overrides,
+    environment,
+    error_location,
+)
+from catalog_ops.rollout.model import Action, DependentPlan, Plan, RefAction, effective_automerge, module_name
+from catalog_ops.rollout.planner import spanned_releases
+
+MARKER = Marker("catalog-ops:rollout")
+TEMPLATE_NAMES = (PR_TITLE, PR_BODY, SUPERSEDED_COMMENT)
+
+
+def render_marker(catalog: str, release: str, digest: str, head: str | None = None) -> str:
+    """The HTML comment that identifies a rollout PR and what it contains; ``head`` is the
+    commit catalog-ops last put on the branch (a different PR head means someone else pushed)."""
+    data = {"catalog": catalog, "release": release, "digest": digest}
+    if head:
+        data["head"] = head
+    return MARKER.render(data)
+
+
+def parse_marker(body: str | None) -> dict[str, Any] | None:
+    """The marker payload of a PR body (``{"catalog", "release", "digest"[, "head"]}``) or None."""
+    return MARKER.parse(body)
+
+
+def template_env(template_dir: Path | None = None) -> jinja2.Environment:
+    """The template environment (``render.templates.environment``) with ``template_dir``
+    (``--template-dir``) overriding bundled templates of the same name.
+
+    Raises UsageError when ``template_dir`` is given but is not an existing directory (a typo
+    must not silently fall back to the bundled templates).
+    """
+    return environment(Overrides.dir(template_dir))
+
+
+def _undefined_location(exc: BaseException, template: jinja2.Template) -> str:
+    """``file:line`` of the template line that raised ``exc``, or just the file."""
+    filename, line = error_location(exc, template)
+    return f"{filename}:{line}" if line else filename
+
+
+def _render_check(env: jinja2.Environment, name: str, ctx: dict[str, Any]) -> None:
+    """Render template ``name`` with ``ctx``; raises UsageError ``file:line: undefined variable 'x'``."""
+    template = env.get_template(name)
+    try:
+        template.render(ctx)
+    except jinja2.UndefinedError as exc:
+        match = re.search(r"'([^']+)' is undefined", exc.message or "")
+        what = f"undefined variable '{match.group(1)}'" if match else f"undefined: {exc.message}"
+        raise UsageError(f"{_undefined_location(exc, template)}: {what}") from None
+    except (jinja2.TemplateError, TypeError, ValueError):
+        pass  # data-dependent: reported per dependent by the run itself
+
+
+def check_templates(env: jinja2.Environment, plan: Plan | None = None) -> None:
+    """Compile every rollout template once, up front, so a syntax error fails the run before
+    any dependent is touched; with ``plan``, also render them (``StrictUndefined``) against a
+    representative context (the first dependent that gets a PR, and a close comment), so an
+    undefined variable fails once instead of once per dependent.
+
+    Raises UsageError ``file:line: template syntax error: message`` or
+    ``file:line: undefined variable 'x'`` (exit 2).
+    """
+    for name in TEMPLATE_NAMES:
+        try:
+            env.get_template(name)
+        except jinja2.TemplateSyntaxError as exc:
+            where = exc.filename or exc.name or name
+            raise UsageError(f"{where}:{exc.lineno}: template syntax error: {exc.message}") from None
+        except jinja2.TemplateNotFound:
+            raise UsageError(f"{name}: template not found") from None
+    if plan is None:
+        return
+    sample = next((d for d in plan.dependents if d.action in (Action.OPEN, Action.UPDATE)), None)
+    ctx: dict[str, Any] | None = None
+    if sample is not None:
+        try:
+            ctx = pr_context(plan, sample, "0" * 40)
+        except CatalogOpsError:  # reported for that dependent by the run itself
+            ctx = None
+    if ctx is not None:
+        _render_check(env, PR_TITLE, ctx)
+        _render_check(env, PR_BODY, ctx)
+    _render_check(env, SUPERSEDED_COMMENT, superseded_context(plan, "Nothing is left to update."))
+
+
+def superseded_context(plan: Plan, reason: str) -> dict[str, Any]:
+    """Context of ``superseded_comment.md.j2``: why the PR is closed, the catalog and release,
+    and a marker with digest ``closed``."""
+    return {
+        "reason": reason,
+        "catalog": plan.catalog,
+        "release": plan.release.tag,
+        "marker": render_marker(plan.catalog, plan.release.tag, "closed"),
+    }
+
+
+def render_superseded(plan: Plan, reason: str, *, env: jinja2.Environment | None = None) -> str:
+    """The comment posted when a rollout PR is closed as superseded (``superseded_comment.md.j2``)."""
+    return (env or template_env()).get_template(SUPERSEDED_COMMENT).render(superseded_context(plan, reason))
+
+
+def pr_context(plan: Plan, dep: DependentPlan, head: str | None = None) -> dict[str, Any]:
+    """Template context for one dependent's PR (documented in docs/rollout.md); ``head`` is the
+    branch commit recorded in the marker."""
+    bumped = [r for r in dep.refs if r.action is RefAction.BUMP]
+    rows: dict[str, dict[str, Any]] = {}
+    for r in bumped:
+        row = rows.setdefault(
+            r.module,
+            {
+                "module": r.module,
+                "module_name": module_name(r.module),
+                "from_set": [],
+                "to": r.target,
+                "update_type": r.update,
+                "breaking": False,
+                "files": [],
+            },
+        )
+        if r.current not in row["from_set"]:
+            row["from_set"].append(r.current)
+        if r.written_in not in row["files"]:
+            row["files"].append(r.written_in)
+        row["update_type"] = max(r.update, row["update_type"])
+        row["breaking"] = row["breaking"] or r.breaking
+    for row in rows.values():
+        row["from"] = ", ".join(str(x) for x in row.pop("from_set"))
+    modules = set(rows)
+    lowest = None
+    for r in bumped:
+        v = parse_version(r.current or "")
+        if v is None and r.current:
+            # registry constraint: take the version the plan resolved it to
+            try:
+                v = parse_constraint(r.current).parts[0].version
+            except CatalogOpsError:
+                v = None
+        if v is not None and (lowest is None or v < lowest):
+            lowest = v
+    target = max((b.target for b in dep.bumps), default=plan.release.version)
+    spanned = spanned_releases(lowest, target, plan.releases) if lowest is not None else [plan.release]
+    notes: list[dict[str, Any]] = []
+    migration: list[dict[str, Any]] = []
+    breaking_changes: list[dict[str, Any]] = []
+    breaking_modules = {row["module"] for row in rows.values() if row["breaking"]}
+    for rel in spanned:
+        meta = rel.metadata
+        entry: dict[str, Any] = {
+            "tag": rel.tag,
+            "url": rel.url,
+            "urgency": rel.urgency,
+            "has_metadata": meta is not None,
+            "modules": [],
+        }
+        if meta is not None:
+            for mod in sorted(modules):
+                change = meta.modules.get(mod) if mod else None
+                if change is not None and change.changed and (change.notes or not change.tests_only):
+                    entry["modules"].append({"module": mod, "notes": list(change.notes) or ["(no notes)"]})
+                if change is not None and change.migration:
+                    migration.append({"module": mod, "tag": rel.tag, "notes": list(change.migration)})
+                if change is not None and change.breaking and mod in breaking_modules:
+                    breaking_changes.append(
+                        {"module": mod, "tag": rel.tag, "notes": list(change.notes) or ["(no notes)"]}
+                    )
+        notes.append(entry)
+    top_bump = max(dep.bumps, key=lambda b: b.target, default=None)
+    target_tag = (
+        top_bump.tag
+        if top_bump is not None and top_bump.tag
+        else next((rel.tag for rel in plan.releases if rel.version == target), str(target))
+    )
+    return {
+        "catalog": plan.catalog,
+        "catalog_name": plan.catalog.split("/", 1)[-1],
+        "catalog_address": plan.catalog_address,
+        "release": plan.release.tag,
+        "release_url": plan.release.url or f"https://{plan.catalog_address}",
+        "target": target_tag,
+        "repo": dep.repo,
+        "base": dep.base,
+        "rows": sorted(rows.values(), key=lambda x: x["module"]),
+        "skipped": [r for r in dep.refs if r.action is RefAction.SKIP],
+        "notes": notes,
+        "migration": migration,
+        "breaking_changes": breaking_changes,
+        "urgency": dep.urgency,
+        "breaking": dep.breaking,
+        "crosses_major": any(row["update_type"] == "major" for row in rows.values()),
+        "update": dep.update,
+        "automerge": effective_automerge(dep),
+        "policy": dep.config.automerge,
+        "configured_reviewers": list(dep.config.reviewers),
+        "codeowners": dep.codeowners,
+        "unreadable": list(dep.errors),
+        "marker": render_marker(plan.catalog, plan.release.tag, dep.digest(), head),
+    }
+
+
+def render_pr(
+    plan: Plan, dep: DependentPlan, *, env: jinja2.Environment | None = None, head: str | None = None
+) -> tuple[str, str]:
+    """``(title, body)`` of the dependent's PR from ``pr_title.j2`` / ``pr_body.md.j2``;
+    ``head`` (the commit catalog-ops put on the branch) goes into the marker.
+
+    Raises CatalogOpsError when a template fails (undefined variable, syntax error).
+    """
+    env = env or template_env()
+    ctx = pr_context(plan, dep, head)
+    try:
+        title = " ".join(env.get_template(PR_TITLE).render(ctx).split())
+        body = env.get_template(PR_BODY).render(ctx)
+    except jinja2.TemplateError as exc:
+        raise CatalogOpsError(f"PR template error: {exc}") from exc
+    if ctx["marker"] not in body:
+        body = body.rstrip("\n") + "\n\n" + ctx["marker"] + "\n"
+    return title, body

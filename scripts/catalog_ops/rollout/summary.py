@@ -1,0 +1,78 @@
+"""What ``rollout plan`` shows about a plan: the terminal table, the step-summary Markdown, and
+the problems that make it exit 1 (pure rendering over ``rollout.model.Plan``)."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from rich.table import Table
+
+from catalog_ops.rollout.model import PROBLEM_REASONS, Plan, module_name
+
+
+def plan_problems(plan: Plan) -> list[str]:
+    """What makes ``rollout plan`` exit 1 (the plan is still written): files that could not be
+    parsed in a dependent, and dependents that could not be read (missing repository, forge
+    errors, invalid ``.catalog-ops.yml``) — like ``dashboard``, which exits 1 on such errors."""
+    out: list[str] = []
+    for d in plan.dependents:
+        for err in d.errors:
+            out.append(f"{d.repo}: {err}")
+        if d.action.value == "skip" and d.reason and d.reason.startswith(PROBLEM_REASONS):
+            out.append(f"{d.repo}: {d.reason}")
+    return out
+
+
+def plan_table(plan: Plan) -> Table:
+    """The terminal table of a plan: one row per dependent (more than 30 dependents: those
+    without a reference to the catalog folded into one row)."""
+    table = Table(
+        title=f"Rollout plan: {plan.catalog} {plan.release.tag} ({plan.release.urgency})",
+        caption=", ".join(f"{n} {a}" for a, n in sorted(plan.counts().items())),
+    )
+    for col in ("Repository", "Action", "Update", "Urgency", "Changes / reason"):
+        table.add_column(col, overflow="fold")
+    quiet = 0
+    for d in plan.dependents:
+        if d.action.value == "nothing" and not d.refs and len(plan.dependents) > 30:
+            quiet += 1
+            continue
+        bumped = sorted(
+            {f"{module_name(r.module)} {r.current}→{r.target}" for r in d.refs if r.action == "bump"}
+        )
+        skipped = [
+            f"{r.written_in}:{r.ref_line or r.line} skipped: {r.reason}" for r in d.refs if r.action == "skip"
+        ]
+        unread = [f"not read: {e}" for e in d.errors]
+        text = "; ".join(bumped + skipped + unread) or (d.reason or "")
+        if unread and d.reason and d.reason not in text:
+            text = f"{d.reason}; {text}"
+        table.add_row(
+            d.repo, d.action.value, d.update if d.bumps else "", d.urgency if d.bumps else "", escape(text)
+        )
+    if quiet:
+        table.add_row(f"({quiet} more)", "nothing", "", "", "no reference to the catalog")
+    return table
+
+
+def plan_markdown(plan: Plan) -> str:
+    """Step-summary Markdown: counts and one row per dependent with work or a skip."""
+    lines = [
+        f"### Rollout plan: {plan.catalog} {plan.release.tag} ({plan.release.urgency})",
+        "",
+        ", ".join(f"{n} {a}" for a, n in sorted(plan.counts().items())),
+        "",
+        "| Repository | Action | Update | Urgency | Changes / reason |",
+        "|---|---|---|---|---|",
+    ]
+    for d in plan.dependents:
+        if d.action.value == "nothing" and not d.errors:
+            continue
+        bumped = sorted(
+            {f"{r.module or '(root)'} {r.current}→{r.target}" for r in d.refs if r.action == "bump"}
+        )
+        unread = [f"not read: {e}" for e in d.errors]
+        text = ("; ".join(bumped + unread) or d.reason or "").replace("|", "\\|").replace("\n", " ")
+        lines.append(
+            f"| {d.repo} | {d.action.value} | {d.update if d.bumps else ''} | {d.urgency if d.bumps else ''} | {text} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,353 @@
+"""What the sweep proposes: target versions, byte-exact edits, and the PRs they go into (pure).
+
+Rules: pre-releases are only proposed for pins that are pre-releases themselves; constraints are
+changed with ``versions.update_constraint`` (only when they do not already admit the target) and
+module refs with ``bump.bump_files``, so only version bytes change; a major update goes into its
+own PR, the rest into one grouped PR (``sweep.grouping``); branches are deterministic so a rerun
+force-updates the open PR instead of opening another.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+
+from catalog_ops.bump import bump_files
+from catalog_ops.core.edits import Edit
+from catalog_ops.core.sources import without_public_registry
+from catalog_ops.core.versions import (
+    Level,
+    TagScheme,
+    Version,
+    parse_constraint,
+    parse_version,
+    update_constraint,
+    update_type,
+)
+from catalog_ops.errors import CatalogOpsError
+from catalog_ops.refs import is_candidate_path
+from catalog_ops.sweep.config import SweepConfig
+from catalog_ops.sweep.model import (
+    Available,
+    Dependency,
+    DependencyResult,
+    GitRemote,
+    Occurrence,
+    PullPlan,
+    Status,
+)
+
+
+def _offset(text: str, line: int, col: int) -> int:
+    lines = text.split("\n")
+    line = max(1, min(line, len(lines)))
+    return sum(len(x) + 1 for x in lines[: line - 1]) + max(0, col - 1)
+
+
+def _locate(text: str, value: str, line: int, col: int, *, quoted: bool) -> int | None:
+    """Offset of the occurrence of ``value`` (as a whole token) nearest to ``line:col``."""
+    anchor = _offset(text, line, col)
+    needle = f'"{value}"' if quoted else value
+    best: int | None = None
+    start = text.find(needle)
+    while start != -1:
+        pos = start + 1 if quoted else start
+        if not quoted:
+            before = text[pos - 1] if pos > 0 else ""
+            after = text[pos + len(value)] if pos + len(value) < len(text) else ""
+            if (before and (before.isalnum() or before in ".-")) or (
+                after and (after.isalnum() or after in ".-")
+            ):
+                start = text.find(needle, start + 1)
+                continue
+        if best is None or abs(pos - anchor) < abs(best - anchor):
+            best = pos
+        start = text.find(needle, start + 1)
+    return best
+
+
+def _current_version(occ: Occurrence, versions: Sequence[Version]) -> Version | None:
+    if occ.exact:
+        return parse_version(occ.current)
+    try:
+        cons = parse_constraint(occ.current)
+    except CatalogOpsError:
+        return None
+    admitted = [v for v in versions if cons.admits(v)]
+    if admitted:
+        return max(admitted)
+    return max((p.version for p in cons.parts if p.op in ("=", ">=", ">", "~>")), default=None)
+
+
+def plan(
+    deps: Sequence[Dependency],
+    available: Mapping[str, Available | str],
+    files: Mapping[str, bytes],
+    config: SweepConfig,
+) -> list[DependencyResult]:
+    """Decide each dependency's target version and compute the byte-exact edits (pure).
+
+    For every dependency: the current version is the lowest among its places (for a constraint,
+    the newest available version it admits); candidates are the upstream's versions newer than
+    that, stable only unless a place pins a pre-release, minus ``config.ignore``; the target is
+    the newest candidate. Each place then changes only if it does not already admit the target.
+    """
+    results = []
+    for dep in deps:
+        avail = available.get(dep.id)
+        current_texts = list(dict.fromkeys(o.current for o in dep.occurrences))
+        if not dep.occurrences:
+            results.append(
+                DependencyResult(
+                    dependency=dep,
+                    status=Status.SKIPPED,
+                    reason="; ".join(dep.skipped) or "nothing to update",
+                )
+            )
+            continue
+        if config.ignores_entirely(dep.id):
+            results.append(
+                DependencyResult(
+                    dependency=dep,
+                    status=Status.IGNORED,
+                    current=current_texts,
+                    reason="ignored by sweep.ignore",
+                )
+            )
+            continue
+        if avail is None or isinstance(avail, str):
+            results.append(
+                DependencyResult(
+                    dependency=dep,
+                    status=Status.UNKNOWN,
+                    current=current_texts,
+                    reason=avail or "not resolved",
+                )
+            )
+            continue
+        results.append(_plan_one(dep, avail, files, config, current_texts))
+    return results
+
+
+def _plan_one(
+    dep: Dependency,
+    avail: Available,
+    files: Mapping[str, bytes],
+    config: SweepConfig,
+    current_texts: list[str],
+) -> DependencyResult:
+    all_versions = sorted(set(avail.versions))
+    stable = [v for v in all_versions if not v.is_prerelease]
+    latest = max(stable) if stable else None
+    currents = [(o, _current_version(o, all_versions)) for o in dep.occurrences]
+    known = [c for _, c in currents if c is not None]
+    result = DependencyResult(
+        dependency=dep,
+        status=Status.CURRENT,
+        current=current_texts,
+        latest=latest.core if latest else None,
+    )
+    if not known:
+        result.status = Status.SKIPPED
+        result.reason = "no version could be read from " + ", ".join(current_texts)
+        return result
+    lowest = min(known)
+    allow_pre = any(c.is_prerelease for c in known)
+    # Git tags of a monorepo carry a path prefix: only follow the tag schemes in use.
+    schemes = {TagScheme.of(c.prefix) for c in known}
+    pool = [
+        v
+        for v in all_versions
+        if (allow_pre or not v.is_prerelease)
+        and v > lowest
+        and (not isinstance(dep.lookup, GitRemote) or TagScheme.of(v.prefix) in schemes)
+    ]
+    wanted = [v for v in pool if not config.ignored(dep.id, v, update_type(lowest, v))]
+    if not wanted:
+        if pool:
+            result.status = Status.IGNORED
+            result.reason = f"newer version(s) ignored by sweep.ignore: {max(pool).core}"
+        return result
+    target = max(wanted)
+    result.target = target
+    result.notes_url = avail.notes.get(target.core) or avail.notes.get(str(target))
+    module_occs = [o for o, _ in currents if o.where == "module"]
+    for occ, cur in currents:
+        if occ.where == "module":
+            continue
+        edit = _edit_for(occ, cur, target, files)
+        if isinstance(edit, str):
+            dep.skipped.append(edit)
+            continue
+        if edit is None:
+            continue
+        result.edits.setdefault(occ.path, []).append(edit)
+        result.new.append(edit.new)
+        if cur is not None:
+            result.update = max(result.update, update_type(cur, target))
+    if module_occs:
+        _plan_modules(dep, module_occs, dict(currents), target, files, result)
+    result.new = list(dict.fromkeys(result.new))
+    for edits in result.edits.values():
+        edits.sort()
+    if result.edits:
+        result.status = Status.UPDATE
+        if result.update == Level.NONE:
+            result.update = Level.PATCH
+    return result
+
+
+def _edit_for(
+    occ: Occurrence, cur: Version | None, target: Version, files: Mapping[str, bytes]
+) -> Edit | str | None:
+    """One edit for a CLI/provider place, None when it already admits ``target``, or a
+    ``path:line:col: reason`` string when it cannot be changed."""
+    where = f"{occ.path}:{occ.line}:{occ.col}"
+    try:
+        text = files[occ.path].decode("utf-8")
+    except (KeyError, UnicodeDecodeError):
+        return f"{where}: file not readable"
+    if occ.exact:
+        if cur is None or cur >= target:
+            return None
+        new = target.with_prefix(cur.prefix)
+    else:
+        try:
+            updated = update_constraint(occ.current, target)
+        except CatalogOpsError as exc:
+            return f"{where}: {exc}"
+        if updated is None:
+            return None
+        new = updated
+    if occ.span is not None and text[occ.span[0] : occ.span[1]] == occ.current:
+        pos: int | None = occ.span[0]
+    else:
+        quoted = occ.where in ("required_version", "required_providers")
+        pos = _locate(text, occ.current, occ.line, occ.col, quoted=quoted)
+    if pos is None:
+        return f"{where}: could not find {occ.current!r} in the file"
+    return Edit(pos, pos + len(occ.current), occ.current, new)
+
+
+def _plan_modules(
+    dep: Dependency,
+    occs: Sequence[Occurrence],
+    currents: Mapping[Occurrence, Version | None],
+    target: Version,
+    files: Mapping[str, bytes],
+    result: DependencyResult,
+) -> None:
+    """Module places go through ``bump.bump_files`` (same rules as ``catalog-ops bump``); its new
+    bytes are turned back into minimal edits so they combine with other results' edits."""
+    addresses = sorted({occ.address or "" for occ in occs})
+    tree = {p: b for p, b in files.items() if is_candidate_path(p)}
+    for address in addresses:
+        try:
+            bumped = bump_files(tree, address=address, to=target.core, allow_prerelease=target.is_prerelease)
+        except CatalogOpsError as exc:
+            dep.skipped.append(f"{address}: {exc}")
+            continue
+        for e in bumped.errors:
+            dep.skipped.append(str(e))
+        for outcome in bumped.outcomes:
+            if outcome.status == "bumped" and outcome.new:
+                result.new.append(outcome.new)
+            elif outcome.status == "skipped":
+                dep.skipped.append(f"{outcome.path}:{outcome.line}: {outcome.reason}")
+        for path, new_bytes in bumped.changed.items():
+            old = tree[path].decode("utf-8")
+            new = new_bytes.decode("utf-8")
+            result.edits.setdefault(path, []).extend(diff_edits(old, new))
+    for occ in occs:
+        cur = currents.get(occ)
+        if cur is not None and occ.path in result.edits and cur < target:
+            result.update = max(result.update, update_type(cur, target))
+
+
+def diff_edits(old: str, new: str) -> list[Edit]:
+    """Minimal ``Edit`` spans turning ``old`` into ``new`` (character-level ``difflib``)."""
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    return [
+        Edit(i1, i2, old[i1:i2], new[j1:j2])
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+        if tag != "equal"
+    ]
+
+
+def slug(text: str) -> str:
+    """Branch-safe slug of a dependency id: ``registry.terraform.io/hashicorp/aws`` -> ``hashicorp-aws``
+    (a public registry host is dropped), other characters outside ``[a-z0-9.]`` become ``-``."""
+    out = re.sub(r"[^a-z0-9.]+", "-", without_public_registry(text).lower()).strip("-.")
+    return re.sub(r"\.{2,}", ".", out) or "dependency"
+
+
+def _short_name(dep: Dependency) -> str:
+    return without_public_registry(dep.id)
+
+
+def group(results: Sequence[DependencyResult], config: SweepConfig) -> list[PullPlan]:
+    """PR plans for the results with edits, per ``config.grouping``, in a stable order (pure).
+
+    Branches: grouped ``<prefix>``; a major ``<prefix>-major-<slug>``; per-dependency
+    ``<prefix>-<slug>``. Titles are Conventional Commits ``chore(deps): ...`` subjects.
+    """
+    updates = [r for r in results if r.status is Status.UPDATE]
+    plans: list[PullPlan] = []
+    prefix = config.branch_prefix
+    grouped: list[DependencyResult] = []
+    for r in updates:
+        assert r.target is not None
+        name = _short_name(r.dependency)
+        is_major = r.update == Level.MAJOR
+        if config.grouping == "per-dependency" or (config.grouping == "majors-separate" and is_major):
+            branch = (
+                f"{prefix}-major-{slug(r.dependency.id)}" if is_major else f"{prefix}-{slug(r.dependency.id)}"
+            )
+            suffix = f"v{r.target.major} (major)" if is_major else r.target.core
+            plans.append(
+                PullPlan(
+                    branch=branch,
+                    title=f"chore(deps): update {name} to {suffix}",
+                    major=is_major,
+                    results=[r],
+                )
+            )
+        else:
+            grouped.append(r)
+    if grouped:
+        if len(grouped) == 1:
+            r = grouped[0]
+            assert r.target is not None
+            title = f"chore(deps): update {_short_name(r.dependency)} to {r.target.core}"
+        else:
+            title = f"chore(deps): update {len(grouped)} dependencies"
+        plans.insert(
+            0,
+            PullPlan(
+                branch=prefix,
+                title=title,
+                major=any(r.update == Level.MAJOR for r in grouped),
+                results=grouped,
+            ),
+        )
+    return plans
+
+
+def stale_branches(results: Sequence[DependencyResult], config: SweepConfig, planned: set[str]) -> list[str]:
+    """Sweep branches whose open PR would be obsolete now (pure): the branches the grouping could
+    use for each dependency whose state is known, minus the branches planned this run. The grouped
+    branch counts only when no dependency is unknown (it might still be needed)."""
+    prefix = config.branch_prefix
+    out: list[str] = []
+    if not any(r.status is Status.UNKNOWN for r in results):
+        out.append(prefix)
+    for r in results:
+        if r.status in (Status.UNKNOWN, Status.SKIPPED):
+            continue
+        name = slug(r.dependency.id)
+        if config.grouping in ("majors-separate", "per-dependency"):
+            out.append(f"{prefix}-major-{name}")
+        if config.grouping == "per-dependency":
+            out.append(f"{prefix}-{name}")
+    return [b for b in dict.fromkeys(out) if b not in planned]

@@ -1,0 +1,168 @@
+"""Exit 141 (128 + SIGPIPE) whenever stdout's reader goes away, whatever prints the output."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from catalog_ops import cli
+from catalog_ops.forge.local import LocalForge
+
+
+def _run_into_closed_pipe(argv: list[str]) -> subprocess.CompletedProcess[bytes]:
+    """Run ``python -m catalog_ops ARGV`` with stdout a pipe whose reader is already gone."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "catalog_ops", *argv],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+
+
+def _run_into_head_1(argv: list[str]) -> tuple[int, bytes, bytes]:
+    """Like ``catalog-ops ARGV | head -1``: read one line, close the pipe, wait."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "catalog_ops", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read()
+    return proc.wait(timeout=120), first, err
+
+
+def test_forge_show_rich_table_into_closed_pipe_exits_141(local_forge: LocalForge) -> None:
+    local_forge.create_repo("acme/payments", files={"README.md": "p\n"})
+    argv = ["--forge", "local", "--local-root", str(local_forge.root), "forge", "show", "acme/payments"]
+    proc = _run_into_closed_pipe(argv)
+    assert proc.stderr == b""
+    assert proc.returncode == cli.EXIT_BROKEN_PIPE == 141
+
+
+def _big_tree(tmp_path: Path) -> Path:
+    block = (
+        'module "m{i}" {{\n  source = "git::https://github.com/acme/mods.git//modules/vpc?ref=v1.0.0"\n}}\n'
+    )
+    (tmp_path / "main.tf").write_text("".join(block.format(i=i) for i in range(2000)))
+    return tmp_path
+
+
+def test_bump_dry_run_into_closed_pipe_exits_141(tmp_path: Path) -> None:
+    root = _big_tree(tmp_path)
+    argv = ["bump", str(root), "--source", "github.com/acme/mods//modules/vpc", "--to", "1.1.0", "--dry-run"]
+    proc = _run_into_closed_pipe(argv)
+    assert proc.returncode == 141
+    assert b"Traceback" not in proc.stderr
+    assert "v1.0.0" in (root / "main.tf").read_text()  # dry run: nothing written
+
+
+def test_bump_dry_run_into_head_exits_141(tmp_path: Path) -> None:
+    """A large diff cut short by the reader: Python may only see a short write, not EPIPE."""
+    root = _big_tree(tmp_path)
+    argv = ["bump", str(root), "--source", "github.com/acme/mods//modules/vpc", "--to", "1.1.0", "--dry-run"]
+    code, first, err = _run_into_head_1(argv)
+    assert first.startswith(b"--- a/")
+    assert b"Traceback" not in err
+    assert code == 141
+
+
+# ----------------------------------------------------------------- options from CATALOG_OPS_* variables
+def _parse(argv: list[str], env: dict[str, str]):
+    from catalog_ops.cli import build_parser, parse_args
+
+    return parse_args(build_parser(), argv, env)
+
+
+def test_options_come_from_the_environment_and_flags_win() -> None:
+    env = {
+        "CATALOG_OPS_PLAN": "env.json",
+        "CATALOG_OPS_DRY_RUN": "true",
+        "CATALOG_OPS_WAIT_TIMEOUT": "30",
+        "CATALOG_OPS_SHARD": "",  # empty = unset (an action input left empty)
+    }
+    args = _parse(["rollout", "apply"], env)
+    assert (str(args.plan), args.dry_run, args.wait_timeout, args.shard) == ("env.json", True, 30.0, None)
+    args = _parse(["rollout", "apply", "--plan", "flag.json", "--wait-timeout", "5"], env)
+    assert (str(args.plan), args.wait_timeout) == ("flag.json", 5.0)
+    args = _parse(["rollout", "apply", "--plan", "p.json"], {"CATALOG_OPS_DRY_RUN": "false"})
+    assert args.dry_run is False and args.merge_method == "squash"  # defaults as without the variable
+
+
+def test_lists_switches_and_positionals_from_the_environment() -> None:
+    args = _parse(
+        ["rollout", "plan", "--catalog", "acme/cat"],
+        {"CATALOG_OPS_ORG": "acme", "CATALOG_OPS_TOPIC": "a  b\nc", "CATALOG_OPS_BUMP_ALL": "yes"},
+    )
+    assert (args.org, args.topic, args.bump_all, args.include) == ("acme", ["a", "b", "c"], True, [])
+    args = _parse(
+        ["rollout", "plan", "--catalog", "c", "--org", "o", "--topic", "x"], {"CATALOG_OPS_TOPIC": "a b"}
+    )
+    assert args.topic == ["x"]  # a repeated flag replaces the whole list
+    args = _parse(["check", "lint"], {"CATALOG_OPS_MODULES": "modules/a modules/b"})
+    assert args.modules == ["modules/a", "modules/b"]
+    assert _parse(["check", "lint"], {}).modules == []
+    args = _parse(["bump", "x.tf", "--source", "s", "--to", "v1"], {"CATALOG_OPS_STACK_VALUES": "false"})
+    assert args.stack_values is False  # the variable holds the dest's value (--no-stack-values)
+    args = _parse(["release", "--repo", "a/b"], {"CATALOG_OPS_CHECKS_GATE": "false"})
+    assert args.checks_gate is False
+    assert _parse(["check", "report"], {"CATALOG_OPS_RESULTS": "r1 r2"}).results == ["r1", "r2"]
+
+
+def test_bad_or_missing_values_are_usage_errors_naming_the_variable(capsys) -> None:
+    for argv, env, message in (
+        (
+            ["release", "--repo", "a/b"],
+            {"CATALOG_OPS_BUMP": "huge"},
+            "CATALOG_OPS_BUMP: invalid choice: 'huge'",
+        ),
+        (
+            ["rollout", "apply"],
+            {"CATALOG_OPS_PLAN": "p", "CATALOG_OPS_CONCURRENCY": "x"},
+            "CATALOG_OPS_CONCURRENCY:",
+        ),
+        (
+            ["rollout", "apply", "--plan", "p"],
+            {"CATALOG_OPS_DRY_RUN": "maybe"},
+            "CATALOG_OPS_DRY_RUN: expected true or false",
+        ),
+        (["rollout", "apply"], {}, "the following arguments are required: --plan"),
+        (["check", "report"], {}, "the following arguments are required: results"),
+        (["rollout", "plan", "--catalog", "c"], {}, "one of the arguments --org --dependents is required"),
+        (
+            ["rollout", "plan", "--catalog", "c"],
+            {"CATALOG_OPS_ORG": "o", "CATALOG_OPS_DEPENDENTS": "d.txt"},
+            "CATALOG_OPS_DEPENDENTS: not allowed with CATALOG_OPS_ORG",
+        ),
+    ):
+        with pytest.raises(SystemExit) as exc:
+            _parse(argv, env)
+        assert exc.value.code == 2
+        assert message in capsys.readouterr().err
+    args = _parse(["rollout", "plan", "--catalog", "c", "--dependents", "d.txt"], {"CATALOG_OPS_ORG": "o"})
+    assert (str(args.dependents), args.org) == (
+        "d.txt",
+        None,
+    )  # the flag wins over the group's other variable
+
+
+def test_settings_accept_option_variables_and_still_reject_typos(monkeypatch, capsys) -> None:
+    from catalog_ops import cli
+
+    monkeypatch.setenv("CATALOG_OPS_JSON", "true")
+    monkeypatch.setenv("CATALOG_OPS_PLAN", "unused-by-tools.json")  # another command's option: accepted
+    assert cli.main(["tools", "list", "terraform"]) in (0, 4)
+    out = capsys.readouterr().out
+    assert out.lstrip().startswith("[")  # --json came from CATALOG_OPS_JSON
+    monkeypatch.setenv("CATALOG_OPS_PLNA", "x")
+    assert cli.main(["tools", "list"]) == 2
+    assert "unknown setting(s): CATALOG_OPS_PLNA" in capsys.readouterr().err

@@ -1,0 +1,94 @@
+"""Scanning on disk: bounded reads, skipped directories, symlinks, the process pool."""
+
+from __future__ import annotations
+
+import os
+
+from catalog_ops.bump import bump_tree
+from catalog_ops.cli import main
+from catalog_ops.refs import scan_files, scan_tree
+from fixtures.refs import GH, SAMPLE_TREE
+
+
+def test_scan_tree_on_disk_bad_input(tree_on_disk, monkeypatch):
+    import catalog_ops.hcl.text as hcl_text
+
+    root = tree_on_disk(SAMPLE_TREE)
+    (root / "live" / "huge.tf").write_bytes(b"# source = 1\n" + b"x" * 2000)
+    monkeypatch.setattr(hcl_text, "MAX_FILE_BYTES", 1000)
+    (root / "live" / "bin.tf").write_bytes(b"\x00\x01source = 1\x02")
+    (root / "live" / "latin1.hcl").write_bytes(b"# caf\xe9 source = 1\n")
+    (root / "live" / ".git").mkdir()
+    (root / "live" / ".git" / "x.tf").write_bytes(b'module "g" { source = "acme/g/aws" }\n')
+    (root / "live" / ".terragrunt-cache" / "abc").mkdir(parents=True)
+    (root / "live" / ".terragrunt-cache" / "abc" / "main.tf").write_bytes(
+        b'module "g" { source = "acme/g/aws" }\n'
+    )
+    os.symlink("..", root / "live" / "loop")  # a directory symlink loop
+    os.symlink("missing.tf", root / "live" / "dangling.tf")
+    result = scan_tree([root, root / "does-not-exist"])
+    messages = sorted(str(e).replace(str(root) + "/", "") for e in result.errors)
+    assert len(messages) == 4, messages
+    assert any("live/huge.tf:1:1: file is larger than 1000 bytes" in m for m in messages)
+    assert any("live/bin.tf:1:1: binary file" in m for m in messages)
+    assert any("live/latin1.hcl:1:6: not valid UTF-8" in m for m in messages)
+    assert any("does-not-exist:1:1: no such file or directory" in m for m in messages)
+    paths = {os.path.relpath(r.path, root) for r in result.references}
+    assert not any(
+        ".git" in p or ".terragrunt-cache" in p or ".terraform/" in p or "loop" in p for p in paths
+    )
+    mem = {r.path: r for r in scan_files(SAMPLE_TREE).references}
+    disk = {os.path.relpath(r.path, root): r for r in result.references}
+    assert set(mem) == set(disk)
+    dns = disk["live/prod/dns/terragrunt.hcl"]
+    assert os.path.relpath(dns.written_in, root) == "live/root.hcl"
+    assert dns.ref_span == mem["live/prod/dns/terragrunt.hcl"].ref_span
+
+
+def test_scan_tree_parallel_matches_serial(tree_on_disk, monkeypatch):
+    import catalog_ops.refs.disk as refs_mod
+
+    files = {}
+    for i in range(60):
+        for rel, data in SAMPLE_TREE.items():
+            files[f"r{i}/{rel}"] = data
+    root = tree_on_disk(files)
+    serial = scan_tree([root])
+    monkeypatch.setattr(refs_mod, "PARALLEL_THRESHOLD", 10)
+    calls = []
+    parallel = scan_tree([root], progress=lambda d, t: calls.append((d, t)))
+    assert parallel.references == serial.references
+    assert parallel.files_scanned == serial.files_scanned == 60 * 11
+    assert calls[-1][0] == calls[-1][1]
+
+
+MOD = f'module "vpc" {{\n  source = "{GH}//modules/vpc?ref=v1.2.0"\n}}\n'.encode()
+
+
+def test_symlinks_are_walked_once_and_never_written_outside_the_roots(tmp_path, capsys):
+    root = tmp_path / "tree"
+    (root / "x").mkdir(parents=True)
+    (root / "x/main.tf").write_bytes(MOD)
+    (root / "link.tf").symlink_to("x/main.tf")
+    (root / "dirlink").symlink_to("x", target_is_directory=True)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "ext.tf").write_bytes(MOD)
+    (root / "ext.tf").symlink_to(outside / "ext.tf")
+    (root / "extdir").symlink_to(outside, target_is_directory=True)
+
+    refs = scan_tree([root]).references
+    assert sorted(os.path.relpath(r.path, root) for r in refs) == ["ext.tf", "x/main.tf"]
+
+    res = bump_tree([root], address=GH, to="1.3.0", dry_run=True)
+    assert sorted(res.changed) == [str(root / "x/main.tf")]
+    assert main(["bump", "--source", GH, "--to", "1.3.0", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert out == (
+        f"{root}/ext.tf:2  skipped  v1.2.0  # {root}/ext.tf is a symlink to {outside}/ext.tf, "
+        "outside the given paths; not written\n"
+        f"{root}/x/main.tf:2  bumped  v1.2.0 -> v1.3.0\n"
+    )
+    assert (root / "x/main.tf").read_bytes() == MOD.replace(b"v1.2.0", b"v1.3.0")
+    assert (root / "link.tf").is_symlink() and (root / "dirlink").is_symlink()
+    assert (outside / "ext.tf").read_bytes() == MOD

@@ -1,0 +1,122 @@
+"""Property tests (hypothesis): bumps touch only version tokens, are idempotent, and refs sees the target."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from catalog_ops.bump import bump_files
+from catalog_ops.refs import scan_files
+
+REPO = "github.com/acme/infrastructure-modules"
+
+versions = st.tuples(st.integers(0, 30), st.integers(0, 30), st.integers(0, 30)).map(
+    lambda t: f"{t[0]}.{t[1]}.{t[2]}"
+)
+prefixes = st.sampled_from(["", "v"])
+subdirs = st.sampled_from(["modules/vpc", "modules/eks-cluster", "x"])
+forms = st.sampled_from(
+    [
+        "git::https://{repo}.git//{sub}?ref={ref}",
+        "git::https://{repo}.git//{sub}?depth=1&ref={ref}",
+        "git::https://{repo}.git?ref={ref}//{sub}",
+        "git@github.com:acme/infrastructure-modules.git//{sub}?ref={ref}",
+        "git::ssh://git@github.com:22/acme/infrastructure-modules.git//{sub}?ref={ref}&depth=1",
+        "{repo}//{sub}?ref={ref}",
+        "github.com/acme/other//{sub}?ref={ref}",
+        "{repo}//{sub}?ref=main",
+    ]
+)
+comments = st.sampled_from(["", " # pinned", " // c", " /* ? ref=v9.9.9 */"])
+blank = st.sampled_from(["", "\n", '# source = "{repo}?ref=v0.0.1"\n'])
+newlines = st.sampled_from(["\n", "\r\n"])
+spaces = st.sampled_from([" ", "  ", "\t"])
+
+
+@st.composite
+def tf_files(draw):
+    nl = draw(newlines)
+    n = draw(st.integers(1, 6))
+    parts = []
+    for i in range(n):
+        ref = draw(prefixes) + draw(versions)
+        src = draw(forms).format(repo=REPO, sub=draw(subdirs), ref=ref)
+        sp = draw(spaces)
+        parts.append(
+            draw(blank).format(repo=REPO)
+            + f'module "m{i}" {{{nl}{sp}source{sp}= "{src}"{draw(comments)}{nl}}}{nl}'.replace("\n", nl)
+        )
+    return "".join(parts).encode()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=tf_files(), target=versions, to_prefix=prefixes)
+def test_bump_changes_only_version_tokens_and_is_idempotent(data, target, to_prefix):
+    files = {"main.tf": data}
+    once = bump_files(files, address=REPO, to=to_prefix + target)
+    assert once.errors == []
+    new = once.changed.get("main.tf", data)
+    before_refs = [r for r in scan_files(files).references if r.source and r.source.identity == REPO]
+    # Nothing outside the ref tokens changed: blank out ref spans and compare.
+    old_text, new_text = data.decode(), new.decode()
+    after_refs = [
+        r for r in scan_files({"main.tf": new}).references if r.source and r.source.identity == REPO
+    ]
+    assert len(before_refs) == len(after_refs)
+
+    def masked(text, refs):
+        out, pos = [], 0
+        for r in sorted(refs, key=lambda r: r.ref_span):
+            out.append(text[pos : r.ref_span[0]])
+            out.append("<REF>")
+            pos = r.ref_span[1]
+        out.append(text[pos:])
+        return "".join(out)
+
+    assert masked(old_text, before_refs) == masked(new_text, after_refs)
+    # Twice == once.
+    twice = bump_files({"main.tf": new}, address=REPO, to=to_prefix + target)
+    assert twice.changed == {}
+    # refs after the bump reports the target for every semver ref (branches untouched), prefix kept.
+    for old, after in zip(before_refs, after_refs, strict=True):
+        if old.source.ref == "main":
+            assert after.source.ref == "main"
+        else:
+            expected = ("v" if old.source.ref.startswith("v") else "") + target
+            assert after.source.ref == expected
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    constraint=st.sampled_from(["1.1.0", "~> 1.1.0", "~> 1.1", ">= 1.0, < 1.2", ">= 0.9.0", "= 0.1.0"]),
+    target=versions,
+)
+def test_registry_bump_admits_target(constraint, target):
+    from catalog_ops.core.versions import constraint_admits, parse_version
+
+    files = {"m.tf": f'module "a" {{\n  source  = "acme/eks/aws"\n  version = "{constraint}"\n}}\n'.encode()}
+    result = bump_files(files, address="acme/eks/aws", to=target)
+    text = result.changed.get("m.tf", files["m.tf"]).decode()
+    (ref,) = scan_files({"m.tf": text.encode()}).references
+    assert constraint_admits(ref.version, parse_version(target))
+    assert text.replace(ref.version, "X") == files["m.tf"].decode().replace(constraint, "X")
+    assert bump_files({"m.tf": text.encode()}, address="acme/eks/aws", to=target).changed == {}
+
+
+hcl_alphabet = st.sampled_from(
+    [*list('abcmodulesourceversion =\n"{}[]()$%#/*<-EOT\\.,:?~'), "${", "<<EOT\n", "\nEOT\n", "\r\n"]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(hcl_alphabet, max_size=80).map("".join), st.binary(max_size=40))
+def test_scanner_never_crashes_on_garbage(text, blob):
+    files = {
+        "a.tf": ("source = 1\n" + text).encode(),
+        "b.hcl": b"source = " + blob,
+        "c.tf.json": text.encode(),
+    }
+    result = scan_files(files)
+    for err in result.errors:
+        assert err.path in files and err.line >= 1 and err.col >= 1
+    bump_files(files, address=REPO, to="1.0.0")

@@ -1,0 +1,114 @@
+"""Plan + apply through GitHubForge against the GitHub emulator: PRs, auto-merge, reruns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from catalog_ops.core.metadata import ModuleChange, ReleaseMetadata, render_release_metadata
+from catalog_ops.fanout.dependents import DependentSelection
+from catalog_ops.render.report import OutcomeKind
+from catalog_ops.rollout.apply import ApplyOptions, apply_plan
+from catalog_ops.rollout.gather import build_plan
+from catalog_ops.rollout.model import Action
+
+CATALOG = "acme/infrastructure-modules"
+GIT = "git::https://github.com/acme/infrastructure-modules.git"
+BRANCH = "catalog-ops/acme-infrastructure-modules"
+
+
+def _release(forge: Any, tag: str, urgency: str, modules: tuple[str, ...]) -> None:
+    sha = forge.branch_sha(CATALOG, "main")
+    forge.create_tag(CATALOG, name=tag, sha=sha, message=tag)
+    meta = ReleaseMetadata(
+        version=tag[1:],
+        tag=tag,
+        previous=None,
+        urgency=urgency,
+        modules={m: ModuleChange(path=m, notes=(f"{m} in {tag}",)) for m in modules},
+    )
+    forge.create_release(CATALOG, tag=tag, name=tag, body=f"{tag}\n\n{render_release_metadata(meta)}\n")
+
+
+def test_rollout_on_github_emulator(github_emulator: Any, github_forge: Any) -> None:
+    emu, forge = github_emulator, github_forge
+    emu.create_repo(CATALOG, files={"modules/network/main.tf": "# n\n", "modules/naming/main.tf": "# l\n"})
+    _release(forge, "v1.0.0", "normal", ("modules/network", "modules/naming"))
+    _release(forge, "v1.1.0", "security", ("modules/network",))
+    net = f'module "n" {{\n  source = "{GIT}//modules/network?ref=v1.0.0"\n}}\n'
+    emu.create_repo("acme/sec", files={"main.tf": net})
+    emu.create_repo("acme/noauto", files={"main.tf": net}, allow_auto_merge=False)
+    emu.create_repo(
+        "acme/review",
+        files={
+            "main.tf": net,
+            ".catalog-ops.yml": "automerge: never\n",
+            ".github/CODEOWNERS": "* @alice @acme/sre\n",
+        },
+    )
+    emu.create_repo("acme/plain", files={"main.tf": 'module "x" {\n  source = "./x"\n}\n', "x/main.tf": "\n"})
+    emu.create_repo("acme/old", files={"main.tf": net}, archived=True)
+
+    plan = build_plan(forge, catalog=CATALOG, selection=DependentSelection(org="acme", concurrency=4))
+    actions = {d.repo: d.action for d in plan.dependents}
+    assert actions == {
+        "acme/sec": Action.OPEN,
+        "acme/noauto": Action.OPEN,
+        "acme/review": Action.OPEN,
+        "acme/plain": Action.NOTHING,
+        "acme/old": Action.SKIP,
+    }
+    report = apply_plan(forge, plan, options=ApplyOptions(concurrency=3))
+    kinds = {o.subject: o.kind for o in report.outcomes}
+    assert kinds["acme/sec"] is OutcomeKind.OPENED and kinds["acme/review"] is OutcomeKind.OPENED
+    assert not report.failed, report.to_json()
+    (review,) = emu.pulls("acme/review")
+    assert review["state"] == "open" and review["head"]["ref"] == BRANCH
+    assert {u["login"] for u in review["requested_reviewers"]} == {"alice"}
+    assert {t["slug"] for t in review["requested_teams"]} == {"sre"}
+    assert {label["name"] for label in review["labels"]} >= {"dependencies", "catalog-ops", "security"}
+    (sec,) = emu.pulls("acme/sec")
+    assert sec["auto_merge"] is not None or sec["merged"]
+    merge = {o.subject: o.details.get("merge", "") for o in report.outcomes}
+    assert "auto-merge unavailable" in merge["acme/noauto"]
+
+    writes_before = sum(emu.content_creating_counts().values())
+    rerun = apply_plan(forge, plan, options=ApplyOptions(concurrency=3))
+    assert sum(emu.content_creating_counts().values()) == writes_before  # idempotent: no writes
+    assert not any(o.kind in (OutcomeKind.OPENED, OutcomeKind.UPDATED) for o in rerun.outcomes)
+    # where auto-merge is unavailable, --wait-and-merge polls the checks and merges when green
+    (noauto,) = emu.pulls("acme/noauto")
+    emu.set_status("acme/noauto", noauto["head"]["sha"], "success")
+    waited = apply_plan(
+        forge,
+        plan,
+        options=ApplyOptions(wait_and_merge=True, poll_interval=0.01, wait_timeout=5),
+    )
+    merge = {o.subject: o.details.get("merge", "") for o in waited.outcomes}
+    assert merge["acme/noauto"].startswith("merged")
+    (noauto,) = emu.pulls("acme/noauto")
+    assert noauto["merged"] is True
+
+
+def test_pr_closed_by_a_person_is_not_reopened_on_github(github_emulator: Any, github_forge: Any) -> None:
+    emu, forge = github_emulator, github_forge
+    emu.create_repo(CATALOG, files={"modules/network/main.tf": "# n\n"})
+    _release(forge, "v1.0.0", "normal", ("modules/network",))
+    _release(forge, "v1.1.0", "normal", ("modules/network",))
+    net = f'module "n" {{\n  source = "{GIT}//modules/network?ref=v1.0.0"\n}}\n'
+    emu.create_repo("acme/closer", files={"main.tf": net})
+    apply_plan(
+        forge,
+        build_plan(forge, catalog=CATALOG, selection=DependentSelection(org="acme")),
+        options=ApplyOptions(),
+    )
+    (pr,) = emu.pulls("acme/closer")
+    forge.close_pull("acme/closer", pr["number"])  # a person says no
+    report = apply_plan(
+        forge,
+        build_plan(forge, catalog=CATALOG, selection=DependentSelection(org="acme")),
+        options=ApplyOptions(),
+    )
+    (outcome,) = [o for o in report.outcomes if o.subject == "acme/closer"]
+    assert outcome.kind is OutcomeKind.SKIPPED
+    assert (outcome.reason or "").startswith("closed by a person; not reopening for v1.1.0")
+    assert [p["state"] for p in emu.pulls("acme/closer")] == ["closed"]
