@@ -1453,6 +1453,8 @@ class GitHubEmulator:
         self.state.nodes[pr["node_id"]] = ("pull", r.full_name, n)
         pr["event_sha"] = head_sha
         self.state.pr_event(r, pr)
+        created = self.state.pull_json(r, pr)
+        pr["mergeability_pending"] = True  # the creation answer is not the client's first read
         if not self.state.semantics.legacy_reviewers and not body.get("draft"):
             # "Code owners are automatically requested for review when someone opens a pull
             # request that modifies code that they own. Code owners are not automatically
@@ -1469,7 +1471,9 @@ class GitHubEmulator:
                     and owner_ not in pr["requested_reviewers"]
                 ):
                     pr["requested_reviewers"].append(owner_)
-        return 201, self.state.pull_json(r, pr), {"Location": f"{self.api_url}/repos/{r.full_name}/pulls/{n}"}
+            created = self.state.pull_json(r, pr)
+            pr["mergeability_pending"] = True
+        return 201, created, {"Location": f"{self.api_url}/repos/{r.full_name}/pulls/{n}"}
 
     def r_get_pull(self, owner: str, repo: str, number: str, **_: Any) -> tuple[int, Any]:
         """Emulates ``GET /repos/{owner}/{repo}/pulls/{number}`` (GitHub REST API)."""
@@ -1934,7 +1938,7 @@ class GitHubEmulator:
         try:
             if "createCommitOnBranch" in query:
                 return 200, {"data": {"createCommitOnBranch": self._gql_commit(variables["input"], who)}}
-            if "enablePullRequestAutoMerge" in query:
+            if "enablePullRequestAutoMerge" in query and "input" in variables:
                 return 200, {
                     "data": {"enablePullRequestAutoMerge": self._gql_auto_merge(variables["input"], who)}
                 }
