@@ -317,9 +317,10 @@ class GitHubEmulator:
             )
             self.state.try_auto_merge(repo)
 
-    def use_github_semantics(self, on: bool = True) -> None:
-        """Switch every ``Semantics`` flag to GitHub's documented behaviour (or back)."""
-        self.state.semantics = Semantics.github() if on else Semantics()
+    def use_github_semantics(self, on: bool = True, *, only: str = "all") -> None:
+        """Switch every ``Semantics`` flag (or those named in ``only``) to GitHub's documented
+        behaviour; ``on=False``: back to the defaults."""
+        self.state.semantics = Semantics.github(only) if on else Semantics()
 
     def mint_token(
         self,

@@ -136,8 +136,9 @@ class CiJob:
 
 @dataclasses.dataclass
 class Semantics:
-    """Switches between the emulator's old simplified behaviour (``legacy_*`` True, today's
-    default so the existing suite stays green) and GitHub's documented behaviour.
+    """Switches between the emulator's old simplified behaviour (``legacy_*`` True) and GitHub's
+    documented behaviour. ``legacy_merge_state`` and ``legacy_reviewers`` default to True
+    because product tests fail without them (see docs/forge.md); the others default to GitHub's.
     ``Semantics.github()`` turns every switch to GitHub's behaviour.
 
     * ``legacy_merge_state``: only ``clean``/``blocked``, mergeability known at once, armed
@@ -150,13 +151,23 @@ class Semantics:
 
     legacy_merge_state: bool = True
     legacy_reviewers: bool = True
-    legacy_archived_writes: bool = True
-    legacy_user_repos_private: bool = True
+    legacy_archived_writes: bool = False
+    legacy_user_repos_private: bool = False
 
     @classmethod
-    def github(cls) -> Semantics:
-        """Every switch on GitHub's documented behaviour."""
-        return cls(False, False, False, False)
+    def github(cls, only: str = "all") -> Semantics:
+        """GitHub's documented behaviour for every switch (``only="all"``), or for the
+        comma-separated switch names in ``only`` (``"merge_state,reviewers"``: the names
+        without ``legacy_``); the others keep their defaults."""
+        if only.strip().lower() in ("1", "all", "true", "yes"):
+            return cls(False, False, False, False)
+        out = cls()
+        for name in filter(None, (n.strip() for n in only.split(","))):
+            field = f"legacy_{name.removeprefix('legacy_')}"
+            if not hasattr(out, field):
+                raise ValueError(f"unknown Semantics switch {name!r}")
+            setattr(out, field, False)
+        return out
 
 
 @dataclasses.dataclass
