@@ -616,3 +616,14 @@ def test_openapi_validation_names_operation_and_path(emu: GitHubEmulator, http: 
     assert any("no such operation" in v for v in found)
     assert any("noSuchField" in v for v in found)
     assert checker.stats["requests_failed"] >= 2 and checker.stats["graphql_failed"] == 1
+
+
+def test_every_emulated_endpoint_has_its_documented_permission(emu: GitHubEmulator) -> None:
+    """Each REST route maps to the fine-grained permission GitHub's docs name for it
+    (https://docs.github.com/en/rest/authentication/permissions-required-for-fine-grained-personal-access-tokens);
+    ``GET /rate_limit`` needs none and the App JWT route is not a token route."""
+    from emulator import permissions
+
+    routes = {fn.__name__ for _m, _p, fn in emu._routes}
+    assert routes - set(permissions.REST) == {"r_rate_limit", "r_installation_token"}
+    assert set(permissions.REST) <= routes
