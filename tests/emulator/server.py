@@ -1496,6 +1496,8 @@ class GitHubEmulator:
         for key in ("title", "body", "base"):
             if key in body:
                 pr[key] = body[key]
+        if "base" in body:
+            pr["mergeability_pending"] = True  # "When you ... edit a pull request" it is recomputed
         if body.get("state") == "closed" and pr["state"] == "open":
             pr["head_sha"] = self.state.pull_sha(r, pr)
             pr["state"] = "closed"

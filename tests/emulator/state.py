@@ -741,7 +741,9 @@ class EmulatorState:
     def read_merge_state(self, repo: EmuRepo, pr: dict[str, Any]) -> str:
         """One client read of ``mergeStateStatus``: UNKNOWN while the background job has not run
         (and starts it), the computed status afterwards."""
-        if pr.get("mergeability_pending", False) and not self.semantics.legacy_merge_state:
+        if self.semantics.legacy_merge_state:
+            return self.mergeable_state(repo, pr).upper()
+        if pr.get("mergeability_pending", False):
             pr["mergeability_pending"] = False
             return "UNKNOWN"
         return self.merge_state(repo, pr)
