@@ -221,6 +221,49 @@ class Conformance:
         self._fail("graphql_failed", problems)
         return problems
 
+    def check_graphql_response(self, payload: Any, out: Any) -> list[str]:
+        """Check the ``data`` the emulator answered against the schema for the selected fields:
+        the answer is replayed through graphql-core as the root value, so a wrong type, a
+        bad enum value or a missing non-null field shows as an error at its path."""
+        from emulator import gql
+
+        sch = gql.schema()
+        if sch is None or not isinstance(payload, dict) or not isinstance(out, dict):
+            return []
+        data = out.get("data")
+        if not isinstance(data, dict) or out.get("errors"):
+            return []
+        from graphql import graphql_sync
+
+        self.stats["graphql_responses_validated"] = self.stats.get("graphql_responses_validated", 0) + 1
+
+        def resolve_type(value: Any, info: Any, abstract: Any) -> str | None:
+            # the client may not have asked for __typename: take the first possible object
+            # type that has every field the answer carries
+            if isinstance(value, dict) and value.get("__typename"):
+                return str(value["__typename"])
+            keys = set(value) if isinstance(value, dict) else set()
+            for cand in info.schema.get_possible_types(abstract):
+                if keys <= set(cand.fields) | {"__typename"}:
+                    return str(cand.name)
+            return None
+
+        result = graphql_sync(
+            sch,
+            payload.get("query", ""),
+            root_value=data,
+            variable_values=payload.get("variables"),
+            type_resolver=resolve_type,
+        )
+        problems = [
+            f"graphql response $.data.{'.'.join(str(p) for p in (e.path or []))}: {e.message}"
+            for e in result.errors or []
+        ]
+        if problems:
+            self.stats["graphql_responses_failed"] = self.stats.get("graphql_responses_failed", 0) + 1
+            self.violations.extend(problems)
+        return problems
+
     def _fail(self, counter: str, problems: list[str]) -> None:
         if problems:
             self.stats[counter] += 1

@@ -622,8 +622,11 @@ class GitHubEmulator:
             status, out, extra = 500, {"message": f"emulator error: {exc!r}"}, {}
         hdrs = self._rate_headers(login, resource)
         hdrs.update(extra)
-        if self.conformance is not None and not is_graphql:
-            self.conformance.check_response(method, path, status, out)
+        if self.conformance is not None:
+            if is_graphql:
+                self.conformance.check_graphql_response(payload, out)
+            else:
+                self.conformance.check_response(method, path, status, out)
         if fault is not None and fault.kind == "drop_after":
             return finish(login, 0, None, {}, fault="drop_after")
         return finish(login, status, out, hdrs)

@@ -627,3 +627,21 @@ def test_every_emulated_endpoint_has_its_documented_permission(emu: GitHubEmulat
     routes = {fn.__name__ for _m, _p, fn in emu._routes}
     assert routes - set(permissions.REST) == {"r_rate_limit", "r_installation_token"}
     assert set(permissions.REST) <= routes
+
+
+def test_graphql_answers_are_checked_against_the_schema(emu: GitHubEmulator) -> None:
+    """The emulator's GraphQL answers are replayed through GitHub's schema: a value outside the
+    MergeStateStatus enum is reported at its path."""
+    checker = emu.conformance
+    assert checker is not None
+    query = {
+        "query": 'query { repository(owner: "a", name: "b") { pullRequest(number: 1) { mergeStateStatus } } }'
+    }
+    good = {"data": {"repository": {"pullRequest": {"mergeStateStatus": "BLOCKED"}}}}
+    bad = {"data": {"repository": {"pullRequest": {"mergeStateStatus": "GREEN"}}}}
+    assert checker.check_graphql_response(query, good) == []
+    problems = checker.check_graphql_response(query, bad)
+    checker.violations.clear()
+    assert problems and problems[0].startswith(
+        "graphql response $.data.repository.pullRequest.mergeStateStatus:"
+    )
