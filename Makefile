@@ -19,7 +19,14 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev]"
 	touch $@
 
-venv: $(VENV)/.installed
+# GitHub's OpenAPI description (@octokit/openapi) and GraphQL schema (@octokit/graphql-schema),
+# pinned in tests/openapi/package-lock.json, for the emulator's conformance checks (tests only).
+OPENAPI_STAMP := tests/openapi/node_modules/.package-lock.json
+$(OPENAPI_STAMP): tests/openapi/package.json tests/openapi/package-lock.json
+	npm ci --prefix tests/openapi --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+venv: $(VENV)/.installed $(OPENAPI_STAMP)
 
 tools: venv
 	$(BIN)/python scripts/install_tools.py
@@ -38,4 +45,4 @@ demo: venv tools
 	$(BIN)/python examples/demo.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/openapi/node_modules

@@ -9,6 +9,11 @@ Faults are switchable per test through ``emulator.faults``:
 * ``secondary_limit(method=, path=, times=, retry_after=)`` — 403 with ``Retry-After`` and GitHub's
   secondary-rate-limit message;
 * ``primary_limit(times=, reset_in=)`` — 403 with ``X-RateLimit-Remaining: 0`` and ``X-RateLimit-Reset``;
+* ``graphql_rate_limit(times=, reset_in=)`` — GraphQL answers HTTP **200** with
+  ``{"errors": [{"type": "RATE_LIMITED", "message": "API rate limit exceeded for user ID …"}]}``,
+  ``X-RateLimit-Remaining: 0`` and ``X-RateLimit-Reset`` (GitHub's GraphQL primary limit);
+* ``graphql_secondary_limit(times=, retry_after=)`` — GraphQL answers 200 with the secondary-limit
+  message in ``errors`` and ``Retry-After``;
 * ``latency`` — seconds added to every request;
 * ``chaos(error_rate=, secondary_rate=, drop_rate=, drop_after_rate=, latency=, seed=)`` — random faults
   from a seeded RNG (reproducible).
@@ -30,7 +35,8 @@ from collections import deque
 
 @dataclasses.dataclass
 class FaultRule:
-    """One injected fault. ``kind``: status | drop | drop_after | secondary | primary."""
+    """One injected fault. ``kind``: status | drop | drop_after | secondary | primary |
+    graphql_primary | graphql_secondary."""
 
     kind: str
     method: str | None = None
@@ -106,6 +112,18 @@ class Faults:
     ) -> FaultRule:
         """403 primary rate limit: ``X-RateLimit-Remaining: 0``, reset ``reset_in`` seconds ahead."""
         return self._add(FaultRule("primary", method, self._re(path), times, reset_in=reset_in))
+
+    def graphql_rate_limit(self, *, times: int = 1, reset_in: int = 1, path: str = r"graphql$") -> FaultRule:
+        """GraphQL primary limit: HTTP 200 with ``errors[0].type == "RATE_LIMITED"``."""
+        return self._add(FaultRule("graphql_primary", "POST", self._re(path), times, reset_in=reset_in))
+
+    def graphql_secondary_limit(
+        self, *, times: int = 1, retry_after: float = 1, path: str = r"graphql$"
+    ) -> FaultRule:
+        """GraphQL secondary limit: HTTP 200 with the secondary-limit message and ``Retry-After``."""
+        return self._add(
+            FaultRule("graphql_secondary", "POST", self._re(path), times, retry_after=retry_after)
+        )
 
     def chaos(
         self,

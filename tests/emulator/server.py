@@ -31,8 +31,21 @@ from typing import Any
 import jwt
 
 from catalog_ops import gitutil
+from emulator import permissions
 from emulator.faults import Faults, Limits
-from emulator.state import EmulatorState, EmuRepo, GraphQLError, HttpError, TokenInfo, node_id, now_iso
+from emulator.state import (
+    CiJob,
+    EmulatorState,
+    EmuRepo,
+    GraphQLError,
+    HttpError,
+    Protection,
+    Ruleset,
+    Semantics,
+    TokenInfo,
+    node_id,
+    now_iso,
+)
 
 DOC = "https://docs.github.com/rest"
 SECONDARY_MSG = (
@@ -68,6 +81,13 @@ def _secondary_limit_body() -> dict[str, str]:
         "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
         "status": "403",
     }
+
+
+def _archived() -> HttpError:
+    """403 for a write to an archived repository: "Archived repositories are read-only"
+    (https://docs.github.com/en/repositories/archiving-a-github-repository/archiving-repositories);
+    the API's message is "Repository was archived so is read-only."."""
+    return HttpError(403, "Repository was archived so is read-only.", doc="https://docs.github.com/rest")
 
 
 def _create_pull_refused(message: str) -> HttpError:
@@ -106,6 +126,7 @@ class GitHubEmulator:
         self.request_log: list[LogEntry] = []
         self.internal_errors: list[str] = []
         self.missing_graphql_fields: set[str] = set()  # e.g. {"createCommitOnBranch"}: an old GHES
+        self.conformance: Any = None  # emulator.conformance.Conformance when validation is on
         self._seq = 0
         self._log_lock = threading.Lock()
         self.state.tokens[token] = TokenInfo(token=token, login="catalog-bot")
@@ -181,8 +202,19 @@ class GitHubEmulator:
         private: bool = False,
         allow_auto_merge: bool = True,
         required_contexts: tuple[str, ...] | list[str] = (),
+        allow_squash_merge: bool = True,
+        allow_merge_commit: bool = True,
+        allow_rebase_merge: bool = True,
+        protection: Mapping[str, Protection] | None = None,
+        rulesets: list[Ruleset] | None = None,
+        collaborators: tuple[str, ...] | list[str] = (),
+        ci: list[CiJob] | None = None,
     ) -> EmuRepo:
-        """Create a repository (bare git repo) with an initial commit of ``files``/``source_dir``."""
+        """Create a repository (bare git repo) with an initial commit of ``files``/``source_dir``.
+
+        ``protection`` maps branch names to classic branch protection, ``rulesets`` are active
+        repository rulesets, ``collaborators`` the logins with write access besides the owner
+        (who can be requested as reviewers), ``ci`` what the repo's CI posts on each PR head."""
         owner, name = full_name.split("/")
         path = self.root / "git" / owner / f"{name}.git"
         gitutil.init_bare(path, default_branch=default_branch)
@@ -199,6 +231,13 @@ class GitHubEmulator:
                 private=private,
                 allow_auto_merge=allow_auto_merge,
                 required_contexts=list(required_contexts),
+                allow_squash_merge=allow_squash_merge,
+                allow_merge_commit=allow_merge_commit,
+                allow_rebase_merge=allow_rebase_merge,
+                protection=dict(protection or {}),
+                rulesets=list(rulesets or []),
+                collaborators=set(collaborators),
+                ci=list(ci or []),
             )
             self.state.repos[full_name] = repo
         changes: list[tuple[str, bytes | None]] = []
@@ -278,6 +317,66 @@ class GitHubEmulator:
             )
             self.state.try_auto_merge(repo)
 
+    def use_github_semantics(self, on: bool = True, *, only: str = "all") -> None:
+        """Switch every ``Semantics`` flag (or those named in ``only``) to GitHub's documented
+        behaviour; ``on=False``: back to the defaults."""
+        self.state.semantics = Semantics.github(only) if on else Semantics()
+
+    def mint_token(
+        self,
+        *,
+        permissions: Mapping[str, str] | None = None,
+        repositories: list[str] | tuple[str, ...] | None = None,
+        kind: str = "app",
+        login: str = "catalog-ops[bot]",
+    ) -> str:
+        """A new token restricted to ``permissions`` (``{"contents": "write", ...}``; None:
+        unrestricted) and ``repositories`` (``owner/name``; None: every repository).
+
+        ``kind``: ``app`` (installation token; ``GITHUB_TOKEN`` is one), ``actions``, or
+        ``fine_grained`` (PAT). Requests beyond them get GitHub's 403 (``emulator.permissions``)."""
+        prefix = {"app": "ghs_", "actions": "ghs_", "fine_grained": "github_pat_"}.get(kind, "ghp_")
+        token = f"{prefix}emu{self.state.next_id():030d}"
+        self.state.tokens[token] = TokenInfo(
+            token=token,
+            login=login,
+            kind=kind,
+            permissions=dict(permissions) if permissions is not None else None,
+            repositories=frozenset(repositories) if repositories is not None else None,
+        )
+        return token
+
+    def set_ci(self, full_name: str, *jobs: CiJob) -> None:
+        """What ``full_name``'s CI posts after each PR event (see ``CiJob``)."""
+        with self.state.lock:
+            self.state.repos[full_name].ci = list(jobs)
+
+    def advance(self) -> bool:
+        """Let scheduled CI post what is due now (also done before every request)."""
+        with self.state.lock:
+            return self.state.advance()
+
+    def approve(self, full_name: str, number: int, login: str) -> None:
+        """``login`` approves PR ``number`` (an approving review); may fire auto-merge."""
+        with self.state.lock:
+            repo = self.state.repos[full_name]
+            repo.pulls[number].setdefault("approvals", []).append(login)
+            self.state.try_auto_merge(repo)
+
+    def push(
+        self, full_name: str, branch: str, files: Mapping[str, str | bytes], message: str = "push"
+    ) -> str:
+        """Commit ``files`` on top of ``branch`` as a person pushing would; PR events follow."""
+        with self.state.lock:
+            repo = self.state.repos[full_name]
+            parent = self.state.branch_sha(repo, branch)
+            changes = [(k, v.encode() if isinstance(v, str) else v) for k, v in files.items()]
+            sha = self.state.commit_changes(repo, parent, message + "\n", changes, author="someone")
+            gitutil.update_ref(repo.path, f"refs/heads/{branch}", sha)
+            self.state.branch_moved(repo, branch)
+            self.state.try_auto_merge(repo)
+            return sha
+
     def content_creating_counts(self) -> dict[str, int]:
         """Content-creating requests seen (admitted or not), by operation."""
         out: dict[str, int] = {}
@@ -341,7 +440,16 @@ class GitHubEmulator:
             ("GET", r"/rate_limit", self.r_rate_limit),
             ("POST", r"/app/installations/(?P<iid>\d+)/access_tokens", self.r_installation_token),
             ("GET", r"/(?P<kind>orgs|users)/(?P<owner>[^/]+)/repos", self.r_list_repos),
+            ("GET", r"/user/repos", self.r_user_repos),
+            ("GET", r"/installation/repositories", self.r_installation_repos),
             ("GET", R, self.r_get_repo),
+            ("GET", R + r"/branches/(?P<branch>[^/]+)/protection", self.r_branch_protection),
+            (
+                "GET",
+                R + r"/branches/(?P<branch>[^/]+)/protection/required_status_checks",
+                self.r_required_status_checks,
+            ),
+            ("GET", R + r"/rules/branches/(?P<branch>.+)", self.r_rules_for_branch),
             ("GET", R + r"/git/ref/(?P<ref>.+)", self.r_get_ref),
             ("GET", R + r"/git/matching-refs/(?P<ref>.*)", self.r_matching_refs),
             ("POST", R + r"/git/refs", self.r_create_ref),
@@ -413,7 +521,11 @@ class GitHubEmulator:
                 return reject(400, "Problems parsing JSON")
         if is_graphql:
             qtext = (payload or {}).get("query", "") if isinstance(payload, dict) else ""
-            op_match = re.search(r"\b(createCommitOnBranch|enablePullRequestAutoMerge|refs)\b", qtext)
+            op_match = re.search(
+                r"\b(createCommitOnBranch|enablePullRequestAutoMerge|disablePullRequestAutoMerge|refs"
+                r"|pullRequest|rateLimit)\b",
+                qtext,
+            )
             op = f"graphql:{op_match.group(1) if op_match else 'unknown'}"
             content_creating = qtext.lstrip().startswith("mutation")
             kind = "graphql"
@@ -422,6 +534,11 @@ class GitHubEmulator:
             content_creating = method in ("POST", "PATCH", "PUT", "DELETE") and not path.startswith("/app/")
             kind = "rest"
         finish = functools.partial(self._finish, seq, started, method, raw_path, kind, op, content_creating)
+        if self.conformance is not None:
+            if is_graphql:
+                self.conformance.check_graphql(payload)
+            else:
+                self.conformance.check_request(method, path, query, payload)
         fault, delay = self.faults.pick(method, path)
         if delay:
             time.sleep(delay)
@@ -434,6 +551,8 @@ class GitHubEmulator:
         resource = "graphql" if is_graphql else "core"
         if fault is not None and fault.kind == "drop":
             return finish(login, 0, None, {}, fault="drop")
+        if fault is not None and fault.kind in ("graphql_primary", "graphql_secondary"):
+            return self._graphql_limit(finish, login, fault)
         if fault is not None and fault.kind in ("status", "secondary", "primary"):
             hdrs = self._rate_headers(login, resource)
             retry_after: float | None = None
@@ -487,6 +606,9 @@ class GitHubEmulator:
                     headers={"X-Accepted-GitHub-Permissions": "contents=write; pull_requests=write"},
                 )
             with self.state.lock:
+                self.state.reads += 1
+                self.state.advance()
+                self._guard(method, path, info, qtext if is_graphql else None)
                 if is_graphql:
                     status, out = self._graphql(payload or {}, info)
                 else:
@@ -500,9 +622,62 @@ class GitHubEmulator:
             status, out, extra = 500, {"message": f"emulator error: {exc!r}"}, {}
         hdrs = self._rate_headers(login, resource)
         hdrs.update(extra)
+        if self.conformance is not None:
+            if is_graphql:
+                self.conformance.check_graphql_response(payload, out)
+            else:
+                self.conformance.check_response(method, path, status, out)
         if fault is not None and fault.kind == "drop_after":
             return finish(login, 0, None, {}, fault="drop_after")
         return finish(login, status, out, hdrs)
+
+    def _guard(self, method: str, path: str, info: TokenInfo, graphql_query: str | None) -> None:
+        """Token permissions and repository list (``emulator.permissions``) and archived
+        repositories, checked before a request is carried out."""
+        if graphql_query is not None:
+            for name, alternatives in permissions.GRAPHQL.items():
+                if re.search(rf"\b{name}\b", graphql_query):
+                    permissions.check(info, alternatives)
+            return
+        for m, pattern, fn in self._routes:
+            if m == method and pattern.match(path):
+                permissions.check(info, permissions.REST.get(fn.__name__))
+                break
+        match = re.match(r"^/repos/([^/]+)/([^/]+)", path)
+        repo = self.state.repos.get(f"{match.group(1)}/{match.group(2)}") if match else None
+        if repo is None:
+            return
+        write = method != "GET"
+        permissions.check_repository(info, repo.full_name, private=repo.private, write=write)
+        if write and repo.archived and not self.state.semantics.legacy_archived_writes:
+            raise _archived()
+
+    def _graphql_limit(self, finish: Callable[..., Any], login: str, fault: Any) -> Any:
+        """GraphQL rate limits answered with HTTP 200 and ``errors`` (fault kinds
+        ``graphql_primary`` / ``graphql_secondary``).
+
+        https://docs.github.com/en/graphql/overview/rate-limits-and-query-limits-for-the-graphql-api#exceeding-the-rate-limit :
+        over the primary limit "you will receive a response with a 200 status code and an error
+        message", ``x-ratelimit-remaining`` 0 and ``x-ratelimit-reset``; GitHub's body carries
+        ``"type": "RATE_LIMITED"`` (github/docs#22607). Secondary limits answer 200 or 403 with
+        the secondary-limit message and may carry ``retry-after``
+        (https://docs.github.com/en/graphql/overview/rate-limits-and-query-limits-for-the-graphql-api#secondary-rate-limits)."""
+        hdrs = self._rate_headers(login, "graphql")
+        if fault.kind == "graphql_primary":
+            reset = int(time.time()) + fault.reset_in
+            hdrs.update({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)})
+            out = {
+                "errors": [
+                    {
+                        "type": "RATE_LIMITED",
+                        "message": f"API rate limit exceeded for user ID {abs(hash(login)) % 10**7}.",
+                    }
+                ]
+            }
+            return finish(login, 200, out, hdrs, rate_reset=reset, fault=fault.kind)
+        hdrs["Retry-After"] = _fmt(fault.retry_after)
+        out = {"errors": [{"message": SECONDARY_MSG}]}
+        return finish(login, 200, out, hdrs, retry_after=fault.retry_after, fault=fault.kind)
 
     def _finish(
         self,
@@ -665,10 +840,18 @@ class GitHubEmulator:
         }
 
     def r_list_repos(
-        self, kind: str, owner: str, query: dict[str, list[str]], req_path: str, **_: Any
+        self, kind: str, owner: str, query: dict[str, list[str]], req_path: str, who: TokenInfo, **_: Any
     ) -> tuple[int, Any, dict[str, str]]:
-        """Emulates ``GET /{kind}/{owner}/repos`` (GitHub REST API)."""
+        """Emulates ``GET /{kind}/{owner}/repos`` (GitHub REST API).
+
+        ``/users/{username}/repos``: "Lists public repositories for the specified user"
+        (https://docs.github.com/en/rest/repos/repos#list-repositories-for-a-user) — private ones
+        only with ``Semantics.legacy_user_repos_private``. ``/orgs/{org}/repos`` lists what the
+        token can see (https://docs.github.com/en/rest/repos/repos#list-organization-repositories)."""
         repos = sorted((r for r in self.state.repos.values() if r.owner == owner), key=lambda r: r.full_name)
+        if kind == "users" and not self.state.semantics.legacy_user_repos_private:
+            repos = [r for r in repos if not r.private]
+        repos = [r for r in repos if not r.private or self._visible(who, r)]
         if not repos and kind == "orgs":
             raise HttpError(
                 404,
@@ -676,6 +859,164 @@ class GitHubEmulator:
                 doc="https://docs.github.com/rest/repos/repos#list-organization-repositories",
             )
         return self._paginate([self.state.repo_json(r) for r in repos], query, req_path)
+
+    def _visible(self, who: TokenInfo, r: EmuRepo) -> bool:
+        """Whether the token can see ``r`` (its repository list; None: all)."""
+        return who.repositories is None or r.full_name in who.repositories
+
+    def _affiliation(self, who: TokenInfo, r: EmuRepo) -> str | None:
+        login = who.login
+        if r.owner == login:
+            return "owner"
+        if login in r.collaborators:
+            return "collaborator"
+        if login in self.state.org_members.get(r.owner, set()):
+            return "organization_member"
+        if who.kind == "pat" and who.permissions is None and who.login == "catalog-bot":
+            return "organization_member"  # the default token: a member of every org it touches
+        return None
+
+    def r_user_repos(
+        self, query: dict[str, list[str]], req_path: str, who: TokenInfo, **_: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        """Emulates ``GET /user/repos``: "repositories that the authenticated user has explicit
+        permission (:read, :write, or :admin) to access" — owned, collaborator, and through an
+        organization membership — public and private
+        (https://docs.github.com/en/rest/repos/repos#list-repositories-for-the-authenticated-user).
+        ``affiliation`` (default ``owner,collaborator,organization_member``), ``visibility``
+        (``all``/``public``/``private``), ``type`` (``all``/``owner``/``public``/``private``/
+        ``member``); ``type`` together with ``visibility`` or ``affiliation`` is a 422."""
+        if "type" in query and ("visibility" in query or "affiliation" in query):
+            raise HttpError(
+                422,
+                "If you specify visibility or affiliation, you cannot specify type.",
+                doc="https://docs.github.com/rest/repos/repos#list-repositories-for-the-authenticated-user",
+            )
+        affiliation = set(query.get("affiliation", ["owner,collaborator,organization_member"])[0].split(","))
+        visibility = query.get("visibility", ["all"])[0]
+        rtype = query.get("type", [None])[0]
+        if rtype == "owner":
+            affiliation = {"owner"}
+        elif rtype == "member":
+            affiliation = {"collaborator", "organization_member"}
+        elif rtype in ("public", "private"):
+            visibility = rtype
+        out = []
+        for r in sorted(self.state.repos.values(), key=lambda r: r.full_name):
+            if not self._visible(who, r) or self._affiliation(who, r) not in affiliation:
+                continue
+            if visibility != "all" and (visibility == "private") != r.private:
+                continue
+            out.append(self.state.repo_json(r))
+        return self._paginate(out, query, req_path)
+
+    def r_installation_repos(
+        self, query: dict[str, list[str]], req_path: str, who: TokenInfo, **_: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        """Emulates ``GET /installation/repositories``: "List repositories that an app
+        installation can access" (https://docs.github.com/en/rest/apps/installations#list-repositories-accessible-to-the-app-installation);
+        installation tokens only (a PAT gets 403). Body ``{total_count, repositories,
+        repository_selection}``."""
+        if who.kind not in ("app", "actions"):
+            raise HttpError(
+                403,
+                "You must authenticate with an installation access token in order to list repositories for an installation.",
+                doc="https://docs.github.com/rest/apps/installations#list-repositories-accessible-to-the-app-installation",
+            )
+        repos = [
+            self.state.repo_json(r)
+            for r in sorted(self.state.repos.values(), key=lambda r: r.full_name)
+            if self._visible(who, r)
+        ]
+        status, page, headers = self._paginate(repos, query, req_path)
+        return (
+            status,
+            {
+                "total_count": len(repos),
+                "repository_selection": "all" if who.repositories is None else "selected",
+                "repositories": page,
+            },
+            headers,
+        )
+
+    def _protection_or_404(self, r: EmuRepo, branch: str) -> Protection:
+        prot = r.protection.get(branch)
+        if prot is None:
+            raise HttpError(
+                404,
+                "Branch not protected",
+                doc="https://docs.github.com/rest/branches/branch-protection#get-branch-protection",
+            )
+        return prot
+
+    def _status_checks_json(self, r: EmuRepo, branch: str, prot: Protection) -> dict[str, Any]:
+        a = f"{self.api_url}/repos/{r.full_name}/branches/{branch}/protection/required_status_checks"
+        return {
+            "url": a,
+            "strict": prot.strict,
+            "contexts": list(prot.contexts),
+            "checks": [{"context": c, "app_id": None} for c in prot.contexts],
+            "contexts_url": f"{a}/contexts",
+        }
+
+    def r_branch_protection(self, owner: str, repo: str, branch: str, **_: Any) -> tuple[int, Any]:
+        """Emulates ``GET /repos/{owner}/{repo}/branches/{branch}/protection`` (404 "Branch not
+        protected" without protection): https://docs.github.com/en/rest/branches/branch-protection#get-branch-protection"""
+        r = self._repo(owner, repo)
+        prot = self._protection_or_404(r, branch)
+        a = f"{self.api_url}/repos/{r.full_name}/branches/{branch}/protection"
+        out: dict[str, Any] = {"url": a, "required_status_checks": self._status_checks_json(r, branch, prot)}
+        if prot.required_approving_review_count or prot.require_code_owner_reviews:
+            out["required_pull_request_reviews"] = {
+                "url": f"{a}/required_pull_request_reviews",
+                "dismiss_stale_reviews": False,
+                "require_code_owner_reviews": prot.require_code_owner_reviews,
+                "required_approving_review_count": prot.required_approving_review_count,
+            }
+        return 200, out
+
+    def r_required_status_checks(self, owner: str, repo: str, branch: str, **_: Any) -> tuple[int, Any]:
+        """Emulates ``GET /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks``
+        (``strict``, ``contexts``, ``checks``): https://docs.github.com/en/rest/branches/branch-protection#get-status-checks-protection"""
+        r = self._repo(owner, repo)
+        return 200, self._status_checks_json(r, branch, self._protection_or_404(r, branch))
+
+    def r_rules_for_branch(self, owner: str, repo: str, branch: str, **_: Any) -> tuple[int, Any]:
+        """Emulates ``GET /repos/{owner}/{repo}/rules/branches/{branch}``: "all active rules that
+        apply to the specified branch" ("evaluate"/"disabled" rulesets are not returned):
+        https://docs.github.com/en/rest/repos/rules#get-rules-for-a-branch . Each
+        ``required_status_checks`` rule carries ``parameters.required_status_checks[].context``
+        and ``strict_required_status_checks_policy``."""
+        r = self._repo(owner, repo)
+        rules: list[dict[str, Any]] = []
+        for rs in self.state.rulesets_for(r, branch):
+            src = {"ruleset_source_type": "Repository", "ruleset_source": r.full_name, "ruleset_id": rs.id}
+            if rs.required_checks:
+                rules.append(
+                    {
+                        "type": "required_status_checks",
+                        **src,
+                        "parameters": {
+                            "strict_required_status_checks_policy": rs.strict,
+                            "required_status_checks": [{"context": c} for c in rs.required_checks],
+                        },
+                    }
+                )
+            if rs.required_approving_review_count:
+                rules.append(
+                    {
+                        "type": "pull_request",
+                        **src,
+                        "parameters": {
+                            "required_approving_review_count": rs.required_approving_review_count,
+                            "dismiss_stale_reviews_on_push": False,
+                            "require_code_owner_review": False,
+                            "require_last_push_approval": False,
+                            "required_review_thread_resolution": False,
+                        },
+                    }
+                )
+        return 200, rules
 
     def r_get_repo(self, owner: str, repo: str, **_: Any) -> tuple[int, Any]:
         """Emulates ``GET /repos/{owner}/{repo}`` (GitHub REST API)."""
@@ -748,6 +1089,7 @@ class GitHubEmulator:
         gitutil.update_ref(r.path, full, sha)
         if full.startswith("refs/heads/"):
             self.state.head_moved(r, full[len("refs/heads/") :])
+            self.state.branch_moved(r, full[len("refs/heads/") :])
         self.state.try_auto_merge(r)
         return 200, self.state.ref_json(r, full, sha, "commit")
 
@@ -1113,7 +1455,29 @@ class GitHubEmulator:
         }
         r.pulls[n] = pr
         self.state.nodes[pr["node_id"]] = ("pull", r.full_name, n)
-        return 201, self.state.pull_json(r, pr), {"Location": f"{self.api_url}/repos/{r.full_name}/pulls/{n}"}
+        pr["event_sha"] = head_sha
+        self.state.pr_event(r, pr)
+        created = self.state.pull_json(r, pr)
+        pr["mergeability_pending"] = True  # the creation answer is not the client's first read
+        if not self.state.semantics.legacy_reviewers and not body.get("draft"):
+            # "Code owners are automatically requested for review when someone opens a pull
+            # request that modifies code that they own. Code owners are not automatically
+            # requested to review draft pull requests." (about-code-owners, cited in
+            # EmulatorState.codeowners_for); owners without write access are not requested.
+            for owner_ in self.state.codeowners_for(r, pr):
+                if "/" in owner_:
+                    slug = owner_.split("/", 1)[1]
+                    if self.state.team_can_review(r, owner_) and slug not in pr["requested_teams"]:
+                        pr["requested_teams"].append(slug)
+                elif (
+                    self.state.can_review(r, owner_)
+                    and owner_ != who.login
+                    and owner_ not in pr["requested_reviewers"]
+                ):
+                    pr["requested_reviewers"].append(owner_)
+            created = self.state.pull_json(r, pr)
+            pr["mergeability_pending"] = True
+        return 201, created, {"Location": f"{self.api_url}/repos/{r.full_name}/pulls/{n}"}
 
     def r_get_pull(self, owner: str, repo: str, number: str, **_: Any) -> tuple[int, Any]:
         """Emulates ``GET /repos/{owner}/{repo}/pulls/{number}`` (GitHub REST API)."""
@@ -1135,6 +1499,8 @@ class GitHubEmulator:
         for key in ("title", "body", "base"):
             if key in body:
                 pr[key] = body[key]
+        if "base" in body:
+            pr["mergeability_pending"] = True  # "When you ... edit a pull request" it is recomputed
         if body.get("state") == "closed" and pr["state"] == "open":
             pr["head_sha"] = self.state.pull_sha(r, pr)
             pr["state"] = "closed"
@@ -1154,20 +1520,74 @@ class GitHubEmulator:
         pr = self._pull(r, number)
         if pr["state"] != "open":
             raise HttpError(405, "Pull Request is not mergeable")
+        # 409 "Conflict if sha was provided and pull request head did not match", example
+        # message "Head branch was modified. Review and try the merge again."
+        # (https://docs.github.com/en/rest/pulls/pulls#merge-a-pull-request)
         if body.get("sha") and body["sha"] != self.state.pull_sha(r, pr):
-            raise HttpError(409, "Head branch was modified. Review and try the merge again.")
-        state, _, _ = self.state.combined(r, self.state.pull_sha(r, pr))
-        if r.required_contexts and state != "success":
-            raise HttpError(405, "Required status check is expected.")
-        sha = self.state.merge(r, pr, body.get("merge_method", "merge"), who.login)
+            raise HttpError(
+                409,
+                "Head branch was modified. Review and try the merge again.",
+                doc="https://docs.github.com/rest/pulls/pulls#merge-a-pull-request",
+            )
+        method = body.get("merge_method", "merge")
+        _check_merge_method(r, method)
+        if self.state.semantics.legacy_merge_state:
+            state, _, _ = self.state.combined(r, self.state.pull_sha(r, pr))
+            if r.required_contexts and state != "success":
+                raise HttpError(405, "Required status check is expected.")
+        else:
+            self._check_mergeable_now(r, pr)
+        sha = self.state.merge(r, pr, method, who.login)
         return 200, {"sha": sha, "merged": True, "message": "Pull Request successfully merged"}
+
+    def _check_mergeable_now(self, r: EmuRepo, pr: dict[str, Any]) -> None:
+        """405 "Method Not Allowed if merge cannot be performed"
+        (https://docs.github.com/en/rest/pulls/pulls#merge-a-pull-request) with the reason
+        GitHub gives: a missing/pending required check ('Required status check "X" is
+        expected.'), a failing one, missing reviews, a conflict, an out-of-date head."""
+        head = self.state.pull_sha(r, pr)
+        required, _strict = self.state.required_checks(r, pr["base"])
+        checks = self.state.check_states(r, head)
+        for name in required:
+            if checks.get(name) in (None, "pending"):
+                raise HttpError(405, f'Required status check "{name}" is expected.')
+            if checks.get(name) == "failure":
+                raise HttpError(405, f'Required status check "{name}" is failing.')
+        reason = self.state.reviews_missing(r, pr)
+        if reason:
+            raise HttpError(405, reason)
+        status = self.state.merge_state(r, pr)
+        if status == "DIRTY":
+            raise HttpError(405, "Pull Request is not mergeable")
+        if status == "BEHIND":
+            raise HttpError(405, "Head branch is out of date. Review and try the merge again.")
 
     def r_request_reviewers(
         self, owner: str, repo: str, number: str, body: dict[str, Any], **_: Any
     ) -> tuple[int, Any]:
-        """Emulates ``POST /repos/{owner}/{repo}/pulls/{number}/requested_reviewers`` (GitHub REST API)."""
+        """Emulates ``POST /repos/{owner}/{repo}/pulls/{number}/requested_reviewers``.
+
+        GitHub answers "422 Unprocessable Entity if user is not a collaborator"
+        (https://docs.github.com/en/rest/pulls/review-requests#request-reviewers-for-a-pull-request)
+        with "Reviews may only be requested from collaborators. One or more of the users or teams
+        you specified is not a collaborator of the OWNER/REPO repository." (the whole request is
+        refused; same for a team without access), and refuses the PR author with "Review cannot
+        be requested from pull request author."."""
         r = self._repo(owner, repo)
         pr = self._pull(r, number)
+        if not self.state.semantics.legacy_reviewers:
+            doc = "https://docs.github.com/rest/pulls/review-requests#request-reviewers-for-a-pull-request"
+            if pr["user"] in body.get("reviewers", []):
+                raise HttpError(422, "Review cannot be requested from pull request author.", doc=doc)
+            bad = [u for u in body.get("reviewers", []) if not self.state.can_review(r, u)]
+            bad += [t for t in body.get("team_reviewers", []) if not self.state.team_can_review(r, t)]
+            if bad:
+                raise HttpError(
+                    422,
+                    "Reviews may only be requested from collaborators. One or more of the users or "
+                    f"teams you specified is not a collaborator of the {r.full_name} repository.",
+                    doc=doc,
+                )
         for u in body.get("reviewers", []):
             if u == pr["user"]:
                 raise HttpError(422, "Review cannot be requested from pull request author.")
@@ -1524,12 +1944,17 @@ class GitHubEmulator:
         try:
             if "createCommitOnBranch" in query:
                 return 200, {"data": {"createCommitOnBranch": self._gql_commit(variables["input"], who)}}
-            if "enablePullRequestAutoMerge" in query:
+            if "enablePullRequestAutoMerge" in query and "input" in variables:
                 return 200, {
                     "data": {"enablePullRequestAutoMerge": self._gql_auto_merge(variables["input"], who)}
                 }
             if re.search(r"\brefs\s*\(", query):
                 return 200, {"data": {"repository": self._gql_tags(variables)}}
+            from emulator import gql
+
+            executed = gql.execute(self, query, variables, who)
+            if executed is not None:
+                return 200, executed
         except GraphQLError as exc:
             return 200, {
                 "data": {exc.path: None},
@@ -1576,6 +2001,11 @@ class GitHubEmulator:
             raise GraphQLError(
                 "NOT_FOUND", f'A ref named "refs/heads/{name}" does not exist.', "createCommitOnBranch"
             )
+        permissions.check_repository(who, r.full_name, private=r.private, write=True)
+        if r.archived and not self.state.semantics.legacy_archived_writes:
+            raise GraphQLError(
+                "FORBIDDEN", "Repository was archived so is read-only.", "createCommitOnBranch"
+            )
         if inp.get("expectedHeadOid") != cur:
             raise GraphQLError(
                 "STALE_DATA",
@@ -1591,46 +2021,90 @@ class GitHubEmulator:
         changes += [(a["path"], base64.b64decode(a["contents"])) for a in fc.get("additions", [])]
         sha = self.state.commit_changes(r, cur, message + "\n", changes, author=who.login)
         gitutil.update_ref(r.path, f"refs/heads/{name}", sha, cur)
+        self.state.branch_moved(r, name)
         return {"commit": {"oid": sha, "url": f"{self.state.html_url}/{r.full_name}/commit/{sha}"}}
 
     def _gql_auto_merge(self, inp: dict[str, Any], who: TokenInfo) -> dict[str, Any]:
+        """``enablePullRequestAutoMerge``.
+
+        GitHub offers auto-merge only while something must still be waited for
+        (https://docs.github.com/en/pull-requests/collaborating-with-pull-requests/incorporating-changes-from-a-pull-request/automatically-merging-a-pull-request:
+        "If you allow auto-merge ... people with write permissions can configure individual pull
+        requests in the repository to merge automatically when all merge requirements are met").
+        Errors, type UNPROCESSABLE, with the texts clients report: "Pull request Pull request is
+        in clean status" when it can be merged now (also when no check was ever reported), "Pull
+        request Pull request is in unstable status" when only non-required checks are pending or
+        failing (peter-evans/enable-pull-request-automerge#343, rjwalters/loom#3379,
+        Linuxfabrik/kickstart#48), "Auto merge is not allowed for this repository" without the
+        repository setting (indexable-inc/index#2948), "Merge method merge commits are not allowed
+        on this repository" for a disallowed method (coder/coder#16297). Legacy semantics: only
+        the clean-status and not-allowed errors."""
+        r, pr, number = self._gql_pull(inp, "enablePullRequestAutoMerge")
+        permissions.check_repository(who, r.full_name, private=r.private, write=True)
+        legacy = self.state.semantics.legacy_merge_state
+        if not r.allow_auto_merge:
+            raise GraphQLError(
+                "UNPROCESSABLE",
+                "Pull request Auto merge is not allowed for this repository"
+                if legacy
+                else "Auto merge is not allowed for this repository",
+                "enablePullRequestAutoMerge",
+            )
+        if pr["state"] != "open":
+            raise GraphQLError("UNPROCESSABLE", "Pull request is closed", "enablePullRequestAutoMerge")
+        method = inp.get("mergeMethod", "MERGE").lower()
+        if not legacy:
+            allowed = {
+                "merge": r.allow_merge_commit,
+                "squash": r.allow_squash_merge,
+                "rebase": r.allow_rebase_merge,
+            }
+            label = {"merge": "merge commits", "squash": "squash merges", "rebase": "rebase merges"}
+            if not allowed.get(method, True):
+                raise GraphQLError(
+                    "UNPROCESSABLE",
+                    f"Merge method {label[method]} are not allowed on this repository",
+                    "enablePullRequestAutoMerge",
+                )
+            status = self.state.merge_state(r, pr)  # the mutation waits for the computation
+            if status in ("CLEAN", "UNSTABLE", "HAS_HOOKS"):
+                raise GraphQLError(
+                    "UNPROCESSABLE",
+                    f"Pull request Pull request is in {status.lower()} status",
+                    "enablePullRequestAutoMerge",
+                )
+        elif self.state.mergeable_state(r, pr) == "clean":
+            raise GraphQLError(
+                "UNPROCESSABLE", "Pull request is in clean status", "enablePullRequestAutoMerge"
+            )
+        stamp = now_iso()
+        pr["auto_merge"] = {
+            "enabled_by": self.state.user_json(who.login),
+            "merge_method": method,
+            "commit_title": "",  # the auto-merge schema types both as (non-null) strings
+            "commit_message": "",
+        }
+        pr["auto_merge_enabled_at"] = stamp
+        return {
+            "pullRequest": {
+                "id": pr["node_id"],
+                "number": number,
+                "autoMergeRequest": {"mergeMethod": method.upper(), "enabledAt": stamp},
+            },
+            "clientMutationId": None,
+        }
+
+    def _gql_pull(self, inp: dict[str, Any], path: str) -> tuple[EmuRepo, dict[str, Any], int]:
         target = self.state.nodes.get(inp["pullRequestId"])
         if target is None:
             raise GraphQLError(
                 "NOT_FOUND",
                 f"Could not resolve to a node with the global id of '{inp['pullRequestId']}'",
-                "enablePullRequestAutoMerge",
+                path,
             )
         _kind, full_name, number = target
         r = self.state.repos[full_name]
-        pr = r.pulls[number]
-        if not r.allow_auto_merge:
-            raise GraphQLError(
-                "UNPROCESSABLE",
-                "Pull request Auto merge is not allowed for this repository",
-                "enablePullRequestAutoMerge",
-            )
-        if pr["state"] != "open":
-            raise GraphQLError("UNPROCESSABLE", "Pull request is closed", "enablePullRequestAutoMerge")
-        if self.state.mergeable_state(r, pr) == "clean":
-            raise GraphQLError(
-                "UNPROCESSABLE", "Pull request is in clean status", "enablePullRequestAutoMerge"
-            )
-        method = inp.get("mergeMethod", "MERGE").lower()
-        pr["auto_merge"] = {
-            "enabled_by": self.state.user_json(who.login),
-            "merge_method": method,
-            "commit_title": None,
-            "commit_message": None,
-        }
-        return {
-            "pullRequest": {
-                "id": pr["node_id"],
-                "number": number,
-                "autoMergeRequest": {"mergeMethod": method.upper(), "enabledAt": now_iso()},
-            },
-            "clientMutationId": None,
-        }
+        return r, r.pulls[number], number
 
     def _gql_tags(self, variables: dict[str, Any]) -> dict[str, Any]:
         full_name = f"{variables['owner']}/{variables['name']}"
@@ -1676,6 +2150,24 @@ class GitHubEmulator:
                 "nodes": page,
             }
         }
+
+
+def _check_merge_method(r: EmuRepo, method: str) -> None:
+    """405 when the repository disallows ``method`` (``allow_merge_commit``/``allow_squash_merge``/
+    ``allow_rebase_merge``, https://docs.github.com/en/repositories/configuring-branches-and-merges-in-your-repository/configuring-pull-request-merges/about-merge-methods-on-github),
+    with GitHub's texts as clients quote them ("Merge commits are not allowed on this
+    repository.", Mergifyio/mergify#1812; "Squash merges are not allowed on this repository.",
+    ridedott/merge-me-action#329)."""
+    allowed = {"merge": r.allow_merge_commit, "squash": r.allow_squash_merge, "rebase": r.allow_rebase_merge}
+    text = {
+        "merge": "Merge commits are not allowed on this repository.",
+        "squash": "Squash merges are not allowed on this repository.",
+        "rebase": "Rebase merges are not allowed on this repository.",
+    }
+    if method in allowed and not allowed[method]:
+        raise HttpError(
+            405, text[method], doc="https://docs.github.com/rest/pulls/pulls#merge-a-pull-request"
+        )
 
 
 def _fmt(value: float) -> str:

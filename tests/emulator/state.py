@@ -66,13 +66,108 @@ class GraphQLError(Exception):
 
 @dataclasses.dataclass
 class TokenInfo:
-    """A credential the emulator accepts. ``read_only`` tokens get 403 on writes."""
+    """A credential the emulator accepts. ``read_only`` tokens get 403 on writes.
+
+    ``permissions`` (None: unrestricted, like a classic ``repo`` PAT) maps GitHub's fine-grained
+    permission names (``contents``, ``pull_requests``, ``issues``, ``checks``, ``statuses``,
+    ``metadata``, ``actions``, ``administration``, ``workflows``) to ``read``/``write``;
+    ``repositories`` (None: all) lists the ``owner/name`` the token may reach. See
+    ``emulator.permissions`` for how requests are checked.
+    """
 
     token: str
     login: str
-    kind: str = "pat"  # pat | app | actions
+    kind: str = "pat"  # pat | fine_grained | app | actions
     read_only: bool = False
     scopes: tuple[str, ...] = ("repo",)
+    permissions: dict[str, str] | None = None
+    repositories: frozenset[str] | None = None
+
+
+@dataclasses.dataclass
+class Protection:
+    """Classic branch protection of one branch (the parts catalog-ops meets).
+
+    https://docs.github.com/en/repositories/configuring-branches-and-merges-in-your-repository/managing-protected-branches/about-protected-branches
+    ``contexts``: required status checks (a status ``context`` or a check run ``name``);
+    ``strict``: "Require branches to be up to date before merging" (BEHIND when the base moved);
+    ``required_approving_review_count`` / ``require_code_owner_reviews``: required reviews.
+    """
+
+    contexts: list[str] = dataclasses.field(default_factory=list)
+    strict: bool = False
+    required_approving_review_count: int = 0
+    require_code_owner_reviews: bool = False
+
+
+@dataclasses.dataclass
+class Ruleset:
+    """A repository ruleset (target ``branch``) with a ``required_status_checks`` rule.
+
+    https://docs.github.com/en/repositories/configuring-branches-and-merges-in-your-repository/managing-rulesets/available-rules-for-rulesets#require-status-checks-to-pass-before-merging
+    ``include``: ref name patterns (``~DEFAULT_BRANCH``, ``~ALL``, ``refs/heads/main``, fnmatch
+    globs); only ``enforcement == "active"`` rulesets apply ("evaluate"/"disabled" are not
+    returned by ``GET /rules/branches/{branch}``, per the REST docs).
+    """
+
+    id: int
+    name: str
+    required_checks: list[str] = dataclasses.field(default_factory=list)
+    strict: bool = False
+    include: list[str] = dataclasses.field(default_factory=lambda: ["~DEFAULT_BRANCH"])
+    enforcement: str = "active"
+    required_approving_review_count: int = 0
+
+
+@dataclasses.dataclass
+class CiJob:
+    """What a dependent's CI posts on each new PR head: check run (or commit status) ``name``
+    appears ``after`` units after the PR event as pending/in progress, and completes with
+    ``conclusion`` ``run`` units later. ``unit`` is ``"seconds"`` or ``"reads"`` (requests the
+    emulator serves), so tests can be deterministic. ``kind``: ``check_run`` | ``status``."""
+
+    name: str
+    after: float = 0.0
+    run: float = 0.0
+    conclusion: str = "success"
+    kind: str = "check_run"
+    unit: str = "seconds"
+
+
+@dataclasses.dataclass
+class Semantics:
+    """Switches between the emulator's old simplified behaviour (``legacy_*`` True) and GitHub's
+    documented behaviour. ``legacy_merge_state`` and ``legacy_reviewers`` default to True
+    because product tests fail without them (see docs/forge.md); the others default to GitHub's.
+    ``Semantics.github()`` turns every switch to GitHub's behaviour.
+
+    * ``legacy_merge_state``: only ``clean``/``blocked``, mergeability known at once, armed
+      auto-merge fires on a green combined status, merges blocked only by ``required_contexts``.
+      GitHub: UNKNOWN → BLOCKED/BEHIND/DIRTY/UNSTABLE/CLEAN (``EmulatorState.merge_state``).
+    * ``legacy_reviewers``: any reviewer accepted, CODEOWNERS never requested by the server.
+    * ``legacy_archived_writes``: archived repositories accept writes.
+    * ``legacy_user_repos_private``: ``GET /users/{u}/repos`` also lists private repositories.
+    """
+
+    legacy_merge_state: bool = True
+    legacy_reviewers: bool = True
+    legacy_archived_writes: bool = False
+    legacy_user_repos_private: bool = False
+
+    @classmethod
+    def github(cls, only: str = "all") -> Semantics:
+        """GitHub's documented behaviour for every switch (``only="all"``), or for the
+        comma-separated switch names in ``only`` (``"merge_state,reviewers"``: the names
+        without ``legacy_``); the others keep their defaults."""
+        if only.strip().lower() in ("1", "all", "true", "yes"):
+            return cls(False, False, False, False)
+        out = cls()
+        for name in filter(None, (n.strip() for n in only.split(","))):
+            field = f"legacy_{name.removeprefix('legacy_')}"
+            if not hasattr(out, field):
+                raise ValueError(f"unknown Semantics switch {name!r}")
+            setattr(out, field, False)
+        return out
 
 
 @dataclasses.dataclass
@@ -89,7 +184,15 @@ class EmuRepo:
     disabled: bool = False
     private: bool = False
     allow_auto_merge: bool = True
-    required_contexts: list[str] = dataclasses.field(default_factory=list)
+    allow_squash_merge: bool = True
+    allow_merge_commit: bool = True
+    allow_rebase_merge: bool = True
+    required_contexts: list[str] = dataclasses.field(default_factory=list)  # legacy: any base branch
+    protection: dict[str, Protection] = dataclasses.field(default_factory=dict)
+    rulesets: list[Ruleset] = dataclasses.field(default_factory=list)
+    collaborators: set[str] = dataclasses.field(default_factory=set)  # with write access
+    ci: list[CiJob] = dataclasses.field(default_factory=list)
+    scheduled: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     created_at: str = dataclasses.field(default_factory=now_iso)
     pulls: dict[int, dict[str, Any]] = dataclasses.field(default_factory=dict)
     issues: dict[int, dict[str, Any]] = dataclasses.field(default_factory=dict)
@@ -123,6 +226,10 @@ class EmulatorState:
         self.apps: dict[str, Any] = {}  # app_id -> public key
         self.users: dict[str, int] = {}
         self.nodes: dict[str, tuple[str, str, int]] = {}  # node_id -> (kind, repo, number)
+        self.teams: dict[str, set[str]] = {}  # org -> team slugs with access to its repos
+        self.org_members: dict[str, set[str]] = {}  # org -> member logins
+        self.semantics = Semantics()
+        self.reads = 0  # requests served (the clock of CiJob(unit="reads"))
         self._ids = itertools.count(1000)
 
     def next_id(self) -> int:
@@ -290,9 +397,10 @@ class EmulatorState:
             "visibility": "private" if repo.private else "public",
             "default_branch": repo.default_branch,
             "permissions": {"admin": False, "maintain": False, "push": True, "triage": True, "pull": True},
-            "allow_squash_merge": True,
-            "allow_merge_commit": True,
-            "allow_rebase_merge": True,
+            # https://docs.github.com/en/rest/repos/repos#get-a-repository (allow_* merge settings)
+            "allow_squash_merge": repo.allow_squash_merge,
+            "allow_merge_commit": repo.allow_merge_commit,
+            "allow_rebase_merge": repo.allow_rebase_merge,
             "allow_auto_merge": repo.allow_auto_merge,
             "delete_branch_on_merge": False,
             "allow_update_branch": False,
@@ -326,7 +434,7 @@ class EmulatorState:
             "name": name,
             "color": "ededed",
             "default": False,
-            "description": None,
+            "description": "",  # pull-request-simple.labels[].description is a non-null string
         }
 
     def pull_json(self, repo: EmuRepo, pr: dict[str, Any], *, full: bool = True) -> dict[str, Any]:
@@ -398,11 +506,12 @@ class EmulatorState:
             "active_lock_reason": None,
         }
         if full:
+            mergeable, mstate = self.rest_mergeability(repo, pr, head_sha)
             data.update(
                 merged=pr["merged"],
-                mergeable=None if pr["merged"] else True,
-                rebaseable=None if pr["merged"] else True,
-                mergeable_state="unknown" if pr["merged"] else self.mergeable_state(repo, pr, head_sha),
+                mergeable=mergeable,
+                rebaseable=mergeable,
+                mergeable_state=mstate,
                 merged_by=self.user_json(pr["merged_by"]) if pr.get("merged_by") else None,
                 comments=sum(
                     1
@@ -602,11 +711,296 @@ class EmulatorState:
         return "success", statuses, runs
 
     def mergeable_state(self, repo: EmuRepo, pr: dict[str, Any], head_sha: str | None = None) -> str:
-        """GitHub ``mergeable_state`` of ``pr``: ``clean`` (checks passed or none) or ``blocked``."""
+        """GitHub ``mergeable_state`` of ``pr`` (lower-case ``merge_state``); legacy semantics:
+        ``clean`` (checks passed or none) or ``blocked``."""
+        if not self.semantics.legacy_merge_state:
+            return self.merge_state(repo, pr).lower()
         state, statuses, runs = self.combined(repo, head_sha or self.pull_sha(repo, pr))
         if not statuses and not runs and not repo.required_contexts:
             return "clean"
         return {"success": "clean", "pending": "blocked", "failure": "blocked"}[state]
+
+    def rest_mergeability(self, repo: EmuRepo, pr: dict[str, Any], head_sha: str) -> tuple[bool | None, str]:
+        """(``mergeable``, ``mergeable_state``) for one REST read of the PR.
+
+        https://docs.github.com/en/rest/pulls/pulls#get-a-pull-request : "The value of the
+        ``mergeable`` attribute can be true, false, or null. If the value is null, then GitHub
+        has started a background job to compute the mergeability. After giving the job time to
+        complete, resubmit the request." So with GitHub semantics the first read after the PR is
+        opened (or its head or base moves) answers ``null``/``unknown`` and later reads are
+        computed (``read_merge_state``)."""
+        if pr["merged"] or pr["state"] != "open":
+            return None, "unknown"
+        if self.semantics.legacy_merge_state:
+            return True, self.mergeable_state(repo, pr, head_sha)
+        status = self.read_merge_state(repo, pr)
+        if status == "UNKNOWN":
+            return None, "unknown"
+        return status != "DIRTY", status.lower()
+
+    def read_merge_state(self, repo: EmuRepo, pr: dict[str, Any]) -> str:
+        """One client read of ``mergeStateStatus``: UNKNOWN while the background job has not run
+        (and starts it), the computed status afterwards."""
+        if self.semantics.legacy_merge_state:
+            return self.mergeable_state(repo, pr).upper()
+        if pr.get("mergeability_pending", False):
+            pr["mergeability_pending"] = False
+            return "UNKNOWN"
+        return self.merge_state(repo, pr)
+
+    # --- required checks, reviews, GitHub's merge state ---------------------------------------
+    def protection_for(self, repo: EmuRepo, branch: str) -> Protection | None:
+        """Classic branch protection of ``branch`` (exact name; GitHub also takes patterns)."""
+        return repo.protection.get(branch)
+
+    def rulesets_for(self, repo: EmuRepo, branch: str) -> list[Ruleset]:
+        """Active rulesets whose ``include`` matches ``branch``."""
+        import fnmatch
+
+        out = []
+        for rs in repo.rulesets:
+            if rs.enforcement != "active":
+                continue
+            for pat in rs.include:
+                if (
+                    pat == "~ALL"
+                    or (pat == "~DEFAULT_BRANCH" and branch == repo.default_branch)
+                    or fnmatch.fnmatchcase(f"refs/heads/{branch}", pat)
+                    or fnmatch.fnmatchcase(branch, pat)
+                ):
+                    out.append(rs)
+                    break
+        return out
+
+    def required_checks(self, repo: EmuRepo, branch: str) -> tuple[list[str], bool]:
+        """(required check names, strict) for merging into ``branch``: the union of classic
+        protection, active rulesets and the legacy ``required_contexts``."""
+        names = list(repo.required_contexts)
+        strict = False
+        prot = self.protection_for(repo, branch)
+        if prot:
+            names += prot.contexts
+            strict = strict or prot.strict
+        for rs in self.rulesets_for(repo, branch):
+            names += rs.required_checks
+            strict = strict or rs.strict
+        return list(dict.fromkeys(names)), strict
+
+    def check_states(self, repo: EmuRepo, sha: str) -> dict[str, str]:
+        """Latest state per check name on ``sha``: ``success`` | ``pending`` | ``failure``, from
+        commit statuses (``context``) and check runs (``name``) alike.
+
+        https://docs.github.com/en/pull-requests/collaborating-with-pull-requests/collaborating-on-repositories-with-code-quality-features/about-status-checks
+        (checks and commit statuses both count as status checks; a required check is matched by
+        its name/context)."""
+        out: dict[str, str] = {}
+        for st in repo.statuses.get(sha, []):
+            out[st["context"]] = {"success": "success", "pending": "pending"}.get(st["state"], "failure")
+        for run in repo.check_runs.get(sha, []):
+            if run["status"] != "completed":
+                out[run["name"]] = "pending"
+            elif run["conclusion"] in ("success", "neutral", "skipped"):
+                out[run["name"]] = "success"
+            else:
+                out[run["name"]] = "failure"
+        return out
+
+    def merge_state(self, repo: EmuRepo, pr: dict[str, Any]) -> str:
+        """GitHub's ``MergeStateStatus`` of an open PR, computed now.
+
+        Enum (GraphQL reference, https://docs.github.com/en/graphql/reference/enums#mergestatestatus):
+        BEHIND "The head ref is out of date", BLOCKED "The merge is blocked", CLEAN "Mergeable and
+        passing commit status", DIRTY "The merge commit cannot be cleanly created", UNSTABLE
+        "Mergeable with non-passing commit status", UNKNOWN "The state cannot currently be
+        determined". Order applied here: DIRTY, then BLOCKED (a required check missing, pending
+        or failing, or required reviews missing — https://docs.github.com/en/repositories/configuring-branches-and-merges-in-your-repository/managing-protected-branches/about-protected-branches#require-status-checks-before-merging),
+        then BEHIND (strict checks and the base moved — "Require branches to be up to date
+        before merging"), then UNSTABLE (any other check pending or failing), else CLEAN — also
+        when no check was ever reported, which is why GitHub refuses auto-merge on such a PR."""
+        head = self.pull_sha(repo, pr)
+        base = self.branch_sha(repo, pr["base"])
+        if base is None:
+            return "UNKNOWN"
+        if not gitutil.is_ancestor(repo.path, base, head):
+            proc = gitutil.run_git(["merge-tree", "--write-tree", base, head], git_dir=repo.path, check=False)
+            if proc.returncode != 0:
+                return "DIRTY"
+        required, strict = self.required_checks(repo, pr["base"])
+        checks = self.check_states(repo, head)
+        if any(checks.get(name) != "success" for name in required) or self.reviews_missing(repo, pr):
+            return "BLOCKED"
+        if strict and not gitutil.is_ancestor(repo.path, base, head):
+            return "BEHIND"
+        if any(state != "success" for name, state in checks.items() if name not in required):
+            return "UNSTABLE"
+        return "CLEAN"
+
+    def reviews_missing(self, repo: EmuRepo, pr: dict[str, Any]) -> str | None:
+        """Why required reviews block ``pr`` (GitHub's merge error text), or None."""
+        prot = self.protection_for(repo, pr["base"])
+        need = prot.required_approving_review_count if prot else 0
+        for rs in self.rulesets_for(repo, pr["base"]):
+            need = max(need, rs.required_approving_review_count)
+        approvals = set(pr.get("approvals", []))
+        if len(approvals) < need:
+            return f"At least {need} approving review{'s are' if need > 1 else ' is'} required by reviewers with write access."
+        if prot and prot.require_code_owner_reviews:
+            owners = set(self.codeowners_for(repo, pr))
+            if owners and not (owners & (approvals | {f"team:{t}" for t in pr.get("approved_teams", [])})):
+                return "Waiting on code owner review."
+        return None
+
+    def codeowners_for(self, repo: EmuRepo, pr: dict[str, Any]) -> list[str]:
+        """Owners (``login`` or ``org/team``) of the files ``pr`` changes, from the CODEOWNERS
+        file on the PR's *base* branch (last matching pattern wins).
+
+        https://docs.github.com/en/repositories/managing-your-repositorys-settings-and-features/customizing-your-repository/about-code-owners :
+        "Code owners are automatically requested for review when someone opens a pull request
+        that modifies code that they own", "For code owners to receive review requests, the
+        CODEOWNERS file must be on the base branch of the pull request", file in the root,
+        ``docs/`` or ``.github/`` (``.github/`` first)."""
+        import fnmatch
+
+        base = self.branch_sha(repo, pr["base"])
+        if base is None:
+            return []
+        text = None
+        for cand in (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"):
+            proc = gitutil.run_git(["cat-file", "blob", f"{base}:{cand}"], git_dir=repo.path, check=False)
+            if proc.returncode == 0:
+                text = proc.stdout.decode("utf-8", "replace")
+                break
+        if text is None:
+            return []
+        rules = []
+        for line in text.splitlines():
+            line = line.split("#", 1)[0].strip()
+            if line:
+                pat, *owners = line.split()
+                rules.append((pat, [o.lstrip("@") for o in owners]))
+        head = self.pull_sha(repo, pr)
+        mb = self.git(repo, "merge-base", base, head, check=False) or base
+        changed = self.git(repo, "diff", "--name-only", mb, head).splitlines()
+        out: list[str] = []
+        for path in changed:
+            owners: list[str] = []
+            for pat, who in rules:
+                p = pat.lstrip("/")
+                if p.endswith("/"):
+                    hit = path.startswith(p) or fnmatch.fnmatchcase(path, p + "*")
+                elif "/" in pat.strip("/"):
+                    hit = fnmatch.fnmatchcase(path, p) or path.startswith(p + "/")
+                else:
+                    hit = (
+                        fnmatch.fnmatchcase(path.rsplit("/", 1)[-1], p)
+                        or fnmatch.fnmatchcase(path, p)
+                        or path.startswith(p + "/")
+                        or pat == "*"
+                    )
+                if hit:
+                    owners = who
+            out += [o for o in owners if o not in out]
+        return out
+
+    def can_review(self, repo: EmuRepo, login: str) -> bool:
+        """Whether ``login`` has write access to ``repo`` (owner, collaborator, org member with
+        access), i.e. can be requested as a reviewer."""
+        return login == repo.owner or login in repo.collaborators
+
+    def team_can_review(self, repo: EmuRepo, team: str) -> bool:
+        """Whether ``team`` (``slug`` or ``org/slug``) of the repo's org has access."""
+        org, _, slug = team.rpartition("/")
+        org = org or repo.owner
+        return org == repo.owner and slug in self.teams.get(org, set())
+
+    # --- CI simulation ---------------------------------------------------------------------
+    def pr_event(self, repo: EmuRepo, pr: dict[str, Any]) -> None:
+        """A PR was opened or its head moved ("synchronize"): mergeability must be recomputed
+        and the repo's CI (``repo.ci``) schedules its checks on the new head."""
+        import time as _time
+
+        pr["mergeability_pending"] = True
+        sha = self.pull_sha(repo, pr)
+        for job in repo.ci:
+            repo.scheduled.append(
+                {
+                    "job": job,
+                    "sha": sha,
+                    "t0": _time.monotonic(),
+                    "reads0": self.reads,
+                    "stage": 0,
+                    "id": None,
+                }
+            )
+
+    def branch_moved(self, repo: EmuRepo, branch: str) -> None:
+        """``refs/heads/<branch>`` changed: open PRs with that head get a PR event; PRs with
+        that base must recompute mergeability."""
+        for pr in repo.pulls.values():
+            if pr["state"] != "open":
+                continue
+            if pr["head"] == branch and self.branch_sha(repo, branch) not in (None, pr.get("event_sha")):
+                pr["event_sha"] = self.branch_sha(repo, branch)
+                self.pr_event(repo, pr)
+            elif pr["base"] == branch:
+                pr["mergeability_pending"] = True
+
+    def advance(self) -> bool:
+        """Let scheduled CI jobs post their check runs/statuses whose time (or read count) has
+        come; then fire armed auto-merges. True when anything was posted."""
+        import time as _time
+
+        changed_repos = []
+        now = _time.monotonic()
+        for repo in self.repos.values():
+            changed = False
+            for item in repo.scheduled:
+                job: CiJob = item["job"]
+                elapsed = (now - item["t0"]) if job.unit == "seconds" else (self.reads - item["reads0"])
+                if item["stage"] == 0 and elapsed >= job.after:
+                    self._post_check(repo, item, pending=True)
+                    item["stage"] = 1
+                    changed = True
+                if item["stage"] == 1 and elapsed >= job.after + job.run:
+                    self._post_check(repo, item, pending=False)
+                    item["stage"] = 2
+                    changed = True
+            repo.scheduled = [i for i in repo.scheduled if i["stage"] < 2]
+            if changed:
+                changed_repos.append(repo)
+        for repo in changed_repos:
+            self.try_auto_merge(repo)
+        return bool(changed_repos)
+
+    def _post_check(self, repo: EmuRepo, item: dict[str, Any], *, pending: bool) -> None:
+        job: CiJob = item["job"]
+        sha = item["sha"]
+        if job.kind == "status":
+            state = (
+                "pending"
+                if pending
+                else {"success": "success", "failure": "failure"}.get(job.conclusion, "error")
+            )
+            repo.statuses.setdefault(sha, []).append(
+                {
+                    "id": self.next_id(),
+                    "state": state,
+                    "context": job.name,
+                    "description": None,
+                    "target_url": None,
+                    "created_at": now_iso(),
+                }
+            )
+            return
+        runs = repo.check_runs.setdefault(sha, [])
+        if pending:
+            run = {"id": self.next_id(), "name": job.name, "status": "in_progress", "conclusion": None}
+            runs.append(run)
+            item["id"] = run["id"]
+        else:
+            for run in runs:
+                if run["id"] == item["id"]:
+                    run.update(status="completed", conclusion=job.conclusion)
 
     def merge(self, repo: EmuRepo, pr: dict[str, Any], method: str, actor: str) -> str:
         """Merge ``pr`` into its base with ``method``; returns the new base tip. Raises HttpError."""
@@ -662,6 +1056,7 @@ class EmulatorState:
         )
         if proc.returncode != 0:
             raise HttpError(409, "Base branch was modified. Review and try the merge again.")
+        self.branch_moved(repo, pr["base"])
         stamp = now_iso()
         pr.update(
             state="closed",
@@ -692,18 +1087,30 @@ class EmulatorState:
                 pr["closed_by_force_push"] = True
 
     def try_auto_merge(self, repo: EmuRepo) -> None:
-        """Merge every open auto-merge PR whose checks are green (what GitHub does asynchronously)."""
+        """Merge every open PR with auto-merge armed once it may merge (what GitHub does
+        asynchronously).
+
+        Legacy semantics: when the combined status is green. GitHub semantics
+        (https://docs.github.com/en/pull-requests/collaborating-with-pull-requests/incorporating-changes-from-a-pull-request/automatically-merging-a-pull-request):
+        "the pull request will merge automatically when all required reviews are met and all
+        required status checks have passed" — merge state CLEAN or UNSTABLE (non-required
+        checks do not hold it), never BLOCKED, BEHIND, DIRTY or UNKNOWN."""
         for pr in list(repo.pulls.values()):
-            if pr["state"] == "open" and pr["auto_merge"]:
+            if pr["state"] != "open" or not pr["auto_merge"]:
+                continue
+            if self.semantics.legacy_merge_state:
                 state, _, _ = self.combined(repo, self.pull_sha(repo, pr))
-                if state == "success":
-                    with contextlib.suppress(HttpError):
-                        self.merge(
-                            repo,
-                            pr,
-                            pr["auto_merge"]["merge_method"],
-                            pr["auto_merge"]["enabled_by"]["login"],
-                        )
+                ready = state == "success"
+            else:
+                ready = self.merge_state(repo, pr) in ("CLEAN", "UNSTABLE", "HAS_HOOKS")
+            if ready:
+                with contextlib.suppress(HttpError):
+                    self.merge(
+                        repo,
+                        pr,
+                        pr["auto_merge"]["merge_method"],
+                        pr["auto_merge"]["enabled_by"]["login"],
+                    )
 
 
 def _node(prefix: str, n: int) -> str:
