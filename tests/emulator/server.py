@@ -32,7 +32,7 @@ import jwt
 
 from catalog_ops import gitutil
 from emulator import permissions
-from emulator.faults import Faults, Limits
+from emulator.faults import Clock, Faults, Limits
 from emulator.state import (
     CiJob,
     EmulatorState,
@@ -121,8 +121,10 @@ class GitHubEmulator:
         self.prefix = prefix.rstrip("/")
         self.token = token
         self.state = EmulatorState(self.root)
+        self.clock = Clock()
         self.faults = Faults()
         self.limits = Limits()
+        self.limits.clock = self.clock
         self.request_log: list[LogEntry] = []
         self.internal_errors: list[str] = []
         self.missing_graphql_fields: set[str] = set()  # e.g. {"createCommitOnBranch"}: an old GHES
@@ -136,7 +138,7 @@ class GitHubEmulator:
         self._register_routes()
         self.rate_limit = 5000
         self._rate_used: dict[tuple[str, str], int] = {}
-        self._rate_reset = int(time.time()) + 3600
+        self._rate_reset = int(self.clock.time()) + 3600
 
     # --- lifecycle -------------------------------------------------------------------------
     def start(self) -> GitHubEmulator:
@@ -387,7 +389,7 @@ class GitHubEmulator:
 
     # --- request plumbing ---------------------------------------------------------------------
     def _log(self, entry: LogEntry) -> None:
-        entry.wall_started = time.time() - (time.monotonic() - entry.started)
+        entry.wall_started = self.clock.time() - (self.clock.now() - entry.started)
         with self._log_lock:
             self.request_log.append(entry)
 
@@ -396,14 +398,14 @@ class GitHubEmulator:
             self._seq += 1
             return self._seq
 
-    def _rate_headers(self, login: str, resource: str, count: bool = True) -> dict[str, str]:
-        now = int(time.time())
+    def _rate_headers(self, login: str, resource: str, count: bool = True, cost: int = 1) -> dict[str, str]:
+        now = int(self.clock.time())
         if now >= self._rate_reset:
             self._rate_reset = now + 3600
             self._rate_used.clear()
         key = (login, resource)
         if count:
-            self._rate_used[key] = self._rate_used.get(key, 0) + 1
+            self._rate_used[key] = self._rate_used.get(key, 0) + cost
         used = self._rate_used.get(key, 0)
         return {
             "X-RateLimit-Limit": str(self.rate_limit),
@@ -495,7 +497,7 @@ class GitHubEmulator:
         self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
     ) -> tuple[int, dict[str, str], bytes, str | None]:
         """Process one request; returns (status, headers, body, fault). Fault "drop*" means no response."""
-        started = time.monotonic()
+        started = self.clock.now()
         seq = self._next_seq()
         parsed = urllib.parse.urlsplit(raw_path)
         path = parsed.path
@@ -541,7 +543,7 @@ class GitHubEmulator:
                 self.conformance.check_request(method, path, query, payload)
         fault, delay = self.faults.pick(method, path)
         if delay:
-            time.sleep(delay)
+            self.clock.sleep(delay)
         login = None
         try:
             info = self._authenticate(headers.get("Authorization") or headers.get("authorization"), path)
@@ -576,7 +578,7 @@ class GitHubEmulator:
                 retry_after = fault.retry_after
                 hdrs["Retry-After"] = _fmt(retry_after)
             else:
-                reset = int(time.time()) + fault.reset_in
+                reset = int(self.clock.time()) + fault.reset_in
                 status, out = (
                     403,
                     {
@@ -589,6 +591,38 @@ class GitHubEmulator:
             return finish(
                 login, status, out, hdrs, retry_after=retry_after, rate_reset=reset, fault=fault.kind
             )
+        gql_cost = 1
+        if self.limits.model == "github":
+            if is_graphql:
+                from emulator import gql
+
+                gql_cost = gql.query_cost(qtext)
+            wait = self.limits.admit_points("graphql" if is_graphql else "rest", 5 if content_creating else 1)
+            if wait is not None:
+                hdrs = self._rate_headers(login, resource, count=False)
+                retry_after = float(max(1, math.ceil(wait)))
+                hdrs["Retry-After"] = _fmt(retry_after)
+                return finish(
+                    login, 403, _secondary_limit_body(), hdrs, retry_after=retry_after, fault="points"
+                )
+            used = self._rate_used.get((login, resource), 0)
+            if used + gql_cost > self.rate_limit:
+                hdrs = self._rate_headers(login, resource, count=False)
+                hdrs["X-RateLimit-Remaining"] = "0"
+                body = {
+                    "message": "API rate limit exceeded for user ID 1.",
+                    "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-primary-rate-limits",
+                }
+                if is_graphql:
+                    return finish(
+                        login,
+                        200,
+                        {"errors": [{"type": "RATE_LIMITED", "message": body["message"]}]},
+                        hdrs,
+                        rate_reset=self._rate_reset,
+                        fault="primary-budget",
+                    )
+                return finish(login, 403, body, hdrs, rate_reset=self._rate_reset, fault="primary-budget")
         if content_creating:
             wait = self.limits.admit()
             if wait is not None:
@@ -620,7 +654,7 @@ class GitHubEmulator:
 
             self.internal_errors.append(traceback.format_exc())
             status, out, extra = 500, {"message": f"emulator error: {exc!r}"}, {}
-        hdrs = self._rate_headers(login, resource)
+        hdrs = self._rate_headers(login, resource, cost=gql_cost if is_graphql else 1)
         hdrs.update(extra)
         if self.conformance is not None:
             if is_graphql:
@@ -664,7 +698,7 @@ class GitHubEmulator:
         (https://docs.github.com/en/graphql/overview/rate-limits-and-query-limits-for-the-graphql-api#secondary-rate-limits)."""
         hdrs = self._rate_headers(login, "graphql")
         if fault.kind == "graphql_primary":
-            reset = int(time.time()) + fault.reset_in
+            reset = int(self.clock.time()) + fault.reset_in
             hdrs.update({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)})
             out = {
                 "errors": [
@@ -707,7 +741,7 @@ class GitHubEmulator:
                 op,
                 cc,
                 started,
-                time.monotonic(),
+                self.clock.now(),
                 retry_after,
                 rate_reset,
                 fault,

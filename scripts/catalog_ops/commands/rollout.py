@@ -59,6 +59,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "--bump-all", action="store_true", help="bump every reference, not only modules that changed"
     )
     pp.add_argument("--out", type=Path, help="write the plan here (default: stdout)")
+    pp.add_argument(
+        "--previous",
+        type=Path,
+        help="the last plan of this catalog (e.g. the previous run's artifact): dependents whose "
+        "base branch head did not change since are not read again (a missing file is ignored)",
+    )
     pp.add_argument("--json", action="store_true", help="print the plan JSON on stdout even with --out")
     pp.add_argument(
         "--allow-problems",
@@ -172,6 +178,12 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
     from catalog_ops.rollout.summary import plan_markdown, plan_problems, plan_table
 
     selection = selection_from_args(args)
+    previous = None
+    if args.previous is not None and args.previous.is_file():
+        try:
+            previous = _load_plan(args.previous)
+        except UsageError as exc:  # an unreadable previous plan only costs a full read
+            gha.annotate("warning", f"{exc}; planning from scratch", title="catalog-ops rollout plan")
     forge = make_forge(settings)
     console = _console()
     with Progress(console=console, transient=True) as progress:
@@ -183,6 +195,7 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
             selection=selection,
             bump_all=args.bump_all,
             progress=lambda _name: progress.advance(task),
+            previous=previous,
         )
     doc = json.dumps(plan.to_json(), indent=2, sort_keys=False) + "\n"
     if args.out:

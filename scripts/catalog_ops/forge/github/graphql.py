@@ -33,8 +33,9 @@ TAGS_QUERY = """query Tags($owner: String!, $name: String!, $first: Int!, $after
 class GraphQLFailure(ForgeError):
     """A GraphQL response carried ``errors``; ``types`` holds their ``type`` codes (e.g. ``NOT_FOUND``)."""
 
-    def __init__(self, errors: list[dict[str, Any]]) -> None:
+    def __init__(self, errors: list[dict[str, Any]], data: dict[str, Any] | None = None) -> None:
         self.errors = errors
+        self.data = data  # the partial ``data`` GitHub sent beside the errors, if any
         self.types = {str(e["type"]) for e in errors if e.get("type")}
         super().__init__("; ".join(str(e.get("message", "")) for e in errors) or "GraphQL error")
 
@@ -54,5 +55,5 @@ class GitHubGraphQL(GitHubTransport):
             idempotent=idempotent,
         )
         if isinstance(data, dict) and data.get("errors"):
-            raise GraphQLFailure(list(data["errors"]))
+            raise GraphQLFailure(list(data["errors"]), data.get("data"))
         return dict(data.get("data") or {}) if isinstance(data, dict) else {}

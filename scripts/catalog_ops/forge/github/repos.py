@@ -24,11 +24,12 @@ from catalog_ops.forge.base import (
     filter_repos,
     read_codeowners,
 )
-from catalog_ops.forge.github.graphql import COMMIT_MUTATION, GitHubGraphQL, GraphQLFailure
+from catalog_ops.forge.github.batch import GitHubBatchReads
+from catalog_ops.forge.github.graphql import COMMIT_MUTATION, GraphQLFailure
 from catalog_ops.forge.github.transport import quote_path
 
 
-class GitHubRepos(GitHubGraphQL):
+class GitHubRepos(GitHubBatchReads):
     """Repository, content and branch operations."""
 
     def _repo_from(self, d: Mapping[str, Any]) -> Repo:
