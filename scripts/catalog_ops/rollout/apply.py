@@ -15,8 +15,20 @@ For each dependent of the plan (or of one shard) ``apply_plan`` does exactly one
 * ``close``: the open rollout PR is no longer needed; it is closed with a comment saying why.
 * ``nothing`` / ``skip``: recorded as ``up_to_date`` / ``skipped`` with the plan's reason.
 
-Write pacing belongs to the forge (the GitHub forge spaces content-creating requests by
-``Settings.write_interval``, GitHub's guidance for secondary rate limits). The PR texts are
+Write pacing belongs to the forge (the GitHub forge's ``forge.github.pacing.Budget``: GitHub's
+80-a-minute / 500-an-hour content-creation windows, ``Settings.write_interval`` spacing, the
+primary limit from the response headers). Before a dependent's writes start, all of them are
+booked in the budget; when they would not all fit before the job's deadline
+(``ApplyOptions.time_budget``), the dependent is left untouched as ``skipped`` with a
+``deferred:`` reason saying when to resume, so a stopped run never leaves a branch without a PR.
+
+With a forge that has batched reads (GitHub), apply first checks every dependent of the shard
+in batched GraphQL requests (``read_rollout_states``: the base head and the open rollout PR),
+and reads the files of the dependents whose head is still the planned one in batches too; a
+dependent whose base moved since the plan is read the per-repository way. On GitHub, code
+owners are requested for review by GitHub itself when the PR is opened ("About code owners":
+https://docs.github.com/en/repositories/managing-your-repositorys-settings-and-features/customizing-your-repository/about-code-owners),
+so only configured reviewers are requested there. The PR texts are
 ``rollout.prtext``'s; the commit + open-or-update is ``fanout.pulls.push_and_upsert``. A failure in one dependent is recorded as ``failed`` and the others
 continue. ``dry_run`` reads but never writes, and prints each diff and PR text.
 """
@@ -34,7 +46,7 @@ from typing import TextIO
 
 from catalog_ops.core.codeowners import owners_for
 from catalog_ops.core.versions import parse_version
-from catalog_ops.errors import AutoMergeUnavailable, CatalogOpsError, Conflict
+from catalog_ops.errors import AutoMergeUnavailable, CatalogOpsError, Conflict, RateLimited
 from catalog_ops.fanout.pulls import push_and_upsert
 from catalog_ops.forge.base import ApplyForge, ChecksState, PullRequest, PullState
 from catalog_ops.render.report import Outcome, OutcomeKind, Report
@@ -111,6 +123,8 @@ class ApplyOptions:
         merge_method: ``squash`` | ``merge`` | ``rebase``.
         out: stream for dry-run output (diffs, PR texts).
         force: rebuild the branch even when someone else pushed commits onto it.
+        time_budget: seconds this run may take (the job's remaining time); a dependent whose
+            writes would not fit in it under GitHub's limits is deferred. None: no limit.
     """
 
     dry_run: bool = False
@@ -122,6 +136,7 @@ class ApplyOptions:
     merge_method: str = "squash"
     out: TextIO | None = None
     force: bool = False
+    time_budget: float | None = None
 
 
 class _Apply:
@@ -134,6 +149,62 @@ class _Apply:
         self.sleep = sleep
         self.env = template_env(opts.template_dir)
         self.print_lock = threading.Lock()
+        # repo -> (base head, default branch, open rollout PR) from the batched freshness check
+        self.states: dict[str, tuple[str | None, str, PullRequest | None, PullRequest | None]] = {}
+        # repo -> {path: bytes} read in batches at the planned head (fresh dependents only)
+        self.files: dict[str, dict[str, bytes]] = {}
+        self.pacer = getattr(forge, "pacer", None)
+
+    def open_pr(self, dep: DependentPlan) -> PullRequest | None:
+        """The open rollout PR: from the batched check when there was one, else read."""
+        if dep.repo in self.states:
+            return self.states[dep.repo][2]
+        return self.forge.find_open_pull(dep.repo, self.plan.branch)
+
+    def fresh(self, dep: DependentPlan) -> bool:
+        """Whether the batched check saw the base still at the planned head."""
+        state = self.states.get(dep.repo)
+        return bool(state and dep.head and state[0] == dep.head and dep.base in ("", state[1]))
+
+    def writes_needed(self, dep: DependentPlan, pr: PullRequest | None) -> int:
+        """Content-creating requests the dependent's update takes (booked before the first)."""
+        n = 2 + (0 if pr is not None else 1) + 1  # branch + commit, PR, labels
+        if dep.config.reviewers:
+            n += 1
+        if effective_automerge(dep):
+            n += 1
+        return n
+
+    def prefetch(self, deps: Sequence[DependentPlan]) -> None:
+        """The batched freshness check (module docstring); a failure only means per-repo reads."""
+        read_states = getattr(self.forge, "read_rollout_states", None)
+        read_blobs = getattr(self.forge, "read_blobs", None)
+        work = [d for d in deps if d.action in (Action.OPEN, Action.UPDATE, Action.CLOSE)]
+        if read_states is None or not work:
+            return
+        try:
+            self.states = dict(read_states([d.repo for d in work], self.plan.branch))
+        except CatalogOpsError:
+            self.states = {}
+            return
+        wanted: list[tuple[str, str, str]] = []
+        for d in work:
+            if d.action is Action.CLOSE or not self.fresh(d) or d.head is None:
+                continue
+            pr = self.states[d.repo][2]
+            marker = parse_marker(pr.body) if pr else None
+            if marker and marker.get("digest") == d.digest():
+                continue  # most likely up to date: no file is needed
+            wanted.extend((d.repo, d.head, p) for p in (d.inputs or d.files))
+        if not wanted or read_blobs is None:
+            return
+        try:
+            texts = read_blobs(wanted)
+        except CatalogOpsError:
+            return
+        for (repo, path), data in texts.items():
+            if data is not None:
+                self.files.setdefault(repo, {})[path] = data
 
     def emit(self, text: str) -> None:
         """Print dry-run text atomically (threads)."""
@@ -175,6 +246,16 @@ class _Apply:
             if dep.action is Action.CLOSE:
                 return self.close(dep)
             return self.open_or_update(dep)
+        except RateLimited as exc:
+            resume = getattr(exc, "resume_at", None)
+            if resume is None:
+                return Outcome(subject=dep.repo, kind=OutcomeKind.FAILED, error=str(exc))
+            when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(resume))
+            return Outcome(
+                subject=dep.repo,
+                kind=OutcomeKind.SKIPPED,
+                reason=f"deferred: GitHub's rate limits leave no room in this run; resume after {when}",
+            )
         except CatalogOpsError as exc:
             return Outcome(subject=dep.repo, kind=OutcomeKind.FAILED, error=str(exc) or type(exc).__name__)
         except Exception as exc:  # one repo never aborts the run
@@ -197,7 +278,7 @@ class _Apply:
 
     def close(self, dep: DependentPlan, pr: PullRequest | None = None) -> Outcome:
         """Close the open rollout PR with the superseded comment (unless a newer rollout owns it)."""
-        pr = pr or self.forge.find_open_pull(dep.repo, self.plan.branch)
+        pr = pr or self.open_pr(dep)
         if pr is None or parse_marker(pr.body) is None:
             return Outcome(subject=dep.repo, kind=OutcomeKind.UP_TO_DATE, reason=dep.reason or "up to date")
         newer = self.newer_pr(dep, pr)
@@ -244,7 +325,10 @@ class _Apply:
         Uses the forge's optional ``find_closed_pull(repo, head)`` when it has one, else the
         local forge's PR records; other forges cannot tell (the PR is opened again).
         """
-        pr = self.forge.find_closed_pull(dep.repo, self.plan.branch)
+        if dep.repo in self.states:
+            pr = self.states[dep.repo][3]
+        else:
+            pr = self.forge.find_closed_pull(dep.repo, self.plan.branch)
         if pr is None or pr.state is not PullState.CLOSED:
             return None
         marker = parse_marker(pr.body)
@@ -259,10 +343,30 @@ class _Apply:
             url=pr.url,
         )
 
+    def already_merged(self, dep: DependentPlan) -> Outcome | None:
+        """Up to date when the batched check saw this plan's change merged (the newest PR on
+        the rollout branch is merged and its marker carries this dependent's digest)."""
+        state = self.states.get(dep.repo)
+        last = state[3] if state else None
+        if last is None or last.state is not PullState.MERGED:
+            return None
+        marker = parse_marker(last.body)
+        if not marker or marker.get("digest") != dep.digest() or marker.get("catalog") != self.plan.catalog:
+            return None
+        return Outcome(
+            subject=dep.repo,
+            kind=OutcomeKind.UP_TO_DATE,
+            reason=f"merged in #{last.number}",
+            url=last.url,
+            details=self.details(dep, "merged"),
+        )
+
     def reviewers(self, dep: DependentPlan, paths: Sequence[str]) -> tuple[list[str], list[str]]:
         """``(users, teams)`` to request: configured reviewers, else CODEOWNERS of ``paths``."""
         if dep.config.reviewers:
             return split_owners(dep.config.reviewers)
+        if getattr(self.forge, "requests_codeowners", False):
+            return [], []  # the forge requests code owners by itself when the PR is opened
         # The plan saw the tree: read the one CODEOWNERS file it found (or none) instead of
         # probing GitHub's three locations.
         data = self.forge.read_file(dep.repo, dep.codeowners, dep.base) if dep.codeowners else None
@@ -272,7 +376,7 @@ class _Apply:
     def open_or_update(self, dep: DependentPlan) -> Outcome:
         """Open, refresh or leave the dependent's PR (see the module docstring)."""
         forge, repo, branch = self.forge, dep.repo, self.plan.branch
-        pr: PullRequest | None = forge.find_open_pull(repo, branch)
+        pr: PullRequest | None = self.open_pr(dep)
         newer = self.newer_pr(dep, pr)
         if newer is not None:
             return newer
@@ -284,6 +388,9 @@ class _Apply:
             closed = self.closed_by_person(dep)
             if closed is not None:
                 return closed
+            merged = self.already_merged(dep)
+            if merged is not None:
+                return merged
         digest = dep.digest()
         marker = parse_marker(pr.body) if pr else None
         labels = labels_for(dep)
@@ -311,14 +418,18 @@ class _Apply:
                 url=pr.url,
                 details=self.details(dep, merge),
             )
-        base_sha = forge.branch_sha(repo, dep.base)
-        if base_sha is None:
-            raise CatalogOpsError(f"base branch {dep.base!r} of {repo} does not exist")
-        files = {}
-        for path in dep.inputs or dep.files:
-            data = forge.read_file(repo, path, base_sha)
-            if data is not None:
-                files[path] = data
+        if self.fresh(dep) and repo in self.files and dep.head:
+            base_sha: str | None = dep.head
+            files = dict(self.files[repo])
+        else:
+            base_sha = forge.branch_sha(repo, dep.base)
+            if base_sha is None:
+                raise CatalogOpsError(f"base branch {dep.base!r} of {repo} does not exist")
+            files = {}
+            for path in dep.inputs or dep.files:
+                data = forge.read_file(repo, path, base_sha)
+                if data is not None:
+                    files[path] = data
         # The base may have moved since the plan: never move a reference backwards, and never
         # apply an update the plan did not classify.
         stale = stale_reason(files, dep)
@@ -353,6 +464,31 @@ class _Apply:
             kind = OutcomeKind.WOULD_UPDATE if pr else OutcomeKind.WOULD_OPEN
             return Outcome(subject=repo, kind=kind, url=pr.url if pr else None, details=self.details(dep))
         existing = pr
+        if self.pacer is not None and hasattr(self.pacer, "reserve"):
+            # All of this dependent's writes, or none (BudgetExhausted: deferred, untouched).
+            self.pacer.reserve(self.writes_needed(dep, existing))
+        try:
+            return self.write(
+                dep, files, changed, existing, base_sha, message, labels, (reviewers_u, reviewers_t)
+            )
+        finally:
+            if self.pacer is not None and hasattr(self.pacer, "release"):
+                self.pacer.release()
+
+    def write(
+        self,
+        dep: DependentPlan,
+        files: dict[str, bytes],
+        changed: dict[str, bytes],
+        existing: PullRequest | None,
+        base_sha: str,
+        message: str,
+        labels: list[str],
+        reviewers: tuple[list[str], list[str]],
+    ) -> Outcome:
+        """The writes of one dependent: commit, open or update the PR, then labels/reviewers/merge."""
+        forge, repo, branch = self.forge, dep.repo, self.plan.branch
+        reviewers_u, reviewers_t = reviewers
         pr, _head, opened = push_and_upsert(
             forge,
             repo,
@@ -493,6 +629,13 @@ def apply_plan(
     runner = _Apply(forge, plan, options, sleep)
     check_templates(runner.env, plan)  # a template error fails the run once (UsageError)
     deps = dependents_of_shard(plan, shard)
+    if (
+        options.time_budget is not None
+        and runner.pacer is not None
+        and hasattr(runner.pacer, "set_deadline_in")
+    ):
+        runner.pacer.set_deadline_in(options.time_budget)
+    runner.prefetch(deps)
 
     def one(dep: DependentPlan) -> Outcome:
         outcome = report.add(runner.run_one(dep))

@@ -215,6 +215,10 @@ class Budget:
         with self._lock:
             self._primary.pop(resource, None)
 
+    def set_deadline_in(self, seconds: float) -> None:
+        """Set ``deadline`` to ``seconds`` from now."""
+        self.deadline = self._clock() + seconds
+
     def fits(self, seconds: float) -> bool:
         """Whether a wait of ``seconds`` ends before ``deadline``."""
         return self.deadline is None or self._clock() + seconds <= self.deadline
