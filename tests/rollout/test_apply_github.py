@@ -31,6 +31,9 @@ def _release(forge: Any, tag: str, urgency: str, modules: tuple[str, ...]) -> No
 
 def test_rollout_on_github_emulator(github_emulator: Any, github_forge: Any) -> None:
     emu, forge = github_emulator, github_forge
+    # GitHub requests reviews from code owners (with access) itself; catalog-ops does not repeat it.
+    emu.use_github_semantics(only="reviewers")
+    emu.state.teams.setdefault("acme", set()).add("sre")
     emu.create_repo(CATALOG, files={"modules/network/main.tf": "# n\n", "modules/naming/main.tf": "# l\n"})
     _release(forge, "v1.0.0", "normal", ("modules/network", "modules/naming"))
     _release(forge, "v1.1.0", "security", ("modules/network",))
@@ -44,6 +47,7 @@ def test_rollout_on_github_emulator(github_emulator: Any, github_forge: Any) -> 
             ".catalog-ops.yml": "automerge: never\n",
             ".github/CODEOWNERS": "* @alice @acme/sre\n",
         },
+        collaborators=("alice",),  # GitHub requests code owners with write access by itself
     )
     emu.create_repo("acme/plain", files={"main.tf": 'module "x" {\n  source = "./x"\n}\n', "x/main.tf": "\n"})
     emu.create_repo("acme/old", files={"main.tf": net}, archived=True)

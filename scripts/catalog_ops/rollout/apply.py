@@ -464,6 +464,7 @@ class _Apply:
             kind = OutcomeKind.WOULD_UPDATE if pr else OutcomeKind.WOULD_OPEN
             return Outcome(subject=repo, kind=kind, url=pr.url if pr else None, details=self.details(dep))
         existing = pr
+        assert base_sha is not None
         if self.pacer is not None and hasattr(self.pacer, "reserve"):
             # All of this dependent's writes, or none (BudgetExhausted: deferred, untouched).
             self.pacer.reserve(self.writes_needed(dep, existing))
