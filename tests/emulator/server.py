@@ -43,6 +43,7 @@ from emulator.state import (
     Ruleset,
     Semantics,
     TokenInfo,
+    _node,
     node_id,
     now_iso,
 )
@@ -1976,6 +1977,8 @@ class GitHubEmulator:
                     ]
                 }
         try:
+            if "createCommitOnBranch" in query and re.search(r"\bcreateRef\s*\(", query):
+                return 200, self._gql_ref_and_commit(variables, who)
             if "createCommitOnBranch" in query:
                 return 200, {"data": {"createCommitOnBranch": self._gql_commit(variables["input"], who)}}
             if "enablePullRequestAutoMerge" in query and "input" in variables:
@@ -2018,6 +2021,48 @@ class GitHubEmulator:
                 }
             ]
         }
+
+    def _gql_ref_and_commit(self, variables: dict[str, Any], who: TokenInfo) -> dict[str, Any]:
+        """``mutation { createRef(input: $ref) ... createCommitOnBranch(input: $input) ... }``: one
+        request, two mutations run one after the other (GraphQL spec, "Mutation": top-level
+        mutation fields execute serially); an error in one field nulls that field only
+        (https://docs.github.com/en/graphql/reference/mutations#createref)."""
+        data: dict[str, Any] = {}
+        errors: list[dict[str, Any]] = []
+        ref = variables["ref"]
+        try:
+            full_name = next(
+                (
+                    r.full_name
+                    for r in self.state.repos.values()
+                    if ref.get("repositoryId") in (_node("R", r.id), f"R_{r.id}")
+                ),
+                None,
+            )
+            r = self.state.repos.get(full_name or "")
+            if r is None:
+                raise GraphQLError(
+                    "NOT_FOUND", "Could not resolve to a node with the global id.", "createRef"
+                )
+            permissions.check_repository(who, r.full_name, private=r.private, write=True)
+            name = str(ref["name"])
+            if gitutil.rev_parse(r.path, name):
+                raise GraphQLError(
+                    "UNPROCESSABLE", f'A ref named "{name}" already exists in the repository.', "createRef"
+                )
+            gitutil.update_ref(r.path, name, str(ref["oid"]))
+            if name.startswith("refs/heads/"):
+                self.state.branch_moved(r, name[len("refs/heads/") :])
+            data["createRef"] = {"ref": {"name": name.rsplit("/", 1)[-1]}}
+        except GraphQLError as exc:
+            data["createRef"] = None
+            errors.append({"type": exc.type, "path": ["createRef"], "message": exc.message})
+        try:
+            data["createCommitOnBranch"] = self._gql_commit(variables["input"], who)
+        except GraphQLError as exc:
+            data["createCommitOnBranch"] = None
+            errors.append({"type": exc.type, "path": ["createCommitOnBranch"], "message": exc.message})
+        return {"data": data, **({"errors": errors} if errors else {})}
 
     def _gql_commit(self, inp: dict[str, Any], who: TokenInfo) -> dict[str, Any]:
         branch = inp["branch"]

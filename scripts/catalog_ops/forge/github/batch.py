@@ -34,10 +34,10 @@ from typing import Any
 from catalog_ops.forge.github.graphql import GitHubGraphQL, GraphQLFailure
 
 HEADS_PER_QUERY = 100
-TREES_PER_QUERY = 50
+TREES_PER_QUERY = 100
 TREE_DEPTH = 4
-BLOBS_PER_QUERY = 100
-BLOB_BYTES_PER_QUERY = 2_000_000
+BLOBS_PER_QUERY = 250
+BLOB_BYTES_PER_QUERY = 1_000_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -251,7 +251,7 @@ class GitHubBatchReads(GitHubGraphQL):
 
 
 ROLLOUT_STATE_FIELDS = (
-    "defaultBranchRef {{ name target {{ oid }} }} "
+    "id defaultBranchRef {{ name target {{ oid }} }} "
     "pullRequests(headRefName: {branch}, states: OPEN, first: 1) {{ nodes {{ number title body url "
     "headRefName headRefOid baseRefName autoMergeRequest {{ mergeMethod }} labels(first: 30) {{ nodes {{ name }} }} }} }} "
     "closed: pullRequests(headRefName: {branch}, states: [CLOSED, MERGED], first: 1, "
@@ -305,6 +305,8 @@ def read_rollout_states(
             if node is None:
                 continue
             ref = node.get("defaultBranchRef") or {}
+            if node.get("id"):  # the node id createRef needs (forge.github.repos.commit_files)
+                forge.__dict__.setdefault("_repo_ids", {})[name] = str(node["id"])
             prs = (node.get("pullRequests") or {}).get("nodes") or []
             closed = (node.get("closed") or {}).get("nodes") or []
             last = None

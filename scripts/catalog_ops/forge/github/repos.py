@@ -25,7 +25,7 @@ from catalog_ops.forge.base import (
     read_codeowners,
 )
 from catalog_ops.forge.github.batch import GitHubBatchReads
-from catalog_ops.forge.github.graphql import COMMIT_MUTATION, GraphQLFailure
+from catalog_ops.forge.github.graphql import COMMIT_MUTATION, REF_AND_COMMIT_MUTATION, GraphQLFailure
 from catalog_ops.forge.github.transport import quote_path
 
 
@@ -145,6 +145,20 @@ class GitHubRepos(GitHubBatchReads):
         _h, data = self._request("GET", f"/repos/{repo}/git/commits/{sha}")
         return dict(data)
 
+    def _repo_node_id(self, repo: str) -> str | None:
+        """The repository's GraphQL node id (``GET /repos/{r}``'s ``node_id``), memoised;
+        None when it cannot be read (then the branch is created through REST)."""
+        ids: dict[str, str] = self.__dict__.setdefault("_repo_ids", {})
+        if repo not in ids:
+            try:
+                _h, data = self._request("GET", f"/repos/{repo}")
+            except ForgeError:
+                return None
+            if not data.get("node_id"):
+                return None
+            ids[repo] = str(data["node_id"])
+        return ids[repo]
+
     def _set_branch(self, repo: str, branch: str, sha: str, current: str | None) -> None:
         if current == sha:
             return
@@ -190,8 +204,10 @@ class GitHubRepos(GitHubBatchReads):
     ) -> str:
         """One commit on ``parent_sha``; ``branch`` is created or force-moved to it.
 
-        New branch: create the ref at the parent, then GraphQL ``createCommitOnBranch`` (2
-        writes); branch already at the parent: ``createCommitOnBranch`` (1 write). A branch that
+        New branch: one GraphQL request with ``createRef`` at the parent and then
+        ``createCommitOnBranch`` (1 content-creating request; the repository's node id is read
+        once, or taken from a batched read); branch already at the parent:
+        ``createCommitOnBranch`` (1 write). A branch that
         must be re-parented (an update after the base moved) is built with the Git Data API —
         tree, commit, then one forced ref update (3 writes; one blob more per binary file) —
         because moving the branch to the parent first would leave its open PR with no commits,
@@ -208,7 +224,9 @@ class GitHubRepos(GitHubBatchReads):
         current = self.branch_sha(repo, branch)
         if current is not None and current != parent_sha:
             return self._commit_git_data(repo, branch, parent_sha, message, changes, current=current)
-        self._set_branch(repo, branch, parent_sha, current)
+        repo_id = self._repo_node_id(repo) if current is None else None
+        if repo_id is None:
+            self._set_branch(repo, branch, parent_sha, current)
         headline, _, rest = message.partition("\n")
         additions = [
             {"path": c.path.strip("/"), "contents": base64.b64encode(c.content).decode()}
@@ -235,7 +253,27 @@ class GitHubRepos(GitHubBatchReads):
 
         def do() -> str:
             try:
-                data = self._graphql(COMMIT_MUTATION, {"input": inp}, mutation=True, idempotent=False)
+                if repo_id is not None:
+                    ref = {"repositoryId": repo_id, "name": f"refs/heads/{branch}", "oid": parent_sha}
+                    try:
+                        data = self._graphql(
+                            REF_AND_COMMIT_MUTATION,
+                            {"ref": ref, "input": inp},
+                            mutation=True,
+                            idempotent=False,
+                        )
+                    except GraphQLFailure as exc:
+                        # createRef failing because the branch exists (a retry) is fine when the
+                        # commit went through; any createCommitOnBranch error is handled below.
+                        done = (exc.data or {}).get("createCommitOnBranch")
+                        if done:
+                            return str(done["commit"]["oid"])
+                        commit_errors = [e for e in exc.errors if (e.get("path") or [""])[0] != "createRef"]
+                        if commit_errors:
+                            raise GraphQLFailure(commit_errors, exc.data) from None
+                        raise
+                else:
+                    data = self._graphql(COMMIT_MUTATION, {"input": inp}, mutation=True, idempotent=False)
             except GraphQLFailure as exc:
                 if "STALE_DATA" in exc.types:
                     done = already_done()
