@@ -197,9 +197,9 @@ def scan_paths(
         import concurrent.futures
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, 2 * (os.cpu_count() or 1))) as threads:
-            parts = threads.map(lambda c: _read_filter(c, needle), chunks_in)
+            read_parts = threads.map(lambda c: _read_filter(c, needle), chunks_in)
             done_read = 0
-            for chunk, (read, kept) in zip(chunks_in, parts, strict=True):
+            for chunk, (read, kept) in zip(chunks_in, read_parts, strict=True):
                 result.files_scanned += read
                 todo.extend(kept)
                 done_read += len(chunk)
