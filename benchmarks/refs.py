@@ -291,8 +291,15 @@ def main(argv: list[str] | None = None) -> int:
                 )
 
             t_rg, _ = _timed(do_rg)
+            from catalog_ops.bump import needle_for
+
+            t_needle, found = _timed(lambda: scan_tree([corpus], needle=needle_for(OUR_ADDRESS)))
             print(
-                f"ripgrep (rg -l -F):  {t_rg:.3f}s  {n / t_rg:,.0f} files/s; refs is {t_refs / t_rg:.1f}x its time"
+                f"ripgrep (rg -l -F):  {t_rg:.3f}s  {n / t_rg:,.0f} files/s; refs (all) is {t_refs / t_rg:.1f}x its time"
+            )
+            print(
+                f"refs for the catalog address (the rollout's filter): {t_needle:.3f}s, "
+                f"{len(found.references)} references; {t_needle / t_rg:.1f}x ripgrep's time"
             )
 
         ours = base / "ours"
