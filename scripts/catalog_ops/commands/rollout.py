@@ -121,6 +121,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="seconds this run may take (e.g. what is left of the job's 6 hours): a dependent whose "
         "writes would not fit under GitHub's limits is deferred, untouched, to the next run",
     )
+    ap.add_argument(
+        "--budget-share",
+        type=positive_int,
+        default=1,
+        help="jobs writing with the same token at once (e.g. the workflow's max-parallel): each "
+        "takes this share of GitHub's 80/minute and 500/hour content-creation limits (default 1)",
+    )
     ap.add_argument("--template-dir", type=Path, help="directory with pr_title.j2 / pr_body.md.j2 overrides")
     ap.add_argument("--merge-method", choices=("squash", "merge", "rebase"), default="squash")
     ap.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
@@ -268,6 +275,11 @@ def _apply(args: argparse.Namespace, settings: Settings) -> int:
     if args.write_interval is not None:  # the forge paces content-creating requests
         settings = dataclasses.replace(settings, write_interval=args.write_interval)
     forge = make_forge(settings)
+    pacer = getattr(forge, "pacer", None)
+    if pacer is not None and args.budget_share > 1 and hasattr(pacer, "per_hour"):
+        # Parallel shards share the token's limits (GitHub counts per user or App installation).
+        pacer.per_minute = max(1, pacer.per_minute // args.budget_share)
+        pacer.per_hour = max(1, pacer.per_hour // args.budget_share)
     options = ApplyOptions(
         dry_run=args.dry_run,
         wait_and_merge=args.wait_and_merge,
