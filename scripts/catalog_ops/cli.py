@@ -314,12 +314,18 @@ def _stdout_reader_gone() -> bool:
 
 def _main(argv: Sequence[str] | None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(command_of(words))
+    command = command_of(words)
+    parser = build_parser(command)
     args = parse_args(parser, argv, os.environ)
+    names = option_env_names(parser)
+    if command is not None and any(k.startswith(ENV_PREFIX) and k not in names for k in os.environ):
+        # A variable of another command's option is known, not a typo: ask the full parser
+        # (only then are the other commands imported).
+        names = option_env_names(build_parser())
     try:
         settings = Settings.from_env(
             None,
-            option_names=option_env_names(parser),
+            option_names=names,
             forge=args.forge,
             local_root=args.local_root and Path(args.local_root).expanduser(),
             github_api_url=args.github_api_url,
