@@ -32,6 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from catalog_ops.forge.github.graphql import GitHubGraphQL, GraphQLFailure
+from catalog_ops.forge.github.transport import TransientError
 
 HEADS_PER_QUERY = 100
 TREES_PER_QUERY = 100
@@ -84,10 +85,29 @@ class GitHubBatchReads(GitHubGraphQL):
     """``read_snapshots`` and ``read_blobs``: the batched reads of the module docstring."""
 
     def _batch_query(self, fields: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
-        """One query with the aliased ``fields``; returns (data, {alias: error message})."""
+        """One query with the aliased ``fields``; returns (data, {alias: error message}).
+
+        A batch that times out or fails with a 5xx is split in halves (GitHub stops queries that
+        run too long: https://docs.github.com/en/graphql/overview/rate-limits-and-query-limits-for-the-graphql-api#timeouts);
+        a single alias is retried like any idempotent request."""
+        if len(fields) > 1:
+            try:
+                return self._batch_query_once(fields, retry=False)
+            except TransientError:
+                self._count("batch_split")
+                items = list(fields.items())
+                half = len(items) // 2
+                d1, e1 = self._batch_query(dict(items[:half]))
+                d2, e2 = self._batch_query(dict(items[half:]))
+                return {**d1, **d2}, {**e1, **e2}
+        return self._batch_query_once(fields, retry=True)
+
+    def _batch_query_once(
+        self, fields: Mapping[str, str], *, retry: bool
+    ) -> tuple[dict[str, Any], dict[str, str]]:
         query = "query {\n" + "\n".join(f"  {alias}: {body}" for alias, body in fields.items()) + "\n}"
         try:
-            data = self._graphql(query, {}, mutation=False, idempotent=True)
+            data = self._graphql(query, {}, mutation=False, idempotent=retry)
             return data, {}
         except GraphQLFailure as exc:
             # Per-alias errors (NOT_FOUND for one repository) come with the other aliases' data.
