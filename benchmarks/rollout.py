@@ -243,7 +243,9 @@ def run_github_world(n: int, share: float, latency: float, scale: float, faults:
             emu.faults.latency = latency
             clock = emu.clock
             budget = Budget(interval=1.0, clock=clock.now, wall=clock.time, sleep=clock.sleep)
-            forge = GitHubForge(api_url=emu.api_url, token=emu.token, sleep=clock.sleep, budget=budget, timeout=120)
+            forge = GitHubForge(
+                api_url=emu.api_url, token=emu.token, sleep=clock.sleep, budget=budget, timeout=120
+            )
             sel = DependentSelection(org="acme")
             mark = len(emu.request_log)
             start = time.monotonic()
