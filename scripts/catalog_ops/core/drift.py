@@ -162,7 +162,7 @@ def assess(
         return dataclasses.replace(
             base,
             status="up to date",
-            reason=f"{text} already admits {target.core} (raising the floor is opt-in: raise_floor: true)",
+            reason=f"{text} already admits {target.core if target else text} (raising the floor is opt-in: raise_floor: true)",
         )
     if target is None or target <= start:
         return dataclasses.replace(

@@ -314,7 +314,7 @@ def build_plan(
     all_deps = sorted([*results.values(), *skipped], key=lambda d: d.repo)
     compares: dict[str, str] = {}
     for d in all_deps:
-        for base_tag, head_tag in compare_pairs(d, releases):
+        for _module, base_tag, head_tag in compare_pairs(d, releases):
             key = f"{base_tag}...{head_tag}"
             if key not in compares:
                 compares[key] = forge.compare_url(catalog, base_tag, head_tag)
@@ -333,14 +333,14 @@ def build_plan(
     )
 
 
-def compare_pairs(dep: DependentPlan, releases: Iterable[CatalogRelease]) -> list[tuple[str, str]]:
-    """``(from tag, to tag)`` of every bumped reference of ``dep``: the tag it is at (a pinned
+def compare_pairs(dep: DependentPlan, releases: Iterable[CatalogRelease]) -> list[tuple[str, str, str]]:
+    """``(module, from tag, to tag)`` of every bumped reference of ``dep``: the tag it is at (a pinned
     ref as written; a constraint: the newest release it admits, ``core.drift``) and the tag it
     moves to."""
     rels = list(releases)
     tags_of = {str(r.version): r.tag for r in rels}
     versions = [r.version for r in rels if not r.prerelease and TagScheme().owns(r.version)]
-    pairs: list[tuple[str, str]] = []
+    pairs: list[tuple[str, str, str]] = []
     targets = {b.module: b.tag for b in dep.bumps}
     for r in dep.refs:
         if r.action is not RefAction.BUMP or r.current is None:
@@ -356,6 +356,6 @@ def compare_pairs(dep: DependentPlan, releases: Iterable[CatalogRelease]) -> lis
             from_tag = tags_of.get(str(cur)) if cur is not None else None
             if from_tag is None:
                 from_tag = next((x.tag for x in rels if cur is not None and x.version == cur), None)
-        if from_tag and (from_tag, to_tag) not in pairs:
-            pairs.append((from_tag, to_tag))
+        if from_tag and (r.module, from_tag, to_tag) not in pairs:
+            pairs.append((r.module, from_tag, to_tag))
     return pairs

@@ -10,6 +10,7 @@ recognise an up-to-date PR without reading files.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import jinja2
 from catalog_ops.core.versions import parse_constraint, parse_version
 from catalog_ops.errors import CatalogOpsError, UsageError
 from catalog_ops.fanout.pulls import Marker
+from catalog_ops.render.markdown import md_quote
 from catalog_ops.render.templates import (
     PR_BODY,
     PR_TITLE,
@@ -26,7 +28,16 @@ from catalog_ops.render.templates import (
     environment,
     error_location,
 )
-from catalog_ops.rollout.model import Action, DependentPlan, Plan, RefAction, effective_automerge, module_name
+from catalog_ops.rollout.gather import compare_pairs
+from catalog_ops.rollout.model import (
+    Action,
+    CatalogRelease,
+    DependentPlan,
+    Plan,
+    RefAction,
+    effective_automerge,
+    module_name,
+)
 from catalog_ops.rollout.planner import spanned_releases
 
 MARKER = Marker("catalog-ops:rollout")
@@ -136,7 +147,7 @@ def pr_context(plan: Plan, dep: DependentPlan, head: str | None = None) -> dict[
                 "module": r.module,
                 "module_name": module_name(r.module),
                 "from_set": [],
-                "to": r.target,
+                "to": r.proposed or r.target,
                 "update_type": r.update,
                 "breaking": False,
                 "files": [],
@@ -168,6 +179,7 @@ def pr_context(plan: Plan, dep: DependentPlan, head: str | None = None) -> dict[
     migration: list[dict[str, Any]] = []
     breaking_changes: list[dict[str, Any]] = []
     breaking_modules = {row["module"] for row in rows.values() if row["breaking"]}
+    by_tag = {rel.tag: rel for rel in plan.releases}
     for rel in spanned:
         meta = rel.metadata
         entry: dict[str, Any] = {
@@ -177,18 +189,27 @@ def pr_context(plan: Plan, dep: DependentPlan, head: str | None = None) -> dict[
             "has_metadata": meta is not None,
             "modules": [],
         }
-        if meta is not None:
-            for mod in sorted(modules):
-                change = meta.modules.get(mod) if mod else None
-                if change is not None and change.changed and (change.notes or not change.tests_only):
-                    entry["modules"].append({"module": mod, "notes": list(change.notes) or ["(no notes)"]})
-                if change is not None and change.migration:
-                    migration.append({"module": mod, "tag": rel.tag, "notes": list(change.migration)})
-                if change is not None and change.breaking and mod in breaking_modules:
-                    breaking_changes.append(
-                        {"module": mod, "tag": rel.tag, "notes": list(change.notes) or ["(no notes)"]}
-                    )
-        notes.append(entry)
+        for mod in sorted(modules):
+            if not rel.changes_module(mod):
+                continue
+            entry["modules"].append(module_notes(rel, mod, by_tag))
+            change = meta.modules.get(mod) if meta is not None and rel.metadata_consistent(mod) else None
+            if change is not None and change.migration:
+                migration.append({"module": mod, "tag": rel.tag, "notes": list(change.migration)})
+            if change is not None and change.breaking and mod in breaking_modules:
+                breaking_changes.append(
+                    {"module": mod, "tag": rel.tag, "notes": list(change.notes) or ["(no notes)"]}
+                )
+        if entry["modules"]:
+            notes.append(entry)
+    compares = {
+        (module, from_tag): plan.compares.get(f"{from_tag}...{to_tag}")
+        for module, from_tag, to_tag in compare_pairs(dep, plan.releases)
+    }
+    for row in rows.values():
+        row["compare"] = [
+            {"from": f, "url": url} for (m, f), url in compares.items() if m == row["module"] and url
+        ]
     top_bump = max(dep.bumps, key=lambda b: b.target, default=None)
     target_tag = (
         top_bump.tag
@@ -220,6 +241,49 @@ def pr_context(plan: Plan, dep: DependentPlan, head: str | None = None) -> dict[
         "unreadable": list(dep.errors),
         "marker": render_marker(plan.catalog, plan.release.tag, dep.digest(), head),
     }
+
+
+def _strip_metadata(body: str) -> str:
+    """A release body without catalog-ops' machine-readable block (``core.metadata``)."""
+    return re.sub(r"<!--\s*catalog-ops:release.*?-->", "", body, flags=re.S).strip()
+
+
+def module_notes(
+    rel: CatalogRelease, module: str, by_tag: Mapping[str, CatalogRelease], *, depth: int = 0
+) -> dict[str, Any]:
+    """What a reviewer reads about ``module`` in ``rel``, from the best source there is:
+
+    1. catalog-ops' notes (release metadata), when present and consistent with git;
+    2. otherwise the forge release body (another tool's or a person's release text);
+    3. otherwise the version's ``CHANGELOG.md`` section (Keep a Changelog, conventional-changelog);
+    4. otherwise the subjects of the commits that changed the module's files (git).
+
+    A module changed only through a local-path dependency shows that dependency's notes
+    (``via``, same order of sources, one level deep).
+
+    Returns ``{"module", "source": "catalog-ops"|"release"|"changelog"|"commits"|"none",
+    "notes": [lines], "text": quoted Markdown or "", "via": [same shape]}``; ``text`` is
+    untrusted and already neutralised (``render.markdown.md_quote``); ``notes`` lines are
+    rendered with the ``md`` filter by the template.
+    """
+    out: dict[str, Any] = {"module": module, "source": "none", "notes": [], "text": "", "via": []}
+    meta = rel.metadata
+    change = meta.modules.get(module) if meta is not None and rel.metadata_consistent(module) else None
+    own = rel.changed is None or module in rel.changed
+    via = list(rel.via.get(module, ())) if rel.changed is not None else list(change.via if change else ())
+    if change is not None and change.notes and not (change.via and not own):
+        out.update(source="catalog-ops", notes=list(change.notes))
+    elif own and _strip_metadata(rel.body or ""):
+        out.update(source="release", text=md_quote(_strip_metadata(rel.body)))
+    elif own and rel.changelog:
+        out.update(source="changelog", text=md_quote(rel.changelog))
+    elif own and rel.subjects.get(module):
+        out.update(source="commits", notes=list(rel.subjects[module]))
+    if via and depth == 0:
+        out["via"] = [module_notes(rel, d, by_tag, depth=1) for d in via]
+    if out["source"] == "none" and not out["via"] and change is not None and not change.notes:
+        out["notes"] = ["(no notes)"]
+    return out
 
 
 def render_pr(
