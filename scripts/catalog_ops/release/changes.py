@@ -207,8 +207,8 @@ MAX_SECTION = 4000
 def changelog_sections(text: str) -> dict[str, str]:
     """Sections of a ``CHANGELOG.md`` by version core (``"1.2.0"``), heading excluded, trimmed.
 
-    A section runs from its version heading to the next heading of the same or a higher level
-    (``## [1.1.0]`` ends ``## [1.2.0]``; its ``### Fixed`` sub-headings stay in it). Sections over
+    A section runs from its version heading to the next version heading (any level) or the next
+    other heading of the same or a higher level (its ``### Fixed`` sub-headings stay in it). Sections over
     ``MAX_SECTION`` characters are cut with an ellipsis line. ``[Unreleased]`` is skipped.
     """
     out: dict[str, str] = {}
@@ -218,7 +218,9 @@ def changelog_sections(text: str) -> dict[str, str]:
         start = len(text) if start < 0 else start + 1
         end = len(text)
         for h in _ANY_HEADING.finditer(text, start):
-            if len(h.group(1)) <= level:
+            # the next version heading ends it at any level (conventional-changelog writes patch
+            # releases as ``###``), any other heading only at the same or a higher level
+            if len(h.group(1)) <= level or _HEADING.match(text, h.start()):
                 end = h.start()
                 break
         body = text[start:end].strip("\n")

@@ -339,6 +339,7 @@ def compare_pairs(dep: DependentPlan, releases: Iterable[CatalogRelease]) -> lis
     moves to."""
     rels = list(releases)
     tags_of = {str(r.version): r.tag for r in rels}
+    tag_names = {r.tag for r in rels}
     versions = [r.version for r in rels if not r.prerelease and TagScheme().owns(r.version)]
     pairs: list[tuple[str, str, str]] = []
     targets = {b.module: b.tag for b in dep.bumps}
@@ -349,8 +350,11 @@ def compare_pairs(dep: DependentPlan, releases: Iterable[CatalogRelease]) -> lis
         if to_tag is None:
             continue
         from_tag: str | None = None
-        if parse_version(r.current) is not None:
+        pinned = parse_version(r.current)
+        if r.current in tag_names:
             from_tag = r.current
+        elif pinned is not None:
+            from_tag = tags_of.get(str(pinned)) or next((x.tag for x in rels if x.version == pinned), None)
         else:
             cur = drift.resolve_current(r.current, versions)
             from_tag = tags_of.get(str(cur)) if cur is not None else None

@@ -57,7 +57,6 @@ from catalog_ops.rollout.model import (
     DependentPlan,
     RefAction,
     RefPlan,
-    module_name,
 )
 
 
@@ -323,7 +322,7 @@ def plan_reference(ref: Reference, opts: PlanOptions, config: DependentConfig) -
     if not answer.needs_change:
         reason = answer.reason
         if answer.admits_target is None or not answer.admits_target:
-            reason = f"{module_name(module)} did not change between {current} and {target.tag}"
+            reason = f"{module if module != ROOT_MODULE else 'the root module'} did not change between {current} and {target.tag}"
         return dataclasses.replace(plan, action=RefAction.CURRENT, reason=reason, proposed=None)
     if registry_address:
         address = registry_address

@@ -30,12 +30,14 @@ from catalog_ops.render.templates import (
 )
 from catalog_ops.rollout.gather import compare_pairs
 from catalog_ops.rollout.model import (
+    ROOT_MODULE,
     Action,
     CatalogRelease,
     DependentPlan,
     Plan,
     RefAction,
     effective_automerge,
+    module_key,
     module_name,
 )
 from catalog_ops.rollout.planner import spanned_releases
@@ -202,13 +204,12 @@ def pr_context(plan: Plan, dep: DependentPlan, head: str | None = None) -> dict[
                 )
         if entry["modules"]:
             notes.append(entry)
-    compares = {
-        (module, from_tag): plan.compares.get(f"{from_tag}...{to_tag}")
-        for module, from_tag, to_tag in compare_pairs(dep, plan.releases)
-    }
+    pairs = compare_pairs(dep, plan.releases)
     for row in rows.values():
         row["compare"] = [
-            {"from": f, "url": url} for (m, f), url in compares.items() if m == row["module"] and url
+            {"from": f, "to": t, "url": url}
+            for m, f, t in pairs
+            if m == row["module"] and (url := plan.compares.get(f"{f}...{t}"))
         ]
     top_bump = max(dep.bumps, key=lambda b: b.target, default=None)
     target_tag = (
@@ -261,12 +262,20 @@ def module_notes(
     A module changed only through a local-path dependency shows that dependency's notes
     (``via``, same order of sources, one level deep).
 
-    Returns ``{"module", "source": "catalog-ops"|"release"|"changelog"|"commits"|"none",
+    Returns ``{"module", "name" (``(root)`` for the root module), "source": "catalog-ops"|"release"|"changelog"|"commits"|"none",
     "notes": [lines], "text": quoted Markdown or "", "via": [same shape]}``; ``text`` is
     untrusted and already neutralised (``render.markdown.md_quote``); ``notes`` lines are
     rendered with the ``md`` filter by the template.
     """
-    out: dict[str, Any] = {"module": module, "source": "none", "notes": [], "text": "", "via": []}
+    name = module_name(module) if module_key(module) == ROOT_MODULE else module
+    out: dict[str, Any] = {
+        "module": module,
+        "name": name,
+        "source": "none",
+        "notes": [],
+        "text": "",
+        "via": [],
+    }
     meta = rel.metadata
     change = meta.modules.get(module) if meta is not None and rel.metadata_consistent(module) else None
     own = rel.changed is None or module in rel.changed
