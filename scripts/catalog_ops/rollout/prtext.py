@@ -16,7 +16,8 @@ from typing import Any
 
 import jinja2
 
-from catalog_ops.core.versions import parse_constraint, parse_version
+from catalog_ops.core import drift
+from catalog_ops.core.versions import TagScheme, Version, parse_version
 from catalog_ops.errors import CatalogOpsError, UsageError
 from catalog_ops.fanout.pulls import Marker
 from catalog_ops.render.markdown import md_quote
@@ -165,16 +166,17 @@ def pr_context(plan: Plan, dep: DependentPlan, head: str | None = None) -> dict[
         row["from"] = ", ".join(str(x) for x in row.pop("from_set"))
     modules = set(rows)
     lowest = None
+    lowest_of: dict[str, Version] = {}
     for r in bumped:
         v = parse_version(r.current or "")
         if v is None and r.current:
-            # registry constraint: take the version the plan resolved it to
-            try:
-                v = parse_constraint(r.current).parts[0].version
-            except CatalogOpsError:
-                v = None
+            # registry constraint: the newest release it admits (core.drift, as the plan judged it)
+            known = [x.version for x in plan.releases if not x.prerelease and TagScheme().owns(x.version)]
+            v = drift.resolve_current(r.current, known)
         if v is not None and (lowest is None or v < lowest):
             lowest = v
+        if v is not None and (r.module not in lowest_of or v < lowest_of[r.module]):
+            lowest_of[r.module] = v
     target = max((b.target for b in dep.bumps), default=plan.release.version)
     spanned = spanned_releases(lowest, target, plan.releases) if lowest is not None else [plan.release]
     notes: list[dict[str, Any]] = []
@@ -192,8 +194,9 @@ def pr_context(plan: Plan, dep: DependentPlan, head: str | None = None) -> dict[
             "modules": [],
         }
         for mod in sorted(modules):
-            if not rel.changes_module(mod):
-                continue
+            start = lowest_of.get(mod)
+            if not rel.changes_module(mod) or (start is not None and not start < rel.version):
+                continue  # only the versions after the one this module's references are at
             entry["modules"].append(module_notes(rel, mod, by_tag))
             change = meta.modules.get(mod) if meta is not None and rel.metadata_consistent(mod) else None
             if change is not None and change.migration:
@@ -290,8 +293,8 @@ def module_notes(
         out.update(source="commits", notes=list(rel.subjects[module]))
     if via and depth == 0:
         out["via"] = [module_notes(rel, d, by_tag, depth=1) for d in via]
-    if out["source"] == "none" and not out["via"] and change is not None and not change.notes:
-        out["notes"] = ["(no notes)"]
+    if out["source"] == "none" and not out["via"]:
+        out["notes"] = ["(no notes: see the compare view)"]
     return out
 
 
