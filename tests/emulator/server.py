@@ -522,7 +522,7 @@ class GitHubEmulator:
         if is_graphql:
             qtext = (payload or {}).get("query", "") if isinstance(payload, dict) else ""
             op_match = re.search(
-                r"\b(createCommitOnBranch|enablePullRequestAutoMerge|disablePullRequestAutoMerge|refs"
+                r"\b(createCommitOnBranch|updateRefs|enablePullRequestAutoMerge|disablePullRequestAutoMerge|refs"
                 r"|pullRequest|rateLimit)\b",
                 qtext,
             )
@@ -1944,6 +1944,8 @@ class GitHubEmulator:
         try:
             if "createCommitOnBranch" in query:
                 return 200, {"data": {"createCommitOnBranch": self._gql_commit(variables["input"], who)}}
+            if re.search(r"\bupdateRefs\b", query):
+                return 200, {"data": {"updateRefs": self._gql_update_refs(variables["input"], who)}}
             if "enablePullRequestAutoMerge" in query and "input" in variables:
                 return 200, {
                     "data": {"enablePullRequestAutoMerge": self._gql_auto_merge(variables["input"], who)}
@@ -2023,6 +2025,57 @@ class GitHubEmulator:
         gitutil.update_ref(r.path, f"refs/heads/{name}", sha, cur)
         self.state.branch_moved(r, name)
         return {"commit": {"oid": sha, "url": f"{self.state.html_url}/{r.full_name}/commit/{sha}"}}
+
+    def _gql_update_refs(self, inp: dict[str, Any], who: TokenInfo) -> dict[str, Any]:
+        """``updateRefs`` (https://docs.github.com/en/graphql/reference/mutations#updaterefs):
+        "All updates are performed atomically, meaning that if one of them is rejected, no other
+        ref will be modified. RefUpdate.beforeOid specifies that the given reference needs to
+        point to the given value before performing any updates. A value of
+        0000000000000000000000000000000000000000 can be used to verify that the references should
+        not exist. RefUpdate.afterOid specifies the value that the given reference will point to
+        after performing all updates. A value of 0000000000000000000000000000000000000000 can be
+        used to delete a reference. If RefUpdate.force is set to true, a non-fast-forward updates
+        for the given reference will be allowed." The docs name no error type for a rejected
+        update; the emulator answers ``UNPROCESSABLE`` naming the ref."""
+        r = next(
+            (x for x in self.state.repos.values() if node_id("R", x.id) == inp.get("repositoryId")), None
+        )
+        if r is None:
+            raise GraphQLError(
+                "NOT_FOUND", f"Could not resolve to a node with the global id of '{inp.get('repositoryId')}'", "updateRefs"
+            )
+        permissions.check_repository(who, r.full_name, private=r.private, write=True)
+        if r.archived and not self.state.semantics.legacy_archived_writes:
+            raise GraphQLError("FORBIDDEN", "Repository was archived so is read-only.", "updateRefs")
+        zero = gitutil.ZERO_SHA
+        plan: list[tuple[str, str, str | None]] = []
+        for upd in inp.get("refUpdates") or []:
+            name, after = str(upd["name"]), str(upd["afterOid"])
+            before = upd.get("beforeOid")
+            found = self.state.ref_sha(r, name)
+            cur = found[0] if found else None
+            if before is not None and (cur or zero) != before:
+                raise GraphQLError(
+                    "UNPROCESSABLE", f"Reference {name} is at {cur or zero}, not at {before}", "updateRefs"
+                )
+            if after != zero:
+                if gitutil.run_git(["cat-file", "-e", after], git_dir=r.path, check=False).returncode != 0:
+                    raise GraphQLError("UNPROCESSABLE", f"Object {after} does not exist", "updateRefs")
+                if cur and not upd.get("force") and not gitutil.is_ancestor(r.path, cur, after):
+                    raise GraphQLError(
+                        "UNPROCESSABLE", f"Update of {name} is not a fast forward", "updateRefs"
+                    )
+            plan.append((name, after, cur))
+        for name, after, cur in plan:
+            if after == zero:
+                gitutil.run_git(["update-ref", "-d", name], git_dir=r.path)
+            else:
+                gitutil.update_ref(r.path, name, after, cur or zero)
+            if name.startswith("refs/heads/"):
+                self.state.head_moved(r, name[len("refs/heads/") :])
+                self.state.branch_moved(r, name[len("refs/heads/") :])
+        self.state.try_auto_merge(r)
+        return {"clientMutationId": inp.get("clientMutationId")}
 
     def _gql_auto_merge(self, inp: dict[str, Any], who: TokenInfo) -> dict[str, Any]:
         """``enablePullRequestAutoMerge``.
