@@ -124,6 +124,9 @@ class GitHubEmulator:
         self.faults = Faults()
         self.limits = Limits()
         self.request_log: list[LogEntry] = []
+        # called with each LogEntry once logged, before its answer is sent (tests wait for events
+        # such as "the k-th write", never for wall-clock time)
+        self.observers: list[Callable[[LogEntry], None]] = []
         self.internal_errors: list[str] = []
         self.missing_graphql_fields: set[str] = set()  # e.g. {"createCommitOnBranch"}: an old GHES
         self.conformance: Any = None  # emulator.conformance.Conformance when validation is on
@@ -390,6 +393,8 @@ class GitHubEmulator:
         entry.wall_started = time.time() - (time.monotonic() - entry.started)
         with self._log_lock:
             self.request_log.append(entry)
+        for observe in list(self.observers):
+            observe(entry)
 
     def _next_seq(self) -> int:
         with self._log_lock:
