@@ -3,8 +3,12 @@
 Start with ``GitHubEmulator(tmp_path).start()`` (the ``github_emulator`` fixture does this). It
 serves the endpoints ``GitHubForge`` calls, with GitHub's status codes, bodies and headers:
 ``Authorization`` required (401 ``Bad credentials``), ``Link`` pagination, ``X-RateLimit-*``,
-secondary-limit 403 with ``Retry-After``, 422 validation bodies, GraphQL ``createCommitOnBranch``,
-``enablePullRequestAutoMerge`` and a tags query. Repositories are bare git repos whose
+secondary-limit 403 with ``Retry-After``, 422 validation bodies, GraphQL ``createCommitOnBranch``
+(``expectedHeadOid`` enforced: ``STALE_DATA``), ``updateRefs`` (``beforeOid`` compare-and-swap,
+``force`` for non-fast-forwards, atomic), ``enablePullRequestAutoMerge`` and a tags query; REST
+``PATCH git/refs`` refuses a non-fast-forward without ``force`` and ``POST git/refs`` an existing
+ref. ``observers`` are called with each logged request before it is answered (tests wait for
+events such as "the k-th write", e.g. to SIGKILL a client there). Repositories are bare git repos whose
 ``clone_url`` is a ``file://`` URL, so ``git clone``/``fetch`` is real.
 
 ``prefix="/api/v3"`` emulates GitHub Enterprise Server (GraphQL at ``/api/graphql``).
