@@ -155,9 +155,7 @@ def commit_parents_message(git_dir: Path, sha: str) -> tuple[tuple[str, ...], st
     if proc.returncode != 0:
         return None
     head, _, message = proc.stdout.partition(b"\n\n")
-    parents = tuple(
-        line.split()[1].decode() for line in head.splitlines() if line.startswith(b"parent ")
-    )
+    parents = tuple(line.split()[1].decode() for line in head.splitlines() if line.startswith(b"parent "))
     return parents, message.decode("utf-8", errors="replace")
 
 

@@ -2051,7 +2051,9 @@ class GitHubEmulator:
         )
         if r is None:
             raise GraphQLError(
-                "NOT_FOUND", f"Could not resolve to a node with the global id of '{inp.get('repositoryId')}'", "updateRefs"
+                "NOT_FOUND",
+                f"Could not resolve to a node with the global id of '{inp.get('repositoryId')}'",
+                "updateRefs",
             )
         permissions.check_repository(who, r.full_name, private=r.private, write=True)
         if r.archived and not self.state.semantics.legacy_archived_writes:

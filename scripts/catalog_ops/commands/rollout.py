@@ -158,7 +158,9 @@ def _load_plan(path: Path) -> Plan:
     except FileNotFoundError:
         raise UsageError(f"{path}: no such plan file") from None
     except UnicodeDecodeError as exc:
-        raise UsageError(f"{path}: not UTF-8 text (byte {exc.start}): not a plan written by `rollout plan`") from None
+        raise UsageError(
+            f"{path}: not UTF-8 text (byte {exc.start}): not a plan written by `rollout plan`"
+        ) from None
     except OSError as exc:
         raise UsageError(f"{path}: cannot read the plan: {exc.strerror or exc}") from None
     except json.JSONDecodeError as exc:

@@ -94,9 +94,7 @@ class OwnCommit:
 def commit_trailers(catalog: str, release: str, digest: str, base_sha: str) -> str:
     """The trailer paragraph of a rollout commit (git trailers: ``Key: value`` lines in the last
     paragraph of the message, ``git interpret-trailers``)."""
-    return (
-        f"{COMMIT_TRAILER}: {catalog}@{release}\n{DIGEST_TRAILER}: {digest}\n{BASE_TRAILER}: {base_sha}\n"
-    )
+    return f"{COMMIT_TRAILER}: {catalog}@{release}\n{DIGEST_TRAILER}: {digest}\n{BASE_TRAILER}: {base_sha}\n"
 
 
 def parse_own_commit(commit: Commit) -> OwnCommit | None:
@@ -140,7 +138,11 @@ class _Branch:
         """Someone else's commits: the tip is neither the commit the PR marker records nor a
         rollout commit of ours (a half-finished update's commit is ours: completed, not skipped)."""
         return bool(
-            self.pr is not None and self.head and self.marker_head and self.head != self.marker_head and self.own is None
+            self.pr is not None
+            and self.head
+            and self.marker_head
+            and self.head != self.marker_head
+            and self.own is None
         )
 
 

@@ -226,9 +226,7 @@ class GitHubRepos(GitHubGraphQL):
             tip = self.branch_sha(repo, branch)
             if tip == sha:
                 return
-            undefined = any(
-                (e.get("extensions") or {}).get("code") == "undefinedField" for e in exc.errors
-            )
+            undefined = any((e.get("extensions") or {}).get("code") == "undefinedField" for e in exc.errors)
             if not undefined:
                 raise self._moved(repo, branch, current) from None
             # An older GHES without updateRefs: re-read, then the forced REST update.

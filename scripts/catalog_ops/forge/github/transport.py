@@ -90,7 +90,9 @@ def _connect_reason(exc: BaseException) -> str:
             return "connection refused"
         nxt = cur.args[0] if cur.args and isinstance(cur.args[0], BaseException) else None
         reason = getattr(cur, "reason", None)  # urllib3 errors wrap the cause here (or a string)
-        cur = cur.__cause__ or cur.__context__ or (reason if isinstance(reason, BaseException) else None) or nxt
+        cur = (
+            cur.__cause__ or cur.__context__ or (reason if isinstance(reason, BaseException) else None) or nxt
+        )
     return "TLS error" if tls else type(exc).__name__
 
 
@@ -341,7 +343,9 @@ class GitHubTransport:
                     continue
                 raise TransientError(f"{verb} {self._show(url)} failed: {type(exc).__name__}") from None
 
-    def _check_json(self, headers: dict[str, Any], data: Any, verb: str, url: str) -> tuple[dict[str, Any], Any]:
+    def _check_json(
+        self, headers: dict[str, Any], data: Any, verb: str, url: str
+    ) -> tuple[dict[str, Any], Any]:
         """``(headers, data)`` when the answer is JSON (or empty). GitHub's REST and GraphQL APIs
         answer ``application/json`` (GitHub REST docs, "Media types"); an HTML page (a sign-in
         page, a proxy, the web UI at a wrong ``GITHUB_API_URL``) is a ForgeError naming the cause
