@@ -24,6 +24,7 @@ import json
 import math
 import re
 import socket
+import sys
 import threading
 import time
 import urllib.parse
@@ -151,6 +152,14 @@ class GitHubEmulator:
         handler = _make_handler(self)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
+        default_error = self._server.handle_error
+
+        def handle_error(request: Any, client_address: Any) -> None:
+            # a client killed mid-request (the rollout fault test SIGKILLs them): not an error
+            if not isinstance(sys.exc_info()[1], ConnectionError):
+                default_error(request, client_address)
+
+        self._server.handle_error = handle_error  # type: ignore[method-assign]
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},
