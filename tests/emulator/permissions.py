@@ -82,6 +82,7 @@ REST: dict[str, tuple[str, ...]] = {
 GRAPHQL: dict[str, tuple[str, ...]] = {
     "createCommitOnBranch": ("contents:write",),
     "createRef": ("contents:write",),
+    "updateRefs": ("contents:write",),
     "enablePullRequestAutoMerge": ("pull_requests:write",),
     "disablePullRequestAutoMerge": ("pull_requests:write",),
     "refs": ("contents:read",),

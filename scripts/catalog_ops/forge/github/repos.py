@@ -16,8 +16,11 @@ from catalog_ops.errors import (
     Conflict,
     ForgeError,
     NotFound,
+    RefMoved,
 )
 from catalog_ops.forge.base import (
+    ANY_HEAD,
+    Commit,
     FileChange,
     Repo,
     RepoListing,
@@ -25,7 +28,11 @@ from catalog_ops.forge.base import (
     read_codeowners,
 )
 from catalog_ops.forge.github.batch import GitHubBatchReads
-from catalog_ops.forge.github.graphql import COMMIT_MUTATION, REF_AND_COMMIT_MUTATION, GraphQLFailure
+from catalog_ops.forge.github.graphql import (
+    COMMIT_MUTATION,
+    UPDATE_REFS_MUTATION,
+    GraphQLFailure,
+)
 from catalog_ops.forge.github.transport import quote_path
 
 
@@ -137,6 +144,22 @@ class GitHubRepos(GitHubBatchReads):
         the same address today (Terraform has no shorthand for other hosts)."""
         return f"github.com/{repo}"
 
+    def compare_url(self, repo: str, base: str, head: str) -> str:
+        """``https://<host>/<repo>/compare/<base>...<head>``: GitHub's compare view ("To compare
+        different versions of your repository, append /compare to your repository's path";
+        base and compare are branches, tags or commits, https://docs.github.com/en/pull-requests/
+        committing-changes-to-your-project/viewing-and-comparing-commits/comparing-commits).
+        Built from the API base URL without a request (``api.github.com`` -> ``github.com``;
+        GHES ``https://host/api/v3`` -> ``https://host``)."""
+        parts = urllib.parse.urlsplit(self.api_url)
+        host, path = parts.netloc, parts.path.rstrip("/")
+        if host.lower() == "api.github.com":
+            host = "github.com"
+        if path.endswith("/api/v3"):
+            path = path[: -len("/api/v3")]
+        web = urllib.parse.urlunsplit((parts.scheme, host, path, "", ""))
+        return f"{web}/{repo}/compare/{urllib.parse.quote(base, safe='/')}...{urllib.parse.quote(head, safe='/')}"
+
     def codeowners(self, repo: str, ref: str) -> str | None:
         """See ``Forge.codeowners`` (one ``read_file`` per candidate path)."""
         return read_codeowners(lambda path: self.read_file(repo, path, ref))
@@ -145,21 +168,45 @@ class GitHubRepos(GitHubBatchReads):
         _h, data = self._request("GET", f"/repos/{repo}/git/commits/{sha}")
         return dict(data)
 
-    def _repo_node_id(self, repo: str) -> str | None:
-        """The repository's GraphQL node id (``GET /repos/{r}``'s ``node_id``), memoised;
-        None when it cannot be read (then the branch is created through REST)."""
-        ids: dict[str, str] = self.__dict__.setdefault("_repo_ids", {})
-        if repo not in ids:
-            try:
-                _h, data = self._request("GET", f"/repos/{repo}")
-            except ForgeError:
-                return None
-            if not data.get("node_id"):
-                return None
-            ids[repo] = str(data["node_id"])
-        return ids[repo]
+    def get_commit(self, repo: str, sha: str) -> Commit:
+        """``GET /repos/{r}/git/commits/{sha}``: message and parents (see ``Branches.get_commit``)."""
+        info = self._commit_info(repo, sha)
+        return Commit(
+            sha=sha,
+            message=str(info.get("message") or ""),
+            parents=tuple(str(p["sha"]) for p in info.get("parents") or ()),
+        )
+
+    def _repo_node_id(self, repo: str) -> str:
+        """The repository's GraphQL node id (``node_id`` of ``GET /repos/{r}``), cached."""
+        cache: dict[str, str] = self.__dict__.setdefault("_node_ids", {})
+        if repo not in cache:
+            _h, data = self._request("GET", f"/repos/{repo}")
+            cache[repo] = str(data["node_id"])
+        return cache[repo]
+
+    def _moved(self, repo: str, branch: str, expected: str | None) -> RefMoved:
+        return RefMoved(
+            f"branch {branch} of {repo} is no longer at {(expected or 'nothing')[:12]}: another run moved it"
+        )
 
     def _set_branch(self, repo: str, branch: str, sha: str, current: str | None) -> None:
+        """Move ``branch`` from ``current`` (None: absent) to ``sha`` as a compare-and-swap.
+
+        * Absent branch: ``POST /repos/{r}/git/refs``, which answers 422 "Reference already
+          exists" when another writer created it first (GitHub REST docs, "Create a reference").
+        * Existing branch: GraphQL ``updateRefs`` with ``beforeOid: current`` (GitHub GraphQL
+          reference, "updateRefs": "RefUpdate.beforeOid specifies that the given reference needs
+          to point to the given value before performing any updates"; ``force`` allows the
+          non-fast-forward move a rebuilt branch needs). REST ``PATCH git/refs`` cannot compare:
+          ``force: false`` only refuses non-fast-forward updates ("Update a reference": "Leaving
+          this out or setting it to false will make sure you're not overwriting work"), so it is
+          used for fast-forwards and, only where ``updateRefs`` does not exist, after re-reading
+          the tip.
+
+        Raises:
+            RefMoved: the branch is not at ``current``.
+        """
         if current == sha:
             return
         if current is None:
@@ -170,14 +217,9 @@ class GitHubRepos(GitHubBatchReads):
                         "POST", f"/repos/{repo}/git/refs", body={"ref": f"refs/heads/{branch}", "sha": sha}
                     )
                 except Conflict:
-                    if self.branch_sha(repo, branch) is None:
-                        raise
-                    self._request(
-                        "PATCH",
-                        f"/repos/{repo}/git/refs/heads/{quote_path(branch)}",
-                        body={"sha": sha, "force": True},
-                        idempotent=True,
-                    )
+                    if self.branch_sha(repo, branch) == sha:
+                        return True  # our own create, answered late
+                    raise self._moved(repo, branch, None) from None
                 return True
 
             self._create(
@@ -185,7 +227,28 @@ class GitHubRepos(GitHubBatchReads):
                 create,
                 lambda: True if self.branch_sha(repo, branch) == sha else None,
             )
-        else:
+            return
+        inp = {
+            "repositoryId": self._repo_node_id(repo),
+            "refUpdates": [
+                {"name": f"refs/heads/{branch}", "beforeOid": current, "afterOid": sha, "force": True}
+            ],
+        }
+        try:
+            # Idempotent: a repeat after a lost answer is refused (the ref moved) and then seen
+            # to hold ``sha`` below.
+            self._graphql(UPDATE_REFS_MUTATION, {"input": inp}, mutation=True, idempotent=True)
+        except GraphQLFailure as exc:
+            tip = self.branch_sha(repo, branch)
+            if tip == sha:
+                return
+            undefined = any((e.get("extensions") or {}).get("code") == "undefinedField" for e in exc.errors)
+            if not undefined:
+                raise self._moved(repo, branch, current) from None
+            # An older GHES without updateRefs: re-read, then the forced REST update.
+            self._count("fallback_rest_ref")
+            if tip != current:
+                raise self._moved(repo, branch, current) from None
             self._request(
                 "PATCH",
                 f"/repos/{repo}/git/refs/heads/{quote_path(branch)}",
@@ -201,32 +264,33 @@ class GitHubRepos(GitHubBatchReads):
         parent_sha: str,
         message: str,
         changes: Sequence[FileChange],
+        expected_head: str | None = ANY_HEAD,
     ) -> str:
-        """One commit on ``parent_sha``; ``branch`` is created or force-moved to it.
+        """One commit on ``parent_sha``; ``branch`` is created or moved to it, compare-and-swap
+        on ``expected_head`` (see ``Branches.commit_files``).
 
-        New branch: one GraphQL request with ``createRef`` at the parent and then
-        ``createCommitOnBranch`` (1 content-creating request; the repository's node id is read
-        once, or taken from a batched read); branch already at the parent:
-        ``createCommitOnBranch`` (1 write). A branch that
-        must be re-parented (an update after the base moved) is built with the Git Data API —
-        tree, commit, then one forced ref update (3 writes; one blob more per binary file) —
-        because moving the branch to the parent first would leave its open PR with no commits,
-        and GitHub closes such a PR for good. A retry after a lost response recognises the
-        commit already made (same parent and message) instead of committing twice.
+        New branch: create the ref at the parent, then GraphQL ``createCommitOnBranch`` with
+        ``expectedHeadOid`` = the parent (2 writes); branch already at the parent:
+        ``createCommitOnBranch`` (1 write). ``expectedHeadOid`` is GitHub's compare-and-swap
+        (GitHub GraphQL reference, CreateCommitOnBranchInput: "The git commit oid expected at
+        the head of the branch prior to the commit"; a mismatch is error ``STALE_DATA``). A
+        branch that must be re-parented (an update after the base moved) is built with the Git
+        Data API — tree, commit, then ``updateRefs`` with ``beforeOid`` (3 writes; one blob more
+        per binary file) — because moving the branch to the parent first would leave its open
+        PR with no commits, and GitHub closes such a PR for good. A retry after a lost response
+        recognises the commit already made (same parent and message) instead of committing twice.
 
         Raises:
-            Conflict: the branch moved while committing (GraphQL ``STALE_DATA``).
+            RefMoved: the branch is not at ``expected_head``, or moved while committing.
             ForgeError: ``createCommitOnBranch`` failed for another reason (GraphQL errors other
                 than NOT_FOUND/FORBIDDEN, which fall back to the Git Data API).
         """
-        if not parent_sha or self.commit_api == "git-data":
-            return self._commit_git_data(repo, branch, parent_sha, message, changes)
         current = self.branch_sha(repo, branch)
-        if current is not None and current != parent_sha:
+        if expected_head != ANY_HEAD and current != expected_head:
+            raise self._moved(repo, branch, expected_head)
+        if not parent_sha or self.commit_api == "git-data" or (current is not None and current != parent_sha):
             return self._commit_git_data(repo, branch, parent_sha, message, changes, current=current)
-        repo_id = self._repo_node_id(repo) if current is None else None
-        if repo_id is None:
-            self._set_branch(repo, branch, parent_sha, current)
+        self._set_branch(repo, branch, parent_sha, current)
         headline, _, rest = message.partition("\n")
         additions = [
             {"path": c.path.strip("/"), "contents": base64.b64encode(c.content).decode()}
@@ -253,33 +317,13 @@ class GitHubRepos(GitHubBatchReads):
 
         def do() -> str:
             try:
-                if repo_id is not None:
-                    ref = {"repositoryId": repo_id, "name": f"refs/heads/{branch}", "oid": parent_sha}
-                    try:
-                        data = self._graphql(
-                            REF_AND_COMMIT_MUTATION,
-                            {"ref": ref, "input": inp},
-                            mutation=True,
-                            idempotent=False,
-                        )
-                    except GraphQLFailure as exc:
-                        # createRef failing because the branch exists (a retry) is fine when the
-                        # commit went through; any createCommitOnBranch error is handled below.
-                        done = (exc.data or {}).get("createCommitOnBranch")
-                        if done:
-                            return str(done["commit"]["oid"])
-                        commit_errors = [e for e in exc.errors if (e.get("path") or [""])[0] != "createRef"]
-                        if commit_errors:
-                            raise GraphQLFailure(commit_errors, exc.data) from None
-                        raise
-                else:
-                    data = self._graphql(COMMIT_MUTATION, {"input": inp}, mutation=True, idempotent=False)
+                data = self._graphql(COMMIT_MUTATION, {"input": inp}, mutation=True, idempotent=False)
             except GraphQLFailure as exc:
                 if "STALE_DATA" in exc.types:
                     done = already_done()
                     if done:
                         return done
-                    raise Conflict(f"branch {branch} of {repo} moved while committing: {exc}") from None
+                    raise RefMoved(f"branch {branch} of {repo} moved while committing: {exc}") from None
                 raise
             return str(data["createCommitOnBranch"]["commit"]["oid"])
 
@@ -289,7 +333,7 @@ class GitHubRepos(GitHubBatchReads):
             if exc.types & {"NOT_FOUND", "FORBIDDEN"} or not exc.types:
                 # e.g. an older GHES without createCommitOnBranch: fall back to the Git Data API.
                 self._count("fallback_git_data")
-                return self._commit_git_data(repo, branch, parent_sha, message, changes)
+                return self._commit_git_data(repo, branch, parent_sha, message, changes, current=parent_sha)
             raise ForgeError(f"createCommitOnBranch on {repo}@{branch} failed: {exc}") from None
 
     def _commit_git_data(
@@ -300,7 +344,7 @@ class GitHubRepos(GitHubBatchReads):
         message: str,
         changes: Sequence[FileChange],
         *,
-        current: str | None = None,
+        current: str | None,
     ) -> str:
         modes: dict[str, str] = {}
         base_tree: str | None = None
@@ -341,7 +385,7 @@ class GitHubRepos(GitHubBatchReads):
             idempotent=True,  # an unreferenced duplicate commit object is harmless
         )
         sha = str(commit["sha"])
-        self._set_branch(repo, branch, sha, current if current is not None else self.branch_sha(repo, branch))
+        self._set_branch(repo, branch, sha, current)
         return sha
 
     def delete_branch(self, repo: str, branch: str) -> None:
