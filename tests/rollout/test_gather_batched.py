@@ -16,9 +16,11 @@ SRC = "git::https://github.com/acme/infrastructure-modules.git//modules/network?
 def _world(emu: Any, n: int) -> GitHubForge:
     emu.create_repo(CATALOG, files={"modules/network/main.tf": b"# n\n"})
     forge = GitHubForge(api_url=emu.api_url, token=emu.token, write_interval=0.0)
-    sha = forge.branch_sha(CATALOG, "main")
-    assert sha
     for tag in ("v1.0.0", "v1.1.0"):
+        if tag == "v1.1.0":  # history is git: the module changes between the tags
+            emu.push(CATALOG, "main", {"modules/network/main.tf": "# n 2\n"}, message="fix: network")
+        sha = forge.branch_sha(CATALOG, "main")
+        assert sha
         forge.create_tag(CATALOG, name=tag, sha=sha, message=tag)
         meta = ReleaseMetadata(
             version=tag[1:],
