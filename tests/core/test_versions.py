@@ -134,7 +134,7 @@ def test_update_constraint(constraint, target, expected):
         ("~> 1.1", "1.3.0", "~> 1.3"),  # the issue's example
         ("~> 1.1.0", "1.3.0", "~> 1.3.0"),
         ("~>1.1", "1.1.5", None),
-        ("~> 1.1.0", "1.1.5", "~> 1.1.5"),
+        ("~> 1.1.0", "1.1.5", None),  # issue 17: a .0 floor keeps its shape (already admits 1.1.x)
         ("~> 1.4", "1.3.0", "~> 1.3"),
         ("~> 1.1, != 1.2.0", "1.3.0", "~> 1.3, != 1.2.0"),
         (">= 1.0", "1.3.0", None),

@@ -83,6 +83,7 @@ def test_sample_tree_references():
 
 
 def test_same_file_locals_and_statuses():
+    # unit/stack blocks count only in terragrunt.stack.hcl (issue 17: what Terragrunt reads)
     files = {
         "main.hcl": b"""locals {
   base_url = "git::https://github.com/acme/mods.git//vpc"
@@ -90,6 +91,10 @@ def test_same_file_locals_and_statuses():
 }
 terraform {
   source = "${local.base_url}?ref=${local.ver}"
+}
+""",
+        "terragrunt.stack.hcl": b"""locals {
+  base_url = "git::https://github.com/acme/mods.git//vpc"
 }
 unit "a" {
   source = "${local.base_url}?ref=main"

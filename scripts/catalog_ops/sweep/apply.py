@@ -80,6 +80,7 @@ def render_pull_body(pr: PullPlan, *, base: str, base_sha: str) -> str:
             "title": pr.title,
             "major": pr.major,
             "updates": rows,
+            "hints": [h for r in pr.results for h in r.dependency.hints],
             "base": base,
             "base_sha": base_sha,
         },

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from catalog_ops.bump import bump_files
 from catalog_ops.core.edits import Edit
@@ -20,13 +20,14 @@ from catalog_ops.core.versions import (
     Level,
     TagScheme,
     Version,
+    is_unstable,
     parse_constraint,
     parse_version,
     update_constraint,
     update_type,
 )
 from catalog_ops.errors import CatalogOpsError
-from catalog_ops.refs import is_candidate_path
+from catalog_ops.refs import Reference, is_candidate_path
 from catalog_ops.sweep.config import SweepConfig
 from catalog_ops.sweep.model import (
     Available,
@@ -138,7 +139,7 @@ def _plan_one(
     current_texts: list[str],
 ) -> DependencyResult:
     all_versions = sorted(set(avail.versions))
-    stable = [v for v in all_versions if not v.is_prerelease]
+    stable = [v for v in all_versions if not is_unstable(v)]
     latest = max(stable) if stable else None
     currents = [(o, _current_version(o, all_versions)) for o in dep.occurrences]
     known = [c for _, c in currents if c is not None]
@@ -153,15 +154,16 @@ def _plan_one(
         result.reason = "no version could be read from " + ", ".join(current_texts)
         return result
     lowest = min(known)
-    allow_pre = any(c.is_prerelease for c in known)
-    # Git tags of a monorepo carry a path prefix: only follow the tag schemes in use.
-    schemes = {TagScheme.of(c.prefix) for c in known}
+    allow_pre = any(is_unstable(c) for c in known)
+    # Git tags of a monorepo carry a path prefix or a family suffix (``v1.0.0-queue``): a git
+    # dependency is one tag series (``collect`` splits a repository's series), so only follow it.
+    schemes = {TagScheme.of_version(c) for c in known}
     pool = [
         v
         for v in all_versions
-        if (allow_pre or not v.is_prerelease)
+        if (allow_pre or not is_unstable(v))
         and v > lowest
-        and (not isinstance(dep.lookup, GitRemote) or TagScheme.of(v.prefix) in schemes)
+        and (not isinstance(dep.lookup, GitRemote) or TagScheme.of_version(v) in schemes)
     ]
     wanted = [v for v in pool if not config.ignored(dep.id, v, update_type(lowest, v))]
     if not wanted:
@@ -244,7 +246,13 @@ def _plan_modules(
     tree = {p: b for p, b in files.items() if is_candidate_path(p)}
     for address in addresses:
         try:
-            bumped = bump_files(tree, address=address, to=target.core, allow_prerelease=target.is_prerelease)
+            bumped = bump_files(
+                tree,
+                address=address,
+                to=target.core,
+                allow_prerelease=target.is_prerelease,
+                select=_same_series(target) if isinstance(dep.lookup, GitRemote) else None,
+            )
         except CatalogOpsError as exc:
             dep.skipped.append(f"{address}: {exc}")
             continue
@@ -263,6 +271,18 @@ def _plan_modules(
         cur = currents.get(occ)
         if cur is not None and occ.path in result.edits and cur < target:
             result.update = max(result.update, update_type(cur, target))
+
+
+def _same_series(target: Version) -> Callable[[Reference], bool]:
+    """``bump`` selector: only git refs in ``target``'s tag series (prefix scheme and family), so
+    one repository's other series (``v1.0.0-queue`` beside ``v1.0.0-topic``) stay as written."""
+    scheme = TagScheme.of_version(target)
+
+    def select(ref: Reference) -> bool:
+        current = parse_version(ref.source.ref) if ref.source and ref.source.ref else None
+        return current is None or TagScheme.of_version(current) == scheme
+
+    return select
 
 
 def diff_edits(old: str, new: str) -> list[Edit]:
