@@ -35,7 +35,7 @@ _WORKFLOW_INPUT_RE = re.compile(
     r"^(?P<lead>[ \t]*(?:-[ \t]+)?)(?P<key>terraform_version|tofu_version)[ \t]*:[ \t]*"
     r"(?P<q>[\"']?)(?P<val>[^\"'\s#]+)(?P=q)[ \t]*(?:#.*)?$"
 )
-_MODULE_ENTRIES = (RefKindOfEntry.MODULE, RefKindOfEntry.TERRAGRUNT, RefKindOfEntry.STACK_UNIT)
+_MODULE_ENTRIES = (RefKindOfEntry.MODULE, RefKindOfEntry.TERRAGRUNT, RefKindOfEntry.STACK_UNIT, RefKindOfEntry.STACK)
 _GIT_KINDS = (SourceKind.GIT, SourceKind.GITHUB, SourceKind.BITBUCKET)
 
 
