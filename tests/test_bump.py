@@ -465,7 +465,9 @@ FAMILIES = (
     [
         (
             "bug 1: a non-numeric port is another repository, never rewritten",
-            {"m.tf": 'module "m" {\n  source = "git::ssh://git@git.example.com:modules/foo-module.git//bar?ref=v1.0.0"\n}\n'},
+            {
+                "m.tf": 'module "m" {\n  source = "git::ssh://git@git.example.com:modules/foo-module.git//bar?ref=v1.0.0"\n}\n'
+            },
             "git::ssh://git@git.example.com/foo-module.git",
             "2.0.0",
             {},

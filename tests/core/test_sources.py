@@ -468,12 +468,32 @@ def test_parse_provider_address(address: str, want: tuple[str, str, str] | None)
 @pytest.mark.parametrize(
     ("raw", "updatable", "identity", "reason_has"),
     [
-        ("git::ssh://git@git.example.com:modules/foo-module.git//bar?ref=v1.0.0", False, None, "invalid port"),
+        (
+            "git::ssh://git@git.example.com:modules/foo-module.git//bar?ref=v1.0.0",
+            False,
+            None,
+            "invalid port",
+        ),
         ("ssh://git@git.example.com:modules/foo-module.git?ref=v1.0.0", False, None, "unrecognised"),
         ("git::https://git.example.com:x8443/foo.git?ref=v1.0.0", False, None, "invalid port"),
-        ("git::ssh://git@git.example.com:2222/foo-module.git//bar?ref=v1.0.0", True, "git.example.com/foo-module", None),
-        ("git::ssh://git@git.example.com:/foo-module.git?ref=v1.0.0", True, "git.example.com/foo-module", None),
-        ("git@git.example.com:modules/foo-module.git//bar?ref=v1.0.0", True, "git.example.com/modules/foo-module", None),
+        (
+            "git::ssh://git@git.example.com:2222/foo-module.git//bar?ref=v1.0.0",
+            True,
+            "git.example.com/foo-module",
+            None,
+        ),
+        (
+            "git::ssh://git@git.example.com:/foo-module.git?ref=v1.0.0",
+            True,
+            "git.example.com/foo-module",
+            None,
+        ),
+        (
+            "git@git.example.com:modules/foo-module.git//bar?ref=v1.0.0",
+            True,
+            "git.example.com/modules/foo-module",
+            None,
+        ),
     ],
 )
 def test_url_port_must_be_numeric(raw, updatable, identity, reason_has):

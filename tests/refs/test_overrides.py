@@ -112,7 +112,9 @@ def test_bump_edits_the_override_terraform_uses():
     files = {"main.tf": MAIN.encode(), "override.tf": b'module "aws" {\n  version = "2.2.0"\n}\n'}
     result = bump_files(files, address="babbel/cloudfront-bucket/aws", to="2.3.0")
     assert result.changed == {"override.tf": b'module "aws" {\n  version = "2.3.0"\n}\n'}
-    assert [(o.path, o.old, o.new, o.status) for o in result.outcomes] == [("override.tf", "2.2.0", "2.3.0", "bumped")]
+    assert [(o.path, o.old, o.new, o.status) for o in result.outcomes] == [
+        ("override.tf", "2.2.0", "2.3.0", "bumped")
+    ]
     again = bump_files({**files, **result.changed}, address="babbel/cloudfront-bucket/aws", to="2.3.0")
     assert again.changed == {} and [o.status for o in again.outcomes] == ["already"]
 
@@ -121,4 +123,3 @@ def test_bump_of_tofu_module_leaves_the_shadowed_tf_alone():
     files = {"main.tf": MAIN.encode(), "main.tofu": MAIN.encode()}
     result = bump_files(files, address="babbel/cloudfront-bucket/aws", to="2.3.0")
     assert result.changed == {"main.tofu": MAIN.replace("2.0.0", "2.3.0").encode()}
-

@@ -224,15 +224,15 @@ def test_legacy_provider_entry_without_source_or_version_keywords(tree_on_disk, 
     assert capsys.readouterr().out == f"{root}/versions.tf:3:11  provider  hashicorp/aws  ~> 5.0  ok\n"
 
 
-LOCK = b'''provider "registry.terraform.io/hashicorp/aws" {
+LOCK = b"""provider "registry.terraform.io/hashicorp/aws" {
   version     = "5.0.0"
   constraints = "~> 5.0"
   hashes = [
     "h1:abc=",
   ]
 }
-'''
-TF_BLOCKS = b'''terraform {
+"""
+TF_BLOCKS = b"""terraform {
   required_version = ">= 1.5"
   required_providers {
     aws = { source = "hashicorp/aws", version = "~> 5.0" }
@@ -241,7 +241,7 @@ TF_BLOCKS = b'''terraform {
 module "m" {
   source = "git::https://github.com/acme/mods.git//vpc?ref=v1.0.0"
 }
-'''
+"""
 
 
 # Issue 17, bug 6: *.hcl files are read only for what Terragrunt reads (docs/references.md).
@@ -254,16 +254,22 @@ module "m" {
         ({"live/main.tf": TF_BLOCKS}, ["required_version", "provider", "module"]),
         ({"live/main.tofu": TF_BLOCKS}, ["required_version", "provider", "module"]),
         (
-            {"live/terragrunt.hcl": b'terraform {\n  source = "git::https://github.com/acme/mods.git//vpc?ref=v1.0.0"\n}\n'},
+            {
+                "live/terragrunt.hcl": b'terraform {\n  source = "git::https://github.com/acme/mods.git//vpc?ref=v1.0.0"\n}\n'
+            },
             ["terragrunt"],
         ),
         (
-            {"root.hcl": b'terraform {\n  source = "tfr:///acme/vpc/aws?version=1.0.0"\n  required_version = ">= 1"\n}\n'},
+            {
+                "root.hcl": b'terraform {\n  source = "tfr:///acme/vpc/aws?version=1.0.0"\n  required_version = ">= 1"\n}\n'
+            },
             ["terragrunt"],
         ),
         ({"live/other.hcl": b'unit "u" {\n  source = "github.com/acme/mods//vpc?ref=v1.0.0"\n}\n'}, []),
         (
-            {"live/terragrunt.stack.hcl": b'unit "u" {\n  source = "github.com/acme/mods//vpc?ref=v1.0.0"\n}\n'},
+            {
+                "live/terragrunt.stack.hcl": b'unit "u" {\n  source = "github.com/acme/mods//vpc?ref=v1.0.0"\n}\n'
+            },
             ["stack_unit"],
         ),
         ({"tests/x.tftest.hcl": b'run "r" {\n  module {\n    source = "./x"\n  }\n}\n'}, []),
@@ -291,9 +297,16 @@ def test_lock_file_is_not_a_candidate():
         (
             "p.tf.json",
             '{"provider": {"aws": [{"version": "~> 2.0"}, {"alias": "b", "version": "~> 2.1"}]}}',
-            [("aws", "~> 2.0", "ok", "hashicorp/aws", (1, 35)), ("aws", "~> 2.1", "ok", "hashicorp/aws", (1, 72))],
+            [
+                ("aws", "~> 2.0", "ok", "hashicorp/aws", (1, 35)),
+                ("aws", "~> 2.1", "ok", "hashicorp/aws", (1, 72)),
+            ],
         ),
-        ("p.tf", 'provider "aws" {\n  version = var.v\n}\n', [("aws", None, "dynamic", "hashicorp/aws", (2, 13))]),
+        (
+            "p.tf",
+            'provider "aws" {\n  version = var.v\n}\n',
+            [("aws", None, "dynamic", "hashicorp/aws", (2, 13))],
+        ),
     ],
 )
 def test_legacy_provider_version(path, text, expected):

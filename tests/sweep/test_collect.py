@@ -56,12 +56,17 @@ def test_refs_and_sweep_agree_on_every_reference():
     workflow = {p for p in places if p[0].startswith(".github/")}
     assert set(places) - workflow <= reported
     # The forms, spelled out.
-    assert not any(p[0] in ("bad-port/main.tf", "hcl/terraform.hcl", "hcl/.terraform.lock.hcl", "tofu/main.tf") for p in places)
+    assert not any(
+        p[0] in ("bad-port/main.tf", "hcl/terraform.hcl", "hcl/.terraform.lock.hcl", "tofu/main.tf")
+        for p in places
+    )
     assert places[("override/main.tf", 2, 13)] == "registry.terraform.io/babbel/cloudfront-bucket/aws"
     assert {d.id for d in deps if d.id.startswith("github.com/acme/mods")} == {
         "github.com/acme/mods#v*-queue",
         "github.com/acme/mods#v*-topic",
     }
     assert any("//hashicorp/helm" in e for e in errors)
-    tofu_dir = [o.current for d in deps if d.id == "terraform" for o in d.occurrences if o.path.startswith("tofu/")]
+    tofu_dir = [
+        o.current for d in deps if d.id == "terraform" for o in d.occurrences if o.path.startswith("tofu/")
+    ]
     assert tofu_dir == [">= 1.7", ">= 1.6"]

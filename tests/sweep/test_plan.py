@@ -169,7 +169,9 @@ def test_suffix_families_are_separate_series() -> None:
 
 
 def test_pessimistic_floor_survives_the_sweep() -> None:
-    files = {"v.tf": 'terraform {\n  required_providers {\n    aws = { source = "hashicorp/aws", version = "~> 1.2.0" }\n  }\n}\n'}
+    files = {
+        "v.tf": 'terraform {\n  required_providers {\n    aws = { source = "hashicorp/aws", version = "~> 1.2.0" }\n  }\n}\n'
+    }
     results, changed = plan_files(files, {"registry.terraform.io/hashicorp/aws": avail("1.2.0", "1.3.7")})
     assert results["registry.terraform.io/hashicorp/aws"].new == ["~> 1.3.0"]
     assert changed == {"v.tf": files["v.tf"].replace("~> 1.2.0", "~> 1.3.0").encode()}

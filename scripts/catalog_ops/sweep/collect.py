@@ -26,6 +26,7 @@ from catalog_ops.core.sources import (
 )
 from catalog_ops.core.versions import TagScheme, parse_version
 from catalog_ops.refs import Reference, RefKindOfEntry, RefStatus, is_candidate_path, scan_files
+from catalog_ops.refs.scan import LOCK_FILE
 from catalog_ops.sweep.config import DEFAULT_UPSTREAMS, SweepConfig
 from catalog_ops.sweep.model import Dependency, DepKind, ForgeReleases, GitRemote, Lookup, Occurrence
 
@@ -35,14 +36,24 @@ _WORKFLOW_INPUT_RE = re.compile(
     r"^(?P<lead>[ \t]*(?:-[ \t]+)?)(?P<key>terraform_version|tofu_version)[ \t]*:[ \t]*"
     r"(?P<q>[\"']?)(?P<val>[^\"'\s#]+)(?P=q)[ \t]*(?:#.*)?$"
 )
-_MODULE_ENTRIES = (RefKindOfEntry.MODULE, RefKindOfEntry.TERRAGRUNT, RefKindOfEntry.STACK_UNIT, RefKindOfEntry.STACK)
+_MODULE_ENTRIES = (
+    RefKindOfEntry.MODULE,
+    RefKindOfEntry.TERRAGRUNT,
+    RefKindOfEntry.STACK_UNIT,
+    RefKindOfEntry.STACK,
+)
 _GIT_KINDS = (SourceKind.GIT, SourceKind.GITHUB, SourceKind.BITBUCKET)
 
 
 def is_sweep_path(path: str) -> bool:
-    """True for the repository paths ``collect`` reads: files ``refs`` scans, workflows and the
-    catalog config file."""
-    return is_candidate_path(path) or bool(WORKFLOW_RE.match(path)) or path in CONFIG_PATHS
+    """True for the repository paths ``collect`` reads: files ``refs`` scans, workflows, the
+    catalog config file, and the dependency lock files the sweep keeps in step (``sweep.lockfile``)."""
+    return (
+        is_candidate_path(path)
+        or bool(WORKFLOW_RE.match(path))
+        or path in CONFIG_PATHS
+        or path.rsplit("/", 1)[-1] == LOCK_FILE
+    )
 
 
 def _cli_for_tool(name: str | None) -> str | None:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from catalog_ops.bump import bump_files
 from catalog_ops.core.edits import Edit
-from catalog_ops.core.sources import without_public_registry
+from catalog_ops.core.sources import ProviderAddress, without_public_registry
 from catalog_ops.core.versions import (
     Level,
     TagScheme,
@@ -29,10 +29,12 @@ from catalog_ops.core.versions import (
 from catalog_ops.errors import CatalogOpsError
 from catalog_ops.refs import Reference, is_candidate_path
 from catalog_ops.sweep.config import SweepConfig
+from catalog_ops.sweep.lockfile import PackageSource, lock_files_for, plan_lock
 from catalog_ops.sweep.model import (
     Available,
     Dependency,
     DependencyResult,
+    DepKind,
     GitRemote,
     Occurrence,
     PullPlan,
@@ -86,8 +88,15 @@ def plan(
     available: Mapping[str, Available | str],
     files: Mapping[str, bytes],
     config: SweepConfig,
+    locks: PackageSource | None = None,
 ) -> list[DependencyResult]:
-    """Decide each dependency's target version and compute the byte-exact edits (pure).
+    """Decide each dependency's target version and compute the byte-exact edits (pure but for
+    ``locks``).
+
+    A provider whose constraint changes in a directory that commits a ``.terraform.lock.hcl``
+    moves in that lock file too, in the same result (so in the same commit), computed from the
+    packages ``locks`` serves (``sweep.lockfile.plan_lock``); without ``locks`` the lock file is
+    left and reported in the dependency's ``skipped``.
 
     For every dependency: the current version is the lowest among its places (for a constraint,
     the newest available version it admits); candidates are the upstream's versions newer than
@@ -95,6 +104,7 @@ def plan(
     the newest candidate. Each place then changes only if it does not already admit the target.
     """
     results = []
+    cache: dict[str, str] = {}
     for dep in deps:
         avail = available.get(dep.id)
         current_texts = list(dict.fromkeys(o.current for o in dep.occurrences))
@@ -127,8 +137,47 @@ def plan(
                 )
             )
             continue
-        results.append(_plan_one(dep, avail, files, config, current_texts))
+        result = _plan_one(dep, avail, files, config, current_texts)
+        if result.edits and dep.kind is DepKind.PROVIDER and result.target is not None:
+            _plan_locks(result, files, locks, cache)
+        results.append(result)
     return results
+
+
+def _lock_constraints(text: str) -> str:
+    """A constraint as a lock file records it (``getproviders.VersionConstraintsString``: parts
+    joined by ``", "``, each ``OP VERSION`` with one space; an exact version without ``=``)."""
+    out = []
+    for part in parse_constraint(text).parts:
+        ver = text[part.span[0] : part.span[1]].lstrip("v")
+        out.append(f"{part.op} {ver}" if part.op_written and part.op != "=" else ver)
+    return ", ".join(out)
+
+
+def _plan_locks(
+    result: DependencyResult, files: Mapping[str, bytes], locks: PackageSource | None, cache: dict[str, str]
+) -> None:
+    """Add the lock-file edits of a provider result (see ``plan``)."""
+    dep = result.dependency
+    assert isinstance(dep.lookup, ProviderAddress) and result.target is not None
+    new_by_dir: dict[str, list[str]] = {}
+    for occ in dep.occurrences:
+        if occ.span is None:
+            continue
+        edit = next((e for e in result.edits.get(occ.path, []) if (e.start, e.end) == occ.span), None)
+        d = occ.path.rsplit("/", 1)[0] if "/" in occ.path else ""
+        new_by_dir.setdefault(d, []).append(edit.new if edit is not None else occ.current)
+    for d, lock in sorted(lock_files_for(list(result.edits), files).items()):
+        if locks is None:
+            dep.skipped.append(f"{lock}: not updated (set sweep.provider_mirror to keep lock files in step)")
+            continue
+        constraints = new_by_dir.get(d) or []
+        combined = _lock_constraints(", ".join(dict.fromkeys(constraints))) if constraints else None
+        text = files[lock].decode("utf-8")
+        decided = plan_lock(lock, text, dep.lookup, result.target.core, combined, locks, cache)
+        dep.skipped.extend(decided.notes)
+        if decided.edit is not None:
+            result.edits.setdefault(lock, []).append(decided.edit)
 
 
 def _plan_one(
