@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 
 from catalog_ops.bump import bump_files
+from catalog_ops.core import drift
 from catalog_ops.core.edits import Edit
 from catalog_ops.core.sources import ProviderAddress, without_public_registry
 from catalog_ops.core.versions import (
@@ -71,16 +72,11 @@ def _locate(text: str, value: str, line: int, col: int, *, quoted: bool) -> int 
 
 
 def _current_version(occ: Occurrence, versions: Sequence[Version]) -> Version | None:
+    """The version a place is at: ``core.drift.resolve_current`` (the pin; for a constraint the
+    newest available version it admits, else its floor), the answer rollout and dashboard use."""
     if occ.exact:
         return parse_version(occ.current)
-    try:
-        cons = parse_constraint(occ.current)
-    except CatalogOpsError:
-        return None
-    admitted = [v for v in versions if cons.admits(v)]
-    if admitted:
-        return max(admitted)
-    return max((p.version for p in cons.parts if p.op in ("=", ">=", ">", "~>")), default=None)
+    return drift.resolve_current(occ.current, versions)
 
 
 def plan(
@@ -264,6 +260,8 @@ def _edit_for(
             return None
         new = target.with_prefix(cur.prefix)
     else:
+        if drift.assess(occ.current, versions=[], target=target).admits_target:
+            return None  # already admits the target: left as written (core.drift)
         try:
             updated = update_constraint(occ.current, target)
         except CatalogOpsError as exc:
@@ -300,7 +298,10 @@ def _plan_modules(
                 address=address,
                 to=target.core,
                 allow_prerelease=target.is_prerelease,
-                select=_same_series(target) if isinstance(dep.lookup, GitRemote) else None,
+                select=_both(
+                    _not_admitting(target),
+                    _same_series(target) if isinstance(dep.lookup, GitRemote) else None,
+                ),
             )
         except CatalogOpsError as exc:
             dep.skipped.append(f"{address}: {exc}")
@@ -322,6 +323,15 @@ def _plan_modules(
             result.update = max(result.update, update_type(cur, target))
 
 
+def _both(
+    first: Callable[[Reference], bool], second: Callable[[Reference], bool] | None
+) -> Callable[[Reference], bool]:
+    """A ``select`` accepting what both accept (``second`` None: ``first`` alone)."""
+    if second is None:
+        return first
+    return lambda ref: first(ref) and second(ref)
+
+
 def _same_series(target: Version) -> Callable[[Reference], bool]:
     """``bump`` selector: only git refs in ``target``'s tag series (prefix scheme and family), so
     one repository's other series (``v1.0.0-queue`` beside ``v1.0.0-topic``) stay as written."""
@@ -330,6 +340,18 @@ def _same_series(target: Version) -> Callable[[Reference], bool]:
     def select(ref: Reference) -> bool:
         current = parse_version(ref.source.ref) if ref.source and ref.source.ref else None
         return current is None or TagScheme.of_version(current) == scheme
+
+    return select
+
+
+def _not_admitting(target: Version) -> Callable[[Reference], bool]:
+    """``bump_files``' ``select``: a module's registry constraint that already admits ``target``
+    is left as written (``core.drift``, the rule rollout and the dashboard follow)."""
+
+    def select(ref: Reference) -> bool:
+        if ref.version and ref.source is not None and ref.source.ref is None:
+            return not drift.assess(ref.version, versions=[], target=target).admits_target
+        return True
 
     return select
 
