@@ -30,9 +30,10 @@ import os
 import re
 import signal
 import subprocess
+import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -264,6 +265,7 @@ def run_go_test(
     raw_log: Path | None = None,
     kill_after: float | None = None,
     build_timeout: float | None = 1800,
+    kill_when: Callable[[str], bool] | None = None,
 ) -> GoTestRun:
     """Run ``go test -json`` for exactly ``tests`` in ``test_dir``; never raises on test failure.
 
@@ -280,6 +282,9 @@ def run_go_test(
         build_timeout: the test binaries are first built (``go test -run '^$'``, which runs no
             test) within this many seconds, so compiling Terratest's dependencies on a cold cache
             never eats into ``timeout``; ``None`` skips that step.
+        kill_when: called with each line of the ``go test -json`` stream as it arrives; when it
+            returns True the process group is killed at once, exactly as at ``kill_after`` (lets a
+            caller end a run on an event, e.g. a test that must be cut off once another passed).
     """
     if build_timeout is not None:
         built = _run_group(
@@ -300,7 +305,7 @@ def run_go_test(
         cmd.append(f"-parallel={parallel}")
     cmd.append("./...")
     killed, returncode, out = _run_group(
-        cmd, test_dir, env, kill_after if kill_after is not None else timeout + _GRACE
+        cmd, test_dir, env, kill_after if kill_after is not None else timeout + _GRACE, kill_when=kill_when
     )
     lines = out.splitlines()
     if raw_log is not None:
@@ -310,14 +315,20 @@ def run_go_test(
 
 
 def _run_group(
-    cmd: Sequence[str], cwd: Path, env: Mapping[str, str], limit: float
+    cmd: Sequence[str],
+    cwd: Path,
+    env: Mapping[str, str],
+    limit: float,
+    *,
+    kill_when: Callable[[str], bool] | None = None,
 ) -> tuple[bool, int | None, str]:
-    """Run ``cmd`` in its own session; kill the whole group after ``limit`` seconds.
+    """Run ``cmd`` in its own session; kill the whole group after ``limit`` seconds, or as soon as
+    ``kill_when(line)`` is True for a line of its output.
 
     Returns ``(killed, returncode, combined stdout+stderr)``. The group is always killed at the
     end, so ``terraform`` children of a killed test binary do not linger.
     """
-    killed = False
+    killed = threading.Event()
     proc = subprocess.Popen(
         list(cmd),
         cwd=cwd,
@@ -327,15 +338,26 @@ def _run_group(
         text=True,
         start_new_session=True,
     )
+
+    def kill() -> None:
+        killed.set()
+        _killpg(proc.pid, signal.SIGKILL)
+
+    timer = threading.Timer(limit, kill)
+    timer.daemon = True
+    timer.start()
+    lines: list[str] = []
     try:
-        out, _ = proc.communicate(timeout=limit)
-    except subprocess.TimeoutExpired:
-        killed = True
-        _killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if kill_when is not None and not killed.is_set() and kill_when(line):
+                kill()
+        proc.wait()
     finally:
+        timer.cancel()
         _killpg(proc.pid, signal.SIGKILL)
-    return killed, proc.returncode, out
+    return killed.is_set(), proc.returncode, "".join(lines)
 
 
 def _killpg(pid: int, sig: int) -> None:
