@@ -113,7 +113,9 @@ def test_outer_kill_when_go_timeout_does_not_fire(hang_catalog: Path, check_tool
             event = json.loads(line)
         except ValueError:
             return False
-        if event.get("Test") == "TestQuick" and event.get("Action") == "pass":
+        # test2json may hold TestQuick's "pass" event until its next line, which a hanging
+        # parallel test never prints: the "--- PASS" output line is the event to wait for.
+        if "--- PASS: TestQuick " in str(event.get("Output", "")):
             seen.add("quick passed")
         if "TestSlow starting" in str(event.get("Output", "")):
             seen.add("slow running")
@@ -207,6 +209,28 @@ def test_interleaved_output_split_by_terratest_prefix():
     assert (run.tests["TestB"].status, run.tests["TestB"].duration) == ("passed", 2.5)
     assert run.package_output == ["not json: build noise\n"]
     assert not run.timed_out
+
+
+def test_result_line_decides_when_the_result_event_never_came():
+    """A parallel test that passed while another hung: test2json emitted its "--- PASS" line but
+    holds the "pass" event for a next line that never comes; the kill must not turn it into a
+    timeout (this interleaving made the outer-kill test flaky)."""
+    lines = [
+        _ev("run", "TestQuick"),
+        _ev("run", "TestSlow"),
+        _ev("cont", "TestQuick"),
+        _ev("cont", "TestSlow"),
+        _ev("output", "TestSlow", "TestSlow starting\n"),
+        _ev("output", "TestQuick", "    hang_test.go:11: quick done\n"),
+        _ev("output", "TestQuick", "--- PASS: TestQuick (0.25s)\n"),
+        _ev(
+            "output", "TestQuick", "    --- FAIL: TestQuick/sub (0.00s)\n"
+        ),  # a subtest's line: not the result
+    ]
+    run = parse_go_test_json(lines, killed=True, returncode=-9)
+    assert (run.tests["TestQuick"].status, run.tests["TestQuick"].duration) == ("passed", 0.25)
+    assert run.tests["TestSlow"].status == "timeout"
+    assert run.timed_out
 
 
 def test_compile_error_is_reported_not_crashed(hang_catalog: Path, run_check, check_tools, tmp_path: Path):

@@ -117,6 +117,10 @@ class GoTestRun:
     returncode: int | None
 
 
+_RESULT_LINE = re.compile(r"^--- (?P<word>PASS|FAIL|SKIP): (?P<name>\S+) \((?P<secs>[0-9.]+)s\)")
+_RESULT_STATUS = {"PASS": "passed", "FAIL": "failed", "SKIP": "skipped"}
+
+
 def parse_go_test_json(
     lines: Iterable[str], *, killed: bool = False, returncode: int | None = 0
 ) -> GoTestRun:
@@ -133,6 +137,7 @@ def parse_go_test_json(
     build_failed = False
     in_panic = False
     started: dict[str, datetime.datetime] = {}
+    reported: dict[str, tuple[str, float]] = {}
     last_time: datetime.datetime | None = None
     for raw in lines:
         raw = raw.rstrip("\n")
@@ -178,11 +183,18 @@ def parse_go_test_json(
                 tests[owner].output.append(text)
             else:
                 package_output.append(text)
+            result = _RESULT_LINE.match(text)
+            if result and "/" not in result["name"]:
+                reported[result["name"]] = (_RESULT_STATUS[result["word"]], float(result["secs"]))
         elif action in ("pass", "fail", "skip") and top and test == top:
             outcome = tests[top]
             outcome.status = {"pass": "passed", "fail": "failed", "skip": "skipped"}[action]
             outcome.duration = float(ev.get("Elapsed") or 0.0)
     for t in tests.values():
+        if t.status == "running" and t.name in reported:
+            # test2json holds a test's pass/fail event until the line after its "--- PASS" line;
+            # when a parallel test hangs, that line never comes: the result line is the outcome.
+            t.status, t.duration = reported[t.name]
         if t.status == "running":
             t.status = "timeout" if timed_out else "failed"
             if t.name in started and last_time is not None:
