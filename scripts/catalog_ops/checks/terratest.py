@@ -352,7 +352,8 @@ def _run_group(
     )
 
     def kill() -> None:
-        killed.set()
+        if proc.poll() is None:  # not when it has just ended by itself
+            killed.set()
         _killpg(proc.pid, signal.SIGKILL)
 
     timer = threading.Timer(limit, kill)
