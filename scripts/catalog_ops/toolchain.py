@@ -582,7 +582,8 @@ def install(
         futures = {}
         for name in order:
             spec = specs[name]
-            log(f"{name} {spec.version or '>= ' + spec.min_version} ...")
+            wanted = spec.version or (f">= {spec.min_version}" if spec.min_version else spec.kind)
+            log(f"{name} {wanted} ...")
             futures[
                 pool.submit(
                     install_one,
