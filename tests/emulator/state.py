@@ -149,8 +149,8 @@ class Semantics:
     * ``legacy_user_repos_private``: ``GET /users/{u}/repos`` also lists private repositories.
     """
 
-    legacy_merge_state: bool = True
-    legacy_reviewers: bool = True
+    legacy_merge_state: bool = False
+    legacy_reviewers: bool = False
     legacy_archived_writes: bool = False
     legacy_user_repos_private: bool = False
 

@@ -53,7 +53,10 @@ class DependentConfig:
             minor updates).
         automerge_majors: allow auto-merge of breaking updates (majors, and releases whose
             metadata marks the module breaking) when the policy otherwise allows the merge.
-        reviewers: users and ``org/slug`` teams to request; empty means CODEOWNERS.
+        automerge_without_checks: merge automatically even when the dependent never reports any
+            check on the PR head (default False: such a PR is "not merged: no checks ran").
+        reviewers: users and ``org/slug`` teams catalog-ops requests; empty means none (GitHub
+            itself requests the CODEOWNERS of the changed files when the PR is opened).
         labels: labels added to the PR (in addition to the rollout's own).
         base: base branch of the PR; None means the default branch.
         source: file the config came from (None for defaults).
@@ -64,6 +67,7 @@ class DependentConfig:
     majors: bool = True
     automerge: str = "security"
     automerge_majors: bool = False
+    automerge_without_checks: bool = False
     reviewers: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
     base: str | None = None
@@ -111,6 +115,7 @@ class DependentConfig:
             "majors": self.majors,
             "automerge": self.automerge,
             "automerge_majors": self.automerge_majors,
+            "automerge_without_checks": self.automerge_without_checks,
             "reviewers": list(self.reviewers),
             "labels": list(self.labels),
             "base": self.base,
@@ -126,6 +131,7 @@ class DependentConfig:
             majors=bool(data.get("majors", True)),
             automerge=str(data.get("automerge", "security")),
             automerge_majors=bool(data.get("automerge_majors", False)),
+            automerge_without_checks=bool(data.get("automerge_without_checks", False)),
             reviewers=tuple(data.get("reviewers", ())),
             labels=tuple(data.get("labels", ())),
             base=data.get("base"),
@@ -176,6 +182,7 @@ _SCHEMA: dict[str, str] = {
     "majors": "bool",
     "automerge": "policy",
     "automerge_majors": "bool",
+    "automerge_without_checks": "bool",
     "reviewers": "strlist",
     "labels": "strlist",
     "base": "str",

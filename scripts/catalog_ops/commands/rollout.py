@@ -3,6 +3,8 @@
 - ``plan``: read the release and its metadata, find dependents, write the plan JSON.
 - ``shard``: print a GitHub Actions matrix (<= 256 entries) that balances the plan's work.
 - ``apply``: open/update/close PRs per the plan (or one shard of it); ``--dry-run`` writes nothing.
+- ``merge``: the merge pass: arm, merge through the gate, or disarm each open rollout PR of a
+  plan (a scheduled workflow runs ``plan`` then ``merge``); writes no branch or PR text.
 - ``summary``: merge the JSON reports of several apply shards into one summary.
 
 See docs/rollout.md for the plan schema, the dependent ``.catalog-ops.yml`` and the templates.
@@ -82,20 +84,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     ap.add_argument("--plan", type=Path, required=True)
     ap.add_argument("--shard", help="K/N: apply only shard K of N (from 'rollout shard')")
     ap.add_argument("--dry-run", action="store_true", help="print every diff and PR text; write nothing")
-    ap.add_argument(
-        "--wait-and-merge",
-        action="store_true",
-        help="where auto-merge is unavailable, wait for green checks and merge",
-    )
-    ap.add_argument(
-        "--wait-timeout", type=_nonneg_float, default=600.0, help="seconds to wait per PR (default 600)"
-    )
-    ap.add_argument(
-        "--poll-interval",
-        type=_positive_float,
-        default=15.0,
-        help="seconds between check polls (default 15)",
-    )
+    _merge_arguments(ap)
     ap.add_argument(
         "--concurrency", type=positive_int, default=4, help="dependents processed in parallel (default 4)"
     )
@@ -110,7 +99,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="rebuild the rollout branch even when it has commits not made by catalog-ops",
     )
     ap.add_argument("--template-dir", type=Path, help="directory with pr_title.j2 / pr_body.md.j2 overrides")
-    ap.add_argument("--merge-method", choices=("squash", "merge", "rebase"), default="squash")
     ap.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     ap.add_argument("--report", type=Path, help="also write the JSON report to this file")
     ap.add_argument(
@@ -121,10 +109,57 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     )
     ap.set_defaults(func=run)
 
+    mp = rsub.add_parser(
+        "merge",
+        help="merge pass: merge each open rollout PR of a plan whose checks passed on its head "
+        "(arm GitHub auto-merge where required checks exist; disarm where the policy no longer allows it)",
+    )
+    mp.add_argument("--plan", type=Path, required=True)
+    mp.add_argument("--shard", help="K/N: only shard K of N (from 'rollout shard')")
+    _merge_arguments(mp)
+    mp.add_argument(
+        "--concurrency", type=positive_int, default=4, help="dependents processed in parallel (default 4)"
+    )
+    mp.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+    mp.add_argument("--report", type=Path, help="also write the JSON report to this file")
+    mp.set_defaults(func=run)
+
     sm = rsub.add_parser("summary", help="merge apply shard reports (JSON) into one summary")
     sm.add_argument("reports", nargs="+", type=Path)
     sm.add_argument("--json", action="store_true")
     sm.set_defaults(func=run)
+
+
+def _merge_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of the merge step shared by ``apply`` and ``merge``."""
+    p.add_argument(
+        "--wait-and-merge",
+        action="store_true",
+        help="where GitHub's auto-merge does not wait for required checks, poll the merge gate "
+        "until the checks on the PR head passed (then merge, pinned to that head) or failed",
+    )
+    p.add_argument(
+        "--wait-timeout", type=_nonneg_float, default=600.0, help="seconds to wait per PR (default 600)"
+    )
+    p.add_argument(
+        "--poll-interval",
+        type=_positive_float,
+        default=15.0,
+        help="seconds between check polls (default 15)",
+    )
+    p.add_argument(
+        "--checks-grace",
+        type=_nonneg_float,
+        default=300.0,
+        help="seconds after the head commit during which 'no check reported yet' is pending; after "
+        "it a PR whose repository reported no check is not merged (default 300)",
+    )
+    p.add_argument(
+        "--merge-method",
+        choices=("squash", "merge", "rebase"),
+        default="squash",
+        help="preferred merge method; another one the repository allows is used when it is disabled",
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -136,6 +171,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return _shard(args)
     if step == "apply":
         return _apply(args, settings)
+    if step == "merge":
+        return _merge(args, settings)
     return _summary(args)
 
 
@@ -254,6 +291,7 @@ def _apply(args: argparse.Namespace, settings: Settings) -> int:
         wait_and_merge=args.wait_and_merge,
         wait_timeout=args.wait_timeout,
         poll_interval=args.poll_interval,
+        checks_grace=args.checks_grace,
         concurrency=args.concurrency,
         template_dir=args.template_dir,
         merge_method=args.merge_method,
@@ -272,6 +310,34 @@ def _apply(args: argparse.Namespace, settings: Settings) -> int:
             progress=lambda _o: progress.advance(task),
         )
     report.render_table(console)
+    gha.write_summary(report.to_markdown())
+    doc = json.dumps(report.to_json(), indent=2) + "\n"
+    if args.report:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(doc, encoding="utf-8")
+    if args.json:
+        sys.stdout.write(doc)
+    gha.set_outputs({"failed": "true" if report.failed else "false", "counts": json.dumps(report.counts())})
+    return 1 if report.failed else 0
+
+
+def _merge(args: argparse.Namespace, settings: Settings) -> int:
+    from catalog_ops.forge import make_forge
+    from catalog_ops.rollout.apply import ApplyOptions, merge_plan
+    from catalog_ops.rollout.shard import parse_shard
+
+    plan = _load_plan(args.plan)
+    shard = parse_shard(args.shard) if args.shard else None
+    options = ApplyOptions(
+        wait_and_merge=args.wait_and_merge,
+        wait_timeout=args.wait_timeout,
+        poll_interval=args.poll_interval,
+        checks_grace=args.checks_grace,
+        concurrency=args.concurrency,
+        merge_method=args.merge_method,
+    )
+    report = merge_plan(make_forge(settings), plan, shard=shard, options=options)
+    report.render_table(_console())
     gha.write_summary(report.to_markdown())
     doc = json.dumps(report.to_json(), indent=2) + "\n"
     if args.report:

@@ -17,7 +17,10 @@ are paced and failures are handled in one place:
   ``Retry-After`` waits that many seconds; with ``X-RateLimit-Remaining: 0`` it waits until
   ``X-RateLimit-Reset``; a secondary-limit message without headers waits
   ``backoff`` (exponential, starting at 60 s as GitHub advises, capped by ``max_wait``). At most
-  ``max_retries`` waits per request, then ``RateLimited``.
+  ``max_retries`` waits per request, then ``RateLimited``. GraphQL limits arrive as HTTP 200
+  with ``errors[].type == "RATE_LIMITED"`` or the secondary-limit message
+  (``graphql_rate_limited``) and take the same waits; the commit path never falls back to Git
+  Data writes while limited (``RateLimited`` is not a ``GraphQLFailure``).
 * **Pacing**: content-creating requests (REST POST/PATCH/PUT/DELETE and GraphQL mutations) are
   spaced by ``write_interval`` seconds (default 1, GitHub's guidance for secondary limits).
 * **Retries**: idempotent requests (GET, PUT, DELETE, and writes whose effect is a set/replace)
@@ -84,6 +87,27 @@ def _connect_reason(exc: BaseException) -> str:
         nxt = cur.args[0] if cur.args and isinstance(cur.args[0], BaseException) else None
         cur = cur.__cause__ or cur.__context__ or getattr(cur, "reason", None) or nxt
     return type(exc).__name__
+
+
+def graphql_rate_limited(data: Any) -> str | None:
+    """The limit message when a GraphQL answer (HTTP 200) reports a rate limit, else None.
+
+    GitHub: over the primary limit "you will receive a response with a 200 status code and an
+    error message" with ``x-ratelimit-remaining: 0`` and ``x-ratelimit-reset``; the error's
+    ``type`` is ``RATE_LIMITED`` (github/docs#22607). Secondary limits carry the "secondary rate
+    limit" message and may carry ``retry-after``
+    (https://docs.github.com/en/graphql/overview/rate-limits-and-query-limits-for-the-graphql-api#exceeding-the-rate-limit,
+    #secondary-rate-limits).
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("errors"), list):
+        return None
+    for err in data["errors"]:
+        if not isinstance(err, dict):
+            continue
+        message = str(err.get("message", ""))
+        if err.get("type") == "RATE_LIMITED" or "rate limit" in message.lower():
+            return message or "RATE_LIMITED"
+    return None
 
 
 def quote_path(part: str) -> str:
@@ -285,18 +309,22 @@ class GitHubTransport:
                 kinds.append("retries")
             self._count(*kinds)
             try:
-                return self._req.requestJsonAndCheck(verb, url, parameters=dict(params or {}), input=body)
+                got = self._req.requestJsonAndCheck(verb, url, parameters=dict(params or {}), input=body)
+                limited = graphql_rate_limited(got[1]) if graphql else None
+                if limited is None:
+                    return got
+                # GraphQL limits answer HTTP 200 with ``errors`` (see ``graphql_rate_limited``):
+                # the same back-off as REST's 403/429, nothing was carried out, so re-sending is safe.
+                headers = {k.lower(): v for k, v in (got[0] or {}).items()}
+                wait = self._rate_limit_wait(403, headers, {"message": limited})
+                self._limited(verb, url, attempt, wait if wait is not None else self.secondary_backoff)
+                attempt += 1
+                continue
             except GithubException as exc:
                 headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
                 wait = self._rate_limit_wait(exc.status, headers, exc.data)
                 if wait is not None:
-                    if attempt >= self.max_retries or wait > self.max_wait:
-                        raise RateLimited(
-                            f"GitHub rate limit on {verb} {self._show(url)}: still limited after {attempt} "
-                            f"retries (next wait {wait:.0f}s)"
-                        ) from None
-                    self._count("rate_limited")
-                    self._wait("rate-limit", wait)
+                    self._limited(verb, url, attempt, wait)
                     attempt += 1
                     continue
                 if exc.status >= 500:
@@ -324,6 +352,17 @@ class GitHubTransport:
                     attempt += 1
                     continue
                 raise TransientError(f"{verb} {self._show(url)} failed: {type(exc).__name__}") from None
+
+    def _limited(self, verb: str, url: str, attempt: int, wait: float) -> None:
+        """Wait out a rate limit (REST 403/429 or GraphQL 200-with-errors) before re-sending, or
+        raise ``RateLimited`` when ``max_retries`` waits were taken or ``wait`` exceeds ``max_wait``."""
+        if attempt >= self.max_retries or wait > self.max_wait:
+            raise RateLimited(
+                f"GitHub rate limit on {verb} {self._show(url)}: still limited after {attempt} "
+                f"retries (next wait {wait:.0f}s)"
+            ) from None
+        self._count("rate_limited")
+        self._wait("rate-limit", wait)
 
     def _origin(self) -> str:
         """``scheme://host[:port]`` of the API (no path, no userinfo: never a credential)."""
