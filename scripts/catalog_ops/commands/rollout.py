@@ -86,6 +86,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     ap.add_argument("--dry-run", action="store_true", help="print every diff and PR text; write nothing")
     _merge_arguments(ap)
     ap.add_argument(
+        "--merge-only",
+        action="store_true",
+        help="only the merge pass (as 'rollout merge'): write no branch or PR text; for the action's merge-only input",
+    )
+    ap.add_argument(
         "--concurrency", type=positive_int, default=4, help="dependents processed in parallel (default 4)"
     )
     ap.add_argument(
@@ -122,6 +127,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     )
     mp.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     mp.add_argument("--report", type=Path, help="also write the JSON report to this file")
+    mp.add_argument(
+        "--report-dir",
+        metavar="DIR",
+        help="write the JSON report to DIR/shard-K-of-N.json (DIR/shard-all.json without --shard) "
+        "and set the step output report-file",
+    )
     mp.set_defaults(func=run)
 
     sm = rsub.add_parser("summary", help="merge apply shard reports (JSON) into one summary")
@@ -275,6 +286,10 @@ def _apply(args: argparse.Namespace, settings: Settings) -> int:
     from catalog_ops.rollout.prtext import check_templates, template_env
     from catalog_ops.rollout.shard import dependents_of_shard, parse_shard
 
+    if args.merge_only:
+        if args.dry_run:
+            raise UsageError("--merge-only writes no PR text and has no --dry-run")
+        return _merge(args, settings)
     shard_id = args.shard.replace("/", "-of-") if args.shard else "all"  # name-safe, for artifact names
     gha.set_outputs({"shard-id": shard_id})
     if args.report_dir and not args.report:
@@ -326,6 +341,11 @@ def _merge(args: argparse.Namespace, settings: Settings) -> int:
     from catalog_ops.rollout.apply import ApplyOptions, merge_plan
     from catalog_ops.rollout.shard import parse_shard
 
+    shard_id = args.shard.replace("/", "-of-") if args.shard else "all"
+    gha.set_outputs({"shard-id": shard_id})
+    if args.report_dir and not args.report:
+        args.report = Path(f"{args.report_dir}/shard-{shard_id}.json")
+        gha.set_outputs({"report-file": f"{args.report_dir}/shard-{shard_id}.json"})
     plan = _load_plan(args.plan)
     shard = parse_shard(args.shard) if args.shard else None
     options = ApplyOptions(
