@@ -848,6 +848,12 @@ class GitHubEmulator:
         (https://docs.github.com/en/rest/repos/repos#list-repositories-for-a-user) — private ones
         only with ``Semantics.legacy_user_repos_private``. ``/orgs/{org}/repos`` lists what the
         token can see (https://docs.github.com/en/rest/repos/repos#list-organization-repositories)."""
+        if kind == "orgs" and owner in self.state.user_accounts:
+            raise HttpError(
+                404,
+                "Not Found",
+                doc="https://docs.github.com/rest/repos/repos#list-organization-repositories",
+            )
         repos = sorted((r for r in self.state.repos.values() if r.owner == owner), key=lambda r: r.full_name)
         if kind == "users" and not self.state.semantics.legacy_user_repos_private:
             repos = [r for r in repos if not r.private]

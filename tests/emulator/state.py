@@ -222,6 +222,11 @@ class EmulatorState:
         self.tokens: dict[str, TokenInfo] = {}
         self.apps: dict[str, Any] = {}  # app_id -> public key
         self.users: dict[str, int] = {}
+        # Logins that are user accounts, not organizations: ``GET /orgs/{login}/repos`` is a 404
+        # for them (https://docs.github.com/en/rest/repos/repos#list-organization-repositories
+        # lists an organization's repositories; a user is not one), so clients fall back to the
+        # user listings. Owners not named here act as organizations.
+        self.user_accounts: set[str] = set()
         self.nodes: dict[str, tuple[str, str, int]] = {}  # node_id -> (kind, repo, number)
         self.teams: dict[str, set[str]] = {}  # org -> team slugs with access to its repos
         self.org_members: dict[str, set[str]] = {}  # org -> member logins

@@ -383,6 +383,7 @@ def test_private_user_owned_dependents_are_listed(
     """``/users/{u}/repos`` lists public repositories only; the authenticated listings find the
     private ones: ``/user/repos`` for a personal token, ``/installation/repositories`` for an App."""
     emu = github_emulator
+    emu.state.user_accounts.add("alice")  # a user account: /orgs/alice/repos is a 404
     emu.create_repo("alice/public-dep", files=FILES)
     emu.create_repo("alice/private-dep", files=FILES, private=True)
     emu.create_repo("bob/other-private", files=FILES, private=True)
