@@ -348,7 +348,8 @@ def _show(args: argparse.Namespace, settings: Settings, console: Console) -> int
                 f"{checks.get('state', '-')}" + (f" @{checks['sha'][:7]}" if checks else ""),
                 (pr.get("merge_method") or "on") if pr["auto_merge"] else "-",
                 ", ".join(pr["labels"]),
-                ", ".join(pr["reviewers"] + pr["team_reviewers"]),
+                ", ".join(pr["reviewers"] + pr["team_reviewers"])
+                + (f" (approved: {', '.join(pr['approvals'])})" if pr.get("approvals") else ""),
             )
         )
     console.print(pt)
