@@ -98,6 +98,11 @@ class ReviewersRefused(Conflict):
         self.refused = refused
 
 
+class RefMoved(Conflict):
+    """A compare-and-swap ref update was refused: the branch no longer points at the commit the
+    caller read (another run moved it). Re-read the branch and the PR and decide again."""
+
+
 class AutoMergeUnavailable(ForgeError):
     """The repository does not allow auto-merge (or the PR is not in a state that permits it)."""
 
