@@ -393,3 +393,11 @@ def test_private_user_owned_dependents_are_listed(
     app = emu.mint_token(kind="app", repositories=["alice/private-dep", "bob/other-private"])
     names = [r.full_name for r in github_forge_factory(token=app).list_repos("alice").repos]
     assert names == ["alice/private-dep", "alice/public-dep"]
+
+
+def test_compare_url_is_the_compare_view_without_a_request(github_forge) -> None:
+    before = dict(github_forge.request_counts())
+    url = github_forge.compare_url("acme/catalog", "modules/vpc/v1.0.0", "modules/vpc/v1.1.0")
+    assert url.endswith("/acme/catalog/compare/modules/vpc/v1.0.0...modules/vpc/v1.1.0")
+    assert "/api/v3" not in url and "api.github.com" not in url
+    assert dict(github_forge.request_counts()) == before
