@@ -8,6 +8,7 @@ from typing import Any
 
 from catalog_ops.core.metadata import ModuleChange, ReleaseMetadata, render_release_metadata
 from catalog_ops.fanout.dependents import DependentSelection
+from catalog_ops.forge.base import FileChange
 from catalog_ops.render.report import OutcomeKind, Report
 from catalog_ops.rollout.apply import REVIEWERS_MARKER, ApplyOptions, apply_plan, merge_plan
 from catalog_ops.rollout.gather import build_plan
@@ -21,7 +22,15 @@ NEVER = CiJob(name="ci", after=10**9, unit="reads")  # a CI that has not reporte
 
 
 def _release(forge: Any, tag: str, urgency: str, *, breaking: bool = False) -> None:
-    sha = forge.branch_sha(CATALOG, "main")
+    """A real change to modules/network (git decides what changed), tagged and released."""
+    parent = forge.branch_sha(CATALOG, "main")
+    sha = forge.commit_files(
+        CATALOG,
+        "main",
+        parent_sha=parent,
+        message=f"fix: change for {tag}",
+        changes=[FileChange("modules/network/main.tf", f"# network {tag}\n".encode())],
+    )
     forge.create_tag(CATALOG, name=tag, sha=sha, message=tag)
     meta = ReleaseMetadata(
         version=tag[1:],
