@@ -901,6 +901,12 @@ class GitHubEmulator:
         (https://docs.github.com/en/rest/repos/repos#list-repositories-for-a-user) — private ones
         only with ``Semantics.legacy_user_repos_private``. ``/orgs/{org}/repos`` lists what the
         token can see (https://docs.github.com/en/rest/repos/repos#list-organization-repositories)."""
+        if kind == "orgs" and owner in self.state.user_accounts:
+            raise HttpError(
+                404,
+                "Not Found",
+                doc="https://docs.github.com/rest/repos/repos#list-organization-repositories",
+            )
         repos = sorted((r for r in self.state.repos.values() if r.owner == owner), key=lambda r: r.full_name)
         if kind == "users" and not self.state.semantics.legacy_user_repos_private:
             repos = [r for r in repos if not r.private]
@@ -1512,7 +1518,7 @@ class GitHubEmulator:
         self.state.pr_event(r, pr)
         created = self.state.pull_json(r, pr)
         pr["mergeability_pending"] = True  # the creation answer is not the client's first read
-        if not self.state.semantics.legacy_reviewers and not body.get("draft"):
+        if not body.get("draft"):
             # "Code owners are automatically requested for review when someone opens a pull
             # request that modifies code that they own. Code owners are not automatically
             # requested to review draft pull requests." (about-code-owners, cited in
@@ -1584,12 +1590,7 @@ class GitHubEmulator:
             )
         method = body.get("merge_method", "merge")
         _check_merge_method(r, method)
-        if self.state.semantics.legacy_merge_state:
-            state, _, _ = self.state.combined(r, self.state.pull_sha(r, pr))
-            if r.required_contexts and state != "success":
-                raise HttpError(405, "Required status check is expected.")
-        else:
-            self._check_mergeable_now(r, pr)
+        self._check_mergeable_now(r, pr)
         sha = self.state.merge(r, pr, method, who.login)
         return 200, {"sha": sha, "merged": True, "message": "Pull Request successfully merged"}
 
@@ -1628,19 +1629,18 @@ class GitHubEmulator:
         be requested from pull request author."."""
         r = self._repo(owner, repo)
         pr = self._pull(r, number)
-        if not self.state.semantics.legacy_reviewers:
-            doc = "https://docs.github.com/rest/pulls/review-requests#request-reviewers-for-a-pull-request"
-            if pr["user"] in body.get("reviewers", []):
-                raise HttpError(422, "Review cannot be requested from pull request author.", doc=doc)
-            bad = [u for u in body.get("reviewers", []) if not self.state.can_review(r, u)]
-            bad += [t for t in body.get("team_reviewers", []) if not self.state.team_can_review(r, t)]
-            if bad:
-                raise HttpError(
-                    422,
-                    "Reviews may only be requested from collaborators. One or more of the users or "
-                    f"teams you specified is not a collaborator of the {r.full_name} repository.",
-                    doc=doc,
-                )
+        doc = "https://docs.github.com/rest/pulls/review-requests#request-reviewers-for-a-pull-request"
+        if pr["user"] in body.get("reviewers", []):
+            raise HttpError(422, "Review cannot be requested from pull request author.", doc=doc)
+        bad = [u for u in body.get("reviewers", []) if not self.state.can_review(r, u)]
+        bad += [t for t in body.get("team_reviewers", []) if not self.state.team_can_review(r, t)]
+        if bad:
+            raise HttpError(
+                422,
+                "Reviews may only be requested from collaborators. One or more of the users or "
+                f"teams you specified is not a collaborator of the {r.full_name} repository.",
+                doc=doc,
+            )
         for u in body.get("reviewers", []):
             if u == pr["user"]:
                 raise HttpError(422, "Review cannot be requested from pull request author.")
@@ -2189,45 +2189,34 @@ class GitHubEmulator:
         failing (peter-evans/enable-pull-request-automerge#343, rjwalters/loom#3379,
         Linuxfabrik/kickstart#48), "Auto merge is not allowed for this repository" without the
         repository setting (indexable-inc/index#2948), "Merge method merge commits are not allowed
-        on this repository" for a disallowed method (coder/coder#16297). Legacy semantics: only
-        the clean-status and not-allowed errors."""
+        on this repository" for a disallowed method (coder/coder#16297)."""
         r, pr, number = self._gql_pull(inp, "enablePullRequestAutoMerge")
         permissions.check_repository(who, r.full_name, private=r.private, write=True)
-        legacy = self.state.semantics.legacy_merge_state
         if not r.allow_auto_merge:
             raise GraphQLError(
-                "UNPROCESSABLE",
-                "Pull request Auto merge is not allowed for this repository"
-                if legacy
-                else "Auto merge is not allowed for this repository",
-                "enablePullRequestAutoMerge",
+                "UNPROCESSABLE", "Auto merge is not allowed for this repository", "enablePullRequestAutoMerge"
             )
         if pr["state"] != "open":
             raise GraphQLError("UNPROCESSABLE", "Pull request is closed", "enablePullRequestAutoMerge")
         method = inp.get("mergeMethod", "MERGE").lower()
-        if not legacy:
-            allowed = {
-                "merge": r.allow_merge_commit,
-                "squash": r.allow_squash_merge,
-                "rebase": r.allow_rebase_merge,
-            }
-            label = {"merge": "merge commits", "squash": "squash merges", "rebase": "rebase merges"}
-            if not allowed.get(method, True):
-                raise GraphQLError(
-                    "UNPROCESSABLE",
-                    f"Merge method {label[method]} are not allowed on this repository",
-                    "enablePullRequestAutoMerge",
-                )
-            status = self.state.merge_state(r, pr)  # the mutation waits for the computation
-            if status in ("CLEAN", "UNSTABLE", "HAS_HOOKS"):
-                raise GraphQLError(
-                    "UNPROCESSABLE",
-                    f"Pull request Pull request is in {status.lower()} status",
-                    "enablePullRequestAutoMerge",
-                )
-        elif self.state.mergeable_state(r, pr) == "clean":
+        allowed = {
+            "merge": r.allow_merge_commit,
+            "squash": r.allow_squash_merge,
+            "rebase": r.allow_rebase_merge,
+        }
+        label = {"merge": "merge commits", "squash": "squash merges", "rebase": "rebase merges"}
+        if not allowed.get(method, True):
             raise GraphQLError(
-                "UNPROCESSABLE", "Pull request is in clean status", "enablePullRequestAutoMerge"
+                "UNPROCESSABLE",
+                f"Merge method {label[method]} are not allowed on this repository",
+                "enablePullRequestAutoMerge",
+            )
+        status = self.state.merge_state(r, pr)  # the mutation waits for the computation
+        if status in ("CLEAN", "UNSTABLE", "HAS_HOOKS"):
+            raise GraphQLError(
+                "UNPROCESSABLE",
+                f"Pull request Pull request is in {status.lower()} status",
+                "enablePullRequestAutoMerge",
             )
         stamp = now_iso()
         pr["auto_merge"] = {

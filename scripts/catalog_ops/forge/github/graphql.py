@@ -33,6 +33,10 @@ AUTO_MERGE_MUTATION = """mutation EnableAutoMerge($input: EnablePullRequestAutoM
   enablePullRequestAutoMerge(input: $input) { pullRequest { id number autoMergeRequest { mergeMethod } } }
 }"""
 
+DISABLE_AUTO_MERGE_MUTATION = """mutation DisableAutoMerge($input: DisablePullRequestAutoMergeInput!) {
+  disablePullRequestAutoMerge(input: $input) { pullRequest { id number } }
+}"""
+
 TAGS_QUERY = """query Tags($owner: String!, $name: String!, $first: Int!, $after: String) {
   repository(owner: $owner, name: $name) {
     refs(refPrefix: "refs/tags/", first: $first, after: $after) {
