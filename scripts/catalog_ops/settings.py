@@ -25,6 +25,7 @@ SETTINGS_VARIABLES = frozenset(
         "CATALOG_OPS_FORGE",
         "CATALOG_OPS_LOCAL_ROOT",
         "CATALOG_OPS_TF_BINARY",
+        "CATALOG_OPS_TOOL_ENV",  # read by toolchain.tool_env (variables tool subprocesses may keep)
         "CATALOG_OPS_TOOLS_DIR",  # read by toolchain.tools_dir (tools are found before settings exist)
         "CATALOG_OPS_WRITE_INTERVAL",
         "CATALOG_OPS_GITHUB_API_URL",
