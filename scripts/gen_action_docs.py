@@ -104,7 +104,11 @@ def shared_env(name: str) -> dict[str, str]:
     """The shared env of step action ``name``'s run steps (no token when tokenless)."""
     if name not in TOKENLESS:
         return dict(SHARED_ENV)
-    return {"GITHUB_TOKEN": "", "GH_TOKEN": "", **{k: v for k, v in SHARED_ENV.items() if k != "GITHUB_TOKEN"}}
+    return {
+        "GITHUB_TOKEN": "",
+        "GH_TOKEN": "",
+        **{k: v for k, v in SHARED_ENV.items() if k != "GITHUB_TOKEN"},
+    }
 
 
 _BLOCK = re.compile(
