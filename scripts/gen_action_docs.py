@@ -91,7 +91,7 @@ SHARED_ENV: dict[str, str] = {
 #: Step actions that run code the pull request chose (Terraform providers and modules, TFLint
 #: plugins, Terratest's Go tests, Rego policies): they get no token at all. Their shared inputs
 #: lack ``github-token`` and their shared env empties ``GITHUB_TOKEN``/``GH_TOKEN`` (so a token
-#: the caller's job ``env:`` sets does not reach them either); see docs/security.md.
+#: the caller's job ``env:`` sets does not reach them either); see docs/workflows.md "Least privilege".
 TOKENLESS: frozenset[str] = frozenset({"lint", "test", "policy"})
 
 

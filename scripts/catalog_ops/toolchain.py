@@ -197,7 +197,7 @@ def tool_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
         installed pinned tool's bin dir comes first on ``PATH``; ``GOTOOLCHAIN=auto`` (unless set)
         and ``CHECKPOINT_DISABLE=1`` (no Terraform version check over the network) are added.
 
-    The rule and its reasons are in docs/security.md ("Tool subprocesses").
+    The rule and its reasons are in docs/workflows.md ("Least privilege").
     """
     env = os.environ if env is None else env
     extra = (env.get("CATALOG_OPS_TOOL_ENV") or "").replace(",", " ").split()
