@@ -151,6 +151,10 @@ TOOL_ENV_ALLOW: tuple[str, ...] = (
     # the process basics
     "PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "TZ", "LANG", "LANGUAGE", "LC_*",
     "TMPDIR", "TEMP", "TMP", "XDG_*", "CI",
+    # git's configuration files (Terraform fetches git module sources with git); paths, not
+    # values: a file is readable by the tool anyway. GIT_CONFIG_COUNT/KEY_n/VALUE_n (values, which
+    # may hold a header) only when opted in.
+    "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_CONFIG_NOSYSTEM",
     # network: proxies and CA bundles (tools download modules, providers, Go modules)
     "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "no_proxy",
     "all_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR",
@@ -172,15 +176,28 @@ TOOL_ENV_DENY: tuple[str, ...] = (
 )  # fmt: skip
 
 
+def _denied(name: str) -> bool:
+    """True for a variable that may hold a credential (``TOOL_ENV_DENY``; ``TF_*`` excepted)."""
+    if name.startswith("TF_") or name == "CATALOG_OPS_TOOLS_DIR":
+        return False
+    return any(fnmatch.fnmatchcase(name.upper(), pattern) for pattern in TOOL_ENV_DENY)
+
+
+def without_credentials(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A copy of ``env`` (default ``os.environ``) without the variables ``TOOL_ENV_DENY`` names.
+
+    For commands the user configured to stand in for another system (the local forge's checks
+    command simulates a dependent's CI), which may need variables of their own; real tools get
+    the stricter ``tool_env``.
+    """
+    env = os.environ if env is None else env
+    return {k: v for k, v in env.items() if not _denied(k)}
+
+
 def _tool_env_kept(name: str, allow: Sequence[str]) -> bool:
     if name == "CATALOG_OPS_TOOLS_DIR":  # a path, no secret; ``which`` on this env needs it
         return True
-    if not any(fnmatch.fnmatchcase(name, pattern) for pattern in allow):
-        return False
-    if name.startswith("TF_"):
-        return True
-    upper = name.upper()
-    return not any(fnmatch.fnmatchcase(upper, pattern) for pattern in TOOL_ENV_DENY)
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in allow) and not _denied(name)
 
 
 def tool_env(env: Mapping[str, str] | None = None) -> dict[str, str]:

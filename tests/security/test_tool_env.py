@@ -128,3 +128,25 @@ def test_tool_env_is_an_allow_list(monkeypatch: pytest.MonkeyPatch):
     out = toolchain.tool_env({**env, "CATALOG_OPS_TOOL_ENV": "AWS_*, GITHUB_TOKEN"})
     assert out["AWS_ACCESS_KEY_ID"] == "AKIA" and "GITHUB_TOKEN" not in out
     assert "CATALOG_OPS_TOOL_ENV" not in out
+
+
+def test_local_forge_checks_command_gets_no_credentials(git_repo, monkeypatch: pytest.MonkeyPatch):
+    """The local forge's checks command stands in for a dependent's CI on the PR's code: it keeps
+    its own variables but never the forge token or App credentials."""
+    from catalog_ops.forge.base import PullRequest, PullState
+    from catalog_ops.forge.local.checks import LocalChecks
+
+    head = git_repo.commit("feat: x", {"main.tf": "\n"})
+    for key, value in SECRET_ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("DEMO_DIR", "/somewhere")
+    pr = PullRequest(
+        repo="acme/app", number=1, title="t", body="", head="b", base="main", head_sha=head,
+        state=PullState.OPEN, url="",
+    )  # fmt: skip
+    _state, code, out = LocalChecks("env").run(git_repo.path / ".git", "acme/app", pr, ["main.tf"])
+    assert code == 0, out
+    seen = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    assert seen["DEMO_DIR"] == "/somewhere" and seen["CATALOG_OPS_PR_NUMBER"] == "1"
+    assert not set(SECRET_ENV) & set(seen)
+    assert "leakcanary" not in out and "PRIVATE KEY" not in out

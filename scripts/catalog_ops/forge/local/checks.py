@@ -16,7 +16,7 @@ from pathlib import Path
 
 from catalog_ops import gitutil
 from catalog_ops.forge.base import ChecksState, PullRequest
-from catalog_ops.toolchain import tool_env
+from catalog_ops.toolchain import tool_env, without_credentials
 
 OUTPUT_TAIL = 8000
 """Characters of checks output kept in the record (the end of it)."""
@@ -30,8 +30,10 @@ class LocalChecks:
             Terraform default (fmt -check, init -backend=false, validate on changed directories).
             Environment given to it: ``CATALOG_OPS_REPO``, ``CATALOG_OPS_PR_NUMBER``,
             ``CATALOG_OPS_BASE_REF``, ``CATALOG_OPS_HEAD_SHA``, ``CATALOG_OPS_CHANGED_FILES`` and
-            ``CATALOG_OPS_CHANGED_DIRS`` (newline-separated), over ``toolchain.tool_env()``: the
-            command runs the PR's code, so no token or App credential reaches it.
+            ``CATALOG_OPS_CHANGED_DIRS`` (newline-separated), over the caller's environment
+            without credentials (``toolchain.without_credentials``: the command runs the PR's
+            code, so no token or App credential reaches it); the built-in default runs the
+            Terraform CLI with ``toolchain.tool_env``.
         tf_binary: ``terraform`` or ``tofu`` for the default checks.
         timeout: seconds before a checks run (or one default step) counts as failed.
     """
@@ -68,8 +70,8 @@ class LocalChecks:
             with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
                 tar.extractall(work, filter="data")
             dirs = sorted({str(Path(p).parent) for p in changed})
-            # the checks run the PR's code: no forge token or App credentials (toolchain.tool_env)
-            env = tool_env()
+            # the checks run the PR's code: no forge token or App credentials
+            env = without_credentials()
             env.update(
                 CATALOG_OPS_REPO=repo,
                 CATALOG_OPS_PR_NUMBER=str(pr.number),
@@ -108,6 +110,7 @@ class LocalChecks:
         from catalog_ops.toolchain import tf_cli
 
         tf = str(tf_cli(self.tf_binary))  # raises ToolMissing
+        env = tool_env(env)
         env.setdefault("TF_IN_AUTOMATION", "1")
         log: list[str] = []
         for d in tf_dirs:
