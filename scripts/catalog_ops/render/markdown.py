@@ -11,6 +11,9 @@ The variants differ on purpose and each keeps the bytes of what it renders today
 - ``md_cell_br``: a table cell keeping its line breaks as ``<br>``, backslashes and ``|``
   escaped (``render.report.Report``).
 - ``code``: a code span.
+- ``md_quote`` (filter ``md_quote``): untrusted multi-line Markdown (a release body, a CHANGELOG
+  section) shown as a blockquote: HTML comments dropped, tag-opening ``<`` as ``&lt;``,
+  ``@mentions`` defused, at most ``max_lines`` lines.
 
 GFM spec: tables ("the pipes inside other inline spans ... escape them"), raw HTML, code spans.
 """
@@ -54,3 +57,25 @@ def md_cell_br(text: str) -> str:
     """A GFM table cell keeping line breaks: ``\\`` and ``|`` escaped, ``\\r`` as a space,
     ``\\n`` as ``<br>`` (the outcome report's cells)."""
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", "<br>")
+
+
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_MENTION = re.compile(r"(?<![\w`])@(?=[A-Za-z0-9])")
+
+
+def md_quote(text: object, max_lines: int = 60) -> str:
+    """Untrusted multi-line Markdown as a GFM blockquote (filter ``md_quote``).
+
+    HTML comments (e.g. another tool's markers) are dropped, a ``<`` that would open an HTML tag
+    becomes ``&lt;``, ``@name`` gets a word joiner after the ``@`` so quoting a release body in
+    many PRs pings nobody, and text beyond ``max_lines`` lines is cut with a ``…`` line.
+    """
+    body = _COMMENT.sub("", str(text)).strip("\n")
+    lines = body.splitlines()
+    if len(lines) > max_lines:
+        lines = [*lines[:max_lines], "…"]
+    out = []
+    for line in lines:
+        line = _MENTION.sub("@\u2060", _TAG_START.sub("&lt;", line.rstrip()))
+        out.append(f"> {line}" if line else ">")
+    return "\n".join(out)

@@ -29,7 +29,7 @@ from typing import Any
 import jinja2
 
 from catalog_ops.errors import UsageError
-from catalog_ops.render.markdown import code, md_cell, md_plain, md_text
+from catalog_ops.render.markdown import code, md_cell, md_plain, md_quote, md_text
 
 BUNDLED_DIR = Path(__file__).resolve().parents[1] / "templates"
 """Where the bundled templates live (installed as package data)."""
@@ -91,6 +91,7 @@ FILTERS: Mapping[str, Callable[[Any], str]] = {  # see catalog_ops.render.markdo
     "md": md_text,
     "md_cell": md_cell,
     "md_plain": md_plain,
+    "md_quote": md_quote,
     "code": code,
 }
 
