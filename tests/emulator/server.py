@@ -39,7 +39,7 @@ import jwt
 
 from catalog_ops import gitutil
 from emulator import permissions
-from emulator.faults import Faults, Limits
+from emulator.faults import Clock, Faults, Limits
 from emulator.state import (
     CiJob,
     EmulatorState,
@@ -50,6 +50,7 @@ from emulator.state import (
     Ruleset,
     Semantics,
     TokenInfo,
+    _node,
     node_id,
     now_iso,
 )
@@ -133,8 +134,10 @@ class GitHubEmulator:
         self.prefix = prefix.rstrip("/")
         self.token = token
         self.state = EmulatorState(self.root)
+        self.clock = Clock()
         self.faults = Faults()
         self.limits = Limits()
+        self.limits.clock = self.clock
         self.request_log: list[LogEntry] = []
         # called with each LogEntry once logged, before its answer is sent (tests wait for events
         # such as "the k-th write", never for wall-clock time)
@@ -152,7 +155,7 @@ class GitHubEmulator:
         self._register_routes()
         self.rate_limit = 5000
         self._rate_used: dict[tuple[str, str], int] = {}
-        self._rate_reset = int(time.time()) + 3600
+        self._rate_reset = int(self.clock.time()) + 3600
 
     # --- lifecycle -------------------------------------------------------------------------
     def start(self) -> GitHubEmulator:
@@ -487,7 +490,7 @@ class GitHubEmulator:
 
     # --- request plumbing ---------------------------------------------------------------------
     def _log(self, entry: LogEntry) -> None:
-        entry.wall_started = time.time() - (time.monotonic() - entry.started)
+        entry.wall_started = self.clock.time() - (self.clock.now() - entry.started)
         with self._log_lock:
             self.request_log.append(entry)
         for observe in list(self.observers):
@@ -498,14 +501,14 @@ class GitHubEmulator:
             self._seq += 1
             return self._seq
 
-    def _rate_headers(self, login: str, resource: str, count: bool = True) -> dict[str, str]:
-        now = int(time.time())
+    def _rate_headers(self, login: str, resource: str, count: bool = True, cost: int = 1) -> dict[str, str]:
+        now = int(self.clock.time())
         if now >= self._rate_reset:
             self._rate_reset = now + 3600
             self._rate_used.clear()
         key = (login, resource)
         if count:
-            self._rate_used[key] = self._rate_used.get(key, 0) + 1
+            self._rate_used[key] = self._rate_used.get(key, 0) + cost
         used = self._rate_used.get(key, 0)
         return {
             "X-RateLimit-Limit": str(self.rate_limit),
@@ -597,7 +600,7 @@ class GitHubEmulator:
         self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
     ) -> tuple[int, dict[str, str], bytes, str | None]:
         """Process one request; returns (status, headers, body, fault). Fault "drop*" means no response."""
-        started = time.monotonic()
+        started = self.clock.now()
         seq = self._next_seq()
         parsed = urllib.parse.urlsplit(raw_path)
         path = parsed.path
@@ -643,7 +646,7 @@ class GitHubEmulator:
                 self.conformance.check_request(method, path, query, payload)
         fault, delay = self.faults.pick(method, path)
         if delay:
-            time.sleep(delay)
+            self.clock.sleep(delay)
         login = None
         try:
             info = self._authenticate(headers.get("Authorization") or headers.get("authorization"), path)
@@ -678,7 +681,7 @@ class GitHubEmulator:
                 retry_after = fault.retry_after
                 hdrs["Retry-After"] = _fmt(retry_after)
             else:
-                reset = int(time.time()) + fault.reset_in
+                reset = int(self.clock.time()) + fault.reset_in
                 status, out = (
                     403,
                     {
@@ -691,6 +694,38 @@ class GitHubEmulator:
             return finish(
                 login, status, out, hdrs, retry_after=retry_after, rate_reset=reset, fault=fault.kind
             )
+        gql_cost = 1
+        if self.limits.model == "github":
+            if is_graphql:
+                from emulator import gql
+
+                gql_cost = gql.query_cost(qtext)
+            wait = self.limits.admit_points("graphql" if is_graphql else "rest", 5 if content_creating else 1)
+            if wait is not None:
+                hdrs = self._rate_headers(login, resource, count=False)
+                retry_after = float(max(1, math.ceil(wait)))
+                hdrs["Retry-After"] = _fmt(retry_after)
+                return finish(
+                    login, 403, _secondary_limit_body(), hdrs, retry_after=retry_after, fault="points"
+                )
+            used = self._rate_used.get((login, resource), 0)
+            if used + gql_cost > self.rate_limit:
+                hdrs = self._rate_headers(login, resource, count=False)
+                hdrs["X-RateLimit-Remaining"] = "0"
+                body = {
+                    "message": "API rate limit exceeded for user ID 1.",
+                    "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-primary-rate-limits",
+                }
+                if is_graphql:
+                    return finish(
+                        login,
+                        200,
+                        {"errors": [{"type": "RATE_LIMITED", "message": body["message"]}]},
+                        hdrs,
+                        rate_reset=self._rate_reset,
+                        fault="primary-budget",
+                    )
+                return finish(login, 403, body, hdrs, rate_reset=self._rate_reset, fault="primary-budget")
         if content_creating:
             wait = self.limits.admit()
             if wait is not None:
@@ -722,7 +757,7 @@ class GitHubEmulator:
 
             self.internal_errors.append(traceback.format_exc())
             status, out, extra = 500, {"message": f"emulator error: {exc!r}"}, {}
-        hdrs = self._rate_headers(login, resource)
+        hdrs = self._rate_headers(login, resource, cost=gql_cost if is_graphql else 1)
         hdrs.update(extra)
         if self.conformance is not None:
             if is_graphql:
@@ -766,7 +801,7 @@ class GitHubEmulator:
         (https://docs.github.com/en/graphql/overview/rate-limits-and-query-limits-for-the-graphql-api#secondary-rate-limits)."""
         hdrs = self._rate_headers(login, "graphql")
         if fault.kind == "graphql_primary":
-            reset = int(time.time()) + fault.reset_in
+            reset = int(self.clock.time()) + fault.reset_in
             hdrs.update({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)})
             out = {
                 "errors": [
@@ -809,7 +844,7 @@ class GitHubEmulator:
                 op,
                 cc,
                 started,
-                time.monotonic(),
+                self.clock.now(),
                 retry_after,
                 rate_reset,
                 fault,
@@ -2044,6 +2079,8 @@ class GitHubEmulator:
                     ]
                 }
         try:
+            if "createCommitOnBranch" in query and re.search(r"\bcreateRef\s*\(", query):
+                return 200, self._gql_ref_and_commit(variables, who)
             if "createCommitOnBranch" in query:
                 return 200, {"data": {"createCommitOnBranch": self._gql_commit(variables["input"], who)}}
             if re.search(r"\bupdateRefs\b", query):
@@ -2088,6 +2125,48 @@ class GitHubEmulator:
                 }
             ]
         }
+
+    def _gql_ref_and_commit(self, variables: dict[str, Any], who: TokenInfo) -> dict[str, Any]:
+        """``mutation { createRef(input: $ref) ... createCommitOnBranch(input: $input) ... }``: one
+        request, two mutations run one after the other (GraphQL spec, "Mutation": top-level
+        mutation fields execute serially); an error in one field nulls that field only
+        (https://docs.github.com/en/graphql/reference/mutations#createref)."""
+        data: dict[str, Any] = {}
+        errors: list[dict[str, Any]] = []
+        ref = variables["ref"]
+        try:
+            full_name = next(
+                (
+                    r.full_name
+                    for r in self.state.repos.values()
+                    if ref.get("repositoryId") in (_node("R", r.id), f"R_{r.id}")
+                ),
+                None,
+            )
+            r = self.state.repos.get(full_name or "")
+            if r is None:
+                raise GraphQLError(
+                    "NOT_FOUND", "Could not resolve to a node with the global id.", "createRef"
+                )
+            permissions.check_repository(who, r.full_name, private=r.private, write=True)
+            name = str(ref["name"])
+            if gitutil.rev_parse(r.path, name):
+                raise GraphQLError(
+                    "UNPROCESSABLE", f'A ref named "{name}" already exists in the repository.', "createRef"
+                )
+            gitutil.update_ref(r.path, name, str(ref["oid"]))
+            if name.startswith("refs/heads/"):
+                self.state.branch_moved(r, name[len("refs/heads/") :])
+            data["createRef"] = {"ref": {"name": name.rsplit("/", 1)[-1]}}
+        except GraphQLError as exc:
+            data["createRef"] = None
+            errors.append({"type": exc.type, "path": ["createRef"], "message": exc.message})
+        try:
+            data["createCommitOnBranch"] = self._gql_commit(variables["input"], who)
+        except GraphQLError as exc:
+            data["createCommitOnBranch"] = None
+            errors.append({"type": exc.type, "path": ["createCommitOnBranch"], "message": exc.message})
+        return {"data": data, **({"errors": errors} if errors else {})}
 
     def _gql_commit(self, inp: dict[str, Any], who: TokenInfo) -> dict[str, Any]:
         branch = inp["branch"]

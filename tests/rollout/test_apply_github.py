@@ -40,6 +40,9 @@ def _release(forge: Any, tag: str, urgency: str, modules: tuple[str, ...]) -> No
 
 def test_rollout_on_github_emulator(github_emulator: Any, github_forge: Any) -> None:
     emu, forge = github_emulator, github_forge
+    # GitHub requests reviews from code owners (with access) itself; catalog-ops does not repeat it.
+    emu.use_github_semantics(only="reviewers")
+    emu.state.teams.setdefault("acme", set()).add("sre")
     emu.create_repo(CATALOG, files={"modules/network/main.tf": "# n\n", "modules/naming/main.tf": "# l\n"})
     _release(forge, "v1.0.0", "normal", ("modules/network", "modules/naming"))
     _release(forge, "v1.1.0", "security", ("modules/network",))
@@ -53,6 +56,7 @@ def test_rollout_on_github_emulator(github_emulator: Any, github_forge: Any) -> 
             ".catalog-ops.yml": "automerge: never\n",
             ".github/CODEOWNERS": "* @alice @acme/sre\n",
         },
+        collaborators=("alice",),  # GitHub requests code owners with write access by itself
     )
     emu.create_repo("acme/plain", files={"main.tf": 'module "x" {\n  source = "./x"\n}\n', "x/main.tf": "\n"})
     emu.create_repo("acme/old", files={"main.tf": net}, archived=True)
@@ -121,3 +125,35 @@ def test_pr_closed_by_a_person_is_not_reopened_on_github(github_emulator: Any, g
     assert outcome.kind is OutcomeKind.SKIPPED
     assert (outcome.reason or "").startswith("closed by a person; not reopening for v1.1.0")
     assert [p["state"] for p in emu.pulls("acme/closer")] == ["closed"]
+
+
+def test_writes_that_do_not_fit_the_budget_are_deferred_untouched_and_resumed(github_emulator: Any) -> None:
+    from catalog_ops.forge.github import GitHubForge
+    from catalog_ops.forge.github.pacing import Budget
+
+    emu = github_emulator
+    setup = GitHubForge(api_url=emu.api_url, token=emu.token, write_interval=0.0)
+    emu.create_repo(CATALOG, files={"modules/network/main.tf": "# n\n"})
+    _release(setup, "v1.0.0", "normal", ("modules/network",))
+    _release(setup, "v1.1.0", "normal", ("modules/network",))
+    net = f'module "n" {{\n  source = "{GIT}//modules/network?ref=v1.0.0"\n}}\n'
+    names = [f"acme/d{i}" for i in range(3)]
+    for name in names:
+        emu.create_repo(name, files={"main.tf": net})
+    plan = build_plan(setup, catalog=CATALOG, selection=DependentSelection(org="acme"))
+    # Room for one dependent's writes (3: branch + commit, PR, labels) in this hour.
+    tight = GitHubForge(api_url=emu.api_url, token=emu.token, budget=Budget(per_hour=4, interval=0.0))
+    report = apply_plan(tight, plan, options=ApplyOptions(concurrency=1, time_budget=600))
+    kinds = {o.subject: o for o in report.outcomes}
+    assert [kinds[n].kind for n in names] == [OutcomeKind.OPENED, OutcomeKind.SKIPPED, OutcomeKind.SKIPPED]
+    assert all((kinds[n].reason or "").startswith("deferred:") for n in names[1:])
+    for name in names[1:]:  # untouched: no branch, no PR
+        assert emu.state.branch_sha(emu.state.repos[name], BRANCH) is None
+        assert not emu.pulls(name)
+    # The next run, with a fresh budget, continues from the forge state and the same plan.
+    again = apply_plan(setup, plan, options=ApplyOptions(concurrency=1))
+    assert {o.subject: o.kind for o in again.outcomes} == {
+        names[0]: OutcomeKind.UP_TO_DATE,
+        names[1]: OutcomeKind.OPENED,
+        names[2]: OutcomeKind.OPENED,
+    }

@@ -59,6 +59,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "--bump-all", action="store_true", help="bump every reference, not only modules that changed"
     )
     pp.add_argument("--out", type=Path, help="write the plan here (default: stdout)")
+    pp.add_argument(
+        "--previous",
+        type=Path,
+        help="the last plan of this catalog (e.g. the previous run's artifact): dependents whose "
+        "base branch head did not change since are not read again (a missing file is ignored)",
+    )
     pp.add_argument("--json", action="store_true", help="print the plan JSON on stdout even with --out")
     pp.add_argument(
         "--allow-problems",
@@ -108,6 +114,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "--force",
         action="store_true",
         help="rebuild the rollout branch even when it has commits not made by catalog-ops",
+    )
+    ap.add_argument(
+        "--time-budget",
+        type=_positive_float,
+        help="seconds this run may take (e.g. what is left of the job's 6 hours): a dependent whose "
+        "writes would not fit under GitHub's limits is deferred, untouched, to the next run",
+    )
+    ap.add_argument(
+        "--budget-share",
+        type=positive_int,
+        default=1,
+        help="jobs writing with the same token at once (e.g. the workflow's max-parallel): each "
+        "takes this share of GitHub's 80/minute and 500/hour content-creation limits (default 1)",
     )
     ap.add_argument("--template-dir", type=Path, help="directory with pr_title.j2 / pr_body.md.j2 overrides")
     ap.add_argument("--merge-method", choices=("squash", "merge", "rebase"), default="squash")
@@ -178,6 +197,12 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
     from catalog_ops.rollout.summary import plan_markdown, plan_problems, plan_table
 
     selection = selection_from_args(args)
+    previous = None
+    if args.previous is not None and args.previous.is_file():
+        try:
+            previous = _load_plan(args.previous)
+        except UsageError as exc:  # an unreadable previous plan only costs a full read
+            gha.annotate("warning", f"{exc}; planning from scratch", title="catalog-ops rollout plan")
     forge = make_forge(settings)
     console = _console()
     with Progress(console=console, transient=True) as progress:
@@ -189,6 +214,7 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
             selection=selection,
             bump_all=args.bump_all,
             progress=lambda _name: progress.advance(task),
+            previous=previous,
         )
     doc = json.dumps(plan.to_json(), indent=2, sort_keys=False) + "\n"
     if args.out:
@@ -255,6 +281,11 @@ def _apply(args: argparse.Namespace, settings: Settings) -> int:
     if args.write_interval is not None:  # the forge paces content-creating requests
         settings = dataclasses.replace(settings, write_interval=args.write_interval)
     forge = make_forge(settings)
+    pacer = getattr(forge, "pacer", None)
+    if pacer is not None and args.budget_share > 1 and hasattr(pacer, "per_hour"):
+        # Parallel shards share the token's limits (GitHub counts per user or App installation).
+        pacer.per_minute = max(1, pacer.per_minute // args.budget_share)
+        pacer.per_hour = max(1, pacer.per_hour // args.budget_share)
     options = ApplyOptions(
         dry_run=args.dry_run,
         wait_and_merge=args.wait_and_merge,
@@ -265,6 +296,7 @@ def _apply(args: argparse.Namespace, settings: Settings) -> int:
         merge_method=args.merge_method,
         out=sys.stdout if args.dry_run and not args.json else None,
         force=args.force,
+        time_budget=args.time_budget,
     )
     console = _console()
     total = len(dependents_of_shard(plan, shard))
@@ -278,15 +310,41 @@ def _apply(args: argparse.Namespace, settings: Settings) -> int:
             progress=lambda _o: progress.advance(task),
         )
     report.render_table(console)
-    gha.write_summary(report.to_markdown())
+    progress_line = rollout_progress(report)
+    if progress_line:
+        console.print(progress_line, soft_wrap=True)
+    gha.write_summary(report.to_markdown() + (f"\n{progress_line}\n" if progress_line else ""))
     doc = json.dumps(report.to_json(), indent=2) + "\n"
     if args.report:
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(doc, encoding="utf-8")
     if args.json:
         sys.stdout.write(doc)
-    gha.set_outputs({"failed": "true" if report.failed else "false", "counts": json.dumps(report.counts())})
+    deferred = [o for o in report.outcomes if (o.reason or "").startswith("deferred:")]
+    gha.set_outputs(
+        {
+            "failed": "true" if report.failed else "false",
+            "counts": json.dumps(report.counts()),
+            "deferred": str(len(deferred)),
+        }
+    )
     return 1 if report.failed else 0
+
+
+def rollout_progress(report: Any, per_hour: float = 500.0, writes_per_dependent: float = 4.0) -> str:
+    """``done N / remaining M; ETA ...`` when some dependents were deferred (GitHub's limits
+    left no room in this run), else "". ETA: the remaining writes at GitHub's 500
+    content-creating requests an hour, from the resume time in the deferral reasons."""
+    deferred = [o for o in report.outcomes if (o.reason or "").startswith("deferred:")]
+    if not deferred:
+        return ""
+    done = len(report.outcomes) - len(deferred)
+    resume = min((o.reason or "").rsplit("after ", 1)[-1] for o in deferred)
+    hours = len(deferred) * writes_per_dependent / per_hour
+    return (
+        f"progress: done {done} / remaining {len(deferred)} dependents; resume after {resume}, "
+        f"about {hours:.1f} h of GitHub's content-creation budget left to use (run apply again with the same plan)"
+    )
 
 
 def _summary(args: argparse.Namespace) -> int:
@@ -314,8 +372,12 @@ def _summary(args: argparse.Namespace) -> int:
         report.quiet_reasons = frozenset(QUIET_REASONS)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    report.render_table(_console())
-    gha.write_summary(report.to_markdown(), env=os.environ)
+    console = _console()
+    report.render_table(console)
+    line = rollout_progress(report)
+    if line:
+        console.print(line, soft_wrap=True)
+    gha.write_summary(report.to_markdown() + (f"\n{line}\n" if line else ""), env=os.environ)
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     return 1 if report.failed else 0

@@ -44,7 +44,7 @@ from typing import Any, TextIO
 
 from catalog_ops.core.codeowners import owners_for
 from catalog_ops.core.versions import Version, parse_version
-from catalog_ops.errors import AutoMergeUnavailable, CatalogOpsError, Conflict, RefMoved
+from catalog_ops.errors import AutoMergeUnavailable, CatalogOpsError, Conflict, RateLimited, RefMoved
 from catalog_ops.forge.base import ApplyForge, ChecksState, Commit, FileChange, PullRequest, PullState
 from catalog_ops.render.report import Outcome, OutcomeKind, Report
 from catalog_ops.rollout.model import Action, DependentPlan, Plan, RefAction, effective_automerge, module_name
@@ -191,6 +191,9 @@ class ApplyOptions:
         merge_method: ``squash`` | ``merge`` | ``rebase``.
         out: stream for dry-run output (diffs, PR texts).
         force: rebuild the branch even when someone else pushed commits onto it.
+        time_budget: seconds this run may take (the job's remaining time): a dependent whose
+            writes would not fit under GitHub's limits (``forge.github.pacing.Budget``) is
+            deferred, untouched (``skipped``, reason ``deferred: ... resume after <time>``).
     """
 
     dry_run: bool = False
@@ -202,6 +205,7 @@ class ApplyOptions:
     merge_method: str = "squash"
     out: TextIO | None = None
     force: bool = False
+    time_budget: float | None = None
 
 
 class _Apply:
@@ -255,6 +259,16 @@ class _Apply:
             if dep.action is Action.CLOSE:
                 return self.close(dep)
             return self.open_or_update(dep)
+        except RateLimited as exc:
+            resume = getattr(exc, "resume_at", None)
+            if resume is None:
+                return Outcome(subject=dep.repo, kind=OutcomeKind.FAILED, error=str(exc))
+            when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(resume))
+            return Outcome(
+                subject=dep.repo,
+                kind=OutcomeKind.SKIPPED,
+                reason=f"deferred: GitHub's rate limits leave no room in this run; resume after {when}",
+            )
         except CatalogOpsError as exc:
             return Outcome(subject=dep.repo, kind=OutcomeKind.FAILED, error=str(exc) or type(exc).__name__)
         except Exception as exc:  # one repo never aborts the run
@@ -373,10 +387,29 @@ class _Apply:
             url=pr.url,
         )
 
+    def book_writes(self, dep: DependentPlan, pr: PullRequest | None) -> None:
+        """Book all of the dependent's content-creating requests in the forge's budget before
+        the first (``forge.github.pacing.Budget.reserve``); raises ``BudgetExhausted`` (the
+        dependent is deferred, untouched) when they would not fit before the job's deadline."""
+        pacer = getattr(self.forge, "pacer", None)
+        if pacer is None or not hasattr(pacer, "reserve"):
+            return
+        pacer.release()  # slots left over by the previous dependent of this thread
+        n = 2 + (0 if pr is not None else 1) + 1  # branch + commit, PR, labels
+        if dep.config.reviewers:
+            n += 1
+        if effective_automerge(dep):
+            n += 1
+        pacer.reserve(n)
+
     def reviewers(self, dep: DependentPlan, paths: Sequence[str]) -> tuple[list[str], list[str]]:
-        """``(users, teams)`` to request: configured reviewers, else CODEOWNERS of ``paths``."""
+        """``(users, teams)`` to request: configured reviewers, else CODEOWNERS of ``paths``
+        (not on a forge that requests code owners itself: GitHub, "About code owners",
+        https://docs.github.com/en/repositories/managing-your-repositorys-settings-and-features/customizing-your-repository/about-code-owners)."""
         if dep.config.reviewers:
             return split_owners(dep.config.reviewers)
+        if getattr(self.forge, "requests_codeowners", False):
+            return [], []
         # The plan saw the tree: read the one CODEOWNERS file it found (or none) instead of
         # probing GitHub's three locations.
         data = self.forge.read_file(dep.repo, dep.codeowners, dep.base) if dep.codeowners else None
@@ -502,6 +535,7 @@ class _Apply:
         ):
             head = own.sha  # a half-finished update (commit made, PR not written): complete it
         else:
+            self.book_writes(dep, pr)
             head = forge.commit_files(
                 repo,
                 branch,
@@ -674,6 +708,9 @@ def apply_plan(
     runner = _Apply(forge, plan, options, sleep)
     check_templates(runner.env, plan)  # a template error fails the run once (UsageError)
     deps = dependents_of_shard(plan, shard)
+    pacer = getattr(forge, "pacer", None)
+    if options.time_budget is not None and pacer is not None and hasattr(pacer, "set_deadline_in"):
+        pacer.set_deadline_in(options.time_budget)  # waits that end later defer the dependent
 
     def one(dep: DependentPlan) -> Outcome:
         outcome = report.add(runner.run_one(dep))

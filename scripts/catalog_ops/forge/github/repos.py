@@ -28,16 +28,16 @@ from catalog_ops.forge.base import (
     filter_repos,
     read_codeowners,
 )
+from catalog_ops.forge.github.batch import GitHubBatchReads
 from catalog_ops.forge.github.graphql import (
     COMMIT_MUTATION,
     UPDATE_REFS_MUTATION,
-    GitHubGraphQL,
     GraphQLFailure,
 )
 from catalog_ops.forge.github.transport import quote_path
 
 
-class GitHubRepos(GitHubGraphQL):
+class GitHubRepos(GitHubBatchReads):
     """Repository, content and branch operations."""
 
     def _repo_from(self, d: Mapping[str, Any]) -> Repo:

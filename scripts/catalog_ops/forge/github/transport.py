@@ -18,8 +18,12 @@ are paced and failures are handled in one place:
   ``X-RateLimit-Reset``; a secondary-limit message without headers waits
   ``backoff`` (exponential, starting at 60 s as GitHub advises, capped by ``max_wait``). At most
   ``max_retries`` waits per request, then ``RateLimited``.
-* **Pacing**: content-creating requests (REST POST/PATCH/PUT/DELETE and GraphQL mutations) are
-  spaced by ``write_interval`` seconds (default 1, GitHub's guidance for secondary limits).
+* **Pacing** (``pacing.Budget``): content-creating requests (REST POST/PATCH/PUT/DELETE and
+  GraphQL mutations) take slots of GitHub's 80-a-minute / 500-an-hour windows, spaced by
+  ``write_interval`` seconds (default 1, GitHub's guidance for secondary limits); every response's
+  ``x-ratelimit-*`` headers feed the primary limit, which is waited for when it runs out. A
+  rate-limit wait is taken whenever it ends before the budget's ``deadline`` (the job's end);
+  without a deadline, up to ``max_wait``. Otherwise ``pacing.BudgetExhausted`` says when to resume.
 * **Retries**: idempotent requests (GET, PUT, DELETE, and writes whose effect is a set/replace)
   are retried on 5xx and connection errors with exponential backoff. Non-idempotent writes
   (create PR/comment/issue/release/ref, commits) are not blindly repeated: after a failure the
@@ -53,6 +57,7 @@ from catalog_ops.errors import (
     RateLimited,
     UsageError,
 )
+from catalog_ops.forge.github.pacing import Budget, BudgetExhausted
 from catalog_ops.gitutil import redact
 from catalog_ops.settings import check_api_url, check_app_credentials
 
@@ -157,6 +162,8 @@ class GitHubTransport:
         commit_api: ``"graphql"`` (createCommitOnBranch, default) or ``"git-data"``.
         timeout: HTTP timeout in seconds.
         sleep: injectable sleep (tests).
+        budget: the pacer (``pacing.Budget``; default: GitHub's limits, ``write_interval``
+            spacing, no deadline).
 
     Raises:
         AuthError: no credentials were given.
@@ -180,6 +187,7 @@ class GitHubTransport:
         commit_api: str = "graphql",
         timeout: int = 30,
         sleep: Callable[[float], None] = time.sleep,
+        budget: Budget | None = None,
     ) -> None:
         auth: Auth.Auth
         if token:
@@ -210,7 +218,7 @@ class GitHubTransport:
             seconds_between_writes=None,
         )
         self._req = self._gh.requester
-        self.pacer = WritePacer(write_interval, sleep)
+        self.pacer = budget or Budget(interval=write_interval, sleep=sleep)
         self.max_retries = max_retries
         self.max_wait = max_wait
         self.backoff = backoff
@@ -286,6 +294,7 @@ class GitHubTransport:
         attempt = 0
         connect_failures = 0
         while True:
+            self.pacer.wait_primary("graphql" if graphql else "core")
             if content:
                 self.pacer.wait()
             kinds = ["requests", "graphql" if graphql else verb]
@@ -298,6 +307,7 @@ class GitHubTransport:
                 headers, data = self._req.requestJsonAndCheck(
                     verb, url, parameters=dict(params or {}), input=body
                 )
+                self.pacer.observe(headers or {})
                 return self._check_json(headers, data, verb, url)
             except ValueError:  # a body that starts like JSON but is not (PyGithub re-raises it)
                 raise ForgeError(
@@ -306,9 +316,17 @@ class GitHubTransport:
                 ) from None
             except GithubException as exc:
                 headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+                self.pacer.observe(headers)
                 wait = self._rate_limit_wait(exc.status, headers, exc.data)
                 if wait is not None:
-                    if attempt >= self.max_retries or wait > self.max_wait:
+                    if self.pacer.deadline is not None and not self.pacer.fits(wait):
+                        raise BudgetExhausted(
+                            f"GitHub rate limit on {verb} {self._show(url)}: the wait ({wait:.0f}s) ends after "
+                            "this job's deadline",
+                            resume_at=time.time() + wait,
+                        ) from None
+                    too_long = wait > self.max_wait and self.pacer.deadline is None
+                    if attempt >= self.max_retries or too_long:
                         raise RateLimited(
                             f"GitHub rate limit on {verb} {self._show(url)}: still limited after {attempt} "
                             f"retries (next wait {wait:.0f}s)"
