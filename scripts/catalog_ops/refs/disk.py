@@ -14,7 +14,16 @@ from collections.abc import Callable, Sequence
 from catalog_ops.errors import SourceParseError
 from catalog_ops.hcl import text as hcl_text
 from catalog_ops.refs.model import Reference, ScanResult
-from catalog_ops.refs.scan import SKIP_DIRS, Needle, is_candidate_path, loader, parse_one, wanted
+from catalog_ops.refs.overrides import apply_overrides
+from catalog_ops.refs.scan import (
+    SKIP_DIRS,
+    Needle,
+    is_candidate_path,
+    loaded_paths,
+    loader,
+    parse_one,
+    wanted,
+)
 from catalog_ops.refs.terragrunt import Loader
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy treats it the same)
@@ -225,6 +234,7 @@ def scan_paths(
                 result.errors.append(err)
             if progress and (n % 200 == 0 or n == len(todo)):
                 progress(done + n, total)
+        result.references = apply_overrides(result.references)
         return result
     size = max(25, min(500, len(todo) // (nworkers * 4) or 1))
     chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
@@ -243,6 +253,7 @@ def scan_paths(
         chunk_refs, chunk_errors = parts[idx]
         result.references.extend(chunk_refs)
         result.errors.extend(SourceParseError(*e) for e in chunk_errors)
+    result.references = apply_overrides(result.references)
     return result
 
 
@@ -260,7 +271,7 @@ def scan_tree(
     ``errors`` (see ``walk``).
     """
     walk_errors: list[SourceParseError] = []
-    files = walk(paths, walk_errors)
+    files = loaded_paths(walk(paths, walk_errors))
     result = scan_paths(files, needle=needle, progress=progress)
     result.errors[:0] = walk_errors
     return result
