@@ -22,8 +22,10 @@ import dataclasses
 import functools
 import json
 import math
+import os
 import re
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -109,6 +111,11 @@ def _create_pull_refused(message: str) -> HttpError:
 
 Route = tuple[str, re.Pattern[str], Callable[..., Any]]
 
+#: ``/<owner>/<name>.git/<smart-HTTP service path>`` (git's "http-protocol" documentation).
+_GIT_PATH = re.compile(
+    r"^/(?P<owner>[^/]+)/(?P<name>[^/]+?)\.git(?P<rest>/(?:info/refs|git-upload-pack|git-receive-pack))$"
+)
+
 
 class GitHubEmulator:
     """The emulator: state + HTTP server + faults + request log.
@@ -140,6 +147,7 @@ class GitHubEmulator:
         self.conformance: Any = None  # emulator.conformance.Conformance when validation is on
         self._seq = 0
         self._log_lock = threading.Lock()
+        self.git_log: list[tuple[str, str, bool]] = []  # smart-HTTP git requests: (path, user, token ok)
         self.state.tokens[token] = TokenInfo(token=token, login="catalog-bot")
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -195,6 +203,82 @@ class GitHubEmulator:
     def api_url(self) -> str:
         """REST base URL to give GitHubForge (``settings.github_api_url``)."""
         return f"{self.base_url}{self.prefix}"
+
+    # --- git over HTTP ------------------------------------------------------------------------
+    def serve_git_http(self) -> None:
+        """Serve the repositories over git's smart HTTP protocol at ``<base_url>/<owner>/<name>.git``
+        (fetch/clone only) and make ``clone_url`` point there.
+
+        As on GitHub, git authenticates with HTTP Basic where the password is a token and, for an
+        installation token, the user is ``x-access-token`` ("Authenticating as a GitHub App
+        installation": https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/authenticating-as-a-github-app-installation);
+        a request without valid credentials gets 401 with ``WWW-Authenticate: Basic``. The
+        requests land in ``git_log`` as ``(path, user, token_ok)``. ``git http-backend`` does the
+        protocol work.
+        """
+        self.state.git_http_url = self.base_url
+
+    def handle_git(
+        self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes] | None:
+        """One smart-HTTP git request, or None when ``raw_path`` is not a git path."""
+        parsed = urllib.parse.urlsplit(raw_path)
+        m = _GIT_PATH.match(parsed.path)
+        if not self.state.git_http_url or not m:
+            return None
+        owner, name, service_path = m.group("owner"), m.group("name"), m.group("rest")
+        query = urllib.parse.parse_qs(parsed.query)
+        if "git-receive-pack" in service_path or query.get("service") == ["git-receive-pack"]:
+            return (
+                403,
+                {"Content-Type": "text/plain"},
+                b"catalog-ops emulator: push over HTTP is not emulated\n",
+            )
+        auth = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
+        scheme, _, cred = auth.partition(" ")
+        user, token = "", ""
+        if scheme.lower() == "basic":
+            with contextlib.suppress(ValueError):
+                user, _, token = base64.b64decode(cred.strip()).decode("utf-8").partition(":")
+        ok = token in self.state.tokens
+        with self._log_lock:
+            self.git_log.append((parsed.path, user, ok))
+        if not ok:
+            return 401, {"WWW-Authenticate": 'Basic realm="GitHub"', "Content-Type": "text/plain"}, b""
+        repo = self.state.repos.get(f"{owner}/{name}")
+        if repo is None:
+            return 404, {"Content-Type": "text/plain"}, b"Repository not found.\n"
+        cgi = {
+            "PATH": os.environ.get("PATH", ""),
+            "GIT_PROJECT_ROOT": str(repo.path),
+            "GIT_HTTP_EXPORT_ALL": "1",
+            "PATH_INFO": service_path,
+            "REQUEST_METHOD": method,
+            "QUERY_STRING": parsed.query,
+            "CONTENT_TYPE": headers.get("Content-Type", ""),
+            "CONTENT_LENGTH": str(len(body)),
+            "REMOTE_USER": user,
+            "REMOTE_ADDR": "127.0.0.1",
+        }
+        lower = {k.lower(): v for k, v in headers.items()}
+        if lower.get("content-encoding"):
+            cgi["HTTP_CONTENT_ENCODING"] = lower["content-encoding"]
+        if lower.get("git-protocol"):
+            cgi["GIT_PROTOCOL"] = lower["git-protocol"]
+        proc = subprocess.run(
+            [gitutil.git_binary(), "http-backend"], input=body, env=cgi, capture_output=True, check=False
+        )
+        head, sep, out = proc.stdout.partition(b"\r\n\r\n")
+        if not sep:
+            head, _, out = proc.stdout.partition(b"\n\n")
+        status, hdrs = 200, {}
+        for line in head.decode("latin-1").splitlines():
+            key, _, value = line.partition(":")
+            if key.lower() == "status":
+                status = int(value.split()[0])
+            elif key:
+                hdrs[key] = value.strip()
+        return status, hdrs, out
 
     # --- test helpers -------------------------------------------------------------------------
     def add_token(
@@ -2325,9 +2409,25 @@ def _make_handler(emu: GitHubEmulator) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-        def _any(self) -> None:
+        def _body(self) -> bytes:
+            if (self.headers.get("Transfer-Encoding") or "").lower() == "chunked":
+                chunks = []
+                while True:
+                    size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                    if size == 0:
+                        self.rfile.readline()
+                        return b"".join(chunks)
+                    chunks.append(self.rfile.read(size))
+                    self.rfile.readline()
             length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
+            return self.rfile.read(length) if length else b""
+
+        def _any(self) -> None:
+            body = self._body()
+            git = emu.handle_git(self.command, self.path, dict(self.headers.items()), body)
+            if git is not None:
+                self._send(git[0], git[1], git[2])
+                return
             status, headers, out, fault = emu.handle(
                 self.command, self.path, dict(self.headers.items()), body
             )
@@ -2336,6 +2436,9 @@ def _make_handler(emu: GitHubEmulator) -> type[BaseHTTPRequestHandler]:
                 with contextlib.suppress(OSError):
                     self.connection.shutdown(socket.SHUT_RDWR)
                 return
+            self._send(status, headers, out)
+
+        def _send(self, status: int, headers: Mapping[str, str], out: bytes) -> None:
             self.send_response(status)
             for k, v in headers.items():
                 self.send_header(k, v)

@@ -216,6 +216,9 @@ class EmulatorState:
         self.root = root
         self.api_url = api_url
         self.html_url = "https://github.example"
+        #: ``http://127.0.0.1:PORT`` once ``GitHubEmulator.serve_git_http()`` ran: clone URLs then
+        #: point at the emulator's smart-HTTP git endpoint instead of ``file://``.
+        self.git_http_url: str | None = None
         self.lock = threading.RLock()
         self.repos: dict[str, EmuRepo] = {}
         self.comments: dict[int, dict[str, Any]] = {}
@@ -347,7 +350,10 @@ class EmulatorState:
 
     # --- JSON renderers -------------------------------------------------------------------
     def clone_url(self, repo: EmuRepo) -> str:
-        """``file://`` URL of the bare repository (stands in for GitHub's https clone URL)."""
+        """``file://`` URL of the bare repository (stands in for GitHub's https clone URL), or
+        ``<git_http_url>/<owner>/<name>.git`` when the emulator serves git over HTTP."""
+        if self.git_http_url:
+            return f"{self.git_http_url}/{repo.full_name}.git"
         return repo.path.as_uri()
 
     def repo_json(self, repo: EmuRepo) -> dict[str, Any]:

@@ -59,7 +59,8 @@ def test_third_party_uses_are_pinned_by_sha_with_version_comment(path: Path) -> 
         if uses.startswith(("./", "docker://")):
             continue
         if uses.startswith(f"{ACTION_REPO}/") or uses.startswith(f"{ACTION_REPO}@"):
-            # Our own actions/workflows: the moving major tag of the same release (see .github/zizmor.yml).
+            # Our own actions/workflows: @v1 in the development tree; scripts/pin_release_refs.py pins
+            # them to the release commit's SHA when a release is cut (docs/workflows.md).
             assert uses.endswith("@v1"), f"{rel(path)}: own action {uses} must use @v1"
             continue
         assert SHA_PIN.match(uses), f"{rel(path)}: {uses} is not pinned by a full commit SHA"

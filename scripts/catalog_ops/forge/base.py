@@ -31,7 +31,7 @@ class Repo:
 
     full_name: str  # "owner/name"
     default_branch: str
-    clone_url: str  # URL ``git clone`` accepts (file://, https://); may embed no credentials
+    clone_url: str  # URL ``git clone`` accepts (file://, https://); never embeds credentials
     html_url: str = ""
     archived: bool = False
     fork: bool = False
@@ -285,7 +285,13 @@ class Repos(Protocol):
 
     def clone_url(self, repo: str) -> str:
         """URL for real ``git clone/fetch`` of the repo (used for history and shallow fetches).
-        May carry credentials for https remotes: never print it."""
+        Never carries credentials; ``git_auth_env`` gives git the means to authenticate."""
+        ...
+
+    def git_auth_env(self, url: str) -> dict[str, str]:
+        """Environment variables (``GIT_CONFIG_COUNT``/``KEY_n``/``VALUE_n``) that let git
+        authenticate to ``url`` (a ``clone_url``), or ``{}``. The token stays out of argv and of
+        every file (``gitutil.http_auth_env``). Give it to git only, never to another tool."""
         ...
 
     def module_address(self, repo: str) -> str:

@@ -12,6 +12,7 @@ import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from catalog_ops import gitutil
 from catalog_ops.errors import (
     Conflict,
     ForgeError,
@@ -167,16 +168,32 @@ class GitHubRepos(GitHubBatchReads):
         return base64.b64decode(blob["content"])
 
     def clone_url(self, repo: str) -> str:
-        """HTTPS clone URL carrying the token as ``x-access-token`` (never print it)."""
-        url = self.get_repo(repo).clone_url
-        parsed = urllib.parse.urlsplit(url)
-        if parsed.scheme == "https":
-            token = getattr(self._auth, "token", None)
-            if token:
-                return urllib.parse.urlunsplit(
-                    parsed._replace(netloc=f"x-access-token:{token}@{parsed.netloc}")
-                )
-        return url
+        """The repository's ``clone_url`` as GitHub returns it (no credentials in it, ever: the
+        token reaches git through ``git_auth_env``)."""
+        return self.get_repo(repo).clone_url
+
+    def git_auth_env(self, url: str) -> dict[str, str]:
+        """``GIT_CONFIG_*`` variables that let git fetch ``url`` with this forge's token
+        (``gitutil.http_auth_env``: an ``Authorization`` header scoped to the URL's host).
+
+        Only for a URL on the forge's own host: ``github.com`` for ``api.github.com``, the API's
+        host for GitHub Enterprise Server (``https://HOST/api/v3``) and for a test server. Plain
+        ``http://`` only when the API itself is plain http (a loopback test server). Otherwise, and
+        without a token, ``{}``: git then uses whatever credential helper the machine has.
+        Pass the result only to git (``gitutil.run_git(env=...)``), never to a tool.
+        """
+        parts = urllib.parse.urlsplit(url)
+        api = urllib.parse.urlsplit(self.api_url)
+        api_host = (api.hostname or "").lower()
+        forge_host = "github.com" if api_host == "api.github.com" else api_host
+        if (parts.hostname or "").lower() != forge_host or parts.port != api.port:
+            return {}
+        if parts.scheme != "https" and not (parts.scheme == "http" and api.scheme == "http"):
+            return {}
+        token = getattr(self._auth, "token", None)
+        if not token:
+            return {}
+        return gitutil.http_auth_env(url, "x-access-token", str(token))
 
     def module_address(self, repo: str) -> str:
         """``github.com/<repo>``, Terraform's GitHub shorthand (no request). GHES repositories get

@@ -10,7 +10,6 @@ every changed directory containing ``*.tf``, ``*.tf.json`` or ``*.tofu`` files; 
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import tarfile
 import tempfile
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from catalog_ops import gitutil
 from catalog_ops.forge.base import ChecksState, PullRequest
+from catalog_ops.toolchain import tool_env, without_credentials
 
 OUTPUT_TAIL = 8000
 """Characters of checks output kept in the record (the end of it)."""
@@ -31,7 +31,10 @@ class LocalChecks:
             Terraform default (fmt -check, init -backend=false, validate on changed directories).
             Environment given to it: ``CATALOG_OPS_REPO``, ``CATALOG_OPS_PR_NUMBER``,
             ``CATALOG_OPS_BASE_REF``, ``CATALOG_OPS_HEAD_SHA``, ``CATALOG_OPS_CHANGED_FILES`` and
-            ``CATALOG_OPS_CHANGED_DIRS`` (newline-separated).
+            ``CATALOG_OPS_CHANGED_DIRS`` (newline-separated), over the caller's environment
+            without credentials (``toolchain.without_credentials``: the command runs the PR's
+            code, so no token or App credential reaches it); the built-in default runs the
+            Terraform CLI with ``toolchain.tool_env``.
         tf_binary: ``terraform`` or ``tofu`` for the default checks.
         timeout: seconds before a checks run (or one default step) counts as failed.
     """
@@ -68,7 +71,8 @@ class LocalChecks:
             with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
                 tar.extractall(work, filter="data")
             dirs = sorted({str(Path(p).parent) for p in changed})
-            env = dict(os.environ)
+            # the checks run the PR's code: no forge token or App credentials
+            env = without_credentials()
             env.update(
                 CATALOG_OPS_REPO=repo,
                 CATALOG_OPS_PR_NUMBER=str(pr.number),
@@ -114,7 +118,7 @@ class LocalChecks:
                 0,
                 "no changed Terraform directories (*.tf, *.tf.json, *.tofu); no check ran\n",
             )
-        from catalog_ops.toolchain import tf_cli, tool_env
+        from catalog_ops.toolchain import tf_cli
 
         tf = str(tf_cli(self.tf_binary))  # raises ToolMissing
         env = tool_env(env)

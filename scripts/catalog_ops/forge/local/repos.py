@@ -234,6 +234,10 @@ class LocalRepos(LocalStore):
         self._git_dir(repo)
         return self.repo_path(repo).as_uri()
 
+    def git_auth_env(self, url: str) -> dict[str, str]:
+        """``{}``: local repositories need no credentials (see ``Repos.git_auth_env``)."""
+        return {}
+
     def module_address(self, repo: str) -> str:
         """``github.com/<repo>``: local repositories stand in for GitHub ones, so dependents
         address them with the GitHub shorthand (no request, no count)."""
