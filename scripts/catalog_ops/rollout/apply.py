@@ -30,20 +30,20 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from catalog_ops.core.codeowners import owners_for
 from catalog_ops.core.versions import parse_version
 from catalog_ops.errors import AutoMergeUnavailable, CatalogOpsError, Conflict
 from catalog_ops.fanout.pulls import push_and_upsert
-from catalog_ops.forge.base import ApplyForge, ChecksState, PullRequest, PullState
+from catalog_ops.forge.base import ApplyForge, ChecksState, PullRequest, PullState, authored_by
 from catalog_ops.render.report import Outcome, OutcomeKind, Report
 from catalog_ops.rollout.model import Action, DependentPlan, Plan, RefAction, effective_automerge, module_name
 from catalog_ops.rollout.planner import bump_planned, stale_reason
 from catalog_ops.rollout.prtext import (
     MARKER,
     check_templates,
-    parse_marker,
+    pr_marker,
     render_pr,
     render_superseded,
     template_env,
@@ -58,10 +58,9 @@ FOREIGN_MARKER = "<!-- catalog-ops:rollout-foreign-commits -->"
 FOREIGN_REASON = "branch has commits not made by catalog-ops"
 
 
-def _has_foreign_head(pr: PullRequest) -> bool:
+def _has_foreign_head(pr: PullRequest, marker: dict[str, Any] | None) -> bool:
     """True when the PR's head is not the commit catalog-ops last put on the branch (the
     marker's ``head``): someone else pushed onto the rollout branch."""
-    marker = parse_marker(pr.body)
     ours = str(marker.get("head") or "") if marker else ""
     return bool(ours and pr.head_sha and pr.head_sha != ours)
 
@@ -134,6 +133,26 @@ class _Apply:
         self.sleep = sleep
         self.env = template_env(opts.template_dir)
         self.print_lock = threading.Lock()
+        self.identity = forge.identity()
+
+    def marker(self, dep: DependentPlan, pr: PullRequest | None) -> dict[str, Any] | None:
+        """The marker of ``pr`` when the product wrote it (``prtext.pr_marker``), else None."""
+        return pr_marker(
+            pr, catalog=self.plan.catalog, branch=self.plan.branch, repo=dep.repo, identity=self.identity
+        )
+
+    def strangers_pr(self, dep: DependentPlan, pr: PullRequest | None) -> Outcome | None:
+        """A skip when the open PR on the rollout branch was not opened by the product (a
+        person's PR is never rewritten, closed or adopted, whatever its body says)."""
+        if pr is None or authored_by(pr.author, self.identity):
+            return None
+        return Outcome(
+            subject=dep.repo,
+            kind=OutcomeKind.SKIPPED,
+            reason=f"PR #{pr.number} on {self.plan.branch} was opened by {pr.author or 'someone else'}, "
+            f"not by catalog-ops ({self.identity}); not touching it",
+            url=pr.url,
+        )
 
     def emit(self, text: str) -> None:
         """Print dry-run text atomically (threads)."""
@@ -183,7 +202,7 @@ class _Apply:
     def newer_pr(self, dep: DependentPlan, pr: PullRequest | None) -> Outcome | None:
         """A skip when the open PR was made by a rollout of a newer release than this plan's
         (an old plan, e.g. a re-run workflow, must not rewrite or close it)."""
-        marker = parse_marker(pr.body) if pr else None
+        marker = self.marker(dep, pr)
         theirs = parse_version(str(marker.get("release", ""))) if marker else None
         if pr is None or theirs is None or not theirs > self.plan.release.version:
             return None
@@ -198,7 +217,7 @@ class _Apply:
     def close(self, dep: DependentPlan, pr: PullRequest | None = None) -> Outcome:
         """Close the open rollout PR with the superseded comment (unless a newer rollout owns it)."""
         pr = pr or self.forge.find_open_pull(dep.repo, self.plan.branch)
-        if pr is None or parse_marker(pr.body) is None:
+        if pr is None or self.marker(dep, pr) is None:
             return Outcome(subject=dep.repo, kind=OutcomeKind.UP_TO_DATE, reason=dep.reason or "up to date")
         newer = self.newer_pr(dep, pr)
         if newer is not None:
@@ -222,9 +241,9 @@ class _Apply:
         """A skip when the PR's head is not the commit catalog-ops last put on the branch (its
         marker's ``head``): someone pushed commits that a rebuild would force-push away. A
         comment says so on the PR, once (upserted by marker). ``--force`` rebuilds anyway."""
-        if self.opts.force or not _has_foreign_head(pr):
+        marker = self.marker(dep, pr)
+        if self.opts.force or not _has_foreign_head(pr, marker):
             return None
-        marker = parse_marker(pr.body)
         ours = str(marker.get("head") or "") if marker else ""
         if not self.opts.dry_run:
             body = (
@@ -247,7 +266,7 @@ class _Apply:
         pr = self.forge.find_closed_pull(dep.repo, self.plan.branch)
         if pr is None or pr.state is not PullState.CLOSED:
             return None
-        marker = parse_marker(pr.body)
+        marker = self.marker(dep, pr)
         if not marker or marker.get("closed_by") or marker.get("catalog") != self.plan.catalog:
             return None
         if marker.get("release") != self.plan.release.tag and marker.get("digest") != dep.digest():
@@ -273,6 +292,9 @@ class _Apply:
         """Open, refresh or leave the dependent's PR (see the module docstring)."""
         forge, repo, branch = self.forge, dep.repo, self.plan.branch
         pr: PullRequest | None = forge.find_open_pull(repo, branch)
+        stranger = self.strangers_pr(dep, pr)
+        if stranger is not None:
+            return stranger
         newer = self.newer_pr(dep, pr)
         if newer is not None:
             return newer
@@ -285,10 +307,10 @@ class _Apply:
             if closed is not None:
                 return closed
         digest = dep.digest()
-        marker = parse_marker(pr.body) if pr else None
+        marker = self.marker(dep, pr)
         labels = labels_for(dep)
         # --force over someone else's commits: the text may match, but the branch must be rebuilt.
-        rebuild = pr is not None and self.opts.force and _has_foreign_head(pr)
+        rebuild = pr is not None and self.opts.force and _has_foreign_head(pr, marker)
         if pr is not None and marker and marker.get("digest") == digest and not rebuild:
             title, body = render_pr(self.plan, dep, env=self.env, head=marker.get("head"))
             if pr.title == title and pr.body == body and pr.base == dep.base:

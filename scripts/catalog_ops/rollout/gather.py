@@ -12,23 +12,36 @@ import concurrent.futures
 import dataclasses
 import datetime as _dt
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from catalog_ops.catalog.config import DependentConfig, config_path_in, parse_config
 from catalog_ops.core.codeowners import CODEOWNERS_PATHS
-from catalog_ops.core.metadata import parse_release_metadata
+from catalog_ops.core.metadata import check_release_metadata, parse_release_metadata
 from catalog_ops.core.versions import parse_version
 from catalog_ops.errors import ConfigError, ForgeError, NotFound, ReleaseError
 from catalog_ops.fanout.dependents import DependentSelection, list_dependents
-from catalog_ops.forge.base import Contents, PlanForge, Release, Repo
+from catalog_ops.forge.base import Contents, PlanForge, Release, Repo, authored_by
 from catalog_ops.refs import is_candidate_path
 from catalog_ops.rollout.model import Action, CatalogRelease, DependentPlan, Plan, branch_name
 from catalog_ops.rollout.planner import PlanOptions, plan_dependent, select_release
 
 
-def releases_from_forge(items: Iterable[Release]) -> list[CatalogRelease]:
+def releases_from_forge(
+    items: Iterable[Release],
+    *,
+    identity: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    problems: list[str] | None = None,
+) -> list[CatalogRelease]:
     """``CatalogRelease`` values (newest first) from forge ``Release`` objects; drafts and tags
-    that are not semantic versions are left out."""
+    that are not semantic versions are left out.
+
+    Release metadata is trusted only when the release was published by ``identity`` (the
+    product's own login, ``forge.identity()``; None on a forge without authors) and its
+    trailing block passes ``core.metadata.check_release_metadata`` against ``tags`` (tag name
+    -> commit id). Otherwise the release has no metadata (it counts as changing every module,
+    urgency normal: the history from git decides) and a line saying why goes to ``problems``.
+    """
     out = []
     for rel in items:
         if getattr(rel, "draft", False):
@@ -36,13 +49,23 @@ def releases_from_forge(items: Iterable[Release]) -> list[CatalogRelease]:
         version = parse_version(rel.tag)
         if version is None:
             continue
+        meta = parse_release_metadata(rel.body)
+        why = None
+        if meta is not None and not authored_by(rel.author, identity):
+            why = f"it was published by {rel.author or 'an unknown author'}, not by {identity}"
+        elif meta is not None:
+            why = check_release_metadata(meta, tag=rel.tag, tags=tags)
+        if why is not None:
+            meta = None
+            if problems is not None:
+                problems.append(f"release {rel.tag}: metadata ignored: {why}")
         out.append(
             CatalogRelease(
                 tag=rel.tag,
                 version=version,
                 prerelease=bool(rel.prerelease) or version.is_prerelease,
                 url=rel.url,
-                metadata=parse_release_metadata(rel.body),
+                metadata=meta,
             )
         )
     return sorted(out, key=lambda r: r.version, reverse=True)
@@ -165,7 +188,13 @@ def build_plan(
         ReleaseError: no such release. UsageError: neither org nor dependents given.
         ForgeError: the catalog's releases or the org listing cannot be read.
     """
-    releases = releases_from_forge(forge.list_releases(catalog))
+    warnings: list[str] = []
+    releases = releases_from_forge(
+        forge.list_releases(catalog),
+        identity=forge.identity(),
+        tags={t.name: t.sha for t in forge.list_tags(catalog)},
+        problems=warnings,
+    )
     if not releases:
         raise ReleaseError(f"{catalog} has no releases")
     chosen = select_release(releases, release)
@@ -229,4 +258,5 @@ def build_plan(
         registry_modules=registry_modules,
         branch=branch,
         generated_at=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        warnings=tuple(warnings),
     )

@@ -372,6 +372,8 @@ class Plan:
         branch: the rollout branch in every dependent.
         dependents: one entry per repository considered.
         generated_at: ISO 8601 UTC.
+        warnings: what the plan did not trust, one line each (e.g. "release v1.3.0: metadata
+            ignored: ..."; docs/security.md); in the JSON only when there are some.
     """
 
     catalog: str
@@ -383,6 +385,7 @@ class Plan:
     registry_modules: Mapping[str, str] = dataclasses.field(default_factory=dict)
     branch: str = ""
     generated_at: str = ""
+    warnings: tuple[str, ...] = ()
 
     def counts(self) -> dict[str, int]:
         """Dependents per action."""
@@ -405,7 +408,7 @@ class Plan:
             "counts": self.counts(),
             "releases": [r.to_json() for r in self.releases],
             "dependents": [d.to_json() for d in self.dependents],
-        }
+        } | ({"warnings": list(self.warnings)} if self.warnings else {})
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Plan:
@@ -428,6 +431,7 @@ class Plan:
                 registry_modules=dict(data.get("registry_modules") or {}),
                 branch=str(data.get("branch") or branch_name(str(data["catalog"]))),
                 generated_at=str(data.get("generated_at", "")),
+                warnings=tuple(str(w) for w in data.get("warnings") or ()),
             )
         except (KeyError, StopIteration, TypeError, ValueError) as exc:
             raise UsageError(f"malformed plan: {exc!r}") from None
