@@ -76,7 +76,11 @@ class Marker:
         match = self._trailing(body)
         if match is None:
             return body
-        return body[: match.start()] + self.render({**(self.parse(match.group(0)) or {}), **fields}) + body[match.end() :]
+        return (
+            body[: match.start()]
+            + self.render({**(self.parse(match.group(0)) or {}), **fields})
+            + body[match.end() :]
+        )
 
 
 def push_and_upsert(

@@ -40,6 +40,7 @@ from catalog_ops.errors import UsageError
 from catalog_ops.forge.base import GITHUB_MERGE_SUBJECTS, MergeSubjects, PullRequest, PullState
 from catalog_ops.release.history import CommitInfo
 from catalog_ops.release.model import SECTIONS, NoteEntry, ReleasePlan
+from catalog_ops.render.markdown import code, code_cell
 from catalog_ops.render.templates import BUNDLED_DIR, RELEASE_NOTES, Overrides, environment, error_location
 
 __all__ = [
@@ -257,7 +258,7 @@ def _notes_context(plan: ReleasePlan) -> dict[str, Any]:
                 "groups": [
                     {
                         "module": m,
-                        "title": f"`{m}`" if m else "General",
+                        "title": code(m) if m else "General",
                         "entries": [entry_ctx(e) for e in es],
                     }
                     for m, es in ordered
@@ -276,7 +277,9 @@ def _notes_context(plan: ReleasePlan) -> dict[str, Any]:
         + [
             {
                 "module": m,
-                "change": "uses a changed module (" + ", ".join(f"`{d}`" for d in plan.via.get(m, ())) + ")",
+                "change": "uses a changed module ("
+                + ", ".join(code_cell(d) for d in plan.via.get(m, ()))
+                + ")",
             }
             for m in cs.via_dependency
         ]
@@ -356,7 +359,7 @@ def module_changes(plan: ReleasePlan) -> dict[str, ModuleChange]:
         if m in cs.removed:
             notes.append("Module removed.")
         if m in via:
-            notes.append("Uses " + ", ".join(f"`{d}`" for d in via[m]) + ", which changed.")
+            notes.append("Uses " + ", ".join(code(d) for d in via[m]) + ", which changed.")
         meta_modules[m] = ModuleChange(
             path=m,
             changed=m not in cs.tests_only,
