@@ -12,6 +12,7 @@ import concurrent.futures
 import dataclasses
 import datetime as _dt
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 
 from catalog_ops.catalog.config import DependentConfig, config_path_in, parse_config
@@ -74,6 +75,30 @@ def releases_from_forge(
 ProgressFn = Callable[[str], None]
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Budget:
+    """The most work one dependent may cause while planning (docs/security.md, "Bounded work").
+
+    A dependent's tree, files and config are written by its team; exceeding any limit makes
+    that dependent a ``skip`` with a reason naming the limit, never a stalled plan.
+
+    Attributes:
+        max_files: candidate files read (Terraform/Terragrunt/version files the scan looks at).
+        max_bytes: bytes read in total (config excluded; it has ``catalog.config.MAX_CONFIG_BYTES``).
+        max_seconds: wall-clock seconds spent on the dependent, checked between reads.
+        clock: monotonic clock in seconds (tests inject one).
+    """
+
+    max_files: int = 5000
+    max_bytes: int = 64 * 1024 * 1024
+    max_seconds: float = 600.0
+    clock: Callable[[], float] = time.monotonic
+
+
+class BudgetExceeded(Exception):
+    """One dependent exceeded its ``Budget``; the message names the limit."""
+
+
 @dataclasses.dataclass
 class _Cache:
     """Per-run cache of file reads, keyed by (repo, ref, path)."""
@@ -83,12 +108,29 @@ class _Cache:
 
 
 def read_files(
-    forge: Contents, repo: str, ref: str, paths: Iterable[str], cache: _Cache | None = None
+    forge: Contents,
+    repo: str,
+    ref: str,
+    paths: Iterable[str],
+    cache: _Cache | None = None,
+    *,
+    budget: Budget | None = None,
+    deadline: float | None = None,
 ) -> dict[str, bytes]:
     """``{path: bytes}`` of ``paths`` at ``ref`` (missing files left out), one read per file,
-    memoised in ``cache``."""
+    memoised in ``cache``.
+
+    Raises:
+        BudgetExceeded: with ``budget``: the bytes read exceed ``budget.max_bytes``, or
+            ``budget.clock()`` passed ``deadline`` before a read.
+    """
     out: dict[str, bytes] = {}
+    total = 0
     for path in paths:
+        if budget is not None and deadline is not None and budget.clock() > deadline:
+            raise BudgetExceeded(
+                f"planning took longer than {budget.max_seconds:g} s (the budget per dependent)"
+            )
         key = (repo, ref, path)
         if cache is not None:
             with cache.lock:
@@ -102,19 +144,32 @@ def read_files(
             data = forge.read_file(repo, path, ref)
         if data is not None:
             out[path] = data
+            total += len(data)
+            if budget is not None and total > budget.max_bytes:
+                raise BudgetExceeded(
+                    f"its files exceed {budget.max_bytes} bytes (the budget per dependent); "
+                    "narrow them with 'paths:' in .catalog-ops.yml"
+                )
     return out
 
 
 def scan_dependent(
-    forge: PlanForge, repo: Repo, opts: PlanOptions, branch: str, cache: _Cache | None = None
+    forge: PlanForge,
+    repo: Repo,
+    opts: PlanOptions,
+    branch: str,
+    cache: _Cache | None = None,
+    budget: Budget | None = None,
 ) -> DependentPlan:
     """Plan one dependent by reading it through the forge: one tree listing, the config file if
     present, then only candidate files (``refs.is_candidate_path`` and the config's ``paths``).
     Then look for an open rollout PR when there is something to do or to close.
 
     Never raises for a per-repo problem: returns a ``skip`` plan with the reason (forge errors,
-    config errors).
+    config errors, ``budget`` exceeded: default ``Budget()``).
     """
+    budget = budget or Budget()
+    deadline = budget.clock() + budget.max_seconds
 
     name = repo.full_name
     default = repo.default_branch
@@ -142,8 +197,15 @@ def scan_dependent(
             except NotFound:
                 return skip(f"base branch {base!r} from {cfg_path} does not exist")
         candidates = sorted(p for p in tree if is_candidate_path(p) and config.scans_path(p))
-        files = read_files(forge, name, base, candidates, cache)
+        if len(candidates) > budget.max_files:
+            return skip(
+                f"{len(candidates)} candidate files exceed the budget of {budget.max_files} per dependent; "
+                "narrow them with 'paths:' in .catalog-ops.yml"
+            )
+        files = read_files(forge, name, base, candidates, cache, budget=budget, deadline=deadline)
         planned = plan_dependent(name, files, opts, default_branch=default, config=config)
+        if budget.clock() > deadline:
+            return skip(f"planning took longer than {budget.max_seconds:g} s (the budget per dependent)")
         owners = next((p for p in CODEOWNERS_PATHS if p in tree), None)
         planned = dataclasses.replace(planned, codeowners=owners)
         if planned.action is Action.OPEN or (planned.refs and planned.action is Action.NOTHING):
@@ -161,6 +223,8 @@ def scan_dependent(
         return planned
     except ForgeError as exc:
         return skip(f"forge error: {exc}")
+    except BudgetExceeded as exc:
+        return skip(str(exc))
     except Exception as exc:  # one repository never aborts the plan
         return skip(f"could not be planned: {type(exc).__name__}: {exc}")
 
@@ -173,6 +237,7 @@ def build_plan(
     release: str | None = None,
     bump_all: bool = False,
     progress: ProgressFn | None = None,
+    budget: Budget | None = None,
 ) -> Plan:
     """Gather a plan through ``forge`` (rules: ``rollout.planner``).
 
@@ -183,6 +248,7 @@ def build_plan(
             are scanned in parallel (``fanout.dependents``).
         bump_all: bump every reference, not only those whose module changed.
         progress: called with each repo name when it is done.
+        budget: the most work one dependent may cause (default ``Budget()``).
 
     Raises:
         ReleaseError: no such release. UsageError: neither org nor dependents given.
@@ -239,7 +305,7 @@ def build_plan(
     results: dict[str, DependentPlan] = {}
 
     def one(r: Repo) -> DependentPlan:
-        d = scan_dependent(forge, r, opts, branch, cache)
+        d = scan_dependent(forge, r, opts, branch, cache, budget)
         if progress:
             progress(r.full_name)
         return d
