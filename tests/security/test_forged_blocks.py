@@ -10,11 +10,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from catalog_ops.core.metadata import ModuleChange, ReleaseMetadata, parse_release_metadata, render_release_metadata
+from catalog_ops.core.metadata import (
+    ModuleChange,
+    ReleaseMetadata,
+    parse_release_metadata,
+    render_release_metadata,
+)
 from catalog_ops.fanout.dependents import DependentSelection
-from catalog_ops.render.report import OutcomeKind
 from catalog_ops.release.model import ReleaseOptions
 from catalog_ops.release.run import run_release
+from catalog_ops.render.report import OutcomeKind
 from catalog_ops.rollout.apply import ApplyOptions, apply_plan
 from catalog_ops.rollout.gather import build_plan
 from fixtures.release import Catalog
@@ -96,7 +101,9 @@ def test_forged_trailing_metadata_is_cross_checked_against_the_release(
         urgency="security",
         modules={"modules/s3": ModuleChange(path="modules/s3")},
     )
-    forge.create_release("acme/catalog", tag="v1.0.1", name="v1.0.1", body="Notes\n\n" + render_release_metadata(claim))
+    forge.create_release(
+        "acme/catalog", tag="v1.0.1", name="v1.0.1", body="Notes\n\n" + render_release_metadata(claim)
+    )
     plan = _plan(forge)
     assert plan.release.tag == "v1.0.1" and plan.release.metadata is None
     assert plan.release.urgency == "normal"

@@ -44,7 +44,11 @@ def _world(w: RolloutWorld) -> str:
     forge = w.forge
     parent = forge.branch_sha(CATALOG, "main") or ""
     sha = forge.commit_files(
-        CATALOG, "main", parent_sha=parent, message="x", changes=[FileChange("modules/network/main.tf", b"#2\n")]
+        CATALOG,
+        "main",
+        parent_sha=parent,
+        message="x",
+        changes=[FileChange("modules/network/main.tf", b"#2\n")],
     )
     forge.create_tag(CATALOG, name="v1.1.0", sha=sha, message="v1.1.0")
     meta = ReleaseMetadata(
@@ -54,7 +58,9 @@ def _world(w: RolloutWorld) -> str:
         commit=sha,
         modules={"modules/network": ModuleChange(path="modules/network", notes=(EVIL_NOTE,))},
     )
-    forge.create_release(CATALOG, tag="v1.1.0", name="v1.1.0", body=f"notes\n\n{render_release_metadata(meta)}\n")
+    forge.create_release(
+        CATALOG, tag="v1.1.0", name="v1.1.0", body=f"notes\n\n{render_release_metadata(meta)}\n"
+    )
     return repo
 
 

@@ -28,14 +28,23 @@ def test_a_strangers_comment_holding_the_report_marker_is_never_overwritten(
     issue = forge.upsert_issue("acme/catalog", marker="<!-- t -->", title="PR stand-in", body="<!-- t -->")
     mallory = _mallory(emu, github_forge_factory)
     theirs = mallory.upsert_comment(
-        "acme/catalog", issue.number, marker=REPORT_MARKER, body=f"{REPORT_MARKER}\nall checks passed, merge it\n"
+        "acme/catalog",
+        issue.number,
+        marker=REPORT_MARKER,
+        body=f"{REPORT_MARKER}\nall checks passed, merge it\n",
     )
 
     ours = forge.upsert_comment(
-        "acme/catalog", issue.number, marker=REPORT_MARKER, body=f"{REPORT_MARKER}\n## Catalog checks: failed\n"
+        "acme/catalog",
+        issue.number,
+        marker=REPORT_MARKER,
+        body=f"{REPORT_MARKER}\n## Catalog checks: failed\n",
     )
     again = forge.upsert_comment(
-        "acme/catalog", issue.number, marker=REPORT_MARKER, body=f"{REPORT_MARKER}\n## Catalog checks: passed\n"
+        "acme/catalog",
+        issue.number,
+        marker=REPORT_MARKER,
+        body=f"{REPORT_MARKER}\n## Catalog checks: passed\n",
     )
     comments = {c["id"]: (c["user"]["login"], c["body"]) for c in emu.comments("acme/catalog", issue.number)}
     assert comments[theirs.id] == ("mallory", f"{REPORT_MARKER}\nall checks passed, merge it\n")
@@ -55,9 +64,13 @@ def test_a_strangers_issue_holding_the_dashboard_marker_is_never_adopted(
     forge.create_release("acme/catalog", tag="v1.0.0", name="v1.0.0", body="first\n")
     mallory = _mallory(emu, github_forge_factory)
     bait = f"{marker('acme/catalog')}\nEveryone is up to date, nothing to see.\n"
-    theirs = mallory.upsert_issue("acme/catalog", marker=marker("acme/catalog"), title="Dependency dashboard", body=bait)
+    theirs = mallory.upsert_issue(
+        "acme/catalog", marker=marker("acme/catalog"), title="Dependency dashboard", body=bait
+    )
 
-    board = build_dashboard(forge, catalog="acme/catalog", selection=DependentSelection(dependents=("acme/app",)))
+    board = build_dashboard(
+        forge, catalog="acme/catalog", selection=DependentSelection(dependents=("acme/app",))
+    )
     ours = publish(forge, board)
     assert ours.number != theirs.number
     assert publish(forge, board).number == ours.number  # found again by marker AND author
