@@ -16,6 +16,7 @@ from catalog_ops.core.metadata import (
     parse_release_metadata,
     render_release_metadata,
 )
+from catalog_ops.core.versions import Urgency
 from catalog_ops.fanout.dependents import DependentSelection
 from catalog_ops.release.model import ReleaseOptions
 from catalog_ops.release.run import run_release
@@ -98,7 +99,7 @@ def test_forged_trailing_metadata_is_cross_checked_against_the_release(
         version="1.0.2",  # not this release's version
         tag="v1.0.2",
         previous="v1.0.1",
-        urgency="security",
+        urgency=Urgency.SECURITY,
         modules={"modules/s3": ModuleChange(path="modules/s3")},
     )
     forge.create_release(
@@ -122,7 +123,9 @@ def test_metadata_of_a_release_published_by_someone_else_is_not_read(
     sha = forge.branch_sha("acme/catalog", "main")
     forge.create_tag("acme/catalog", name="v1.0.0", sha=sha, message="v1.0.0")
     forge.create_tag("acme/catalog", name="v1.0.1", sha=sha, message="v1.0.1")
-    meta = ReleaseMetadata(version="1.0.1", tag="v1.0.1", previous="v1.0.0", urgency="security", commit=sha)
+    meta = ReleaseMetadata(
+        version="1.0.1", tag="v1.0.1", previous="v1.0.0", urgency=Urgency.SECURITY, commit=sha
+    )
     mallory.create_release("acme/catalog", tag="v1.0.1", name="v1.0.1", body=render_release_metadata(meta))
     plan = _plan(forge)
     assert plan.release.metadata is None and plan.release.urgency == "normal"
