@@ -524,7 +524,7 @@ class DashboardForge(Pulls, Issues, Identity, Protocol):
 
 
 @runtime_checkable
-class SweepForge(Repos, Contents, Branches, Pulls, Releases, Protocol):
+class SweepForge(Repos, Contents, Branches, Pulls, Releases, Identity, Protocol):
     """What ``sweep`` reads and writes: repos, files, branches, PRs, releases of upstreams."""
 
 
