@@ -249,6 +249,8 @@ def render_pr(
     """``(title, body)`` of the dependent's PR from ``pr_title.j2`` / ``pr_body.md.j2``;
     ``head`` (the commit catalog-ops put on the branch) goes into the marker.
 
+    The body always ends with the marker (moved there when a custom template puts it elsewhere).
+
     Raises CatalogOpsError when a template fails (undefined variable, syntax error).
     """
     env = env or template_env()
@@ -258,6 +260,8 @@ def render_pr(
         body = env.get_template(PR_BODY).render(ctx)
     except jinja2.TemplateError as exc:
         raise CatalogOpsError(f"PR template error: {exc}") from exc
-    if ctx["marker"] not in body:
-        body = body.rstrip("\n") + "\n\n" + ctx["marker"] + "\n"
+    if parse_marker(body) is None or not body.rstrip().endswith(ctx["marker"]):
+        # The marker is read only from the end of the body (docs/security.md): a custom template
+        # that drops it, or puts it elsewhere, gets it moved to the end.
+        body = body.replace(ctx["marker"], "").rstrip("\n") + "\n\n" + ctx["marker"] + "\n"
     return title, body
