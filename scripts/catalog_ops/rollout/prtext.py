@@ -263,5 +263,5 @@ def render_pr(
     if parse_marker(body) is None or not body.rstrip().endswith(ctx["marker"]):
         # The marker is read only from the end of the body (docs/security.md): a custom template
         # that drops it, or puts it elsewhere, gets it moved to the end.
-        body = body.replace(ctx["marker"], "").rstrip("\n") + "\n\n" + ctx["marker"] + "\n"
+        body = body.replace(ctx["marker"], "").strip("\n") + "\n\n" + ctx["marker"] + "\n"
     return title, body
