@@ -83,6 +83,11 @@ class Conflict(ForgeError):
     """The forge refused a write because of its current state (HTTP 409/422)."""
 
 
+class RefMoved(Conflict):
+    """A compare-and-swap ref update was refused: the branch no longer points at the commit the
+    caller read (another run moved it). Re-read the branch and the PR and decide again."""
+
+
 class AutoMergeUnavailable(ForgeError):
     """The repository does not allow auto-merge (or the PR is not in a state that permits it)."""
 

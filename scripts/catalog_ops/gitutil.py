@@ -149,6 +149,16 @@ def rev_parse(git_dir: Path, rev: str) -> str | None:
     return proc.stdout.decode().strip()
 
 
+def commit_parents_message(git_dir: Path, sha: str) -> tuple[tuple[str, ...], str] | None:
+    """``(parents, message)`` of commit ``sha`` (``git cat-file commit``), or None when absent."""
+    proc = run_git(["cat-file", "commit", sha], git_dir=git_dir, check=False)
+    if proc.returncode != 0:
+        return None
+    head, _, message = proc.stdout.partition(b"\n\n")
+    parents = tuple(line.split()[1].decode() for line in head.splitlines() if line.startswith(b"parent "))
+    return parents, message.decode("utf-8", errors="replace")
+
+
 def is_ancestor(git_dir: Path, ancestor: str, descendant: str) -> bool:
     """``git merge-base --is-ancestor``."""
     proc = run_git(["merge-base", "--is-ancestor", ancestor, descendant], git_dir=git_dir, check=False)

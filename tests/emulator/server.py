@@ -3,8 +3,12 @@
 Start with ``GitHubEmulator(tmp_path).start()`` (the ``github_emulator`` fixture does this). It
 serves the endpoints ``GitHubForge`` calls, with GitHub's status codes, bodies and headers:
 ``Authorization`` required (401 ``Bad credentials``), ``Link`` pagination, ``X-RateLimit-*``,
-secondary-limit 403 with ``Retry-After``, 422 validation bodies, GraphQL ``createCommitOnBranch``,
-``enablePullRequestAutoMerge`` and a tags query. Repositories are bare git repos whose
+secondary-limit 403 with ``Retry-After``, 422 validation bodies, GraphQL ``createCommitOnBranch``
+(``expectedHeadOid`` enforced: ``STALE_DATA``), ``updateRefs`` (``beforeOid`` compare-and-swap,
+``force`` for non-fast-forwards, atomic), ``enablePullRequestAutoMerge`` and a tags query; REST
+``PATCH git/refs`` refuses a non-fast-forward without ``force`` and ``POST git/refs`` an existing
+ref. ``observers`` are called with each logged request before it is answered (tests wait for
+events such as "the k-th write", e.g. to SIGKILL a client there). Repositories are bare git repos whose
 ``clone_url`` is a ``file://`` URL, so ``git clone``/``fetch`` is real.
 
 ``prefix="/api/v3"`` emulates GitHub Enterprise Server (GraphQL at ``/api/graphql``).
@@ -20,6 +24,7 @@ import json
 import math
 import re
 import socket
+import sys
 import threading
 import time
 import urllib.parse
@@ -124,6 +129,9 @@ class GitHubEmulator:
         self.faults = Faults()
         self.limits = Limits()
         self.request_log: list[LogEntry] = []
+        # called with each LogEntry once logged, before its answer is sent (tests wait for events
+        # such as "the k-th write", never for wall-clock time)
+        self.observers: list[Callable[[LogEntry], None]] = []
         self.internal_errors: list[str] = []
         self.missing_graphql_fields: set[str] = set()  # e.g. {"createCommitOnBranch"}: an old GHES
         self.conformance: Any = None  # emulator.conformance.Conformance when validation is on
@@ -144,6 +152,14 @@ class GitHubEmulator:
         handler = _make_handler(self)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
+        default_error = self._server.handle_error
+
+        def handle_error(request: Any, client_address: Any) -> None:
+            # a client killed mid-request (the rollout fault test SIGKILLs them): not an error
+            if not isinstance(sys.exc_info()[1], ConnectionError):
+                default_error(request, client_address)
+
+        self._server.handle_error = handle_error  # type: ignore[method-assign]
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -390,6 +406,8 @@ class GitHubEmulator:
         entry.wall_started = time.time() - (time.monotonic() - entry.started)
         with self._log_lock:
             self.request_log.append(entry)
+        for observe in list(self.observers):
+            observe(entry)
 
     def _next_seq(self) -> int:
         with self._log_lock:
@@ -522,7 +540,7 @@ class GitHubEmulator:
         if is_graphql:
             qtext = (payload or {}).get("query", "") if isinstance(payload, dict) else ""
             op_match = re.search(
-                r"\b(createCommitOnBranch|enablePullRequestAutoMerge|disablePullRequestAutoMerge|refs"
+                r"\b(createCommitOnBranch|updateRefs|enablePullRequestAutoMerge|disablePullRequestAutoMerge|refs"
                 r"|pullRequest|rateLimit)\b",
                 qtext,
             )
@@ -1950,6 +1968,8 @@ class GitHubEmulator:
         try:
             if "createCommitOnBranch" in query:
                 return 200, {"data": {"createCommitOnBranch": self._gql_commit(variables["input"], who)}}
+            if re.search(r"\bupdateRefs\b", query):
+                return 200, {"data": {"updateRefs": self._gql_update_refs(variables["input"], who)}}
             if "enablePullRequestAutoMerge" in query and "input" in variables:
                 return 200, {
                     "data": {"enablePullRequestAutoMerge": self._gql_auto_merge(variables["input"], who)}
@@ -2029,6 +2049,59 @@ class GitHubEmulator:
         gitutil.update_ref(r.path, f"refs/heads/{name}", sha, cur)
         self.state.branch_moved(r, name)
         return {"commit": {"oid": sha, "url": f"{self.state.html_url}/{r.full_name}/commit/{sha}"}}
+
+    def _gql_update_refs(self, inp: dict[str, Any], who: TokenInfo) -> dict[str, Any]:
+        """``updateRefs`` (https://docs.github.com/en/graphql/reference/mutations#updaterefs):
+        "All updates are performed atomically, meaning that if one of them is rejected, no other
+        ref will be modified. RefUpdate.beforeOid specifies that the given reference needs to
+        point to the given value before performing any updates. A value of
+        0000000000000000000000000000000000000000 can be used to verify that the references should
+        not exist. RefUpdate.afterOid specifies the value that the given reference will point to
+        after performing all updates. A value of 0000000000000000000000000000000000000000 can be
+        used to delete a reference. If RefUpdate.force is set to true, a non-fast-forward updates
+        for the given reference will be allowed." The docs name no error type for a rejected
+        update; the emulator answers ``UNPROCESSABLE`` naming the ref."""
+        r = next(
+            (x for x in self.state.repos.values() if node_id("R", x.id) == inp.get("repositoryId")), None
+        )
+        if r is None:
+            raise GraphQLError(
+                "NOT_FOUND",
+                f"Could not resolve to a node with the global id of '{inp.get('repositoryId')}'",
+                "updateRefs",
+            )
+        permissions.check_repository(who, r.full_name, private=r.private, write=True)
+        if r.archived and not self.state.semantics.legacy_archived_writes:
+            raise GraphQLError("FORBIDDEN", "Repository was archived so is read-only.", "updateRefs")
+        zero = gitutil.ZERO_SHA
+        plan: list[tuple[str, str, str | None]] = []
+        for upd in inp.get("refUpdates") or []:
+            name, after = str(upd["name"]), str(upd["afterOid"])
+            before = upd.get("beforeOid")
+            found = self.state.ref_sha(r, name)
+            cur = found[0] if found else None
+            if before is not None and (cur or zero) != before:
+                raise GraphQLError(
+                    "UNPROCESSABLE", f"Reference {name} is at {cur or zero}, not at {before}", "updateRefs"
+                )
+            if after != zero:
+                if gitutil.run_git(["cat-file", "-e", after], git_dir=r.path, check=False).returncode != 0:
+                    raise GraphQLError("UNPROCESSABLE", f"Object {after} does not exist", "updateRefs")
+                if cur and not upd.get("force") and not gitutil.is_ancestor(r.path, cur, after):
+                    raise GraphQLError(
+                        "UNPROCESSABLE", f"Update of {name} is not a fast forward", "updateRefs"
+                    )
+            plan.append((name, after, cur))
+        for name, after, cur in plan:
+            if after == zero:
+                gitutil.run_git(["update-ref", "-d", name], git_dir=r.path)
+            else:
+                gitutil.update_ref(r.path, name, after, cur or zero)
+            if name.startswith("refs/heads/"):
+                self.state.head_moved(r, name[len("refs/heads/") :])
+                self.state.branch_moved(r, name[len("refs/heads/") :])
+        self.state.try_auto_merge(r)
+        return {"clientMutationId": inp.get("clientMutationId")}
 
     def _gql_auto_merge(self, inp: dict[str, Any], who: TokenInfo) -> dict[str, Any]:
         """``enablePullRequestAutoMerge``.

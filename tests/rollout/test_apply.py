@@ -457,7 +457,9 @@ def test_commits_by_a_person_on_the_branch_are_not_force_pushed_away(rollout_wor
     for _ in range(2):  # a rerun comments no second time
         report = w.apply(plan)
         o = outcome_of(report, repo)
-        assert (o.kind, o.reason) == (OutcomeKind.SKIPPED, "branch has commits not made by catalog-ops")
+        assert o.kind is OutcomeKind.FAILED  # someone else's commits: the run exits non-zero
+        assert "branch has commits not made by catalog-ops" in (o.error or "")
+        assert report.failed
     assert w.forge.branch_sha(repo, BRANCH) == human
     comments = [c for c in w.forge.list_comments(repo, pr.number) if "not made by catalog-ops" in c.body]
     assert len(comments) == 1
@@ -514,10 +516,8 @@ def test_force_rebuilds_a_branch_with_foreign_commits_for_the_same_plan(rollout_
         repo, BRANCH, parent_sha=pr.head_sha, message="fix inputs", changes=[FileChange("fix.tf", b"# fix\n")]
     )
     skipped = outcome_of(w.apply(plan), repo)
-    assert (skipped.kind, skipped.reason) == (
-        OutcomeKind.SKIPPED,
-        "branch has commits not made by catalog-ops",
-    )
+    assert skipped.kind is OutcomeKind.FAILED
+    assert "branch has commits not made by catalog-ops" in (skipped.error or "")
     forced = outcome_of(w.apply(plan, force=True), repo)
     assert forced.kind is OutcomeKind.UPDATED, (forced.kind, forced.reason)
     head = w.forge.branch_sha(repo, BRANCH)

@@ -411,14 +411,17 @@ def _comment(args: argparse.Namespace, settings: Settings, text: str, marker: st
     """Create/update the sticky PR comment; a read-only token only skips it (with a warning).
 
     Pull requests from forks get a read-only ``GITHUB_TOKEN`` (GitHub docs: "Permissions for the
-    GITHUB_TOKEN"), so ``PermissionDenied``/``AuthError`` from the forge is a ``::warning::``, not a
+    GITHUB_TOKEN"), so ``PermissionDenied`` (HTTP 403) from the forge is a ``::warning::``, not a
     failed job; the step summary was already written and the exit status stays the checks' result.
+    An invalid or expired token (HTTP 401, ``AuthError``) is a configuration error, not a fork:
+    it fails the run (exit 3).
 
     Raises:
         UsageError: no repository given.
+        AuthError: the token is invalid (exit 3).
         ForgeError: any other forge failure (e.g. ``NotFound`` for an unknown PR, exit 3).
     """
-    from catalog_ops.errors import AuthError, PermissionDenied
+    from catalog_ops.errors import PermissionDenied
     from catalog_ops.forge import make_forge
 
     repo = args.repo or os.environ.get("GITHUB_REPOSITORY")
@@ -426,7 +429,7 @@ def _comment(args: argparse.Namespace, settings: Settings, text: str, marker: st
         raise UsageError("--pr needs --repo owner/name (or $GITHUB_REPOSITORY)")
     try:
         comment = make_forge(settings).upsert_comment(repo, args.pr, marker=marker, body=text)
-    except (PermissionDenied, AuthError) as exc:
+    except PermissionDenied as exc:
         msg = (
             f"PR comment on {repo}#{args.pr} skipped: the token cannot write pull-request comments "
             f"(fork pull request or read-only token): {exc}. The report is in the step summary."

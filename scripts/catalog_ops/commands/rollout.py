@@ -157,6 +157,12 @@ def _load_plan(path: Path) -> Plan:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(f"{path}: no such plan file") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"{path}: not UTF-8 text (byte {exc.start}): not a plan written by `rollout plan`"
+        ) from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the plan: {exc.strerror or exc}") from None
     except json.JSONDecodeError as exc:
         raise UsageError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
     return Plan.from_json(data)
@@ -299,7 +305,7 @@ def _summary(args: argparse.Namespace) -> int:
         seen.add(path.resolve())
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, ValueError) as exc:  # ValueError: invalid JSON or not UTF-8
             raise UsageError(f"{path}: cannot read report: {exc}") from None
         problem = validate_report(doc)
         if problem:

@@ -151,10 +151,11 @@ class Issue:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Commit:
-    """A commit id (40-hex) and its full message."""
+    """A commit id (40-hex), its full message and its parents' ids (in order)."""
 
     sha: str
     message: str
+    parents: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -262,6 +263,10 @@ class Contents(Protocol):
         ...
 
 
+ANY_HEAD = "*"
+"""``commit_files(expected_head=ANY_HEAD)``: compare against the tip read just before writing."""
+
+
 @runtime_checkable
 class Branches(Protocol):
     """Branch tips and commits made without a work tree."""
@@ -278,10 +283,20 @@ class Branches(Protocol):
         parent_sha: str,
         message: str,
         changes: Sequence[FileChange],
+        expected_head: str | None = ANY_HEAD,
     ) -> str:
         """Create one commit whose parent is ``parent_sha`` with ``changes`` applied to the
-        parent's tree, and point ``branch`` at it (creating the branch, or force-moving it).
-        Returns the new commit id."""
+        parent's tree, and point ``branch`` at it (creating the branch, or moving it).
+
+        The ref update is a compare-and-swap: ``expected_head`` is the tip the caller read
+        (None: the branch must not exist yet); when the branch holds anything else at the moment
+        it is moved, nothing is changed and ``RefMoved`` is raised. ``ANY_HEAD`` (the default)
+        means the tip read just before writing (a blind overwrite is never sent). Returns the
+        new commit id."""
+        ...
+
+    def get_commit(self, repo: str, sha: str) -> Commit:
+        """The commit ``sha``: message and parents. Raises NotFound for an unknown commit."""
         ...
 
     def delete_branch(self, repo: str, branch: str) -> None:

@@ -17,8 +17,18 @@ For each dependent of the plan (or of one shard) ``apply_plan`` does exactly one
 
 Write pacing belongs to the forge (the GitHub forge spaces content-creating requests by
 ``Settings.write_interval``, GitHub's guidance for secondary rate limits). The PR texts are
-``rollout.prtext``'s; the commit + open-or-update is ``fanout.pulls.push_and_upsert``. A failure in one dependent is recorded as ``failed`` and the others
-continue. ``dry_run`` reads but never writes, and prints each diff and PR text.
+``rollout.prtext``'s. A failure in one dependent is recorded as ``failed`` and the others
+continue.
+
+Ownership and convergence: a rollout commit carries the trailers ``Catalog-Ops-Rollout:
+<catalog>@<tag>``, ``Catalog-Ops-Digest: <digest>`` and ``Catalog-Ops-Base: <sha>`` and sits
+directly on that base commit (``parse_own_commit``). A run killed between the commit and the PR
+text leaves a tip that is ours but not the marker's ``head``: the next run completes it (reuses
+the commit when it still fits, else rebuilds). A tip that is neither is someone else's: the
+dependent fails (exit 1), the branch is left alone. Branch moves are compare-and-swap on the tip
+read (``Branches.commit_files(expected_head=)``), the tip is re-read before the PR text is
+written and both are re-read after, so concurrent applies of one plan or of consecutive releases
+end in one PR on the newest release. ``dry_run`` reads but never writes, and prints each diff and PR text.
 """
 
 from __future__ import annotations
@@ -33,16 +43,24 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from catalog_ops.core.codeowners import owners_for
-from catalog_ops.core.versions import parse_version
-from catalog_ops.errors import AutoMergeUnavailable, CatalogOpsError, Conflict
-from catalog_ops.fanout.pulls import push_and_upsert
-from catalog_ops.forge.base import ApplyForge, ChecksState, PullRequest, PullState, authored_by
+from catalog_ops.core.versions import Version, parse_version
+from catalog_ops.errors import AutoMergeUnavailable, CatalogOpsError, Conflict, RefMoved
+from catalog_ops.forge.base import (
+    ApplyForge,
+    ChecksState,
+    Commit,
+    FileChange,
+    PullRequest,
+    PullState,
+    authored_by,
+)
 from catalog_ops.render.report import Outcome, OutcomeKind, Report
 from catalog_ops.rollout.model import Action, DependentPlan, Plan, RefAction, effective_automerge, module_name
 from catalog_ops.rollout.planner import bump_planned, stale_reason
 from catalog_ops.rollout.prtext import (
     MARKER,
     check_templates,
+    parse_marker,
     pr_marker,
     render_pr,
     render_superseded,
@@ -53,16 +71,88 @@ from catalog_ops.rollout.shard import dependents_of_shard
 DEFAULT_LABELS = ("dependencies", "catalog-ops")
 REPORT_COLUMNS = ("update", "urgency", "modules", "merge")
 QUIET_REASONS = ("no reference to the catalog", "up to date")
-COMMIT_TRAILER = "Catalog-Ops-Rollout"
+COMMIT_TRAILER = "Catalog-Ops-Rollout"  # "<catalog>@<release tag>"
+DIGEST_TRAILER = "Catalog-Ops-Digest"  # the dependent's change digest (DependentPlan.digest())
+BASE_TRAILER = "Catalog-Ops-Base"  # the base commit the rollout commit was made on (its parent)
 FOREIGN_MARKER = "<!-- catalog-ops:rollout-foreign-commits -->"
 FOREIGN_REASON = "branch has commits not made by catalog-ops"
+CAS_ATTEMPTS = 5  # re-reads after a refused compare-and-swap before the dependent fails
 
 
-def _has_foreign_head(pr: PullRequest, marker: dict[str, Any] | None) -> bool:
-    """True when the PR's head is not the commit catalog-ops last put on the branch (the
-    marker's ``head``): someone else pushed onto the rollout branch."""
-    ours = str(marker.get("head") or "") if marker else ""
-    return bool(ours and pr.head_sha and pr.head_sha != ours)
+@dataclasses.dataclass(frozen=True)
+class OwnCommit:
+    """A rollout commit catalog-ops made (recognised by ``parse_own_commit``).
+
+    Attributes:
+        sha: the commit id; catalog: catalog repo ("acme/modules"); release: the tag it rolls out;
+        digest: the dependent's change digest; base: the base commit it sits on (its one parent).
+    """
+
+    sha: str
+    catalog: str
+    release: str
+    digest: str
+    base: str
+
+    @property
+    def version(self) -> Version | None:
+        """The release as a version (None when the tag does not parse)."""
+        return parse_version(self.release)
+
+
+def commit_trailers(catalog: str, release: str, digest: str, base_sha: str) -> str:
+    """The trailer paragraph of a rollout commit (git trailers: ``Key: value`` lines in the last
+    paragraph of the message, ``git interpret-trailers``)."""
+    return f"{COMMIT_TRAILER}: {catalog}@{release}\n{DIGEST_TRAILER}: {digest}\n{BASE_TRAILER}: {base_sha}\n"
+
+
+def parse_own_commit(commit: Commit) -> OwnCommit | None:
+    """The rollout commit ``commit`` is, or None when catalog-ops did not make it.
+
+    Ownership is the trailer paragraph (``commit_trailers``) plus parentage: the commit has
+    exactly one parent and it is the base commit its ``Catalog-Ops-Base`` trailer records. A
+    commit someone pushed on top of a rollout commit has that commit as parent, not the recorded
+    base, so it is never taken for ours (even when its message copies the trailers).
+    """
+    paragraphs = commit.message.strip().split("\n\n")
+    fields: dict[str, str] = {}
+    for line in paragraphs[-1].splitlines() if paragraphs else ():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() in (COMMIT_TRAILER, DIGEST_TRAILER, BASE_TRAILER):
+            fields[key.strip()] = value.strip()
+    rollout, base, digest = fields.get(COMMIT_TRAILER), fields.get(BASE_TRAILER), fields.get(DIGEST_TRAILER)
+    if not rollout or not base or not digest or "@" not in rollout:
+        return None
+    if commit.parents != (base,):
+        return None
+    catalog, _, release = rollout.rpartition("@")
+    return OwnCommit(sha=commit.sha, catalog=catalog, release=release, digest=digest, base=base)
+
+
+@dataclasses.dataclass
+class _Branch:
+    """What one pass over a dependent read: the open PR, the branch tip, whose commit it is."""
+
+    pr: PullRequest | None
+    head: str | None
+    own: OwnCommit | None
+    marker: dict[str, Any] | None
+
+    @property
+    def marker_head(self) -> str:
+        return str(self.marker.get("head") or "") if self.marker else ""
+
+    @property
+    def foreign(self) -> bool:
+        """Someone else's commits: the tip is neither the commit the PR marker records nor a
+        rollout commit of ours (a half-finished update's commit is ours: completed, not skipped)."""
+        return bool(
+            self.pr is not None
+            and self.head
+            and self.marker_head
+            and self.head != self.marker_head
+            and self.own is None
+        )
 
 
 def labels_for(dep: DependentPlan) -> list[str]:
@@ -136,7 +226,8 @@ class _Apply:
         self.identity = forge.identity()
 
     def marker(self, dep: DependentPlan, pr: PullRequest | None) -> dict[str, Any] | None:
-        """The marker of ``pr`` when the product wrote it (``prtext.pr_marker``), else None."""
+        """The marker of ``pr`` when the product wrote it (``prtext.pr_marker``: the trailing
+        block of a PR the forge identity opened on the rollout branch, naming this catalog)."""
         return pr_marker(
             pr, catalog=self.plan.catalog, branch=self.plan.branch, repo=dep.repo, identity=self.identity
         )
@@ -214,17 +305,30 @@ class _Apply:
             url=pr.url,
         )
 
-    def close(self, dep: DependentPlan, pr: PullRequest | None = None) -> Outcome:
+    def read_branch(self, dep: DependentPlan) -> _Branch:
+        """One read of the dependent's rollout state: open PR, branch tip, and whether the tip is
+        a rollout commit of ours (``parse_own_commit``; one commit read when the tip is not the
+        commit the PR marker records)."""
+        pr = self.forge.find_open_pull(dep.repo, self.plan.branch)
+        head = self.forge.branch_sha(dep.repo, self.plan.branch)
+        marker = self.marker(dep, pr)
+        own = None
+        ours = str(marker.get("head") or "") if marker else ""
+        if head is not None and head != ours:  # the marker's head is ours by the PR's own record
+            own = parse_own_commit(self.forge.get_commit(dep.repo, head))
+        return _Branch(pr=pr, head=head, own=own, marker=marker)
+
+    def close(self, dep: DependentPlan, state: _Branch | None = None) -> Outcome:
         """Close the open rollout PR with the superseded comment (unless a newer rollout owns it)."""
-        pr = pr or self.forge.find_open_pull(dep.repo, self.plan.branch)
-        if pr is None or self.marker(dep, pr) is None:
+        state = state or self.read_branch(dep)
+        pr = state.pr
+        if pr is None or state.marker is None:
             return Outcome(subject=dep.repo, kind=OutcomeKind.UP_TO_DATE, reason=dep.reason or "up to date")
-        newer = self.newer_pr(dep, pr)
+        newer = self.newer_pr(dep, pr) or self.newer_on_branch(dep, state)
         if newer is not None:
             return newer
-        foreign = self.foreign_commits(dep, pr)
-        if foreign is not None:
-            return foreign
+        if state.foreign and not self.opts.force:
+            return self.foreign_commits(dep, state)
         comment = render_superseded(self.plan, dep.reason or "Nothing is left to update.", env=self.env)
         if self.opts.dry_run:
             self.emit(f"\n=== {dep.repo}: would close #{pr.number}\n{comment}\n")
@@ -237,23 +341,44 @@ class _Apply:
         self.forge.close_pull(dep.repo, pr.number, comment=comment)
         return Outcome(subject=dep.repo, kind=OutcomeKind.CLOSED, reason=dep.reason, url=pr.url)
 
-    def foreign_commits(self, dep: DependentPlan, pr: PullRequest) -> Outcome | None:
-        """A skip when the PR's head is not the commit catalog-ops last put on the branch (its
-        marker's ``head``): someone pushed commits that a rebuild would force-push away. A
-        comment says so on the PR, once (upserted by marker). ``--force`` rebuilds anyway."""
-        marker = self.marker(dep, pr)
-        if self.opts.force or not _has_foreign_head(pr, marker):
+    def newer_on_branch(self, dep: DependentPlan, state: _Branch) -> Outcome | None:
+        """A skip when the branch tip is a rollout commit of a newer release of this catalog (a
+        concurrent or half-finished rollout of that release owns the branch; its run, or its
+        rerun, writes the PR text)."""
+        own = state.own
+        if own is None or own.catalog != self.plan.catalog:
             return None
-        ours = str(marker.get("head") or "") if marker else ""
+        theirs = own.version
+        if theirs is None or not theirs > self.plan.release.version:
+            return None
+        return Outcome(
+            subject=dep.repo,
+            kind=OutcomeKind.SKIPPED,
+            reason=f"branch holds the newer release {own.release}; this plan is for {self.plan.release.tag}",
+            url=state.pr.url if state.pr else None,
+        )
+
+    def foreign_commits(self, dep: DependentPlan, state: _Branch) -> Outcome:
+        """A failure: someone pushed commits onto the rollout branch that a rebuild would
+        force-push away (the tip is neither the commit the PR marker records nor a rollout
+        commit of ours). A comment says so on the PR, once (upserted by marker); the run exits
+        non-zero so a person looks. ``--force`` rebuilds anyway."""
+        pr = state.pr
+        assert pr is not None and state.head is not None
         if not self.opts.dry_run:
             body = (
                 f"{FOREIGN_MARKER}\ncatalog-ops did not update this PR for {self.plan.release.tag}: the branch "
-                f"`{self.plan.branch}` has commits not made by catalog-ops (head `{pr.head_sha[:12]}`, "
-                f"catalog-ops last pushed `{ours[:12]}`). Rebuilding it would discard them. Merge or close "
-                "this PR, or rerun `catalog-ops rollout apply --force` to rebuild the branch.\n"
+                f"`{self.plan.branch}` has commits not made by catalog-ops (head `{state.head[:12]}`, "
+                f"catalog-ops last pushed `{state.marker_head[:12]}`). Rebuilding it would discard them. Merge or "
+                "close this PR, or rerun `catalog-ops rollout apply --force` to rebuild the branch.\n"
             )
             self.forge.upsert_comment(dep.repo, pr.number, marker=FOREIGN_MARKER, body=body)
-        return Outcome(subject=dep.repo, kind=OutcomeKind.SKIPPED, reason=FOREIGN_REASON, url=pr.url)
+        return Outcome(
+            subject=dep.repo,
+            kind=OutcomeKind.FAILED,
+            error=f"{FOREIGN_REASON} (head {state.head[:12]}); merge or close #{pr.number}, or rerun with --force",
+            url=pr.url,
+        )
 
     def closed_by_person(self, dep: DependentPlan) -> Outcome | None:
         """A skip when the newest PR on the rollout branch was closed without merging by a
@@ -289,29 +414,57 @@ class _Apply:
         return split_owners(owners_for(text, paths)) if text else ([], [])
 
     def open_or_update(self, dep: DependentPlan) -> Outcome:
-        """Open, refresh or leave the dependent's PR (see the module docstring)."""
+        """Open, refresh or leave the dependent's PR (see the module docstring).
+
+        Every branch move is a compare-and-swap on the tip this pass read; when it is refused
+        (``RefMoved``: another run moved the branch) or the PR / branch changed under this pass
+        after writing, the dependent is read again and decided again (``CAS_ATTEMPTS`` times).
+        """
+        wrote: list[str] = []  # PR texts this run wrote (a concurrent newer rollout may own them)
+        for _attempt in range(CAS_ATTEMPTS):
+            try:
+                return self.open_or_update_once(dep, wrote)
+            except RefMoved:
+                continue
+        raise CatalogOpsError(
+            f"branch {self.plan.branch} kept moving under this run ({CAS_ATTEMPTS} reads): another run is "
+            "writing it; rerun when it has finished"
+        )
+
+    def open_or_update_once(self, dep: DependentPlan, wrote: list[str]) -> Outcome:
+        """One read-decide-write pass of ``open_or_update``. Raises RefMoved to ask for another."""
         forge, repo, branch = self.forge, dep.repo, self.plan.branch
-        pr: PullRequest | None = forge.find_open_pull(repo, branch)
+        state = self.read_branch(dep)
+        pr = state.pr
         stranger = self.strangers_pr(dep, pr)
         if stranger is not None:
             return stranger
-        newer = self.newer_pr(dep, pr)
+        newer = self.newer_pr(dep, pr) or self.newer_on_branch(dep, state)
         if newer is not None:
+            if wrote and pr is not None and parse_marker(pr.body) == parse_marker(wrote[-1]):
+                # This run wrote the PR text after a concurrent newer rollout moved the branch.
+                return Outcome(
+                    subject=repo,
+                    kind=OutcomeKind.FAILED,
+                    error=f"a concurrent rollout of a newer release moved {branch} while this run wrote the "
+                    f"text of #{pr.number}; rerun that rollout to restore its text",
+                    url=pr.url,
+                )
             return newer
         if pr is not None:
-            foreign = self.foreign_commits(dep, pr)
-            if foreign is not None:
-                return foreign
+            if state.foreign and not self.opts.force:
+                return self.foreign_commits(dep, state)
         else:
             closed = self.closed_by_person(dep)
             if closed is not None:
                 return closed
         digest = dep.digest()
-        marker = self.marker(dep, pr)
+        marker = state.marker
         labels = labels_for(dep)
         # --force over someone else's commits: the text may match, but the branch must be rebuilt.
-        rebuild = pr is not None and self.opts.force and _has_foreign_head(pr, marker)
-        if pr is not None and marker and marker.get("digest") == digest and not rebuild:
+        rebuild = pr is not None and self.opts.force and state.foreign
+        consistent = pr is not None and state.head == state.marker_head
+        if pr is not None and marker and marker.get("digest") == digest and consistent and not rebuild:
             title, body = render_pr(self.plan, dep, env=self.env, head=marker.get("head"))
             if pr.title == title and pr.body == body and pr.base == dep.base:
                 return self.finish_existing(dep, pr, labels)
@@ -323,8 +476,7 @@ class _Apply:
                 return Outcome(
                     subject=repo, kind=OutcomeKind.WOULD_UPDATE, url=pr.url, details=self.details(dep)
                 )
-            pr = forge.update_pull(repo, pr.number, title=title, body=body, base=dep.base)
-            assert pr is not None
+            pr = self.write_text(dep, pr, state.head or "", title, body, wrote)
             merge = self.after_write(dep, pr, labels, fresh=False)
             return Outcome(
                 subject=repo,
@@ -351,7 +503,7 @@ class _Apply:
         if not changed:
             if pr is not None:
                 return self.close(
-                    dataclasses.replace(dep, reason=f"{dep.base} already has these versions"), pr
+                    dataclasses.replace(dep, reason=f"{dep.base} already has these versions"), state
                 )
             return Outcome(
                 subject=repo, kind=OutcomeKind.UP_TO_DATE, reason=f"{dep.base} already has these versions"
@@ -365,7 +517,7 @@ class _Apply:
             for r in dep.refs
             if r.action is RefAction.BUMP
         )
-        message += f"\n\n{COMMIT_TRAILER}: {self.plan.catalog} {self.plan.release.tag}\n"
+        message += "\n\n" + commit_trailers(self.plan.catalog, self.plan.release.tag, digest, base_sha)
         if self.opts.dry_run:
             diff = "".join(unified_diff(p, files[p], changed[p]) for p in sorted(changed))
             verb = "update" if pr else "open"
@@ -374,28 +526,68 @@ class _Apply:
             )
             kind = OutcomeKind.WOULD_UPDATE if pr else OutcomeKind.WOULD_OPEN
             return Outcome(subject=repo, kind=kind, url=pr.url if pr else None, details=self.details(dep))
-        existing = pr
-        pr, _head, opened = push_and_upsert(
-            forge,
-            repo,
-            branch=branch,
-            base=dep.base,
-            base_sha=base_sha,
-            message=message,
-            changes=dict(changed),
-            text=lambda head: render_pr(self.plan, dep, env=self.env, head=head),
-            existing=existing,
-            labels=labels,
-            reviewers=reviewers_u,
-            team_reviewers=reviewers_t,
-        )
-        if not opened:
+        own = state.own
+        if (
+            own is not None
+            and not rebuild
+            and (own.catalog, own.release, own.digest, own.base)
+            == (self.plan.catalog, self.plan.release.tag, digest, base_sha)
+        ):
+            head = own.sha  # a half-finished update (commit made, PR not written): complete it
+        else:
+            head = forge.commit_files(
+                repo,
+                branch,
+                parent_sha=base_sha,
+                message=message,
+                changes=[FileChange(p, changed[p]) for p in sorted(changed)],
+                expected_head=state.head,
+            )
+        title, body = render_pr(self.plan, dep, env=self.env, head=head)
+        if pr is not None:
+            pr = self.write_text(dep, pr, head, title, body, wrote)
             merge = self.after_write(dep, pr, labels, fresh=False, reviewers=(reviewers_u, reviewers_t))
             return Outcome(
                 subject=repo, kind=OutcomeKind.UPDATED, url=pr.url, details=self.details(dep, merge)
             )
+        pr = forge.open_pull(
+            repo,
+            head=branch,
+            base=dep.base,
+            title=title,
+            body=body,
+            labels=labels,
+            reviewers=reviewers_u,
+            team_reviewers=reviewers_t,
+        )
+        wrote.append(body)
+        self.verify(dep, pr, head, title, body)
         merge = self.after_write(dep, pr, labels, fresh=True)
         return Outcome(subject=repo, kind=OutcomeKind.OPENED, url=pr.url, details=self.details(dep, merge))
+
+    def write_text(
+        self, dep: DependentPlan, pr: PullRequest, head: str, title: str, body: str, wrote: list[str]
+    ) -> PullRequest:
+        """Set the PR's title/body/base for the branch tip ``head``, then re-read (``verify``).
+
+        The tip is read right before writing: text is never written for a commit that is no
+        longer the tip. Raises RefMoved when the branch or the text changed under this run."""
+        if self.forge.branch_sha(dep.repo, self.plan.branch) != head:
+            raise RefMoved(f"branch {self.plan.branch} of {dep.repo} moved before its PR text was written")
+        updated = self.forge.update_pull(dep.repo, pr.number, title=title, body=body, base=dep.base)
+        assert updated is not None
+        wrote.append(body)
+        self.verify(dep, updated, head, title, body)
+        return updated
+
+    def verify(self, dep: DependentPlan, pr: PullRequest, head: str, title: str, body: str) -> None:
+        """Re-read after writing: the branch is still at ``head`` and the PR still carries this
+        text (a concurrent run did not move or rewrite it). Raises RefMoved otherwise."""
+        if self.forge.branch_sha(dep.repo, self.plan.branch) != head:
+            raise RefMoved(f"branch {self.plan.branch} of {dep.repo} moved after its PR text was written")
+        now = self.forge.get_pull(dep.repo, pr.number)
+        if (now.title, now.body) != (title, body) or now.state is not PullState.OPEN:
+            raise RefMoved(f"PR #{pr.number} of {dep.repo} changed after this run wrote it")
 
     def finish_existing(self, dep: DependentPlan, pr: PullRequest, labels: list[str]) -> Outcome:
         """The PR already has the right content: only fill in labels / auto-merge if missing."""

@@ -1,6 +1,6 @@
 """GraphQL for GitHubForge: the queries and mutations it sends, and their error type.
 
-GitHub GraphQL API: ``createCommitOnBranch``, ``enablePullRequestAutoMerge`` and the
+GitHub GraphQL API: ``createCommitOnBranch``, ``updateRefs``, ``enablePullRequestAutoMerge`` and the
 ``repository.refs`` connection (https://docs.github.com/en/graphql/reference).
 """
 
@@ -14,6 +14,10 @@ from catalog_ops.forge.github.transport import GitHubTransport
 
 COMMIT_MUTATION = """mutation CreateCommit($input: CreateCommitOnBranchInput!) {
   createCommitOnBranch(input: $input) { commit { oid url } }
+}"""
+
+UPDATE_REFS_MUTATION = """mutation UpdateRefs($input: UpdateRefsInput!) {
+  updateRefs(input: $input) { clientMutationId }
 }"""
 
 AUTO_MERGE_MUTATION = """mutation EnableAutoMerge($input: EnablePullRequestAutoMergeInput!) {

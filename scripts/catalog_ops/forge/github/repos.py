@@ -16,15 +16,23 @@ from catalog_ops.errors import (
     Conflict,
     ForgeError,
     NotFound,
+    RefMoved,
 )
 from catalog_ops.forge.base import (
+    ANY_HEAD,
+    Commit,
     FileChange,
     Repo,
     RepoListing,
     filter_repos,
     read_codeowners,
 )
-from catalog_ops.forge.github.graphql import COMMIT_MUTATION, GitHubGraphQL, GraphQLFailure
+from catalog_ops.forge.github.graphql import (
+    COMMIT_MUTATION,
+    UPDATE_REFS_MUTATION,
+    GitHubGraphQL,
+    GraphQLFailure,
+)
 from catalog_ops.forge.github.transport import quote_path
 
 
@@ -144,7 +152,45 @@ class GitHubRepos(GitHubGraphQL):
         _h, data = self._request("GET", f"/repos/{repo}/git/commits/{sha}")
         return dict(data)
 
+    def get_commit(self, repo: str, sha: str) -> Commit:
+        """``GET /repos/{r}/git/commits/{sha}``: message and parents (see ``Branches.get_commit``)."""
+        info = self._commit_info(repo, sha)
+        return Commit(
+            sha=sha,
+            message=str(info.get("message") or ""),
+            parents=tuple(str(p["sha"]) for p in info.get("parents") or ()),
+        )
+
+    def _repo_node_id(self, repo: str) -> str:
+        """The repository's GraphQL node id (``node_id`` of ``GET /repos/{r}``), cached."""
+        cache: dict[str, str] = self.__dict__.setdefault("_node_ids", {})
+        if repo not in cache:
+            _h, data = self._request("GET", f"/repos/{repo}")
+            cache[repo] = str(data["node_id"])
+        return cache[repo]
+
+    def _moved(self, repo: str, branch: str, expected: str | None) -> RefMoved:
+        return RefMoved(
+            f"branch {branch} of {repo} is no longer at {(expected or 'nothing')[:12]}: another run moved it"
+        )
+
     def _set_branch(self, repo: str, branch: str, sha: str, current: str | None) -> None:
+        """Move ``branch`` from ``current`` (None: absent) to ``sha`` as a compare-and-swap.
+
+        * Absent branch: ``POST /repos/{r}/git/refs``, which answers 422 "Reference already
+          exists" when another writer created it first (GitHub REST docs, "Create a reference").
+        * Existing branch: GraphQL ``updateRefs`` with ``beforeOid: current`` (GitHub GraphQL
+          reference, "updateRefs": "RefUpdate.beforeOid specifies that the given reference needs
+          to point to the given value before performing any updates"; ``force`` allows the
+          non-fast-forward move a rebuilt branch needs). REST ``PATCH git/refs`` cannot compare:
+          ``force: false`` only refuses non-fast-forward updates ("Update a reference": "Leaving
+          this out or setting it to false will make sure you're not overwriting work"), so it is
+          used for fast-forwards and, only where ``updateRefs`` does not exist, after re-reading
+          the tip.
+
+        Raises:
+            RefMoved: the branch is not at ``current``.
+        """
         if current == sha:
             return
         if current is None:
@@ -155,14 +201,9 @@ class GitHubRepos(GitHubGraphQL):
                         "POST", f"/repos/{repo}/git/refs", body={"ref": f"refs/heads/{branch}", "sha": sha}
                     )
                 except Conflict:
-                    if self.branch_sha(repo, branch) is None:
-                        raise
-                    self._request(
-                        "PATCH",
-                        f"/repos/{repo}/git/refs/heads/{quote_path(branch)}",
-                        body={"sha": sha, "force": True},
-                        idempotent=True,
-                    )
+                    if self.branch_sha(repo, branch) == sha:
+                        return True  # our own create, answered late
+                    raise self._moved(repo, branch, None) from None
                 return True
 
             self._create(
@@ -170,7 +211,28 @@ class GitHubRepos(GitHubGraphQL):
                 create,
                 lambda: True if self.branch_sha(repo, branch) == sha else None,
             )
-        else:
+            return
+        inp = {
+            "repositoryId": self._repo_node_id(repo),
+            "refUpdates": [
+                {"name": f"refs/heads/{branch}", "beforeOid": current, "afterOid": sha, "force": True}
+            ],
+        }
+        try:
+            # Idempotent: a repeat after a lost answer is refused (the ref moved) and then seen
+            # to hold ``sha`` below.
+            self._graphql(UPDATE_REFS_MUTATION, {"input": inp}, mutation=True, idempotent=True)
+        except GraphQLFailure as exc:
+            tip = self.branch_sha(repo, branch)
+            if tip == sha:
+                return
+            undefined = any((e.get("extensions") or {}).get("code") == "undefinedField" for e in exc.errors)
+            if not undefined:
+                raise self._moved(repo, branch, current) from None
+            # An older GHES without updateRefs: re-read, then the forced REST update.
+            self._count("fallback_rest_ref")
+            if tip != current:
+                raise self._moved(repo, branch, current) from None
             self._request(
                 "PATCH",
                 f"/repos/{repo}/git/refs/heads/{quote_path(branch)}",
@@ -186,26 +248,31 @@ class GitHubRepos(GitHubGraphQL):
         parent_sha: str,
         message: str,
         changes: Sequence[FileChange],
+        expected_head: str | None = ANY_HEAD,
     ) -> str:
-        """One commit on ``parent_sha``; ``branch`` is created or force-moved to it.
+        """One commit on ``parent_sha``; ``branch`` is created or moved to it, compare-and-swap
+        on ``expected_head`` (see ``Branches.commit_files``).
 
-        New branch: create the ref at the parent, then GraphQL ``createCommitOnBranch`` (2
-        writes); branch already at the parent: ``createCommitOnBranch`` (1 write). A branch that
-        must be re-parented (an update after the base moved) is built with the Git Data API —
-        tree, commit, then one forced ref update (3 writes; one blob more per binary file) —
-        because moving the branch to the parent first would leave its open PR with no commits,
-        and GitHub closes such a PR for good. A retry after a lost response recognises the
-        commit already made (same parent and message) instead of committing twice.
+        New branch: create the ref at the parent, then GraphQL ``createCommitOnBranch`` with
+        ``expectedHeadOid`` = the parent (2 writes); branch already at the parent:
+        ``createCommitOnBranch`` (1 write). ``expectedHeadOid`` is GitHub's compare-and-swap
+        (GitHub GraphQL reference, CreateCommitOnBranchInput: "The git commit oid expected at
+        the head of the branch prior to the commit"; a mismatch is error ``STALE_DATA``). A
+        branch that must be re-parented (an update after the base moved) is built with the Git
+        Data API — tree, commit, then ``updateRefs`` with ``beforeOid`` (3 writes; one blob more
+        per binary file) — because moving the branch to the parent first would leave its open
+        PR with no commits, and GitHub closes such a PR for good. A retry after a lost response
+        recognises the commit already made (same parent and message) instead of committing twice.
 
         Raises:
-            Conflict: the branch moved while committing (GraphQL ``STALE_DATA``).
+            RefMoved: the branch is not at ``expected_head``, or moved while committing.
             ForgeError: ``createCommitOnBranch`` failed for another reason (GraphQL errors other
                 than NOT_FOUND/FORBIDDEN, which fall back to the Git Data API).
         """
-        if not parent_sha or self.commit_api == "git-data":
-            return self._commit_git_data(repo, branch, parent_sha, message, changes)
         current = self.branch_sha(repo, branch)
-        if current is not None and current != parent_sha:
+        if expected_head != ANY_HEAD and current != expected_head:
+            raise self._moved(repo, branch, expected_head)
+        if not parent_sha or self.commit_api == "git-data" or (current is not None and current != parent_sha):
             return self._commit_git_data(repo, branch, parent_sha, message, changes, current=current)
         self._set_branch(repo, branch, parent_sha, current)
         headline, _, rest = message.partition("\n")
@@ -240,7 +307,7 @@ class GitHubRepos(GitHubGraphQL):
                     done = already_done()
                     if done:
                         return done
-                    raise Conflict(f"branch {branch} of {repo} moved while committing: {exc}") from None
+                    raise RefMoved(f"branch {branch} of {repo} moved while committing: {exc}") from None
                 raise
             return str(data["createCommitOnBranch"]["commit"]["oid"])
 
@@ -250,7 +317,7 @@ class GitHubRepos(GitHubGraphQL):
             if exc.types & {"NOT_FOUND", "FORBIDDEN"} or not exc.types:
                 # e.g. an older GHES without createCommitOnBranch: fall back to the Git Data API.
                 self._count("fallback_git_data")
-                return self._commit_git_data(repo, branch, parent_sha, message, changes)
+                return self._commit_git_data(repo, branch, parent_sha, message, changes, current=parent_sha)
             raise ForgeError(f"createCommitOnBranch on {repo}@{branch} failed: {exc}") from None
 
     def _commit_git_data(
@@ -261,7 +328,7 @@ class GitHubRepos(GitHubGraphQL):
         message: str,
         changes: Sequence[FileChange],
         *,
-        current: str | None = None,
+        current: str | None,
     ) -> str:
         modes: dict[str, str] = {}
         base_tree: str | None = None
@@ -302,7 +369,7 @@ class GitHubRepos(GitHubGraphQL):
             idempotent=True,  # an unreferenced duplicate commit object is harmless
         )
         sha = str(commit["sha"])
-        self._set_branch(repo, branch, sha, current if current is not None else self.branch_sha(repo, branch))
+        self._set_branch(repo, branch, sha, current)
         return sha
 
     def delete_branch(self, repo: str, branch: str) -> None:

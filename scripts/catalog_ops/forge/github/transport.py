@@ -33,6 +33,7 @@ are paced and failures are handled in one place:
 from __future__ import annotations
 
 import collections
+import ssl
 import threading
 import time
 import urllib.parse
@@ -66,12 +67,18 @@ def _connect_reason(exc: BaseException) -> str:
     """Short cause of a connection failure: ``connection refused``, ``name not resolved``, ..."""
     seen: set[int] = set()
     cur: BaseException | None = exc
+    tls = False
     while cur is not None and id(cur) not in seen:
         seen.add(id(cur))
         if isinstance(cur, ConnectionRefusedError):
             return "connection refused"
         if isinstance(cur, requests.ConnectTimeout):
             return "connect timeout"
+        if isinstance(cur, ssl.SSLError):
+            detail = cur.reason or cur.strerror
+            return f"TLS error: {detail}" if detail else "TLS error"
+        if isinstance(cur, requests.exceptions.SSLError):
+            tls = True
         text = str(cur).lower()
         if (
             "name or service not known" in text
@@ -82,8 +89,11 @@ def _connect_reason(exc: BaseException) -> str:
         if "connection refused" in text:
             return "connection refused"
         nxt = cur.args[0] if cur.args and isinstance(cur.args[0], BaseException) else None
-        cur = cur.__cause__ or cur.__context__ or getattr(cur, "reason", None) or nxt
-    return type(exc).__name__
+        reason = getattr(cur, "reason", None)  # urllib3 errors wrap the cause here (or a string)
+        cur = (
+            cur.__cause__ or cur.__context__ or (reason if isinstance(reason, BaseException) else None) or nxt
+        )
+    return "TLS error" if tls else type(exc).__name__
 
 
 def quote_path(part: str) -> str:
@@ -285,7 +295,15 @@ class GitHubTransport:
                 kinds.append("retries")
             self._count(*kinds)
             try:
-                return self._req.requestJsonAndCheck(verb, url, parameters=dict(params or {}), input=body)
+                headers, data = self._req.requestJsonAndCheck(
+                    verb, url, parameters=dict(params or {}), input=body
+                )
+                return self._check_json(headers, data, verb, url)
+            except ValueError:  # a body that starts like JSON but is not (PyGithub re-raises it)
+                raise ForgeError(
+                    f"{self._origin()} answered {verb} {self._show(url)} with invalid JSON: is the API URL "
+                    "(GITHUB_API_URL) GitHub's REST API (https://api.github.com or https://HOST/api/v3)?"
+                ) from None
             except GithubException as exc:
                 headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
                 wait = self._rate_limit_wait(exc.status, headers, exc.data)
@@ -324,6 +342,21 @@ class GitHubTransport:
                     attempt += 1
                     continue
                 raise TransientError(f"{verb} {self._show(url)} failed: {type(exc).__name__}") from None
+
+    def _check_json(
+        self, headers: dict[str, Any], data: Any, verb: str, url: str
+    ) -> tuple[dict[str, Any], Any]:
+        """``(headers, data)`` when the answer is JSON (or empty). GitHub's REST and GraphQL APIs
+        answer ``application/json`` (GitHub REST docs, "Media types"); an HTML page (a sign-in
+        page, a proxy, the web UI at a wrong ``GITHUB_API_URL``) is a ForgeError naming the cause
+        instead of data PyGithub would wrap as ``{"data": "<html>..."}``."""
+        ctype = str({k.lower(): v for k, v in headers.items()}.get("content-type", ""))
+        if data is not None and ctype and "json" not in ctype.lower():
+            raise ForgeError(
+                f"{self._origin()} answered {verb} {self._show(url)} with {ctype.split(';')[0]}, not JSON: "
+                "GITHUB_API_URL does not point at GitHub's API (https://api.github.com or https://HOST/api/v3)"
+            )
+        return headers, data
 
     def _origin(self) -> str:
         """``scheme://host[:port]`` of the API (no path, no userinfo: never a credential)."""

@@ -14,8 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from catalog_ops import gitutil
-from catalog_ops.errors import Conflict, NotFound, UsageError
-from catalog_ops.forge.base import FileChange, Repo, RepoListing, filter_repos, read_codeowners
+from catalog_ops.errors import Conflict, NotFound, RefMoved, UsageError
+from catalog_ops.forge.base import (
+    ANY_HEAD,
+    Commit,
+    FileChange,
+    Repo,
+    RepoListing,
+    filter_repos,
+    read_codeowners,
+)
 from catalog_ops.forge.local.store import NAME_RE, LocalStore, empty_record, now
 
 
@@ -245,11 +253,18 @@ class LocalRepos(LocalStore):
         parent_sha: str,
         message: str,
         changes: Sequence[FileChange],
+        expected_head: str | None = ANY_HEAD,
     ) -> str:
-        """One commit on ``parent_sha`` with ``changes``; ``branch`` is created or force-moved.
+        """One commit on ``parent_sha`` with ``changes``; ``branch`` is created or moved.
 
-        ``parent_sha=""`` makes a root commit (empty repositories). Raises NotFound when the
-        parent commit does not exist.
+        ``parent_sha=""`` makes a root commit (empty repositories). The ref update is
+        ``git update-ref <ref> <new> <old>`` (git checks ``<old>`` under the ref's lock file, so
+        two processes cannot both move it from the same tip; ``<old>`` all zeros: the ref must
+        not exist). ``expected_head``: see ``Branches.commit_files``.
+
+        Raises:
+            NotFound: the parent commit does not exist.
+            RefMoved: the branch is not at ``expected_head`` (another writer moved it).
         """
         self._count("commit_files", write=True)
         gd = self._git_dir(repo)
@@ -269,8 +284,23 @@ class LocalRepos(LocalStore):
             changes=[(c.path, c.content) for c in changes],
             index_file=index,
         )
-        gitutil.update_ref(gd, f"refs/heads/{branch}", sha)
+        ref = f"refs/heads/{branch}"
+        old = gitutil.rev_parse(gd, ref) if expected_head == ANY_HEAD else expected_head
+        try:
+            gitutil.update_ref(gd, ref, sha, old or gitutil.ZERO_SHA)
+        except gitutil.GitError as exc:
+            raise RefMoved(
+                f"branch {branch} of {repo} is no longer at {(old or 'nothing')[:12]}: another run moved it"
+            ) from exc
         return sha
+
+    def get_commit(self, repo: str, sha: str) -> Commit:
+        """See ``Branches.get_commit`` (``git cat-file commit``)."""
+        self._count("get_commit")
+        found = gitutil.commit_parents_message(self._git_dir(repo), sha)
+        if found is None:
+            raise NotFound(f"commit {sha} not found in {repo}")
+        return Commit(sha=sha, message=found[1], parents=found[0])
 
     def delete_branch(self, repo: str, branch: str) -> None:
         """Delete ``branch`` if it exists; open PRs from it are closed (as GitHub does)."""
