@@ -106,3 +106,59 @@ def test_human_output(catalog_repo: GitRepo, run_check):
     )
     run = run_check(["check", "affected", "--root", str(catalog_repo.path / "catalog"), "--base", "base"])
     assert run.out == "modules/network\tchanged\n"
+
+
+def _root_catalog(tmp_path: Path) -> GitRepo:
+    """terraform-aws-modules layout, made here: a root module, modules/*, wrappers/, examples/."""
+    repo = GitRepo(tmp_path / "sg")
+    repo.commit(
+        "initial",
+        {
+            "main.tf": 'resource "null_resource" "x" {}\n',
+            "variables.tf": 'variable "name" {}\n',
+            "modules/http-80/main.tf": 'module "sg" {\n  source = "../../"\n}\n',
+            "wrappers/main.tf": 'module "w" {\n  source = "../"\n}\n',
+            "examples/complete/main.tf": 'module "sg" {\n  source = "../../"\n}\n',
+            "README.md": "sg\n",
+        },
+    )
+    repo.git("branch", "base")
+    return repo
+
+
+def test_root_module_change_is_never_no_module_affected(tmp_path: Path, run_check) -> None:
+    repo = _root_catalog(tmp_path)
+    repo.commit("fix: root variable", {"variables.tf": 'variable "name" {\n  type = string\n}\n'})
+    run = run_check(["check", "affected", "--root", str(repo.path), "--base", "base", "--json"])
+    assert run.code == 0, run.err
+    doc = json.loads(run.out)
+    # the root module "." changed, and every module that uses it through a local path
+    assert doc["changed"] == ["."]
+    assert doc["modules"] == [".", "modules/http-80"]
+    assert doc["matrix"]["include"][0] == {"module": ".", "name": "root"}
+
+
+def test_docs_wrappers_and_ci_are_not_root_changes(tmp_path: Path, run_check) -> None:
+    repo = _root_catalog(tmp_path)
+    repo.commit(
+        "docs",
+        {
+            "README.md": "new\n",
+            ".github/workflows/ci.yml": "on: push\n",
+            "wrappers/main.tf": "# regenerated\n",
+        },
+    )
+    run = run_check(["check", "affected", "--root", str(repo.path), "--base", "base", "--json"])
+    doc = json.loads(run.out)
+    assert run.code == 0 and doc["changed"] == [] and "." not in doc["modules"]
+
+
+def test_terraform_outside_every_module_is_an_error(tmp_path: Path, run_check) -> None:
+    repo = GitRepo(tmp_path / "gw")
+    repo.commit("initial", {"modules/vpc/main.tf": "# vpc\n", "README.md": "x\n"})
+    repo.git("branch", "base")
+    repo.commit("stray", {"legacy/network/main.tf": "# not under modules/\n"})
+    run = run_check(["check", "affected", "--root", str(repo.path), "--base", "base"])
+    assert run.code == 1
+    assert "no known module affected" in run.out
+    assert "legacy/network/main.tf: Terraform code outside every known module" in run.err

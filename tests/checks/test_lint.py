@@ -221,3 +221,39 @@ def test_module_using_a_broken_module_fails_by_dependency_like_policy(
     policy = run_check(["check", "policy", "--root", str(sample_catalog), "--json", "service"])
     assert policy.code == 1
     assert json.loads(policy.out)["modules"]["modules/service"]["status"] == "failed"
+
+
+def test_failed_init_reports_its_first_cause_with_the_address(tmp_path: Path, run_check, check_tools) -> None:
+    root = tmp_path / "cat"
+    (root / "modules/a").mkdir(parents=True)
+    missing = (tmp_path / "nowhere" / "repo.git").as_uri()
+    (root / "modules/a/main.tf").write_text(f'module "x" {{\n  source = "git::{missing}"\n}}\n')
+    results = tmp_path / "lint.json"
+    run = run_check(["check", "lint", "--root", str(root), "--results", str(results)])
+    assert run.code == 1
+    findings = json.loads(results.read_text())["modules"]["modules/a"]["findings"]
+    messages = [f["message"] for f in findings if f["level"] == "error"]
+    # the cause (the module source cannot be downloaded, with its address), not the follow-up
+    # advice ("Module not installed ... run terraform init")
+    assert messages[0].startswith("init failed in modules/a: Failed to download module")
+    assert f"git::{missing}" in messages[0] or "modules/a" in messages[0]
+    assert not any("terraform init" in m for m in messages)
+
+
+def test_first_cause_of_init_output() -> None:
+    from catalog_ops.checks.initcause import first_cause, is_follow_up
+
+    text = (
+        'Initializing provider plugins...\n- Finding hashicorp/aws versions matching ">= 5.0"...\n\n'
+        "Error: Failed to query available provider packages\n\n"
+        "Could not retrieve the list of available versions for provider hashicorp/aws: could not\n"
+        "connect to registry.terraform.io: dial tcp: lookup registry.terraform.io: no such host\n\n"
+        'Error: Inconsistent dependency lock file\n\nrun "terraform init"\n'
+    )
+    cause = first_cause(text)
+    assert cause is not None
+    assert (cause.summary, cause.address) == ("Failed to query available provider packages", "hashicorp/aws")
+    assert "no such host" in cause.detail and "Inconsistent" not in cause.detail
+    assert is_follow_up('Module not installed: run "terraform init"') and not is_follow_up(
+        "Unsupported argument"
+    )

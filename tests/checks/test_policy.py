@@ -299,3 +299,54 @@ def test_no_bundled_and_extra_policy_dir(sample_catalog: Path, run_check, check_
     assert doc["modules"]["modules/network"]["status"] == "passed"  # warnings do not fail
     assert run.code == 0
     assert not any(str(bundled_policy_dir()) == d for d in doc["policy_dirs"])
+
+
+def _needs_a_variable(root: Path) -> None:
+    """A catalog made here: modules/a needs ``name``; its example passes it through."""
+    (root / "modules/a").mkdir(parents=True)
+    (root / "modules/a/main.tf").write_text(
+        'variable "name" {\n  type = string\n}\n\nresource "terraform_data" "x" {\n  input = var.name\n}\n'
+    )
+    (root / "examples/a").mkdir(parents=True)
+    (root / "examples/a/main.tf").write_text(
+        'variable "name" {\n  type = string\n}\n\nmodule "a" {\n  source = "../../modules/a"\n  name   = var.name\n}\n'
+    )
+
+
+def test_policy_says_which_variable_is_missing_and_takes_it_from_config(
+    tmp_path: Path, run_check, check_tools
+) -> None:
+    root = tmp_path / "cat"
+    _needs_a_variable(root)
+    run = run_check(["check", "policy", "--root", str(root), "--no-bundled", "--json"])
+    assert run.code == 1
+    finding = json.loads(run.out)["modules"]["modules/a"]["findings"][0]
+    assert finding["rule"] == "missing-variable"
+    assert finding["message"].startswith(
+        'variable "name" has no value for planning examples/a: give it in .catalog-ops.yml'
+    )
+    # a value from .catalog-ops.yml (checks.policy.variables, per example or module)
+    (root / ".catalog-ops.yml").write_text(
+        "checks:\n  policy:\n    variables:\n      modules/a:\n        name: demo\n"
+    )
+    run = run_check(["check", "policy", "--root", str(root), "--no-bundled", "--json"])
+    assert run.code == 0, run.out + run.err
+    assert json.loads(run.out)["modules"]["modules/a"]["status"] == "passed"
+
+
+def test_policy_variables_from_fixtures_and_tfvars(tmp_path: Path) -> None:
+    from catalog_ops.checks.policy import policy_var_files
+
+    root = tmp_path / "cat"
+    _needs_a_variable(root)
+    (root / "modules/a/tests").mkdir()
+    (root / "modules/a/tests/basic.tftest.hcl").write_text(
+        'variables {\n  name = "from-test"\n  other = run.setup.id\n}\n\nrun "plan" {\n  command = plan\n}\n'
+    )
+    (root / "modules/a/catalog-ops.tfvars").write_text('name = "per-module"\n')
+    work = tmp_path / "work"
+    work.mkdir()
+    files = policy_var_files(root, "examples/a", ["modules/a"], {}, work)
+    assert [f.name for f in files] == ["fixtures.tfvars", "catalog-ops.tfvars"]
+    # the tftest variables block, minus what only exists during a test run
+    assert files[0].read_text() == 'name = "from-test"\n'

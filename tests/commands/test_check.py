@@ -18,7 +18,7 @@ def test_check_without_modules_is_an_error(
     assert cli.main(["check", check, "--root", str(tmp_path), "--results", str(results)]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert f"no modules found under {tmp_path} (patterns: modules/*)" in captured.err
+    assert f"no modules found under {tmp_path} (patterns: ., modules/*)" in captured.err
     assert not results.exists()
 
 

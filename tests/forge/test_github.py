@@ -338,3 +338,11 @@ def test_make_forge_rejects_bad_app_key_before_any_request(github_emulator: GitH
     with pytest.raises(UsageError, match="not a PEM private key"):
         make_forge(settings)
     assert len(github_emulator.request_log) == mark
+
+
+def test_compare_url_is_the_compare_view_without_a_request(github_forge) -> None:
+    before = dict(github_forge.request_counts())
+    url = github_forge.compare_url("acme/catalog", "modules/vpc/v1.0.0", "modules/vpc/v1.1.0")
+    assert url.endswith("/acme/catalog/compare/modules/vpc/v1.0.0...modules/vpc/v1.1.0")
+    assert "/api/v3" not in url and "api.github.com" not in url
+    assert dict(github_forge.request_counts()) == before

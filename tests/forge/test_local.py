@@ -235,3 +235,10 @@ def test_cli_checks_and_process_auto_merges(
     assert main(["forge", "process-auto-merges"]) == 0
     assert f"merged acme/app#{pr.number}" in capsys.readouterr().out
     assert forge.get_pull("acme/app", pr.number).state is PullState.MERGED
+
+
+def test_compare_url_is_a_git_diff_command(local_forge) -> None:
+    local_forge.create_repo("acme/cat", files={"main.tf": "#\n"})
+    hint = local_forge.compare_url("acme/cat", "v1.0.0", "v1.1.0")
+    assert hint.startswith("git --git-dir ") and hint.endswith(" diff v1.0.0 v1.1.0")
+    assert str(local_forge.repo_path("acme/cat")) in hint

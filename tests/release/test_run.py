@@ -90,7 +90,7 @@ Changes since [`v1.2.0`]({html}/compare/v1.2.0...v2.0.0).
 
 ## Other
 
-### `modules/eks`
+### Tests and examples
 
 - examples for eks ([#{pr2.number}]({pr2.url}), {c(merge)})
 
@@ -133,8 +133,8 @@ Use `vpc_id` instead of `id`.
                 "tests_only": False,
                 "breaking": False,
                 "notes": [
-                    f"examples for eks ([#{pr2.number}]({pr2.url}), {c(merge)})",
-                    "Uses `modules/vpc`, which changed.",
+                    "Uses `modules/vpc`, which changed:",
+                    f"`modules/vpc`: **vpc:** rename outputs ([#{pr1.number}]({pr1.url}), {c(squash)})",
                 ],
                 "migration": [],
                 "via": ["modules/vpc"],
@@ -162,7 +162,10 @@ Use `vpc_id` instead of `id`.
                 "changed": True,
                 "tests_only": False,
                 "breaking": False,
-                "notes": ["Uses `modules/vpc`, which changed."],
+                "notes": [
+                    "Uses `modules/vpc`, which changed:",
+                    f"`modules/vpc`: **vpc:** rename outputs ([#{pr1.number}]({pr1.url}), {c(squash)})",
+                ],
                 "migration": [],
                 "via": ["modules/vpc"],
             },
@@ -526,7 +529,9 @@ def test_make_catalog_on_other_repo_names(local_forge: Any, tmp_path: Path) -> N
     cat.commit("feat: root change", {"main.tf": "# changed\n"})
     plan = _release(cat)
     assert plan.tag == "v0.2.0"
-    assert plan.changes is not None and plan.changes.unowned == ("main.tf",)
+    # a single-module repository: its root is the module "." (found without configuration)
+    assert plan.changes is not None and plan.changes.changed == (".",) and plan.changes.unowned == ()
+    assert plan.metadata is not None and list(plan.metadata.modules) == ["."]
 
 
 def test_module_scheme_one_failure_does_not_stop_the_others(

@@ -152,7 +152,7 @@ def test_module_tags_on_github(github_release_catalog: Catalog) -> None:
     )
     assert plan.metadata is not None
     assert plan.metadata.modules["modules/vpc-peering"].via == ("modules/vpc",)
-    assert "Uses `modules/vpc`, which changed." in plan.metadata.modules["modules/vpc-peering"].notes
+    assert "Uses `modules/vpc`, which changed:" in plan.metadata.modules["modules/vpc-peering"].notes
     names = {t.name for t in cat.forge.list_tags(cat.repo)}
     assert "modules/vpc-peering/v1.0.1" in names and "modules/vpc/v1.0.1" not in names
 

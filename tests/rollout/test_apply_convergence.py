@@ -233,8 +233,17 @@ def _emulator_world(emu: Any, forge: Any, n: int) -> list[str]:
     from catalog_ops.core.metadata import ModuleChange, ReleaseMetadata, render_release_metadata
 
     emu.create_repo("acme/infrastructure-modules", files={"modules/network/main.tf": "# n\n"})
+    from catalog_ops.forge.base import FileChange
+
     for tag in ("v1.0.0", "v1.1.0", "v1.2.0"):
-        sha = forge.branch_sha("acme/infrastructure-modules", "main")
+        # a real change per release: git, not the metadata, says what a release changed
+        sha = forge.commit_files(
+            "acme/infrastructure-modules",
+            "main",
+            parent_sha=forge.branch_sha("acme/infrastructure-modules", "main"),
+            message=f"fix: network {tag}",
+            changes=[FileChange("modules/network/main.tf", f"# n {tag}\n".encode())],
+        )
         forge.create_tag("acme/infrastructure-modules", name=tag, sha=sha, message=tag)
         meta = ReleaseMetadata(
             version=tag[1:],

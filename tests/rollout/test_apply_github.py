@@ -6,6 +6,7 @@ from typing import Any
 
 from catalog_ops.core.metadata import ModuleChange, ReleaseMetadata, render_release_metadata
 from catalog_ops.fanout.dependents import DependentSelection
+from catalog_ops.forge.base import FileChange
 from catalog_ops.render.report import OutcomeKind
 from catalog_ops.rollout.apply import ApplyOptions, apply_plan
 from catalog_ops.rollout.gather import build_plan
@@ -17,7 +18,15 @@ BRANCH = "catalog-ops/acme-infrastructure-modules"
 
 
 def _release(forge: Any, tag: str, urgency: str, modules: tuple[str, ...]) -> None:
-    sha = forge.branch_sha(CATALOG, "main")
+    """A real change to ``modules`` (git is what decides what changed), tagged and released."""
+    parent = forge.branch_sha(CATALOG, "main")
+    sha = forge.commit_files(
+        CATALOG,
+        "main",
+        parent_sha=parent,
+        message=f"fix: change for {tag}",
+        changes=[FileChange(f"{m}/main.tf", f"# {m} {tag}\n".encode()) for m in modules],
+    )
     forge.create_tag(CATALOG, name=tag, sha=sha, message=tag)
     meta = ReleaseMetadata(
         version=tag[1:],

@@ -30,7 +30,7 @@ def expected_body(forge: LocalForge) -> str:
     return (
         "<!-- catalog-ops:dashboard catalog=acme/catalog -->\n"
         "## Dependency dashboard for acme/catalog\n\n"
-        f"Latest release: [v2.0.0]({release.url}) · 3 dependents, 5 usages: 1 unknown, 1 major, 1 minor, "
+        f"Latest release: [v2.0.0]({release.url}) · 3 dependents, 5 usages: 1 unknown, 2 major, "
         "2 up to date; **1 pending a security release**\n\n"
         "### `modules/db` · last changed in v2.0.0\n\n"
         "| Dependent | Where | Uses | Behind | Releases behind | Security | Update PR |\n"
@@ -40,7 +40,7 @@ def expected_body(forge: LocalForge) -> str:
         "### `modules/vpc` · last changed in v1.2.0\n\n"
         "| Dependent | Where | Uses | Behind | Releases behind | Security | Update PR |\n"
         "|---|---|---|---|---|---|---|\n"
-        f"| acme/app-a | `envs/prod/main.tf:2` | `v1.0.0` | minor | 2 (to v1.2.0) | ⚠️ v1.2.0 | [#{pr.number}]({pr.url}) |\n"
+        f"| acme/app-a | `envs/prod/main.tf:2` | `v1.0.0` | **major** | 2 (to v2.0.0) | ⚠️ v1.2.0 | [#{pr.number}]({pr.url}) |\n"
         "| acme/app-c | `vpc.tf:2` | `main` | **unknown** (ref 'main' is a branch) | ? | — | — |\n"
         "| acme/app-b | `main.tf:2` | `v1.2.0` | up to date | 0 | — | — |\n\n"
         '<sub>Updated by `catalog-ops dashboard`. "Releases behind" counts newer releases that changed the module;\n'
@@ -86,7 +86,7 @@ def test_rerun_updates_the_same_issue(forge: LocalForge) -> None:
     issues = forge.list_issues(CATALOG)
     assert len(issues) == 1
     body = issues[0].body
-    assert "| acme/app-b | `main.tf:2` | `v1.1.0` | minor | 1 (to v1.2.0) | ⚠️ v1.2.0 | — |" in body
+    assert "| acme/app-b | `main.tf:2` | `v1.1.0` | **major** | 1 (to v2.0.0) | ⚠️ v1.2.0 | — |" in body
     assert "[#" not in body
     assert "2 pending a security release" in body
 
@@ -113,7 +113,7 @@ def test_dependents_file_and_json_and_summary(
     out, err = capsys.readouterr()
     doc = json.loads(out)
     assert doc["dependents"] == ["acme/app-a", "acme/app-b"]
-    assert doc["counts"] == {"unknown": 0, "major": 1, "minor": 1, "patch": 0, "up to date": 1, "security": 1}
+    assert doc["counts"] == {"unknown": 0, "major": 2, "minor": 0, "patch": 0, "up to date": 1, "security": 1}
     assert [s["repo"] for s in doc["skipped"]] == ["acme/missing"]
     vpc = next(m for m in doc["modules"] if m["module"] == "modules/vpc")
     assert vpc["usages"][0] == {
@@ -123,9 +123,9 @@ def test_dependents_file_and_json_and_summary(
         "module": "modules/vpc",
         "written": "v1.0.0",
         "version": "1.0.0",
-        "behind": "minor",
+        "behind": "major",
         "releases_behind": 2,
-        "newest": "v1.2.0",
+        "newest": "v2.0.0",
         "security": ["v1.2.0"],
         "pull_number": 1,
         "pull_url": forge.find_open_pull("acme/app-a", ROLLOUT_BRANCH).url,  # type: ignore[union-attr]

@@ -23,7 +23,7 @@ def test_dashboard_issue_on_github_emulator(github_emulator: Any, github_forge: 
         "<!-- catalog-ops:dashboard catalog=acme/catalog -->\n## Dependency dashboard for acme/catalog\n"
     )
     assert (
-        f"| acme/app-a | `envs/prod/main.tf:2` | `v1.0.0` | minor | 2 (to v1.2.0) | ⚠️ v1.2.0 | [#{pr.number}]({pr.url}) |"
+        f"| acme/app-a | `envs/prod/main.tf:2` | `v1.0.0` | **major** | 2 (to v2.0.0) | ⚠️ v1.2.0 | [#{pr.number}]({pr.url}) |"
         in body.splitlines()
     )
     assert "| acme/app-c | `db.tf:2` | `v2.0.0` | up to date | 0 | — | — |" in body.splitlines()

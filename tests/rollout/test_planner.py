@@ -200,12 +200,21 @@ def test_registry_alias_and_constraints() -> None:
     by_path = {r.path: r for r in d.refs}
     assert (by_path["a.tf"].action, by_path["a.tf"].target) == ("bump", "1.2.0")
     assert by_path["b.tf"].action == "current"  # the range admits 1.2.0: left as written
-    assert (by_path["c.tf"].action, by_path["c.tf"].current, by_path["c.tf"].target) == (
+    # `~> 1.0` admits 1.2.0 too: no PR that only raises the floor (core.drift), by default
+    assert (by_path["c.tf"].action, by_path["c.tf"].current) == ("current", "~> 1.0")
+    assert "already admits 1.2.0" in (by_path["c.tf"].reason or "")
+    assert d.files == ("a.tf",)
+    # raising the floor is an opt-in of the dependent; the plan shows what the file gets
+    raised = plan_dependent(
+        "acme/app", files, opts, default_branch="main", config=DependentConfig(raise_floor=True)
+    )
+    by_path = {r.path: r for r in raised.refs}
+    assert (by_path["c.tf"].action, by_path["c.tf"].current, by_path["c.tf"].proposed) == (
         "bump",
         "~> 1.0",
-        "1.2.0",
+        "~> 1.2",
     )
-    assert d.files == ("a.tf", "c.tf")
+    assert raised.files == ("a.tf", "b.tf", "c.tf") or raised.files == ("a.tf", "c.tf")
 
 
 def test_terragrunt_include_composed_source_is_bumped_where_written() -> None:

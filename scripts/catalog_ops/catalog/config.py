@@ -6,6 +6,8 @@ Schema (every key optional; documented in ``docs/rollout.md``)::
     ignore: [modules/legacy]   # catalog module dirs (fnmatch globs) never bumped in this repo
     paths: ["live/**"]         # only files matching these globs are scanned (default: all)
     majors: true               # false: never propose updates across a major version
+    raise_floor: false         # true: move a version constraint that already admits the new
+                               # release up to it (`~> 6.0` -> `~> 6.6`); default: left alone
     automerge: security        # never | security | patch | minor (see AUTOMERGE_POLICIES)
     automerge_majors: false    # true: breaking (major) updates may be auto-merged too
     reviewers: [alice, acme/platform-team]   # users, or teams as org/slug
@@ -53,6 +55,9 @@ class DependentConfig:
         ignore: module dir globs never bumped (e.g. ``"modules/legacy-*"``).
         paths: path globs that are scanned; empty means every candidate file.
         majors: propose updates across a major version.
+        raise_floor: a version constraint that already admits the target release is moved up
+            to it anyway (``~> 6.0`` -> ``~> 6.6``); default False: such a constraint needs no PR
+            (``rollout.behind``).
         automerge: ``never`` (no auto-merge), ``security`` (security releases only; default),
             ``patch`` (security releases, and patch updates of normal ones), ``minor`` (also
             minor updates).
@@ -67,6 +72,7 @@ class DependentConfig:
     ignore: tuple[str, ...] = ()
     paths: tuple[str, ...] = ()
     majors: bool = True
+    raise_floor: bool = False
     automerge: str = "security"
     automerge_majors: bool = False
     reviewers: tuple[str, ...] = ()
@@ -114,6 +120,7 @@ class DependentConfig:
             "ignore": list(self.ignore),
             "paths": list(self.paths),
             "majors": self.majors,
+            "raise_floor": self.raise_floor,
             "automerge": self.automerge,
             "automerge_majors": self.automerge_majors,
             "reviewers": list(self.reviewers),
@@ -129,6 +136,7 @@ class DependentConfig:
             ignore=tuple(data.get("ignore", ())),
             paths=tuple(data.get("paths", ())),
             majors=bool(data.get("majors", True)),
+            raise_floor=bool(data.get("raise_floor", False)),
             automerge=str(data.get("automerge", "security")),
             automerge_majors=bool(data.get("automerge_majors", False)),
             reviewers=tuple(data.get("reviewers", ())),
@@ -160,6 +168,7 @@ _SCHEMA: dict[str, str] = {
     "ignore": "globlist",
     "paths": "globlist",
     "majors": "bool",
+    "raise_floor": "bool",
     "automerge": "policy",
     "automerge_majors": "bool",
     "reviewers": "strlist",

@@ -40,6 +40,7 @@ from catalog_ops.errors import SourceParseError
 __all__ = [
     "DEFAULT_PATTERNS",
     "DEFAULT_SHARED_GLOBS",
+    "ROOT_MODULE",
     "ChangeSet",
     "classify_changes",
     "discover_modules",
@@ -48,14 +49,42 @@ __all__ = [
     "local_module_graph",
     "local_module_sources",
     "module_for_path",
+    "module_key",
     "tf_files",
     "transitive_dependencies",
+    "unowned_terraform",
 ]
 
-DEFAULT_PATTERNS: tuple[str, ...] = ("modules/*",)
+#: ``"."``: the root module, when the catalog root directly holds ``*.tf`` files (a single-module
+#: repository, or terraform-aws-modules' root module with ``modules/*`` submodules); ``modules/*``:
+#: Gruntwork's layout. Both are found without configuration.
+DEFAULT_PATTERNS: tuple[str, ...] = (".", "modules/*")
 DEFAULT_SHARED_GLOBS: tuple[str, ...] = (".tflint.hcl", "go.mod", "go.sum", "policies/**", ".catalog-ops.yml")
 _TEST_DIRS = ("examples", "test", "tests")
+#: root directories that hold examples, tests and generated wrappers of the modules (terraform-aws-
+#: modules' ``wrappers/<name>`` call ``modules/<name>`` for Terragrunt users): never a module change.
+_ROOT_TEST_DIRS = (*_TEST_DIRS, "wrappers")
+#: root files and directories that are documentation or repository tooling, not part of the root
+#: module (``.github/``, ``.pre-commit-config.yaml``, ``README.md``, ``CHANGELOG.md``, ``LICENSE``).
+_ROOT_DOC_DIRS = ("docs", "doc")
+_DOC_SUFFIXES = (".md", ".markdown", ".rst", ".txt", ".png", ".svg", ".jpg")
+_DOC_STEMS = ("license", "licence", "notice", "authors", "codeowners", "makefile")
+TF_SUFFIXES: tuple[str, ...] = (".tf", ".tf.json", ".tofu", ".tofu.json")
 _TF_SUFFIXES = (".tf", ".tf.json")
+
+
+ROOT_MODULE = "."
+"""The name of the catalog's root module everywhere (``catalog.layout``, release metadata, plan,
+PR body, dashboard); ``module_name`` shows it as ``(root)``."""
+
+
+def module_key(module: str | None) -> str:
+    """The one name of a catalog module dir: ``"modules/vpc"``; ``"."`` for the root module
+    (``""``, ``"/"``, ``"./"`` and ``"."`` are all the root)."""
+    name = (module or "").strip().strip("/")
+    while name.startswith("./"):
+        name = name[2:]
+    return name if name and name != "." else ROOT_MODULE
 
 
 # --------------------------------------------------------------------------------------- globs
@@ -346,6 +375,25 @@ def _pattern_owner(path: str, patterns: Sequence[str]) -> str | None:
     return None
 
 
+def _is_root_doc(path: str) -> bool:
+    """Documentation or tooling at the catalog root, never a change of the root module:
+    hidden files and directories, ``docs/``, and top-level ``*.md``/``LICENSE``-like files."""
+    parts = path.split("/")
+    if any(p.startswith(".") for p in parts) or parts[0] in _ROOT_DOC_DIRS:
+        return True
+    if len(parts) == 1:
+        name = parts[0].lower()
+        return name.endswith(_DOC_SUFFIXES) or name.split(".", 1)[0] in _DOC_STEMS
+    return False
+
+
+def unowned_terraform(changes: ChangeSet) -> tuple[str, ...]:
+    """The Terraform files (``*.tf``, ``*.tf.json``, ``*.tofu``) among ``changes.unowned``: a
+    change to Terraform code that belongs to no known module. Callers must not report such a
+    change as "no module affected" (``check affected`` fails on it, naming the files)."""
+    return tuple(p for p in changes.unowned if p.endswith(TF_SUFFIXES))
+
+
 def classify_changes(
     root: Path,
     changed_paths: Iterable[str],
@@ -396,7 +444,7 @@ def classify_changes(
                 changed.add(owner)
             continue
         parts = path.split("/")
-        if parts[0] in _TEST_DIRS and len(parts) > 1:
+        if parts[0] in _ROOT_TEST_DIRS and len(parts) > 1:
             hit = _match_by_name(parts[1], mods, strip_suffixes=len(parts) == 2)
             found: set[str] = {hit} if hit else set()
             if parts[0] == "examples" and len(parts) > 2:
@@ -418,7 +466,7 @@ def classify_changes(
         if gone is not None and gone not in mods:
             removed.add(gone)
             continue
-        if owner == ".":
+        if owner == "." and not _is_root_doc(path):
             changed.add(".")
             continue
         unowned.append(path)

@@ -95,4 +95,15 @@ def affected_document(
     doc.update({k: v for k, v in cs.to_json().items() if k != "affected"})
     doc["changed_paths"] = list(paths)
     doc["errors"] = [str(e) for e in errors]
+    stray = catalog_modules.unowned_terraform(cs)
+    doc["unowned_terraform"] = list(stray)
+    if stray:
+        # A Terraform change outside every module must never read as "no module affected".
+        doc["errors"].append(
+            f"{stray[0]}"
+            + (f" (and {len(stray) - 1} more)" if len(stray) > 1 else "")
+            + ": Terraform code outside every known module (module patterns: "
+            + ", ".join(patterns)
+            + "); add its directory to `checks.module_patterns` in .catalog-ops.yml"
+        )
     return doc

@@ -7,7 +7,10 @@ For each selected module and each of its examples (``layout.examples_by_module``
 2. ``<tf> init -backend=false -input=false`` and ``<tf> validate -json`` with ``TF_DATA_DIR`` in a
    scratch directory (the checkout is never written to). Diagnostics carry ``range.filename``
    relative to the directory (Terraform "validate -json" output format) and become findings.
-   ``validate`` runs even when ``init`` failed, because it reports syntax errors with positions.
+   ``validate`` runs even when ``init`` failed, because it reports syntax errors with positions;
+   its diagnostics that only follow from the failed ``init`` ("Missing required provider",
+   "Module not installed", "run terraform init") are dropped and ``init``'s first error is
+   reported instead, with the provider or module source address (``checks.initcause``).
 3. ``tflint --chdir=DIR --config=<root>/.tflint.hcl --format=json`` from the catalog root (issue
    file names are then catalog-relative). Only the bundled terraform ruleset is assumed: when the
    config names a plugin that is not installed, the plugin block is dropped from a scratch copy
@@ -32,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog_ops import hcl
+from catalog_ops.checks.initcause import first_cause, is_follow_up
 from catalog_ops.checks.layout import examples_by_module
 from catalog_ops.checks.results import SCHEMA, Completed, Finding, module_of, run_tool, slug, tf_env
 
@@ -227,8 +231,24 @@ class _Linter:
             [self.tools.tf, "validate", "-json", "-no-color"], cwd=cwd, env=env, timeout=self.timeout
         )
         findings = parse_validate(directory, val.stdout)
-        if init.returncode != 0 and not any(f.level == "error" for f in findings):
-            findings.append(_tool_failure("terraform-init", directory, init))
+        if init.returncode != 0:
+            # validate after a failed init mostly repeats "run terraform init": report the cause
+            findings = [f for f in findings if not is_follow_up(f.message)]
+            cause = first_cause(f"{init.stderr}\n{init.stdout}")
+            if not any(f.level == "error" for f in findings):
+                if cause is not None and not init.timed_out:
+                    findings.insert(
+                        0,
+                        Finding(
+                            tool="terraform-init",
+                            rule="terraform-init-failed",
+                            level="error",
+                            message=cause.message(directory),
+                            path=directory,
+                        ),
+                    )
+                else:
+                    findings.append(_tool_failure("terraform-init", directory, init))
         if val.returncode not in (0, 1) or (val.returncode == 1 and not findings):
             findings.append(_tool_failure("terraform-validate", directory, val))
         return findings

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import posixpath
 import re
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
@@ -31,6 +32,7 @@ from posixpath import normpath
 from typing import Any
 
 from catalog_ops import hcl
+from catalog_ops.checks.initcause import first_cause, is_follow_up
 from catalog_ops.checks.layout import examples_by_module
 from catalog_ops.checks.results import SCHEMA, Finding, run_tool, slug, tf_env
 from catalog_ops.errors import CatalogOpsError
@@ -170,7 +172,9 @@ class _Evaluator:
         data_file: Path,
         timeout: float,
         rego_v0: bool,
+        config: Mapping[str, Any] | None = None,
     ) -> None:
+        self.config = dict(config or {})
         self.root = root
         self.modules = list(modules)
         self.tools = tools
@@ -195,14 +199,31 @@ class _Evaluator:
             timeout=self.timeout,
         )
         planfile = work / "plan.tfplan"
+        var_args = [f"-var-file={f}" for f in self.var_files(example, work)]
         plan = run_tool(
-            [tf, "plan", "-input=false", "-lock=false", "-no-color", "-json", f"-out={planfile}"],
+            [tf, "plan", "-input=false", "-lock=false", "-no-color", "-json", f"-out={planfile}", *var_args],
             cwd=cwd,
             env=env,
             timeout=self.timeout,
         )
         if plan.returncode != 0:
-            findings = _diag_findings(example, plan.stdout, "terraform-plan")
+            findings = [
+                _explain_missing(example, f) for f in _diag_findings(example, plan.stdout, "terraform-plan")
+            ]
+            if init.returncode != 0:
+                # after a failed init the plan only repeats "run terraform init": say why init failed
+                findings = [f for f in findings if not is_follow_up(f.message)]
+                cause = first_cause(f"{init.stderr}\n{init.stdout}")
+                if cause is not None and not findings:
+                    findings = [
+                        Finding(
+                            tool="terraform-init",
+                            rule="init",
+                            level="error",
+                            message=cause.message(example),
+                            path=example,
+                        )
+                    ]
             if not findings:
                 text = (plan.stderr or init.stderr or plan.stdout).strip()
                 findings = [
@@ -232,6 +253,11 @@ class _Evaluator:
         out.write_text(show.stdout, encoding="utf-8")
         return out, []
 
+    def var_files(self, example: str, work: Path) -> list[Path]:
+        """The variable files a plan of ``example`` gets, in Terraform's ``-var-file`` order
+        (later files win), from ``policy_var_files``."""
+        return policy_var_files(self.root, example, self.modules, self.config, work)
+
     def evaluate(self, plan_json: Path) -> tuple[Any, Finding | None]:
         return opa_eval(
             plan_json,
@@ -252,6 +278,121 @@ class _Evaluator:
             if hit:
                 return hit
         return module, None
+
+
+#: a variable file per module or example, picked up by ``check policy`` (besides Terraform's own
+#: ``terraform.tfvars`` / ``*.auto.tfvars`` in the example, which Terraform loads itself).
+VAR_FILE = "catalog-ops.tfvars"
+_VARIABLES_BLOCK = re.compile(r"^variables\s*\{", re.M)
+
+
+def _tftest_variables(text: str) -> str:
+    """The top-level ``variables { ... }`` block bodies of a ``.tftest.hcl`` file, as ``.tfvars``
+    text (the same ``name = value`` syntax); lines referring to ``run.`` outputs are left out
+    (they have no value before a test run). "" when there is none or the file does not parse."""
+    try:
+        body = hcl.parse(text, skim=("variables",))
+    except hcl.HclSyntaxError:
+        return ""
+    out: list[str] = []
+    for block in body.blocks:
+        if block.type != "variables":
+            continue
+        for name, attr in block.attrs.items():
+            value = text[attr.expr[0].start : attr.expr[-1].end] if attr.expr else None
+            if value is None or "run." in value:
+                continue
+            out.append(f"{name} = {value}")
+    return "\n".join(out)
+
+
+def policy_var_files(
+    root: Path, example: str, modules: Sequence[str], config: Mapping[str, Any], work: Path
+) -> list[Path]:
+    """Variable files for planning ``example``, lowest precedence first:
+
+    1. fixtures: ``variables`` blocks of ``*.tftest.hcl`` files in the example and in its
+       module's ``tests/`` directory (written to ``work`` as ``.tfvars``); ``*.tfvars`` files of
+       the example other than the ones Terraform loads itself;
+    2. a file per module or example: ``<module>/catalog-ops.tfvars``,
+       ``<example>/catalog-ops.tfvars``;
+    3. ``.catalog-ops.yml``: ``checks.policy.variables: {<module or example dir>: {name: value}}``
+       (written to ``work`` as ``.tfvars.json``; the example's entry wins over its module's).
+    """
+    ex_dir = root / example
+    module = next(
+        (
+            m
+            for m in sorted(modules, key=len, reverse=True)
+            if example == m or example.startswith(m.rstrip("/") + "/")
+        ),
+        None,
+    )
+    if module is None:
+        module = next(
+            (
+                m
+                for m in modules
+                if posixpath.basename(m) and posixpath.basename(example).startswith(posixpath.basename(m))
+            ),
+            None,
+        )
+    files: list[Path] = []
+    fixtures: list[str] = []
+    for d in [
+        p for p in (ex_dir, (root / module / "tests") if module else None) if p is not None and p.is_dir()
+    ]:
+        for f in sorted(d.glob("*.tftest.hcl")):
+            try:
+                fixtures.append(_tftest_variables(f.read_text(encoding="utf-8", errors="replace")))
+            except OSError:
+                continue
+    joined = "\n".join(x for x in fixtures if x)
+    if joined:
+        fx = work / "fixtures.tfvars"
+        fx.write_text(joined + "\n", encoding="utf-8")
+        files.append(fx)
+    if ex_dir.is_dir():
+        for f in sorted(ex_dir.glob("*.tfvars")):
+            if f.name != "terraform.tfvars" and not f.name.endswith(".auto.tfvars") and f.name != VAR_FILE:
+                files.append(f.resolve())
+    for where in ([module] if module else []) + [example]:
+        f = root / where / VAR_FILE
+        if f.is_file() and f.resolve() not in files:
+            files.append(f.resolve())
+    variables = (config.get("policy") or {}).get("variables") or {}
+    merged: dict[str, Any] = {}
+    if isinstance(variables, Mapping):
+        for key in ([module] if module else []) + [example]:
+            entry = variables.get(key)
+            if isinstance(entry, Mapping):
+                merged.update(entry)
+    if merged:
+        cf = work / "catalog-ops-config.tfvars.json"
+        cf.write_text(json.dumps(merged), encoding="utf-8")
+        files.append(cf)
+    return files
+
+
+_NO_VALUE = re.compile(r'input variable "(?P<name>[^"]+)" is not set')
+
+
+def _explain_missing(example: str, f: Finding) -> Finding:
+    """A "No value for required variable" diagnostic rewritten to say where a value can come
+    from (``policy_var_files``)."""
+    m = _NO_VALUE.search(f.message)
+    if m is None:
+        return f
+    name = m.group("name")
+    return dataclasses.replace(
+        f,
+        rule="missing-variable",
+        message=(
+            f'variable "{name}" has no value for planning {example}: give it in .catalog-ops.yml '
+            f'(checks.policy.variables["{example}"].{name}), in {example}/{VAR_FILE}, '
+            "or in a variables block of a .tftest.hcl fixture"
+        ),
+    )
 
 
 def opa_eval(
@@ -441,6 +582,7 @@ def policy_catalog(
             data_file,
             timeout,
             rego_v0=str(policy_cfg.get("rego_version", "v1")) == "v0",
+            config=config,
         )
         for m in modules:
             entry: dict[str, Any] = {"status": "passed", "findings": [], "examples": examples.get(m, [])}

@@ -227,7 +227,9 @@ def _affected(args: argparse.Namespace, settings: Settings) -> int:
         for m in doc["modules"]:
             print(f"{m}\t{why.get(m, 'shared configuration changed')}")
         if not doc["modules"]:
-            print("no module affected")
+            print("no module affected" if not doc["unowned_terraform"] else "no known module affected")
+    if doc["unowned_terraform"]:
+        return 1
     return 0
 
 

@@ -27,6 +27,7 @@ import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from catalog_ops.catalog.layout import module_key
 from catalog_ops.errors import ForgeError, UsageError
 from catalog_ops.forge.base import Repo, Repos
 
@@ -42,7 +43,8 @@ class DependentSelection:
         include / exclude: fnmatch globs on the repository name (not the owner).
         catalog_address: module source address dependents use for the catalog; None: the
             forge's ``Repos.module_address(catalog)``.
-        registry_modules: registry module address -> catalog module dir.
+        registry_modules: registry module address -> catalog module dir (``"."``: the root
+            module); empty: derived from the catalog's name (``registry_modules_for``).
         concurrency: dependents scanned in parallel (>= 1).
     """
 
@@ -137,8 +139,35 @@ def parse_registry_modules(items: Sequence[str]) -> dict[str, str]:
         address, sep, module = item.partition("=")
         if not sep or not address.strip() or not module.strip():
             raise UsageError(f"--registry-module must be ADDRESS=MODULE, not {item!r}")
-        out[address.strip()] = module.strip().strip("/")
+        out[address.strip()] = module_key(module)
     return out
+
+
+def registry_address_for(catalog: str) -> str | None:
+    """The public registry address a catalog repository publishes its root module under, by the
+    registry's naming rule: a repository ``terraform-<PROVIDER>-<NAME>`` of ``OWNER`` is
+    ``OWNER/<NAME>/<PROVIDER>`` (Terraform docs, "Publishing Modules": "Module repositories must
+    use this three-part name format, terraform-<PROVIDER>-<NAME>"); submodules are addressed as
+    ``OWNER/<NAME>/<PROVIDER>//modules/x``. None when the name does not follow the rule.
+
+    ``terraform-aws-modules/terraform-aws-security-group`` ->
+    ``terraform-aws-modules/security-group/aws``.
+    """
+    owner, _, name = catalog.partition("/")
+    parts = name.split("-", 2)
+    if not owner or len(parts) != 3 or parts[0].lower() != "terraform" or not parts[1] or not parts[2]:
+        return None
+    return f"{owner}/{parts[2]}/{parts[1]}".lower()
+
+
+def registry_modules_for(catalog: str, selection: DependentSelection) -> dict[str, str]:
+    """``{registry address: catalog module dir}`` of a run: ``--registry-module`` when given
+    (overrides), else the address derived by ``registry_address_for`` mapped to the root module
+    (``"."``); empty when neither applies."""
+    if selection.registry_modules:
+        return {a: module_key(m) for a, m in selection.registry_modules.items()}
+    derived = registry_address_for(catalog)
+    return {derived: module_key(".")} if derived else {}
 
 
 def load_dependents_file(text: str, path: str = "dependents") -> list[str]:

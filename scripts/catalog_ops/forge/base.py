@@ -245,6 +245,11 @@ class Repos(Protocol):
         https://developer.hashicorp.com/terraform/language/modules/sources#github)."""
         ...
 
+    def compare_url(self, repo: str, base: str, head: str) -> str:
+        """Where a reviewer sees what changed between two tags (or commits) of ``repo``: the
+        forge's compare view, or, when it has none, a command that shows the diff. No request."""
+        ...
+
 
 @runtime_checkable
 class Contents(Protocol):

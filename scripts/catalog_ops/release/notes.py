@@ -58,6 +58,10 @@ _HEADING_RE = re.compile(r"^(#{1,6})[ \t]+\S", re.M)
 _HTML_COMMENT_RE = re.compile(r"<!--.*?-->", re.S)
 
 
+#: the release-notes group of commits that changed only examples and tests.
+TESTS_GROUP = "(tests and examples)"
+
+
 def extract_migration(body: str | None) -> tuple[str, ...]:
     """Texts of the ``## Migration`` sections of a PR body (Markdown ATX headings, any level,
     heading text starting with "Migration"), each up to the next heading of the same or a higher
@@ -245,12 +249,14 @@ def _notes_context(plan: ReleasePlan) -> dict[str, Any]:
             continue
         groups: dict[str | None, list[NoteEntry]] = {}
         for e in members:
-            mods: list[str | None] = [*sorted(set(e.modules) | set(e.test_modules))]
+            # test/example-only commits are not module changes: one group of their own, not
+            # a copy under every module whose tests they touched
+            mods: list[str | None] = [*sorted(e.modules)] or ([TESTS_GROUP] if e.test_modules else [])
             if plan.scheme.module is not None:
                 mods = [plan.scheme.module]
             for m in mods or [None]:
                 groups.setdefault(m, []).append(e)
-        ordered = sorted(groups.items(), key=lambda kv: (kv[0] is None, kv[0] or ""))
+        ordered = sorted(groups.items(), key=lambda kv: (kv[0] is None, kv[0] == TESTS_GROUP, kv[0] or ""))
         sections.append(
             {
                 "key": key,
@@ -258,7 +264,7 @@ def _notes_context(plan: ReleasePlan) -> dict[str, Any]:
                 "groups": [
                     {
                         "module": m,
-                        "title": code(m) if m else "General",
+                        "title": "Tests and examples" if m == TESTS_GROUP else (code(m) if m else "General"),
                         "entries": [entry_ctx(e) for e in es],
                     }
                     for m, es in ordered
@@ -351,15 +357,21 @@ def module_changes(plan: ReleasePlan) -> dict[str, ModuleChange]:
         module = plan.scheme.module
         group_of = lambda e: {module}  # noqa: E731
     else:
-        group_of = lambda e: set(e.modules) | set(e.test_modules)  # noqa: E731
+        group_of = lambda e: set(e.modules)  # noqa: E731
+
+    def note(e: NoteEntry) -> str:
+        return f"{e.text} ({e.links(commit_url)})" if e.links(commit_url) else e.text
+
     meta_modules: dict[str, ModuleChange] = {}
     for m in [*cs.changed, *cs.removed, *cs.via_dependency, *cs.tests_only]:
         mine = [e for e in entries if m in group_of(e)]
-        notes = [f"{e.text} ({e.links(commit_url)})" if e.links(commit_url) else e.text for e in mine]
+        notes = [note(e) for e in mine]
         if m in cs.removed:
             notes.append("Module removed.")
         if m in via:
-            notes.append("Uses " + ", ".join(code(d) for d in via[m]) + ", which changed.")
+            notes.append("Uses " + ", ".join(code(d) for d in via[m]) + ", which changed:")
+            # the dependency's own notes, so a reviewer of this module sees what changed
+            notes.extend(f"{code(d)}: {note(e)}" for d in via[m] for e in entries if d in e.modules)
         meta_modules[m] = ModuleChange(
             path=m,
             changed=m not in cs.tests_only,

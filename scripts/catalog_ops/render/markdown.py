@@ -25,6 +25,9 @@ and then the context-specific escape keeps it inside its place:
   and trailing space are stripped when both are present:
   https://spec.commonmark.org/0.31.2/#code-spans). ``code_cell`` also escapes ``|`` (GFM tables).
 - ``md_cell_br``: a table cell keeping its line breaks as ``<br>`` (``render.report.Report``).
+- ``md_quote`` (filter ``md_quote``): untrusted multi-line Markdown (a release body, a CHANGELOG
+  section) shown as a blockquote: HTML comments dropped, tag-opening ``<`` as ``&lt;``,
+  ``@mentions`` defused (word joiner), at most ``max_lines`` lines, then ``neutralise``.
 
 Mentions are broken the way Renovate does it (``sanitizeMarkdown`` in renovatebot/renovate
 ``lib/util/markdown.ts``): a zero-width space (U+200B) after the ``@``, which GitHub renders
@@ -124,3 +127,25 @@ def md_cell_br(text: str) -> str:
     """A GFM table cell keeping line breaks: ``neutralise``, ``\\`` and ``|`` escaped, ``\\r`` as
     a space, ``\\n`` as ``<br>`` (the outcome report's cells)."""
     return neutralise(text).replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", "<br>")
+
+
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_QUOTE_MENTION = re.compile(r"(?<![\w`])@(?=[A-Za-z0-9])")
+
+
+def md_quote(text: object, max_lines: int = 60) -> str:
+    """Untrusted multi-line Markdown as a GFM blockquote (filter ``md_quote``).
+
+    HTML comments (e.g. another tool's markers) are dropped, a ``<`` that would open an HTML tag
+    becomes ``&lt;``, ``@name`` gets a word joiner after the ``@`` so quoting a release body in
+    many PRs pings nobody, and text beyond ``max_lines`` lines is cut with a ``…`` line.
+    """
+    body = _COMMENT.sub("", str(text)).strip("\n")
+    lines = body.splitlines()
+    if len(lines) > max_lines:
+        lines = [*lines[:max_lines], "…"]
+    out = []
+    for line in lines:
+        line = neutralise(_QUOTE_MENTION.sub("@\u2060", _TAG_START.sub("&lt;", line.rstrip())))
+        out.append(f"> {line}" if line else ">")
+    return "\n".join(out)

@@ -34,7 +34,7 @@ from typing import Any
 import jinja2
 
 from catalog_ops.errors import UsageError
-from catalog_ops.render.markdown import code, code_cell, md_cell, md_plain, md_text, untrusted
+from catalog_ops.render.markdown import code, code_cell, md_cell, md_plain, md_quote, md_text, untrusted
 
 BUNDLED_DIR = Path(__file__).resolve().parents[1] / "templates"
 """Where the bundled templates live (installed as package data)."""
@@ -96,6 +96,7 @@ FILTERS: Mapping[str, Callable[[Any], str]] = {  # see catalog_ops.render.markdo
     "md": md_text,
     "md_cell": md_cell,
     "md_plain": md_plain,
+    "md_quote": md_quote,
     "code": code,
     "code_cell": code_cell,
     "untrusted": untrusted,

@@ -7,13 +7,17 @@ table goes to the step summary and ``--json``.
 
 Data comes from the rollout planner (``rollout.gather.build_plan`` with the latest release), so the
 dashboard sees exactly what a rollout would: the same dependents, the same catalog address
-matching, the same per-dependent config. Drift rules, per reference at version ``V`` of module
-``M`` (``V`` is the pin, or for a registry constraint the newest release it admits):
+matching, the same per-dependent config, and the same answer to "is it behind, by how much,
+does it need a PR" (``core.drift.assess``). Per reference at version ``V`` of module ``M`` (``V``
+is the pin, or for a registry constraint the newest release it admits), with ``T`` the release
+the rollout moves it to:
 
-- *newer releases* are the stable catalog releases above ``V`` that changed ``M`` (release
-  metadata; a release without metadata counts as changing every module, as in the rollout);
-- **releases behind** is how many there are; **behind** is ``versions.update_type`` from ``V`` to
-  the newest of them (``patch``/``minor``/``major``), or ``up to date`` when there are none;
+- *newer releases* are the versions above ``V`` up to ``T`` that changed ``M`` (git: the diff of
+  ``M`` and its local-path dependencies between the tags, ``release.changes``);
+- **releases behind** is how many there are, "(to ``T``)"; **behind** is ``versions.update_type``
+  from ``V`` to ``T`` (the update the PR makes: ``patch``/``minor``/``major``), or ``up to date``
+  when the rollout leaves it alone (no newer release changed ``M``, or a constraint that already
+  admits ``T``; the note says so);
 - **security** lists those with ``urgency: security`` in their metadata;
 - **update PR** is the dependent's open PR on the rollout branch ``model.branch_name(catalog)``.
 
@@ -27,13 +31,14 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from catalog_ops.core.versions import Level, Version, parse_constraint, parse_version, update_type
-from catalog_ops.errors import CatalogOpsError, ForgeError
+from catalog_ops.core import drift
+from catalog_ops.core.versions import TagScheme, Version, parse_version
+from catalog_ops.errors import ForgeError
 from catalog_ops.fanout.dependents import DependentSelection
 from catalog_ops.forge.base import Issue, Issues, PlanForge, PullRequest
 from catalog_ops.render.templates import DASHBOARD, render
 from catalog_ops.rollout.gather import build_plan
-from catalog_ops.rollout.model import CatalogRelease, Plan, RefPlan
+from catalog_ops.rollout.model import CatalogRelease, Plan, RefAction, RefPlan
 
 SCHEMA = 1
 BEHIND_ORDER = ("unknown", "major", "minor", "patch", "up to date")
@@ -57,7 +62,7 @@ class Usage:
         version: the version it resolves to (``Version.core``), None when unknown.
         behind: ``up to date`` | ``patch`` | ``minor`` | ``major`` | ``unknown``.
         releases_behind: newer releases that changed the module (None when unknown).
-        newest: tag of the newest such release.
+        newest: tag of the release the rollout moves it to (when behind).
         security: tags of those releases marked ``urgency: security``.
         pull_number / pull_url: the open rollout PR in the dependent, if any.
         note: why unknown, or other remarks (e.g. ignored by the dependent's config).
@@ -171,28 +176,28 @@ class Dashboard:
         )
 
 
-def _resolve_current(written: str | None, releases: Sequence[CatalogRelease]) -> Version | None:
-    if not written:
-        return None
-    v = parse_version(written)
-    if v is not None:
-        return v
-    try:
-        cons = parse_constraint(written)
-    except CatalogOpsError:
-        return None
-    admitted = [r.version for r in releases if not r.prerelease and cons.admits(r.version)]
-    return max(admitted) if admitted else None
+def _scheme_versions(releases: Sequence[CatalogRelease], written: str | None) -> list[Version]:
+    """Stable versions of the tag scheme ``written`` belongs to (a constraint: repository-wide)."""
+    v = parse_version(written or "")
+    scheme = TagScheme.of(v.prefix) if v is not None else TagScheme()
+    return [r.version for r in releases if not r.prerelease and scheme.owns(r.version)]
 
 
 def usage_of(repo: str, ref: RefPlan, releases: Sequence[CatalogRelease], pull: PullRequest | None) -> Usage:
     """One ``Usage`` from a rollout ``RefPlan`` and the catalog's ``CatalogRelease`` list (pure).
 
+    How far behind is ``core.drift.assess``'s answer with the plan's own target, so the
+    dashboard says exactly what the rollout does: a reference the plan bumps is behind by the
+    update the PR makes; one the plan leaves alone (its module did not change, or its constraint
+    already admits the target) is up to date. A skipped reference (ignored module, ``majors:
+    false``) is compared with the newest release of its scheme and carries the reason as a note.
+
     Args:
         repo: dependent name. ref: a planned reference. releases: the catalog's releases.
         pull: the dependent's open rollout ``PullRequest`` or None.
     """
-    current = _resolve_current(ref.current, releases)
+    versions = _scheme_versions(releases, ref.current)
+    by_version = {r.version: r for r in releases}
     unknown = Usage(
         repo=repo,
         path=ref.written_in or ref.path,
@@ -205,26 +210,54 @@ def usage_of(repo: str, ref: RefPlan, releases: Sequence[CatalogRelease], pull: 
         pull_number=pull.number if pull else None,
         pull_url=pull.url if pull else None,
     )
-    if current is None:
+    current = drift.resolve_current(ref.current, versions)
+    if current is None or (
+        ref.action is RefAction.SKIP
+        and "ignored" not in (ref.reason or "")
+        and "majors: false" not in (ref.reason or "")
+    ):
         return dataclasses.replace(unknown, note=ref.reason or f"cannot read a version from {ref.current!r}")
-    newer = sorted(
-        (r for r in releases if not r.prerelease and r.version > current and r.changes_module(ref.module)),
-        key=lambda r: r.version,
+    target = max(versions, default=None) if ref.action is RefAction.SKIP else ref.target_version
+
+    def changed(v: Version) -> bool:
+        rel = by_version.get(v)
+        return rel is not None and rel.changes_module(ref.module)
+
+    answer = drift.assess(
+        ref.current,
+        versions=versions,
+        target=target,
+        changed=changed,
+        raise_floor=ref.action is RefAction.BUMP,
     )
-    behind = "up to date"
-    if newer:
-        kind = update_type(current, newer[-1].version)
-        behind = str(kind) if kind in (Level.MAJOR, Level.MINOR) else "patch"
-    note = ref.reason if ref.reason and "ignored" in ref.reason else None
+    if ref.action is RefAction.CURRENT:
+        answer = dataclasses.replace(answer, status="up to date", behind=(), needs_change=False)
+    newer = [by_version[v] for v in answer.behind if v in by_version]
+    note = (
+        ref.reason if ref.reason and ("ignored" in ref.reason or ref.action is not RefAction.BUMP) else None
+    )
     return dataclasses.replace(
         unknown,
         version=current.core,
-        behind=behind,
+        behind=answer.status,
         releases_behind=len(newer),
-        newest=newer[-1].tag if newer else None,
+        newest=_tag_of(releases, answer.target) if newer and answer.target is not None else None,
         security=tuple(r.tag for r in newer if r.urgency == "security"),
-        note=note,
+        note=note if answer.status != "up to date" or ref.action is not RefAction.CURRENT else _quiet(note),
     )
+
+
+def _tag_of(releases: Sequence[CatalogRelease], version: Version) -> str:
+    scheme = TagScheme.of(version.prefix)
+    return next((r.tag for r in releases if r.version == version and scheme.owns(r.version)), str(version))
+
+
+def _quiet(note: str | None) -> str | None:
+    """Notes worth showing for an up-to-date reference (a constraint left alone), not the
+    routine "did not change" / "already at the newest release"."""
+    if note and "admits" in note:
+        return note
+    return None
 
 
 def from_plan(plan: Plan, pulls: Mapping[str, PullRequest]) -> Dashboard:

@@ -11,66 +11,36 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import datetime as _dt
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
 
 from catalog_ops.catalog.config import DependentConfig, config_path_in, parse_config
+from catalog_ops.catalog.layout import DEFAULT_PATTERNS, DEFAULT_SHARED_GLOBS, ROOT_MODULE, module_key
+from catalog_ops.checks.results import load_config
+from catalog_ops.core import drift
 from catalog_ops.core.codeowners import CODEOWNERS_PATHS
-from catalog_ops.core.metadata import check_release_metadata, parse_release_metadata
-from catalog_ops.core.versions import parse_version
+from catalog_ops.core.metadata import ReleaseMetadata, check_release_metadata, parse_release_metadata
+from catalog_ops.core.versions import TagScheme, parse_version
 from catalog_ops.errors import ConfigError, ForgeError, NotFound, ReleaseError
-from catalog_ops.fanout.dependents import DependentSelection, list_dependents
+from catalog_ops.fanout.dependents import DependentSelection, list_dependents, registry_modules_for
 from catalog_ops.forge.base import Contents, PlanForge, Release, Repo, authored_by
 from catalog_ops.refs import is_candidate_path
-from catalog_ops.rollout.model import Action, CatalogRelease, DependentPlan, Plan, branch_name
+from catalog_ops.release.changes import changelog_sections, version_changes
+from catalog_ops.release.history import GitHistory
+from catalog_ops.rollout.model import (
+    MAX_BODY,
+    Action,
+    CatalogRelease,
+    DependentPlan,
+    Plan,
+    RefAction,
+    branch_name,
+)
 from catalog_ops.rollout.planner import PlanOptions, plan_dependent, select_release
-
-
-def releases_from_forge(
-    items: Iterable[Release],
-    *,
-    identity: str | None = None,
-    tags: Mapping[str, str] | None = None,
-    problems: list[str] | None = None,
-) -> list[CatalogRelease]:
-    """``CatalogRelease`` values (newest first) from forge ``Release`` objects; drafts and tags
-    that are not semantic versions are left out.
-
-    Release metadata is trusted only when the release was published by ``identity`` (the
-    product's own login, ``forge.identity()``; None on a forge without authors) and its
-    trailing block passes ``core.metadata.check_release_metadata`` against ``tags`` (tag name
-    -> commit id). Otherwise the release has no metadata (it counts as changing every module,
-    urgency normal: the history from git decides) and a line saying why goes to ``problems``.
-    """
-    out = []
-    for rel in items:
-        if getattr(rel, "draft", False):
-            continue
-        version = parse_version(rel.tag)
-        if version is None:
-            continue
-        meta = parse_release_metadata(rel.body)
-        why = None
-        if meta is not None and not authored_by(rel.author, identity):
-            why = f"it was published by {rel.author or 'an unknown author'}, not by {identity}"
-        elif meta is not None:
-            why = check_release_metadata(meta, tag=rel.tag, tags=tags)
-        if why is not None:
-            meta = None
-            if problems is not None:
-                problems.append(f"release {rel.tag}: metadata ignored: {why}")
-        out.append(
-            CatalogRelease(
-                tag=rel.tag,
-                version=version,
-                prerelease=bool(rel.prerelease) or version.is_prerelease,
-                url=rel.url,
-                metadata=meta,
-            )
-        )
-    return sorted(out, key=lambda r: r.version, reverse=True)
-
 
 ProgressFn = Callable[[str], None]
 
@@ -97,6 +67,151 @@ class Budget:
 
 class BudgetExceeded(Exception):
     """One dependent exceeded its ``Budget``; the message names the limit."""
+
+
+def trusted_metadata(
+    rel: Release,
+    *,
+    identity: str | None,
+    tags: Mapping[str, str] | None,
+    problems: list[str] | None,
+) -> ReleaseMetadata | None:
+    """The release metadata of forge release ``rel`` when the product wrote it, else None.
+
+    Trusted only when ``rel`` was published by ``identity`` (the product's own login,
+    ``forge.identity()``; None on a forge without authors) and its trailing block passes
+    ``core.metadata.check_release_metadata`` against ``tags`` (tag name -> commit id). Otherwise a
+    line saying why goes to ``problems`` and the release has no metadata (the history from git
+    decides; urgency ``normal``). docs/security.md, "Machine-readable blocks".
+    """
+    meta = parse_release_metadata(rel.body or "")
+    if meta is None:
+        return None
+    if not authored_by(rel.author, identity):
+        why: str | None = f"it was published by {rel.author or 'an unknown author'}, not by {identity}"
+    else:
+        why = check_release_metadata(meta, tag=rel.tag, tags=tags)
+    if why is None:
+        return meta
+    if problems is not None:
+        problems.append(f"release {rel.tag}: metadata ignored: {why}")
+    return None
+
+
+def catalog_releases(
+    forge: PlanForge, catalog: str, *, progress: ProgressFn | None = None
+) -> tuple[list[CatalogRelease], list[str]]:
+    """The versions of the catalog (newest first): its tags, read from a clone, each with what
+    it changed computed from git (``release.changes.version_changes``), enriched by the forge
+    release of the tag (page, body, pre-release flag, catalog-ops metadata) and the tag's
+    ``CHANGELOG.md`` section (the module's own ``<module>/CHANGELOG.md`` is read by the PR text
+    through ``changelog``; here the catalog root's, at the default branch head).
+
+    Returns ``(releases, warnings)``. When the catalog cannot be cloned, the forge releases alone
+    are returned (``releases_from_forge``: metadata decides what changed) with a warning saying
+    so. Raises ForgeError when the forge releases cannot be listed.
+    """
+    forge_releases = [r for r in forge.list_releases(catalog) if not getattr(r, "draft", False)]
+    by_tag = {r.tag: r for r in forge_releases}
+    warnings: list[str] = []
+    identity = forge.identity()
+    tags = {t.name: t.sha for t in forge.list_tags(catalog)}
+    info = forge.get_repo(catalog)
+    with tempfile.TemporaryDirectory(prefix="catalog-ops-catalog-") as tmp:
+        try:
+            history = GitHistory.clone(forge.clone_url(catalog), Path(tmp) / "catalog")
+            head = history.resolve(f"origin/{info.default_branch}") or history.resolve("HEAD")
+            config: dict[str, Any] = {}
+            changelog: dict[str, str] = {}
+            if head:
+                history.checkout(head)
+                try:
+                    config = load_config(history.path)
+                except ConfigError as exc:
+                    warnings.append(f"{catalog}: {exc}; using the default module layout")
+                log = history.path / "CHANGELOG.md"
+                if log.is_file():
+                    changelog = changelog_sections(log.read_text(encoding="utf-8", errors="replace"))
+            patterns: tuple[str, ...] = tuple(config.get("module_patterns") or DEFAULT_PATTERNS)
+            shared: tuple[str, ...] = tuple(config.get("shared") or DEFAULT_SHARED_GLOBS)
+            changes = version_changes(history, patterns=patterns, shared_globs=shared, progress=progress)
+        except (ReleaseError, OSError) as exc:
+            warnings.append(
+                f"{catalog}: could not read the catalog's git history ({exc}); what changed is taken "
+                "from release metadata only, and tags without a release are not seen"
+            )
+            return (
+                releases_from_forge(forge_releases, identity=identity, tags=tags, problems=warnings),
+                warnings,
+            )
+    html = (info.html_url or "").rstrip("/")
+    out: list[CatalogRelease] = []
+    for ch in changes:
+        rel = by_tag.get(ch.tag)
+        body = rel.body if rel is not None else ""
+        out.append(
+            CatalogRelease(
+                tag=ch.tag,
+                version=ch.version,
+                prerelease=(bool(rel.prerelease) if rel is not None else False) or ch.version.is_prerelease,
+                url=rel.url if rel is not None and rel.url else (f"{html}/tree/{ch.tag}" if html else ""),
+                metadata=trusted_metadata(rel, identity=identity, tags=tags, problems=warnings)
+                if rel is not None
+                else None,
+                changed=ch.changed,
+                via=dict(ch.via),
+                subjects=dict(ch.subjects),
+                previous=ch.previous,
+                body=_bounded(body),
+                changelog=changelog.get(ch.version.core),
+                has_release=rel is not None,
+            )
+        )
+    known = {r.tag for r in out}
+    # forge releases whose tag the clone does not hold (should not happen): metadata only
+    out.extend(
+        r
+        for r in releases_from_forge(forge_releases, identity=identity, tags=tags, problems=warnings)
+        if r.tag not in known
+    )
+    return sorted(out, key=lambda r: r.version, reverse=True), warnings
+
+
+def _bounded(body: str) -> str:
+    """A release body cut to ``MAX_BODY`` characters (at a line end, with an ellipsis line)."""
+    if len(body) <= MAX_BODY:
+        return body
+    return body[:MAX_BODY].rsplit("\n", 1)[0] + "\n…"
+
+
+def releases_from_forge(
+    items: Iterable[Release],
+    *,
+    identity: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    problems: list[str] | None = None,
+) -> list[CatalogRelease]:
+    """``CatalogRelease`` values (newest first) from forge ``Release`` objects; drafts and tags
+    that are not semantic versions are left out. Metadata only through ``trusted_metadata``
+    (``identity``, ``tags``; why a block was ignored goes to ``problems``)."""
+    out = []
+    for rel in items:
+        if getattr(rel, "draft", False):
+            continue
+        version = parse_version(rel.tag)
+        if version is None:
+            continue
+        out.append(
+            CatalogRelease(
+                tag=rel.tag,
+                version=version,
+                prerelease=bool(rel.prerelease) or version.is_prerelease,
+                url=rel.url,
+                metadata=trusted_metadata(rel, identity=identity, tags=tags, problems=problems),
+                body=_bounded(rel.body or ""),
+            )
+        )
+    return sorted(out, key=lambda r: r.version, reverse=True)
 
 
 @dataclasses.dataclass
@@ -254,18 +369,12 @@ def build_plan(
         ReleaseError: no such release. UsageError: neither org nor dependents given.
         ForgeError: the catalog's releases or the org listing cannot be read.
     """
-    warnings: list[str] = []
-    releases = releases_from_forge(
-        forge.list_releases(catalog),
-        identity=forge.identity(),
-        tags={t.name: t.sha for t in forge.list_tags(catalog)},
-        problems=warnings,
-    )
+    releases, warnings = catalog_releases(forge, catalog)
     if not releases:
-        raise ReleaseError(f"{catalog} has no releases")
+        raise ReleaseError(f"{catalog} has no releases (no version tags)")
     chosen = select_release(releases, release)
     address = selection.catalog_address or forge.module_address(catalog)
-    registry_modules = dict(selection.registry_modules)
+    registry_modules = registry_modules_for(catalog, selection)
     trees: dict[str, set[str] | None] = {}
     trees_lock = threading.Lock()
 
@@ -284,7 +393,9 @@ def build_plan(
                         dirs.update("/".join(parts[: i + 1]) for i in range(len(parts)))
                     trees[tag] = dirs
             known = trees[tag]
-        return None if known is None else module.strip("/") in known
+        if known is None:
+            return None
+        return module_key(module) == ROOT_MODULE or module_key(module) in known
 
     opts = PlanOptions(
         catalog=catalog,
@@ -314,6 +425,12 @@ def build_plan(
         for d in pool.map(one, listing.repos):
             results[d.repo] = d
     all_deps = sorted([*results.values(), *skipped], key=lambda d: d.repo)
+    compares: dict[str, str] = {}
+    for d in all_deps:
+        for _module, base_tag, head_tag in compare_pairs(d, releases):
+            key = f"{base_tag}...{head_tag}"
+            if key not in compares:
+                compares[key] = forge.compare_url(catalog, base_tag, head_tag)
     return Plan(
         catalog=catalog,
         catalog_address=address,
@@ -324,5 +441,38 @@ def build_plan(
         registry_modules=registry_modules,
         branch=branch,
         generated_at=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        compares=compares,
         warnings=tuple(warnings),
     )
+
+
+def compare_pairs(dep: DependentPlan, releases: Iterable[CatalogRelease]) -> list[tuple[str, str, str]]:
+    """``(module, from tag, to tag)`` of every bumped reference of ``dep``: the tag it is at (a pinned
+    ref as written; a constraint: the newest release it admits, ``core.drift``) and the tag it
+    moves to."""
+    rels = list(releases)
+    tags_of = {str(r.version): r.tag for r in rels}
+    tag_names = {r.tag for r in rels}
+    versions = [r.version for r in rels if not r.prerelease and TagScheme().owns(r.version)]
+    pairs: list[tuple[str, str, str]] = []
+    targets = {b.module: b.tag for b in dep.bumps}
+    for r in dep.refs:
+        if r.action is not RefAction.BUMP or r.current is None:
+            continue
+        to_tag = targets.get(r.module)
+        if to_tag is None:
+            continue
+        from_tag: str | None = None
+        pinned = parse_version(r.current)
+        if r.current in tag_names:
+            from_tag = r.current
+        elif pinned is not None:
+            from_tag = tags_of.get(str(pinned)) or next((x.tag for x in rels if x.version == pinned), None)
+        else:
+            cur = drift.resolve_current(r.current, versions)
+            from_tag = tags_of.get(str(cur)) if cur is not None else None
+            if from_tag is None:
+                from_tag = next((x.tag for x in rels if cur is not None and x.version == cur), None)
+        if from_tag and (r.module, from_tag, to_tag) not in pairs:
+            pairs.append((r.module, from_tag, to_tag))
+    return pairs

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from catalog_ops.catalog.config import DependentConfig
+from catalog_ops.catalog.layout import ROOT_MODULE, module_key
 from catalog_ops.core.metadata import ReleaseMetadata
 from catalog_ops.core.versions import Level, TagScheme, Urgency, Version, parse_version
 from catalog_ops.errors import UsageError
@@ -46,16 +47,29 @@ class Action(enum.StrEnum):
 
 
 # --------------------------------------------------------------------------- releases
+#: bound on a forge release body kept in a plan (characters): untrusted text, bounded work.
+MAX_BODY = 4000
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class CatalogRelease:
-    """One release of the catalog as a plan sees it.
+    """One version of the catalog as a plan sees it: a tag, enriched by the forge release.
 
     Attributes:
         tag: git tag, e.g. ``"v1.3.0"``.
         version: parsed ``tag``.
         prerelease: the forge marks it a pre-release (or the version has pre-release ids).
-        url: release page.
-        metadata: parsed release metadata, None when the body carries none.
+        url: release page (or the tag's tree when the tag has no forge release).
+        metadata: catalog-ops release metadata of the release body, None when it carries none;
+            a cache of ``changed``/``via`` (used only when git could not be read).
+        changed: modules whose own files changed since ``previous`` (git:
+            ``release.changes.VersionChange``); None when git was not read.
+        via: module -> changed modules it uses (changed only through them), from git.
+        subjects: module -> subjects of the commits that changed it (notes of last resort).
+        previous: the previous tag of the scheme (git), None for the first or when unknown.
+        body: the forge release body (untrusted text, at most ``MAX_BODY`` characters; "" when
+            the tag has no release). changelog: the ``CHANGELOG.md`` section of this version.
+        has_release: a forge release exists for the tag.
     """
 
     tag: str
@@ -63,6 +77,13 @@ class CatalogRelease:
     prerelease: bool = False
     url: str = ""
     metadata: ReleaseMetadata | None = None
+    changed: tuple[str, ...] | None = None
+    via: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    subjects: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    previous: str | None = None
+    body: str = ""
+    changelog: str | None = None
+    has_release: bool = True
 
     @property
     def urgency(self) -> Urgency:
@@ -70,14 +91,29 @@ class CatalogRelease:
         return Urgency(self.metadata.urgency) if self.metadata else Urgency.NORMAL
 
     def changes_module(self, module: str) -> bool:
-        """True when this release changed ``module`` (``""``: the root/any module). Unknown
-        (no metadata) counts as changed."""
+        """True when this release changed ``module`` (``module_key`` names; ``"."`` the root).
+
+        git decides when it was read (``changed``/``via``); otherwise catalog-ops' metadata (a
+        cache of the same answer); a release with neither counts as changed."""
+        module = module_key(module)
+        if self.changed is not None:
+            return module in self.changed or module in self.via
         if self.metadata is None:
             return True
-        if not module:
-            return any(m.changed and not m.tests_only for m in self.metadata.modules.values())
         m = self.metadata.modules.get(module)
+        if m is None and module == ROOT_MODULE:
+            m = self.metadata.modules.get("")
         return bool(m and m.changed and not m.tests_only)
+
+    def metadata_consistent(self, module: str) -> bool:
+        """The metadata agrees with git about ``module`` (both say changed, or git is unknown):
+        only then are its notes used."""
+        module = module_key(module)
+        if self.metadata is None:
+            return False
+        m = self.metadata.modules.get(module)
+        meta_says = bool(m and m.changed and not m.tests_only)
+        return self.changed is None or meta_says == self.changes_module(module)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict (plan schema 1, see docs/rollout.md)."""
@@ -87,6 +123,13 @@ class CatalogRelease:
             "prerelease": self.prerelease,
             "url": self.url,
             "metadata": self.metadata.to_json() if self.metadata else None,
+            "changed": None if self.changed is None else list(self.changed),
+            "via": {k: list(v) for k, v in self.via.items()},
+            "subjects": {k: list(v) for k, v in self.subjects.items()},
+            "previous": self.previous,
+            "body": self.body,
+            "changelog": self.changelog,
+            "has_release": self.has_release,
         }
 
     @classmethod
@@ -96,12 +139,20 @@ class CatalogRelease:
         if version is None:
             raise ValueError(f"release {data['tag']!r} has no semantic version")
         meta = data.get("metadata")
+        changed = data.get("changed")
         return cls(
             tag=str(data["tag"]),
             version=version,
             prerelease=bool(data.get("prerelease", False)),
             url=str(data.get("url", "")),
             metadata=ReleaseMetadata.from_json(meta) if meta else None,
+            changed=None if changed is None else tuple(str(m) for m in changed),
+            via={str(k): tuple(v) for k, v in (data.get("via") or {}).items()},
+            subjects={str(k): tuple(v) for k, v in (data.get("subjects") or {}).items()},
+            previous=data.get("previous"),
+            body=str(data.get("body") or ""),
+            changelog=data.get("changelog"),
+            has_release=bool(data.get("has_release", True)),
         )
 
 
@@ -112,7 +163,8 @@ class RefPlan:
 
     Attributes:
         path, line, col: where the reference is (1-based), ``written_in`` where its bytes live.
-        module: catalog module dir (``"modules/network"``; ``""`` for the repository root).
+        module: catalog module dir (``"modules/network"``; ``"."`` for the root module, see
+            ``module_key``).
         source: the source string as written/resolved.
         current: the pinned ref or version constraint as written (None when there is none).
         target_version: the version to move to, with the prefix ``current`` is written with
@@ -124,6 +176,8 @@ class RefPlan:
         action: see ``RefAction``. reason: why (for ``current`` and ``skip``).
         address: the address given to ``bump.bump_files`` (``bump`` only).
         ref_line: line of the version token in ``written_in`` (0: unknown).
+        proposed: the text the version token gets, as the user will read it in the file
+            (``"v1.3.0"``, ``"~> 6.6"``); None when it does not change.
     """
 
     path: str
@@ -141,6 +195,7 @@ class RefPlan:
     reason: str | None = None
     address: str | None = None
     ref_line: int = 0
+    proposed: str | None = None
 
     @property
     def target(self) -> str | None:
@@ -165,6 +220,7 @@ class RefPlan:
             "reason": self.reason,
             "address": self.address,
             "ref_line": self.ref_line,
+            "proposed": self.proposed,
         }
 
     @property
@@ -193,6 +249,7 @@ class RefPlan:
             reason=data.get("reason"),
             address=data.get("address"),
             ref_line=int(data.get("ref_line", 0)),
+            proposed=data.get("proposed"),
         )
 
 
@@ -208,6 +265,8 @@ class Bump:
         allow_prerelease: the target is a pre-release (``bump_files`` refuses them otherwise).
         scheme: tag scheme of the references this bump moves; None (plans written before the
             field existed): any scheme. JSON: ``TagScheme.key``.
+        raise_floor: also move registry constraints that already admit ``target`` (the
+            dependent's ``raise_floor``; ``core.drift``).
     """
 
     address: str
@@ -216,6 +275,7 @@ class Bump:
     tag: str
     allow_prerelease: bool = False
     scheme: TagScheme | None = None
+    raise_floor: bool = False
 
     @property
     def to(self) -> str:
@@ -231,6 +291,7 @@ class Bump:
             "tag": self.tag,
             "allow_prerelease": self.allow_prerelease,
             "scheme": None if self.scheme is None else self.scheme.key,
+            "raise_floor": self.raise_floor,
         }
 
     @classmethod
@@ -244,6 +305,7 @@ class Bump:
             tag=str(data["tag"]),
             allow_prerelease=bool(data.get("allow_prerelease", False)),
             scheme=None if scheme is None else TagScheme.from_key(str(scheme)),
+            raise_floor=bool(data.get("raise_floor", False)),
         )
 
 
@@ -372,8 +434,10 @@ class Plan:
         branch: the rollout branch in every dependent.
         dependents: one entry per repository considered.
         generated_at: ISO 8601 UTC.
-        warnings: what the plan did not trust, one line each (e.g. "release v1.3.0: metadata
-            ignored: ..."; docs/security.md); in the JSON only when there are some.
+        compares: ``"<from tag>...<to tag>"`` -> the forge's compare view of the two versions
+            (``forge.base.Repos.compare_url``), for every pair a PR spans.
+        warnings: what limited the plan (e.g. the catalog could not be cloned, so what changed
+            came from release metadata only; release metadata ignored, docs/security.md).
     """
 
     catalog: str
@@ -385,6 +449,7 @@ class Plan:
     registry_modules: Mapping[str, str] = dataclasses.field(default_factory=dict)
     branch: str = ""
     generated_at: str = ""
+    compares: Mapping[str, str] = dataclasses.field(default_factory=dict)
     warnings: tuple[str, ...] = ()
 
     def counts(self) -> dict[str, int]:
@@ -408,7 +473,9 @@ class Plan:
             "counts": self.counts(),
             "releases": [r.to_json() for r in self.releases],
             "dependents": [d.to_json() for d in self.dependents],
-        } | ({"warnings": list(self.warnings)} if self.warnings else {})
+            "compares": dict(self.compares),
+            "warnings": list(self.warnings),
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Plan:
@@ -431,6 +498,7 @@ class Plan:
                 registry_modules=dict(data.get("registry_modules") or {}),
                 branch=str(data.get("branch") or branch_name(str(data["catalog"]))),
                 generated_at=str(data.get("generated_at", "")),
+                compares={str(k): str(v) for k, v in (data.get("compares") or {}).items()},
                 warnings=tuple(str(w) for w in data.get("warnings") or ()),
             )
         except (KeyError, StopIteration, TypeError, ValueError) as exc:
@@ -449,5 +517,7 @@ def effective_automerge(dep: DependentPlan) -> bool:
 
 
 def module_name(module: str) -> str:
-    """Short name of a catalog module dir for tables and PR text (``"(root)"`` for ``""``)."""
-    return module.rsplit("/", 1)[-1] if module else "(root)"
+    """Short name of a catalog module dir for tables and PR text (``"(root)"`` for the root
+    module, ``"."``; see ``module_key``)."""
+    key = module_key(module)
+    return "(root)" if key == ROOT_MODULE else key.rsplit("/", 1)[-1]

@@ -10,9 +10,13 @@ Rules (issue 5):
   newer than the release being rolled out; a pre-release only when ``V`` is itself a pre-release
   of the same ``major.minor.patch`` line (semver.org §9, §11). A dependent that opts out of
   majors (``majors: false``) gets the newest release of its current major instead.
-* By default a reference is bumped only when its module changed in a release between ``V``
-  (exclusive) and the target (inclusive), according to the releases' metadata; a release without
-  metadata counts as changing every module. ``bump_all`` bumps every reference of the catalog.
+* By default a reference is bumped only when its module changed in a version between ``V``
+  (exclusive) and the target (inclusive), according to git (``release.changes``: the diff of the
+  module's files and its local-path dependencies between the tags; examples/tests excluded);
+  catalog-ops' release metadata is used only when git could not be read. A constraint that
+  already admits the target is left alone unless the dependent opts in (``raise_floor``). The
+  decision is ``core.drift.assess`` (shared with the dashboard and the sweep). ``bump_all``
+  bumps every reference of the catalog.
 * The update type is ``versions.update_type(V, target)``; the urgency is the highest urgency of
   the releases spanned that changed the module (a security fix to another module does not make
   this bump urgent); an update is *breaking* when it crosses a major version or a spanned
@@ -30,6 +34,8 @@ from typing import Any
 
 from catalog_ops.bump import BumpOutcome, bump_files, needle_for
 from catalog_ops.catalog.config import DependentConfig
+from catalog_ops.catalog.layout import ROOT_MODULE, module_key
+from catalog_ops.core import drift
 from catalog_ops.core.edits import line_col
 from catalog_ops.core.sources import RefKind, SourceKind, normalize_identity, source_matches
 from catalog_ops.core.versions import (
@@ -39,11 +45,19 @@ from catalog_ops.core.versions import (
     Version,
     parse_constraint,
     parse_version,
+    update_constraint,
     update_type,
 )
 from catalog_ops.errors import ReleaseError, UsageError
 from catalog_ops.refs import Reference, RefStatus, scan_files
-from catalog_ops.rollout.model import Action, Bump, CatalogRelease, DependentPlan, RefAction, RefPlan
+from catalog_ops.rollout.model import (
+    Action,
+    Bump,
+    CatalogRelease,
+    DependentPlan,
+    RefAction,
+    RefPlan,
+)
 
 
 def select_release(releases: Sequence[CatalogRelease], tag: str | None) -> CatalogRelease:
@@ -140,8 +154,21 @@ def _registry_current(constraint: str) -> Version | None:
     return cons.parts[0].version if cons.parts else None
 
 
+def _release_of(releases: Sequence[CatalogRelease], version: Version) -> CatalogRelease | None:
+    scheme = TagScheme.of(version.prefix)
+    for r in releases:
+        if r.version == version and scheme.owns(r.version):
+            return r
+    return None
+
+
 def plan_reference(ref: Reference, opts: PlanOptions, config: DependentConfig) -> RefPlan | None:
     """Plan one ``refs.Reference``; None when it does not refer to the catalog.
+
+    Whether it is behind and needs a PR is ``core.drift.assess``'s answer (the one the dashboard
+    and the sweep use): a pinned ref needs one when a release after it, up to the target,
+    changed its module (git decides, ``CatalogRelease.changes_module``); a constraint that
+    already admits the target is left alone unless the dependent sets ``raise_floor: true``.
 
     Raises nothing for ordinary input; problems become ``skip`` with a reason.
     """
@@ -154,7 +181,12 @@ def plan_reference(ref: Reference, opts: PlanOptions, config: DependentConfig) -
     if source.kind is SourceKind.REGISTRY:
         for address, mod in opts.registry_modules.items():
             if source.identity == _identity(address):
-                module, registry_address = mod.strip("/"), address
+                # a registry submodule (``ns/name/provider//modules/x``) is that dir below the
+                # module the address is published from
+                base_dir = module_key(mod)
+                sub = (source.subdir or "").strip("/")
+                module = module_key(posixpath.join(base_dir, sub) if sub else base_dir)
+                registry_address = address + (f"//{sub}" if sub else "")
                 break
         if module is None:
             return None
@@ -164,7 +196,7 @@ def plan_reference(ref: Reference, opts: PlanOptions, config: DependentConfig) -
                 return None
         except UsageError:
             return None
-        module = (source.subdir or "").strip("/")
+        module = module_key(source.subdir)
     base = RefPlan(
         path=ref.path,
         line=ref.line,
@@ -178,13 +210,20 @@ def plan_reference(ref: Reference, opts: PlanOptions, config: DependentConfig) -
         return dataclasses.replace(base, reason=ref.reason or f"reference status {ref.status}")
     if config.ignores_module(module):
         return dataclasses.replace(base, reason=f"module {module} is ignored by {config.source or 'config'}")
+    written = ""
     if registry_address:
         if not ref.version:
             return dataclasses.replace(base, reason="registry module without a version constraint")
+        written = ref.version
         try:
-            current = _registry_current(ref.version)
+            parse_constraint(written)
         except UsageError as exc:
             return dataclasses.replace(base, reason=str(exc))
+        # the floor picks the candidates (its major is the one the user chose); core.drift
+        # then resolves the constraint to the newest release it admits
+        current = drift.resolve_current(written, [])
+        if current is not None:
+            current = _written(current, "")
     else:
         if not source.updatable:
             return dataclasses.replace(base, reason=source.reason or "source is not updatable")
@@ -196,7 +235,8 @@ def plan_reference(ref: Reference, opts: PlanOptions, config: DependentConfig) -
                 RefKind.DYNAMIC: "ref is built by interpolation and cannot be resolved",
             }.get(source.ref_kind, f"ref kind {source.ref_kind}")
             return dataclasses.replace(base, reason=why)
-        current = parse_version(source.ref or "")
+        written = source.ref or ""
+        current = parse_version(written)
     if current is None:
         return dataclasses.replace(base, reason=f"cannot read a version from {base.current!r}")
     target = choose_target(current, opts.releases, ceiling=opts.release.version, allow_major=config.majors)
@@ -211,7 +251,7 @@ def plan_reference(ref: Reference, opts: PlanOptions, config: DependentConfig) -
         return dataclasses.replace(
             base, action=RefAction.CURRENT, reason="already at the newest release it may use"
         )
-    if module and opts.module_exists is not None and opts.module_exists(target.tag, module) is False:
+    if opts.module_exists is not None and opts.module_exists(target.tag, module) is False:
         # The module moved or was removed: fall back to the newest release that still has it.
         older = [
             r
@@ -236,28 +276,58 @@ def plan_reference(ref: Reference, opts: PlanOptions, config: DependentConfig) -
                 "change the source by hand",
             )
         target = fallback
-    spanned = spanned_releases(current, target.version, opts.releases)
-    changed = opts.bump_all or any(r.changes_module(module) for r in spanned)
-    written = _written(target.version, "" if registry_address else current.prefix)
-    kind = update_type(current, target.version)
+    scheme = TagScheme.of(current.prefix)
+    in_scheme = [
+        r.version
+        for r in opts.releases
+        if scheme.owns(r.version) and (not r.prerelease or r.version == target.version)
+    ]
+
+    def changed(v: Version) -> bool:
+        rel = _release_of(opts.releases, v)
+        return rel is not None and rel.changes_module(module)
+
+    answer = drift.assess(
+        written,
+        versions=in_scheme,
+        target=target.version,
+        changed=changed,
+        raise_floor=config.raise_floor,
+        force=opts.bump_all,
+    )
+    spanned = [r for v in answer.behind if (r := _release_of(opts.releases, v)) is not None]
+    target_written = _written(target.version, "" if registry_address else current.prefix)
+    proposed = str(target_written)
+    if registry_address:
+        try:
+            proposed = update_constraint(written, target.version, move_pessimistic=True) or written
+        except UsageError:
+            proposed = written
+    kind = answer.update if answer.needs_change else update_type(current, target.version)
     breaking = kind is Level.MAJOR or any(
-        r.metadata is not None and (m := r.metadata.modules.get(module)) is not None and m.breaking
+        r.metadata is not None
+        and r.metadata_consistent(module)
+        and (m := r.metadata.modules.get(module)) is not None
+        and m.breaking
         for r in spanned
     )
     plan = dataclasses.replace(
         base,
-        target_version=written,
+        target_version=target_written,
+        proposed=proposed,
         update=kind,
-        urgency=Urgency.highest(r.urgency for r in spanned if r.changes_module(module)),
+        urgency=Urgency.highest(r.urgency for r in spanned),
         breaking=breaking,
     )
-    if not changed:
-        return dataclasses.replace(
-            plan,
-            action=RefAction.CURRENT,
-            reason=f"{module or 'the catalog root'} did not change between {current} and {target.tag}",
-        )
-    address = registry_address or (f"{opts.catalog_address}//{module}" if module else opts.catalog_address)
+    if not answer.needs_change:
+        reason = answer.reason
+        if answer.admits_target is None or not answer.admits_target:
+            reason = f"{module if module != ROOT_MODULE else 'the root module'} did not change between {current} and {target.tag}"
+        return dataclasses.replace(plan, action=RefAction.CURRENT, reason=reason, proposed=None)
+    if registry_address:
+        address = registry_address
+    else:
+        address = opts.catalog_address if module == ROOT_MODULE else f"{opts.catalog_address}//{module}"
     return dataclasses.replace(plan, action=RefAction.BUMP, address=address)
 
 
@@ -323,6 +393,7 @@ def plan_dependent(
                 tag=release.tag if release else str(v),
                 allow_prerelease=v.is_prerelease,
                 scheme=scheme,
+                raise_floor=config.raise_floor,
             )
         )
     changed, outcomes, bump_errors = bump_planned(files, bumps)
@@ -407,13 +478,25 @@ def bump_planned(
 
 def movable(b: Bump) -> Callable[[Reference], bool]:
     """``bump_files``' ``select`` for ``b``: False for a git ref pinned to a semantic version
-    tag of another scheme than ``b.scheme`` or newer than ``b.to``; True otherwise (references
-    of other addresses are not ``bump_files``' to move anyway)."""
+    tag of another scheme than ``b.scheme`` or newer than ``b.to``; False for a reference of a
+    submodule (``//modules/x``) when ``b`` moves the root module (an address without ``//``); False
+    for a registry constraint that already admits ``b.target`` unless ``b.raise_floor``
+    (``core.drift``); True otherwise (references of other addresses are not ``bump_files``' to
+    move anyway)."""
     target = b.target
+    root_only = "//" not in b.address
 
     def select(ref: Reference) -> bool:
         src = ref.source
-        if src is None or ref.ref_span is None or src.ref_kind is not RefKind.SEMVER_TAG:
+        if src is None:
+            return True
+        if root_only and (src.subdir or "").strip("/"):
+            return False
+        if src.kind is SourceKind.REGISTRY and ref.version and not b.raise_floor:
+            answer = drift.assess(ref.version, versions=[], target=target)
+            if answer.admits_target:
+                return False
+        if ref.ref_span is None or src.ref_kind is not RefKind.SEMVER_TAG:
             return True
         v = parse_version(src.ref or "")
         if v is None:

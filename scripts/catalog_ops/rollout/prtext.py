@@ -10,15 +10,18 @@ recognise an up-to-date PR without reading files.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
-from catalog_ops.core.versions import parse_constraint, parse_version
+from catalog_ops.core import drift
+from catalog_ops.core.versions import TagScheme, Version, parse_version
 from catalog_ops.errors import CatalogOpsError, UsageError
 from catalog_ops.fanout.pulls import Marker
 from catalog_ops.forge.base import PullRequest, authored_by
+from catalog_ops.render.markdown import md_quote
 from catalog_ops.render.templates import (
     PR_BODY,
     PR_TITLE,
@@ -27,7 +30,18 @@ from catalog_ops.render.templates import (
     environment,
     error_location,
 )
-from catalog_ops.rollout.model import Action, DependentPlan, Plan, RefAction, effective_automerge, module_name
+from catalog_ops.rollout.gather import compare_pairs
+from catalog_ops.rollout.model import (
+    ROOT_MODULE,
+    Action,
+    CatalogRelease,
+    DependentPlan,
+    Plan,
+    RefAction,
+    effective_automerge,
+    module_key,
+    module_name,
+)
 from catalog_ops.rollout.planner import spanned_releases
 
 MARKER = Marker("catalog-ops:rollout")
@@ -157,7 +171,7 @@ def pr_context(plan: Plan, dep: DependentPlan, head: str | None = None) -> dict[
                 "module": r.module,
                 "module_name": module_name(r.module),
                 "from_set": [],
-                "to": r.target,
+                "to": r.proposed or r.target,
                 "update_type": r.update,
                 "breaking": False,
                 "files": [],
@@ -173,22 +187,24 @@ def pr_context(plan: Plan, dep: DependentPlan, head: str | None = None) -> dict[
         row["from"] = ", ".join(str(x) for x in row.pop("from_set"))
     modules = set(rows)
     lowest = None
+    lowest_of: dict[str, Version] = {}
     for r in bumped:
         v = parse_version(r.current or "")
         if v is None and r.current:
-            # registry constraint: take the version the plan resolved it to
-            try:
-                v = parse_constraint(r.current).parts[0].version
-            except CatalogOpsError:
-                v = None
+            # registry constraint: the newest release it admits (core.drift, as the plan judged it)
+            known = [x.version for x in plan.releases if not x.prerelease and TagScheme().owns(x.version)]
+            v = drift.resolve_current(r.current, known)
         if v is not None and (lowest is None or v < lowest):
             lowest = v
+        if v is not None and (r.module not in lowest_of or v < lowest_of[r.module]):
+            lowest_of[r.module] = v
     target = max((b.target for b in dep.bumps), default=plan.release.version)
     spanned = spanned_releases(lowest, target, plan.releases) if lowest is not None else [plan.release]
     notes: list[dict[str, Any]] = []
     migration: list[dict[str, Any]] = []
     breaking_changes: list[dict[str, Any]] = []
     breaking_modules = {row["module"] for row in rows.values() if row["breaking"]}
+    by_tag = {rel.tag: rel for rel in plan.releases}
     for rel in spanned:
         meta = rel.metadata
         entry: dict[str, Any] = {
@@ -198,18 +214,27 @@ def pr_context(plan: Plan, dep: DependentPlan, head: str | None = None) -> dict[
             "has_metadata": meta is not None,
             "modules": [],
         }
-        if meta is not None:
-            for mod in sorted(modules):
-                change = meta.modules.get(mod) if mod else None
-                if change is not None and change.changed and (change.notes or not change.tests_only):
-                    entry["modules"].append({"module": mod, "notes": list(change.notes) or ["(no notes)"]})
-                if change is not None and change.migration:
-                    migration.append({"module": mod, "tag": rel.tag, "notes": list(change.migration)})
-                if change is not None and change.breaking and mod in breaking_modules:
-                    breaking_changes.append(
-                        {"module": mod, "tag": rel.tag, "notes": list(change.notes) or ["(no notes)"]}
-                    )
-        notes.append(entry)
+        for mod in sorted(modules):
+            start = lowest_of.get(mod)
+            if not rel.changes_module(mod) or (start is not None and not start < rel.version):
+                continue  # only the versions after the one this module's references are at
+            entry["modules"].append(module_notes(rel, mod, by_tag))
+            change = meta.modules.get(mod) if meta is not None and rel.metadata_consistent(mod) else None
+            if change is not None and change.migration:
+                migration.append({"module": mod, "tag": rel.tag, "notes": list(change.migration)})
+            if change is not None and change.breaking and mod in breaking_modules:
+                breaking_changes.append(
+                    {"module": mod, "tag": rel.tag, "notes": list(change.notes) or ["(no notes)"]}
+                )
+        if entry["modules"]:
+            notes.append(entry)
+    pairs = compare_pairs(dep, plan.releases)
+    for row in rows.values():
+        row["compare"] = [
+            {"from": f, "to": t, "url": url}
+            for m, f, t in pairs
+            if m == row["module"] and (url := plan.compares.get(f"{f}...{t}"))
+        ]
     top_bump = max(dep.bumps, key=lambda b: b.target, default=None)
     target_tag = (
         top_bump.tag
@@ -241,6 +266,57 @@ def pr_context(plan: Plan, dep: DependentPlan, head: str | None = None) -> dict[
         "unreadable": list(dep.errors),
         "marker": render_marker(plan.catalog, plan.release.tag, dep.digest(), head),
     }
+
+
+def _strip_metadata(body: str) -> str:
+    """A release body without catalog-ops' machine-readable block (``core.metadata``)."""
+    return re.sub(r"<!--\s*catalog-ops:release.*?-->", "", body, flags=re.S).strip()
+
+
+def module_notes(
+    rel: CatalogRelease, module: str, by_tag: Mapping[str, CatalogRelease], *, depth: int = 0
+) -> dict[str, Any]:
+    """What a reviewer reads about ``module`` in ``rel``, from the best source there is:
+
+    1. catalog-ops' notes (release metadata), when present and consistent with git;
+    2. otherwise the forge release body (another tool's or a person's release text);
+    3. otherwise the version's ``CHANGELOG.md`` section (Keep a Changelog, conventional-changelog);
+    4. otherwise the subjects of the commits that changed the module's files (git).
+
+    A module changed only through a local-path dependency shows that dependency's notes
+    (``via``, same order of sources, one level deep).
+
+    Returns ``{"module", "name" (``(root)`` for the root module), "source": "catalog-ops"|"release"|"changelog"|"commits"|"none",
+    "notes": [lines], "text": quoted Markdown or "", "via": [same shape]}``; ``text`` is
+    untrusted and already neutralised (``render.markdown.md_quote``); ``notes`` lines are
+    rendered with the ``md`` filter by the template.
+    """
+    name = module_name(module) if module_key(module) == ROOT_MODULE else module
+    out: dict[str, Any] = {
+        "module": module,
+        "name": name,
+        "source": "none",
+        "notes": [],
+        "text": "",
+        "via": [],
+    }
+    meta = rel.metadata
+    change = meta.modules.get(module) if meta is not None and rel.metadata_consistent(module) else None
+    own = rel.changed is None or module in rel.changed
+    via = list(rel.via.get(module, ())) if rel.changed is not None else list(change.via if change else ())
+    if change is not None and change.notes and not (change.via and not own):
+        out.update(source="catalog-ops", notes=list(change.notes))
+    elif own and _strip_metadata(rel.body or ""):
+        out.update(source="release", text=md_quote(_strip_metadata(rel.body)))
+    elif own and rel.changelog:
+        out.update(source="changelog", text=md_quote(rel.changelog))
+    elif own and rel.subjects.get(module):
+        out.update(source="commits", notes=list(rel.subjects[module]))
+    if via and depth == 0:
+        out["via"] = [module_notes(rel, d, by_tag, depth=1) for d in via]
+    if out["source"] == "none" and not out["via"]:
+        out["notes"] = ["(no notes: see the compare view)"]
+    return out
 
 
 def render_pr(

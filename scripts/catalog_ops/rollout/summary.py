@@ -37,7 +37,11 @@ def plan_table(plan: Plan) -> Table:
             quiet += 1
             continue
         bumped = sorted(
-            {f"{module_name(r.module)} {r.current}→{r.target}" for r in d.refs if r.action == "bump"}
+            {
+                f"{module_name(r.module)} {r.current}→{r.proposed or r.target}"
+                for r in d.refs
+                if r.action == "bump"
+            }
         )
         skipped = [
             f"{r.written_in}:{r.ref_line or r.line} skipped: {r.reason}" for r in d.refs if r.action == "skip"
@@ -68,7 +72,11 @@ def plan_markdown(plan: Plan) -> str:
         if d.action.value == "nothing" and not d.errors:
             continue
         bumped = sorted(
-            {f"{r.module or '(root)'} {r.current}→{r.target}" for r in d.refs if r.action == "bump"}
+            {
+                f"{module_name(r.module)} {r.current}→{r.proposed or r.target}"
+                for r in d.refs
+                if r.action == "bump"
+            }
         )
         unread = [f"not read: {e}" for e in d.errors]
         text = ("; ".join(bumped + unread) or d.reason or "").replace("|", "\\|").replace("\n", " ")

@@ -11,22 +11,22 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from catalog_ops.bump import bump_files
+from catalog_ops.core import drift
 from catalog_ops.core.edits import Edit
 from catalog_ops.core.sources import without_public_registry
 from catalog_ops.core.versions import (
     Level,
     TagScheme,
     Version,
-    parse_constraint,
     parse_version,
     update_constraint,
     update_type,
 )
 from catalog_ops.errors import CatalogOpsError
-from catalog_ops.refs import is_candidate_path
+from catalog_ops.refs import Reference, is_candidate_path
 from catalog_ops.sweep.config import SweepConfig
 from catalog_ops.sweep.model import (
     Available,
@@ -68,16 +68,11 @@ def _locate(text: str, value: str, line: int, col: int, *, quoted: bool) -> int 
 
 
 def _current_version(occ: Occurrence, versions: Sequence[Version]) -> Version | None:
+    """The version a place is at: ``core.drift.resolve_current`` (the pin; for a constraint the
+    newest available version it admits, else its floor), the answer rollout and dashboard use."""
     if occ.exact:
         return parse_version(occ.current)
-    try:
-        cons = parse_constraint(occ.current)
-    except CatalogOpsError:
-        return None
-    admitted = [v for v in versions if cons.admits(v)]
-    if admitted:
-        return max(admitted)
-    return max((p.version for p in cons.parts if p.op in ("=", ">=", ">", "~>")), default=None)
+    return drift.resolve_current(occ.current, versions)
 
 
 def plan(
@@ -213,6 +208,8 @@ def _edit_for(
             return None
         new = target.with_prefix(cur.prefix)
     else:
+        if drift.assess(occ.current, versions=[], target=target).admits_target:
+            return None  # already admits the target: left as written (core.drift)
         try:
             updated = update_constraint(occ.current, target)
         except CatalogOpsError as exc:
@@ -244,7 +241,13 @@ def _plan_modules(
     tree = {p: b for p, b in files.items() if is_candidate_path(p)}
     for address in addresses:
         try:
-            bumped = bump_files(tree, address=address, to=target.core, allow_prerelease=target.is_prerelease)
+            bumped = bump_files(
+                tree,
+                address=address,
+                to=target.core,
+                allow_prerelease=target.is_prerelease,
+                select=_not_admitting(target),
+            )
         except CatalogOpsError as exc:
             dep.skipped.append(f"{address}: {exc}")
             continue
@@ -263,6 +266,18 @@ def _plan_modules(
         cur = currents.get(occ)
         if cur is not None and occ.path in result.edits and cur < target:
             result.update = max(result.update, update_type(cur, target))
+
+
+def _not_admitting(target: Version) -> Callable[[Reference], bool]:
+    """``bump_files``' ``select``: a module's registry constraint that already admits ``target``
+    is left as written (``core.drift``, the rule rollout and the dashboard follow)."""
+
+    def select(ref: Reference) -> bool:
+        if ref.version and ref.source is not None and ref.source.ref is None:
+            return not drift.assess(ref.version, versions=[], target=target).admits_target
+        return True
+
+    return select
 
 
 def diff_edits(old: str, new: str) -> list[Edit]:

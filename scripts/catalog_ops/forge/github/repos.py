@@ -144,6 +144,22 @@ class GitHubRepos(GitHubGraphQL):
         the same address today (Terraform has no shorthand for other hosts)."""
         return f"github.com/{repo}"
 
+    def compare_url(self, repo: str, base: str, head: str) -> str:
+        """``https://<host>/<repo>/compare/<base>...<head>``: GitHub's compare view ("To compare
+        different versions of your repository, append /compare to your repository's path";
+        base and compare are branches, tags or commits, https://docs.github.com/en/pull-requests/
+        committing-changes-to-your-project/viewing-and-comparing-commits/comparing-commits).
+        Built from the API base URL without a request (``api.github.com`` -> ``github.com``;
+        GHES ``https://host/api/v3`` -> ``https://host``)."""
+        parts = urllib.parse.urlsplit(self.api_url)
+        host, path = parts.netloc, parts.path.rstrip("/")
+        if host.lower() == "api.github.com":
+            host = "github.com"
+        if path.endswith("/api/v3"):
+            path = path[: -len("/api/v3")]
+        web = urllib.parse.urlunsplit((parts.scheme, host, path, "", ""))
+        return f"{web}/{repo}/compare/{urllib.parse.quote(base, safe='/')}...{urllib.parse.quote(head, safe='/')}"
+
     def codeowners(self, repo: str, ref: str) -> str | None:
         """See ``Forge.codeowners`` (one ``read_file`` per candidate path)."""
         return read_codeowners(lambda path: self.read_file(repo, path, ref))

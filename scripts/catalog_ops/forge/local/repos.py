@@ -237,6 +237,14 @@ class LocalRepos(LocalStore):
         address them with the GitHub shorthand (no request, no count)."""
         return f"github.com/{repo}"
 
+    def compare_url(self, repo: str, base: str, head: str) -> str:
+        """The local forge has no web view: a ``git diff`` command over the bare repository
+        (``git --git-dir <path> diff <base> <head>``), with arguments shell-quoted."""
+        import shlex
+
+        path = str(self.repo_path(repo))
+        return f"git --git-dir {shlex.quote(path)} diff {shlex.quote(base)} {shlex.quote(head)}"
+
     def codeowners(self, repo: str, ref: str) -> str | None:
         """See ``Forge.codeowners``. Raises NotFound for an unknown ``ref``."""
         self._count("codeowners")
