@@ -170,9 +170,9 @@ def catalog_releases(
     known = {r.tag for r in out}
     # forge releases whose tag the clone does not hold (should not happen): metadata only
     out.extend(
-        r
-        for r in releases_from_forge(forge_releases, identity=identity, tags=tags, problems=warnings)
-        if r.tag not in known
+        releases_from_forge(
+            [r for r in forge_releases if r.tag not in known], identity=identity, tags=tags, problems=warnings
+        )
     )
     return sorted(out, key=lambda r: r.version, reverse=True), warnings
 
