@@ -12,10 +12,17 @@ help:
 	@echo "make test   - venv + pinned tools + full test suite (ruff, mypy, actionlint, zizmor, pytest)"
 	@echo "make demo   - run the main job (release -> rollout) on the bundled example with the local forge"
 	@echo "make tools  - install/reuse pinned tools in ~/.cache/catalog-ops/tools"
+	@echo "make venv   - the virtualenv only (.venv, with the dev tools)"
 
-$(VENV)/.installed: pyproject.toml
+# .venv/.base: the package and its runtime dependencies (all `make demo` needs);
+# .venv/.installed: plus the dev tools (pytest, ruff, mypy, zizmor, shellcheck) for `make test`.
+$(VENV)/.base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade "pip>=24,<26"
+	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.base
 	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev]"
 	touch $@
 
@@ -41,7 +48,9 @@ typecheck: venv
 test: venv tools lint typecheck
 	$(BIN)/python -m pytest -q
 
-demo: venv tools
+# The demo runs only terraform (from PATH; without one, the pinned OpenTofu is built, and says why).
+demo: $(VENV)/.base
+	$(BIN)/python scripts/install_tools.py terraform
 	$(BIN)/python examples/demo.py
 
 clean:

@@ -1,4 +1,7 @@
-"""Benchmark: ``refs``/``bump`` throughput on a generated corpus, compared with tfupdate.
+"""Benchmark: ``refs``/``bump`` throughput on a generated corpus, compared with tfupdate and ripgrep.
+
+ripgrep (``rg -l -F`` for the catalog address: the floor for "which files mention it") must be
+on PATH: ``apt-get install ripgrep`` (the line says so when it is missing).
 
 Usage::
 
@@ -273,6 +276,31 @@ def main(argv: list[str] | None = None) -> int:
             f"refs (in-process):  {t_refs:.3f}s  {n / t_refs:,.0f} files/s  "
             f"{len(scan.references)} references, {len(scan.errors)} errors"
         )
+
+        rg = shutil.which("rg")
+        if rg is None:
+            print("ripgrep: not installed (apt-get install ripgrep; the benchmark needs `rg` on PATH)")
+        else:
+            import subprocess
+
+            def do_rg() -> object:
+                return subprocess.run(
+                    [rg, "-l", "-F", OUR_ADDRESS.split("//")[0].removeprefix("git::https://"), str(corpus)],
+                    capture_output=True,
+                    check=False,
+                )
+
+            t_rg, _ = _timed(do_rg)
+            from catalog_ops.bump import needle_for
+
+            t_needle, found = _timed(lambda: scan_tree([corpus], needle=needle_for(OUR_ADDRESS)))
+            print(
+                f"ripgrep (rg -l -F):  {t_rg:.3f}s  {n / t_rg:,.0f} files/s; refs (all) is {t_refs / t_rg:.1f}x its time"
+            )
+            print(
+                f"refs for the catalog address (the rollout's filter): {t_needle:.3f}s, "
+                f"{len(found.references)} references; {t_needle / t_rg:.1f}x ripgrep's time"
+            )
 
         ours = base / "ours"
         if ours.exists():

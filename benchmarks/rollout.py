@@ -19,6 +19,15 @@ Measured (from the emulator's request log, i.e. what reached the server):
 * the request count of a rerun of the same plan (idempotent: reads only).
 
 The sequential and the concurrent apply run against two identical, separately built worlds.
+
+``--github-model`` runs instead the large world under GitHub's documented cost model
+(``emulator.faults.Limits.model = "github"``: 80 content-generating requests a minute and 500 an
+hour, 2,000 GraphQL / 900 REST secondary points a minute, 5,000 primary points an hour with
+GraphQL queries scored as GitHub scores them). The plan runs in real time; the apply runs on the
+emulator's time-scaled clock (``--time-scale``, default 60: an emulated hour takes a real minute)
+and the client's pacer (``forge.github.pacing.Budget``) and sleeps use that same clock, so
+the figures (windows, projected hours) are in GitHub time. ``--faults`` adds 5xx and secondary
+limit answers to the apply and reruns it until every dependent is done.
 """
 
 from __future__ import annotations
@@ -197,6 +206,114 @@ def run_world(
             emu.stop()
 
 
+def today_projection(n: int, updated: int) -> dict[str, float]:
+    """Hours the per-repository rollout (before issue 18) needs, from its measured cost per
+    dependent (issue 18: 4 requests per untouched dependent, 17 per updated one of which 6
+    content-creating): bound by the primary limit (5,000 requests an hour) and the
+    content-creation limit (500 an hour)."""
+    requests = 4 * (n - updated) + 17 * updated
+    content = 6 * updated
+    return {
+        "requests": requests,
+        "content_creating": content,
+        "hours": round(max(requests / 5000, content / 500), 1),
+    }
+
+
+def window_max_span(times: list[float], window: float) -> int:
+    """Like ``window_max`` for any window length."""
+    return window_max(times, window)
+
+
+def run_github_world(n: int, share: float, latency: float, scale: float, faults: bool) -> dict[str, Any]:
+    """The large world under GitHub's cost model (module docstring); returns the figures."""
+    from catalog_ops.forge.github.pacing import Budget
+
+    with tempfile.TemporaryDirectory() as tmp:
+        emu = GitHubEmulator(Path(tmp)).start()
+        try:
+            t0 = time.monotonic()
+            users, _setup = build_world(emu, n, share)
+            out: dict[str, Any] = {
+                "dependents": n,
+                "using_module": len(users),
+                "world_build_s": round(time.monotonic() - t0, 1),
+            }
+            emu.limits.model = "github"
+            emu.faults.latency = latency
+            clock = emu.clock
+            budget = Budget(interval=1.0, clock=clock.now, wall=clock.time, sleep=clock.sleep)
+            forge = GitHubForge(
+                api_url=emu.api_url, token=emu.token, sleep=clock.sleep, budget=budget, timeout=120
+            )
+            sel = DependentSelection(org="acme")
+            mark = len(emu.request_log)
+            start = time.monotonic()
+            plan = build_plan(forge, catalog=CATALOG, selection=sel)
+            plan_entries = emu.request_log[mark:]
+            out["plan_s"] = round(time.monotonic() - start, 1)
+            out["plan_requests"] = len(plan_entries)
+            out["plan_requests_per_dependent"] = round(len(plan_entries) / n, 4)
+            out["plan_counts"] = plan.counts()
+            mark = len(emu.request_log)
+            replan = build_plan(forge, catalog=CATALOG, selection=sel, previous=plan)
+            out["replan_requests"] = len(emu.request_log) - mark
+            out["replan_requests_per_dependent"] = round(out["replan_requests"] / n, 4)
+            assert replan.counts() == plan.counts()
+
+            clock.set_scale(scale)
+            if faults:
+                emu.faults.chaos(error_rate=0.02, secondary_rate=0.01, retry_after=30, seed=7)
+            runs = []
+            mark = len(emu.request_log)
+            e0 = clock.now()
+            for _ in range(4):
+                report = apply_plan(forge, plan, options=ApplyOptions(concurrency=4))
+                runs.append(report.counts())
+                if not report.failed:
+                    break
+            emu.faults.clear()
+            apply_entries = emu.request_log[mark:]
+            out["apply_emulated_hours"] = round((clock.now() - e0) / 3600, 2)
+            out["apply_runs"] = runs
+            out["apply_real_s"] = round(time.monotonic() - start - out["plan_s"], 1)
+            cc = sorted(e.started for e in apply_entries if e.content_creating and e.status < 400)
+            out["content_creating"] = len(cc)
+            out["content_creating_per_updated"] = round(len(cc) / max(1, len(users)), 2)
+            merges = sum(1 for e in apply_entries if e.operation.endswith("/merge") and e.status < 400)
+            # In this world auto-merge finds nothing to wait for (no required checks), so the
+            # product merges at once; on GitHub with required checks, GitHub merges by itself.
+            out["merges"] = merges
+            out["content_creating_per_updated_without_merge"] = round(
+                (len(cc) - merges) / max(1, len(users)), 2
+            )
+            out["max_content_creating_per_minute"] = window_max(cc, 60.0)
+            out["max_content_creating_per_hour"] = window_max(cc, 3600.0)
+            out["secondary_rejections"] = emu.limits.rejected + emu.limits.points_rejected
+            out["apply_requests"] = len(apply_entries)
+            untouched = len(plan.dependents) - len(users)
+            out["requests_per_untouched_dependent"] = round(
+                (len(plan_entries) - 3) / n, 4
+            )  # batched: a plan request covers untouched and updated dependents alike
+            done = 0
+            for name in users:
+                r = emu.state.repos[name]
+                pulls = [p for p in r.pulls.values() if p["head"] == plan.branch]
+                if pulls and (pulls[-1]["merged"] or pulls[-1]["state"] == "open"):
+                    done += 1
+            out["updated_done"] = f"{done}/{len(users)}"
+            mark = len(emu.request_log)
+            rerun = apply_plan(forge, plan, options=ApplyOptions(concurrency=4))
+            out["rerun_requests"] = len(emu.request_log) - mark
+            out["rerun_requests_per_dependent"] = round(out["rerun_requests"] / n, 4)
+            out["rerun_counts"] = rerun.counts()
+            out["untouched"] = untouched
+            out["today"] = today_projection(n, len(users))
+            return out
+        finally:
+            emu.stop()
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dependents", type=int, default=500)
@@ -207,7 +324,44 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--github-model", action="store_true", help="the large world under GitHub's cost model")
+    ap.add_argument("--time-scale", type=float, default=60.0, help="emulated seconds per real second (apply)")
+    ap.add_argument("--faults", action="store_true", help="with --github-model: 5xx and secondary limits")
     args = ap.parse_args(argv)
+    if args.github_model:
+        res = run_github_world(args.dependents, args.share, args.latency, args.time_scale, args.faults)
+        if args.json:
+            print(json.dumps(res, indent=2))
+            return 0
+        print(
+            f"dependents: {res['dependents']} ({res['using_module']} use the released module); GitHub cost model"
+        )
+        print(
+            f"plan: {res['plan_requests']} requests ({res['plan_requests_per_dependent']} per dependent), {res['plan_s']} s"
+        )
+        print(
+            f"re-plan with the previous plan: {res['replan_requests']} requests ({res['replan_requests_per_dependent']} per dependent)"
+        )
+        print(
+            f"content-creating per updated dependent: {res['content_creating_per_updated']} "
+            f"({res['content_creating_per_updated_without_merge']} without the immediate merge)"
+        )
+        print(
+            f"content-creating: max {res['max_content_creating_per_minute']} in any minute, "
+            f"{res['max_content_creating_per_hour']} in any hour; secondary rejections {res['secondary_rejections']}"
+        )
+        print(
+            f"apply: {res['apply_emulated_hours']} h GitHub time ({res['apply_real_s']} s real), runs {res['apply_runs']}"
+        )
+        print(f"updated dependents done: {res['updated_done']}")
+        print(
+            f"rerun: {res['rerun_requests']} requests ({res['rerun_requests_per_dependent']} per dependent) {res['rerun_counts']}"
+        )
+        t = res["today"]
+        print(
+            f"today (per-repository reads and writes): {t['requests']} requests, {t['content_creating']} content-creating, >= {t['hours']} h"
+        )
+        return 0
     concurrent = run_world(
         args.dependents, args.share, args.latency, args.write_interval, args.concurrency, plan_both=True
     )

@@ -451,3 +451,60 @@ def test_select_leaves_other_references_as_written_without_outcomes():
     assert "live/root.hcl" not in dns_out.changed
     assert [o.path for o in dns_out.outcomes] == ["a.tf", "b.tf"]
     assert bump_files(SELECT_TREE, address=GH, to="1.5.0", select=lambda ref: False).outcomes == []
+
+
+FAMILIES = (
+    'module "queue" {\n  source = "git::https://github.com/acme/mods.git//queue?ref=v1.0.0-queue"\n}\n'
+    'module "topic" {\n  source = "git::https://github.com/acme/mods.git//topic?ref=v1.0.0-topic"\n}\n'
+)
+
+
+# Issue 17: each bug a table case (bump side).
+@pytest.mark.parametrize(
+    ("case", "files", "address", "to", "changed", "statuses"),
+    [
+        (
+            "bug 1: a non-numeric port is another repository, never rewritten",
+            {
+                "m.tf": 'module "m" {\n  source = "git::ssh://git@git.example.com:modules/foo-module.git//bar?ref=v1.0.0"\n}\n'
+            },
+            "git::ssh://git@git.example.com/foo-module.git",
+            "2.0.0",
+            {},
+            [],
+        ),
+        (
+            "bug 4: a suffix family target is no pre-release; other families stay",
+            {"m.tf": FAMILIES},
+            "github.com/acme/mods",
+            "v1.1.0-topic",
+            {"m.tf": FAMILIES.replace("v1.0.0-topic", "v1.1.0-topic")},
+            ["skipped", "bumped"],
+        ),
+        (
+            "bug 4: a plain target does not move a family ref",
+            {"m.tf": FAMILIES},
+            "github.com/acme/mods//queue",
+            "1.1.0",
+            {},
+            ["skipped"],
+        ),
+        (
+            "bug 5: ~> 1.2.0 keeps its .0 floor",
+            {"m.tf": 'module "a" {\n  source  = "acme/eks/aws"\n  version = "~> 1.2.0"\n}\n'},
+            "acme/eks/aws",
+            "1.3.7",
+            {"m.tf": 'module "a" {\n  source  = "acme/eks/aws"\n  version = "~> 1.3.0"\n}\n'},
+            ["bumped"],
+        ),
+    ],
+)
+def test_issue17_bump_cases(case, files, address, to, changed, statuses):
+    result = bump_files({p: t.encode() for p, t in files.items()}, address=address, to=to)
+    assert result.changed == {p: t.encode() for p, t in changed.items()}, case
+    assert [o.status for o in result.outcomes] == statuses, case
+
+
+def test_prerelease_target_still_needs_the_flag():
+    with pytest.raises(UsageError, match="allow-prerelease"):
+        bump_files({"m.tf": FAMILIES.encode()}, address="github.com/acme/mods", to="v1.1.0-rc.1")

@@ -39,7 +39,8 @@ if [ ! -f "$venv/.complete" ]; then
   python3 -m venv "$venv"
   mkdir -p "$venv/src"
   cp -R "${sources[@]}" "$venv/src/"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --editable "$venv/src" >&2
+  # --no-compile: Python compiles only the modules a job imports, not every installed file.
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-compile --editable "$venv/src" >&2
 fi
 touch "$venv/.complete" # marks it as recently used
 flock -u 9

@@ -11,7 +11,11 @@ are written only when their bytes change. Rules (issue 3):
 * a registry constraint follows ``versions.update_constraint(..., move_pessimistic=True)``: an
   exact pin is replaced, ``~>`` follows the target keeping its precision (``~> 1.1`` → ``~> 1.3``),
   other ranges that already admit the target are ``already``, the rest are widened;
-* a pre-release target is refused unless ``allow_prerelease``;
+* a pre-release target is refused unless ``allow_prerelease``; a suffix-family tag
+  (``v1.1.0-topic``, ``versions.family_suffix``) is not a pre-release, and a ref moves only
+  within its own family (``v1.0.0-queue`` is never moved to ``v1.1.0-topic``: ``skipped``);
+* a registry ``version`` set in an override file (``override.tf``, ``*_override.tf``) is the one
+  Terraform uses, so that is the one edited (``Reference.version_in``);
 * with ``stack_values`` (the default), a Terragrunt stack ``unit``/``stack`` block's
   ``values = { version = "..." }`` literal equal to the block's ref moves with the ref
   (``Reference.values_span``);
@@ -31,7 +35,7 @@ from dataclasses import dataclass, field
 
 from catalog_ops.core.edits import Edit, apply_edits, line_col
 from catalog_ops.core.sources import RefKind, SourceKind, normalize_identity, parse_source, source_matches
-from catalog_ops.core.versions import Version, parse_version, update_constraint
+from catalog_ops.core.versions import Version, family_suffix, is_unstable, parse_version, update_constraint
 from catalog_ops.errors import CatalogOpsError, SourceParseError, UsageError
 from catalog_ops.hcl.text import decode
 from catalog_ops.refs import MODULE_ENTRIES, Reference, read_file, scan_files, scan_tree
@@ -103,7 +107,7 @@ def parse_target(to: str, allow_prerelease: bool) -> Version:
     target = parse_version(to)
     if target is None or target.prefix not in ("", "v", "V"):
         raise UsageError(f"--to {to!r} is not a semantic version like 1.3.0 or v1.3.0")
-    if target.is_prerelease and not allow_prerelease:
+    if is_unstable(target) and not allow_prerelease:
         raise UsageError(f"--to {to!r} is a pre-release; pass --allow-prerelease to write it")
     return target
 
@@ -172,13 +176,13 @@ def _plan(
         if ref.ref_span is not None and (ref.written_in, *ref.ref_span) in held:
             continue
         if src.kind is SourceKind.REGISTRY and src.ref is None:
-            outcome, edit = _registry_constraint(ref, target, texts(ref.path))
+            outcome, edit = _registry_constraint(ref, target, texts(ref.version_path))
             if edit is not None:
-                key = (ref.path, edit.start, edit.end)
+                key = (ref.version_path, edit.start, edit.end)
                 if key in seen:
                     continue
                 seen.add(key)
-                edits[ref.path].append(edit)
+                edits[ref.version_path].append(edit)
             outcomes.append(outcome)
             continue
         if ref.ref_span is not None and text is not None:
@@ -199,7 +203,12 @@ def _plan(
             current = parse_version(old)
             assert current is not None
             new = target.with_prefix(current.prefix)
-            if new == old:
+            if family_suffix(current) != family_suffix(target):
+                skip(
+                    f"ref {old!r} is in tag family {family_suffix(current) or '(none)'!r}, "
+                    f"the target in {family_suffix(target) or '(none)'!r}; not changed"
+                )
+            elif new == old:
                 outcomes.append(
                     BumpOutcome(where, line, old, None, "already", "already at the target", ref.path)
                 )
@@ -231,30 +240,29 @@ def _plan(
 def _registry_constraint(
     ref: Reference, target: Version, text: str | None
 ) -> tuple[BumpOutcome, Edit | None]:
+    vpath = ref.version_path  # an override file's version is the one Terraform uses
     if ref.version is None:
         return BumpOutcome(ref.path, ref.line, "", None, "skipped", "no version constraint", ref.path), None
     if ref.version_span is None or text is None:
         return (
-            BumpOutcome(
-                ref.path, ref.line, ref.version, None, "skipped", "version is not a literal", ref.path
-            ),
+            BumpOutcome(vpath, ref.line, ref.version, None, "skipped", "version is not a literal", ref.path),
             None,
         )
     line = line_col(text, ref.version_span[0])[0]
     try:
         new = update_constraint(ref.version, target, move_pessimistic=True)
     except CatalogOpsError as exc:
-        return BumpOutcome(ref.path, line, ref.version, None, "skipped", str(exc), ref.path), None
+        return BumpOutcome(vpath, line, ref.version, None, "skipped", str(exc), ref.path), None
     if new is None:
         return (
             BumpOutcome(
-                ref.path, line, ref.version, None, "already", "constraint already admits the target", ref.path
+                vpath, line, ref.version, None, "already", "constraint already admits the target", ref.path
             ),
             None,
         )
     a, b = ref.version_span
     edit = Edit(a, b, text[a:b], new)  # the raw characters (a .tf.json value may hold escapes)
-    return BumpOutcome(ref.path, line, ref.version, new, "bumped", None, ref.path), edit
+    return BumpOutcome(vpath, line, ref.version, new, "bumped", None, ref.path), edit
 
 
 class _Texts:

@@ -32,8 +32,29 @@ from catalog_ops.settings import Settings
 COMMANDS = ("refs", "bump", "release", "rollout", "check", "sweep", "dashboard", "forge", "tools")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the full ``catalog-ops`` argument parser (also used to generate docs)."""
+COMMAND_HELP = {
+    "refs": "list module references",
+    "bump": "bump module references",
+    "release": "cut a catalog release",
+    "rollout": "roll a catalog release out to dependents",
+    "check": "catalog PR checks",
+    "sweep": "dependency sweep",
+    "dashboard": "rollout dashboard",
+    "forge": "forge operations",
+    "tools": "pinned tools",
+}
+
+
+def command_of(argv: Sequence[str]) -> str | None:
+    """The subcommand named in ``argv`` (the first word that is one), or None."""
+    return next((a for a in argv if a in COMMANDS), None)
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """Return the ``catalog-ops`` argument parser (also used to generate docs).
+
+    ``only``: import and register just that command's module (fast start: a command imports
+    only what it runs); the others get a placeholder parser. None: every command, in full."""
     parser = argparse.ArgumentParser(
         prog="catalog-ops",
         description="CI/CD for a Terraform service catalog and its dependents.",
@@ -49,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tf-binary", choices=("terraform", "tofu"), help="Terraform CLI flavour to run")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
+        if only is not None and name != only:
+            sub.add_parser(name, help=COMMAND_HELP.get(name), add_help=False)
+            continue
         module = importlib.import_module(f"catalog_ops.commands.{name}")
         module.add_parser(sub)
     return parser
@@ -289,12 +313,19 @@ def _stdout_reader_gone() -> bool:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    parser = build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
+    command = command_of(words)
+    parser = build_parser(command)
     args = parse_args(parser, argv, os.environ)
+    names = option_env_names(parser)
+    if command is not None and any(k.startswith(ENV_PREFIX) and k not in names for k in os.environ):
+        # A variable of another command's option is known, not a typo: ask the full parser
+        # (only then are the other commands imported).
+        names = option_env_names(build_parser())
     try:
         settings = Settings.from_env(
             None,
-            option_names=option_env_names(parser),
+            option_names=names,
             forge=args.forge,
             local_root=args.local_root and Path(args.local_root).expanduser(),
             github_api_url=args.github_api_url,

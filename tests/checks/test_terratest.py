@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -101,20 +100,37 @@ def test_failures_and_hung_test_killed_at_timeout(hang_catalog: Path, run_check,
 
 
 def test_outer_kill_when_go_timeout_does_not_fire(hang_catalog: Path, check_tools):
-    env = dict(check_tools.env)
-    started = time.monotonic()
-    warm = run_go_test(hang_catalog / "test", ["TestQuick"], go=check_tools.go, env=env, timeout=300)
-    assert warm.tests["TestQuick"].status == "passed"  # the test binary is now in the build cache
-    # The outer kill must come after the quick test can finish; scale it with how slow the machine is now.
-    kill_after = max(20.0, 4 * (time.monotonic() - started))
+    """Go's own -timeout (600 s) never fires here: the outer kill ends the run, and the tests that were
+    still running are reported as timed out while the finished ones keep their result.
+
+    The kill is triggered by an event, not a clock: as soon as the JSON stream has shown TestQuick
+    pass and TestSlow start (and block), however long the machine took to get there.
+    """
+    seen: set[str] = set()
+
+    def quick_passed_and_slow_running(line: str) -> bool:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            return False
+        # test2json may hold TestQuick's "pass" event until its next line, which a hanging
+        # parallel test never prints: the "--- PASS" output line is the event to wait for.
+        if "--- PASS: TestQuick " in str(event.get("Output", "")):
+            seen.add("quick passed")
+        if "TestSlow starting" in str(event.get("Output", "")):
+            seen.add("slow running")
+        return seen == {"quick passed", "slow running"}
+
     run = run_go_test(
         hang_catalog / "test",
         ["TestSlow", "TestQuick"],
         go=check_tools.go,
-        env=env,
+        env=dict(check_tools.env),
         timeout=600,
-        kill_after=kill_after,
+        kill_after=1200,  # a backstop only: the event below ends the run
+        kill_when=quick_passed_and_slow_running,
     )
+    assert seen == {"quick passed", "slow running"}
     assert run.timed_out and run.returncode is not None
     assert run.tests["TestSlow"].status == "timeout"
     assert run.tests["TestQuick"].status == "passed"
@@ -193,6 +209,28 @@ def test_interleaved_output_split_by_terratest_prefix():
     assert (run.tests["TestB"].status, run.tests["TestB"].duration) == ("passed", 2.5)
     assert run.package_output == ["not json: build noise\n"]
     assert not run.timed_out
+
+
+def test_result_line_decides_when_the_result_event_never_came():
+    """A parallel test that passed while another hung: test2json emitted its "--- PASS" line but
+    holds the "pass" event for a next line that never comes; the kill must not turn it into a
+    timeout (this interleaving made the outer-kill test flaky)."""
+    lines = [
+        _ev("run", "TestQuick"),
+        _ev("run", "TestSlow"),
+        _ev("cont", "TestQuick"),
+        _ev("cont", "TestSlow"),
+        _ev("output", "TestSlow", "TestSlow starting\n"),
+        _ev("output", "TestQuick", "    hang_test.go:11: quick done\n"),
+        _ev("output", "TestQuick", "--- PASS: TestQuick (0.25s)\n"),
+        _ev(
+            "output", "TestQuick", "    --- FAIL: TestQuick/sub (0.00s)\n"
+        ),  # a subtest's line: not the result
+    ]
+    run = parse_go_test_json(lines, killed=True, returncode=-9)
+    assert (run.tests["TestQuick"].status, run.tests["TestQuick"].duration) == ("passed", 0.25)
+    assert run.tests["TestSlow"].status == "timeout"
+    assert run.timed_out
 
 
 def test_compile_error_is_reported_not_crashed(hang_catalog: Path, run_check, check_tools, tmp_path: Path):

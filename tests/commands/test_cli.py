@@ -166,3 +166,16 @@ def test_settings_accept_option_variables_and_still_reject_typos(monkeypatch, ca
     monkeypatch.setenv("CATALOG_OPS_PLNA", "x")
     assert cli.main(["tools", "list"]) == 2
     assert "unknown setting(s): CATALOG_OPS_PLNA" in capsys.readouterr().err
+
+
+def test_a_command_imports_only_its_own_module(tmp_path: Path) -> None:
+    """Fast start: ``refs`` does not import the other commands, rich, Jinja2 or PyYAML."""
+    code = (
+        "import sys\n"
+        "from catalog_ops.cli import main\n"
+        f"rc = main(['refs', {str(tmp_path)!r}])\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('rich', 'jinja2', 'yaml')"
+        " or m.startswith('catalog_ops.commands.')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "['catalog_ops.commands.refs']"

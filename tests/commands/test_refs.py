@@ -26,7 +26,7 @@ def test_refs_human_and_json(tree_on_disk, capsys, monkeypatch):
     first = doc["references"][0]
     assert set(first) == {
         "path", "line", "col", "entry", "name", "source", "kind", "identity", "subdir", "ref", "ref_kind",
-        "version", "provider_source", "status", "reason", "written_in", "values_version",
+        "version", "provider_source", "status", "reason", "written_in", "version_in", "values_version",
     }  # fmt: skip
     entries = {r["entry"] for r in doc["references"]}
     assert entries == {"terragrunt", "stack_unit", "stack", "module", "required_version", "provider",

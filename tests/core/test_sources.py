@@ -461,3 +461,72 @@ def test_git_remote_url(raw: str, url: str) -> None:
 )
 def test_parse_provider_address(address: str, want: tuple[str, str, str] | None) -> None:
     assert parse_provider_address(address) == want
+
+
+# Issue 17, bug 1: go-getter parses URL forms with net/url, which accepts only digits as a port;
+# `ssh://host:path` is not the scp-like form (hashicorp/go-getter pull 180).
+@pytest.mark.parametrize(
+    ("raw", "updatable", "identity", "reason_has"),
+    [
+        (
+            "git::ssh://git@git.example.com:modules/foo-module.git//bar?ref=v1.0.0",
+            False,
+            None,
+            "invalid port",
+        ),
+        ("ssh://git@git.example.com:modules/foo-module.git?ref=v1.0.0", False, None, "unrecognised"),
+        ("git::https://git.example.com:x8443/foo.git?ref=v1.0.0", False, None, "invalid port"),
+        (
+            "git::ssh://git@git.example.com:2222/foo-module.git//bar?ref=v1.0.0",
+            True,
+            "git.example.com/foo-module",
+            None,
+        ),
+        (
+            "git::ssh://git@git.example.com:/foo-module.git?ref=v1.0.0",
+            True,
+            "git.example.com/foo-module",
+            None,
+        ),
+        (
+            "git@git.example.com:modules/foo-module.git//bar?ref=v1.0.0",
+            True,
+            "git.example.com/modules/foo-module",
+            None,
+        ),
+    ],
+)
+def test_url_port_must_be_numeric(raw, updatable, identity, reason_has):
+    src = parse_source(raw)
+    assert src.updatable is updatable
+    if identity is not None:
+        assert src.identity == identity
+    if reason_has:
+        assert src.identity is None and reason_has in (src.reason or "")
+        assert not source_matches(src, "git::ssh://git@git.example.com/foo-module.git")
+        assert not source_matches(src, "git::https://git.example.com/foo-module.git")
+
+
+# Issue 17, bug 3: one validation of provider source addresses for refs and the sweep
+# (Terraform "Provider Requirements"; tfaddr.ParseProviderPart: letters, digits, inner dashes).
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("//hashicorp/helm", None),
+        ("/hashicorp/helm", None),
+        ("hashicorp//helm", None),
+        ("hashicorp/helm/", None),
+        ("a/b/c/d", None),
+        ("-acme/x", None),
+        ("acme/x-", None),
+        ("acme/x_y", None),
+        ("exa mple.com/acme/x", None),
+        ("example.com:8443/acme/x", "example.com:8443/acme/x"),
+        ("HashiCorp/Helm", "registry.terraform.io/hashicorp/helm"),
+        ("helm", "registry.terraform.io/hashicorp/helm"),
+        ("registry.opentofu.org/opentofu/aws", "registry.opentofu.org/opentofu/aws"),
+    ],
+)
+def test_provider_address_validation(address, expected):
+    got = parse_provider_address(address)
+    assert (str(got) if got else None) == expected

@@ -14,6 +14,8 @@ from catalog_ops.core.versions import (
     Urgency,
     Version,
     constraint_admits,
+    family_suffix,
+    is_unstable,
     parse_constraint,
     parse_version,
     update_constraint,
@@ -134,7 +136,7 @@ def test_update_constraint(constraint, target, expected):
         ("~> 1.1", "1.3.0", "~> 1.3"),  # the issue's example
         ("~> 1.1.0", "1.3.0", "~> 1.3.0"),
         ("~>1.1", "1.1.5", None),
-        ("~> 1.1.0", "1.1.5", "~> 1.1.5"),
+        ("~> 1.1.0", "1.1.5", None),  # issue 17: a .0 floor keeps its shape (already admits 1.1.x)
         ("~> 1.4", "1.3.0", "~> 1.3"),
         ("~> 1.1, != 1.2.0", "1.3.0", "~> 1.3, != 1.2.0"),
         (">= 1.0", "1.3.0", None),
@@ -228,3 +230,56 @@ def test_version_is_a_semver_version_that_keeps_its_prefix() -> None:
     )
     assert V("v1.0.0") == V("1.0.0+build") and hash(V("v1.0.0")) == hash(V("1.0.0"))
     assert str(V("v1.2.3").bump(Level.MINOR)) == "1.3.0" and V("v1.2.3").bump(Level.NONE) == V("1.2.3")
+
+
+# Issue 17, bug 5: a pessimistic constraint keeps the shape it was written in (a .0 patch floor).
+@pytest.mark.parametrize(
+    ("constraint", "target", "move", "expected"),
+    [
+        ("~> 1.2.0", "1.3.7", False, "~> 1.3.0"),
+        ("~> 1.2.0", "1.3.7", True, "~> 1.3.0"),
+        ("~>1.2.0", "2.0.1", False, "~>2.0.0"),
+        ("~> v1.2.0", "1.3.7", False, "~> v1.3.0"),
+        ("~> 1.2.5", "1.3.7", False, "~> 1.3.7"),
+        ("~> 1.2.0", "1.2.9", False, None),
+        ("~> 1.3.0", "1.3.7", True, None),  # idempotent: the floor already admits 1.3.x
+        ("~> 1.2", "2.3.1", False, "~> 2.3"),
+        ("~> 1.2.0, != 1.3.1", "1.3.7", False, "~> 1.3.0, != 1.3.1"),
+    ],
+)
+def test_pessimistic_keeps_written_shape(constraint, target, move, expected):
+    assert update_constraint(constraint, parse_version(target), move_pessimistic=move) == expected
+
+
+# Issue 17, bug 4: suffix tag families (v1.0.0-queue, v1.1.0-topic) are per-module series.
+@pytest.mark.parametrize(
+    ("tag", "family", "unstable"),
+    [
+        ("v1.0.0-queue", "queue", False),
+        ("v1.1.0-topic", "topic", False),
+        ("v1.1.0-sqs-queue", "sqs-queue", False),
+        ("v1.1.0-rc.1", None, True),
+        ("v1.1.0-beta", None, True),
+        ("v1.1.0-RC", None, True),
+        ("v1.1.0-alpha-2", None, True),
+        ("v1.1.0-queue2", None, True),
+        ("v1.1.0-queue.1", None, True),
+        ("v1.1.0", None, False),
+        ("modules/vpc/v1.1.0-topic", "topic", False),
+    ],
+)
+def test_family_suffix(tag, family, unstable):
+    v = parse_version(tag)
+    assert family_suffix(v) == family
+    assert is_unstable(v) is unstable
+
+
+def test_tag_scheme_of_version_separates_families():
+    queue, topic, plain = (parse_version(t) for t in ("v1.0.0-queue", "v1.1.0-topic", "v1.2.0"))
+    assert TagScheme.of_version(queue) == TagScheme(suffix="queue") != TagScheme.of_version(topic)
+    assert TagScheme.of_version(plain) == TagScheme() == TagScheme.of_version(parse_version("1.3.0-rc.1"))
+    assert TagScheme(suffix="queue").owns(parse_version("2.0.0-queue"))
+    assert not TagScheme(suffix="queue").owns(topic)
+    key = TagScheme.of_version(parse_version("modules/vpc/v1.0.0-queue")).key
+    assert key == "modules/vpc/v*-queue" and TagScheme.from_key(key) == TagScheme("modules/vpc", "queue")
+    assert TagScheme.from_key(TagScheme(suffix="topic").key) == TagScheme(suffix="topic")

@@ -21,6 +21,22 @@ Faults are switchable per test through ``emulator.faults``:
 ``Limits`` models GitHub's secondary limit on content-creating requests (80 a minute, 500 an hour):
 requests over the budget in the sliding window get the secondary-limit 403 with a ``Retry-After``
 of the seconds until the window frees a slot. Tests shrink the window to keep runs short.
+
+``Limits.model = "github"`` switches on the rest of GitHub's documented cost model
+(https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits,
+https://docs.github.com/en/graphql/overview/rate-limits-and-query-limits-for-the-graphql-api):
+
+* content-generating requests are counted **per request** (a REST POST/PATCH/PUT/DELETE, a
+  GraphQL request carrying a mutation): 80 in any minute, 500 in any hour;
+* secondary points per minute: GraphQL 1 point per query request, 5 per request with a mutation,
+  at most 2,000 a minute; REST 1 per GET, 5 per write, at most 900 a minute;
+* primary points: REST 1 per request, GraphQL per query as GitHub computes it (the requests
+  needed to fulfil every connection, assuming each reaches its ``first``/``last``, divided by
+  100 and rounded, at least 1; ``emulator.gql.query_cost``), 5,000 an hour per token.
+
+``Clock`` is the emulator's time: ``scale`` > 1 runs emulated time faster than real time (an hour
+of GitHub's windows in a minute at ``scale=60``), so a benchmark can run a rollout that takes
+hours under GitHub's limits in minutes. The client must use the same clock (``sleep``/``now``).
 """
 
 from __future__ import annotations
@@ -180,8 +196,45 @@ class Faults:
             return None, delay
 
 
+class Clock:
+    """Emulated time: real time since ``start`` multiplied by ``scale`` (1: real time).
+
+    ``now()`` is monotonic seconds, ``time()`` epoch seconds, ``sleep(s)`` sleeps ``s``
+    emulated seconds (``s / scale`` real ones). ``set_scale`` keeps the time continuous."""
+
+    def __init__(self, scale: float = 1.0) -> None:
+        self._lock = threading.Lock()
+        self._real0 = time.monotonic()
+        self._emu0 = self._real0
+        self._epoch_offset = time.time() - self._real0
+        self.scale = float(scale)
+
+    def now(self) -> float:
+        """Emulated monotonic seconds."""
+        with self._lock:
+            return self._emu0 + (time.monotonic() - self._real0) * self.scale
+
+    def time(self) -> float:
+        """Emulated epoch seconds (``X-RateLimit-Reset`` is in these)."""
+        return self.now() + self._epoch_offset
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep ``seconds`` of emulated time."""
+        if seconds > 0:
+            time.sleep(seconds / self.scale)
+
+    def set_scale(self, scale: float) -> None:
+        """Change the speed from now on (time stays continuous)."""
+        now = self.now()
+        with self._lock:
+            self._real0 = time.monotonic()
+            self._emu0 = now
+            self.scale = float(scale)
+
+
 class Limits:
-    """GitHub's content-creation secondary limit, as a sliding window (defaults: 80/60 s, 500/3600 s)."""
+    """GitHub's content-creation secondary limit, as a sliding window (defaults: 80/60 s, 500/3600 s);
+    with ``model = "github"`` also the secondary point limits (module docstring)."""
 
     def __init__(
         self, per_minute: int = 80, per_hour: int = 500, window: float = 60.0, long_window: float = 3600.0
@@ -191,13 +244,40 @@ class Limits:
         self.window = window
         self.long_window = long_window
         self.enabled = True
+        self.model = "content"  # "github": also secondary points (module docstring)
+        self.graphql_points_per_minute = 2000
+        self.rest_points_per_minute = 900
+        self.clock: Clock | None = None
         self._times: deque[float] = deque()
+        self._points: dict[str, deque[tuple[float, int]]] = {"graphql": deque(), "rest": deque()}
         self._lock = threading.Lock()
         self.rejected = 0
+        self.points_rejected = 0
+
+    def _now(self) -> float:
+        return self.clock.now() if self.clock is not None else time.monotonic()
+
+    def admit_points(self, resource: str, points: int, now: float | None = None) -> float | None:
+        """Secondary points (``model == "github"`` only): record ``points`` for ``resource``
+        (``graphql`` | ``rest``); None when admitted, else seconds until the minute frees them."""
+        if self.model != "github" or not self.enabled:
+            return None
+        now = self._now() if now is None else now
+        cap = self.graphql_points_per_minute if resource == "graphql" else self.rest_points_per_minute
+        with self._lock:
+            q = self._points[resource]
+            while q and now - q[0][0] > self.window:
+                q.popleft()
+            used = sum(p for _t, p in q)
+            if used + points > cap:
+                self.points_rejected += 1
+                return max(0.0, self.window - (now - q[0][0])) if q else self.window
+            q.append((now, points))
+            return None
 
     def admit(self, now: float | None = None) -> float | None:
         """Record a content-creating request; None when admitted, else seconds to wait (Retry-After)."""
-        now = time.monotonic() if now is None else now
+        now = self._now() if now is None else now
         with self._lock:
             while self._times and now - self._times[0] > self.long_window:
                 self._times.popleft()

@@ -14,6 +14,15 @@ else is executed here with resolvers over the emulator state:
 * ``rateLimit { limit cost remaining used resetAt nodeCount }``
   (https://docs.github.com/en/graphql/overview/rate-limits-and-query-limits-for-the-graphql-api#returning-the-status-of-the-primary-rate-limit);
 * ``viewer { login }``;
+* ``repository { defaultBranchRef { name target { oid ... on Commit { tree { entries { name
+  path type mode oid object { ... } } } } } } object(expression:) { ... on Blob { oid text
+  byteSize isBinary isTruncated } ... on Tree { entries } ... on Commit { oid tree } }
+  pullRequests(headRefName:, states:, first:) { totalCount nodes { ...pull fields, body,
+  labels(first:) { nodes { name } } } } }``: the reads of a batched rollout plan, any number of
+  repositories per request through aliases
+  (https://docs.github.com/en/graphql/reference/objects#tree,
+  https://docs.github.com/en/graphql/reference/objects#blob,
+  https://docs.github.com/en/graphql/reference/objects#repository);
 * ``disablePullRequestAutoMerge(input: {pullRequestId})``
   (https://docs.github.com/en/graphql/reference/mutations#disablepullrequestautomerge).
 """
@@ -50,6 +59,132 @@ def schema() -> Any:
     return built
 
 
+def query_cost(query: str) -> int:
+    """GitHub's primary-limit point value of a GraphQL request, computed as its docs say
+    (https://docs.github.com/en/graphql/overview/rate-limits-and-query-limits-for-the-graphql-api#calculating-a-rate-limit-score-before-running-the-call):
+    add up the requests needed to fulfil each connection (a connection field with ``first`` or
+    ``last`` N inside connections of sizes A, B costs A*B requests, assuming every one reaches its
+    limit), divide by 100 and round; at least 1. An unparsable query costs 1."""
+    from graphql import parse
+    from graphql.language import FieldNode, InlineFragmentNode, IntValueNode
+
+    try:
+        doc = parse(query)
+    except Exception:
+        return 1
+    total = 0
+
+    def walk(selection_set: Any, mult: int) -> None:
+        nonlocal total
+        if selection_set is None:
+            return
+        for sel in selection_set.selections:
+            if isinstance(sel, InlineFragmentNode):
+                walk(sel.selection_set, mult)
+                continue
+            if not isinstance(sel, FieldNode):
+                continue
+            size = None
+            for arg in sel.arguments or ():
+                if arg.name.value in ("first", "last") and isinstance(arg.value, IntValueNode):
+                    size = int(arg.value.value)
+            if size is not None:
+                total += mult
+                walk(sel.selection_set, mult * size)
+            else:
+                walk(sel.selection_set, mult)
+
+    for definition in doc.definitions:
+        walk(getattr(definition, "selection_set", None), 1)
+    return max(1, round(total / 100))
+
+
+_OBJ_CACHE: dict[tuple[str, str], Any] = {}
+
+
+def _git(r: EmuRepo, *args: str) -> bytes | None:
+    from catalog_ops import gitutil
+
+    proc = gitutil.run_git(list(args), git_dir=r.path, check=False)
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def _tree_entries(r: EmuRepo, oid: str, prefix: str) -> list[dict[str, Any]]:
+    key = (str(r.path), f"tree:{oid}")
+    raw = _OBJ_CACHE.get(key)
+    if raw is None:
+        raw = _git(r, "ls-tree", "-l", "-z", oid) or b""
+        _OBJ_CACHE[key] = raw
+    out = []
+    for rec in raw.decode("utf-8", errors="replace").split("\0"):
+        if not rec:
+            continue
+        meta, _, name = rec.partition("\t")
+        mode, otype, eoid, size = meta.split()
+        path = f"{prefix}{name}"
+        out.append(
+            {
+                "name": name,
+                "path": path,
+                "type": otype,
+                "mode": int(mode, 8),
+                "oid": eoid,
+                "size": int(size) if size.isdigit() else 0,
+                "object": functools.partial(_object_value, r, eoid, otype, path + "/"),
+            }
+        )
+    return out
+
+
+def _object_value(
+    r: EmuRepo, oid: str, otype: str, prefix: str, *_a: Any, **_k: Any
+) -> dict[str, Any] | None:
+    if otype == "tree":
+        return {
+            "__typename": "Tree",
+            "oid": oid,
+            "entries": lambda *_a, **_k: _tree_entries(r, oid, prefix),
+        }
+    if otype == "blob":
+        key = (str(r.path), f"blob:{oid}")
+        data = _OBJ_CACHE.get(key)
+        if data is None:
+            data = _git(r, "cat-file", "blob", oid) or b""
+            _OBJ_CACHE[key] = data
+        binary = b"\0" in data[:8000]
+        try:
+            text = None if binary else data.decode("utf-8")
+        except UnicodeDecodeError:
+            text, binary = None, True
+        return {
+            "__typename": "Blob",
+            "oid": oid,
+            "byteSize": len(data),
+            "isBinary": binary,
+            "isTruncated": False,
+            "text": text,
+        }
+    if otype == "commit":
+        tree = (_git(r, "rev-parse", f"{oid}^{{tree}}") or b"").decode().strip()
+        return {"__typename": "Commit", "oid": oid, "tree": _object_value(r, tree, "tree", "")}
+    return None
+
+
+def _resolve_expression(r: EmuRepo, expression: str) -> dict[str, Any] | None:
+    """GitHub's ``Repository.object(expression:)``: a git revision expression (``HEAD:path``,
+    ``<oid>:path``, ``branch:path``, an oid)."""
+    expr = expression
+    rev, sep, path = expression.partition(":")
+    if sep and rev == "HEAD":
+        expr = f"HEAD:{path}"
+    oid = (_git(r, "rev-parse", "--verify", "--quiet", expr) or b"").decode().strip()
+    if not oid:
+        return None
+    otype = (_git(r, "cat-file", "-t", oid) or b"").decode().strip()
+    prefix = (path.strip("/") + "/") if sep and path.strip("/") else ""
+    return _object_value(r, oid, otype, prefix)
+
+
 def _pull_object(emu: GitHubEmulator, r: EmuRepo, pr: dict[str, Any]) -> dict[str, Any]:
     state = emu.state
     merged = bool(pr["merged"])
@@ -83,6 +218,11 @@ def _pull_object(emu: GitHubEmulator, r: EmuRepo, pr: dict[str, Any]) -> dict[st
         "headRefOid": state.pull_sha(r, pr),
         "headRefName": pr["head"],
         "baseRefName": pr["base"],
+        "body": pr.get("body") or "",
+        "labels": lambda *_a, **_k: {
+            "totalCount": len(pr.get("labels", [])),
+            "nodes": [{"__typename": "Label", "name": n} for n in pr.get("labels", [])],
+        },
     }
 
 
@@ -95,9 +235,40 @@ def _repo_object(emu: GitHubEmulator, r: EmuRepo, who: TokenInfo) -> dict[str, A
             )
         return _pull_object(emu, r, pr)
 
+    def default_branch_ref(*_a: Any, **_k: Any) -> dict[str, Any] | None:
+        sha = emu.state.branch_sha(r, r.default_branch)
+        if sha is None:
+            return None
+        return {
+            "__typename": "Ref",
+            "name": r.default_branch,
+            "prefix": "refs/heads/",
+            "target": _object_value(r, sha, "commit", ""),
+        }
+
+    def object_(_info: Any, expression: str | None = None, oid: str | None = None) -> dict[str, Any] | None:
+        return _resolve_expression(r, expression or oid or "")
+
+    def pull_requests(
+        _info: Any, headRefName: str | None = None, states: list[str] | None = None, **_k: Any
+    ) -> dict[str, Any]:
+        found = []
+        for pr in sorted(r.pulls.values(), key=lambda p: -int(p["number"])):
+            state = "MERGED" if pr["merged"] else str(pr["state"]).upper()
+            if headRefName is not None and pr["head"] != headRefName:
+                continue
+            if states and state not in {str(x) for x in states}:
+                continue
+            found.append(_pull_object(emu, r, pr))
+        first = _k.get("first") or 100
+        return {"totalCount": len(found), "nodes": found[: int(first)]}
+
     return {
         "__typename": "Repository",
         "id": f"R_{r.id}",
+        "defaultBranchRef": default_branch_ref,
+        "object": object_,
+        "pullRequests": pull_requests,
         "name": r.name,
         "nameWithOwner": r.full_name,
         "isArchived": r.archived,

@@ -81,6 +81,7 @@ REST: dict[str, tuple[str, ...]] = {
 # (createCommitOnBranch writes contents; auto-merge changes the pull request).
 GRAPHQL: dict[str, tuple[str, ...]] = {
     "createCommitOnBranch": ("contents:write",),
+    "createRef": ("contents:write",),
     "updateRefs": ("contents:write",),
     "enablePullRequestAutoMerge": ("pull_requests:write",),
     "disablePullRequestAutoMerge": ("pull_requests:write",),

@@ -37,7 +37,7 @@ import jwt
 
 from catalog_ops import gitutil
 from emulator import permissions
-from emulator.faults import Faults, Limits
+from emulator.faults import Clock, Faults, Limits
 from emulator.state import (
     CiJob,
     EmulatorState,
@@ -48,6 +48,7 @@ from emulator.state import (
     Ruleset,
     Semantics,
     TokenInfo,
+    _node,
     node_id,
     now_iso,
 )
@@ -126,8 +127,10 @@ class GitHubEmulator:
         self.prefix = prefix.rstrip("/")
         self.token = token
         self.state = EmulatorState(self.root)
+        self.clock = Clock()
         self.faults = Faults()
         self.limits = Limits()
+        self.limits.clock = self.clock
         self.request_log: list[LogEntry] = []
         # called with each LogEntry once logged, before its answer is sent (tests wait for events
         # such as "the k-th write", never for wall-clock time)
@@ -144,7 +147,7 @@ class GitHubEmulator:
         self._register_routes()
         self.rate_limit = 5000
         self._rate_used: dict[tuple[str, str], int] = {}
-        self._rate_reset = int(time.time()) + 3600
+        self._rate_reset = int(self.clock.time()) + 3600
 
     # --- lifecycle -------------------------------------------------------------------------
     def start(self) -> GitHubEmulator:
@@ -403,7 +406,7 @@ class GitHubEmulator:
 
     # --- request plumbing ---------------------------------------------------------------------
     def _log(self, entry: LogEntry) -> None:
-        entry.wall_started = time.time() - (time.monotonic() - entry.started)
+        entry.wall_started = self.clock.time() - (self.clock.now() - entry.started)
         with self._log_lock:
             self.request_log.append(entry)
         for observe in list(self.observers):
@@ -414,14 +417,14 @@ class GitHubEmulator:
             self._seq += 1
             return self._seq
 
-    def _rate_headers(self, login: str, resource: str, count: bool = True) -> dict[str, str]:
-        now = int(time.time())
+    def _rate_headers(self, login: str, resource: str, count: bool = True, cost: int = 1) -> dict[str, str]:
+        now = int(self.clock.time())
         if now >= self._rate_reset:
             self._rate_reset = now + 3600
             self._rate_used.clear()
         key = (login, resource)
         if count:
-            self._rate_used[key] = self._rate_used.get(key, 0) + 1
+            self._rate_used[key] = self._rate_used.get(key, 0) + cost
         used = self._rate_used.get(key, 0)
         return {
             "X-RateLimit-Limit": str(self.rate_limit),
@@ -513,7 +516,7 @@ class GitHubEmulator:
         self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
     ) -> tuple[int, dict[str, str], bytes, str | None]:
         """Process one request; returns (status, headers, body, fault). Fault "drop*" means no response."""
-        started = time.monotonic()
+        started = self.clock.now()
         seq = self._next_seq()
         parsed = urllib.parse.urlsplit(raw_path)
         path = parsed.path
@@ -559,7 +562,7 @@ class GitHubEmulator:
                 self.conformance.check_request(method, path, query, payload)
         fault, delay = self.faults.pick(method, path)
         if delay:
-            time.sleep(delay)
+            self.clock.sleep(delay)
         login = None
         try:
             info = self._authenticate(headers.get("Authorization") or headers.get("authorization"), path)
@@ -594,7 +597,7 @@ class GitHubEmulator:
                 retry_after = fault.retry_after
                 hdrs["Retry-After"] = _fmt(retry_after)
             else:
-                reset = int(time.time()) + fault.reset_in
+                reset = int(self.clock.time()) + fault.reset_in
                 status, out = (
                     403,
                     {
@@ -607,6 +610,38 @@ class GitHubEmulator:
             return finish(
                 login, status, out, hdrs, retry_after=retry_after, rate_reset=reset, fault=fault.kind
             )
+        gql_cost = 1
+        if self.limits.model == "github":
+            if is_graphql:
+                from emulator import gql
+
+                gql_cost = gql.query_cost(qtext)
+            wait = self.limits.admit_points("graphql" if is_graphql else "rest", 5 if content_creating else 1)
+            if wait is not None:
+                hdrs = self._rate_headers(login, resource, count=False)
+                retry_after = float(max(1, math.ceil(wait)))
+                hdrs["Retry-After"] = _fmt(retry_after)
+                return finish(
+                    login, 403, _secondary_limit_body(), hdrs, retry_after=retry_after, fault="points"
+                )
+            used = self._rate_used.get((login, resource), 0)
+            if used + gql_cost > self.rate_limit:
+                hdrs = self._rate_headers(login, resource, count=False)
+                hdrs["X-RateLimit-Remaining"] = "0"
+                body = {
+                    "message": "API rate limit exceeded for user ID 1.",
+                    "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-primary-rate-limits",
+                }
+                if is_graphql:
+                    return finish(
+                        login,
+                        200,
+                        {"errors": [{"type": "RATE_LIMITED", "message": body["message"]}]},
+                        hdrs,
+                        rate_reset=self._rate_reset,
+                        fault="primary-budget",
+                    )
+                return finish(login, 403, body, hdrs, rate_reset=self._rate_reset, fault="primary-budget")
         if content_creating:
             wait = self.limits.admit()
             if wait is not None:
@@ -638,7 +673,7 @@ class GitHubEmulator:
 
             self.internal_errors.append(traceback.format_exc())
             status, out, extra = 500, {"message": f"emulator error: {exc!r}"}, {}
-        hdrs = self._rate_headers(login, resource)
+        hdrs = self._rate_headers(login, resource, cost=gql_cost if is_graphql else 1)
         hdrs.update(extra)
         if self.conformance is not None:
             if is_graphql:
@@ -682,7 +717,7 @@ class GitHubEmulator:
         (https://docs.github.com/en/graphql/overview/rate-limits-and-query-limits-for-the-graphql-api#secondary-rate-limits)."""
         hdrs = self._rate_headers(login, "graphql")
         if fault.kind == "graphql_primary":
-            reset = int(time.time()) + fault.reset_in
+            reset = int(self.clock.time()) + fault.reset_in
             hdrs.update({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)})
             out = {
                 "errors": [
@@ -725,7 +760,7 @@ class GitHubEmulator:
                 op,
                 cc,
                 started,
-                time.monotonic(),
+                self.clock.now(),
                 retry_after,
                 rate_reset,
                 fault,
@@ -866,6 +901,12 @@ class GitHubEmulator:
         (https://docs.github.com/en/rest/repos/repos#list-repositories-for-a-user) — private ones
         only with ``Semantics.legacy_user_repos_private``. ``/orgs/{org}/repos`` lists what the
         token can see (https://docs.github.com/en/rest/repos/repos#list-organization-repositories)."""
+        if kind == "orgs" and owner in self.state.user_accounts:
+            raise HttpError(
+                404,
+                "Not Found",
+                doc="https://docs.github.com/rest/repos/repos#list-organization-repositories",
+            )
         repos = sorted((r for r in self.state.repos.values() if r.owner == owner), key=lambda r: r.full_name)
         if kind == "users" and not self.state.semantics.legacy_user_repos_private:
             repos = [r for r in repos if not r.private]
@@ -1477,7 +1518,7 @@ class GitHubEmulator:
         self.state.pr_event(r, pr)
         created = self.state.pull_json(r, pr)
         pr["mergeability_pending"] = True  # the creation answer is not the client's first read
-        if not self.state.semantics.legacy_reviewers and not body.get("draft"):
+        if not body.get("draft"):
             # "Code owners are automatically requested for review when someone opens a pull
             # request that modifies code that they own. Code owners are not automatically
             # requested to review draft pull requests." (about-code-owners, cited in
@@ -1549,12 +1590,7 @@ class GitHubEmulator:
             )
         method = body.get("merge_method", "merge")
         _check_merge_method(r, method)
-        if self.state.semantics.legacy_merge_state:
-            state, _, _ = self.state.combined(r, self.state.pull_sha(r, pr))
-            if r.required_contexts and state != "success":
-                raise HttpError(405, "Required status check is expected.")
-        else:
-            self._check_mergeable_now(r, pr)
+        self._check_mergeable_now(r, pr)
         sha = self.state.merge(r, pr, method, who.login)
         return 200, {"sha": sha, "merged": True, "message": "Pull Request successfully merged"}
 
@@ -1593,19 +1629,18 @@ class GitHubEmulator:
         be requested from pull request author."."""
         r = self._repo(owner, repo)
         pr = self._pull(r, number)
-        if not self.state.semantics.legacy_reviewers:
-            doc = "https://docs.github.com/rest/pulls/review-requests#request-reviewers-for-a-pull-request"
-            if pr["user"] in body.get("reviewers", []):
-                raise HttpError(422, "Review cannot be requested from pull request author.", doc=doc)
-            bad = [u for u in body.get("reviewers", []) if not self.state.can_review(r, u)]
-            bad += [t for t in body.get("team_reviewers", []) if not self.state.team_can_review(r, t)]
-            if bad:
-                raise HttpError(
-                    422,
-                    "Reviews may only be requested from collaborators. One or more of the users or "
-                    f"teams you specified is not a collaborator of the {r.full_name} repository.",
-                    doc=doc,
-                )
+        doc = "https://docs.github.com/rest/pulls/review-requests#request-reviewers-for-a-pull-request"
+        if pr["user"] in body.get("reviewers", []):
+            raise HttpError(422, "Review cannot be requested from pull request author.", doc=doc)
+        bad = [u for u in body.get("reviewers", []) if not self.state.can_review(r, u)]
+        bad += [t for t in body.get("team_reviewers", []) if not self.state.team_can_review(r, t)]
+        if bad:
+            raise HttpError(
+                422,
+                "Reviews may only be requested from collaborators. One or more of the users or "
+                f"teams you specified is not a collaborator of the {r.full_name} repository.",
+                doc=doc,
+            )
         for u in body.get("reviewers", []):
             if u == pr["user"]:
                 raise HttpError(422, "Review cannot be requested from pull request author.")
@@ -1966,6 +2001,8 @@ class GitHubEmulator:
                     ]
                 }
         try:
+            if "createCommitOnBranch" in query and re.search(r"\bcreateRef\s*\(", query):
+                return 200, self._gql_ref_and_commit(variables, who)
             if "createCommitOnBranch" in query:
                 return 200, {"data": {"createCommitOnBranch": self._gql_commit(variables["input"], who)}}
             if re.search(r"\bupdateRefs\b", query):
@@ -2010,6 +2047,48 @@ class GitHubEmulator:
                 }
             ]
         }
+
+    def _gql_ref_and_commit(self, variables: dict[str, Any], who: TokenInfo) -> dict[str, Any]:
+        """``mutation { createRef(input: $ref) ... createCommitOnBranch(input: $input) ... }``: one
+        request, two mutations run one after the other (GraphQL spec, "Mutation": top-level
+        mutation fields execute serially); an error in one field nulls that field only
+        (https://docs.github.com/en/graphql/reference/mutations#createref)."""
+        data: dict[str, Any] = {}
+        errors: list[dict[str, Any]] = []
+        ref = variables["ref"]
+        try:
+            full_name = next(
+                (
+                    r.full_name
+                    for r in self.state.repos.values()
+                    if ref.get("repositoryId") in (_node("R", r.id), f"R_{r.id}")
+                ),
+                None,
+            )
+            r = self.state.repos.get(full_name or "")
+            if r is None:
+                raise GraphQLError(
+                    "NOT_FOUND", "Could not resolve to a node with the global id.", "createRef"
+                )
+            permissions.check_repository(who, r.full_name, private=r.private, write=True)
+            name = str(ref["name"])
+            if gitutil.rev_parse(r.path, name):
+                raise GraphQLError(
+                    "UNPROCESSABLE", f'A ref named "{name}" already exists in the repository.', "createRef"
+                )
+            gitutil.update_ref(r.path, name, str(ref["oid"]))
+            if name.startswith("refs/heads/"):
+                self.state.branch_moved(r, name[len("refs/heads/") :])
+            data["createRef"] = {"ref": {"name": name.rsplit("/", 1)[-1]}}
+        except GraphQLError as exc:
+            data["createRef"] = None
+            errors.append({"type": exc.type, "path": ["createRef"], "message": exc.message})
+        try:
+            data["createCommitOnBranch"] = self._gql_commit(variables["input"], who)
+        except GraphQLError as exc:
+            data["createCommitOnBranch"] = None
+            errors.append({"type": exc.type, "path": ["createCommitOnBranch"], "message": exc.message})
+        return {"data": data, **({"errors": errors} if errors else {})}
 
     def _gql_commit(self, inp: dict[str, Any], who: TokenInfo) -> dict[str, Any]:
         branch = inp["branch"]
@@ -2116,45 +2195,34 @@ class GitHubEmulator:
         failing (peter-evans/enable-pull-request-automerge#343, rjwalters/loom#3379,
         Linuxfabrik/kickstart#48), "Auto merge is not allowed for this repository" without the
         repository setting (indexable-inc/index#2948), "Merge method merge commits are not allowed
-        on this repository" for a disallowed method (coder/coder#16297). Legacy semantics: only
-        the clean-status and not-allowed errors."""
+        on this repository" for a disallowed method (coder/coder#16297)."""
         r, pr, number = self._gql_pull(inp, "enablePullRequestAutoMerge")
         permissions.check_repository(who, r.full_name, private=r.private, write=True)
-        legacy = self.state.semantics.legacy_merge_state
         if not r.allow_auto_merge:
             raise GraphQLError(
-                "UNPROCESSABLE",
-                "Pull request Auto merge is not allowed for this repository"
-                if legacy
-                else "Auto merge is not allowed for this repository",
-                "enablePullRequestAutoMerge",
+                "UNPROCESSABLE", "Auto merge is not allowed for this repository", "enablePullRequestAutoMerge"
             )
         if pr["state"] != "open":
             raise GraphQLError("UNPROCESSABLE", "Pull request is closed", "enablePullRequestAutoMerge")
         method = inp.get("mergeMethod", "MERGE").lower()
-        if not legacy:
-            allowed = {
-                "merge": r.allow_merge_commit,
-                "squash": r.allow_squash_merge,
-                "rebase": r.allow_rebase_merge,
-            }
-            label = {"merge": "merge commits", "squash": "squash merges", "rebase": "rebase merges"}
-            if not allowed.get(method, True):
-                raise GraphQLError(
-                    "UNPROCESSABLE",
-                    f"Merge method {label[method]} are not allowed on this repository",
-                    "enablePullRequestAutoMerge",
-                )
-            status = self.state.merge_state(r, pr)  # the mutation waits for the computation
-            if status in ("CLEAN", "UNSTABLE", "HAS_HOOKS"):
-                raise GraphQLError(
-                    "UNPROCESSABLE",
-                    f"Pull request Pull request is in {status.lower()} status",
-                    "enablePullRequestAutoMerge",
-                )
-        elif self.state.mergeable_state(r, pr) == "clean":
+        allowed = {
+            "merge": r.allow_merge_commit,
+            "squash": r.allow_squash_merge,
+            "rebase": r.allow_rebase_merge,
+        }
+        label = {"merge": "merge commits", "squash": "squash merges", "rebase": "rebase merges"}
+        if not allowed.get(method, True):
             raise GraphQLError(
-                "UNPROCESSABLE", "Pull request is in clean status", "enablePullRequestAutoMerge"
+                "UNPROCESSABLE",
+                f"Merge method {label[method]} are not allowed on this repository",
+                "enablePullRequestAutoMerge",
+            )
+        status = self.state.merge_state(r, pr)  # the mutation waits for the computation
+        if status in ("CLEAN", "UNSTABLE", "HAS_HOOKS"):
+            raise GraphQLError(
+                "UNPROCESSABLE",
+                f"Pull request Pull request is in {status.lower()} status",
+                "enablePullRequestAutoMerge",
             )
         stamp = now_iso()
         pr["auto_merge"] = {

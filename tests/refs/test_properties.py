@@ -120,3 +120,57 @@ def test_scanner_never_crashes_on_garbage(text, blob):
     for err in result.errors:
         assert err.path in files and err.line >= 1 and err.col >= 1
     bump_files(files, address=REPO, to="1.0.0")
+
+
+# Issue 17 forms: override files, .tofu precedence, .tofu.json, legacy provider blocks beside the
+# module, ~> X.Y.0 floors, suffix tag families. Bumps stay byte-exact and idempotent.
+layouts = st.sampled_from(["main.tf", "main.tofu", "override.tf", "x_override.tofu", "override.tf.json"])
+registry_constraints = st.sampled_from(["~> 1.2.0", "~> 1.2", "1.1.0", ">= 1.0, < 1.2", "~> v1.2.0"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(constraint=registry_constraints, target=versions, layout=layouts, nl=newlines)
+def test_issue17_registry_forms_byte_exact_and_idempotent(constraint, target, layout, nl):
+    from catalog_ops.core.versions import constraint_admits, parse_version
+
+    module = f'module "a" {{{nl}  source  = "acme/eks/aws"{nl}  version = "0.0.1"{nl}}}{nl}'
+    legacy = f'provider "aws" {{{nl}  version = "~> 2.0"{nl}}}{nl}'
+    files = {"main.tf": (module + legacy).encode()}
+    if layout in ("main.tf", "main.tofu"):
+        files[layout] = (module.replace('"0.0.1"', f'"{constraint}"') + legacy).encode()
+    elif layout.endswith(".json"):
+        files[layout] = f'{{"module": {{"a": {{"version": "{constraint}"}}}}}}'.encode()
+    else:
+        files[layout] = f'module "a" {{{nl}  version = "{constraint}"{nl}}}{nl}'.encode()
+    once = bump_files(files, address="acme/eks/aws", to=target)
+    assert once.errors == []
+    assert set(once.changed) <= {layout}  # only the file Terraform / OpenTofu uses
+    new = {**files, **once.changed}
+    (ref,) = [r for r in scan_files(new).references if r.source is not None]
+    assert ref.version_path == layout
+    assert constraint_admits(ref.version, parse_version(target))
+    before, after = files[layout].decode(), new[layout].decode()
+    assert after.replace(ref.version, "X", 1) == before.replace(constraint, "X", 1)
+    assert bump_files(new, address="acme/eks/aws", to=target).changed == {}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    data=st.lists(st.tuples(st.sampled_from(["queue", "topic", ""]), versions), min_size=1, max_size=5),
+    family=st.sampled_from(["queue", "topic"]),
+    target=versions,
+)
+def test_issue17_families_move_only_their_own_refs(data, family, target):
+    text = "".join(
+        f'module "m{i}" {{\n  source = "git::https://{REPO}.git//x?ref=v{v}{"-" + f if f else ""}"\n}}\n'
+        for i, (f, v) in enumerate(data)
+    )
+    files = {"main.tf": text.encode()}
+    once = bump_files(files, address=REPO, to=f"v{target}-{family}")
+    new = once.changed.get("main.tf", files["main.tf"])
+    refs_before = scan_files(files).references
+    refs_after = scan_files({"main.tf": new}).references
+    for old, after in zip(refs_before, refs_after, strict=True):
+        moved = old.source.ref.endswith("-" + family)
+        assert after.source.ref == (f"v{target}-{family}" if moved else old.source.ref)
+    assert bump_files({"main.tf": new}, address=REPO, to=f"v{target}-{family}").changed == {}

@@ -83,6 +83,7 @@ def test_sample_tree_references():
 
 
 def test_same_file_locals_and_statuses():
+    # unit/stack blocks count only in terragrunt.stack.hcl (issue 17: what Terragrunt reads)
     files = {
         "main.hcl": b"""locals {
   base_url = "git::https://github.com/acme/mods.git//vpc"
@@ -90,6 +91,10 @@ def test_same_file_locals_and_statuses():
 }
 terraform {
   source = "${local.base_url}?ref=${local.ver}"
+}
+""",
+        "terragrunt.stack.hcl": b"""locals {
+  base_url = "git::https://github.com/acme/mods.git//vpc"
 }
 unit "a" {
   source = "${local.base_url}?ref=main"
@@ -217,3 +222,126 @@ def test_legacy_provider_entry_without_source_or_version_keywords(tree_on_disk, 
     root = tree_on_disk({"versions.tf": tf})
     assert main(["refs", str(root)]) == 0
     assert capsys.readouterr().out == f"{root}/versions.tf:3:11  provider  hashicorp/aws  ~> 5.0  ok\n"
+
+
+LOCK = b"""provider "registry.terraform.io/hashicorp/aws" {
+  version     = "5.0.0"
+  constraints = "~> 5.0"
+  hashes = [
+    "h1:abc=",
+  ]
+}
+"""
+TF_BLOCKS = b"""terraform {
+  required_version = ">= 1.5"
+  required_providers {
+    aws = { source = "hashicorp/aws", version = "~> 5.0" }
+  }
+}
+module "m" {
+  source = "git::https://github.com/acme/mods.git//vpc?ref=v1.0.0"
+}
+"""
+
+
+# Issue 17, bug 6: *.hcl files are read only for what Terragrunt reads (docs/references.md).
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"terraform.hcl": TF_BLOCKS}, []),
+        ({"live/.terraform.lock.hcl": LOCK}, []),
+        ({"live/terragrunt.hcl": TF_BLOCKS}, []),
+        ({"live/main.tf": TF_BLOCKS}, ["required_version", "provider", "module"]),
+        ({"live/main.tofu": TF_BLOCKS}, ["required_version", "provider", "module"]),
+        (
+            {
+                "live/terragrunt.hcl": b'terraform {\n  source = "git::https://github.com/acme/mods.git//vpc?ref=v1.0.0"\n}\n'
+            },
+            ["terragrunt"],
+        ),
+        (
+            {
+                "root.hcl": b'terraform {\n  source = "tfr:///acme/vpc/aws?version=1.0.0"\n  required_version = ">= 1"\n}\n'
+            },
+            ["terragrunt"],
+        ),
+        ({"live/other.hcl": b'unit "u" {\n  source = "github.com/acme/mods//vpc?ref=v1.0.0"\n}\n'}, []),
+        (
+            {
+                "live/terragrunt.stack.hcl": b'unit "u" {\n  source = "github.com/acme/mods//vpc?ref=v1.0.0"\n}\n'
+            },
+            ["stack_unit"],
+        ),
+        ({"tests/x.tftest.hcl": b'run "r" {\n  module {\n    source = "./x"\n  }\n}\n'}, []),
+    ],
+)
+def test_hcl_files_read_like_terragrunt(files, expected):
+    refs = scan_files(files).references
+    assert [str(r.entry) for r in refs] == expected
+
+
+def test_lock_file_is_not_a_candidate():
+    assert not is_candidate_path("a/.terraform.lock.hcl")
+    assert is_candidate_path("a/terragrunt.hcl") and is_candidate_path("a/main.tofu.json")
+
+
+# Issue 17: legacy provider "x" { version } constraints (pre-0.13), HCL and JSON.
+@pytest.mark.parametrize(
+    ("path", "text", "expected"),
+    [
+        (
+            "p.tf",
+            'provider "aws" {\n  region  = "eu-west-1"\n  version = "~> 2.0"\n}\nprovider "null" {}\n',
+            [("aws", "~> 2.0", "ok", "hashicorp/aws", (3, 13))],
+        ),
+        (
+            "p.tf.json",
+            '{"provider": {"aws": [{"version": "~> 2.0"}, {"alias": "b", "version": "~> 2.1"}]}}',
+            [
+                ("aws", "~> 2.0", "ok", "hashicorp/aws", (1, 35)),
+                ("aws", "~> 2.1", "ok", "hashicorp/aws", (1, 72)),
+            ],
+        ),
+        (
+            "p.tf",
+            'provider "aws" {\n  version = var.v\n}\n',
+            [("aws", None, "dynamic", "hashicorp/aws", (2, 13))],
+        ),
+    ],
+)
+def test_legacy_provider_version(path, text, expected):
+    refs = scan_files({path: text.encode()}).references
+    got = [(r.name, r.version, str(r.status), r.provider_source, (r.line, r.col)) for r in refs]
+    assert got == expected
+    for r in refs:
+        assert r.entry == RefKindOfEntry.PROVIDER_BLOCK
+        if r.status == "ok":
+            assert "required_providers" in r.reason
+            assert text[r.version_span[0] : r.version_span[1]] == r.version
+
+
+# Issue 17, bug 3: an invalid provider source is not ok (the sweep's validation: core.sources).
+@pytest.mark.parametrize(
+    ("entry", "status"),
+    [
+        ('invalid = { source = "//hashicorp/helm", version = "1.2.4" }', "unsupported"),
+        ('helm = { source = "hashicorp/helm", version = "1.2.4" }', "ok"),
+        ('helm = { source = "a/b/c/d", version = "1.2.4" }', "unsupported"),
+        ('helm = { source = var.s, version = "1.2.4" }', "dynamic"),
+        ('helm = "1.2.4"', "ok"),
+    ],
+)
+def test_provider_source_validity(entry, status):
+    text = f"terraform {{\n  required_providers {{\n    {entry}\n  }}\n}}\n"
+    (ref,) = scan_files({"v.tf": text.encode()}).references
+    assert str(ref.status) == status
+    jtext = '{"terraform": {"required_providers": {"x": {"source": "//hashicorp/helm", "version": "1"}}}}'
+    (jref,) = scan_files({"v.tf.json": jtext.encode()}).references
+    assert jref.status == "unsupported"
+
+
+# Issue 17, bug 1: a non-numeric port never makes an ok reference.
+def test_non_numeric_port_is_unsupported():
+    text = 'module "m" {\n  source = "git::ssh://git@git.example.com:modules/foo-module.git//bar?ref=v1.0.0"\n}\n'
+    (ref,) = scan_files({"m.tf": text.encode()}).references
+    assert ref.status == "unsupported" and "invalid port" in ref.reason and ref.source.identity is None

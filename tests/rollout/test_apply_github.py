@@ -11,6 +11,7 @@ from catalog_ops.render.report import OutcomeKind
 from catalog_ops.rollout.apply import ApplyOptions, apply_plan
 from catalog_ops.rollout.gather import build_plan
 from catalog_ops.rollout.model import Action
+from emulator.state import Protection
 
 CATALOG = "acme/infrastructure-modules"
 GIT = "git::https://github.com/acme/infrastructure-modules.git"
@@ -40,11 +41,15 @@ def _release(forge: Any, tag: str, urgency: str, modules: tuple[str, ...]) -> No
 
 def test_rollout_on_github_emulator(github_emulator: Any, github_forge: Any) -> None:
     emu, forge = github_emulator, github_forge
+    # GitHub requests reviews from code owners (with access) itself; catalog-ops does not repeat it.
+    emu.use_github_semantics(only="reviewers")
+    emu.state.teams.setdefault("acme", set()).add("sre")
     emu.create_repo(CATALOG, files={"modules/network/main.tf": "# n\n", "modules/naming/main.tf": "# l\n"})
     _release(forge, "v1.0.0", "normal", ("modules/network", "modules/naming"))
     _release(forge, "v1.1.0", "security", ("modules/network",))
     net = f'module "n" {{\n  source = "{GIT}//modules/network?ref=v1.0.0"\n}}\n'
-    emu.create_repo("acme/sec", files={"main.tf": net})
+    # acme/sec requires the check "ci": GitHub's auto-merge waits for it
+    emu.create_repo("acme/sec", files={"main.tf": net}, protection={"main": Protection(contexts=["ci"])})
     emu.create_repo("acme/noauto", files={"main.tf": net}, allow_auto_merge=False)
     emu.create_repo(
         "acme/review",
@@ -53,7 +58,9 @@ def test_rollout_on_github_emulator(github_emulator: Any, github_forge: Any) -> 
             ".catalog-ops.yml": "automerge: never\n",
             ".github/CODEOWNERS": "* @alice @acme/sre\n",
         },
+        collaborators=("alice",),  # GitHub requests code owners with write access by itself
     )
+    emu.state.teams["acme"] = {"sre"}
     emu.create_repo("acme/plain", files={"main.tf": 'module "x" {\n  source = "./x"\n}\n', "x/main.tf": "\n"})
     emu.create_repo("acme/old", files={"main.tf": net}, archived=True)
 
@@ -72,19 +79,23 @@ def test_rollout_on_github_emulator(github_emulator: Any, github_forge: Any) -> 
     assert not report.failed, report.to_json()
     (review,) = emu.pulls("acme/review")
     assert review["state"] == "open" and review["head"]["ref"] == BRANCH
+    # GitHub requested the CODEOWNERS itself; catalog-ops requested no one (none configured)
     assert {u["login"] for u in review["requested_reviewers"]} == {"alice"}
     assert {t["slug"] for t in review["requested_teams"]} == {"sre"}
+    assert "GitHub requests the CODEOWNERS of the changed files" in review["body"]
+    assert not any(e.operation.endswith("requested_reviewers") for e in emu.request_log)
     assert {label["name"] for label in review["labels"]} >= {"dependencies", "catalog-ops", "security"}
     (sec,) = emu.pulls("acme/sec")
-    assert sec["auto_merge"] is not None or sec["merged"]
+    assert sec["auto_merge"] is not None and not sec["merged"]  # armed, not merged
     merge = {o.subject: o.details.get("merge", "") for o in report.outcomes}
-    assert "auto-merge unavailable" in merge["acme/noauto"]
+    assert merge["acme/sec"] == "armed on GitHub (merges when required checks ci pass)"
+    assert merge["acme/noauto"].startswith("waiting for checks (none reported yet")
 
     writes_before = sum(emu.content_creating_counts().values())
     rerun = apply_plan(forge, plan, options=ApplyOptions(concurrency=3))
     assert sum(emu.content_creating_counts().values()) == writes_before  # idempotent: no writes
     assert not any(o.kind in (OutcomeKind.OPENED, OutcomeKind.UPDATED) for o in rerun.outcomes)
-    # where auto-merge is unavailable, --wait-and-merge polls the checks and merges when green
+    # no auto-merge on GitHub's side: --wait-and-merge polls the gate and merges when green
     (noauto,) = emu.pulls("acme/noauto")
     emu.set_status("acme/noauto", noauto["head"]["sha"], "success")
     waited = apply_plan(
@@ -93,7 +104,7 @@ def test_rollout_on_github_emulator(github_emulator: Any, github_forge: Any) -> 
         options=ApplyOptions(wait_and_merge=True, poll_interval=0.01, wait_timeout=5),
     )
     merge = {o.subject: o.details.get("merge", "") for o in waited.outcomes}
-    assert merge["acme/noauto"].startswith("merged")
+    assert merge["acme/noauto"] == f"merged after checks ci/test passed at {noauto['head']['sha'][:12]}"
     (noauto,) = emu.pulls("acme/noauto")
     assert noauto["merged"] is True
 
@@ -121,3 +132,35 @@ def test_pr_closed_by_a_person_is_not_reopened_on_github(github_emulator: Any, g
     assert outcome.kind is OutcomeKind.SKIPPED
     assert (outcome.reason or "").startswith("closed by a person; not reopening for v1.1.0")
     assert [p["state"] for p in emu.pulls("acme/closer")] == ["closed"]
+
+
+def test_writes_that_do_not_fit_the_budget_are_deferred_untouched_and_resumed(github_emulator: Any) -> None:
+    from catalog_ops.forge.github import GitHubForge
+    from catalog_ops.forge.github.pacing import Budget
+
+    emu = github_emulator
+    setup = GitHubForge(api_url=emu.api_url, token=emu.token, write_interval=0.0)
+    emu.create_repo(CATALOG, files={"modules/network/main.tf": "# n\n"})
+    _release(setup, "v1.0.0", "normal", ("modules/network",))
+    _release(setup, "v1.1.0", "normal", ("modules/network",))
+    net = f'module "n" {{\n  source = "{GIT}//modules/network?ref=v1.0.0"\n}}\n'
+    names = [f"acme/d{i}" for i in range(3)]
+    for name in names:
+        emu.create_repo(name, files={"main.tf": net})
+    plan = build_plan(setup, catalog=CATALOG, selection=DependentSelection(org="acme"))
+    # Room for one dependent's writes (3: branch + commit, PR, labels) in this hour.
+    tight = GitHubForge(api_url=emu.api_url, token=emu.token, budget=Budget(per_hour=4, interval=0.0))
+    report = apply_plan(tight, plan, options=ApplyOptions(concurrency=1, time_budget=600))
+    kinds = {o.subject: o for o in report.outcomes}
+    assert [kinds[n].kind for n in names] == [OutcomeKind.OPENED, OutcomeKind.SKIPPED, OutcomeKind.SKIPPED]
+    assert all((kinds[n].reason or "").startswith("deferred:") for n in names[1:])
+    for name in names[1:]:  # untouched: no branch, no PR
+        assert emu.state.branch_sha(emu.state.repos[name], BRANCH) is None
+        assert not emu.pulls(name)
+    # The next run, with a fresh budget, continues from the forge state and the same plan.
+    again = apply_plan(setup, plan, options=ApplyOptions(concurrency=1))
+    assert {o.subject: o.kind for o in again.outcomes} == {
+        names[0]: OutcomeKind.UP_TO_DATE,
+        names[1]: OutcomeKind.OPENED,
+        names[2]: OutcomeKind.OPENED,
+    }

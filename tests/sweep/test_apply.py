@@ -197,7 +197,11 @@ def test_grouping_single_and_ignore_majors(world: Any, registry_server: Registry
     # majors of the private module are ignored: it moves within its major instead (random is not
     # ignored in this config, so it is updated too)
     net = results["private.example.com/acme/network/aws"]
-    assert (net.status, net.new, net.update.name) == (Status.UPDATE, ["~> 2.3.1"], "MINOR")
+    assert (net.status, net.new, net.update.name) == (
+        Status.UPDATE,
+        ["~> 2.3.0"],
+        "MINOR",
+    )  # issue 17: the .0 floor survives
     # a dependency ignored entirely is not even looked up, so its broken registry does not fail the run
     assert results["broken.example.com/acme/fivehundred"].status is Status.IGNORED
     assert world.server.count("broken.example.com", "/versions") == 0
@@ -209,7 +213,7 @@ def test_grouping_single_and_ignore_majors(world: Any, registry_server: Registry
     assert read(world.forge, "deps/all", "modules/vpc/main.tf") == (
         MAIN_TF.replace('version = "5.1.2"', 'version = "5.5.0"')
         .replace("labels.git//tags?ref=v1.0.0", "labels.git//tags?ref=v1.1.0")
-        .replace('"~> 2.0.0"', '"~> 2.3.1"')
+        .replace('"~> 2.0.0"', '"~> 2.3.0"')
         .encode()
     )
     assert read(world.forge, "deps/all", "modules/vpc/versions.tf") == (

@@ -50,7 +50,7 @@ def test_config_errors_name_file_line_col() -> None:
         "cat/.catalog-ops.yml:2:13: sweep.grouping: must be one of majors-separate, single, per-dependency",
         "cat/.catalog-ops.yml:3:11: sweep.labels: must be a list of strings",
         "cat/.catalog-ops.yml:4:3: sweep.colour: unknown key (known: branch_prefix, cli, default_registry, grouping, "
-        "ignore, labels, registries, upstreams, workflows)",
+        "ignore, labels, provider_mirror, registries, upstreams, workflows)",
         "cat/.catalog-ops.yml:6:7: sweep.ignore.versions: invalid version constraint part 'abc' in 'abc'",
     ]
     with pytest.raises(ConfigError, match=r"^x\.yml:2:1: invalid YAML"):

@@ -147,3 +147,65 @@ def test_terragrunt_tfr_source_and_registry_constraint() -> None:
         "live/terragrunt.hcl": hcl.replace("version=5.1.2", "version=5.5.0").encode(),
         "mod/main.tf": tf.replace("~> 5.1.0", "~> 5.5.0").encode(),
     }
+
+
+# Issue 17: each bug a table case (sweep side).
+FAMILY_TF = (
+    'module "queue" {\n  source = "git::https://github.com/acme/mods.git//queue?ref=v1.0.0-queue"\n}\n'
+    'module "topic" {\n  source = "git::https://github.com/acme/mods.git//topic?ref=v1.0.0-topic"\n}\n'
+)
+MODS_TAGS = avail("v1.0.0-queue", "v1.0.0-topic", "v1.1.0-topic", "v1.2.0-rc.1-x")
+
+
+def test_suffix_families_are_separate_series() -> None:
+    results, changed = plan_files(
+        {"main.tf": FAMILY_TF},
+        {"github.com/acme/mods#v*-queue": MODS_TAGS, "github.com/acme/mods#v*-topic": MODS_TAGS},
+    )
+    assert results["github.com/acme/mods#v*-queue"].status is Status.CURRENT
+    topic = results["github.com/acme/mods#v*-topic"]
+    assert (topic.status, topic.new, str(topic.target)) == (Status.UPDATE, ["v1.1.0-topic"], "v1.1.0-topic")
+    assert changed == {"main.tf": FAMILY_TF.replace("v1.0.0-topic", "v1.1.0-topic").encode()}
+
+
+def test_pessimistic_floor_survives_the_sweep() -> None:
+    files = {
+        "v.tf": 'terraform {\n  required_providers {\n    aws = { source = "hashicorp/aws", version = "~> 1.2.0" }\n  }\n}\n'
+    }
+    results, changed = plan_files(files, {"registry.terraform.io/hashicorp/aws": avail("1.2.0", "1.3.7")})
+    assert results["registry.terraform.io/hashicorp/aws"].new == ["~> 1.3.0"]
+    assert changed == {"v.tf": files["v.tf"].replace("~> 1.2.0", "~> 1.3.0").encode()}
+
+
+def test_legacy_provider_block_updated_with_a_hint() -> None:
+    files = {"p.tf": 'provider "aws" {\n  region  = "eu-west-1"\n  version = "~> 2.0"\n}\n'}
+    results, changed = plan_files(files, {"registry.terraform.io/hashicorp/aws": avail("2.0.0", "3.1.0")})
+    aws = results["registry.terraform.io/hashicorp/aws"]
+    assert aws.new == ["~> 3.1"]
+    assert changed == {"p.tf": files["p.tf"].replace("~> 2.0", "~> 3.1").encode()}
+    assert aws.dependency.hints and "required_providers" in aws.dependency.hints[0]
+    assert aws.dependency.hints[0].startswith("p.tf:3:13: ")
+    assert aws.to_json()["hints"] == aws.dependency.hints
+
+
+def test_arbitrary_hcl_required_version_is_not_rewritten() -> None:
+    files = {
+        "terraform.hcl": 'terraform {\n  required_version = ">= 1.0, < 1.5"\n}\n',
+        "versions.tf": 'terraform {\n  required_version = ">= 1.0, < 1.5"\n}\n',
+    }
+    results, changed = plan_files(files, {"terraform": avail("1.5.0", "1.9.0")})
+    assert [o.path for o in results["terraform"].dependency.occurrences] == ["versions.tf"]
+    assert set(changed) == {"versions.tf"}
+
+
+def test_override_version_is_the_one_updated() -> None:
+    files = {
+        "main.tf": 'module "aws" {\n  source  = "babbel/cloudfront-bucket/aws"\n  version = "2.0.0"\n}\n',
+        "override.tf": 'module "aws" {\n  version = "2.2.0"\n}\n',
+    }
+    results, changed = plan_files(
+        files, {"registry.terraform.io/babbel/cloudfront-bucket/aws": avail("2.0.0", "2.2.0", "2.3.0")}
+    )
+    dep = results["registry.terraform.io/babbel/cloudfront-bucket/aws"]
+    assert dep.current == ["2.2.0"] and dep.new == ["2.3.0"]
+    assert changed == {"override.tf": b'module "aws" {\n  version = "2.3.0"\n}\n'}

@@ -63,7 +63,10 @@ class DependentConfig:
             minor updates).
         automerge_majors: allow auto-merge of breaking updates (majors, and releases whose
             metadata marks the module breaking) when the policy otherwise allows the merge.
-        reviewers: users and ``org/slug`` teams to request; empty means CODEOWNERS.
+        automerge_without_checks: merge automatically even when the dependent never reports any
+            check on the PR head (default False: such a PR is "not merged: no checks ran").
+        reviewers: users and ``org/slug`` teams catalog-ops requests; empty means none (GitHub
+            itself requests the CODEOWNERS of the changed files when the PR is opened).
         labels: labels added to the PR (in addition to the rollout's own).
         base: base branch of the PR; None means the default branch.
         source: file the config came from (None for defaults).
@@ -75,6 +78,7 @@ class DependentConfig:
     raise_floor: bool = False
     automerge: str = "security"
     automerge_majors: bool = False
+    automerge_without_checks: bool = False
     reviewers: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
     base: str | None = None
@@ -123,6 +127,7 @@ class DependentConfig:
             "raise_floor": self.raise_floor,
             "automerge": self.automerge,
             "automerge_majors": self.automerge_majors,
+            "automerge_without_checks": self.automerge_without_checks,
             "reviewers": list(self.reviewers),
             "labels": list(self.labels),
             "base": self.base,
@@ -139,6 +144,7 @@ class DependentConfig:
             raise_floor=bool(data.get("raise_floor", False)),
             automerge=str(data.get("automerge", "security")),
             automerge_majors=bool(data.get("automerge_majors", False)),
+            automerge_without_checks=bool(data.get("automerge_without_checks", False)),
             reviewers=tuple(data.get("reviewers", ())),
             labels=tuple(data.get("labels", ())),
             base=data.get("base"),
@@ -171,6 +177,7 @@ _SCHEMA: dict[str, str] = {
     "raise_floor": "bool",
     "automerge": "policy",
     "automerge_majors": "bool",
+    "automerge_without_checks": "bool",
     "reviewers": "strlist",
     "labels": "strlist",
     "base": "str",

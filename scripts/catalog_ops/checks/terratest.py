@@ -30,9 +30,10 @@ import os
 import re
 import signal
 import subprocess
+import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,10 @@ class GoTestRun:
     returncode: int | None
 
 
+_RESULT_LINE = re.compile(r"^--- (?P<word>PASS|FAIL|SKIP): (?P<name>\S+) \((?P<secs>[0-9.]+)s\)")
+_RESULT_STATUS = {"PASS": "passed", "FAIL": "failed", "SKIP": "skipped"}
+
+
 def parse_go_test_json(
     lines: Iterable[str], *, killed: bool = False, returncode: int | None = 0
 ) -> GoTestRun:
@@ -132,6 +137,7 @@ def parse_go_test_json(
     build_failed = False
     in_panic = False
     started: dict[str, datetime.datetime] = {}
+    reported: dict[str, tuple[str, float]] = {}
     last_time: datetime.datetime | None = None
     for raw in lines:
         raw = raw.rstrip("\n")
@@ -177,11 +183,18 @@ def parse_go_test_json(
                 tests[owner].output.append(text)
             else:
                 package_output.append(text)
+            result = _RESULT_LINE.match(text)
+            if result and "/" not in result["name"]:
+                reported[result["name"]] = (_RESULT_STATUS[result["word"]], float(result["secs"]))
         elif action in ("pass", "fail", "skip") and top and test == top:
             outcome = tests[top]
             outcome.status = {"pass": "passed", "fail": "failed", "skip": "skipped"}[action]
             outcome.duration = float(ev.get("Elapsed") or 0.0)
     for t in tests.values():
+        if t.status == "running" and t.name in reported:
+            # test2json holds a test's pass/fail event until the line after its "--- PASS" line;
+            # when a parallel test hangs, that line never comes: the result line is the outcome.
+            t.status, t.duration = reported[t.name]
         if t.status == "running":
             t.status = "timeout" if timed_out else "failed"
             if t.name in started and last_time is not None:
@@ -264,6 +277,7 @@ def run_go_test(
     raw_log: Path | None = None,
     kill_after: float | None = None,
     build_timeout: float | None = 1800,
+    kill_when: Callable[[str], bool] | None = None,
 ) -> GoTestRun:
     """Run ``go test -json`` for exactly ``tests`` in ``test_dir``; never raises on test failure.
 
@@ -280,6 +294,9 @@ def run_go_test(
         build_timeout: the test binaries are first built (``go test -run '^$'``, which runs no
             test) within this many seconds, so compiling Terratest's dependencies on a cold cache
             never eats into ``timeout``; ``None`` skips that step.
+        kill_when: called with each line of the ``go test -json`` stream as it arrives; when it
+            returns True the process group is killed at once, exactly as at ``kill_after`` (lets a
+            caller end a run on an event, e.g. a test that must be cut off once another passed).
     """
     if build_timeout is not None:
         built = _run_group(
@@ -300,7 +317,7 @@ def run_go_test(
         cmd.append(f"-parallel={parallel}")
     cmd.append("./...")
     killed, returncode, out = _run_group(
-        cmd, test_dir, env, kill_after if kill_after is not None else timeout + _GRACE
+        cmd, test_dir, env, kill_after if kill_after is not None else timeout + _GRACE, kill_when=kill_when
     )
     lines = out.splitlines()
     if raw_log is not None:
@@ -310,14 +327,20 @@ def run_go_test(
 
 
 def _run_group(
-    cmd: Sequence[str], cwd: Path, env: Mapping[str, str], limit: float
+    cmd: Sequence[str],
+    cwd: Path,
+    env: Mapping[str, str],
+    limit: float,
+    *,
+    kill_when: Callable[[str], bool] | None = None,
 ) -> tuple[bool, int | None, str]:
-    """Run ``cmd`` in its own session; kill the whole group after ``limit`` seconds.
+    """Run ``cmd`` in its own session; kill the whole group after ``limit`` seconds, or as soon as
+    ``kill_when(line)`` is True for a line of its output.
 
     Returns ``(killed, returncode, combined stdout+stderr)``. The group is always killed at the
     end, so ``terraform`` children of a killed test binary do not linger.
     """
-    killed = False
+    killed = threading.Event()
     proc = subprocess.Popen(
         list(cmd),
         cwd=cwd,
@@ -327,15 +350,27 @@ def _run_group(
         text=True,
         start_new_session=True,
     )
+
+    def kill() -> None:
+        if proc.poll() is None:  # not when it has just ended by itself
+            killed.set()
+        _killpg(proc.pid, signal.SIGKILL)
+
+    timer = threading.Timer(limit, kill)
+    timer.daemon = True
+    timer.start()
+    lines: list[str] = []
     try:
-        out, _ = proc.communicate(timeout=limit)
-    except subprocess.TimeoutExpired:
-        killed = True
-        _killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if kill_when is not None and not killed.is_set() and kill_when(line):
+                kill()
+        proc.wait()
     finally:
+        timer.cancel()
         _killpg(proc.pid, signal.SIGKILL)
-    return killed, proc.returncode, out
+    return killed.is_set(), proc.returncode, "".join(lines)
 
 
 def _killpg(pid: int, sig: int) -> None:

@@ -3,6 +3,8 @@
 - ``plan``: read the release and its metadata, find dependents, write the plan JSON.
 - ``shard``: print a GitHub Actions matrix (<= 256 entries) that balances the plan's work.
 - ``apply``: open/update/close PRs per the plan (or one shard of it); ``--dry-run`` writes nothing.
+- ``merge``: the merge pass: arm, merge through the gate, or disarm each open rollout PR of a
+  plan (a scheduled workflow runs ``plan`` then ``merge``); writes no branch or PR text.
 - ``summary``: merge the JSON reports of several apply shards into one summary.
 
 See docs/rollout.md for the plan schema, the dependent ``.catalog-ops.yml`` and the templates.
@@ -59,6 +61,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "--bump-all", action="store_true", help="bump every reference, not only modules that changed"
     )
     pp.add_argument("--out", type=Path, help="write the plan here (default: stdout)")
+    pp.add_argument(
+        "--previous",
+        type=Path,
+        help="the last plan of this catalog (e.g. the previous run's artifact): dependents whose "
+        "base branch head did not change since are not read again (a missing file is ignored)",
+    )
     pp.add_argument("--json", action="store_true", help="print the plan JSON on stdout even with --out")
     pp.add_argument(
         "--allow-problems",
@@ -82,19 +90,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     ap.add_argument("--plan", type=Path, required=True)
     ap.add_argument("--shard", help="K/N: apply only shard K of N (from 'rollout shard')")
     ap.add_argument("--dry-run", action="store_true", help="print every diff and PR text; write nothing")
+    _merge_arguments(ap)
     ap.add_argument(
-        "--wait-and-merge",
+        "--merge-only",
         action="store_true",
-        help="where auto-merge is unavailable, wait for green checks and merge",
-    )
-    ap.add_argument(
-        "--wait-timeout", type=_nonneg_float, default=600.0, help="seconds to wait per PR (default 600)"
-    )
-    ap.add_argument(
-        "--poll-interval",
-        type=_positive_float,
-        default=15.0,
-        help="seconds between check polls (default 15)",
+        help="only the merge pass (as 'rollout merge'): write no branch or PR text; for the action's merge-only input",
     )
     ap.add_argument(
         "--concurrency", type=positive_int, default=4, help="dependents processed in parallel (default 4)"
@@ -109,8 +109,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         action="store_true",
         help="rebuild the rollout branch even when it has commits not made by catalog-ops",
     )
+    ap.add_argument(
+        "--time-budget",
+        type=_positive_float,
+        help="seconds this run may take (e.g. what is left of the job's 6 hours): a dependent whose "
+        "writes would not fit under GitHub's limits is deferred, untouched, to the next run",
+    )
+    ap.add_argument(
+        "--budget-share",
+        type=positive_int,
+        default=1,
+        help="jobs writing with the same token at once (e.g. the workflow's max-parallel): each "
+        "takes this share of GitHub's 80/minute and 500/hour content-creation limits (default 1)",
+    )
     ap.add_argument("--template-dir", type=Path, help="directory with pr_title.j2 / pr_body.md.j2 overrides")
-    ap.add_argument("--merge-method", choices=("squash", "merge", "rebase"), default="squash")
     ap.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     ap.add_argument("--report", type=Path, help="also write the JSON report to this file")
     ap.add_argument(
@@ -121,10 +133,63 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     )
     ap.set_defaults(func=run)
 
+    mp = rsub.add_parser(
+        "merge",
+        help="merge pass: merge each open rollout PR of a plan whose checks passed on its head "
+        "(arm GitHub auto-merge where required checks exist; disarm where the policy no longer allows it)",
+    )
+    mp.add_argument("--plan", type=Path, required=True)
+    mp.add_argument("--shard", help="K/N: only shard K of N (from 'rollout shard')")
+    _merge_arguments(mp)
+    mp.add_argument(
+        "--concurrency", type=positive_int, default=4, help="dependents processed in parallel (default 4)"
+    )
+    mp.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+    mp.add_argument("--report", type=Path, help="also write the JSON report to this file")
+    mp.add_argument(
+        "--report-dir",
+        metavar="DIR",
+        help="write the JSON report to DIR/shard-K-of-N.json (DIR/shard-all.json without --shard) "
+        "and set the step output report-file",
+    )
+    mp.set_defaults(func=run)
+
     sm = rsub.add_parser("summary", help="merge apply shard reports (JSON) into one summary")
     sm.add_argument("reports", nargs="+", type=Path)
     sm.add_argument("--json", action="store_true")
     sm.set_defaults(func=run)
+
+
+def _merge_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of the merge step shared by ``apply`` and ``merge``."""
+    p.add_argument(
+        "--wait-and-merge",
+        action="store_true",
+        help="where GitHub's auto-merge does not wait for required checks, poll the merge gate "
+        "until the checks on the PR head passed (then merge, pinned to that head) or failed",
+    )
+    p.add_argument(
+        "--wait-timeout", type=_nonneg_float, default=600.0, help="seconds to wait per PR (default 600)"
+    )
+    p.add_argument(
+        "--poll-interval",
+        type=_positive_float,
+        default=15.0,
+        help="seconds between check polls (default 15)",
+    )
+    p.add_argument(
+        "--checks-grace",
+        type=_nonneg_float,
+        default=300.0,
+        help="seconds after the head commit during which 'no check reported yet' is pending; after "
+        "it a PR whose repository reported no check is not merged (default 300)",
+    )
+    p.add_argument(
+        "--merge-method",
+        choices=("squash", "merge", "rebase"),
+        default="squash",
+        help="preferred merge method; another one the repository allows is used when it is disabled",
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -136,6 +201,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return _shard(args)
     if step == "apply":
         return _apply(args, settings)
+    if step == "merge":
+        return _merge(args, settings)
     return _summary(args)
 
 
@@ -178,6 +245,12 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
     from catalog_ops.rollout.summary import plan_markdown, plan_problems, plan_table
 
     selection = selection_from_args(args)
+    previous = None
+    if args.previous is not None and args.previous.is_file():
+        try:
+            previous = _load_plan(args.previous)
+        except UsageError as exc:  # an unreadable previous plan only costs a full read
+            gha.annotate("warning", f"{exc}; planning from scratch", title="catalog-ops rollout plan")
     forge = make_forge(settings)
     console = _console()
     with Progress(console=console, transient=True) as progress:
@@ -189,6 +262,7 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
             selection=selection,
             bump_all=args.bump_all,
             progress=lambda _name: progress.advance(task),
+            previous=previous,
         )
     doc = json.dumps(plan.to_json(), indent=2, sort_keys=False) + "\n"
     if args.out:
@@ -247,6 +321,10 @@ def _apply(args: argparse.Namespace, settings: Settings) -> int:
     from catalog_ops.rollout.prtext import check_templates, template_env
     from catalog_ops.rollout.shard import dependents_of_shard, parse_shard
 
+    if args.merge_only:
+        if args.dry_run:
+            raise UsageError("--merge-only writes no PR text and has no --dry-run")
+        return _merge(args, settings)
     shard_id = args.shard.replace("/", "-of-") if args.shard else "all"  # name-safe, for artifact names
     gha.set_outputs({"shard-id": shard_id})
     if args.report_dir and not args.report:
@@ -258,16 +336,23 @@ def _apply(args: argparse.Namespace, settings: Settings) -> int:
     if args.write_interval is not None:  # the forge paces content-creating requests
         settings = dataclasses.replace(settings, write_interval=args.write_interval)
     forge = make_forge(settings)
+    pacer = getattr(forge, "pacer", None)
+    if pacer is not None and args.budget_share > 1 and hasattr(pacer, "per_hour"):
+        # Parallel shards share the token's limits (GitHub counts per user or App installation).
+        pacer.per_minute = max(1, pacer.per_minute // args.budget_share)
+        pacer.per_hour = max(1, pacer.per_hour // args.budget_share)
     options = ApplyOptions(
         dry_run=args.dry_run,
         wait_and_merge=args.wait_and_merge,
         wait_timeout=args.wait_timeout,
         poll_interval=args.poll_interval,
+        checks_grace=args.checks_grace,
         concurrency=args.concurrency,
         template_dir=args.template_dir,
         merge_method=args.merge_method,
         out=sys.stdout if args.dry_run and not args.json else None,
         force=args.force,
+        time_budget=args.time_budget,
     )
     console = _console()
     total = len(dependents_of_shard(plan, shard))
@@ -281,6 +366,65 @@ def _apply(args: argparse.Namespace, settings: Settings) -> int:
             progress=lambda _o: progress.advance(task),
         )
     report.render_table(console)
+    progress_line = rollout_progress(report)
+    if progress_line:
+        console.print(progress_line, soft_wrap=True)
+    gha.write_summary(report.to_markdown() + (f"\n{progress_line}\n" if progress_line else ""))
+    doc = json.dumps(report.to_json(), indent=2) + "\n"
+    if args.report:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(doc, encoding="utf-8")
+    if args.json:
+        sys.stdout.write(doc)
+    deferred = [o for o in report.outcomes if (o.reason or "").startswith("deferred:")]
+    gha.set_outputs(
+        {
+            "failed": "true" if report.failed else "false",
+            "counts": json.dumps(report.counts()),
+            "deferred": str(len(deferred)),
+        }
+    )
+    return 1 if report.failed else 0
+
+
+def rollout_progress(report: Any, per_hour: float = 500.0, writes_per_dependent: float = 4.0) -> str:
+    """``done N / remaining M; ETA ...`` when some dependents were deferred (GitHub's limits
+    left no room in this run), else "". ETA: the remaining writes at GitHub's 500
+    content-creating requests an hour, from the resume time in the deferral reasons."""
+    deferred = [o for o in report.outcomes if (o.reason or "").startswith("deferred:")]
+    if not deferred:
+        return ""
+    done = len(report.outcomes) - len(deferred)
+    resume = min((o.reason or "").rsplit("after ", 1)[-1] for o in deferred)
+    hours = len(deferred) * writes_per_dependent / per_hour
+    return (
+        f"progress: done {done} / remaining {len(deferred)} dependents; resume after {resume}, "
+        f"about {hours:.1f} h of GitHub's content-creation budget left to use (run apply again with the same plan)"
+    )
+
+
+def _merge(args: argparse.Namespace, settings: Settings) -> int:
+    from catalog_ops.forge import make_forge
+    from catalog_ops.rollout.apply import ApplyOptions, merge_plan
+    from catalog_ops.rollout.shard import parse_shard
+
+    shard_id = args.shard.replace("/", "-of-") if args.shard else "all"
+    gha.set_outputs({"shard-id": shard_id})
+    if args.report_dir and not args.report:
+        args.report = Path(f"{args.report_dir}/shard-{shard_id}.json")
+        gha.set_outputs({"report-file": f"{args.report_dir}/shard-{shard_id}.json"})
+    plan = _load_plan(args.plan)
+    shard = parse_shard(args.shard) if args.shard else None
+    options = ApplyOptions(
+        wait_and_merge=args.wait_and_merge,
+        wait_timeout=args.wait_timeout,
+        poll_interval=args.poll_interval,
+        checks_grace=args.checks_grace,
+        concurrency=args.concurrency,
+        merge_method=args.merge_method,
+    )
+    report = merge_plan(make_forge(settings), plan, shard=shard, options=options)
+    report.render_table(_console())
     gha.write_summary(report.to_markdown())
     doc = json.dumps(report.to_json(), indent=2) + "\n"
     if args.report:
@@ -317,8 +461,12 @@ def _summary(args: argparse.Namespace) -> int:
         report.quiet_reasons = frozenset(QUIET_REASONS)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    report.render_table(_console())
-    gha.write_summary(report.to_markdown(), env=os.environ)
+    console = _console()
+    report.render_table(console)
+    line = rollout_progress(report)
+    if line:
+        console.print(line, soft_wrap=True)
+    gha.write_summary(report.to_markdown() + (f"\n{line}\n" if line else ""), env=os.environ)
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     return 1 if report.failed else 0

@@ -57,6 +57,8 @@ _REGISTRY_RE = re.compile(
 )
 _SCP_RE = re.compile(r"(?P<user>[A-Za-z0-9._~-]+)@(?P<host>[A-Za-z0-9.-]+):(?P<path>(?!//)[^?]*)")
 _SHA_RE = re.compile(r"[0-9a-fA-F]{7,40}")
+_PROVIDER_PART_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+_HOSTNAME_RE = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?::\d+)?")
 _FORCED_RE = re.compile(r"(?P<getter>[A-Za-z0-9]+)::(?P<rest>.*)", re.S)
 
 
@@ -227,6 +229,29 @@ def _with_ref(raw: str, kind: SourceKind, identity: str, sp: _Split, ref_key: st
     )
 
 
+def _invalid_port(host: str) -> str | None:
+    """Why the ``HOST[:PORT]`` of a URL is rejected, or None when it is valid.
+
+    go-getter parses URL-form addresses with Go's ``net/url``, whose ``validOptionalPort`` accepts
+    only digits after the host's last ``:`` (``url.Parse`` fails with "invalid port"); git itself
+    never mixes the ``ssh://`` scheme with the scp-like ``host:path`` form (hashicorp/go-getter
+    pull 180, https://github.com/hashicorp/go-getter/pull/180; Terraform "Module Sources",
+    https://developer.hashicorp.com/terraform/language/modules/sources#generic-git-repository).
+    So ``ssh://git@host:modules/repo.git`` names no repository at all: it must never be matched
+    to ``host/repo``. IPv6 literals (``[::1]:22``) keep their brackets.
+    """
+    hostport = host.rsplit("@", 1)[-1]
+    if hostport.startswith("["):
+        close = hostport.find("]")
+        rest = hostport[close + 1 :] if close >= 0 else "x"
+    else:
+        colon = hostport.find(":")
+        rest = hostport[colon:] if colon >= 0 else ""
+    if rest and not re.fullmatch(r":\d*", rest):
+        return f"invalid port {rest!r} after host: go-getter rejects this URL (use ssh://HOST/PATH or USER@HOST:PATH)"
+    return None
+
+
 def _parse_url_git(raw: str, kind: SourceKind, url_start: int) -> ModuleSource:
     """``git::`` URL forms: https://, ssh://, http://, scp-like, file://."""
     sp = _split(raw, url_start)
@@ -237,6 +262,9 @@ def _parse_url_git(raw: str, kind: SourceKind, url_start: int) -> ModuleSource:
     if m:
         if m["scheme"].lower() == "file":
             return _not_updatable(raw, SourceKind.LOCAL, "local git repository (file://)")
+        bad_port = _invalid_port(m["host"])
+        if bad_port is not None:
+            return _not_updatable(raw, kind, bad_port)
         identity = _identity(m["host"], m["path"] or "")
         return _with_ref(raw, kind, identity, sp)
     scp = _SCP_RE.fullmatch(base)
@@ -401,10 +429,18 @@ def parse_provider_address(address: str, default_registry: str = DEFAULT_REGISTR
         default_registry: the host used when the address has none.
 
     Returns:
-        The address, or None when it is malformed (empty parts, more than three parts).
+        The address, or None when it is malformed: empty parts (``//hashicorp/helm``), more than
+        three parts, a namespace or type that is not letters, digits and inner dashes (Terraform's
+        ``tfaddr.ParseProviderPart``: "must contain only letters, digits, and dashes, and may not
+        use leading or trailing dashes"), or a host that is not a hostname with an optional port.
+        ``refs`` and the sweep both ask this one function, so they agree on what is valid.
     """
     parts = address.strip().lower().split("/")
-    if any(not p for p in parts):
+    if any(not p for p in parts) or len(parts) > 3:
+        return None
+    if not all(_PROVIDER_PART_RE.fullmatch(p) for p in parts[-2:]):
+        return None
+    if len(parts) == 3 and not _HOSTNAME_RE.fullmatch(parts[0]):
         return None
     if len(parts) == 1:
         return ProviderAddress(default_registry, "hashicorp", parts[0])

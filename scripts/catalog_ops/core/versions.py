@@ -37,6 +37,8 @@ __all__ = [
     "Urgency",
     "Version",
     "constraint_admits",
+    "family_suffix",
+    "is_unstable",
     "parse_constraint",
     "parse_version",
     "update_constraint",
@@ -235,6 +237,43 @@ def update_type(old: Version, new: Version) -> Level:
 # --------------------------------------------------------------------------- tag schemes
 
 
+PRERELEASE_LABELS = frozenset(
+    {
+        "a", "alpha", "b", "beta", "c", "rc", "cr", "pre", "preview", "dev", "devel", "develop",
+        "snapshot", "canary", "nightly", "next", "edge", "experimental", "exp", "test", "testing",
+        "unstable", "insiders", "ea", "early", "m", "milestone", "draft", "wip", "tmp", "temp",
+    }
+)  # fmt: skip
+"""Words that mark a pre-release when they make up a version's pre-release part (the labels
+semver.org §9's examples and the common release tools use: ``alpha``, ``beta``, ``rc``, ...)."""
+_FAMILY_RE = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*")
+
+
+def family_suffix(version: Version) -> str | None:
+    """The tag family a version's suffix names, or None when it has none.
+
+    Some catalogs tag each module of one repository with a suffix instead of a path prefix:
+    ``v1.0.0-queue``, ``v1.1.0-topic``. semver.org reads ``-queue`` as a pre-release; catalog-ops
+    reads it as a *family* (one release series per module) when the pre-release part is one
+    word (letters, inner dashes; no digits, no dots) that is not a pre-release label
+    (``PRERELEASE_LABELS``: ``alpha``, ``beta``, ``rc``, ...). So ``v1.0.0-queue`` and
+    ``v1.0.0-sqs-queue`` have families ``queue`` and ``sqs-queue``; ``v1.0.0-rc.1``,
+    ``v1.0.0-beta`` and ``v1.0.0-queue2`` have none (they are pre-releases).
+    """
+    pre = version.prerelease
+    if not pre or not _FAMILY_RE.fullmatch(pre):
+        return None
+    if pre.split("-", 1)[0].lower() in PRERELEASE_LABELS:
+        return None
+    return pre
+
+
+def is_unstable(version: Version) -> bool:
+    """True for a pre-release that is not a family release (``family_suffix``): ``v1.0.0-rc.1``
+    is unstable, ``v1.0.0-queue`` is the ``queue`` family's stable 1.0.0."""
+    return version.is_prerelease and family_suffix(version) is None
+
+
 @dataclasses.dataclass(frozen=True)
 class TagScheme:
     """Which tags form one release series.
@@ -244,9 +283,13 @@ class TagScheme:
     ``modules/vpc/{version}``. A tag belongs to a scheme only when everything after the prefix is a
     semver.org 2.0.0 version, so ``modules/vpc-peering/v1.0.0`` never counts for ``modules/vpc``
     and module tags never count for the repository-wide scheme.
+
+    ``suffix``: the tag family of suffix-tagged modules (``v1.0.0-queue`` -> ``"queue"``, see
+    ``family_suffix``); ``of_version`` sets it, ``of`` (prefix only) never does.
     """
 
     module: str | None = None
+    suffix: str | None = None
 
     #: the values of ``kind`` (``--tag-scheme``), repository-wide first.
     KINDS: ClassVar[tuple[str, str]] = ("repo", "module")
@@ -266,15 +309,25 @@ class TagScheme:
         return cls(base[:-1] if base.endswith("/") else base)
 
     @classmethod
+    def of_version(cls, version: Version) -> TagScheme:
+        """The series ``version`` belongs to: its prefix's scheme (``of``) plus its tag family
+        (``family_suffix``): ``v1.0.0-queue`` and ``v1.1.0-topic`` are two series, ``v1.0.0`` and
+        ``v1.1.0-rc.1`` one."""
+        return dataclasses.replace(cls.of(version.prefix), suffix=family_suffix(version))
+
+    @classmethod
     def from_key(cls, key: str) -> TagScheme:
         """Inverse of ``key``."""
-        return cls.of(key)
+        base, sep, suffix = key.partition("*-")
+        return dataclasses.replace(cls.of(base), suffix=suffix or None) if sep else cls.of(key)
 
     @property
     def key(self) -> str:
         """The scheme as one string (plan JSON ``bumps[].scheme``): ``""`` repository-wide, else
-        the module's ``v``-style tag prefix (``"modules/vpc/v"``)."""
-        return "" if self.module is None else self.prefixes[0]
+        the module's ``v``-style tag prefix (``"modules/vpc/v"``); a family adds ``*-SUFFIX``
+        (``"v*-queue"``)."""
+        base = "" if self.module is None else self.prefixes[0]
+        return base if self.suffix is None else f"{base or 'v'}*-{self.suffix}"
 
     @property
     def kind(self) -> str:
@@ -289,6 +342,8 @@ class TagScheme:
 
     def owns(self, version: Version) -> bool:
         """True when ``version`` was written with a prefix of this scheme."""
+        if self.suffix is not None:
+            return TagScheme.of_version(version) == self
         return TagScheme.of(version.prefix) == self
 
     def parse(self, tag: str) -> tuple[Version, str] | None:
@@ -420,8 +475,26 @@ def constraint_admits(text: str, version: Version) -> bool:
     return parse_constraint(text).admits(version)
 
 
-def _truncate(v: Version, segments: int) -> str:
-    return ".".join(str(x) for x in (v.major, v.minor, v.patch)[:segments])
+def _pessimistic(old: ConstraintPart, target: Version) -> str:
+    """The version of a ``~>`` part moved to admit ``target``, in the shape it was written.
+
+    The precision (how many components) is kept, and so is the ``.0`` patch floor of the
+    three-component idiom "any patch of X.Y": ``~> 1.2.0`` for 1.3.7 becomes ``~> 1.3.0`` (not
+    ``~> 1.3.7``); a non-zero patch follows the target (``~> 1.2.5`` for 1.3.7 becomes
+    ``~> 1.3.7``), and so does a two-component part (``~> 1.1`` or ``~> 1.0`` for 1.3.0 becomes
+    ``~> 1.3``: its right-most component is the minor, which the update moves). Both shapes admit
+    the target: under hashicorp/go-version's pessimistic operator only the right-most written
+    component may grow (https://developer.hashicorp.com/terraform/language/expressions/version-constraints).
+
+    The floor holds for ``bump``'s ``move_pessimistic`` too, so moving is idempotent: ``~> 1.1.0``
+    moved to 1.1.5 stays ``~> 1.1.0`` (it already admits every 1.1.x, as the user wrote it).
+    """
+    segs = old.segments
+    nums = [target.major, target.minor, target.patch][:segs]
+    written = [old.version.major, old.version.minor, old.version.patch][:segs]
+    if segs == 3 and written[-1] == 0:
+        nums[-1] = 0
+    return ".".join(str(x) for x in nums)
 
 
 def _upper_bound(old: ConstraintPart, target: Version) -> str:
@@ -443,7 +516,8 @@ def update_constraint(text: str, target: Version, *, move_pessimistic: bool = Fa
 
     Rules (issue 3): a constraint that already admits the target is left unchanged (``None``);
     otherwise an exact pin is replaced by the target; a ``~>`` part keeps its operator and
-    precision (``~> 1.1.0`` → ``~> 1.3.0``; ``~> 1.1`` → ``~> 2.0`` for 2.0.0 — under Terraform's
+    precision and a ``.0`` floor (``~> 1.2.0`` → ``~> 1.3.0`` for 1.3.7, see ``_pessimistic``;
+    ``~> 1.1`` → ``~> 2.0`` for 2.0.0 — under Terraform's
     semantics ``~> 1.1`` already admits every 1.x from 1.1 on); any other range is widened to
     admit the target while keeping its lower bound (upper bounds move up keeping their shape, a
     ``!=`` excluding the target is dropped). Only version tokens change; spacing, operators and a
@@ -476,7 +550,7 @@ def update_constraint(text: str, target: Version, *, move_pessimistic: bool = Fa
         if part.op == "=":
             new = target.core
         elif part.op == "~>":
-            new = _truncate(target, part.segments)
+            new = _pessimistic(part, target)
         elif part.op in ("<", "<="):
             new = _upper_bound(part, target) if part.op == "<" else target.core
         elif part.op in (">", ">="):

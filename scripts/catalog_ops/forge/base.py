@@ -105,6 +105,59 @@ class ChecksState(enum.StrEnum):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class CheckResult:
+    """One check reported on a commit: a check run (by ``name``) or a commit status (by
+    ``context``), reduced to ``state`` ``success`` | ``pending`` | ``failure``.
+
+    GitHub: a check run that is not ``completed`` is pending; conclusions ``success``,
+    ``neutral`` and ``skipped`` pass, every other conclusion fails; a status ``error`` fails.
+    """
+
+    name: str
+    state: str  # "success" | "pending" | "failure"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MergeFacts:
+    """What the merge gate reads about an open PR at one moment (``Merges.merge_facts``).
+
+    Attributes:
+        head_sha: the PR's head commit now (40-hex).
+        state: the PR's state.
+        auto_merge: native auto-merge is armed on the forge.
+        checks: every check run and commit status reported on ``head_sha`` (latest per name).
+        required: names of the checks branch protection or rulesets require on the base branch
+            (empty when none are required or the forge has no such rules).
+        merge_methods: merge methods the repository allows (``MERGE_METHODS`` order).
+        head_age: seconds since the head commit was made (its committer date), for the grace
+            period in which "nothing reported yet" still counts as pending.
+        native_auto_merge: the forge can arm auto-merge that waits for ``required`` itself.
+    """
+
+    head_sha: str
+    state: PullState
+    auto_merge: bool
+    checks: tuple[CheckResult, ...]
+    required: tuple[str, ...]
+    merge_methods: tuple[str, ...]
+    head_age: float
+    native_auto_merge: bool = False
+
+
+def combine_checks(checks: Iterable[CheckResult]) -> ChecksState:
+    """ChecksState of a set of checks: any failure -> FAILURE, else any pending -> PENDING,
+    else any success -> SUCCESS, nothing -> NONE."""
+    states = {c.state for c in checks}
+    if not states:
+        return ChecksState.NONE
+    if "failure" in states:
+        return ChecksState.FAILURE
+    if "pending" in states:
+        return ChecksState.PENDING
+    return ChecksState.SUCCESS
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Tag:
     """A git tag (GitHub GraphQL ``Ref`` under ``refs/tags/``, peeled to its commit)."""
 
@@ -396,8 +449,17 @@ class Merges(Protocol):
         Raises AutoMergeUnavailable when the repo does not allow it."""
         ...
 
-    def merge_pull(self, repo: str, number: int, *, method: str = "squash") -> str:
-        """Merge now; returns the merge commit id. Raises Conflict when not mergeable."""
+    def merge_pull(self, repo: str, number: int, *, method: str = "squash", sha: str | None = None) -> str:
+        """Merge now; returns the merge commit id. ``sha``: merge only if the PR head is still
+        that commit. Raises HeadMoved when it is not, Conflict when not mergeable."""
+        ...
+
+    def merge_facts(self, repo: str, number: int) -> MergeFacts:
+        """What the merge gate needs about PR ``number`` now (``MergeFacts``). Raises NotFound."""
+        ...
+
+    def disable_auto_merge(self, repo: str, number: int) -> None:
+        """Disarm native auto-merge of PR ``number`` (no error when it is not armed)."""
         ...
 
 

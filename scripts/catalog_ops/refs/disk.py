@@ -14,7 +14,16 @@ from collections.abc import Callable, Sequence
 from catalog_ops.errors import SourceParseError
 from catalog_ops.hcl import text as hcl_text
 from catalog_ops.refs.model import Reference, ScanResult
-from catalog_ops.refs.scan import SKIP_DIRS, Needle, is_candidate_path, loader, parse_one, wanted
+from catalog_ops.refs.overrides import apply_overrides
+from catalog_ops.refs.scan import (
+    SKIP_DIRS,
+    Needle,
+    is_candidate_path,
+    loaded_paths,
+    loader,
+    parse_one,
+    wanted,
+)
 from catalog_ops.refs.terragrunt import Loader
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy treats it the same)
@@ -23,6 +32,22 @@ if TYPE_CHECKING:  # annotations only; concurrent.futures is imported where the 
 
 # Parse in a process pool when at least this many files pass the raw-text filter.
 PARALLEL_THRESHOLD = 300
+# Read and filter in threads (reads release the GIL) when there are at least this many files.
+READ_THREADS_THRESHOLD = 1000
+READ_CHUNK = 256
+
+
+def _read_filter(paths: Sequence[str], needle: Needle) -> tuple[int, list[tuple[str, bytes]]]:
+    """Read ``paths`` and keep those passing the raw-text filter: (files read, kept items)."""
+    read = 0
+    kept: list[tuple[str, bytes]] = []
+    for path in paths:
+        data = read_file(path)
+        if data is not None:
+            read += 1
+            if wanted(data, path, needle):
+                kept.append((path, data))
+    return read, kept
 
 
 def read_file(path: str) -> bytes | None:
@@ -166,7 +191,8 @@ def scan_paths(
 ) -> ScanResult:
     """Scan the given candidate files on disk.
 
-    Every file is read and filtered by raw text here; the files that pass are parsed in this
+    Every file is read and filtered by raw text here (in threads for ``READ_THREADS_THRESHOLD``
+    files or more; order is kept); the files that pass are parsed in this
     process, or in a process pool when there are at least ``PARALLEL_THRESHOLD`` of them.
     ``progress(done, total)`` is called as files are filtered and parsed (``total`` grows by
     the number of files to parse once filtering is done).
@@ -175,14 +201,28 @@ def scan_paths(
     tree = _disk_loader()
     todo: list[tuple[str, bytes]] = []
     total = len(files)
-    for i, path in enumerate(files, 1):
-        data = read_file(path)
-        if data is not None:
-            result.files_scanned += 1
-            if wanted(data, path, needle):
-                todo.append((path, data))
-        if progress and (i % 500 == 0 or i == total):
-            progress(i, total)
+    chunks_in = [files[i : i + READ_CHUNK] for i in range(0, len(files), READ_CHUNK)]
+    if len(files) >= READ_THREADS_THRESHOLD:
+        import concurrent.futures
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, 2 * (os.cpu_count() or 1))) as threads:
+            read_parts = threads.map(lambda c: _read_filter(c, needle), chunks_in)
+            done_read = 0
+            for chunk, (read, kept) in zip(chunks_in, read_parts, strict=True):
+                result.files_scanned += read
+                todo.extend(kept)
+                done_read += len(chunk)
+                if progress:
+                    progress(done_read, total)
+    else:
+        done_read = 0
+        for chunk in chunks_in:
+            read, kept = _read_filter(chunk, needle)
+            result.files_scanned += read
+            todo.extend(kept)
+            done_read += len(chunk)
+            if progress:
+                progress(done_read, total)
     total += len(todo)
     done = len(files)
     nworkers = min(os.cpu_count() or 1, 8)
@@ -194,6 +234,7 @@ def scan_paths(
                 result.errors.append(err)
             if progress and (n % 200 == 0 or n == len(todo)):
                 progress(done + n, total)
+        result.references = apply_overrides(result.references)
         return result
     size = max(25, min(500, len(todo) // (nworkers * 4) or 1))
     chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
@@ -212,6 +253,7 @@ def scan_paths(
         chunk_refs, chunk_errors = parts[idx]
         result.references.extend(chunk_refs)
         result.errors.extend(SourceParseError(*e) for e in chunk_errors)
+    result.references = apply_overrides(result.references)
     return result
 
 
@@ -229,7 +271,7 @@ def scan_tree(
     ``errors`` (see ``walk``).
     """
     walk_errors: list[SourceParseError] = []
-    files = walk(paths, walk_errors)
+    files = loaded_paths(walk(paths, walk_errors))
     result = scan_paths(files, needle=needle, progress=progress)
     result.errors[:0] = walk_errors
     return result

@@ -19,6 +19,7 @@ class RefKindOfEntry(StrEnum):
     STACK = "stack"
     REQUIRED_VERSION = "required_version"
     PROVIDER = "provider"
+    PROVIDER_BLOCK = "provider_block"  # legacy provider "x" { version = "..." } (pre-0.13)
     TERRAFORM_VERSION_FILE = "terraform_version_file"
     TOOL_VERSIONS = "tool_versions"
 
@@ -57,7 +58,8 @@ class Reference:
         reason: human explanation for any status other than ``ok``.
         written_in: file holding the ref bytes (differs from ``path`` for refs resolved via includes).
         ref_span: ``[start, end)`` of the ref (git ``ref``/tfr ``version``) in ``written_in``'s text.
-        version_span: ``[start, end)`` of the ``version`` constraint's contents in ``path``'s text.
+        version_span: ``[start, end)`` of the ``version`` constraint's contents in the text of
+            ``version_path`` (``path`` unless ``version_in`` says otherwise).
         provider_source: ``required_providers`` source address (providers only); when the entry
             has none (including the legacy ``aws = "~> 5.0"`` form) the implied
             ``hashicorp/NAME`` (Terraform "Provider Requirements"); ``None`` only when a
@@ -65,6 +67,8 @@ class Reference:
         values_span: ``[start, end)`` in ``path``'s text of the contents of a Terragrunt stack
             ``unit``/``stack`` block's ``values = { version = "..." }`` literal when it equals the
             block's ref (Gruntwork's pattern; ``bump`` moves it with the ref), else ``None``.
+        version_in: the file ``version_span`` is in when it is not ``path``: a module whose
+            ``version`` is set by an override file (``refs.overrides``), else ``None``.
     """
 
     path: str
@@ -81,6 +85,13 @@ class Reference:
     version_span: tuple[int, int] | None = None
     provider_source: str | None = None
     values_span: tuple[int, int] | None = None
+    version_in: str | None = None
+
+    @property
+    def version_path(self) -> str:
+        """The file holding ``version_span``: ``version_in`` (an override file that sets a
+        module's ``version``, ``refs.overrides``) or else ``path``."""
+        return self.version_in or self.path
 
     def to_json(self) -> dict[str, object]:
         """A JSON-ready dict (stable keys; see docs/references.md)."""
@@ -102,6 +113,7 @@ class Reference:
             "status": str(self.status),
             "reason": self.reason,
             "written_in": self.written_in,
+            "version_in": self.version_path,
             "values_version": src.ref if (src and self.values_span) else None,
         }
 

@@ -1,6 +1,7 @@
 """Scanning a tree for references: which files, the raw-text pre-filter, one file's references.
 
-Reads ``*.tf``/``*.tofu`` ``module`` and ``terraform`` blocks, ``*.tf.json`` objects, Terragrunt
+Reads ``*.tf``/``*.tofu`` ``module``, ``terraform`` and ``provider`` blocks, ``*.tf.json``/``*.tofu.json``
+objects (override files merged and ``.tofu`` precedence applied: ``refs.overrides``), Terragrunt
 ``*.hcl`` files (``terraform { source }``, ``terragrunt.stack.hcl`` ``unit``/``stack`` blocks,
 ``locals``, ``include``), ``.terraform-version`` and ``.tool-versions`` (see ``refs.extract``).
 ``scan_files`` scans an in-memory tree; ``refs.disk.scan_tree`` scans directories on disk.
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from catalog_ops.core.edits import line_col
 from catalog_ops.errors import SourceParseError
@@ -20,11 +21,15 @@ from catalog_ops.hcl.json import JsonSyntaxError
 from catalog_ops.hcl.text import decode
 from catalog_ops.refs.extract import BLOCK_TYPES, FILE_NAMES, file_references, hcl_references, json_references
 from catalog_ops.refs.model import Reference, ScanResult
+from catalog_ops.refs.overrides import apply_overrides, is_override_file, shadowed
 from catalog_ops.refs.terragrunt import Loader
 
 SKIP_DIRS = frozenset({".terraform", ".terragrunt-cache", ".git", ".terragrunt-stack"})
 _SUFFIXES = (".tf", ".tf.json", ".tofu", ".tofu.json", ".hcl")
 _JSON_SUFFIXES = (".tf.json", ".tofu.json")
+_NOT_CONFIG = (".tftest.hcl", ".tfmock.hcl", ".tftest.json")
+LOCK_FILE = ".terraform.lock.hcl"
+"""The dependency lock file's name (Terraform "Dependency Lock File"; OpenTofu uses the same)."""
 # Cheap substring pre-test before _KEYWORD_RE (a legacy ``aws = "~> 5.0"`` provider entry has neither
 # ``source`` nor ``version``, hence ``required_providers``).
 _KEYWORDS = (b"source", b"version", b"required_providers")
@@ -37,10 +42,25 @@ Needle = bytes | tuple[bytes, ...] | None
 
 
 def is_candidate_path(path: str) -> bool:
-    """True for files that may hold references: ``*.tf``, ``*.tf.json``, ``*.tofu``, ``*.hcl``,
-    ``.terraform-version`` and ``.tool-versions`` (by base name)."""
+    """True for files that may hold references: ``*.tf``, ``*.tf.json``, ``*.tofu``,
+    ``*.tofu.json``, ``*.hcl``, ``.terraform-version`` and ``.tool-versions`` (by base name).
+
+    Never ``.terraform.lock.hcl`` (a dependency lock file, not configuration: Terraform
+    "Dependency Lock File") nor Terraform test files (``*.tftest.hcl``, ``*.tfmock.hcl``), which
+    neither Terraform's configuration loader nor Terragrunt reads.
+    """
     base = posixpath.basename(path.replace("\\", "/"))
+    if base == LOCK_FILE or base.endswith(_NOT_CONFIG):
+        return False
     return base.endswith(_SUFFIXES) or base in FILE_NAMES
+
+
+def loaded_paths(paths: Iterable[str]) -> list[str]:
+    """``paths`` without the ``.tf``/``.tf.json`` files OpenTofu's extension precedence hides
+    (``refs.overrides.shadowed``), in the given order."""
+    paths = list(paths)
+    hidden = shadowed(paths)
+    return [p for p in paths if p not in hidden]
 
 
 def skipped(path: str) -> bool:
@@ -94,7 +114,8 @@ def wanted(data: bytes, path: str, needle: Needle) -> bool:
     """
     if posixpath.basename(path) in FILE_NAMES:
         return needle is None
-    if needle is None:
+    if needle is None or is_override_file(path):
+        # An override file may set a module's version without naming its source.
         return any(k in data for k in _KEYWORDS) and _KEYWORD_RE.search(data) is not None
     if b"source" not in data:
         return False
@@ -128,7 +149,7 @@ def scan_files(files: Mapping[str, bytes], *, needle: Needle = None) -> ScanResu
     """
     tree = loader(files.get, files.__contains__)
     result = ScanResult()
-    for path in sorted(p for p in files if is_candidate_path(p) and not skipped(p)):
+    for path in loaded_paths(sorted(p for p in files if is_candidate_path(p) and not skipped(p))):
         data = tree.read(path)
         if data is None:
             continue
@@ -139,4 +160,5 @@ def scan_files(files: Mapping[str, bytes], *, needle: Needle = None) -> ScanResu
         result.references.extend(found)
         if err is not None:
             result.errors.append(err)
+    result.references = apply_overrides(result.references)
     return result

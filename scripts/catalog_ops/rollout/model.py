@@ -327,6 +327,9 @@ class DependentPlan:
         errors: parse errors of its files (``path:line:col: message``); not fatal.
         files_scanned: candidate files read.
         codeowners: path of its CODEOWNERS file (GitHub's lookup order), None when absent.
+        head: commit id of the base branch the plan read (None: not recorded). A later plan
+            reuses this entry when the head is unchanged (``rollout.gather``); apply checks
+            that the head is still this one before writing (``rollout.apply``).
     """
 
     repo: str
@@ -347,6 +350,7 @@ class DependentPlan:
     errors: tuple[str, ...] = ()
     files_scanned: int = 0
     codeowners: str | None = None
+    head: str | None = None
 
     @property
     def weight(self) -> int:
@@ -392,6 +396,7 @@ class DependentPlan:
             "errors": list(self.errors),
             "files_scanned": self.files_scanned,
             "codeowners": self.codeowners,
+            "head": self.head,
             "digest": self.digest() if self.bumps else None,
         }
 
@@ -417,6 +422,7 @@ class DependentPlan:
             errors=tuple(data.get("errors", ())),
             files_scanned=int(data.get("files_scanned", 0)),
             codeowners=data.get("codeowners"),
+            head=data.get("head"),
         )
 
 

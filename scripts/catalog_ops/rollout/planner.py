@@ -201,7 +201,7 @@ def plan_reference(ref: Reference, opts: PlanOptions, config: DependentConfig) -
         path=ref.path,
         line=ref.line,
         col=ref.col,
-        written_in=ref.written_in or ref.path,
+        written_in=ref.version_path if registry_address else (ref.written_in or ref.path),
         module=module,
         source=source.raw,
         current=ref.version if registry_address else source.ref,
@@ -608,7 +608,7 @@ def _token_line(ref: Reference, files: Mapping[str, bytes]) -> int:
     source = ref.source
     span, where = ref.ref_span, ref.written_in or ref.path
     if span is None or (source is not None and source.ref is None):
-        span, where = ref.version_span, ref.path
+        span, where = ref.version_span, ref.version_path
     data = files.get(where)
     if span is None or data is None:
         return int(ref.line)

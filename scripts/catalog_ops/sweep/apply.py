@@ -22,6 +22,7 @@ from catalog_ops.render.report import OutcomeKind
 from catalog_ops.render.templates import SWEEP_PR, render
 from catalog_ops.sweep.collect import collect, is_sweep_path
 from catalog_ops.sweep.config import SweepConfig, load_sweep_config
+from catalog_ops.sweep.lockfile import MirrorSource
 from catalog_ops.sweep.model import PullPlan
 from catalog_ops.sweep.plan import group, plan, stale_branches
 from catalog_ops.sweep.report import SweepRun
@@ -80,6 +81,7 @@ def render_pull_body(pr: PullPlan, *, base: str, base_sha: str) -> str:
             "title": pr.title,
             "major": pr.major,
             "updates": rows,
+            "hints": [h for r in pr.results for h in r.dependency.hints],
             "base": base,
             "base_sha": base_sha,
         },
@@ -137,7 +139,8 @@ def run_sweep(
         git_tags=git_tags,
         config=cfg,
     )
-    results = plan(deps, available, files, cfg)
+    locks = MirrorSource(cfg.provider_mirror) if cfg.provider_mirror else None
+    results = plan(deps, available, files, cfg, locks)
     pulls = []
     plans = group(results, cfg)
     for pr in plans:

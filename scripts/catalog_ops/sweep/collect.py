@@ -24,8 +24,9 @@ from catalog_ops.core.sources import (
     parse_provider_address,
     registry_module_address,
 )
-from catalog_ops.core.versions import parse_version
-from catalog_ops.refs import Reference, RefKindOfEntry, is_candidate_path, scan_files
+from catalog_ops.core.versions import TagScheme, parse_version
+from catalog_ops.refs import Reference, RefKindOfEntry, RefStatus, is_candidate_path, scan_files
+from catalog_ops.refs.scan import LOCK_FILE
 from catalog_ops.sweep.config import DEFAULT_UPSTREAMS, SweepConfig
 from catalog_ops.sweep.model import Dependency, DepKind, ForgeReleases, GitRemote, Lookup, Occurrence
 
@@ -35,14 +36,24 @@ _WORKFLOW_INPUT_RE = re.compile(
     r"^(?P<lead>[ \t]*(?:-[ \t]+)?)(?P<key>terraform_version|tofu_version)[ \t]*:[ \t]*"
     r"(?P<q>[\"']?)(?P<val>[^\"'\s#]+)(?P=q)[ \t]*(?:#.*)?$"
 )
-_MODULE_ENTRIES = (RefKindOfEntry.MODULE, RefKindOfEntry.TERRAGRUNT, RefKindOfEntry.STACK_UNIT)
+_MODULE_ENTRIES = (
+    RefKindOfEntry.MODULE,
+    RefKindOfEntry.TERRAGRUNT,
+    RefKindOfEntry.STACK_UNIT,
+    RefKindOfEntry.STACK,
+)
 _GIT_KINDS = (SourceKind.GIT, SourceKind.GITHUB, SourceKind.BITBUCKET)
 
 
 def is_sweep_path(path: str) -> bool:
-    """True for the repository paths ``collect`` reads: files ``refs`` scans, workflows and the
-    catalog config file."""
-    return is_candidate_path(path) or bool(WORKFLOW_RE.match(path)) or path in CONFIG_PATHS
+    """True for the repository paths ``collect`` reads: files ``refs`` scans, workflows, the
+    catalog config file, and the dependency lock files the sweep keeps in step (``sweep.lockfile``)."""
+    return (
+        is_candidate_path(path)
+        or bool(WORKFLOW_RE.match(path))
+        or path in CONFIG_PATHS
+        or path.rsplit("/", 1)[-1] == LOCK_FILE
+    )
 
 
 def _cli_for_tool(name: str | None) -> str | None:
@@ -145,19 +156,26 @@ def _collect_reference(found: _Found, ref: Reference, cli: str) -> None:
             target.occurrences.append(_occurrence(ref, kind, version, exact=True))
         else:
             target.skipped.append(f"{where}: {version!r} is not an exact version")
-    elif ref.entry == RefKindOfEntry.PROVIDER:
-        address = ref.provider_source or ref.name
-        provider = parse_provider_address(address or "", found.config.default_registry)
-        if provider is None:
-            found.errors.append(f"{where}: provider source {address!r} is not [HOST/]NAMESPACE/TYPE")
+    elif ref.entry in (RefKindOfEntry.PROVIDER, RefKindOfEntry.PROVIDER_BLOCK):
+        # The same validation as ``refs`` (refs.extract.provider.provider_status): an entry
+        # ``refs`` does not report ``ok`` is never updated.
+        provider = parse_provider_address(ref.provider_source or "", found.config.default_registry)
+        if ref.status != RefStatus.OK or provider is None:
+            found.errors.append(f"{where}: {ref.reason or 'provider source is not valid'}")
             return
         target = found.dep(str(provider), DepKind.PROVIDER, provider)
         if not version:
             target.skipped.append(f"{where}: no version constraint")
             return
+        legacy = ref.entry == RefKindOfEntry.PROVIDER_BLOCK
         target.occurrences.append(
-            _occurrence(ref, "required_providers", version, exact=False, span=ref.version_span)
-        )
+            _occurrence(
+                ref, "provider block" if legacy else "required_providers", version, exact=False,
+                span=ref.version_span,
+            )
+        )  # fmt: skip
+        if legacy and ref.reason:
+            target.hints.append(f"{where}: {ref.reason}")
     elif ref.entry in _MODULE_ENTRIES:
         _collect_module(found, ref, where)
 
@@ -192,8 +210,12 @@ def _collect_module(found: _Found, ref: Reference, where: str) -> None:
         url = git_remote_url(src.raw)
         if url is None:
             return
-        target = found.dep(src.identity, DepKind.MODULE, GitRemote(url))
         ref_version = parse_version(src.ref) if src.ref else None
+        # One repository may carry several tag series (``modules/vpc/v1.0.0``, or suffix
+        # families ``v1.0.0-queue`` / ``v1.0.0-topic``): each is a dependency of its own.
+        scheme = TagScheme.of_version(ref_version) if ref_version is not None else TagScheme()
+        dep_id = src.identity if scheme == TagScheme() else f"{src.identity}#{scheme.key}"
+        target = found.dep(dep_id, DepKind.MODULE, GitRemote(url))
         if not src.updatable or ref_version is None:
             target.skipped.append(
                 f"{where}: ref {src.ref!r} is not a version tag ({src.reason or src.ref_kind})"

@@ -77,6 +77,9 @@ class SweepConfig:
         labels: labels put on the PRs.
         ignore: ignore rules.
         workflows: also sweep ``terraform_version``/``tofu_version`` inputs in workflows.
+        provider_mirror: base URL of a provider network mirror the provider packages are read
+            from to keep ``.terraform.lock.hcl`` files in step (``sweep.lockfile``); None: lock
+            files are left as they are and each one a provider update leaves behind is reported.
         source: where the config came from (None: defaults).
     """
 
@@ -89,6 +92,7 @@ class SweepConfig:
     labels: tuple[str, ...] = ("dependencies",)
     ignore: tuple[IgnoreRule, ...] = ()
     workflows: bool = True
+    provider_mirror: str | None = None
     source: str | None = None
 
     def ignores_entirely(self, dep_id: str) -> bool:
@@ -160,6 +164,11 @@ def parse_sweep_config(text: str | bytes, path: str = ".catalog-ops.yml") -> Swe
                     err(node, key, f"{bad[0]!r} is not an http(s) URL")
                     continue
                 values[key] = dict(value)
+        elif key == "provider_mirror":
+            if not isinstance(value, str) or not value.startswith(("https://", "http://")):
+                err(node, key, "must be an http(s) URL")
+            else:
+                values[key] = value
         elif key in ("default_registry", "branch_prefix"):
             if not isinstance(value, str) or not value.strip() or " " in value:
                 err(node, key, "must be a non-empty string without spaces")
@@ -189,7 +198,7 @@ def parse_sweep_config(text: str | bytes, path: str = ".catalog-ops.yml") -> Swe
                 key_node,
                 key,
                 "unknown key (known: branch_prefix, cli, default_registry, grouping, ignore, labels, "
-                "registries, upstreams, workflows)",
+                "provider_mirror, registries, upstreams, workflows)",
             )
     if errors:
         raise ConfigError("\n".join(errors))

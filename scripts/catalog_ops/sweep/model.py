@@ -92,6 +92,8 @@ class Dependency:
         lookup: where versions come from (see ``Lookup``).
         occurrences: the places, in file order.
         skipped: ``path:line:col: reason`` for places that cannot be updated.
+        hints: ``path:line:col: advice`` for places that are updated but should be rewritten
+            (a legacy ``provider { version }`` constraint: move it to ``required_providers``).
     """
 
     id: str
@@ -99,6 +101,7 @@ class Dependency:
     lookup: Lookup
     occurrences: list[Occurrence] = dataclasses.field(default_factory=list)
     skipped: list[str] = dataclasses.field(default_factory=list)
+    hints: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -159,6 +162,7 @@ class DependencyResult:
             "notes_url": self.notes_url,
             "reason": self.reason,
             "skipped": list(dep.skipped),
+            "hints": list(dep.hints),
             "places": [f"{o.path}:{o.line}:{o.col}" for o in dep.occurrences],
         }
 

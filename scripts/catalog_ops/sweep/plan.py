@@ -16,11 +16,13 @@ from collections.abc import Callable, Mapping, Sequence
 from catalog_ops.bump import bump_files
 from catalog_ops.core import drift
 from catalog_ops.core.edits import Edit
-from catalog_ops.core.sources import without_public_registry
+from catalog_ops.core.sources import ProviderAddress, without_public_registry
 from catalog_ops.core.versions import (
     Level,
     TagScheme,
     Version,
+    is_unstable,
+    parse_constraint,
     parse_version,
     update_constraint,
     update_type,
@@ -28,10 +30,12 @@ from catalog_ops.core.versions import (
 from catalog_ops.errors import CatalogOpsError
 from catalog_ops.refs import Reference, is_candidate_path
 from catalog_ops.sweep.config import SweepConfig
+from catalog_ops.sweep.lockfile import PackageSource, lock_files_for, plan_lock
 from catalog_ops.sweep.model import (
     Available,
     Dependency,
     DependencyResult,
+    DepKind,
     GitRemote,
     Occurrence,
     PullPlan,
@@ -80,8 +84,15 @@ def plan(
     available: Mapping[str, Available | str],
     files: Mapping[str, bytes],
     config: SweepConfig,
+    locks: PackageSource | None = None,
 ) -> list[DependencyResult]:
-    """Decide each dependency's target version and compute the byte-exact edits (pure).
+    """Decide each dependency's target version and compute the byte-exact edits (pure but for
+    ``locks``).
+
+    A provider whose constraint changes in a directory that commits a ``.terraform.lock.hcl``
+    moves in that lock file too, in the same result (so in the same commit), computed from the
+    packages ``locks`` serves (``sweep.lockfile.plan_lock``); without ``locks`` the lock file is
+    left and reported in the dependency's ``skipped``.
 
     For every dependency: the current version is the lowest among its places (for a constraint,
     the newest available version it admits); candidates are the upstream's versions newer than
@@ -89,6 +100,7 @@ def plan(
     the newest candidate. Each place then changes only if it does not already admit the target.
     """
     results = []
+    cache: dict[str, str] = {}
     for dep in deps:
         avail = available.get(dep.id)
         current_texts = list(dict.fromkeys(o.current for o in dep.occurrences))
@@ -121,8 +133,47 @@ def plan(
                 )
             )
             continue
-        results.append(_plan_one(dep, avail, files, config, current_texts))
+        result = _plan_one(dep, avail, files, config, current_texts)
+        if result.edits and dep.kind is DepKind.PROVIDER and result.target is not None:
+            _plan_locks(result, files, locks, cache)
+        results.append(result)
     return results
+
+
+def _lock_constraints(text: str) -> str:
+    """A constraint as a lock file records it (``getproviders.VersionConstraintsString``: parts
+    joined by ``", "``, each ``OP VERSION`` with one space; an exact version without ``=``)."""
+    out = []
+    for part in parse_constraint(text).parts:
+        ver = text[part.span[0] : part.span[1]].lstrip("v")
+        out.append(f"{part.op} {ver}" if part.op_written and part.op != "=" else ver)
+    return ", ".join(out)
+
+
+def _plan_locks(
+    result: DependencyResult, files: Mapping[str, bytes], locks: PackageSource | None, cache: dict[str, str]
+) -> None:
+    """Add the lock-file edits of a provider result (see ``plan``)."""
+    dep = result.dependency
+    assert isinstance(dep.lookup, ProviderAddress) and result.target is not None
+    new_by_dir: dict[str, list[str]] = {}
+    for occ in dep.occurrences:
+        if occ.span is None:
+            continue
+        edit = next((e for e in result.edits.get(occ.path, []) if (e.start, e.end) == occ.span), None)
+        d = occ.path.rsplit("/", 1)[0] if "/" in occ.path else ""
+        new_by_dir.setdefault(d, []).append(edit.new if edit is not None else occ.current)
+    for d, lock in sorted(lock_files_for(list(result.edits), files).items()):
+        if locks is None:
+            dep.skipped.append(f"{lock}: not updated (set sweep.provider_mirror to keep lock files in step)")
+            continue
+        constraints = new_by_dir.get(d) or []
+        combined = _lock_constraints(", ".join(dict.fromkeys(constraints))) if constraints else None
+        text = files[lock].decode("utf-8")
+        decided = plan_lock(lock, text, dep.lookup, result.target.core, combined, locks, cache)
+        dep.skipped.extend(decided.notes)
+        if decided.edit is not None:
+            result.edits.setdefault(lock, []).append(decided.edit)
 
 
 def _plan_one(
@@ -133,7 +184,7 @@ def _plan_one(
     current_texts: list[str],
 ) -> DependencyResult:
     all_versions = sorted(set(avail.versions))
-    stable = [v for v in all_versions if not v.is_prerelease]
+    stable = [v for v in all_versions if not is_unstable(v)]
     latest = max(stable) if stable else None
     currents = [(o, _current_version(o, all_versions)) for o in dep.occurrences]
     known = [c for _, c in currents if c is not None]
@@ -148,15 +199,16 @@ def _plan_one(
         result.reason = "no version could be read from " + ", ".join(current_texts)
         return result
     lowest = min(known)
-    allow_pre = any(c.is_prerelease for c in known)
-    # Git tags of a monorepo carry a path prefix: only follow the tag schemes in use.
-    schemes = {TagScheme.of(c.prefix) for c in known}
+    allow_pre = any(is_unstable(c) for c in known)
+    # Git tags of a monorepo carry a path prefix or a family suffix (``v1.0.0-queue``): a git
+    # dependency is one tag series (``collect`` splits a repository's series), so only follow it.
+    schemes = {TagScheme.of_version(c) for c in known}
     pool = [
         v
         for v in all_versions
-        if (allow_pre or not v.is_prerelease)
+        if (allow_pre or not is_unstable(v))
         and v > lowest
-        and (not isinstance(dep.lookup, GitRemote) or TagScheme.of(v.prefix) in schemes)
+        and (not isinstance(dep.lookup, GitRemote) or TagScheme.of_version(v) in schemes)
     ]
     wanted = [v for v in pool if not config.ignored(dep.id, v, update_type(lowest, v))]
     if not wanted:
@@ -246,7 +298,10 @@ def _plan_modules(
                 address=address,
                 to=target.core,
                 allow_prerelease=target.is_prerelease,
-                select=_not_admitting(target),
+                select=_both(
+                    _not_admitting(target),
+                    _same_series(target) if isinstance(dep.lookup, GitRemote) else None,
+                ),
             )
         except CatalogOpsError as exc:
             dep.skipped.append(f"{address}: {exc}")
@@ -266,6 +321,27 @@ def _plan_modules(
         cur = currents.get(occ)
         if cur is not None and occ.path in result.edits and cur < target:
             result.update = max(result.update, update_type(cur, target))
+
+
+def _both(
+    first: Callable[[Reference], bool], second: Callable[[Reference], bool] | None
+) -> Callable[[Reference], bool]:
+    """A ``select`` accepting what both accept (``second`` None: ``first`` alone)."""
+    if second is None:
+        return first
+    return lambda ref: first(ref) and second(ref)
+
+
+def _same_series(target: Version) -> Callable[[Reference], bool]:
+    """``bump`` selector: only git refs in ``target``'s tag series (prefix scheme and family), so
+    one repository's other series (``v1.0.0-queue`` beside ``v1.0.0-topic``) stay as written."""
+    scheme = TagScheme.of_version(target)
+
+    def select(ref: Reference) -> bool:
+        current = parse_version(ref.source.ref) if ref.source and ref.source.ref else None
+        return current is None or TagScheme.of_version(current) == scheme
+
+    return select
 
 
 def _not_admitting(target: Version) -> Callable[[Reference], bool]:

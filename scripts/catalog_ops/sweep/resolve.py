@@ -50,7 +50,7 @@ def release_notes_url(dep: Dependency, version: Version, tag: str | None = None)
     if isinstance(lookup, RegistryModuleAddress):
         return module_docs_url(lookup, version.core)
     if isinstance(lookup, GitRemote) and tag:
-        return git_release_url(dep.id, tag)
+        return git_release_url(dep.id.split("#", 1)[0], tag)  # "#SERIES": see collect
     return None
 
 

@@ -29,6 +29,9 @@ class GitHubForge(GitHubPulls, GitHubReleases):
     ``CommitChecks`` included. Arguments: see ``GitHubTransport``."""
 
     kind = "github"
+    # GitHub requests reviews from the code owners of the changed files when a PR is opened
+    # ("About code owners": https://docs.github.com/en/repositories/managing-your-repositorys-settings-and-features/customizing-your-repository/about-code-owners).
+    requests_codeowners = True
     merge_subjects: MergeSubjects = GITHUB_MERGE_SUBJECTS
 
     @classmethod

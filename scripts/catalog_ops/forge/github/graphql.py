@@ -16,12 +16,25 @@ COMMIT_MUTATION = """mutation CreateCommit($input: CreateCommitOnBranchInput!) {
   createCommitOnBranch(input: $input) { commit { oid url } }
 }"""
 
+# One request, two mutations (run one after the other, GraphQL spec "Mutation"): a new branch at
+# the parent and the commit on it. GitHub counts one content-generating request
+# (https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits
+# counts requests; a GraphQL request with mutations costs 5 secondary points).
+REF_AND_COMMIT_MUTATION = """mutation CreateRefAndCommit($ref: CreateRefInput!, $input: CreateCommitOnBranchInput!) {
+  createRef(input: $ref) { ref { name } }
+  createCommitOnBranch(input: $input) { commit { oid url } }
+}"""
+
 UPDATE_REFS_MUTATION = """mutation UpdateRefs($input: UpdateRefsInput!) {
   updateRefs(input: $input) { clientMutationId }
 }"""
 
 AUTO_MERGE_MUTATION = """mutation EnableAutoMerge($input: EnablePullRequestAutoMergeInput!) {
   enablePullRequestAutoMerge(input: $input) { pullRequest { id number autoMergeRequest { mergeMethod } } }
+}"""
+
+DISABLE_AUTO_MERGE_MUTATION = """mutation DisableAutoMerge($input: DisablePullRequestAutoMergeInput!) {
+  disablePullRequestAutoMerge(input: $input) { pullRequest { id number } }
 }"""
 
 TAGS_QUERY = """query Tags($owner: String!, $name: String!, $first: Int!, $after: String) {
@@ -37,8 +50,9 @@ TAGS_QUERY = """query Tags($owner: String!, $name: String!, $first: Int!, $after
 class GraphQLFailure(ForgeError):
     """A GraphQL response carried ``errors``; ``types`` holds their ``type`` codes (e.g. ``NOT_FOUND``)."""
 
-    def __init__(self, errors: list[dict[str, Any]]) -> None:
+    def __init__(self, errors: list[dict[str, Any]], data: dict[str, Any] | None = None) -> None:
         self.errors = errors
+        self.data = data  # the partial ``data`` GitHub sent beside the errors, if any
         self.types = {str(e["type"]) for e in errors if e.get("type")}
         super().__init__("; ".join(str(e.get("message", "")) for e in errors) or "GraphQL error")
 
@@ -87,5 +101,5 @@ class GitHubGraphQL(GitHubTransport):
             idempotent=idempotent,
         )
         if isinstance(data, dict) and data.get("errors"):
-            raise GraphQLFailure(list(data["errors"]))
+            raise GraphQLFailure(list(data["errors"]), data.get("data"))
         return dict(data.get("data") or {}) if isinstance(data, dict) else {}

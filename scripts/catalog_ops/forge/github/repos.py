@@ -16,6 +16,7 @@ from catalog_ops.errors import (
     Conflict,
     ForgeError,
     NotFound,
+    PermissionDenied,
     RefMoved,
 )
 from catalog_ops.forge.base import (
@@ -27,16 +28,16 @@ from catalog_ops.forge.base import (
     filter_repos,
     read_codeowners,
 )
+from catalog_ops.forge.github.batch import GitHubBatchReads
 from catalog_ops.forge.github.graphql import (
     COMMIT_MUTATION,
     UPDATE_REFS_MUTATION,
-    GitHubGraphQL,
     GraphQLFailure,
 )
 from catalog_ops.forge.github.transport import quote_path
 
 
-class GitHubRepos(GitHubGraphQL):
+class GitHubRepos(GitHubBatchReads):
     """Repository, content and branch operations."""
 
     def _repo_from(self, d: Mapping[str, Any]) -> Repo:
@@ -66,11 +67,12 @@ class GitHubRepos(GitHubGraphQL):
         skip_archived: bool = True,
         skip_forks: bool = True,
     ) -> RepoListing:
-        """``GET /orgs/{owner}/repos`` (or ``/users/{owner}/repos`` for a user), all pages."""
+        """``GET /orgs/{owner}/repos`` (every repository of the org the token can see), or for a
+        user account (the org call answers 404) ``user_repos``, all pages."""
         try:
             items = list(self._paginate(f"/orgs/{owner}/repos", {"type": "all"}))
         except NotFound:
-            items = list(self._paginate(f"/users/{owner}/repos", {"type": "owner"}))
+            items = self.user_repos(owner)
         return filter_repos(
             (self._repo_from(d) for d in sorted(items, key=lambda d: d["full_name"])),
             include=include,
@@ -79,6 +81,43 @@ class GitHubRepos(GitHubGraphQL):
             skip_archived=skip_archived,
             skip_forks=skip_forks,
         )
+
+    def user_repos(self, owner: str) -> list[dict[str, Any]]:
+        """Repositories (REST objects) of the user account ``owner``, private ones included.
+
+        ``GET /users/{u}/repos`` "Lists public repositories for the specified user"
+        (https://docs.github.com/en/rest/repos/repos#list-repositories-for-a-user): private
+        dependents would be missed. So the authenticated listings come first: an installation
+        token (GitHub App, Actions) lists ``GET /installation/repositories`` ("List repositories
+        that an app installation can access",
+        https://docs.github.com/en/rest/apps/installations#list-repositories-accessible-to-the-app-installation);
+        a personal token, for which that endpoint is a 403, lists ``GET /user/repos`` ("repositories
+        that the authenticated user has explicit permission (:read, :write, or :admin) to access",
+        https://docs.github.com/en/rest/repos/repos#list-repositories-for-the-authenticated-user).
+        Both are filtered to ``owner`` and merged with the public listing (public repos the token
+        has no explicit access to). Returned sorted by ``full_name``, each repository once.
+        """
+        found: dict[str, dict[str, Any]] = {}
+
+        def keep(items: Any) -> None:
+            for d in items:
+                if str(d.get("full_name", "")).split("/")[0].lower() == owner.lower():
+                    found.setdefault(str(d["full_name"]), dict(d))
+
+        token = getattr(self._auth, "token", "") if not hasattr(self._auth, "installation_id") else ""
+        personal = isinstance(token, str) and token.startswith(("ghp_", "github_pat_", "gho_", "ghu_"))
+        listed = False
+        if not personal:
+            try:
+                keep(self._paginate("/installation/repositories", key="repositories"))
+                listed = True
+            except (PermissionDenied, NotFound):
+                listed = False
+        if not listed:
+            with contextlib.suppress(PermissionDenied, NotFound):
+                keep(self._paginate("/user/repos", {"affiliation": "owner,collaborator,organization_member"}))
+        keep(self._paginate(f"/users/{owner}/repos", {"type": "owner"}))
+        return [found[k] for k in sorted(found)]
 
     def branch_sha(self, repo: str, branch: str) -> str | None:
         """``GET /repos/{r}/git/ref/heads/{branch}``; None on 404."""

@@ -17,9 +17,16 @@ are paced and failures are handled in one place:
   ``Retry-After`` waits that many seconds; with ``X-RateLimit-Remaining: 0`` it waits until
   ``X-RateLimit-Reset``; a secondary-limit message without headers waits
   ``backoff`` (exponential, starting at 60 s as GitHub advises, capped by ``max_wait``). At most
-  ``max_retries`` waits per request, then ``RateLimited``.
-* **Pacing**: content-creating requests (REST POST/PATCH/PUT/DELETE and GraphQL mutations) are
-  spaced by ``write_interval`` seconds (default 1, GitHub's guidance for secondary limits).
+  ``max_retries`` waits per request, then ``RateLimited``. GraphQL limits arrive as HTTP 200
+  with ``errors[].type == "RATE_LIMITED"`` or the secondary-limit message
+  (``graphql_rate_limited``) and take the same waits; the commit path never falls back to Git
+  Data writes while limited (``RateLimited`` is not a ``GraphQLFailure``).
+* **Pacing** (``pacing.Budget``): content-creating requests (REST POST/PATCH/PUT/DELETE and
+  GraphQL mutations) take slots of GitHub's 80-a-minute / 500-an-hour windows, spaced by
+  ``write_interval`` seconds (default 1, GitHub's guidance for secondary limits); every response's
+  ``x-ratelimit-*`` headers feed the primary limit, which is waited for when it runs out. A
+  rate-limit wait is taken whenever it ends before the budget's ``deadline`` (the job's end);
+  without a deadline, up to ``max_wait``. Otherwise ``pacing.BudgetExhausted`` says when to resume.
 * **Retries**: idempotent requests (GET, PUT, DELETE, and writes whose effect is a set/replace)
   are retried on 5xx and connection errors with exponential backoff. Non-idempotent writes
   (create PR/comment/issue/release/ref, commits) are not blindly repeated: after a failure the
@@ -53,6 +60,7 @@ from catalog_ops.errors import (
     RateLimited,
     UsageError,
 )
+from catalog_ops.forge.github.pacing import Budget, BudgetExhausted
 from catalog_ops.gitutil import redact
 from catalog_ops.settings import check_api_url, check_app_credentials
 
@@ -94,6 +102,27 @@ def _connect_reason(exc: BaseException) -> str:
             cur.__cause__ or cur.__context__ or (reason if isinstance(reason, BaseException) else None) or nxt
         )
     return "TLS error" if tls else type(exc).__name__
+
+
+def graphql_rate_limited(data: Any) -> str | None:
+    """The limit message when a GraphQL answer (HTTP 200) reports a rate limit, else None.
+
+    GitHub: over the primary limit "you will receive a response with a 200 status code and an
+    error message" with ``x-ratelimit-remaining: 0`` and ``x-ratelimit-reset``; the error's
+    ``type`` is ``RATE_LIMITED`` (github/docs#22607). Secondary limits carry the "secondary rate
+    limit" message and may carry ``retry-after``
+    (https://docs.github.com/en/graphql/overview/rate-limits-and-query-limits-for-the-graphql-api#exceeding-the-rate-limit,
+    #secondary-rate-limits).
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("errors"), list):
+        return None
+    for err in data["errors"]:
+        if not isinstance(err, dict):
+            continue
+        message = str(err.get("message", ""))
+        if err.get("type") == "RATE_LIMITED" or "rate limit" in message.lower():
+            return message or "RATE_LIMITED"
+    return None
 
 
 def quote_path(part: str) -> str:
@@ -157,6 +186,8 @@ class GitHubTransport:
         commit_api: ``"graphql"`` (createCommitOnBranch, default) or ``"git-data"``.
         timeout: HTTP timeout in seconds.
         sleep: injectable sleep (tests).
+        budget: the pacer (``pacing.Budget``; default: GitHub's limits, ``write_interval``
+            spacing, no deadline).
 
     Raises:
         AuthError: no credentials were given.
@@ -180,6 +211,7 @@ class GitHubTransport:
         commit_api: str = "graphql",
         timeout: int = 30,
         sleep: Callable[[float], None] = time.sleep,
+        budget: Budget | None = None,
     ) -> None:
         auth: Auth.Auth
         if token:
@@ -210,7 +242,7 @@ class GitHubTransport:
             seconds_between_writes=None,
         )
         self._req = self._gh.requester
-        self.pacer = WritePacer(write_interval, sleep)
+        self.pacer = budget or Budget(interval=write_interval, sleep=sleep)
         self.max_retries = max_retries
         self.max_wait = max_wait
         self.backoff = backoff
@@ -286,6 +318,7 @@ class GitHubTransport:
         attempt = 0
         connect_failures = 0
         while True:
+            self.pacer.wait_primary("graphql" if graphql else "core")
             if content:
                 self.pacer.wait()
             kinds = ["requests", "graphql" if graphql else verb]
@@ -298,7 +331,18 @@ class GitHubTransport:
                 headers, data = self._req.requestJsonAndCheck(
                     verb, url, parameters=dict(params or {}), input=body
                 )
-                return self._check_json(headers, data, verb, url)
+                self.pacer.observe(headers or {})
+                got = self._check_json(headers, data, verb, url)
+                limited = graphql_rate_limited(got[1]) if graphql else None
+                if limited is None:
+                    return got
+                # GraphQL limits answer HTTP 200 with ``errors`` (see ``graphql_rate_limited``):
+                # the same back-off as REST's 403/429, nothing was carried out, so re-sending is safe.
+                headers = {k.lower(): v for k, v in (got[0] or {}).items()}
+                wait = self._rate_limit_wait(403, headers, {"message": limited})
+                self._limited(verb, url, attempt, wait if wait is not None else self.secondary_backoff)
+                attempt += 1
+                continue
             except ValueError:  # a body that starts like JSON but is not (PyGithub re-raises it)
                 raise ForgeError(
                     f"{self._origin()} answered {verb} {self._show(url)} with invalid JSON: is the API URL "
@@ -306,15 +350,10 @@ class GitHubTransport:
                 ) from None
             except GithubException as exc:
                 headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+                self.pacer.observe(headers)
                 wait = self._rate_limit_wait(exc.status, headers, exc.data)
                 if wait is not None:
-                    if attempt >= self.max_retries or wait > self.max_wait:
-                        raise RateLimited(
-                            f"GitHub rate limit on {verb} {self._show(url)}: still limited after {attempt} "
-                            f"retries (next wait {wait:.0f}s)"
-                        ) from None
-                    self._count("rate_limited")
-                    self._wait("rate-limit", wait)
+                    self._limited(verb, url, attempt, wait)
                     attempt += 1
                     continue
                 if exc.status >= 500:
@@ -342,6 +381,26 @@ class GitHubTransport:
                     attempt += 1
                     continue
                 raise TransientError(f"{verb} {self._show(url)} failed: {type(exc).__name__}") from None
+
+    def _limited(self, verb: str, url: str, attempt: int, wait: float) -> None:
+        """Wait out a rate limit (REST 403/429 or GraphQL 200-with-errors) before re-sending, or
+        raise ``RateLimited`` when ``max_retries`` waits were taken or ``wait`` exceeds ``max_wait``
+        (no deadline set), or ``BudgetExhausted`` (with the time to resume) when the wait would end
+        after the budget's deadline (the job's end)."""
+        if self.pacer.deadline is not None and not self.pacer.fits(wait):
+            raise BudgetExhausted(
+                f"GitHub rate limit on {verb} {self._show(url)}: the wait ({wait:.0f}s) ends after "
+                "this job's deadline",
+                resume_at=time.time() + wait,
+            ) from None
+        too_long = wait > self.max_wait and self.pacer.deadline is None
+        if attempt >= self.max_retries or too_long:
+            raise RateLimited(
+                f"GitHub rate limit on {verb} {self._show(url)}: still limited after {attempt} "
+                f"retries (next wait {wait:.0f}s)"
+            ) from None
+        self._count("rate_limited")
+        self._wait("rate-limit", wait)
 
     def _check_json(
         self, headers: dict[str, Any], data: Any, verb: str, url: str

@@ -2,7 +2,8 @@
 
 The command is ``LocalChecks.command`` (a shell command; environment below) or, when None, the
 built-in default ``<tf> fmt -check`` then ``<tf> init -backend=false`` and ``<tf> validate`` in
-every changed directory containing ``*.tf`` files. Exit status 0 means success. The export is
+every changed directory containing ``*.tf``, ``*.tf.json`` or ``*.tofu`` files; when there is none
+(e.g. only Terragrunt files changed) no check runs (``ChecksState.NONE``, never a success). Exit status 0 means success. The export is
 ``git archive`` of the PR head (through ``catalog_ops.gitutil``).
 """
 
@@ -100,9 +101,19 @@ class LocalChecks:
     def _default_checks(
         self, work: Path, dirs: list[str], env: dict[str, str]
     ) -> tuple[ChecksState, int, str]:
-        tf_dirs = [d for d in dirs if (work / d).is_dir() and any((work / d).glob("*.tf"))]
+        tf_dirs = [
+            d
+            for d in dirs
+            if (work / d).is_dir() and any(any((work / d).glob(g)) for g in ("*.tf", "*.tf.json", "*.tofu"))
+        ]
         if not tf_dirs:
-            return ChecksState.SUCCESS, 0, "no changed Terraform directories; nothing to check\n"
+            # Nothing was checked: that is no check at all (the merge gate does not merge it),
+            # never a success (issue 14: a Terragrunt-only change is not "tested").
+            return (
+                ChecksState.NONE,
+                0,
+                "no changed Terraform directories (*.tf, *.tf.json, *.tofu); no check ran\n",
+            )
         from catalog_ops.toolchain import tf_cli, tool_env
 
         tf = str(tf_cli(self.tf_binary))  # raises ToolMissing

@@ -131,8 +131,10 @@ class LocalRepos(LocalStore):
 
     def set_repo_settings(self, repo: str, **settings: Any) -> None:
         """Change repository record settings (``topics``, ``archived``, ``fork``, ``disabled``,
-        ``allow_auto_merge``, ``default_branch``, ``description``). Raises UsageError on others."""
+        ``allow_auto_merge``, ``default_branch``, ``description``, ``ci``: False makes the
+        repository one whose CI never reports a check). Raises UsageError on others."""
         allowed = {
+            "ci",
             "topics",
             "archived",
             "fork",

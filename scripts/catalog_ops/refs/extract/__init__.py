@@ -8,7 +8,8 @@ come out in document order. A new form is a new extractor module and one line in
 from __future__ import annotations
 
 from catalog_ops.hcl import json as hjson
-from catalog_ops.refs.extract.base import Extractor
+from catalog_ops.refs.extract.base import Extractor, file_dialect
+from catalog_ops.refs.extract.legacy_provider import LEGACY_PROVIDER
 from catalog_ops.refs.extract.module import MODULE
 from catalog_ops.refs.extract.provider import PROVIDER, implied_provider_source
 from catalog_ops.refs.extract.required_version import REQUIRED_VERSION
@@ -23,6 +24,7 @@ __all__ = [
     "EXTRACTORS",
     "FILE_NAMES",
     "Extractor",
+    "file_dialect",
     "file_references",
     "hcl_references",
     "implied_provider_source",
@@ -37,6 +39,7 @@ EXTRACTORS: tuple[Extractor, ...] = (
     TERRAGRUNT_SOURCE,
     REQUIRED_VERSION,
     PROVIDER,
+    LEGACY_PROVIDER,
     VERSION_FILES,
 )
 BLOCK_TYPES: tuple[str, ...] = tuple(dict.fromkeys(b for e in EXTRACTORS for b in e.blocks))
@@ -44,13 +47,21 @@ FILE_NAMES: tuple[str, ...] = tuple(n for e in EXTRACTORS for n in e.files)
 
 
 def hcl_references(loader: Loader, f: ParsedFile) -> list[Reference]:
-    """References of a parsed HCL file (``f.root`` must be set), in document order."""
+    """References of a parsed HCL file (``f.root`` must be set), in document order.
+
+    Only the extractors of the file's dialect (``file_dialect``) are asked: a ``*.tf``/``*.tofu``
+    file's ``module``, ``terraform`` and ``provider`` blocks, a Terragrunt file's
+    ``terraform { source }``, a stack file's ``unit``/``stack`` blocks — never
+    ``required_version``, ``required_providers`` or ``module`` blocks of a ``*.hcl`` file
+    (Terragrunt reads none of them; docs/references.md).
+    """
     assert f.root is not None
     ev = Evaluator(loader, f.path)
+    dialect = file_dialect(f.path)
     refs: list[Reference] = []
     for b in f.root.blocks:
         for ext in EXTRACTORS:
-            if ext.hcl is not None and b.type in ext.blocks:
+            if ext.hcl is not None and b.type in ext.blocks and dialect in ext.dialects:
                 refs.extend(ext.hcl(ev, f, b))
     return refs
 

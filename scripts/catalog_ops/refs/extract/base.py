@@ -30,6 +30,10 @@ class Extractor:
             of one of ``blocks`` (``{"module": {...}}`` passes the ``{...}``).
         files: base names of whole files it reads (``.terraform-version``).
         file: ``(path, text) -> references`` for those files.
+        dialects: the kinds of HCL file whose blocks it reads (``file_dialect``): ``terraform``
+            (``*.tf``/``*.tofu``: Terraform and OpenTofu configuration), ``terragrunt``
+            (``*.hcl`` Terragrunt configuration), ``stack`` (``terragrunt.stack.hcl``). A
+            Terragrunt file's ``terraform`` block is not Terraform's: only its ``source`` counts.
     """
 
     name: str
@@ -38,6 +42,22 @@ class Extractor:
     json: JsonExtract | None = None
     files: tuple[str, ...] = ()
     file: FileExtract | None = None
+    dialects: tuple[str, ...] = ("terraform",)
+
+
+STACK_FILE = "terragrunt.stack.hcl"
+"""The file Terragrunt reads ``unit``/``stack`` blocks from (Terragrunt docs, "Stacks")."""
+
+
+def file_dialect(path: str) -> str:
+    """Which configuration language an HCL file holds, by name: ``terraform`` for ``*.tf`` and
+    ``*.tofu`` (https://opentofu.org/docs/language/files/), ``stack`` for
+    ``terragrunt.stack.hcl``, ``terragrunt`` for every other ``*.hcl`` that ``refs`` scans
+    (``terragrunt.hcl``, ``root.hcl``, included files; see ``refs.scan.is_candidate_path``)."""
+    base = path.replace("\\", "/").rsplit("/", 1)[-1]
+    if base.endswith((".tf", ".tofu")):
+        return "terraform"
+    return "stack" if base == STACK_FILE else "terragrunt"
 
 
 def status_for(src: ModuleSource) -> tuple[RefStatus, str | None]:

@@ -4,6 +4,7 @@ Requirements"), HCL and JSON, including the legacy ``NAME = "~> 5.0"`` form."""
 from __future__ import annotations
 
 from catalog_ops.core.edits import line_col
+from catalog_ops.core.sources import parse_provider_address
 from catalog_ops.hcl import json as hjson
 from catalog_ops.hcl.body import Attr, Block, object_items
 from catalog_ops.refs.extract.base import Extractor, literal
@@ -34,10 +35,23 @@ def _provider_ref(ev: Evaluator, f: ParsedFile, pname: str, pattr: Attr) -> Refe
             line, col = line_col(f.text, vt[0].start)
     if items is None or "source" not in items:
         psource = implied_provider_source(pname)
+    status, reason = provider_status(psource)
     return Reference(
-        f.path, line, col, RefKindOfEntry.PROVIDER, pname, None, version, RefStatus.OK, None, f.path, None,
+        f.path, line, col, RefKindOfEntry.PROVIDER, pname, None, version, status, reason, f.path, None,
         span, psource,
     )  # fmt: skip
+
+
+def provider_status(psource: str | None) -> tuple[RefStatus, str | None]:
+    """Status of a ``required_providers`` entry by its source address: ``dynamic`` when the
+    written source is not a literal (``None``), ``unsupported`` when it is not a valid
+    ``[HOST/]NAMESPACE/TYPE`` (``core.sources.parse_provider_address``, the function the sweep
+    asks too, so ``refs`` and the sweep agree), else ``ok``."""
+    if psource is None:
+        return RefStatus.DYNAMIC, "provider source is not a literal"
+    if parse_provider_address(psource) is None:
+        return RefStatus.UNSUPPORTED, f"provider source {psource!r} is not [HOST/]NAMESPACE/TYPE"
+    return RefStatus.OK, None
 
 
 def _hcl(ev: Evaluator, f: ParsedFile, b: Block) -> list[Reference]:
@@ -66,9 +80,10 @@ def _json(path: str, text: str, tf: hjson.JNode) -> list[Reference]:
             if pnode.kind == "str" or snode is None:
                 psource = implied_provider_source(pname)
             line, col = line_col(text, pos)
+            status, reason = provider_status(psource)
             refs.append(
                 Reference(
-                    path, line, col, RefKindOfEntry.PROVIDER, pname, None, version, RefStatus.OK, None, path,
+                    path, line, col, RefKindOfEntry.PROVIDER, pname, None, version, status, reason, path,
                     None, vspan, psource,
                 )
             )  # fmt: skip

@@ -35,4 +35,4 @@ def _hcl(ev: Evaluator, f: ParsedFile, b: Block) -> list[Reference]:
     return [ref]
 
 
-STACK = Extractor("stack", blocks=("unit", "stack"), hcl=_hcl)
+STACK = Extractor("stack", blocks=("unit", "stack"), hcl=_hcl, dialects=("stack",))

@@ -14,4 +14,4 @@ def _hcl(ev: Evaluator, f: ParsedFile, b: Block) -> list[Reference]:
     return [module_ref(ev, f, RefKindOfEntry.TERRAGRUNT, None, b.attrs["source"], None)]
 
 
-TERRAGRUNT_SOURCE = Extractor("terragrunt_source", blocks=("terraform",), hcl=_hcl)
+TERRAGRUNT_SOURCE = Extractor("terragrunt_source", blocks=("terraform",), hcl=_hcl, dialects=("terragrunt",))

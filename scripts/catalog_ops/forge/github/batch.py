@@ -1,0 +1,342 @@
+"""Batched reads for GitHubForge: many repositories per GraphQL request.
+
+A rollout plan over an org reads, for every dependent, its default branch head, the paths of its
+tree, and the texts of the few files that can hold references. One REST request per repository
+(plus one per file) makes a 5,000-repository org cost tens of thousands of requests; GraphQL
+answers any number of aliased ``repository(...)`` fields in one request. Three batched requests
+kinds, each a GraphQL query (no mutation, so never content-creating):
+
+* **heads** (``read_snapshots(..., trees=False)``): ``defaultBranchRef { name target { oid } }``
+  and the open PR on the rollout branch (``pullRequests(headRefName:, states: OPEN, first: 1)``),
+  ``HEADS_PER_QUERY`` repositories a request;
+* **trees** (``trees=True``): the same plus the tree of the head, ``TREE_DEPTH`` directory levels
+  deep in one go (``Tree.entries { name type size object { ... on Tree { entries ... } } }``); deeper
+  directories are read in follow-up batches (``object(expression: "<oid>:<dir>")``);
+* **blobs** (``read_blobs``): ``object(expression: "<commit>:<path>") { ... on Blob { text
+  byteSize isBinary isTruncated } }``, up to ``BLOBS_PER_QUERY`` files or ``BLOB_BYTES_PER_QUERY``
+  bytes (from the tree entry sizes) a request. Binary or truncated blobs are read through REST.
+
+Costs (GitHub docs, https://docs.github.com/en/graphql/overview/rate-limits-and-query-limits-for-the-graphql-api):
+the primary-limit score of a query counts only *connections* (``Tree.entries`` is a plain list),
+so each of these requests scores 1 point (heads: ``HEADS_PER_QUERY`` ``first: 1`` connections,
+100/100 = 1); for the secondary limits each counts as one request worth 1 point of the 2,000
+GraphQL points a minute. A repository GitHub cannot resolve (missing, no access) comes back as
+``None`` with a ``NOT_FOUND`` error for its alias only; the other aliases are answered.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from catalog_ops.forge.github.graphql import GitHubGraphQL, GraphQLFailure
+from catalog_ops.forge.github.transport import TransientError
+
+HEADS_PER_QUERY = 100
+TREES_PER_QUERY = 100
+TREE_DEPTH = 4
+BLOBS_PER_QUERY = 250
+BLOB_BYTES_PER_QUERY = 1_000_000
+
+
+@dataclasses.dataclass(frozen=True)
+class Snapshot:
+    """One repository as a batched read saw it.
+
+    Attributes:
+        repo: ``owner/name``; default_branch: its default branch ("" when empty/unknown).
+        head: commit id of the default branch head (None: empty repository or not readable).
+        paths: ``{path: blob size in bytes}`` of the head's tree (files and submodules; None
+            when the tree was not asked for).
+        open_pr: number of the open PR on the asked rollout branch, or None.
+        error: why the repository could not be read (None when it could).
+    """
+
+    repo: str
+    default_branch: str = ""
+    head: str | None = None
+    paths: Mapping[str, int] | None = None
+    open_pr: int | None = None
+    error: str | None = None
+
+
+def _lit(text: str) -> str:
+    """A GraphQL string literal (JSON string syntax is GraphQL's)."""
+    return json.dumps(text)
+
+
+def _tree_fields(depth: int) -> str:
+    inner = "name type size"
+    if depth > 1:
+        inner += " object { ... on Tree { oid " + _tree_fields(depth - 1) + " } }"
+    else:
+        inner += " oid"
+    return "entries { " + inner + " }"
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+class GitHubBatchReads(GitHubGraphQL):
+    """``read_snapshots`` and ``read_blobs``: the batched reads of the module docstring."""
+
+    def _batch_query(self, fields: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+        """One query with the aliased ``fields``; returns (data, {alias: error message}).
+
+        A batch that times out or fails with a 5xx is split in halves (GitHub stops queries that
+        run too long: https://docs.github.com/en/graphql/overview/rate-limits-and-query-limits-for-the-graphql-api#timeouts);
+        a single alias is retried like any idempotent request."""
+        if len(fields) > 1:
+            try:
+                return self._batch_query_once(fields, retry=False)
+            except TransientError:
+                self._count("batch_split")
+                items = list(fields.items())
+                half = len(items) // 2
+                d1, e1 = self._batch_query(dict(items[:half]))
+                d2, e2 = self._batch_query(dict(items[half:]))
+                return {**d1, **d2}, {**e1, **e2}
+        return self._batch_query_once(fields, retry=True)
+
+    def _batch_query_once(
+        self, fields: Mapping[str, str], *, retry: bool
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        query = "query {\n" + "\n".join(f"  {alias}: {body}" for alias, body in fields.items()) + "\n}"
+        try:
+            data = self._graphql(query, {}, mutation=False, idempotent=retry)
+            return data, {}
+        except GraphQLFailure as exc:
+            # Per-alias errors (NOT_FOUND for one repository) come with the other aliases' data.
+            errors: dict[str, str] = {}
+            for err in exc.errors:
+                path = err.get("path") or []
+                if path:
+                    errors[str(path[0])] = str(err.get("message") or "GraphQL error")
+            partial = getattr(exc, "data", None)
+            if not errors or partial is None:
+                raise
+            return dict(partial), errors
+
+    def read_snapshots(
+        self, repos: Sequence[str], *, trees: bool, pr_branch: str | None = None
+    ) -> dict[str, Snapshot]:
+        """Heads (and with ``trees`` the tree paths) of ``repos``, batched (module docstring).
+
+        Args:
+            repos: ``owner/name`` names.
+            trees: also read the head's tree.
+            pr_branch: also look up the open PR whose head is this branch.
+
+        Returns:
+            ``{repo: Snapshot}`` for every name (``error`` set for one that could not be read).
+
+        Raises:
+            ForgeError: a whole request failed (auth, rate limit after the transport's waits).
+        """
+        out: dict[str, Snapshot] = {}
+        per = TREES_PER_QUERY if trees else HEADS_PER_QUERY
+        pr_field = (
+            f" pullRequests(headRefName: {_lit(pr_branch)}, states: OPEN, first: 1) {{ nodes {{ number }} }}"
+            if pr_branch
+            else ""
+        )
+        tree = f" ... on Commit {{ tree {{ oid {_tree_fields(TREE_DEPTH)} }} }}" if trees else ""
+        for chunk in _chunks(list(repos), per):
+            fields = {}
+            for i, name in enumerate(chunk):
+                owner, _, short = name.partition("/")
+                fields[f"r{i}"] = (
+                    f"repository(owner: {_lit(owner)}, name: {_lit(short)}) {{ "
+                    f"defaultBranchRef {{ name target {{ oid{tree} }} }}{pr_field} }}"
+                )
+            data, errors = self._batch_query(fields)
+            pending: list[tuple[str, str, str]] = []  # (repo, dir path, tree oid) to expand
+            for i, name in enumerate(chunk):
+                node = data.get(f"r{i}")
+                if node is None:
+                    out[name] = Snapshot(repo=name, error=errors.get(f"r{i}", "not found"))
+                    continue
+                ref = node.get("defaultBranchRef")
+                prs = (node.get("pullRequests") or {}).get("nodes") or []
+                open_pr = int(prs[0]["number"]) if prs else None
+                if ref is None:
+                    out[name] = Snapshot(repo=name, paths={} if trees else None, open_pr=open_pr)
+                    continue
+                target = ref.get("target") or {}
+                paths: dict[str, int] | None = None
+                if trees:
+                    paths = {}
+                    self._collect(name, "", (target.get("tree") or {}).get("entries") or [], paths, pending)
+                out[name] = Snapshot(
+                    repo=name,
+                    default_branch=str(ref.get("name") or ""),
+                    head=str(target.get("oid") or "") or None,
+                    paths=paths,
+                    open_pr=open_pr,
+                )
+            self._expand(pending, out)
+        return out
+
+    def _collect(
+        self,
+        repo: str,
+        prefix: str,
+        entries: Sequence[Mapping[str, Any]],
+        paths: dict[str, int],
+        pending: list[tuple[str, str, str]],
+    ) -> None:
+        """Add the files of ``entries`` (a tree at ``prefix``) to ``paths``; directories the
+        query did not expand go to ``pending`` as ``(repo, dir path, tree oid)``."""
+        for e in entries:
+            path = f"{prefix}{e['name']}"
+            if e.get("type") == "tree":
+                obj = e.get("object") or {}
+                if "entries" in obj:
+                    self._collect(repo, path + "/", obj["entries"], paths, pending)
+                else:
+                    pending.append((repo, path, str(obj.get("oid") or e.get("oid") or "")))
+            else:
+                paths[path] = int(e.get("size") or 0)
+
+    def _expand(self, pending: list[tuple[str, str, str]], out: dict[str, Snapshot]) -> None:
+        """Read directories deeper than ``TREE_DEPTH`` in batches, until none is left."""
+        while pending:
+            batch, pending = pending[:TREES_PER_QUERY], pending[TREES_PER_QUERY:]
+            fields = {}
+            for i, (repo, _path, oid) in enumerate(batch):
+                owner, _, short = repo.partition("/")
+                fields[f"t{i}"] = (
+                    f"repository(owner: {_lit(owner)}, name: {_lit(short)}) {{ "
+                    f"object(oid: {_lit(oid)}) {{ ... on Tree {{ oid {_tree_fields(TREE_DEPTH)} }} }} }}"
+                )
+            data, _errors = self._batch_query(fields)
+            for i, (repo, path, _oid) in enumerate(batch):
+                obj = ((data.get(f"t{i}") or {}).get("object")) or {}
+                snap = out[repo]
+                paths = dict(snap.paths or {})
+                self._collect(repo, path + "/", obj.get("entries") or [], paths, pending)
+                out[repo] = dataclasses.replace(snap, paths=paths)
+
+    def read_rollout_states(
+        self, repos: Sequence[str], branch: str
+    ) -> dict[str, tuple[str | None, str, Any, Any]]:
+        """See the module function ``read_rollout_states``."""
+        return read_rollout_states(self, repos, branch)
+
+    def read_blobs(
+        self, wanted: Sequence[tuple[str, str, str]], sizes: Mapping[tuple[str, str], int] | None = None
+    ) -> dict[tuple[str, str], bytes | None]:
+        """Texts of files, batched: ``wanted`` is ``(repo, commit, path)``; returns
+        ``{(repo, path): bytes or None (absent)}``. Binary or truncated blobs (GitHub's
+        ``Blob.text`` is null or cut for them) are read through ``read_file`` (REST).
+
+        Args:
+            sizes: ``{(repo, path): bytes}`` from the tree, to keep each request under
+                ``BLOB_BYTES_PER_QUERY``.
+        """
+        out: dict[tuple[str, str], bytes | None] = {}
+        batches: list[list[tuple[str, str, str]]] = [[]]
+        weight = 0
+        for item in wanted:
+            size = (sizes or {}).get((item[0], item[2]), 0)
+            if batches[-1] and (len(batches[-1]) >= BLOBS_PER_QUERY or weight + size > BLOB_BYTES_PER_QUERY):
+                batches.append([])
+                weight = 0
+            batches[-1].append(item)
+            weight += size
+        for batch in batches:
+            if not batch:
+                continue
+            fields = {}
+            for i, (repo, commit, path) in enumerate(batch):
+                owner, _, short = repo.partition("/")
+                fields[f"b{i}"] = (
+                    f"repository(owner: {_lit(owner)}, name: {_lit(short)}) {{ "
+                    f"object(expression: {_lit(f'{commit}:{path}')}) {{ ... on Blob {{ text isBinary isTruncated }} }} }}"
+                )
+            data, _errors = self._batch_query(fields)
+            for i, (repo, commit, path) in enumerate(batch):
+                obj = (data.get(f"b{i}") or {}).get("object")
+                if obj is None:
+                    out[(repo, path)] = None
+                elif obj.get("isBinary") or obj.get("isTruncated") or obj.get("text") is None:
+                    out[(repo, path)] = self.read_file(repo, path, commit)  # type: ignore[attr-defined]
+                else:
+                    out[(repo, path)] = str(obj["text"]).encode("utf-8")
+        return out
+
+
+ROLLOUT_STATE_FIELDS = (
+    "id defaultBranchRef {{ name target {{ oid }} }} "
+    "pullRequests(headRefName: {branch}, states: OPEN, first: 1) {{ nodes {{ number title body url "
+    "headRefName headRefOid baseRefName autoMergeRequest {{ mergeMethod }} labels(first: 30) {{ nodes {{ name }} }} }} }} "
+    "closed: pullRequests(headRefName: {branch}, states: [CLOSED, MERGED], first: 1, "
+    "orderBy: {{field: CREATED_AT, direction: DESC}}) {{ nodes {{ number title body url headRefName headRefOid "
+    "baseRefName merged }} }}"
+)
+
+
+def _pull_from_graphql(repo: str, node: Mapping[str, Any], state: Any = None) -> Any:
+    from catalog_ops.forge.base import PullRequest, PullState
+
+    auto = node.get("autoMergeRequest")
+    if state is None:
+        state = PullState.OPEN
+    return PullRequest(
+        repo=repo,
+        number=int(node["number"]),
+        title=str(node.get("title") or ""),
+        body=str(node.get("body") or ""),
+        head=str(node.get("headRefName") or ""),
+        base=str(node.get("baseRefName") or ""),
+        head_sha=str(node.get("headRefOid") or ""),
+        state=state,
+        url=str(node.get("url") or ""),
+        labels=tuple(str(x["name"]) for x in ((node.get("labels") or {}).get("nodes") or ())),
+        auto_merge=auto is not None,
+        merge_method=str(auto["mergeMethod"]).lower() if auto else None,
+    )
+
+
+def read_rollout_states(
+    forge: GitHubBatchReads, repos: Sequence[str], branch: str
+) -> dict[str, tuple[str | None, str, Any, Any]]:
+    """The freshness check of a rollout apply, batched: for each repository its default-branch
+    head, default branch name, open PR on ``branch`` (a ``forge.base.PullRequest`` without
+    reviewers, or None) and the newest closed or merged PR on ``branch`` (or None).
+    Repositories that could not be read are left out (the caller reads them the
+    per-repository way)."""
+    from catalog_ops.forge.base import PullState
+
+    out: dict[str, tuple[str | None, str, Any, Any]] = {}
+    fields_tpl = ROLLOUT_STATE_FIELDS.format(branch=_lit(branch))
+    for chunk in _chunks(list(repos), HEADS_PER_QUERY):
+        fields = {}
+        for i, name in enumerate(chunk):
+            owner, _, short = name.partition("/")
+            fields[f"r{i}"] = f"repository(owner: {_lit(owner)}, name: {_lit(short)}) {{ {fields_tpl} }}"
+        data, _errors = forge._batch_query(fields)
+        for i, name in enumerate(chunk):
+            node = data.get(f"r{i}")
+            if node is None:
+                continue
+            ref = node.get("defaultBranchRef") or {}
+            if node.get("id"):  # the node id createRef needs (forge.github.repos.commit_files)
+                forge.__dict__.setdefault("_node_ids", {})[name] = str(node["id"])
+            prs = (node.get("pullRequests") or {}).get("nodes") or []
+            closed = (node.get("closed") or {}).get("nodes") or []
+            last = None
+            if closed:
+                st = PullState.MERGED if closed[0].get("merged") else PullState.CLOSED
+                last = _pull_from_graphql(name, closed[0], st)
+            out[name] = (
+                str((ref.get("target") or {}).get("oid") or "") or None,
+                str(ref.get("name") or ""),
+                _pull_from_graphql(name, prs[0]) if prs else None,
+                last,
+            )
+    return out
