@@ -1851,10 +1851,14 @@ class GitHubEmulator:
     def r_list_issues(
         self, owner: str, repo: str, query: dict[str, list[str]], req_path: str, **_: Any
     ) -> tuple[int, Any, dict[str, str]]:
-        """Emulates ``GET /repos/{owner}/{repo}/issues`` (GitHub REST API)."""
+        """Emulates ``GET /repos/{owner}/{repo}/issues`` (GitHub REST API, "List repository
+        issues": ``state``, ``labels``, and ``creator``, "The user that created the issue",
+        https://docs.github.com/en/rest/issues/issues#list-repository-issues; logins compare
+        case-insensitively)."""
         r = self._repo(owner, repo)
         state = query.get("state", ["open"])[0]
         labels = [x for x in query.get("labels", [""])[0].split(",") if x]
+        creator = query.get("creator", [""])[0].lower()
         items = []
         merged = {
             **{n: ("issue", i) for n, i in r.issues.items()},
@@ -1865,6 +1869,8 @@ class GitHubEmulator:
             if state != "all" and item["state"] != state:
                 continue
             if labels and not set(labels) <= set(item["labels"]):
+                continue
+            if creator and str(item.get("user") or "").lower() != creator:
                 continue
             items.append(
                 self.state.issue_json(r, item) if kind == "issue" else self.state.pull_as_issue_json(r, item)

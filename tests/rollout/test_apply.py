@@ -333,6 +333,27 @@ def test_template_override(rollout_world: RolloutWorld, tmp_path: Path) -> None:
     assert pr is not None and pr.title == title
 
 
+def test_custom_template_marker_moves_to_the_end(rollout_world: RolloutWorld, tmp_path: Path) -> None:
+    """Only a trailing marker is read (docs/security.md), so a custom body that puts it first gets
+    it moved to the end, and a rerun recognises the PR as up to date."""
+    w = rollout_world
+    example_world(w)
+    w.release("v1.1.0", modules=["modules/network"])
+    tdir = tmp_path / "tpl"
+    tdir.mkdir()
+    (tdir / "pr_body.md.j2").write_text("{{ marker }}\nUpdate to {{ target }}.\n")
+    plan = w.plan()
+    dep = next(d for d in plan.dependents if d.repo == "acme/web")
+    from catalog_ops.rollout.prtext import template_env
+
+    _title, body = render_pr(plan, dep, env=template_env(tdir))
+    assert body.startswith("Update to v1.1.0.\n\n<!-- catalog-ops:rollout ") and body.endswith("-->\n")
+    assert parse_marker(body) is not None and body.count("catalog-ops:rollout") == 1
+    w.apply(plan, template_dir=tdir)
+    rerun = w.apply(plan, template_dir=tdir)
+    assert outcome_of(rerun, "acme/web").kind is OutcomeKind.UP_TO_DATE
+
+
 def test_terragrunt_include_composed_source_apply(rollout_world: RolloutWorld) -> None:
     w = rollout_world
     w.release("v1.0.0", modules=["modules/network"])

@@ -271,6 +271,9 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
     if not args.out or args.json:
         sys.stdout.write(doc)
     print_wide(console, plan_table(plan))
+    for line in plan.warnings:
+        console.print(f"[yellow]warning[/]: {escape(line)}", soft_wrap=True)
+        gha.annotate("warning", line, title="catalog-ops rollout plan")
     for d in plan.dependents:
         if d.action.value == "skip" and d.reason and d.reason.startswith("invalid config"):
             gha.annotate("warning", d.reason, title=f"catalog-ops rollout: {d.repo} skipped")

@@ -92,6 +92,7 @@ class PullRequest:
     auto_merge: bool = False
     merge_method: str | None = None
     merged_sha: str | None = None
+    author: str | None = None  # login that opened it (GitHub ``user.login``); None: forge has no authors
 
 
 class ChecksState(enum.StrEnum):
@@ -176,6 +177,7 @@ class Release:
     prerelease: bool = False
     draft: bool = False
     created_at: str = ""  # ISO 8601 UTC
+    author: str | None = None  # login that published it (GitHub ``author.login``); None: no authors
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -185,6 +187,7 @@ class Comment:
     id: int
     body: str
     url: str
+    author: str | None = None  # login that wrote it (GitHub ``user.login``); None: no authors
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -196,6 +199,7 @@ class Issue:
     body: str
     url: str
     state: str = "open"
+    author: str | None = None  # login that opened it (GitHub ``user.login``); None: no authors
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -471,7 +475,8 @@ class Comments(Protocol):
 
     def upsert_comment(self, repo: str, number: int, *, marker: str, body: str) -> Comment:
         """Create, or update in place, the one comment on PR/issue ``number`` whose body
-        contains ``marker``. ``body`` must contain ``marker``."""
+        contains ``marker`` and whose author is the forge's ``identity()`` (a comment by anyone
+        else is never edited, even when it quotes the marker). ``body`` must contain ``marker``."""
         ...
 
 
@@ -482,7 +487,9 @@ class Issues(Protocol):
     def upsert_issue(
         self, repo: str, *, marker: str, title: str, body: str, labels: Sequence[str] = ()
     ) -> Issue:
-        """Create, or update in place, the one open issue whose body contains ``marker``."""
+        """Create, or update in place, the one open issue whose body contains ``marker`` and
+        whose author is the forge's ``identity()`` (an issue opened by anyone else is never
+        adopted, even when it quotes the marker)."""
         ...
 
 
@@ -549,7 +556,35 @@ class CommitChecks(Protocol):
 
 
 @runtime_checkable
-class Forge(Repos, Contents, Branches, Pulls, Merges, Comments, Issues, Tags, Releases, Accounting, Protocol):
+class Identity(Protocol):
+    """Who the product writes as, so it reads machine-readable blocks only from its own objects
+    (docs/security.md, "Machine-readable blocks")."""
+
+    def identity(self) -> str | None:
+        """The login every object this forge creates is authored by (GitHub: the authenticated
+        user's login, ``<app-slug>[bot]`` for an App installation token), or None on a forge
+        whose objects have no author (the local forge). Raises ForgeError when it cannot be
+        determined (never guessed)."""
+        ...
+
+
+def authored_by(author: str | None, identity: str | None) -> bool:
+    """True when an object written by ``author`` counts as the product's own.
+
+    ``identity`` None (a forge without authors): every object counts; otherwise the logins
+    must be equal, ignoring case (GitHub logins are case-insensitive: "Username" rules,
+    https://docs.github.com/en/get-started/learning-about-github/types-of-github-accounts).
+    An object without an author on a forge with authors is never the product's.
+    """
+    if identity is None:
+        return True
+    return author is not None and author.lower() == identity.lower()
+
+
+@runtime_checkable
+class Forge(
+    Repos, Contents, Branches, Pulls, Merges, Comments, Issues, Tags, Releases, Accounting, Identity, Protocol
+):
     """Every role together: what ``make_forge`` returns and both forges implement.
 
     Name the roles you use instead (or one of the use-site sets below), so a fake forge in a
@@ -561,22 +596,23 @@ class Forge(Repos, Contents, Branches, Pulls, Merges, Comments, Issues, Tags, Re
 
 
 @runtime_checkable
-class PlanForge(Repos, Contents, Pulls, Releases, Protocol):
-    """What ``rollout plan`` reads: releases of the catalog, dependents' trees and files, open PRs."""
+class PlanForge(Repos, Contents, Pulls, Releases, Tags, Identity, Protocol):
+    """What ``rollout plan`` reads: releases and tags of the catalog (metadata is cross-checked
+    against the tag), dependents' trees and files, open PRs, and who the product is."""
 
 
 @runtime_checkable
-class ApplyForge(Contents, Branches, Pulls, Merges, Comments, Protocol):
+class ApplyForge(Contents, Branches, Pulls, Merges, Comments, Identity, Protocol):
     """What ``rollout apply`` and the sweep's apply write: branches, PRs, merges, marked comments."""
 
 
 @runtime_checkable
-class DashboardForge(Pulls, Issues, Protocol):
+class DashboardForge(Pulls, Issues, Identity, Protocol):
     """What the dependency dashboard needs: open rollout PRs and its one marked issue."""
 
 
 @runtime_checkable
-class SweepForge(Repos, Contents, Branches, Pulls, Releases, Protocol):
+class SweepForge(Repos, Contents, Branches, Pulls, Releases, Identity, Protocol):
     """What ``sweep`` reads and writes: repos, files, branches, PRs, releases of upstreams."""
 
 

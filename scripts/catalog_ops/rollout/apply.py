@@ -55,7 +55,7 @@ from catalog_ops.errors import (
     RefMoved,
     ReviewersRefused,
 )
-from catalog_ops.forge.base import ApplyForge, Commit, FileChange, PullRequest, PullState
+from catalog_ops.forge.base import ApplyForge, Commit, FileChange, PullRequest, PullState, authored_by
 from catalog_ops.render.report import Outcome, OutcomeKind, Report
 from catalog_ops.rollout import gate
 from catalog_ops.rollout.model import Action, DependentPlan, Plan, RefAction, effective_automerge, module_name
@@ -64,6 +64,7 @@ from catalog_ops.rollout.prtext import (
     MARKER,
     check_templates,
     parse_marker,
+    pr_marker,
     render_pr,
     render_superseded,
     template_env,
@@ -249,6 +250,27 @@ class _Apply:
         self.sleep = sleep
         self.env = template_env(opts.template_dir)
         self.print_lock = threading.Lock()
+        self.identity = forge.identity()
+
+    def marker(self, dep: DependentPlan, pr: PullRequest | None) -> dict[str, Any] | None:
+        """The marker of ``pr`` when the product wrote it (``prtext.pr_marker``: the trailing
+        block of a PR the forge identity opened on the rollout branch, naming this catalog)."""
+        return pr_marker(
+            pr, catalog=self.plan.catalog, branch=self.plan.branch, repo=dep.repo, identity=self.identity
+        )
+
+    def strangers_pr(self, dep: DependentPlan, pr: PullRequest | None) -> Outcome | None:
+        """A skip when the open PR on the rollout branch was not opened by the product (a
+        person's PR is never rewritten, closed or adopted, whatever its body says)."""
+        if pr is None or authored_by(pr.author, self.identity):
+            return None
+        return Outcome(
+            subject=dep.repo,
+            kind=OutcomeKind.SKIPPED,
+            reason=f"PR #{pr.number} on {self.plan.branch} was opened by {pr.author or 'someone else'}, "
+            f"not by catalog-ops ({self.identity}); not touching it",
+            url=pr.url,
+        )
 
     def emit(self, text: str) -> None:
         """Print dry-run text atomically (threads)."""
@@ -308,7 +330,7 @@ class _Apply:
     def newer_pr(self, dep: DependentPlan, pr: PullRequest | None) -> Outcome | None:
         """A skip when the open PR was made by a rollout of a newer release than this plan's
         (an old plan, e.g. a re-run workflow, must not rewrite or close it)."""
-        marker = parse_marker(pr.body) if pr else None
+        marker = self.marker(dep, pr)
         theirs = parse_version(str(marker.get("release", ""))) if marker else None
         if pr is None or theirs is None or not theirs > self.plan.release.version:
             return None
@@ -326,7 +348,7 @@ class _Apply:
         commit the PR marker records)."""
         pr = self.forge.find_open_pull(dep.repo, self.plan.branch)
         head = self.forge.branch_sha(dep.repo, self.plan.branch)
-        marker = parse_marker(pr.body) if pr else None
+        marker = self.marker(dep, pr)
         own = None
         ours = str(marker.get("head") or "") if marker else ""
         if head is not None and head != ours:  # the marker's head is ours by the PR's own record
@@ -406,7 +428,7 @@ class _Apply:
         pr = self.forge.find_closed_pull(dep.repo, self.plan.branch)
         if pr is None or pr.state is not PullState.CLOSED:
             return None
-        marker = parse_marker(pr.body)
+        marker = self.marker(dep, pr)
         if not marker or marker.get("closed_by") or marker.get("catalog") != self.plan.catalog:
             return None
         if marker.get("release") != self.plan.release.tag and marker.get("digest") != dep.digest():
@@ -499,6 +521,9 @@ class _Apply:
         forge, repo, branch = self.forge, dep.repo, self.plan.branch
         state = self.read_branch(dep)
         pr = state.pr
+        stranger = self.strangers_pr(dep, pr)
+        if stranger is not None:
+            return stranger
         newer = self.newer_pr(dep, pr) or self.newer_on_branch(dep, state)
         if newer is not None:
             if wrote and pr is not None and parse_marker(pr.body) == parse_marker(wrote[-1]):

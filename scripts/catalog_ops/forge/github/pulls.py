@@ -25,7 +25,12 @@ from catalog_ops.forge.base import (
     check_merge_method,
     combine_checks,
 )
-from catalog_ops.forge.github.graphql import AUTO_MERGE_MUTATION, DISABLE_AUTO_MERGE_MUTATION, GraphQLFailure
+from catalog_ops.forge.github.graphql import (
+    AUTO_MERGE_MUTATION,
+    DISABLE_AUTO_MERGE_MUTATION,
+    GraphQLFailure,
+    login_of,
+)
 from catalog_ops.forge.github.issues import GitHubIssues
 from catalog_ops.forge.github.transport import quote_path
 
@@ -54,6 +59,7 @@ class GitHubPulls(GitHubIssues):
             auto_merge=auto is not None,
             merge_method=(auto or {}).get("merge_method"),
             merged_sha=d.get("merge_commit_sha") if merged else None,
+            author=login_of(d.get("user")),
         )
 
     def open_pull(
