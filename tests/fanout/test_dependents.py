@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from catalog_ops.errors import UsageError
@@ -55,3 +57,19 @@ def test_listing_drops_the_catalog_and_reports_skips() -> None:
     assert listing.skipped[1][0] == "acme/gone" and listing.skipped[1][2].startswith("forge error")
     with pytest.raises(UsageError, match="--org ORG or --dependents FILE"):
         list_dependents(Forge(), "acme/modules", DependentSelection())  # type: ignore[arg-type]
+
+
+def test_dependents_file_not_utf8_is_a_usage_error_at_the_bad_byte(tmp_path: Path) -> None:
+    import argparse
+
+    from catalog_ops.fanout.dependents import add_selection_arguments, selection_from_args
+
+    deps = tmp_path / "d.txt"
+    deps.write_bytes(b"acme/badkey\nacme/caf\xe9\n")
+    parser = argparse.ArgumentParser()
+    add_selection_arguments(parser)
+    args = parser.parse_args(["--dependents", str(deps)])
+    with pytest.raises(UsageError) as caught:
+        selection_from_args(args)
+    assert str(caught.value).startswith(f"{deps}:2:9: not UTF-8")
+    assert caught.value.exit_code == 2

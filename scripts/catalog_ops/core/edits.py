@@ -38,6 +38,13 @@ def line_col(text: str, offset: int) -> tuple[int, int]:
     return line, col
 
 
+def utf8_error_position(data: bytes, exc: UnicodeDecodeError) -> tuple[int, int]:
+    """The 1-based ``(line, column)`` of the first byte of ``data`` that ``exc`` (raised by
+    ``data.decode("utf-8")``) rejects; columns count the characters decoded before it."""
+    good = data[: exc.start].decode("utf-8")
+    return line_col(good, len(good))
+
+
 def apply_edits(text: str, edits: Iterable[Edit]) -> str:
     """Apply non-overlapping ``edits`` to ``text`` and return the new text.
 

@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from catalog_ops.catalog.layout import module_key
+from catalog_ops.core.edits import utf8_error_position
 from catalog_ops.errors import ForgeError, UsageError
 from catalog_ops.forge.base import Repo, Repos
 
@@ -111,13 +112,19 @@ def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
 
 def selection_from_args(args: argparse.Namespace) -> DependentSelection:
     """The ``DependentSelection`` of parsed ``add_selection_arguments`` options; reads the
-    ``--dependents`` file. Raises UsageError (unreadable file, bad line, bad ``--registry-module``)."""
+    ``--dependents`` file. Raises UsageError (unreadable or non-UTF-8 file, bad line, bad
+    ``--registry-module``)."""
     names = None
     if args.dependents is not None:
         try:
-            text = Path(args.dependents).read_text(encoding="utf-8")
+            data = Path(args.dependents).read_bytes()
         except OSError as exc:
             raise UsageError(f"{args.dependents}: {exc.strerror}") from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line, col = utf8_error_position(data, exc)
+            raise UsageError(f"{args.dependents}:{line}:{col}: not UTF-8 ({exc.reason})") from None
         names = tuple(load_dependents_file(text, str(args.dependents)))
     return DependentSelection(
         org=args.org,
