@@ -86,3 +86,18 @@ def test_no_other_module_builds_a_jinja_environment() -> None:
         if "jinja2.Environment(" in p.read_text(encoding="utf-8")
     )
     assert builders == ["render/templates.py"]
+
+
+def test_non_utf8_template_is_a_syntax_error_at_the_bad_line(tmp_path: Path) -> None:
+    from catalog_ops.rollout.prtext import check_templates
+
+    (tmp_path / PR_TITLE).write_bytes(b"chore: bump\n{{ x }} caf\xe9\n")
+    with pytest.raises(UsageError) as caught:
+        check_templates(environment(Overrides.dir(tmp_path)))
+    assert str(caught.value).startswith(f"{tmp_path / PR_TITLE}:2: template syntax error: not UTF-8")
+    assert caught.value.exit_code == 2
+    tpl = tmp_path / "notes.md.j2"
+    tpl.write_bytes(b"\xff\n")
+    with pytest.raises(jinja2.TemplateSyntaxError) as syntax:
+        environment(Overrides.file(RELEASE_NOTES, tpl)).get_template(RELEASE_NOTES)
+    assert error_location(syntax.value) == (str(tpl), 1)

@@ -33,6 +33,7 @@ from typing import Any
 
 import jinja2
 
+from catalog_ops.core.edits import utf8_error_position
 from catalog_ops.errors import UsageError
 from catalog_ops.render.markdown import code, code_cell, md_cell, md_plain, md_quote, md_text, untrusted
 
@@ -88,8 +89,38 @@ class _FileLoader(jinja2.BaseLoader):
         path = self.files.get(template)
         if path is None:
             raise jinja2.TemplateNotFound(template)
-        source = path.read_text(encoding="utf-8")  # OSError: the caller reports the unreadable file
-        return source, str(path), lambda: False
+        data = path.read_bytes()  # OSError: the caller reports the unreadable file
+        return _decode(path, template, data), str(path), lambda: False
+
+
+class _DirLoader(jinja2.FileSystemLoader):
+    """``FileSystemLoader`` whose non-UTF-8 file is a ``TemplateSyntaxError`` at the bad byte's
+    line (so it is reported ``file:line:`` like any syntax error), not a ``UnicodeDecodeError``."""
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        try:
+            return super().get_source(environment, template)
+        except UnicodeDecodeError:
+            pieces = jinja2.loaders.split_template_path(template)
+            for root in self.searchpath:
+                path = Path(root, *pieces)
+                if path.is_file():
+                    _decode(path, template, path.read_bytes())
+            raise
+
+
+def _decode(path: Path, template: str, data: bytes) -> str:
+    """``data`` decoded as UTF-8. Raises ``jinja2.TemplateSyntaxError`` (``not UTF-8``) at the
+    line of the first bad byte."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, col = utf8_error_position(data, exc)
+        raise jinja2.TemplateSyntaxError(
+            f"not UTF-8 at column {col} ({exc.reason})", line, template, str(path)
+        ) from None
 
 
 FILTERS: Mapping[str, Callable[[Any], str]] = {  # see catalog_ops.render.markdown
@@ -118,7 +149,7 @@ def _make(loader: jinja2.BaseLoader) -> jinja2.Environment:
 
 @functools.cache
 def _bundled() -> jinja2.Environment:
-    return _make(jinja2.FileSystemLoader(str(BUNDLED_DIR)))
+    return _make(_DirLoader(str(BUNDLED_DIR)))
 
 
 def environment(overrides: Overrides | None = None) -> jinja2.Environment:
@@ -137,8 +168,8 @@ def environment(overrides: Overrides | None = None) -> jinja2.Environment:
     if overrides.directory is not None:
         if not overrides.directory.is_dir():
             raise UsageError(f"{overrides.directory_flag} {overrides.directory}: no such directory")
-        loaders.append(jinja2.FileSystemLoader(str(overrides.directory)))
-    loaders.append(jinja2.FileSystemLoader(str(BUNDLED_DIR)))
+        loaders.append(_DirLoader(str(overrides.directory)))
+    loaders.append(_DirLoader(str(BUNDLED_DIR)))
     return _make(jinja2.ChoiceLoader(loaders))
 
 
