@@ -23,6 +23,7 @@ from typing import Any, TextIO
 import yaml
 
 from catalog_ops import gha
+from catalog_ops.core.edits import utf8_error_position
 from catalog_ops.errors import ConfigError
 
 SCHEMA = 1
@@ -121,28 +122,39 @@ def _key_position(text: str, key: str) -> str:
     return "1:1"
 
 
-def load_config(root: Path) -> dict[str, Any]:
+def load_config(root: Path, *, name: str | None = None) -> dict[str, Any]:
     """The ``checks:`` mapping of ``<root>/.catalog-ops.yml`` (``{}`` when absent).
 
+    Args:
+        root: the catalog's checkout.
+        name: how errors name the file (``acme/modules:.catalog-ops.yml`` for a temporary clone);
+            default its path.
+
     Raises:
-        ConfigError: the file is not valid YAML or ``checks`` is not a mapping
-            (message ``path:line:col: ...``).
+        ConfigError: the file is not UTF-8, not valid YAML, or ``checks`` is not a mapping
+            (message ``name:line:col: ...``).
     """
     path = root / CONFIG_FILE
     if not path.is_file():
         return {}
+    label = name or str(path)
+    data_bytes = path.read_bytes()
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data_bytes.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, col = utf8_error_position(data_bytes, exc)
+        raise ConfigError(f"{label}:{line}:{col}: not UTF-8 ({exc.reason})") from None
+    try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        where = f"{label}:{mark.line + 1}:{mark.column + 1}" if mark else label
         raise ConfigError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}:1:1: top level must be a mapping")
+        raise ConfigError(f"{label}:1:1: top level must be a mapping")
     checks = data.get("checks") or {}
     if not isinstance(checks, dict):
-        raise ConfigError(f"{path}:{_key_position(text, 'checks')}: 'checks' must be a mapping")
+        raise ConfigError(f"{label}:{_key_position(text, 'checks')}: 'checks' must be a mapping")
     return checks
 
 

@@ -30,7 +30,7 @@ from catalog_ops.catalog.layout import (
     local_module_graph,
     transitive_dependencies,
 )
-from catalog_ops.checks.results import load_config
+from catalog_ops.checks.results import CONFIG_FILE, load_config
 from catalog_ops.core.versions import Level, TagScheme, Urgency
 from catalog_ops.errors import Conflict, ForgeError, NotFound, ReleaseError, UsageError
 from catalog_ops.forge import FORGE_KINDS
@@ -375,7 +375,9 @@ def plan_releases(
         )
     history.checkout(target)
     template = load_template(options.template)
-    config = load_config(history.path)  # the catalog's own .catalog-ops.yml, as `check affected` reads it
+    config = load_config(
+        history.path, name=f"{repo}:{CONFIG_FILE}"
+    )  # the catalog's own .catalog-ops.yml, as `check affected` reads it
     patterns = options.module_patterns or tuple(config.get("module_patterns") or DEFAULT_PATTERNS)
     modules = discover_modules(history.path, patterns)
     graph = local_module_graph(history.path, modules)

@@ -31,7 +31,7 @@ from typing import Any
 
 from catalog_ops.catalog.config import DependentConfig, config_path_in, parse_config
 from catalog_ops.catalog.layout import DEFAULT_PATTERNS, DEFAULT_SHARED_GLOBS, ROOT_MODULE, module_key
-from catalog_ops.checks.results import load_config
+from catalog_ops.checks.results import CONFIG_FILE, load_config
 from catalog_ops.core import drift
 from catalog_ops.core.codeowners import CODEOWNERS_PATHS
 from catalog_ops.core.metadata import ReleaseMetadata, check_release_metadata, parse_release_metadata
@@ -137,9 +137,9 @@ def catalog_releases(
             if head:
                 history.checkout(head)
                 try:
-                    config = load_config(history.path)
+                    config = load_config(history.path, name=f"{catalog}:{CONFIG_FILE}")
                 except ConfigError as exc:
-                    warnings.append(f"{catalog}: {exc}; using the default module layout")
+                    warnings.append(f"{exc}; using the default module layout")
                 log = history.path / "CHANGELOG.md"
                 if log.is_file():
                     changelog = changelog_sections(log.read_text(encoding="utf-8", errors="replace"))
