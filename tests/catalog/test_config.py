@@ -109,3 +109,8 @@ def test_automerge_policy(policy: str, urgency: str, update: str, major_ok: bool
 )
 def test_path_globs(path: str, pattern: str, want: bool) -> None:
     assert path_matches(path, pattern) is want
+
+
+def test_not_utf8_names_the_line_and_column_of_the_bad_byte() -> None:
+    with pytest.raises(ConfigError, match=r"^acme/web:\.catalog-ops\.yml:2:12: not UTF-8"):
+        parse_config(b"# owners\nautomerge: \xff\xfe\n", "acme/web:.catalog-ops.yml")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import yaml
 
+from catalog_ops.core.edits import utf8_error_position
 from catalog_ops.errors import ConfigError
 
 
@@ -25,13 +26,16 @@ def compose_document(text: str | bytes, path: str) -> yaml.Node | None:
         path: file name used in error messages.
 
     Raises:
-        ConfigError: ``path:line:col: invalid YAML: problem`` (or ``not UTF-8``).
+        ConfigError: ``path:line:col: invalid YAML: problem`` (or ``not UTF-8``, at the first
+            bad byte).
     """
     if isinstance(text, bytes):
+        data = text
         try:
-            text = text.decode("utf-8")
+            text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise ConfigError(f"{path}:1:1: not UTF-8 ({exc.reason})") from None
+            line, col = utf8_error_position(data, exc)
+            raise ConfigError(f"{path}:{line}:{col}: not UTF-8 ({exc.reason})") from None
     try:
         return yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
