@@ -56,6 +56,13 @@ def test_security_release_rollout_end_to_end(rollout_world: RolloutWorld) -> Non
     assert f"{GIT}//modules/naming?ref=v1.0.0" in main_tf  # naming did not change: untouched
     assert pr.title == "[security] Update infrastructure-modules module network to v1.1.0"
     assert "Security release" in pr.body and "| `modules/network` | `v1.0.0` | `v1.1.0` | minor |" in pr.body
+    # the body says what merges it, never that it "merges automatically" by itself
+    assert "merges automatically" not in pr.body
+    assert "Auto-merge: allowed (automerge policy `security`)" in pr.body
+    assert (
+        "otherwise merged by catalog-ops' merge pass (`rollout apply --wait-and-merge` or `rollout merge`)"
+        in pr.body
+    )
     assert "network: change in v1.1.0" in pr.body
     assert parse_marker(pr.body) == {
         "catalog": "acme/infrastructure-modules",
@@ -79,7 +86,7 @@ def test_normal_release_requests_codeowners_never_merges_and_rerun_is_idempotent
     assert pr is not None and pr.state is PullState.OPEN and not pr.auto_merge
     assert "carol" in pr.reviewers and any("payments-team" in r for r in pr.reviewers)
     assert w.read("acme/payments", "infra/main.tf", BRANCH).count("?ref=1.1.0") == 1  # no-v style kept
-    assert "Auto-merge: off" in pr.body
+    assert "Auto-merge: off (automerge policy `security`)" in pr.body  # the policy, not the urgency
 
     before = dict(w.forge.request_counts())
     again = w.apply(w.plan())
@@ -414,7 +421,7 @@ def test_breaking_0x_minor_security_release_is_not_auto_merged(rollout_world: Ro
     pr = w.forge.find_open_pull(repo, BRANCH)
     assert pr is not None and pr.state is PullState.OPEN and not pr.auto_merge
     assert "?ref=v0.1.0" in w.read(repo, "main.tf")  # main untouched
-    assert "merges automatically" not in pr.body
+    assert "merged without review" not in pr.body
     assert "crosses a major version" not in pr.body
     assert "contains breaking changes" in pr.body
     # the breaking change text is shown (no migration notes were written for it)
