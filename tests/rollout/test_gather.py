@@ -203,3 +203,26 @@ def test_root_module_catalog_with_registry_consumers(local_forge: LocalForge, tm
 def test_raise_floor_is_a_dependent_opt_in() -> None:
     assert parse_config("raise_floor: true\n").raise_floor is True
     assert parse_config("").raise_floor is False
+
+
+def test_close_reason_claims_newest_only_when_a_reference_is_current() -> None:
+    from catalog_ops.rollout.gather import close_reason
+    from catalog_ops.rollout.model import DependentPlan, RefPlan
+
+    def ref(action: RefAction) -> RefPlan:
+        return RefPlan(
+            path="main.tf",
+            line=1,
+            col=1,
+            written_in="main.tf",
+            module="modules/naming",
+            source="app.terraform.io/acme/naming/generic",
+            current="1.0.0",
+            action=action,
+        )
+
+    skipped = DependentPlan(repo="acme/web", base="main", refs=(ref(RefAction.SKIP),))
+    reason = close_reason(skipped)
+    assert "newest" not in reason and "--registry-module" in reason
+    current = DependentPlan(repo="acme/web", base="main", refs=(ref(RefAction.SKIP), ref(RefAction.CURRENT)))
+    assert close_reason(current) == "main already uses the newest catalog versions it may use"

@@ -344,7 +344,7 @@ def scan_dependent(
                         planned,
                         action=Action.CLOSE,
                         existing_pr=pr.number,
-                        reason=f"{base} already uses the newest catalog versions it may use",
+                        reason=close_reason(planned),
                     )
         return planned
     except ForgeError as exc:
@@ -356,6 +356,18 @@ def scan_dependent(
 
 
 NO_REFERENCE = "no reference to the catalog"
+
+
+def close_reason(dep: DependentPlan) -> str:
+    """Why the open rollout PR of ``dep`` (nothing to bump, some references) is closed: "newest"
+    only when a reference is at the newest version it may use; when every reference was skipped
+    (e.g. a registry address without ``--registry-module``), say so instead."""
+    if any(r.action is RefAction.CURRENT for r in dep.refs):
+        return f"{dep.base} already uses the newest catalog versions it may use"
+    return (
+        f"{dep.base} has no reference to the catalog that rollout can update (every one was skipped; "
+        "a registry address needs --registry-module)"
+    )
 
 
 def _reusable(
@@ -384,7 +396,7 @@ def _with_pr(dep: DependentPlan, open_pr: int | None) -> DependentPlan:
             dep,
             action=Action.CLOSE,
             existing_pr=open_pr,
-            reason=f"{dep.base} already uses the newest catalog versions it may use",
+            reason=close_reason(dep),
         )
     return dep
 
