@@ -221,7 +221,7 @@ def _env_value(parser: argparse.ArgumentParser, action: argparse.Action, name: s
     if action.nargs == 0:  # a switch: the variable holds the dest's value
         word = raw.strip().lower()
         if word not in _TRUE + _FALSE:
-            parser.error(f"{name}: expected true or false, not {raw!r}")
+            parser.error(f"{name}: expected true/yes/on/1 or false/no/off/0, not {raw!r}")
         on = word in _TRUE
         if isinstance(action, argparse._StoreConstAction) and not isinstance(
             action, (argparse._StoreTrueAction, argparse._StoreFalseAction)
@@ -317,7 +317,7 @@ def _main(argv: Sequence[str] | None) -> int:
     command = command_of(words)
     parser = build_parser(command)
     args = parse_args(parser, argv, os.environ)
-    names = option_env_names(parser)
+    names = own = option_env_names(parser)
     if command is not None and any(k.startswith(ENV_PREFIX) and k not in names for k in os.environ):
         # A variable of another command's option is known, not a typo: ask the full parser
         # (only then are the other commands imported).
@@ -326,6 +326,7 @@ def _main(argv: Sequence[str] | None) -> int:
         settings = Settings.from_env(
             None,
             option_names=names,
+            command_options=own,
             forge=args.forge,
             local_root=args.local_root and Path(args.local_root).expanduser(),
             github_api_url=args.github_api_url,

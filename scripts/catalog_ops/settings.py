@@ -74,6 +74,7 @@ class Settings:
         env: Mapping[str, str] | None = None,
         *,
         option_names: Collection[str] = (),
+        command_options: frozenset[str] = frozenset(),
         **overrides: object,
     ) -> Settings:
         """Build settings from an environment mapping plus explicit overrides (CLI flags win).
@@ -83,6 +84,8 @@ class Settings:
                 defaults to ``os.environ``.
             option_names: the ``CATALOG_OPS_*`` variables of command options (read by the CLI,
                 ``cli.parse_args``); accepted here, not read.
+            command_options: the variables of the running command's own options, listed in the
+                unknown-variable error.
             overrides: field values; ``None`` values are ignored.
 
         Raises:
@@ -96,8 +99,11 @@ class Settings:
             if k.startswith("CATALOG_OPS_") and k not in SETTINGS_VARIABLES and k not in option_names
         )
         if unknown:
+            own = sorted(command_options - SETTINGS_VARIABLES)
             raise UsageError(
                 f"unknown setting(s): {', '.join(unknown)}; known: {', '.join(sorted(SETTINGS_VARIABLES))}"
+                + (f"; this command's options: {', '.join(own)}" if own else "")
+                + " (every option --x-y of a command reads CATALOG_OPS_X_Y; see `catalog-ops COMMAND --help`)"
             )
         values: dict[str, object] = {}
         if "CATALOG_OPS_FORGE" in env:

@@ -133,7 +133,7 @@ def test_bad_or_missing_values_are_usage_errors_naming_the_variable(capsys) -> N
         (
             ["rollout", "apply", "--plan", "p"],
             {"CATALOG_OPS_DRY_RUN": "maybe"},
-            "CATALOG_OPS_DRY_RUN: expected true or false",
+            "CATALOG_OPS_DRY_RUN: expected true/yes/on/1 or false/no/off/0",
         ),
         (["rollout", "apply"], {}, "the following arguments are required: --plan"),
         (["check", "report"], {}, "the following arguments are required: results"),
@@ -165,7 +165,17 @@ def test_settings_accept_option_variables_and_still_reject_typos(monkeypatch, ca
     assert out.lstrip().startswith("[")  # --json came from CATALOG_OPS_JSON
     monkeypatch.setenv("CATALOG_OPS_PLNA", "x")
     assert cli.main(["tools", "list"]) == 2
-    assert "unknown setting(s): CATALOG_OPS_PLNA" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "unknown setting(s): CATALOG_OPS_PLNA" in err
+    assert (
+        "this command's options: " in err and "CATALOG_OPS_JSON" in err.split("this command's options: ")[1]
+    )
+    for word in ("1", "yes", "on"):  # documented switch values (README, docs/workflows.md)
+        monkeypatch.delenv("CATALOG_OPS_PLNA")
+        monkeypatch.setenv("CATALOG_OPS_JSON", word)
+        assert cli.main(["tools", "list", "terraform"]) in (0, 4)
+        assert capsys.readouterr().out.lstrip().startswith("[")
+        monkeypatch.setenv("CATALOG_OPS_PLNA", "x")
 
 
 def test_a_command_imports_only_its_own_module(tmp_path: Path) -> None:
