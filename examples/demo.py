@@ -154,6 +154,7 @@ def show_prs(prs: dict[str, int], *, with_diff: bool) -> dict[str, dict]:
     for repo, number in sorted(prs.items()):
         pr = next(p for p in pulls(repo) if p["number"] == number)
         shown[repo] = pr
+        print(f"{DIM}(demo.py's summary of that JSON, not the command's output){RESET}")
         print(f"\n{BOLD}{repo}#{pr['number']}{RESET} [{pr['state']}] {pr['title']}")
         print(
             f"  inspect: CATALOG_OPS_LOCAL_ROOT={rel(FORGE)} .venv/bin/catalog-ops forge show {repo}"
@@ -338,7 +339,7 @@ def main() -> int:
     say("6. Rerun the same apply: idempotent (nothing opened or changed)")
     out = run(["catalog-ops", "rollout", "apply", "--plan", rel(plan2), "--json"], quiet=True)
     counts = json.loads(out)["counts"]
-    print(f"outcomes: {counts}")
+    print(f'outcomes ("counts" of that --json report): {json.dumps(counts)}')
     if set(counts) - {"up_to_date", "skipped"}:
         raise StepFailed(f"rerun was not idempotent: {counts}")
 

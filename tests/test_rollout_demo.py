@@ -54,4 +54,5 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert normal["state"] == "merged"
     assert "approved by carol and merged" in out
     assert "fmt only: app.terraform.io/acme/naming/generic is a registry address" in out
-    assert "outcomes: {'up_to_date': 5, 'skipped': 1}" in out  # the rerun changed nothing
+    # the rerun changed nothing (printed as the report's JSON, labelled, not as a Python dict)
+    assert 'outcomes ("counts" of that --json report): {"up_to_date": 5, "skipped": 1}' in out
