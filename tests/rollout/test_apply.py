@@ -16,6 +16,7 @@ from fixtures.rollout import (
     CATALOG,
     GIT,
     NET,
+    FakeClock,
     RolloutWorld,
     dependent_of,
     example_world,
@@ -217,11 +218,13 @@ def test_wait_and_merge_when_auto_merge_unavailable(rollout_world: RolloutWorld)
     report = w.apply(plan)
     merge = {o.subject: o.details.get("merge", "") for o in report.outcomes}
     assert "auto-merge unavailable" in merge["acme/noauto"]
-    report = w.apply(w.plan(), wait_and_merge=True, poll_interval=0.01, wait_timeout=5)
+    clock = FakeClock()  # the product's own 600 s / 15 s, on an injected clock
+    report = w.apply(w.plan(), wait_and_merge=True, sleep=clock.sleep, clock=clock.now)
     kinds = outcome_kinds(report)
     assert kinds["acme/failing"] == "failed"  # checks fail: recorded, not merged
     assert w.forge.find_open_pull("acme/failing", BRANCH) is not None
     assert "?ref=v1.0.1" in w.read("acme/noauto", "main.tf")  # merged after polling
+    assert clock.slept == []  # the local forge's checks end on the first poll: no wait
 
 
 def test_template_override(rollout_world: RolloutWorld, tmp_path: Path) -> None:

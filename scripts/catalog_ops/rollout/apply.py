@@ -210,12 +210,18 @@ class ApplyOptions:
 
 class _Apply:
     def __init__(
-        self, forge: ApplyForge, plan: Plan, opts: ApplyOptions, sleep: Callable[[float], None]
+        self,
+        forge: ApplyForge,
+        plan: Plan,
+        opts: ApplyOptions,
+        sleep: Callable[[float], None],
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.forge = forge
         self.plan = plan
         self.opts = opts
         self.sleep = sleep
+        self.clock = clock
         self.env = template_env(opts.template_dir)
         self.print_lock = threading.Lock()
 
@@ -663,7 +669,7 @@ class _Apply:
 
     def wait_and_merge(self, dep: DependentPlan, pr: PullRequest) -> str:
         """Poll checks every ``poll_interval`` seconds up to ``wait_timeout``; merge when green."""
-        deadline = time.monotonic() + self.opts.wait_timeout
+        deadline = self.clock() + self.opts.wait_timeout
         while True:
             state = self.forge.checks_state(dep.repo, pr.number)
             if state in (ChecksState.SUCCESS, ChecksState.NONE):
@@ -678,7 +684,7 @@ class _Apply:
                 )
             if state is ChecksState.FAILURE:
                 raise CatalogOpsError(f"checks failed on #{pr.number}; not merged ({pr.url})")
-            if time.monotonic() + self.opts.poll_interval > deadline:
+            if self.clock() + self.opts.poll_interval > deadline:
                 return f"checks still pending after {self.opts.wait_timeout:g}s; not merged"
             self.sleep(self.opts.poll_interval)
 
@@ -692,11 +698,14 @@ def apply_plan(
     report: Report | None = None,
     progress: Callable[[Outcome], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Report:
     """Apply ``plan`` (or shard ``(K, N)`` of it) through ``forge``; returns the report.
 
     Never raises for a per-dependent problem (those are ``failed`` outcomes). ``progress`` is
-    called with each outcome as it is recorded (from worker threads).
+    called with each outcome as it is recorded (from worker threads). ``sleep(seconds)`` and
+    ``clock() -> monotonic seconds`` pace the ``--wait-and-merge`` polls (injectable: tests drive
+    them with a fake clock, so no outcome depends on how loaded the machine is).
     """
     options = options or ApplyOptions()
     title = f"Rollout of {plan.catalog} {plan.release.tag}" + (
@@ -705,7 +714,7 @@ def apply_plan(
     if options.dry_run:
         title += " — dry run"
     report = report or Report(title, columns=REPORT_COLUMNS, quiet_reasons=QUIET_REASONS)
-    runner = _Apply(forge, plan, options, sleep)
+    runner = _Apply(forge, plan, options, sleep, clock)
     check_templates(runner.env, plan)  # a template error fails the run once (UsageError)
     deps = dependents_of_shard(plan, shard)
     pacer = getattr(forge, "pacer", None)
