@@ -281,8 +281,8 @@ def main() -> int:
             f"security PRs not merged (checks failed?): {', '.join(not_merged) or 'no PR opened'}"
         )
     print(
-        f"\n{GREEN}{len(shown)} security PRs merged after green checks (auto-merge, or --wait-and-merge where the "
-        f"repo disallows auto-merge){RESET}"
+        f"\n{GREEN}{len(shown)} security PRs merged by the merge gate: each only after the dependent's checks ran "
+        f"on the PR head and passed, pinned to that head{RESET}"
     )
 
     say("5. A normal release: feature in modules/naming (used by modules/service)")
@@ -341,6 +341,17 @@ def main() -> int:
     print(f"outcomes: {counts}")
     if set(counts) - {"up_to_date", "skipped"}:
         raise StepFailed(f"rerun was not idempotent: {counts}")
+
+    say("7. The owners review: carol (CODEOWNERS of acme/payments) approves, then merges by hand")
+    number = prs.get("acme/payments")
+    if number is None:
+        raise StepFailed("no PR in acme/payments to review")
+    run(["catalog-ops", "forge", "approve", "acme/payments", str(number), "--as", "carol"])
+    run(["catalog-ops", "forge", "merge", "acme/payments", str(number)])
+    merged = [p for p in pulls("acme/payments") if p["number"] == number]
+    if not merged or merged[0]["state"] != "merged" or "carol" not in merged[0].get("approvals", []):
+        raise StepFailed("the reviewed PR in acme/payments was not merged")
+    print(f"{GREEN}acme/payments#{number} approved by carol and merged{RESET}")
 
     say("Where everything is")
     print(f"forge root:      {rel(FORGE)}/  (bare git repos + <repo>.forge.json records)")

@@ -88,6 +88,29 @@ SHARED_ENV: dict[str, str] = {
     "CATALOG_OPS_FORGE": "${{ inputs.forge }}",
     "CATALOG_OPS_GITHUB_API_URL": "${{ inputs.api-url }}",
 }
+#: Step actions that run code the pull request chose (Terraform providers and modules, TFLint
+#: plugins, Terratest's Go tests, Rego policies): they get no token at all. Their shared inputs
+#: lack ``github-token`` and their shared env empties ``GITHUB_TOKEN``/``GH_TOKEN`` (so a token
+#: the caller's job ``env:`` sets does not reach them either); see docs/workflows.md "Least privilege".
+TOKENLESS: frozenset[str] = frozenset({"lint", "test", "policy"})
+
+
+def shared_inputs(name: str) -> dict[str, dict[str, Any]]:
+    """The shared inputs of step action ``name`` (``SHARED_INPUTS`` minus the token when tokenless)."""
+    return {k: v for k, v in SHARED_INPUTS.items() if not (name in TOKENLESS and k == "github-token")}
+
+
+def shared_env(name: str) -> dict[str, str]:
+    """The shared env of step action ``name``'s run steps (no token when tokenless)."""
+    if name not in TOKENLESS:
+        return dict(SHARED_ENV)
+    return {
+        "GITHUB_TOKEN": "",
+        "GH_TOKEN": "",
+        **{k: v for k, v in SHARED_ENV.items() if k != "GITHUB_TOKEN"},
+    }
+
+
 _BLOCK = re.compile(
     r"^(?P<indent>[ ]*)# BEGIN GENERATED: (?P<what>shared inputs|shared env)\b[^\n]*\n"
     r".*?^(?P=indent)# END GENERATED: (?P=what)[^\n]*\n",
@@ -149,7 +172,7 @@ def render_step_action(root: Path, name: str) -> str:
 
     def fill(match: re.Match[str]) -> str:
         indent, what = match.group("indent"), match.group("what")
-        body = _yaml_block(SHARED_INPUTS if what == "shared inputs" else SHARED_ENV, indent)
+        body = _yaml_block(shared_inputs(name) if what == "shared inputs" else shared_env(name), indent)
         return (
             f"{indent}# BEGIN GENERATED: {what} (scripts/gen_action_docs.py SHARED_"
             f"{'INPUTS' if what == 'shared inputs' else 'ENV'}; do not edit)\n"

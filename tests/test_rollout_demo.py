@@ -23,7 +23,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,
         check=False,
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
@@ -45,9 +45,13 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
         check=True,
     ).stdout
     assert '"${include.root.locals.base_source_url}//modules/network?ref=v1.0.1"' in live
-    # the normal release left PRs open for review, with CODEOWNERS reviewers in payments
+    # the normal release left PRs open for review, with CODEOWNERS reviewers in payments; carol
+    # approved and merged it by hand (step 7)
     record = json.loads((forge / "acme" / "payments.forge.json").read_text())
-    open_prs = [p for p in record["pulls"] if p["state"] == "open"]
-    assert len(open_prs) == 1 and "carol" in open_prs[0]["reviewers"]
+    rollout = [p for p in record["pulls"] if p["head"].startswith("catalog-ops/")]
+    normal = rollout[-1]
+    assert "carol" in normal["reviewers"] and normal["approvals"] == ["carol"]
+    assert normal["state"] == "merged"
+    assert "approved by carol and merged" in out
     assert "fmt only: app.terraform.io/acme/naming/generic is a registry address" in out
     assert "outcomes: {'up_to_date': 5, 'skipped': 1}" in out  # the rerun changed nothing

@@ -235,9 +235,27 @@ DEPENDENTS = {
 }
 
 
+def _documented_permissions(row: str) -> dict[str, str]:
+    """The permissions docs/workflows.md's token table gives the workflow/job ``row`` (e.g.
+    "`rollout` `apply`"): every backticked ``name: level`` in that row, as GitHub names them."""
+    import re
+
+    text = (REPO / "docs" / "workflows.md").read_text(encoding="utf-8")
+    (line,) = [x for x in text.splitlines() if x.startswith(f"| {row} |")]
+    return {m[0].replace("-", "_"): m[1] for m in re.findall(r"`([a-z-]+): (read|write)`", line)}
+
+
+@pytest.mark.parametrize("removed", [None, "pull_requests"])
 def test_rollout_from_the_release_to_three_dependents(
-    act_world: ActWorld, github_emulator: Any, tmp_path: Path
+    act_world: ActWorld, github_emulator: Any, scoped_token: Any, tmp_path: Path, removed: str | None
 ) -> None:
+    """The rollout runs with a token scoped exactly as docs/workflows.md says (fine-grained PAT);
+    without one of those permissions it fails (GitHub's 403)."""
+    permissions = _documented_permissions("`rollout` `apply`")
+    assert permissions["contents"] == "write" and permissions["pull_requests"] == "write"
+    if removed:
+        del permissions[removed]
+    token = scoped_token(permissions, kind="fine_grained", login="catalog-bot")
     github_emulator.create_repo(CATALOG, source_dir=EXAMPLE_CATALOG)
     work = _clone(github_emulator, CATALOG, tmp_path / "catalog")
     _git(work, "tag", "-a", "v1.0.0", "-m", "v1.0.0")
@@ -290,8 +308,15 @@ jobs:
         work,
         payload,
         env={"GITHUB_API_URL": github_emulator.api_url},
-        secrets={"GITHUB_TOKEN": "unused-by-the-rollout", "ROLLOUT_TOKEN": github_emulator.token},
+        secrets={"GITHUB_TOKEN": "unused-by-the-rollout", "ROLLOUT_TOKEN": token},
     )
+    if removed:
+        assert result.returncode != 0, result.tail()
+        for repo in DEPENDENTS:
+            assert github_emulator.pulls(repo) == []
+        refused = [e for e in github_emulator.request_log if e.status == 403]
+        assert refused, "no request was refused"
+        return
     assert result.returncode == 0, result.tail()
 
     for repo, (path, text) in DEPENDENTS.items():

@@ -83,6 +83,21 @@ class Conflict(ForgeError):
     """The forge refused a write because of its current state (HTTP 409/422)."""
 
 
+class HeadMoved(Conflict):
+    """A merge pinned to a head commit was refused because the PR's head is another commit now
+    (GitHub: 409 "Head branch was modified. Review and try the merge again.")."""
+
+
+class ReviewersRefused(Conflict):
+    """The forge refused to request a review from some reviewers (GitHub 422); the others were
+    requested. ``refused``: the refused users and team slugs; ``message``: the forge's text."""
+
+    def __init__(self, message: str, refused: tuple[str, ...]) -> None:
+        super().__init__(f"review request refused for {', '.join(refused)}: {message}")
+        self.message = message
+        self.refused = refused
+
+
 class RefMoved(Conflict):
     """A compare-and-swap ref update was refused: the branch no longer points at the commit the
     caller read (another run moved it). Re-read the branch and the PR and decide again."""

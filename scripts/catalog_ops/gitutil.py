@@ -47,6 +47,60 @@ class GitTimeout(GitError):
         self.seconds = seconds
 
 
+def http_auth_env(
+    url: str, username: str, password: str, *, base: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Environment that makes git authenticate to ``url``'s host without the secret in a URL.
+
+    git reads extra configuration from ``GIT_CONFIG_COUNT`` / ``GIT_CONFIG_KEY_<n>`` /
+    ``GIT_CONFIG_VALUE_<n>`` (git-config(1), ENVIRONMENT: https://git-scm.com/docs/git-config),
+    so the credential lives only in the environment of the git processes that need it: never in
+    argv (``ps``, ``/proc/<pid>/cmdline``), never in a clone's ``.git/config`` that a killed run
+    leaves behind, never in a credentials file. Two entries are appended after the ones ``base``
+    already has: ``http.<scheme>://<host>/.extraHeader`` set to the empty string (git docs:
+    "An empty value will reset the extra headers to the empty list", so an ``AUTHORIZATION``
+    header that actions/checkout persisted is not sent as well), then
+    ``Authorization: Basic base64(username:password)`` (RFC 7617). GitHub takes an installation
+    token or PAT as the HTTP password of user ``x-access-token`` ("Authenticating as a GitHub App
+    installation": https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/authenticating-as-a-github-app-installation).
+
+    Args:
+        url: the remote (``https://host[:port]/...``; ``http://`` only for loopback test servers).
+            The header is scoped to its scheme, host and port, so no other host receives it.
+        username / password: the credentials (e.g. ``"x-access-token"``, the token).
+        base: the environment git would otherwise get (default ``os.environ``), for the index.
+
+    Returns:
+        ``{"GIT_CONFIG_COUNT": ..., "GIT_CONFIG_KEY_<n>": ..., "GIT_CONFIG_VALUE_<n>": ...}``, to
+        merge over ``base`` (``run_git(env=...)`` does that).
+
+    Raises:
+        ValueError: ``url`` is not an absolute http(s) URL, or ``base`` has a non-numeric
+            ``GIT_CONFIG_COUNT``.
+    """
+    import base64
+    import urllib.parse
+
+    base = os.environ if base is None else base
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {redact(url)}")
+    host = parts.hostname + (f":{parts.port}" if parts.port else "")
+    raw = (base.get("GIT_CONFIG_COUNT") or "0").strip()
+    if not raw.isdigit():
+        raise ValueError(f"GIT_CONFIG_COUNT is not a number: {raw!r}")
+    n = int(raw)
+    key = f"http.{parts.scheme}://{host}/.extraHeader"
+    basic = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    return {
+        "GIT_CONFIG_COUNT": str(n + 2),
+        f"GIT_CONFIG_KEY_{n}": key,
+        f"GIT_CONFIG_VALUE_{n}": "",
+        f"GIT_CONFIG_KEY_{n + 1}": key,
+        f"GIT_CONFIG_VALUE_{n + 1}": f"Authorization: Basic {basic}",
+    }
+
+
 def redact(text: str) -> str:
     """Remove ``user:password@`` from any URL inside ``text`` (so tokens never reach logs)."""
     return _CRED_RE.sub(r"\g<scheme>***@", text)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import fnmatch
 import hashlib
 import json
 import os
@@ -182,23 +183,95 @@ def tf_cli(flavour: str, env: Mapping[str, str] | None = None) -> Path:
     return which("tofu" if flavour == "tofu" else "terraform", env)
 
 
-def tool_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """A copy of ``env`` with every installed pinned tool's bin dir first on PATH.
+#: Variables a tool subprocess keeps (``fnmatch`` patterns, case-sensitive). Everything else is
+#: dropped: the environment of a catalog-ops step holds the forge token and App credentials, and
+#: the tools run code chosen by whoever wrote the pull request (Terratest tests are Go programs,
+#: ``.tflint.hcl`` names plugins, a module may name any provider, policies are Rego), so an
+#: allow-list decides rather than a list of known secrets. ``CATALOG_OPS_TOOL_ENV`` adds patterns
+#: (e.g. ``"AWS_* ARM_*"`` for tests that deploy); ``TOOL_ENV_DENY`` still wins over those.
+TOOL_ENV_ALLOW: tuple[str, ...] = (
+    # the process basics
+    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "TZ", "LANG", "LANGUAGE", "LC_*",
+    "TMPDIR", "TEMP", "TMP", "XDG_*", "CI",
+    # git's configuration files (Terraform fetches git module sources with git); paths, not
+    # values: a file is readable by the tool anyway. GIT_CONFIG_COUNT/KEY_n/VALUE_n (values, which
+    # may hold a header) only when opted in.
+    "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_CONFIG_NOSYSTEM",
+    # network: proxies and CA bundles (tools download modules, providers, Go modules)
+    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "no_proxy",
+    "all_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR",
+    # Go (go test / Terratest) and cgo
+    "GO*", "CGO_*", "CC", "CXX",
+    # Terraform / OpenTofu (TF_TOKEN_<host> registry credentials, TF_VAR_*, TF_CLI_CONFIG_FILE,
+    # TF_PLUGIN_CACHE_DIR; the workflow author sets these for Terraform), Terratest, TFLint, OPA
+    "TF_*", "CHECKPOINT_DISABLE", "TERRATEST_*", "TFLINT_*", "OPA_*",
+)  # fmt: skip
 
-    Also sets ``GOTOOLCHAIN=auto`` (unless set) and ``CHECKPOINT_DISABLE=1`` (no Terraform
-    version check over the network).
+#: Never passed to a tool, whatever ``CATALOG_OPS_TOOL_ENV`` says (``fnmatch``, matched against
+#: the upper-cased name; ``TF_*`` variables are Terraform's own and are not matched here).
+TOOL_ENV_DENY: tuple[str, ...] = (
+    "GITHUB_TOKEN", "GH_TOKEN", "GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN", "GH_*",
+    "CATALOG_OPS_*",  # the product's own settings: App id, private key, installation id
+    "ACTIONS_*",  # ACTIONS_RUNTIME_TOKEN, ACTIONS_ID_TOKEN_REQUEST_TOKEN/_URL, ACTIONS_CACHE_URL
+    "*_TOKEN", "*_TOKEN_*", "*PRIVATE_KEY*", "*_PAT", "*GITHUB_APP*", "*_APP_ID", "*INSTALLATION_ID*",
+    "GIT_ASKPASS", "SSH_ASKPASS",
+)  # fmt: skip
+
+
+def _denied(name: str) -> bool:
+    """True for a variable that may hold a credential (``TOOL_ENV_DENY``; ``TF_*`` excepted)."""
+    if name.startswith("TF_") or name == "CATALOG_OPS_TOOLS_DIR":
+        return False
+    return any(fnmatch.fnmatchcase(name.upper(), pattern) for pattern in TOOL_ENV_DENY)
+
+
+def without_credentials(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A copy of ``env`` (default ``os.environ``) without the variables ``TOOL_ENV_DENY`` names.
+
+    For commands the user configured to stand in for another system (the local forge's checks
+    command simulates a dependent's CI), which may need variables of their own; real tools get
+    the stricter ``tool_env``.
     """
-    env = dict(os.environ if env is None else env)
+    env = os.environ if env is None else env
+    return {k: v for k, v in env.items() if not _denied(k)}
+
+
+def _tool_env_kept(name: str, allow: Sequence[str]) -> bool:
+    if name == "CATALOG_OPS_TOOLS_DIR":  # a path, no secret; ``which`` on this env needs it
+        return True
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in allow) and not _denied(name)
+
+
+def tool_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for a tool subprocess (terraform, tofu, tflint, opa, ``go test``, act).
+
+    Args:
+        env: the caller's environment (defaults to ``os.environ``); read, never changed.
+
+    Returns:
+        A new dict holding only the variables ``TOOL_ENV_ALLOW`` (plus the space- or
+        comma-separated patterns of ``CATALOG_OPS_TOOL_ENV``) lets through and ``TOOL_ENV_DENY``
+        does not stop: no ``GITHUB_TOKEN``/``GH_TOKEN``, no ``CATALOG_OPS_*`` (App id, private
+        key), no ``ACTIONS_*`` runtime or OIDC request tokens, nothing named ``*_TOKEN``. Every
+        installed pinned tool's bin dir comes first on ``PATH``; ``GOTOOLCHAIN=auto`` (unless set)
+        and ``CHECKPOINT_DISABLE=1`` (no Terraform version check over the network) are added.
+
+    The rule and its reasons are in docs/workflows.md ("Least privilege").
+    """
+    env = os.environ if env is None else env
+    extra = (env.get("CATALOG_OPS_TOOL_ENV") or "").replace(",", " ").split()
+    allow = (*TOOL_ENV_ALLOW, *extra)
+    out = {k: v for k, v in env.items() if _tool_env_kept(k, allow)}
     dirs = []
     for spec in load_specs().values():
         if spec.binary:
             d = bin_dir(spec, env)
             if d.is_dir():
                 dirs.append(str(d))
-    env["PATH"] = os.pathsep.join([*dirs, env.get("PATH", "")])
-    env.setdefault("GOTOOLCHAIN", "auto")
-    env.setdefault("CHECKPOINT_DISABLE", "1")
-    return env
+    out["PATH"] = os.pathsep.join([*dirs, env.get("PATH", "")])
+    out.setdefault("GOTOOLCHAIN", "auto")
+    out.setdefault("CHECKPOINT_DISABLE", "1")
+    return out
 
 
 # --- installer --------------------------------------------------------------------------

@@ -84,3 +84,38 @@ def test_tools_list_names_filter_the_list(capsys: pytest.CaptureFixture[str]) ->
     assert cli.main(["tools", "list", "tflint", "terraform"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [ln.split()[0] for ln in lines] == ["terraform", "tflint"]
+
+
+def test_review_rerun_approve_merge_and_close_by_hand(
+    local_forge: LocalForge, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ "Wait for the owners' review" played out locally: opening requests the CODEOWNERS (like
+    GitHub), the checks are re-run by hand, an owner approves, and the PR is merged by hand,
+    pinned to its head; another PR is closed by hand."""
+    local_forge.create_repo(
+        "acme/app", files={"main.tf": "# app\n", ".github/CODEOWNERS": "*.tf @carol @acme/sre\n"}
+    )
+    main = local_forge.branch_sha("acme/app", "main")
+    assert main is not None
+    for branch in ("deps", "other"):
+        local_forge.commit_files(
+            "acme/app", branch, parent_sha=main, message=branch, changes=[FileChange(f"{branch}.tf", b"#\n")]
+        )
+    pr = local_forge.open_pull("acme/app", head="deps", base="main", title="deps", body="")
+    other = local_forge.open_pull("acme/app", head="other", base="main", title="other", body="")
+    assert set(pr.reviewers) == {"carol", "acme/sre"}  # requested by the forge itself
+    assert _forge_cli(local_forge, "checks", "acme/app", str(pr.number), "--rerun") == 0
+    assert _forge_cli(local_forge, "approve", "acme/app", str(pr.number), "--as", "carol") == 0
+    assert _forge_cli(local_forge, "merge", "acme/app", str(pr.number), "--method", "merge") == 0
+    out = capsys.readouterr().out
+    assert "success" in out and "approved acme/app#1 as carol" in out
+    assert f"merged acme/app#1 at head {pr.head_sha[:12]} (merge;" in out
+    record = next(p for p in local_forge.load_record("acme/app")["pulls"] if p["number"] == pr.number)
+    assert record["state"] == "merged" and record["approvals"] == ["carol"]
+    assert local_forge.read_file("acme/app", "deps.tf", "main") == b"#\n"
+    assert _forge_cli(local_forge, "close", "acme/app", str(other.number), "--comment", "not needed") == 0
+    assert local_forge.get_pull("acme/app", other.number).state.value == "closed"
+    assert (
+        _forge_cli(local_forge, "approve", "acme/app", str(other.number)) == 3
+    )  # closed: a conflict (exit 3)
+    assert "is closed; cannot approve" in capsys.readouterr().err

@@ -319,3 +319,42 @@ def test_apply_report_dir_names_the_report_per_shard_and_sets_outputs(
     outputs.write_text("")
     assert main(argv[:-2]) == 0  # no --report-dir: shard-id only
     assert "\nall\n" in outputs.read_text() and "report-file" not in outputs.read_text()
+
+
+def test_merge_pass_merges_after_checks_fixed_and_rerun(
+    rollout_world: RolloutWorld, rollout_tmp: Path, capsys, monkeypatch
+) -> None:
+    """`rollout apply` leaves a security PR whose checks failed open ("not merged: checks failed");
+    after the fix and `forge checks --rerun`, `rollout merge` (and `apply --merge-only`, what the
+    action runs) merges it through the gate, pinned to its head."""
+    from catalog_ops.cli import main
+
+    w = rollout_world
+    broken = rollout_tmp / "ci-broken"
+    broken.write_text("x\n")
+    monkeypatch.setenv("CATALOG_OPS_LOCAL_CHECKS", f"test ! -e {broken}")
+    w.release("v1.0.0", modules=["modules/network"])
+    w.dependent("app", {"main.tf": network_module("v1.0.0")})
+    w.release("v1.0.1", urgency="security", modules=["modules/network"])
+    root = ["--local-root", str(w.forge.root)]
+    plan_path = rollout_tmp / "plan.json"
+    assert (
+        main([*root, "rollout", "plan", "--catalog", w.catalog, "--org", "acme", "--out", str(plan_path)])
+        == 0
+    )
+    capsys.readouterr()
+    assert main([*root, "rollout", "apply", "--plan", str(plan_path), "--json"]) == 0
+    (outcome,) = json.loads(capsys.readouterr().out)["outcomes"]
+    assert outcome["details"]["merge"].startswith("not merged: checks failed (local-checks)")
+    pr = w.forge.find_open_pull("acme/app", BRANCH)
+    assert pr is not None
+    assert main([*root, "rollout", "apply", "--plan", str(plan_path), "--merge-only", "--json"]) == 0
+    (outcome,) = json.loads(capsys.readouterr().out)["outcomes"]
+    assert outcome["kind"] == "up_to_date" and "checks failed" in outcome["details"]["merge"]
+    broken.unlink()
+    assert main([*root, "forge", "checks", "acme/app", str(pr.number), "--rerun"]) == 0
+    capsys.readouterr()
+    assert main([*root, "rollout", "merge", "--plan", str(plan_path), "--json"]) == 0
+    (outcome,) = json.loads(capsys.readouterr().out)["outcomes"]
+    assert outcome["details"]["merge"] == f"merged after checks local-checks passed at {pr.head_sha[:12]}"
+    assert "?ref=v1.0.1" in w.read("acme/app", "main.tf")

@@ -22,8 +22,10 @@ import dataclasses
 import functools
 import json
 import math
+import os
 import re
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -109,6 +111,11 @@ def _create_pull_refused(message: str) -> HttpError:
 
 Route = tuple[str, re.Pattern[str], Callable[..., Any]]
 
+#: ``/<owner>/<name>.git/<smart-HTTP service path>`` (git's "http-protocol" documentation).
+_GIT_PATH = re.compile(
+    r"^/(?P<owner>[^/]+)/(?P<name>[^/]+?)\.git(?P<rest>/(?:info/refs|git-upload-pack|git-receive-pack))$"
+)
+
 
 class GitHubEmulator:
     """The emulator: state + HTTP server + faults + request log.
@@ -140,6 +147,7 @@ class GitHubEmulator:
         self.conformance: Any = None  # emulator.conformance.Conformance when validation is on
         self._seq = 0
         self._log_lock = threading.Lock()
+        self.git_log: list[tuple[str, str, bool]] = []  # smart-HTTP git requests: (path, user, token ok)
         self.state.tokens[token] = TokenInfo(token=token, login="catalog-bot")
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -195,6 +203,82 @@ class GitHubEmulator:
     def api_url(self) -> str:
         """REST base URL to give GitHubForge (``settings.github_api_url``)."""
         return f"{self.base_url}{self.prefix}"
+
+    # --- git over HTTP ------------------------------------------------------------------------
+    def serve_git_http(self) -> None:
+        """Serve the repositories over git's smart HTTP protocol at ``<base_url>/<owner>/<name>.git``
+        (fetch/clone only) and make ``clone_url`` point there.
+
+        As on GitHub, git authenticates with HTTP Basic where the password is a token and, for an
+        installation token, the user is ``x-access-token`` ("Authenticating as a GitHub App
+        installation": https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/authenticating-as-a-github-app-installation);
+        a request without valid credentials gets 401 with ``WWW-Authenticate: Basic``. The
+        requests land in ``git_log`` as ``(path, user, token_ok)``. ``git http-backend`` does the
+        protocol work.
+        """
+        self.state.git_http_url = self.base_url
+
+    def handle_git(
+        self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes] | None:
+        """One smart-HTTP git request, or None when ``raw_path`` is not a git path."""
+        parsed = urllib.parse.urlsplit(raw_path)
+        m = _GIT_PATH.match(parsed.path)
+        if not self.state.git_http_url or not m:
+            return None
+        owner, name, service_path = m.group("owner"), m.group("name"), m.group("rest")
+        query = urllib.parse.parse_qs(parsed.query)
+        if "git-receive-pack" in service_path or query.get("service") == ["git-receive-pack"]:
+            return (
+                403,
+                {"Content-Type": "text/plain"},
+                b"catalog-ops emulator: push over HTTP is not emulated\n",
+            )
+        auth = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
+        scheme, _, cred = auth.partition(" ")
+        user, token = "", ""
+        if scheme.lower() == "basic":
+            with contextlib.suppress(ValueError):
+                user, _, token = base64.b64decode(cred.strip()).decode("utf-8").partition(":")
+        ok = token in self.state.tokens
+        with self._log_lock:
+            self.git_log.append((parsed.path, user, ok))
+        if not ok:
+            return 401, {"WWW-Authenticate": 'Basic realm="GitHub"', "Content-Type": "text/plain"}, b""
+        repo = self.state.repos.get(f"{owner}/{name}")
+        if repo is None:
+            return 404, {"Content-Type": "text/plain"}, b"Repository not found.\n"
+        cgi = {
+            "PATH": os.environ.get("PATH", ""),
+            "GIT_PROJECT_ROOT": str(repo.path),
+            "GIT_HTTP_EXPORT_ALL": "1",
+            "PATH_INFO": service_path,
+            "REQUEST_METHOD": method,
+            "QUERY_STRING": parsed.query,
+            "CONTENT_TYPE": headers.get("Content-Type", ""),
+            "CONTENT_LENGTH": str(len(body)),
+            "REMOTE_USER": user,
+            "REMOTE_ADDR": "127.0.0.1",
+        }
+        lower = {k.lower(): v for k, v in headers.items()}
+        if lower.get("content-encoding"):
+            cgi["HTTP_CONTENT_ENCODING"] = lower["content-encoding"]
+        if lower.get("git-protocol"):
+            cgi["GIT_PROTOCOL"] = lower["git-protocol"]
+        proc = subprocess.run(
+            [gitutil.git_binary(), "http-backend"], input=body, env=cgi, capture_output=True, check=False
+        )
+        head, sep, out = proc.stdout.partition(b"\r\n\r\n")
+        if not sep:
+            head, _, out = proc.stdout.partition(b"\n\n")
+        status, hdrs = 200, {}
+        for line in head.decode("latin-1").splitlines():
+            key, _, value = line.partition(":")
+            if key.lower() == "status":
+                status = int(value.split()[0])
+            elif key:
+                hdrs[key] = value.strip()
+        return status, hdrs, out
 
     # --- test helpers -------------------------------------------------------------------------
     def add_token(
@@ -901,6 +985,12 @@ class GitHubEmulator:
         (https://docs.github.com/en/rest/repos/repos#list-repositories-for-a-user) — private ones
         only with ``Semantics.legacy_user_repos_private``. ``/orgs/{org}/repos`` lists what the
         token can see (https://docs.github.com/en/rest/repos/repos#list-organization-repositories)."""
+        if kind == "orgs" and owner in self.state.user_accounts:
+            raise HttpError(
+                404,
+                "Not Found",
+                doc="https://docs.github.com/rest/repos/repos#list-organization-repositories",
+            )
         repos = sorted((r for r in self.state.repos.values() if r.owner == owner), key=lambda r: r.full_name)
         if kind == "users" and not self.state.semantics.legacy_user_repos_private:
             repos = [r for r in repos if not r.private]
@@ -1512,7 +1602,7 @@ class GitHubEmulator:
         self.state.pr_event(r, pr)
         created = self.state.pull_json(r, pr)
         pr["mergeability_pending"] = True  # the creation answer is not the client's first read
-        if not self.state.semantics.legacy_reviewers and not body.get("draft"):
+        if not body.get("draft"):
             # "Code owners are automatically requested for review when someone opens a pull
             # request that modifies code that they own. Code owners are not automatically
             # requested to review draft pull requests." (about-code-owners, cited in
@@ -1584,12 +1674,7 @@ class GitHubEmulator:
             )
         method = body.get("merge_method", "merge")
         _check_merge_method(r, method)
-        if self.state.semantics.legacy_merge_state:
-            state, _, _ = self.state.combined(r, self.state.pull_sha(r, pr))
-            if r.required_contexts and state != "success":
-                raise HttpError(405, "Required status check is expected.")
-        else:
-            self._check_mergeable_now(r, pr)
+        self._check_mergeable_now(r, pr)
         sha = self.state.merge(r, pr, method, who.login)
         return 200, {"sha": sha, "merged": True, "message": "Pull Request successfully merged"}
 
@@ -1628,19 +1713,18 @@ class GitHubEmulator:
         be requested from pull request author."."""
         r = self._repo(owner, repo)
         pr = self._pull(r, number)
-        if not self.state.semantics.legacy_reviewers:
-            doc = "https://docs.github.com/rest/pulls/review-requests#request-reviewers-for-a-pull-request"
-            if pr["user"] in body.get("reviewers", []):
-                raise HttpError(422, "Review cannot be requested from pull request author.", doc=doc)
-            bad = [u for u in body.get("reviewers", []) if not self.state.can_review(r, u)]
-            bad += [t for t in body.get("team_reviewers", []) if not self.state.team_can_review(r, t)]
-            if bad:
-                raise HttpError(
-                    422,
-                    "Reviews may only be requested from collaborators. One or more of the users or "
-                    f"teams you specified is not a collaborator of the {r.full_name} repository.",
-                    doc=doc,
-                )
+        doc = "https://docs.github.com/rest/pulls/review-requests#request-reviewers-for-a-pull-request"
+        if pr["user"] in body.get("reviewers", []):
+            raise HttpError(422, "Review cannot be requested from pull request author.", doc=doc)
+        bad = [u for u in body.get("reviewers", []) if not self.state.can_review(r, u)]
+        bad += [t for t in body.get("team_reviewers", []) if not self.state.team_can_review(r, t)]
+        if bad:
+            raise HttpError(
+                422,
+                "Reviews may only be requested from collaborators. One or more of the users or "
+                f"teams you specified is not a collaborator of the {r.full_name} repository.",
+                doc=doc,
+            )
         for u in body.get("reviewers", []):
             if u == pr["user"]:
                 raise HttpError(422, "Review cannot be requested from pull request author.")
@@ -1767,10 +1851,14 @@ class GitHubEmulator:
     def r_list_issues(
         self, owner: str, repo: str, query: dict[str, list[str]], req_path: str, **_: Any
     ) -> tuple[int, Any, dict[str, str]]:
-        """Emulates ``GET /repos/{owner}/{repo}/issues`` (GitHub REST API)."""
+        """Emulates ``GET /repos/{owner}/{repo}/issues`` (GitHub REST API, "List repository
+        issues": ``state``, ``labels``, and ``creator``, "The user that created the issue",
+        https://docs.github.com/en/rest/issues/issues#list-repository-issues; logins compare
+        case-insensitively)."""
         r = self._repo(owner, repo)
         state = query.get("state", ["open"])[0]
         labels = [x for x in query.get("labels", [""])[0].split(",") if x]
+        creator = query.get("creator", [""])[0].lower()
         items = []
         merged = {
             **{n: ("issue", i) for n, i in r.issues.items()},
@@ -1781,6 +1869,8 @@ class GitHubEmulator:
             if state != "all" and item["state"] != state:
                 continue
             if labels and not set(labels) <= set(item["labels"]):
+                continue
+            if creator and str(item.get("user") or "").lower() != creator:
                 continue
             items.append(
                 self.state.issue_json(r, item) if kind == "issue" else self.state.pull_as_issue_json(r, item)
@@ -2189,45 +2279,34 @@ class GitHubEmulator:
         failing (peter-evans/enable-pull-request-automerge#343, rjwalters/loom#3379,
         Linuxfabrik/kickstart#48), "Auto merge is not allowed for this repository" without the
         repository setting (indexable-inc/index#2948), "Merge method merge commits are not allowed
-        on this repository" for a disallowed method (coder/coder#16297). Legacy semantics: only
-        the clean-status and not-allowed errors."""
+        on this repository" for a disallowed method (coder/coder#16297)."""
         r, pr, number = self._gql_pull(inp, "enablePullRequestAutoMerge")
         permissions.check_repository(who, r.full_name, private=r.private, write=True)
-        legacy = self.state.semantics.legacy_merge_state
         if not r.allow_auto_merge:
             raise GraphQLError(
-                "UNPROCESSABLE",
-                "Pull request Auto merge is not allowed for this repository"
-                if legacy
-                else "Auto merge is not allowed for this repository",
-                "enablePullRequestAutoMerge",
+                "UNPROCESSABLE", "Auto merge is not allowed for this repository", "enablePullRequestAutoMerge"
             )
         if pr["state"] != "open":
             raise GraphQLError("UNPROCESSABLE", "Pull request is closed", "enablePullRequestAutoMerge")
         method = inp.get("mergeMethod", "MERGE").lower()
-        if not legacy:
-            allowed = {
-                "merge": r.allow_merge_commit,
-                "squash": r.allow_squash_merge,
-                "rebase": r.allow_rebase_merge,
-            }
-            label = {"merge": "merge commits", "squash": "squash merges", "rebase": "rebase merges"}
-            if not allowed.get(method, True):
-                raise GraphQLError(
-                    "UNPROCESSABLE",
-                    f"Merge method {label[method]} are not allowed on this repository",
-                    "enablePullRequestAutoMerge",
-                )
-            status = self.state.merge_state(r, pr)  # the mutation waits for the computation
-            if status in ("CLEAN", "UNSTABLE", "HAS_HOOKS"):
-                raise GraphQLError(
-                    "UNPROCESSABLE",
-                    f"Pull request Pull request is in {status.lower()} status",
-                    "enablePullRequestAutoMerge",
-                )
-        elif self.state.mergeable_state(r, pr) == "clean":
+        allowed = {
+            "merge": r.allow_merge_commit,
+            "squash": r.allow_squash_merge,
+            "rebase": r.allow_rebase_merge,
+        }
+        label = {"merge": "merge commits", "squash": "squash merges", "rebase": "rebase merges"}
+        if not allowed.get(method, True):
             raise GraphQLError(
-                "UNPROCESSABLE", "Pull request is in clean status", "enablePullRequestAutoMerge"
+                "UNPROCESSABLE",
+                f"Merge method {label[method]} are not allowed on this repository",
+                "enablePullRequestAutoMerge",
+            )
+        status = self.state.merge_state(r, pr)  # the mutation waits for the computation
+        if status in ("CLEAN", "UNSTABLE", "HAS_HOOKS"):
+            raise GraphQLError(
+                "UNPROCESSABLE",
+                f"Pull request Pull request is in {status.lower()} status",
+                "enablePullRequestAutoMerge",
             )
         stamp = now_iso()
         pr["auto_merge"] = {
@@ -2336,9 +2415,25 @@ def _make_handler(emu: GitHubEmulator) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-        def _any(self) -> None:
+        def _body(self) -> bytes:
+            if (self.headers.get("Transfer-Encoding") or "").lower() == "chunked":
+                chunks = []
+                while True:
+                    size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                    if size == 0:
+                        self.rfile.readline()
+                        return b"".join(chunks)
+                    chunks.append(self.rfile.read(size))
+                    self.rfile.readline()
             length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
+            return self.rfile.read(length) if length else b""
+
+        def _any(self) -> None:
+            body = self._body()
+            git = emu.handle_git(self.command, self.path, dict(self.headers.items()), body)
+            if git is not None:
+                self._send(git[0], git[1], git[2])
+                return
             status, headers, out, fault = emu.handle(
                 self.command, self.path, dict(self.headers.items()), body
             )
@@ -2347,6 +2442,9 @@ def _make_handler(emu: GitHubEmulator) -> type[BaseHTTPRequestHandler]:
                 with contextlib.suppress(OSError):
                     self.connection.shutdown(socket.SHUT_RDWR)
                 return
+            self._send(status, headers, out)
+
+        def _send(self, status: int, headers: Mapping[str, str], out: bytes) -> None:
             self.send_response(status)
             for k, v in headers.items():
                 self.send_header(k, v)

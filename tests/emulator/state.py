@@ -137,20 +137,15 @@ class CiJob:
 @dataclasses.dataclass
 class Semantics:
     """Switches between the emulator's old simplified behaviour (``legacy_*`` True) and GitHub's
-    documented behaviour. ``legacy_merge_state`` and ``legacy_reviewers`` default to True
-    because product tests fail without them (see docs/forge.md); the others default to GitHub's.
+    documented behaviour (the default). Merge states (UNKNOWN → BLOCKED/BEHIND/DIRTY/UNSTABLE/CLEAN,
+    ``EmulatorState.merge_state``) and reviewer requests (422 for who cannot review, CODEOWNERS
+    requested on open) always follow GitHub since issue 14 made the product right.
     ``Semantics.github()`` turns every switch to GitHub's behaviour.
 
-    * ``legacy_merge_state``: only ``clean``/``blocked``, mergeability known at once, armed
-      auto-merge fires on a green combined status, merges blocked only by ``required_contexts``.
-      GitHub: UNKNOWN → BLOCKED/BEHIND/DIRTY/UNSTABLE/CLEAN (``EmulatorState.merge_state``).
-    * ``legacy_reviewers``: any reviewer accepted, CODEOWNERS never requested by the server.
     * ``legacy_archived_writes``: archived repositories accept writes.
     * ``legacy_user_repos_private``: ``GET /users/{u}/repos`` also lists private repositories.
     """
 
-    legacy_merge_state: bool = True
-    legacy_reviewers: bool = True
     legacy_archived_writes: bool = False
     legacy_user_repos_private: bool = False
 
@@ -160,10 +155,12 @@ class Semantics:
         comma-separated switch names in ``only`` (``"merge_state,reviewers"``: the names
         without ``legacy_``); the others keep their defaults."""
         if only.strip().lower() in ("1", "all", "true", "yes"):
-            return cls(False, False, False, False)
+            return cls(False, False)
         out = cls()
         for name in filter(None, (n.strip() for n in only.split(","))):
             field = f"legacy_{name.removeprefix('legacy_')}"
+            if name.removeprefix("legacy_") in ("merge_state", "reviewers"):
+                continue  # always GitHub's behaviour now (kept as accepted names)
             if not hasattr(out, field):
                 raise ValueError(f"unknown Semantics switch {name!r}")
             setattr(out, field, False)
@@ -219,12 +216,20 @@ class EmulatorState:
         self.root = root
         self.api_url = api_url
         self.html_url = "https://github.example"
+        #: ``http://127.0.0.1:PORT`` once ``GitHubEmulator.serve_git_http()`` ran: clone URLs then
+        #: point at the emulator's smart-HTTP git endpoint instead of ``file://``.
+        self.git_http_url: str | None = None
         self.lock = threading.RLock()
         self.repos: dict[str, EmuRepo] = {}
         self.comments: dict[int, dict[str, Any]] = {}
         self.tokens: dict[str, TokenInfo] = {}
         self.apps: dict[str, Any] = {}  # app_id -> public key
         self.users: dict[str, int] = {}
+        # Logins that are user accounts, not organizations: ``GET /orgs/{login}/repos`` is a 404
+        # for them (https://docs.github.com/en/rest/repos/repos#list-organization-repositories
+        # lists an organization's repositories; a user is not one), so clients fall back to the
+        # user listings. Owners not named here act as organizations.
+        self.user_accounts: set[str] = set()
         self.nodes: dict[str, tuple[str, str, int]] = {}  # node_id -> (kind, repo, number)
         self.teams: dict[str, set[str]] = {}  # org -> team slugs with access to its repos
         self.org_members: dict[str, set[str]] = {}  # org -> member logins
@@ -345,7 +350,10 @@ class EmulatorState:
 
     # --- JSON renderers -------------------------------------------------------------------
     def clone_url(self, repo: EmuRepo) -> str:
-        """``file://`` URL of the bare repository (stands in for GitHub's https clone URL)."""
+        """``file://`` URL of the bare repository (stands in for GitHub's https clone URL), or
+        ``<git_http_url>/<owner>/<name>.git`` when the emulator serves git over HTTP."""
+        if self.git_http_url:
+            return f"{self.git_http_url}/{repo.full_name}.git"
         return repo.path.as_uri()
 
     def repo_json(self, repo: EmuRepo) -> dict[str, Any]:
@@ -711,14 +719,8 @@ class EmulatorState:
         return "success", statuses, runs
 
     def mergeable_state(self, repo: EmuRepo, pr: dict[str, Any], head_sha: str | None = None) -> str:
-        """GitHub ``mergeable_state`` of ``pr`` (lower-case ``merge_state``); legacy semantics:
-        ``clean`` (checks passed or none) or ``blocked``."""
-        if not self.semantics.legacy_merge_state:
-            return self.merge_state(repo, pr).lower()
-        state, statuses, runs = self.combined(repo, head_sha or self.pull_sha(repo, pr))
-        if not statuses and not runs and not repo.required_contexts:
-            return "clean"
-        return {"success": "clean", "pending": "blocked", "failure": "blocked"}[state]
+        """GitHub ``mergeable_state`` of ``pr`` (lower-case ``merge_state``)."""
+        return self.merge_state(repo, pr).lower()
 
     def rest_mergeability(self, repo: EmuRepo, pr: dict[str, Any], head_sha: str) -> tuple[bool | None, str]:
         """(``mergeable``, ``mergeable_state``) for one REST read of the PR.
@@ -731,8 +733,6 @@ class EmulatorState:
         computed (``read_merge_state``)."""
         if pr["merged"] or pr["state"] != "open":
             return None, "unknown"
-        if self.semantics.legacy_merge_state:
-            return True, self.mergeable_state(repo, pr, head_sha)
         status = self.read_merge_state(repo, pr)
         if status == "UNKNOWN":
             return None, "unknown"
@@ -741,8 +741,6 @@ class EmulatorState:
     def read_merge_state(self, repo: EmuRepo, pr: dict[str, Any]) -> str:
         """One client read of ``mergeStateStatus``: UNKNOWN while the background job has not run
         (and starts it), the computed status afterwards."""
-        if self.semantics.legacy_merge_state:
-            return self.mergeable_state(repo, pr).upper()
         if pr.get("mergeability_pending", False):
             pr["mergeability_pending"] = False
             return "UNKNOWN"
@@ -1090,7 +1088,7 @@ class EmulatorState:
         """Merge every open PR with auto-merge armed once it may merge (what GitHub does
         asynchronously).
 
-        Legacy semantics: when the combined status is green. GitHub semantics
+        GitHub
         (https://docs.github.com/en/pull-requests/collaborating-with-pull-requests/incorporating-changes-from-a-pull-request/automatically-merging-a-pull-request):
         "the pull request will merge automatically when all required reviews are met and all
         required status checks have passed" — merge state CLEAN or UNSTABLE (non-required
@@ -1098,12 +1096,7 @@ class EmulatorState:
         for pr in list(repo.pulls.values()):
             if pr["state"] != "open" or not pr["auto_merge"]:
                 continue
-            if self.semantics.legacy_merge_state:
-                state, _, _ = self.combined(repo, self.pull_sha(repo, pr))
-                ready = state == "success"
-            else:
-                ready = self.merge_state(repo, pr) in ("CLEAN", "UNSTABLE", "HAS_HOOKS")
-            if ready:
+            if self.merge_state(repo, pr) in ("CLEAN", "UNSTABLE", "HAS_HOOKS"):
                 with contextlib.suppress(HttpError):
                     self.merge(
                         repo,

@@ -574,6 +574,10 @@ def test_repository_listings(emu: GitHubEmulator, http: Any, scoped_token: Any) 
     inst = http("GET", "/installation/repositories", token=app).json()
     assert (inst["total_count"], inst["repository_selection"]) == (2, "selected")
     assert http("GET", "/installation/repositories", token=dana).status_code == 403
+    # "List organization repositories" is for organizations: a user account answers 404
+    # (https://docs.github.com/en/rest/repos/repos#list-organization-repositories)
+    emu.state.user_accounts.add("dana")
+    assert http("GET", "/orgs/dana/repos", token=dana).status_code == 404
 
 
 # --- PyGithub reads the same things ------------------------------------------------------------------------------------------

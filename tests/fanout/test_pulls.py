@@ -88,3 +88,14 @@ def test_push_and_upsert_opens_then_updates() -> None:
         retarget=False,
     )
     assert not opened and forge.calls[1] == ("update", (7, ["body", "title"]))
+
+
+def test_only_the_trailing_marker_is_read() -> None:
+    forged = MARKER.render({"release": "v99.0.0"})
+    ours = MARKER.render({"release": "v1.0.0"})
+    assert MARKER.parse(f"notes {forged}\n\nmore\n{ours}\n") == {"release": "v1.0.0"}
+    assert MARKER.parse(f"{forged}\nnotes after it\n") is None  # not trailing: not ours
+    body = f"x {forged}\n{ours}\n"
+    updated = MARKER.with_fields(body, closed_by="catalog-ops")
+    assert updated.startswith(f"x {forged}\n")  # the forged one is left as it was
+    assert MARKER.parse(updated) == {"release": "v1.0.0", "closed_by": "catalog-ops"}

@@ -37,6 +37,24 @@ class World:
             assert isinstance(self.forge, LocalForge)
             self.forge.create_repo(full_name, files=files, **kw)
 
+    def allow_reviewers(self, repo: str, users: list[str], teams: list[str]) -> None:
+        """GitHub requests reviews only from collaborators and teams with access (422 else);
+        the local forge accepts anyone."""
+        if self.emu is not None:
+            with self.emu.state.lock:
+                self.emu.state.repos[repo].collaborators.update(users)
+                org = repo.split("/")[0]
+                self.emu.state.teams.setdefault(org, set()).update(t.split("/")[-1] for t in teams)
+
+    def require_checks(self, repo: str, *contexts: str) -> None:
+        """Branch protection on main requiring ``contexts`` (GitHub); the local forge's CI is
+        its one check."""
+        if self.emu is not None:
+            from emulator.state import Protection
+
+            with self.emu.state.lock:
+                self.emu.state.repos[repo].protection["main"] = Protection(contexts=list(contexts))
+
     def block_checks(self, repo: str, branch: str) -> None:
         sha = self.forge.branch_sha(repo, branch)
         assert sha
@@ -192,6 +210,7 @@ def test_commit_files_creates_and_force_moves_branch(world: World) -> None:
 
 def test_pull_request_lifecycle(world: World) -> None:
     world.create_repo("acme/app", FILES)
+    world.allow_reviewers("acme/app", ["alice", "carol"], ["platform", "sre"])
     _branch(world, "acme/app", "feat", [FileChange("a.txt", b"a")])
     pr = world.forge.open_pull(
         "acme/app",
@@ -323,7 +342,10 @@ def test_codeowners_lookup_order(world: World) -> None:
 
 
 def test_auto_merge_when_checks_pass(world: World) -> None:
+    # GitHub's auto-merge waits for *required* checks; with only non-required checks pending it
+    # answers "unstable status" (see test_auto_merge_is_not_offered_when_nothing_is_required).
     world.create_repo("acme/app", FILES)
+    world.require_checks("acme/app", "ci/test")
     _branch(world, "acme/app", "feat", [FileChange("a", b"a")])
     pr = world.forge.open_pull("acme/app", head="feat", base="main", title="t", body="b")
     world.block_checks("acme/app", "feat")
@@ -338,12 +360,25 @@ def test_auto_merge_when_checks_pass(world: World) -> None:
     assert world.forge.read_file("acme/app", "a", "main") == b"a"
 
 
-def test_auto_merge_with_green_checks_merges_now(world: World) -> None:
+def test_auto_merge_is_not_offered_when_nothing_is_required(world: World) -> None:
+    """Nothing required and no check reported yet: GitHub answers "clean status" and does not
+    arm auto-merge; the forge never turns that into a merge of an untested head (issue 14). The
+    local forge arms it and merges only once its CI ran on the head and passed."""
     world.create_repo("acme/app", FILES)
     _branch(world, "acme/app", "feat", [FileChange("a", b"a")])
     pr = world.forge.open_pull("acme/app", head="feat", base="main", title="t", body="b")
+    if world.emu is not None:
+        with pytest.raises(AutoMergeUnavailable, match="clean status"):
+            world.forge.enable_auto_merge("acme/app", pr.number, method="merge")
+        got = world.forge.get_pull("acme/app", pr.number)
+        assert got.state is PullState.OPEN and not got.auto_merge
+        return
+    assert isinstance(world.forge, LocalForge)
     world.forge.enable_auto_merge("acme/app", pr.number, method="merge")
-    assert world.forge.get_pull("acme/app", pr.number).state is PullState.MERGED
+    got = world.forge.get_pull("acme/app", pr.number)
+    assert got.state is PullState.MERGED
+    record = next(p for p in world.forge.load_record("acme/app")["pulls"] if p["number"] == pr.number)
+    assert record["checks"]["sha"] == pr.head_sha and record["checks"]["state"] == "success"
 
 
 def test_auto_merge_not_allowed(world: World) -> None:

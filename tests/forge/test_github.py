@@ -28,7 +28,9 @@ def _writes(emu: GitHubEmulator, since: int) -> list[str]:
 def test_open_pr_with_two_files_labels_reviewers_in_five_writes(
     github_emulator: GitHubEmulator, github_forge: GitHubForge
 ) -> None:
-    github_emulator.create_repo("acme/app", files=FILES)
+    # Reviews may only be requested from collaborators and teams with access (GitHub 422 else).
+    github_emulator.create_repo("acme/app", files=FILES, collaborators=["alice"])
+    github_emulator.state.teams["acme"] = {"platform"}
     tip = github_forge.branch_sha("acme/app", "main")
     assert tip
     mark = len(github_emulator.request_log)
@@ -338,6 +340,59 @@ def test_make_forge_rejects_bad_app_key_before_any_request(github_emulator: GitH
     with pytest.raises(UsageError, match="not a PEM private key"):
         make_forge(settings)
     assert len(github_emulator.request_log) == mark
+
+
+def test_graphql_rate_limited_waits_and_succeeds_without_fallback_writes(
+    github_emulator: GitHubEmulator, github_forge_factory: Callable[..., GitHubForge]
+) -> None:
+    """GraphQL limits arrive as HTTP 200 with ``errors[].type == "RATE_LIMITED"`` (primary) or the
+    secondary-limit message: the same back-off as REST, then the same mutation succeeds; no Git
+    Data write is made while limited."""
+    emu = github_emulator
+    emu.create_repo("acme/app", files=FILES)
+    forge = github_forge_factory()
+    tip = forge.branch_sha("acme/app", "main")
+    assert tip
+    emu.faults.graphql_rate_limit(times=1, reset_in=1)
+    emu.faults.graphql_secondary_limit(times=1, retry_after=0.2)
+    mark = len(emu.request_log)
+    sha = forge.commit_files(
+        "acme/app", "b", parent_sha=tip, message="m", changes=[FileChange("main.tf", b"# new\n")]
+    )
+    assert forge.branch_sha("acme/app", "b") == sha
+    log = emu.request_log[mark:]
+    gql = [e for e in log if e.kind == "graphql"]
+    assert [e.fault for e in gql] == ["graphql_primary", "graphql_secondary", None]
+    assert gql[-1].wall_started >= (gql[0].rate_reset or 0)  # waited for the reset
+    assert gql[2].started - gql[1].ended >= 0.2 - 0.01  # honoured Retry-After
+    assert not any("/git/commits" in e.path or "/git/trees" in e.path for e in log if e.method == "POST")
+    counts = forge.request_counts()
+    assert counts.get("fallback_git_data", 0) == 0 and counts["rate_limited"] == 2
+    # still limited after max_retries: RateLimited, never a fallback write
+    emu.faults.graphql_rate_limit(times=10, reset_in=0)
+    few = github_forge_factory(max_retries=2)
+    with pytest.raises(RateLimited):
+        few.commit_files("acme/app", "c", parent_sha=tip, message="m", changes=[FileChange("a", b"a")])
+    assert few.request_counts().get("fallback_git_data", 0) == 0
+    assert forge.branch_sha("acme/app", "c") in (None, tip)  # no commit was made
+
+
+def test_private_user_owned_dependents_are_listed(
+    github_emulator: GitHubEmulator, github_forge_factory: Callable[..., GitHubForge]
+) -> None:
+    """``/users/{u}/repos`` lists public repositories only; the authenticated listings find the
+    private ones: ``/user/repos`` for a personal token, ``/installation/repositories`` for an App."""
+    emu = github_emulator
+    emu.state.user_accounts.add("alice")  # a user account: /orgs/alice/repos is a 404
+    emu.create_repo("alice/public-dep", files=FILES)
+    emu.create_repo("alice/private-dep", files=FILES, private=True)
+    emu.create_repo("bob/other-private", files=FILES, private=True)
+    pat = emu.mint_token(kind="pat", login="alice")
+    names = [r.full_name for r in github_forge_factory(token=pat).list_repos("alice").repos]
+    assert names == ["alice/private-dep", "alice/public-dep"]
+    app = emu.mint_token(kind="app", repositories=["alice/private-dep", "bob/other-private"])
+    names = [r.full_name for r in github_forge_factory(token=app).list_repos("alice").repos]
+    assert names == ["alice/private-dep", "alice/public-dep"]
 
 
 def test_compare_url_is_the_compare_view_without_a_request(github_forge) -> None:

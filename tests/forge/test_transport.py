@@ -18,7 +18,9 @@ def test_fifty_operations_survive_faults(
     github_emulator: GitHubEmulator, github_forge_factory: Callable[..., GitHubForge]
 ) -> None:
     emu = github_emulator
-    emu.create_repo("acme/app", files={"main.tf": b"# base\n", "versions.tf": b"# v\n"})
+    emu.create_repo(
+        "acme/app", files={"main.tf": b"# base\n", "versions.tf": b"# v\n"}, collaborators=["alice"]
+    )
     emu.limits.per_minute = 60
     emu.limits.window = 1.0
     emu.faults.chaos(

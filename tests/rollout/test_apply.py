@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 from catalog_ops.core.metadata import ModuleChange, ReleaseMetadata, render_release_metadata
-from catalog_ops.forge.base import FileChange, PullState
+from catalog_ops.forge.base import ChecksState, FileChange, PullState
+from catalog_ops.forge.local.checks import LocalChecks
 from catalog_ops.render.report import OutcomeKind
+from catalog_ops.rollout.apply import merge_plan
 from catalog_ops.rollout.model import Action, Plan
 from catalog_ops.rollout.prtext import parse_marker, render_pr
 from fixtures.rollout import (
@@ -16,7 +19,6 @@ from fixtures.rollout import (
     CATALOG,
     GIT,
     NET,
-    FakeClock,
     RolloutWorld,
     dependent_of,
     example_world,
@@ -44,8 +46,11 @@ def test_security_release_rollout_end_to_end(rollout_world: RolloutWorld) -> Non
     assert outcome_kinds(report)["acme/web"] == "opened"
     assert not report.failed
     pr = w.forge.find_open_pull("acme/web", BRANCH) or w.forge.get_pull("acme/web", 1)
-    # security + fast checks pass -> auto-merged by the local forge
-    assert pr.state is PullState.MERGED and pr.auto_merge
+    # security + the dependent's checks ran on the pushed head and passed -> merged by the gate,
+    # pinned to that head
+    assert pr.state is PullState.MERGED
+    merge = {o.subject: o.details.get("merge", "") for o in report.outcomes}
+    assert merge["acme/web"] == f"merged after checks local-checks passed at {pr.head_sha[:12]}"
     main_tf = w.read("acme/web", "main.tf")
     assert f"{GIT}//modules/network?ref=v1.1.0" in main_tf
     assert f"{GIT}//modules/naming?ref=v1.0.0" in main_tf  # naming did not change: untouched
@@ -208,23 +213,105 @@ def test_dry_run_prints_diffs_and_writes_nothing(rollout_world: RolloutWorld) ->
     assert w.forge.branch_sha("acme/web", BRANCH) is None
 
 
-def test_wait_and_merge_when_auto_merge_unavailable(rollout_world: RolloutWorld) -> None:
+def test_security_prs_merge_only_through_the_gate(rollout_world: RolloutWorld) -> None:
     w = rollout_world
     w.release("v1.0.0", modules=["modules/network"])
     w.dependent("noauto", {"main.tf": tf_module("n", NET)}, allow_auto_merge=False)
-    w.dependent("failing", {"main.tf": tf_module("n", NET), "FAIL_CHECKS": "1"}, allow_auto_merge=False)
+    w.dependent("failing", {"main.tf": tf_module("n", NET), "FAIL_CHECKS": "1"})
+    w.dependent("noci", {"main.tf": tf_module("n", NET)})
+    w.forge.set_repo_settings("acme/noci", ci=False)  # a dependent whose CI never reports
+    w.release("v1.0.1", urgency="security", modules=["modules/network"])
+    report = w.apply(w.plan())
+    assert not report.failed
+    merge = {o.subject: o.details.get("merge", "") for o in report.outcomes}
+    assert merge["acme/noauto"].startswith("merged after checks local-checks passed at ")
+    assert "?ref=v1.0.1" in w.read("acme/noauto", "main.tf")
+    failing = w.forge.find_open_pull("acme/failing", BRANCH)
+    assert failing is not None and failing.state is PullState.OPEN
+    assert merge["acme/failing"] == f"not merged: checks failed (local-checks) at {failing.head_sha[:12]}"
+    noci = w.forge.find_open_pull("acme/noci", BRANCH)
+    assert noci is not None and merge["acme/noci"] == f"not merged: no checks ran on {noci.head_sha[:12]}"
+    assert "?ref=v1.0.0" in w.read("acme/failing", "main.tf") and "?ref=v1.0.0" in w.read(
+        "acme/noci", "main.tf"
+    )
+
+
+def test_checks_failed_fixed_rerun_then_the_merge_pass_merges(
+    rollout_world: RolloutWorld, tmp_path: Path
+) -> None:
+    """ "Checks failed, fixed, re-run" on the local forge: the dependent's CI fails for a reason
+    outside the PR (here a file its checks need is missing), is fixed, the checks are re-run on
+    the same head, and the merge pass merges through the gate."""
+    w = rollout_world
+    broken = tmp_path / "ci-broken"
+    broken.write_text("the CI runner lacks a secret\n")
+    w.forge.checks = LocalChecks(command=f"test ! -e {broken}")
+    w.release("v1.0.0", modules=["modules/network"])
+    w.dependent("app", {"main.tf": tf_module("n", NET)})
     w.release("v1.0.1", urgency="security", modules=["modules/network"])
     plan = w.plan()
     report = w.apply(plan)
+    pr = w.forge.find_open_pull("acme/app", BRANCH)
+    assert pr is not None
+    assert report.outcomes[0].details["merge"].startswith("not merged: checks failed (local-checks)")
+    assert outcome_kinds(merge_plan(w.forge, plan))["acme/app"] == "up_to_date"  # same head, same result
+    broken.unlink()  # fixed
+    assert w.forge.rerun_checks("acme/app", pr.number) is ChecksState.SUCCESS
+    report = merge_plan(w.forge, plan)
+    assert (
+        report.outcomes[0].details["merge"]
+        == f"merged after checks local-checks passed at {pr.head_sha[:12]}"
+    )
+    assert w.forge.get_pull("acme/app", pr.number).state is PullState.MERGED
+    assert "?ref=v1.0.1" in w.read("acme/app", "main.tf")
+
+
+def test_head_moved_between_check_and_merge_is_not_merged_locally(rollout_world: RolloutWorld) -> None:
+    w = rollout_world
+    w.release("v1.0.0", modules=["modules/network"])
+    w.dependent("app", {"main.tf": tf_module("n", NET)})
+    w.release("v1.0.1", urgency="security", modules=["modules/network"])
+    plan = w.plan()
+    read = w.forge.merge_facts
+
+    def facts_then_push(repo: str, number: int) -> Any:
+        got = read(repo, number)
+        tip = w.forge.branch_sha(repo, BRANCH)
+        assert tip
+        w.forge.commit_files(
+            repo, BRANCH, parent_sha=tip, message="pushed", changes=[FileChange("x.tf", b"\n")]
+        )
+        return got
+
+    w.forge.merge_facts = facts_then_push  # type: ignore[method-assign]
+    report = w.apply(plan)
     merge = {o.subject: o.details.get("merge", "") for o in report.outcomes}
-    assert "auto-merge unavailable" in merge["acme/noauto"]
-    clock = FakeClock()  # the product's own 600 s / 15 s, on an injected clock
-    report = w.apply(w.plan(), wait_and_merge=True, sleep=clock.sleep, clock=clock.now)
-    kinds = outcome_kinds(report)
-    assert kinds["acme/failing"] == "failed"  # checks fail: recorded, not merged
-    assert w.forge.find_open_pull("acme/failing", BRANCH) is not None
-    assert "?ref=v1.0.1" in w.read("acme/noauto", "main.tf")  # merged after polling
-    assert clock.slept == []  # the local forge's checks end on the first poll: no wait
+    assert merge["acme/app"].startswith("not merged: head moved (")
+    pr = w.forge.find_open_pull("acme/app", BRANCH)
+    assert pr is not None and pr.state is PullState.OPEN
+
+
+def test_policy_changed_to_never_or_a_breaking_update_disarms_locally(rollout_world: RolloutWorld) -> None:
+    w = rollout_world
+    w.release("v1.0.0", modules=["modules/network"])
+    w.dependent("app", {"main.tf": tf_module("n", NET), "FAIL_CHECKS": "1"})
+    w.dependent("brk", {"main.tf": tf_module("n", NET), "FAIL_CHECKS": "1"})
+    w.release("v1.0.1", urgency="security", modules=["modules/network"])
+    w.apply(w.plan())
+    for repo in ("acme/app", "acme/brk"):  # armed by a person (or an older catalog-ops)
+        pr = w.forge.find_open_pull(repo, BRANCH)
+        assert pr is not None
+        w.forge.enable_auto_merge(repo, pr.number)
+        assert w.forge.get_pull(repo, pr.number).auto_merge
+    w.push("acme/app", {".catalog-ops.yml": "automerge: never\n"})
+    w.release("v2.0.0", modules=["modules/network"], breaking=True)
+    report = w.apply(w.plan())
+    merge = {o.subject: o.details.get("merge", "") for o in report.outcomes}
+    assert merge["acme/app"].startswith("auto-merge disarmed: automerge: never")
+    assert merge["acme/brk"].startswith("auto-merge disarmed: breaking update")
+    for repo in ("acme/app", "acme/brk"):
+        pr = w.forge.find_open_pull(repo, BRANCH)
+        assert pr is not None and not pr.auto_merge
 
 
 def test_template_override(rollout_world: RolloutWorld, tmp_path: Path) -> None:
@@ -244,6 +331,27 @@ def test_template_override(rollout_world: RolloutWorld, tmp_path: Path) -> None:
     w.apply(plan, template_dir=tdir)
     pr = w.forge.find_open_pull("acme/web", BRANCH)
     assert pr is not None and pr.title == title
+
+
+def test_custom_template_marker_moves_to_the_end(rollout_world: RolloutWorld, tmp_path: Path) -> None:
+    """Only a trailing marker is read (docs/security.md), so a custom body that puts it first gets
+    it moved to the end, and a rerun recognises the PR as up to date."""
+    w = rollout_world
+    example_world(w)
+    w.release("v1.1.0", modules=["modules/network"])
+    tdir = tmp_path / "tpl"
+    tdir.mkdir()
+    (tdir / "pr_body.md.j2").write_text("{{ marker }}\nUpdate to {{ target }}.\n")
+    plan = w.plan()
+    dep = next(d for d in plan.dependents if d.repo == "acme/web")
+    from catalog_ops.rollout.prtext import template_env
+
+    _title, body = render_pr(plan, dep, env=template_env(tdir))
+    assert body.startswith("Update to v1.1.0.\n\n<!-- catalog-ops:rollout ") and body.endswith("-->\n")
+    assert parse_marker(body) is not None and body.count("catalog-ops:rollout") == 1
+    w.apply(plan, template_dir=tdir)
+    rerun = w.apply(plan, template_dir=tdir)
+    assert outcome_of(rerun, "acme/web").kind is OutcomeKind.UP_TO_DATE
 
 
 def test_terragrunt_include_composed_source_apply(rollout_world: RolloutWorld) -> None:

@@ -11,6 +11,7 @@ from catalog_ops.render.report import OutcomeKind
 from catalog_ops.rollout.apply import ApplyOptions, apply_plan
 from catalog_ops.rollout.gather import build_plan
 from catalog_ops.rollout.model import Action
+from emulator.state import Protection
 from fixtures.rollout import FakeClock
 
 CATALOG = "acme/infrastructure-modules"
@@ -48,7 +49,8 @@ def test_rollout_on_github_emulator(github_emulator: Any, github_forge: Any) -> 
     _release(forge, "v1.0.0", "normal", ("modules/network", "modules/naming"))
     _release(forge, "v1.1.0", "security", ("modules/network",))
     net = f'module "n" {{\n  source = "{GIT}//modules/network?ref=v1.0.0"\n}}\n'
-    emu.create_repo("acme/sec", files={"main.tf": net})
+    # acme/sec requires the check "ci": GitHub's auto-merge waits for it
+    emu.create_repo("acme/sec", files={"main.tf": net}, protection={"main": Protection(contexts=["ci"])})
     emu.create_repo("acme/noauto", files={"main.tf": net}, allow_auto_merge=False)
     emu.create_repo(
         "acme/review",
@@ -59,6 +61,7 @@ def test_rollout_on_github_emulator(github_emulator: Any, github_forge: Any) -> 
         },
         collaborators=("alice",),  # GitHub requests code owners with write access by itself
     )
+    emu.state.teams["acme"] = {"sre"}
     emu.create_repo("acme/plain", files={"main.tf": 'module "x" {\n  source = "./x"\n}\n', "x/main.tf": "\n"})
     emu.create_repo("acme/old", files={"main.tf": net}, archived=True)
 
@@ -77,19 +80,23 @@ def test_rollout_on_github_emulator(github_emulator: Any, github_forge: Any) -> 
     assert not report.failed, report.to_json()
     (review,) = emu.pulls("acme/review")
     assert review["state"] == "open" and review["head"]["ref"] == BRANCH
+    # GitHub requested the CODEOWNERS itself; catalog-ops requested no one (none configured)
     assert {u["login"] for u in review["requested_reviewers"]} == {"alice"}
     assert {t["slug"] for t in review["requested_teams"]} == {"sre"}
+    assert "GitHub requests the CODEOWNERS of the changed files" in review["body"]
+    assert not any(e.operation.endswith("requested_reviewers") for e in emu.request_log)
     assert {label["name"] for label in review["labels"]} >= {"dependencies", "catalog-ops", "security"}
     (sec,) = emu.pulls("acme/sec")
-    assert sec["auto_merge"] is not None or sec["merged"]
+    assert sec["auto_merge"] is not None and not sec["merged"]  # armed, not merged
     merge = {o.subject: o.details.get("merge", "") for o in report.outcomes}
-    assert "auto-merge unavailable" in merge["acme/noauto"]
+    assert merge["acme/sec"] == "armed on GitHub (merges when required checks ci pass)"
+    assert merge["acme/noauto"].startswith("waiting for checks (none reported yet")
 
     writes_before = sum(emu.content_creating_counts().values())
     rerun = apply_plan(forge, plan, options=ApplyOptions(concurrency=3))
     assert sum(emu.content_creating_counts().values()) == writes_before  # idempotent: no writes
     assert not any(o.kind in (OutcomeKind.OPENED, OutcomeKind.UPDATED) for o in rerun.outcomes)
-    # where auto-merge is unavailable, --wait-and-merge polls the checks and merges when green;
+    # no auto-merge on GitHub's side: --wait-and-merge polls the gate and merges when green;
     # the product's own 600 s / 15 s on an injected clock: outcomes follow the checks, not the load
     (noauto,) = emu.pulls("acme/noauto")
     wait = ApplyOptions(wait_and_merge=True)
@@ -97,8 +104,8 @@ def test_rollout_on_github_emulator(github_emulator: Any, github_forge: Any) -> 
     clock = FakeClock()
     pending = apply_plan(forge, plan, options=wait, sleep=clock.sleep, clock=clock.now)
     merge = {o.subject: o.details.get("merge", "") for o in pending.outcomes}
-    assert merge["acme/noauto"] == "checks still pending after 600s; not merged"
-    assert clock.slept and set(clock.slept) == {15.0} and sum(clock.slept) <= 600
+    assert merge["acme/noauto"].startswith("waiting for checks (ci/test pending"), merge
+    assert clock.slept == [15.0] * 40  # polled every 15 s through the whole 600 s, then gave up
     (noauto,) = emu.pulls("acme/noauto")
     assert noauto["merged"] is False
     emu.set_status("acme/noauto", noauto["head"]["sha"], "success")
@@ -106,7 +113,7 @@ def test_rollout_on_github_emulator(github_emulator: Any, github_forge: Any) -> 
     waited = apply_plan(forge, plan, options=wait, sleep=clock.sleep, clock=clock.now)
     assert clock.slept == []  # green on the first poll: merged without waiting
     merge = {o.subject: o.details.get("merge", "") for o in waited.outcomes}
-    assert merge["acme/noauto"].startswith("merged")
+    assert merge["acme/noauto"] == f"merged after checks ci/test passed at {noauto['head']['sha'][:12]}"
     (noauto,) = emu.pulls("acme/noauto")
     assert noauto["merged"] is True
 

@@ -59,7 +59,8 @@ def test_third_party_uses_are_pinned_by_sha_with_version_comment(path: Path) -> 
         if uses.startswith(("./", "docker://")):
             continue
         if uses.startswith(f"{ACTION_REPO}/") or uses.startswith(f"{ACTION_REPO}@"):
-            # Our own actions/workflows: the moving major tag of the same release (see .github/zizmor.yml).
+            # Our own actions/workflows: @v1 in the development tree; scripts/pin_release_refs.py pins
+            # them to the release commit's SHA when a release is cut (docs/workflows.md).
             assert uses.endswith("@v1"), f"{rel(path)}: own action {uses} must use @v1"
             continue
         assert SHA_PIN.match(uses), f"{rel(path)}: {uses} is not pinned by a full commit SHA"
@@ -434,8 +435,10 @@ def test_step_actions_are_one_plain_command() -> None:
                 )
 
 
-def test_dependent_checks_validate_every_terraform_directory(tmp_path: Path) -> None:
-    """The dependent example validates every directory with *.tf files, not only the root."""
+def test_dependent_checks_validate_every_terraform_directory_and_terragrunt_unit(tmp_path: Path) -> None:
+    """The dependent example validates every directory with *.tf / *.tf.json files (not only the
+    root) and the module each Terragrunt unit resolves to (through an include's locals); the
+    catalog token reaches git through the environment only (never ~/.gitconfig, never argv)."""
     import os
     import subprocess
 
@@ -443,37 +446,88 @@ def test_dependent_checks_validate_every_terraform_directory(tmp_path: Path) -> 
 
     doc = load_yaml(REPO / "examples" / "workflows" / "dependent-checks.yml")
     steps = doc["jobs"]["validate"]["steps"]
-    (cred,) = [s for s in steps if "insteadOf" in s.get("run", "")]
-    assert cred["env"]["CATALOG_READ_TOKEN"] == "${{ secrets.CATALOG_READ_TOKEN }}"
-    (check,) = [s for s in steps if "validate" in s.get("run", "") and not s.get("name", "").startswith("#")]
-    text = (REPO / "examples" / "workflows" / "dependent-checks.yml").read_text(encoding="utf-8")
-    assert "terragrunt validate" in text
+    (check,) = [s for s in steps if "validate" in s.get("run", "")]
+    assert check["env"]["CATALOG_READ_TOKEN"] == "${{ secrets.CATALOG_READ_TOKEN }}"
+    assert ".gitconfig" not in check["run"] and "git config" not in check["run"]
+    env = tool_env({**os.environ, "HOME": str(tmp_path / "home"), "TF_IN_AUTOMATION": "1"})
+    (tmp_path / "home").mkdir()
+    git = str(which("git", env))
+
+    def sh(*args: str, cwd: Path) -> None:
+        subprocess.run([git, *args], cwd=cwd, check=True, env=env, capture_output=True)
+
+    # a catalog in a local git repository: modules/good validates, modules/bad does not
+    catalog = tmp_path / "catalog"
+    for rel_path, body in (
+        ("modules/good/main.tf", 'output "x" {\n  value = 1\n}\n'),
+        ("modules/bad/main.tf", 'output "y" {\n  value = var.missing\n}\n'),
+    ):
+        (catalog / rel_path).parent.mkdir(parents=True, exist_ok=True)
+        (catalog / rel_path).write_text(body)
+    sh("init", "-q", "-b", "main", cwd=catalog)
+    sh("add", ".", cwd=catalog)
+    sh("-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "c", cwd=catalog)
+    sh("tag", "v1.0.0", cwd=catalog)
+    base = f"git::file://{catalog}"
     repo = tmp_path / "dependent"
     for rel_path, body in (
         ("main.tf", 'module "n" {\n  source = "./modules/ok"\n}\n'),
         ("modules/ok/main.tf", 'output "x" {\n  value = 1\n}\n'),
         ("envs/prod/main.tf", 'output "y" {\n  value = var.missing\n}\n'),
+        ("json/main.tf.json", '{"output": {"z": {"value": "${var.nope}"}}}\n'),
+        ("live/root.hcl", f'locals {{\n  base = "{base}"\n}}\n'),
+        (
+            "live/good/terragrunt.hcl",
+            'include "root" {\n  path = find_in_parent_folders("root.hcl")\n  expose = true\n}\n'
+            'terraform {\n  source = "${include.root.locals.base}//modules/good?ref=v1.0.0"\n}\n',
+        ),
+        (
+            "live/bad/terragrunt.hcl",
+            'include "root" {\n  path = find_in_parent_folders("root.hcl")\n  expose = true\n}\n'
+            'terraform {\n  source = "${include.root.locals.base}//modules/bad?ref=v1.0.0"\n}\n',
+        ),
     ):
         (repo / rel_path).parent.mkdir(parents=True, exist_ok=True)
         (repo / rel_path).write_text(body)
-    env = tool_env({**os.environ, "HOME": str(tmp_path), "TF_IN_AUTOMATION": "1"})
-    git = str(which("git", env))
     bindir = tmp_path / "bin"
     bindir.mkdir()
     (bindir / "terraform").symlink_to(which("terraform", env))
+    (bindir / "catalog-ops").symlink_to(Path(sys.executable).parent / "catalog-ops")
+    # a `git` that logs its argv and the config it sees from the environment, then runs git
+    log = tmp_path / "git.log"
+    (bindir / "git").write_text(
+        "#!/bin/sh\n"
+        f'printf "argv: %s\\n" "$*" >> {log}\n'
+        f'{git} config --get-all url.https://github.com/.insteadof | sed "s/^/insteadof: /" >> {log}\n'
+        f'{git} config --get http.https://github.com/.extraheader | sed "s/^/header: /" >> {log}\n'
+        f'exec {git} "$@"\n'
+    )
+    (bindir / "git").chmod(0o755)
     env["PATH"] = f"{bindir}{os.pathsep}{env['PATH']}"
-    subprocess.run([git, "init", "-q"], cwd=repo, check=True, env=env)
-    subprocess.run([git, "add", "."], cwd=repo, check=True, env=env)
+    sh("init", "-q", cwd=repo)
+    sh("add", ".", cwd=repo)
+    secret = "ghs_secret_token_value_123"
     proc = subprocess.run(
         ["bash", "-e", "-c", check["run"]],
         cwd=repo,
-        env=env,
+        env={**env, "CATALOG_READ_TOKEN": secret, "RUNNER_TEMP": str(tmp_path)},
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
         check=False,
     )
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "::error file=envs/prod::" in proc.stdout
-    assert "::group::modules/ok" in proc.stdout and "::group::." in proc.stdout
-    assert "::error file=modules/ok" not in proc.stdout and "::error file=.::" not in proc.stdout
+    out = proc.stdout + proc.stderr
+    (tmp_path / "out.txt").write_text(out)
+    assert proc.returncode == 1, out
+    assert "::error file=envs/prod::" in out and "::error file=json::" in out
+    assert "::group::modules/ok" in out and "::group::." in out
+    assert "::error file=modules/ok" not in out and "::error file=.::" not in out
+    assert "::error file=live/bad/terragrunt.hcl::" in out
+    assert "::error file=live/good/terragrunt.hcl::" not in out and "live/good/terragrunt.hcl ->" in out
+    logged = log.read_text()
+    assert "insteadof: git@github.com:" in logged and "insteadof: ssh://git@github.com/" in logged
+    assert "header: AUTHORIZATION: basic " in logged
+    # the token is printed only to mask it (GitHub hides it from the log)
+    assert all(secret not in line or line.startswith("::add-mask::") for line in out.splitlines())
+    assert not (tmp_path / "home" / ".gitconfig").exists()
+    assert all(secret not in line for line in logged.splitlines() if line.startswith("argv:"))

@@ -33,6 +33,7 @@ from typing import Any
 
 import yaml
 
+from catalog_ops.core.glob import GlobError, check_pattern, glob_matches
 from catalog_ops.core.versions import Level, Urgency
 from catalog_ops.core.yamlnodes import compose_document, where
 from catalog_ops.errors import ConfigError
@@ -40,6 +41,10 @@ from catalog_ops.errors import ConfigError
 CONFIG_PATH = ".catalog-ops.yml"
 CONFIG_PATHS = (".catalog-ops.yml", ".catalog-ops.yaml", ".github/catalog-ops.yml")
 AUTOMERGE_POLICIES = ("never", "security", "patch", "minor")
+MAX_CONFIG_BYTES = 64 * 1024
+"""Largest ``.catalog-ops.yml`` read (bytes): a dependent's file bounds the work it causes."""
+MAX_GLOBS = 100
+"""Most entries in ``paths:`` or ``ignore:`` (each also within ``core.glob`` limits)."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -58,7 +63,10 @@ class DependentConfig:
             minor updates).
         automerge_majors: allow auto-merge of breaking updates (majors, and releases whose
             metadata marks the module breaking) when the policy otherwise allows the merge.
-        reviewers: users and ``org/slug`` teams to request; empty means CODEOWNERS.
+        automerge_without_checks: merge automatically even when the dependent never reports any
+            check on the PR head (default False: such a PR is "not merged: no checks ran").
+        reviewers: users and ``org/slug`` teams catalog-ops requests; empty means none (GitHub
+            itself requests the CODEOWNERS of the changed files when the PR is opened).
         labels: labels added to the PR (in addition to the rollout's own).
         base: base branch of the PR; None means the default branch.
         source: file the config came from (None for defaults).
@@ -70,6 +78,7 @@ class DependentConfig:
     raise_floor: bool = False
     automerge: str = "security"
     automerge_majors: bool = False
+    automerge_without_checks: bool = False
     reviewers: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
     base: str | None = None
@@ -118,6 +127,7 @@ class DependentConfig:
             "raise_floor": self.raise_floor,
             "automerge": self.automerge,
             "automerge_majors": self.automerge_majors,
+            "automerge_without_checks": self.automerge_without_checks,
             "reviewers": list(self.reviewers),
             "labels": list(self.labels),
             "base": self.base,
@@ -134,6 +144,7 @@ class DependentConfig:
             raise_floor=bool(data.get("raise_floor", False)),
             automerge=str(data.get("automerge", "security")),
             automerge_majors=bool(data.get("automerge_majors", False)),
+            automerge_without_checks=bool(data.get("automerge_without_checks", False)),
             reviewers=tuple(data.get("reviewers", ())),
             labels=tuple(data.get("labels", ())),
             base=data.get("base"),
@@ -144,6 +155,9 @@ class DependentConfig:
 def path_matches(path: str, pattern: str) -> bool:
     """Glob match for repo paths: ``*`` stays within one directory, ``**`` spans any number,
     and a pattern without glob characters matches that file or everything below that directory.
+
+    Dependents write the patterns: matched in linear time by ``core.glob`` (O(len(pattern) ×
+    len(path)) steps), and ``parse_config`` refuses patterns beyond ``core.glob`` limits.
     """
     pattern = pattern.strip().removeprefix("./").rstrip("/")
     if pattern == ".":
@@ -152,39 +166,18 @@ def path_matches(path: str, pattern: str) -> bool:
         return True
     if not any(c in pattern for c in "*?["):
         return path == pattern or path.startswith(pattern + "/")
-    import re
-
-    out = []
-    i = 0
-    while i < len(pattern):
-        c = pattern[i]
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-            continue
-        if pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-            continue
-        if c == "*":
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        else:
-            out.append(re.escape(c))
-        i += 1
-    regex = "".join(out)
-    return re.fullmatch(regex, path) is not None or re.match(regex + "/", path) is not None
+    return glob_matches(pattern, path, below=True)
 
 
 _SCHEMA: dict[str, str] = {
     "version": "int",
-    "ignore": "strlist",
-    "paths": "strlist",
+    "ignore": "globlist",
+    "paths": "globlist",
     "majors": "bool",
     "raise_floor": "bool",
     "automerge": "policy",
     "automerge_majors": "bool",
+    "automerge_without_checks": "bool",
     "reviewers": "strlist",
     "labels": "strlist",
     "base": "str",
@@ -219,9 +212,13 @@ def parse_config(text: str | bytes, path: str = CONFIG_PATH) -> DependentConfig:
 
     Raises:
         ConfigError: ``path:line:col: key 'k': problem`` for YAML syntax errors, a non-mapping
-            document, unknown keys, wrong types and invalid values; all errors of the file are
-            collected, one per line of the message.
+            document, unknown keys, wrong types and invalid values (including globs beyond
+            ``core.glob`` limits or more than ``MAX_GLOBS``); all errors of the file are
+            collected, one per line of the message. A file over ``MAX_CONFIG_BYTES`` is
+            refused before parsing.
     """
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: the file is {len(text)} bytes; at most {MAX_CONFIG_BYTES} are read")
     root = compose_document(text, path)
     if root is None:
         return DependentConfig(source=path)
@@ -259,6 +256,18 @@ def parse_config(text: str | bytes, path: str = CONFIG_PATH) -> DependentConfig:
 
 
 def _check(kind: str, node: yaml.Node) -> tuple[str | None, Any]:
+    if kind == "globlist":
+        problem, items = _check("strlist", node)
+        if problem:
+            return problem, None
+        if len(items) > MAX_GLOBS:
+            return f"has {len(items)} globs; at most {MAX_GLOBS} are allowed", None
+        for item, value in zip(node.value, items, strict=True):
+            try:
+                check_pattern(value)
+            except GlobError as exc:
+                return f"item at line {item.start_mark.line + 1}: {exc}", None
+        return None, items
     if kind == "strlist":
         if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null":
             return None, []

@@ -20,7 +20,7 @@ import jinja2
 
 from catalog_ops.checks.results import Finding
 from catalog_ops.errors import ConfigError
-from catalog_ops.render.markdown import md_cell
+from catalog_ops.render.markdown import code_cell, md_cell, md_text
 from catalog_ops.render.templates import BUNDLED_DIR, CHECK_REPORT, Overrides, environment
 
 MARKER = "<!-- catalog-ops:check-report -->"
@@ -212,17 +212,19 @@ def check_summary_markdown(title: str, doc: dict[str, Any], findings: list[Findi
     ]
     for m, e in doc["modules"].items():
         lines.append(
-            f"| `{m}` | {icon.get(e['status'], '')} {e['status']} | {md_cell(e.get('summary', ''))} |"
+            f"| {code_cell(m)} | {icon.get(e['status'], '')} {e['status']} | {md_cell(e.get('summary', ''))} |"
         )
     if findings:
         lines += ["", "| location | level | tool | rule | message |", "|---|---|---|---|---|"]
         for f in findings[:limit]:
             msg = md_cell(f.message)
-            lines.append(f"| `{f.location()}` | {f.level} | {f.tool} | {f.rule} | {msg} |")
+            lines.append(
+                f"| {code_cell(f.location())} | {f.level} | {md_cell(f.tool)} | {md_cell(f.rule)} | {msg} |"
+            )
         if len(findings) > limit:
             lines.append(f"| … | | | | {len(findings) - limit} more |")
     for m in doc.get("messages", []):
-        lines += ["", f"> {m}"]
+        lines += ["", f"> {md_text(m)}"]
     return "\n".join(lines) + "\n"
 
 

@@ -74,6 +74,28 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     checks = fsub.add_parser("checks", help="run or read the checks of a pull request")
     checks.add_argument("repo")
     checks.add_argument("number", type=int)
+    checks.add_argument(
+        "--rerun", action="store_true", help="local forge: run the checks again on the PR head (after a fix)"
+    )
+
+    approve = fsub.add_parser("approve", help="local forge: approve a pull request (a review by hand)")
+    approve.add_argument("repo")
+    approve.add_argument("number", type=int)
+    approve.add_argument(
+        "--as", dest="user", default="reviewer", help="login of the reviewer (default reviewer)"
+    )
+
+    merge = fsub.add_parser(
+        "merge", help="local forge: merge a pull request by hand, pinned to its current head"
+    )
+    merge.add_argument("repo")
+    merge.add_argument("number", type=int)
+    merge.add_argument("--method", choices=("squash", "merge", "rebase"), default="squash")
+
+    close = fsub.add_parser("close", help="local forge: close a pull request without merging")
+    close.add_argument("repo")
+    close.add_argument("number", type=int)
+    close.add_argument("--comment", help="comment to post first")
 
     pam = fsub.add_parser("process-auto-merges", help="local forge: merge auto-merge PRs whose checks pass")
     pam.add_argument("repo", nargs="?")
@@ -166,9 +188,30 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"created {kind} {release.tag} in {args.repo} ({release.url})")
         return 0
     if action == "checks":
-        state = make_forge(settings).checks_state(args.repo, args.number)
+        if args.rerun:
+            state = _local(settings, "checks --rerun").rerun_checks(args.repo, args.number)
+        else:
+            state = make_forge(settings).checks_state(args.repo, args.number)
         print(state.value)
-        return 0 if state.value in ("success", "none") else 1
+        return 0 if state.value == "success" else 1
+    if action == "approve":
+        local = _local(settings, "approve")
+        local.approve(args.repo, args.number, user=args.user)
+        print(f"approved {args.repo}#{args.number} as {args.user}")
+        return 0
+    if action == "merge":
+        local = _local(settings, "merge")
+        pr = local.get_pull(args.repo, args.number)
+        sha = local.merge_pull(args.repo, args.number, method=args.method, sha=pr.head_sha)
+        print(
+            f"merged {args.repo}#{args.number} at head {pr.head_sha[:12]} ({args.method}; {pr.base} is now {sha[:12]})"
+        )
+        return 0
+    if action == "close":
+        local = _local(settings, "close")
+        local.close_pull(args.repo, args.number, comment=args.comment)
+        print(f"closed {args.repo}#{args.number}")
+        return 0
     if action == "process-auto-merges":
         merged = _local(settings, "process-auto-merges").process_auto_merges(args.repo)
         for pr in merged:
@@ -305,7 +348,8 @@ def _show(args: argparse.Namespace, settings: Settings, console: Console) -> int
                 f"{checks.get('state', '-')}" + (f" @{checks['sha'][:7]}" if checks else ""),
                 (pr.get("merge_method") or "on") if pr["auto_merge"] else "-",
                 ", ".join(pr["labels"]),
-                ", ".join(pr["reviewers"] + pr["team_reviewers"]),
+                ", ".join(pr["reviewers"] + pr["team_reviewers"])
+                + (f" (approved: {', '.join(pr['approvals'])})" if pr.get("approvals") else ""),
             )
         )
     console.print(pt)

@@ -3,6 +3,8 @@
 - ``plan``: read the release and its metadata, find dependents, write the plan JSON.
 - ``shard``: print a GitHub Actions matrix (<= 256 entries) that balances the plan's work.
 - ``apply``: open/update/close PRs per the plan (or one shard of it); ``--dry-run`` writes nothing.
+- ``merge``: the merge pass: arm, merge through the gate, or disarm each open rollout PR of a
+  plan (a scheduled workflow runs ``plan`` then ``merge``); writes no branch or PR text.
 - ``summary``: merge the JSON reports of several apply shards into one summary.
 
 See docs/rollout.md for the plan schema, the dependent ``.catalog-ops.yml`` and the templates.
@@ -88,19 +90,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     ap.add_argument("--plan", type=Path, required=True)
     ap.add_argument("--shard", help="K/N: apply only shard K of N (from 'rollout shard')")
     ap.add_argument("--dry-run", action="store_true", help="print every diff and PR text; write nothing")
+    _merge_arguments(ap)
     ap.add_argument(
-        "--wait-and-merge",
+        "--merge-only",
         action="store_true",
-        help="where auto-merge is unavailable, wait for green checks and merge",
-    )
-    ap.add_argument(
-        "--wait-timeout", type=_nonneg_float, default=600.0, help="seconds to wait per PR (default 600)"
-    )
-    ap.add_argument(
-        "--poll-interval",
-        type=_positive_float,
-        default=15.0,
-        help="seconds between check polls (default 15)",
+        help="only the merge pass (as 'rollout merge'): write no branch or PR text; for the action's merge-only input",
     )
     ap.add_argument(
         "--concurrency", type=positive_int, default=4, help="dependents processed in parallel (default 4)"
@@ -129,7 +123,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "takes this share of GitHub's 80/minute and 500/hour content-creation limits (default 1)",
     )
     ap.add_argument("--template-dir", type=Path, help="directory with pr_title.j2 / pr_body.md.j2 overrides")
-    ap.add_argument("--merge-method", choices=("squash", "merge", "rebase"), default="squash")
     ap.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     ap.add_argument("--report", type=Path, help="also write the JSON report to this file")
     ap.add_argument(
@@ -140,10 +133,63 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     )
     ap.set_defaults(func=run)
 
+    mp = rsub.add_parser(
+        "merge",
+        help="merge pass: merge each open rollout PR of a plan whose checks passed on its head "
+        "(arm GitHub auto-merge where required checks exist; disarm where the policy no longer allows it)",
+    )
+    mp.add_argument("--plan", type=Path, required=True)
+    mp.add_argument("--shard", help="K/N: only shard K of N (from 'rollout shard')")
+    _merge_arguments(mp)
+    mp.add_argument(
+        "--concurrency", type=positive_int, default=4, help="dependents processed in parallel (default 4)"
+    )
+    mp.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+    mp.add_argument("--report", type=Path, help="also write the JSON report to this file")
+    mp.add_argument(
+        "--report-dir",
+        metavar="DIR",
+        help="write the JSON report to DIR/shard-K-of-N.json (DIR/shard-all.json without --shard) "
+        "and set the step output report-file",
+    )
+    mp.set_defaults(func=run)
+
     sm = rsub.add_parser("summary", help="merge apply shard reports (JSON) into one summary")
     sm.add_argument("reports", nargs="+", type=Path)
     sm.add_argument("--json", action="store_true")
     sm.set_defaults(func=run)
+
+
+def _merge_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of the merge step shared by ``apply`` and ``merge``."""
+    p.add_argument(
+        "--wait-and-merge",
+        action="store_true",
+        help="where GitHub's auto-merge does not wait for required checks, poll the merge gate "
+        "until the checks on the PR head passed (then merge, pinned to that head) or failed",
+    )
+    p.add_argument(
+        "--wait-timeout", type=_nonneg_float, default=600.0, help="seconds to wait per PR (default 600)"
+    )
+    p.add_argument(
+        "--poll-interval",
+        type=_positive_float,
+        default=15.0,
+        help="seconds between check polls (default 15)",
+    )
+    p.add_argument(
+        "--checks-grace",
+        type=_nonneg_float,
+        default=300.0,
+        help="seconds after the head commit during which 'no check reported yet' is pending; after "
+        "it a PR whose repository reported no check is not merged (default 300)",
+    )
+    p.add_argument(
+        "--merge-method",
+        choices=("squash", "merge", "rebase"),
+        default="squash",
+        help="preferred merge method; another one the repository allows is used when it is disabled",
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -155,6 +201,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return _shard(args)
     if step == "apply":
         return _apply(args, settings)
+    if step == "merge":
+        return _merge(args, settings)
     return _summary(args)
 
 
@@ -223,6 +271,9 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
     if not args.out or args.json:
         sys.stdout.write(doc)
     print_wide(console, plan_table(plan))
+    for line in plan.warnings:
+        console.print(f"[yellow]warning[/]: {escape(line)}", soft_wrap=True)
+        gha.annotate("warning", line, title="catalog-ops rollout plan")
     for d in plan.dependents:
         if d.action.value == "skip" and d.reason and d.reason.startswith("invalid config"):
             gha.annotate("warning", d.reason, title=f"catalog-ops rollout: {d.repo} skipped")
@@ -270,6 +321,10 @@ def _apply(args: argparse.Namespace, settings: Settings) -> int:
     from catalog_ops.rollout.prtext import check_templates, template_env
     from catalog_ops.rollout.shard import dependents_of_shard, parse_shard
 
+    if args.merge_only:
+        if args.dry_run:
+            raise UsageError("--merge-only writes no PR text and has no --dry-run")
+        return _merge(args, settings)
     shard_id = args.shard.replace("/", "-of-") if args.shard else "all"  # name-safe, for artifact names
     gha.set_outputs({"shard-id": shard_id})
     if args.report_dir and not args.report:
@@ -291,6 +346,7 @@ def _apply(args: argparse.Namespace, settings: Settings) -> int:
         wait_and_merge=args.wait_and_merge,
         wait_timeout=args.wait_timeout,
         poll_interval=args.poll_interval,
+        checks_grace=args.checks_grace,
         concurrency=args.concurrency,
         template_dir=args.template_dir,
         merge_method=args.merge_method,
@@ -345,6 +401,39 @@ def rollout_progress(report: Any, per_hour: float = 500.0, writes_per_dependent:
         f"progress: done {done} / remaining {len(deferred)} dependents; resume after {resume}, "
         f"about {hours:.1f} h of GitHub's content-creation budget left to use (run apply again with the same plan)"
     )
+
+
+def _merge(args: argparse.Namespace, settings: Settings) -> int:
+    from catalog_ops.forge import make_forge
+    from catalog_ops.rollout.apply import ApplyOptions, merge_plan
+    from catalog_ops.rollout.shard import parse_shard
+
+    shard_id = args.shard.replace("/", "-of-") if args.shard else "all"
+    gha.set_outputs({"shard-id": shard_id})
+    if args.report_dir and not args.report:
+        args.report = Path(f"{args.report_dir}/shard-{shard_id}.json")
+        gha.set_outputs({"report-file": f"{args.report_dir}/shard-{shard_id}.json"})
+    plan = _load_plan(args.plan)
+    shard = parse_shard(args.shard) if args.shard else None
+    options = ApplyOptions(
+        wait_and_merge=args.wait_and_merge,
+        wait_timeout=args.wait_timeout,
+        poll_interval=args.poll_interval,
+        checks_grace=args.checks_grace,
+        concurrency=args.concurrency,
+        merge_method=args.merge_method,
+    )
+    report = merge_plan(make_forge(settings), plan, shard=shard, options=options)
+    report.render_table(_console())
+    gha.write_summary(report.to_markdown())
+    doc = json.dumps(report.to_json(), indent=2) + "\n"
+    if args.report:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(doc, encoding="utf-8")
+    if args.json:
+        sys.stdout.write(doc)
+    gha.set_outputs({"failed": "true" if report.failed else "false", "counts": json.dumps(report.counts())})
+    return 1 if report.failed else 0
 
 
 def _summary(args: argparse.Namespace) -> int:

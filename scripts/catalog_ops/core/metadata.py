@@ -4,6 +4,11 @@ A GitHub release can hold it without assets: the body ends with one HTML comment
 ``<!-- catalog-ops:release-metadata {JSON} -->`` which GitHub does not render. The rollout and the
 dashboard read it back with ``parse_release_metadata``. Schema (version 1) is documented in
 ``docs/release-metadata.md``.
+
+The body also holds text written by others (commit subjects, PR titles and bodies copied into the
+notes), so only the *trailing* block counts (the product appends it last), and
+``check_release_metadata`` cross-checks it against the release it sits in; a mismatch means no
+metadata (the history from git decides) and is reported (docs/security.md).
 """
 
 from __future__ import annotations
@@ -14,11 +19,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from catalog_ops.core.versions import Urgency
+from catalog_ops.core.versions import Urgency, parse_version
 
 MARKER = "catalog-ops:release-metadata"
 SCHEMA = 1
-_RE = re.compile(r"<!--\s*" + re.escape(MARKER) + r"\s+(\{.*?\})\s*-->", re.S)
+_OPEN = "<!-- " + MARKER
+_TRAILING = re.compile(r"<!--\s*" + re.escape(MARKER) + r"\s+(\{[^\n]*\})\s*-->\s*\Z")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -141,11 +147,54 @@ def render_release_metadata(meta: ReleaseMetadata) -> str:
 
 
 def parse_release_metadata(body: str) -> ReleaseMetadata | None:
-    """Metadata from a release body, or None when the body has none or it is malformed."""
-    match = _RE.search(body or "")
+    """Metadata from the single trailing block of a release body (what ``render_release_metadata``
+    appends: one line, nothing but whitespace after it), or None when the body does not end with
+    one or it is malformed. Blocks anywhere else in the body are never read: notes copy text
+    written by catalog contributors (docs/security.md)."""
+    text = body or ""
+    start = text.rfind(_OPEN)
+    if start < 0:
+        return None
+    match = _TRAILING.match(text, start)
     if not match:
         return None
     try:
         return ReleaseMetadata.from_json(json.loads(match.group(1)))
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
+
+
+def check_release_metadata(
+    meta: ReleaseMetadata, *, tag: str, tags: Mapping[str, str] | None = None
+) -> str | None:
+    """Why ``meta`` does not describe the release of ``tag``, or None when it does.
+
+    Args:
+        meta: the metadata read from the release's body.
+        tag: the release's own tag (``Release.tag``).
+        tags: tag name -> commit id (40 hex) of every tag of the catalog, or None when unknown
+            (then ``commit`` and ``previous`` are checked for shape only).
+
+    Rules: ``meta.tag`` is ``tag``; ``meta.version`` is the version of ``tag``; ``meta.commit``
+    (when set) is the commit ``tag`` points at; ``meta.previous`` (when set) is an existing tag
+    of a lower version. The product writes all of these from git (``release.run``), so a
+    mismatch means the block was not written for this release.
+    """
+    if meta.tag != tag:
+        return f"its metadata names tag {meta.tag!r}"
+    own = parse_version(tag)
+    claimed = parse_version(meta.version)
+    if own is None or claimed is None or own.core != claimed.core:
+        return f"its metadata names version {meta.version!r}"
+    if meta.commit is not None:
+        if not re.fullmatch(r"[0-9a-f]{40}", str(meta.commit)):
+            return f"its metadata names commit {meta.commit!r}"
+        if tags is not None and tags.get(tag) not in (None, meta.commit):
+            return f"its metadata names commit {str(meta.commit)[:12]}, the tag points at {tags[tag][:12]}"
+    if tags is not None and tag not in tags:
+        return "its tag does not exist"
+    if meta.previous is not None:
+        prev = parse_version(str(meta.previous))
+        if prev is None or not prev < own or (tags is not None and meta.previous not in tags):
+            return f"its metadata names previous release {meta.previous!r}"
+    return None

@@ -47,9 +47,22 @@ class Marker:
         text = json.dumps(dict(payload), sort_keys=True).replace("--", "-\\u002d")
         return f"<!-- {self.name} {text} -->"
 
+    def _trailing(self, body: str) -> re.Match[str] | None:
+        """The marker that ends ``body`` (only whitespace after it), or None. Only this one is
+        the product's: a marker anywhere else came with text copied from others (release notes,
+        commit subjects) and is never read (docs/security.md)."""
+        start = body.rfind("<!-- " + self.name)
+        if start < 0:
+            return None
+        match = re.compile(r"<!--\s*" + re.escape(self.name) + r"\s+(\{[^\n]*\})\s*-->(?=\s*\Z)").match(
+            body, start
+        )
+        return match
+
     def parse(self, body: str | None) -> dict[str, Any] | None:
-        """The payload of the first marker in ``body``, or None (no marker, invalid JSON)."""
-        match = self.pattern.search(body or "")
+        """The payload of the single trailing marker of ``body`` (what ``render`` wrote last,
+        nothing but whitespace after it), or None (no trailing marker, invalid JSON)."""
+        match = self._trailing(body or "")
         if not match:
             return None
         try:
@@ -59,9 +72,14 @@ class Marker:
         return data if isinstance(data, dict) else None
 
     def with_fields(self, body: str, **fields: str) -> str:
-        """``body`` with extra payload fields in its first marker (unchanged when it has none)."""
-        return self.pattern.sub(
-            lambda m: self.render({**(self.parse(m.group(0)) or {}), **fields}), body, count=1
+        """``body`` with extra payload fields in its trailing marker (unchanged when it has none)."""
+        match = self._trailing(body)
+        if match is None:
+            return body
+        return (
+            body[: match.start()]
+            + self.render({**(self.parse(match.group(0)) or {}), **fields})
+            + body[match.end() :]
         )
 
 

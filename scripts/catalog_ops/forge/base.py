@@ -31,7 +31,7 @@ class Repo:
 
     full_name: str  # "owner/name"
     default_branch: str
-    clone_url: str  # URL ``git clone`` accepts (file://, https://); may embed no credentials
+    clone_url: str  # URL ``git clone`` accepts (file://, https://); never embeds credentials
     html_url: str = ""
     archived: bool = False
     fork: bool = False
@@ -92,6 +92,7 @@ class PullRequest:
     auto_merge: bool = False
     merge_method: str | None = None
     merged_sha: str | None = None
+    author: str | None = None  # login that opened it (GitHub ``user.login``); None: forge has no authors
 
 
 class ChecksState(enum.StrEnum):
@@ -101,6 +102,59 @@ class ChecksState(enum.StrEnum):
     PENDING = "pending"
     FAILURE = "failure"
     NONE = "none"  # no checks configured/reported
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CheckResult:
+    """One check reported on a commit: a check run (by ``name``) or a commit status (by
+    ``context``), reduced to ``state`` ``success`` | ``pending`` | ``failure``.
+
+    GitHub: a check run that is not ``completed`` is pending; conclusions ``success``,
+    ``neutral`` and ``skipped`` pass, every other conclusion fails; a status ``error`` fails.
+    """
+
+    name: str
+    state: str  # "success" | "pending" | "failure"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MergeFacts:
+    """What the merge gate reads about an open PR at one moment (``Merges.merge_facts``).
+
+    Attributes:
+        head_sha: the PR's head commit now (40-hex).
+        state: the PR's state.
+        auto_merge: native auto-merge is armed on the forge.
+        checks: every check run and commit status reported on ``head_sha`` (latest per name).
+        required: names of the checks branch protection or rulesets require on the base branch
+            (empty when none are required or the forge has no such rules).
+        merge_methods: merge methods the repository allows (``MERGE_METHODS`` order).
+        head_age: seconds since the head commit was made (its committer date), for the grace
+            period in which "nothing reported yet" still counts as pending.
+        native_auto_merge: the forge can arm auto-merge that waits for ``required`` itself.
+    """
+
+    head_sha: str
+    state: PullState
+    auto_merge: bool
+    checks: tuple[CheckResult, ...]
+    required: tuple[str, ...]
+    merge_methods: tuple[str, ...]
+    head_age: float
+    native_auto_merge: bool = False
+
+
+def combine_checks(checks: Iterable[CheckResult]) -> ChecksState:
+    """ChecksState of a set of checks: any failure -> FAILURE, else any pending -> PENDING,
+    else any success -> SUCCESS, nothing -> NONE."""
+    states = {c.state for c in checks}
+    if not states:
+        return ChecksState.NONE
+    if "failure" in states:
+        return ChecksState.FAILURE
+    if "pending" in states:
+        return ChecksState.PENDING
+    return ChecksState.SUCCESS
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -123,6 +177,7 @@ class Release:
     prerelease: bool = False
     draft: bool = False
     created_at: str = ""  # ISO 8601 UTC
+    author: str | None = None  # login that published it (GitHub ``author.login``); None: no authors
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -132,6 +187,7 @@ class Comment:
     id: int
     body: str
     url: str
+    author: str | None = None  # login that wrote it (GitHub ``user.login``); None: no authors
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -143,6 +199,7 @@ class Issue:
     body: str
     url: str
     state: str = "open"
+    author: str | None = None  # login that opened it (GitHub ``user.login``); None: no authors
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -232,7 +289,13 @@ class Repos(Protocol):
 
     def clone_url(self, repo: str) -> str:
         """URL for real ``git clone/fetch`` of the repo (used for history and shallow fetches).
-        May carry credentials for https remotes: never print it."""
+        Never carries credentials; ``git_auth_env`` gives git the means to authenticate."""
+        ...
+
+    def git_auth_env(self, url: str) -> dict[str, str]:
+        """Environment variables (``GIT_CONFIG_COUNT``/``KEY_n``/``VALUE_n``) that let git
+        authenticate to ``url`` (a ``clone_url``), or ``{}``. The token stays out of argv and of
+        every file (``gitutil.http_auth_env``). Give it to git only, never to another tool."""
         ...
 
     def module_address(self, repo: str) -> str:
@@ -392,8 +455,17 @@ class Merges(Protocol):
         Raises AutoMergeUnavailable when the repo does not allow it."""
         ...
 
-    def merge_pull(self, repo: str, number: int, *, method: str = "squash") -> str:
-        """Merge now; returns the merge commit id. Raises Conflict when not mergeable."""
+    def merge_pull(self, repo: str, number: int, *, method: str = "squash", sha: str | None = None) -> str:
+        """Merge now; returns the merge commit id. ``sha``: merge only if the PR head is still
+        that commit. Raises HeadMoved when it is not, Conflict when not mergeable."""
+        ...
+
+    def merge_facts(self, repo: str, number: int) -> MergeFacts:
+        """What the merge gate needs about PR ``number`` now (``MergeFacts``). Raises NotFound."""
+        ...
+
+    def disable_auto_merge(self, repo: str, number: int) -> None:
+        """Disarm native auto-merge of PR ``number`` (no error when it is not armed)."""
         ...
 
 
@@ -403,7 +475,8 @@ class Comments(Protocol):
 
     def upsert_comment(self, repo: str, number: int, *, marker: str, body: str) -> Comment:
         """Create, or update in place, the one comment on PR/issue ``number`` whose body
-        contains ``marker``. ``body`` must contain ``marker``."""
+        contains ``marker`` and whose author is the forge's ``identity()`` (a comment by anyone
+        else is never edited, even when it quotes the marker). ``body`` must contain ``marker``."""
         ...
 
 
@@ -414,7 +487,9 @@ class Issues(Protocol):
     def upsert_issue(
         self, repo: str, *, marker: str, title: str, body: str, labels: Sequence[str] = ()
     ) -> Issue:
-        """Create, or update in place, the one open issue whose body contains ``marker``."""
+        """Create, or update in place, the one open issue whose body contains ``marker`` and
+        whose author is the forge's ``identity()`` (an issue opened by anyone else is never
+        adopted, even when it quotes the marker)."""
         ...
 
 
@@ -481,7 +556,35 @@ class CommitChecks(Protocol):
 
 
 @runtime_checkable
-class Forge(Repos, Contents, Branches, Pulls, Merges, Comments, Issues, Tags, Releases, Accounting, Protocol):
+class Identity(Protocol):
+    """Who the product writes as, so it reads machine-readable blocks only from its own objects
+    (docs/security.md, "Machine-readable blocks")."""
+
+    def identity(self) -> str | None:
+        """The login every object this forge creates is authored by (GitHub: the authenticated
+        user's login, ``<app-slug>[bot]`` for an App installation token), or None on a forge
+        whose objects have no author (the local forge). Raises ForgeError when it cannot be
+        determined (never guessed)."""
+        ...
+
+
+def authored_by(author: str | None, identity: str | None) -> bool:
+    """True when an object written by ``author`` counts as the product's own.
+
+    ``identity`` None (a forge without authors): every object counts; otherwise the logins
+    must be equal, ignoring case (GitHub logins are case-insensitive: "Username" rules,
+    https://docs.github.com/en/get-started/learning-about-github/types-of-github-accounts).
+    An object without an author on a forge with authors is never the product's.
+    """
+    if identity is None:
+        return True
+    return author is not None and author.lower() == identity.lower()
+
+
+@runtime_checkable
+class Forge(
+    Repos, Contents, Branches, Pulls, Merges, Comments, Issues, Tags, Releases, Accounting, Identity, Protocol
+):
     """Every role together: what ``make_forge`` returns and both forges implement.
 
     Name the roles you use instead (or one of the use-site sets below), so a fake forge in a
@@ -493,22 +596,23 @@ class Forge(Repos, Contents, Branches, Pulls, Merges, Comments, Issues, Tags, Re
 
 
 @runtime_checkable
-class PlanForge(Repos, Contents, Pulls, Releases, Protocol):
-    """What ``rollout plan`` reads: releases of the catalog, dependents' trees and files, open PRs."""
+class PlanForge(Repos, Contents, Pulls, Releases, Tags, Identity, Protocol):
+    """What ``rollout plan`` reads: releases and tags of the catalog (metadata is cross-checked
+    against the tag), dependents' trees and files, open PRs, and who the product is."""
 
 
 @runtime_checkable
-class ApplyForge(Contents, Branches, Pulls, Merges, Comments, Protocol):
+class ApplyForge(Contents, Branches, Pulls, Merges, Comments, Identity, Protocol):
     """What ``rollout apply`` and the sweep's apply write: branches, PRs, merges, marked comments."""
 
 
 @runtime_checkable
-class DashboardForge(Pulls, Issues, Protocol):
+class DashboardForge(Pulls, Issues, Identity, Protocol):
     """What the dependency dashboard needs: open rollout PRs and its one marked issue."""
 
 
 @runtime_checkable
-class SweepForge(Repos, Contents, Branches, Pulls, Releases, Protocol):
+class SweepForge(Repos, Contents, Branches, Pulls, Releases, Identity, Protocol):
     """What ``sweep`` reads and writes: repos, files, branches, PRs, releases of upstreams."""
 
 

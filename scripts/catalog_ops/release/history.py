@@ -9,7 +9,7 @@ credentials a clone URL may carry.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from catalog_ops import gitutil
@@ -60,8 +60,9 @@ class GitHistory:
     Create with ``GitHistory.clone(url, dest)``. Methods raise ``ReleaseError`` when git fails.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, env: Mapping[str, str] | None = None) -> None:
         self.path = path
+        self._env = {**_ENV, **(env or {})}
         self._commits: dict[tuple[str | None, str], list[CommitInfo]] = {}
 
     @property
@@ -70,21 +71,30 @@ class GitHistory:
         return gitutil.resolve_git_dir(self.path)
 
     @classmethod
-    def clone(cls, url: str, dest: Path) -> GitHistory:
+    def clone(cls, url: str, dest: Path, *, env: Mapping[str, str] | None = None) -> GitHistory:
         """``git clone --no-checkout url dest`` (all branches and tags).
+
+        Args:
+            url: the remote, without credentials (``forge.clone_url``).
+            env: extra environment for every git command on this clone, e.g. the forge's
+                ``git_auth_env(url)``; it is kept in memory only, so the clone's ``.git/config``
+                never holds a credential.
 
         Raises ReleaseError when git fails (git's stderr with URL credentials redacted).
         """
+        history = cls(dest, env=env)
         try:
-            gitutil.clone(url, dest, env=_ENV)
+            gitutil.clone(url, dest, env=history._env)
         except gitutil.GitError as exc:
             raise ReleaseError(f"git clone failed: {gitutil.redact(exc.stderr.strip())}") from None
-        return cls(dest)
+        return history
 
     def run(self, *args: str, check: bool = True) -> str:
         """stdout of ``git <args>`` in the clone; raises ReleaseError on failure when ``check``
         ("" when the command fails and ``check`` is False)."""
-        proc = gitutil.run_git(["-c", "core.quotePath=false", *args], cwd=self.path, env=_ENV, check=False)
+        proc = gitutil.run_git(
+            ["-c", "core.quotePath=false", *args], cwd=self.path, env=self._env, check=False
+        )
         if check and proc.returncode != 0:
             raise ReleaseError(f"git {args[0]} failed: {gitutil.redact(_text(proc.stderr).strip())}")
         return _text(proc.stdout) if proc.returncode == 0 else ""
@@ -182,8 +192,8 @@ class GitHistory:
         ``base`` is None). Deleted and renamed-away paths are included."""
         try:
             if base is None:
-                return gitutil.list_tree(self.git_dir, target, env=_ENV)
-            return gitutil.changed_paths(self.git_dir, base, target, since_merge_base=False, env=_ENV)
+                return gitutil.list_tree(self.git_dir, target, env=self._env)
+            return gitutil.changed_paths(self.git_dir, base, target, since_merge_base=False, env=self._env)
         except gitutil.GitError as exc:
             raise ReleaseError(f"git diff failed: {gitutil.redact(exc.stderr.strip())}") from None
 

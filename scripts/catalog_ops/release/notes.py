@@ -40,6 +40,7 @@ from catalog_ops.errors import UsageError
 from catalog_ops.forge.base import GITHUB_MERGE_SUBJECTS, MergeSubjects, PullRequest, PullState
 from catalog_ops.release.history import CommitInfo
 from catalog_ops.release.model import SECTIONS, NoteEntry, ReleasePlan
+from catalog_ops.render.markdown import code, code_cell
 from catalog_ops.render.templates import BUNDLED_DIR, RELEASE_NOTES, Overrides, environment, error_location
 
 __all__ = [
@@ -263,7 +264,7 @@ def _notes_context(plan: ReleasePlan) -> dict[str, Any]:
                 "groups": [
                     {
                         "module": m,
-                        "title": "Tests and examples" if m == TESTS_GROUP else (f"`{m}`" if m else "General"),
+                        "title": "Tests and examples" if m == TESTS_GROUP else (code(m) if m else "General"),
                         "entries": [entry_ctx(e) for e in es],
                     }
                     for m, es in ordered
@@ -282,7 +283,9 @@ def _notes_context(plan: ReleasePlan) -> dict[str, Any]:
         + [
             {
                 "module": m,
-                "change": "uses a changed module (" + ", ".join(f"`{d}`" for d in plan.via.get(m, ())) + ")",
+                "change": "uses a changed module ("
+                + ", ".join(code_cell(d) for d in plan.via.get(m, ()))
+                + ")",
             }
             for m in cs.via_dependency
         ]
@@ -366,9 +369,9 @@ def module_changes(plan: ReleasePlan) -> dict[str, ModuleChange]:
         if m in cs.removed:
             notes.append("Module removed.")
         if m in via:
-            notes.append("Uses " + ", ".join(f"`{d}`" for d in via[m]) + ", which changed:")
+            notes.append("Uses " + ", ".join(code(d) for d in via[m]) + ", which changed:")
             # the dependency's own notes, so a reviewer of this module sees what changed
-            notes.extend(f"`{d}`: {note(e)}" for d in via[m] for e in entries if d in e.modules)
+            notes.extend(f"{code(d)}: {note(e)}" for d in via[m] for e in entries if d in e.modules)
         meta_modules[m] = ModuleChange(
             path=m,
             changed=m not in cs.tests_only,

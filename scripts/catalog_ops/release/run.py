@@ -325,7 +325,8 @@ def _fill(
 @contextmanager
 def _clone(forge: ReleaseForge, repo: str) -> Iterator[GitHistory]:
     with tempfile.TemporaryDirectory(prefix="catalog-ops-release-") as tmp:
-        yield GitHistory.clone(forge.clone_url(repo), Path(tmp) / "catalog")
+        url = forge.clone_url(repo)
+        yield GitHistory.clone(url, Path(tmp) / "catalog", env=forge.git_auth_env(url))
 
 
 def plan_releases(

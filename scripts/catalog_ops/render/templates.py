@@ -4,8 +4,13 @@ Every Markdown/text artifact catalog-ops writes from a template (rollout PR titl
 superseded comment, sweep PR body, dashboard issue, release notes, check report) is rendered by
 ``environment()``. Its rules are the same for every template:
 
-- Markdown, not HTML: no autoescape (it would print ``&#34;`` for every quote); user text goes
-  through the ``md`` / ``md_cell`` / ``md_plain`` / ``code`` filters instead.
+- Markdown, not HTML: no autoescape (it would print ``&#34;`` for every quote); every untrusted
+  string (anything the product did not write: commit subjects, PR titles, file/module names,
+  dependents' config, tool messages, copied release notes) goes through one of the neutralising
+  filters of ``render.markdown`` instead: ``untrusted`` (multi-line), ``md`` (one line of prose),
+  ``md_cell`` (table cell), ``md_plain`` (inside a template's code span in a cell), ``code`` /
+  ``code_cell`` (a whole code span). Each breaks HTML comment delimiters, catalog-ops markers
+  and @-mentions (docs/security.md).
 - ``StrictUndefined``: an undefined variable is an error, never an empty string.
 - ``trim_blocks`` and ``lstrip_blocks`` (a block tag on its own line leaves no blank line and no
   indentation); ``keep_trailing_newline``. Write ``{%+ ... +%}`` to keep the whitespace around
@@ -29,7 +34,7 @@ from typing import Any
 import jinja2
 
 from catalog_ops.errors import UsageError
-from catalog_ops.render.markdown import code, md_cell, md_plain, md_quote, md_text
+from catalog_ops.render.markdown import code, code_cell, md_cell, md_plain, md_quote, md_text, untrusted
 
 BUNDLED_DIR = Path(__file__).resolve().parents[1] / "templates"
 """Where the bundled templates live (installed as package data)."""
@@ -93,6 +98,8 @@ FILTERS: Mapping[str, Callable[[Any], str]] = {  # see catalog_ops.render.markdo
     "md_plain": md_plain,
     "md_quote": md_quote,
     "code": code,
+    "code_cell": code_cell,
+    "untrusted": untrusted,
 }
 
 

@@ -7,11 +7,16 @@ For each dependent of the plan (or of one shard) ``apply_plan`` does exactly one
   the templates render now, nothing is written (``up_to_date``). Otherwise the files are read at
   the base tip, bumped in memory (``bump.bump_files``), committed as one commit on the base tip
   (the branch is created or force-moved: a rebuilt branch), and the PR is opened or its
-  title/body refreshed (``opened`` / ``updated``). Then, when the dependent's policy allows it
-  (security releases by default; majors only with ``automerge_majors``), auto-merge is enabled;
-  where the forge refuses (``AutoMergeUnavailable``) and ``wait_and_merge`` is set, checks are
-  polled until green (bounded by ``wait_timeout``) and the PR is merged. Otherwise reviews are
-  requested from the configured reviewers or the CODEOWNERS of the changed files.
+  title/body refreshed (``opened`` / ``updated``). Then the merge step (``merge_step``): when the
+  dependent's policy allows it (security releases by default; majors only with
+  ``automerge_majors``) and the base branch has required checks, GitHub's native auto-merge is
+  armed (GitHub waits for those checks); otherwise the merge gate (``rollout.gate``) decides: it
+  merges only when the checks ran on the exact head catalog-ops pushed and passed, pinned to that
+  head (``wait_and_merge`` polls up to ``wait_timeout``; ``rollout merge`` is the later pass).
+  When the policy no longer allows it (a breaking update, ``automerge: never``), armed
+  auto-merge is disarmed. Reviews are requested from the configured reviewers only (GitHub
+  requests the CODEOWNERS itself); reviewers GitHub refuses (422) are dropped, the rest requested,
+  and the refusal noted in a PR comment and the report; reruns request what is missing.
 * ``close``: the open rollout PR is no longer needed; it is closed with a comment saying why.
 * ``nothing`` / ``skip``: recorded as ``up_to_date`` / ``skipped`` with the plan's reason.
 
@@ -42,17 +47,24 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from catalog_ops.core.codeowners import owners_for
 from catalog_ops.core.versions import Version, parse_version
-from catalog_ops.errors import AutoMergeUnavailable, CatalogOpsError, Conflict, RateLimited, RefMoved
-from catalog_ops.forge.base import ApplyForge, ChecksState, Commit, FileChange, PullRequest, PullState
+from catalog_ops.errors import (
+    AutoMergeUnavailable,
+    CatalogOpsError,
+    RateLimited,
+    RefMoved,
+    ReviewersRefused,
+)
+from catalog_ops.forge.base import ApplyForge, Commit, FileChange, PullRequest, PullState, authored_by
 from catalog_ops.render.report import Outcome, OutcomeKind, Report
+from catalog_ops.rollout import gate
 from catalog_ops.rollout.model import Action, DependentPlan, Plan, RefAction, effective_automerge, module_name
 from catalog_ops.rollout.planner import bump_planned, stale_reason
 from catalog_ops.rollout.prtext import (
     MARKER,
     check_templates,
     parse_marker,
+    pr_marker,
     render_pr,
     render_superseded,
     template_env,
@@ -68,6 +80,22 @@ BASE_TRAILER = "Catalog-Ops-Base"  # the base commit the rollout commit was made
 FOREIGN_MARKER = "<!-- catalog-ops:rollout-foreign-commits -->"
 FOREIGN_REASON = "branch has commits not made by catalog-ops"
 CAS_ATTEMPTS = 5  # re-reads after a refused compare-and-swap before the dependent fails
+REVIEWERS_MARKER = "<!-- catalog-ops:reviewers-refused -->"
+
+
+def policy_of(dep: DependentPlan) -> gate.Policy:
+    """The policy's verdict for ``dep``'s update (``effective_automerge``) with the reason when
+    it does not allow an automatic merge."""
+    if effective_automerge(dep):
+        return gate.Policy(allowed=True, without_checks=dep.config.automerge_without_checks)
+    cfg = dep.config
+    if cfg.automerge == "never":
+        why = "automerge: never in the dependent's .catalog-ops.yml"
+    elif dep.breaking:
+        why = "breaking update (automerge_majors is off)"
+    else:
+        why = f"{dep.urgency} {dep.update} update; the dependent's policy is automerge: {cfg.automerge}"
+    return gate.Policy(allowed=False, reason=why)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -184,8 +212,11 @@ class ApplyOptions:
 
     Attributes:
         dry_run: read only; print diffs and PR texts to ``out``.
-        wait_and_merge: when auto-merge is unavailable, poll checks and merge when green.
+        wait_and_merge: where GitHub's auto-merge does not wait for required checks, poll the
+            merge gate until it merges or refuses (bounded by ``wait_timeout``).
         wait_timeout: seconds to poll per PR (bounded wait); poll_interval: seconds between polls.
+        checks_grace: seconds after the head commit in which "no check reported yet" is pending
+            (``gate.DEFAULT_GRACE``); after it, a head without checks is not merged.
         concurrency: dependents processed in parallel.
         template_dir: directory overriding ``pr_title.j2`` / ``pr_body.md.j2``.
         merge_method: ``squash`` | ``merge`` | ``rebase``.
@@ -200,6 +231,7 @@ class ApplyOptions:
     wait_and_merge: bool = False
     wait_timeout: float = 600.0
     poll_interval: float = 15.0
+    checks_grace: float = gate.DEFAULT_GRACE
     concurrency: int = 4
     template_dir: Path | None = None
     merge_method: str = "squash"
@@ -224,6 +256,27 @@ class _Apply:
         self.clock = clock
         self.env = template_env(opts.template_dir)
         self.print_lock = threading.Lock()
+        self.identity = forge.identity()
+
+    def marker(self, dep: DependentPlan, pr: PullRequest | None) -> dict[str, Any] | None:
+        """The marker of ``pr`` when the product wrote it (``prtext.pr_marker``: the trailing
+        block of a PR the forge identity opened on the rollout branch, naming this catalog)."""
+        return pr_marker(
+            pr, catalog=self.plan.catalog, branch=self.plan.branch, repo=dep.repo, identity=self.identity
+        )
+
+    def strangers_pr(self, dep: DependentPlan, pr: PullRequest | None) -> Outcome | None:
+        """A skip when the open PR on the rollout branch was not opened by the product (a
+        person's PR is never rewritten, closed or adopted, whatever its body says)."""
+        if pr is None or authored_by(pr.author, self.identity):
+            return None
+        return Outcome(
+            subject=dep.repo,
+            kind=OutcomeKind.SKIPPED,
+            reason=f"PR #{pr.number} on {self.plan.branch} was opened by {pr.author or 'someone else'}, "
+            f"not by catalog-ops ({self.identity}); not touching it",
+            url=pr.url,
+        )
 
     def emit(self, text: str) -> None:
         """Print dry-run text atomically (threads)."""
@@ -283,7 +336,7 @@ class _Apply:
     def newer_pr(self, dep: DependentPlan, pr: PullRequest | None) -> Outcome | None:
         """A skip when the open PR was made by a rollout of a newer release than this plan's
         (an old plan, e.g. a re-run workflow, must not rewrite or close it)."""
-        marker = parse_marker(pr.body) if pr else None
+        marker = self.marker(dep, pr)
         theirs = parse_version(str(marker.get("release", ""))) if marker else None
         if pr is None or theirs is None or not theirs > self.plan.release.version:
             return None
@@ -301,7 +354,7 @@ class _Apply:
         commit the PR marker records)."""
         pr = self.forge.find_open_pull(dep.repo, self.plan.branch)
         head = self.forge.branch_sha(dep.repo, self.plan.branch)
-        marker = parse_marker(pr.body) if pr else None
+        marker = self.marker(dep, pr)
         own = None
         ours = str(marker.get("head") or "") if marker else ""
         if head is not None and head != ours:  # the marker's head is ours by the PR's own record
@@ -381,7 +434,7 @@ class _Apply:
         pr = self.forge.find_closed_pull(dep.repo, self.plan.branch)
         if pr is None or pr.state is not PullState.CLOSED:
             return None
-        marker = parse_marker(pr.body)
+        marker = self.marker(dep, pr)
         if not marker or marker.get("closed_by") or marker.get("catalog") != self.plan.catalog:
             return None
         if marker.get("release") != self.plan.release.tag and marker.get("digest") != dep.digest():
@@ -408,19 +461,48 @@ class _Apply:
             n += 1
         pacer.reserve(n)
 
-    def reviewers(self, dep: DependentPlan, paths: Sequence[str]) -> tuple[list[str], list[str]]:
-        """``(users, teams)`` to request: configured reviewers, else CODEOWNERS of ``paths``
-        (not on a forge that requests code owners itself: GitHub, "About code owners",
-        https://docs.github.com/en/repositories/managing-your-repositorys-settings-and-features/customizing-your-repository/about-code-owners)."""
-        if dep.config.reviewers:
-            return split_owners(dep.config.reviewers)
-        if getattr(self.forge, "requests_codeowners", False):
+    def reviewers(self, dep: DependentPlan) -> tuple[list[str], list[str]]:
+        """``(users, teams)`` catalog-ops requests: the configured reviewers only. GitHub itself
+        requests the CODEOWNERS of the changed files when the PR is opened ("Code owners are
+        automatically requested for review when someone opens a pull request that modifies code
+        that they own",
+        https://docs.github.com/en/repositories/managing-your-repositorys-settings-and-features/customizing-your-repository/about-code-owners);
+        the local forge does the same. No requests for a PR the policy merges by itself."""
+        if effective_automerge(dep) or not dep.config.reviewers:
             return [], []
-        # The plan saw the tree: read the one CODEOWNERS file it found (or none) instead of
-        # probing GitHub's three locations.
-        data = self.forge.read_file(dep.repo, dep.codeowners, dep.base) if dep.codeowners else None
-        text = data.decode("utf-8", errors="replace") if data else None
-        return split_owners(owners_for(text, paths)) if text else ([], [])
+        return split_owners(dep.config.reviewers)
+
+    def complete_reviewers(self, dep: DependentPlan, pr: PullRequest) -> str:
+        """Request the configured reviewers the PR does not have yet; returns a report note
+        ("" when nothing was refused).
+
+        GitHub refuses the whole request with 422 when one of them cannot review (not a
+        collaborator, the PR author, a team without access:
+        https://docs.github.com/en/rest/pulls/review-requests#request-reviewers-for-a-pull-request);
+        the forge then requests the others one by one and raises ``ReviewersRefused``. The
+        refusal is noted in one marked PR comment; the next run tries the refused ones again.
+        """
+        users, teams = self.reviewers(dep)
+        have = set(pr.reviewers)
+        owner = dep.repo.split("/")[0]
+        users = [u for u in users if u not in have]
+        teams = [t for t in teams if t not in have and f"{owner}/{t.split('/')[-1]}" not in have]
+        if not users and not teams:
+            return ""
+        try:
+            self.forge.request_reviewers(dep.repo, pr.number, users=users, teams=teams)
+            return ""
+        except ReviewersRefused as exc:
+            refused = ", ".join(f"@{name}" for name in exc.refused)
+            body = (
+                f"{REVIEWERS_MARKER}\ncatalog-ops could not request a review from {refused}: GitHub "
+                f"refused it ({exc.message}). Reviews may only be requested from collaborators with "
+                "access to this repository (and never from the PR author). The other configured "
+                "reviewers were requested; the next rollout run tries again. CODEOWNERS are "
+                "requested by GitHub itself.\n"
+            )
+            self.forge.upsert_comment(dep.repo, pr.number, marker=REVIEWERS_MARKER, body=body)
+            return f"review request refused for {refused}"
 
     def open_or_update(self, dep: DependentPlan) -> Outcome:
         """Open, refresh or leave the dependent's PR (see the module docstring).
@@ -445,6 +527,9 @@ class _Apply:
         forge, repo, branch = self.forge, dep.repo, self.plan.branch
         state = self.read_branch(dep)
         pr = state.pr
+        stranger = self.strangers_pr(dep, pr)
+        if stranger is not None:
+            return stranger
         newer = self.newer_pr(dep, pr) or self.newer_on_branch(dep, state)
         if newer is not None:
             if wrote and pr is not None and parse_marker(pr.body) == parse_marker(wrote[-1]):
@@ -514,9 +599,6 @@ class _Apply:
             return Outcome(
                 subject=repo, kind=OutcomeKind.UP_TO_DATE, reason=f"{dep.base} already has these versions"
             )
-        reviewers_u, reviewers_t = (
-            ([], []) if effective_automerge(dep) else self.reviewers(dep, sorted(changed))
-        )
         title, body = render_pr(self.plan, dep, env=self.env)
         message = f"{title}\n\n" + "\n".join(
             f"- {r.written_in}:{r.line}: {r.module or '(root)'} {r.current} -> {r.target}"
@@ -553,7 +635,7 @@ class _Apply:
         title, body = render_pr(self.plan, dep, env=self.env, head=head)
         if pr is not None:
             pr = self.write_text(dep, pr, head, title, body, wrote)
-            merge = self.after_write(dep, pr, labels, fresh=False, reviewers=(reviewers_u, reviewers_t))
+            merge = self.after_write(dep, pr, labels, fresh=False)
             return Outcome(
                 subject=repo, kind=OutcomeKind.UPDATED, url=pr.url, details=self.details(dep, merge)
             )
@@ -564,8 +646,6 @@ class _Apply:
             title=title,
             body=body,
             labels=labels,
-            reviewers=reviewers_u,
-            team_reviewers=reviewers_t,
         )
         wrote.append(body)
         self.verify(dep, pr, head, title, body)
@@ -597,96 +677,154 @@ class _Apply:
             raise RefMoved(f"PR #{pr.number} of {dep.repo} changed after this run wrote it")
 
     def finish_existing(self, dep: DependentPlan, pr: PullRequest, labels: list[str]) -> Outcome:
-        """The PR already has the right content: only fill in labels / auto-merge if missing."""
+        """The PR already has the right content: fill in missing labels and reviewers, and run
+        the merge step (arm, gate, or disarm when the policy no longer allows it)."""
         missing = [label for label in labels if label not in pr.labels]
-        # Auto-merge was requested when the PR was opened or updated; if it is off now, the repo
-        # does not allow it or a person turned it off: only --wait-and-merge acts on it again.
-        need_merge = effective_automerge(dep) and not pr.auto_merge and self.opts.wait_and_merge
-        if not missing and not need_merge:
-            if pr.auto_merge:
-                merge = "auto-merge enabled"
-            elif effective_automerge(dep):
-                merge = "auto-merge off (not allowed or turned off); --wait-and-merge merges when green"
-            else:
-                merge = "waiting for review"
-            return Outcome(
-                subject=dep.repo,
-                kind=OutcomeKind.UP_TO_DATE,
-                reason="PR is current",
-                url=pr.url,
-                details=self.details(dep, merge),
-            )
         if self.opts.dry_run:
             return Outcome(
-                subject=dep.repo, kind=OutcomeKind.WOULD_UPDATE, reason="labels/auto-merge", url=pr.url
+                subject=dep.repo,
+                kind=OutcomeKind.UP_TO_DATE if not missing else OutcomeKind.WOULD_UPDATE,
+                reason="PR is current",
+                url=pr.url,
+                details=self.details(dep),
             )
         if missing:
             self.forge.add_labels(dep.repo, pr.number, missing)
-        merge = self.merge_policy(dep, pr) if need_merge else ""
+        merge = self.after_write(dep, pr, labels, fresh=True)
         return Outcome(
             subject=dep.repo,
-            kind=OutcomeKind.UPDATED,
-            reason="labels/auto-merge set",
+            kind=OutcomeKind.UPDATED if missing else OutcomeKind.UP_TO_DATE,
+            reason="labels set" if missing else "PR is current",
             url=pr.url,
             details=self.details(dep, merge),
         )
 
-    def after_write(
-        self,
-        dep: DependentPlan,
-        pr: PullRequest,
-        labels: list[str],
-        *,
-        fresh: bool,
-        reviewers: tuple[list[str], list[str]] | None = None,
-    ) -> str:
-        """Labels/reviewers for an updated PR, then the merge policy; returns the merge state."""
+    def after_write(self, dep: DependentPlan, pr: PullRequest, labels: list[str], *, fresh: bool) -> str:
+        """Labels (for an updated PR), missing reviewers, then the merge step; returns the
+        report's merge column."""
         if not fresh:
             missing = [label for label in labels if label not in pr.labels]
             if missing:
                 self.forge.add_labels(dep.repo, pr.number, missing)
-            if reviewers and (reviewers[0] or reviewers[1]):
-                users = [u for u in reviewers[0] if u not in pr.reviewers]
-                teams = [t for t in reviewers[1] if t not in pr.reviewers]
-                if users or teams:
-                    self.forge.request_reviewers(dep.repo, pr.number, users=users, teams=teams)
-        if effective_automerge(dep):
+        note = self.complete_reviewers(dep, pr)
+        merge = self.merge_step(dep, pr)
+        return f"{merge}; {note}" if note else merge
+
+    def merge_step(self, dep: DependentPlan, pr: PullRequest) -> str:
+        """Arm, gate or disarm (module docstring); returns the typed outcome text: "armed on
+        GitHub (...)", "waiting for checks (...)", "merged after checks A, B passed at SHA",
+        "not merged: ..." or "waiting for review (...)"."""
+        policy = policy_of(dep)
+        if not policy.allowed:
             if pr.auto_merge:
-                return "auto-merge enabled"
-            return self.merge_policy(dep, pr)
-        who = ", ".join(pr.reviewers) if pr.reviewers else "no CODEOWNERS/reviewers configured"
-        return f"waiting for review ({who})"
-
-    def merge_policy(self, dep: DependentPlan, pr: PullRequest) -> str:
-        """Enable auto-merge, or with ``--wait-and-merge`` wait for green checks and merge."""
-        try:
-            self.forge.enable_auto_merge(dep.repo, pr.number, method=self.opts.merge_method)
-            return "auto-merge enabled"
-        except AutoMergeUnavailable as exc:
-            if not self.opts.wait_and_merge:
-                return f"auto-merge unavailable ({exc}); needs a manual merge or --wait-and-merge"
-        return self.wait_and_merge(dep, pr)
-
-    def wait_and_merge(self, dep: DependentPlan, pr: PullRequest) -> str:
-        """Poll checks every ``poll_interval`` seconds up to ``wait_timeout``; merge when green."""
-        deadline = self.clock() + self.opts.wait_timeout
-        while True:
-            state = self.forge.checks_state(dep.repo, pr.number)
-            if state in (ChecksState.SUCCESS, ChecksState.NONE):
+                self.forge.disable_auto_merge(dep.repo, pr.number)
+                return f"auto-merge disarmed: {policy.reason}; waiting for review"
+            pr = self.forge.get_pull(dep.repo, pr.number)
+            who = ", ".join(pr.reviewers) if pr.reviewers else "no reviewers requested"
+            return f"waiting for review ({who})"
+        marker = parse_marker(pr.body)
+        expected = str(marker.get("head") or "") if marker else ""
+        facts = self.forge.merge_facts(dep.repo, pr.number)
+        if facts.native_auto_merge and facts.required:
+            names = ", ".join(facts.required)
+            if facts.auto_merge:
+                return f"armed on GitHub (merges when required checks {names} pass)"
+            method = gate.pick_method(self.opts.merge_method, facts.merge_methods)
+            if method is not None:
                 try:
-                    self.forge.merge_pull(dep.repo, pr.number, method=self.opts.merge_method)
-                except Conflict as exc:
-                    raise CatalogOpsError(f"checks passed but the merge was refused: {exc}") from exc
-                return (
-                    "merged (checks green)"
-                    if state is ChecksState.SUCCESS
-                    else "merged (no checks configured)"
+                    self.forge.enable_auto_merge(dep.repo, pr.number, method=method)
+                    return f"armed on GitHub (merges when required checks {names} pass)"
+                except AutoMergeUnavailable:
+                    pass  # clean/unstable status or not allowed: the gate decides
+        decision = gate.evaluate(
+            self.forge,
+            dep.repo,
+            pr.number,
+            policy=policy,
+            expected_head=expected or None,
+            grace=self.opts.checks_grace,
+            method=self.opts.merge_method,
+            wait=self.opts.wait_timeout if self.opts.wait_and_merge else 0.0,
+            poll=self.opts.poll_interval,
+            sleep=self.sleep,
+            facts=facts,
+            clock=self.clock,
+        )
+        text = decision.summary()
+        if decision.verdict is gate.Verdict.WAIT:
+            text += "; `rollout merge` merges it through the gate once they pass"
+        return text
+
+    def merge_one(self, dep: DependentPlan) -> Outcome:
+        """``rollout merge`` for one dependent: the merge step on the plan's open PR, when the
+        PR carries exactly the plan's changes (its marker's catalog, release and digest);
+        never raises."""
+        try:
+            if not dep.bumps or dep.action in (Action.SKIP, Action.CLOSE):
+                return Outcome(
+                    subject=dep.repo, kind=OutcomeKind.UP_TO_DATE, reason=dep.reason or "nothing to merge"
                 )
-            if state is ChecksState.FAILURE:
-                raise CatalogOpsError(f"checks failed on #{pr.number}; not merged ({pr.url})")
-            if self.clock() + self.opts.poll_interval > deadline:
-                return f"checks still pending after {self.opts.wait_timeout:g}s; not merged"
-            self.sleep(self.opts.poll_interval)
+            pr = self.forge.find_open_pull(dep.repo, self.plan.branch)
+            marker = parse_marker(pr.body) if pr else None
+            if pr is None or not marker or marker.get("catalog") != self.plan.catalog:
+                return Outcome(subject=dep.repo, kind=OutcomeKind.UP_TO_DATE, reason="no open rollout PR")
+            if marker.get("release") != self.plan.release.tag or marker.get("digest") != dep.digest():
+                return Outcome(
+                    subject=dep.repo,
+                    kind=OutcomeKind.SKIPPED,
+                    reason=f"PR #{pr.number} does not carry this plan's changes; run rollout apply first",
+                    url=pr.url,
+                )
+            merge = self.merge_step(dep, pr)
+            kind = (
+                OutcomeKind.UPDATED
+                if merge.startswith(("merged", "auto-merge disarmed", "armed"))
+                else OutcomeKind.UP_TO_DATE
+            )
+            return Outcome(
+                subject=dep.repo,
+                kind=kind,
+                reason=merge.split(" (")[0],
+                url=pr.url,
+                details=self.details(dep, merge),
+            )
+        except CatalogOpsError as exc:
+            return Outcome(subject=dep.repo, kind=OutcomeKind.FAILED, error=str(exc) or type(exc).__name__)
+        except Exception as exc:  # one repo never aborts the run
+            return Outcome(subject=dep.repo, kind=OutcomeKind.FAILED, error=f"{type(exc).__name__}: {exc}")
+
+
+def merge_plan(
+    forge: ApplyForge,
+    plan: Plan,
+    *,
+    shard: tuple[int, int] | None = None,
+    options: ApplyOptions | None = None,
+    progress: Callable[[Outcome], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> Report:
+    """``rollout merge``: run the merge step (``_Apply.merge_step``: arm, gate, disarm) on the
+    open rollout PR of every dependent of ``plan`` (or of shard ``(K, N)``) without writing
+    branches or PR texts. Meant for a scheduled workflow after a fresh ``rollout plan`` (the plan
+    carries the dependents' ``.catalog-ops.yml`` as it is now). Never raises per dependent.
+    ``sleep``/``clock`` pace the ``--wait-and-merge`` polls as in ``apply_plan``."""
+    options = options or ApplyOptions()
+    title = f"Merge pass of {plan.catalog} {plan.release.tag}" + (
+        f" (shard {shard[0]}/{shard[1]})" if shard else ""
+    )
+    report = Report(title, columns=REPORT_COLUMNS, quiet_reasons=("no open rollout PR", "nothing to merge"))
+    runner = _Apply(forge, plan, options, sleep, clock)
+
+    def one(dep: DependentPlan) -> Outcome:
+        outcome = report.add(runner.merge_one(dep))
+        if progress:
+            progress(outcome)
+        return outcome
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
+        list(pool.map(one, dependents_of_shard(plan, shard)))
+    return report
 
 
 def apply_plan(

@@ -24,6 +24,7 @@ import dataclasses
 import datetime as _dt
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,11 +34,11 @@ from catalog_ops.catalog.layout import DEFAULT_PATTERNS, DEFAULT_SHARED_GLOBS, R
 from catalog_ops.checks.results import load_config
 from catalog_ops.core import drift
 from catalog_ops.core.codeowners import CODEOWNERS_PATHS
-from catalog_ops.core.metadata import parse_release_metadata
+from catalog_ops.core.metadata import ReleaseMetadata, check_release_metadata, parse_release_metadata
 from catalog_ops.core.versions import TagScheme, parse_version
 from catalog_ops.errors import ConfigError, ForgeError, NotFound, ReleaseError
 from catalog_ops.fanout.dependents import DependentSelection, list_dependents, registry_modules_for
-from catalog_ops.forge.base import Contents, PlanForge, Release, Repo
+from catalog_ops.forge.base import Contents, PlanForge, Release, Repo, authored_by
 from catalog_ops.refs import is_candidate_path
 from catalog_ops.release.changes import changelog_sections, version_changes
 from catalog_ops.release.history import GitHistory
@@ -53,6 +54,59 @@ from catalog_ops.rollout.model import (
 from catalog_ops.rollout.planner import PlanOptions, plan_dependent, select_release
 
 ProgressFn = Callable[[str], None]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Budget:
+    """The most work one dependent may cause while planning (docs/security.md, "Bounded work").
+
+    A dependent's tree, files and config are written by its team; exceeding any limit makes
+    that dependent a ``skip`` with a reason naming the limit, never a stalled plan.
+
+    Attributes:
+        max_files: candidate files read (Terraform/Terragrunt/version files the scan looks at).
+        max_bytes: bytes read in total (config excluded; it has ``catalog.config.MAX_CONFIG_BYTES``).
+        max_seconds: wall-clock seconds spent on the dependent, checked between reads.
+        clock: monotonic clock in seconds (tests inject one).
+    """
+
+    max_files: int = 5000
+    max_bytes: int = 64 * 1024 * 1024
+    max_seconds: float = 600.0
+    clock: Callable[[], float] = time.monotonic
+
+
+class BudgetExceeded(Exception):
+    """One dependent exceeded its ``Budget``; the message names the limit."""
+
+
+def trusted_metadata(
+    rel: Release,
+    *,
+    identity: str | None,
+    tags: Mapping[str, str] | None,
+    problems: list[str] | None,
+) -> ReleaseMetadata | None:
+    """The release metadata of forge release ``rel`` when the product wrote it, else None.
+
+    Trusted only when ``rel`` was published by ``identity`` (the product's own login,
+    ``forge.identity()``; None on a forge without authors) and its trailing block passes
+    ``core.metadata.check_release_metadata`` against ``tags`` (tag name -> commit id). Otherwise a
+    line saying why goes to ``problems`` and the release has no metadata (the history from git
+    decides; urgency ``normal``). docs/security.md, "Machine-readable blocks".
+    """
+    meta = parse_release_metadata(rel.body or "")
+    if meta is None:
+        return None
+    if not authored_by(rel.author, identity):
+        why: str | None = f"it was published by {rel.author or 'an unknown author'}, not by {identity}"
+    else:
+        why = check_release_metadata(meta, tag=rel.tag, tags=tags)
+    if why is None:
+        return meta
+    if problems is not None:
+        problems.append(f"release {rel.tag}: metadata ignored: {why}")
+    return None
 
 
 def catalog_releases(
@@ -71,6 +125,8 @@ def catalog_releases(
     forge_releases = [r for r in forge.list_releases(catalog) if not getattr(r, "draft", False)]
     by_tag = {r.tag: r for r in forge_releases}
     warnings: list[str] = []
+    identity = forge.identity()
+    tags = {t.name: t.sha for t in forge.list_tags(catalog)}
     info = forge.get_repo(catalog)
     with tempfile.TemporaryDirectory(prefix="catalog-ops-catalog-") as tmp:
         try:
@@ -95,7 +151,10 @@ def catalog_releases(
                 f"{catalog}: could not read the catalog's git history ({exc}); what changed is taken "
                 "from release metadata only, and tags without a release are not seen"
             )
-            return releases_from_forge(forge_releases), warnings
+            return (
+                releases_from_forge(forge_releases, identity=identity, tags=tags, problems=warnings),
+                warnings,
+            )
     html = (info.html_url or "").rstrip("/")
     out: list[CatalogRelease] = []
     for ch in changes:
@@ -107,7 +166,9 @@ def catalog_releases(
                 version=ch.version,
                 prerelease=(bool(rel.prerelease) if rel is not None else False) or ch.version.is_prerelease,
                 url=rel.url if rel is not None and rel.url else (f"{html}/tree/{ch.tag}" if html else ""),
-                metadata=parse_release_metadata(body) if body else None,
+                metadata=trusted_metadata(rel, identity=identity, tags=tags, problems=warnings)
+                if rel is not None
+                else None,
                 changed=ch.changed,
                 via=dict(ch.via),
                 subjects=dict(ch.subjects),
@@ -119,7 +180,11 @@ def catalog_releases(
         )
     known = {r.tag for r in out}
     # forge releases whose tag the clone does not hold (should not happen): metadata only
-    out.extend(r for r in releases_from_forge(forge_releases) if r.tag not in known)
+    out.extend(
+        releases_from_forge(
+            [r for r in forge_releases if r.tag not in known], identity=identity, tags=tags, problems=warnings
+        )
+    )
     return sorted(out, key=lambda r: r.version, reverse=True), warnings
 
 
@@ -130,9 +195,16 @@ def _bounded(body: str) -> str:
     return body[:MAX_BODY].rsplit("\n", 1)[0] + "\n…"
 
 
-def releases_from_forge(items: Iterable[Release]) -> list[CatalogRelease]:
+def releases_from_forge(
+    items: Iterable[Release],
+    *,
+    identity: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    problems: list[str] | None = None,
+) -> list[CatalogRelease]:
     """``CatalogRelease`` values (newest first) from forge ``Release`` objects; drafts and tags
-    that are not semantic versions are left out."""
+    that are not semantic versions are left out. Metadata only through ``trusted_metadata``
+    (``identity``, ``tags``; why a block was ignored goes to ``problems``)."""
     out = []
     for rel in items:
         if getattr(rel, "draft", False):
@@ -146,7 +218,7 @@ def releases_from_forge(items: Iterable[Release]) -> list[CatalogRelease]:
                 version=version,
                 prerelease=bool(rel.prerelease) or version.is_prerelease,
                 url=rel.url,
-                metadata=parse_release_metadata(rel.body),
+                metadata=trusted_metadata(rel, identity=identity, tags=tags, problems=problems),
                 body=_bounded(rel.body or ""),
             )
         )
@@ -162,12 +234,29 @@ class _Cache:
 
 
 def read_files(
-    forge: Contents, repo: str, ref: str, paths: Iterable[str], cache: _Cache | None = None
+    forge: Contents,
+    repo: str,
+    ref: str,
+    paths: Iterable[str],
+    cache: _Cache | None = None,
+    *,
+    budget: Budget | None = None,
+    deadline: float | None = None,
 ) -> dict[str, bytes]:
     """``{path: bytes}`` of ``paths`` at ``ref`` (missing files left out), one read per file,
-    memoised in ``cache``."""
+    memoised in ``cache``.
+
+    Raises:
+        BudgetExceeded: with ``budget``: the bytes read exceed ``budget.max_bytes``, or
+            ``budget.clock()`` passed ``deadline`` before a read.
+    """
     out: dict[str, bytes] = {}
+    total = 0
     for path in paths:
+        if budget is not None and deadline is not None and budget.clock() > deadline:
+            raise BudgetExceeded(
+                f"planning took longer than {budget.max_seconds:g} s (the budget per dependent)"
+            )
         key = (repo, ref, path)
         if cache is not None:
             with cache.lock:
@@ -181,19 +270,32 @@ def read_files(
             data = forge.read_file(repo, path, ref)
         if data is not None:
             out[path] = data
+            total += len(data)
+            if budget is not None and total > budget.max_bytes:
+                raise BudgetExceeded(
+                    f"its files exceed {budget.max_bytes} bytes (the budget per dependent); "
+                    "narrow them with 'paths:' in .catalog-ops.yml"
+                )
     return out
 
 
 def scan_dependent(
-    forge: PlanForge, repo: Repo, opts: PlanOptions, branch: str, cache: _Cache | None = None
+    forge: PlanForge,
+    repo: Repo,
+    opts: PlanOptions,
+    branch: str,
+    cache: _Cache | None = None,
+    budget: Budget | None = None,
 ) -> DependentPlan:
     """Plan one dependent by reading it through the forge: one tree listing, the config file if
     present, then only candidate files (``refs.is_candidate_path`` and the config's ``paths``).
     Then look for an open rollout PR when there is something to do or to close.
 
     Never raises for a per-repo problem: returns a ``skip`` plan with the reason (forge errors,
-    config errors).
+    config errors, ``budget`` exceeded: default ``Budget()``).
     """
+    budget = budget or Budget()
+    deadline = budget.clock() + budget.max_seconds
 
     name = repo.full_name
     default = repo.default_branch
@@ -221,8 +323,15 @@ def scan_dependent(
             except NotFound:
                 return skip(f"base branch {base!r} from {cfg_path} does not exist")
         candidates = sorted(p for p in tree if is_candidate_path(p) and config.scans_path(p))
-        files = read_files(forge, name, base, candidates, cache)
+        if len(candidates) > budget.max_files:
+            return skip(
+                f"{len(candidates)} candidate files exceed the budget of {budget.max_files} per dependent; "
+                "narrow them with 'paths:' in .catalog-ops.yml"
+            )
+        files = read_files(forge, name, base, candidates, cache, budget=budget, deadline=deadline)
         planned = plan_dependent(name, files, opts, default_branch=default, config=config)
+        if budget.clock() > deadline:
+            return skip(f"planning took longer than {budget.max_seconds:g} s (the budget per dependent)")
         owners = next((p for p in CODEOWNERS_PATHS if p in tree), None)
         planned = dataclasses.replace(planned, codeowners=owners)
         if planned.action is Action.OPEN or (planned.refs and planned.action is Action.NOTHING):
@@ -240,6 +349,8 @@ def scan_dependent(
         return planned
     except ForgeError as exc:
         return skip(f"forge error: {exc}")
+    except BudgetExceeded as exc:
+        return skip(str(exc))
     except Exception as exc:  # one repository never aborts the plan
         return skip(f"could not be planned: {type(exc).__name__}: {exc}")
 
@@ -391,6 +502,7 @@ def build_plan(
     release: str | None = None,
     bump_all: bool = False,
     progress: ProgressFn | None = None,
+    budget: Budget | None = None,
     previous: Plan | None = None,
 ) -> Plan:
     """Gather a plan through ``forge`` (rules: ``rollout.planner``).
@@ -402,6 +514,7 @@ def build_plan(
             are scanned in parallel (``fanout.dependents``).
         bump_all: bump every reference, not only those whose module changed.
         progress: called with each repo name when it is done.
+        budget: the most work one dependent may cause (default ``Budget()``).
         previous: the last plan (artifact) of this catalog: entries of dependents whose base
             head did not change are reused (batched reads only; module docstring).
 
@@ -456,7 +569,7 @@ def build_plan(
     results: dict[str, DependentPlan] = {}
 
     def one(r: Repo) -> DependentPlan:
-        d = scan_dependent(forge, r, opts, branch, cache)
+        d = scan_dependent(forge, r, opts, branch, cache, budget)
         if progress:
             progress(r.full_name)
         return d

@@ -443,7 +443,7 @@ class Plan:
         compares: ``"<from tag>...<to tag>"`` -> the forge's compare view of the two versions
             (``forge.base.Repos.compare_url``), for every pair a PR spans.
         warnings: what limited the plan (e.g. the catalog could not be cloned, so what changed
-            came from release metadata only).
+            came from release metadata only; release metadata ignored, docs/security.md).
     """
 
     catalog: str

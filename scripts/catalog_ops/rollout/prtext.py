@@ -20,6 +20,7 @@ from catalog_ops.core import drift
 from catalog_ops.core.versions import TagScheme, Version, parse_version
 from catalog_ops.errors import CatalogOpsError, UsageError
 from catalog_ops.fanout.pulls import Marker
+from catalog_ops.forge.base import PullRequest, authored_by
 from catalog_ops.render.markdown import md_quote
 from catalog_ops.render.templates import (
     PR_BODY,
@@ -57,8 +58,28 @@ def render_marker(catalog: str, release: str, digest: str, head: str | None = No
 
 
 def parse_marker(body: str | None) -> dict[str, Any] | None:
-    """The marker payload of a PR body (``{"catalog", "release", "digest"[, "head"]}``) or None."""
+    """The trailing marker payload of a PR body (``{"catalog", "release", "digest"[, "head"]}``)
+    or None. Callers holding the PR use ``pr_marker``, which also checks who wrote it."""
     return MARKER.parse(body)
+
+
+def pr_marker(
+    pr: PullRequest | None, *, catalog: str, branch: str, repo: str, identity: str | None
+) -> dict[str, Any] | None:
+    """The marker of rollout PR ``pr`` when the product wrote it, else None.
+
+    Trusted only when: ``pr`` was opened by ``identity`` (``forge.identity()``; None on a forge
+    without authors), its head branch is the rollout ``branch`` in ``repo`` (the PR's own
+    repository), its body ends with the marker (``parse_marker``), and the marker names
+    ``catalog``. The base is not part of the marker: a PR on another base is retargeted.
+    A forged marker (a commit subject in copied release notes, a person's PR) is never read.
+    """
+    if pr is None or not authored_by(pr.author, identity) or pr.head != branch or pr.repo != repo:
+        return None
+    marker = parse_marker(pr.body)
+    if marker is None or marker.get("catalog") != catalog:
+        return None
+    return marker
 
 
 def template_env(template_dir: Path | None = None) -> jinja2.Environment:
@@ -304,6 +325,8 @@ def render_pr(
     """``(title, body)`` of the dependent's PR from ``pr_title.j2`` / ``pr_body.md.j2``;
     ``head`` (the commit catalog-ops put on the branch) goes into the marker.
 
+    The body always ends with the marker (moved there when a custom template puts it elsewhere).
+
     Raises CatalogOpsError when a template fails (undefined variable, syntax error).
     """
     env = env or template_env()
@@ -313,6 +336,8 @@ def render_pr(
         body = env.get_template(PR_BODY).render(ctx)
     except jinja2.TemplateError as exc:
         raise CatalogOpsError(f"PR template error: {exc}") from exc
-    if ctx["marker"] not in body:
-        body = body.rstrip("\n") + "\n\n" + ctx["marker"] + "\n"
+    if parse_marker(body) is None or not body.rstrip().endswith(ctx["marker"]):
+        # The marker is read only from the end of the body (docs/security.md): a custom template
+        # that drops it, or puts it elsewhere, gets it moved to the end.
+        body = body.replace(ctx["marker"], "").strip("\n") + "\n\n" + ctx["marker"] + "\n"
     return title, body

@@ -17,7 +17,7 @@ from typing import Any
 
 from catalog_ops.errors import CatalogOpsError, EditConflict, NotFound, SourceParseError
 from catalog_ops.fanout.pulls import push_and_upsert
-from catalog_ops.forge.base import Contents, Releases, SweepForge
+from catalog_ops.forge.base import Contents, Releases, SweepForge, authored_by
 from catalog_ops.render.report import OutcomeKind
 from catalog_ops.render.templates import SWEEP_PR, render
 from catalog_ops.sweep.collect import collect, is_sweep_path
@@ -203,6 +203,16 @@ def _apply_pull(
     body = render_pull_body(pr, base=base, base_sha=base_sha)
     try:
         existing = forge.find_open_pull(repo, pr.branch)
+        if existing is not None and not authored_by(existing.author, forge.identity()):
+            # Someone else's PR on the sweep branch: never force-pushed over or rewritten.
+            record.update(
+                url=existing.url,
+                number=existing.number,
+                outcome=OutcomeKind.FAILED,
+                error=f"PR #{existing.number} on {pr.branch} was opened by {existing.author}, "
+                "not by catalog-ops; not touching it",
+            )
+            return record
         if existing is not None:
             record.update(url=existing.url, number=existing.number)
             same_files = all(forge.read_file(repo, p, existing.head_sha) == b for p, b in changes.items())
@@ -240,7 +250,7 @@ def _close_stale(forge: SweepForge, repo: str, branch: str, *, dry_run: bool) ->
     delete the branch; None when there is no such PR."""
     try:
         pr = forge.find_open_pull(repo, branch)
-        if pr is None or MARKER_PREFIX not in (pr.body or ""):
+        if pr is None or MARKER_PREFIX not in (pr.body or "") or not authored_by(pr.author, forge.identity()):
             return None
         record = _record(
             branch,

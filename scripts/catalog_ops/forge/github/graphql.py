@@ -33,6 +33,10 @@ AUTO_MERGE_MUTATION = """mutation EnableAutoMerge($input: EnablePullRequestAutoM
   enablePullRequestAutoMerge(input: $input) { pullRequest { id number autoMergeRequest { mergeMethod } } }
 }"""
 
+DISABLE_AUTO_MERGE_MUTATION = """mutation DisableAutoMerge($input: DisablePullRequestAutoMergeInput!) {
+  disablePullRequestAutoMerge(input: $input) { pullRequest { id number } }
+}"""
+
 TAGS_QUERY = """query Tags($owner: String!, $name: String!, $first: Int!, $after: String) {
   repository(owner: $owner, name: $name) {
     refs(refPrefix: "refs/tags/", first: $first, after: $after) {
@@ -53,8 +57,37 @@ class GraphQLFailure(ForgeError):
         super().__init__("; ".join(str(e.get("message", "")) for e in errors) or "GraphQL error")
 
 
+VIEWER_QUERY = "query Viewer { viewer { login } }"
+"""Who the token authenticates as: ``Query.viewer`` is "The currently authenticated user"
+(https://docs.github.com/en/graphql/reference/queries#viewer); it answers for PATs and for App
+installation tokens, where the login is ``<app-slug>[bot]`` (``GET /user`` answers 403 "Resource
+not accessible by integration" to those: actions/create-github-app-token#258,
+fullsend-ai/fullsend#1953)."""
+
+
+def login_of(user: Any) -> str | None:
+    """``user.login`` of a REST object's ``user``/``author`` field (None when absent)."""
+    return str(user["login"]) if isinstance(user, Mapping) and user.get("login") else None
+
+
 class GitHubGraphQL(GitHubTransport):
-    """``_graphql``: one GraphQL request through the transport (paced when a mutation)."""
+    """``_graphql``: one GraphQL request through the transport (paced when a mutation);
+    ``identity``: who the token is (asked once, then cached)."""
+
+    _identity: str | None = None
+
+    def identity(self) -> str:
+        """See ``forge.base.Identity``: ``viewer.login`` (``VIEWER_QUERY``), asked once.
+
+        Raises ForgeError when GitHub does not say (the product then trusts no block it reads).
+        """
+        if self._identity is None:
+            data = self._graphql(VIEWER_QUERY, {}, mutation=False, idempotent=True)
+            login = login_of((data or {}).get("viewer"))
+            if not login:
+                raise ForgeError("GitHub did not say who the token authenticates as (GraphQL viewer.login)")
+            self._identity = login
+        return self._identity
 
     def _graphql(
         self, query: str, variables: Mapping[str, Any], *, mutation: bool, idempotent: bool

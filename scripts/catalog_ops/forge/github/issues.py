@@ -8,8 +8,10 @@ from typing import Any
 from catalog_ops.forge.base import (
     Comment,
     Issue,
+    authored_by,
     check_marker,
 )
+from catalog_ops.forge.github.graphql import login_of
 from catalog_ops.forge.github.repos import GitHubRepos
 
 
@@ -39,19 +41,23 @@ class GitHubIssues(GitHubRepos):
 
         return self._create(f"comment on {repo}#{number}", do, find)
 
+    def _ours(self, marker: str) -> Callable[[dict[str, Any]], bool]:
+        """Matches a REST comment/issue that holds ``marker`` and was written by ``identity()``
+        (``user.login``, GitHub REST "List issue comments": every comment carries its author).
+        A stranger's object quoting the marker never matches: it is neither edited nor adopted."""
+        me = self.identity()
+        return lambda o: marker in (o.get("body") or "") and authored_by(login_of(o.get("user")), me)
+
     def upsert_comment(self, repo: str, number: int, *, marker: str, body: str) -> Comment:
-        """List comments, then ``PATCH`` the one with ``marker`` or ``POST`` a new one."""
+        """List comments, then ``PATCH`` our one with ``marker`` or ``POST`` a new one."""
         check_marker("comment", marker, body)
+        ours = self._ours(marker)
         existing = next(
-            (
-                c
-                for c in self._paginate(f"/repos/{repo}/issues/{number}/comments")
-                if marker in (c.get("body") or "")
-            ),
+            (c for c in self._paginate(f"/repos/{repo}/issues/{number}/comments") if ours(c)),
             None,
         )
         if existing is None:  # a recovered create may have found an older body: patch it too
-            existing = self._create_comment(repo, number, body, lambda c: marker in (c.get("body") or ""))
+            existing = self._create_comment(repo, number, body, ours)
         data = existing
         if existing.get("body") != body:
             _h, data = self._request(
@@ -60,21 +66,29 @@ class GitHubIssues(GitHubRepos):
                 body={"body": body},
                 idempotent=True,
             )
-        return Comment(id=int(data["id"]), body=data["body"], url=data.get("html_url", ""))
+        return Comment(
+            id=int(data["id"]),
+            body=data["body"],
+            url=data.get("html_url", ""),
+            author=login_of(data.get("user")),
+        )
 
     def upsert_issue(
         self, repo: str, *, marker: str, title: str, body: str, labels: Sequence[str] = ()
     ) -> Issue:
-        """Find the open issue containing ``marker`` (``GET /issues?state=open``), then ``PATCH``
-        it or ``POST /issues``."""
+        """Find our open issue containing ``marker`` (``GET /issues?state=open&creator=ME``,
+        GitHub REST "List repository issues": ``creator`` filters by the user who created it),
+        then ``PATCH`` it or ``POST /issues``."""
         check_marker("issue", marker, body)
+        ours = self._ours(marker)
+        me = self.identity()
 
         def find() -> dict[str, Any] | None:
             return next(
                 (
                     i
-                    for i in self._paginate(f"/repos/{repo}/issues", {"state": "open"})
-                    if "pull_request" not in i and marker in (i.get("body") or "")
+                    for i in self._paginate(f"/repos/{repo}/issues", {"state": "open", "creator": me})
+                    if "pull_request" not in i and ours(i)
                 ),
                 None,
             )
@@ -104,4 +118,5 @@ class GitHubIssues(GitHubRepos):
             body=data.get("body") or "",
             url=data.get("html_url", ""),
             state=data.get("state", "open"),
+            author=login_of(data.get("user")),
         )

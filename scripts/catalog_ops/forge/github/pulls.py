@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from catalog_ops.errors import (
     AutoMergeUnavailable,
     Conflict,
+    HeadMoved,
     NotFound,
+    PermissionDenied,
+    ReviewersRefused,
 )
 from catalog_ops.forge.base import (
+    CheckResult,
     ChecksState,
+    MergeFacts,
     PullRequest,
     PullState,
     check_merge_method,
+    combine_checks,
 )
-from catalog_ops.forge.github.graphql import AUTO_MERGE_MUTATION, GraphQLFailure
+from catalog_ops.forge.github.graphql import (
+    AUTO_MERGE_MUTATION,
+    DISABLE_AUTO_MERGE_MUTATION,
+    GraphQLFailure,
+    login_of,
+)
 from catalog_ops.forge.github.issues import GitHubIssues
+from catalog_ops.forge.github.transport import quote_path
 
 
 class GitHubPulls(GitHubIssues):
@@ -44,6 +59,7 @@ class GitHubPulls(GitHubIssues):
             auto_merge=auto is not None,
             merge_method=(auto or {}).get("merge_method"),
             merged_sha=d.get("merge_commit_sha") if merged else None,
+            author=login_of(d.get("user")),
         )
 
     def open_pull(
@@ -125,14 +141,13 @@ class GitHubPulls(GitHubIssues):
         have_users = {u["login"] for u in data.get("requested_reviewers") or ()}
         have_teams = {t["slug"] for t in data.get("requested_teams") or ()}
         if set(reviewers) - have_users or set(teams) - have_teams:
-            _h, rr = self._request(
-                "POST",
-                f"/repos/{repo}/pulls/{number}/requested_reviewers",
-                body={"reviewers": list(reviewers), "team_reviewers": teams},
-                idempotent=True,
-            )
-            data["requested_reviewers"] = rr.get("requested_reviewers", [])
-            data["requested_teams"] = rr.get("requested_teams", [])
+            # A reviewer GitHub refuses (422) never keeps the PR from opening: the others are
+            # requested (``request_reviewers``); callers wanting the refusal call that directly.
+            with contextlib.suppress(ReviewersRefused):
+                self.request_reviewers(repo, number, users=list(reviewers), teams=teams)
+            _h, fresh = self._request("GET", f"/repos/{repo}/pulls/{number}")
+            data["requested_reviewers"] = fresh.get("requested_reviewers", [])
+            data["requested_teams"] = fresh.get("requested_teams", [])
         return self._pull_from(repo, data)
 
     def get_pull(self, repo: str, number: int) -> PullRequest:
@@ -209,28 +224,65 @@ class GitHubPulls(GitHubIssues):
     def request_reviewers(
         self, repo: str, number: int, *, users: Sequence[str] = (), teams: Sequence[str] = ()
     ) -> None:
-        """``POST /repos/{r}/pulls/{n}/requested_reviewers`` (team slugs; ``org/slug`` accepted)."""
-        if users or teams:
+        """``POST /repos/{r}/pulls/{n}/requested_reviewers`` (team slugs; ``org/slug`` accepted).
+
+        GitHub refuses the whole request with 422 when one reviewer cannot review ("Reviews may
+        only be requested from collaborators", the PR author, a team without access:
+        https://docs.github.com/en/rest/pulls/review-requests#request-reviewers-for-a-pull-request)
+        without naming which. Then each reviewer is requested alone, so every reviewer GitHub
+        accepts is requested, and ``ReviewersRefused`` names the refused ones.
+        """
+        slugs = [t.split("/", 1)[-1] for t in teams]
+        if not users and not slugs:
+            return
+        url = f"/repos/{repo}/pulls/{number}/requested_reviewers"
+
+        def post(u: Sequence[str], t: Sequence[str]) -> None:
             self._request(
-                "POST",
-                f"/repos/{repo}/pulls/{number}/requested_reviewers",
-                body={"reviewers": list(users), "team_reviewers": [t.split("/", 1)[-1] for t in teams]},
-                idempotent=True,
+                "POST", url, body={"reviewers": list(u), "team_reviewers": list(t)}, idempotent=True
             )
+
+        try:
+            post(users, slugs)
+            return
+        except Conflict as exc:
+            if getattr(exc, "status", None) != 422:
+                raise
+            first = str(exc)
+        refused: list[str] = []
+        message = first
+        if len(users) + len(slugs) == 1:
+            refused = [*users, *slugs]
+        else:
+            for who, kind in [*((u, "user") for u in users), *((t, "team") for t in slugs)]:
+                try:
+                    post([who] if kind == "user" else [], [who] if kind == "team" else [])
+                except Conflict as exc:
+                    if getattr(exc, "status", None) != 422:
+                        raise
+                    refused.append(who)
+                    message = str(exc)
+        if refused:
+            raise ReviewersRefused(message, tuple(refused))
 
     def add_assignees(self, repo: str, number: int, assignees: Sequence[str]) -> None:
         """``POST /repos/{r}/issues/{n}/assignees``."""
         self._add_to_issue(repo, number, "assignees", assignees)
 
     def enable_auto_merge(self, repo: str, number: int, *, method: str = "squash") -> None:
-        """GraphQL ``enablePullRequestAutoMerge``.
+        """GraphQL ``enablePullRequestAutoMerge``: GitHub merges the PR once its required checks
+        and reviews are satisfied.
 
-        When GitHub answers that the PR is already in "clean status" (checks passed, nothing to
-        wait for) the PR is merged right away with ``method``, like the local forge does.
+        GitHub offers auto-merge only while something must still be waited for: when the PR
+        could be merged at once it answers "Pull request Pull request is in clean status" (also
+        when no check has been reported yet) or "... unstable status" (only non-required checks
+        pending or failing). Such a PR is never merged here: the merge gate
+        (``catalog_ops.rollout.gate``) decides (issue 14).
+        https://docs.github.com/en/pull-requests/collaborating-with-pull-requests/incorporating-changes-from-a-pull-request/automatically-merging-a-pull-request
 
         Raises:
             AutoMergeUnavailable: the repository does not allow auto-merge (Settings → General →
-                "Allow auto-merge"), or the PR cannot take it (closed, draft, ...).
+                "Allow auto-merge"), the PR is in clean/unstable status, or cannot take it.
         """
         check_merge_method(method)
         _h, pr = self._request("GET", f"/repos/{repo}/pulls/{number}")
@@ -245,52 +297,146 @@ class GitHubPulls(GitHubIssues):
             )
         except GraphQLFailure as exc:
             text = str(exc)
-            if "clean status" in text:
-                self.merge_pull(repo, number, method=method)
-                return
             if "not allowed" in text:
                 raise AutoMergeUnavailable(
                     f"auto-merge is not allowed in {repo} (enable Settings → General → Allow auto-merge): {text}"
                 ) from None
             raise AutoMergeUnavailable(f"cannot enable auto-merge on {repo}#{number}: {text}") from None
 
+    def disable_auto_merge(self, repo: str, number: int) -> None:
+        """GraphQL ``disablePullRequestAutoMerge`` when auto-merge is armed (one read when not).
+        https://docs.github.com/en/graphql/reference/mutations#disablepullrequestautomerge"""
+        _h, pr = self._request("GET", f"/repos/{repo}/pulls/{number}")
+        if pr.get("auto_merge") is None:
+            return
+        self._graphql(
+            DISABLE_AUTO_MERGE_MUTATION,
+            {"input": {"pullRequestId": pr["node_id"]}},
+            mutation=True,
+            idempotent=True,
+        )
+
     def checks_state(self, repo: str, number: int) -> ChecksState:
         """Combined checks of the PR's head commit (see ``commit_checks_state``)."""
         _h, pr = self._request("GET", f"/repos/{repo}/pulls/{number}")
         return self.commit_checks_state(repo, pr["head"]["sha"])
 
-    def commit_checks_state(self, repo: str, sha: str) -> ChecksState:
-        """Combined commit status (``GET /commits/{sha}/status``) merged with the check runs
-        (``GET /commits/{sha}/check-runs``): any failure/error/cancelled/timed_out/
-        action_required → FAILURE; else anything queued/in progress or a pending status →
-        PENDING; else any success → SUCCESS; nothing reported → NONE
-        (``forge.base.CommitChecks``)."""
+    def commit_checks(self, repo: str, sha: str) -> tuple[CheckResult, ...]:
+        """Every check reported on ``sha``: commit statuses (latest per context, ``GET
+        /commits/{sha}/status``) and check runs (``GET /commits/{sha}/check-runs``, latest per
+        name). A run not ``completed`` is pending; ``success``/``neutral``/``skipped`` pass, any
+        other conclusion fails; a status ``error``/``failure`` fails
+        (https://docs.github.com/en/rest/commits/statuses#get-the-combined-status-for-a-specific-reference,
+        https://docs.github.com/en/rest/checks/runs#list-check-runs-for-a-git-reference)."""
         _h, status = self._request("GET", f"/repos/{repo}/commits/{sha}/status")
         runs = list(self._paginate(f"/repos/{repo}/commits/{sha}/check-runs", key="check_runs"))
-        states: list[str] = []
-        if status.get("total_count", 0):
-            states.extend(str(s.get("state")) for s in status.get("statuses") or ())
-            if not status.get("statuses"):
-                states.append(str(status.get("state")))
-        for run in runs:
+        out: dict[str, CheckResult] = {}
+        for st in status.get("statuses") or ():
+            state = str(st.get("state"))
+            name = str(st.get("context") or "default")
+            if name not in out:  # GitHub lists the latest status per context first
+                out[name] = CheckResult(
+                    name=name,
+                    state="failure"
+                    if state in ("failure", "error")
+                    else state
+                    if state == "pending"
+                    else "success",
+                )
+        seen_runs: set[str] = set()
+        for run in runs:  # newest first
+            name = str(run.get("name"))
+            if name in seen_runs:
+                continue
+            seen_runs.add(name)
             if run.get("status") != "completed":
-                states.append("pending")
+                state = "pending"
             elif run.get("conclusion") in ("success", "neutral", "skipped"):
-                states.append("success")
+                state = "success"
             else:  # failure, cancelled, timed_out, action_required, stale
-                states.append("failure")
-        if not states:
-            return ChecksState.NONE
-        if any(s in ("failure", "error") for s in states):
-            return ChecksState.FAILURE
-        if any(s == "pending" for s in states):
-            return ChecksState.PENDING
-        return ChecksState.SUCCESS
+                state = "failure"
+            prev = out.get(name)
+            if prev is None or state == "failure" or (state == "pending" and prev.state == "success"):
+                out[name] = CheckResult(name=name, state=state)
+        return tuple(out[k] for k in sorted(out))
 
-    def merge_pull(self, repo: str, number: int, *, method: str = "squash") -> str:
-        """``PUT /repos/{r}/pulls/{n}/merge``; returns the merge commit id. Raises Conflict."""
+    def commit_checks_state(self, repo: str, sha: str) -> ChecksState:
+        """Combined commit status merged with the check runs (``commit_checks``): any failure →
+        FAILURE; else anything pending → PENDING; else any success → SUCCESS; nothing reported →
+        NONE (``forge.base.CommitChecks``)."""
+        return combine_checks(self.commit_checks(repo, sha))
+
+    def required_checks(self, repo: str, branch: str) -> tuple[str, ...]:
+        """Names of the status checks required to merge into ``branch``: rulesets (``GET
+        /repos/{r}/rules/branches/{branch}``, "all active rules that apply to the specified
+        branch", metadata read: https://docs.github.com/en/rest/repos/rules#get-rules-for-a-branch)
+        and classic branch protection (``GET .../branches/{branch}/protection/required_status_checks``,
+        https://docs.github.com/en/rest/branches/branch-protection#get-status-checks-protection;
+        404 when the branch is not protected, 403 without administration read — then only the
+        rulesets are known and the gate looks at every check on the head, which includes them)."""
+        names: list[str] = []
+        with contextlib.suppress(NotFound, PermissionDenied):
+            _h, rules = self._request("GET", f"/repos/{repo}/rules/branches/{quote_path(branch)}")
+            for rule in rules or ():
+                if rule.get("type") == "required_status_checks":
+                    for item in (rule.get("parameters") or {}).get("required_status_checks") or ():
+                        names.append(str(item.get("context")))
+        with contextlib.suppress(NotFound, PermissionDenied):
+            _h, prot = self._request(
+                "GET", f"/repos/{repo}/branches/{quote_path(branch)}/protection/required_status_checks"
+            )
+            names.extend(str(c) for c in prot.get("contexts") or ())
+            names.extend(str(c.get("context")) for c in prot.get("checks") or ())
+        return tuple(dict.fromkeys(n for n in names if n))
+
+    def merge_facts(self, repo: str, number: int) -> MergeFacts:
+        """See ``Merges.merge_facts``: the PR (``GET /pulls/{n}``), the repository's allowed
+        merge methods (``allow_squash_merge``/``allow_merge_commit``/``allow_rebase_merge`` of
+        ``GET /repos/{r}``; absent fields count as allowed,
+        https://docs.github.com/en/rest/repos/repos#get-a-repository), the required checks of the
+        base (``required_checks``), the checks on the head (``commit_checks``) and the head
+        commit's committer date (``GET /git/commits/{sha}``)."""
+        _h, pr = self._request("GET", f"/repos/{repo}/pulls/{number}")
+        pull = self._pull_from(repo, pr)
+        _h, info = self._request("GET", f"/repos/{repo}")
+        methods = tuple(
+            m
+            for m, key in (
+                ("merge", "allow_merge_commit"),
+                ("squash", "allow_squash_merge"),
+                ("rebase", "allow_rebase_merge"),
+            )
+            if info.get(key, True) is not False
+        )
+        age = 0.0
+        with contextlib.suppress(NotFound):
+            _h, commit = self._request("GET", f"/repos/{repo}/git/commits/{pull.head_sha}")
+            date = str(((commit.get("committer") or {}).get("date")) or "")
+            if date:
+                stamp = datetime.datetime.fromisoformat(date.replace("Z", "+00:00")).timestamp()
+                age = max(0.0, time.time() - stamp)
+        return MergeFacts(
+            head_sha=pull.head_sha,
+            state=pull.state,
+            auto_merge=pull.auto_merge,
+            checks=self.commit_checks(repo, pull.head_sha) if pull.state is PullState.OPEN else (),
+            required=self.required_checks(repo, pull.base),
+            merge_methods=methods,
+            head_age=age,
+            native_auto_merge=True,
+        )
+
+    def merge_pull(self, repo: str, number: int, *, method: str = "squash", sha: str | None = None) -> str:
+        """``PUT /repos/{r}/pulls/{n}/merge``; returns the merge commit id.
+
+        ``sha``: "SHA that pull request head must match to allow merge"; GitHub answers 409
+        when it does not (https://docs.github.com/en/rest/pulls/pulls#merge-a-pull-request),
+        raised as HeadMoved. Raises Conflict when the PR cannot be merged (405/422)."""
         check_merge_method(method)
         attempted = False
+        body: dict[str, Any] = {"merge_method": method}
+        if sha:
+            body["sha"] = sha
 
         def do() -> str:
             nonlocal attempted
@@ -298,14 +444,18 @@ class GitHubPulls(GitHubIssues):
                 _h, data = self._request(
                     "PUT",
                     f"/repos/{repo}/pulls/{number}/merge",
-                    body={"merge_method": method},
+                    body=body,
                     idempotent=False,
                 )
-            except Conflict:
+            except Conflict as exc:
                 if attempted:
                     pr = self.get_pull(repo, number)
                     if pr.state is PullState.MERGED and pr.merged_sha:
                         return pr.merged_sha
+                if sha and getattr(exc, "status", None) == 409:
+                    raise HeadMoved(
+                        f"{repo}#{number}: head is no longer {sha[:12]}; not merged ({exc})"
+                    ) from None
                 raise
             finally:
                 attempted = True

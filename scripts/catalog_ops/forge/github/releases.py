@@ -14,7 +14,7 @@ from catalog_ops.forge.base import (
     Release,
     Tag,
 )
-from catalog_ops.forge.github.graphql import TAGS_QUERY, GitHubGraphQL, GraphQLFailure
+from catalog_ops.forge.github.graphql import TAGS_QUERY, GitHubGraphQL, GraphQLFailure, login_of
 from catalog_ops.forge.github.transport import quote_path
 
 
@@ -98,6 +98,7 @@ class GitHubReleases(GitHubGraphQL):
             prerelease=bool(d.get("prerelease")),
             draft=bool(d.get("draft")),
             created_at=d.get("created_at") or "",
+            author=login_of(d.get("author")),
         )
 
     def create_release(

@@ -12,10 +12,12 @@ import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from catalog_ops import gitutil
 from catalog_ops.errors import (
     Conflict,
     ForgeError,
     NotFound,
+    PermissionDenied,
     RefMoved,
 )
 from catalog_ops.forge.base import (
@@ -66,11 +68,12 @@ class GitHubRepos(GitHubBatchReads):
         skip_archived: bool = True,
         skip_forks: bool = True,
     ) -> RepoListing:
-        """``GET /orgs/{owner}/repos`` (or ``/users/{owner}/repos`` for a user), all pages."""
+        """``GET /orgs/{owner}/repos`` (every repository of the org the token can see), or for a
+        user account (the org call answers 404) ``user_repos``, all pages."""
         try:
             items = list(self._paginate(f"/orgs/{owner}/repos", {"type": "all"}))
         except NotFound:
-            items = list(self._paginate(f"/users/{owner}/repos", {"type": "owner"}))
+            items = self.user_repos(owner)
         return filter_repos(
             (self._repo_from(d) for d in sorted(items, key=lambda d: d["full_name"])),
             include=include,
@@ -79,6 +82,43 @@ class GitHubRepos(GitHubBatchReads):
             skip_archived=skip_archived,
             skip_forks=skip_forks,
         )
+
+    def user_repos(self, owner: str) -> list[dict[str, Any]]:
+        """Repositories (REST objects) of the user account ``owner``, private ones included.
+
+        ``GET /users/{u}/repos`` "Lists public repositories for the specified user"
+        (https://docs.github.com/en/rest/repos/repos#list-repositories-for-a-user): private
+        dependents would be missed. So the authenticated listings come first: an installation
+        token (GitHub App, Actions) lists ``GET /installation/repositories`` ("List repositories
+        that an app installation can access",
+        https://docs.github.com/en/rest/apps/installations#list-repositories-accessible-to-the-app-installation);
+        a personal token, for which that endpoint is a 403, lists ``GET /user/repos`` ("repositories
+        that the authenticated user has explicit permission (:read, :write, or :admin) to access",
+        https://docs.github.com/en/rest/repos/repos#list-repositories-for-the-authenticated-user).
+        Both are filtered to ``owner`` and merged with the public listing (public repos the token
+        has no explicit access to). Returned sorted by ``full_name``, each repository once.
+        """
+        found: dict[str, dict[str, Any]] = {}
+
+        def keep(items: Any) -> None:
+            for d in items:
+                if str(d.get("full_name", "")).split("/")[0].lower() == owner.lower():
+                    found.setdefault(str(d["full_name"]), dict(d))
+
+        token = getattr(self._auth, "token", "") if not hasattr(self._auth, "installation_id") else ""
+        personal = isinstance(token, str) and token.startswith(("ghp_", "github_pat_", "gho_", "ghu_"))
+        listed = False
+        if not personal:
+            try:
+                keep(self._paginate("/installation/repositories", key="repositories"))
+                listed = True
+            except (PermissionDenied, NotFound):
+                listed = False
+        if not listed:
+            with contextlib.suppress(PermissionDenied, NotFound):
+                keep(self._paginate("/user/repos", {"affiliation": "owner,collaborator,organization_member"}))
+        keep(self._paginate(f"/users/{owner}/repos", {"type": "owner"}))
+        return [found[k] for k in sorted(found)]
 
     def branch_sha(self, repo: str, branch: str) -> str | None:
         """``GET /repos/{r}/git/ref/heads/{branch}``; None on 404."""
@@ -128,16 +168,32 @@ class GitHubRepos(GitHubBatchReads):
         return base64.b64decode(blob["content"])
 
     def clone_url(self, repo: str) -> str:
-        """HTTPS clone URL carrying the token as ``x-access-token`` (never print it)."""
-        url = self.get_repo(repo).clone_url
-        parsed = urllib.parse.urlsplit(url)
-        if parsed.scheme == "https":
-            token = getattr(self._auth, "token", None)
-            if token:
-                return urllib.parse.urlunsplit(
-                    parsed._replace(netloc=f"x-access-token:{token}@{parsed.netloc}")
-                )
-        return url
+        """The repository's ``clone_url`` as GitHub returns it (no credentials in it, ever: the
+        token reaches git through ``git_auth_env``)."""
+        return self.get_repo(repo).clone_url
+
+    def git_auth_env(self, url: str) -> dict[str, str]:
+        """``GIT_CONFIG_*`` variables that let git fetch ``url`` with this forge's token
+        (``gitutil.http_auth_env``: an ``Authorization`` header scoped to the URL's host).
+
+        Only for a URL on the forge's own host: ``github.com`` for ``api.github.com``, the API's
+        host for GitHub Enterprise Server (``https://HOST/api/v3``) and for a test server. Plain
+        ``http://`` only when the API itself is plain http (a loopback test server). Otherwise, and
+        without a token, ``{}``: git then uses whatever credential helper the machine has.
+        Pass the result only to git (``gitutil.run_git(env=...)``), never to a tool.
+        """
+        parts = urllib.parse.urlsplit(url)
+        api = urllib.parse.urlsplit(self.api_url)
+        api_host = (api.hostname or "").lower()
+        forge_host = "github.com" if api_host == "api.github.com" else api_host
+        if (parts.hostname or "").lower() != forge_host or parts.port != api.port:
+            return {}
+        if parts.scheme != "https" and not (parts.scheme == "http" and api.scheme == "http"):
+            return {}
+        token = getattr(self._auth, "token", None)
+        if not token:
+            return {}
+        return gitutil.http_auth_env(url, "x-access-token", str(token))
 
     def module_address(self, repo: str) -> str:
         """``github.com/<repo>``, Terraform's GitHub shorthand (no request). GHES repositories get

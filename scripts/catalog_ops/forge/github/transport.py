@@ -17,7 +17,10 @@ are paced and failures are handled in one place:
   ``Retry-After`` waits that many seconds; with ``X-RateLimit-Remaining: 0`` it waits until
   ``X-RateLimit-Reset``; a secondary-limit message without headers waits
   ``backoff`` (exponential, starting at 60 s as GitHub advises, capped by ``max_wait``). At most
-  ``max_retries`` waits per request, then ``RateLimited``.
+  ``max_retries`` waits per request, then ``RateLimited``. GraphQL limits arrive as HTTP 200
+  with ``errors[].type == "RATE_LIMITED"`` or the secondary-limit message
+  (``graphql_rate_limited``) and take the same waits; the commit path never falls back to Git
+  Data writes while limited (``RateLimited`` is not a ``GraphQLFailure``).
 * **Pacing** (``pacing.Budget``): content-creating requests (REST POST/PATCH/PUT/DELETE and
   GraphQL mutations) take slots of GitHub's 80-a-minute / 500-an-hour windows, spaced by
   ``write_interval`` seconds (default 1, GitHub's guidance for secondary limits); every response's
@@ -99,6 +102,27 @@ def _connect_reason(exc: BaseException) -> str:
             cur.__cause__ or cur.__context__ or (reason if isinstance(reason, BaseException) else None) or nxt
         )
     return "TLS error" if tls else type(exc).__name__
+
+
+def graphql_rate_limited(data: Any) -> str | None:
+    """The limit message when a GraphQL answer (HTTP 200) reports a rate limit, else None.
+
+    GitHub: over the primary limit "you will receive a response with a 200 status code and an
+    error message" with ``x-ratelimit-remaining: 0`` and ``x-ratelimit-reset``; the error's
+    ``type`` is ``RATE_LIMITED`` (github/docs#22607). Secondary limits carry the "secondary rate
+    limit" message and may carry ``retry-after``
+    (https://docs.github.com/en/graphql/overview/rate-limits-and-query-limits-for-the-graphql-api#exceeding-the-rate-limit,
+    #secondary-rate-limits).
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("errors"), list):
+        return None
+    for err in data["errors"]:
+        if not isinstance(err, dict):
+            continue
+        message = str(err.get("message", ""))
+        if err.get("type") == "RATE_LIMITED" or "rate limit" in message.lower():
+            return message or "RATE_LIMITED"
+    return None
 
 
 def quote_path(part: str) -> str:
@@ -308,7 +332,17 @@ class GitHubTransport:
                     verb, url, parameters=dict(params or {}), input=body
                 )
                 self.pacer.observe(headers or {})
-                return self._check_json(headers, data, verb, url)
+                got = self._check_json(headers, data, verb, url)
+                limited = graphql_rate_limited(got[1]) if graphql else None
+                if limited is None:
+                    return got
+                # GraphQL limits answer HTTP 200 with ``errors`` (see ``graphql_rate_limited``):
+                # the same back-off as REST's 403/429, nothing was carried out, so re-sending is safe.
+                headers = {k.lower(): v for k, v in (got[0] or {}).items()}
+                wait = self._rate_limit_wait(403, headers, {"message": limited})
+                self._limited(verb, url, attempt, wait if wait is not None else self.secondary_backoff)
+                attempt += 1
+                continue
             except ValueError:  # a body that starts like JSON but is not (PyGithub re-raises it)
                 raise ForgeError(
                     f"{self._origin()} answered {verb} {self._show(url)} with invalid JSON: is the API URL "
@@ -319,20 +353,7 @@ class GitHubTransport:
                 self.pacer.observe(headers)
                 wait = self._rate_limit_wait(exc.status, headers, exc.data)
                 if wait is not None:
-                    if self.pacer.deadline is not None and not self.pacer.fits(wait):
-                        raise BudgetExhausted(
-                            f"GitHub rate limit on {verb} {self._show(url)}: the wait ({wait:.0f}s) ends after "
-                            "this job's deadline",
-                            resume_at=time.time() + wait,
-                        ) from None
-                    too_long = wait > self.max_wait and self.pacer.deadline is None
-                    if attempt >= self.max_retries or too_long:
-                        raise RateLimited(
-                            f"GitHub rate limit on {verb} {self._show(url)}: still limited after {attempt} "
-                            f"retries (next wait {wait:.0f}s)"
-                        ) from None
-                    self._count("rate_limited")
-                    self._wait("rate-limit", wait)
+                    self._limited(verb, url, attempt, wait)
                     attempt += 1
                     continue
                 if exc.status >= 500:
@@ -360,6 +381,26 @@ class GitHubTransport:
                     attempt += 1
                     continue
                 raise TransientError(f"{verb} {self._show(url)} failed: {type(exc).__name__}") from None
+
+    def _limited(self, verb: str, url: str, attempt: int, wait: float) -> None:
+        """Wait out a rate limit (REST 403/429 or GraphQL 200-with-errors) before re-sending, or
+        raise ``RateLimited`` when ``max_retries`` waits were taken or ``wait`` exceeds ``max_wait``
+        (no deadline set), or ``BudgetExhausted`` (with the time to resume) when the wait would end
+        after the budget's deadline (the job's end)."""
+        if self.pacer.deadline is not None and not self.pacer.fits(wait):
+            raise BudgetExhausted(
+                f"GitHub rate limit on {verb} {self._show(url)}: the wait ({wait:.0f}s) ends after "
+                "this job's deadline",
+                resume_at=time.time() + wait,
+            ) from None
+        too_long = wait > self.max_wait and self.pacer.deadline is None
+        if attempt >= self.max_retries or too_long:
+            raise RateLimited(
+                f"GitHub rate limit on {verb} {self._show(url)}: still limited after {attempt} "
+                f"retries (next wait {wait:.0f}s)"
+            ) from None
+        self._count("rate_limited")
+        self._wait("rate-limit", wait)
 
     def _check_json(
         self, headers: dict[str, Any], data: Any, verb: str, url: str

@@ -2,14 +2,14 @@
 
 The command is ``LocalChecks.command`` (a shell command; environment below) or, when None, the
 built-in default ``<tf> fmt -check`` then ``<tf> init -backend=false`` and ``<tf> validate`` in
-every changed directory containing ``*.tf`` files. Exit status 0 means success. The export is
+every changed directory containing ``*.tf``, ``*.tf.json`` or ``*.tofu`` files; when there is none
+(e.g. only Terragrunt files changed) no check runs (``ChecksState.NONE``, never a success). Exit status 0 means success. The export is
 ``git archive`` of the PR head (through ``catalog_ops.gitutil``).
 """
 
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import tarfile
 import tempfile
@@ -17,6 +17,7 @@ from pathlib import Path
 
 from catalog_ops import gitutil
 from catalog_ops.forge.base import ChecksState, PullRequest
+from catalog_ops.toolchain import tool_env, without_credentials
 
 OUTPUT_TAIL = 8000
 """Characters of checks output kept in the record (the end of it)."""
@@ -30,7 +31,10 @@ class LocalChecks:
             Terraform default (fmt -check, init -backend=false, validate on changed directories).
             Environment given to it: ``CATALOG_OPS_REPO``, ``CATALOG_OPS_PR_NUMBER``,
             ``CATALOG_OPS_BASE_REF``, ``CATALOG_OPS_HEAD_SHA``, ``CATALOG_OPS_CHANGED_FILES`` and
-            ``CATALOG_OPS_CHANGED_DIRS`` (newline-separated).
+            ``CATALOG_OPS_CHANGED_DIRS`` (newline-separated), over the caller's environment
+            without credentials (``toolchain.without_credentials``: the command runs the PR's
+            code, so no token or App credential reaches it); the built-in default runs the
+            Terraform CLI with ``toolchain.tool_env``.
         tf_binary: ``terraform`` or ``tofu`` for the default checks.
         timeout: seconds before a checks run (or one default step) counts as failed.
     """
@@ -67,7 +71,8 @@ class LocalChecks:
             with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
                 tar.extractall(work, filter="data")
             dirs = sorted({str(Path(p).parent) for p in changed})
-            env = dict(os.environ)
+            # the checks run the PR's code: no forge token or App credentials
+            env = without_credentials()
             env.update(
                 CATALOG_OPS_REPO=repo,
                 CATALOG_OPS_PR_NUMBER=str(pr.number),
@@ -100,10 +105,20 @@ class LocalChecks:
     def _default_checks(
         self, work: Path, dirs: list[str], env: dict[str, str]
     ) -> tuple[ChecksState, int, str]:
-        tf_dirs = [d for d in dirs if (work / d).is_dir() and any((work / d).glob("*.tf"))]
+        tf_dirs = [
+            d
+            for d in dirs
+            if (work / d).is_dir() and any(any((work / d).glob(g)) for g in ("*.tf", "*.tf.json", "*.tofu"))
+        ]
         if not tf_dirs:
-            return ChecksState.SUCCESS, 0, "no changed Terraform directories; nothing to check\n"
-        from catalog_ops.toolchain import tf_cli, tool_env
+            # Nothing was checked: that is no check at all (the merge gate does not merge it),
+            # never a success (issue 14: a Terragrunt-only change is not "tested").
+            return (
+                ChecksState.NONE,
+                0,
+                "no changed Terraform directories (*.tf, *.tf.json, *.tofu); no check ran\n",
+            )
+        from catalog_ops.toolchain import tf_cli
 
         tf = str(tf_cli(self.tf_binary))  # raises ToolMissing
         env = tool_env(env)

@@ -4,9 +4,13 @@ Checks of a PR are run by the CI simulator (``catalog_ops.forge.local.checks.Loc
 an export of the PR head; results are cached per head commit in the record.
 
 Auto-merge: ``enable_auto_merge`` records the request and immediately evaluates the checks;
-if they pass the PR is merged with the requested method. ``checks_state`` and
-``process_auto_merges()`` do the same for PRs whose head moved later. Merge and squash commits
-get GitHub's subjects (``merge_subjects``).
+if they ran on the head and passed the PR is merged with the requested method, pinned to that
+head. ``checks_state`` and ``process_auto_merges()`` do the same for PRs whose head moved later.
+A repository whose record says ``ci: false`` never reports a check (``ChecksState.NONE``): its
+armed PRs are never merged. ``merge_facts`` gives the merge gate (``rollout.gate``) the check
+``local-checks`` on the head; the local CI runs synchronously, so once read nothing is left
+"to be reported" (``head_age`` is infinite). ``approve`` records a review (``forge approve``).
+Merge and squash commits get GitHub's subjects (``merge_subjects``).
 """
 
 from __future__ import annotations
@@ -17,10 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from catalog_ops import gitutil
-from catalog_ops.errors import AutoMergeUnavailable, Conflict, NotFound
+from catalog_ops.errors import AutoMergeUnavailable, Conflict, HeadMoved, NotFound
 from catalog_ops.forge.base import (
     GITHUB_MERGE_SUBJECTS,
+    MERGE_METHODS,
+    CheckResult,
     ChecksState,
+    MergeFacts,
     MergeSubjects,
     PullRequest,
     PullState,
@@ -96,6 +103,15 @@ class LocalPulls(LocalRepos):
             raise NotFound(f"head branch {head!r} not found in {repo}")
         if base_sha is None:
             raise NotFound(f"base branch {base!r} not found in {repo}")
+        # Like GitHub, the CODEOWNERS (of the base branch) of the changed files are requested
+        # when a PR is opened (about-code-owners; the author is never requested).
+        owners: tuple[str, ...] = ()
+        if not any(p["state"] == "open" and p["head"] == head for p in self.load_record(repo)["pulls"]):
+            text = self.codeowners(repo, base_sha)
+            if text:
+                from catalog_ops.core.codeowners import owners_for
+
+                owners = owners_for(text, gitutil.changed_paths(gd, base_sha, head_sha))
         with self._edit(repo) as data:
             existing = next((p for p in data["pulls"] if p["state"] == "open" and p["head"] == head), None)
             if existing is None:
@@ -124,6 +140,11 @@ class LocalPulls(LocalRepos):
                     "checks": None,
                 }
                 data["pulls"].append(existing)
+                for owner in owners:
+                    name = owner.lstrip("@")
+                    if name and "@" not in name:
+                        target = existing["team_reviewers"] if "/" in name else existing["reviewers"]
+                        self._add_unique(target, [name])
             else:
                 existing.update(title=title, body=body, base=base, updated_at=now())
             self._add_unique(existing["labels"], labels)
@@ -291,13 +312,64 @@ class LocalPulls(LocalRepos):
         rec = self._find_pull(data, number, repo)
         if rec["state"] != "open" or not rec["auto_merge"]:
             return False
+        head = self._pull_from(repo, rec).head_sha
         if self._checks(repo, number) is not ChecksState.SUCCESS:
             return False
         try:
-            self.merge_pull(repo, number, method=rec["merge_method"] or "squash")
+            self.merge_pull(repo, number, method=rec["merge_method"] or "squash", sha=head)
         except Conflict:
             return False
         return True
+
+    def disable_auto_merge(self, repo: str, number: int) -> None:
+        """Disarm auto-merge of PR ``number`` (no error when it is not armed)."""
+        self._count("disable_auto_merge", write=True)
+        with self._edit(repo) as data:
+            rec = self._find_pull(data, number, repo)
+            if rec["auto_merge"]:
+                rec["auto_merge"] = False
+                rec["updated_at"] = now()
+
+    def approve(self, repo: str, number: int, *, user: str) -> None:
+        """Record an approving review of PR ``number`` by ``user`` (``catalog-ops forge approve``)."""
+        self._count("approve", write=True)
+        with self._edit(repo) as data:
+            rec = self._find_pull(data, number, repo)
+            if rec["state"] != "open":
+                raise Conflict(f"pull request #{number} in {repo} is {rec['state']}; cannot approve")
+            approvals = rec.setdefault("approvals", [])
+            if user not in approvals:
+                approvals.append(user)
+            rec["updated_at"] = now()
+
+    def rerun_checks(self, repo: str, number: int) -> ChecksState:
+        """Forget the cached checks result of PR ``number`` and run the checks again on its head
+        (a "Re-run jobs" by hand; ``catalog-ops forge checks --rerun``)."""
+        with self._edit(repo) as data:
+            self._find_pull(data, number, repo)["checks"] = None
+        return self.checks_state(repo, number)
+
+    def merge_facts(self, repo: str, number: int) -> MergeFacts:
+        """See ``Merges.merge_facts``: the local CI's result on the head (check ``local-checks``;
+        none when the repository's CI is off or had nothing to check), no required checks and
+        no native auto-merge (the local forge has no branch protection), every merge method."""
+        self._count("merge_facts")
+        data = self.load_record(repo)
+        pr = self._pull_from(repo, self._find_pull(data, number, repo))
+        checks: tuple[CheckResult, ...] = ()
+        if pr.state is PullState.OPEN:
+            state = self._checks(repo, number)
+            if state is not ChecksState.NONE:
+                checks = (CheckResult(name="local-checks", state=state.value),)
+        return MergeFacts(
+            head_sha=pr.head_sha,
+            state=pr.state,
+            auto_merge=pr.auto_merge,
+            checks=checks,
+            required=(),
+            merge_methods=MERGE_METHODS,
+            head_age=float("inf"),
+        )
 
     def _checks(self, repo: str, number: int) -> ChecksState:
         gd = self._git_dir(repo)
@@ -309,6 +381,8 @@ class LocalPulls(LocalRepos):
             return ChecksState(cached["state"])
         if pr.state is not PullState.OPEN:
             return ChecksState(cached["state"]) if cached else ChecksState.NONE
+        if data["repo"].get("ci", True) is False:
+            return ChecksState.NONE
         base_sha = gitutil.rev_parse(gd, f"refs/heads/{pr.base}") or pr.head_sha
         changed = gitutil.changed_paths(gd, base_sha, pr.head_sha)
         state, code, output = self.checks.run(gd, repo, pr, changed)
@@ -325,8 +399,11 @@ class LocalPulls(LocalRepos):
             }
         return state
 
-    def merge_pull(self, repo: str, number: int, *, method: str = "squash") -> str:
+    def merge_pull(self, repo: str, number: int, *, method: str = "squash", sha: str | None = None) -> str:
         """Merge PR ``number`` into its base now; returns the new base tip.
+
+        ``sha``: merge only while the PR head is that commit (HeadMoved otherwise, like GitHub's
+        409).
 
         merge: a merge commit (two parents); squash: one commit ``"<title> (#n)"`` on the base;
         rebase: the PR commits replayed on the base (fast-forward when possible).
@@ -343,6 +420,10 @@ class LocalPulls(LocalRepos):
             base_sha = gitutil.rev_parse(gd, f"refs/heads/{rec['base']}")
             if head_sha is None or base_sha is None:
                 raise Conflict(f"pull request #{number} in {repo}: head or base branch is missing")
+            if sha and head_sha != sha:
+                raise HeadMoved(
+                    f"{repo}#{number}: head branch was modified ({sha[:12]} -> {head_sha[:12]}); not merged"
+                )
             merge_base = gitutil.git_out(["merge-base", base_sha, head_sha], git_dir=gd)
             subjects = self.merge_subjects
             squash_msg = f"{subjects.squash_subject(rec['title'], number)}\n\n{rec['body']}".rstrip() + "\n"

@@ -131,8 +131,10 @@ class LocalRepos(LocalStore):
 
     def set_repo_settings(self, repo: str, **settings: Any) -> None:
         """Change repository record settings (``topics``, ``archived``, ``fork``, ``disabled``,
-        ``allow_auto_merge``, ``default_branch``, ``description``). Raises UsageError on others."""
+        ``allow_auto_merge``, ``default_branch``, ``description``, ``ci``: False makes the
+        repository one whose CI never reports a check). Raises UsageError on others."""
         allowed = {
+            "ci",
             "topics",
             "archived",
             "fork",
@@ -231,6 +233,10 @@ class LocalRepos(LocalStore):
         """``file://`` URL of the repository."""
         self._git_dir(repo)
         return self.repo_path(repo).as_uri()
+
+    def git_auth_env(self, url: str) -> dict[str, str]:
+        """``{}``: local repositories need no credentials (see ``Repos.git_auth_env``)."""
+        return {}
 
     def module_address(self, repo: str) -> str:
         """``github.com/<repo>``: local repositories stand in for GitHub ones, so dependents

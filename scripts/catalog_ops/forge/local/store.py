@@ -209,6 +209,11 @@ class LocalStore:
         data["comments"].append(rec)
         return rec
 
+    def identity(self) -> str | None:
+        """See ``forge.base.Identity``: None, the local forge records no authors (whoever can
+        write its directory is trusted: docs/security.md)."""
+        return None
+
     def request_counts(self) -> Mapping[str, int]:
         """Operations performed, by method name, plus ``operations`` and ``writes`` totals."""
         with self._counts_lock:
