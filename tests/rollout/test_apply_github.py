@@ -12,6 +12,7 @@ from catalog_ops.rollout.apply import ApplyOptions, apply_plan
 from catalog_ops.rollout.gather import build_plan
 from catalog_ops.rollout.model import Action
 from emulator.state import Protection
+from fixtures.rollout import FakeClock
 
 CATALOG = "acme/infrastructure-modules"
 GIT = "git::https://github.com/acme/infrastructure-modules.git"
@@ -95,14 +96,22 @@ def test_rollout_on_github_emulator(github_emulator: Any, github_forge: Any) -> 
     rerun = apply_plan(forge, plan, options=ApplyOptions(concurrency=3))
     assert sum(emu.content_creating_counts().values()) == writes_before  # idempotent: no writes
     assert not any(o.kind in (OutcomeKind.OPENED, OutcomeKind.UPDATED) for o in rerun.outcomes)
-    # no auto-merge on GitHub's side: --wait-and-merge polls the gate and merges when green
+    # no auto-merge on GitHub's side: --wait-and-merge polls the gate and merges when green;
+    # the product's own 600 s / 15 s on an injected clock: outcomes follow the checks, not the load
     (noauto,) = emu.pulls("acme/noauto")
+    wait = ApplyOptions(wait_and_merge=True)
+    emu.set_status("acme/noauto", noauto["head"]["sha"], "pending")
+    clock = FakeClock()
+    pending = apply_plan(forge, plan, options=wait, sleep=clock.sleep, clock=clock.now)
+    merge = {o.subject: o.details.get("merge", "") for o in pending.outcomes}
+    assert merge["acme/noauto"].startswith("waiting for checks (ci/test pending"), merge
+    assert clock.slept == [15.0] * 40  # polled every 15 s through the whole 600 s, then gave up
+    (noauto,) = emu.pulls("acme/noauto")
+    assert noauto["merged"] is False
     emu.set_status("acme/noauto", noauto["head"]["sha"], "success")
-    waited = apply_plan(
-        forge,
-        plan,
-        options=ApplyOptions(wait_and_merge=True, poll_interval=0.01, wait_timeout=5),
-    )
+    clock = FakeClock()
+    waited = apply_plan(forge, plan, options=wait, sleep=clock.sleep, clock=clock.now)
+    assert clock.slept == []  # green on the first poll: merged without waiting
     merge = {o.subject: o.details.get("merge", "") for o in waited.outcomes}
     assert merge["acme/noauto"] == f"merged after checks ci/test passed at {noauto['head']['sha'][:12]}"
     (noauto,) = emu.pulls("acme/noauto")

@@ -14,6 +14,7 @@ from catalog_ops.rollout.apply import REVIEWERS_MARKER, ApplyOptions, apply_plan
 from catalog_ops.rollout.gather import build_plan
 from catalog_ops.rollout.model import Plan
 from emulator.state import CiJob, Protection
+from fixtures.rollout import FakeClock
 
 CATALOG = "acme/infrastructure-modules"
 GIT = "git::https://github.com/acme/infrastructure-modules.git"
@@ -113,10 +114,12 @@ def test_failing_checks_are_not_merged_and_reported(github_emulator: Any, github
     sha = _pr(emu)["head"]["sha"]
     emu.set_status("acme/dep", sha, "success", context="lint")
     emu.set_status("acme/dep", sha, "failure", context="ci")
+    clock = FakeClock()  # the product's own 600 s / 15 s on an injected clock
     report = apply_plan(
-        forge, plan, options=ApplyOptions(wait_and_merge=True, poll_interval=0.01, wait_timeout=1)
+        forge, plan, options=ApplyOptions(wait_and_merge=True), sleep=clock.sleep, clock=clock.now
     )
     assert _merge(report) == f"not merged: checks failed (ci) at {sha[:12]}"
+    assert clock.slept == []  # a failed check ends the wait at once
     assert _pr(emu)["state"] == "open" and not _pr(emu)["merged"]
 
 

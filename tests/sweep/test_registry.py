@@ -109,7 +109,9 @@ def test_retries_are_bounded(registry_server: RegistryServer) -> None:
 
 
 def test_timeout_is_an_error(registry_server: RegistryServer) -> None:
-    c = RegistryClient(env={}, base_urls=registry_server.base_urls, retries=0, backoff=0, timeout=0.3)
+    c = RegistryClient(env={}, base_urls=registry_server.base_urls, retries=0, backoff=0)
+    c.discover("broken.example.com")  # cached; only the reply the server holds 2 s gets 0.3 s
+    c.timeout = 0.3
     with pytest.raises(RegistryError, match="timed out"):
         c.provider_versions("broken.example.com", "acme", "slow")
 

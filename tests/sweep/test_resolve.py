@@ -24,8 +24,23 @@ def test_failing_upstreams_mark_only_their_dependency_unknown(registry_server: R
     cfg = SweepConfig()
     deps, errors = collect(files, cfg)
     assert errors == []
-    c = RegistryClient(env={}, base_urls=registry_server.base_urls, retries=0, backoff=0, timeout=0.5)
-    available = resolve(deps, registry=c, forge=None, git_tags=lambda url: [])
+    # Every request gets the client's default timeout except the one to the endpoint that never
+    # answers in time (the server holds it 2 s): how loaded the machine is cannot turn a healthy
+    # reply into a timeout, and the slow reply can only time out.
+    normal = RegistryClient(env={}, base_urls=registry_server.base_urls, retries=0, backoff=0)
+    short = RegistryClient(env={}, base_urls=registry_server.base_urls, retries=0, backoff=0)
+    short.discover("broken.example.com")  # cached for the client's lifetime
+    short.timeout = 0.5
+
+    class Routed:
+        def provider_versions(self, host: str, namespace: str, type_: str) -> list[str]:
+            client = short if (host, type_) == ("broken.example.com", "slow") else normal
+            return client.provider_versions(host, namespace, type_)
+
+        def module_versions(self, host: str, namespace: str, name: str, system: str) -> list[str]:
+            return normal.module_versions(host, namespace, name, system)
+
+    available = resolve(deps, registry=Routed(), forge=None, git_tags=lambda url: [])
     results = {r.dependency.id: r for r in plan(deps, available, files, cfg)}
     assert results["registry.terraform.io/hashicorp/null"].new == ["3.2.2"]
     reasons = {

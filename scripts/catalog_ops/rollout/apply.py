@@ -242,12 +242,18 @@ class ApplyOptions:
 
 class _Apply:
     def __init__(
-        self, forge: ApplyForge, plan: Plan, opts: ApplyOptions, sleep: Callable[[float], None]
+        self,
+        forge: ApplyForge,
+        plan: Plan,
+        opts: ApplyOptions,
+        sleep: Callable[[float], None],
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.forge = forge
         self.plan = plan
         self.opts = opts
         self.sleep = sleep
+        self.clock = clock
         self.env = template_env(opts.template_dir)
         self.print_lock = threading.Lock()
         self.identity = forge.identity()
@@ -742,6 +748,7 @@ class _Apply:
             poll=self.opts.poll_interval,
             sleep=self.sleep,
             facts=facts,
+            clock=self.clock,
         )
         text = decision.summary()
         if decision.verdict is gate.Verdict.WAIT:
@@ -795,17 +802,19 @@ def merge_plan(
     options: ApplyOptions | None = None,
     progress: Callable[[Outcome], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Report:
     """``rollout merge``: run the merge step (``_Apply.merge_step``: arm, gate, disarm) on the
     open rollout PR of every dependent of ``plan`` (or of shard ``(K, N)``) without writing
     branches or PR texts. Meant for a scheduled workflow after a fresh ``rollout plan`` (the plan
-    carries the dependents' ``.catalog-ops.yml`` as it is now). Never raises per dependent."""
+    carries the dependents' ``.catalog-ops.yml`` as it is now). Never raises per dependent.
+    ``sleep``/``clock`` pace the ``--wait-and-merge`` polls as in ``apply_plan``."""
     options = options or ApplyOptions()
     title = f"Merge pass of {plan.catalog} {plan.release.tag}" + (
         f" (shard {shard[0]}/{shard[1]})" if shard else ""
     )
     report = Report(title, columns=REPORT_COLUMNS, quiet_reasons=("no open rollout PR", "nothing to merge"))
-    runner = _Apply(forge, plan, options, sleep)
+    runner = _Apply(forge, plan, options, sleep, clock)
 
     def one(dep: DependentPlan) -> Outcome:
         outcome = report.add(runner.merge_one(dep))
@@ -827,11 +836,14 @@ def apply_plan(
     report: Report | None = None,
     progress: Callable[[Outcome], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Report:
     """Apply ``plan`` (or shard ``(K, N)`` of it) through ``forge``; returns the report.
 
     Never raises for a per-dependent problem (those are ``failed`` outcomes). ``progress`` is
-    called with each outcome as it is recorded (from worker threads).
+    called with each outcome as it is recorded (from worker threads). ``sleep(seconds)`` and
+    ``clock() -> monotonic seconds`` pace the ``--wait-and-merge`` polls (injectable: tests drive
+    them with a fake clock, so no outcome depends on how loaded the machine is).
     """
     options = options or ApplyOptions()
     title = f"Rollout of {plan.catalog} {plan.release.tag}" + (
@@ -840,7 +852,7 @@ def apply_plan(
     if options.dry_run:
         title += " — dry run"
     report = report or Report(title, columns=REPORT_COLUMNS, quiet_reasons=QUIET_REASONS)
-    runner = _Apply(forge, plan, options, sleep)
+    runner = _Apply(forge, plan, options, sleep, clock)
     check_templates(runner.env, plan)  # a template error fails the run once (UsageError)
     deps = dependents_of_shard(plan, shard)
     pacer = getattr(forge, "pacer", None)

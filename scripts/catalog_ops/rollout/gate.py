@@ -189,6 +189,7 @@ def evaluate(
     poll: float = 15.0,
     sleep: Callable[[float], None] = time.sleep,
     facts: MergeFacts | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Decision:
     """Read the facts, decide, and merge pinned to the judged head when the gate says so.
 
@@ -196,14 +197,15 @@ def evaluate(
     0 decides once. Never merges anything but ``Decision.sha``: a head that moves between the
     check and the merge gives HEAD_MOVED (GitHub 409, ``HeadMoved``). Other refusals of the
     forge (405 conflict, missing review) give REFUSED with its message. ``facts``: a read just
-    made (used for the first decision instead of reading again). Raises ForgeError for failures
-    to read.
+    made (used for the first decision instead of reading again). ``sleep(seconds)`` and
+    ``clock() -> monotonic seconds`` pace the polls (tests inject a fake clock). Raises ForgeError
+    for failures to read.
     """
-    deadline = time.monotonic() + wait
+    deadline = clock() + wait
     while True:
         facts = facts or forge.merge_facts(repo, number)
         decision = decide(facts, policy=policy, expected_head=expected_head, grace=grace, method=method)
-        if decision.verdict is Verdict.WAIT and time.monotonic() + poll <= deadline:
+        if decision.verdict is Verdict.WAIT and clock() + poll <= deadline:
             sleep(poll)
             facts = None
             continue
