@@ -65,7 +65,10 @@ def _world(emu: Any, forge: Any) -> None:
         urgency="security",
         modules={"modules/network": ModuleChange(path="modules/network", notes=("fix",))},
     )
-    forge.create_release(
+    # the release workflow publishes with the same App as the rollout (docs/workflows.md): the
+    # rollout trusts release metadata only from its own identity (docs/security.md)
+    publisher = emu.mint_token(login="catalog-ops[bot]")
+    GitHubForge(api_url=emu.api_url, token=publisher, **FAST).create_release(
         CATALOG, tag="v1.1.0", name="v1.1.0", body=f"v1.1.0\n\n{render_release_metadata(meta)}\n"
     )
     net = f'module "n" {{\n  source = "{GIT}//modules/network?ref=v1.0.0"\n}}\n'
