@@ -123,14 +123,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "takes this share of GitHub's 80/minute and 500/hour content-creation limits (default 1)",
     )
     ap.add_argument("--template-dir", type=Path, help="directory with pr_title.j2 / pr_body.md.j2 overrides")
-    ap.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
-    ap.add_argument("--report", type=Path, help="also write the JSON report to this file")
-    ap.add_argument(
-        "--report-dir",
-        metavar="DIR",
-        help="write the JSON report to DIR/shard-K-of-N.json (DIR/shard-all.json without --shard) "
-        "and set the step output report-file",
-    )
+    _report_arguments(ap)
     ap.set_defaults(func=run)
 
     mp = rsub.add_parser(
@@ -144,20 +137,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     mp.add_argument(
         "--concurrency", type=positive_int, default=4, help="dependents processed in parallel (default 4)"
     )
-    mp.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
-    mp.add_argument("--report", type=Path, help="also write the JSON report to this file")
-    mp.add_argument(
-        "--report-dir",
-        metavar="DIR",
-        help="write the JSON report to DIR/shard-K-of-N.json (DIR/shard-all.json without --shard) "
-        "and set the step output report-file",
-    )
+    _report_arguments(mp)
     mp.set_defaults(func=run)
 
     sm = rsub.add_parser("summary", help="merge apply shard reports (JSON) into one summary")
     sm.add_argument("reports", nargs="+", type=Path)
     sm.add_argument("--json", action="store_true")
     sm.set_defaults(func=run)
+
+
+def _report_arguments(p: argparse.ArgumentParser) -> None:
+    """``--json``, ``--report FILE`` and ``--report-dir DIR``: where ``apply`` and ``merge`` put
+    their outcome report (``render.report.Report``)."""
+    p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+    p.add_argument("--report", type=Path, help="also write the JSON report to this file")
+    p.add_argument(
+        "--report-dir",
+        metavar="DIR",
+        help="write the JSON report to DIR/shard-K-of-N.json (DIR/shard-all.json without --shard) "
+        "and set the step output report-file",
+    )
 
 
 def _merge_arguments(p: argparse.ArgumentParser) -> None:
