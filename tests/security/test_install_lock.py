@@ -117,4 +117,7 @@ def test_setup_installs_with_hashes_and_reuses_only_an_unchanged_venv(tmp_path: 
     rebuilt, err = setup()
     assert rebuilt == venv and "differs from the manifest" in err
     assert not (site / "zz-evil.pth").exists()
-    assert os.stat(venv / "pyvenv.cfg").st_ino != cfg
+    # rebuilt from scratch: the old venv's files are gone (an inode number may be reused, so the
+    # proof is the venv's own manifest being rewritten, not pyvenv.cfg's inode)
+    assert (venv / ".complete").stat().st_mtime_ns >= (venv / "pyvenv.cfg").stat().st_mtime_ns
+    assert (venv / ".complete").read_text() == manifest
