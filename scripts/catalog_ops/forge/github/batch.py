@@ -221,12 +221,6 @@ class GitHubBatchReads(GitHubGraphQL):
                 self._collect(repo, path + "/", obj.get("entries") or [], paths, pending)
                 out[repo] = dataclasses.replace(snap, paths=paths)
 
-    def read_rollout_states(
-        self, repos: Sequence[str], branch: str
-    ) -> dict[str, tuple[str | None, str, Any, Any]]:
-        """See the module function ``read_rollout_states``."""
-        return read_rollout_states(self, repos, branch)
-
     def read_blobs(
         self, wanted: Sequence[tuple[str, str, str]], sizes: Mapping[tuple[str, str], int] | None = None
     ) -> dict[tuple[str, str], bytes | None]:
@@ -268,75 +262,3 @@ class GitHubBatchReads(GitHubGraphQL):
                 else:
                     out[(repo, path)] = str(obj["text"]).encode("utf-8")
         return out
-
-
-ROLLOUT_STATE_FIELDS = (
-    "id defaultBranchRef {{ name target {{ oid }} }} "
-    "pullRequests(headRefName: {branch}, states: OPEN, first: 1) {{ nodes {{ number title body url "
-    "headRefName headRefOid baseRefName autoMergeRequest {{ mergeMethod }} labels(first: 30) {{ nodes {{ name }} }} }} }} "
-    "closed: pullRequests(headRefName: {branch}, states: [CLOSED, MERGED], first: 1, "
-    "orderBy: {{field: CREATED_AT, direction: DESC}}) {{ nodes {{ number title body url headRefName headRefOid "
-    "baseRefName merged }} }}"
-)
-
-
-def _pull_from_graphql(repo: str, node: Mapping[str, Any], state: Any = None) -> Any:
-    from catalog_ops.forge.base import PullRequest, PullState
-
-    auto = node.get("autoMergeRequest")
-    if state is None:
-        state = PullState.OPEN
-    return PullRequest(
-        repo=repo,
-        number=int(node["number"]),
-        title=str(node.get("title") or ""),
-        body=str(node.get("body") or ""),
-        head=str(node.get("headRefName") or ""),
-        base=str(node.get("baseRefName") or ""),
-        head_sha=str(node.get("headRefOid") or ""),
-        state=state,
-        url=str(node.get("url") or ""),
-        labels=tuple(str(x["name"]) for x in ((node.get("labels") or {}).get("nodes") or ())),
-        auto_merge=auto is not None,
-        merge_method=str(auto["mergeMethod"]).lower() if auto else None,
-    )
-
-
-def read_rollout_states(
-    forge: GitHubBatchReads, repos: Sequence[str], branch: str
-) -> dict[str, tuple[str | None, str, Any, Any]]:
-    """The freshness check of a rollout apply, batched: for each repository its default-branch
-    head, default branch name, open PR on ``branch`` (a ``forge.base.PullRequest`` without
-    reviewers, or None) and the newest closed or merged PR on ``branch`` (or None).
-    Repositories that could not be read are left out (the caller reads them the
-    per-repository way)."""
-    from catalog_ops.forge.base import PullState
-
-    out: dict[str, tuple[str | None, str, Any, Any]] = {}
-    fields_tpl = ROLLOUT_STATE_FIELDS.format(branch=_lit(branch))
-    for chunk in _chunks(list(repos), HEADS_PER_QUERY):
-        fields = {}
-        for i, name in enumerate(chunk):
-            owner, _, short = name.partition("/")
-            fields[f"r{i}"] = f"repository(owner: {_lit(owner)}, name: {_lit(short)}) {{ {fields_tpl} }}"
-        data, _errors = forge._batch_query(fields)
-        for i, name in enumerate(chunk):
-            node = data.get(f"r{i}")
-            if node is None:
-                continue
-            ref = node.get("defaultBranchRef") or {}
-            if node.get("id"):  # the node id createRef needs (forge.github.repos.commit_files)
-                forge.__dict__.setdefault("_node_ids", {})[name] = str(node["id"])
-            prs = (node.get("pullRequests") or {}).get("nodes") or []
-            closed = (node.get("closed") or {}).get("nodes") or []
-            last = None
-            if closed:
-                st = PullState.MERGED if closed[0].get("merged") else PullState.CLOSED
-                last = _pull_from_graphql(name, closed[0], st)
-            out[name] = (
-                str((ref.get("target") or {}).get("oid") or "") or None,
-                str(ref.get("name") or ""),
-                _pull_from_graphql(name, prs[0]) if prs else None,
-                last,
-            )
-    return out

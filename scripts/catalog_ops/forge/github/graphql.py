@@ -16,15 +16,6 @@ COMMIT_MUTATION = """mutation CreateCommit($input: CreateCommitOnBranchInput!) {
   createCommitOnBranch(input: $input) { commit { oid url } }
 }"""
 
-# One request, two mutations (run one after the other, GraphQL spec "Mutation"): a new branch at
-# the parent and the commit on it. GitHub counts one content-generating request
-# (https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits
-# counts requests; a GraphQL request with mutations costs 5 secondary points).
-REF_AND_COMMIT_MUTATION = """mutation CreateRefAndCommit($ref: CreateRefInput!, $input: CreateCommitOnBranchInput!) {
-  createRef(input: $ref) { ref { name } }
-  createCommitOnBranch(input: $input) { commit { oid url } }
-}"""
-
 UPDATE_REFS_MUTATION = """mutation UpdateRefs($input: UpdateRefsInput!) {
   updateRefs(input: $input) { clientMutationId }
 }"""

@@ -180,18 +180,6 @@ class Budget:
         with self._lock:
             self._primary[h.get("x-ratelimit-resource", "core")] = _Primary(remaining, reset)
 
-    def observe_graphql(self, rate_limit: Mapping[str, object]) -> None:
-        """Record a GraphQL ``rateLimit { remaining resetAt }`` object."""
-        import datetime as _dt
-
-        try:
-            remaining = int(str(rate_limit["remaining"]))
-            reset = _dt.datetime.fromisoformat(str(rate_limit["resetAt"]).replace("Z", "+00:00")).timestamp()
-        except (KeyError, ValueError):
-            return
-        with self._lock:
-            self._primary["graphql"] = _Primary(remaining, reset)
-
     def wait_primary(self, resource: str) -> None:
         """Before a request on ``resource`` (``core`` | ``graphql``): when the last response
         left fewer than ``primary_margin`` requests, wait until the reset (if it fits).
