@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+from catalog_ops.core.codeowners import owners_for
 from catalog_ops.errors import AutoMergeUnavailable, Conflict, NotFound
 from catalog_ops.forge import ChecksState, FileChange, Forge, PullState
-from catalog_ops.forge.base import owners_for
 from catalog_ops.forge.github import GitHubForge
 from catalog_ops.forge.local import LocalForge
 from emulator import GitHubEmulator

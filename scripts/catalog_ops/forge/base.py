@@ -621,16 +621,6 @@ class ReleaseForge(Repos, Branches, Pulls, Tags, Releases, Protocol):
     """What ``release`` needs: the catalog's clone URL, branch tip, PRs of commits, tags, releases."""
 
 
-def owners_for(codeowners_text: str | None, paths: Iterable[str]) -> tuple[str, ...]:
-    """Owners of ``paths`` under GitHub's CODEOWNERS rules (last matching pattern wins).
-
-    Implemented in ``catalog_ops.core.codeowners``; re-exported here for convenience.
-    """
-    from catalog_ops.core.codeowners import owners_for as _owners_for
-
-    return _owners_for(codeowners_text, paths)
-
-
 def repo_filter_reason(
     repo: Repo,
     *,
