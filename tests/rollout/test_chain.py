@@ -361,3 +361,29 @@ def test_plan_table_and_json_show_the_chain_state_and_next_step(rollout_world: A
     text = console.export_text()
     assert "chain dev → stage → prod: step 1 of 3: open the dev PR" in text
     assert StepState.HELD.value == "held"
+
+
+def test_an_environment_bumped_by_hand_gets_its_pr_closed_and_the_chain_moves_on(world: World) -> None:
+    w = world
+    w.make_repo(LIVE, live_files(CONFIG + "soak: 1d\n"))
+    w.release("v1.1.0", ("modules/network",))
+    w.apply(w.plan())
+    dev_pr = w.pr("dev")
+    assert dev_pr is not None
+    parent = w.forge.branch_sha(LIVE, "main")
+    w.forge.commit_files(
+        LIVE,
+        "main",
+        parent_sha=parent,
+        message="dev: network v1.1.0 by hand",
+        changes=[FileChange("live/dev/net/main.tf", unit("network", "v1.1.0").encode())],
+    )
+    plan = w.plan()
+    dep = live(plan)
+    assert (dep.action, dep.env, dep.existing_pr) == (Action.CLOSE, "dev", dev_pr.number)
+    report = w.apply(plan)
+    assert {o.subject: o.kind for o in report.outcomes}[LIVE] is OutcomeKind.CLOSED
+    assert w.forge.get_pull(LIVE, dev_pr.number).state is PullState.CLOSED
+    # No rollout PR of dev was merged: nothing to soak from, stage follows what dev runs.
+    dep = live(w.plan())
+    assert (dep.action, dep.env, [b.tag for b in dep.bumps]) == (Action.OPEN, "stage", ["v1.1.0"])
