@@ -225,6 +225,12 @@ def test_soak_holds_the_next_step_until_it_has_elapsed(world: World) -> None:
     w.make_repo(LIVE, live_files(CONFIG + "soak: 2h\n"))
     w.release("v1.1.0", ("modules/network",))
     w.apply(w.plan())
+    dev_pr = w.pr("dev")
+    assert dev_pr is not None
+    assert (
+        "When this PR is merged and these versions ran for 2h, the rollout opens the PR for stage"
+        in dev_pr.body
+    )
     merged = w.merge("dev")
     at = parse_time(merged.merged_at)
     assert at is not None
@@ -244,15 +250,16 @@ def test_security_release_follows_the_chain_and_may_skip_the_soak(rollout_world:
     w = World("local", rollout_world.forge, lambda n, f: None)
     w.release("v1.0.0", ("modules/network", "modules/naming"))
     rollout_world.dependent("live", live_files(CONFIG + "soak: 1d\nsecurity_skip_soak: true\n"))
-    rollout_world.dependent(
-        "slow", {k.replace("x", "x"): v for k, v in live_files(CONFIG + "soak: 1d\n").items()}
-    )
+    rollout_world.dependent("slow", live_files(CONFIG + "soak: 1d\n"))
     w.release("v1.1.0", ("modules/network",), urgency="security")
     plan = w.plan()
     for repo in (LIVE, "acme/slow"):
         dep = next(d for d in plan.dependents if d.repo == repo)
         assert (dep.action, dep.env, dep.urgency, dep.automerge) == (Action.OPEN, "dev", "security", True)
     w.apply(plan)  # the merge gate merges the dev PRs: the checks ran on their heads and passed
+    bodies = {p.repo: p.body for p in (w.forge.get_pull(r, 1) for r in (LIVE, "acme/slow"))}
+    assert "When this PR is merged, the rollout opens the PR for stage" in bodies[LIVE]  # no soak
+    assert "When this PR is merged and these versions ran for 1d, the rollout opens" in bodies["acme/slow"]
     for repo in (LIVE, "acme/slow"):
         assert w.ref_in("live/dev/net/main.tf", repo=repo) == "v1.1.0"
         assert w.ref_in("live/stage/net/main.tf", repo=repo) == "v1.0.0"  # never two steps in one run
@@ -271,6 +278,11 @@ def test_post_merge_checks_hold_fail_and_pass(world: World) -> None:
     w.make_repo(LIVE, live_files(CONFIG + "post_merge_checks: true\n"))
     w.release("v1.1.0", ("modules/network",))
     w.apply(w.plan())
+    dev_pr = w.pr("dev")
+    assert dev_pr is not None
+    assert (
+        "When this PR is merged and the checks of its merge commit passed, the rollout opens" in dev_pr.body
+    )
     merged = w.merge("dev")
     dep = live(w.plan())
     assert dep.action is Action.NOTHING and states(dep) == ["current", "held", "waiting"]

@@ -286,7 +286,8 @@ def pr_context(plan: Plan, dep: DependentPlan, head: str | None = None) -> dict[
 def chain_context(dep: DependentPlan) -> dict[str, Any] | None:
     """The ``chain`` variable of the PR templates: None without environments, else ``{"step":
     k, "steps": n, "env", "envs": [names], "previous": {"env", "number", "url"} | None (the
-    previous environment's merged rollout PR), "next": the environment after this one or None}``.
+    previous environment's merged rollout PR), "next": the environment after this one or None,
+    "post_merge_checks": bool, "soak": the soak the next step waits for ("1d") or None}``.
     """
     chain = dep.chain
     if chain is None or chain.step is None:
@@ -302,7 +303,21 @@ def chain_context(dep: DependentPlan) -> dict[str, Any] | None:
         if prev is None
         else {"env": prev.env, "number": prev.pr, "url": prev.pr_url, "merged_at": prev.merged_at},
         "next": chain.steps[k].env if k < len(chain.steps) else None,
+        "post_merge_checks": dep.config.post_merge_checks,
+        "soak": duration_text(dep.config.soak_seconds)
+        if dep.config.soak_seconds and not (dep.config.security_skip_soak and dep.urgency == "security")
+        else None,
     }
+
+
+def duration_text(seconds: int) -> str:
+    """``90000`` -> ``"1d 1h"``: days, hours, minutes and seconds, the zero parts left out."""
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return " ".join(parts) or "0s"
 
 
 def _strip_metadata(body: str) -> str:
