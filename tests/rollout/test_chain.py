@@ -399,3 +399,33 @@ def test_an_environment_bumped_by_hand_gets_its_pr_closed_and_the_chain_moves_on
     # No rollout PR of dev was merged: nothing to soak from, stage follows what dev runs.
     dep = live(w.plan())
     assert (dep.action, dep.env, [b.tag for b in dep.bumps]) == (Action.OPEN, "stage", ["v1.1.0"])
+
+
+def test_two_runs_at_once_open_one_pr_per_environment(world: World) -> None:
+    import threading
+
+    w = world
+    w.make_repo(LIVE, live_files())
+    w.release("v1.1.0", ("modules/network",))
+    w.apply(w.plan())
+    w.merge("dev")
+    plans = [w.plan(), w.plan()]  # two schedulers planned the same state
+    start = threading.Barrier(2)
+    reports: list[Any] = []
+
+    def run(plan: Plan) -> None:
+        start.wait()
+        reports.append(apply_plan(w.forge, plan, options=ApplyOptions(concurrency=1)))
+
+    threads = [threading.Thread(target=run, args=(p,)) for p in plans]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(not r.failed for r in reports), [r.to_json() for r in reports]
+    stage = w.pr("stage")
+    assert stage is not None and w.pr("prod") is None
+    assert w.forge.find_closed_pull(LIVE, env_branch_name(BRANCH, "stage")) is None  # one stage PR, not two
+    assert w.forge.branch_sha(LIVE, env_branch_name(BRANCH, "stage")) == stage.head_sha
+    again = live(w.plan())
+    assert (again.action, again.env, again.existing_pr) == (Action.UPDATE, "stage", stage.number)
