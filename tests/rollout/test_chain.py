@@ -429,3 +429,87 @@ def test_two_runs_at_once_open_one_pr_per_environment(world: World) -> None:
     assert w.forge.branch_sha(LIVE, env_branch_name(BRANCH, "stage")) == stage.head_sha
     again = live(w.plan())
     assert (again.action, again.env, again.existing_pr) == (Action.UPDATE, "stage", stage.number)
+
+
+# --------------------------------------------------------------------------- pure rules (plan_chain)
+def _pure(files: Mapping[str, str], release: str = "v1.2.0") -> DependentPlan:
+    from catalog_ops.catalog.config import parse_config
+    from catalog_ops.rollout.chain import plan_chain
+    from catalog_ops.rollout.planner import PlanOptions
+    from fixtures.rollout import ADDRESS, catalog_release
+
+    tags = ("v1.2.0", "v1.1.0", "v1.0.0")
+    rels = tuple(catalog_release(t, modules=["modules/network", "modules/naming"]) for t in tags)
+    chosen = next(r for r in rels if r.tag == release)
+    opts = PlanOptions(catalog=CATALOG, catalog_address=ADDRESS, release=chosen, releases=rels)
+    config = parse_config(files[".catalog-ops.yml"], "f")
+    data = {p: t.encode() for p, t in files.items() if p != ".catalog-ops.yml"}
+    now = dt.datetime(2026, 12, 7, tzinfo=dt.UTC)
+    return plan_chain(LIVE, data, opts, default_branch="main", config=config, facts={}, now=now)
+
+
+def test_a_step_moves_to_the_lowest_version_the_previous_environment_runs() -> None:
+    dep = _pure(
+        {
+            ".catalog-ops.yml": CONFIG,
+            "live/dev/a/main.tf": unit("network", "v1.2.0"),
+            "live/dev/b/main.tf": unit("network", "v1.1.0"),  # part of dev is still on v1.1.0
+            "live/stage/net/main.tf": unit("network", "v1.0.0"),
+            "live/prod/net/main.tf": unit("network", "v1.0.0"),
+        }
+    )
+    assert (dep.action, dep.env) == (Action.OPEN, "dev")  # dev first: b is behind the release
+    # Rolling out v1.1.0: dev runs v1.2.0 (ahead, left alone) and v1.1.0; stage gets v1.1.0.
+    dep = _pure(
+        {
+            ".catalog-ops.yml": CONFIG,
+            "live/dev/a/main.tf": unit("network", "v1.2.0"),
+            "live/dev/b/main.tf": unit("network", "v1.1.0"),
+            "live/stage/net/main.tf": unit("network", "v1.0.0"),
+            "live/prod/net/main.tf": unit("network", "v1.0.0"),
+        },
+        release="v1.1.0",
+    )
+    assert (dep.action, dep.env) == (Action.OPEN, "stage")
+    assert [(b.module, b.tag) for b in dep.bumps] == [("modules/network", "v1.1.0")]
+    dep = _pure(
+        {
+            ".catalog-ops.yml": CONFIG.replace(
+                'dev: ["live/dev/**"]', 'dev: ["live/dev/**"]\n  canary: [x/**]'
+            ),
+            "live/dev/a/main.tf": unit("network", "v1.2.0"),
+            "x/main.tf": unit("network", "v1.1.0"),
+            "live/stage/net/main.tf": unit("network", "v1.0.0"),
+            "live/prod/net/main.tf": unit("network", "v1.0.0"),
+        }
+    )
+    assert dep.chain is not None and [s.env for s in dep.chain.steps] == ["dev", "canary", "stage", "prod"]
+    assert (dep.action, dep.env) == (Action.OPEN, "canary")
+    assert [(b.module, b.tag) for b in dep.bumps] == [("modules/network", "v1.2.0")]
+
+
+def test_never_backwards_and_never_a_module_the_previous_environment_does_not_use() -> None:
+    dep = _pure(
+        {
+            ".catalog-ops.yml": CONFIG,
+            "live/dev/net/main.tf": unit("network", "v1.2.0"),
+            "live/stage/net/main.tf": unit("network", "v1.2.0"),
+            "live/prod/net/main.tf": unit("network", "v1.2.0"),  # prod only: naming
+            "live/prod/name/main.tf": unit("naming", "v1.0.0"),
+        }
+    )
+    assert dep.action is Action.NOTHING and states(dep) == ["current", "current", "current"]
+    prod_naming = next(r for r in dep.refs if r.path == "live/prod/name/main.tf")
+    assert prod_naming.action.value == "skip"
+    assert prod_naming.reason == "modules/naming is not used in stage: nothing to promote from there"
+    ahead = _pure(
+        {
+            ".catalog-ops.yml": CONFIG,
+            "live/dev/net/main.tf": unit("network", "v1.2.0"),
+            "live/stage/net/main.tf": unit("network", "v1.0.0"),
+            "live/prod/net/main.tf": unit("network", "v1.2.0"),  # ahead of stage: left alone
+        }
+    )
+    assert (ahead.action, ahead.env) == (Action.OPEN, "stage")
+    assert ahead.chain is not None and ahead.chain.steps[2].state is StepState.WAITING
+    assert ahead.files == ("live/stage/net/main.tf",)
