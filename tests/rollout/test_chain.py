@@ -173,7 +173,9 @@ def test_three_environment_chain_advances_only_on_merge_and_never_skips(world: W
     assert (dep.action, dep.env, states(dep)) == (Action.OPEN, "stage", ["current", "next", "waiting"])
     assert [(b.module, b.tag) for b in dep.bumps] == [("modules/network", "v1.1.0")]
     assert dep.files == ("live/stage/net/main.tf",)
-    w.apply(plan)
+    report = w.apply(plan)
+    modules = {o.subject: o.details.get("modules") for o in report.outcomes}
+    assert modules[LIVE] == "network v1.0.0→v1.1.0 in stage (step 2/3)"
     stage_pr = w.pr("stage")
     assert stage_pr is not None
     assert "**Step 2 of 3: stage**" in stage_pr.body

@@ -305,17 +305,21 @@ class _Apply:
             self.opts.out.flush()
 
     def details(self, dep: DependentPlan, merge: str = "") -> dict[str, str]:
-        """Report columns for a dependent: update type, urgency, modules, merge state."""
+        """Report columns for a dependent: update type, urgency, modules (with the environment
+        and step of a chain), merge state."""
         mods = []
         for r in dep.refs:
             if r.action is RefAction.BUMP:
                 item = f"{module_name(r.module)} {r.current}→{r.target}"
                 if item not in mods:
                     mods.append(item)
+        where = ""
+        if dep.chain is not None and dep.chain.step is not None:  # an environment's step (rollout.chain)
+            where = f" in {dep.env} (step {dep.chain.step}/{len(dep.chain.steps)})"
         d = {
             "update": dep.update if dep.bumps else "",
             "urgency": dep.urgency if dep.bumps else "",
-            "modules": ", ".join(mods),
+            "modules": ", ".join(mods) + (where if mods else ""),
         }
         if merge:
             d["merge"] = merge
