@@ -20,7 +20,7 @@ def patch(steps: str):
 
 
 def run(files: dict[str, bytes], steps: str):
-    return apply_migrations(files, [patch(steps)], is_target=target)
+    return apply_migrations(files, [patch(steps)], is_target=lambda _m, ref: target(ref))
 
 
 TF = f'''module "net" {{

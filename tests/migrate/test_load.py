@@ -26,7 +26,7 @@ def test_parse_round_trips_through_json() -> None:
         P,
     )
     assert m.module == "modules/vpc" and m.name == "rename" and str(m.release) == "3.0.0"
-    assert [s.describe() for s in m.steps] == ["rename input cidr -> cidr_block", "add input tags = {'a': 1}"]
+    assert [s.describe() for s in m.steps] == ["rename input cidr -> cidr_block", 'add input tags = {"a": 1}']
     assert Migration.from_json(m.to_json()) == m
 
 

@@ -697,12 +697,11 @@ class _Engine:
 
 
 def _targets(
-    files: Mapping[str, bytes], is_target: Callable[[Reference], bool]
-) -> tuple[list[_Target], list[str]]:
-    result = scan_files(files)
+    references: Sequence[Reference], mig: Migration, is_target: Callable[[Migration, Reference], bool]
+) -> list[_Target]:
     out: list[_Target] = []
-    for ref in result.references:
-        if ref.source is None or not is_target(ref):
+    for ref in references:
+        if ref.source is None or not is_target(mig, ref):
             continue
         if ref.entry is RefKindOfEntry.MODULE:
             form = "json" if ref.path.endswith(_JSON_SUFFIXES) else "hcl"
@@ -715,14 +714,14 @@ def _targets(
         t = _Target(form, ref.path, ref.name)
         if t not in out:
             out.append(t)
-    return out, [str(e) for e in result.errors]
+    return out
 
 
 def apply_migrations(
     files: Mapping[str, bytes],
     migrations: Sequence[Migration],
     *,
-    is_target: Callable[[Reference], bool],
+    is_target: Callable[[Migration, Reference], bool],
 ) -> MigrationResult:
     """Apply ``migrations`` (in the given order) to the consumer ``files`` (path -> bytes).
 
@@ -730,26 +729,26 @@ def apply_migrations(
         files: the dependent's candidate files (``.tf``, ``.tf.json``, ``terragrunt.hcl``, ...);
             edits never touch any other file.
         migrations: patches in application order (``migrate.model.for_update``).
-        is_target: which references are uses of the migrated module (e.g. its source names the
-            catalog and the module's subdirectory at the version the update moves to).
+        is_target: ``is_target(migration, reference)``: is this reference (found by one
+            ``refs.scan_files`` of ``files`` before any step) a use of the module the migration
+            applies to (e.g. the references an update moves across the patch's release)?
 
     Returns:
         ``MigrationResult``: only files whose bytes change are in ``changed``; a second call on
         ``changed`` applied over ``files`` changes nothing.
     """
     engine = _Engine(files)
-    targets, errors = _targets(files, is_target)
-    engine.errors.extend(errors)
+    scan = scan_files(files)
+    engine.errors.extend(str(e) for e in scan.errors)
     outcomes: list[StepOutcome] = []
-    if len(targets) > MAX_TARGETS:
-        for t in targets[MAX_TARGETS:]:
-            outcomes.append(
-                StepOutcome(
-                    "", 0, "migration", t.path, 1, SKIPPED, f"more than {MAX_TARGETS} uses of the module"
-                )
-            )
-        targets = targets[:MAX_TARGETS]
     for mig in migrations:
+        targets = _targets(scan.references, mig, is_target)
+        if len(targets) > MAX_TARGETS:
+            for t in targets[MAX_TARGETS:]:
+                outcomes.append(
+                    StepOutcome(mig.path, 0, "migration", t.path, 1, SKIPPED, f"more than {MAX_TARGETS} uses")
+                )
+            targets = targets[:MAX_TARGETS]
         for index, step in enumerate(mig.steps, 1):
             for target in targets:
                 try:

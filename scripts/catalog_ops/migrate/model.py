@@ -9,6 +9,7 @@ these values from YAML, ``migrate.apply`` turns them into ``core.edits.Edit`` sp
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -90,7 +91,9 @@ class Step:
         if k is StepKind.REMOVE_INPUT:
             return f"remove input {self.old}"
         if k is StepKind.ADD_INPUT:
-            what = self.expression if self.expression is not None else repr(self.value)
+            what = (
+                self.expression if self.expression is not None else json.dumps(self.value, ensure_ascii=False)
+            )
             return f"add input {self.new} = {what}"
         if k is StepKind.CHANGE_SOURCE_SUBDIR:
             return f"change source //{self.old} -> //{self.new}"
