@@ -30,7 +30,7 @@ TF = f'''module "net" {{
 }}
 
 output "id" {{
-  value = "${{module.net.vpc_id}}"
+  value = "id-${{module.net.vpc_id}}"
 }}
 '''
 
@@ -79,7 +79,11 @@ CASES = {
     # (form, step): (files, {path: expected bytes})
     ("tf", "rename_input"): (
         {"main.tf": TF},
-        {"main.tf": TF.replace('  cidr   = "10', '  cidr_block = "10')},
+        {
+            "main.tf": TF.replace('  cidr   = "10', '  cidr_block = "10')
+            .replace("  source = ", "  source     = ")
+            .replace("  legacy = ", "  legacy     = ")
+        },
     ),
     ("tf", "remove_input"): ({"main.tf": TF}, {"main.tf": TF.replace("  legacy = true\n", "")}),
     ("tf", "add_input literal"): (
@@ -140,11 +144,15 @@ CASES = {
     ),
     ("terragrunt", "rename_input"): (
         {"live/net/terragrunt.hcl": TG},
-        {"live/net/terragrunt.hcl": TG.replace("  cidr   = ", "  cidr_block = ")},
+        {
+            "live/net/terragrunt.hcl": TG.replace("  cidr   = ", "  cidr_block = ").replace(
+                "  legacy = ", "  legacy     = "
+            )
+        },
     ),
     ("terragrunt", "remove_input"): (
         {"live/net/terragrunt.hcl": TG},
-        {"live/net/terragrunt.hcl": TG.replace("  legacy = true\n", "")},
+        {"live/net/terragrunt.hcl": TG.replace("  legacy = true\n", "").replace("  cidr   = ", "  cidr = ")},
     ),
     ("terragrunt", "add_input literal"): (
         {"live/net/terragrunt.hcl": TG},
@@ -200,14 +208,14 @@ def test_crlf_and_comments_survive() -> None:
     text = TF.replace("\n", "\r\n")
     res = run({"main.tf": text.encode()}, RENAME + REMOVE + ADD_EXPR)
     assert res.changed["main.tf"].decode() == text.replace('  cidr   = "10', '  cidr_block = "10').replace(
-        "  legacy = true\r\n", "  region = var.region\r\n"
-    ).replace("  region = var.region", "  region     = var.region")
+        "  legacy = true\r\n", "  region     = var.region\r\n"
+    ).replace("  source = ", "  source     = ")
 
 
 def test_steps_apply_in_order() -> None:
     steps = RENAME + "  - kind: rename_input\n    from: cidr_block\n    to: ipv4_cidr\n"
     res = run({"main.tf": TF.encode()}, steps)
-    assert '  ipv4_cidr  = "10.0.0.0/16" # the range\n' in res.changed["main.tf"].decode()
+    assert '  ipv4_cidr = "10.0.0.0/16" # the range\n' in res.changed["main.tf"].decode()
 
 
 def skip_of(res):
@@ -237,7 +245,9 @@ def test_terragrunt_dynamic_inputs_is_a_skip() -> None:
 
 def test_terragrunt_moved_is_a_skip_and_others_still_apply() -> None:
     res = run({"live/net/terragrunt.hcl": TG.encode()}, RENAME + MOVED)
-    assert res.changed["live/net/terragrunt.hcl"].decode() == TG.replace("  cidr   = ", "  cidr_block = ")
+    assert res.changed["live/net/terragrunt.hcl"].decode() == TG.replace(
+        "  cidr   = ", "  cidr_block = "
+    ).replace("  legacy = ", "  legacy     = ")
     assert skip_of(res) == [
         ("live/net/terragrunt.hcl", 1, "a Terragrunt unit holds no Terraform code to add a moved block to")
     ]
@@ -276,3 +286,27 @@ def test_unreadable_file_is_reported() -> None:
     res = run({"main.tf": TF.encode(), "bad.tf": b'module "x" {\n  source = "./x"\n'}, RENAME)
     assert res.errors and res.errors[0].startswith("bad.tf:1:1")
     assert res.changed["main.tf"]
+
+
+@pytest.mark.parametrize("kind", sorted(STEPS))
+def test_migrated_hcl_stays_terraform_fmt_clean(kind: str, tmp_path) -> None:
+    """Inputs that `terraform fmt` accepts stay accepted (the `=` alignment of hclwrite)."""
+    import subprocess
+
+    from catalog_ops.toolchain import tool_env, which
+
+    terraform = which("terraform")
+    files = {"main.tf": TF.encode(), "live/net/terragrunt.hcl": TG.encode()}
+    res = run(files, STEPS[kind] + (RENAME if kind != "rename_input" else REMOVE))
+    assert res.changed
+    for path, data in res.changed.items():
+        out = tmp_path / path.replace("/", "_").replace("terragrunt.hcl", "terragrunt.tf")
+        out.write_bytes(data)
+        proc = subprocess.run(
+            [str(terraform), "fmt", "-check", "-diff", str(out)],
+            capture_output=True,
+            text=True,
+            env=tool_env(),
+            check=False,
+        )
+        assert proc.returncode == 0, f"{path}:\n{proc.stdout}{proc.stderr}"

@@ -76,9 +76,13 @@ def test_two_breaking_releases_apply_both_patches_in_order(rollout_world: Rollou
     assert dep.automerge is False  # automerge_patched_majors is off by default
     report = w.apply(plan)
     assert outcome_kinds(report)[repo] == "opened"
-    want = MAIN.replace("ref=v1.0.0", "ref=v3.0.0").replace(
-        '  cidr   = "10.0.0.0/16" # keep this comment\n',
-        '  ipv4_cidr  = "10.0.0.0/16" # keep this comment\n  tags       = {}\n',
+    want = (
+        MAIN.replace("ref=v1.0.0", "ref=v3.0.0")
+        .replace("  source = ", "  source    = ")
+        .replace(
+            '  cidr   = "10.0.0.0/16" # keep this comment\n',
+            '  ipv4_cidr = "10.0.0.0/16" # keep this comment\n  tags      = {}\n',
+        )
     )
     assert w.read(repo, "main.tf", BRANCH) == want
     pr = w.forge.find_open_pull(repo, BRANCH)

@@ -133,6 +133,50 @@ def _rest_is_blank(text: str, offset: int) -> bool:
     return not rest or rest.startswith(("#", "//"))
 
 
+_ASSIGN = re.compile(r'([ \t]*)([A-Za-z_][A-Za-z0-9_-]*|"[^"\n]*")([ \t]*)=(?![=>])')
+
+
+def _line_at(text: str, start: int) -> tuple[int, int]:
+    """``[start, end)`` of the line starting at ``start`` (without its newline)."""
+    end = text.find("\n", start)
+    return start, len(text) if end < 0 else end
+
+
+def realign(text: str, offset: int) -> list[Edit]:
+    """Edits that align the ``=`` of the run of attribute lines around ``offset`` the way
+    ``terraform fmt`` does (hclwrite: consecutive lines assigning at the same indentation, one
+    space after the longest name); a blank line, a comment line or any other line ends the run.
+    Only the blanks between a name and its ``=`` change; nothing when already aligned."""
+    first = _line_start(text, offset)
+    m = _ASSIGN.match(text, first)
+    if m is None:
+        return []
+    indent = m.group(1)
+    lines: list[re.Match[str]] = [m]
+    pos = first
+    while pos > 0:  # upwards
+        prev = _line_start(text, pos - 1)
+        pm = _ASSIGN.match(text, prev)
+        if pm is None or pm.group(1) != indent or pm.end() > _line_at(text, prev)[1]:
+            break
+        lines.insert(0, pm)
+        pos = prev
+    pos = _line_end(text, first)
+    while pos < len(text):  # downwards
+        nm = _ASSIGN.match(text, pos)
+        if nm is None or nm.group(1) != indent or nm.end() > _line_at(text, pos)[1]:
+            break
+        lines.append(nm)
+        pos = _line_end(text, pos)
+    width = max(len(x.group(2)) for x in lines)
+    edits = []
+    for x in lines:
+        pad = " " * (width - len(x.group(2)) + 1)
+        if x.group(3) != pad:
+            edits.append(Edit(x.start(3), x.end(3), x.group(3), pad))
+    return edits
+
+
 def hcl_literal(value: Any) -> str:
     """``value`` (a YAML literal) as an HCL literal expression: strings JSON-quoted with ``${``
     and ``%{`` escaped (HCL templates), lists ``[...]``, maps ``{ "k" = v }``."""
@@ -239,11 +283,6 @@ def _rename_item(text: str, c: _Container, old: str, new: str) -> list[Edit] | N
     if other is not None:
         raise _Skip(other.kstart, f"{new!r} is already set here (and {old!r} too): merge them by hand")
     key = f'"{new}"' if it.quoted else new
-    if text[it.kend : it.sep].strip() == "" and it.sep > it.kend:
-        width = it.sep - it.kstart
-        pad = width - len(key)
-        repl = key + " " * (pad if pad >= 1 else 1)
-        return [Edit(it.kstart, it.sep, text[it.kstart : it.sep], repl)]
     return [Edit(it.kstart, it.kend, text[it.kstart : it.kend], key)]
 
 
@@ -267,17 +306,7 @@ def _add_item(text: str, c: _Container, name: str, value: str) -> list[Edit] | N
     if text[close_line : c.close].strip() or _line_start(text, c.open) == close_line:
         raise _Skip(c.close, "the block is written on one line")
     indent = _indent(text, c.items[0].kstart) if c.items else text[close_line : c.close] + "  "
-    # keep the '=' column of the last attribute when the new name fits
-    eq_col = None
-    if c.items:
-        last = c.items[-1]
-        eq_col = last.sep - _line_start(text, last.sep) - len(indent)
-    key = name
-    pad = " "
-    if eq_col is not None and eq_col > len(key):
-        pad = " " * (eq_col - len(key))
-    line = f"{indent}{key}{pad}= {value}{_nl(text)}"
-    return [Edit(close_line, close_line, "", line)]
+    return [Edit(close_line, close_line, "", f"{indent}{name} = {value}{_nl(text)}")]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -486,7 +515,24 @@ class _Engine:
                 return (path, where, UNCHANGED, f"input {step.new} is already set")
         at = edits[0].start
         self.edit(path, edits)
-        return (path, at, APPLIED, None)
+        line = line_col(self.texts[path], at)[0]
+        self.align(path, at)
+        # alignment moves offsets within lines, never lines: report the line's start
+        new = self.texts[path]
+        start = 0
+        for _ in range(line - 1):
+            start = new.index("\n", start) + 1
+        return (path, start, APPLIED, None)
+
+    def align(self, path: str, at: int) -> None:
+        """``terraform fmt``'s ``=`` alignment for the attribute run at ``at`` (and, after a
+        removal, the run just above it)."""
+        text = self.texts[path]
+        edits = set(realign(text, at))
+        if at > 0:
+            edits |= set(realign(text, _line_start(text, at - 1)))
+        if edits:
+            self.edit(path, list(edits))
 
     def json_input_step(self, step: Step, target: _Target, text: str) -> tuple[str, int, str, str | None]:
         path = target.path
