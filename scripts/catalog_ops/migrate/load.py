@@ -103,6 +103,14 @@ def check_expression(text: str) -> str | None:
         return f"not an HCL expression ({exc.message})"
     if list(body.attrs) != ["x"] or body.blocks:
         return "not one HCL expression"
+    depth = 0
+    for t in body.attrs["x"].expr:
+        if t.kind == "punct" and t.text in "{[(":
+            depth += 1
+        elif t.kind == "punct" and t.text in "}])":
+            depth -= 1
+        elif depth == 0 and t.kind == "punct" and t.text == "=":
+            return "not one HCL expression (an '=' outside brackets)"
     return None
 
 
