@@ -54,14 +54,14 @@ def add_patch(w: RolloutWorld, path: str, data: bytes) -> None:
     )
 
 
-def two_majors(w: RolloutWorld, *, patch3: bool = True) -> str:
+def two_majors(w: RolloutWorld, *, patch3: bool = True, urgency: str = "normal") -> str:
     w.release("v1.0.0", modules=["modules/network"])
     repo = w.dependent("app", {"main.tf": MAIN})
     add_patch(w, P2, PATCH2)
     w.release("v2.0.0", modules=["modules/network"])
     if patch3:
         add_patch(w, P3, PATCH3)
-    w.release("v3.0.0", modules=["modules/network"])
+    w.release("v3.0.0", modules=["modules/network"], urgency=urgency)
     return repo
 
 
@@ -133,3 +133,20 @@ def test_a_skipped_step_marks_the_pr_as_needing_hands(rollout_world: RolloutWorl
     assert pr is not None
     assert "needs-hands" in pr.labels
     assert "**Needs hands.**" in pr.body and "| skipped: " in pr.body
+
+
+def test_needs_hands_never_automerges_even_with_automerge_majors(rollout_world: RolloutWorld) -> None:
+    from catalog_ops.rollout.apply import policy_of
+
+    w = rollout_world
+    repo = two_majors(w, urgency="security")  # a security major: automerge_majors alone would merge it
+    w.push(
+        repo,
+        {
+            ".catalog-ops.yml": "automerge_majors: true\n",
+            "main.tf": MAIN.replace("# keep this comment\n", "# keep this comment\n  ipv4_cidr = var.x\n"),
+        },
+    )
+    dep = dependent_of(w.plan(), repo)
+    assert dep.needs_hands and dep.automerge is False
+    assert policy_of(dep).reason == "migration patches could not be applied everywhere (needs hands)"

@@ -92,9 +92,9 @@ def policy_of(dep: DependentPlan) -> gate.Policy:
     cfg = dep.config
     if cfg.automerge == "never":
         why = "automerge: never in the dependent's .catalog-ops.yml"
-    elif dep.breaking and dep.patched and dep.needs_hands:
-        why = "breaking update whose migration patches could not be applied everywhere (needs hands)"
-    elif dep.breaking and dep.patched and cfg.automerge_patched_majors is False:
+    elif dep.needs_hands:
+        why = "migration patches could not be applied everywhere (needs hands)"
+    elif dep.breaking and dep.patched and not cfg.automerge_patched_majors:
         why = "breaking update with migration patches (automerge_patched_majors is off)"
     elif dep.breaking:
         why = "breaking update (automerge_majors is off)"

@@ -559,8 +559,9 @@ def effective_automerge(dep: DependentPlan) -> bool:
     """The plan's auto-merge decision, re-checked: a breaking update never merges by itself
     unless the dependent sets ``automerge_majors``, or it is patched (every breaking release
     covered by a migration patch that applied everywhere) and the dependent sets
-    ``automerge_patched_majors`` (guards plans written by older versions)."""
-    if not dep.automerge:
+    ``automerge_patched_majors`` (guards plans written by older versions); a PR whose migration
+    patches could not be applied everywhere (``needs_hands``) never merges by itself."""
+    if not dep.automerge or dep.needs_hands:
         return False
     if not dep.breaking or dep.config.automerge_majors:
         return True

@@ -543,9 +543,8 @@ def plan_dependent(
         update=top,
         urgency=urgency,
         breaking=breaking,
-        automerge=config.allows_automerge(
-            urgency=urgency, update_type=top, breaking=breaking, patched=patched and not needs_hands
-        ),
+        automerge=not needs_hands
+        and config.allows_automerge(urgency=urgency, update_type=top, breaking=breaking, patched=patched),
         patched=patched,
         migration=migration,
         **common,
