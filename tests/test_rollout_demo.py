@@ -49,7 +49,9 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     # approved and merged it by hand (step 7)
     record = json.loads((forge / "acme" / "payments.forge.json").read_text())
     rollout = [p for p in record["pulls"] if p["head"].startswith("catalog-ops/")]
-    normal = rollout[-1]
+    # payments' rollout PRs: security (merged by the gate), normal (step 7), breaking (step 8, open)
+    assert len(rollout) == 3 and rollout[2]["state"] == "open"
+    normal = rollout[1]
     assert "carol" in normal["reviewers"] and normal["approvals"] == ["carol"]
     assert normal["state"] == "merged"
     assert "approved by carol and merged" in out
