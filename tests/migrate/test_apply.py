@@ -310,3 +310,43 @@ def test_migrated_hcl_stays_terraform_fmt_clean(kind: str, tmp_path) -> None:
             check=False,
         )
         assert proc.returncode == 0, f"{path}:\n{proc.stdout}{proc.stderr}"
+
+
+STACK = f'''unit "net" {{
+  source = "{SRC}"
+  path   = "net"
+  values = {{
+    version = "v2.0.0"
+  }}
+}}
+'''
+
+
+def test_stack_unit_source_moves_and_inputs_are_a_skip() -> None:
+    files = {"live/terragrunt.stack.hcl": STACK.encode()}
+    res = run(files, SUBDIR + RENAME)
+    assert res.changed["live/terragrunt.stack.hcl"].decode() == STACK.replace(SRC, NEW_SRC)
+    assert skip_of(res) == [
+        (
+            "live/terragrunt.stack.hcl",
+            1,
+            "a stack unit's inputs are set in the unit it deploys (values), not here",
+        )
+    ]
+
+
+def test_terragrunt_unit_including_the_source() -> None:
+    unit = 'include "root" {\n  path = find_in_parent_folders("root.hcl")\n}\n\ninputs = {\n  cidr = "x"\n}\n'
+    root = f'terraform {{\n  source = "{SRC}"\n}}\n'
+    files = {"live/net/terragrunt.hcl": unit.encode(), "live/root.hcl": root.encode()}
+    # the included file holds the use (terraform { source }): the source moves there, once, and
+    # the unit including it is a use too: its inputs are migrated
+    res = run(files, SUBDIR + RENAME)
+    assert res.changed == {
+        "live/root.hcl": root.replace(SRC, NEW_SRC).encode(),
+        "live/net/terragrunt.hcl": unit.replace("  cidr = ", "  cidr_block = ").encode(),
+    }
+    assert not res.needs_hands
+    assert ("live/net/terragrunt.hcl", "unchanged", "the source is set in live/root.hcl (edited there)") in [
+        (o.path, o.status, o.reason) for o in res.outcomes
+    ]

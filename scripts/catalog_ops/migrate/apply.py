@@ -30,6 +30,7 @@ from catalog_ops.hcl import Block, HclSyntaxError, JNode, JsonSyntaxError, Tok, 
 from catalog_ops.hcl.text import decode
 from catalog_ops.migrate.model import MAX_TARGETS, Migration, Step, StepKind
 from catalog_ops.refs import Reference, RefKindOfEntry, scan_files
+from catalog_ops.refs.terragrunt import Evaluator, Loader
 
 APPLIED = "applied"
 UNCHANGED = "unchanged"
@@ -97,11 +98,13 @@ class _Skip(Exception):
 
 @dataclass(frozen=True)
 class _Target:
-    """One use of the module: ``form`` hcl | json | terragrunt | stack; ``name`` the block label."""
+    """One use of the module: ``form`` hcl | json | terragrunt | stack; ``name`` the block label;
+    ``written_in`` the file holding its source (an included file for some Terragrunt units)."""
 
     form: str
     path: str
     name: str | None
+    written_in: str = ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -437,6 +440,7 @@ class _Engine:
         self.files = files
         self.texts: dict[str, str] = {}
         self.errors: list[str] = []
+        self.target_paths: set[str] = set()  # files holding a use of the current migration's module
 
     def text(self, path: str) -> str | None:
         if path not in self.texts:
@@ -606,7 +610,9 @@ class _Engine:
                     (b for b in parse(text).blocks if b.type == "terraform" and "source" in b.attrs), None
                 )
             if block is None or "source" not in block.attrs:
-                raise _Skip(0, "no source attribute found")
+                if target.written_in in self.target_paths and target.written_in != path:
+                    return (path, 0, UNCHANGED, f"the source is set in {target.written_in} (edited there)")
+                raise _Skip(0, "the source is not set in this file (an included file sets it)")
             attr = block.attrs["source"]
             toks = [t for t in attr.expr if t.kind != "nl"]
             where = attr.tok.start
@@ -619,7 +625,6 @@ class _Engine:
         return (path, edits[0].start, APPLIED, None)
 
     def output_step(self, step: Step, target: _Target) -> list[tuple[str, int, str, str | None]]:
-        assert (step.old and step.new and target.name is not None) or target.form == "terragrunt"
         assert step.old and step.new
         rows: list[tuple[str, int, str, str | None]] = []
         if target.form == "stack":
@@ -757,9 +762,35 @@ def _targets(
             form = "stack"
         else:
             continue
-        t = _Target(form, ref.path, ref.name)
+        t = _Target(form, ref.path, ref.name, ref.written_in)
         if t not in out:
             out.append(t)
+    return out
+
+
+def _including_units(files: Mapping[str, bytes], targets: Sequence[_Target]) -> list[_Target]:
+    """Terragrunt units (``terragrunt.hcl``) that ``include`` a configuration file holding a use
+    of the module (the ``_envcommon`` pattern: the included file has ``terraform { source }``,
+    the unit its ``inputs``): they are uses too, their source written in the included file."""
+    shared = {
+        t.path for t in targets if t.form == "terragrunt" and posixpath.basename(t.path) != "terragrunt.hcl"
+    }
+    if not shared:
+        return []
+    loader = Loader(files.get, lambda p: p in files)
+    out: list[_Target] = []
+    for unit in sorted(files):
+        if posixpath.basename(unit) != "terragrunt.hcl" or any(t.path == unit for t in targets):
+            continue
+        parsed = loader.get(unit)
+        if parsed is None or parsed.root is None:
+            continue
+        ev = Evaluator(loader, unit)
+        for label in parsed.includes:
+            inc = ev.include_path(parsed, label)
+            if isinstance(inc, str) and inc in shared:
+                out.append(_Target("terragrunt", unit, None, inc))
+                break
     return out
 
 
@@ -789,6 +820,8 @@ def apply_migrations(
     outcomes: list[StepOutcome] = []
     for mig in migrations:
         targets = _targets(scan.references, mig, is_target)
+        targets += _including_units(files, targets)
+        engine.target_paths = {t.path for t in targets}
         if len(targets) > MAX_TARGETS:
             for t in targets[MAX_TARGETS:]:
                 outcomes.append(
