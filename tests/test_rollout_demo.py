@@ -60,10 +60,14 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert 'outcomes ("counts" of that --json report): {"up_to_date": 5, "skipped": 1}' in out
     # step 8: the breaking release's migration patch applied in the PR, terraform validate passed
     assert "passes terraform validate on the migrated code" in out
-    record = json.loads((forge / "acme" / "web-app.forge.json").read_text())
-    last = [p for p in record["pulls"] if p["head"].startswith("catalog-ops/")][-1]
     migrated = subprocess.run(
-        ["git", "-C", str(forge / "acme" / "web-app"), "show", f"{last['head_sha']}:main.tf"],
+        [
+            "git",
+            "-C",
+            str(forge / "acme" / "web-app"),
+            "show",
+            "catalog-ops/acme-infrastructure-modules:main.tf",
+        ],
         capture_output=True,
         text=True,
         check=True,
