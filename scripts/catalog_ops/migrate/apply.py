@@ -17,6 +17,7 @@ the migration is complete. Rules per file form: docs/migrations.md.
 
 from __future__ import annotations
 
+import functools
 import json
 import posixpath
 import re
@@ -316,13 +317,20 @@ def _add_item(text: str, c: _Container, name: str, value: str) -> list[Edit] | N
 # finding things
 
 
+@functools.lru_cache(maxsize=32)
+def _parsed(text: str, skim: tuple[str, ...] | None) -> Block:
+    """``hcl.parse`` (reading only the bodies of the ``skim`` block types), memoised: every step
+    at every use re-reads the file it edits, mostly unchanged."""
+    return parse(text, skim=skim)
+
+
 def _module_block(text: str, name: str | None) -> Block | None:
-    root = parse(text)
+    root = _parsed(text, ("module",))
     return next((b for b in root.blocks if b.type == "module" and b.labels == [name]), None)
 
 
 def _unit_block(text: str, name: str | None) -> Block | None:
-    root = parse(text)
+    root = _parsed(text, ("unit", "stack"))
     return next((b for b in root.blocks if b.type in ("unit", "stack") and b.labels == [name]), None)
 
 
@@ -490,7 +498,7 @@ class _Engine:
             where = block.tok.start
             container = _block_container(text, block)
         else:
-            root = parse(text)
+            root = _parsed(text, None)
             attr = root.attrs.get("inputs")
             if attr is None:
                 if step.kind is StepKind.ADD_INPUT:
@@ -607,7 +615,12 @@ class _Engine:
                 block = _unit_block(text, target.name)
             else:
                 block = next(
-                    (b for b in parse(text).blocks if b.type == "terraform" and "source" in b.attrs), None
+                    (
+                        b
+                        for b in _parsed(text, ("terraform",)).blocks
+                        if b.type == "terraform" and "source" in b.attrs
+                    ),
+                    None,
                 )
             if block is None or "source" not in block.attrs:
                 if target.written_in in self.target_paths and target.written_in != path:
@@ -637,7 +650,7 @@ class _Engine:
                 text = self.text(p)
                 if text is None or "dependency" not in text:
                     continue
-                for b in parse(text).blocks:
+                for b in _parsed(text, ("dependency",)).blocks:
                     if b.type != "dependency" or len(b.labels) != 1 or "config_path" not in b.attrs:
                         continue
                     toks = [t for t in b.attrs["config_path"].expr if t.kind != "nl"]
@@ -700,7 +713,7 @@ class _Engine:
             other = self.text(p)
             if other is None or "moved" not in other:
                 continue
-            for b in parse(other).blocks:
+            for b in _parsed(other, ("moved",)).blocks:
                 if b.type != "moved" or "from" not in b.attrs or "to" not in b.attrs:
                     continue
                 fa, ta = b.attrs["from"].expr, b.attrs["to"].expr
