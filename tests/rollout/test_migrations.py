@@ -128,6 +128,11 @@ def test_a_skipped_step_marks_the_pr_as_needing_hands(rollout_world: RolloutWorl
     assert dep.patched and dep.needs_hands and dep.automerge is False
     skipped = [o for o in dep.migration if o.status == "skipped"]
     assert [(o.path, o.line) for o in skipped] == [("main.tf", 4)]
+    from catalog_ops.rollout.summary import plan_markdown
+
+    assert "network v1.0.0→v3.0.0; migration: 2 step(s) applied, 1 skipped (needs hands)" in plan_markdown(
+        plan
+    )
     w.apply(plan)
     pr = w.forge.find_open_pull(repo, BRANCH)
     assert pr is not None

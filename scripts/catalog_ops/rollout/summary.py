@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.markup import escape
 from rich.table import Table
 
-from catalog_ops.rollout.model import PROBLEM_REASONS, Plan, module_name
+from catalog_ops.rollout.model import PROBLEM_REASONS, DependentPlan, Plan, module_name
 
 
 def plan_problems(plan: Plan) -> list[str]:
@@ -20,6 +20,17 @@ def plan_problems(plan: Plan) -> list[str]:
         if d.action.value == "skip" and d.reason and d.reason.startswith(PROBLEM_REASONS):
             out.append(f"{d.repo}: {d.reason}")
     return out
+
+
+def migration_note(dep: DependentPlan) -> list[str]:
+    """``["migration: 3 step(s) applied, 1 skipped (needs hands)"]`` for a dependent whose PR
+    applies migration patches (docs/migrations.md), else ``[]``."""
+    if not dep.migration:
+        return []
+    applied = sum(1 for o in dep.migration if o.status == "applied")
+    skipped = sum(1 for o in dep.migration if o.status == "skipped")
+    note = f"migration: {applied} step(s) applied"
+    return [note + (f", {skipped} skipped (needs hands)" if skipped else "")]
 
 
 def plan_table(plan: Plan) -> Table:
@@ -47,7 +58,7 @@ def plan_table(plan: Plan) -> Table:
             f"{r.written_in}:{r.ref_line or r.line} skipped: {r.reason}" for r in d.refs if r.action == "skip"
         ]
         unread = [f"not read: {e}" for e in d.errors]
-        text = "; ".join(bumped + skipped + unread) or (d.reason or "")
+        text = "; ".join(bumped + migration_note(d) + skipped + unread) or (d.reason or "")
         if unread and d.reason and d.reason not in text:
             text = f"{d.reason}; {text}"
         table.add_row(
@@ -79,7 +90,11 @@ def plan_markdown(plan: Plan) -> str:
             }
         )
         unread = [f"not read: {e}" for e in d.errors]
-        text = ("; ".join(bumped + unread) or d.reason or "").replace("|", "\\|").replace("\n", " ")
+        text = (
+            ("; ".join(bumped + migration_note(d) + unread) or d.reason or "")
+            .replace("|", "\\|")
+            .replace("\n", " ")
+        )
         lines.append(
             f"| {d.repo} | {d.action.value} | {d.update if d.bumps else ''} | {d.urgency if d.bumps else ''} | {text} |"
         )
