@@ -155,3 +155,17 @@ def test_needs_hands_never_automerges_even_with_automerge_majors(rollout_world: 
     dep = dependent_of(w.plan(), repo)
     assert dep.needs_hands and dep.automerge is False
     assert policy_of(dep).reason == "migration patches could not be applied everywhere (needs hands)"
+
+
+def test_a_release_marked_breaking_is_covered_by_applies_to(rollout_world: RolloutWorld) -> None:
+    """A 0.x minor release marked breaking (``feat!:``) is breaking without crossing a major; a
+    patch whose ``applies_to`` admits it covers it."""
+    w = rollout_world
+    w.release("v0.1.0", modules=["modules/network"])
+    repo = w.dependent("zero", {"main.tf": MAIN.replace("v1.0.0", "v0.1.0")})
+    add_patch(w, P2, PATCH2.replace(b"release: 2.0.0", b"applies_to: '>= 0.2.0, < 0.3.0'"))
+    w.release("v0.2.0", modules=["modules/network"], breaking=True)
+    dep = dependent_of(w.plan(), repo)
+    assert dep.update == "minor" and dep.breaking and dep.patched
+    assert dep.refs[0].patches == (P2,)
+    assert [o.status for o in dep.migration] == ["applied"]
