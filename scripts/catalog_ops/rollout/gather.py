@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from catalog_ops import gitutil
 from catalog_ops.catalog.config import DependentConfig, config_path_in, parse_config
 from catalog_ops.catalog.layout import DEFAULT_PATTERNS, DEFAULT_SHARED_GLOBS, ROOT_MODULE, module_key
 from catalog_ops.checks.results import CONFIG_FILE, load_config
@@ -48,6 +49,8 @@ from catalog_ops.forge.base import (
     Repo,
     authored_by,
 )
+from catalog_ops.migrate import Migration
+from catalog_ops.migrate.load import load_at as load_migrations_at
 from catalog_ops.refs import is_candidate_path
 from catalog_ops.release.changes import changelog_sections, version_changes
 from catalog_ops.release.history import GitHistory
@@ -120,13 +123,22 @@ def trusted_metadata(
 
 
 def catalog_releases(
-    forge: PlanForge, catalog: str, *, progress: ProgressFn | None = None
+    forge: PlanForge,
+    catalog: str,
+    *,
+    progress: ProgressFn | None = None,
+    release: str | None = None,
+    migrations: list[Migration] | None = None,
 ) -> tuple[list[CatalogRelease], list[str]]:
     """The versions of the catalog (newest first): its tags, read from a clone, each with what
     it changed computed from git (``release.changes.version_changes``), enriched by the forge
     release of the tag (page, body, pre-release flag, catalog-ops metadata) and the tag's
     ``CHANGELOG.md`` section (the module's own ``<module>/CHANGELOG.md`` is read by the PR text
     through ``changelog``; here the catalog root's, at the default branch head).
+
+    ``migrations``, when given, receives the catalog's migration patches (docs/migrations.md)
+    read from the clone at ``release`` (default: the newest tag that is not a pre-release): the
+    patches as released; a bad patch file is a warning naming ``path:line:col`` and is left out.
 
     Returns ``(releases, warnings)``. When the catalog cannot be cloned, the forge releases alone
     are returned (``releases_from_forge``: metadata decides what changed) with a warning saying
@@ -156,6 +168,17 @@ def catalog_releases(
             patterns: tuple[str, ...] = tuple(config.get("module_patterns") or DEFAULT_PATTERNS)
             shared: tuple[str, ...] = tuple(config.get("shared") or DEFAULT_SHARED_GLOBS)
             changes = version_changes(history, patterns=patterns, shared_globs=shared, progress=progress)
+            if migrations is not None:
+                stable = [ch for ch in changes if not ch.version.is_prerelease]
+                tag = release or (max(stable, key=lambda ch: ch.version).tag if stable else None)
+                if tag is not None:
+                    try:
+                        found, problems = load_migrations_at(history.git_dir, tag)
+                    except gitutil.GitError as exc:
+                        warnings.append(f"{catalog}: could not read the migration patches at {tag} ({exc})")
+                    else:
+                        migrations.extend(found)
+                        warnings.extend(f"{catalog}@{tag}: {p}; patch ignored" for p in problems)
         except (ReleaseError, OSError) as exc:
             warnings.append(
                 f"{catalog}: could not read the catalog's git history ({exc}); what changed is taken "
@@ -609,7 +632,8 @@ def build_plan(
         ReleaseError: no such release. UsageError: neither org nor dependents given.
         ForgeError: the catalog's releases or the org listing cannot be read.
     """
-    releases, warnings = catalog_releases(forge, catalog)
+    migrations: list[Migration] = []
+    releases, warnings = catalog_releases(forge, catalog, release=release, migrations=migrations)
     if not releases:
         raise ReleaseError(f"{catalog} has no releases (no version tags)")
     chosen = select_release(releases, release)
@@ -646,6 +670,7 @@ def build_plan(
         registry_modules=registry_modules,
         module_exists=module_exists,
         now=now or _dt.datetime.now(_dt.UTC),
+        migrations=tuple(migrations),
     )
     branch = branch_name(catalog)
     listing = list_dependents(forge, catalog, selection)
@@ -695,6 +720,7 @@ def build_plan(
         generated_at=(now or _dt.datetime.now(_dt.UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         compares=compares,
         warnings=tuple(warnings),
+        migrations=tuple(migrations),
     )
 
 

@@ -21,6 +21,8 @@ from catalog_ops.catalog.layout import ROOT_MODULE, module_key
 from catalog_ops.core.metadata import ReleaseMetadata
 from catalog_ops.core.versions import Level, TagScheme, Urgency, Version, parse_version
 from catalog_ops.errors import UsageError
+from catalog_ops.migrate.apply import StepOutcome
+from catalog_ops.migrate.model import Migration
 
 PLAN_SCHEMA = 1
 # Skip reasons that are errors (``rollout plan`` and ``dashboard`` exit 1 on them): the
@@ -178,6 +180,9 @@ class RefPlan:
         ref_line: line of the version token in ``written_in`` (0: unknown).
         proposed: the text the version token gets, as the user will read it in the file
             (``"v1.3.0"``, ``"~> 6.6"``); None when it does not change.
+        patches: the catalog's migration patches (patch file paths, ``Plan.migrations``) this
+            update applies to the reference's module block, in order (docs/migrations.md).
+        patched: the update is breaking and a patch covers every breaking release it spans.
     """
 
     path: str
@@ -196,6 +201,8 @@ class RefPlan:
     address: str | None = None
     ref_line: int = 0
     proposed: str | None = None
+    patches: tuple[str, ...] = ()
+    patched: bool = False
 
     @property
     def target(self) -> str | None:
@@ -203,8 +210,9 @@ class RefPlan:
         return None if self.target_version is None else str(self.target_version)
 
     def to_json(self) -> dict[str, Any]:
-        """JSON-ready dict (plan schema 1, see docs/rollout.md)."""
-        return {
+        """JSON-ready dict (plan schema 1, see docs/rollout.md; ``patches``/``patched`` only
+        when there are patches)."""
+        out: dict[str, Any] = {
             "path": self.path,
             "line": self.line,
             "col": self.col,
@@ -222,6 +230,10 @@ class RefPlan:
             "ref_line": self.ref_line,
             "proposed": self.proposed,
         }
+        if self.patches or self.patched:
+            out["patches"] = list(self.patches)
+            out["patched"] = self.patched
+        return out
 
     @property
     def token_at(self) -> tuple[str, int]:
@@ -250,6 +262,8 @@ class RefPlan:
             address=data.get("address"),
             ref_line=int(data.get("ref_line", 0)),
             proposed=data.get("proposed"),
+            patches=tuple(str(p) for p in data.get("patches") or ()),
+            patched=bool(data.get("patched", False)),
         )
 
 
@@ -451,6 +465,9 @@ class DependentPlan:
         chain: the dependent's environment chain (``environments:`` in its config), else None;
             the action, bumps and files are then those of step ``chain.step`` only, on that
             environment's branch (``branch_for``).
+        patched: breaking, and every breaking reference is ``RefPlan.patched``.
+        migration: what the migration patches did in this dependent (``migrate.StepOutcome``,
+            in order); apply redoes them on the base it finds and re-plans when they differ.
     """
 
     repo: str
@@ -479,6 +496,14 @@ class DependentPlan:
         """The environment this plan's PR is for (None: no chain, one PR for the repository)."""
         return self.chain.env if self.chain is not None else None
 
+    patched: bool = False
+    migration: tuple[StepOutcome, ...] = ()
+
+    @property
+    def needs_hands(self) -> bool:
+        """Some migration step could not be applied somewhere (docs/migrations.md)."""
+        return any(o.status == "skipped" for o in self.migration)
+
     @property
     def weight(self) -> int:
         """Relative apply cost used for sharding (work items only)."""
@@ -502,6 +527,9 @@ class DependentPlan:
         }
         if self.env is not None:
             payload["env"] = self.env
+        patches = sorted((r.written_in, r.line, list(r.patches)) for r in self.refs if r.patches)
+        if patches:  # only then: digests of plans without patches stay as they were
+            payload["patches"] = patches
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
     def to_json(self) -> dict[str, Any]:
@@ -528,6 +556,11 @@ class DependentPlan:
             "head": self.head,
             "digest": self.digest() if self.bumps else None,
             **({} if self.chain is None else {"chain": self.chain.to_json()}),
+            **(
+                {"patched": self.patched, "migration": [o.to_json() for o in self.migration]}
+                if self.patched or self.migration
+                else {}
+            ),
         }
 
     @classmethod
@@ -554,6 +587,8 @@ class DependentPlan:
             codeowners=data.get("codeowners"),
             head=data.get("head"),
             chain=Chain.from_json(data["chain"]) if data.get("chain") else None,
+            patched=bool(data.get("patched", False)),
+            migration=tuple(StepOutcome(**o) for o in data.get("migration") or ()),
         )
 
 
@@ -575,6 +610,8 @@ class Plan:
             (``forge.base.Repos.compare_url``), for every pair a PR spans.
         warnings: what limited the plan (e.g. the catalog could not be cloned, so what changed
             came from release metadata only; release metadata ignored, docs/security.md).
+        migrations: the catalog's migration patches at the rolled-out tag (docs/migrations.md);
+            ``RefPlan.patches`` name them by path.
     """
 
     catalog: str
@@ -588,6 +625,7 @@ class Plan:
     generated_at: str = ""
     compares: Mapping[str, str] = dataclasses.field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    migrations: tuple[Migration, ...] = ()
 
     def counts(self) -> dict[str, int]:
         """Dependents per action."""
@@ -612,6 +650,7 @@ class Plan:
             "dependents": [d.to_json() for d in self.dependents],
             "compares": dict(self.compares),
             "warnings": list(self.warnings),
+            **({"migrations": [m.to_json() for m in self.migrations]} if self.migrations else {}),
         }
 
     @classmethod
@@ -637,6 +676,7 @@ class Plan:
                 generated_at=str(data.get("generated_at", "")),
                 compares={str(k): str(v) for k, v in (data.get("compares") or {}).items()},
                 warnings=tuple(str(w) for w in data.get("warnings") or ()),
+                migrations=tuple(Migration.from_json(m) for m in data.get("migrations") or ()),
             )
         except (KeyError, StopIteration, TypeError, ValueError) as exc:
             raise UsageError(f"malformed plan: {exc!r}") from None
@@ -661,8 +701,15 @@ def branch_for(plan_branch: str, dep: DependentPlan) -> str:
 
 def effective_automerge(dep: DependentPlan) -> bool:
     """The plan's auto-merge decision, re-checked: a breaking update never merges by itself
-    unless the dependent sets ``automerge_majors`` (guards plans written by older versions)."""
-    return dep.automerge and (not dep.breaking or dep.config.automerge_majors)
+    unless the dependent sets ``automerge_majors``, or it is patched (every breaking release
+    covered by a migration patch that applied everywhere) and the dependent sets
+    ``automerge_patched_majors`` (guards plans written by older versions); a PR whose migration
+    patches could not be applied everywhere (``needs_hands``) never merges by itself."""
+    if not dep.automerge or dep.needs_hands:
+        return False
+    if not dep.breaking or dep.config.automerge_majors:
+        return True
+    return dep.patched and not dep.needs_hands and dep.config.automerge_patched_majors
 
 
 def module_name(module: str) -> str:

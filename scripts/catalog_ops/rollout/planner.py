@@ -21,6 +21,11 @@ Rules (issue 5):
   the releases spanned that changed the module (a security fix to another module does not make
   this bump urgent); an update is *breaking* when it crosses a major version or a spanned
   release marks the module breaking.
+* Migration patches (docs/migrations.md): the releases of an update that are breaking for the
+  module (``breaking_releases``) are looked up in the catalog's patches (``migrate.for_update``);
+  the patches found are applied after the bump (``bump_and_migrate``, also what apply runs), and
+  an update whose every breaking release is covered is *patched* (``RefPlan.patched``): it may
+  merge by itself only with ``automerge_patched_majors`` and when every step applied.
 * Branch, SHA, missing and interpolated refs, and references the references module could not
   resolve, are skipped with the reason.
 """
@@ -49,6 +54,7 @@ from catalog_ops.core.versions import (
     update_type,
 )
 from catalog_ops.errors import ReleaseError, UsageError
+from catalog_ops.migrate import Migration, MigrationResult, StepOutcome, apply_migrations, for_update
 from catalog_ops.refs import Reference, RefStatus, scan_files
 from catalog_ops.rollout.model import (
     Action,
@@ -149,6 +155,8 @@ class PlanOptions:
     # The time the plan is made (aware UTC; injected by tests): a chain's soak is measured against it.
     now: Any = dataclasses.field(default=None, compare=False)
     no_ceiling: str = "{module} is not used by the previous environment: nothing to promote"
+    # the catalog's migration patches at the rolled-out tag (docs/migrations.md)
+    migrations: tuple[Migration, ...] = ()
 
 
 def token_file(ref: Reference) -> str:
@@ -341,6 +349,13 @@ def plan_reference(ref: Reference, opts: PlanOptions, config: DependentConfig) -
         and m.breaking
         for r in spanned
     )
+    patches: tuple[str, ...] = ()
+    patched = False
+    if breaking and opts.migrations:
+        crossed = breaking_releases(spanned, module, current)
+        found, uncovered = for_update(opts.migrations, module_key(module), crossed)
+        patches = tuple(m.path for m in found)
+        patched = bool(crossed) and not uncovered
     plan = dataclasses.replace(
         base,
         target_version=target_written,
@@ -348,6 +363,8 @@ def plan_reference(ref: Reference, opts: PlanOptions, config: DependentConfig) -
         update=kind,
         urgency=Urgency.highest(r.urgency for r in spanned),
         breaking=breaking,
+        patches=patches,
+        patched=patched,
     )
     if not answer.needs_change:
         reason = answer.reason
@@ -359,6 +376,70 @@ def plan_reference(ref: Reference, opts: PlanOptions, config: DependentConfig) -
     else:
         address = opts.catalog_address if module == ROOT_MODULE else f"{opts.catalog_address}//{module}"
     return dataclasses.replace(plan, action=RefAction.BUMP, address=address)
+
+
+def breaking_releases(spanned: Sequence[CatalogRelease], module: str, current: Version) -> list[Version]:
+    """The releases among ``spanned`` (those that changed ``module``) that are breaking for it:
+    a major version step over the version before it in the update (``current`` for the first),
+    or release metadata marking the module breaking. Oldest first. Patches must cover each of
+    them for the update to count as patched (``migrate.for_update``)."""
+    out: list[Version] = []
+    prev = current
+    for r in sorted(spanned, key=lambda r: r.version):
+        marked = (
+            r.metadata is not None
+            and r.metadata_consistent(module)
+            and (m := r.metadata.modules.get(module)) is not None
+            and m.breaking
+        )
+        if marked or update_type(prev, r.version) is Level.MAJOR:
+            out.append(r.version)
+        prev = r.version
+    return out
+
+
+def bump_and_migrate(
+    files: Mapping[str, bytes],
+    bumps: Sequence[Bump],
+    refs: Sequence[RefPlan],
+    migrations: Sequence[Migration],
+) -> tuple[dict[str, bytes], list[BumpOutcome], tuple[str, ...], MigrationResult | None]:
+    """``bump_planned``, then the migration patches of the bumped references on the bumped
+    bytes (``migrate.apply_migrations``): what the plan computes and what apply commits.
+
+    Each reference of ``refs`` with ``patches`` gets exactly its patches (two references of one
+    module at different versions span different breaking releases); patches run in the order
+    the references list them (oldest release first). A patch path missing from ``migrations``
+    is reported as a skip (the plan is inconsistent).
+
+    Returns:
+        ``(changed, bump outcomes, errors, migration result or None when nothing is patched)``.
+    """
+    changed, outcomes, errors = bump_planned(files, bumps)
+    wanted: dict[tuple[str, int], tuple[str, ...]] = {
+        (r.path, r.line): r.patches for r in refs if r.action is RefAction.BUMP and r.patches
+    }
+    if not wanted:
+        return changed, outcomes, errors, None
+    by_path = {m.path: m for m in migrations}
+    order: list[str] = []
+    for paths in wanted.values():
+        order.extend(p for p in paths if p not in order)
+    missing = [p for p in order if p not in by_path]
+    work = {**files, **changed}
+    result = apply_migrations(
+        work,
+        [by_path[p] for p in order if p in by_path],
+        is_target=lambda m, ref: m.path in wanted.get((ref.path, ref.line), ()),
+    )
+    for p in missing:
+        result.outcomes.append(
+            StepOutcome(p, 0, "migration patch", p, 1, "skipped", "not in the plan's patches")
+        )
+    for path, data in result.changed.items():
+        changed[path] = data
+    changed = {p: c for p, c in changed.items() if files.get(p) != c}
+    return changed, outcomes, errors, result
 
 
 def plan_dependent(
@@ -468,16 +549,40 @@ def plan_dependent(
     top = max((r.update for r in live), default=Level.NONE)
     urgency = Urgency.highest(r.urgency for r in live)
     breaking = any(r.breaking for r in live)
+    inputs = _inputs(final, files)
+    migration: tuple[StepOutcome, ...] = ()
+    patched = False
+    if any(r.patches for r in live):
+        # the patches read and may edit other files of the module blocks' directories (output
+        # references, moved blocks) and Terragrunt units reading the unit's outputs
+        dirs = {posixpath.dirname(r.path) for r in live if r.patches}
+        inputs = tuple(
+            sorted(
+                set(inputs)
+                | {p for p in files if posixpath.dirname(p) in dirs}
+                | {p for p in files if posixpath.basename(p) == "terragrunt.hcl"}
+            )
+        )
+        read = {p: files[p] for p in inputs if p in files}
+        changed, _, _, migrated = bump_and_migrate(read, bumps, final, opts.migrations)
+        if migrated is not None:
+            migration = tuple(migrated.outcomes)
+            errors += tuple(e for e in migrated.errors if e not in errors)
+        patched = breaking and all(r.patched for r in live if r.breaking)
+    needs_hands = any(o.status == "skipped" for o in migration)
     return DependentPlan(
         action=Action.OPEN,
         refs=tuple(final),
         bumps=tuple(bumps),
         files=tuple(sorted(changed)),
-        inputs=_inputs(final, files),
+        inputs=inputs,
         update=top,
         urgency=urgency,
         breaking=breaking,
-        automerge=config.allows_automerge(urgency=urgency, update_type=top, breaking=breaking),
+        automerge=not needs_hands
+        and config.allows_automerge(urgency=urgency, update_type=top, breaking=breaking, patched=patched),
+        patched=patched,
+        migration=migration,
         **common,
     )
 
