@@ -58,6 +58,7 @@ from catalog_ops.errors import (
 from catalog_ops.forge.base import ApplyForge, Commit, FileChange, PullRequest, PullState, authored_by
 from catalog_ops.render.report import Outcome, OutcomeKind, Report
 from catalog_ops.rollout import gate
+from catalog_ops.rollout.locks import apply_locks
 from catalog_ops.rollout.model import Action, DependentPlan, Plan, RefAction, effective_automerge, module_name
 from catalog_ops.rollout.planner import bump_planned, stale_reason
 from catalog_ops.rollout.prtext import (
@@ -590,6 +591,7 @@ class _Apply:
         if stale is not None:
             return Outcome(subject=repo, kind=OutcomeKind.SKIPPED, reason=stale, url=pr.url if pr else None)
         changed, _outcomes, _errors = bump_planned(files, dep.bumps)
+        changed.update(apply_locks(files, dep.locks))  # the planned lock entries, same commit
         changed = {p: c for p, c in changed.items() if files.get(p) != c}
         if not changed:
             if pr is not None:

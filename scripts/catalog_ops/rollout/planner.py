@@ -55,6 +55,7 @@ from catalog_ops.rollout.model import (
     Bump,
     CatalogRelease,
     DependentPlan,
+    LockUpdate,
     RefAction,
     RefPlan,
 )
@@ -139,6 +140,10 @@ class PlanOptions:
     registry_modules: Mapping[str, str] = dataclasses.field(default_factory=dict)
     # (tag, module dir) -> does the directory exist in the catalog at that tag? None: unknown.
     module_exists: Callable[[str, str], bool | None] | None = dataclasses.field(default=None, compare=False)
+    # (files, refs, bumps) -> the lock-file entries the bumps need (``rollout.locks.plan_locks``).
+    locks: (
+        Callable[[Mapping[str, bytes], Sequence[RefPlan], Sequence[Bump]], tuple[LockUpdate, ...]] | None
+    ) = dataclasses.field(default=None, compare=False)
 
 
 def _identity(address: str) -> str:
@@ -432,12 +437,15 @@ def plan_dependent(
     top = max((r.update for r in live), default=Level.NONE)
     urgency = Urgency.highest(r.urgency for r in live)
     breaking = any(r.breaking for r in live)
+    locks = opts.locks(files, final, bumps) if opts.locks is not None else ()
+    lock_paths = {lk.path for lk in locks if lk.entry}
     return DependentPlan(
         action=Action.OPEN,
         refs=tuple(final),
         bumps=tuple(bumps),
-        files=tuple(sorted(changed)),
-        inputs=_inputs(final, files),
+        locks=locks,
+        files=tuple(sorted(set(changed) | lock_paths)),
+        inputs=tuple(sorted(set(_inputs(final, files)) | lock_paths)),
         update=top,
         urgency=urgency,
         breaking=breaking,
