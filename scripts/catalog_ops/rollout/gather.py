@@ -35,7 +35,7 @@ from catalog_ops.checks.results import CONFIG_FILE, load_config
 from catalog_ops.core import drift
 from catalog_ops.core.codeowners import CODEOWNERS_PATHS
 from catalog_ops.core.metadata import ReleaseMetadata, check_release_metadata, parse_release_metadata
-from catalog_ops.core.versions import TagScheme, parse_version
+from catalog_ops.core.versions import TagScheme, is_unstable, parse_version
 from catalog_ops.errors import ConfigError, ForgeError, NotFound, ReleaseError
 from catalog_ops.fanout.dependents import DependentSelection, list_dependents, registry_modules_for
 from catalog_ops.forge.base import Contents, PlanForge, Release, Repo, authored_by
@@ -168,7 +168,7 @@ def catalog_releases(
             CatalogRelease(
                 tag=ch.tag,
                 version=ch.version,
-                prerelease=(bool(rel.prerelease) if rel is not None else False) or ch.version.is_prerelease,
+                prerelease=(bool(rel.prerelease) if rel is not None else False) or is_unstable(ch.version),
                 url=rel.url if rel is not None and rel.url else (f"{html}/tree/{ch.tag}" if html else ""),
                 metadata=trusted_metadata(rel, identity=identity, tags=tags, problems=warnings)
                 if rel is not None
@@ -220,7 +220,7 @@ def releases_from_forge(
             CatalogRelease(
                 tag=rel.tag,
                 version=version,
-                prerelease=bool(rel.prerelease) or version.is_prerelease,
+                prerelease=bool(rel.prerelease) or is_unstable(version),
                 url=rel.url,
                 metadata=trusted_metadata(rel, identity=identity, tags=tags, problems=problems),
                 body=_bounded(rel.body or ""),

@@ -43,6 +43,7 @@ from catalog_ops.core.versions import (
     TagScheme,
     Urgency,
     Version,
+    is_unstable,
     parse_constraint,
     parse_version,
     update_constraint,
@@ -92,7 +93,7 @@ def choose_target(
         ceiling: the release being rolled out; newer releases are not considered.
         allow_major: False keeps the target within ``current.major``.
     """
-    scheme = TagScheme.of(current.prefix)
+    scheme = TagScheme.of_version(current)
     candidates = []
     for rel in releases:
         v = rel.version
@@ -100,7 +101,7 @@ def choose_target(
             continue
         if rel.prerelease:
             same_line = (v.major, v.minor, v.patch) == (current.major, current.minor, current.patch)
-            if not (current.is_prerelease and same_line):
+            if not (is_unstable(current) and same_line):
                 continue
         if not allow_major and v.major != current.major:
             continue
@@ -121,8 +122,8 @@ def spanned_releases(
         r
         for r in releases
         if current < r.version <= target
-        and TagScheme.of(current.prefix).owns(r.version)
-        and (not r.prerelease or r.version == target or current.is_prerelease)
+        and TagScheme.of_version(current).owns(r.version)
+        and (not r.prerelease or r.version == target or is_unstable(current))
     ]
     return sorted(out, key=lambda r: r.version)
 
@@ -160,7 +161,7 @@ def _registry_current(constraint: str) -> Version | None:
 
 
 def _release_of(releases: Sequence[CatalogRelease], version: Version) -> CatalogRelease | None:
-    scheme = TagScheme.of(version.prefix)
+    scheme = TagScheme.of_version(version)
     for r in releases:
         if r.version == version and scheme.owns(r.version):
             return r
@@ -262,7 +263,7 @@ def plan_reference(ref: Reference, opts: PlanOptions, config: DependentConfig) -
             r
             for r in opts.releases
             if current < r.version < target.version
-            and TagScheme.of(current.prefix).owns(r.version)
+            and TagScheme.of_version(current).owns(r.version)
             and not r.prerelease
             and (config.majors or r.version.major == current.major)
         ]
@@ -281,7 +282,7 @@ def plan_reference(ref: Reference, opts: PlanOptions, config: DependentConfig) -
                 "change the source by hand",
             )
         target = fallback
-    scheme = TagScheme.of(current.prefix)
+    scheme = TagScheme.of_version(current)
     in_scheme = [
         r.version
         for r in opts.releases
@@ -378,7 +379,7 @@ def plan_dependent(
     by_address: dict[tuple[str, str], RefPlan] = {}
     for r in to_bump:
         assert r.address is not None and r.target_version is not None
-        key = (r.address, TagScheme.of(r.target_version.prefix).key)
+        key = (r.address, TagScheme.of_version(r.target_version).key)
         prev = by_address.get(key)
         if prev is None or (prev.target_version is not None and r.target_version > prev.target_version):
             by_address[key] = r
@@ -387,7 +388,11 @@ def plan_dependent(
         assert r.target_version is not None
         v, scheme = r.target_version, TagScheme.from_key(scheme_key)
         release = next(
-            (rel for rel in opts.releases if rel.version == v and TagScheme.of(rel.version.prefix) == scheme),
+            (
+                rel
+                for rel in opts.releases
+                if rel.version == v and TagScheme.of_version(rel.version) == scheme
+            ),
             None,
         )
         bumps.append(
@@ -396,7 +401,7 @@ def plan_dependent(
                 module=r.module,
                 target=release.version if release else v,
                 tag=release.tag if release else str(v),
-                allow_prerelease=v.is_prerelease,
+                allow_prerelease=is_unstable(v),
                 scheme=scheme,
                 raise_floor=config.raise_floor,
             )
@@ -509,7 +514,7 @@ def movable(b: Bump) -> Callable[[Reference], bool]:
         v = parse_version(src.ref or "")
         if v is None:
             return True
-        wrong_scheme = b.scheme is not None and TagScheme.of(v.prefix) != b.scheme
+        wrong_scheme = b.scheme is not None and TagScheme.of_version(v) != b.scheme
         return not (wrong_scheme or v > target)
 
     return select
@@ -571,7 +576,7 @@ def stale_reason(files: Mapping[str, bytes], dep: DependentPlan) -> str | None:
             elif src.ref_kind is RefKind.SEMVER_TAG:
                 written = src.ref or ""
                 v = parse_version(written)
-                if v is not None and b.scheme is not None and TagScheme.of(v.prefix) != b.scheme:
+                if v is not None and b.scheme is not None and TagScheme.of_version(v) != b.scheme:
                     continue
             else:
                 continue
