@@ -13,6 +13,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from catalog_ops.catalog.config import DependentConfig
 from catalog_ops.core.sources import ProviderAddress
@@ -25,7 +27,7 @@ from catalog_ops.rollout.locks import (
     module_requirements,
     plan_locks,
 )
-from catalog_ops.rollout.model import Action, Plan
+from catalog_ops.rollout.model import Action, LockUpdate, Plan
 from catalog_ops.rollout.planner import PlanOptions, plan_dependent
 from catalog_ops.sweep.lockfile import LOCK_HEADER, LockError, hash_h1, read_lock, render_entry
 from fixtures.provider_mirror import PROVIDER, Mirror, package, serve, terraform_lock
@@ -342,7 +344,7 @@ def required(**providers: str) -> str:
 
 
 V100 = required(time="0.14.1")
-V110 = required(time=">= 0.14.2", clock="~> 0.14.0")
+V110 = required(time=">= 0.14.2, < 1", clock="~> 0.14")  # not canonical: terraform normalises
 
 
 def release_with(w: RolloutWorld, tag: str, versions_tf: str) -> None:
@@ -444,3 +446,47 @@ def test_without_a_mirror_the_pr_names_the_lock_file(rollout_world: RolloutWorld
         in pr.body
     )
     assert w.read("acme/app", "stack/.terraform.lock.hcl", plan.branch) == lock
+
+
+# --------------------------------------------------------------------------- properties
+POOL = [
+    f"registry.terraform.io/{ns}/{t}" for ns in ("acme", "hashicorp") for t in ("aws", "clock", "time", "zz")
+]
+hash_lists = st.lists(st.sampled_from(["h1:a=", "h1:b=", "zh:00", "zh:ff"]), min_size=1, max_size=3)
+versions_st = st.sampled_from(["0.1.0", "1.2.3", "2.0.0"])
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    present=st.lists(st.sampled_from(POOL), unique=True, max_size=4),
+    provider=st.sampled_from(POOL),
+    version=versions_st,
+    hashes=hash_lists,
+    constraints=st.sampled_from([None, ">= 0.1.0", "~> 1.2"]),
+    old_hashes=hash_lists,
+)
+def test_lock_edits_byte_exact_and_idempotent(
+    present: list[str],
+    provider: str,
+    version: str,
+    hashes: list[str],
+    constraints: str | None,
+    old_hashes: list[str],
+) -> None:
+    blocks = [render_entry(a, "0.0.1", None, old_hashes) for a in sorted(present)]
+    text = lock_file(*blocks) if blocks else ""
+    entry = render_entry(provider, version, constraints, hashes)
+    lk = LockUpdate(path=".terraform.lock.hcl", provider=provider, version=version, entry=entry)
+    files = {".terraform.lock.hcl": text.encode()}
+    changed = apply_locks(files, [lk])
+    new = changed.get(".terraform.lock.hcl", files[".terraform.lock.hcl"]).decode()
+    entries = read_lock(new)
+    assert [e.address for e in entries] == sorted({*present, provider})  # Terraform's order
+    for e in entries:
+        block = new[e.span[0] : e.span[1]]
+        if e.address == provider:
+            assert block == entry
+        else:
+            assert block in blocks  # every other block byte-identical
+    assert new.startswith(LOCK_HEADER) and new.endswith("}\n") and "\n\n\n" not in new
+    assert apply_locks({".terraform.lock.hcl": new.encode()}, [lk]) == {}  # twice is once

@@ -37,6 +37,7 @@ from typing import Protocol
 from urllib.parse import urljoin
 
 import requests
+import semver
 
 from catalog_ops.core.edits import Edit
 from catalog_ops.core.sources import ProviderAddress
@@ -304,12 +305,16 @@ def listed_platforms(
     ``h1:`` hashes (downloads stop once every ``h1:`` is accounted for). ``cache``: URL -> h1.
 
     Raises:
-        LockError: the source failed, or an ``h1:`` hash matches no package (then the entry's
-            platforms are unknown and nothing is rewritten).
+        LockError: the source failed, the locked version is not a semver.org version, or an
+            ``h1:`` hash matches no package (then the entry's platforms are unknown and nothing
+            is rewritten).
     """
     wanted = {h for h in entry.hashes if h.startswith("h1:")}
     if not wanted or entry.version is None:
         return []
+    if not semver.Version.is_valid(entry.version):
+        # The file is someone else's text: only a version goes into a mirror URL.
+        raise LockError(f"the locked version {entry.version!r} of {provider} is not a version")
     found: list[str] = []
     for platform, url in sorted(source.archives(provider, entry.version).items()):
         if url not in cache:
