@@ -490,3 +490,15 @@ def test_lock_edits_byte_exact_and_idempotent(
             assert block in blocks  # every other block byte-identical
     assert new.startswith(LOCK_HEADER) and new.endswith("}\n") and "\n\n\n" not in new
     assert apply_locks({".terraform.lock.hcl": new.encode()}, [lk]) == {}  # twice is once
+
+
+def test_a_bad_catalog_config_is_named_in_the_pr(rollout_world: RolloutWorld) -> None:
+    w = rollout_world
+    w.push(CATALOG, {".catalog-ops.yml": "sweep:\n  provider_mirorr: https://x/\n"})
+    release_with(w, "v1.0.0", V100)
+    w.dependent("app", {"main.tf": net(), ".terraform.lock.hcl": lock_file(time_entry("0.14.1", "0.14.1"))})
+    release_with(w, "v1.1.0", V110)
+    dep = dependent_of(w.plan(), "acme/app")
+    assert dep.action is Action.OPEN and dep.locks
+    for lk in dep.locks:
+        assert lk.entry is None and "acme/infrastructure-modules:.catalog-ops.yml:2:" in (lk.reason or ""), lk

@@ -591,7 +591,8 @@ class _Apply:
         if stale is not None:
             return Outcome(subject=repo, kind=OutcomeKind.SKIPPED, reason=stale, url=pr.url if pr else None)
         changed, _outcomes, _errors = bump_planned(files, dep.bumps)
-        changed.update(apply_locks(files, dep.locks))  # the planned lock entries, same commit
+        if changed:  # the planned lock entries go with the bumps, in the same commit
+            changed.update(apply_locks(files, dep.locks))
         changed = {p: c for p, c in changed.items() if files.get(p) != c}
         if not changed:
             if pr is not None:

@@ -573,7 +573,9 @@ def build_plan(
 
     url = forge.clone_url(catalog)
     auth = getattr(forge, "git_auth_env", None)
-    catalog_at = CatalogAtTags(url, env=auth(url) if callable(auth) else None)
+    catalog_at = CatalogAtTags(
+        url, env=auth(url) if callable(auth) else None, name=f"{catalog}:{CONFIG_FILE}"
+    )
     lock_cache: dict[str, str] = {}
     lock_guard = threading.Lock()
 

@@ -156,6 +156,7 @@ class CatalogAtTags:
         clone_url: the catalog's URL without credentials (``forge.clone_url``).
         env: extra git environment (the forge's ``git_auth_env``), kept in memory only.
         source_factory: mirror base URL -> ``LockSource`` (tests pass one trusting their CA).
+        name: how errors name the catalog's config file (``acme/modules:.catalog-ops.yml``).
     """
 
     def __init__(
@@ -164,7 +165,9 @@ class CatalogAtTags:
         *,
         env: Mapping[str, str] | None = None,
         source_factory: Callable[[str], LockSource] = MirrorSource,
+        name: str = CONFIG_FILE,
     ) -> None:
+        self.name = name
         self.clone_url = clone_url
         self.env = env
         self.source_factory = source_factory
@@ -240,7 +243,7 @@ class CatalogAtTags:
             try:
                 history = self._clone()
                 raw = gitutil.read_blob(history.git_dir, "HEAD", CONFIG_FILE)
-                url = parse_sweep_config(raw, CONFIG_FILE).provider_mirror if raw else None
+                url = parse_sweep_config(raw, self.name).provider_mirror if raw else None
                 self._source = self.source_factory(url) if url else ""
             except (ConfigError, UsageError) as exc:
                 self._source = f"{exc}"
