@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -503,3 +504,33 @@ def test_a_bad_catalog_config_is_named_in_the_pr(rollout_world: RolloutWorld) ->
     assert dep.action is Action.OPEN and dep.locks
     for lk in dep.locks:
         assert lk.entry is None and "acme/infrastructure-modules:.catalog-ops.yml:2:" in (lk.reason or ""), lk
+
+
+def test_batched_plan_on_github_reads_lock_files(github_emulator: Any) -> None:
+    # GitHub's batched reads (forge.github.batch) fetch lock files beside the candidate files;
+    # the module's requirements come from a clone of the catalog over git (with the forge's auth).
+    from catalog_ops.fanout.dependents import DependentSelection
+    from catalog_ops.forge.github import GitHubForge
+    from catalog_ops.rollout.gather import build_plan
+
+    emu = github_emulator
+    emu.create_repo(CATALOG, files={"modules/network/versions.tf": V100.encode()})
+    forge = GitHubForge(api_url=emu.api_url, token=emu.token, write_interval=0.0)
+    for tag in ("v1.0.0", "v1.1.0"):
+        if tag == "v1.1.0":
+            emu.push(CATALOG, "main", {"modules/network/versions.tf": V110}, message="feat: providers")
+        sha = forge.branch_sha(CATALOG, "main")
+        assert sha
+        forge.create_tag(CATALOG, name=tag, sha=sha, message=tag)
+        forge.create_release(CATALOG, tag=tag, name=tag, body=f"{tag}\n")
+    lock = lock_file(time_entry("0.14.1", "0.14.1"))
+    emu.create_repo(
+        "acme/app", files={"live/main.tf": net().encode(), "live/.terraform.lock.hcl": lock.encode()}
+    )
+    plan = build_plan(forge, catalog=CATALOG, selection=DependentSelection(org="acme"))
+    dep = dependent_of(plan, "acme/app")
+    assert dep.action is Action.OPEN
+    assert {(lk.path, lk.provider, lk.current, lk.reason) for lk in dep.locks} == {
+        ("live/.terraform.lock.hcl", TIME, "0.14.1", NO_MIRROR),
+        ("live/.terraform.lock.hcl", CLOCK, None, NO_MIRROR),
+    }
