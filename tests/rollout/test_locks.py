@@ -37,6 +37,7 @@ from fixtures.rollout import ADDRESS, CATALOG, GIT, RolloutWorld, catalog_releas
 TIME = PROVIDER
 CLOCK = "registry.terraform.io/hashicorp/clock"
 RANDOM = "registry.terraform.io/hashicorp/random"
+TOFU_TIME = "registry.opentofu.org/hashicorp/time"
 PLATFORMS = ("darwin_arm64", "linux_amd64")
 
 
@@ -171,6 +172,24 @@ def plan_with(files: Mapping[str, str], catalog: FakeCatalog) -> tuple[dict[str,
                     None,
                     "0.14.2",
                     render_entry(CLOCK, "0.14.2", "~> 0.14.0", SOURCE.h1("clock", "0.14.2")),
+                )
+            },
+        ),
+        (
+            "a lock file OpenTofu wrote: providers without a host are registry.opentofu.org's",
+            {
+                "main.tf": net(),
+                ".terraform.lock.hcl": lock_file(
+                    render_entry(TOFU_TIME, "0.14.1", "0.14.1", SOURCE.h1("time", "0.14.1"))
+                ),
+            },
+            NEW_REQS,
+            SOURCE,
+            {
+                TOFU_TIME: (
+                    "0.14.1",
+                    "0.14.2",
+                    render_entry(TOFU_TIME, "0.14.2", ">= 0.14.2", SOURCE.h1("time", "0.14.2")),
                 )
             },
         ),

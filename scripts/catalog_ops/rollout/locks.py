@@ -7,6 +7,9 @@ adds) that provider's entry in the same commit, as ``terraform providers lock`` 
 
 Rules:
 
+- *OpenTofu*: in a lock file OpenTofu wrote (entries on ``registry.opentofu.org``, none on
+  ``registry.terraform.io``), providers written without a host are OpenTofu's default
+  registry's, as ``tofu providers lock`` records them.
 - *Which lock file*: the ``.terraform.lock.hcl`` committed in the directory of the reference
   (a root module's ``*.tf``; a Terragrunt unit's ``terragrunt.hcl``). Terraform keeps the lock
   file in the working directory of the root module ("Dependency Lock File",
@@ -49,7 +52,7 @@ from typing import Protocol
 
 from catalog_ops import gitutil
 from catalog_ops.core.edits import Edit, apply_edits
-from catalog_ops.core.sources import ProviderAddress, SourceKind, parse_provider_address
+from catalog_ops.core.sources import DEFAULT_REGISTRY, ProviderAddress, SourceKind, parse_provider_address
 from catalog_ops.core.versions import Version, is_unstable, parse_constraint, parse_version
 from catalog_ops.errors import CatalogOpsError, ConfigError, ReleaseError, UsageError
 from catalog_ops.refs import RefKindOfEntry, scan_files
@@ -74,6 +77,7 @@ from catalog_ops.sweep.lockfile import (
 Requirements = Mapping[str, tuple[str, ...]]
 
 CONFIG_FILE = ".catalog-ops.yml"
+OPENTOFU_REGISTRY = "registry.opentofu.org"
 _TF_SUFFIXES = (".tf", ".tf.json", ".tofu", ".tofu.json")
 NO_MIRROR = (
     "no provider mirror to compute it from: set sweep.provider_mirror in the catalog's .catalog-ops.yml"
@@ -282,6 +286,22 @@ def _own_constraints(files: Mapping[str, bytes], d: str) -> dict[str, list[str]]
     return out
 
 
+def _written_by_opentofu(entries: Sequence[LockEntry]) -> bool:
+    """True for a lock file OpenTofu wrote: its entries are on OpenTofu's default registry
+    (``registry.opentofu.org``) and none on Terraform's. A provider address without a host means
+    the CLI's default registry (OpenTofu "Provider Registry Protocol", "Provider Addresses":
+    https://opentofu.org/docs/internals/provider-registry-protocol/), so ``hashicorp/time`` is
+    ``registry.opentofu.org/hashicorp/time`` in such a file."""
+    hosts = {e.address.split("/", 1)[0] for e in entries}
+    return OPENTOFU_REGISTRY in hosts and DEFAULT_REGISTRY not in hosts
+
+
+def _on_opentofu(address: str) -> str:
+    """``address`` with Terraform's default registry host replaced by OpenTofu's."""
+    host, _, rest = address.partition("/")
+    return f"{OPENTOFU_REGISTRY}/{rest}" if host == DEFAULT_REGISTRY else address
+
+
 def _admits_all(constraints: Iterable[str], version: Version) -> bool:
     return all(parse_constraint(c).admits(version) for c in constraints)
 
@@ -351,6 +371,9 @@ def plan_locks(
         except LockError as exc:
             out.append(LockUpdate(path=lock, provider="*", reason=str(exc)))
             continue
+        if _written_by_opentofu(entries):
+            needs = {_on_opentofu(p): n for p, n in needs.items()}
+            wanted = {_on_opentofu(p) for p in wanted}
         updates: list[LockUpdate] = []
         for provider in sorted(wanted):
             updates.append(_plan_entry(lock, text, entries, provider, needs[provider], catalog, cache))
