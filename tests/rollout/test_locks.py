@@ -351,6 +351,7 @@ def mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mirror]:
         ["0.14.1", "0.14.2"],
         [*TF_PLATFORMS, "windows_amd64"],
         ("time", "clock"),
+        ("registry.terraform.io", "registry.opentofu.org"),
     )
     yield next(gen)
     gen.close()
@@ -380,29 +381,40 @@ def release_with(w: RolloutWorld, tag: str, versions_tf: str) -> None:
     w.forge.create_release(CATALOG, tag=tag, name=tag, body=f"Release {tag}\n")
 
 
-def terraform_lock_for(tmp: Path, versions_tf: str, lock: str, mirror: Mirror, name: str) -> str:
-    """What terraform writes: the dependent's configuration with the module as a local copy."""
+def terraform_lock_for(
+    tmp: Path, versions_tf: str, lock: str, mirror: Mirror, name: str, binary: str = "terraform"
+) -> str:
+    """What terraform (or tofu) writes: the dependent's configuration with the module as a local copy."""
     work, home = tmp / name, tmp / f"{name}-home"
     (work / "net").mkdir(parents=True)
     home.mkdir()
     (work / "main.tf").write_text('module "net" {\n  source = "./net"\n}\n')
     (work / "net" / "versions.tf").write_text(versions_tf)
     (work / ".terraform.lock.hcl").write_text(lock)
-    return terraform_lock(work, mirror, TF_PLATFORMS, home, modules=True)
+    return terraform_lock(work, mirror, TF_PLATFORMS, home, modules=True, binary=binary)
 
 
+@pytest.mark.parametrize(
+    ("binary", "host"), [("terraform", "registry.terraform.io"), ("tofu", "registry.opentofu.org")]
+)
 def test_rollout_writes_the_lock_file_terraform_writes(
-    rollout_world: RolloutWorld, mirror: Mirror, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    rollout_world: RolloutWorld,
+    mirror: Mirror,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    binary: str,
+    host: str,
 ) -> None:
     w = rollout_world
+    time_, clock, random_ = (f"{host}/hashicorp/{t}" for t in ("time", "clock", "random"))
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(mirror.ca))
     w.push(CATALOG, {".catalog-ops.yml": f"sweep:\n  provider_mirror: {mirror.url}\n"})
     release_with(w, "v1.0.0", V100)
-    # The dependent as terraform left it on v1.0.0: time 0.14.1 locked for two platforms, plus
-    # an entry of a provider the rollout does not touch.
-    random = render_entry(RANDOM, "3.6.0", None, ["h1:abc="])
-    old_lock = terraform_lock_for(tmp_path, V100, lock_file(random), mirror, "old")
-    assert 'version     = "0.14.1"' in old_lock
+    # The dependent as terraform / tofu left it on v1.0.0: time 0.14.1 locked for two platforms,
+    # plus an entry of a provider the rollout does not touch.
+    random = render_entry(random_, "3.6.0", None, ["h1:abc="])
+    old_lock = terraform_lock_for(tmp_path, V100, lock_file(random), mirror, "old", binary)
+    assert 'version     = "0.14.1"' in old_lock and f'provider "{time_}"' in old_lock
     w.dependent("app", {"main.tf": net(), ".terraform.lock.hcl": old_lock})
     w.dependent(
         "units",
@@ -425,21 +437,21 @@ def test_rollout_writes_the_lock_file_terraform_writes(
 
     # terraform, on the new configuration, from the old lock file without the time entry (it
     # refuses a locked version outside the constraints; `init -upgrade` drops it first)
-    entry = next(e for e in read_lock(old_lock) if e.address == TIME)
+    entry = next(e for e in read_lock(old_lock) if e.address == time_)
     expected = terraform_lock_for(
-        tmp_path, V110, old_lock[: entry.span[0]].rstrip("\n") + "\n", mirror, "new"
+        tmp_path, V110, old_lock[: entry.span[0]].rstrip("\n") + "\n", mirror, "new", binary
     )
-    assert 'provider "registry.terraform.io/hashicorp/clock"' in expected
+    assert f'provider "{clock}"' in expected
     branch = plan.branch
     assert w.read("acme/app", ".terraform.lock.hcl", branch) == expected
     assert w.read("acme/units", "live/net/.terraform.lock.hcl", branch) == expected
     # unchanged entries byte-identical; one commit holds the ref and the lock file
     written = w.read("acme/app", ".terraform.lock.hcl", branch)
-    assert random in written and written.index(CLOCK) < written.index(random) < written.index(f'"{TIME}"')
+    assert random in written and written.index(clock) < written.index(random) < written.index(f'"{time_}"')
     assert "?ref=v1.1.0" in w.read("acme/app", "main.tf", branch)
     pr = w.forge.find_open_pull("acme/app", branch)
     assert pr is not None and "provider lock entries" in (pr.body or "")
-    assert "`registry.terraform.io/hashicorp/clock`" in (pr.body or "")
+    assert f"`{clock}`" in (pr.body or "")
 
     # A rerun converges: nothing new to write.
     again = w.apply(Plan.from_json(w.plan().to_json()))
