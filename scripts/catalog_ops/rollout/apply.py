@@ -58,6 +58,7 @@ from catalog_ops.errors import (
 from catalog_ops.forge.base import ApplyForge, Commit, FileChange, PullRequest, PullState, authored_by
 from catalog_ops.render.report import Outcome, OutcomeKind, Report
 from catalog_ops.rollout import gate
+from catalog_ops.rollout.locks import apply_locks
 from catalog_ops.rollout.model import (
     Action,
     DependentPlan,
@@ -622,6 +623,8 @@ class _Apply:
         changed, _outcomes, _errors, migrated = bump_and_migrate(
             files, dep.bumps, dep.refs, self.plan.migrations
         )
+        if changed:  # the planned lock entries go with the bumps, in the same commit
+            changed.update(apply_locks(files, dep.locks))
         changed = {p: c for p, c in changed.items() if files.get(p) != c}
         if migrated is not None and tuple(migrated.outcomes) != dep.migration:
             # the patches would do something else on this base than the plan (and its PR body) says

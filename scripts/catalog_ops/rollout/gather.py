@@ -36,7 +36,7 @@ from catalog_ops.checks.results import CONFIG_FILE, load_config
 from catalog_ops.core import drift
 from catalog_ops.core.codeowners import CODEOWNERS_PATHS
 from catalog_ops.core.metadata import ReleaseMetadata, check_release_metadata, parse_release_metadata
-from catalog_ops.core.versions import TagScheme, parse_version
+from catalog_ops.core.versions import TagScheme, is_unstable, parse_version
 from catalog_ops.errors import ConfigError, ForgeError, NotFound, ReleaseError
 from catalog_ops.fanout.dependents import DependentSelection, list_dependents, registry_modules_for
 from catalog_ops.forge.base import (
@@ -55,13 +55,17 @@ from catalog_ops.refs import is_candidate_path
 from catalog_ops.release.changes import changelog_sections, version_changes
 from catalog_ops.release.history import GitHistory
 from catalog_ops.rollout.chain import EnvFacts, chain_branches, plan_chain
+from catalog_ops.rollout.locks import CatalogAtTags, is_lock_path, plan_locks
 from catalog_ops.rollout.model import (
     MAX_BODY,
     Action,
+    Bump,
     CatalogRelease,
     DependentPlan,
+    LockUpdate,
     Plan,
     RefAction,
+    RefPlan,
     branch_name,
 )
 from catalog_ops.rollout.planner import PlanOptions, plan_dependent, select_release
@@ -197,7 +201,7 @@ def catalog_releases(
             CatalogRelease(
                 tag=ch.tag,
                 version=ch.version,
-                prerelease=(bool(rel.prerelease) if rel is not None else False) or ch.version.is_prerelease,
+                prerelease=(bool(rel.prerelease) if rel is not None else False) or is_unstable(ch.version),
                 url=rel.url if rel is not None and rel.url else (f"{html}/tree/{ch.tag}" if html else ""),
                 metadata=trusted_metadata(rel, identity=identity, tags=tags, problems=warnings)
                 if rel is not None
@@ -249,7 +253,7 @@ def releases_from_forge(
             CatalogRelease(
                 tag=rel.tag,
                 version=version,
-                prerelease=bool(rel.prerelease) or version.is_prerelease,
+                prerelease=bool(rel.prerelease) or is_unstable(version),
                 url=rel.url,
                 metadata=trusted_metadata(rel, identity=identity, tags=tags, problems=problems),
                 body=_bounded(rel.body or ""),
@@ -321,7 +325,8 @@ def scan_dependent(
     budget: Budget | None = None,
 ) -> DependentPlan:
     """Plan one dependent by reading it through the forge: one tree listing, the config file if
-    present, then only candidate files (``refs.is_candidate_path`` and the config's ``paths``).
+    present, then only candidate files (``refs.is_candidate_path`` and the config's ``paths``)
+    and dependency lock files (``rollout.locks``).
     Then look for an open rollout PR when there is something to do or to close.
 
     Never raises for a per-repo problem: returns a ``skip`` plan with the reason (forge errors,
@@ -355,7 +360,9 @@ def scan_dependent(
                 tree = forge.list_tree(name, base)
             except NotFound:
                 return skip(f"base branch {base!r} from {cfg_path} does not exist")
-        candidates = sorted(p for p in tree if is_candidate_path(p) and config.scans_path(p))
+        candidates = sorted(
+            p for p in tree if (is_candidate_path(p) or is_lock_path(p)) and config.scans_path(p)
+        )
         if len(candidates) > budget.max_files:
             return skip(
                 f"{len(candidates)} candidate files exceed the budget of {budget.max_files} per dependent; "
@@ -558,7 +565,9 @@ def plan_batched(
             continue
         tree = list(snap.paths or {})
         cfg = config_path_in(tree)
-        paths = sorted({p for p in tree if is_candidate_path(p)} | ({cfg} if cfg else set()))
+        paths = sorted(
+            {p for p in tree if is_candidate_path(p) or is_lock_path(p)} | ({cfg} if cfg else set())
+        )
         per_repo[name] = paths
         for p in paths:
             wanted.append((name, snap.head, p))
@@ -661,6 +670,21 @@ def build_plan(
             return None
         return module_key(module) == ROOT_MODULE or module_key(module) in known
 
+    url = forge.clone_url(catalog)
+    auth = getattr(forge, "git_auth_env", None)
+    catalog_at = CatalogAtTags(
+        url, env=auth(url) if callable(auth) else None, name=f"{catalog}:{CONFIG_FILE}"
+    )
+    lock_cache: dict[str, str] = {}
+    lock_guard = threading.Lock()
+
+    def locks(
+        files: Mapping[str, bytes], refs: Sequence[RefPlan], bumps: Sequence[Bump]
+    ) -> tuple[LockUpdate, ...]:
+        """The lock-file entries of one dependent (``rollout.locks``; one clone, one hash cache)."""
+        with lock_guard:
+            return plan_locks(files, refs, bumps, catalog_at, cache=lock_cache)
+
     opts = PlanOptions(
         catalog=catalog,
         catalog_address=address,
@@ -671,6 +695,7 @@ def build_plan(
         module_exists=module_exists,
         now=now or _dt.datetime.now(_dt.UTC),
         migrations=tuple(migrations),
+        locks=locks,
     )
     branch = branch_name(catalog)
     listing = list_dependents(forge, catalog, selection)
@@ -701,6 +726,7 @@ def build_plan(
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, selection.concurrency)) as pool:
             for d in pool.map(one, listing.repos):
                 results[d.repo] = d
+    catalog_at.close()  # on an exception, TemporaryDirectory's finaliser removes the clone
     all_deps = sorted([*results.values(), *skipped], key=lambda d: d.repo)
     compares: dict[str, str] = {}
     for d in all_deps:

@@ -442,6 +442,57 @@ class Chain:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class LockUpdate:
+    """One provider entry of a dependent's ``.terraform.lock.hcl`` that the rollout's module
+    updates need moved or added (``rollout.locks``; docs/rollout.md "Provider lock files").
+
+    Attributes:
+        path: the lock file (``live/prod/.terraform.lock.hcl``).
+        provider: provider address ``HOST/NAMESPACE/TYPE``.
+        current: the version locked now (None: the provider is not in the lock file).
+        version: the version the entry moves to; None when it could not be computed (then
+            ``reason`` says why and the PR asks for ``terraform providers lock``).
+        entry: the ``provider`` block as ``terraform providers lock`` writes it (None with
+            ``version``); apply puts exactly these bytes in the file.
+        needed_by: what requires it, ``"modules/x v1.1.0: >= 0.14.2"`` each.
+        reason: why the entry could not be computed (None when ``entry`` is set).
+    """
+
+    path: str
+    provider: str
+    current: str | None = None
+    version: str | None = None
+    entry: str | None = None
+    needed_by: tuple[str, ...] = ()
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict (plan schema 1, ``dependents[].locks[]``)."""
+        return {
+            "path": self.path,
+            "provider": self.provider,
+            "current": self.current,
+            "version": self.version,
+            "entry": self.entry,
+            "needed_by": list(self.needed_by),
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LockUpdate:
+        """Inverse of ``to_json``. Raises KeyError on a wrong shape."""
+        return cls(
+            path=str(data["path"]),
+            provider=str(data["provider"]),
+            current=data.get("current"),
+            version=data.get("version"),
+            entry=data.get("entry"),
+            needed_by=tuple(str(x) for x in data.get("needed_by") or ()),
+            reason=data.get("reason"),
+        )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class DependentPlan:
     """Everything apply needs for one dependent repository.
 
@@ -468,6 +519,7 @@ class DependentPlan:
         patched: breaking, and every breaking reference is ``RefPlan.patched``.
         migration: what the migration patches did in this dependent (``migrate.StepOutcome``,
             in order); apply redoes them on the base it finds and re-plans when they differ.
+        locks: lock-file entries the updates need (``LockUpdate``; ``rollout.locks``).
     """
 
     repo: str
@@ -504,6 +556,8 @@ class DependentPlan:
         """Some migration step could not be applied somewhere (docs/migrations.md)."""
         return any(o.status == "skipped" for o in self.migration)
 
+    locks: tuple[LockUpdate, ...] = ()
+
     @property
     def weight(self) -> int:
         """Relative apply cost used for sharding (work items only)."""
@@ -516,7 +570,7 @@ class DependentPlan:
     def digest(self) -> str:
         """Stable hash of what the PR should contain (bumps and the references they touch);
         stored in the PR marker so a rerun recognises an up-to-date PR without reading files."""
-        payload = {
+        payload: dict[str, Any] = {
             "bumps": sorted((b.address, b.to) for b in self.bumps),
             "refs": sorted(
                 (r.written_in, r.line, r.current or "", r.target or "")
@@ -530,6 +584,10 @@ class DependentPlan:
         patches = sorted((r.written_in, r.line, list(r.patches)) for r in self.refs if r.patches)
         if patches:  # only then: digests of plans without patches stay as they were
             payload["patches"] = patches
+        if self.locks:  # only then, so digests of plans without lock updates stay as they were
+            payload["locks"] = sorted(
+                (lk.path, lk.provider, lk.version or "", lk.entry or "") for lk in self.locks
+            )
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
     def to_json(self) -> dict[str, Any]:
@@ -554,6 +612,7 @@ class DependentPlan:
             "files_scanned": self.files_scanned,
             "codeowners": self.codeowners,
             "head": self.head,
+            "locks": [lk.to_json() for lk in self.locks],
             "digest": self.digest() if self.bumps else None,
             **({} if self.chain is None else {"chain": self.chain.to_json()}),
             **(
@@ -589,6 +648,7 @@ class DependentPlan:
             chain=Chain.from_json(data["chain"]) if data.get("chain") else None,
             patched=bool(data.get("patched", False)),
             migration=tuple(StepOutcome(**o) for o in data.get("migration") or ()),
+            locks=tuple(LockUpdate.from_json(lk) for lk in data.get("locks") or ()),
         )
 
 

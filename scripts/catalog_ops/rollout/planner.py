@@ -48,6 +48,7 @@ from catalog_ops.core.versions import (
     TagScheme,
     Urgency,
     Version,
+    is_unstable,
     parse_constraint,
     parse_version,
     update_constraint,
@@ -61,6 +62,7 @@ from catalog_ops.rollout.model import (
     Bump,
     CatalogRelease,
     DependentPlan,
+    LockUpdate,
     RefAction,
     RefPlan,
 )
@@ -97,7 +99,7 @@ def choose_target(
         ceiling: the release being rolled out; newer releases are not considered.
         allow_major: False keeps the target within ``current.major``.
     """
-    scheme = TagScheme.of(current.prefix)
+    scheme = TagScheme.of_version(current)
     candidates = []
     for rel in releases:
         v = rel.version
@@ -105,7 +107,7 @@ def choose_target(
             continue
         if rel.prerelease:
             same_line = (v.major, v.minor, v.patch) == (current.major, current.minor, current.patch)
-            if not (current.is_prerelease and same_line):
+            if not (is_unstable(current) and same_line):
                 continue
         if not allow_major and v.major != current.major:
             continue
@@ -126,8 +128,8 @@ def spanned_releases(
         r
         for r in releases
         if current < r.version <= target
-        and TagScheme.of(current.prefix).owns(r.version)
-        and (not r.prerelease or r.version == target or current.is_prerelease)
+        and TagScheme.of_version(current).owns(r.version)
+        and (not r.prerelease or r.version == target or is_unstable(current))
     ]
     return sorted(out, key=lambda r: r.version)
 
@@ -157,6 +159,10 @@ class PlanOptions:
     no_ceiling: str = "{module} is not used by the previous environment: nothing to promote"
     # the catalog's migration patches at the rolled-out tag (docs/migrations.md)
     migrations: tuple[Migration, ...] = ()
+    # (files, refs, bumps) -> the lock-file entries the bumps need (``rollout.locks.plan_locks``).
+    locks: (
+        Callable[[Mapping[str, bytes], Sequence[RefPlan], Sequence[Bump]], tuple[LockUpdate, ...]] | None
+    ) = dataclasses.field(default=None, compare=False)
 
 
 def token_file(ref: Reference) -> str:
@@ -181,7 +187,7 @@ def _registry_current(constraint: str) -> Version | None:
 
 
 def _release_of(releases: Sequence[CatalogRelease], version: Version) -> CatalogRelease | None:
-    scheme = TagScheme.of(version.prefix)
+    scheme = TagScheme.of_version(version)
     for r in releases:
         if r.version == version and scheme.owns(r.version):
             return r
@@ -288,7 +294,7 @@ def plan_reference(ref: Reference, opts: PlanOptions, config: DependentConfig) -
             r
             for r in opts.releases
             if current < r.version < target.version
-            and TagScheme.of(current.prefix).owns(r.version)
+            and TagScheme.of_version(current).owns(r.version)
             and not r.prerelease
             and (config.majors or r.version.major == current.major)
         ]
@@ -314,7 +320,7 @@ def plan_reference(ref: Reference, opts: PlanOptions, config: DependentConfig) -
             reason=f"the previous environment runs {ceiling}, which is not a release this reference "
             "can move to (tag scheme, pre-release or majors: false)",
         )
-    scheme = TagScheme.of(current.prefix)
+    scheme = TagScheme.of_version(current)
     in_scheme = [
         r.version
         for r in opts.releases
@@ -489,7 +495,7 @@ def plan_dependent(
     by_address: dict[tuple[str, str], RefPlan] = {}
     for r in to_bump:
         assert r.address is not None and r.target_version is not None
-        key = (r.address, TagScheme.of(r.target_version.prefix).key)
+        key = (r.address, TagScheme.of_version(r.target_version).key)
         prev = by_address.get(key)
         if prev is None or (prev.target_version is not None and r.target_version > prev.target_version):
             by_address[key] = r
@@ -498,7 +504,11 @@ def plan_dependent(
         assert r.target_version is not None
         v, scheme = r.target_version, TagScheme.from_key(scheme_key)
         release = next(
-            (rel for rel in opts.releases if rel.version == v and TagScheme.of(rel.version.prefix) == scheme),
+            (
+                rel
+                for rel in opts.releases
+                if rel.version == v and TagScheme.of_version(rel.version) == scheme
+            ),
             None,
         )
         bumps.append(
@@ -507,7 +517,7 @@ def plan_dependent(
                 module=r.module,
                 target=release.version if release else v,
                 tag=release.tag if release else str(v),
-                allow_prerelease=v.is_prerelease,
+                allow_prerelease=is_unstable(v),
                 scheme=scheme,
                 raise_floor=config.raise_floor,
                 files=scope_files,
@@ -570,12 +580,15 @@ def plan_dependent(
             errors += tuple(e for e in migrated.errors if e not in errors)
         patched = breaking and all(r.patched for r in live if r.breaking)
     needs_hands = any(o.status == "skipped" for o in migration)
+    locks = opts.locks(files, final, bumps) if opts.locks is not None else ()
+    lock_paths = {lk.path for lk in locks if lk.entry}
     return DependentPlan(
         action=Action.OPEN,
         refs=tuple(final),
         bumps=tuple(bumps),
-        files=tuple(sorted(changed)),
-        inputs=inputs,
+        locks=locks,
+        files=tuple(sorted(set(changed) | lock_paths)),
+        inputs=tuple(sorted(set(inputs) | lock_paths)),
         update=top,
         urgency=urgency,
         breaking=breaking,
@@ -645,7 +658,7 @@ def movable(b: Bump) -> Callable[[Reference], bool]:
         v = parse_version(src.ref or "")
         if v is None:
             return True
-        wrong_scheme = b.scheme is not None and TagScheme.of(v.prefix) != b.scheme
+        wrong_scheme = b.scheme is not None and TagScheme.of_version(v) != b.scheme
         return not (wrong_scheme or v > target)
 
     return select
@@ -707,7 +720,7 @@ def stale_reason(files: Mapping[str, bytes], dep: DependentPlan) -> str | None:
             elif src.ref_kind is RefKind.SEMVER_TAG:
                 written = src.ref or ""
                 v = parse_version(written)
-                if v is not None and b.scheme is not None and TagScheme.of(v.prefix) != b.scheme:
+                if v is not None and b.scheme is not None and TagScheme.of_version(v) != b.scheme:
                     continue
             else:
                 continue

@@ -279,6 +279,18 @@ def pr_context(plan: Plan, dep: DependentPlan, head: str | None = None) -> dict[
         "configured_reviewers": list(dep.config.reviewers),
         "codeowners": dep.codeowners,
         "unreadable": list(dep.errors),
+        "locks": [
+            {
+                "path": lk.path,
+                "dir": lk.path.rsplit("/", 1)[0] if "/" in lk.path else ".",
+                "provider": lk.provider,
+                "current": lk.current,
+                "version": lk.version,
+                "needed_by": list(lk.needed_by),
+                "reason": lk.reason,
+            }
+            for lk in dep.locks
+        ],
         "marker": render_marker(plan.catalog, plan.release.tag, dep.digest(), head, env=dep.env),
         "chain": chain_context(dep),
     }
