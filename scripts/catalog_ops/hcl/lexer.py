@@ -148,6 +148,25 @@ _SKIP_RE = re.compile(
 )
 
 
+# Fast path for skimming (``lex(skim=...)``): one match covers a whole top-level block header
+# (type and labels: identifiers or strings without templates) and its body, when the body nests
+# at most ``_FAST_DEPTH`` blocks and holds no template string, heredoc or ``<<`` (those fall back
+# to ``skip_block``). The alternatives inside a body start with different characters and every
+# repetition is possessive, so the match is the one ``skip_block``'s scan finds, or none.
+_FAST_DEPTH = 4
+_BLANKS = r"[ \t\r\f\ufeff]"
+_IDENT = r"(?:[^\W\d]|_)[\w-]*+"
+_SIMPLE_STRING = r'"[^"\\\n$%]*+"'
+_FAST_ATOM = rf"""[^{{}}"\#/<]++|{_PLAIN_STRING}|/(?![/*])|<(?!<)|\#[^\n]*+|//[^\n]*+|/\*(?s:.*?)\*/"""
+_fast_body = f"(?:{_FAST_ATOM})*+"
+for _ in range(_FAST_DEPTH):
+    _fast_body = rf"(?:{_FAST_ATOM}|\{{{_fast_body}\}})*+"
+_FAST_BLOCK_RE = re.compile(
+    rf"(?P<head>{_BLANKS}*+(?P<type>{_IDENT})(?:{_BLANKS}*+(?:{_SIMPLE_STRING}|{_IDENT}))*+){_BLANKS}*+\{{{_fast_body}\}}"
+)
+_HEAD_TOKEN_RE = re.compile(rf"{_BLANKS}*+(?:(?P<string>{_SIMPLE_STRING})|(?P<ident>{_IDENT}))")
+
+
 def _heredoc_end(text: str, i: int, body_start: int, marker: str, end: int) -> int:
     term = re.compile(rf"^[ \t]*{re.escape(marker)}[ \t]*\r?$", re.M)
     t = term.search(text, body_start, end)
@@ -218,7 +237,24 @@ def lex(
     simple_string = _SIMPLE_STRING_RE.match
     depth = 0
     stmt = 0  # index in toks of the current top-level statement's first token
+    skipped: Collection[str] = () if skim is None else skim
+    fast_block = _FAST_BLOCK_RE.match if skim is not None else None
     while i < end:
+        if fast_block is not None and depth == 0 and stmt == len(toks):
+            b = fast_block(text, i, end)
+            if b is not None and b["type"] not in skipped:
+                for h in _HEAD_TOKEN_RE.finditer(text, i, b.end("head")):
+                    if h.lastgroup == "ident":
+                        append(Tok("ident", h.start("ident"), h.end(), h["ident"]))
+                    else:
+                        a, z = h.span("string")
+                        append(Tok("string", a, z, text[a:z], [("lit", a + 1, z - 1)] if z - a > 2 else []))
+                opening = text.index("{", b.end("head"))
+                close = b.end() - 1
+                append(Tok("punct", opening, opening + 1, "{"))
+                append(Tok("punct", close, close + 1, "}"))
+                i = close + 1
+                continue
         m = match(text, i, end)
         if m is None:
             raise HclSyntaxError(i, f"unexpected character {text[i]!r}")
