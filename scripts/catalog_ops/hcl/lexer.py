@@ -237,12 +237,12 @@ def lex(
     simple_string = _SIMPLE_STRING_RE.match
     depth = 0
     stmt = 0  # index in toks of the current top-level statement's first token
-    skipped: Collection[str] = () if skim is None else skim
+    read_types: Collection[str] = () if skim is None else skim  # block types whose bodies are lexed
     fast_block = _FAST_BLOCK_RE.match if skim is not None else None
     while i < end:
         if fast_block is not None and depth == 0 and stmt == len(toks):
             b = fast_block(text, i, end)
-            if b is not None and b["type"] not in skipped:
+            if b is not None and b["type"] not in read_types:
                 for h in _HEAD_TOKEN_RE.finditer(text, i, b.end("head")):
                     if h.lastgroup == "ident":
                         append(Tok("ident", h.start("ident"), h.end(), h["ident"]))
