@@ -27,7 +27,7 @@ from typing import Any
 from catalog_ops import __version__
 from catalog_ops.errors import CatalogOpsError
 from catalog_ops.forge import FORGE_KINDS
-from catalog_ops.settings import Settings
+from catalog_ops.settings import SETTINGS_VARIABLES, Settings
 
 COMMANDS = ("refs", "bump", "release", "rollout", "check", "sweep", "dashboard", "forge", "tools")
 
@@ -318,7 +318,9 @@ def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser(command)
     args = parse_args(parser, argv, os.environ)
     names = own = option_env_names(parser)
-    if command is not None and any(k.startswith(ENV_PREFIX) and k not in names for k in os.environ):
+    if command is not None and any(
+        k.startswith(ENV_PREFIX) and k not in names and k not in SETTINGS_VARIABLES for k in os.environ
+    ):
         # A variable of another command's option is known, not a typo: ask the full parser
         # (only then are the other commands imported).
         names = option_env_names(build_parser())

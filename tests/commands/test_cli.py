@@ -178,8 +178,14 @@ def test_settings_accept_option_variables_and_still_reject_typos(monkeypatch, ca
         monkeypatch.setenv("CATALOG_OPS_PLNA", "x")
 
 
-def test_a_command_imports_only_its_own_module(tmp_path: Path) -> None:
-    """Fast start: ``refs`` does not import the other commands, rich, Jinja2 or PyYAML."""
+@pytest.mark.parametrize("setting", [None, "CATALOG_OPS_TOOLS_DIR"])
+def test_a_command_imports_only_its_own_module(tmp_path: Path, setting: str | None) -> None:
+    """Fast start: ``refs`` does not import the other commands, rich, Jinja2 or PyYAML — also
+    with a run-wide setting such as ``CATALOG_OPS_TOOLS_DIR`` set (a cold ``make test`` with its
+    own tool cache once imported every command because of it)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CATALOG_OPS_")}
+    if setting:
+        env[setting] = str(tmp_path / "tools")
     code = (
         "import sys\n"
         "from catalog_ops.cli import main\n"
@@ -187,5 +193,5 @@ def test_a_command_imports_only_its_own_module(tmp_path: Path) -> None:
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('rich', 'jinja2', 'yaml')"
         " or m.startswith('catalog_ops.commands.')))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert out.stdout.strip().splitlines()[-1] == "['catalog_ops.commands.refs']"
