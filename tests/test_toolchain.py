@@ -25,14 +25,13 @@ from catalog_ops.errors import ToolInstallError, ToolMissing
 
 SPECS = toolchain.load_specs()
 
-VERSION_ARGS = {
-    "tofu": ["version"],
-    "tflint": ["--version"],
-    "opa": ["version"],
-    "actionlint": ["-version"],
-    "act": ["--version"],
-    "ripgrep": ["--version"],  # benchmarks/refs.py only
-}
+#: ``version_args`` of toolchain.toml: how each tool prints its version (adoption from PATH uses it).
+VERSION_ARGS = {name: list(spec.version_args) for name, spec in SPECS.items() if spec.version_args}
+
+
+def test_every_binary_tool_says_how_it_prints_its_version() -> None:
+    assert sorted(VERSION_ARGS) == ["act", "actionlint", "opa", "ripgrep", "tflint", "tofu"]
+    assert VERSION_ARGS["opa"] == ["version"]
 
 
 @pytest.mark.parametrize("tool", sorted(VERSION_ARGS))
@@ -370,3 +369,91 @@ def test_terraform_missing_installs_the_opentofu_stand_in(tmp_path: Path) -> Non
     reports = toolchain.install(["terraform"], env=env, log=lines.append)
     assert [(r.tool, r.action) for r in reports] == [("terraform", "stand-in"), ("tofu", "reused")]
     assert any("terraform >= 1.5.0 is not on PATH" in line and "OpenTofu" in line for line in lines), lines
+
+
+# --- adopting a tool already on PATH (the official setup action put it there) -----------------
+
+#: What ``opa version`` prints (its first line names the version).
+OPA_VERSION_OUTPUT = "Version: {v}\nBuild Commit: abc\nGo Version: go1.25.1\nPlatform: linux/amd64\n"
+
+
+def _fake_on_path(directory: Path, name: str, output: str, exit_code: int = 0) -> Path:
+    """An executable ``directory/name`` that prints ``output`` and exits with ``exit_code``
+    (shell builtins only: the tests' PATH holds nothing else)."""
+    assert "'" not in output
+    directory.mkdir(parents=True, exist_ok=True)
+    fake = directory / name
+    fake.write_text(f"#!/bin/sh\nprintf '%s' '{output}'\nexit {exit_code}\n", encoding="utf-8")
+    fake.chmod(0o755)
+    return fake
+
+
+def test_opa_on_path_with_the_pinned_version_is_adopted_under_release(tmp_path: Path) -> None:
+    """Through the installer's command line, as actions/setup runs it after setup-opa."""
+    pinned = SPECS["opa"].version.lstrip("v")
+    fake = _fake_on_path(tmp_path / "setup-opa", "opa", OPA_VERSION_OUTPUT.format(v=pinned))
+    tools = tmp_path / "tools"
+    env = {"PATH": str(fake.parent), "CATALOG_OPS_TOOLS_DIR": str(tools), "HOME": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, str(toolchain.REPO_ROOT / "scripts" / "install_tools.py"), "--release", "--json", "opa"],
+        env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads(proc.stdout[proc.stdout.index("[") :])
+    installed = tools / "opa" / SPECS["opa"].version / "bin" / "opa"
+    assert [(r["tool"], r["action"], r["how"], r["location"]) for r in report] == [
+        ("opa", "installed", "adopted", str(installed))
+    ]
+    assert installed.read_bytes() == fake.read_bytes()
+    assert toolchain.which("opa", {"CATALOG_OPS_TOOLS_DIR": str(tools), "PATH": ""}) == installed
+    assert f"adopted {fake} from PATH (it reports {pinned}, the pinned version)" in proc.stderr
+    again = toolchain.install_one(SPECS["opa"], env=env, from_release=True, log=lambda _line: None)
+    assert again.action == "reused"
+
+
+@pytest.mark.parametrize(
+    ("output", "exit_code", "said"),
+    [
+        (OPA_VERSION_OUTPUT.format(v="1.22.4"), 0, "it reports 1.22.4"),  # another release
+        (OPA_VERSION_OUTPUT.format(v="{pinned}-dev"), 0, "it reports {pinned}-dev"),  # a dev build
+        (OPA_VERSION_OUTPUT.format(v="{pinned}.1"), 0, "it reports no version"),
+        (OPA_VERSION_OUTPUT.format(v="{pinned}"), 1, "it reports no version (exit 1)"),  # it failed
+    ],
+)
+def test_opa_on_path_with_another_version_is_ignored(
+    releases, tmp_path: Path, output: str, exit_code: int, said: str
+) -> None:
+    """Not adopted: the install goes on (here: the verified release archive, served locally)."""
+    pinned = SPECS["opa"].version.lstrip("v")
+    fake = _fake_on_path(tmp_path / "on-path", "opa", output.format(pinned=pinned), exit_code)
+    key = toolchain.platform_key()
+    data = _archive("bare", "opa")
+    server = releases({f"/dl/{SPECS['opa'].version}/opa_{key}_static": data})
+    spec = dataclasses.replace(
+        SPECS["opa"],
+        release=f"{server.base}/dl/{{tag}}/opa_{{os}}_{{arch}}_static",
+        sha256={key: hashlib.sha256(data).hexdigest()},
+    )
+    lines: list[str] = []
+    env = {"PATH": str(fake.parent), "CATALOG_OPS_TOOLS_DIR": str(tmp_path / "tools")}
+    report = toolchain.install_one(spec, env=env, from_release=True, log=lines.append)
+    assert (report.action, report.how) == ("installed", "release")
+    assert Path(report.location).read_bytes() == FAKE_TOOL  # the release's binary, not the one on PATH
+    assert any(
+        f"ignoring {fake} on PATH: {said.format(pinned=pinned)}" in line
+        and f"not the pinned v{pinned}" in line
+        for line in lines
+    ), lines
+
+
+def test_opa_on_path_is_never_adopted_without_release(tmp_path: Path) -> None:
+    """``make tools`` (no ``--release``) builds from source even when the pinned version is on PATH."""
+    pinned = SPECS["opa"].version.lstrip("v")
+    fake = _fake_on_path(tmp_path / "on-path", "opa", OPA_VERSION_OUTPUT.format(v=pinned))
+    tools = tmp_path / "tools"
+    lines: list[str] = []
+    env = {"PATH": str(fake.parent), "CATALOG_OPS_TOOLS_DIR": str(tools)}
+    with pytest.raises(ToolInstallError, match="`go` is not on PATH"):  # it went for the source build
+        toolchain.install_one(SPECS["opa"], env=env, log=lines.append)
+    assert not [line for line in lines if "adopted" in line], lines
+    assert not [p for p in tools.rglob("opa") if p.is_file()]

