@@ -121,7 +121,7 @@ _BLOCK = re.compile(
 _STEPS_REF = re.compile(r"\bsteps\.([A-Za-z_][A-Za-z0-9_-]*)\.")
 _EXPR = re.compile(r"^\$\{\{\s*(.*?)\s*\}\}$", re.S)
 _USES_COMMENT = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+)\s*(#.*)$", re.M)
-_RUN_COMMENT = re.compile(r"^\s*run:\s*\|\s*(#.*)\n\s*(\S.*)$", re.M)
+_RUN_COMMENT = re.compile(r"^[ \t]*run:[ \t]*\|[ \t]*(#.*)\n[ \t]*(\S.*)$", re.M)
 
 
 def load_yaml(path: Path) -> dict[str, Any]:

@@ -27,7 +27,7 @@ SETTINGS_VARIABLES = frozenset(
         "CATALOG_OPS_TF_BINARY",
         "CATALOG_OPS_TOOL_ENV",  # read by toolchain.tool_env (variables tool subprocesses may keep)
         "CATALOG_OPS_TOOLS_DIR",  # read by toolchain.tools_dir (tools are found before settings exist)
-        "CATALOG_OPS_TOOLS_FROM",  # "source": install_tools.py --release builds instead of downloading
+        "CATALOG_OPS_TOOLS_FROM",  # "source": install_tools.py --release builds (no download, no adoption)
         "CATALOG_OPS_TOOLS_JOBS",  # source builds at once (toolchain.default_jobs)
         "CATALOG_OPS_WRITE_INTERVAL",
         "CATALOG_OPS_GITHUB_API_URL",
