@@ -13,9 +13,13 @@ Schema (every key optional; documented in ``docs/rollout.md``)::
     reviewers: [alice, acme/platform-team]   # users, or teams as org/slug
     labels: [dependencies]
     base: main                 # base branch of the PRs (default: the repo's default branch)
+    strategy: next-safe        # latest | next-safe (default: the catalog's rollout.strategy)
+    min_release_age: 3d        # a normal release opens nothing until this old (default: catalog's)
+    windows: [{days: [mon, tue, wed, thu], hours: "09:00-16:00", timezone: Europe/Berlin}]
+    max_open_prs: 2            # most open catalog-ops rollout PRs in this repository
 
 The same file may hold other catalog-ops sections (``checks:``, ``release:``, ``sweep:``,
-``dashboard:``); those belong to their commands and are not validated here.
+``dashboard:``, ``rollout:``); those belong to their commands and are not validated here.
 
 Validation reads the YAML node tree (``yaml.compose``) so every error names the file, line and
 column of the offending key or value: ``.catalog-ops.yml:3:12: key 'automerge': must be one of
@@ -34,6 +38,7 @@ from typing import Any
 import yaml
 
 from catalog_ops.core.glob import GlobError, check_pattern, glob_matches
+from catalog_ops.core.schedule import Window, parse_duration, parse_windows, windows_from_json
 from catalog_ops.core.versions import Level, Urgency
 from catalog_ops.core.yamlnodes import compose_document, where
 from catalog_ops.errors import ConfigError
@@ -41,6 +46,9 @@ from catalog_ops.errors import ConfigError
 CONFIG_PATH = ".catalog-ops.yml"
 CONFIG_PATHS = (".catalog-ops.yml", ".catalog-ops.yaml", ".github/catalog-ops.yml")
 AUTOMERGE_POLICIES = ("never", "security", "patch", "minor")
+STRATEGIES = ("latest", "next-safe")
+"""Rollout strategies (``rollout.pace``): the newest release, or the highest one before the
+next breaking release (Gruntwork Patcher's "next safe")."""
 MAX_CONFIG_BYTES = 64 * 1024
 """Largest ``.catalog-ops.yml`` read (bytes): a dependent's file bounds the work it causes."""
 MAX_GLOBS = 100
@@ -69,6 +77,10 @@ class DependentConfig:
             itself requests the CODEOWNERS of the changed files when the PR is opened).
         labels: labels added to the PR (in addition to the rollout's own).
         base: base branch of the PR; None means the default branch.
+        strategy, min_release_age, windows, max_open_prs: this dependent's overrides of the
+            catalog's ``rollout:`` pace (``rollout.config``): ``latest``/``next-safe``, seconds,
+            ``core.schedule.Window`` values, most open rollout PRs in the repository; None:
+            the catalog's value.
         source: file the config came from (None for defaults).
     """
 
@@ -82,6 +94,10 @@ class DependentConfig:
     reviewers: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
     base: str | None = None
+    strategy: str | None = None
+    min_release_age: float | None = None
+    windows: tuple[Window, ...] | None = None
+    max_open_prs: int | None = None
     source: str | None = None
 
     def ignores_module(self, module: str) -> bool:
@@ -131,6 +147,10 @@ class DependentConfig:
             "reviewers": list(self.reviewers),
             "labels": list(self.labels),
             "base": self.base,
+            "strategy": self.strategy,
+            "min_release_age": self.min_release_age,
+            "windows": None if self.windows is None else [w.to_json() for w in self.windows],
+            "max_open_prs": self.max_open_prs,
             "source": self.source,
         }
 
@@ -148,6 +168,10 @@ class DependentConfig:
             reviewers=tuple(data.get("reviewers", ())),
             labels=tuple(data.get("labels", ())),
             base=data.get("base"),
+            strategy=data.get("strategy"),
+            min_release_age=data.get("min_release_age"),
+            windows=None if data.get("windows") is None else windows_from_json(data["windows"]),
+            max_open_prs=data.get("max_open_prs"),
             source=data.get("source"),
         )
 
@@ -181,11 +205,15 @@ _SCHEMA: dict[str, str] = {
     "reviewers": "strlist",
     "labels": "strlist",
     "base": "str",
+    "strategy": "strategy",
+    "min_release_age": "duration",
+    "windows": "windows",
+    "max_open_prs": "count",
 }
 
 
 #: Top-level sections owned by other commands (validated there, ignored here).
-OTHER_SECTIONS = frozenset({"checks", "release", "sweep", "dashboard"})
+OTHER_SECTIONS = frozenset({"checks", "release", "sweep", "dashboard", "rollout"})
 
 
 _where = where
@@ -268,6 +296,11 @@ def _check(kind: str, node: yaml.Node) -> tuple[str | None, Any]:
             except GlobError as exc:
                 return f"item at line {item.start_mark.line + 1}: {exc}", None
         return None, items
+    if kind == "windows":
+        try:
+            return None, parse_windows(yaml.safe_load(yaml.serialize(node)))
+        except (ValueError, yaml.YAMLError) as exc:
+            return str(exc), None
     if kind == "strlist":
         if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null":
             return None, []
@@ -292,6 +325,18 @@ def _check(kind: str, node: yaml.Node) -> tuple[str | None, Any]:
     if kind == "str":
         ok = isinstance(value, str) and bool(value.strip())
         return (None, value.strip()) if ok else ("must be a non-empty string", None)
+    if kind == "count":
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+        return (None, value) if ok else ("must be an integer >= 0", None)
+    if kind == "duration":
+        try:
+            return None, parse_duration(value)
+        except ValueError as exc:
+            return str(exc), None
+    if kind == "strategy":
+        if value in STRATEGIES:
+            return None, value
+        return f"must be one of {', '.join(STRATEGIES)} (got {value!r})", None
     if kind == "policy":
         if value in AUTOMERGE_POLICIES:
             return None, value
@@ -299,7 +344,15 @@ def _check(kind: str, node: yaml.Node) -> tuple[str | None, Any]:
     raise AssertionError(kind)
 
 
-_KIND_NAMES = {"bool": "boolean", "int": "integer", "str": "string", "policy": "string"}
+_KIND_NAMES = {
+    "bool": "boolean",
+    "int": "integer",
+    "str": "string",
+    "policy": "string",
+    "count": "integer",
+    "duration": "duration",
+    "strategy": "string",
+}
 
 
 def load_config(files: dict[str, bytes], *, label: str = "") -> DependentConfig:

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from catalog_ops.catalog.config import DependentConfig, config_path_in, parse_config
+from catalog_ops.catalog.config import CONFIG_PATHS, DependentConfig, config_path_in, parse_config
 from catalog_ops.catalog.layout import DEFAULT_PATTERNS, DEFAULT_SHARED_GLOBS, ROOT_MODULE, module_key
 from catalog_ops.checks.results import CONFIG_FILE, load_config
 from catalog_ops.core import drift
@@ -38,20 +38,24 @@ from catalog_ops.core.metadata import ReleaseMetadata, check_release_metadata, p
 from catalog_ops.core.versions import TagScheme, parse_version
 from catalog_ops.errors import ConfigError, ForgeError, NotFound, ReleaseError
 from catalog_ops.fanout.dependents import DependentSelection, list_dependents, registry_modules_for
-from catalog_ops.forge.base import Contents, PlanForge, Release, Repo, authored_by
+from catalog_ops.forge.base import ChecksState, Contents, PlanForge, PullState, Release, Repo, authored_by
 from catalog_ops.refs import is_candidate_path
 from catalog_ops.release.changes import changelog_sections, version_changes
 from catalog_ops.release.history import GitHistory
+from catalog_ops.rollout.config import RolloutConfig, load_rollout_config, parse_rollout_config
 from catalog_ops.rollout.model import (
     MAX_BODY,
     Action,
     CatalogRelease,
     DependentPlan,
+    DependentState,
     Plan,
     RefAction,
     branch_name,
 )
+from catalog_ops.rollout.pace import pace_for, parse_time
 from catalog_ops.rollout.planner import PlanOptions, plan_dependent, select_release
+from catalog_ops.rollout.waves import Facts, schedule, state_of
 
 ProgressFn = Callable[[str], None]
 
@@ -110,13 +114,21 @@ def trusted_metadata(
 
 
 def catalog_releases(
-    forge: PlanForge, catalog: str, *, progress: ProgressFn | None = None
+    forge: PlanForge,
+    catalog: str,
+    *,
+    progress: ProgressFn | None = None,
+    config_files: dict[str, bytes] | None = None,
 ) -> tuple[list[CatalogRelease], list[str]]:
     """The versions of the catalog (newest first): its tags, read from a clone, each with what
     it changed computed from git (``release.changes.version_changes``), enriched by the forge
     release of the tag (page, body, pre-release flag, catalog-ops metadata) and the tag's
     ``CHANGELOG.md`` section (the module's own ``<module>/CHANGELOG.md`` is read by the PR text
     through ``changelog``; here the catalog root's, at the default branch head).
+
+    ``config_files`` (when given) receives the catalog's config file from the clone's default
+    branch head (``{path: bytes}``, the first of ``CONFIG_PATHS``; left empty when there is none
+    or the clone failed), so its ``rollout:`` section costs no request.
 
     Returns ``(releases, warnings)``. When the catalog cannot be cloned, the forge releases alone
     are returned (``releases_from_forge``: metadata decides what changed) with a warning saying
@@ -136,6 +148,9 @@ def catalog_releases(
             changelog: dict[str, str] = {}
             if head:
                 history.checkout(head)
+                found = next((p for p in CONFIG_PATHS if (history.path / p).is_file()), None)
+                if found is not None and config_files is not None:
+                    config_files[found] = (history.path / found).read_bytes()
                 try:
                     config = load_config(history.path, name=f"{catalog}:{CONFIG_FILE}")
                 except ConfigError as exc:
@@ -176,6 +191,7 @@ def catalog_releases(
                 body=_bounded(body),
                 changelog=changelog.get(ch.version.core),
                 has_release=rel is not None,
+                published_at=(rel.published_at or rel.created_at) if rel is not None else "",
             )
         )
     known = {r.tag for r in out}
@@ -220,6 +236,7 @@ def releases_from_forge(
                 url=rel.url,
                 metadata=trusted_metadata(rel, identity=identity, tags=tags, problems=problems),
                 body=_bounded(rel.body or ""),
+                published_at=rel.published_at or rel.created_at,
             )
         )
     return sorted(out, key=lambda r: r.version, reverse=True)
@@ -506,6 +523,91 @@ def plan_batched(
     return [out[n] for n in names]
 
 
+def read_rollout_config(forge: PlanForge, catalog: str, ref: str) -> RolloutConfig:
+    """The ``rollout:`` section of the catalog's config file at ``ref`` (the first of
+    ``catalog.config.CONFIG_PATHS`` that exists; one read each until found); defaults when none.
+
+    Raises ConfigError (``catalog:path:line:col: rollout.KEY: problem``): a rollout whose waves
+    or pace cannot be read must not open PRs everywhere."""
+    for path in CONFIG_PATHS:
+        data = forge.read_file(catalog, path, ref)
+        if data is not None:
+            return parse_rollout_config(data, f"{catalog}:{path}")
+    return RolloutConfig()
+
+
+def rollout_facts(
+    forge: Any,
+    dependents: Sequence[DependentPlan],
+    *,
+    catalog: str,
+    branch: str,
+    release: str,
+    topics: Mapping[str, tuple[str, ...]],
+    config: RolloutConfig,
+) -> dict[str, Facts]:
+    """Where each dependent stands for ``release`` (``rollout.waves.Facts``), read from the
+    forge: for a dependent whose plan updates an open rollout PR, that PR (its trusted marker
+    names the release, ``prtext.pr_marker``; its creation time; ``checks_state`` of its head:
+    failing checks make it ``failed``); for one whose plan opens a PR, and (with waves) one
+    that is up to date, the newest closed rollout PR (``find_closed_pull``): closed unmerged by
+    a person for this release is ``failed``, its creation time starts the wave. With a
+    ``max_open_prs`` cap, a dependent that would get a new PR has its open PRs listed
+    (``list_open_pulls``) to count those on ``catalog-ops/`` branches.
+
+    Cost: at most 2 reads per dependent with work, 1 per up-to-date dependent when waves are
+    configured. A forge error leaves that dependent's facts to its plan alone.
+    """
+    from catalog_ops.rollout.prtext import pr_marker  # prtext imports this module
+
+    identity = forge.identity()
+    out: dict[str, Facts] = {}
+    for dep in dependents:
+        facts = Facts(repo=dep.repo, topics=topics.get(dep.repo, ()), state=state_of(dep))
+        try:
+            if dep.action is Action.UPDATE and dep.existing_pr is not None:
+                pr = forge.get_pull(dep.repo, dep.existing_pr)
+                marker = pr_marker(pr, catalog=catalog, branch=branch, repo=dep.repo, identity=identity)
+                if marker and marker.get("release") == release:
+                    state = DependentState.OPEN
+                    why = ""
+                    if forge.checks_state(dep.repo, pr.number) is ChecksState.FAILURE:
+                        state, why = DependentState.FAILED, f"#{pr.number}: checks failed"
+                    facts = dataclasses.replace(
+                        facts, state=state, why=why, opened_at=parse_time(pr.created_at)
+                    )
+                else:  # its open PR rolls out an older release: it waits for this one
+                    facts = dataclasses.replace(facts, state=DependentState.WAITING)
+            elif dep.action is Action.OPEN or (dep.action is Action.NOTHING and dep.refs and config.waves):
+                pr = forge.find_closed_pull(dep.repo, branch)
+                marker = pr_marker(pr, catalog=catalog, branch=branch, repo=dep.repo, identity=identity)
+                if pr is not None and marker and marker.get("release") == release:
+                    facts = dataclasses.replace(facts, opened_at=parse_time(pr.created_at))
+                    if (
+                        pr.state is PullState.CLOSED
+                        and not marker.get("closed_by")
+                        and dep.action is Action.OPEN
+                    ):
+                        facts = dataclasses.replace(
+                            facts,
+                            state=DependentState.FAILED,
+                            why=f"#{pr.number}: closed unmerged by a person",
+                        )
+            if dep.action is Action.OPEN and pace_for(config, dep.config).max_open_prs is not None:
+                lister = getattr(forge, "list_open_pulls", None)
+                if lister is not None:
+                    mine = [
+                        p
+                        for p in lister(dep.repo)
+                        if p.head.startswith("catalog-ops/") and authored_by(p.author, identity)
+                    ]
+                    facts = dataclasses.replace(facts, open_prs=len(mine))
+        except ForgeError:
+            pass
+        out[dep.repo] = facts
+    return out
+
+
 def build_plan(
     forge: PlanForge,
     *,
@@ -516,8 +618,11 @@ def build_plan(
     progress: ProgressFn | None = None,
     budget: Budget | None = None,
     previous: Plan | None = None,
+    clock: Callable[[], _dt.datetime] | None = None,
 ) -> Plan:
-    """Gather a plan through ``forge`` (rules: ``rollout.planner``).
+    """Gather a plan through ``forge`` (rules: ``rollout.planner``), then schedule it: the
+    catalog's ``rollout:`` section (``rollout.config``) decides waves, strategy and pace, with
+    facts read from the forge (``rollout_facts``) and ``rollout.waves.schedule``.
 
     Args:
         catalog: catalog repo ``owner/name``; release: tag (default: the latest, see
@@ -529,12 +634,23 @@ def build_plan(
         budget: the most work one dependent may cause (default ``Budget()``).
         previous: the last plan (artifact) of this catalog: entries of dependents whose base
             head did not change are reused (batched reads only; module docstring).
+        clock: the current time (aware UTC datetime; tests inject one): release ages,
+            windows and wave time limits are judged against it.
 
     Raises:
         ReleaseError: no such release. UsageError: neither org nor dependents given.
         ForgeError: the catalog's releases or the org listing cannot be read.
+        ConfigError: the catalog's ``rollout:`` section is invalid.
     """
-    releases, warnings = catalog_releases(forge, catalog)
+    now = (clock or (lambda: _dt.datetime.now(_dt.UTC)))()
+    config_files: dict[str, bytes] = {}
+    releases, warnings = catalog_releases(forge, catalog, config_files=config_files)
+    if config_files:
+        rollout = load_rollout_config(config_files, label=catalog)
+    elif any("could not read the catalog's git history" in w for w in warnings):
+        rollout = read_rollout_config(forge, catalog, forge.get_repo(catalog).default_branch)
+    else:
+        rollout = RolloutConfig()
     if not releases:
         raise ReleaseError(f"{catalog} has no releases (no version tags)")
     chosen = select_release(releases, release)
@@ -570,6 +686,8 @@ def build_plan(
         bump_all=bump_all,
         registry_modules=registry_modules,
         module_exists=module_exists,
+        rollout=rollout,
+        now=now,
     )
     branch = branch_name(catalog)
     listing = list_dependents(forge, catalog, selection)
@@ -601,6 +719,22 @@ def build_plan(
             for d in pool.map(one, listing.repos):
                 results[d.repo] = d
     all_deps = sorted([*results.values(), *skipped], key=lambda d: d.repo)
+    capped = any(pace_for(rollout, d.config).max_open_prs is not None for d in all_deps)
+    facts = (
+        rollout_facts(
+            forge,
+            all_deps,
+            catalog=catalog,
+            branch=branch,
+            release=chosen.tag,
+            topics={r.full_name: tuple(r.topics) for r in listing.repos},
+            config=rollout,
+        )
+        if rollout.waves or capped
+        else {}
+    )
+    planned = schedule(all_deps, facts, rollout, now)
+    all_deps = list(planned.dependents)
     compares: dict[str, str] = {}
     for d in all_deps:
         for _module, base_tag, head_tag in compare_pairs(d, releases):
@@ -616,9 +750,12 @@ def build_plan(
         bump_all=bump_all,
         registry_modules=registry_modules,
         branch=branch,
-        generated_at=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        generated_at=now.astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         compares=compares,
         warnings=tuple(warnings),
+        rollout=rollout,
+        waves=tuple(w.to_json() for w in planned.waves),
+        next_step=planned.next_step,
     )
 
 
