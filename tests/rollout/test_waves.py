@@ -336,10 +336,11 @@ def test_minimum_release_age_holds_a_young_release_until_it_ages(rollout_world: 
     # an older, aged release is still a target while a newer one is young (v1.1.0 published
     # four days before v1.2.0: the local forge's record is dated back)
     w.release("v1.2.0", modules=["modules/network"])
+    newest = _published(w, "v1.2.0")
     with w.forge._edit(CATALOG) as data:
         rec = next(r for r in data["releases"] if r["tag"] == "v1.1.0")
-        rec["published_at"] = (_published(w, "v1.2.0") - dt.timedelta(days=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    mixed = w.plan(clock=lambda: _published(w, "v1.2.0") + dt.timedelta(hours=1))
+        rec["published_at"] = (newest - dt.timedelta(days=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    mixed = w.plan(clock=lambda: newest + dt.timedelta(hours=1))
     assert {b.tag for b in dependent_of(mixed, repo).bumps} == {"v1.1.0"}
     assert dependent_of(mixed, repo).refs[0].held_until is not None
 
