@@ -53,6 +53,12 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "carol" in normal["reviewers"] and normal["approvals"] == ["carol"]
     assert normal["state"] == "merged"
     assert "approved by carol and merged" in out
+    # step 8: a canary wave held the next normal release until acme/web-app's PR merged
+    assert "canary acme/web-app: PR opened; waiting for it: acme/" in out
+    assert "canary merged; next wave: acme/" in out
+    wave_plan = json.loads((tmp_path / "demo" / "plan-canary.json").read_text())
+    held = [d for d in wave_plan["dependents"] if d["action"] == "hold"]
+    assert held and all(d["reason"] == "waits for wave 'canary': 0 of 1 merged" for d in held)
     assert "fmt only: app.terraform.io/acme/naming/generic is a registry address" in out
     # the rerun changed nothing (printed as the report's JSON, labelled, not as a Python dict)
     assert 'outcomes ("counts" of that --json report): {"up_to_date": 5, "skipped": 1}' in out

@@ -291,7 +291,8 @@ def schedule(
             reason, until = hold
             d = dataclasses.replace(d, action=Action.HOLD, reason=reason, held_until=until)
             if state is DependentState.WAITING:
-                state = DependentState.HELD if until or reason.startswith("held") else DependentState.WAITING
+                # held by schedule (window, age, cap); waiting for an earlier wave stays waiting
+                state = DependentState.HELD if reason.startswith("held") else DependentState.WAITING
         d = dataclasses.replace(d, wave=wave_name, state=state, next_step=next_step(d, state, f))
         out.append(d)
     out.sort(key=lambda d: d.repo)
@@ -329,7 +330,9 @@ def rollout_next(dependents: Sequence[DependentPlan], waves: Sequence[WaveStatus
     if opening:
         parts.append(f"this run opens {opening} rollout PRs")
     if updating:
-        parts.append(f"{updating} open rollout PRs wait for checks and merge (refreshed when their changes moved)")
+        parts.append(
+            f"{updating} open rollout PRs wait for checks and merge (refreshed when their changes moved)"
+        )
     blocked = next((w for w in waves if not w.may_start), None)
     if blocked is not None and failed is None:
         parts.append(f"wave {blocked.name!r} {blocked.reason}")
