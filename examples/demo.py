@@ -420,7 +420,7 @@ def canary_wave(work: Path) -> None:
         raise StepFailed(
             f"the canary wave did not hold the others: {first['acme/web-app']['action']}, {held}"
         )
-    print(f"{GREEN}canary acme/web-app: PR opened; waiting for it: {', '.join(held)}{RESET}")
+    print(f"{GREEN}canary acme/web-app: its PR is up for review; waiting for it: {', '.join(held)}{RESET}")
     canary = next(p for p in pulls("acme/web-app") if p["state"] == "open")
     run(["catalog-ops", "forge", "merge", "acme/web-app", str(canary["number"])])
 

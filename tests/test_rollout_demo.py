@@ -54,7 +54,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert normal["state"] == "merged"
     assert "approved by carol and merged" in out
     # step 8: a canary wave held the next normal release until acme/web-app's PR merged
-    assert "canary acme/web-app: PR opened; waiting for it: acme/" in out
+    assert "canary acme/web-app: its PR is up for review; waiting for it: acme/" in out
     assert "canary merged; next wave: acme/" in out
     wave_plan = json.loads((tmp_path / "demo" / "plan-canary.json").read_text())
     held = [d for d in wave_plan["dependents"] if d["action"] == "hold"]

@@ -79,7 +79,8 @@ def plan_table(plan: Plan) -> Table:
             f"{r.written_in}:{r.ref_line or r.line} skipped: {r.reason}" for r in d.refs if r.action == "skip"
         ]
         unread = [f"not read: {e}" for e in d.errors]
-        text = "; ".join(bumped + skipped + unread) or (d.reason or "")
+        held = [d.reason] if d.action.value == "hold" and d.reason else []
+        text = "; ".join(held + bumped + skipped + unread) or (d.reason or "")
         if unread and d.reason and d.reason not in text:
             text = f"{d.reason}; {text}"
         table.add_row(
@@ -129,7 +130,8 @@ def plan_markdown(plan: Plan) -> str:
             }
         )
         unread = [f"not read: {e}" for e in d.errors]
-        text = ("; ".join(bumped + unread) or d.reason or "").replace("|", "\\|").replace("\n", " ")
+        held = [d.reason] if d.action.value == "hold" and d.reason else []
+        text = ("; ".join(held + bumped + unread) or d.reason or "").replace("|", "\\|").replace("\n", " ")
         lines.append(
             f"| {d.repo} | {d.action.value} | {d.update if d.bumps else ''} | {d.urgency if d.bumps else ''} | {text} |"
         )

@@ -321,17 +321,18 @@ def next_step(dep: DependentPlan, state: DependentState, facts: Facts) -> str:
 def rollout_next(dependents: Sequence[DependentPlan], waves: Sequence[WaveStatus]) -> str:
     """The rollout's next step in one line, for the summary and the dashboard."""
     opening = sum(1 for d in dependents if d.action is Action.OPEN)
-    updating = sum(1 for d in dependents if d.action is Action.UPDATE)
+    waiting = sum(1 for d in dependents if d.action is Action.UPDATE and d.state is DependentState.OPEN)
+    updating = sum(1 for d in dependents if d.action is Action.UPDATE) - waiting
     held = [d for d in dependents if d.action is Action.HOLD]
     parts: list[str] = []
     failed = next((w for w in waves if w.failed and w.may_start), None)
     if failed is not None:
         parts.append(f"rollout stopped: wave {failed.name!r} failed ({'; '.join(failed.failures[:3])})")
-    if opening:
-        parts.append(f"this run opens {opening} rollout PRs")
-    if updating:
+    if opening or updating:
+        parts.append(f"this run opens {opening} and moves {updating} open rollout PRs to this release")
+    if waiting:
         parts.append(
-            f"{updating} open rollout PRs wait for checks and merge (refreshed when their changes moved)"
+            f"{waiting} open rollout PRs wait for checks and merge (refreshed when their changes moved)"
         )
     blocked = next((w for w in waves if not w.may_start), None)
     if blocked is not None and failed is None:
