@@ -138,3 +138,28 @@ def test_minimum_release_age_on_github(github_emulator: Any, github_forge: Any) 
     assert (
         _dep(_plan(forge, clock=lambda: published + dt.timedelta(days=1)), "acme/app").action is Action.OPEN
     )
+
+
+def test_cap_per_dependent_counts_open_rollout_prs_on_github(github_emulator: Any, github_forge: Any) -> None:
+    emu, forge = github_emulator, github_forge
+    emu.create_repo(CATALOG, files={"modules/network/main.tf": "# n\n"})
+    _release(forge, "v1.0.0", "normal", ("modules/network",))
+    net = f'module "n" {{\n  source = "{GIT}//modules/network?ref=v1.0.0"\n}}\n'
+    emu.create_repo("acme/busy", files={"main.tf": net, ".catalog-ops.yml": "max_open_prs: 1\n"})
+    emu.create_repo("acme/free", files={"main.tf": net, ".catalog-ops.yml": "max_open_prs: 1\n"})
+    # the product already has a rollout PR of another catalog open in acme/busy
+    forge.commit_files(
+        "acme/busy",
+        "catalog-ops/acme-other",
+        parent_sha=forge.branch_sha("acme/busy", "main"),
+        message="other catalog",
+        changes=[FileChange("other.tf", b"# other\n")],
+        expected_head=None,
+    )
+    forge.open_pull("acme/busy", head="catalog-ops/acme-other", base="main", title="other", body="other")
+    _release(forge, "v1.1.0", "normal", ("modules/network",))
+    plan = _plan(forge)
+    busy, free = _dep(plan, "acme/busy"), _dep(plan, "acme/free")
+    assert busy.action is Action.HOLD
+    assert busy.reason == "held by cap: 1 open rollout PRs, at most 1 in this repository"
+    assert free.action is Action.OPEN
