@@ -388,15 +388,24 @@ def close_reason(dep: DependentPlan) -> str:
 
 
 def _reusable(
-    prev: Plan | None, *, catalog: str, address: str, registry: Mapping[str, str], bump_all: bool
+    prev: Plan | None,
+    *,
+    catalog: str,
+    address: str,
+    registry: Mapping[str, str],
+    bump_all: bool,
+    rollout: RolloutConfig | None = None,
 ) -> bool:
-    """Whether entries of ``prev`` may be reused: same catalog, address and options."""
+    """Whether entries of ``prev`` may be reused: same catalog, address, options and ``rollout:``
+    settings (a new strategy or age changes targets). Held entries are never reused
+    (``plan_batched``): waves, windows and ages are decided again at every plan."""
     return (
         prev is not None
         and prev.catalog == catalog
         and prev.catalog_address == address
         and dict(prev.registry_modules) == dict(registry)
         and prev.bump_all == bump_all
+        and (rollout is None or prev.rollout == rollout)
     )
 
 
@@ -450,7 +459,8 @@ def plan_batched(
                 and snap.head is not None
                 and old.head == snap.head
                 and old.base in ("", default)
-                and old.action is not Action.SKIP
+                and old.action not in (Action.SKIP, Action.HOLD)
+                and not any(r.held_until for r in old.refs)  # a young release may have aged since
                 and (old.reason == NO_REFERENCE or same_release)
             ):
                 out[name] = _with_pr(dataclasses.replace(old, default_branch=default), snap.open_pr)
@@ -708,7 +718,12 @@ def build_plan(
         reuse = (
             previous
             if _reusable(
-                previous, catalog=catalog, address=address, registry=registry_modules, bump_all=bump_all
+                previous,
+                catalog=catalog,
+                address=address,
+                registry=registry_modules,
+                bump_all=bump_all,
+                rollout=rollout,
             )
             else None
         )
