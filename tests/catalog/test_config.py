@@ -65,7 +65,7 @@ def test_all_errors_reported_together() -> None:
         parse_config("typo: 1\nmajors: maybe\n", "f.yml")
     assert str(info.value).splitlines() == [
         "f.yml:1:1: unknown key 'typo' (known keys: automerge, automerge_majors, automerge_without_checks, base, ignore, labels, "
-        "majors, paths, raise_floor, reviewers, version)",
+        "majors, max_open_prs, min_release_age, paths, raise_floor, reviewers, strategy, version, windows)",
         "f.yml:2:9: key 'majors': must be true or false",
     ]
 
