@@ -37,7 +37,18 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
         text=True,
         check=True,
     ).stdout
-    assert "modules/network?ref=v1.0.1" in web
+    history = subprocess.run(
+        ["git", "-C", str(forge / "acme" / "web-app"), "log", "-p", "main", "--", "main.tf"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert (
+        '+  source = "git::https://github.com/acme/infrastructure-modules.git//modules/network?ref=v1.0.1"'
+        in history
+    )
+    # web-app is the canary of step 8: its PR for v1.2.0 merged before the next wave opened
+    assert "modules/network?ref=v1.2.0" in web
     live = subprocess.run(
         ["git", "-C", str(forge / "acme" / "platform-live"), "show", "main:live/prod/network/terragrunt.hcl"],
         capture_output=True,
