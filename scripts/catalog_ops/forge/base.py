@@ -94,6 +94,7 @@ class PullRequest:
     merged_sha: str | None = None
     author: str | None = None  # login that opened it (GitHub ``user.login``); None: forge has no authors
     created_at: str = ""  # ISO 8601 UTC, when it was opened (GitHub ``created_at``); "" unknown
+    merged_at: str | None = None  # ISO 8601 UTC time of the merge (GitHub ``merged_at``); None: not merged
 
 
 class ChecksState(enum.StrEnum):

@@ -61,6 +61,7 @@ class GitHubPulls(GitHubIssues):
             merged_sha=d.get("merge_commit_sha") if merged else None,
             author=login_of(d.get("user")),
             created_at=d.get("created_at") or "",
+            merged_at=d.get("merged_at") if merged else None,
         )
 
     def list_open_pulls(self, repo: str, *, limit: int = 100) -> list[PullRequest]:

@@ -66,6 +66,7 @@ class LocalPulls(LocalRepos):
             merge_method=rec.get("merge_method"),
             merged_sha=rec.get("merged_sha"),
             created_at=rec.get("created_at") or "",
+            merged_at=rec.get("merged_at") or rec.get("closed_at") if rec["state"] == "merged" else None,
         )
 
     @staticmethod
@@ -468,6 +469,7 @@ class LocalPulls(LocalRepos):
                 merge_method=rec.get("merge_method") or method,
                 auto_merge=rec["auto_merge"],
                 closed_at=now(),
+                merged_at=now(),
                 updated_at=now(),
                 merged_with=method,
             )
