@@ -288,6 +288,10 @@ _SCHEMA: dict[str, str] = {
     "soak": "duration",
     "post_merge_checks": "bool",
     "security_skip_soak": "bool",
+    "strategy": "strategy",
+    "min_release_age": "duration",
+    "windows": "windows",
+    "max_open_prs": "count",
 }
 
 
@@ -481,9 +485,6 @@ def _check_environments(node: yaml.Node) -> tuple[str | None, Any]:
             return f"environment {name!r}: {problem or 'needs at least one path glob'}", None
         out.append((name, tuple(globs)))
     return None, tuple(out)
-
-
-_KIND_NAMES = {"bool": "boolean", "int": "integer", "str": "string", "policy": "string"}
 
 
 def load_config(files: dict[str, bytes], *, label: str = "") -> DependentConfig:
