@@ -369,6 +369,7 @@ def main() -> int:
 
     plan3 = breaking_release_with_patch(work)
     chain_demo()
+    canary_wave(work)
 
     say("Where everything is")
     print(f"forge root:      {rel(FORGE)}/  (bare git repos + <repo>.forge.json records)")
@@ -382,6 +383,69 @@ def main() -> int:
     print(f"  CATALOG_OPS_LOCAL_ROOT={rel(FORGE)} .venv/bin/catalog-ops forge show acme/{CHAIN_DEPENDENT}")
     print(f"\n{GREEN}demo finished in {time.monotonic() - started:.1f}s{RESET}")
     return 0
+
+
+CANARY_WAVE = """
+# Normal releases reach a canary first (docs/rollout.md "Waves"); security releases skip the waves.
+rollout:
+  exempt: [min_release_age, waves]
+  waves:
+    - name: canary
+      repos: [acme/web-app]
+"""
+
+
+def canary_wave(work: Path) -> None:
+    """Step 10: a normal release held by a canary wave: acme/web-app's PR opens, the others wait;
+    once the canary merges, the next run opens the next wave (state read back from the forge)."""
+    say("10. A canary wave: the platform team rolls normal releases out to acme/web-app first")
+    git("pull", "-q", "origin", "main", cwd=work)
+    config = work / ".catalog-ops.yml"
+    config.write_text(config.read_text(encoding="utf-8") + CANARY_WAVE, encoding="utf-8")
+    print(f"{DIM}$ cat >> .catalog-ops.yml{RESET}{CANARY_WAVE}")
+    outputs = work / "modules" / "network" / "outputs.tf"
+    outputs.write_text(
+        outputs.read_text(encoding="utf-8") + '\noutput "cidr" {\n  value = var.cidr_block\n}\n',
+        encoding="utf-8",
+    )
+    git("commit", "-q", "-am", "feat(network): output the CIDR block", cwd=work)
+    git("push", "-q", "origin", "HEAD:main", cwd=work)
+    print(f"{DIM}$ git commit -am 'feat(network): output the CIDR block' && git push{RESET}")
+    run(["catalog-ops", "release", "--repo", CATALOG])
+
+    def plan_and_apply(name: str) -> dict[str, dict]:
+        path = DEMO / f"plan-{name}.json"
+        plan_args = ["--org", "acme", "--registry-module", REGISTRY_MODULE, "--out", rel(path)]
+        run(["catalog-ops", "rollout", "plan", "--catalog", CATALOG, *plan_args])
+        run(
+            [
+                "catalog-ops",
+                "rollout",
+                "apply",
+                "--plan",
+                rel(path),
+                "--report",
+                rel(DEMO / f"report-{name}.json"),
+            ]
+        )
+        return {d["repo"]: d for d in json.loads(path.read_text(encoding="utf-8"))["dependents"]}
+
+    first = plan_and_apply("canary")
+    held = sorted(r for r, d in first.items() if d["action"] == "hold")
+    if first["acme/web-app"]["action"] not in ("open", "update") or not held:
+        raise StepFailed(
+            f"the canary wave did not hold the others: {first['acme/web-app']['action']}, {held}"
+        )
+    print(f"{GREEN}canary acme/web-app: its PR is up for review; waiting for it: {', '.join(held)}{RESET}")
+    canary = next(p for p in pulls("acme/web-app") if p["state"] == "open")
+    run(["catalog-ops", "forge", "merge", "acme/web-app", str(canary["number"])])
+
+    say("   The canary merged: the next scheduled run opens the next wave")
+    second = plan_and_apply("next-wave")
+    moved = sorted(r for r in held if second[r]["action"] in ("open", "update"))
+    if not moved or second["acme/web-app"]["state"] != "merged":
+        raise StepFailed("the next wave did not start after the canary merged")
+    print(f"{GREEN}canary merged; next wave: {', '.join(moved)}{RESET}")
 
 
 MIGRATION_PATCH = """\

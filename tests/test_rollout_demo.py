@@ -37,7 +37,18 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
         text=True,
         check=True,
     ).stdout
-    assert "modules/network?ref=v1.0.1" in web
+    history = subprocess.run(
+        ["git", "-C", str(forge / "acme" / "web-app"), "log", "-p", "main", "--", "main.tf"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert (
+        '+  source = "git::https://github.com/acme/infrastructure-modules.git//modules/network?ref=v1.0.1"'
+        in history
+    )
+    # web-app is the canary of step 10: its PR for v2.1.0 merged before the next wave opened
+    assert "modules/network?ref=v2.1.0" in web
     live = subprocess.run(
         ["git", "-C", str(forge / "acme" / "platform-live"), "show", "main:live/prod/network/terragrunt.hcl"],
         capture_output=True,
@@ -55,24 +66,20 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "carol" in normal["reviewers"] and normal["approvals"] == ["carol"]
     assert normal["state"] == "merged"
     assert "approved by carol and merged" in out
+    # step 10: a canary wave held the next normal release until acme/web-app's PR merged
+    assert "canary acme/web-app: its PR is up for review; waiting for it: acme/" in out
+    assert "canary merged; next wave: acme/" in out
+    wave_plan = json.loads((tmp_path / "demo" / "plan-canary.json").read_text())
+    held = [d for d in wave_plan["dependents"] if d["action"] == "hold"]
+    assert held and all(d["reason"] == "waits for wave 'canary': 0 of 1 merged" for d in held)
     assert "fmt only: app.terraform.io/acme/naming/generic is a registry address" in out
     # the rerun changed nothing (printed as the report's JSON, labelled, not as a Python dict)
     assert 'outcomes ("counts" of that --json report): {"up_to_date": 5, "skipped": 1}' in out
     # step 8: the breaking release's migration patch applied in the PR, terraform validate passed
     assert "passes terraform validate on the migrated code" in out
-    migrated = subprocess.run(
-        [
-            "git",
-            "-C",
-            str(forge / "acme" / "web-app"),
-            "show",
-            "catalog-ops/acme-infrastructure-modules:main.tf",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert 'ipv4_cidr_block = "10.10.0.0/16"' in migrated and "modules/network?ref=v2.0.0" in migrated
+    # (step 10's canary wave then moved web-app's PR on to v2.1.0 and merged it: the migration
+    # patch of v2.0.0 is applied on its default branch)
+    assert 'ipv4_cidr_block = "10.10.0.0/16"' in web and "modules/network?ref=v2.1.0" in web
     # step 9: the security release went through acme/team-live's chain, one environment per run
     team = forge / "acme" / "team-live"
     for env in ("dev", "stage", "prod"):
@@ -84,7 +91,8 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
         ).stdout
         assert "modules/network?ref=v1.0.1" in main_tf
     chain_prs = json.loads((forge / "acme" / "team-live.forge.json").read_text())["pulls"]
-    assert [(p["head"].rsplit("--", 1)[1], p["state"]) for p in chain_prs] == [
+    # (step 10's canary wave then opens the next chain PR for its release: not part of step 9)
+    assert [(p["head"].rsplit("--", 1)[1], p["state"]) for p in chain_prs[:3]] == [
         ("dev", "merged"),
         ("stage", "merged"),
         ("prod", "merged"),

@@ -65,8 +65,8 @@ def test_all_errors_reported_together() -> None:
         parse_config("typo: 1\nmajors: maybe\n", "f.yml")
     assert str(info.value).splitlines() == [
         "f.yml:1:1: unknown key 'typo' (known keys: automerge, automerge_majors, automerge_patched_majors, automerge_without_checks, base, "
-        "environments, ignore, labels, majors, paths, post_merge_checks, raise_floor, reviewers, security_skip_soak, "
-        "soak, version)",
+        "environments, ignore, labels, majors, max_open_prs, min_release_age, paths, post_merge_checks, raise_floor, reviewers, "
+        "security_skip_soak, soak, strategy, version, windows)",
         "f.yml:2:9: key 'majors': must be true or false",
     ]
 

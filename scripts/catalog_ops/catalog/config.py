@@ -15,6 +15,10 @@ Schema (every key optional; documented in ``docs/rollout.md``)::
     reviewers: [alice, acme/platform-team]   # users, or teams as org/slug
     labels: [dependencies]
     base: main                 # base branch of the PRs (default: the repo's default branch)
+    strategy: next-safe        # latest | next-safe (default: the catalog's rollout.strategy)
+    min_release_age: 3d        # a normal release opens nothing until this old (default: catalog's)
+    windows: [{days: [mon, tue, wed, thu], hours: "09:00-16:00", timezone: Europe/Berlin}]
+    max_open_prs: 2            # most open catalog-ops rollout PRs in this repository
     environments:              # ordered environments by path globs: one PR per environment,
       dev: ["non-prod/*/dev/**"]   # a chain (docs/rollout.md "Environments")
       stage: ["non-prod/*/stage/**"]
@@ -24,7 +28,7 @@ Schema (every key optional; documented in ``docs/rollout.md``)::
     security_skip_soak: false  # true: security updates do not wait for the soak
 
 The same file may hold other catalog-ops sections (``checks:``, ``release:``, ``sweep:``,
-``dashboard:``); those belong to their commands and are not validated here.
+``dashboard:``, ``rollout:``); those belong to their commands and are not validated here.
 
 Validation reads the YAML node tree (``yaml.compose``) so every error names the file, line and
 column of the offending key or value: ``.catalog-ops.yml:3:12: key 'automerge': must be one of
@@ -44,6 +48,7 @@ from typing import Any
 import yaml
 
 from catalog_ops.core.glob import GlobError, check_pattern, glob_matches
+from catalog_ops.core.schedule import Window, parse_windows, windows_from_json
 from catalog_ops.core.versions import Level, Urgency
 from catalog_ops.core.yamlnodes import compose_document, where
 from catalog_ops.errors import ConfigError
@@ -51,6 +56,9 @@ from catalog_ops.errors import ConfigError
 CONFIG_PATH = ".catalog-ops.yml"
 CONFIG_PATHS = (".catalog-ops.yml", ".catalog-ops.yaml", ".github/catalog-ops.yml")
 AUTOMERGE_POLICIES = ("never", "security", "patch", "minor")
+STRATEGIES = ("latest", "next-safe")
+"""Rollout strategies (``rollout.pace``): the newest release, or the highest one before the
+next breaking release (Gruntwork Patcher's "next safe")."""
 MAX_CONFIG_BYTES = 64 * 1024
 """Largest ``.catalog-ops.yml`` read (bytes): a dependent's file bounds the work it causes."""
 MAX_GLOBS = 100
@@ -92,6 +100,10 @@ class DependentConfig:
             itself requests the CODEOWNERS of the changed files when the PR is opened).
         labels: labels added to the PR (in addition to the rollout's own).
         base: base branch of the PR; None means the default branch.
+        strategy, min_release_age, windows, max_open_prs: this dependent's overrides of the
+            catalog's ``rollout:`` pace (``rollout.config``): ``latest``/``next-safe``, seconds,
+            ``core.schedule.Window`` values, most open rollout PRs in the repository; None:
+            the catalog's value.
         environments: ordered ``(name, globs)`` pairs; empty means no chain (one PR for the
             whole repository). A reference belongs to the first environment whose globs match
             the file holding its version (``env_of``); references in no environment follow
@@ -116,6 +128,10 @@ class DependentConfig:
     reviewers: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
     base: str | None = None
+    strategy: str | None = None
+    min_release_age: float | None = None
+    windows: tuple[Window, ...] | None = None
+    max_open_prs: int | None = None
     environments: tuple[tuple[str, tuple[str, ...]], ...] = ()
     soak_seconds: int = 0
     post_merge_checks: bool = False
@@ -192,6 +208,10 @@ class DependentConfig:
             "reviewers": list(self.reviewers),
             "labels": list(self.labels),
             "base": self.base,
+            "strategy": self.strategy,
+            "min_release_age": self.min_release_age,
+            "windows": None if self.windows is None else [w.to_json() for w in self.windows],
+            "max_open_prs": self.max_open_prs,
             **(
                 {
                     "environments": {name: list(globs) for name, globs in self.environments},
@@ -220,6 +240,10 @@ class DependentConfig:
             reviewers=tuple(data.get("reviewers", ())),
             labels=tuple(data.get("labels", ())),
             base=data.get("base"),
+            strategy=data.get("strategy"),
+            min_release_age=data.get("min_release_age"),
+            windows=None if data.get("windows") is None else windows_from_json(data["windows"]),
+            max_open_prs=data.get("max_open_prs"),
             environments=tuple(
                 (str(k), tuple(str(g) for g in v)) for k, v in (data.get("environments") or {}).items()
             ),
@@ -264,11 +288,15 @@ _SCHEMA: dict[str, str] = {
     "soak": "duration",
     "post_merge_checks": "bool",
     "security_skip_soak": "bool",
+    "strategy": "strategy",
+    "min_release_age": "duration",
+    "windows": "windows",
+    "max_open_prs": "count",
 }
 
 
 #: Top-level sections owned by other commands (validated there, ignored here).
-OTHER_SECTIONS = frozenset({"checks", "release", "sweep", "dashboard"})
+OTHER_SECTIONS = frozenset({"checks", "release", "sweep", "dashboard", "rollout"})
 
 
 _where = where
@@ -378,6 +406,11 @@ def _check(kind: str, node: yaml.Node) -> tuple[str | None, Any]:
             except GlobError as exc:
                 return f"item at line {item.start_mark.line + 1}: {exc}", None
         return None, items
+    if kind == "windows":
+        try:
+            return None, parse_windows(yaml.safe_load(yaml.serialize(node)))
+        except (ValueError, yaml.YAMLError) as exc:
+            return str(exc), None
     if kind == "strlist":
         if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null":
             return None, []
@@ -402,11 +435,29 @@ def _check(kind: str, node: yaml.Node) -> tuple[str | None, Any]:
     if kind == "str":
         ok = isinstance(value, str) and bool(value.strip())
         return (None, value.strip()) if ok else ("must be a non-empty string", None)
+    if kind == "count":
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+        return (None, value) if ok else ("must be an integer >= 0", None)
+    if kind == "strategy":
+        if value in STRATEGIES:
+            return None, value
+        return f"must be one of {', '.join(STRATEGIES)} (got {value!r})", None
     if kind == "policy":
         if value in AUTOMERGE_POLICIES:
             return None, value
         return f"must be one of {', '.join(AUTOMERGE_POLICIES)} (got {value!r})", None
     raise AssertionError(kind)
+
+
+_KIND_NAMES = {
+    "bool": "boolean",
+    "int": "integer",
+    "str": "string",
+    "policy": "string",
+    "count": "integer",
+    "duration": "duration",
+    "strategy": "string",
+}
 
 
 def _check_environments(node: yaml.Node) -> tuple[str | None, Any]:
@@ -434,9 +485,6 @@ def _check_environments(node: yaml.Node) -> tuple[str | None, Any]:
             return f"environment {name!r}: {problem or 'needs at least one path glob'}", None
         out.append((name, tuple(globs)))
     return None, tuple(out)
-
-
-_KIND_NAMES = {"bool": "boolean", "int": "integer", "str": "string", "policy": "string"}
 
 
 def load_config(files: dict[str, bytes], *, label: str = "") -> DependentConfig:

@@ -365,9 +365,13 @@ def _apply(args: argparse.Namespace, settings: Settings) -> int:
             progress=lambda _o: progress.advance(task),
         )
     report.render_table(console)
-    progress_line = rollout_progress(report)
+    from catalog_ops.rollout.summary import schedule_line
+
+    progress_line = "\n".join(
+        x for x in (rollout_progress(report), schedule_line(o.reason for o in report.outcomes)) if x
+    )
     if progress_line:
-        console.print(progress_line, soft_wrap=True)
+        console.print(progress_line, soft_wrap=True, markup=False)
     gha.write_summary(report.to_markdown() + (f"\n{progress_line}\n" if progress_line else ""))
     doc = json.dumps(report.to_json(), indent=2) + "\n"
     if args.report:
@@ -462,9 +466,13 @@ def _summary(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     console = _console()
     report.render_table(console)
-    line = rollout_progress(report)
+    from catalog_ops.rollout.summary import schedule_line
+
+    line = "\n".join(
+        x for x in (rollout_progress(report), schedule_line(o.reason for o in report.outcomes)) if x
+    )
     if line:
-        console.print(line, soft_wrap=True)
+        console.print(line, soft_wrap=True, markup=False)
     gha.write_summary(report.to_markdown() + (f"\n{line}\n" if line else ""), env=os.environ)
     if args.json:
         print(json.dumps(report.to_json(), indent=2))

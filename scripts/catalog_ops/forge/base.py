@@ -93,6 +93,7 @@ class PullRequest:
     merge_method: str | None = None
     merged_sha: str | None = None
     author: str | None = None  # login that opened it (GitHub ``user.login``); None: forge has no authors
+    created_at: str = ""  # ISO 8601 UTC, when it was opened (GitHub ``created_at``); "" unknown
     merged_at: str | None = None  # ISO 8601 UTC time of the merge (GitHub ``merged_at``); None: not merged
 
 
@@ -179,6 +180,9 @@ class Release:
     draft: bool = False
     created_at: str = ""  # ISO 8601 UTC
     author: str | None = None  # login that published it (GitHub ``author.login``); None: no authors
+    # ISO 8601 UTC, when it was published (GitHub ``published_at``; its ``created_at`` is the date
+    # of the tagged commit, "not the date when the release was drafted or published"); "" unknown
+    published_at: str = ""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

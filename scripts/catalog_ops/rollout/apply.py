@@ -346,6 +346,10 @@ class _Apply:
                     reason=dep.reason,
                     details=self.details(dep),
                 )
+            if dep.action is Action.HOLD:
+                # held by its wave, a window, the minimum release age or a cap (rollout.waves):
+                # nothing is written; a later run (the scheduled workflow) continues
+                return Outcome(subject=dep.repo, kind=OutcomeKind.SKIPPED, reason=dep.reason or "held")
             if dep.action is Action.CLOSE:
                 return self.close(dep)
             return self.open_or_update(dep)
@@ -803,6 +807,8 @@ class _Apply:
         PR carries exactly the plan's changes (its marker's catalog, release and digest);
         never raises."""
         try:
+            if dep.action is Action.HOLD:
+                return Outcome(subject=dep.repo, kind=OutcomeKind.SKIPPED, reason=dep.reason or "held")
             if not dep.bumps or dep.action in (Action.SKIP, Action.CLOSE):
                 return Outcome(
                     subject=dep.repo, kind=OutcomeKind.UP_TO_DATE, reason=dep.reason or "nothing to merge"

@@ -38,7 +38,15 @@ from catalog_ops.fanout.dependents import DependentSelection
 from catalog_ops.forge.base import Issue, Issues, PlanForge, PullRequest
 from catalog_ops.render.templates import DASHBOARD, render
 from catalog_ops.rollout.gather import build_plan
-from catalog_ops.rollout.model import CatalogRelease, Plan, RefAction, RefPlan, branch_for
+from catalog_ops.rollout.model import (
+    Action,
+    CatalogRelease,
+    DependentState,
+    Plan,
+    RefAction,
+    RefPlan,
+    branch_for,
+)
 
 SCHEMA = 1
 BEHIND_ORDER = ("unknown", "major", "minor", "patch", "up to date")
@@ -108,6 +116,11 @@ class Dashboard:
         dependents: dependents that use the catalog. scanned: repos looked at.
         skipped: ``(repo, reason)`` for repos that could not be scanned.
         errors: file parse errors in dependents (``repo: path:line:col: message``).
+        progress: the rollout of ``latest``: dependents per state (``model.DependentState``
+            values: waiting, open, merged, failed, held), from the plan.
+        waves: where each wave stands (``rollout.waves.WaveStatus.to_json``; empty: no waves).
+        next_step: what the rollout does next and when (``Plan.next_step``).
+        held: ``(repo, reason)`` of dependents held by schedule or their wave.
     """
 
     catalog: str
@@ -118,6 +131,10 @@ class Dashboard:
     scanned: int
     skipped: list[tuple[str, str]]
     errors: list[str]
+    progress: dict[str, int] = dataclasses.field(default_factory=dict)
+    waves: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    next_step: str = ""
+    held: list[tuple[str, str]] = dataclasses.field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         """Usages per ``behind`` value (in ``BEHIND_ORDER``) plus ``security`` (pending)."""
@@ -161,6 +178,10 @@ class Dashboard:
             "scanned": self.scanned,
             "skipped": [{"repo": r, "reason": why} for r, why in self.skipped],
             "errors": list(self.errors),
+            "progress": dict(self.progress),
+            "waves": list(self.waves),
+            "next_step": self.next_step,
+            "held": [{"repo": r, "reason": why} for r, why in self.held],
         }
 
     def to_markdown(self, *, template: str = DASHBOARD, with_marker: bool = True) -> str:
@@ -291,6 +312,10 @@ def from_plan(plan: Plan, pulls: Mapping[str, PullRequest]) -> Dashboard:
         last = max(changed, key=lambda r: r.version).tag if changed else None
         usages.sort(key=lambda u: (not u.security, BEHIND_ORDER.index(u.behind), u.repo, u.path, u.line))
         modules.append(ModuleView(module=module, last_changed=last, usages=usages))
+    progress: dict[str, int] = {}
+    for dep in plan.dependents:
+        if dep.state is not DependentState.NONE:
+            progress[dep.state.value] = progress.get(dep.state.value, 0) + 1
     return Dashboard(
         catalog=plan.catalog,
         latest=plan.release.tag,
@@ -300,6 +325,10 @@ def from_plan(plan: Plan, pulls: Mapping[str, PullRequest]) -> Dashboard:
         scanned=sum(1 for d in plan.dependents if d.action.value != "skip" or d.refs),
         skipped=skipped,
         errors=errors,
+        progress={s.value: progress[s.value] for s in DependentState if s.value in progress},
+        waves=[dict(w) for w in plan.waves] if plan.rollout.waves else [],
+        next_step=plan.next_step,
+        held=[(d.repo, d.reason or "held") for d in plan.dependents if d.action is Action.HOLD],
     )
 
 

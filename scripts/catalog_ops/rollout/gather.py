@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog_ops import gitutil
-from catalog_ops.catalog.config import DependentConfig, config_path_in, parse_config
+from catalog_ops.catalog.config import CONFIG_PATHS, DependentConfig, config_path_in, parse_config
 from catalog_ops.catalog.layout import DEFAULT_PATTERNS, DEFAULT_SHARED_GLOBS, ROOT_MODULE, module_key
 from catalog_ops.checks.results import CONFIG_FILE, load_config
 from catalog_ops.core import drift
@@ -55,6 +55,7 @@ from catalog_ops.refs import is_candidate_path
 from catalog_ops.release.changes import changelog_sections, version_changes
 from catalog_ops.release.history import GitHistory
 from catalog_ops.rollout.chain import EnvFacts, chain_branches, plan_chain
+from catalog_ops.rollout.config import RolloutConfig, load_rollout_config, parse_rollout_config
 from catalog_ops.rollout.locks import CatalogAtTags, is_lock_path, plan_locks
 from catalog_ops.rollout.model import (
     MAX_BODY,
@@ -62,13 +63,16 @@ from catalog_ops.rollout.model import (
     Bump,
     CatalogRelease,
     DependentPlan,
+    DependentState,
     LockUpdate,
     Plan,
     RefAction,
     RefPlan,
     branch_name,
 )
+from catalog_ops.rollout.pace import pace_for, parse_time
 from catalog_ops.rollout.planner import PlanOptions, plan_dependent, select_release
+from catalog_ops.rollout.waves import Facts, schedule, state_of
 
 ProgressFn = Callable[[str], None]
 
@@ -131,6 +135,7 @@ def catalog_releases(
     catalog: str,
     *,
     progress: ProgressFn | None = None,
+    config_files: dict[str, bytes] | None = None,
     release: str | None = None,
     migrations: list[Migration] | None = None,
 ) -> tuple[list[CatalogRelease], list[str]]:
@@ -140,6 +145,9 @@ def catalog_releases(
     ``CHANGELOG.md`` section (the module's own ``<module>/CHANGELOG.md`` is read by the PR text
     through ``changelog``; here the catalog root's, at the default branch head).
 
+    ``config_files`` (when given) receives the catalog's config file from the clone's default
+    branch head (``{path: bytes}``, the first of ``CONFIG_PATHS``; left empty when there is none
+    or the clone failed), so its ``rollout:`` section costs no request.
     ``migrations``, when given, receives the catalog's migration patches (docs/migrations.md)
     read from the clone at ``release`` (default: the newest tag that is not a pre-release): the
     patches as released; a bad patch file is a warning naming ``path:line:col`` and is left out.
@@ -162,6 +170,9 @@ def catalog_releases(
             changelog: dict[str, str] = {}
             if head:
                 history.checkout(head)
+                cfg = next((p for p in CONFIG_PATHS if (history.path / p).is_file()), None)
+                if cfg is not None and config_files is not None:
+                    config_files[cfg] = (history.path / cfg).read_bytes()
                 try:
                     config = load_config(history.path, name=f"{catalog}:{CONFIG_FILE}")
                 except ConfigError as exc:
@@ -213,6 +224,7 @@ def catalog_releases(
                 body=_bounded(body),
                 changelog=changelog.get(ch.version.core),
                 has_release=rel is not None,
+                published_at=(rel.published_at or rel.created_at) if rel is not None else "",
             )
         )
     known = {r.tag for r in out}
@@ -257,6 +269,7 @@ def releases_from_forge(
                 url=rel.url,
                 metadata=trusted_metadata(rel, identity=identity, tags=tags, problems=problems),
                 body=_bounded(rel.body or ""),
+                published_at=rel.published_at or rel.created_at,
             )
         )
     return sorted(out, key=lambda r: r.version, reverse=True)
@@ -472,15 +485,24 @@ def close_reason(dep: DependentPlan) -> str:
 
 
 def _reusable(
-    prev: Plan | None, *, catalog: str, address: str, registry: Mapping[str, str], bump_all: bool
+    prev: Plan | None,
+    *,
+    catalog: str,
+    address: str,
+    registry: Mapping[str, str],
+    bump_all: bool,
+    rollout: RolloutConfig | None = None,
 ) -> bool:
-    """Whether entries of ``prev`` may be reused: same catalog, address and options."""
+    """Whether entries of ``prev`` may be reused: same catalog, address, options and ``rollout:``
+    settings (a new strategy or age changes targets). Held entries are never reused
+    (``plan_batched``): waves, windows and ages are decided again at every plan."""
     return (
         prev is not None
         and prev.catalog == catalog
         and prev.catalog_address == address
         and dict(prev.registry_modules) == dict(registry)
         and prev.bump_all == bump_all
+        and (rollout is None or prev.rollout == rollout)
     )
 
 
@@ -534,7 +556,8 @@ def plan_batched(
                 and snap.head is not None
                 and old.head == snap.head
                 and old.base in ("", default)
-                and old.action is not Action.SKIP
+                and old.action not in (Action.SKIP, Action.HOLD)
+                and not any(r.held_until for r in old.refs)  # a young release may have aged since
                 and old.chain is None  # a chain's state is in its PRs and the clock: read again
                 and (old.reason == NO_REFERENCE or same_release)
             ):
@@ -610,6 +633,91 @@ def plan_batched(
     return [out[n] for n in names]
 
 
+def read_rollout_config(forge: PlanForge, catalog: str, ref: str) -> RolloutConfig:
+    """The ``rollout:`` section of the catalog's config file at ``ref`` (the first of
+    ``catalog.config.CONFIG_PATHS`` that exists; one read each until found); defaults when none.
+
+    Raises ConfigError (``catalog:path:line:col: rollout.KEY: problem``): a rollout whose waves
+    or pace cannot be read must not open PRs everywhere."""
+    for path in CONFIG_PATHS:
+        data = forge.read_file(catalog, path, ref)
+        if data is not None:
+            return parse_rollout_config(data, f"{catalog}:{path}")
+    return RolloutConfig()
+
+
+def rollout_facts(
+    forge: Any,
+    dependents: Sequence[DependentPlan],
+    *,
+    catalog: str,
+    branch: str,
+    release: str,
+    topics: Mapping[str, tuple[str, ...]],
+    config: RolloutConfig,
+) -> dict[str, Facts]:
+    """Where each dependent stands for ``release`` (``rollout.waves.Facts``), read from the
+    forge: for a dependent whose plan updates an open rollout PR, that PR (its trusted marker
+    names the release, ``prtext.pr_marker``; its creation time; ``checks_state`` of its head:
+    failing checks make it ``failed``); for one whose plan opens a PR, and (with waves) one
+    that is up to date, the newest closed rollout PR (``find_closed_pull``): closed unmerged by
+    a person for this release is ``failed``, its creation time starts the wave. With a
+    ``max_open_prs`` cap, a dependent that would get a new PR has its open PRs listed
+    (``list_open_pulls``) to count those on ``catalog-ops/`` branches.
+
+    Cost: at most 2 reads per dependent with work, 1 per up-to-date dependent when waves are
+    configured. A forge error leaves that dependent's facts to its plan alone.
+    """
+    from catalog_ops.rollout.prtext import pr_marker  # prtext imports this module
+
+    identity = forge.identity()
+    out: dict[str, Facts] = {}
+    for dep in dependents:
+        facts = Facts(repo=dep.repo, topics=topics.get(dep.repo, ()), state=state_of(dep))
+        try:
+            if dep.action is Action.UPDATE and dep.existing_pr is not None:
+                pr = forge.get_pull(dep.repo, dep.existing_pr)
+                marker = pr_marker(pr, catalog=catalog, branch=branch, repo=dep.repo, identity=identity)
+                if marker and marker.get("release") == release:
+                    state = DependentState.OPEN
+                    why = ""
+                    if forge.checks_state(dep.repo, pr.number) is ChecksState.FAILURE:
+                        state, why = DependentState.FAILED, f"#{pr.number}: checks failed"
+                    facts = dataclasses.replace(
+                        facts, state=state, why=why, opened_at=parse_time(pr.created_at)
+                    )
+                else:  # its open PR rolls out an older release: it waits for this one
+                    facts = dataclasses.replace(facts, state=DependentState.WAITING)
+            elif dep.action is Action.OPEN or (dep.action is Action.NOTHING and dep.refs and config.waves):
+                pr = forge.find_closed_pull(dep.repo, branch)
+                marker = pr_marker(pr, catalog=catalog, branch=branch, repo=dep.repo, identity=identity)
+                if pr is not None and marker and marker.get("release") == release:
+                    facts = dataclasses.replace(facts, opened_at=parse_time(pr.created_at))
+                    if (
+                        pr.state is PullState.CLOSED
+                        and not marker.get("closed_by")
+                        and dep.action is Action.OPEN
+                    ):
+                        facts = dataclasses.replace(
+                            facts,
+                            state=DependentState.FAILED,
+                            why=f"#{pr.number}: closed unmerged by a person",
+                        )
+            if dep.action is Action.OPEN and pace_for(config, dep.config).max_open_prs is not None:
+                lister = getattr(forge, "list_open_pulls", None)
+                if lister is not None:
+                    mine = [
+                        p
+                        for p in lister(dep.repo)
+                        if p.head.startswith("catalog-ops/") and authored_by(p.author, identity)
+                    ]
+                    facts = dataclasses.replace(facts, open_prs=len(mine))
+        except ForgeError:
+            pass
+        out[dep.repo] = facts
+    return out
+
+
 def build_plan(
     forge: PlanForge,
     *,
@@ -621,9 +729,12 @@ def build_plan(
     budget: Budget | None = None,
     previous: Plan | None = None,
     now: _dt.datetime | None = None,
+    clock: Callable[[], _dt.datetime] | None = None,
 ) -> Plan:
     """Gather a plan through ``forge`` (rules: ``rollout.planner``; dependents with
-    ``environments:``: ``rollout.chain``).
+    ``environments:``: ``rollout.chain``), then schedule it: the catalog's ``rollout:`` section
+    (``rollout.config``) decides waves, strategy and pace, with facts read from the forge
+    (``rollout_facts``) and ``rollout.waves.schedule``.
 
     Args:
         catalog: catalog repo ``owner/name``; release: tag (default: the latest, see
@@ -635,14 +746,27 @@ def build_plan(
         budget: the most work one dependent may cause (default ``Budget()``).
         previous: the last plan (artifact) of this catalog: entries of dependents whose base
             head did not change are reused (batched reads only; module docstring).
-        now: the time of the plan (aware UTC), default the current time: the soak of chains.
+        now: the time of the plan (aware UTC), default ``clock()`` or the current time: the soak
+            of chains, release ages, windows and wave time limits are judged against it.
+        clock: returns the current time (aware UTC; tests inject one), when ``now`` is not given.
 
     Raises:
         ReleaseError: no such release. UsageError: neither org nor dependents given.
         ForgeError: the catalog's releases or the org listing cannot be read.
+        ConfigError: the catalog's ``rollout:`` section is invalid.
     """
+    now = now or (clock() if clock is not None else _dt.datetime.now(_dt.UTC))
     migrations: list[Migration] = []
-    releases, warnings = catalog_releases(forge, catalog, release=release, migrations=migrations)
+    config_files: dict[str, bytes] = {}
+    releases, warnings = catalog_releases(
+        forge, catalog, release=release, migrations=migrations, config_files=config_files
+    )
+    if config_files:
+        rollout = load_rollout_config(config_files, label=catalog)
+    elif any("could not read the catalog's git history" in w for w in warnings):
+        rollout = read_rollout_config(forge, catalog, forge.get_repo(catalog).default_branch)
+    else:
+        rollout = RolloutConfig()
     if not releases:
         raise ReleaseError(f"{catalog} has no releases (no version tags)")
     chosen = select_release(releases, release)
@@ -693,7 +817,8 @@ def build_plan(
         bump_all=bump_all,
         registry_modules=registry_modules,
         module_exists=module_exists,
-        now=now or _dt.datetime.now(_dt.UTC),
+        rollout=rollout,
+        now=now,
         migrations=tuple(migrations),
         locks=locks,
     )
@@ -716,7 +841,12 @@ def build_plan(
         reuse = (
             previous
             if _reusable(
-                previous, catalog=catalog, address=address, registry=registry_modules, bump_all=bump_all
+                previous,
+                catalog=catalog,
+                address=address,
+                registry=registry_modules,
+                bump_all=bump_all,
+                rollout=rollout,
             )
             else None
         )
@@ -728,6 +858,22 @@ def build_plan(
                 results[d.repo] = d
     catalog_at.close()  # on an exception, TemporaryDirectory's finaliser removes the clone
     all_deps = sorted([*results.values(), *skipped], key=lambda d: d.repo)
+    capped = any(pace_for(rollout, d.config).max_open_prs is not None for d in all_deps)
+    facts = (
+        rollout_facts(
+            forge,
+            all_deps,
+            catalog=catalog,
+            branch=branch,
+            release=chosen.tag,
+            topics={r.full_name: tuple(r.topics) for r in listing.repos},
+            config=rollout,
+        )
+        if rollout.waves or capped
+        else {}
+    )
+    planned = schedule(all_deps, facts, rollout, now)
+    all_deps = list(planned.dependents)
     compares: dict[str, str] = {}
     for d in all_deps:
         for _module, base_tag, head_tag in compare_pairs(d, releases):
@@ -743,10 +889,13 @@ def build_plan(
         bump_all=bump_all,
         registry_modules=registry_modules,
         branch=branch,
-        generated_at=(now or _dt.datetime.now(_dt.UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        generated_at=now.astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         compares=compares,
         warnings=tuple(warnings),
         migrations=tuple(migrations),
+        rollout=rollout,
+        waves=tuple(w.to_json() for w in planned.waves),
+        next_step=planned.next_step,
     )
 
 

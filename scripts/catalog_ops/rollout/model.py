@@ -23,6 +23,7 @@ from catalog_ops.core.versions import Level, TagScheme, Urgency, Version, parse_
 from catalog_ops.errors import UsageError
 from catalog_ops.migrate.apply import StepOutcome
 from catalog_ops.migrate.model import Migration
+from catalog_ops.rollout.config import RolloutConfig
 
 PLAN_SCHEMA = 1
 # Skip reasons that are errors (``rollout plan`` and ``dashboard`` exit 1 on them): the
@@ -46,6 +47,19 @@ class Action(enum.StrEnum):
     CLOSE = "close"  # close the open rollout PR: superseded (nothing left to bump)
     NOTHING = "nothing"  # up to date, or no reference to the catalog
     SKIP = "skip"  # cannot be planned (config error, empty repo, archived, ...)
+    HOLD = "hold"  # has work, held by its wave, a window, the minimum release age or a cap
+
+
+class DependentState(enum.StrEnum):
+    """Where a dependent stands in the rollout of the plan's release (``rollout.waves``;
+    dashboard and summary show these)."""
+
+    WAITING = "waiting"  # has work; its PR is opened by this run (or waits for its wave)
+    OPEN = "open"  # its rollout PR for this release is open (checks pending or passed)
+    MERGED = "merged"  # up to date for this release (its PR merged, or nothing was needed)
+    FAILED = "failed"  # its PR's checks failed, or a person closed it unmerged
+    HELD = "held"  # held by schedule: window, minimum release age or cap
+    NONE = "none"  # no reference to the catalog, or not planned (skip)
 
 
 # --------------------------------------------------------------------------- releases
@@ -72,6 +86,8 @@ class CatalogRelease:
         body: the forge release body (untrusted text, at most ``MAX_BODY`` characters; "" when
             the tag has no release). changelog: the ``CHANGELOG.md`` section of this version.
         has_release: a forge release exists for the tag.
+        published_at: when the forge release was published (ISO 8601 UTC; "" when unknown or
+            the tag has none): the minimum release age counts from it (``rollout.pace``).
     """
 
     tag: str
@@ -86,6 +102,7 @@ class CatalogRelease:
     body: str = ""
     changelog: str | None = None
     has_release: bool = True
+    published_at: str = ""
 
     @property
     def urgency(self) -> Urgency:
@@ -132,6 +149,7 @@ class CatalogRelease:
             "body": self.body,
             "changelog": self.changelog,
             "has_release": self.has_release,
+            "published_at": self.published_at,
         }
 
     @classmethod
@@ -155,6 +173,7 @@ class CatalogRelease:
             body=str(data.get("body") or ""),
             changelog=data.get("changelog"),
             has_release=bool(data.get("has_release", True)),
+            published_at=str(data.get("published_at") or ""),
         )
 
 
@@ -180,6 +199,8 @@ class RefPlan:
         ref_line: line of the version token in ``written_in`` (0: unknown).
         proposed: the text the version token gets, as the user will read it in the file
             (``"v1.3.0"``, ``"~> 6.6"``); None when it does not change.
+        held_until: a newer release is held back by the minimum release age until this moment
+            (ISO 8601 UTC; ``rollout.pace``); None otherwise.
         patches: the catalog's migration patches (patch file paths, ``Plan.migrations``) this
             update applies to the reference's module block, in order (docs/migrations.md).
         patched: the update is breaking and a patch covers every breaking release it spans.
@@ -201,6 +222,7 @@ class RefPlan:
     address: str | None = None
     ref_line: int = 0
     proposed: str | None = None
+    held_until: str | None = None
     patches: tuple[str, ...] = ()
     patched: bool = False
 
@@ -229,6 +251,7 @@ class RefPlan:
             "address": self.address,
             "ref_line": self.ref_line,
             "proposed": self.proposed,
+            "held_until": self.held_until,
         }
         if self.patches or self.patched:
             out["patches"] = list(self.patches)
@@ -262,6 +285,7 @@ class RefPlan:
             address=data.get("address"),
             ref_line=int(data.get("ref_line", 0)),
             proposed=data.get("proposed"),
+            held_until=data.get("held_until"),
             patches=tuple(str(p) for p in data.get("patches") or ()),
             patched=bool(data.get("patched", False)),
         )
@@ -513,6 +537,12 @@ class DependentPlan:
         head: commit id of the base branch the plan read (None: not recorded). A later plan
             reuses this entry when the head is unchanged (``rollout.gather``); apply checks
             that the head is still this one before writing (``rollout.apply``).
+        wave: name of the dependent's wave (None: no waves configured).
+        state: where it stands in this release's rollout (``DependentState``), read from the
+            forge while planning (``rollout.gather.rollout_facts``).
+        next_step: what happens next and when, one line (``rollout.waves.schedule``).
+        held_until: for ``hold``: the moment the hold ends by itself (ISO 8601 UTC), None when it
+            waits for something else (an earlier wave).
         chain: the dependent's environment chain (``environments:`` in its config), else None;
             the action, bumps and files are then those of step ``chain.step`` only, on that
             environment's branch (``branch_for``).
@@ -541,6 +571,10 @@ class DependentPlan:
     files_scanned: int = 0
     codeowners: str | None = None
     head: str | None = None
+    wave: str | None = None
+    state: DependentState = DependentState.NONE
+    next_step: str = ""
+    held_until: str | None = None
     chain: Chain | None = None
 
     @property
@@ -614,6 +648,10 @@ class DependentPlan:
             "head": self.head,
             "locks": [lk.to_json() for lk in self.locks],
             "digest": self.digest() if self.bumps else None,
+            "wave": self.wave,
+            "state": self.state.value,
+            "next_step": self.next_step,
+            "held_until": self.held_until,
             **({} if self.chain is None else {"chain": self.chain.to_json()}),
             **(
                 {"patched": self.patched, "migration": [o.to_json() for o in self.migration]}
@@ -645,6 +683,10 @@ class DependentPlan:
             files_scanned=int(data.get("files_scanned", 0)),
             codeowners=data.get("codeowners"),
             head=data.get("head"),
+            wave=data.get("wave"),
+            state=DependentState(data.get("state") or "none"),
+            next_step=str(data.get("next_step") or ""),
+            held_until=data.get("held_until"),
             chain=Chain.from_json(data["chain"]) if data.get("chain") else None,
             patched=bool(data.get("patched", False)),
             migration=tuple(StepOutcome(**o) for o in data.get("migration") or ()),
@@ -670,6 +712,9 @@ class Plan:
             (``forge.base.Repos.compare_url``), for every pair a PR spans.
         warnings: what limited the plan (e.g. the catalog could not be cloned, so what changed
             came from release metadata only; release metadata ignored, docs/security.md).
+        rollout: the catalog's ``rollout:`` settings the plan was made with.
+        waves: where each wave stands (``rollout.waves.WaveStatus.to_json``), in order.
+        next_step: what the rollout does next and when, one line.
         migrations: the catalog's migration patches at the rolled-out tag (docs/migrations.md);
             ``RefPlan.patches`` name them by path.
     """
@@ -685,6 +730,9 @@ class Plan:
     generated_at: str = ""
     compares: Mapping[str, str] = dataclasses.field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    rollout: RolloutConfig = dataclasses.field(default_factory=RolloutConfig)
+    waves: tuple[Mapping[str, Any], ...] = ()
+    next_step: str = ""
     migrations: tuple[Migration, ...] = ()
 
     def counts(self) -> dict[str, int]:
@@ -710,6 +758,9 @@ class Plan:
             "dependents": [d.to_json() for d in self.dependents],
             "compares": dict(self.compares),
             "warnings": list(self.warnings),
+            "rollout": self.rollout.to_json(),
+            "waves": [dict(w) for w in self.waves],
+            "next_step": self.next_step,
             **({"migrations": [m.to_json() for m in self.migrations]} if self.migrations else {}),
         }
 
@@ -736,6 +787,9 @@ class Plan:
                 generated_at=str(data.get("generated_at", "")),
                 compares={str(k): str(v) for k, v in (data.get("compares") or {}).items()},
                 warnings=tuple(str(w) for w in data.get("warnings") or ()),
+                rollout=RolloutConfig.from_json(data.get("rollout")),
+                waves=tuple(dict(w) for w in data.get("waves") or ()),
+                next_step=str(data.get("next_step") or ""),
                 migrations=tuple(Migration.from_json(m) for m in data.get("migrations") or ()),
             )
         except (KeyError, StopIteration, TypeError, ValueError) as exc:

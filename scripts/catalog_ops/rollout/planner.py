@@ -33,6 +33,7 @@ Rules (issue 5):
 from __future__ import annotations
 
 import dataclasses
+import datetime as _dt
 import posixpath
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -57,6 +58,7 @@ from catalog_ops.core.versions import (
 from catalog_ops.errors import ReleaseError, UsageError
 from catalog_ops.migrate import Migration, MigrationResult, StepOutcome, apply_migrations, for_update
 from catalog_ops.refs import Reference, RefStatus, scan_files
+from catalog_ops.rollout.config import RolloutConfig
 from catalog_ops.rollout.model import (
     Action,
     Bump,
@@ -66,6 +68,10 @@ from catalog_ops.rollout.model import (
     RefAction,
     RefPlan,
 )
+from catalog_ops.rollout.pace import age_reason, format_time, is_breaking, next_safe, pace_for, split_by_age
+
+NEXT_SAFE = "strategy next-safe"
+"""How reasons of references next-safe stops before a breaking release begin."""
 
 
 def select_release(releases: Sequence[CatalogRelease], tag: str | None) -> CatalogRelease:
@@ -137,7 +143,11 @@ def spanned_releases(
 # --------------------------------------------------------------------------- pure planning
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class PlanOptions:
-    """Inputs shared by every dependent of one plan."""
+    """Inputs shared by every dependent of one plan.
+
+    ``rollout`` is the catalog's ``rollout:`` section (strategy, minimum release age; a
+    dependent's ``.catalog-ops.yml`` overrides them, ``rollout.pace.pace_for``); ``now`` the
+    moment release ages are judged at (aware; None: ages are not judged)."""
 
     catalog: str
     catalog_address: str
@@ -147,6 +157,7 @@ class PlanOptions:
     registry_modules: Mapping[str, str] = dataclasses.field(default_factory=dict)
     # (tag, module dir) -> does the directory exist in the catalog at that tag? None: unknown.
     module_exists: Callable[[str, str], bool | None] | None = dataclasses.field(default=None, compare=False)
+    rollout: RolloutConfig = dataclasses.field(default_factory=RolloutConfig)
     # An environment's step of a chain (``rollout.chain``): only references whose version bytes
     # live in a file ``scope`` accepts are planned (None: all) ...
     scope: Callable[[str], bool] | None = dataclasses.field(default=None, compare=False)
@@ -276,7 +287,26 @@ def plan_reference(ref: Reference, opts: PlanOptions, config: DependentConfig) -
         if module not in opts.ceilings:
             return dataclasses.replace(base, reason=opts.no_ceiling.format(module=module))
         ceiling = opts.ceilings[module]
-    target = choose_target(current, opts.releases, ceiling=ceiling, allow_major=config.majors)
+    # strategy and minimum age choose what a rollout starts; a chain step promotes exactly what
+    # the previous environment runs (rollout.chain)
+    pace = pace_for(opts.rollout, config)
+    pool: Sequence[CatalogRelease] = opts.releases
+    young: dict[str, _dt.datetime] = {}
+    if opts.now is not None and pace.min_release_age > 0 and opts.ceilings is None:
+        pool, young = split_by_age(opts.releases, pace, opts.now)
+    target = choose_target(current, pool, ceiling=ceiling, allow_major=config.majors)
+    held: tuple[CatalogRelease, _dt.datetime] | None = None
+    if young:
+        newest = choose_target(current, opts.releases, ceiling=ceiling, allow_major=config.majors)
+        if newest is not None and newest.tag in young and (target is None or newest.version > target.version):
+            held = (newest, young[newest.tag])
+    if target is None and held is not None:
+        return dataclasses.replace(
+            base,
+            action=RefAction.CURRENT,
+            reason=age_reason(held[0], pace, held[1]),
+            held_until=format_time(held[1]),
+        )
     if target is None and not config.majors:
         newer_major = choose_target(current, opts.releases, ceiling=opts.release.version)
         if newer_major is not None:
@@ -320,6 +350,17 @@ def plan_reference(ref: Reference, opts: PlanOptions, config: DependentConfig) -
             reason=f"the previous environment runs {ceiling}, which is not a release this reference "
             "can move to (tag scheme, pre-release or majors: false)",
         )
+    if pace.strategy == "next-safe" and opts.ceilings is None:
+        safe, breaking_release = next_safe(current, pool, target, module)
+        if safe is None:
+            assert breaking_release is not None
+            return dataclasses.replace(
+                base,
+                action=RefAction.CURRENT,
+                reason=f"{NEXT_SAFE}: the next release {breaking_release.tag} is breaking for "
+                f"{module}; move to it by hand, or set strategy: latest",
+            )
+        target = safe
     scheme = TagScheme.of_version(current)
     in_scheme = [
         r.version
@@ -348,13 +389,7 @@ def plan_reference(ref: Reference, opts: PlanOptions, config: DependentConfig) -
         except UsageError:
             proposed = written
     kind = answer.update if answer.needs_change else update_type(current, target.version)
-    breaking = kind is Level.MAJOR or any(
-        r.metadata is not None
-        and r.metadata_consistent(module)
-        and (m := r.metadata.modules.get(module)) is not None
-        and m.breaking
-        for r in spanned
-    )
+    breaking = kind is Level.MAJOR or any(is_breaking(r, module, before=current) for r in spanned)
     patches: tuple[str, ...] = ()
     patched = False
     if breaking and opts.migrations:
@@ -369,6 +404,7 @@ def plan_reference(ref: Reference, opts: PlanOptions, config: DependentConfig) -
         update=kind,
         urgency=Urgency.highest(r.urgency for r in spanned),
         breaking=breaking,
+        held_until=format_time(held[1]) if held else None,
         patches=patches,
         patched=patched,
     )
@@ -490,6 +526,15 @@ def plan_dependent(
         return DependentPlan(action=Action.NOTHING, reason="no reference to the catalog", **common)
     to_bump = [r for r in refs if r.action is RefAction.BUMP]
     if not to_bump:
+        held = sorted((r for r in refs if r.held_until), key=lambda r: r.held_until or "")
+        if held:
+            return DependentPlan(
+                action=Action.HOLD,
+                reason=held[0].reason,
+                refs=tuple(refs),
+                held_until=held[0].held_until,
+                **common,
+            )
         return DependentPlan(action=Action.NOTHING, reason=_nothing_reason(refs), refs=tuple(refs), **common)
     # One bump per address and tag scheme: the newest target among its references.
     by_address: dict[tuple[str, str], RefPlan] = {}
@@ -743,6 +788,10 @@ def stale_reason(files: Mapping[str, bytes], dep: DependentPlan) -> str | None:
 def _nothing_reason(refs: Sequence[RefPlan]) -> str:
     """``"up to date"``, plus how many references were skipped and why."""
     skipped = [r for r in refs if r.action is RefAction.SKIP]
+    stopped = [r for r in refs if r.action is RefAction.CURRENT and (r.reason or "").startswith(NEXT_SAFE)]
+    if stopped and not skipped:
+        r = stopped[0]
+        return f"up to date for {NEXT_SAFE}; {r.written_in}:{r.ref_line or r.line} {r.reason}"
     if not skipped:
         return "up to date"
     why = "; ".join(f"{r.written_in}:{r.ref_line or r.line} {r.reason}" for r in skipped[:3])

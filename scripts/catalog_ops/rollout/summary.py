@@ -3,11 +3,40 @@ the problems that make it exit 1 (pure rendering over ``rollout.model.Plan``).""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+
 from rich.markup import escape
 from rich.table import Table
 
 from catalog_ops.rollout.chain import CHAIN_COMPLETE
 from catalog_ops.rollout.model import PROBLEM_REASONS, DependentPlan, Plan, module_name
+
+HELD_PREFIXES = ("held by", "waits for wave", "rollout stopped")
+"""How the reasons of dependents held by ``rollout.waves.schedule`` begin."""
+_UNTIL = re.compile(r"until (\d{4}-\d\d-\d\dT\d\d:\d\dZ)|time limit at (\d{4}-\d\d-\d\dT\d\d:\d\dZ)")
+
+
+def schedule_line(reasons: Iterable[str | None]) -> str:
+    """``"next: rollout stopped: ...; 3 held; the next hold ends at T"`` from the reasons of a
+    report's outcomes (an apply report or merged shard reports), "" when nothing is held: what
+    the scheduled rollout does next, and when."""
+    held = [r for r in reasons if r and r.startswith(HELD_PREFIXES)]
+    if not held:
+        return ""
+    parts: list[str] = []
+    stopped = next((r for r in held if r.startswith("rollout stopped")), None)
+    if stopped:
+        parts.append(stopped)
+    waiting = next((r for r in held if r.startswith("waits for wave")), None)
+    if waiting and not stopped:
+        parts.append(waiting)
+    times = sorted(t for r in held for m in _UNTIL.finditer(r) for t in m.groups() if t)
+    parts.append(
+        f"{len(held)} held"
+        + (f"; the next hold ends at {times[0]} (the next scheduled run continues)" if times else "")
+    )
+    return "next: " + "; ".join(parts)
 
 
 def plan_problems(plan: Plan) -> list[str]:
@@ -47,9 +76,12 @@ def migration_note(dep: DependentPlan) -> list[str]:
 def plan_table(plan: Plan) -> Table:
     """The terminal table of a plan: one row per dependent (more than 30 dependents: those
     without a reference to the catalog folded into one row)."""
+    caption = ", ".join(f"{n} {a}" for a, n in sorted(plan.counts().items()))
+    if plan.next_step:
+        caption += f"\nnext: {plan.next_step}"
     table = Table(
         title=f"Rollout plan: {plan.catalog} {plan.release.tag} ({plan.release.urgency})",
-        caption=", ".join(f"{n} {a}" for a, n in sorted(plan.counts().items())),
+        caption=escape(caption),
     )
     for col in ("Repository", "Action", "Update", "Urgency", "Changes / reason"):
         table.add_column(col, overflow="fold")
@@ -69,7 +101,8 @@ def plan_table(plan: Plan) -> Table:
             f"{r.written_in}:{r.ref_line or r.line} skipped: {r.reason}" for r in d.refs if r.action == "skip"
         ]
         unread = [f"not read: {e}" for e in d.errors]
-        text = "; ".join(bumped + migration_note(d) + skipped + unread) or (d.reason or "")
+        held = [d.reason] if d.action.value == "hold" and d.reason else []
+        text = "; ".join(held + bumped + migration_note(d) + skipped + unread) or (d.reason or "")
         text = _with_chain(d, text)
         if unread and d.reason and d.reason not in text:
             text = f"{d.reason}; {text}"
@@ -81,6 +114,10 @@ def plan_table(plan: Plan) -> Table:
     return table
 
 
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
 def plan_markdown(plan: Plan) -> str:
     """Step-summary Markdown: counts and one row per dependent with work or a skip."""
     lines = [
@@ -88,6 +125,20 @@ def plan_markdown(plan: Plan) -> str:
         "",
         ", ".join(f"{n} {a}" for a, n in sorted(plan.counts().items())),
         "",
+    ]
+    if plan.next_step:
+        lines += [f"**Next:** {_cell(plan.next_step)}", ""]
+    if plan.rollout.waves:
+        lines += ["| Wave | Members | State | Waits for |", "|---|---|---|---|"]
+        for w in plan.waves:
+            counts = ", ".join(f"{n} {s}" for s, n in sorted(dict(w.get("counts") or {}).items()))
+            state = "failed" if w.get("failed") else "started" if w.get("may_start") else "waiting"
+            lines.append(
+                f"| {_cell(str(w.get('name')))} | {w.get('members', 0)} ({counts or 'none'}) | {state} | "
+                f"{_cell(str(w.get('reason') or ''))} |"
+            )
+        lines.append("")
+    lines += [
         "| Repository | Action | Update | Urgency | Changes / reason |",
         "|---|---|---|---|---|",
     ]
@@ -103,7 +154,8 @@ def plan_markdown(plan: Plan) -> str:
             }
         )
         unread = [f"not read: {e}" for e in d.errors]
-        text = _with_chain(d, "; ".join(bumped + migration_note(d) + unread) or d.reason or "")
+        held = [d.reason] if d.action.value == "hold" and d.reason else []
+        text = _with_chain(d, "; ".join(held + bumped + migration_note(d) + unread) or d.reason or "")
         text = text.replace("|", "\\|").replace("\n", " ")
         lines.append(
             f"| {d.repo} | {d.action.value} | {d.update if d.bumps else ''} | {d.urgency if d.bumps else ''} | {text} |"

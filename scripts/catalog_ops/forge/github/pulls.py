@@ -60,8 +60,19 @@ class GitHubPulls(GitHubIssues):
             merge_method=(auto or {}).get("merge_method"),
             merged_sha=d.get("merge_commit_sha") if merged else None,
             author=login_of(d.get("user")),
+            created_at=d.get("created_at") or "",
             merged_at=d.get("merged_at") if merged else None,
         )
+
+    def list_open_pulls(self, repo: str, *, limit: int = 100) -> list[PullRequest]:
+        """Open PRs of ``repo``, at most ``limit`` (newest first): ``GET /repos/{r}/pulls?state=open``
+        (https://docs.github.com/en/rest/pulls/pulls#list-pull-requests; one request per 100)."""
+        out: list[PullRequest] = []
+        for d in self._paginate(f"/repos/{repo}/pulls", {"state": "open", "per_page": min(100, limit)}):
+            out.append(self._pull_from(repo, d))
+            if len(out) >= limit:
+                break
+        return out
 
     def open_pull(
         self,

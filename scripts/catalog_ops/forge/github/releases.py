@@ -99,6 +99,7 @@ class GitHubReleases(GitHubGraphQL):
             draft=bool(d.get("draft")),
             created_at=d.get("created_at") or "",
             author=login_of(d.get("author")),
+            published_at=d.get("published_at") or "",
         )
 
     def create_release(

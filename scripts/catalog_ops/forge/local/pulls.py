@@ -65,6 +65,7 @@ class LocalPulls(LocalRepos):
             auto_merge=bool(rec["auto_merge"]),
             merge_method=rec.get("merge_method"),
             merged_sha=rec.get("merged_sha"),
+            created_at=rec.get("created_at") or "",
             merged_at=rec.get("merged_at") or rec.get("closed_at") if rec["state"] == "merged" else None,
         )
 
@@ -168,6 +169,13 @@ class LocalPulls(LocalRepos):
             if rec["state"] == "open" and rec["head"] == head:
                 return self._pull_from(repo, rec)
         return None
+
+    def list_open_pulls(self, repo: str, *, limit: int = 100) -> list[PullRequest]:
+        """Open PRs of ``repo``, at most ``limit``, newest first (like GitHub's list)."""
+        self._count("list_open_pulls")
+        recs = [rec for rec in self.load_record(repo)["pulls"] if rec["state"] == "open"]
+        recs.sort(key=lambda rec: int(rec["number"]), reverse=True)
+        return [self._pull_from(repo, rec) for rec in recs[:limit]]
 
     def find_closed_pull(self, repo: str, head: str) -> PullRequest | None:
         """The newest closed or merged PR for ``head`` or None (see ``Forge.find_closed_pull``)."""

@@ -61,6 +61,7 @@ class LocalReleases(LocalStore):
             prerelease=bool(rec["prerelease"]),
             draft=bool(rec.get("draft", False)),
             created_at=rec["created_at"],
+            published_at=rec.get("published_at") or rec["created_at"],
         )
 
     def create_release(
