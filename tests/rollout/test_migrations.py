@@ -169,3 +169,22 @@ def test_a_release_marked_breaking_is_covered_by_applies_to(rollout_world: Rollo
     assert dep.update == "minor" and dep.breaking and dep.patched
     assert dep.refs[0].patches == (P2,)
     assert [o.status for o in dep.migration] == ["applied"]
+
+
+def test_next_safe_goes_past_patched_breaking_releases_only(rollout_world: RolloutWorld) -> None:
+    """A breaking release the catalog's patches cover counts as non-breaking for ``next-safe``
+    (docs/migrations.md); an uncovered one still stops it (docs/rollout.md, strategies)."""
+    w = rollout_world
+    w.release("v1.0.0", modules=["modules/network"])
+    repo = w.dependent("app", {"main.tf": MAIN, ".catalog-ops.yml": "strategy: next-safe\n"})
+    add_patch(w, P2, PATCH2)
+    w.release("v2.0.0", modules=["modules/network"])
+    w.release("v3.0.0", modules=["modules/network"])  # no patch covers 3.0.0
+    dep = dependent_of(w.plan(), repo)
+    assert [b.tag for b in dep.bumps] == ["v2.0.0"]
+    assert dep.breaking and dep.patched and dep.refs[0].patches == (P2,)
+    add_patch(w, P3, PATCH3)
+    w.release("v3.0.1", modules=["modules/network"])  # patches are read at the rolled-out tag
+    dep = dependent_of(w.plan(), repo)
+    assert [b.tag for b in dep.bumps] == ["v3.0.1"]
+    assert dep.patched and dep.refs[0].patches == (P2, P3)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from catalog_ops.catalog.config import DependentConfig
 from catalog_ops.core.schedule import Window, format_duration, in_windows, next_open
@@ -134,12 +134,19 @@ def age_reason(release: CatalogRelease, pace: Pace, until: _dt.datetime) -> str:
 
 
 def next_safe(
-    current: Version, releases: Sequence[CatalogRelease], target: CatalogRelease, module: str
+    current: Version,
+    releases: Sequence[CatalogRelease],
+    target: CatalogRelease,
+    module: str,
+    *,
+    patched: Callable[[Version], bool] | None = None,
 ) -> tuple[CatalogRelease | None, CatalogRelease | None]:
     """``(target, breaking)`` under ``next-safe``: the highest release after ``current``, up to
     ``target``, before the first release that is breaking for ``module`` (``is_breaking``,
-    judged from the release before it), and that breaking release (None when there is none up
-    to ``target``). The target is None when the very next release is breaking."""
+    judged from the release before it) and not ``patched`` (a breaking release the catalog's
+    migration patches cover counts as non-breaking: ``migrate.covers``), and that breaking
+    release (None when there is none up to ``target``). The target is None when the very next
+    release is breaking."""
     scheme = TagScheme.of(current.prefix)
     steps = sorted(
         (
@@ -153,7 +160,7 @@ def next_safe(
     )
     before, last = current, None
     for rel in steps:
-        if is_breaking(rel, module, before=before):
+        if is_breaking(rel, module, before=before) and not (patched is not None and patched(rel.version)):
             return last, rel
         before, last = rel.version, rel
     return target, None

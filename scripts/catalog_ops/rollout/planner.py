@@ -56,7 +56,14 @@ from catalog_ops.core.versions import (
     update_type,
 )
 from catalog_ops.errors import ReleaseError, UsageError
-from catalog_ops.migrate import Migration, MigrationResult, StepOutcome, apply_migrations, for_update
+from catalog_ops.migrate import (
+    Migration,
+    MigrationResult,
+    StepOutcome,
+    apply_migrations,
+    covers,
+    for_update,
+)
 from catalog_ops.refs import Reference, RefStatus, scan_files
 from catalog_ops.rollout.config import RolloutConfig
 from catalog_ops.rollout.model import (
@@ -351,7 +358,16 @@ def plan_reference(ref: Reference, opts: PlanOptions, config: DependentConfig) -
             "can move to (tag scheme, pre-release or majors: false)",
         )
     if pace.strategy == "next-safe" and opts.ceilings is None:
-        safe, breaking_release = next_safe(current, pool, target, module)
+        key = module_key(module)
+        safe, breaking_release = next_safe(
+            current,
+            pool,
+            target,
+            module,
+            # a breaking release the catalog's migration patches cover is applied by the rollout:
+            # next-safe goes past it (docs/migrations.md, "Patches in the rollout")
+            patched=lambda v: covers(opts.migrations, key, v),
+        )
         if safe is None:
             assert breaking_release is not None
             return dataclasses.replace(
@@ -428,13 +444,7 @@ def breaking_releases(spanned: Sequence[CatalogRelease], module: str, current: V
     out: list[Version] = []
     prev = current
     for r in sorted(spanned, key=lambda r: r.version):
-        marked = (
-            r.metadata is not None
-            and r.metadata_consistent(module)
-            and (m := r.metadata.modules.get(module)) is not None
-            and m.breaking
-        )
-        if marked or update_type(prev, r.version) is Level.MAJOR:
+        if is_breaking(r, module, before=prev):
             out.append(r.version)
         prev = r.version
     return out
