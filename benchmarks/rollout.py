@@ -27,7 +27,11 @@ GraphQL queries scored as GitHub scores them). The plan runs in real time; the a
 emulator's time-scaled clock (``--time-scale``, default 60: an emulated hour takes a real minute)
 and the client's pacer (``forge.github.pacing.Budget``) and sleeps use that same clock, so
 the figures (windows, projected hours) are in GitHub time. ``--faults`` adds 5xx and secondary
-limit answers to the apply and reruns it until every dependent is done.
+limit answers to the apply and reruns it until every dependent is done. In this world the
+dependents that use the module require the check "ci" on main (as an org that auto-merges
+security updates would), so GitHub's auto-merge is armed and waits for it; the audit then checks
+that every updated dependent is done (an open PR whose marker names the branch tip) and that no
+repository has a rollout branch without a PR.
 """
 
 from __future__ import annotations
