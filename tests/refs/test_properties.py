@@ -25,6 +25,8 @@ forms = st.sampled_from(
         "{repo}//{sub}?ref={ref}",
         "github.com/acme/other//{sub}?ref={ref}",
         "{repo}//{sub}?ref=main",
+        # issue 17 bug 1: a non-numeric "port" is not this repository (never rewritten)
+        "git::ssh://git@github.com:acme/infrastructure-modules.git//{sub}?ref={ref}",
     ]
 )
 comments = st.sampled_from(["", " # pinned", " // c", " /* ? ref=v9.9.9 */"])

@@ -66,8 +66,17 @@ from catalog_ops.forge.base import (
 )
 from catalog_ops.render.report import Outcome, OutcomeKind, Report
 from catalog_ops.rollout import gate
-from catalog_ops.rollout.model import Action, DependentPlan, Plan, RefAction, effective_automerge, module_name
-from catalog_ops.rollout.planner import bump_planned, stale_reason
+from catalog_ops.rollout.locks import apply_locks
+from catalog_ops.rollout.model import (
+    Action,
+    DependentPlan,
+    Plan,
+    RefAction,
+    branch_for,
+    effective_automerge,
+    module_name,
+)
+from catalog_ops.rollout.planner import bump_and_migrate, stale_reason
 from catalog_ops.rollout.prtext import (
     MARKER,
     check_templates,
@@ -88,6 +97,7 @@ BASE_TRAILER = "Catalog-Ops-Base"  # the base commit the rollout commit was made
 FOREIGN_MARKER = "<!-- catalog-ops:rollout-foreign-commits -->"
 FOREIGN_REASON = "branch has commits not made by catalog-ops"
 CAS_ATTEMPTS = 5  # re-reads after a refused compare-and-swap before the dependent fails
+NEEDS_HANDS_LABEL = "needs-hands"  # a migration patch step was skipped somewhere (docs/migrations.md)
 REVIEWERS_MARKER = "<!-- catalog-ops:reviewers-refused -->"
 FRESH_WAVE = 100  # dependents per batched freshness check (``_Apply.prefetch``): two GraphQL requests
 
@@ -100,6 +110,10 @@ def policy_of(dep: DependentPlan) -> gate.Policy:
     cfg = dep.config
     if cfg.automerge == "never":
         why = "automerge: never in the dependent's .catalog-ops.yml"
+    elif dep.needs_hands:
+        why = "migration patches could not be applied everywhere (needs hands)"
+    elif dep.breaking and dep.patched and not cfg.automerge_patched_majors:
+        why = "breaking update with migration patches (automerge_patched_majors is off)"
     elif dep.breaking:
         why = "breaking update (automerge_majors is off)"
     else:
@@ -184,12 +198,15 @@ class _Branch:
 
 
 def labels_for(dep: DependentPlan) -> list[str]:
-    """Labels of the dependent's PR: defaults, ``security``, ``breaking-change``, configured."""
+    """Labels of the dependent's PR: defaults, ``security``, ``breaking-change``,
+    ``needs-hands`` (a migration step could not be applied somewhere), configured."""
     labels = list(DEFAULT_LABELS)
     if dep.urgency == "security":
         labels.append("security")
     if dep.breaking:
         labels.append("breaking-change")
+    if dep.needs_hands:
+        labels.append(NEEDS_HANDS_LABEL)
     labels.extend(dep.config.labels)
     return list(dict.fromkeys(labels))
 
@@ -266,7 +283,9 @@ class _Apply:
         self.env = template_env(opts.template_dir)
         self.print_lock = threading.Lock()
         self.identity = forge.identity()
-        self.fresh: dict[str, RolloutState] = {}  # the batched freshness check (``prefetch``)
+        # the batched freshness check (``prefetch``), by (repo, rollout branch): an environment
+        # chain's steps are one repository on several branches
+        self.fresh: dict[tuple[str, str], RolloutState] = {}
         self.fresh_lock = threading.Lock()
 
     def prefetch(self, deps: Sequence[DependentPlan]) -> None:
@@ -281,22 +300,44 @@ class _Apply:
         work = [d for d in deps if d.action in (Action.OPEN, Action.UPDATE, Action.CLOSE)]
         if reader is None or not work:
             return
-        wanted = [(d.repo, d.base, d.head, tuple(d.inputs or d.files)) for d in work]
-        try:
-            self.fresh = dict(reader(wanted, self.plan.branch))
-        except CatalogOpsError:
-            self.fresh = {}
+        by_branch: dict[str, list[DependentPlan]] = {}
+        for d in work:
+            by_branch.setdefault(self.branch(d), []).append(d)
+        fresh: dict[tuple[str, str], RolloutState] = {}
+        for branch, group in by_branch.items():
+            seen: set[str] = set()
+            wanted = []
+            for d in group:
+                if d.repo not in seen:  # one read per (repository, branch)
+                    seen.add(d.repo)
+                    wanted.append((d.repo, d.base, d.head, tuple(d.inputs or d.files)))
+            try:
+                fresh.update({(repo, branch): st for repo, st in reader(wanted, branch).items()})
+            except CatalogOpsError:
+                continue  # those dependents read the per-repository way
+        with self.fresh_lock:
+            self.fresh = fresh
 
     def take_fresh(self, dep: DependentPlan) -> RolloutState | None:
         """The batched facts of ``dep`` for its first pass only (later passes re-read)."""
         with self.fresh_lock:
-            return self.fresh.pop(dep.repo, None)
+            return self.fresh.pop((dep.repo, self.branch(dep)), None)
+
+    def branch(self, dep: DependentPlan) -> str:
+        """The rollout branch of ``dep``: the plan's, or its chain step's environment branch
+        (``model.branch_for``)."""
+        return branch_for(self.plan.branch, dep)
 
     def marker(self, dep: DependentPlan, pr: PullRequest | None) -> dict[str, Any] | None:
         """The marker of ``pr`` when the product wrote it (``prtext.pr_marker``: the trailing
         block of a PR the forge identity opened on the rollout branch, naming this catalog)."""
         return pr_marker(
-            pr, catalog=self.plan.catalog, branch=self.plan.branch, repo=dep.repo, identity=self.identity
+            pr,
+            catalog=self.plan.catalog,
+            branch=self.branch(dep),
+            repo=dep.repo,
+            identity=self.identity,
+            env=dep.env,
         )
 
     def strangers_pr(self, dep: DependentPlan, pr: PullRequest | None) -> Outcome | None:
@@ -307,7 +348,7 @@ class _Apply:
         return Outcome(
             subject=dep.repo,
             kind=OutcomeKind.SKIPPED,
-            reason=f"PR #{pr.number} on {self.plan.branch} was opened by {pr.author or 'someone else'}, "
+            reason=f"PR #{pr.number} on {self.branch(dep)} was opened by {pr.author or 'someone else'}, "
             f"not by catalog-ops ({self.identity}); not touching it",
             url=pr.url,
         )
@@ -321,17 +362,21 @@ class _Apply:
             self.opts.out.flush()
 
     def details(self, dep: DependentPlan, merge: str = "") -> dict[str, str]:
-        """Report columns for a dependent: update type, urgency, modules, merge state."""
+        """Report columns for a dependent: update type, urgency, modules (with the environment
+        and step of a chain), merge state."""
         mods = []
         for r in dep.refs:
             if r.action is RefAction.BUMP:
                 item = f"{module_name(r.module)} {r.current}→{r.target}"
                 if item not in mods:
                     mods.append(item)
+        where = ""
+        if dep.chain is not None and dep.chain.step is not None:  # an environment's step (rollout.chain)
+            where = f" in {dep.env} (step {dep.chain.step}/{len(dep.chain.steps)})"
         d = {
             "update": dep.update if dep.bumps else "",
             "urgency": dep.urgency if dep.bumps else "",
-            "modules": ", ".join(mods),
+            "modules": ", ".join(mods) + (where if mods else ""),
         }
         if merge:
             d["merge"] = merge
@@ -391,8 +436,8 @@ class _Apply:
             pr = fresh.open_pr
             head = fresh.tip.sha if fresh.tip else None
         else:
-            pr = self.forge.find_open_pull(dep.repo, self.plan.branch)
-            head = self.forge.branch_sha(dep.repo, self.plan.branch)
+            pr = self.forge.find_open_pull(dep.repo, self.branch(dep))
+            head = self.forge.branch_sha(dep.repo, self.branch(dep))
         marker = self.marker(dep, pr)
         own = None
         ours = str(marker.get("head") or "") if marker else ""
@@ -451,7 +496,7 @@ class _Apply:
         if not self.opts.dry_run:
             body = (
                 f"{FOREIGN_MARKER}\ncatalog-ops did not update this PR for {self.plan.release.tag}: the branch "
-                f"`{self.plan.branch}` has commits not made by catalog-ops (head `{state.head[:12]}`, "
+                f"`{self.branch(dep)}` has commits not made by catalog-ops (head `{state.head[:12]}`, "
                 f"catalog-ops last pushed `{state.marker_head[:12]}`). Rebuilding it would discard them. Merge or "
                 "close this PR, or rerun `catalog-ops rollout apply --force` to rebuild the branch.\n"
             )
@@ -474,7 +519,7 @@ class _Apply:
         pr = (
             fresh.last_closed
             if fresh is not None
-            else self.forge.find_closed_pull(dep.repo, self.plan.branch)
+            else self.forge.find_closed_pull(dep.repo, self.branch(dep))
         )
         if pr is None or pr.state is not PullState.CLOSED:
             return None
@@ -566,7 +611,7 @@ class _Apply:
                 fresh = None
                 continue
         raise CatalogOpsError(
-            f"branch {self.plan.branch} kept moving under this run ({CAS_ATTEMPTS} reads): another run is "
+            f"branch {self.branch(dep)} kept moving under this run ({CAS_ATTEMPTS} reads): another run is "
             "writing it; rerun when it has finished"
         )
 
@@ -577,7 +622,7 @@ class _Apply:
 
         ``fresh``: the batched freshness check's facts (``prefetch``), used instead of the
         per-repository reads; every write is still a compare-and-swap on them."""
-        forge, repo, branch = self.forge, dep.repo, self.plan.branch
+        forge, repo, branch = self.forge, dep.repo, self.branch(dep)
         state = self.read_branch(dep, fresh)
         pr = state.pr
         stranger = self.strangers_pr(dep, pr)
@@ -647,8 +692,20 @@ class _Apply:
         stale = stale_reason(files, dep)
         if stale is not None:
             return Outcome(subject=repo, kind=OutcomeKind.SKIPPED, reason=stale, url=pr.url if pr else None)
-        changed, _outcomes, _errors = bump_planned(files, dep.bumps)
+        changed, _outcomes, _errors, migrated = bump_and_migrate(
+            files, dep.bumps, dep.refs, self.plan.migrations
+        )
+        if changed:  # the planned lock entries go with the bumps, in the same commit
+            changed.update(apply_locks(files, dep.locks))
         changed = {p: c for p, c in changed.items() if files.get(p) != c}
+        if migrated is not None and tuple(migrated.outcomes) != dep.migration:
+            # the patches would do something else on this base than the plan (and its PR body) says
+            return Outcome(
+                subject=repo,
+                kind=OutcomeKind.SKIPPED,
+                reason=f"the migration patches apply differently on {dep.base} than when planned: re-plan",
+                url=pr.url if pr else None,
+            )
         if not changed:
             if pr is not None:
                 return self.close(
@@ -717,8 +774,8 @@ class _Apply:
 
         The tip is read right before writing: text is never written for a commit that is no
         longer the tip. Raises RefMoved when the branch or the text changed under this run."""
-        if self.forge.branch_sha(dep.repo, self.plan.branch) != head:
-            raise RefMoved(f"branch {self.plan.branch} of {dep.repo} moved before its PR text was written")
+        if self.forge.branch_sha(dep.repo, self.branch(dep)) != head:
+            raise RefMoved(f"branch {self.branch(dep)} of {dep.repo} moved before its PR text was written")
         updated = self.forge.update_pull(dep.repo, pr.number, title=title, body=body, base=dep.base)
         assert updated is not None
         wrote.append(body)
@@ -728,8 +785,8 @@ class _Apply:
     def verify(self, dep: DependentPlan, pr: PullRequest, head: str, title: str, body: str) -> None:
         """Re-read after writing: the branch is still at ``head`` and the PR still carries this
         text (a concurrent run did not move or rewrite it). Raises RefMoved otherwise."""
-        if self.forge.branch_sha(dep.repo, self.plan.branch) != head:
-            raise RefMoved(f"branch {self.plan.branch} of {dep.repo} moved after its PR text was written")
+        if self.forge.branch_sha(dep.repo, self.branch(dep)) != head:
+            raise RefMoved(f"branch {self.branch(dep)} of {dep.repo} moved after its PR text was written")
         now = self.forge.get_pull(dep.repo, pr.number)
         if (now.title, now.body) != (title, body) or now.state is not PullState.OPEN:
             raise RefMoved(f"PR #{pr.number} of {dep.repo} changed after this run wrote it")
@@ -840,7 +897,7 @@ class _Apply:
                 return Outcome(
                     subject=dep.repo, kind=OutcomeKind.UP_TO_DATE, reason=dep.reason or "nothing to merge"
                 )
-            pr = self.forge.find_open_pull(dep.repo, self.plan.branch)
+            pr = self.forge.find_open_pull(dep.repo, self.branch(dep))
             marker = parse_marker(pr.body) if pr else None
             if pr is None or not marker or marker.get("catalog") != self.plan.catalog:
                 return Outcome(subject=dep.repo, kind=OutcomeKind.UP_TO_DATE, reason="no open rollout PR")

@@ -38,7 +38,7 @@ from catalog_ops.fanout.dependents import DependentSelection
 from catalog_ops.forge.base import Issue, Issues, PlanForge, PullRequest
 from catalog_ops.render.templates import DASHBOARD, render
 from catalog_ops.rollout.gather import build_plan
-from catalog_ops.rollout.model import CatalogRelease, Plan, RefAction, RefPlan
+from catalog_ops.rollout.model import CatalogRelease, Plan, RefAction, RefPlan, branch_for
 
 SCHEMA = 1
 BEHIND_ORDER = ("unknown", "major", "minor", "patch", "up to date")
@@ -179,7 +179,7 @@ class Dashboard:
 def _scheme_versions(releases: Sequence[CatalogRelease], written: str | None) -> list[Version]:
     """Stable versions of the tag scheme ``written`` belongs to (a constraint: repository-wide)."""
     v = parse_version(written or "")
-    scheme = TagScheme.of(v.prefix) if v is not None else TagScheme()
+    scheme = TagScheme.of_version(v) if v is not None else TagScheme()
     return [r.version for r in releases if not r.prerelease and scheme.owns(r.version)]
 
 
@@ -248,7 +248,7 @@ def usage_of(repo: str, ref: RefPlan, releases: Sequence[CatalogRelease], pull: 
 
 
 def _tag_of(releases: Sequence[CatalogRelease], version: Version) -> str:
-    scheme = TagScheme.of(version.prefix)
+    scheme = TagScheme.of_version(version)
     return next((r.tag for r in releases if r.version == version and scheme.owns(r.version)), str(version))
 
 
@@ -317,7 +317,8 @@ def build_dashboard(forge: PlanForge, *, catalog: str, selection: DependentSelec
         if not dep.refs:
             continue
         try:
-            pr = forge.find_open_pull(dep.repo, plan.branch)
+            # a chain dependent: the PR of the environment its plan works on (rollout.chain)
+            pr = forge.find_open_pull(dep.repo, branch_for(plan.branch, dep))
         except ForgeError:  # one repo's forge error must not sink the dashboard
             continue
         if pr is not None:

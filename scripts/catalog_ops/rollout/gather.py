@@ -29,26 +29,43 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from catalog_ops import gitutil
 from catalog_ops.catalog.config import DependentConfig, config_path_in, parse_config
 from catalog_ops.catalog.layout import DEFAULT_PATTERNS, DEFAULT_SHARED_GLOBS, ROOT_MODULE, module_key
 from catalog_ops.checks.results import CONFIG_FILE, load_config
 from catalog_ops.core import drift
 from catalog_ops.core.codeowners import CODEOWNERS_PATHS
 from catalog_ops.core.metadata import ReleaseMetadata, check_release_metadata, parse_release_metadata
-from catalog_ops.core.versions import TagScheme, parse_version
+from catalog_ops.core.versions import TagScheme, is_unstable, parse_version
 from catalog_ops.errors import ConfigError, ForgeError, NotFound, ReleaseError
 from catalog_ops.fanout.dependents import DependentSelection, list_dependents, registry_modules_for
-from catalog_ops.forge.base import Contents, PlanForge, Release, Repo, authored_by
+from catalog_ops.forge.base import (
+    ChecksState,
+    CommitChecks,
+    Contents,
+    PlanForge,
+    PullState,
+    Release,
+    Repo,
+    authored_by,
+)
+from catalog_ops.migrate import Migration
+from catalog_ops.migrate.load import load_at as load_migrations_at
 from catalog_ops.refs import is_candidate_path
 from catalog_ops.release.changes import changelog_sections, version_changes
 from catalog_ops.release.history import GitHistory
+from catalog_ops.rollout.chain import EnvFacts, chain_branches, plan_chain
+from catalog_ops.rollout.locks import CatalogAtTags, is_lock_path, plan_locks
 from catalog_ops.rollout.model import (
     MAX_BODY,
     Action,
+    Bump,
     CatalogRelease,
     DependentPlan,
+    LockUpdate,
     Plan,
     RefAction,
+    RefPlan,
     branch_name,
 )
 from catalog_ops.rollout.planner import PlanOptions, plan_dependent, select_release
@@ -110,13 +127,22 @@ def trusted_metadata(
 
 
 def catalog_releases(
-    forge: PlanForge, catalog: str, *, progress: ProgressFn | None = None
+    forge: PlanForge,
+    catalog: str,
+    *,
+    progress: ProgressFn | None = None,
+    release: str | None = None,
+    migrations: list[Migration] | None = None,
 ) -> tuple[list[CatalogRelease], list[str]]:
     """The versions of the catalog (newest first): its tags, read from a clone, each with what
     it changed computed from git (``release.changes.version_changes``), enriched by the forge
     release of the tag (page, body, pre-release flag, catalog-ops metadata) and the tag's
     ``CHANGELOG.md`` section (the module's own ``<module>/CHANGELOG.md`` is read by the PR text
     through ``changelog``; here the catalog root's, at the default branch head).
+
+    ``migrations``, when given, receives the catalog's migration patches (docs/migrations.md)
+    read from the clone at ``release`` (default: the newest tag that is not a pre-release): the
+    patches as released; a bad patch file is a warning naming ``path:line:col`` and is left out.
 
     Returns ``(releases, warnings)``. When the catalog cannot be cloned, the forge releases alone
     are returned (``releases_from_forge``: metadata decides what changed) with a warning saying
@@ -146,6 +172,17 @@ def catalog_releases(
             patterns: tuple[str, ...] = tuple(config.get("module_patterns") or DEFAULT_PATTERNS)
             shared: tuple[str, ...] = tuple(config.get("shared") or DEFAULT_SHARED_GLOBS)
             changes = version_changes(history, patterns=patterns, shared_globs=shared, progress=progress)
+            if migrations is not None:
+                stable = [ch for ch in changes if not ch.version.is_prerelease]
+                tag = release or (max(stable, key=lambda ch: ch.version).tag if stable else None)
+                if tag is not None:
+                    try:
+                        found, problems = load_migrations_at(history.git_dir, tag)
+                    except gitutil.GitError as exc:
+                        warnings.append(f"{catalog}: could not read the migration patches at {tag} ({exc})")
+                    else:
+                        migrations.extend(found)
+                        warnings.extend(f"{catalog}@{tag}: {p}; patch ignored" for p in problems)
         except (ReleaseError, OSError) as exc:
             warnings.append(
                 f"{catalog}: could not read the catalog's git history ({exc}); what changed is taken "
@@ -164,7 +201,7 @@ def catalog_releases(
             CatalogRelease(
                 tag=ch.tag,
                 version=ch.version,
-                prerelease=(bool(rel.prerelease) if rel is not None else False) or ch.version.is_prerelease,
+                prerelease=(bool(rel.prerelease) if rel is not None else False) or is_unstable(ch.version),
                 url=rel.url if rel is not None and rel.url else (f"{html}/tree/{ch.tag}" if html else ""),
                 metadata=trusted_metadata(rel, identity=identity, tags=tags, problems=warnings)
                 if rel is not None
@@ -216,7 +253,7 @@ def releases_from_forge(
             CatalogRelease(
                 tag=rel.tag,
                 version=version,
-                prerelease=bool(rel.prerelease) or version.is_prerelease,
+                prerelease=bool(rel.prerelease) or is_unstable(version),
                 url=rel.url,
                 metadata=trusted_metadata(rel, identity=identity, tags=tags, problems=problems),
                 body=_bounded(rel.body or ""),
@@ -288,7 +325,8 @@ def scan_dependent(
     budget: Budget | None = None,
 ) -> DependentPlan:
     """Plan one dependent by reading it through the forge: one tree listing, the config file if
-    present, then only candidate files (``refs.is_candidate_path`` and the config's ``paths``).
+    present, then only candidate files (``refs.is_candidate_path`` and the config's ``paths``)
+    and dependency lock files (``rollout.locks``).
     Then look for an open rollout PR when there is something to do or to close.
 
     Never raises for a per-repo problem: returns a ``skip`` plan with the reason (forge errors,
@@ -322,18 +360,22 @@ def scan_dependent(
                 tree = forge.list_tree(name, base)
             except NotFound:
                 return skip(f"base branch {base!r} from {cfg_path} does not exist")
-        candidates = sorted(p for p in tree if is_candidate_path(p) and config.scans_path(p))
+        candidates = sorted(
+            p for p in tree if (is_candidate_path(p) or is_lock_path(p)) and config.scans_path(p)
+        )
         if len(candidates) > budget.max_files:
             return skip(
                 f"{len(candidates)} candidate files exceed the budget of {budget.max_files} per dependent; "
                 "narrow them with 'paths:' in .catalog-ops.yml"
             )
         files = read_files(forge, name, base, candidates, cache, budget=budget, deadline=deadline)
-        planned = plan_dependent(name, files, opts, default_branch=default, config=config)
+        planned = plan_one(forge, name, files, opts, branch, default_branch=default, config=config)
         if budget.clock() > deadline:
             return skip(f"planning took longer than {budget.max_seconds:g} s (the budget per dependent)")
         owners = next((p for p in CODEOWNERS_PATHS if p in tree), None)
         planned = dataclasses.replace(planned, codeowners=owners)
+        if planned.chain is not None:
+            return planned  # the chain read its environments' PRs itself
         if planned.action is Action.OPEN or (planned.refs and planned.action is Action.NOTHING):
             pr = forge.find_open_pull(name, branch)
             if pr is not None:
@@ -356,6 +398,65 @@ def scan_dependent(
 
 
 NO_REFERENCE = "no reference to the catalog"
+
+
+def chain_facts(
+    forge: PlanForge, repo: str, branch: str, config: DependentConfig, *, catalog: str
+) -> dict[str, EnvFacts]:
+    """What the forge says about each environment of a chain dependent (``rollout.chain``):
+    per environment branch (``model.env_branch_name``) the open rollout PR and the newest
+    closed one when it was merged, each only when the product opened it and its trailing marker
+    names this catalog and environment (``prtext.pr_marker``); with ``post_merge_checks``, the
+    checks reported on that PR's merge commit (``forge.base.CommitChecks``; a forge without the
+    capability reports none, so the next step is held).
+
+    Cost: two PR lookups per environment, plus one checks read per merged PR when asked.
+    Raises ForgeError.
+    """
+    from catalog_ops.rollout.prtext import pr_marker  # prtext imports this module
+
+    identity = forge.identity()
+    out: dict[str, EnvFacts] = {}
+    for env, env_branch in chain_branches(branch, config):
+
+        def ours(pr: Any, env: str = env, env_branch: str = env_branch) -> bool:
+            return (
+                pr_marker(pr, catalog=catalog, branch=env_branch, repo=repo, identity=identity, env=env)
+                is not None
+            )
+
+        open_pr = forge.find_open_pull(repo, env_branch)
+        closed = forge.find_closed_pull(repo, env_branch)
+        merged = closed if closed is not None and closed.state is PullState.MERGED and ours(closed) else None
+        checks: ChecksState | None = None
+        if config.post_merge_checks and merged is not None and merged.merged_sha:
+            if isinstance(forge, CommitChecks):
+                checks = forge.commit_checks_state(repo, merged.merged_sha)
+            else:
+                checks = ChecksState.NONE
+        out[env] = EnvFacts(
+            env=env, open_pr=open_pr if ours(open_pr) else None, merged_pr=merged, checks=checks
+        )
+    return out
+
+
+def plan_one(
+    forge: PlanForge,
+    name: str,
+    files: dict[str, bytes],
+    opts: PlanOptions,
+    branch: str,
+    *,
+    default_branch: str,
+    config: DependentConfig,
+) -> DependentPlan:
+    """``planner.plan_dependent``, or for a dependent with ``environments:`` ``chain.plan_chain``
+    over the facts ``chain_facts`` reads (at ``opts.now``, default: the current time)."""
+    if not config.environments:
+        return plan_dependent(name, files, opts, default_branch=default_branch, config=config)
+    facts = chain_facts(forge, name, branch, config, catalog=opts.catalog)
+    now = opts.now or _dt.datetime.now(_dt.UTC)
+    return plan_chain(name, files, opts, default_branch=default_branch, config=config, facts=facts, now=now)
 
 
 def close_reason(dep: DependentPlan) -> str:
@@ -434,6 +535,7 @@ def plan_batched(
                 and old.head == snap.head
                 and old.base in ("", default)
                 and old.action is not Action.SKIP
+                and old.chain is None  # a chain's state is in its PRs and the clock: read again
                 and (old.reason == NO_REFERENCE or same_release)
             ):
                 out[name] = _with_pr(dataclasses.replace(old, default_branch=default), snap.open_pr)
@@ -463,7 +565,9 @@ def plan_batched(
             continue
         tree = list(snap.paths or {})
         cfg = config_path_in(tree)
-        paths = sorted({p for p in tree if is_candidate_path(p)} | ({cfg} if cfg else set()))
+        paths = sorted(
+            {p for p in tree if is_candidate_path(p) or is_lock_path(p)} | ({cfg} if cfg else set())
+        )
         per_repo[name] = paths
         for p in paths:
             wanted.append((name, snap.head, p))
@@ -490,10 +594,10 @@ def plan_batched(
                 out[name] = scan_dependent(forge, by_name[name], opts, branch)
                 continue
             scoped = {p: b for p, b in files.items() if config.scans_path(p)}
-            planned = plan_dependent(name, scoped, opts, default_branch=default, config=config)
+            planned = plan_one(forge, name, scoped, opts, branch, default_branch=default, config=config)
             owners = next((p for p in CODEOWNERS_PATHS if p in (snap.paths or {})), None)
             planned = dataclasses.replace(planned, codeowners=owners, head=snap.head)
-            out[name] = _with_pr(planned, snap.open_pr)
+            out[name] = planned if planned.chain is not None else _with_pr(planned, snap.open_pr)
         except Exception as exc:  # one repository never aborts the plan
             out[name] = DependentPlan(
                 repo=name,
@@ -516,8 +620,10 @@ def build_plan(
     progress: ProgressFn | None = None,
     budget: Budget | None = None,
     previous: Plan | None = None,
+    now: _dt.datetime | None = None,
 ) -> Plan:
-    """Gather a plan through ``forge`` (rules: ``rollout.planner``).
+    """Gather a plan through ``forge`` (rules: ``rollout.planner``; dependents with
+    ``environments:``: ``rollout.chain``).
 
     Args:
         catalog: catalog repo ``owner/name``; release: tag (default: the latest, see
@@ -529,12 +635,14 @@ def build_plan(
         budget: the most work one dependent may cause (default ``Budget()``).
         previous: the last plan (artifact) of this catalog: entries of dependents whose base
             head did not change are reused (batched reads only; module docstring).
+        now: the time of the plan (aware UTC), default the current time: the soak of chains.
 
     Raises:
         ReleaseError: no such release. UsageError: neither org nor dependents given.
         ForgeError: the catalog's releases or the org listing cannot be read.
     """
-    releases, warnings = catalog_releases(forge, catalog)
+    migrations: list[Migration] = []
+    releases, warnings = catalog_releases(forge, catalog, release=release, migrations=migrations)
     if not releases:
         raise ReleaseError(f"{catalog} has no releases (no version tags)")
     chosen = select_release(releases, release)
@@ -562,6 +670,21 @@ def build_plan(
             return None
         return module_key(module) == ROOT_MODULE or module_key(module) in known
 
+    url = forge.clone_url(catalog)
+    auth = getattr(forge, "git_auth_env", None)
+    catalog_at = CatalogAtTags(
+        url, env=auth(url) if callable(auth) else None, name=f"{catalog}:{CONFIG_FILE}"
+    )
+    lock_cache: dict[str, str] = {}
+    lock_guard = threading.Lock()
+
+    def locks(
+        files: Mapping[str, bytes], refs: Sequence[RefPlan], bumps: Sequence[Bump]
+    ) -> tuple[LockUpdate, ...]:
+        """The lock-file entries of one dependent (``rollout.locks``; one clone, one hash cache)."""
+        with lock_guard:
+            return plan_locks(files, refs, bumps, catalog_at, cache=lock_cache)
+
     opts = PlanOptions(
         catalog=catalog,
         catalog_address=address,
@@ -570,6 +693,9 @@ def build_plan(
         bump_all=bump_all,
         registry_modules=registry_modules,
         module_exists=module_exists,
+        now=now or _dt.datetime.now(_dt.UTC),
+        migrations=tuple(migrations),
+        locks=locks,
     )
     branch = branch_name(catalog)
     listing = list_dependents(forge, catalog, selection)
@@ -600,6 +726,7 @@ def build_plan(
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, selection.concurrency)) as pool:
             for d in pool.map(one, listing.repos):
                 results[d.repo] = d
+    catalog_at.close()  # on an exception, TemporaryDirectory's finaliser removes the clone
     all_deps = sorted([*results.values(), *skipped], key=lambda d: d.repo)
     compares: dict[str, str] = {}
     for d in all_deps:
@@ -616,9 +743,10 @@ def build_plan(
         bump_all=bump_all,
         registry_modules=registry_modules,
         branch=branch,
-        generated_at=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        generated_at=(now or _dt.datetime.now(_dt.UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         compares=compares,
         warnings=tuple(warnings),
+        migrations=tuple(migrations),
     )
 
 

@@ -21,6 +21,8 @@ from catalog_ops.catalog.layout import ROOT_MODULE, module_key
 from catalog_ops.core.metadata import ReleaseMetadata
 from catalog_ops.core.versions import Level, TagScheme, Urgency, Version, parse_version
 from catalog_ops.errors import UsageError
+from catalog_ops.migrate.apply import StepOutcome
+from catalog_ops.migrate.model import Migration
 
 PLAN_SCHEMA = 1
 # Skip reasons that are errors (``rollout plan`` and ``dashboard`` exit 1 on them): the
@@ -178,6 +180,9 @@ class RefPlan:
         ref_line: line of the version token in ``written_in`` (0: unknown).
         proposed: the text the version token gets, as the user will read it in the file
             (``"v1.3.0"``, ``"~> 6.6"``); None when it does not change.
+        patches: the catalog's migration patches (patch file paths, ``Plan.migrations``) this
+            update applies to the reference's module block, in order (docs/migrations.md).
+        patched: the update is breaking and a patch covers every breaking release it spans.
     """
 
     path: str
@@ -196,6 +201,8 @@ class RefPlan:
     address: str | None = None
     ref_line: int = 0
     proposed: str | None = None
+    patches: tuple[str, ...] = ()
+    patched: bool = False
 
     @property
     def target(self) -> str | None:
@@ -203,8 +210,9 @@ class RefPlan:
         return None if self.target_version is None else str(self.target_version)
 
     def to_json(self) -> dict[str, Any]:
-        """JSON-ready dict (plan schema 1, see docs/rollout.md)."""
-        return {
+        """JSON-ready dict (plan schema 1, see docs/rollout.md; ``patches``/``patched`` only
+        when there are patches)."""
+        out: dict[str, Any] = {
             "path": self.path,
             "line": self.line,
             "col": self.col,
@@ -222,6 +230,10 @@ class RefPlan:
             "ref_line": self.ref_line,
             "proposed": self.proposed,
         }
+        if self.patches or self.patched:
+            out["patches"] = list(self.patches)
+            out["patched"] = self.patched
+        return out
 
     @property
     def token_at(self) -> tuple[str, int]:
@@ -250,6 +262,8 @@ class RefPlan:
             address=data.get("address"),
             ref_line=int(data.get("ref_line", 0)),
             proposed=data.get("proposed"),
+            patches=tuple(str(p) for p in data.get("patches") or ()),
+            patched=bool(data.get("patched", False)),
         )
 
 
@@ -267,6 +281,8 @@ class Bump:
             field existed): any scheme. JSON: ``TagScheme.key``.
         raise_floor: also move registry constraints that already admit ``target`` (the
             dependent's ``raise_floor``; ``core.drift``).
+        files: only references whose version bytes live in these files move (an environment's
+            step of a chain, ``rollout.chain``); None: every file.
     """
 
     address: str
@@ -276,6 +292,7 @@ class Bump:
     allow_prerelease: bool = False
     scheme: TagScheme | None = None
     raise_floor: bool = False
+    files: tuple[str, ...] | None = None
 
     @property
     def to(self) -> str:
@@ -292,6 +309,7 @@ class Bump:
             "allow_prerelease": self.allow_prerelease,
             "scheme": None if self.scheme is None else self.scheme.key,
             "raise_floor": self.raise_floor,
+            **({} if self.files is None else {"files": list(self.files)}),
         }
 
     @classmethod
@@ -306,6 +324,171 @@ class Bump:
             allow_prerelease=bool(data.get("allow_prerelease", False)),
             scheme=None if scheme is None else TagScheme.from_key(str(scheme)),
             raise_floor=bool(data.get("raise_floor", False)),
+            files=None if data.get("files") is None else tuple(str(f) for f in data["files"]),
+        )
+
+
+class StepState(enum.StrEnum):
+    """Where one environment of a dependent's chain stands (``rollout.chain``)."""
+
+    CURRENT = "current"  # runs what it should (the release's targets, or what the previous runs)
+    OPEN = "open"  # its rollout PR is open
+    NEXT = "next"  # its PR opens (or is refreshed) in this run
+    HELD = "held"  # the previous environment's soak or post-merge checks are not done yet
+    WAITING = "waiting"  # an earlier environment is not done yet
+    FAILED = "failed"  # the post-merge checks of the previous environment failed: the chain stops
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ChainStep:
+    """One environment of a chain as the plan saw it.
+
+    Attributes:
+        env: environment name; state: see ``StepState``; reason: why (held, waiting, ...).
+        versions: module -> lowest version its references in this environment are at now (on
+            the base branch: git is the truth), as written.
+        targets: module -> version this environment moves to in its step (empty when none).
+        pr / pr_url: its open rollout PR, else the last merged one (``merged_at`` set).
+        merged_at: ISO 8601 time the last rollout PR of this environment was merged.
+        merge_sha: the merge commit of that PR on the base branch.
+        checks: post-merge checks state of ``merge_sha`` (when the dependent asks for them).
+        ready_at: ISO 8601 time the soak of this environment ends (when one is pending).
+    """
+
+    env: str
+    state: StepState
+    reason: str | None = None
+    versions: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    targets: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    pr: int | None = None
+    pr_url: str | None = None
+    merged_at: str | None = None
+    merge_sha: str | None = None
+    checks: str | None = None
+    ready_at: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict (plan schema 1, ``chain.steps[]``)."""
+        return {
+            "env": self.env,
+            "state": self.state.value,
+            "reason": self.reason,
+            "versions": dict(self.versions),
+            "targets": dict(self.targets),
+            "pr": self.pr,
+            "pr_url": self.pr_url,
+            "merged_at": self.merged_at,
+            "merge_sha": self.merge_sha,
+            "checks": self.checks,
+            "ready_at": self.ready_at,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ChainStep:
+        """Inverse of ``to_json``."""
+        return cls(
+            env=str(data["env"]),
+            state=StepState(data["state"]),
+            reason=data.get("reason"),
+            versions={str(k): str(v) for k, v in (data.get("versions") or {}).items()},
+            targets={str(k): str(v) for k, v in (data.get("targets") or {}).items()},
+            pr=data.get("pr"),
+            pr_url=data.get("pr_url"),
+            merged_at=data.get("merged_at"),
+            merge_sha=data.get("merge_sha"),
+            checks=data.get("checks"),
+            ready_at=data.get("ready_at"),
+        )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Chain:
+    """A dependent's environment chain (``rollout.chain``): every step, which one this plan
+    works on, and what happens next.
+
+    Attributes:
+        steps: one per environment, in chain order.
+        step: 1-based index of the environment the plan's action is for (None: none).
+        next: one line saying what happens next and when ("open stage ...", "held until ...").
+    """
+
+    steps: tuple[ChainStep, ...]
+    step: int | None = None
+    next: str = ""
+
+    @property
+    def env(self) -> str | None:
+        """The environment of the plan's action (None when there is none)."""
+        return None if self.step is None else self.steps[self.step - 1].env
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict (plan schema 1, ``dependents[].chain``)."""
+        return {
+            "environments": [s.env for s in self.steps],
+            "step": self.step,
+            "env": self.env,
+            "next": self.next,
+            "steps": [s.to_json() for s in self.steps],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Chain:
+        """Inverse of ``to_json``."""
+        return cls(
+            steps=tuple(ChainStep.from_json(s) for s in data.get("steps") or ()),
+            step=data.get("step"),
+            next=str(data.get("next") or ""),
+        )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LockUpdate:
+    """One provider entry of a dependent's ``.terraform.lock.hcl`` that the rollout's module
+    updates need moved or added (``rollout.locks``; docs/rollout.md "Provider lock files").
+
+    Attributes:
+        path: the lock file (``live/prod/.terraform.lock.hcl``).
+        provider: provider address ``HOST/NAMESPACE/TYPE``.
+        current: the version locked now (None: the provider is not in the lock file).
+        version: the version the entry moves to; None when it could not be computed (then
+            ``reason`` says why and the PR asks for ``terraform providers lock``).
+        entry: the ``provider`` block as ``terraform providers lock`` writes it (None with
+            ``version``); apply puts exactly these bytes in the file.
+        needed_by: what requires it, ``"modules/x v1.1.0: >= 0.14.2"`` each.
+        reason: why the entry could not be computed (None when ``entry`` is set).
+    """
+
+    path: str
+    provider: str
+    current: str | None = None
+    version: str | None = None
+    entry: str | None = None
+    needed_by: tuple[str, ...] = ()
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict (plan schema 1, ``dependents[].locks[]``)."""
+        return {
+            "path": self.path,
+            "provider": self.provider,
+            "current": self.current,
+            "version": self.version,
+            "entry": self.entry,
+            "needed_by": list(self.needed_by),
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LockUpdate:
+        """Inverse of ``to_json``. Raises KeyError on a wrong shape."""
+        return cls(
+            path=str(data["path"]),
+            provider=str(data["provider"]),
+            current=data.get("current"),
+            version=data.get("version"),
+            entry=data.get("entry"),
+            needed_by=tuple(str(x) for x in data.get("needed_by") or ()),
+            reason=data.get("reason"),
         )
 
 
@@ -330,6 +513,13 @@ class DependentPlan:
         head: commit id of the base branch the plan read (None: not recorded). A later plan
             reuses this entry when the head is unchanged (``rollout.gather``); apply checks
             that the head is still this one before writing (``rollout.apply``).
+        chain: the dependent's environment chain (``environments:`` in its config), else None;
+            the action, bumps and files are then those of step ``chain.step`` only, on that
+            environment's branch (``branch_for``).
+        patched: breaking, and every breaking reference is ``RefPlan.patched``.
+        migration: what the migration patches did in this dependent (``migrate.StepOutcome``,
+            in order); apply redoes them on the base it finds and re-plans when they differ.
+        locks: lock-file entries the updates need (``LockUpdate``; ``rollout.locks``).
     """
 
     repo: str
@@ -351,6 +541,22 @@ class DependentPlan:
     files_scanned: int = 0
     codeowners: str | None = None
     head: str | None = None
+    chain: Chain | None = None
+
+    @property
+    def env(self) -> str | None:
+        """The environment this plan's PR is for (None: no chain, one PR for the repository)."""
+        return self.chain.env if self.chain is not None else None
+
+    patched: bool = False
+    migration: tuple[StepOutcome, ...] = ()
+
+    @property
+    def needs_hands(self) -> bool:
+        """Some migration step could not be applied somewhere (docs/migrations.md)."""
+        return any(o.status == "skipped" for o in self.migration)
+
+    locks: tuple[LockUpdate, ...] = ()
 
     @property
     def weight(self) -> int:
@@ -364,7 +570,7 @@ class DependentPlan:
     def digest(self) -> str:
         """Stable hash of what the PR should contain (bumps and the references they touch);
         stored in the PR marker so a rerun recognises an up-to-date PR without reading files."""
-        payload = {
+        payload: dict[str, Any] = {
             "bumps": sorted((b.address, b.to) for b in self.bumps),
             "refs": sorted(
                 (r.written_in, r.line, r.current or "", r.target or "")
@@ -373,6 +579,15 @@ class DependentPlan:
             ),
             "base": self.base,
         }
+        if self.env is not None:
+            payload["env"] = self.env
+        patches = sorted((r.written_in, r.line, list(r.patches)) for r in self.refs if r.patches)
+        if patches:  # only then: digests of plans without patches stay as they were
+            payload["patches"] = patches
+        if self.locks:  # only then, so digests of plans without lock updates stay as they were
+            payload["locks"] = sorted(
+                (lk.path, lk.provider, lk.version or "", lk.entry or "") for lk in self.locks
+            )
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
     def to_json(self) -> dict[str, Any]:
@@ -397,7 +612,14 @@ class DependentPlan:
             "files_scanned": self.files_scanned,
             "codeowners": self.codeowners,
             "head": self.head,
+            "locks": [lk.to_json() for lk in self.locks],
             "digest": self.digest() if self.bumps else None,
+            **({} if self.chain is None else {"chain": self.chain.to_json()}),
+            **(
+                {"patched": self.patched, "migration": [o.to_json() for o in self.migration]}
+                if self.patched or self.migration
+                else {}
+            ),
         }
 
     @classmethod
@@ -423,6 +645,10 @@ class DependentPlan:
             files_scanned=int(data.get("files_scanned", 0)),
             codeowners=data.get("codeowners"),
             head=data.get("head"),
+            chain=Chain.from_json(data["chain"]) if data.get("chain") else None,
+            patched=bool(data.get("patched", False)),
+            migration=tuple(StepOutcome(**o) for o in data.get("migration") or ()),
+            locks=tuple(LockUpdate.from_json(lk) for lk in data.get("locks") or ()),
         )
 
 
@@ -444,6 +670,8 @@ class Plan:
             (``forge.base.Repos.compare_url``), for every pair a PR spans.
         warnings: what limited the plan (e.g. the catalog could not be cloned, so what changed
             came from release metadata only; release metadata ignored, docs/security.md).
+        migrations: the catalog's migration patches at the rolled-out tag (docs/migrations.md);
+            ``RefPlan.patches`` name them by path.
     """
 
     catalog: str
@@ -457,6 +685,7 @@ class Plan:
     generated_at: str = ""
     compares: Mapping[str, str] = dataclasses.field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    migrations: tuple[Migration, ...] = ()
 
     def counts(self) -> dict[str, int]:
         """Dependents per action."""
@@ -481,6 +710,7 @@ class Plan:
             "dependents": [d.to_json() for d in self.dependents],
             "compares": dict(self.compares),
             "warnings": list(self.warnings),
+            **({"migrations": [m.to_json() for m in self.migrations]} if self.migrations else {}),
         }
 
     @classmethod
@@ -506,6 +736,7 @@ class Plan:
                 generated_at=str(data.get("generated_at", "")),
                 compares={str(k): str(v) for k, v in (data.get("compares") or {}).items()},
                 warnings=tuple(str(w) for w in data.get("warnings") or ()),
+                migrations=tuple(Migration.from_json(m) for m in data.get("migrations") or ()),
             )
         except (KeyError, StopIteration, TypeError, ValueError) as exc:
             raise UsageError(f"malformed plan: {exc!r}") from None
@@ -516,10 +747,29 @@ def branch_name(catalog: str) -> str:
     return "catalog-ops/" + catalog.replace("/", "-").lower()
 
 
+def env_branch_name(branch: str, env: str) -> str:
+    """The rollout branch of environment ``env`` of a chain: ``<branch>--<env>``
+    (``catalog-ops/acme-infrastructure-modules--stage``). A sibling of ``branch``, not below it:
+    git cannot hold a branch ``a/b`` and a branch ``a/b/c`` at once."""
+    return f"{branch}--{env}"
+
+
+def branch_for(plan_branch: str, dep: DependentPlan) -> str:
+    """The branch of ``dep``'s PR: the plan's branch, or its environment's (``env_branch_name``)."""
+    return plan_branch if dep.env is None else env_branch_name(plan_branch, dep.env)
+
+
 def effective_automerge(dep: DependentPlan) -> bool:
     """The plan's auto-merge decision, re-checked: a breaking update never merges by itself
-    unless the dependent sets ``automerge_majors`` (guards plans written by older versions)."""
-    return dep.automerge and (not dep.breaking or dep.config.automerge_majors)
+    unless the dependent sets ``automerge_majors``, or it is patched (every breaking release
+    covered by a migration patch that applied everywhere) and the dependent sets
+    ``automerge_patched_majors`` (guards plans written by older versions); a PR whose migration
+    patches could not be applied everywhere (``needs_hands``) never merges by itself."""
+    if not dep.automerge or dep.needs_hands:
+        return False
+    if not dep.breaking or dep.config.automerge_majors:
+        return True
+    return dep.patched and not dep.needs_hands and dep.config.automerge_patched_majors
 
 
 def module_name(module: str) -> str:
