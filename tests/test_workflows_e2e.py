@@ -288,6 +288,7 @@ jobs:
   rollout:
     permissions:
       contents: read
+      actions: write
     uses: acme/catalog-ops/.github/workflows/rollout.yml@v1
     with:
       release-tag: ${{ github.event.release.tag_name }}

@@ -358,3 +358,68 @@ def test_merge_pass_merges_after_checks_fixed_and_rerun(
     (outcome,) = json.loads(capsys.readouterr().out)["outcomes"]
     assert outcome["details"]["merge"] == f"merged after checks local-checks passed at {pr.head_sha[:12]}"
     assert "?ref=v1.0.1" in w.read("acme/app", "main.tf")
+
+
+def test_continue_dispatches_only_with_deferred_dependents_and_says_why_not(
+    rollout_tmp: Path, capsys, monkeypatch
+) -> None:
+    from catalog_ops.cli import main
+
+    monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    ref = "acme/m/.github/workflows/catalog-rollout.yml@refs/heads/main"
+    done = rollout_tmp / "done.json"
+    done.write_text(
+        json.dumps(
+            {
+                "schema": 1,
+                "title": "Rollout of acme/m v1",
+                "outcomes": [{"subject": "acme/a", "kind": "opened"}],
+            }
+        )
+    )
+    # nothing deferred: nothing dispatched (no forge needed, whatever the workflow ref)
+    assert main(["rollout", "continue", str(done), "--workflow-ref", "not-a-ref"]) == 0
+    assert "nothing to continue" in capsys.readouterr().err
+    deferred = rollout_tmp / "deferred.json"
+    reason = "deferred: GitHub's rate limits leave no room in this run; resume after 2026-12-07T15:00:00Z"
+    deferred.write_text(
+        json.dumps(
+            {
+                "schema": 1,
+                "title": "Rollout of acme/m v1",
+                "outcomes": [
+                    {"subject": "acme/a", "kind": "opened"},
+                    {"subject": "acme/b", "kind": "skipped", "reason": reason},
+                ],
+            }
+        )
+    )
+    assert (
+        main(
+            [
+                "rollout",
+                "continue",
+                str(deferred),
+                "--workflow-ref",
+                ref,
+                "--input",
+                "previous-run-id=7",
+                "--dry-run",
+            ]
+        )
+        == 0
+    )
+    err = capsys.readouterr().err
+    assert "would dispatch catalog-rollout.yml on main in acme/m (previous-run-id=7)" in err
+    assert "progress: done 1 / remaining 1 dependents; resume after 2026-12-07T15:00:00Z" in err
+    # one-line usage errors (exit 2): a ref that is not github.workflow_ref's shape, a bad input,
+    # a forge that has no workflows to dispatch
+    assert main(["rollout", "continue", str(deferred), "--workflow-ref", "acme/m@main"]) == 2
+    assert "expected OWNER/REPO/.github/workflows/FILE.yml@REF" in capsys.readouterr().err
+    assert main(["rollout", "continue", str(deferred), "--workflow-ref", ref, "--input", "novalue"]) == 2
+    assert "expected KEY=VALUE" in capsys.readouterr().err
+    monkeypatch.setenv("CATALOG_OPS_FORGE", "local")
+    monkeypatch.setenv("CATALOG_OPS_LOCAL_ROOT", str(rollout_tmp))
+    assert main(["rollout", "continue", str(deferred), "--workflow-ref", ref]) == 2
+    assert "dispatches a GitHub Actions workflow; the local forge has none" in capsys.readouterr().err

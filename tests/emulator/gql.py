@@ -18,7 +18,10 @@ else is executed here with resolvers over the emulator state:
   path type mode oid object { ... } } } } } } object(expression:) { ... on Blob { oid text
   byteSize isBinary isTruncated } ... on Tree { entries } ... on Commit { oid tree } }
   pullRequests(headRefName:, states:, first:) { totalCount nodes { ...pull fields, body,
-  labels(first:) { nodes { name } } } } }``: the reads of a batched rollout plan, any number of
+  labels(first:) { nodes { name } } author { login } mergeCommit { oid } reviewRequests(first:)
+  { nodes { requestedReviewer { ... on User { login } ... on Team { slug } } } } } }
+  ref(qualifiedName:) { target { oid ... on Commit { message parents(first:) { nodes { oid } } } } } }``:
+  the reads of a batched rollout plan and of apply's freshness check, any number of
   repositories per request through aliases
   (https://docs.github.com/en/graphql/reference/objects#tree,
   https://docs.github.com/en/graphql/reference/objects#blob,
@@ -35,7 +38,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from emulator.state import EmuRepo, GraphQLError, TokenInfo
+from emulator.state import EmuRepo, GraphQLError, TokenInfo, node_id
 
 if TYPE_CHECKING:
     from emulator.server import GitHubEmulator
@@ -166,7 +169,18 @@ def _object_value(
         }
     if otype == "commit":
         tree = (_git(r, "rev-parse", f"{oid}^{{tree}}") or b"").decode().strip()
-        return {"__typename": "Commit", "oid": oid, "tree": _object_value(r, tree, "tree", "")}
+        return {
+            "__typename": "Commit",
+            "oid": oid,
+            "tree": _object_value(r, tree, "tree", ""),
+            "message": lambda *_a, **_k: (
+                (_git(r, "log", "-1", "--format=%B", oid) or b"").decode().rstrip("\n")
+            ),
+            "parents": lambda *_a, **_k: {
+                "totalCount": len(ps := (_git(r, "log", "-1", "--format=%P", oid) or b"").decode().split()),
+                "nodes": [{"__typename": "Commit", "oid": p} for p in ps[: int(_k.get("first") or 100)]],
+            },
+        }
     return None
 
 
@@ -219,6 +233,26 @@ def _pull_object(emu: GitHubEmulator, r: EmuRepo, pr: dict[str, Any]) -> dict[st
         "headRefName": pr["head"],
         "baseRefName": pr["base"],
         "body": pr.get("body") or "",
+        "mergeCommit": {"__typename": "Commit", "oid": pr["merge_commit_sha"]}
+        if merged and pr.get("merge_commit_sha")
+        else None,
+        "author": {
+            "__typename": "Bot" if str(pr.get("user") or "").endswith("[bot]") else "User",
+            "login": pr.get("user"),
+        }
+        if pr.get("user")
+        else None,
+        "reviewRequests": lambda *_a, **_k: {
+            "totalCount": len(pr.get("requested_reviewers", [])) + len(pr.get("requested_teams", [])),
+            "nodes": [
+                {"__typename": "ReviewRequest", "requestedReviewer": {"__typename": "User", "login": u}}
+                for u in pr.get("requested_reviewers", [])
+            ]
+            + [
+                {"__typename": "ReviewRequest", "requestedReviewer": {"__typename": "Team", "slug": t}}
+                for t in pr.get("requested_teams", [])
+            ],
+        },
         "labels": lambda *_a, **_k: {
             "totalCount": len(pr.get("labels", [])),
             "nodes": [{"__typename": "Label", "name": n} for n in pr.get("labels", [])],
@@ -246,6 +280,23 @@ def _repo_object(emu: GitHubEmulator, r: EmuRepo, who: TokenInfo) -> dict[str, A
             "target": _object_value(r, sha, "commit", ""),
         }
 
+    def ref(_info: Any, qualifiedName: str) -> dict[str, Any] | None:
+        # Repository.ref(qualifiedName:): "Fetch a given ref from the repository"
+        # (https://docs.github.com/en/graphql/reference/objects#repository); null when absent.
+        name = qualifiedName if qualifiedName.startswith("refs/") else f"refs/heads/{qualifiedName}"
+        if not name.startswith("refs/heads/"):
+            return None
+        branch = name[len("refs/heads/") :]
+        sha = emu.state.branch_sha(r, branch)
+        if sha is None:
+            return None
+        return {
+            "__typename": "Ref",
+            "name": branch,
+            "prefix": "refs/heads/",
+            "target": _object_value(r, sha, "commit", ""),
+        }
+
     def object_(_info: Any, expression: str | None = None, oid: str | None = None) -> dict[str, Any] | None:
         return _resolve_expression(r, expression or oid or "")
 
@@ -265,8 +316,9 @@ def _repo_object(emu: GitHubEmulator, r: EmuRepo, who: TokenInfo) -> dict[str, A
 
     return {
         "__typename": "Repository",
-        "id": f"R_{r.id}",
+        "id": node_id("R", r.id),  # the same id as REST node_id (GitHub: one global node id)
         "defaultBranchRef": default_branch_ref,
+        "ref": ref,
         "object": object_,
         "pullRequests": pull_requests,
         "name": r.name,

@@ -54,6 +54,7 @@ REST: dict[str, tuple[str, ...]] = {
     # pull requests
     "r_list_pulls": ("pull_requests:read",),
     "r_create_pull": ("pull_requests:write",),
+    "r_dispatch_workflow": ("actions:write",),  # "Create a workflow dispatch event": Actions (write)
     "r_get_pull": ("pull_requests:read",),
     "r_update_pull": ("pull_requests:write",),
     "r_request_reviewers": ("pull_requests:write",),

@@ -143,6 +143,7 @@ class GitHubEmulator:
         # such as "the k-th write", never for wall-clock time)
         self.observers: list[Callable[[LogEntry], None]] = []
         self.internal_errors: list[str] = []
+        self.dispatches: list[tuple[str, str, str, dict[str, Any]]] = []  # workflow dispatch events
         self.missing_graphql_fields: set[str] = set()  # e.g. {"createCommitOnBranch"}: an old GHES
         self.conformance: Any = None  # emulator.conformance.Conformance when validation is on
         self._seq = 0
@@ -571,6 +572,7 @@ class GitHubEmulator:
             ("GET", R + r"/contents/(?P<path>.*)", self.r_contents),
             ("GET", R + r"/tags", self.r_list_tags),
             ("GET", R + r"/pulls", self.r_list_pulls),
+            ("POST", R + r"/actions/workflows/(?P<workflow_id>[^/]+)/dispatches", self.r_dispatch_workflow),
             ("POST", R + r"/pulls", self.r_create_pull),
             ("GET", R + r"/pulls/(?P<number>\d+)", self.r_get_pull),
             ("PATCH", R + r"/pulls/(?P<number>\d+)", self.r_update_pull),
@@ -1235,6 +1237,23 @@ class GitHubEmulator:
             self.state.branch_moved(r, full[len("refs/heads/") :])
         self.state.try_auto_merge(r)
         return 200, self.state.ref_json(r, full, sha, "commit")
+
+    def r_dispatch_workflow(
+        self, owner: str, repo: str, workflow_id: str, body: dict[str, Any], who: TokenInfo, **_: Any
+    ) -> tuple[int, Any]:
+        """Emulates ``POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches``
+        (https://docs.github.com/en/rest/actions/workflows#create-a-workflow-dispatch-event): 204
+        without a body; 422 when ``ref`` is no branch or tag; the run is recorded in
+        ``dispatches`` as ``(repo, workflow_id, ref, inputs)`` (the emulator runs no workflow)."""
+        r = self._repo(owner, repo)
+        permissions.check_repository(who, r.full_name, private=r.private, write=True)
+        self._require(body, "ref", resource="Workflow")
+        ref = str(body["ref"])
+        name = ref.removeprefix("refs/heads/").removeprefix("refs/tags/")
+        if self.state.branch_sha(r, name) is None and self.state.ref_sha(r, f"refs/tags/{name}") is None:
+            raise HttpError(422, f"No ref found for: {ref}")
+        self.dispatches.append((r.full_name, workflow_id, ref, dict(body.get("inputs") or {})))
+        return 204, None
 
     def r_delete_ref(self, owner: str, repo: str, ref: str, **_: Any) -> tuple[int, Any]:
         """Emulates ``DELETE /repos/{owner}/{repo}/git/refs/{ref}`` (GitHub REST API)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from catalog_ops.core.metadata import ModuleChange, ReleaseMetadata, render_release_metadata
@@ -173,3 +174,153 @@ def test_writes_that_do_not_fit_the_budget_are_deferred_untouched_and_resumed(gi
         names[1]: OutcomeKind.OPENED,
         names[2]: OutcomeKind.OPENED,
     }
+
+
+def _security_world(emu: Any, forge: Any, users: int, others: int) -> list[str]:
+    """v1.0.0 then a security v1.1.0 of modules/network; ``users`` dependents on v1.0.0 whose
+    main branch requires the check "ci" (GitHub's auto-merge waits for it), ``others`` without
+    a reference to the catalog."""
+    emu.create_repo(CATALOG, files={"modules/network/main.tf": "# n\n"})
+    _release(forge, "v1.0.0", "normal", ("modules/network",))
+    _release(forge, "v1.1.0", "security", ("modules/network",))
+    net = f'module "n" {{\n  source = "{GIT}//modules/network?ref=v1.0.0"\n}}\n'
+    names = [f"acme/u{i}" for i in range(users)]
+    for name in names:
+        emu.create_repo(
+            name,
+            files={"main.tf": net, "variables.tf": "# v\n"},
+            protection={"main": Protection(contexts=["ci"])},
+        )
+    for i in range(others):
+        emu.create_repo(f"acme/o{i}", files={"main.tf": 'module "x" {\n  source = "./x"\n}\n'})
+    return names
+
+
+def test_apply_decides_on_one_batched_freshness_check_and_writes_four_requests_per_pr(
+    github_emulator: Any, github_forge: Any
+) -> None:
+    emu, forge = github_emulator, github_forge
+    names = _security_world(emu, forge, users=5, others=3)
+    plan = build_plan(forge, catalog=CATALOG, selection=DependentSelection(org="acme"))
+    mark = len(emu.request_log)
+    report = apply_plan(forge, plan, options=ApplyOptions(concurrency=2))
+    assert {o.subject: o.kind for o in report.outcomes if o.subject in names} == {
+        n: OutcomeKind.OPENED for n in names
+    }, report.to_json()
+    log = emu.request_log[mark:]
+    writes = [e.operation for e in log if e.content_creating]
+    # branch + commit (one request), PR, labels, auto-merge armed: 4 per PR
+    assert sorted(set(writes)) == [
+        "PATCH /repos/{owner}/{repo}/issues/{number}",
+        "POST /repos/{owner}/{repo}/pulls",
+        "graphql:createCommitOnBranch",
+        "graphql:enablePullRequestAutoMerge",
+    ]
+    assert len(writes) == 4 * len(names)
+    # The plan's reads are not repeated: no open/closed PR lookups, base ref or file reads.
+    assert not [e.path for e in log if "/contents/" in e.path or e.path.endswith("/git/ref/heads/main")]
+    assert not [e.path for e in log if e.operation == "GET /repos/{owner}/{repo}/pulls" and "head=" in e.path]
+    for name in names:
+        (pr,) = emu.pulls(name)
+        assert (
+            pr["auto_merge"] is not None
+            and "?ref=v1.1.0" in (forge.read_file(name, "main.tf", BRANCH) or b"").decode()
+        )
+    # A rerun is the batched check alone: one GraphQL query for all five, nothing written.
+    mark = len(emu.request_log)
+    rerun = apply_plan(forge, plan, options=ApplyOptions(concurrency=2))
+    log = emu.request_log[mark:]
+    assert [(e.kind, e.content_creating) for e in log] == [("graphql", False)], [e.operation for e in log]
+    assert {o.details.get("merge") for o in rerun.outcomes if o.subject in names} == {
+        "armed on GitHub (merges when its required checks pass)"
+    }
+
+
+def test_stale_batched_facts_fall_back_to_the_compare_and_swap_path(
+    github_emulator: Any, github_forge: Any, github_forge_factory: Any
+) -> None:
+    emu, forge = github_emulator, github_forge
+    names = _security_world(emu, forge, users=3, others=0)
+    plan = build_plan(forge, catalog=CATALOG, selection=DependentSelection(org="acme"))
+    other = github_forge_factory()
+    real = forge.read_rollout_states
+
+    def stale(wanted: Any, branch: str) -> Any:
+        facts = real(wanted, branch)
+        # Between the check and the writes a concurrent apply of the same plan does everything.
+        apply_plan(other, plan, options=ApplyOptions(concurrency=1))
+        return facts
+
+    forge.read_rollout_states = stale
+    report = apply_plan(forge, plan, options=ApplyOptions(concurrency=1))
+    assert not report.failed, report.to_json()
+    for name in names:
+        (pr,) = emu.pulls(name)  # one PR, its marker naming the branch tip
+        tip = emu.state.branch_sha(emu.state.repos[name], BRANCH)
+        assert pr["state"] == "open" and f'"head": "{tip}"' in pr["body"]
+        branches = emu.state.git(emu.repo(name), "for-each-ref", "--format=%(refname)", "refs/heads").split()
+        assert branches == [f"refs/heads/{BRANCH}", "refs/heads/main"]
+
+
+def test_a_deferred_rollout_dispatches_its_continuation_and_two_runs_converge(
+    github_emulator: Any, github_forge: Any, tmp_path: Any, monkeypatch: Any
+) -> None:
+    from catalog_ops.cli import main
+    from catalog_ops.forge.github import GitHubForge
+    from catalog_ops.forge.github.pacing import Budget
+
+    emu, setup = github_emulator, github_forge
+    emu.create_repo(CATALOG, files={"modules/network/main.tf": "# n\n"})
+    _release(setup, "v1.0.0", "normal", ("modules/network",))
+    _release(setup, "v1.1.0", "normal", ("modules/network",))
+    net = f'module "n" {{\n  source = "{GIT}//modules/network?ref=v1.0.0"\n}}\n'
+    names = [f"acme/d{i}" for i in range(5)]
+    for name in names:
+        emu.create_repo(name, files={"main.tf": net})
+    monkeypatch.setenv("CATALOG_OPS_FORGE", "github")
+    monkeypatch.setenv("GITHUB_API_URL", emu.api_url)
+    monkeypatch.setenv("GITHUB_TOKEN", emu.token)
+    monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    ref = f"{CATALOG}/.github/workflows/catalog-rollout.yml@refs/heads/main"
+
+    # Run 1: the hour's budget has room for two dependents (3 writes each); the rest is deferred.
+    plan = build_plan(setup, catalog=CATALOG, selection=DependentSelection(org="acme"))
+    tight = GitHubForge(api_url=emu.api_url, token=emu.token, budget=Budget(per_hour=7, interval=0.0))
+    first = apply_plan(tight, plan, options=ApplyOptions(concurrency=1, time_budget=600))
+    assert sorted(o.kind for o in first.outcomes) == sorted(
+        [OutcomeKind.OPENED] * 2 + [OutcomeKind.SKIPPED] * 3
+    )
+    (tmp_path / "r1.json").write_text(json.dumps(first.to_json()), encoding="utf-8")
+    assert (
+        main(
+            [
+                "rollout",
+                "continue",
+                str(tmp_path / "r1.json"),
+                "--workflow-ref",
+                ref,
+                "--input",
+                "previous-run-id=41",
+            ]
+        )
+        == 0
+    )
+    assert emu.dispatches == [(CATALOG, "catalog-rollout.yml", "main", {"previous-run-id": "41"})]
+    # No branch of a deferred dependent: every rollout branch has its PR.
+    for name in names:
+        has_branch = emu.state.branch_sha(emu.state.repos[name], BRANCH) is not None
+        assert has_branch == bool(emu.pulls(name)), name
+
+    # Run 2 (the dispatched one): re-plan from the previous plan, apply with a fresh budget.
+    again = build_plan(setup, catalog=CATALOG, selection=DependentSelection(org="acme"), previous=plan)
+    second = apply_plan(setup, again, options=ApplyOptions(concurrency=2, time_budget=600))
+    kinds = sorted(o.kind for o in second.outcomes if o.subject in names)
+    assert kinds == sorted([OutcomeKind.UP_TO_DATE] * 2 + [OutcomeKind.OPENED] * 3), second.to_json()
+    (tmp_path / "r2.json").write_text(json.dumps(second.to_json()), encoding="utf-8")
+    assert main(["rollout", "continue", str(tmp_path / "r2.json"), "--workflow-ref", ref]) == 0
+    assert len(emu.dispatches) == 1  # all done: nothing more dispatched
+    for name in names:
+        (pr,) = emu.pulls(name)
+        tip = emu.state.branch_sha(emu.state.repos[name], BRANCH)
+        assert pr["state"] == "open" and f'"head": "{tip}"' in pr["body"]

@@ -148,11 +148,25 @@ def test_release_is_dispatchable_with_the_documented_inputs() -> None:
 
 def test_rollout_shape_plan_matrix_summary() -> None:
     jobs = load_yaml(REPO / ".github" / "workflows" / "rollout.yml")["jobs"]
-    assert list(jobs) == ["plan", "apply", "summary"]
+    assert list(jobs) == ["plan", "apply", "summary", "continue"]
     assert jobs["apply"]["needs"] == "plan"
     assert jobs["apply"]["strategy"]["max-parallel"] == "${{ inputs.max-parallel }}"
     assert "fromJSON(needs.plan.outputs.matrix)" in jobs["apply"]["strategy"]["matrix"]
     assert jobs["summary"]["needs"] == ["plan", "apply"]
+    # The continuation: only the dispatch needs actions: write; the plan reads the previous
+    # run's plan artifact (actions: read) and passes it as rollout plan --previous.
+    assert jobs["continue"]["needs"] == ["plan", "apply"]
+    assert jobs["continue"]["permissions"] == {"actions": "write"}
+    assert jobs["plan"]["permissions"] == {"contents": "read", "actions": "read"}
+    (download,) = [s for s in jobs["plan"]["steps"] if "run-id" in (s.get("with") or {})]
+    assert download["with"]["run-id"] == "${{ inputs.previous-run-id }}"
+    (plan,) = [s for s in jobs["plan"]["steps"] if s.get("id") == "plan"]
+    assert plan["env"]["CATALOG_OPS_PREVIOUS"] == f"{download['with']['path']}/catalog-ops-plan.json"
+    run = "\n".join(s.get("run", "") for s in jobs["continue"]["steps"])
+    assert "catalog-ops rollout continue" in run and "previous-run-id=$RUN_ID" in run
+    caller = load_yaml(REPO / "examples" / "workflows" / "catalog-rollout.yml")
+    assert {"release-tag", "previous-run-id"} <= set(caller["on"]["workflow_dispatch"]["inputs"])
+    assert caller["jobs"]["rollout"]["permissions"]["actions"] == "write"
 
 
 def test_module_ci_shape_affected_matrix_report() -> None:

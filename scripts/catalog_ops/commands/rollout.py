@@ -17,6 +17,7 @@ import dataclasses
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -145,6 +146,34 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     sm.add_argument("--json", action="store_true")
     sm.set_defaults(func=run)
 
+    cp = rsub.add_parser(
+        "continue",
+        help="when apply deferred dependents (GitHub's limits, the job's time), dispatch the rollout "
+        "workflow again to continue from where it stands",
+    )
+    cp.add_argument("reports", nargs="+", type=Path, help="the apply shard reports (JSON) of this run")
+    cp.add_argument(
+        "--workflow-ref",
+        required=True,
+        metavar="OWNER/REPO/PATH@REF",
+        help="the workflow to dispatch, as GitHub's github.workflow_ref names it "
+        "(acme/modules/.github/workflows/catalog-rollout.yml@refs/heads/main)",
+    )
+    cp.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a workflow_dispatch input of the continuation (repeatable), e.g. previous-run-id=123",
+    )
+    cp.add_argument(
+        "--plan",
+        type=Path,
+        help="this run's plan: its release becomes the continuation's release-tag input (same release)",
+    )
+    cp.add_argument("--dry-run", action="store_true", help="say what would be dispatched, dispatch nothing")
+    cp.set_defaults(func=run)
+
 
 def _report_arguments(p: argparse.ArgumentParser) -> None:
     """``--json``, ``--report FILE`` and ``--report-dir DIR``: where ``apply`` and ``merge`` put
@@ -202,6 +231,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return _apply(args, settings)
     if step == "merge":
         return _merge(args, settings)
+    if step == "continue":
+        return _continue(args, settings)
     return _summary(args)
 
 
@@ -439,14 +470,70 @@ def _merge(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if report.failed else 0
 
 
-def _summary(args: argparse.Namespace) -> int:
+def parse_workflow_ref(text: str) -> tuple[str, str, str]:
+    """``(repo, workflow file name, ref name)`` of a ``github.workflow_ref`` value
+    (``OWNER/REPO/.github/workflows/FILE.yml@refs/heads/main``: "The ref path to the workflow",
+    https://docs.github.com/en/actions/reference/workflows-and-actions/contexts#github-context;
+    in a reusable workflow it names the caller's workflow). Raises UsageError otherwise."""
+    path, sep, ref = text.partition("@")
+    parts = path.split("/")
+    if not sep or not ref or len(parts) < 3 or not parts[-1].endswith((".yml", ".yaml")):
+        raise UsageError(
+            f"--workflow-ref {text!r}: expected OWNER/REPO/.github/workflows/FILE.yml@REF (github.workflow_ref)"
+        )
+    name = ref.removeprefix("refs/heads/").removeprefix("refs/tags/")
+    return f"{parts[0]}/{parts[1]}", parts[-1], name
+
+
+def _continue(args: argparse.Namespace, settings: Settings) -> int:
+    """``rollout continue``: dispatch the next run when the reports hold deferred dependents."""
+    from catalog_ops.forge import make_forge
+
+    report = _load_reports(args.reports)
+    inputs: dict[str, str] = {}
+    for item in args.input:
+        key, sep, value = str(item).partition("=")
+        if not sep or not key:
+            raise UsageError(f"--input {item!r}: expected KEY=VALUE")
+        inputs[key] = value
+    if args.plan is not None:
+        inputs.setdefault("release-tag", _load_plan(args.plan).release.tag)
+    line = rollout_progress(report)
+    if not line:
+        print("rollout continue: no dependent was deferred; nothing to continue", file=sys.stderr)
+        gha.set_outputs({"continued": "false"})
+        return 0
+    repo, workflow, ref = parse_workflow_ref(args.workflow_ref)
+    what = f"{workflow} on {ref} in {repo}" + (
+        f" ({', '.join(f'{k}={v}' for k, v in sorted(inputs.items()))})" if inputs else ""
+    )
+    if args.dry_run:
+        print(f"rollout continue: would dispatch {what}; {line}", file=sys.stderr)
+        gha.set_outputs({"continued": "false"})
+        return 0
+    forge = make_forge(settings)
+    dispatch = getattr(forge, "dispatch_workflow", None)
+    if dispatch is None:
+        raise UsageError(
+            f"rollout continue dispatches a GitHub Actions workflow; the {settings.forge} forge has none"
+        )
+    dispatch(repo, workflow, ref=ref, inputs=inputs)
+    print(f"rollout continue: dispatched {what}; {line}", file=sys.stderr)
+    gha.set_outputs({"continued": "true"})
+    gha.write_summary(f"Continuation dispatched: {what}.\n\n{line}\n", env=os.environ)
+    return 0
+
+
+def _load_reports(paths: Sequence[Path]) -> Any:
+    """The shard reports at ``paths`` merged into one ``render.report.Report`` (a file given
+    twice counts once). Raises UsageError for a file that is not an apply report."""
     from catalog_ops.render.report import merge_reports, validate_report
     from catalog_ops.rollout.apply import QUIET_REASONS, REPORT_COLUMNS
 
     docs = []
     title = "Rollout"
     seen: set[Path] = set()
-    for path in args.reports:
+    for path in paths:
         if path.resolve() in seen:  # the same file given twice counts once
             continue
         seen.add(path.resolve())
@@ -464,6 +551,11 @@ def _summary(args: argparse.Namespace) -> int:
         report.quiet_reasons = frozenset(QUIET_REASONS)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    return report
+
+
+def _summary(args: argparse.Namespace) -> int:
+    report = _load_reports(args.reports)
     console = _console()
     report.render_table(console)
     from catalog_ops.rollout.summary import schedule_line

@@ -217,6 +217,29 @@ class Commit:
 
 
 @dataclasses.dataclass(frozen=True)
+class RolloutState:
+    """One dependent's rollout state as one batched read saw it (``forge.github.batch.
+    read_rollout_states``): what ``rollout apply`` would otherwise read per repository.
+
+    Attributes:
+        repo: ``owner/name``.
+        base_head: commit id of the PR base branch (None: the branch does not exist).
+        tip: the rollout branch's tip commit with its message and parents (None: no branch).
+        open_pr: the open PR whose head is the rollout branch (None: none).
+        last_closed: the newest closed or merged PR of that branch (None: none).
+        files: ``{path: bytes or None (absent)}`` of the asked files at the asked commit (the
+            plan's ``head``); only meaningful when ``base_head`` is that commit.
+    """
+
+    repo: str
+    base_head: str | None
+    tip: Commit | None
+    open_pr: PullRequest | None
+    last_closed: PullRequest | None
+    files: Mapping[str, bytes | None] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
 class MergeSubjects:
     """How a forge writes the subject lines of the commits it makes when it merges a PR.
 

@@ -55,7 +55,15 @@ from catalog_ops.errors import (
     RefMoved,
     ReviewersRefused,
 )
-from catalog_ops.forge.base import ApplyForge, Commit, FileChange, PullRequest, PullState, authored_by
+from catalog_ops.forge.base import (
+    ApplyForge,
+    Commit,
+    FileChange,
+    PullRequest,
+    PullState,
+    RolloutState,
+    authored_by,
+)
 from catalog_ops.render.report import Outcome, OutcomeKind, Report
 from catalog_ops.rollout import gate
 from catalog_ops.rollout.locks import apply_locks
@@ -91,6 +99,7 @@ FOREIGN_REASON = "branch has commits not made by catalog-ops"
 CAS_ATTEMPTS = 5  # re-reads after a refused compare-and-swap before the dependent fails
 NEEDS_HANDS_LABEL = "needs-hands"  # a migration patch step was skipped somewhere (docs/migrations.md)
 REVIEWERS_MARKER = "<!-- catalog-ops:reviewers-refused -->"
+FRESH_WAVE = 100  # dependents per batched freshness check (``_Apply.prefetch``): two GraphQL requests
 
 
 def policy_of(dep: DependentPlan) -> gate.Policy:
@@ -274,6 +283,45 @@ class _Apply:
         self.env = template_env(opts.template_dir)
         self.print_lock = threading.Lock()
         self.identity = forge.identity()
+        # the batched freshness check (``prefetch``), by (repo, rollout branch): an environment
+        # chain's steps are one repository on several branches
+        self.fresh: dict[tuple[str, str], RolloutState] = {}
+        self.fresh_lock = threading.Lock()
+
+    def prefetch(self, deps: Sequence[DependentPlan]) -> None:
+        """The batched freshness check: one read of every dependent with work (base head, rollout
+        branch tip, open and last closed PR, the input files at the planned head), when the
+        forge has it (GitHub: ``forge.github.batch.read_rollout_states``, ``STATES_PER_QUERY``
+        dependents a GraphQL query). Each dependent's first pass decides on these facts
+        instead of its per-repository reads; a dependent the check could not read, and every
+        pass after a refused compare-and-swap, reads the per-repository way. A failed check
+        costs nothing but the fallback."""
+        reader = getattr(self.forge, "read_rollout_states", None)
+        work = [d for d in deps if d.action in (Action.OPEN, Action.UPDATE, Action.CLOSE)]
+        if reader is None or not work:
+            return
+        by_branch: dict[str, list[DependentPlan]] = {}
+        for d in work:
+            by_branch.setdefault(self.branch(d), []).append(d)
+        fresh: dict[tuple[str, str], RolloutState] = {}
+        for branch, group in by_branch.items():
+            seen: set[str] = set()
+            wanted = []
+            for d in group:
+                if d.repo not in seen:  # one read per (repository, branch)
+                    seen.add(d.repo)
+                    wanted.append((d.repo, d.base, d.head, tuple(d.inputs or d.files)))
+            try:
+                fresh.update({(repo, branch): st for repo, st in reader(wanted, branch).items()})
+            except CatalogOpsError:
+                continue  # those dependents read the per-repository way
+        with self.fresh_lock:
+            self.fresh = fresh
+
+    def take_fresh(self, dep: DependentPlan) -> RolloutState | None:
+        """The batched facts of ``dep`` for its first pass only (later passes re-read)."""
+        with self.fresh_lock:
+            return self.fresh.pop((dep.repo, self.branch(dep)), None)
 
     def branch(self, dep: DependentPlan) -> str:
         """The rollout branch of ``dep``: the plan's, or its chain step's environment branch
@@ -383,22 +431,28 @@ class _Apply:
             url=pr.url,
         )
 
-    def read_branch(self, dep: DependentPlan) -> _Branch:
+    def read_branch(self, dep: DependentPlan, fresh: RolloutState | None = None) -> _Branch:
         """One read of the dependent's rollout state: open PR, branch tip, and whether the tip is
         a rollout commit of ours (``parse_own_commit``; one commit read when the tip is not the
-        commit the PR marker records)."""
-        pr = self.forge.find_open_pull(dep.repo, self.branch(dep))
-        head = self.forge.branch_sha(dep.repo, self.branch(dep))
+        commit the PR marker records). With ``fresh`` (the batched freshness check) nothing is
+        read: the check carries the PR and the tip commit with its message and parents."""
+        if fresh is not None:
+            pr = fresh.open_pr
+            head = fresh.tip.sha if fresh.tip else None
+        else:
+            pr = self.forge.find_open_pull(dep.repo, self.branch(dep))
+            head = self.forge.branch_sha(dep.repo, self.branch(dep))
         marker = self.marker(dep, pr)
         own = None
         ours = str(marker.get("head") or "") if marker else ""
         if head is not None and head != ours:  # the marker's head is ours by the PR's own record
-            own = parse_own_commit(self.forge.get_commit(dep.repo, head))
+            tip = fresh.tip if fresh is not None and fresh.tip is not None else None
+            own = parse_own_commit(tip or self.forge.get_commit(dep.repo, head))
         return _Branch(pr=pr, head=head, own=own, marker=marker)
 
     def close(self, dep: DependentPlan, state: _Branch | None = None) -> Outcome:
         """Close the open rollout PR with the superseded comment (unless a newer rollout owns it)."""
-        state = state or self.read_branch(dep)
+        state = state or self.read_branch(dep, self.take_fresh(dep))
         pr = state.pr
         if pr is None or state.marker is None:
             return Outcome(subject=dep.repo, kind=OutcomeKind.UP_TO_DATE, reason=dep.reason or "up to date")
@@ -458,7 +512,7 @@ class _Apply:
             url=pr.url,
         )
 
-    def closed_by_person(self, dep: DependentPlan) -> Outcome | None:
+    def closed_by_person(self, dep: DependentPlan, fresh: RolloutState | None = None) -> Outcome | None:
         """A skip when the newest PR on the rollout branch was closed without merging by a
         person for this same release (or the same changes): like Renovate/Dependabot, a closed
         update is not reopened; a newer release opens again.
@@ -466,7 +520,11 @@ class _Apply:
         Uses the forge's optional ``find_closed_pull(repo, head)`` when it has one, else the
         local forge's PR records; other forges cannot tell (the PR is opened again).
         """
-        pr = self.forge.find_closed_pull(dep.repo, self.branch(dep))
+        pr = (
+            fresh.last_closed
+            if fresh is not None
+            else self.forge.find_closed_pull(dep.repo, self.branch(dep))
+        )
         if pr is None or pr.state is not PullState.CLOSED:
             return None
         marker = self.marker(dep, pr)
@@ -489,7 +547,9 @@ class _Apply:
         if pacer is None or not hasattr(pacer, "reserve"):
             return
         pacer.release()  # slots left over by the previous dependent of this thread
-        n = 2 + (0 if pr is not None else 1) + 1  # branch + commit, PR, labels
+        # A new PR: branch + commit (one GraphQL request), PR, labels. An update: tree, commit
+        # and updateRefs (a re-parented branch), the PR text, labels.
+        n = 3 if pr is None else 5
         if dep.config.reviewers:
             n += 1
         if effective_automerge(dep):
@@ -547,20 +607,27 @@ class _Apply:
         after writing, the dependent is read again and decided again (``CAS_ATTEMPTS`` times).
         """
         wrote: list[str] = []  # PR texts this run wrote (a concurrent newer rollout may own them)
+        fresh = self.take_fresh(dep)  # first pass only: a refused compare-and-swap re-reads
         for _attempt in range(CAS_ATTEMPTS):
             try:
-                return self.open_or_update_once(dep, wrote)
+                return self.open_or_update_once(dep, wrote, fresh)
             except RefMoved:
+                fresh = None
                 continue
         raise CatalogOpsError(
             f"branch {self.branch(dep)} kept moving under this run ({CAS_ATTEMPTS} reads): another run is "
             "writing it; rerun when it has finished"
         )
 
-    def open_or_update_once(self, dep: DependentPlan, wrote: list[str]) -> Outcome:
-        """One read-decide-write pass of ``open_or_update``. Raises RefMoved to ask for another."""
+    def open_or_update_once(
+        self, dep: DependentPlan, wrote: list[str], fresh: RolloutState | None = None
+    ) -> Outcome:
+        """One read-decide-write pass of ``open_or_update``. Raises RefMoved to ask for another.
+
+        ``fresh``: the batched freshness check's facts (``prefetch``), used instead of the
+        per-repository reads; every write is still a compare-and-swap on them."""
         forge, repo, branch = self.forge, dep.repo, self.branch(dep)
-        state = self.read_branch(dep)
+        state = self.read_branch(dep, fresh)
         pr = state.pr
         stranger = self.strangers_pr(dep, pr)
         if stranger is not None:
@@ -581,7 +648,7 @@ class _Apply:
             if state.foreign and not self.opts.force:
                 return self.foreign_commits(dep, state)
         else:
-            closed = self.closed_by_person(dep)
+            closed = self.closed_by_person(dep, fresh)
             if closed is not None:
                 return closed
         digest = dep.digest()
@@ -611,14 +678,19 @@ class _Apply:
                 url=pr.url,
                 details=self.details(dep, merge),
             )
-        base_sha = forge.branch_sha(repo, dep.base)
+        base_sha = fresh.base_head if fresh is not None else forge.branch_sha(repo, dep.base)
         if base_sha is None:
             raise CatalogOpsError(f"base branch {dep.base!r} of {repo} does not exist")
         files = {}
-        for path in dep.inputs or dep.files:
-            data = forge.read_file(repo, path, base_sha)
-            if data is not None:
-                files[path] = data
+        inputs = dep.inputs or dep.files
+        if fresh is not None and base_sha == dep.head and all(p in fresh.files for p in inputs):
+            # The base is still the commit the plan read: the check read the inputs there.
+            files = {p: c for p, c in fresh.files.items() if p in inputs and c is not None}
+        else:
+            for path in inputs:
+                data = forge.read_file(repo, path, base_sha)
+                if data is not None:
+                    files[path] = data
         # The base may have moved since the plan: never move a reference backwards, and never
         # apply an update the plan did not classify.
         stale = stale_reason(files, dep)
@@ -737,7 +809,7 @@ class _Apply:
             )
         if missing:
             self.forge.add_labels(dep.repo, pr.number, missing)
-        merge = self.after_write(dep, pr, labels, fresh=True)
+        merge = self.after_write(dep, pr, labels, fresh=True, reviewers_known=True)
         return Outcome(
             subject=dep.repo,
             kind=OutcomeKind.UPDATED if missing else OutcomeKind.UP_TO_DATE,
@@ -746,29 +818,47 @@ class _Apply:
             details=self.details(dep, merge),
         )
 
-    def after_write(self, dep: DependentPlan, pr: PullRequest, labels: list[str], *, fresh: bool) -> str:
+    def after_write(
+        self,
+        dep: DependentPlan,
+        pr: PullRequest,
+        labels: list[str],
+        *,
+        fresh: bool,
+        reviewers_known: bool = False,
+    ) -> str:
         """Labels (for an updated PR), missing reviewers, then the merge step; returns the
-        report's merge column."""
+        report's merge column. ``reviewers_known``: ``pr`` was read as it stands (its requested
+        reviewers are current), not returned by a write GitHub may still be acting on."""
         if not fresh:
             missing = [label for label in labels if label not in pr.labels]
             if missing:
                 self.forge.add_labels(dep.repo, pr.number, missing)
         note = self.complete_reviewers(dep, pr)
-        merge = self.merge_step(dep, pr)
+        merge = self.merge_step(dep, pr, read=not reviewers_known or bool(note))
         return f"{merge}; {note}" if note else merge
 
-    def merge_step(self, dep: DependentPlan, pr: PullRequest) -> str:
+    def merge_step(self, dep: DependentPlan, pr: PullRequest, *, read: bool = True) -> str:
         """Arm, gate or disarm (module docstring); returns the typed outcome text: "armed on
         GitHub (...)", "waiting for checks (...)", "merged after checks A, B passed at SHA",
-        "not merged: ..." or "waiting for review (...)"."""
+        "not merged: ..." or "waiting for review (...)".
+
+        ``read=False``: ``pr`` is as it stands on the forge (read, not returned by a write), so
+        its reviewers are not read again, and a PR the policy merges that is already armed is
+        reported armed without reading its merge facts: GitHub offers auto-merge only while
+        required checks or reviews are still to come, and merges it once they pass
+        (https://docs.github.com/en/pull-requests/collaborating-with-pull-requests/incorporating-changes-from-a-pull-request/automatically-merging-a-pull-request)."""
         policy = policy_of(dep)
         if not policy.allowed:
             if pr.auto_merge:
                 self.forge.disable_auto_merge(dep.repo, pr.number)
                 return f"auto-merge disarmed: {policy.reason}; waiting for review"
-            pr = self.forge.get_pull(dep.repo, pr.number)
+            if read:
+                pr = self.forge.get_pull(dep.repo, pr.number)
             who = ", ".join(pr.reviewers) if pr.reviewers else "no reviewers requested"
             return f"waiting for review ({who})"
+        if not read and pr.auto_merge:
+            return "armed on GitHub (merges when its required checks pass)"
         marker = parse_marker(pr.body)
         expected = str(marker.get("head") or "") if marker else ""
         facts = self.forge.merge_facts(dep.repo, pr.number)
@@ -915,5 +1005,12 @@ def apply_plan(
         return outcome
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
-        list(pool.map(one, deps))
+        # The freshness check runs per wave of FRESH_WAVE dependents, right before their writes,
+        # so its facts are minutes old, not hours (a paced rollout writes ~125 PRs an hour).
+        work = [d for d in deps if d.action in (Action.OPEN, Action.UPDATE, Action.CLOSE)]
+        list(pool.map(one, [d for d in deps if d.action not in (Action.OPEN, Action.UPDATE, Action.CLOSE)]))
+        for start in range(0, len(work), FRESH_WAVE):
+            wave = work[start : start + FRESH_WAVE]
+            runner.prefetch(wave)
+            list(pool.map(one, wave))
     return report

@@ -221,6 +221,12 @@ class GitHubBatchReads(GitHubGraphQL):
                 self._collect(repo, path + "/", obj.get("entries") or [], paths, pending)
                 out[repo] = dataclasses.replace(snap, paths=paths)
 
+    def read_rollout_states(
+        self, wanted: Sequence[tuple[str, str, str | None, Sequence[str]]], branch: str
+    ) -> dict[str, Any]:
+        """See the module function ``read_rollout_states`` (the freshness check of apply)."""
+        return read_rollout_states(self, wanted, branch)
+
     def read_blobs(
         self, wanted: Sequence[tuple[str, str, str]], sizes: Mapping[tuple[str, str], int] | None = None
     ) -> dict[tuple[str, str], bytes | None]:
@@ -262,3 +268,148 @@ class GitHubBatchReads(GitHubGraphQL):
                 else:
                     out[(repo, path)] = str(obj["text"]).encode("utf-8")
         return out
+
+
+STATES_PER_QUERY = 50
+"""Dependents per freshness-check request: each carries its PR bodies (up to 65,536 characters,
+GitHub's body limit) and the texts of its input files, so a request stays well under GitHub's
+10-second query timeout; the primary-limit score is ~7 points (six ``first:`` connections of
+one node per repository, 50 x 6 / 100)."""
+
+_PULL_FIELDS = (
+    "number title body url headRefName headRefOid baseRefName state merged "
+    "mergeCommit { oid } author { __typename login } autoMergeRequest { mergeMethod } "
+    "labels(first: 100) { nodes { name } } "
+    "reviewRequests(first: 50) { nodes { requestedReviewer { __typename ... on User { login } "
+    "... on Team { slug } } } }"
+)
+
+
+def _login(author: Mapping[str, Any] | None) -> str | None:
+    """The REST form of a GraphQL ``author``: GraphQL's ``Bot.login`` may lack the ``[bot]``
+    suffix REST's ``user.login`` carries (both are accepted)."""
+    if not author or not author.get("login"):
+        return None
+    login = str(author["login"])
+    if author.get("__typename") == "Bot" and not login.endswith("[bot]"):
+        login += "[bot]"
+    return login
+
+
+def pull_from_graphql(repo: str, node: Mapping[str, Any]) -> Any:
+    """A ``forge.base.PullRequest`` from a GraphQL ``PullRequest`` node of ``_PULL_FIELDS``
+    (https://docs.github.com/en/graphql/reference/objects#pullrequest)."""
+    from catalog_ops.forge.base import PullRequest, PullState
+
+    owner = repo.split("/")[0]
+    auto = node.get("autoMergeRequest")
+    merged = bool(node.get("merged"))
+    state = PullState.MERGED if merged else PullState(str(node.get("state") or "OPEN").lower())
+    reviewers: list[str] = []
+    for item in (node.get("reviewRequests") or {}).get("nodes") or ():
+        who = (item or {}).get("requestedReviewer") or {}
+        if who.get("login"):
+            reviewers.append(str(who["login"]))
+        elif who.get("slug"):
+            reviewers.append(f"{owner}/{who['slug']}")
+    return PullRequest(
+        repo=repo,
+        number=int(node["number"]),
+        title=str(node.get("title") or ""),
+        body=str(node.get("body") or ""),
+        head=str(node.get("headRefName") or ""),
+        base=str(node.get("baseRefName") or ""),
+        head_sha=str(node.get("headRefOid") or ""),
+        state=state,
+        url=str(node.get("url") or ""),
+        labels=tuple(str(x["name"]) for x in ((node.get("labels") or {}).get("nodes") or ())),
+        reviewers=tuple(reviewers),
+        auto_merge=auto is not None,
+        merge_method=str(auto["mergeMethod"]).lower() if auto else None,
+        merged_sha=str((node.get("mergeCommit") or {}).get("oid") or "") or None if merged else None,
+        author=_login(node.get("author")),
+    )
+
+
+def read_rollout_states(
+    forge: GitHubBatchReads,
+    wanted: Sequence[tuple[str, str, str | None, Sequence[str]]],
+    branch: str,
+) -> dict[str, Any]:
+    """The freshness check of a rollout apply, batched (``STATES_PER_QUERY`` dependents a
+    GraphQL request; a query, so not content-creating: 1 secondary point).
+
+    Args:
+        forge: the GitHub forge.
+        wanted: ``(repo, base branch, planned head commit or None, input paths)`` per dependent.
+        branch: the rollout branch.
+
+    Returns:
+        ``{repo: forge.base.RolloutState}``: base head (``Repository.ref(qualifiedName:)``), the
+        rollout branch tip with message and parents, the open PR and the newest closed/merged
+        PR on the branch (``pullRequests(headRefName:, states:)``), and the input files'
+        texts at the planned head (``object(expression: "<head>:<path>")``). A repository that
+        could not be read, or a binary/truncated file, is left out: the caller reads that
+        dependent the per-repository way.
+    """
+    from catalog_ops.forge.base import Commit, RolloutState
+
+    out: dict[str, Any] = {}
+    b = _lit(branch)
+    for chunk in _chunks(list(wanted), STATES_PER_QUERY):
+        fields = {}
+        for i, (name, base, head, paths) in enumerate(chunk):
+            owner, _, short = name.partition("/")
+            files = "".join(
+                f" f{j}: object(expression: {_lit(f'{head}:{path}')}) {{ ... on Blob {{ text isBinary isTruncated }} }}"
+                for j, path in enumerate(paths if head else ())
+            )
+            fields[f"r{i}"] = (
+                f"repository(owner: {_lit(owner)}, name: {_lit(short)}) {{ id "
+                f"base: ref(qualifiedName: {_lit('refs/heads/' + base)}) {{ target {{ oid }} }} "
+                f"tip: ref(qualifiedName: {_lit('refs/heads/' + branch)}) {{ target {{ oid ... on Commit {{ "
+                f"message parents(first: 2) {{ nodes {{ oid }} }} }} }} }} "
+                f"open: pullRequests(headRefName: {b}, states: OPEN, first: 1) {{ nodes {{ {_PULL_FIELDS} }} }} "
+                f"closed: pullRequests(headRefName: {b}, states: [CLOSED, MERGED], first: 1, "
+                f"orderBy: {{field: CREATED_AT, direction: DESC}}) {{ nodes {{ {_PULL_FIELDS} }} }}{files} }}"
+            )
+        data, _errors = forge._batch_query(fields)
+        for i, (name, _base, head, paths) in enumerate(chunk):
+            node = data.get(f"r{i}")
+            if node is None:
+                continue
+            if node.get("id"):  # the node id createRef / updateRefs need (forge.github.repos)
+                forge.__dict__.setdefault("_node_ids", {})[name] = str(node["id"])
+            texts: dict[str, bytes | None] = {}
+            complete = True
+            for j, path in enumerate(paths if head else ()):
+                obj = node.get(f"f{j}")
+                if obj is None:
+                    texts[path] = None
+                elif obj.get("isBinary") or obj.get("isTruncated") or obj.get("text") is None:
+                    complete = False
+                else:
+                    texts[path] = str(obj["text"]).encode("utf-8")
+            if not complete:
+                continue
+            tip_target = (node.get("tip") or {}).get("target") or None
+            tip = None
+            if tip_target and tip_target.get("oid"):
+                tip = Commit(
+                    sha=str(tip_target["oid"]),
+                    message=str(tip_target.get("message") or ""),
+                    parents=tuple(
+                        str(p["oid"]) for p in ((tip_target.get("parents") or {}).get("nodes") or ())
+                    ),
+                )
+            opened = ((node.get("open") or {}).get("nodes")) or []
+            closed = ((node.get("closed") or {}).get("nodes")) or []
+            out[name] = RolloutState(
+                repo=name,
+                base_head=str(((node.get("base") or {}).get("target") or {}).get("oid") or "") or None,
+                tip=tip,
+                open_pr=pull_from_graphql(name, opened[0]) if opened else None,
+                last_closed=pull_from_graphql(name, closed[0]) if closed else None,
+                files=texts,
+            )
+    return out

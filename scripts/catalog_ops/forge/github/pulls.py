@@ -40,6 +40,8 @@ class GitHubPulls(GitHubIssues):
 
     def _pull_from(self, repo: str, d: Mapping[str, Any]) -> PullRequest:
         owner = repo.split("/")[0]
+        if d.get("node_id"):  # the id GraphQL mutations take (enable_auto_merge), kept: no GET for it
+            self.__dict__.setdefault("_pull_node_ids", {})[(repo, int(d["number"]))] = str(d["node_id"])
         merged = bool(d.get("merged") or d.get("merged_at"))
         auto = d.get("auto_merge")
         return PullRequest(
@@ -297,13 +299,18 @@ class GitHubPulls(GitHubIssues):
                 "Allow auto-merge"), the PR is in clean/unstable status, or cannot take it.
         """
         check_merge_method(method)
-        _h, pr = self._request("GET", f"/repos/{repo}/pulls/{number}")
-        if pr.get("state") != "open":
-            raise AutoMergeUnavailable(f"pull request #{number} in {repo} is not open")
+        # The node id of a PR this forge has read or opened is known (``_pull_from``): no GET for
+        # it. A PR closed since then is refused by GitHub ("not open"): AutoMergeUnavailable.
+        node_id = self.__dict__.get("_pull_node_ids", {}).get((repo, number))
+        if node_id is None:
+            _h, pr = self._request("GET", f"/repos/{repo}/pulls/{number}")
+            if pr.get("state") != "open":
+                raise AutoMergeUnavailable(f"pull request #{number} in {repo} is not open")
+            node_id = str(pr["node_id"])
         try:
             self._graphql(
                 AUTO_MERGE_MUTATION,
-                {"input": {"pullRequestId": pr["node_id"], "mergeMethod": method.upper()}},
+                {"input": {"pullRequestId": node_id, "mergeMethod": method.upper()}},
                 mutation=True,
                 idempotent=True,
             )

@@ -32,6 +32,7 @@ from catalog_ops.forge.base import (
 from catalog_ops.forge.github.batch import GitHubBatchReads
 from catalog_ops.forge.github.graphql import (
     COMMIT_MUTATION,
+    REF_AND_COMMIT_MUTATION,
     UPDATE_REFS_MUTATION,
     GraphQLFailure,
 )
@@ -325,9 +326,12 @@ class GitHubRepos(GitHubBatchReads):
         """One commit on ``parent_sha``; ``branch`` is created or moved to it, compare-and-swap
         on ``expected_head`` (see ``Branches.commit_files``).
 
-        New branch: create the ref at the parent, then GraphQL ``createCommitOnBranch`` with
-        ``expectedHeadOid`` = the parent (2 writes); branch already at the parent:
-        ``createCommitOnBranch`` (1 write). ``expectedHeadOid`` is GitHub's compare-and-swap
+        New branch: one GraphQL request carrying ``createRef`` at the parent and
+        ``createCommitOnBranch`` with ``expectedHeadOid`` = the parent (``REF_AND_COMMIT_MUTATION``:
+        1 content-creating request); branch already at the parent: ``createCommitOnBranch`` (1).
+        With an explicit ``expected_head`` the tip is not read first: every write below is a
+        compare-and-swap on it (``createRef`` fails when the branch exists, ``expectedHeadOid``,
+        ``updateRefs`` ``beforeOid``), so a wrong ``expected_head`` is ``RefMoved`` all the same. ``expectedHeadOid`` is GitHub's compare-and-swap
         (GitHub GraphQL reference, CreateCommitOnBranchInput: "The git commit oid expected at
         the head of the branch prior to the commit"; a mismatch is error ``STALE_DATA``). A
         branch that must be re-parented (an update after the base moved) is built with the Git
@@ -341,12 +345,11 @@ class GitHubRepos(GitHubBatchReads):
             ForgeError: ``createCommitOnBranch`` failed for another reason (GraphQL errors other
                 than NOT_FOUND/FORBIDDEN, which fall back to the Git Data API).
         """
-        current = self.branch_sha(repo, branch)
-        if expected_head != ANY_HEAD and current != expected_head:
-            raise self._moved(repo, branch, expected_head)
+        # An explicit expected_head is not read: the writes are compare-and-swaps on it.
+        current = expected_head if expected_head != ANY_HEAD else self.branch_sha(repo, branch)
         if not parent_sha or self.commit_api == "git-data" or (current is not None and current != parent_sha):
             return self._commit_git_data(repo, branch, parent_sha, message, changes, current=current)
-        self._set_branch(repo, branch, parent_sha, current)
+        new_branch = current_was_none = current is None
         headline, _, rest = message.partition("\n")
         additions = [
             {"path": c.path.strip("/"), "contents": base64.b64encode(c.content).decode()}
@@ -372,9 +375,29 @@ class GitHubRepos(GitHubBatchReads):
             return None
 
         def do() -> str:
+            nonlocal new_branch
             try:
-                data = self._graphql(COMMIT_MUTATION, {"input": inp}, mutation=True, idempotent=False)
+                if new_branch:
+                    ref = {
+                        "repositoryId": self._repo_node_id(repo),
+                        "name": f"refs/heads/{branch}",
+                        "oid": parent_sha,
+                    }
+                    data = self._graphql(
+                        REF_AND_COMMIT_MUTATION, {"ref": ref, "input": inp}, mutation=True, idempotent=False
+                    )
+                else:
+                    data = self._graphql(COMMIT_MUTATION, {"input": inp}, mutation=True, idempotent=False)
             except GraphQLFailure as exc:
+                made = (
+                    ((exc.data or {}).get("createCommitOnBranch") or {}).get("commit") if new_branch else None
+                )
+                if made and made.get("oid"):
+                    # createRef refused (the branch already existed, at the parent: the commit's
+                    # expectedHeadOid held), the commit made: ours.
+                    return str(made["oid"])
+                if new_branch and "createRef" in {str((e.get("path") or [""])[0]) for e in exc.errors}:
+                    new_branch = False  # a retry commits on the branch that exists now
                 if "STALE_DATA" in exc.types:
                     done = already_done()
                     if done:
@@ -389,7 +412,14 @@ class GitHubRepos(GitHubBatchReads):
             if exc.types & {"NOT_FOUND", "FORBIDDEN"} or not exc.types:
                 # e.g. an older GHES without createCommitOnBranch: fall back to the Git Data API.
                 self._count("fallback_git_data")
-                return self._commit_git_data(repo, branch, parent_sha, message, changes, current=parent_sha)
+                current = parent_sha
+                if current_was_none:
+                    # Whether the combined request's createRef ran: read (a request GitHub
+                    # rejected as invalid ran nothing).
+                    current = self.branch_sha(repo, branch)
+                    if current not in (None, parent_sha):
+                        raise self._moved(repo, branch, parent_sha) from None
+                return self._commit_git_data(repo, branch, parent_sha, message, changes, current=current)
             raise ForgeError(f"createCommitOnBranch on {repo}@{branch} failed: {exc}") from None
 
     def _commit_git_data(
@@ -443,6 +473,32 @@ class GitHubRepos(GitHubBatchReads):
         sha = str(commit["sha"])
         self._set_branch(repo, branch, sha, current)
         return sha
+
+    def dispatch_workflow(self, repo: str, workflow: str, *, ref: str, inputs: Mapping[str, str]) -> None:
+        """Start a run of ``workflow`` (its file name, e.g. ``catalog-rollout.yml``) on ``ref``
+        (a branch or tag name) with ``inputs``: ``POST /repos/{r}/actions/workflows/{workflow_id}/
+        dispatches`` ("Create a workflow dispatch event"; the workflow must have a
+        ``workflow_dispatch`` trigger declaring the inputs; 204 without a body;
+        https://docs.github.com/en/rest/actions/workflows#create-a-workflow-dispatch-event).
+        A run dispatched with a workflow's own ``GITHUB_TOKEN`` does start ("events triggered by
+        the GITHUB_TOKEN, with the exception of workflow_dispatch and repository_dispatch, will
+        not create a new workflow run",
+        https://docs.github.com/en/actions/writing-workflows/choosing-when-your-workflow-runs/triggering-a-workflow#triggering-a-workflow-from-a-workflow);
+        the token needs ``actions: write``. Retried like an idempotent request: a duplicate
+        dispatch queues a second run in the rollout's concurrency group, where GitHub cancels the
+        older pending one ("any previously pending job or workflow in the concurrency group will
+        be canceled", https://docs.github.com/en/actions/writing-workflows/choosing-what-your-workflow-does/control-the-concurrency-of-workflows-and-jobs).
+
+        Raises:
+            NotFound: no such workflow; Conflict (422): the ref does not exist or an input is
+                not declared; PermissionDenied: the token lacks ``actions: write``.
+        """
+        self._request(
+            "POST",
+            f"/repos/{repo}/actions/workflows/{quote_path(workflow)}/dispatches",
+            body={"ref": ref, "inputs": dict(inputs)},
+            idempotent=True,
+        )
 
     def delete_branch(self, repo: str, branch: str) -> None:
         """``DELETE /repos/{r}/git/refs/heads/{branch}``; absent branches are fine."""
