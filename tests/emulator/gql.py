@@ -219,6 +219,7 @@ def _pull_object(emu: GitHubEmulator, r: EmuRepo, pr: dict[str, Any]) -> dict[st
         "headRefName": pr["head"],
         "baseRefName": pr["base"],
         "body": pr.get("body") or "",
+        "author": {"__typename": "Bot" if str(pr["user"]).endswith("[bot]") else "User", "login": pr["user"]},
         "labels": lambda *_a, **_k: {
             "totalCount": len(pr.get("labels", [])),
             "nodes": [{"__typename": "Label", "name": n} for n in pr.get("labels", [])],

@@ -21,6 +21,7 @@ from catalog_ops.catalog.layout import ROOT_MODULE, module_key
 from catalog_ops.core.metadata import ReleaseMetadata
 from catalog_ops.core.versions import Level, TagScheme, Urgency, Version, parse_version
 from catalog_ops.errors import UsageError
+from catalog_ops.rollout.commands import Command, Decision, Ignore
 
 PLAN_SCHEMA = 1
 # Skip reasons that are errors (``rollout plan`` and ``dashboard`` exit 1 on them): the
@@ -330,6 +331,10 @@ class DependentPlan:
         head: commit id of the base branch the plan read (None: not recorded). A later plan
             reuses this entry when the head is unchanged (``rollout.gather``); apply checks
             that the head is still this one before writing (``rollout.apply``).
+        commands: decisions on commands found in its rollout PRs' comments (``rollout.commands``);
+            apply acts on them and acknowledges each once.
+        ignores: the ignores in force for it (from the product's state comments and honoured
+            commands); apply carries them to the state comment of the PR it writes.
     """
 
     repo: str
@@ -351,6 +356,12 @@ class DependentPlan:
     files_scanned: int = 0
     codeowners: str | None = None
     head: str | None = None
+    commands: tuple[Decision, ...] = ()
+    ignores: tuple[Ignore, ...] = ()
+
+    def honoured(self, command: Command) -> list[Decision]:
+        """The honoured decisions of ``command`` in ``commands``."""
+        return [d for d in self.commands if d.honoured and d.command == command.value]
 
     @property
     def weight(self) -> int:
@@ -398,6 +409,8 @@ class DependentPlan:
             "codeowners": self.codeowners,
             "head": self.head,
             "digest": self.digest() if self.bumps else None,
+            "commands": [d.to_json() for d in self.commands],
+            "ignores": [i.to_json() for i in self.ignores],
         }
 
     @classmethod
@@ -423,6 +436,8 @@ class DependentPlan:
             files_scanned=int(data.get("files_scanned", 0)),
             codeowners=data.get("codeowners"),
             head=data.get("head"),
+            commands=tuple(Decision.from_json(d) for d in data.get("commands", ())),
+            ignores=tuple(i for x in data.get("ignores", ()) if (i := Ignore.from_json(x)) is not None),
         )
 
 
