@@ -77,3 +77,37 @@ def test_commands_on_github_writer_honoured_reader_refused_acknowledged_once(
     (dep,) = [d for d in plan.dependents if d.repo == repo]
     assert dep.action is Action.NOTHING and "ignore this module" in (dep.reason or "")
     assert len(emu.pulls(repo)) == 1
+
+
+def test_a_previous_plan_is_reused_for_a_pr_closed_by_hand_until_a_writer_says_retry(
+    github_emulator: Any, github_forge: Any
+) -> None:
+    emu, forge = github_emulator, github_forge
+    emu.create_repo(CATALOG, files={"modules/network/main.tf": "# n\n"})
+    _release(forge, "v1.0.0")
+    _release(forge, "v1.1.0")
+    net = f'module "n" {{\n  source = "{GIT}//modules/network?ref=v1.0.0"\n}}\n'
+    repo = "acme/keep"
+    emu.create_repo(repo, files={"main.tf": net}, collaborators=["alice"])
+    selection = DependentSelection(org="acme")
+    first, _report = _round(forge)
+    (pr,) = emu.pulls(repo)
+    forge.close_pull(repo, pr["number"])  # a person: "not this release"
+    mark = len(emu.request_log)
+    second = build_plan(forge, catalog=CATALOG, selection=selection, previous=first)
+    fresh_cost = len(emu.request_log) - mark
+    (dep,) = [d for d in second.dependents if d.repo == repo]
+    assert dep.action is Action.SKIP and (dep.reason or "").startswith(
+        "closed by a person; not reopening for v1.1.0"
+    )
+    mark = len(emu.request_log)
+    third = build_plan(forge, catalog=CATALOG, selection=selection, previous=second)
+    assert len(emu.request_log) - mark < fresh_cost  # reused: the tree and files are not read again
+    assert [d.action for d in third.dependents if d.repo == repo] == [Action.SKIP]
+    emu.comment(repo, pr["number"], "/catalog-ops retry", login="alice")
+    fourth = build_plan(forge, catalog=CATALOG, selection=selection, previous=third)
+    (dep,) = [d for d in fourth.dependents if d.repo == repo]
+    assert dep.action is Action.OPEN and [d.command for d in dep.commands] == ["retry"]
+    report = apply_plan(forge, fourth, options=ApplyOptions())
+    assert next(o for o in report.outcomes if o.subject == repo).kind is OutcomeKind.OPENED
+    assert [p["state"] for p in emu.pulls(repo)] == ["closed", "open"]

@@ -458,13 +458,19 @@ def with_commands(
         planned = dataclasses.replace(
             planned,
             action=Action.SKIP,
-            reason=f"closed by a person; not reopening for {closed_marker.get('release')} (#{closed.number}); "
+            reason=f"{CLOSED_BY_PERSON} for {closed_marker.get('release')} (#{closed.number}); "
             "comment /catalog-ops retry there to propose it again",
         )
     return planned
 
 
 NO_REFERENCE = "no reference to the catalog"
+CLOSED_BY_PERSON = "closed by a person; not reopening"
+
+
+def _closed_by_person(dep: DependentPlan) -> bool:
+    """The plan entry skips ``dep`` because a person closed its rollout PR (``with_commands``)."""
+    return dep.action is Action.SKIP and (dep.reason or "").startswith(CLOSED_BY_PERSON)
 
 
 def close_reason(dep: DependentPlan) -> str:
@@ -498,7 +504,9 @@ def _has_new_commands(
     for entries with something to propose or an open PR."""
     from catalog_ops.rollout.prtext import pr_marker
 
-    if not dep.refs or (dep.action not in (Action.OPEN, Action.UPDATE) and open_pr is None):
+    if not dep.refs or (
+        dep.action not in (Action.OPEN, Action.UPDATE) and not _closed_by_person(dep) and open_pr is None
+    ):
         return False
     numbers = [open_pr] if open_pr is not None else []
     if closed is not None and pr_marker(
@@ -581,7 +589,11 @@ def plan_batched(
                 and snap.head is not None
                 and old.head == snap.head
                 and old.base in ("", default)
-                and old.action is not Action.SKIP
+                and (old.action is not Action.SKIP or (_closed_by_person(old) and snap.open_pr is None))
+                # a proposal whose PR is gone while a closed one exists: was it closed by a person?
+                and not (
+                    old.action in (Action.OPEN, Action.UPDATE) and snap.open_pr is None and snap.closed_pr
+                )
                 and (old.reason == NO_REFERENCE or same_release)
                 and not _has_new_commands(
                     forge,
