@@ -10,7 +10,10 @@ Story (everything lives in ``.demo/`` in the repository, wiped at the start of e
    auto-merge disabled); show each PR (diff, body, checks) — the checks run ``terraform init`` and
    ``validate`` offline: git is pointed at the local catalog with ``url.<bare>.insteadOf``;
 5. add a feature to ``modules/naming`` (used by ``modules/service``), make a normal release, roll
-   it out and show the PRs waiting for review; rerun to show that nothing changes.
+   it out and show the PRs waiting for review; rerun to show that nothing changes;
+8. an environment chain (``chain_demo``): ``acme/team-live`` (``examples/dependents/team-live``)
+   names dev → stage → prod in its ``.catalog-ops.yml``; the security release goes through it one
+   environment per run, each PR merged by the merge gate before the next one opens.
 
 ``demo.py --check`` is the checks command the local forge runs for a PR (see ``check()``).
 Exit status is non-zero when any step fails.
@@ -33,6 +36,7 @@ FORGE = DEMO / "forge"
 CATALOG = "acme/infrastructure-modules"
 BRANCH = "catalog-ops/acme-infrastructure-modules"
 REGISTRY_MODULE = "app.terraform.io/acme/naming/generic=modules/naming"
+CHAIN_DEPENDENT = "team-live"  # published by chain_demo() only, so steps 1-7 are as without it
 BOLD, DIM, GREEN, RED, RESET = (
     ("\033[1m", "\033[2m", "\033[32m", "\033[31m", "\033[0m") if sys.stdout.isatty() else ("",) * 5
 )
@@ -185,7 +189,11 @@ def main() -> int:
     print(f"{GREEN}released v1.0.0{RESET}")
 
     say("2. Publish the dependents (pinned to v1.0.0)")
-    names = sorted(p.name for p in (REPO / "examples" / "dependents").iterdir() if p.is_dir())
+    names = sorted(
+        p.name
+        for p in (REPO / "examples" / "dependents").iterdir()
+        if p.is_dir() and p.name != CHAIN_DEPENDENT
+    )
     for name in names:
         extra = ["--no-auto-merge"] if name == "platform-live" else []
         run(
@@ -354,6 +362,8 @@ def main() -> int:
         raise StepFailed("the reviewed PR in acme/payments was not merged")
     print(f"{GREEN}acme/payments#{number} approved by carol and merged{RESET}")
 
+    chain_demo()
+
     say("Where everything is")
     print(f"forge root:      {rel(FORGE)}/  (bare git repos + <repo>.forge.json records)")
     print(f"plans, reports:  {rel(plan1)}, {rel(plan2)}, {rel(DEMO)}/report-*.json")
@@ -363,8 +373,52 @@ def main() -> int:
     print(f"  git -C {rel(FORGE)}/acme/payments log --oneline --all --decorate")
     print(f"  CATALOG_OPS_LOCAL_ROOT={rel(FORGE)} .venv/bin/catalog-ops forge show")
     print(f"  CATALOG_OPS_LOCAL_ROOT={rel(FORGE)} .venv/bin/catalog-ops forge show acme/payments")
+    print(f"  CATALOG_OPS_LOCAL_ROOT={rel(FORGE)} .venv/bin/catalog-ops forge show acme/{CHAIN_DEPENDENT}")
     print(f"\n{GREEN}demo finished in {time.monotonic() - started:.1f}s{RESET}")
     return 0
+
+
+def chain_demo() -> None:
+    """Step 8: the security release (v1.0.1) through acme/team-live's dev → stage → prod chain.
+
+    Each run plans and applies once: the plan opens the PR of the first environment that is
+    behind; the merge gate merges it after its checks; the next run opens the next environment
+    with the versions the previous one now runs on main. ``security_skip_soak`` lets the security
+    release skip the 24 h soak its config sets for normal releases."""
+    repo = f"acme/{CHAIN_DEPENDENT}"
+    say(f"8. Environments inside a dependent: {repo} promotes dev → stage → prod")
+    run(["catalog-ops", "forge", "init-repo", repo, "--from", f"examples/dependents/{CHAIN_DEPENDENT}"])
+    print(
+        (REPO / "examples" / "dependents" / CHAIN_DEPENDENT / ".catalog-ops.yml").read_text(encoding="utf-8")
+    )
+    envs = ("dev", "stage", "prod")
+    for step in range(1, len(envs) + 2):
+        plan = DEMO / f"plan-chain-{step}.json"
+        common = ["--catalog", CATALOG, "--org", "acme", "--include", CHAIN_DEPENDENT, "--release", "v1.0.1"]
+        run(["catalog-ops", "rollout", "plan", *common, "--out", rel(plan)], quiet=True)
+        dep = next(d for d in json.loads(plan.read_text(encoding="utf-8"))["dependents"] if d["repo"] == repo)
+        chain = dep["chain"]
+        states = ", ".join(f"{s['env']}: {s['state']}" for s in chain["steps"])
+        print(f"plan {step}: {dep['action']} — {chain['next']}  [{states}]")
+        if dep["action"] == "nothing":
+            break
+        report = DEMO / f"report-chain-{step}.json"
+        apply = ["catalog-ops", "rollout", "apply", "--plan", rel(plan), "--wait-and-merge"]
+        run([*apply, "--poll-interval", "1", "--wait-timeout", "120", "--report", rel(report)], quiet=True)
+        for number in pr_repos(report).values():
+            pr = next(p for p in pulls(repo) if p["number"] == number)
+            first = next((ln for ln in pr["body"].splitlines() if ln.startswith("**Step")), "")
+            print(f"  {repo}#{number} [{pr['state']}] {pr['title']}\n    {first}")
+            if pr["state"] != "merged":
+                raise StepFailed(f"{repo}#{number} was not merged by the merge gate")
+    runs = {
+        e: git("-C", str(FORGE / repo), "show", f"main:envs/{e}/main.tf").split("?ref=")[1][:6] for e in envs
+    }
+    if set(runs.values()) != {"v1.0.1"} or chain["step"] is not None:
+        raise StepFailed(f"the chain did not finish: {runs}")
+    print(
+        f"{GREEN}v1.0.1 went dev → stage → prod: one PR per environment, each merged before the next{RESET}"
+    )
 
 
 # --------------------------------------------------------------------------- checks command

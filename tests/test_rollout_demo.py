@@ -56,3 +56,20 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "fmt only: app.terraform.io/acme/naming/generic is a registry address" in out
     # the rerun changed nothing (printed as the report's JSON, labelled, not as a Python dict)
     assert 'outcomes ("counts" of that --json report): {"up_to_date": 5, "skipped": 1}' in out
+    # step 8: the security release went through acme/team-live's chain, one environment per run
+    team = forge / "acme" / "team-live"
+    for env in ("dev", "stage", "prod"):
+        main_tf = subprocess.run(
+            ["git", "-C", str(team), "show", f"main:envs/{env}/main.tf"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert "modules/network?ref=v1.0.1" in main_tf
+    chain_prs = json.loads((forge / "acme" / "team-live.forge.json").read_text())["pulls"]
+    assert [(p["head"].rsplit("--", 1)[1], p["state"]) for p in chain_prs] == [
+        ("dev", "merged"),
+        ("stage", "merged"),
+        ("prod", "merged"),
+    ]
+    assert "plan 4: nothing — chain complete: dev, stage, prod run the versions they should" in out

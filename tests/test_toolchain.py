@@ -233,7 +233,64 @@ def test_release_checksum_mismatch_fails_loudly(releases, tmp_path: Path) -> Non
     assert f"got {hashlib.sha256(served).hexdigest()}" in proc.stderr
     assert "building from source" not in proc.stderr  # a mismatch never falls back
     assert not [p for p in tools.rglob("faketool") if p.is_file()]
-    assert not list(tools.rglob("*.partial"))
+    assert not list(tools.rglob("*.partial*"))
+
+
+def test_a_second_process_waits_for_the_first_and_reuses_its_install(releases, tmp_path: Path) -> None:
+    """Two clones share the tool cache: while one installs a tool (holding its lock), another waits,
+    then reuses the result; it never removes the first one's work in progress (a cold ``make test``
+    beside a second ``make tools`` once failed with ``bin.partial`` deleted under a running build)."""
+    import fcntl
+
+    key = toolchain.platform_key()
+    data = _archive("zip")
+    server = releases({f"/dl/v9.9.9/faketool_9.9.9_{key}.zip": data})
+    spec = _fake_spec(server.base, ".zip", hashlib.sha256(data).hexdigest())
+    env = {**toolchain.tool_env(), "CATALOG_OPS_TOOLS_DIR": str(tmp_path), "GOPROXY": "off"}
+    dest = tmp_path / "faketool" / "v9.9.9" / "bin"
+    dest.parent.mkdir(parents=True)
+    in_progress = dest.parent / "bin.partial-other"  # the first process's work in progress
+    in_progress.mkdir()
+    waiting = threading.Event()
+    lines: list[str] = []
+
+    def log(line: str) -> None:
+        lines.append(line)
+        if "another process is installing it" in line:
+            waiting.set()
+
+    result: list[toolchain.InstallReport] = []
+    with open(dest.parent / "bin.lock", "a+b") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # the first process
+        second = threading.Thread(
+            target=lambda: result.append(toolchain.install_one(spec, env=env, from_release=True, log=log))
+        )
+        second.start()
+        assert waiting.wait(timeout=120), lines
+        assert in_progress.is_dir()  # untouched while the first one holds the lock
+        in_progress.rename(dest)  # the first process finishes: its binary appears
+        (dest / "faketool").write_bytes(b"#!/bin/sh\necho first\n")
+        (dest / "faketool").chmod(0o755)
+        fcntl.flock(held, fcntl.LOCK_UN)
+    second.join(timeout=120)
+    assert [r.action for r in result] == ["reused"]
+    assert server.requests == []
+    assert (dest / "faketool").read_bytes() == b"#!/bin/sh\necho first\n"
+
+
+def test_a_killed_install_leaves_nothing_that_blocks_the_next(releases, tmp_path: Path) -> None:
+    key = toolchain.platform_key()
+    data = _archive("zip")
+    server = releases({f"/dl/v9.9.9/faketool_9.9.9_{key}.zip": data})
+    spec = _fake_spec(server.base, ".zip", hashlib.sha256(data).hexdigest())
+    env = {**toolchain.tool_env(), "CATALOG_OPS_TOOLS_DIR": str(tmp_path), "GOPROXY": "off"}
+    stale = tmp_path / "faketool" / "v9.9.9" / "bin.partial-killed"
+    stale.mkdir(parents=True)
+    (stale / "faketool").write_bytes(b"half")
+    report = toolchain.install_one(spec, env=env, from_release=True, log=lambda _line: None)
+    assert (report.action, report.how) == ("installed", "release")
+    assert not stale.exists()
+    assert sorted(p.name for p in stale.parent.iterdir()) == ["bin", "bin.lock"]
 
 
 def test_release_download_failure_falls_back_to_source(releases, tmp_path: Path) -> None:

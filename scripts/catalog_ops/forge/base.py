@@ -93,6 +93,7 @@ class PullRequest:
     merge_method: str | None = None
     merged_sha: str | None = None
     author: str | None = None  # login that opened it (GitHub ``user.login``); None: forge has no authors
+    merged_at: str | None = None  # ISO 8601 UTC time of the merge (GitHub ``merged_at``); None: not merged
 
 
 class ChecksState(enum.StrEnum):

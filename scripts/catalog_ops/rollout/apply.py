@@ -58,7 +58,15 @@ from catalog_ops.errors import (
 from catalog_ops.forge.base import ApplyForge, Commit, FileChange, PullRequest, PullState, authored_by
 from catalog_ops.render.report import Outcome, OutcomeKind, Report
 from catalog_ops.rollout import commands, gate
-from catalog_ops.rollout.model import Action, DependentPlan, Plan, RefAction, effective_automerge, module_name
+from catalog_ops.rollout.model import (
+    Action,
+    DependentPlan,
+    Plan,
+    RefAction,
+    branch_for,
+    effective_automerge,
+    module_name,
+)
 from catalog_ops.rollout.planner import bump_planned, stale_reason
 from catalog_ops.rollout.prtext import (
     MARKER,
@@ -259,11 +267,21 @@ class _Apply:
         self.print_lock = threading.Lock()
         self.identity = forge.identity()
 
+    def branch(self, dep: DependentPlan) -> str:
+        """The rollout branch of ``dep``: the plan's, or its chain step's environment branch
+        (``model.branch_for``)."""
+        return branch_for(self.plan.branch, dep)
+
     def marker(self, dep: DependentPlan, pr: PullRequest | None) -> dict[str, Any] | None:
         """The marker of ``pr`` when the product wrote it (``prtext.pr_marker``: the trailing
         block of a PR the forge identity opened on the rollout branch, naming this catalog)."""
         return pr_marker(
-            pr, catalog=self.plan.catalog, branch=self.plan.branch, repo=dep.repo, identity=self.identity
+            pr,
+            catalog=self.plan.catalog,
+            branch=self.branch(dep),
+            repo=dep.repo,
+            identity=self.identity,
+            env=dep.env,
         )
 
     def strangers_pr(self, dep: DependentPlan, pr: PullRequest | None) -> Outcome | None:
@@ -274,7 +292,7 @@ class _Apply:
         return Outcome(
             subject=dep.repo,
             kind=OutcomeKind.SKIPPED,
-            reason=f"PR #{pr.number} on {self.plan.branch} was opened by {pr.author or 'someone else'}, "
+            reason=f"PR #{pr.number} on {self.branch(dep)} was opened by {pr.author or 'someone else'}, "
             f"not by catalog-ops ({self.identity}); not touching it",
             url=pr.url,
         )
@@ -288,17 +306,21 @@ class _Apply:
             self.opts.out.flush()
 
     def details(self, dep: DependentPlan, merge: str = "") -> dict[str, str]:
-        """Report columns for a dependent: update type, urgency, modules, merge state."""
+        """Report columns for a dependent: update type, urgency, modules (with the environment
+        and step of a chain), merge state."""
         mods = []
         for r in dep.refs:
             if r.action is RefAction.BUMP:
                 item = f"{module_name(r.module)} {r.current}→{r.target}"
                 if item not in mods:
                     mods.append(item)
+        where = ""
+        if dep.chain is not None and dep.chain.step is not None:  # an environment's step (rollout.chain)
+            where = f" in {dep.env} (step {dep.chain.step}/{len(dep.chain.steps)})"
         d = {
             "update": dep.update if dep.bumps else "",
             "urgency": dep.urgency if dep.bumps else "",
-            "modules": ", ".join(mods),
+            "modules": ", ".join(mods) + (where if mods else ""),
         }
         if merge:
             d["merge"] = merge
@@ -336,7 +358,7 @@ class _Apply:
         for d in dep.commands:
             by_pr.setdefault(d.pr, []).append(d)
         if dep.ignores and outcome.kind in (OutcomeKind.OPENED, OutcomeKind.UPDATED, OutcomeKind.UP_TO_DATE):
-            pr = self.forge.find_open_pull(dep.repo, self.plan.branch)
+            pr = self.forge.find_open_pull(dep.repo, self.branch(dep))
             if pr is not None and self.marker(dep, pr) is not None:
                 by_pr.setdefault(pr.number, [])
         for number, decisions in sorted(by_pr.items()):
@@ -412,8 +434,8 @@ class _Apply:
         """One read of the dependent's rollout state: open PR, branch tip, and whether the tip is
         a rollout commit of ours (``parse_own_commit``; one commit read when the tip is not the
         commit the PR marker records)."""
-        pr = self.forge.find_open_pull(dep.repo, self.plan.branch)
-        head = self.forge.branch_sha(dep.repo, self.plan.branch)
+        pr = self.forge.find_open_pull(dep.repo, self.branch(dep))
+        head = self.forge.branch_sha(dep.repo, self.branch(dep))
         marker = self.marker(dep, pr)
         own = None
         ours = str(marker.get("head") or "") if marker else ""
@@ -471,7 +493,7 @@ class _Apply:
         if not self.opts.dry_run:
             body = (
                 f"{FOREIGN_MARKER}\ncatalog-ops did not update this PR for {self.plan.release.tag}: the branch "
-                f"`{self.plan.branch}` has commits not made by catalog-ops (head `{state.head[:12]}`, "
+                f"`{self.branch(dep)}` has commits not made by catalog-ops (head `{state.head[:12]}`, "
                 f"catalog-ops last pushed `{state.marker_head[:12]}`). Rebuilding it would discard them. Merge or "
                 "close this PR, or rerun `catalog-ops rollout apply --force` to rebuild the branch.\n"
             )
@@ -491,7 +513,7 @@ class _Apply:
         Uses the forge's optional ``find_closed_pull(repo, head)`` when it has one, else the
         local forge's PR records; other forges cannot tell (the PR is opened again).
         """
-        pr = self.forge.find_closed_pull(dep.repo, self.plan.branch)
+        pr = self.forge.find_closed_pull(dep.repo, self.branch(dep))
         if pr is None or pr.state is not PullState.CLOSED:
             return None
         marker = self.marker(dep, pr)
@@ -578,13 +600,13 @@ class _Apply:
             except RefMoved:
                 continue
         raise CatalogOpsError(
-            f"branch {self.plan.branch} kept moving under this run ({CAS_ATTEMPTS} reads): another run is "
+            f"branch {self.branch(dep)} kept moving under this run ({CAS_ATTEMPTS} reads): another run is "
             "writing it; rerun when it has finished"
         )
 
     def open_or_update_once(self, dep: DependentPlan, wrote: list[str]) -> Outcome:
         """One read-decide-write pass of ``open_or_update``. Raises RefMoved to ask for another."""
-        forge, repo, branch = self.forge, dep.repo, self.plan.branch
+        forge, repo, branch = self.forge, dep.repo, self.branch(dep)
         state = self.read_branch(dep)
         pr = state.pr
         stranger = self.strangers_pr(dep, pr)
@@ -721,8 +743,8 @@ class _Apply:
 
         The tip is read right before writing: text is never written for a commit that is no
         longer the tip. Raises RefMoved when the branch or the text changed under this run."""
-        if self.forge.branch_sha(dep.repo, self.plan.branch) != head:
-            raise RefMoved(f"branch {self.plan.branch} of {dep.repo} moved before its PR text was written")
+        if self.forge.branch_sha(dep.repo, self.branch(dep)) != head:
+            raise RefMoved(f"branch {self.branch(dep)} of {dep.repo} moved before its PR text was written")
         updated = self.forge.update_pull(dep.repo, pr.number, title=title, body=body, base=dep.base)
         assert updated is not None
         wrote.append(body)
@@ -732,8 +754,8 @@ class _Apply:
     def verify(self, dep: DependentPlan, pr: PullRequest, head: str, title: str, body: str) -> None:
         """Re-read after writing: the branch is still at ``head`` and the PR still carries this
         text (a concurrent run did not move or rewrite it). Raises RefMoved otherwise."""
-        if self.forge.branch_sha(dep.repo, self.plan.branch) != head:
-            raise RefMoved(f"branch {self.plan.branch} of {dep.repo} moved after its PR text was written")
+        if self.forge.branch_sha(dep.repo, self.branch(dep)) != head:
+            raise RefMoved(f"branch {self.branch(dep)} of {dep.repo} moved after its PR text was written")
         now = self.forge.get_pull(dep.repo, pr.number)
         if (now.title, now.body) != (title, body) or now.state is not PullState.OPEN:
             raise RefMoved(f"PR #{pr.number} of {dep.repo} changed after this run wrote it")
@@ -826,7 +848,7 @@ class _Apply:
                 return Outcome(
                     subject=dep.repo, kind=OutcomeKind.UP_TO_DATE, reason=dep.reason or "nothing to merge"
                 )
-            pr = self.forge.find_open_pull(dep.repo, self.plan.branch)
+            pr = self.forge.find_open_pull(dep.repo, self.branch(dep))
             marker = parse_marker(pr.body) if pr else None
             if pr is None or not marker or marker.get("catalog") != self.plan.catalog:
                 return Outcome(subject=dep.repo, kind=OutcomeKind.UP_TO_DATE, reason="no open rollout PR")

@@ -38,7 +38,7 @@ from catalog_ops.fanout.dependents import DependentSelection
 from catalog_ops.forge.base import Issue, Issues, PlanForge, PullRequest
 from catalog_ops.render.templates import DASHBOARD, render
 from catalog_ops.rollout.gather import build_plan
-from catalog_ops.rollout.model import CatalogRelease, Plan, RefAction, RefPlan
+from catalog_ops.rollout.model import CatalogRelease, Plan, RefAction, RefPlan, branch_for
 
 SCHEMA = 1
 BEHIND_ORDER = ("unknown", "major", "minor", "patch", "up to date")
@@ -317,7 +317,8 @@ def build_dashboard(forge: PlanForge, *, catalog: str, selection: DependentSelec
         if not dep.refs:
             continue
         try:
-            pr = forge.find_open_pull(dep.repo, plan.branch)
+            # a chain dependent: the PR of the environment its plan works on (rollout.chain)
+            pr = forge.find_open_pull(dep.repo, branch_for(plan.branch, dep))
         except ForgeError:  # one repo's forge error must not sink the dashboard
             continue
         if pr is not None:

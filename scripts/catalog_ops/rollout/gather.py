@@ -39,11 +39,22 @@ from catalog_ops.core.metadata import ReleaseMetadata, check_release_metadata, p
 from catalog_ops.core.versions import TagScheme, parse_version
 from catalog_ops.errors import ConfigError, ForgeError, NotFound, ReleaseError
 from catalog_ops.fanout.dependents import DependentSelection, list_dependents, registry_modules_for
-from catalog_ops.forge.base import Contents, PlanForge, PullRequest, PullState, Release, Repo, authored_by
+from catalog_ops.forge.base import (
+    ChecksState,
+    CommitChecks,
+    Contents,
+    PlanForge,
+    PullRequest,
+    PullState,
+    Release,
+    Repo,
+    authored_by,
+)
 from catalog_ops.refs import is_candidate_path
 from catalog_ops.release.changes import changelog_sections, version_changes
 from catalog_ops.release.history import GitHistory
 from catalog_ops.rollout import commands
+from catalog_ops.rollout.chain import EnvFacts, chain_branches, plan_chain
 from catalog_ops.rollout.commands import Ignore
 from catalog_ops.rollout.model import (
     MAX_BODY,
@@ -334,11 +345,13 @@ def scan_dependent(
                 "narrow them with 'paths:' in .catalog-ops.yml"
             )
         files = read_files(forge, name, base, candidates, cache, budget=budget, deadline=deadline)
-        planned = plan_dependent(name, files, opts, default_branch=default, config=config)
+        planned = plan_one(forge, name, files, opts, branch, default_branch=default, config=config)
         if budget.clock() > deadline:
             return skip(f"planning took longer than {budget.max_seconds:g} s (the budget per dependent)")
         owners = next((p for p in CODEOWNERS_PATHS if p in tree), None)
         planned = dataclasses.replace(planned, codeowners=owners)
+        if planned.chain is not None:
+            return planned  # the chain read its environments' PRs itself (commands are not read)
         if planned.refs:
             pr = forge.find_open_pull(name, branch)
 
@@ -473,6 +486,65 @@ def _closed_by_person(dep: DependentPlan) -> bool:
     return dep.action is Action.SKIP and (dep.reason or "").startswith(CLOSED_BY_PERSON)
 
 
+def chain_facts(
+    forge: PlanForge, repo: str, branch: str, config: DependentConfig, *, catalog: str
+) -> dict[str, EnvFacts]:
+    """What the forge says about each environment of a chain dependent (``rollout.chain``):
+    per environment branch (``model.env_branch_name``) the open rollout PR and the newest
+    closed one when it was merged, each only when the product opened it and its trailing marker
+    names this catalog and environment (``prtext.pr_marker``); with ``post_merge_checks``, the
+    checks reported on that PR's merge commit (``forge.base.CommitChecks``; a forge without the
+    capability reports none, so the next step is held).
+
+    Cost: two PR lookups per environment, plus one checks read per merged PR when asked.
+    Raises ForgeError.
+    """
+    from catalog_ops.rollout.prtext import pr_marker  # prtext imports this module
+
+    identity = forge.identity()
+    out: dict[str, EnvFacts] = {}
+    for env, env_branch in chain_branches(branch, config):
+
+        def ours(pr: Any, env: str = env, env_branch: str = env_branch) -> bool:
+            return (
+                pr_marker(pr, catalog=catalog, branch=env_branch, repo=repo, identity=identity, env=env)
+                is not None
+            )
+
+        open_pr = forge.find_open_pull(repo, env_branch)
+        closed = forge.find_closed_pull(repo, env_branch)
+        merged = closed if closed is not None and closed.state is PullState.MERGED and ours(closed) else None
+        checks: ChecksState | None = None
+        if config.post_merge_checks and merged is not None and merged.merged_sha:
+            if isinstance(forge, CommitChecks):
+                checks = forge.commit_checks_state(repo, merged.merged_sha)
+            else:
+                checks = ChecksState.NONE
+        out[env] = EnvFacts(
+            env=env, open_pr=open_pr if ours(open_pr) else None, merged_pr=merged, checks=checks
+        )
+    return out
+
+
+def plan_one(
+    forge: PlanForge,
+    name: str,
+    files: dict[str, bytes],
+    opts: PlanOptions,
+    branch: str,
+    *,
+    default_branch: str,
+    config: DependentConfig,
+) -> DependentPlan:
+    """``planner.plan_dependent``, or for a dependent with ``environments:`` ``chain.plan_chain``
+    over the facts ``chain_facts`` reads (at ``opts.now``, default: the current time)."""
+    if not config.environments:
+        return plan_dependent(name, files, opts, default_branch=default_branch, config=config)
+    facts = chain_facts(forge, name, branch, config, catalog=opts.catalog)
+    now = opts.now or _dt.datetime.now(_dt.UTC)
+    return plan_chain(name, files, opts, default_branch=default_branch, config=config, facts=facts, now=now)
+
+
 def close_reason(dep: DependentPlan) -> str:
     """Why the open rollout PR of ``dep`` (nothing to bump, some references) is closed: "newest"
     only when a reference is at the newest version it may use; when every reference was skipped
@@ -590,6 +662,7 @@ def plan_batched(
                 and old.head == snap.head
                 and old.base in ("", default)
                 and (old.action is not Action.SKIP or (_closed_by_person(old) and snap.open_pr is None))
+                and old.chain is None  # a chain's state is in its PRs and the clock: read again
                 # a proposal whose PR is gone while a closed one exists: was it closed by a person?
                 and not (
                     old.action in (Action.OPEN, Action.UPDATE) and snap.open_pr is None and snap.closed_pr
@@ -660,7 +733,7 @@ def plan_batched(
                 out[name] = scan_dependent(forge, by_name[name], opts, branch, identity=identity)
                 continue
             scoped = {p: b for p, b in files.items() if config.scans_path(p)}
-            planned = plan_dependent(name, scoped, opts, default_branch=default, config=config)
+            planned = plan_one(forge, name, scoped, opts, branch, default_branch=default, config=config)
             owners = next((p for p in CODEOWNERS_PATHS if p in (snap.paths or {})), None)
             planned = dataclasses.replace(planned, codeowners=owners, head=snap.head)
 
@@ -678,6 +751,11 @@ def plan_batched(
                 )
                 return dataclasses.replace(again, codeowners=owners, head=head)
 
+            if planned.chain is not None:  # the chain read its environments' PRs itself
+                out[name] = planned
+                if progress:
+                    progress(name)
+                continue
             planned = with_commands(
                 forge,
                 planned,
@@ -712,8 +790,10 @@ def build_plan(
     progress: ProgressFn | None = None,
     budget: Budget | None = None,
     previous: Plan | None = None,
+    now: _dt.datetime | None = None,
 ) -> Plan:
-    """Gather a plan through ``forge`` (rules: ``rollout.planner``).
+    """Gather a plan through ``forge`` (rules: ``rollout.planner``; dependents with
+    ``environments:``: ``rollout.chain``).
 
     Args:
         catalog: catalog repo ``owner/name``; release: tag (default: the latest, see
@@ -725,6 +805,7 @@ def build_plan(
         budget: the most work one dependent may cause (default ``Budget()``).
         previous: the last plan (artifact) of this catalog: entries of dependents whose base
             head did not change are reused (batched reads only; module docstring).
+        now: the time of the plan (aware UTC), default the current time: the soak of chains.
 
     Raises:
         ReleaseError: no such release. UsageError: neither org nor dependents given.
@@ -766,6 +847,7 @@ def build_plan(
         bump_all=bump_all,
         registry_modules=registry_modules,
         module_exists=module_exists,
+        now=now or _dt.datetime.now(_dt.UTC),
     )
     branch = branch_name(catalog)
     listing = list_dependents(forge, catalog, selection)
@@ -815,7 +897,7 @@ def build_plan(
         bump_all=bump_all,
         registry_modules=registry_modules,
         branch=branch,
-        generated_at=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        generated_at=(now or _dt.datetime.now(_dt.UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         compares=compares,
         warnings=tuple(warnings),
     )

@@ -268,6 +268,8 @@ class Bump:
             field existed): any scheme. JSON: ``TagScheme.key``.
         raise_floor: also move registry constraints that already admit ``target`` (the
             dependent's ``raise_floor``; ``core.drift``).
+        files: only references whose version bytes live in these files move (an environment's
+            step of a chain, ``rollout.chain``); None: every file.
     """
 
     address: str
@@ -277,6 +279,7 @@ class Bump:
     allow_prerelease: bool = False
     scheme: TagScheme | None = None
     raise_floor: bool = False
+    files: tuple[str, ...] | None = None
 
     @property
     def to(self) -> str:
@@ -293,6 +296,7 @@ class Bump:
             "allow_prerelease": self.allow_prerelease,
             "scheme": None if self.scheme is None else self.scheme.key,
             "raise_floor": self.raise_floor,
+            **({} if self.files is None else {"files": list(self.files)}),
         }
 
     @classmethod
@@ -307,6 +311,120 @@ class Bump:
             allow_prerelease=bool(data.get("allow_prerelease", False)),
             scheme=None if scheme is None else TagScheme.from_key(str(scheme)),
             raise_floor=bool(data.get("raise_floor", False)),
+            files=None if data.get("files") is None else tuple(str(f) for f in data["files"]),
+        )
+
+
+class StepState(enum.StrEnum):
+    """Where one environment of a dependent's chain stands (``rollout.chain``)."""
+
+    CURRENT = "current"  # runs what it should (the release's targets, or what the previous runs)
+    OPEN = "open"  # its rollout PR is open
+    NEXT = "next"  # its PR opens (or is refreshed) in this run
+    HELD = "held"  # the previous environment's soak or post-merge checks are not done yet
+    WAITING = "waiting"  # an earlier environment is not done yet
+    FAILED = "failed"  # the post-merge checks of the previous environment failed: the chain stops
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ChainStep:
+    """One environment of a chain as the plan saw it.
+
+    Attributes:
+        env: environment name; state: see ``StepState``; reason: why (held, waiting, ...).
+        versions: module -> lowest version its references in this environment are at now (on
+            the base branch: git is the truth), as written.
+        targets: module -> version this environment moves to in its step (empty when none).
+        pr / pr_url: its open rollout PR, else the last merged one (``merged_at`` set).
+        merged_at: ISO 8601 time the last rollout PR of this environment was merged.
+        merge_sha: the merge commit of that PR on the base branch.
+        checks: post-merge checks state of ``merge_sha`` (when the dependent asks for them).
+        ready_at: ISO 8601 time the soak of this environment ends (when one is pending).
+    """
+
+    env: str
+    state: StepState
+    reason: str | None = None
+    versions: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    targets: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    pr: int | None = None
+    pr_url: str | None = None
+    merged_at: str | None = None
+    merge_sha: str | None = None
+    checks: str | None = None
+    ready_at: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict (plan schema 1, ``chain.steps[]``)."""
+        return {
+            "env": self.env,
+            "state": self.state.value,
+            "reason": self.reason,
+            "versions": dict(self.versions),
+            "targets": dict(self.targets),
+            "pr": self.pr,
+            "pr_url": self.pr_url,
+            "merged_at": self.merged_at,
+            "merge_sha": self.merge_sha,
+            "checks": self.checks,
+            "ready_at": self.ready_at,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ChainStep:
+        """Inverse of ``to_json``."""
+        return cls(
+            env=str(data["env"]),
+            state=StepState(data["state"]),
+            reason=data.get("reason"),
+            versions={str(k): str(v) for k, v in (data.get("versions") or {}).items()},
+            targets={str(k): str(v) for k, v in (data.get("targets") or {}).items()},
+            pr=data.get("pr"),
+            pr_url=data.get("pr_url"),
+            merged_at=data.get("merged_at"),
+            merge_sha=data.get("merge_sha"),
+            checks=data.get("checks"),
+            ready_at=data.get("ready_at"),
+        )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Chain:
+    """A dependent's environment chain (``rollout.chain``): every step, which one this plan
+    works on, and what happens next.
+
+    Attributes:
+        steps: one per environment, in chain order.
+        step: 1-based index of the environment the plan's action is for (None: none).
+        next: one line saying what happens next and when ("open stage ...", "held until ...").
+    """
+
+    steps: tuple[ChainStep, ...]
+    step: int | None = None
+    next: str = ""
+
+    @property
+    def env(self) -> str | None:
+        """The environment of the plan's action (None when there is none)."""
+        return None if self.step is None else self.steps[self.step - 1].env
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict (plan schema 1, ``dependents[].chain``)."""
+        return {
+            "environments": [s.env for s in self.steps],
+            "step": self.step,
+            "env": self.env,
+            "next": self.next,
+            "steps": [s.to_json() for s in self.steps],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Chain:
+        """Inverse of ``to_json``."""
+        return cls(
+            steps=tuple(ChainStep.from_json(s) for s in data.get("steps") or ()),
+            step=data.get("step"),
+            next=str(data.get("next") or ""),
         )
 
 
@@ -331,6 +449,9 @@ class DependentPlan:
         head: commit id of the base branch the plan read (None: not recorded). A later plan
             reuses this entry when the head is unchanged (``rollout.gather``); apply checks
             that the head is still this one before writing (``rollout.apply``).
+        chain: the dependent's environment chain (``environments:`` in its config), else None;
+            the action, bumps and files are then those of step ``chain.step`` only, on that
+            environment's branch (``branch_for``).
         commands: decisions on commands found in its rollout PRs' comments (``rollout.commands``);
             apply acts on them and acknowledges each once.
         ignores: the ignores in force for it (from the product's state comments and honoured
@@ -356,6 +477,13 @@ class DependentPlan:
     files_scanned: int = 0
     codeowners: str | None = None
     head: str | None = None
+    chain: Chain | None = None
+
+    @property
+    def env(self) -> str | None:
+        """The environment this plan's PR is for (None: no chain, one PR for the repository)."""
+        return self.chain.env if self.chain is not None else None
+
     commands: tuple[Decision, ...] = ()
     ignores: tuple[Ignore, ...] = ()
 
@@ -384,6 +512,8 @@ class DependentPlan:
             ),
             "base": self.base,
         }
+        if self.env is not None:
+            payload["env"] = self.env
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
     def to_json(self) -> dict[str, Any]:
@@ -409,6 +539,7 @@ class DependentPlan:
             "codeowners": self.codeowners,
             "head": self.head,
             "digest": self.digest() if self.bumps else None,
+            **({} if self.chain is None else {"chain": self.chain.to_json()}),
             "commands": [d.to_json() for d in self.commands],
             "ignores": [i.to_json() for i in self.ignores],
         }
@@ -436,6 +567,7 @@ class DependentPlan:
             files_scanned=int(data.get("files_scanned", 0)),
             codeowners=data.get("codeowners"),
             head=data.get("head"),
+            chain=Chain.from_json(data["chain"]) if data.get("chain") else None,
             commands=tuple(Decision.from_json(d) for d in data.get("commands", ())),
             ignores=tuple(i for x in data.get("ignores", ()) if (i := Ignore.from_json(x)) is not None),
         )
@@ -529,6 +661,18 @@ class Plan:
 def branch_name(catalog: str) -> str:
     """The deterministic rollout branch for a catalog: ``catalog-ops/<owner>-<name>``."""
     return "catalog-ops/" + catalog.replace("/", "-").lower()
+
+
+def env_branch_name(branch: str, env: str) -> str:
+    """The rollout branch of environment ``env`` of a chain: ``<branch>--<env>``
+    (``catalog-ops/acme-infrastructure-modules--stage``). A sibling of ``branch``, not below it:
+    git cannot hold a branch ``a/b`` and a branch ``a/b/c`` at once."""
+    return f"{branch}--{env}"
+
+
+def branch_for(plan_branch: str, dep: DependentPlan) -> str:
+    """The branch of ``dep``'s PR: the plan's branch, or its environment's (``env_branch_name``)."""
+    return plan_branch if dep.env is None else env_branch_name(plan_branch, dep.env)
 
 
 def effective_automerge(dep: DependentPlan) -> bool:

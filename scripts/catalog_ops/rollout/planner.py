@@ -140,6 +140,24 @@ class PlanOptions:
     registry_modules: Mapping[str, str] = dataclasses.field(default_factory=dict)
     # (tag, module dir) -> does the directory exist in the catalog at that tag? None: unknown.
     module_exists: Callable[[str, str], bool | None] | None = dataclasses.field(default=None, compare=False)
+    # An environment's step of a chain (``rollout.chain``): only references whose version bytes
+    # live in a file ``scope`` accepts are planned (None: all) ...
+    scope: Callable[[str], bool] | None = dataclasses.field(default=None, compare=False)
+    # ... and each module moves at most to ``ceilings[module]`` (what the previous environment
+    # runs), exactly to it or not at all; a module without a ceiling is skipped with
+    # ``no_ceiling`` (``{module}`` replaced). None: the release is the ceiling of every module.
+    ceilings: Mapping[str, Version] | None = None
+    # The time the plan is made (aware UTC; injected by tests): a chain's soak is measured against it.
+    now: Any = dataclasses.field(default=None, compare=False)
+    no_ceiling: str = "{module} is not used by the previous environment: nothing to promote"
+
+
+def token_file(ref: Reference) -> str:
+    """The file holding ``ref``'s version bytes: the registry ``version`` attribute's file for a
+    registry source, else the file of the ``?ref=`` (``written_in``)."""
+    if ref.source is not None and ref.source.kind is SourceKind.REGISTRY:
+        return ref.version_path
+    return ref.written_in or ref.path
 
 
 def _identity(address: str) -> str:
@@ -245,7 +263,12 @@ def plan_reference(
         current = parse_version(written)
     if current is None:
         return dataclasses.replace(base, reason=f"cannot read a version from {base.current!r}")
-    target = choose_target(current, opts.releases, ceiling=opts.release.version, allow_major=config.majors)
+    ceiling = opts.release.version
+    if opts.ceilings is not None:
+        if module not in opts.ceilings:
+            return dataclasses.replace(base, reason=opts.no_ceiling.format(module=module))
+        ceiling = opts.ceilings[module]
+    target = choose_target(current, opts.releases, ceiling=ceiling, allow_major=config.majors)
     if target is None and not config.majors:
         newer_major = choose_target(current, opts.releases, ceiling=opts.release.version)
         if newer_major is not None:
@@ -289,6 +312,13 @@ def plan_reference(
                 "change the source by hand",
             )
         target = fallback
+    if opts.ceilings is not None and target.version.core != ceiling.core:
+        # a chain step moves to exactly what the previous environment runs, never to another version
+        return dataclasses.replace(
+            base,
+            reason=f"the previous environment runs {ceiling}, which is not a release this reference "
+            "can move to (tag scheme, pre-release or majors: false)",
+        )
     scheme = TagScheme.of(current.prefix)
     in_scheme = [
         r.version
@@ -367,7 +397,12 @@ def plan_dependent(
     result = scan_files(files, needle=needle)
     errors = tuple(str(e) for e in result.errors)
     refs: list[RefPlan] = []
-    for ref in result.references:
+    references = result.references
+    scope_files: tuple[str, ...] | None = None
+    if opts.scope is not None:
+        references = [r for r in references if opts.scope(token_file(r))]
+        scope_files = tuple(sorted({token_file(r) for r in references}))
+    for ref in references:
         planned = plan_reference(ref, opts, config, ignores)
         if planned is not None:
             refs.append(dataclasses.replace(planned, ref_line=_token_line(ref, files)))
@@ -410,6 +445,7 @@ def plan_dependent(
                 allow_prerelease=v.is_prerelease,
                 scheme=scheme,
                 raise_floor=config.raise_floor,
+                files=scope_files,
             )
         )
     changed, outcomes, bump_errors = bump_planned(files, bumps)
@@ -511,13 +547,16 @@ def movable(b: Bump) -> Callable[[Reference], bool]:
     """``bump_files``' ``select`` for ``b``: False for a git ref pinned to a semantic version
     tag of another scheme than ``b.scheme`` or newer than ``b.to``; False for a reference of a
     submodule (``//modules/x``) when ``b`` moves the root module (an address without ``//``); False
-    for a registry constraint that already admits ``b.target`` unless ``b.raise_floor``
+    for a reference whose version bytes are outside ``b.files`` (a chain step); False for a registry constraint that already admits ``b.target`` unless ``b.raise_floor``
     (``core.drift``); True otherwise (references of other addresses are not ``bump_files``' to
     move anyway)."""
     target = b.target
     root_only = "//" not in b.address
+    scope = None if b.files is None else frozenset(b.files)
 
     def select(ref: Reference) -> bool:
+        if scope is not None and token_file(ref) not in scope:
+            return False
         src = ref.source
         if src is None:
             return True
@@ -578,7 +617,7 @@ def stale_reason(files: Mapping[str, bytes], dep: DependentPlan) -> str | None:
         ]
         for ref in scanned:
             src = ref.source
-            if src is None:
+            if src is None or (b.files is not None and token_file(ref) not in b.files):
                 continue
             try:
                 if not source_matches(src, b.address):

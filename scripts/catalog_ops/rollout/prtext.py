@@ -50,12 +50,17 @@ MARKER = Marker("catalog-ops:rollout")
 TEMPLATE_NAMES = (PR_TITLE, PR_BODY, SUPERSEDED_COMMENT, COMMANDS_COMMENT)
 
 
-def render_marker(catalog: str, release: str, digest: str, head: str | None = None) -> str:
+def render_marker(
+    catalog: str, release: str, digest: str, head: str | None = None, *, env: str | None = None
+) -> str:
     """The HTML comment that identifies a rollout PR and what it contains; ``head`` is the
-    commit catalog-ops last put on the branch (a different PR head means someone else pushed)."""
+    commit catalog-ops last put on the branch (a different PR head means someone else pushed);
+    ``env`` the environment of a chain step (``rollout.chain``)."""
     data = {"catalog": catalog, "release": release, "digest": digest}
     if head:
         data["head"] = head
+    if env:
+        data["env"] = env
     return MARKER.render(data)
 
 
@@ -66,20 +71,29 @@ def parse_marker(body: str | None) -> dict[str, Any] | None:
 
 
 def pr_marker(
-    pr: PullRequest | None, *, catalog: str, branch: str, repo: str, identity: str | None
+    pr: PullRequest | None,
+    *,
+    catalog: str,
+    branch: str,
+    repo: str,
+    identity: str | None,
+    env: str | None = None,
 ) -> dict[str, Any] | None:
     """The marker of rollout PR ``pr`` when the product wrote it, else None.
 
     Trusted only when: ``pr`` was opened by ``identity`` (``forge.identity()``; None on a forge
     without authors), its head branch is the rollout ``branch`` in ``repo`` (the PR's own
     repository), its body ends with the marker (``parse_marker``), and the marker names
-    ``catalog``. The base is not part of the marker: a PR on another base is retargeted.
+    ``catalog`` (and ``env``, the environment of a chain step, when given). The base is not part
+    of the marker: a PR on another base is retargeted.
     A forged marker (a commit subject in copied release notes, a person's PR) is never read.
     """
     if pr is None or not authored_by(pr.author, identity) or pr.head != branch or pr.repo != repo:
         return None
     marker = parse_marker(pr.body)
     if marker is None or marker.get("catalog") != catalog:
+        return None
+    if env is not None and marker.get("env") != env:
         return None
     return marker
 
@@ -292,8 +306,46 @@ def pr_context(plan: Plan, dep: DependentPlan, head: str | None = None) -> dict[
         "configured_reviewers": list(dep.config.reviewers),
         "codeowners": dep.codeowners,
         "unreadable": list(dep.errors),
-        "marker": render_marker(plan.catalog, plan.release.tag, dep.digest(), head),
+        "marker": render_marker(plan.catalog, plan.release.tag, dep.digest(), head, env=dep.env),
+        "chain": chain_context(dep),
     }
+
+
+def chain_context(dep: DependentPlan) -> dict[str, Any] | None:
+    """The ``chain`` variable of the PR templates: None without environments, else ``{"step":
+    k, "steps": n, "env", "envs": [names], "previous": {"env", "number", "url"} | None (the
+    previous environment's merged rollout PR), "next": the environment after this one or None,
+    "post_merge_checks": bool, "soak": the soak the next step waits for ("1d") or None}``.
+    """
+    chain = dep.chain
+    if chain is None or chain.step is None:
+        return None
+    k = chain.step
+    prev = chain.steps[k - 2] if k > 1 else None
+    return {
+        "step": k,
+        "steps": len(chain.steps),
+        "env": chain.steps[k - 1].env,
+        "envs": [s.env for s in chain.steps],
+        "previous": None
+        if prev is None
+        else {"env": prev.env, "number": prev.pr, "url": prev.pr_url, "merged_at": prev.merged_at},
+        "next": chain.steps[k].env if k < len(chain.steps) else None,
+        "post_merge_checks": dep.config.post_merge_checks,
+        "soak": duration_text(dep.config.soak_seconds)
+        if dep.config.soak_seconds and not (dep.config.security_skip_soak and dep.urgency == "security")
+        else None,
+    }
+
+
+def duration_text(seconds: int) -> str:
+    """``90000`` -> ``"1d 1h"``: days, hours, minutes and seconds, the zero parts left out."""
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return " ".join(parts) or "0s"
 
 
 def _strip_metadata(body: str) -> str:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from rich.markup import escape
 from rich.table import Table
 
-from catalog_ops.rollout.model import PROBLEM_REASONS, Plan, module_name
+from catalog_ops.rollout.chain import CHAIN_COMPLETE
+from catalog_ops.rollout.model import PROBLEM_REASONS, DependentPlan, Plan, module_name
 
 
 def plan_problems(plan: Plan) -> list[str]:
@@ -20,6 +21,16 @@ def plan_problems(plan: Plan) -> list[str]:
         if d.action.value == "skip" and d.reason and d.reason.startswith(PROBLEM_REASONS):
             out.append(f"{d.repo}: {d.reason}")
     return out
+
+
+def _with_chain(d: DependentPlan, text: str) -> str:
+    """``text`` prefixed, for a dependent with environments, by its chain and what happens next
+    (``rollout.chain``): ``chain dev → stage → prod: step 2 of 3: ...``."""
+    if d.chain is None:
+        return text
+    envs = " → ".join(s.env for s in d.chain.steps)
+    head = f"chain {envs}: {d.chain.next}"
+    return head if not text or text == d.chain.next else f"{head}; {text}"
 
 
 def plan_table(plan: Plan) -> Table:
@@ -48,6 +59,7 @@ def plan_table(plan: Plan) -> Table:
         ]
         unread = [f"not read: {e}" for e in d.errors]
         text = "; ".join(bumped + skipped + unread) or (d.reason or "")
+        text = _with_chain(d, text)
         if unread and d.reason and d.reason not in text:
             text = f"{d.reason}; {text}"
         table.add_row(
@@ -69,7 +81,8 @@ def plan_markdown(plan: Plan) -> str:
         "|---|---|---|---|---|",
     ]
     for d in plan.dependents:
-        if d.action.value == "nothing" and not d.errors:
+        active_chain = d.chain is not None and not d.chain.next.startswith(CHAIN_COMPLETE)
+        if d.action.value == "nothing" and not d.errors and not active_chain:
             continue
         bumped = sorted(
             {
@@ -79,7 +92,8 @@ def plan_markdown(plan: Plan) -> str:
             }
         )
         unread = [f"not read: {e}" for e in d.errors]
-        text = ("; ".join(bumped + unread) or d.reason or "").replace("|", "\\|").replace("\n", " ")
+        text = _with_chain(d, "; ".join(bumped + unread) or d.reason or "")
+        text = text.replace("|", "\\|").replace("\n", " ")
         lines.append(
             f"| {d.repo} | {d.action.value} | {d.update if d.bumps else ''} | {d.urgency if d.bumps else ''} | {text} |"
         )

@@ -60,6 +60,7 @@ class GitHubPulls(GitHubIssues):
             merge_method=(auto or {}).get("merge_method"),
             merged_sha=d.get("merge_commit_sha") if merged else None,
             author=login_of(d.get("user")),
+            merged_at=d.get("merged_at") if merged else None,
         )
 
     def open_pull(

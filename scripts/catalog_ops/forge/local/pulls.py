@@ -65,6 +65,7 @@ class LocalPulls(LocalRepos):
             auto_merge=bool(rec["auto_merge"]),
             merge_method=rec.get("merge_method"),
             merged_sha=rec.get("merged_sha"),
+            merged_at=rec.get("merged_at") or rec.get("closed_at") if rec["state"] == "merged" else None,
         )
 
     @staticmethod
@@ -460,6 +461,7 @@ class LocalPulls(LocalRepos):
                 merge_method=rec.get("merge_method") or method,
                 auto_merge=rec["auto_merge"],
                 closed_at=now(),
+                merged_at=now(),
                 updated_at=now(),
                 merged_with=method,
             )

@@ -1,0 +1,6 @@
+module "network" {
+  source = "git::https://github.com/acme/infrastructure-modules.git//modules/network?ref=v1.0.0"
+
+  name       = "team-prod"
+  cidr_block = "10.22.0.0/16"
+}
