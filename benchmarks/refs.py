@@ -1,15 +1,22 @@
 """Benchmark: ``refs``/``bump`` throughput on a generated corpus, compared with tfupdate and ripgrep.
 
-ripgrep (``rg -l -F`` for the catalog address: the floor for "which files mention it") must be
-on PATH: ``apt-get install ripgrep`` (the line says so when it is missing).
-
 Usage::
 
-    .venv/bin/python benchmarks/refs.py [--files 10000] [--repos 200] [--seed 1] [--keep DIR] [--no-tfupdate]
+    .venv/bin/python benchmarks/refs.py [--files 10000] [--repos 200] [--seed 1] [--keep DIR]
+        [--repeat 5] [--no-tfupdate]
 
 Generates a corpus of ``--files`` candidate files across ``--repos`` repositories (mixed source
 forms; most files do not reference the module), then reports:
 
+* ``refs`` beside ripgrep (``rg -l -F`` for the catalog's repository address: the floor for
+  "which files mention it"), measured back to back — rg, ``scan_tree`` over every file,
+  ``scan_tree`` with the rollout's address filter, the ``catalog-ops refs --json`` CLI and its
+  start-up alone, in turn, ``--repeat`` rounds, best of each — with the ratios and the load
+  average (the machine may be shared: only ratios measured together compare). The CLI runs with
+  bytecode caches (in the benchmark's directory: ``PYTHONPYCACHEPREFIX``), as an installed
+  package has them, even when ``PYTHONDONTWRITEBYTECODE`` is set. ripgrep is the pinned
+  ``ripgrep`` of ``toolchain.toml`` (a hash-checked PyPI wheel), installed into the tool cache
+  when missing; the benchmark fails (exit 1) when it cannot be installed;
 * files/s for ``scan_tree`` (refs) and ``bump_tree`` (bump), in-process and through the CLI;
 * peak RSS of this process and of its worker processes;
 * tfupdate (github.com/minamijoyo/tfupdate, built from the Go module proxy and cached under
@@ -31,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -221,6 +229,68 @@ def ensure_tfupdate() -> tuple[Path, str] | None:
     return None
 
 
+def ensure_ripgrep() -> Path | None:
+    """The pinned ``rg`` (toolchain.toml ``[ripgrep]``), installed into the tool cache when
+    missing; ``None`` (after saying why on stderr) when it cannot be installed."""
+    from catalog_ops import toolchain
+    from catalog_ops.errors import ToolInstallError, ToolMissing
+
+    try:
+        return toolchain.which("ripgrep")
+    except ToolMissing:
+        pass
+    try:
+        toolchain.install(["ripgrep"])
+        return toolchain.which("ripgrep")
+    except (ToolInstallError, ToolMissing) as exc:
+        print(f"ripgrep: cannot install the pinned ripgrep: {exc}", file=sys.stderr)
+        return None
+
+
+def compare_with_ripgrep(rg: Path, corpus: Path, base: Path, n: int, repeat: int) -> dict[str, float]:
+    """Time rg and refs back to back (``repeat`` rounds, each tool once per round in turn; best
+    of each), print the figures and ratios; returns ``{figure: seconds}``."""
+    from catalog_ops.bump import needle_for
+
+    address = OUR_ADDRESS.split("//")[0].removeprefix("git::https://")
+    empty = base / "empty"
+    empty.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update(PYTHONPATH=str(ROOT / "scripts"), PYTHONPYCACHEPREFIX=str(base / "pycache"))
+    cli = [sys.executable, "-m", "catalog_ops", "refs", "--json"]
+    subprocess.run([*cli, str(empty)], env=env, check=True, capture_output=True)  # writes the caches
+    rg_out = subprocess.run([str(rg), "-l", "-F", address, str(corpus)], capture_output=True, check=False)
+    figures: dict[str, Callable[[], object]] = {
+        "rg": lambda: subprocess.run([str(rg), "-l", "-F", address, str(corpus)], capture_output=True),
+        "scan_tree": lambda: scan_tree([corpus]),
+        "scan_tree_address": lambda: scan_tree([corpus], needle=needle_for(OUR_ADDRESS)),
+        "cli": lambda: subprocess.run([*cli, str(corpus)], env=env, check=True, capture_output=True),
+        "cli_startup": lambda: subprocess.run([*cli, str(empty)], env=env, check=True, capture_output=True),
+    }
+    best = dict.fromkeys(figures, float("inf"))
+    for _ in range(repeat):
+        for name, fn in figures.items():
+            t0 = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - t0)
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    t_rg = best["rg"]
+    print(
+        f"ripgrep comparison: best of {repeat} rounds, each tool in turn; load average {load} "
+        f"on {os.cpu_count()} cores"
+    )
+    print(f"  rg -l -F {address}: {t_rg:.3f}s ({len(rg_out.stdout.splitlines())} files)")
+    rows = (
+        ("scan_tree", "refs in-process, every file (scan_tree)"),
+        ("scan_tree_address", "refs in-process, address filter (rollout/bump)"),
+        ("cli", "catalog-ops refs --json CORPUS (CLI, start-up included)"),
+        ("cli_startup", "catalog-ops refs --json EMPTY-DIR (start-up alone)"),
+    )
+    for key, label in rows:
+        print(f"  {label}: {best[key]:.3f}s = {best[key] / t_rg:.1f}x rg")
+    return best
+
+
 def _tree(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
@@ -246,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repos", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keep", help="write the corpus here instead of a temp dir")
+    ap.add_argument("--repeat", type=int, default=5, help="rounds of the ripgrep comparison (best of)")
     ap.add_argument("--no-tfupdate", action="store_true")
     args = ap.parse_args(argv)
 
@@ -277,30 +348,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{len(scan.references)} references, {len(scan.errors)} errors"
         )
 
-        rg = shutil.which("rg")
+        rg = ensure_ripgrep()
         if rg is None:
-            print("ripgrep: not installed (apt-get install ripgrep; the benchmark needs `rg` on PATH)")
-        else:
-            import subprocess
-
-            def do_rg() -> object:
-                return subprocess.run(
-                    [rg, "-l", "-F", OUR_ADDRESS.split("//")[0].removeprefix("git::https://"), str(corpus)],
-                    capture_output=True,
-                    check=False,
-                )
-
-            t_rg, _ = _timed(do_rg)
-            from catalog_ops.bump import needle_for
-
-            t_needle, found = _timed(lambda: scan_tree([corpus], needle=needle_for(OUR_ADDRESS)))
-            print(
-                f"ripgrep (rg -l -F):  {t_rg:.3f}s  {n / t_rg:,.0f} files/s; refs (all) is {t_refs / t_rg:.1f}x its time"
-            )
-            print(
-                f"refs for the catalog address (the rollout's filter): {t_needle:.3f}s, "
-                f"{len(found.references)} references; {t_needle / t_rg:.1f}x ripgrep's time"
-            )
+            return 1
+        compare_with_ripgrep(rg, corpus, base, n, args.repeat)
 
         ours = base / "ours"
         if ours.exists():

@@ -11,7 +11,12 @@ Story (everything lives in ``.demo/`` in the repository, wiped at the start of e
    ``validate`` offline: git is pointed at the local catalog with ``url.<bare>.insteadOf``;
 5. add a feature to ``modules/naming`` (used by ``modules/service``), make a normal release, roll
    it out and show the PRs waiting for review; rerun to show that nothing changes;
-8. an environment chain (``chain_demo``): ``acme/team-live`` (``examples/dependents/team-live``)
+8. a breaking release with a migration patch (``breaking_release_with_patch``): ``modules/network``
+   renames its input ``cidr_block`` to ``ipv4_cidr_block`` and ships
+   ``modules/network/migrations/v2-ipv4-cidr-block.yml``; the rollout applies it in the same PR
+   (``.tf``, ``.tf.json`` and Terragrunt ``inputs``) and the dependents' checks (``terraform validate``)
+   pass on the migrated code.
+9. an environment chain (``chain_demo``): ``acme/team-live`` (``examples/dependents/team-live``)
    names dev → stage → prod in its ``.catalog-ops.yml``; the security release goes through it one
    environment per run, each PR merged by the merge gate before the next one opens.
 
@@ -362,11 +367,12 @@ def main() -> int:
         raise StepFailed("the reviewed PR in acme/payments was not merged")
     print(f"{GREEN}acme/payments#{number} approved by carol and merged{RESET}")
 
+    plan3 = breaking_release_with_patch(work)
     chain_demo()
 
     say("Where everything is")
     print(f"forge root:      {rel(FORGE)}/  (bare git repos + <repo>.forge.json records)")
-    print(f"plans, reports:  {rel(plan1)}, {rel(plan2)}, {rel(DEMO)}/report-*.json")
+    print(f"plans, reports:  {rel(plan1)}, {rel(plan2)}, {rel(plan3)}, {rel(DEMO)}/report-*.json")
     print(f"git config used by checks (insteadOf -> local catalog): {rel(DEMO / 'gitconfig')}")
     print("inspect with:")
     print(f"  git -C {rel(FORGE)}/{CATALOG} log --oneline --decorate")
@@ -378,15 +384,100 @@ def main() -> int:
     return 0
 
 
+MIGRATION_PATCH = """\
+schema: 1
+release: 2.0.0
+description: The input cidr_block of modules/network is now ipv4_cidr_block.
+steps:
+  - kind: rename_input
+    from: cidr_block
+    to: ipv4_cidr_block
+"""
+
+
+def breaking_release_with_patch(work: Path) -> Path:
+    """Step 8: a breaking release whose migration patch the rollout applies; returns the plan."""
+    say("8. A breaking release with a migration patch: modules/network renames cidr_block")
+    git("pull", "-q", "origin", "main", cwd=work)
+    network = work / "modules" / "network"
+    for tf in sorted(network.glob("*.tf")):
+        text = tf.read_text(encoding="utf-8")
+        new = text.replace('variable "cidr_block"', 'variable "ipv4_cidr_block"').replace(
+            "var.cidr_block", "var.ipv4_cidr_block"
+        )
+        if new != text:
+            tf.write_text(new, encoding="utf-8")
+    example = work / "examples" / "network" / "main.tf"
+    text = example.read_text(encoding="utf-8")
+    old = '  name         = "example"\n  cidr_block   = var.cidr_block\n  subnet_count = 2\n'
+    if old not in text:
+        raise StepFailed(f"{example}: expected module arguments not found")
+    example.write_text(
+        text.replace(
+            old, '  name            = "example"\n  ipv4_cidr_block = var.cidr_block\n  subnet_count    = 2\n'
+        ),
+        encoding="utf-8",
+    )
+    patch = network / "migrations" / "v2-ipv4-cidr-block.yml"
+    patch.parent.mkdir()
+    patch.write_text(MIGRATION_PATCH, encoding="utf-8")
+    print(f"{DIM}$ cat {patch.relative_to(work)}{RESET}\n{MIGRATION_PATCH.rstrip()}")
+    git("add", "-A", cwd=work)
+    git("commit", "-q", "-m", "feat(network)!: rename the input cidr_block to ipv4_cidr_block", cwd=work)
+    print(f"{DIM}$ git commit -m 'feat(network)!: rename the input cidr_block to ipv4_cidr_block'{RESET}")
+    say("   The catalog PR check: the patch against the examples as they were before the change")
+    run(["catalog-ops", "check", "migrations", "--root", rel(work), "--base", "origin/main", "network"])
+    git("push", "-q", "origin", "HEAD:main", cwd=work)
+    run(["catalog-ops", "release", "--repo", CATALOG])
+    plan = DEMO / "plan-breaking.json"
+    run(
+        [
+            "catalog-ops",
+            "rollout",
+            "plan",
+            "--catalog",
+            CATALOG,
+            "--org",
+            "acme",
+            "--registry-module",
+            REGISTRY_MODULE,
+            "--out",
+            rel(plan),
+        ]
+    )
+    report = DEMO / "report-breaking.json"
+    run(["catalog-ops", "rollout", "apply", "--plan", rel(plan), "--report", rel(report)])
+    say("   Run the dependents' checks on the migrated PRs (breaking: they wait for review)")
+    prs = pr_repos(report)
+    for repo, number in sorted(prs.items()):
+        run(["catalog-ops", "forge", "checks", repo, str(number)], check=False)
+    shown = show_prs(
+        {r: n for r, n in prs.items() if r in ("acme/web-app", "acme/platform-live")}, with_diff=True
+    )
+    web = shown.get("acme/web-app")
+    if web is None:
+        raise StepFailed("no PR in acme/web-app for the breaking release")
+    main_tf = git("-C", str(FORGE / "acme" / "web-app"), "show", f"{web['head_sha']}:main.tf")
+    if "ipv4_cidr_block = " not in main_tf or "## Migration applied" not in web["body"]:
+        raise StepFailed("the migration patch was not applied in acme/web-app's PR")
+    if (web.get("checks") or {}).get("state") != "success":
+        raise StepFailed("terraform validate failed on the migrated acme/web-app")
+    print(
+        f"\n{GREEN}the breaking release rolled out with its migration patch applied: "
+        f"acme/web-app#{web['number']} passes terraform validate on the migrated code{RESET}"
+    )
+    return plan
+
+
 def chain_demo() -> None:
-    """Step 8: the security release (v1.0.1) through acme/team-live's dev → stage → prod chain.
+    """Step 9: the security release (v1.0.1) through acme/team-live's dev → stage → prod chain.
 
     Each run plans and applies once: the plan opens the PR of the first environment that is
     behind; the merge gate merges it after its checks; the next run opens the next environment
     with the versions the previous one now runs on main. ``security_skip_soak`` lets the security
     release skip the 24 h soak its config sets for normal releases."""
     repo = f"acme/{CHAIN_DEPENDENT}"
-    say(f"8. Environments inside a dependent: {repo} promotes dev → stage → prod")
+    say(f"9. Environments inside a dependent: {repo} promotes dev → stage → prod")
     run(["catalog-ops", "forge", "init-repo", repo, "--from", f"examples/dependents/{CHAIN_DEPENDENT}"])
     print(
         (REPO / "examples" / "dependents" / CHAIN_DEPENDENT / ".catalog-ops.yml").read_text(encoding="utf-8")

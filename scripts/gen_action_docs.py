@@ -45,6 +45,7 @@ COMMANDS: tuple[str, ...] = (
     "lint",
     "test",
     "policy",
+    "migrations",
     "report",
     "release",
     "rollout-plan",
@@ -92,7 +93,7 @@ SHARED_ENV: dict[str, str] = {
 #: plugins, Terratest's Go tests, Rego policies): they get no token at all. Their shared inputs
 #: lack ``github-token`` and their shared env empties ``GITHUB_TOKEN``/``GH_TOKEN`` (so a token
 #: the caller's job ``env:`` sets does not reach them either); see docs/workflows.md "Least privilege".
-TOKENLESS: frozenset[str] = frozenset({"lint", "test", "policy"})
+TOKENLESS: frozenset[str] = frozenset({"lint", "test", "policy", "migrations"})
 
 
 def shared_inputs(name: str) -> dict[str, dict[str, Any]]:

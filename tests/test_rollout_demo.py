@@ -49,14 +49,31 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     # approved and merged it by hand (step 7)
     record = json.loads((forge / "acme" / "payments.forge.json").read_text())
     rollout = [p for p in record["pulls"] if p["head"].startswith("catalog-ops/")]
-    normal = rollout[-1]
+    # payments' rollout PRs: security (merged by the gate), normal (step 7), breaking (step 8, open)
+    assert len(rollout) == 3 and rollout[2]["state"] == "open"
+    normal = rollout[1]
     assert "carol" in normal["reviewers"] and normal["approvals"] == ["carol"]
     assert normal["state"] == "merged"
     assert "approved by carol and merged" in out
     assert "fmt only: app.terraform.io/acme/naming/generic is a registry address" in out
     # the rerun changed nothing (printed as the report's JSON, labelled, not as a Python dict)
     assert 'outcomes ("counts" of that --json report): {"up_to_date": 5, "skipped": 1}' in out
-    # step 8: the security release went through acme/team-live's chain, one environment per run
+    # step 8: the breaking release's migration patch applied in the PR, terraform validate passed
+    assert "passes terraform validate on the migrated code" in out
+    migrated = subprocess.run(
+        [
+            "git",
+            "-C",
+            str(forge / "acme" / "web-app"),
+            "show",
+            "catalog-ops/acme-infrastructure-modules:main.tf",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert 'ipv4_cidr_block = "10.10.0.0/16"' in migrated and "modules/network?ref=v2.0.0" in migrated
+    # step 9: the security release went through acme/team-live's chain, one environment per run
     team = forge / "acme" / "team-live"
     for env in ("dev", "stage", "prod"):
         main_tf = subprocess.run(

@@ -31,6 +31,7 @@ VERSION_ARGS = {
     "opa": ["version"],
     "actionlint": ["-version"],
     "act": ["--version"],
+    "ripgrep": ["--version"],  # benchmarks/refs.py only
 }
 
 

@@ -64,7 +64,7 @@ def test_all_errors_reported_together() -> None:
     with pytest.raises(ConfigError) as info:
         parse_config("typo: 1\nmajors: maybe\n", "f.yml")
     assert str(info.value).splitlines() == [
-        "f.yml:1:1: unknown key 'typo' (known keys: automerge, automerge_majors, automerge_without_checks, base, "
+        "f.yml:1:1: unknown key 'typo' (known keys: automerge, automerge_majors, automerge_patched_majors, automerge_without_checks, base, "
         "environments, ignore, labels, majors, paths, post_merge_checks, raise_floor, reviewers, security_skip_soak, "
         "soak, version)",
         "f.yml:2:9: key 'majors': must be true or false",

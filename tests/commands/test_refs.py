@@ -8,6 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from catalog_ops.cli import main
 from fixtures.refs import GH, SAMPLE_TREE, STACK, read_tree
 
@@ -246,3 +249,27 @@ def test_importing_refs_and_bump_loads_no_heavy_modules():
     assert _modules_after("catalog_ops.hcl, catalog_ops.refs, catalog_ops.bump", lib) == []
     cmds = ("concurrent.futures", "difflib", "rich", "hcl2", "lark")
     assert _modules_after("catalog_ops.commands.refs, catalog_ops.commands.bump", cmds) == []
+
+
+_json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=True)
+    | st.text(alphabet=st.sampled_from(["a", '"', "\\", "\n", "\x1b", "é", "\u2028", "😀", "/"])),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner, inner)
+        | st.dictionaries(st.text(max_size=3) | st.integers() | st.booleans() | st.none(), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json_values)
+def test_json_text_is_json_dumps_indent_2(value):
+    """``refs --json`` writes exactly what ``json.dumps(..., indent=2)`` wrote before."""
+    from catalog_ops.commands.refs import json_text
+
+    assert json_text(value) == json.dumps(value, indent=2)

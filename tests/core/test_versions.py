@@ -283,3 +283,33 @@ def test_tag_scheme_of_version_separates_families():
     key = TagScheme.of_version(parse_version("modules/vpc/v1.0.0-queue")).key
     assert key == "modules/vpc/v*-queue" and TagScheme.from_key(key) == TagScheme("modules/vpc", "queue")
     assert TagScheme.from_key(TagScheme(suffix="topic").key) == TagScheme(suffix="topic")
+
+
+# Issue 17, bug 4 in release and rollout: a scheme without a family owns no family tag, a family
+# owns only its own tags; parse/format/families follow the same rule (TagScheme.owns).
+@pytest.mark.parametrize(
+    ("scheme", "tag", "owned"),
+    [
+        (TagScheme(), "v1.0.0-queue", False),  # was True: read as a pre-release of the repo-wide 1.0.0
+        (TagScheme(), "v1.1.0-rc.1", True),
+        (TagScheme(), "1.1.0", True),
+        (TagScheme(suffix="queue"), "v1.0.0-queue", True),
+        (TagScheme(suffix="queue"), "v1.1.0-topic", False),
+        (TagScheme(suffix="queue"), "v1.1.0", False),
+        (TagScheme("modules/vpc"), "modules/vpc/v1.0.0-queue", False),
+        (TagScheme("modules/vpc"), "modules/vpc/v1.0.0-rc.0", True),
+    ],
+)
+def test_tag_scheme_owns_and_parse_keep_families_apart(scheme, tag, owned):
+    assert scheme.owns(parse_version(tag)) is owned
+    parsed = scheme.parse(tag)
+    assert (parsed is not None) is owned
+    if parsed is not None:
+        assert parsed[0] == parse_version(tag) and scheme.format(parsed[0], parsed[1]) == tag
+
+
+def test_tag_scheme_families_and_format():
+    tags = ["v1.0.0-queue", "v1.1.0-topic", "v1.2.0", "v1.3.0-rc.1", "modules/vpc/v1.0.0-x", "v2.0.0-queue"]
+    assert TagScheme().families(tags) == [TagScheme(suffix="queue"), TagScheme(suffix="topic")]
+    assert TagScheme(suffix="queue").format(parse_version("1.0.1")) == "v1.0.1-queue"
+    assert TagScheme(suffix="queue").format(parse_version("1.0.1-queue"), "") == "1.0.1-queue"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from catalog_ops.hcl import HclSyntaxError, lex
 
@@ -71,3 +73,110 @@ def test_syntax_errors_carry_the_offset(text, offset, message):
         lex(text)
     assert info.value.offset == offset
     assert message in info.value.message
+
+
+# Pieces of HCL native syntax, including the ones a skipped block body must read past correctly:
+# strings with escapes and templates, heredocs, comments holding braces, `/` and `<` alone.
+_PIECES = [
+    "resource",
+    "module",
+    "locals",
+    " ",
+    "\t",
+    "\n",
+    "\r\n",
+    '"a"',
+    '"x}"',
+    '"${a}"',
+    '"${ {b = "}"} }"',
+    '"$${c}"',
+    '"%{ if x }y%{ endif }"',
+    '"\\"}"',
+    '"a\\\\"',
+    '"$"',
+    '"%"',
+    "{",
+    "}",
+    "[",
+    "]",
+    "=",
+    "a",
+    "b_2",
+    "1.5",
+    "/",
+    "<",
+    "<<",
+    "# } c\n",
+    "// { c\n",
+    "/* } */",
+    "<<EOT\n}{\nEOT\n",
+    "<<-X\n  }\n  X\n",
+    ",",
+    ".",
+]
+
+
+def _without_skimmed_bodies(toks, skim):
+    """The full token list minus the tokens inside the body of each top-level block whose type
+    is not in ``skim`` (what ``lex(..., skim=skim)`` promises to return)."""
+    out = []
+    depth = 0
+    stmt = 0
+    skipping_to = None
+    for t in toks:
+        if skipping_to is not None:
+            if t.kind == "punct" and t.text in "{}":
+                depth += 1 if t.text == "{" else -1
+            if depth == 0:
+                skipping_to = None
+                out.append(t)
+                stmt = len(out)
+            continue
+        if t.kind == "punct" and t.text == "{":
+            header = out[stmt:]
+            if (
+                depth == 0
+                and header
+                and header[0].kind == "ident"
+                and header[0].text not in skim
+                and all(x.kind in ("ident", "string") for x in header[1:])
+            ):
+                out.append(t)
+                depth = 1
+                skipping_to = t
+                continue
+            depth += 1
+        elif t.kind == "punct" and t.text == "}":
+            depth -= 1
+            if depth == 0:
+                out.append(t)
+                stmt = len(out)
+                continue
+        out.append(t)
+        if t.kind == "nl" and depth == 0:
+            stmt = len(out)
+    return out
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=40).map("".join))
+def test_skim_returns_the_full_tokens_minus_skipped_bodies(text):
+    """Skipping a block body (``skip_block``'s scanner) ends exactly where the full lexer's
+    matching ``}`` is, and the tokens kept are the full lexer's."""
+    try:
+        full = lex(text)
+    except HclSyntaxError:
+        return
+    depth = 0
+    for t in full:
+        if t.kind == "punct" and t.text in "{}":
+            depth += 1 if t.text == "{" else -1
+            if depth < 0:
+                return  # parse_body rejects it; skimming need not agree
+    if depth:
+        return  # an unclosed block: skimming one raises HclSyntaxError
+    skimmed = lex(text, skim={"module", "locals"})
+    want = _without_skimmed_bodies(full, {"module", "locals"})
+    assert [(t.kind, t.start, t.end, t.text, t.parts) for t in skimmed] == [
+        (t.kind, t.start, t.end, t.text, t.parts) for t in want
+    ]

@@ -25,6 +25,8 @@ forms = st.sampled_from(
         "{repo}//{sub}?ref={ref}",
         "github.com/acme/other//{sub}?ref={ref}",
         "{repo}//{sub}?ref=main",
+        # issue 17 bug 1: a non-numeric "port" is not this repository (never rewritten)
+        "git::ssh://git@github.com:acme/infrastructure-modules.git//{sub}?ref={ref}",
     ]
 )
 comments = st.sampled_from(["", " # pinned", " // c", " /* ? ref=v9.9.9 */"])
@@ -174,3 +176,36 @@ def test_issue17_families_move_only_their_own_refs(data, family, target):
         moved = old.source.ref.endswith("-" + family)
         assert after.source.ref == (f"v{target}-{family}" if moved else old.source.ref)
     assert bump_files({"main.tf": new}, address=REPO, to=f"v{target}-{family}").changed == {}
+
+
+keyword_pieces = st.sampled_from(
+    [
+        b"source",
+        b"version",
+        b"required_",
+        b"required_version",
+        b"required_providers",
+        b"=",
+        b"==",
+        b'"',
+        b":",
+        b" ",
+        b"\t",
+        b"\n",
+        b"\v",
+        b"x",
+        b"_",
+        b"9",
+        b"-",
+        b"\xc3\xa9",
+    ]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(keyword_pieces, max_size=12).map(b"".join))
+def test_keyword_prefilter_agrees_with_its_regex(data):
+    """``has_keyword`` (the fast raw-text pre-filter) answers exactly what ``_KEYWORD_RE`` does."""
+    from catalog_ops.refs import scan
+
+    assert scan.has_keyword(data) == (scan._KEYWORD_RE.search(data) is not None)

@@ -636,3 +636,31 @@ def test_catalog_config_module_patterns_and_shared(local_forge: Any, tmp_path: P
     )
     assert plan.changes.all_affected
     assert plan.metadata is not None and sorted(plan.metadata.modules) == ["modules/vpc", "stacks/app"]
+
+
+def test_tag_families_release_separately(release_catalog: Catalog) -> None:
+    # Issue 17, bug 4: v1.0.0-eks and v1.1.0-vpc are the eks and vpc modules' own series (a
+    # family is one word of letters: v1.0.0-s3 would be a pre-release, versions.family_suffix).
+    cat = release_catalog
+    cat.tag("v1.0.0-eks")
+    cat.tag("v1.1.0-vpc")
+    cat.commit("fix(eks): node groups", {"modules/eks/e.tf": "#\n"})
+    cat.commit("fix(s3): encrypt", {"modules/s3/e.tf": "#\n"})
+    # The repository-wide series has no tag: the families are not its pre-releases.
+    repo_wide = _release(cat, dry_run=True)
+    assert (repo_wide.tag, repo_wide.previous, repo_wide.prerelease) == ("v0.0.1", None, False)
+    plans = run_release(cat.forge, cat.repo, ReleaseOptions(tag_scheme="module"))
+    by_module = {p.module: (p.status, p.tag, p.previous, p.prerelease) for p in plans}
+    assert by_module["modules/eks"] == ("released", "v1.0.1-eks", "v1.0.0-eks", False)
+    assert by_module["modules/vpc"][:2] == ("nothing", None)
+    assert by_module["modules/s3"][:2] == ("released", "modules/s3/v0.0.1")  # no family: path tags
+    eks = next(p for p in plans if p.module == "modules/eks")
+    assert eks.metadata is not None and (eks.metadata.version, eks.metadata.module) == (
+        "1.0.1-eks",
+        "modules/eks",
+    )
+    assert "v1.0.1-eks" in _tags(cat)
+    cat.sync()
+    cat.commit("fix(eks): more", {"modules/eks/f.tf": "#\n"})
+    with pytest.raises(UsageError, match="tag family"):
+        _release(cat, tag_scheme="module", module="modules/eks", prerelease="rc", dry_run=True)

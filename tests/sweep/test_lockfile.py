@@ -18,7 +18,15 @@ from catalog_ops.core.sources import parse_provider_address
 from catalog_ops.core.versions import parse_version
 from catalog_ops.sweep.collect import collect
 from catalog_ops.sweep.config import SweepConfig
-from catalog_ops.sweep.lockfile import MirrorSource, hash_h1, hash_zh, plan_lock, read_lock, render_entry
+from catalog_ops.sweep.lockfile import (
+    MirrorSource,
+    hash_h1,
+    hash_zh,
+    lock_constraints,
+    plan_lock,
+    read_lock,
+    render_entry,
+)
 from catalog_ops.sweep.model import Available
 from catalog_ops.sweep.plan import group, plan
 from fixtures.provider_mirror import PROVIDER, Mirror, package, serve, terraform_lock
@@ -150,3 +158,57 @@ def test_hash_schemes() -> None:
     assert re.fullmatch(r"h1:[A-Za-z0-9+/]{43}=", hash_h1(pkg))
     assert re.fullmatch(r"zh:[0-9a-f]{64}", hash_zh(pkg))
     assert hash_h1(pkg) != hash_h1(package(b"binary", "1.0.0", "darwin_arm64"))
+
+
+# The `constraints` value of a lock entry is Terraform's canonical form
+# (getproviders.VersionConstraintsString; the cases of its own table test). Before, the sweep
+# wrote the constraint as written (`>= 3`, where terraform writes `>= 3.0.0`).
+@pytest.mark.parametrize(
+    ("written", "canonical"),
+    [
+        ("1.2.3", "1.2.3"),
+        ("1.2.3-beta", "1.2.3-beta"),
+        (">= 3", ">= 3.0.0"),
+        ("~> 3", "~> 3.0"),
+        ("~> 3.0", "~> 3.0"),
+        ("~> 3.0.0", "~> 3.0.0"),
+        ("> 1.0.0, < 1.0.0, >= 1.0.0, <= 1.0.0, != 1.0.0", "> 1.0.0, >= 1.0.0, <= 1.0.0, < 1.0.0, != 1.0.0"),
+        (">= 3.0, < 4.0", ">= 3.0.0, < 4.0.0"),
+        (">= 1.2.3, 1.2.3, ~> 1.2, 1.2.3", "~> 1.2, >= 1.2.3, 1.2.3"),
+        (">= 2.68, >= 2.68.0", ">= 2.68.0"),
+        ("~> 1.2, >= 1.2, 1.2.4", ">= 1.2.0, ~> 1.2, 1.2.4"),
+        (">= 2, >= 1.2, < 1.3", ">= 1.2.0, < 1.3.0, >= 2.0.0"),
+        (
+            "< 1.2.3, <= 1.2.3, != 1.2.3, = 1.2.4, = 1.2.3, > 2, > 1.2.3, >= 1.2.3, ~> 1.2.3, ~> 1.2",
+            "~> 1.2, > 1.2.3, >= 1.2.3, 1.2.3, ~> 1.2.3, <= 1.2.3, < 1.2.3, != 1.2.3, 1.2.4, > 2.0.0",
+        ),
+    ],
+)
+def test_lock_constraints_canonical_form(written: str, canonical: str) -> None:
+    assert lock_constraints([written]) == canonical
+    assert lock_constraints(written.split(",")) == canonical  # one declaration or several
+
+
+def test_sweep_writes_canonical_lock_constraints() -> None:
+    packages = {(v, p): package(b"bin", v, p) for v in ("0.14.1", "0.15.0") for p in PLATFORMS}
+
+    class Source:
+        def archives(self, provider: object, version: str) -> dict[str, str]:
+            return {p: f"{version}/{p}" for p in PLATFORMS}
+
+        def fetch(self, url: str) -> bytes:
+            version, platform = url.split("/")
+            return packages[(version, platform)]
+
+        def signed_hashes(self, provider: object, version: str) -> tuple[str, ...]:
+            return ()
+
+    old = [hash_h1(packages[("0.14.1", p)]) for p in PLATFORMS]
+    lock = RANDOM + "\n" + render_entry(PROVIDER, "0.14.1", ">= 0.14.0, < 0.15.0", old) + "\n"
+    files = {"versions.tf": versions_tf(">= 0.14, < 0.15").encode(), ".terraform.lock.hcl": lock.encode()}
+    deps, _ = collect(files, SweepConfig())
+    (result,) = plan(deps, {PROVIDER: avail("0.14.1", "0.15.0")}, files, SweepConfig(), Source())  # type: ignore[arg-type]
+    (pr,) = group([result], SweepConfig(grouping="single"))
+    text = pr.changes(files)[".terraform.lock.hcl"].decode()
+    new = [hash_h1(packages[("0.15.0", p)]) for p in PLATFORMS]
+    assert text == RANDOM + "\n" + render_entry(PROVIDER, "0.15.0", ">= 0.14.0, < 0.16.0", new) + "\n"

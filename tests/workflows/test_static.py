@@ -157,11 +157,12 @@ def test_rollout_shape_plan_matrix_summary() -> None:
 
 def test_module_ci_shape_affected_matrix_report() -> None:
     jobs = load_yaml(REPO / ".github" / "workflows" / "module-ci.yml")["jobs"]
-    assert list(jobs) == ["affected", "lint", "test", "policy", "report"]
+    assert list(jobs) == ["affected", "lint", "test", "policy", "migrations", "report"]
     for name in ("lint", "test", "policy"):
         assert jobs[name]["needs"] == "affected"
         assert jobs[name]["strategy"]["matrix"]["module"] == "${{ fromJSON(needs.affected.outputs.modules) }}"
-    assert jobs["report"]["needs"] == ["affected", "lint", "test", "policy"]
+    assert jobs["migrations"]["needs"] == "affected"
+    assert jobs["report"]["needs"] == ["affected", "lint", "test", "policy", "migrations"]
 
 
 @pytest.mark.parametrize("path", ACTION_FILES, ids=_ids(ACTION_FILES))

@@ -10,6 +10,8 @@ Schema (every key optional; documented in ``docs/rollout.md``)::
                                # release up to it (`~> 6.0` -> `~> 6.6`); default: left alone
     automerge: security        # never | security | patch | minor (see AUTOMERGE_POLICIES)
     automerge_majors: false    # true: breaking (major) updates may be auto-merged too
+    automerge_patched_majors: false  # true: breaking updates whose every breaking release a
+                               # migration patch covers (applied in the PR) may be auto-merged
     reviewers: [alice, acme/platform-team]   # users, or teams as org/slug
     labels: [dependencies]
     base: main                 # base branch of the PRs (default: the repo's default branch)
@@ -80,6 +82,10 @@ class DependentConfig:
             minor updates).
         automerge_majors: allow auto-merge of breaking updates (majors, and releases whose
             metadata marks the module breaking) when the policy otherwise allows the merge.
+        automerge_patched_majors: allow auto-merge of a breaking update whose every breaking
+            release is covered by a migration patch of the catalog that applied everywhere
+            (docs/migrations.md), unless ``automerge`` is ``never``; still only through the merge
+            gate (checks ran on the PR head and passed).
         automerge_without_checks: merge automatically even when the dependent never reports any
             check on the PR head (default False: such a PR is "not merged: no checks ran").
         reviewers: users and ``org/slug`` teams catalog-ops requests; empty means none (GitHub
@@ -105,6 +111,7 @@ class DependentConfig:
     raise_floor: bool = False
     automerge: str = "security"
     automerge_majors: bool = False
+    automerge_patched_majors: bool = False
     automerge_without_checks: bool = False
     reviewers: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
@@ -141,7 +148,12 @@ class DependentConfig:
         return any(path_matches(path, pattern) for pattern in self.paths)
 
     def allows_automerge(
-        self, *, urgency: Urgency | str, update_type: Level | str, breaking: bool = False
+        self,
+        *,
+        urgency: Urgency | str,
+        update_type: Level | str,
+        breaking: bool = False,
+        patched: bool = False,
     ) -> bool:
         """Whether a PR with this urgency, highest update level and breaking flag may be merged
         without review (``urgency``/``update_type`` compare by value: ``"security"`` and
@@ -149,9 +161,13 @@ class DependentConfig:
 
         Anything breaking — a major update, or a release in the span whose metadata marks the
         module breaking (e.g. a ``0.x`` minor release with ``feat!:``) — is never auto-merged
-        unless ``automerge_majors`` is set."""
+        unless ``automerge_majors`` is set — or, when ``patched`` (every breaking release the
+        update spans is covered by a migration patch that applied everywhere, docs/migrations.md),
+        ``automerge_patched_majors``, which then allows it whatever the update type or urgency."""
         if self.automerge == "never":
             return False
+        if (update_type == Level.MAJOR or breaking) and patched and self.automerge_patched_majors:
+            return True
         if (update_type == Level.MAJOR or breaking) and not self.automerge_majors:
             return False
         if urgency == Urgency.SECURITY:
@@ -171,6 +187,7 @@ class DependentConfig:
             "raise_floor": self.raise_floor,
             "automerge": self.automerge,
             "automerge_majors": self.automerge_majors,
+            "automerge_patched_majors": self.automerge_patched_majors,
             "automerge_without_checks": self.automerge_without_checks,
             "reviewers": list(self.reviewers),
             "labels": list(self.labels),
@@ -198,6 +215,7 @@ class DependentConfig:
             raise_floor=bool(data.get("raise_floor", False)),
             automerge=str(data.get("automerge", "security")),
             automerge_majors=bool(data.get("automerge_majors", False)),
+            automerge_patched_majors=bool(data.get("automerge_patched_majors", False)),
             automerge_without_checks=bool(data.get("automerge_without_checks", False)),
             reviewers=tuple(data.get("reviewers", ())),
             labels=tuple(data.get("labels", ())),
@@ -237,6 +255,7 @@ _SCHEMA: dict[str, str] = {
     "raise_floor": "bool",
     "automerge": "policy",
     "automerge_majors": "bool",
+    "automerge_patched_majors": "bool",
     "automerge_without_checks": "bool",
     "reviewers": "strlist",
     "labels": "strlist",

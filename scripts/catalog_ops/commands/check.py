@@ -115,6 +115,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     pol.add_argument("--out-dir", help="keep plan JSON files under DIR/plans/")
     pol.add_argument("--timeout", default="10m", help="per terraform/opa call (default 10m)")
 
+    mig = csub.add_parser(
+        "migrations", help="migration patches: schema, and a dry application to the modules' examples"
+    )
+    common(mig)
+    mig.add_argument(
+        "--base",
+        metavar="REF",
+        help="apply the patches to the examples as they are at this git ref (e.g. the previous "
+        "release tag) instead of the work tree",
+    )
+
     rep = csub.add_parser("report", help="combine results into a step summary and a sticky PR comment")
     rep.add_argument("results", nargs="+", help="results files or directories of them")
     rep.add_argument("--pr", type=int, help="pull request number to comment on")
@@ -139,6 +150,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         "lint": _lint,
         "test": _test,
         "policy": _policy,
+        "migrations": _migrations,
         "report": _report,
     }[args.check_command]
     if getattr(args, "results_dir", None):
@@ -294,6 +306,20 @@ def _lint(args: argparse.Namespace, settings: Settings) -> int:
     tools = LintTools(tf=tf_cli(settings.tf_binary, env), tflint=which("tflint", env))
     doc = lint_catalog(root, modules, tools=tools, env=env, jobs=args.jobs)
     return _finish_with_sarif(args, "Lint", doc)
+
+
+# ---------------------------------------------------------------------------------- migrations
+def _migrations(args: argparse.Namespace, settings: Settings) -> int:
+    from catalog_ops.catalog.layout import DEFAULT_PATTERNS, discover_modules
+    from catalog_ops.checks.lint import all_findings
+    from catalog_ops.checks.migrations import check_migrations
+
+    root = _root(args)
+    config = load_config(root)
+    modules = _modules(root, args, config)
+    every = discover_modules(root, config.get("module_patterns") or DEFAULT_PATTERNS)
+    doc = check_migrations(root, modules, base=args.base, all_modules=every)
+    return _finish(args, "Migration patches", doc, all_findings(doc))
 
 
 # ---------------------------------------------------------------------------------- test

@@ -7,6 +7,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from catalog_ops.errors import PartialFailure, SourceParseError
 from catalog_ops.refs import Reference, scan_tree
@@ -64,6 +65,48 @@ def error_json(err: SourceParseError) -> dict[str, object]:
     return {"path": err.path, "line": err.line, "col": err.col, "message": err.message}
 
 
+def json_text(value: object, level: int = 0) -> str:
+    """``json.dumps(value, indent=2)``, byte for byte, in about half the time on ``refs --json``'s
+    output (the standard library's C encoder is used only without ``indent``).
+
+    Dicts and lists are laid out here; ``str``, ``int``, ``bool`` and ``None`` values are written
+    as ``json.dumps`` writes them (strings through its own C string encoder), anything else
+    through ``json.dumps`` itself. Raises what ``json.dumps`` raises.
+    """
+    scalar = _SCALARS.get(type(value))
+    if scalar is not None:
+        return scalar(value)
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        inner = ",\n" + "  " * (level + 1)
+        parts = []
+        for k, v in value.items():
+            if type(k) is not str:
+                k = json.loads(json.dumps({k: None}))  # the key as json.dumps converts it
+                k = next(iter(k))
+            enc = _SCALARS.get(type(v))
+            parts.append(_encode_string(k) + ": " + (enc(v) if enc is not None else json_text(v, level + 1)))
+        return "{" + inner[1:] + inner.join(parts) + "\n" + "  " * level + "}"
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return "[]"
+        inner = ",\n" + "  " * (level + 1)
+        return (
+            "[" + inner[1:] + inner.join([json_text(v, level + 1) for v in value]) + "\n" + "  " * level + "]"
+        )
+    return json.dumps(value)
+
+
+_encode_string = json.encoder.encode_basestring_ascii  # what json.dumps uses (ensure_ascii)
+_SCALARS: dict[type, Callable[[Any], str]] = {
+    str: _encode_string,
+    int: int.__repr__,
+    bool: lambda b: "true" if b else "false",
+    type(None): lambda _: "null",
+}
+
+
 def _row(ref: Reference) -> str:
     src = ref.source
     if src is not None:
@@ -92,13 +135,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         result = scan_tree(args.paths or ["."], progress=hook)
     if args.json:
         print(
-            json.dumps(
+            json_text(
                 {
                     "files_scanned": result.files_scanned,
                     "references": [r.to_json() for r in result.references],
                     "errors": [error_json(e) for e in result.errors],
-                },
-                indent=2,
+                }
             )
         )
     else:

@@ -277,11 +277,13 @@ def _parse_url_git(raw: str, kind: SourceKind, url_start: int) -> ModuleSource:
     return _not_updatable(raw, kind, f"cannot parse git address {base!r}")
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_source(raw: str) -> ModuleSource:
     """Parse a module source address (string literal contents) into a ``ModuleSource``.
 
     Never raises for ordinary input: unknown or unsupported forms come back with
     ``updatable=False`` and a ``reason``. See the module docstring for the rules.
+    Results are cached (the same address is written in many files; ``ModuleSource`` is frozen).
     """
     s = raw
     head = s.split("?", 1)[0]

@@ -341,25 +341,49 @@ class TagScheme:
         return base + "v", base
 
     def owns(self, version: Version) -> bool:
-        """True when ``version`` was written with a prefix of this scheme."""
-        if self.suffix is not None:
-            return TagScheme.of_version(version) == self
-        return TagScheme.of(version.prefix) == self
+        """True when ``version`` belongs to this series: written with a prefix of this scheme
+        and in this scheme's tag family (``of_version``). So a scheme without a family never owns
+        ``v1.0.0-queue`` (the ``queue`` family's 1.0.0, not a pre-release of 1.0.0), and the
+        ``queue`` family never owns ``v1.1.0-topic``; pre-releases (``v1.1.0-rc.1``) stay in
+        their prefix's series. The one rule release, rollout, bump and the sweep follow."""
+        return TagScheme.of_version(version) == self
 
     def parse(self, tag: str) -> tuple[Version, str] | None:
-        """``(version, prefix)`` when ``tag`` belongs to this scheme, else None."""
+        """``(version, prefix)`` when ``tag`` belongs to this scheme (``owns``), else None."""
         for prefix in self.prefixes:
             if tag.startswith(prefix):
                 rest = tag[len(prefix) :]
                 if semver.Version.is_valid(rest):
                     v = semver.Version.parse(rest)
-                    return Version(v.major, v.minor, v.patch, v.prerelease, v.build, prefix=prefix), prefix
+                    version = Version(v.major, v.minor, v.patch, v.prerelease, v.build, prefix=prefix)
+                    if family_suffix(version) == self.suffix:
+                        return version, prefix
         return None
 
     def format(self, version: Version, prefix: str | None = None) -> str:
         """Tag name for ``version`` (its core, whatever prefix it was written with); ``prefix``
-        (one of ``prefixes``) defaults to the ``v`` style."""
-        return (self.prefixes[0] if prefix is None else prefix) + version.core
+        (one of ``prefixes``) defaults to the ``v`` style. A family scheme appends its suffix
+        to a version without one (``1.0.1`` -> ``v1.0.1-queue``)."""
+        core = version.core
+        if self.suffix is not None and not version.prerelease:
+            core += f"-{self.suffix}"
+        return (self.prefixes[0] if prefix is None else prefix) + core
+
+    def families(self, tags: Iterable[str]) -> list[TagScheme]:
+        """The tag families of this scheme's prefix among ``tags`` (``v1.0.0-queue`` ->
+        ``TagScheme(suffix="queue")``), sorted by suffix."""
+        found = set()
+        for tag in tags:
+            for prefix in self.prefixes:
+                rest = tag[len(prefix) :] if tag.startswith(prefix) else None
+                if rest is not None and semver.Version.is_valid(rest):
+                    v = semver.Version.parse(rest)
+                    fam = family_suffix(
+                        Version(v.major, v.minor, v.patch, v.prerelease, v.build, prefix=prefix)
+                    )
+                    if fam is not None:
+                        found.add(fam)
+        return [dataclasses.replace(self, suffix=f) for f in sorted(found)]
 
 
 # --------------------------------------------------------------------------- constraints

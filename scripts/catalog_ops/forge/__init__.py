@@ -13,42 +13,42 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from catalog_ops.errors import UsageError
-from catalog_ops.forge.base import (
-    GITHUB_MERGE_SUBJECTS,
-    Accounting,
-    ApplyForge,
-    Branches,
-    ChecksState,
-    CommandsForge,
-    Comment,
-    Comments,
-    Commit,
-    CommitChecks,
-    Contents,
-    Conversations,
-    DashboardForge,
-    FileChange,
-    Forge,
-    Issue,
-    Issues,
-    Merges,
-    MergeSubjects,
-    PlanForge,
-    PullRequest,
-    Pulls,
-    PullState,
-    Release,
-    ReleaseForge,
-    Releases,
-    Repo,
-    RepoListing,
-    Repos,
-    SweepForge,
-    Tag,
-    Tags,
-)
 
 if TYPE_CHECKING:
+    from catalog_ops.forge.base import (
+        GITHUB_MERGE_SUBJECTS,
+        Accounting,
+        ApplyForge,
+        Branches,
+        ChecksState,
+        CommandsForge,
+        Comment,
+        Comments,
+        Commit,
+        CommitChecks,
+        Contents,
+        Conversations,
+        DashboardForge,
+        FileChange,
+        Forge,
+        Issue,
+        Issues,
+        Merges,
+        MergeSubjects,
+        PlanForge,
+        PullRequest,
+        Pulls,
+        PullState,
+        Release,
+        ReleaseForge,
+        Releases,
+        Repo,
+        RepoListing,
+        Repos,
+        SweepForge,
+        Tag,
+        Tags,
+    )
     from catalog_ops.settings import Settings
 
 __all__ = [
@@ -89,6 +89,58 @@ __all__ = [
     "forge_kind",
     "make_forge",
 ]
+
+
+# The role protocols and value types are defined in ``forge.base`` and re-exported here; they are
+# loaded on first use (PEP 562 module ``__getattr__``) so that commands which never talk to a
+# forge (``refs``, ``bump``) do not pay for importing them at start-up.
+_BASE_NAMES = frozenset(
+    {
+        "GITHUB_MERGE_SUBJECTS",
+        "Accounting",
+        "ApplyForge",
+        "Branches",
+        "ChecksState",
+        "CommandsForge",
+        "Comment",
+        "Comments",
+        "Commit",
+        "CommitChecks",
+        "Contents",
+        "Conversations",
+        "DashboardForge",
+        "FileChange",
+        "Forge",
+        "Issue",
+        "Issues",
+        "Merges",
+        "MergeSubjects",
+        "PlanForge",
+        "PullRequest",
+        "Pulls",
+        "PullState",
+        "Release",
+        "ReleaseForge",
+        "Releases",
+        "Repo",
+        "RepoListing",
+        "Repos",
+        "SweepForge",
+        "Tag",
+        "Tags",
+    }
+)
+
+
+def __getattr__(name: str) -> object:
+    """``forge.base``'s re-exported names, imported on first access."""
+    if name in _BASE_NAMES:
+        from catalog_ops.forge import base
+
+        value = getattr(base, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -37,20 +37,29 @@ class Tok:
     parts: list[tuple[str, int, int]] | None = None
 
 
+# One match per token: the blanks before a token are part of its match (the token starts at
+# ``m.start(kind)``); ``ws`` alone matches only blanks before the end of the text or before a
+# character no token starts with (so the error names that character's offset).
 _TOKEN_RE = re.compile(
     r"""
-     (?P<ws>[ \t\r\f\ufeff]+)
-    |(?P<nl>\n)
-    |(?P<comment>\#[^\n]*|//[^\n]*)
-    |(?P<bcomment>/\*)
-    |(?P<heredoc><<-?(?P<marker>[A-Za-z_][A-Za-z0-9_-]*)[ \t]*\r?\n)
-    |(?P<ident>(?:[^\W\d]|_)[\w-]*)
-    |(?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
-    |(?P<quote>")
-    |(?P<punct>==|!=|<=|>=|=>|&&|\|\||\.\.\.|[{}\[\]()=,.:?!<>+\-*/%~])
+     [ \t\r\f\ufeff]*
+     (?:
+       (?P<nl>\n)
+      |(?P<comment>\#[^\n]*|//[^\n]*)
+      |(?P<bcomment>/\*)
+      |(?P<heredoc><<-?(?P<marker>[A-Za-z_][A-Za-z0-9_-]*)[ \t]*\r?\n)
+      |(?P<ident>(?:[^\W\d]|_)[\w-]*)
+      |(?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
+      |(?P<quote>")
+      |(?P<punct>==|!=|<=|>=|=>|&&|\|\||\.\.\.|[{}\[\]()=,.:?!<>+\-*/%~])
+     )
+    |(?P<ws>[ \t\r\f\ufeff]+)
     """,
     re.X,
 )
+# A quoted string without templates (``${``/``%{``), escapes or newlines: its one literal part is
+# all of its contents (what ``lex_string`` returns for it, without the loop).
+_SIMPLE_STRING_RE = re.compile(r'"[^"\\\n$%]*"')
 _STRING_SPECIAL = re.compile(r'["\\\n$%]')
 
 
@@ -120,12 +129,15 @@ def _skip_expr(text: str, i: int, end: int) -> int:
     raise HclSyntaxError(i - 2, "unterminated template interpolation")
 
 
+# ``run``: text between braces, including whole strings without templates (one match for a
+# stretch of a block body); a string with a template ends the run at its quote (``quote``:
+# ``lex_string`` finds its end).
+_PLAIN_STRING = r'"[^"\\\n$%]*(?:(?:\\.|\$\$\{|%%\{|\$(?!\{)|%(?!\{))[^"\\\n$%]*)*"'
 _SKIP_RE = re.compile(
-    r"""
-     (?P<plain>[^{}"\#/<]+|/(?![/*])|<(?!<))
-    |(?P<open>\{)
-    |(?P<close>\})
-    |(?P<str>"(?:[^"\\\n$%]|\\.|\$\$\{|%%\{|\$(?!\{)|%(?!\{))*")
+    rf"""
+     (?P<run>(?:[^{{}}"\#/<]+|{_PLAIN_STRING}|/(?![/*])|<(?!<))+)
+    |(?P<open>\{{)
+    |(?P<close>\}})
     |(?P<quote>")
     |(?P<comment>\#[^\n]*|//[^\n]*)
     |(?P<bcomment>/\*)
@@ -134,6 +146,25 @@ _SKIP_RE = re.compile(
     """,
     re.X,
 )
+
+
+# Fast path for skimming (``lex(skim=...)``): one match covers a whole top-level block header
+# (type and labels: identifiers or strings without templates) and its body, when the body nests
+# at most ``_FAST_DEPTH`` blocks and holds no template string, heredoc or ``<<`` (those fall back
+# to ``skip_block``). The alternatives inside a body start with different characters and every
+# repetition is possessive, so the match is the one ``skip_block``'s scan finds, or none.
+_FAST_DEPTH = 4
+_BLANKS = r"[ \t\r\f\ufeff]"
+_IDENT = r"(?:[^\W\d]|_)[\w-]*+"
+_SIMPLE_STRING = r'"[^"\\\n$%]*+"'
+_FAST_ATOM = rf"""[^{{}}"\#/<]++|{_PLAIN_STRING}|/(?![/*])|<(?!<)|\#[^\n]*+|//[^\n]*+|/\*(?s:.*?)\*/"""
+_fast_body = f"(?:{_FAST_ATOM})*+"
+for _ in range(_FAST_DEPTH):
+    _fast_body = rf"(?:{_FAST_ATOM}|\{{{_fast_body}\}})*+"
+_FAST_BLOCK_RE = re.compile(
+    rf"(?P<head>{_BLANKS}*+(?P<type>{_IDENT})(?:{_BLANKS}*+(?:{_SIMPLE_STRING}|{_IDENT}))*+){_BLANKS}*+\{{{_fast_body}\}}"
+)
+_HEAD_TOKEN_RE = re.compile(rf"{_BLANKS}*+(?:(?P<string>{_SIMPLE_STRING})|(?P<ident>{_IDENT}))")
 
 
 def _heredoc_end(text: str, i: int, body_start: int, marker: str, end: int) -> int:
@@ -203,26 +234,52 @@ def lex(
     append = toks.append
     i = start
     match = _TOKEN_RE.match
+    simple_string = _SIMPLE_STRING_RE.match
     depth = 0
     stmt = 0  # index in toks of the current top-level statement's first token
+    read_types: Collection[str] = () if skim is None else skim  # block types whose bodies are lexed
+    fast_block = _FAST_BLOCK_RE.match if skim is not None else None
     while i < end:
+        if fast_block is not None and depth == 0 and stmt == len(toks):
+            b = fast_block(text, i, end)
+            if b is not None and b["type"] not in read_types:
+                for h in _HEAD_TOKEN_RE.finditer(text, i, b.end("head")):
+                    if h.lastgroup == "ident":
+                        append(Tok("ident", h.start("ident"), h.end(), h["ident"]))
+                    else:
+                        a, z = h.span("string")
+                        append(Tok("string", a, z, text[a:z], [("lit", a + 1, z - 1)] if z - a > 2 else []))
+                opening = text.index("{", b.end("head"))
+                close = b.end() - 1
+                append(Tok("punct", opening, opening + 1, "{"))
+                append(Tok("punct", close, close + 1, "}"))
+                i = close + 1
+                continue
         m = match(text, i, end)
         if m is None:
             raise HclSyntaxError(i, f"unexpected character {text[i]!r}")
         kind = m.lastgroup
-        if kind == "ws" or kind == "comment":
+        if kind == "ident":
+            append(Tok("ident", m.start(kind), m.end(), m.group(kind)))
             i = m.end()
         elif kind == "nl":
-            append(Tok("nl", i, i + 1, "\n"))
+            i = m.end()
+            append(Tok("nl", i - 1, i, "\n"))
             if depth == 0:
                 stmt = len(toks)
-            i += 1
         elif kind == "quote":
-            j, parts = lex_string(text, i, end)
+            i = m.start(kind)
+            s = simple_string(text, i, end)
+            if s is not None:
+                j = s.end()
+                parts = [("lit", i + 1, j - 1)] if j - i > 2 else []
+            else:
+                j, parts = lex_string(text, i, end)
             append(Tok("string", i, j, text[i:j], parts))
             i = j
         elif kind == "punct":
-            t = m.group()
+            t = m.group(kind)
+            i = m.start(kind)
             if t == "{":
                 if (
                     skim is not None
@@ -244,18 +301,22 @@ def lex(
                     stmt = len(toks) + 1
             append(Tok("punct", i, m.end(), t))
             i = m.end()
+        elif kind == "ws" or kind == "comment":
+            i = m.end()
         elif kind == "bcomment":
+            i = m.start(kind)
             close = text.find("*/", i + 2, end)
             if close < 0:
                 raise HclSyntaxError(i, "unterminated /* comment")
             i = close + 2
         elif kind == "heredoc":
+            i = m.start(kind)
             j = _heredoc_end(text, i, m.end(), m["marker"], end)
             append(Tok("heredoc", i, j, text[i:j]))
             i = j
         else:
             assert kind is not None
-            append(Tok(kind, i, m.end(), m.group()))
+            append(Tok(kind, m.start(kind), m.end(), m.group(kind)))
             i = m.end()
     append(Tok("eof", end, end, ""))
     return toks

@@ -1,8 +1,8 @@
 """Scanning directories on disk: the bounded file reader, the walker and the process pool.
 
-``scan_tree`` walks the given paths (``walk``), reads and pre-filters every candidate file here,
-and parses the files that pass in this process, or in a process pool for large trees
-(``PARALLEL_THRESHOLD``). Include paths resolve on disk relative to each file.
+``scan_tree`` walks the given paths (``walk``), then reads, pre-filters and parses every candidate
+file, in this process or, for large trees (``PARALLEL_THRESHOLD``), in a process pool that gets
+chunks of paths. Include paths resolve on disk relative to each file.
 """
 
 from __future__ import annotations
@@ -30,11 +30,12 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy tre
 if TYPE_CHECKING:  # annotations only; concurrent.futures is imported where the pool is used
     from pathlib import Path
 
-# Parse in a process pool when at least this many files pass the raw-text filter.
-PARALLEL_THRESHOLD = 300
-# Read and filter in threads (reads release the GIL) when there are at least this many files.
-READ_THREADS_THRESHOLD = 1000
-READ_CHUNK = 256
+# Read, filter and parse in a process pool (one task per chunk of paths) when there are at least
+# this many candidate files and more than one core.
+PARALLEL_THRESHOLD = 1000
+# Paths per pool task: small enough to balance the workers, large enough to amortise a task.
+MIN_CHUNK = 64
+MAX_CHUNK = 512
 
 
 def _read_filter(paths: Sequence[str], needle: Needle) -> tuple[int, list[tuple[str, bytes]]]:
@@ -170,17 +171,30 @@ def _disk_loader() -> Loader:
     return loader(read_file, os.path.isfile, on_disk=True)
 
 
-def _parse_chunk(items: list[tuple[str, bytes]]) -> tuple[list[Reference], list[tuple[str, int, int, str]]]:
-    """Worker: parse pre-filtered ``(path, bytes)`` items (errors as tuples: they pickle)."""
-    tree = _disk_loader()
+def _scan_chunk(
+    paths: Sequence[str], needle: Needle, tree: Loader | None = None
+) -> tuple[int, list[Reference], list[tuple[str, int, int, str]]]:
+    """Read, filter and parse ``paths`` (a pool task, or a part of a scan in this process, which
+    passes its one ``tree`` so included files are parsed once): ``(files read, references,
+    errors as tuples)`` — tuples pickle; the caller rebuilds the errors. References come before
+    ``apply_overrides``, which needs every file of a directory."""
+    tree = tree or _disk_loader()
+    read, kept = _read_filter(paths, needle)
     refs: list[Reference] = []
     errors: list[tuple[str, int, int, str]] = []
-    for path, data in items:
+    for path, data in kept:
         found, err = parse_one(tree, path, data)
         refs.extend(found)
         if err is not None:
             errors.append((err.path, err.line, err.col, err.message))
-    return refs, errors
+    return read, refs, errors
+
+
+def _chunks(files: list[str], nworkers: int) -> list[list[str]]:
+    """Contiguous chunks (files of one directory mostly stay together: includes are parsed once
+    per chunk), about eight per worker, ``MIN_CHUNK``..``MAX_CHUNK`` paths each."""
+    size = max(MIN_CHUNK, min(MAX_CHUNK, len(files) // (nworkers * 8) or 1))
+    return [files[i : i + size] for i in range(0, len(files), size)]
 
 
 def scan_paths(
@@ -191,68 +205,43 @@ def scan_paths(
 ) -> ScanResult:
     """Scan the given candidate files on disk.
 
-    Every file is read and filtered by raw text here (in threads for ``READ_THREADS_THRESHOLD``
-    files or more; order is kept); the files that pass are parsed in this
-    process, or in a process pool when there are at least ``PARALLEL_THRESHOLD`` of them.
-    ``progress(done, total)`` is called as files are filtered and parsed (``total`` grows by
-    the number of files to parse once filtering is done).
+    Each file is read, filtered by raw text (``needle`` as for ``scan_files``) and, when it
+    passes, parsed. With ``PARALLEL_THRESHOLD`` files or more (and more than one core) the work
+    is split into contiguous chunks of paths run in a process pool, so reading, filtering and
+    parsing all use every core; the results are joined in the order of ``files``. Otherwise it
+    runs in this process. ``progress(done, total)`` is called as chunks of files complete.
     """
     result = ScanResult()
-    tree = _disk_loader()
-    todo: list[tuple[str, bytes]] = []
     total = len(files)
-    chunks_in = [files[i : i + READ_CHUNK] for i in range(0, len(files), READ_CHUNK)]
-    if len(files) >= READ_THREADS_THRESHOLD:
-        import concurrent.futures
-
-        with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, 2 * (os.cpu_count() or 1))) as threads:
-            read_parts = threads.map(lambda c: _read_filter(c, needle), chunks_in)
-            done_read = 0
-            for chunk, (read, kept) in zip(chunks_in, read_parts, strict=True):
-                result.files_scanned += read
-                todo.extend(kept)
-                done_read += len(chunk)
-                if progress:
-                    progress(done_read, total)
-    else:
-        done_read = 0
-        for chunk in chunks_in:
-            read, kept = _read_filter(chunk, needle)
-            result.files_scanned += read
-            todo.extend(kept)
-            done_read += len(chunk)
-            if progress:
-                progress(done_read, total)
-    total += len(todo)
-    done = len(files)
     nworkers = min(os.cpu_count() or 1, 8)
-    if len(todo) < PARALLEL_THRESHOLD or nworkers <= 1:
-        for n, (path, data) in enumerate(todo, 1):
-            found, err = parse_one(tree, path, data)
-            result.references.extend(found)
-            if err is not None:
-                result.errors.append(err)
-            if progress and (n % 200 == 0 or n == len(todo)):
-                progress(done + n, total)
-        result.references = apply_overrides(result.references)
-        return result
-    size = max(25, min(500, len(todo) // (nworkers * 4) or 1))
-    chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
-    import concurrent.futures  # only large trees need the pool (its import costs ~15 ms)
-
-    parts: dict[int, tuple[list[Reference], list[tuple[str, int, int, str]]]] = {}
-    with concurrent.futures.ProcessPoolExecutor(max_workers=nworkers) as pool:
-        futs = {pool.submit(_parse_chunk, c): i for i, c in enumerate(chunks)}
-        for fut in concurrent.futures.as_completed(futs):
-            idx = futs[fut]
-            parts[idx] = fut.result()
-            done += len(chunks[idx])
+    if len(files) < PARALLEL_THRESHOLD or nworkers <= 1:
+        parts = []
+        done = 0
+        tree = _disk_loader()
+        for chunk in _chunks(files, 1):
+            parts.append(_scan_chunk(chunk, needle, tree))
+            done += len(chunk)
             if progress:
                 progress(done, total)
-    for idx in range(len(chunks)):
-        chunk_refs, chunk_errors = parts[idx]
-        result.references.extend(chunk_refs)
-        result.errors.extend(SourceParseError(*e) for e in chunk_errors)
+    else:
+        import concurrent.futures  # only large trees need the pool (its import costs ~15 ms)
+
+        chunks = _chunks(files, nworkers)
+        by_index: dict[int, tuple[int, list[Reference], list[tuple[str, int, int, str]]]] = {}
+        done = 0
+        with concurrent.futures.ProcessPoolExecutor(max_workers=nworkers) as pool:
+            futs = {pool.submit(_scan_chunk, c, needle): i for i, c in enumerate(chunks)}
+            for fut in concurrent.futures.as_completed(futs):
+                idx = futs[fut]
+                by_index[idx] = fut.result()
+                done += len(chunks[idx])
+                if progress:
+                    progress(done, total)
+        parts = [by_index[i] for i in range(len(chunks))]
+    for read, refs, errors in parts:
+        result.files_scanned += read
+        result.references.extend(refs)
+        result.errors.extend(SourceParseError(*e) for e in errors)
     result.references = apply_overrides(result.references)
     return result
 

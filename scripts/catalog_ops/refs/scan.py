@@ -30,13 +30,19 @@ _JSON_SUFFIXES = (".tf.json", ".tofu.json")
 _NOT_CONFIG = (".tftest.hcl", ".tfmock.hcl", ".tftest.json")
 LOCK_FILE = ".terraform.lock.hcl"
 """The dependency lock file's name (Terraform "Dependency Lock File"; OpenTofu uses the same)."""
-# Cheap substring pre-test before _KEYWORD_RE (a legacy ``aws = "~> 5.0"`` provider entry has neither
-# ``source`` nor ``version``, hence ``required_providers``).
-_KEYWORDS = (b"source", b"version", b"required_providers")
-# Raw-text test: can a file hold a reference at all? (attribute or JSON key, or required_providers)
+# Raw-text test: can a file hold a reference at all? (attribute or JSON key, or required_providers;
+# a legacy ``aws = "~> 5.0"`` provider entry has neither ``source`` nor ``version``.) This regex is
+# the definition; ``has_keyword`` computes the same answer many times faster (a regex starting with
+# ``\b`` and an alternation is tried at every offset).
 _KEYWORD_RE = re.compile(
     rb'\b(?:source|version|required_version)\s*=(?!=)|"(?:source|version|required_version)"\s*:|required_providers'
 )
+_KEYWORD_CANDIDATE_RES = (
+    re.compile(rb'source(?:\s*=(?!=)|"\s*:)'),
+    re.compile(rb'version(?:\s*=(?!=)|"\s*:)'),
+)
+# Bytes that continue a word for ``\b`` in a bytes pattern (ASCII letters, digits, underscore).
+_WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 Needle = bytes | tuple[bytes, ...] | None
 
@@ -105,6 +111,30 @@ def _scan_one(files: Loader, path: str) -> tuple[list[Reference], SourceParseErr
     return hcl_references(files, parsed), None
 
 
+def has_keyword(data: bytes) -> bool:
+    """Whether ``_KEYWORD_RE.search(data)`` finds a match (same answer, without the regex's cost).
+
+    ``_KEYWORD_CANDIDATE_RES`` find ``source``/``version`` followed by ``=`` (not ``==``) or by
+    ``":`` — each starts with a literal, which the regex engine skips to quickly; the byte before
+    the word (or before ``required_version`` ending in it) is then checked here: a word boundary
+    for ``=``, a ``"`` for ``:``.
+    """
+    if b"required_providers" in data:
+        return True
+    for pattern in _KEYWORD_CANDIDATE_RES:
+        for m in pattern.finditer(data):
+            start, end = m.span()
+            json_key = data[end - 1] == 0x3A  # ':'
+            starts: tuple[int, ...] = (start,)
+            if data[start] == 0x76 and start >= 9 and data[start - 9 : start] == b"required_":  # 'v'
+                starts = (start, start - 9)
+            for k in starts:
+                before = data[k - 1] if k > 0 else -1
+                if before == 0x22 if json_key else before not in _WORD_BYTES:  # '"'
+                    return True
+    return False
+
+
 def wanted(data: bytes, path: str, needle: Needle) -> bool:
     """Raw-text filter: can this file hold a reference (to ``needle``, when given)?
 
@@ -116,14 +146,14 @@ def wanted(data: bytes, path: str, needle: Needle) -> bool:
         return needle is None
     if needle is None or is_override_file(path):
         # An override file may set a module's version without naming its source.
-        return any(k in data for k in _KEYWORDS) and _KEYWORD_RE.search(data) is not None
+        return has_keyword(data)
     if b"source" not in data:
         return False
     if b"${" in data or b"local." in data or b"include." in data:
-        return _KEYWORD_RE.search(data) is not None
+        return has_keyword(data)
     lower = data.lower()
     needles = (needle,) if isinstance(needle, bytes) else needle
-    return all(n in lower for n in needles) and _KEYWORD_RE.search(data) is not None
+    return all(n in lower for n in needles) and has_keyword(data)
 
 
 def parse_one(files: Loader, path: str, data: bytes) -> tuple[list[Reference], SourceParseError | None]:

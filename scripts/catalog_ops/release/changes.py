@@ -96,7 +96,7 @@ def _previous(tags: Sequence[VersionTag]) -> dict[str, VersionTag | None]:
     """tag name -> previous tag of the same scheme (see ``VersionChange.previous``)."""
     by_scheme: dict[str, list[VersionTag]] = {}
     for t in tags:
-        by_scheme.setdefault(TagScheme.of(t.prefix).key, []).append(t)
+        by_scheme.setdefault(TagScheme.of_version(t.version).key, []).append(t)
     prev: dict[str, VersionTag | None] = {}
     for series in by_scheme.values():
         series.sort()

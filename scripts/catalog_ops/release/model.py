@@ -139,6 +139,7 @@ class ReleasePlan:
     ``status``: ``"release"`` (to be created), ``"released"`` (created), ``"exists"`` (the
     target is already released under this scheme: nothing created), ``"completed"`` (the tag
     existed without a release; the release was created), ``"nothing"`` (no releasable commits).
+    ``family_module``: the module a tag family (``v1.0.0-queue``) releases (``module``).
     """
 
     repo: str
@@ -165,6 +166,13 @@ class ReleasePlan:
     release_url: str | None = None
     created: list[str] = dataclasses.field(default_factory=list)
     warnings: list[str] = dataclasses.field(default_factory=list)
+    family_module: str | None = None
+
+    @property
+    def module(self) -> str | None:
+        """The module this plan releases: the scheme's (``modules/vpc/v…`` tags) or the tag
+        family's (``v…-queue`` tags of ``modules/queue``); None for a repository-wide release."""
+        return self.scheme.module or self.family_module
 
     def commit_url(self, sha: str) -> str | None:
         """Web URL of a commit, or None when the forge has no web URLs."""
@@ -182,7 +190,7 @@ class ReleasePlan:
         return {
             "repo": self.repo,
             "scheme": self.scheme.kind,
-            "module": self.scheme.module,
+            "module": self.module,
             "status": self.status,
             "message": self.message,
             "tag": self.tag,

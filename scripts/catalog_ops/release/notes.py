@@ -252,8 +252,8 @@ def _notes_context(plan: ReleasePlan) -> dict[str, Any]:
             # test/example-only commits are not module changes: one group of their own, not
             # a copy under every module whose tests they touched
             mods: list[str | None] = [*sorted(e.modules)] or ([TESTS_GROUP] if e.test_modules else [])
-            if plan.scheme.module is not None:
-                mods = [plan.scheme.module]
+            if plan.module is not None:
+                mods = [plan.module]
             for m in mods or [None]:
                 groups.setdefault(m, []).append(e)
         ordered = sorted(groups.items(), key=lambda kv: (kv[0] is None, kv[0] == TESTS_GROUP, kv[0] or ""))
@@ -310,7 +310,7 @@ def _notes_context(plan: ReleasePlan) -> dict[str, Any]:
             "breaking": plan.breaking,
             "prerelease": plan.prerelease,
             "bump": plan.level.name.lower(),
-            "module": plan.scheme.module,
+            "module": plan.module,
         },
         "sections": sections,
         "migrations": migrations,
@@ -353,8 +353,8 @@ def module_changes(plan: ReleasePlan) -> dict[str, ModuleChange]:
     entries = plan.entries
     commit_url = plan.commit_url
     group_of: Callable[[NoteEntry], set[str]]
-    if plan.scheme.module is not None:
-        module = plan.scheme.module
+    if plan.module is not None:
+        module = plan.module
         group_of = lambda e: {module}  # noqa: E731
     else:
         group_of = lambda e: set(e.modules)  # noqa: E731
@@ -395,5 +395,5 @@ def release_metadata(plan: ReleasePlan) -> ReleaseMetadata:
         modules=module_changes(plan),
         commit=plan.target,
         prerelease=plan.prerelease,
-        module=plan.scheme.module,
+        module=plan.module,
     )

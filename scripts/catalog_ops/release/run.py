@@ -14,6 +14,7 @@ metadata the rollout reads back.
 
 from __future__ import annotations
 
+import posixpath
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -31,7 +32,7 @@ from catalog_ops.catalog.layout import (
     transitive_dependencies,
 )
 from catalog_ops.checks.results import CONFIG_FILE, load_config
-from catalog_ops.core.versions import Level, TagScheme, Urgency
+from catalog_ops.core.versions import Level, TagScheme, Urgency, Version, family_suffix, is_unstable
 from catalog_ops.errors import Conflict, ForgeError, NotFound, ReleaseError, UsageError
 from catalog_ops.forge import FORGE_KINDS
 from catalog_ops.forge.base import ChecksState, CommitChecks, PullRequest, ReleaseForge
@@ -115,6 +116,7 @@ def _plan_one(
     modules: list[str],
     graph: dict[str, set[str]],
     template: jinja2.Template,
+    family_module: str | None = None,
 ) -> ReleasePlan:
     history = ctx.history
     plan = ReleasePlan(
@@ -126,11 +128,18 @@ def _plan_one(
         default_branch=default_branch,
         html_url=html_url.rstrip("/"),
         bump_mode=options.bump,
+        family_module=family_module,
     )
     scope: list[str] | None = None
-    if scheme.module is not None:
-        scope = [scheme.module, *sorted(transitive_dependencies(graph, scheme.module))]
-    label = f"{ctx.repo}" + (f" {scheme.module}" if scheme.module else "")
+    module = plan.module
+    if module is not None:
+        scope = [module, *sorted(transitive_dependencies(graph, module))]
+    label = f"{ctx.repo}" + (f" {module}" if module else "")
+    if scheme.suffix is not None and options.prerelease is not None:
+        raise UsageError(
+            f"{label}: --prerelease cannot be combined with the tag family -{scheme.suffix} "
+            "(v1.0.0-queue is the queue family's release 1.0.0, not a pre-release)"
+        )
 
     on_branch = _scheme_tags(history, scheme, head)
     reachable = on_branch if target == head else _scheme_tags(history, scheme, target)
@@ -211,20 +220,30 @@ def _plan_one(
     else:
         level = Level(options.bump)
     version = next_version(
-        base=base_version,
-        current=current.version if current else None,
+        base=_without_family(base_version),
+        current=_without_family(current.version) if current else None,
         level=level,
         prerelease=options.prerelease,
     )
+    if scheme.suffix is not None:  # the family's next release: v1.0.1-queue
+        version = Version(version.major, version.minor, version.patch, scheme.suffix, prefix=version.prefix)
     plan.level = level
     plan.version = version.core
-    plan.prerelease = version.prerelease is not None
+    plan.prerelease = is_unstable(version)
     plan.tag = scheme.format(version, prefix)
     prev = current if plan.prerelease else last_final
     plan.status = "release"
     _fill(ctx, plan, prev, target, scope, modules, graph, options, template)
     plan.message = f"{label}: {_version_change(plan, level, options.bump, promote=promote)}"
     return plan
+
+
+def _without_family(version: Version | None) -> Version | None:
+    """``version`` without its tag family suffix (``1.0.0-queue`` -> ``1.0.0``): the family's own
+    numbering, which the version algorithm continues (``versions.family_suffix``)."""
+    if version is None or family_suffix(version) is None:
+        return version
+    return Version(version.major, version.minor, version.patch, prefix=version.prefix)
 
 
 def _why(entries: Sequence[NoteEntry]) -> str:
@@ -299,8 +318,8 @@ def _fill(
     via: dict[str, tuple[str, ...]] = {}
     for m in cs.via_dependency:
         via[m] = tuple(sorted(transitive_dependencies(graph, m) & changed_set))
-    if plan.scheme.module is not None:
-        m = plan.scheme.module
+    if plan.module is not None:
+        m = plan.module
         cs = ChangeSet(
             changed=(m,) if m in cs.changed else (),
             via_dependency=(m,) if m in cs.via_dependency else (),
@@ -394,13 +413,24 @@ def plan_releases(
         schemes = [TagScheme(module)]
     else:
         schemes = [TagScheme(m) for m in modules]
+    # A module whose releases are a tag family (v1.0.0-queue for modules/queue: the suffix is the
+    # module's directory name) continues that family (versions.family_suffix, TagScheme.families).
+    families = {f.suffix for f in TagScheme().families(name for name, _ in history.tags_merged_into(head))}
+    family_of = {
+        s: TagScheme(suffix=posixpath.basename(s.module))
+        for s in schemes
+        if s.module is not None
+        and posixpath.basename(s.module) in families
+        and not _scheme_tags(history, s, head)
+    }
     plans = []
     for s in schemes:
         try:
             plans.append(
                 _plan_one(
                     ctx,
-                    scheme=s,
+                    scheme=family_of.get(s, s),
+                    family_module=s.module if s in family_of else None,
                     target=target,
                     head=head,
                     default_branch=default_branch,

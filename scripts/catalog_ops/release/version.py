@@ -13,7 +13,7 @@ import dataclasses
 import re
 from collections.abc import Iterable
 
-from catalog_ops.core.versions import Level, TagScheme, Version
+from catalog_ops.core.versions import Level, TagScheme, Version, is_unstable
 from catalog_ops.errors import ReleaseError
 
 __all__ = [
@@ -52,8 +52,9 @@ class VersionTag:
 
     @property
     def is_prerelease(self) -> bool:
-        """The version has a pre-release part (``1.3.0-rc.0``)."""
-        return self.version.is_prerelease
+        """The version is a pre-release (``1.3.0-rc.0``); a tag family's suffix
+        (``v1.0.0-queue``, ``versions.family_suffix``) is not one (``versions.is_unstable``)."""
+        return is_unstable(self.version)
 
 
 def scheme_tags(tags: Iterable[tuple[str, str]], scheme: TagScheme) -> list[VersionTag]:

@@ -58,6 +58,7 @@ from catalog_ops.errors import (
 from catalog_ops.forge.base import ApplyForge, Commit, FileChange, PullRequest, PullState, authored_by
 from catalog_ops.render.report import Outcome, OutcomeKind, Report
 from catalog_ops.rollout import commands, gate
+from catalog_ops.rollout.locks import apply_locks
 from catalog_ops.rollout.model import (
     Action,
     DependentPlan,
@@ -67,7 +68,7 @@ from catalog_ops.rollout.model import (
     effective_automerge,
     module_name,
 )
-from catalog_ops.rollout.planner import bump_planned, stale_reason
+from catalog_ops.rollout.planner import bump_and_migrate, stale_reason
 from catalog_ops.rollout.prtext import (
     MARKER,
     check_templates,
@@ -89,6 +90,7 @@ BASE_TRAILER = "Catalog-Ops-Base"  # the base commit the rollout commit was made
 FOREIGN_MARKER = "<!-- catalog-ops:rollout-foreign-commits -->"
 FOREIGN_REASON = "branch has commits not made by catalog-ops"
 CAS_ATTEMPTS = 5  # re-reads after a refused compare-and-swap before the dependent fails
+NEEDS_HANDS_LABEL = "needs-hands"  # a migration patch step was skipped somewhere (docs/migrations.md)
 REVIEWERS_MARKER = "<!-- catalog-ops:reviewers-refused -->"
 
 
@@ -100,6 +102,10 @@ def policy_of(dep: DependentPlan) -> gate.Policy:
     cfg = dep.config
     if cfg.automerge == "never":
         why = "automerge: never in the dependent's .catalog-ops.yml"
+    elif dep.needs_hands:
+        why = "migration patches could not be applied everywhere (needs hands)"
+    elif dep.breaking and dep.patched and not cfg.automerge_patched_majors:
+        why = "breaking update with migration patches (automerge_patched_majors is off)"
     elif dep.breaking:
         why = "breaking update (automerge_majors is off)"
     else:
@@ -184,12 +190,15 @@ class _Branch:
 
 
 def labels_for(dep: DependentPlan) -> list[str]:
-    """Labels of the dependent's PR: defaults, ``security``, ``breaking-change``, configured."""
+    """Labels of the dependent's PR: defaults, ``security``, ``breaking-change``,
+    ``needs-hands`` (a migration step could not be applied somewhere), configured."""
     labels = list(DEFAULT_LABELS)
     if dep.urgency == "security":
         labels.append("security")
     if dep.breaking:
         labels.append("breaking-change")
+    if dep.needs_hands:
+        labels.append(NEEDS_HANDS_LABEL)
     labels.extend(dep.config.labels)
     return list(dict.fromkeys(labels))
 
@@ -673,8 +682,20 @@ class _Apply:
         stale = stale_reason(files, dep)
         if stale is not None:
             return Outcome(subject=repo, kind=OutcomeKind.SKIPPED, reason=stale, url=pr.url if pr else None)
-        changed, _outcomes, _errors = bump_planned(files, dep.bumps)
+        changed, _outcomes, _errors, migrated = bump_and_migrate(
+            files, dep.bumps, dep.refs, self.plan.migrations
+        )
+        if changed:  # the planned lock entries go with the bumps, in the same commit
+            changed.update(apply_locks(files, dep.locks))
         changed = {p: c for p, c in changed.items() if files.get(p) != c}
+        if migrated is not None and tuple(migrated.outcomes) != dep.migration:
+            # the patches would do something else on this base than the plan (and its PR body) says
+            return Outcome(
+                subject=repo,
+                kind=OutcomeKind.SKIPPED,
+                reason=f"the migration patches apply differently on {dep.base} than when planned: re-plan",
+                url=pr.url if pr else None,
+            )
         if not changed:
             if pr is not None:
                 return self.close(

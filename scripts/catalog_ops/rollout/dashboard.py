@@ -179,7 +179,7 @@ class Dashboard:
 def _scheme_versions(releases: Sequence[CatalogRelease], written: str | None) -> list[Version]:
     """Stable versions of the tag scheme ``written`` belongs to (a constraint: repository-wide)."""
     v = parse_version(written or "")
-    scheme = TagScheme.of(v.prefix) if v is not None else TagScheme()
+    scheme = TagScheme.of_version(v) if v is not None else TagScheme()
     return [r.version for r in releases if not r.prerelease and scheme.owns(r.version)]
 
 
@@ -248,7 +248,7 @@ def usage_of(repo: str, ref: RefPlan, releases: Sequence[CatalogRelease], pull: 
 
 
 def _tag_of(releases: Sequence[CatalogRelease], version: Version) -> str:
-    scheme = TagScheme.of(version.prefix)
+    scheme = TagScheme.of_version(version)
     return next((r.tag for r in releases if r.version == version and scheme.owns(r.version)), str(version))
 
 

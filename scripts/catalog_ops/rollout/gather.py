@@ -30,13 +30,14 @@ from pathlib import Path
 from types import EllipsisType
 from typing import Any
 
+from catalog_ops import gitutil
 from catalog_ops.catalog.config import DependentConfig, config_path_in, parse_config
 from catalog_ops.catalog.layout import DEFAULT_PATTERNS, DEFAULT_SHARED_GLOBS, ROOT_MODULE, module_key
 from catalog_ops.checks.results import CONFIG_FILE, load_config
 from catalog_ops.core import drift
 from catalog_ops.core.codeowners import CODEOWNERS_PATHS
 from catalog_ops.core.metadata import ReleaseMetadata, check_release_metadata, parse_release_metadata
-from catalog_ops.core.versions import TagScheme, parse_version
+from catalog_ops.core.versions import TagScheme, is_unstable, parse_version
 from catalog_ops.errors import ConfigError, ForgeError, NotFound, ReleaseError
 from catalog_ops.fanout.dependents import DependentSelection, list_dependents, registry_modules_for
 from catalog_ops.forge.base import (
@@ -50,19 +51,25 @@ from catalog_ops.forge.base import (
     Repo,
     authored_by,
 )
+from catalog_ops.migrate import Migration
+from catalog_ops.migrate.load import load_at as load_migrations_at
 from catalog_ops.refs import is_candidate_path
 from catalog_ops.release.changes import changelog_sections, version_changes
 from catalog_ops.release.history import GitHistory
 from catalog_ops.rollout import commands
 from catalog_ops.rollout.chain import EnvFacts, chain_branches, plan_chain
 from catalog_ops.rollout.commands import Ignore
+from catalog_ops.rollout.locks import CatalogAtTags, is_lock_path, plan_locks
 from catalog_ops.rollout.model import (
     MAX_BODY,
     Action,
+    Bump,
     CatalogRelease,
     DependentPlan,
+    LockUpdate,
     Plan,
     RefAction,
+    RefPlan,
     branch_name,
 )
 from catalog_ops.rollout.planner import PlanOptions, plan_dependent, select_release
@@ -124,13 +131,22 @@ def trusted_metadata(
 
 
 def catalog_releases(
-    forge: PlanForge, catalog: str, *, progress: ProgressFn | None = None
+    forge: PlanForge,
+    catalog: str,
+    *,
+    progress: ProgressFn | None = None,
+    release: str | None = None,
+    migrations: list[Migration] | None = None,
 ) -> tuple[list[CatalogRelease], list[str]]:
     """The versions of the catalog (newest first): its tags, read from a clone, each with what
     it changed computed from git (``release.changes.version_changes``), enriched by the forge
     release of the tag (page, body, pre-release flag, catalog-ops metadata) and the tag's
     ``CHANGELOG.md`` section (the module's own ``<module>/CHANGELOG.md`` is read by the PR text
     through ``changelog``; here the catalog root's, at the default branch head).
+
+    ``migrations``, when given, receives the catalog's migration patches (docs/migrations.md)
+    read from the clone at ``release`` (default: the newest tag that is not a pre-release): the
+    patches as released; a bad patch file is a warning naming ``path:line:col`` and is left out.
 
     Returns ``(releases, warnings)``. When the catalog cannot be cloned, the forge releases alone
     are returned (``releases_from_forge``: metadata decides what changed) with a warning saying
@@ -160,6 +176,17 @@ def catalog_releases(
             patterns: tuple[str, ...] = tuple(config.get("module_patterns") or DEFAULT_PATTERNS)
             shared: tuple[str, ...] = tuple(config.get("shared") or DEFAULT_SHARED_GLOBS)
             changes = version_changes(history, patterns=patterns, shared_globs=shared, progress=progress)
+            if migrations is not None:
+                stable = [ch for ch in changes if not ch.version.is_prerelease]
+                tag = release or (max(stable, key=lambda ch: ch.version).tag if stable else None)
+                if tag is not None:
+                    try:
+                        found, problems = load_migrations_at(history.git_dir, tag)
+                    except gitutil.GitError as exc:
+                        warnings.append(f"{catalog}: could not read the migration patches at {tag} ({exc})")
+                    else:
+                        migrations.extend(found)
+                        warnings.extend(f"{catalog}@{tag}: {p}; patch ignored" for p in problems)
         except (ReleaseError, OSError) as exc:
             warnings.append(
                 f"{catalog}: could not read the catalog's git history ({exc}); what changed is taken "
@@ -178,7 +205,7 @@ def catalog_releases(
             CatalogRelease(
                 tag=ch.tag,
                 version=ch.version,
-                prerelease=(bool(rel.prerelease) if rel is not None else False) or ch.version.is_prerelease,
+                prerelease=(bool(rel.prerelease) if rel is not None else False) or is_unstable(ch.version),
                 url=rel.url if rel is not None and rel.url else (f"{html}/tree/{ch.tag}" if html else ""),
                 metadata=trusted_metadata(rel, identity=identity, tags=tags, problems=warnings)
                 if rel is not None
@@ -230,7 +257,7 @@ def releases_from_forge(
             CatalogRelease(
                 tag=rel.tag,
                 version=version,
-                prerelease=bool(rel.prerelease) or version.is_prerelease,
+                prerelease=bool(rel.prerelease) or is_unstable(version),
                 url=rel.url,
                 metadata=trusted_metadata(rel, identity=identity, tags=tags, problems=problems),
                 body=_bounded(rel.body or ""),
@@ -303,7 +330,8 @@ def scan_dependent(
     identity: str | None = None,
 ) -> DependentPlan:
     """Plan one dependent by reading it through the forge: one tree listing, the config file if
-    present, then only candidate files (``refs.is_candidate_path`` and the config's ``paths``).
+    present, then only candidate files (``refs.is_candidate_path`` and the config's ``paths``)
+    and dependency lock files (``rollout.locks``).
     Then look for an open rollout PR when there is something to do or to close, and read the
     commands in its rollout PRs (``with_commands``; ``identity``: ``forge.identity()``).
 
@@ -338,7 +366,9 @@ def scan_dependent(
                 tree = forge.list_tree(name, base)
             except NotFound:
                 return skip(f"base branch {base!r} from {cfg_path} does not exist")
-        candidates = sorted(p for p in tree if is_candidate_path(p) and config.scans_path(p))
+        candidates = sorted(
+            p for p in tree if (is_candidate_path(p) or is_lock_path(p)) and config.scans_path(p)
+        )
         if len(candidates) > budget.max_files:
             return skip(
                 f"{len(candidates)} candidate files exceed the budget of {budget.max_files} per dependent; "
@@ -706,7 +736,9 @@ def plan_batched(
             continue
         tree = list(snap.paths or {})
         cfg = config_path_in(tree)
-        paths = sorted({p for p in tree if is_candidate_path(p)} | ({cfg} if cfg else set()))
+        paths = sorted(
+            {p for p in tree if is_candidate_path(p) or is_lock_path(p)} | ({cfg} if cfg else set())
+        )
         per_repo[name] = paths
         for p in paths:
             wanted.append((name, snap.head, p))
@@ -811,7 +843,8 @@ def build_plan(
         ReleaseError: no such release. UsageError: neither org nor dependents given.
         ForgeError: the catalog's releases or the org listing cannot be read.
     """
-    releases, warnings = catalog_releases(forge, catalog)
+    migrations: list[Migration] = []
+    releases, warnings = catalog_releases(forge, catalog, release=release, migrations=migrations)
     if not releases:
         raise ReleaseError(f"{catalog} has no releases (no version tags)")
     chosen = select_release(releases, release)
@@ -839,6 +872,21 @@ def build_plan(
             return None
         return module_key(module) == ROOT_MODULE or module_key(module) in known
 
+    url = forge.clone_url(catalog)
+    auth = getattr(forge, "git_auth_env", None)
+    catalog_at = CatalogAtTags(
+        url, env=auth(url) if callable(auth) else None, name=f"{catalog}:{CONFIG_FILE}"
+    )
+    lock_cache: dict[str, str] = {}
+    lock_guard = threading.Lock()
+
+    def locks(
+        files: Mapping[str, bytes], refs: Sequence[RefPlan], bumps: Sequence[Bump]
+    ) -> tuple[LockUpdate, ...]:
+        """The lock-file entries of one dependent (``rollout.locks``; one clone, one hash cache)."""
+        with lock_guard:
+            return plan_locks(files, refs, bumps, catalog_at, cache=lock_cache)
+
     opts = PlanOptions(
         catalog=catalog,
         catalog_address=address,
@@ -848,6 +896,8 @@ def build_plan(
         registry_modules=registry_modules,
         module_exists=module_exists,
         now=now or _dt.datetime.now(_dt.UTC),
+        migrations=tuple(migrations),
+        locks=locks,
     )
     branch = branch_name(catalog)
     listing = list_dependents(forge, catalog, selection)
@@ -881,6 +931,7 @@ def build_plan(
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, selection.concurrency)) as pool:
             for d in pool.map(one, listing.repos):
                 results[d.repo] = d
+    catalog_at.close()  # on an exception, TemporaryDirectory's finaliser removes the clone
     all_deps = sorted([*results.values(), *skipped], key=lambda d: d.repo)
     compares: dict[str, str] = {}
     for d in all_deps:
@@ -900,6 +951,7 @@ def build_plan(
         generated_at=(now or _dt.datetime.now(_dt.UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         compares=compares,
         warnings=tuple(warnings),
+        migrations=tuple(migrations),
     )
 
 

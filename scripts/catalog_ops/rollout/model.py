@@ -21,6 +21,8 @@ from catalog_ops.catalog.layout import ROOT_MODULE, module_key
 from catalog_ops.core.metadata import ReleaseMetadata
 from catalog_ops.core.versions import Level, TagScheme, Urgency, Version, parse_version
 from catalog_ops.errors import UsageError
+from catalog_ops.migrate.apply import StepOutcome
+from catalog_ops.migrate.model import Migration
 from catalog_ops.rollout.commands import Command, Decision, Ignore
 
 PLAN_SCHEMA = 1
@@ -179,6 +181,9 @@ class RefPlan:
         ref_line: line of the version token in ``written_in`` (0: unknown).
         proposed: the text the version token gets, as the user will read it in the file
             (``"v1.3.0"``, ``"~> 6.6"``); None when it does not change.
+        patches: the catalog's migration patches (patch file paths, ``Plan.migrations``) this
+            update applies to the reference's module block, in order (docs/migrations.md).
+        patched: the update is breaking and a patch covers every breaking release it spans.
     """
 
     path: str
@@ -197,6 +202,8 @@ class RefPlan:
     address: str | None = None
     ref_line: int = 0
     proposed: str | None = None
+    patches: tuple[str, ...] = ()
+    patched: bool = False
 
     @property
     def target(self) -> str | None:
@@ -204,8 +211,9 @@ class RefPlan:
         return None if self.target_version is None else str(self.target_version)
 
     def to_json(self) -> dict[str, Any]:
-        """JSON-ready dict (plan schema 1, see docs/rollout.md)."""
-        return {
+        """JSON-ready dict (plan schema 1, see docs/rollout.md; ``patches``/``patched`` only
+        when there are patches)."""
+        out: dict[str, Any] = {
             "path": self.path,
             "line": self.line,
             "col": self.col,
@@ -223,6 +231,10 @@ class RefPlan:
             "ref_line": self.ref_line,
             "proposed": self.proposed,
         }
+        if self.patches or self.patched:
+            out["patches"] = list(self.patches)
+            out["patched"] = self.patched
+        return out
 
     @property
     def token_at(self) -> tuple[str, int]:
@@ -251,6 +263,8 @@ class RefPlan:
             address=data.get("address"),
             ref_line=int(data.get("ref_line", 0)),
             proposed=data.get("proposed"),
+            patches=tuple(str(p) for p in data.get("patches") or ()),
+            patched=bool(data.get("patched", False)),
         )
 
 
@@ -429,6 +443,57 @@ class Chain:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class LockUpdate:
+    """One provider entry of a dependent's ``.terraform.lock.hcl`` that the rollout's module
+    updates need moved or added (``rollout.locks``; docs/rollout.md "Provider lock files").
+
+    Attributes:
+        path: the lock file (``live/prod/.terraform.lock.hcl``).
+        provider: provider address ``HOST/NAMESPACE/TYPE``.
+        current: the version locked now (None: the provider is not in the lock file).
+        version: the version the entry moves to; None when it could not be computed (then
+            ``reason`` says why and the PR asks for ``terraform providers lock``).
+        entry: the ``provider`` block as ``terraform providers lock`` writes it (None with
+            ``version``); apply puts exactly these bytes in the file.
+        needed_by: what requires it, ``"modules/x v1.1.0: >= 0.14.2"`` each.
+        reason: why the entry could not be computed (None when ``entry`` is set).
+    """
+
+    path: str
+    provider: str
+    current: str | None = None
+    version: str | None = None
+    entry: str | None = None
+    needed_by: tuple[str, ...] = ()
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict (plan schema 1, ``dependents[].locks[]``)."""
+        return {
+            "path": self.path,
+            "provider": self.provider,
+            "current": self.current,
+            "version": self.version,
+            "entry": self.entry,
+            "needed_by": list(self.needed_by),
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LockUpdate:
+        """Inverse of ``to_json``. Raises KeyError on a wrong shape."""
+        return cls(
+            path=str(data["path"]),
+            provider=str(data["provider"]),
+            current=data.get("current"),
+            version=data.get("version"),
+            entry=data.get("entry"),
+            needed_by=tuple(str(x) for x in data.get("needed_by") or ()),
+            reason=data.get("reason"),
+        )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class DependentPlan:
     """Everything apply needs for one dependent repository.
 
@@ -452,6 +517,10 @@ class DependentPlan:
         chain: the dependent's environment chain (``environments:`` in its config), else None;
             the action, bumps and files are then those of step ``chain.step`` only, on that
             environment's branch (``branch_for``).
+        patched: breaking, and every breaking reference is ``RefPlan.patched``.
+        migration: what the migration patches did in this dependent (``migrate.StepOutcome``,
+            in order); apply redoes them on the base it finds and re-plans when they differ.
+        locks: lock-file entries the updates need (``LockUpdate``; ``rollout.locks``).
         commands: decisions on commands found in its rollout PRs' comments (``rollout.commands``);
             apply acts on them and acknowledges each once.
         ignores: the ignores in force for it (from the product's state comments and honoured
@@ -484,6 +553,15 @@ class DependentPlan:
         """The environment this plan's PR is for (None: no chain, one PR for the repository)."""
         return self.chain.env if self.chain is not None else None
 
+    patched: bool = False
+    migration: tuple[StepOutcome, ...] = ()
+
+    @property
+    def needs_hands(self) -> bool:
+        """Some migration step could not be applied somewhere (docs/migrations.md)."""
+        return any(o.status == "skipped" for o in self.migration)
+
+    locks: tuple[LockUpdate, ...] = ()
     commands: tuple[Decision, ...] = ()
     ignores: tuple[Ignore, ...] = ()
 
@@ -503,7 +581,7 @@ class DependentPlan:
     def digest(self) -> str:
         """Stable hash of what the PR should contain (bumps and the references they touch);
         stored in the PR marker so a rerun recognises an up-to-date PR without reading files."""
-        payload = {
+        payload: dict[str, Any] = {
             "bumps": sorted((b.address, b.to) for b in self.bumps),
             "refs": sorted(
                 (r.written_in, r.line, r.current or "", r.target or "")
@@ -514,6 +592,13 @@ class DependentPlan:
         }
         if self.env is not None:
             payload["env"] = self.env
+        patches = sorted((r.written_in, r.line, list(r.patches)) for r in self.refs if r.patches)
+        if patches:  # only then: digests of plans without patches stay as they were
+            payload["patches"] = patches
+        if self.locks:  # only then, so digests of plans without lock updates stay as they were
+            payload["locks"] = sorted(
+                (lk.path, lk.provider, lk.version or "", lk.entry or "") for lk in self.locks
+            )
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
     def to_json(self) -> dict[str, Any]:
@@ -538,10 +623,16 @@ class DependentPlan:
             "files_scanned": self.files_scanned,
             "codeowners": self.codeowners,
             "head": self.head,
+            "locks": [lk.to_json() for lk in self.locks],
             "digest": self.digest() if self.bumps else None,
             **({} if self.chain is None else {"chain": self.chain.to_json()}),
             "commands": [d.to_json() for d in self.commands],
             "ignores": [i.to_json() for i in self.ignores],
+            **(
+                {"patched": self.patched, "migration": [o.to_json() for o in self.migration]}
+                if self.patched or self.migration
+                else {}
+            ),
         }
 
     @classmethod
@@ -568,6 +659,9 @@ class DependentPlan:
             codeowners=data.get("codeowners"),
             head=data.get("head"),
             chain=Chain.from_json(data["chain"]) if data.get("chain") else None,
+            patched=bool(data.get("patched", False)),
+            migration=tuple(StepOutcome(**o) for o in data.get("migration") or ()),
+            locks=tuple(LockUpdate.from_json(lk) for lk in data.get("locks") or ()),
             commands=tuple(Decision.from_json(d) for d in data.get("commands", ())),
             ignores=tuple(i for x in data.get("ignores", ()) if (i := Ignore.from_json(x)) is not None),
         )
@@ -591,6 +685,8 @@ class Plan:
             (``forge.base.Repos.compare_url``), for every pair a PR spans.
         warnings: what limited the plan (e.g. the catalog could not be cloned, so what changed
             came from release metadata only; release metadata ignored, docs/security.md).
+        migrations: the catalog's migration patches at the rolled-out tag (docs/migrations.md);
+            ``RefPlan.patches`` name them by path.
     """
 
     catalog: str
@@ -604,6 +700,7 @@ class Plan:
     generated_at: str = ""
     compares: Mapping[str, str] = dataclasses.field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    migrations: tuple[Migration, ...] = ()
 
     def counts(self) -> dict[str, int]:
         """Dependents per action."""
@@ -628,6 +725,7 @@ class Plan:
             "dependents": [d.to_json() for d in self.dependents],
             "compares": dict(self.compares),
             "warnings": list(self.warnings),
+            **({"migrations": [m.to_json() for m in self.migrations]} if self.migrations else {}),
         }
 
     @classmethod
@@ -653,6 +751,7 @@ class Plan:
                 generated_at=str(data.get("generated_at", "")),
                 compares={str(k): str(v) for k, v in (data.get("compares") or {}).items()},
                 warnings=tuple(str(w) for w in data.get("warnings") or ()),
+                migrations=tuple(Migration.from_json(m) for m in data.get("migrations") or ()),
             )
         except (KeyError, StopIteration, TypeError, ValueError) as exc:
             raise UsageError(f"malformed plan: {exc!r}") from None
@@ -677,8 +776,15 @@ def branch_for(plan_branch: str, dep: DependentPlan) -> str:
 
 def effective_automerge(dep: DependentPlan) -> bool:
     """The plan's auto-merge decision, re-checked: a breaking update never merges by itself
-    unless the dependent sets ``automerge_majors`` (guards plans written by older versions)."""
-    return dep.automerge and (not dep.breaking or dep.config.automerge_majors)
+    unless the dependent sets ``automerge_majors``, or it is patched (every breaking release
+    covered by a migration patch that applied everywhere) and the dependent sets
+    ``automerge_patched_majors`` (guards plans written by older versions); a PR whose migration
+    patches could not be applied everywhere (``needs_hands``) never merges by itself."""
+    if not dep.automerge or dep.needs_hands:
+        return False
+    if not dep.breaking or dep.config.automerge_majors:
+        return True
+    return dep.patched and not dep.needs_hands and dep.config.automerge_patched_majors
 
 
 def module_name(module: str) -> str:

@@ -21,6 +21,11 @@ Rules (issue 5):
   the releases spanned that changed the module (a security fix to another module does not make
   this bump urgent); an update is *breaking* when it crosses a major version or a spanned
   release marks the module breaking.
+* Migration patches (docs/migrations.md): the releases of an update that are breaking for the
+  module (``breaking_releases``) are looked up in the catalog's patches (``migrate.for_update``);
+  the patches found are applied after the bump (``bump_and_migrate``, also what apply runs), and
+  an update whose every breaking release is covered is *patched* (``RefPlan.patched``): it may
+  merge by itself only with ``automerge_patched_majors`` and when every step applied.
 * Branch, SHA, missing and interpolated refs, and references the references module could not
   resolve, are skipped with the reason.
 """
@@ -43,12 +48,14 @@ from catalog_ops.core.versions import (
     TagScheme,
     Urgency,
     Version,
+    is_unstable,
     parse_constraint,
     parse_version,
     update_constraint,
     update_type,
 )
 from catalog_ops.errors import ReleaseError, UsageError
+from catalog_ops.migrate import Migration, MigrationResult, StepOutcome, apply_migrations, for_update
 from catalog_ops.refs import Reference, RefStatus, scan_files
 from catalog_ops.rollout.commands import Command, Ignore, IgnoreKind, release_skipped
 from catalog_ops.rollout.model import (
@@ -56,6 +63,7 @@ from catalog_ops.rollout.model import (
     Bump,
     CatalogRelease,
     DependentPlan,
+    LockUpdate,
     RefAction,
     RefPlan,
 )
@@ -92,7 +100,7 @@ def choose_target(
         ceiling: the release being rolled out; newer releases are not considered.
         allow_major: False keeps the target within ``current.major``.
     """
-    scheme = TagScheme.of(current.prefix)
+    scheme = TagScheme.of_version(current)
     candidates = []
     for rel in releases:
         v = rel.version
@@ -100,7 +108,7 @@ def choose_target(
             continue
         if rel.prerelease:
             same_line = (v.major, v.minor, v.patch) == (current.major, current.minor, current.patch)
-            if not (current.is_prerelease and same_line):
+            if not (is_unstable(current) and same_line):
                 continue
         if not allow_major and v.major != current.major:
             continue
@@ -121,8 +129,8 @@ def spanned_releases(
         r
         for r in releases
         if current < r.version <= target
-        and TagScheme.of(current.prefix).owns(r.version)
-        and (not r.prerelease or r.version == target or current.is_prerelease)
+        and TagScheme.of_version(current).owns(r.version)
+        and (not r.prerelease or r.version == target or is_unstable(current))
     ]
     return sorted(out, key=lambda r: r.version)
 
@@ -150,6 +158,12 @@ class PlanOptions:
     # The time the plan is made (aware UTC; injected by tests): a chain's soak is measured against it.
     now: Any = dataclasses.field(default=None, compare=False)
     no_ceiling: str = "{module} is not used by the previous environment: nothing to promote"
+    # the catalog's migration patches at the rolled-out tag (docs/migrations.md)
+    migrations: tuple[Migration, ...] = ()
+    # (files, refs, bumps) -> the lock-file entries the bumps need (``rollout.locks.plan_locks``).
+    locks: (
+        Callable[[Mapping[str, bytes], Sequence[RefPlan], Sequence[Bump]], tuple[LockUpdate, ...]] | None
+    ) = dataclasses.field(default=None, compare=False)
 
 
 def token_file(ref: Reference) -> str:
@@ -174,7 +188,7 @@ def _registry_current(constraint: str) -> Version | None:
 
 
 def _release_of(releases: Sequence[CatalogRelease], version: Version) -> CatalogRelease | None:
-    scheme = TagScheme.of(version.prefix)
+    scheme = TagScheme.of_version(version)
     for r in releases:
         if r.version == version and scheme.owns(r.version):
             return r
@@ -293,7 +307,7 @@ def plan_reference(
             r
             for r in opts.releases
             if current < r.version < target.version
-            and TagScheme.of(current.prefix).owns(r.version)
+            and TagScheme.of_version(current).owns(r.version)
             and not r.prerelease
             and (config.majors or r.version.major == current.major)
         ]
@@ -319,7 +333,7 @@ def plan_reference(
             reason=f"the previous environment runs {ceiling}, which is not a release this reference "
             "can move to (tag scheme, pre-release or majors: false)",
         )
-    scheme = TagScheme.of(current.prefix)
+    scheme = TagScheme.of_version(current)
     in_scheme = [
         r.version
         for r in opts.releases
@@ -354,6 +368,13 @@ def plan_reference(
         and m.breaking
         for r in spanned
     )
+    patches: tuple[str, ...] = ()
+    patched = False
+    if breaking and opts.migrations:
+        crossed = breaking_releases(spanned, module, current)
+        found, uncovered = for_update(opts.migrations, module_key(module), crossed)
+        patches = tuple(m.path for m in found)
+        patched = bool(crossed) and not uncovered
     plan = dataclasses.replace(
         base,
         target_version=target_written,
@@ -361,6 +382,8 @@ def plan_reference(
         update=kind,
         urgency=Urgency.highest(r.urgency for r in spanned),
         breaking=breaking,
+        patches=patches,
+        patched=patched,
     )
     if not answer.needs_change:
         reason = answer.reason
@@ -372,6 +395,70 @@ def plan_reference(
     else:
         address = opts.catalog_address if module == ROOT_MODULE else f"{opts.catalog_address}//{module}"
     return dataclasses.replace(plan, action=RefAction.BUMP, address=address)
+
+
+def breaking_releases(spanned: Sequence[CatalogRelease], module: str, current: Version) -> list[Version]:
+    """The releases among ``spanned`` (those that changed ``module``) that are breaking for it:
+    a major version step over the version before it in the update (``current`` for the first),
+    or release metadata marking the module breaking. Oldest first. Patches must cover each of
+    them for the update to count as patched (``migrate.for_update``)."""
+    out: list[Version] = []
+    prev = current
+    for r in sorted(spanned, key=lambda r: r.version):
+        marked = (
+            r.metadata is not None
+            and r.metadata_consistent(module)
+            and (m := r.metadata.modules.get(module)) is not None
+            and m.breaking
+        )
+        if marked or update_type(prev, r.version) is Level.MAJOR:
+            out.append(r.version)
+        prev = r.version
+    return out
+
+
+def bump_and_migrate(
+    files: Mapping[str, bytes],
+    bumps: Sequence[Bump],
+    refs: Sequence[RefPlan],
+    migrations: Sequence[Migration],
+) -> tuple[dict[str, bytes], list[BumpOutcome], tuple[str, ...], MigrationResult | None]:
+    """``bump_planned``, then the migration patches of the bumped references on the bumped
+    bytes (``migrate.apply_migrations``): what the plan computes and what apply commits.
+
+    Each reference of ``refs`` with ``patches`` gets exactly its patches (two references of one
+    module at different versions span different breaking releases); patches run in the order
+    the references list them (oldest release first). A patch path missing from ``migrations``
+    is reported as a skip (the plan is inconsistent).
+
+    Returns:
+        ``(changed, bump outcomes, errors, migration result or None when nothing is patched)``.
+    """
+    changed, outcomes, errors = bump_planned(files, bumps)
+    wanted: dict[tuple[str, int], tuple[str, ...]] = {
+        (r.path, r.line): r.patches for r in refs if r.action is RefAction.BUMP and r.patches
+    }
+    if not wanted:
+        return changed, outcomes, errors, None
+    by_path = {m.path: m for m in migrations}
+    order: list[str] = []
+    for paths in wanted.values():
+        order.extend(p for p in paths if p not in order)
+    missing = [p for p in order if p not in by_path]
+    work = {**files, **changed}
+    result = apply_migrations(
+        work,
+        [by_path[p] for p in order if p in by_path],
+        is_target=lambda m, ref: m.path in wanted.get((ref.path, ref.line), ()),
+    )
+    for p in missing:
+        result.outcomes.append(
+            StepOutcome(p, 0, "migration patch", p, 1, "skipped", "not in the plan's patches")
+        )
+    for path, data in result.changed.items():
+        changed[path] = data
+    changed = {p: c for p, c in changed.items() if files.get(p) != c}
+    return changed, outcomes, errors, result
 
 
 def plan_dependent(
@@ -424,7 +511,7 @@ def plan_dependent(
     by_address: dict[tuple[str, str], RefPlan] = {}
     for r in to_bump:
         assert r.address is not None and r.target_version is not None
-        key = (r.address, TagScheme.of(r.target_version.prefix).key)
+        key = (r.address, TagScheme.of_version(r.target_version).key)
         prev = by_address.get(key)
         if prev is None or (prev.target_version is not None and r.target_version > prev.target_version):
             by_address[key] = r
@@ -433,7 +520,11 @@ def plan_dependent(
         assert r.target_version is not None
         v, scheme = r.target_version, TagScheme.from_key(scheme_key)
         release = next(
-            (rel for rel in opts.releases if rel.version == v and TagScheme.of(rel.version.prefix) == scheme),
+            (
+                rel
+                for rel in opts.releases
+                if rel.version == v and TagScheme.of_version(rel.version) == scheme
+            ),
             None,
         )
         bumps.append(
@@ -442,7 +533,7 @@ def plan_dependent(
                 module=r.module,
                 target=release.version if release else v,
                 tag=release.tag if release else str(v),
-                allow_prerelease=v.is_prerelease,
+                allow_prerelease=is_unstable(v),
                 scheme=scheme,
                 raise_floor=config.raise_floor,
                 files=scope_files,
@@ -499,16 +590,43 @@ def plan_dependent(
     top = max((r.update for r in live), default=Level.NONE)
     urgency = Urgency.highest(r.urgency for r in live)
     breaking = any(r.breaking for r in live)
+    inputs = _inputs(final, files)
+    migration: tuple[StepOutcome, ...] = ()
+    patched = False
+    if any(r.patches for r in live):
+        # the patches read and may edit other files of the module blocks' directories (output
+        # references, moved blocks) and Terragrunt units reading the unit's outputs
+        dirs = {posixpath.dirname(r.path) for r in live if r.patches}
+        inputs = tuple(
+            sorted(
+                set(inputs)
+                | {p for p in files if posixpath.dirname(p) in dirs}
+                | {p for p in files if posixpath.basename(p) == "terragrunt.hcl"}
+            )
+        )
+        read = {p: files[p] for p in inputs if p in files}
+        changed, _, _, migrated = bump_and_migrate(read, bumps, final, opts.migrations)
+        if migrated is not None:
+            migration = tuple(migrated.outcomes)
+            errors += tuple(e for e in migrated.errors if e not in errors)
+        patched = breaking and all(r.patched for r in live if r.breaking)
+    needs_hands = any(o.status == "skipped" for o in migration)
+    locks = opts.locks(files, final, bumps) if opts.locks is not None else ()
+    lock_paths = {lk.path for lk in locks if lk.entry}
     return DependentPlan(
         action=Action.OPEN,
         refs=tuple(final),
         bumps=tuple(bumps),
-        files=tuple(sorted(changed)),
-        inputs=_inputs(final, files),
+        locks=locks,
+        files=tuple(sorted(set(changed) | lock_paths)),
+        inputs=tuple(sorted(set(inputs) | lock_paths)),
         update=top,
         urgency=urgency,
         breaking=breaking,
-        automerge=config.allows_automerge(urgency=urgency, update_type=top, breaking=breaking),
+        automerge=not needs_hands
+        and config.allows_automerge(urgency=urgency, update_type=top, breaking=breaking, patched=patched),
+        patched=patched,
+        migration=migration,
         **common,
     )
 
@@ -571,7 +689,7 @@ def movable(b: Bump) -> Callable[[Reference], bool]:
         v = parse_version(src.ref or "")
         if v is None:
             return True
-        wrong_scheme = b.scheme is not None and TagScheme.of(v.prefix) != b.scheme
+        wrong_scheme = b.scheme is not None and TagScheme.of_version(v) != b.scheme
         return not (wrong_scheme or v > target)
 
     return select
@@ -633,7 +751,7 @@ def stale_reason(files: Mapping[str, bytes], dep: DependentPlan) -> str | None:
             elif src.ref_kind is RefKind.SEMVER_TAG:
                 written = src.ref or ""
                 v = parse_version(written)
-                if v is not None and b.scheme is not None and TagScheme.of(v.prefix) != b.scheme:
+                if v is not None and b.scheme is not None and TagScheme.of_version(v) != b.scheme:
                     continue
             else:
                 continue

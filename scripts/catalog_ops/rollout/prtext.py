@@ -284,6 +284,7 @@ def pr_context(plan: Plan, dep: DependentPlan, head: str | None = None) -> dict[
         else next((rel.tag for rel in plan.releases if rel.version == target), str(target))
     )
     return {
+        **patches_context(plan, dep),
         "catalog": plan.catalog,
         "catalog_name": plan.catalog.split("/", 1)[-1],
         "catalog_address": plan.catalog_address,
@@ -306,6 +307,18 @@ def pr_context(plan: Plan, dep: DependentPlan, head: str | None = None) -> dict[
         "configured_reviewers": list(dep.config.reviewers),
         "codeowners": dep.codeowners,
         "unreadable": list(dep.errors),
+        "locks": [
+            {
+                "path": lk.path,
+                "dir": lk.path.rsplit("/", 1)[0] if "/" in lk.path else ".",
+                "provider": lk.provider,
+                "current": lk.current,
+                "version": lk.version,
+                "needed_by": list(lk.needed_by),
+                "reason": lk.reason,
+            }
+            for lk in dep.locks
+        ],
         "marker": render_marker(plan.catalog, plan.release.tag, dep.digest(), head, env=dep.env),
         "chain": chain_context(dep),
     }
@@ -346,6 +359,31 @@ def duration_text(seconds: int) -> str:
             parts.append(f"{seconds // size}{unit}")
             seconds %= size
     return " ".join(parts) or "0s"
+
+
+def patches_context(plan: Plan, dep: DependentPlan) -> dict[str, Any]:
+    """The migration part of the PR context (docs/migrations.md): ``patches`` (one per patch
+    applied, in order: ``patch`` path, ``module``, ``covers`` (release or range), ``description``,
+    ``outcomes`` (``step``, ``description``, ``path``, ``line``, ``status`` applied|skipped,
+    ``reason``; places with nothing to do are left out), ``unchanged`` (their count)),
+    ``needs_hands`` (a step was skipped somewhere), ``patched`` (every breaking release covered).
+    Descriptions, paths and reasons are untrusted: the template renders them through filters."""
+    by_path = {m.path: m for m in plan.migrations}
+    patches: list[dict[str, Any]] = []
+    for path in dict.fromkeys(o.patch for o in dep.migration):
+        mig = by_path.get(path)
+        mine = [o for o in dep.migration if o.patch == path]
+        patches.append(
+            {
+                "patch": path,
+                "module": mig.module if mig else "",
+                "covers": (str(mig.release) if mig.release else mig.applies_to or "") if mig else "",
+                "description": mig.description if mig else "",
+                "outcomes": [o for o in mine if o.status != "unchanged"],
+                "unchanged": sum(1 for o in mine if o.status == "unchanged"),
+            }
+        )
+    return {"patches": patches, "needs_hands": dep.needs_hands, "patched": dep.patched}
 
 
 def _strip_metadata(body: str) -> str:

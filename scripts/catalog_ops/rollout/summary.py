@@ -33,6 +33,17 @@ def _with_chain(d: DependentPlan, text: str) -> str:
     return head if not text or text == d.chain.next else f"{head}; {text}"
 
 
+def migration_note(dep: DependentPlan) -> list[str]:
+    """``["migration: 3 step(s) applied, 1 skipped (needs hands)"]`` for a dependent whose PR
+    applies migration patches (docs/migrations.md), else ``[]``."""
+    if not dep.migration:
+        return []
+    applied = sum(1 for o in dep.migration if o.status == "applied")
+    skipped = sum(1 for o in dep.migration if o.status == "skipped")
+    note = f"migration: {applied} step(s) applied"
+    return [note + (f", {skipped} skipped (needs hands)" if skipped else "")]
+
+
 def plan_table(plan: Plan) -> Table:
     """The terminal table of a plan: one row per dependent (more than 30 dependents: those
     without a reference to the catalog folded into one row)."""
@@ -58,7 +69,7 @@ def plan_table(plan: Plan) -> Table:
             f"{r.written_in}:{r.ref_line or r.line} skipped: {r.reason}" for r in d.refs if r.action == "skip"
         ]
         unread = [f"not read: {e}" for e in d.errors]
-        text = "; ".join(bumped + skipped + unread) or (d.reason or "")
+        text = "; ".join(bumped + migration_note(d) + skipped + unread) or (d.reason or "")
         text = _with_chain(d, text)
         if unread and d.reason and d.reason not in text:
             text = f"{d.reason}; {text}"
@@ -92,7 +103,7 @@ def plan_markdown(plan: Plan) -> str:
             }
         )
         unread = [f"not read: {e}" for e in d.errors]
-        text = _with_chain(d, "; ".join(bumped + unread) or d.reason or "")
+        text = _with_chain(d, "; ".join(bumped + migration_note(d) + unread) or d.reason or "")
         text = text.replace("|", "\\|").replace("\n", " ")
         lines.append(
             f"| {d.repo} | {d.action.value} | {d.update if d.bumps else ''} | {d.urgency if d.bumps else ''} | {text} |"

@@ -37,13 +37,20 @@ from typing import Protocol
 from urllib.parse import urljoin
 
 import requests
+import semver
 
 from catalog_ops.core.edits import Edit
 from catalog_ops.core.sources import ProviderAddress
+from catalog_ops.core.versions import Version, parse_constraint
 from catalog_ops.errors import CatalogOpsError
 from catalog_ops.hcl import HclSyntaxError, parse
 
 LOCK_FILE = ".terraform.lock.hcl"
+LOCK_HEADER = (
+    '# This file is maintained automatically by "terraform init".\n'
+    "# Manual edits may be lost in future updates.\n"
+)
+"""The two comment lines Terraform writes at the top of a new lock file (``depsfile.SaveLocksToBytes``)."""
 MAX_PACKAGE_BYTES = 512 * 1024 * 1024
 """Largest provider package downloaded (bytes); a bigger one is an error for its entry."""
 
@@ -150,6 +157,56 @@ def render_entry(address: str, version: str, constraints: str | None, hashes: It
     return "\n".join(lines)
 
 
+# Terraform's order of operators at one boundary (``getproviders.versionSelectionsBoundaryPriority``):
+# ``~>`` written with three components ("patch only") before two ("minor only").
+_OP_ORDER = {">": 1, ">=": 2, "=": 3, "~>3": 4, "~>2": 5, "<=": 6, "<": 7, "!=": 8}
+
+
+def lock_constraints(texts: Iterable[str]) -> str:
+    """The ``constraints`` value a lock file records for the version constraints ``texts``
+    (every declaration of one provider across the configuration), as Terraform writes it:
+    ``getproviders.VersionConstraintsString`` (hashicorp/terraform ``internal/getproviders/types.go``).
+
+    Each part is normalised (versions padded with zeros: ``>= 3`` -> ``>= 3.0.0``; ``~>`` keeps
+    two components when written with one or two, ``~> 3`` -> ``~> 3.0``; an exact version has no
+    operator), duplicates are dropped (``>= 2.68`` and ``>= 2.68.0`` are one), and the parts are
+    sorted by version, then by operator (``>``, ``>=``, ``=``, ``~>`` patch, ``~>`` minor, ``<=``,
+    ``<``, ``!=``), joined by ``", "``. ``""`` for no parts.
+
+    Raises:
+        UsageError: a text is not a valid version constraint.
+    """
+    seen: dict[tuple[str, Version], str] = {}
+    for text in texts:
+        for part in parse_constraint(text).parts:
+            v = part.version
+            op = part.op if part.op != "~>" else ("~>3" if part.segments == 3 else "~>2")
+            core = f"{v.major}.{v.minor}" if op == "~>2" else f"{v.major}.{v.minor}.{v.patch}"
+            core += f"-{v.prerelease}" if v.prerelease else ""
+            key = (op, Version(v.major, v.minor, v.patch, v.prerelease))
+            seen[key] = core if op == "=" else f"{op[:2]} {core}"
+    order = sorted(seen, key=lambda k: (k[1], _OP_ORDER[k[0]]))
+    return ", ".join(seen[k] for k in order)
+
+
+def insert_entry(text: str, entries: list[LockEntry], address: str, block: str) -> Edit:
+    """The edit adding the ``provider`` block ``block`` (``render_entry``) for ``address`` to the
+    lock file ``text`` whose blocks are ``entries`` (``read_lock``), where Terraform writes it:
+    blocks in address order, one blank line between them, the file ending in a newline; an
+    empty file gets Terraform's header (``LOCK_HEADER``) first. Other bytes are unchanged."""
+    after = [e for e in entries if e.address > address]
+    if after:
+        at = after[0].span[0]
+        return Edit(at, at, "", block + "\n\n")
+    if entries:
+        at = entries[-1].span[1]
+        return Edit(at, at, "", "\n\n" + block)
+    if not text.strip():
+        return Edit(0, len(text), text, LOCK_HEADER + "\n" + block + "\n")
+    end = len(text.rstrip("\n"))
+    return Edit(end, len(text), text[end:], "\n\n" + block + "\n")
+
+
 class PackageSource(Protocol):
     """Where provider packages of one version come from."""
 
@@ -215,6 +272,18 @@ class MirrorSource:
         """See ``PackageSource.fetch``."""
         return self._get(url)
 
+    def versions(self, provider: ProviderAddress) -> list[str]:
+        """The versions the mirror offers (``GET BASE/HOST/NAMESPACE/TYPE/index.json`` ->
+        ``{"versions": {"2.0.0": {}, ...}}``). Raises LockError."""
+        import json
+
+        url = urljoin(self.base_url, f"{provider.host}/{provider.namespace}/{provider.type}/index.json")
+        try:
+            doc = json.loads(self._get(url))
+            return [str(v) for v in doc["versions"]]
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise LockError(f"GET {url}: not a network mirror version index") from None
+
     def signed_hashes(self, provider: ProviderAddress, version: str) -> tuple[str, ...]:
         """See ``PackageSource.signed_hashes``: none from a mirror."""
         return ()
@@ -236,12 +305,16 @@ def listed_platforms(
     ``h1:`` hashes (downloads stop once every ``h1:`` is accounted for). ``cache``: URL -> h1.
 
     Raises:
-        LockError: the source failed, or an ``h1:`` hash matches no package (then the entry's
-            platforms are unknown and nothing is rewritten).
+        LockError: the source failed, the locked version is not a semver.org version, or an
+            ``h1:`` hash matches no package (then the entry's platforms are unknown and nothing
+            is rewritten).
     """
     wanted = {h for h in entry.hashes if h.startswith("h1:")}
     if not wanted or entry.version is None:
         return []
+    if not semver.Version.is_valid(entry.version):
+        # The file is someone else's text: only a version goes into a mirror URL.
+        raise LockError(f"the locked version {entry.version!r} of {provider} is not a version")
     found: list[str] = []
     for platform, url in sorted(source.archives(provider, entry.version).items()):
         if url not in cache:
@@ -323,6 +396,7 @@ def lock_files_for(paths: Iterable[str], files: Mapping[str, bytes]) -> dict[str
 
 __all__ = [
     "LOCK_FILE",
+    "LOCK_HEADER",
     "LockEntry",
     "LockError",
     "LockPlan",
@@ -330,6 +404,8 @@ __all__ = [
     "PackageSource",
     "hash_h1",
     "hash_zh",
+    "insert_entry",
+    "lock_constraints",
     "lock_files_for",
     "plan_lock",
     "read_lock",

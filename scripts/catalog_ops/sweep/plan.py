@@ -22,7 +22,6 @@ from catalog_ops.core.versions import (
     TagScheme,
     Version,
     is_unstable,
-    parse_constraint,
     parse_version,
     update_constraint,
     update_type,
@@ -30,7 +29,7 @@ from catalog_ops.core.versions import (
 from catalog_ops.errors import CatalogOpsError
 from catalog_ops.refs import Reference, is_candidate_path
 from catalog_ops.sweep.config import SweepConfig
-from catalog_ops.sweep.lockfile import PackageSource, lock_files_for, plan_lock
+from catalog_ops.sweep.lockfile import PackageSource, lock_constraints, lock_files_for, plan_lock
 from catalog_ops.sweep.model import (
     Available,
     Dependency,
@@ -140,16 +139,6 @@ def plan(
     return results
 
 
-def _lock_constraints(text: str) -> str:
-    """A constraint as a lock file records it (``getproviders.VersionConstraintsString``: parts
-    joined by ``", "``, each ``OP VERSION`` with one space; an exact version without ``=``)."""
-    out = []
-    for part in parse_constraint(text).parts:
-        ver = text[part.span[0] : part.span[1]].lstrip("v")
-        out.append(f"{part.op} {ver}" if part.op_written and part.op != "=" else ver)
-    return ", ".join(out)
-
-
 def _plan_locks(
     result: DependencyResult, files: Mapping[str, bytes], locks: PackageSource | None, cache: dict[str, str]
 ) -> None:
@@ -168,7 +157,7 @@ def _plan_locks(
             dep.skipped.append(f"{lock}: not updated (set sweep.provider_mirror to keep lock files in step)")
             continue
         constraints = new_by_dir.get(d) or []
-        combined = _lock_constraints(", ".join(dict.fromkeys(constraints))) if constraints else None
+        combined = lock_constraints(constraints) if constraints else None
         text = files[lock].decode("utf-8")
         decided = plan_lock(lock, text, dep.lookup, result.target.core, combined, locks, cache)
         dep.skipped.extend(decided.notes)
