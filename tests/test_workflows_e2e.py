@@ -136,14 +136,14 @@ jobs:
         "modules/naming": "success",
         "modules/network": "failure",
         "modules/service": "success",
-    }, result.tail()
+    }, result.explain()
     lint_summaries = "\n".join(result.summaries("Lint"))
     assert "❌ Lint: failed" in lint_summaries and "✅ Lint: passed" in lint_summaries
     assert "modules/network/broken.tf" in lint_summaries
 
     # one sticky report comment on the PR, naming every affected module
     comments = github_emulator.comments(CATALOG, pr["number"])
-    assert len(comments) == 1, result.tail()
+    assert len(comments) == 1, result.explain()
     body, first_id = comments[0]["body"], comments[0]["id"]
     assert "catalog-ops:check-report" in body
     for module in ("modules/naming", "modules/network", "modules/service"):
@@ -165,7 +165,7 @@ jobs:
         env={"GITHUB_API_URL": github_emulator.api_url},
         secrets={"GITHUB_TOKEN": github_emulator.token},
     )
-    assert result.returncode == 0, result.tail()
+    assert result.returncode == 0, result.explain()
     comments = github_emulator.comments(CATALOG, pr["number"])
     assert len(comments) == 1, "the report comment must be updated in place, not added again"
     assert comments[0]["id"] == first_id
@@ -204,7 +204,7 @@ def test_release_by_dispatch_creates_tag_release_and_metadata(
         env={"GITHUB_API_URL": github_emulator.api_url},
         secrets={"GITHUB_TOKEN": github_emulator.token},
     )
-    assert result.returncode == 0, result.tail()
+    assert result.returncode == 0, result.explain()
 
     tags = {t["name"]: t for t in _api(github_emulator, "GET", f"/repos/{CATALOG}/tags")}
     assert set(tags) == {"v1.0.0", "v1.1.0"}
@@ -311,13 +311,13 @@ jobs:
         secrets={"GITHUB_TOKEN": "unused-by-the-rollout", "ROLLOUT_TOKEN": token},
     )
     if removed:
-        assert result.returncode != 0, result.tail()
+        assert result.returncode != 0, result.explain()
         for repo in DEPENDENTS:
             assert github_emulator.pulls(repo) == []
         refused = [e for e in github_emulator.request_log if e.status == 403]
         assert refused, "no request was refused"
         return
-    assert result.returncode == 0, result.tail()
+    assert result.returncode == 0, result.explain()
 
     for repo, (path, text) in DEPENDENTS.items():
         pulls = github_emulator.pulls(repo)
@@ -372,7 +372,7 @@ def test_dependency_sweep_opens_the_sweep_pr_and_refreshes_the_dashboard(
         env={"GITHUB_API_URL": github_emulator.api_url},
         secrets={"GITHUB_TOKEN": github_emulator.token},
     )
-    assert result.returncode == 0, result.tail()
+    assert result.returncode == 0, result.explain()
 
     pulls = github_emulator.pulls(CATALOG)
     assert len(pulls) == 1, pulls

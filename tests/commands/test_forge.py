@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -119,6 +120,57 @@ def test_review_rerun_approve_merge_and_close_by_hand(
         _forge_cli(local_forge, "approve", "acme/app", str(other.number)) == 3
     )  # closed: a conflict (exit 3)
     assert "is closed; cannot approve" in capsys.readouterr().err
+
+
+def test_forge_show_piped_is_not_cut_at_80_columns(
+    local_forge: LocalForge, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Piped (not a terminal, no COLUMNS), every row keeps its full text on one line."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    title = "deps: bump the network module " + "x" * 120 + " END"
+    local_forge.create_repo("acme/app", files={"README.md": "app\n"})
+    main = local_forge.branch_sha("acme/app", "main")
+    assert main is not None
+    local_forge.commit_files(
+        "acme/app", "deps", parent_sha=main, message="deps", changes=[FileChange("x.tf", b"#\n")]
+    )
+    local_forge.open_pull("acme/app", head="deps", base="main", title=title, body="")
+    assert _forge_cli(local_forge, "show", "acme/app") == 0
+    out = capsys.readouterr().out
+    assert any(title in line for line in out.splitlines()), out
+    path_line = next(line for line in out.splitlines() if line.startswith("acme/app"))
+    assert str(local_forge.repo_path("acme/app")) in path_line
+
+
+def test_a_missing_forge_root_is_an_error_naming_it_not_an_empty_forge(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    typo = tmp_path / "forgee"
+    for args in (["forge", "show"], ["forge", "show", "acme/app"], ["forge", "list", "acme"]):
+        assert cli.main(["--forge", "local", "--local-root", str(typo), *args]) == 2, args
+        err = capsys.readouterr().err
+        assert f"local forge root {typo} does not exist" in err and "Traceback" not in err
+    assert not typo.exists()
+    # init-repo is the one command that creates the root
+    assert cli.main(["--forge", "local", "--local-root", str(typo), "forge", "init-repo", "acme/app"]) == 0
+    assert (typo / "acme" / "app").is_dir()
+    capsys.readouterr()
+    assert cli.main(["--forge", "local", "--local-root", str(typo), "forge", "show", "--json"]) == 0
+    assert [r["repo"] for r in json.loads(capsys.readouterr().out)["repos"]] == ["acme/app"]
+
+
+def test_tools_list_columns_line_up(capsys: pytest.CaptureFixture[str]) -> None:
+    """The version and location columns start at the same offset on every row, whatever the
+    longest tool name (terraform-provider-time)."""
+    cli.main(["tools", "list", "--json"])
+    rows = json.loads(capsys.readouterr().out)
+    cli.main(["tools", "list"])
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == [r["tool"] for r in rows]
+    assert "terraform-provider-time" in [r["tool"] for r in rows]
+    versions = {line.index(r["version"], len(r["tool"])) for line, r in zip(lines, rows, strict=True)}
+    locations = {line.rindex(r["location"]) for line, r in zip(lines, rows, strict=True)}
+    assert len(versions) == 1 and len(locations) == 1, lines
 
 
 def test_comment_and_collaborator_by_hand(

@@ -214,6 +214,7 @@ def test_cli_checks_and_process_auto_merges(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = tmp_path / "root"
+    root.mkdir()  # only `forge init-repo` creates a missing root
     monkeypatch.setenv("CATALOG_OPS_LOCAL_ROOT", str(root))
     monkeypatch.setenv("CATALOG_OPS_LOCAL_CHECKS", "test ! -e FAIL_CHECKS")
     forge = make_forge(Settings.from_env())

@@ -9,7 +9,9 @@ from collections.abc import Callable
 
 from catalog_ops.forge import FileChange
 from catalog_ops.forge.github import GitHubForge
+from catalog_ops.forge.github.pacing import Budget
 from emulator import GitHubEmulator
+from fixtures.rollout import FakeClock
 
 N = 50
 
@@ -32,7 +34,13 @@ def test_fifty_operations_survive_faults(
         retry_after=0.1,
         seed=20261129,
     )
-    forge = github_forge_factory(max_retries=8, write_interval=0.005)
+    # The client's own pacer (GitHub's 80/min and 500/h windows, tested in test_pacing.py) runs
+    # on an injected clock: its ~600 writes would otherwise wait minutes of real time for its
+    # windows. The emulator's limits, faults and Retry-After waits stay real.
+    pacer = FakeClock()
+    forge = github_forge_factory(
+        max_retries=8, budget=Budget(interval=0.005, clock=pacer.now, sleep=pacer.sleep)
+    )
     numbers: dict[str, int] = {}
     for i in range(N):
         tip = forge.branch_sha("acme/app", "main")
@@ -115,3 +123,4 @@ def test_fifty_operations_survive_faults(
     counts = forge.request_counts()
     assert counts["retries"] > 0 and counts.get("recovered", 0) > 0 and counts["rate_limited"] == honoured
     assert not emu.internal_errors
+    assert pacer.slept, "the pacer spaced the writes (on its own clock)"

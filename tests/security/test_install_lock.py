@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import tomllib
 from importlib import metadata
@@ -22,7 +23,6 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCK = ROOT / "actions" / "setup" / "requirements.txt"
-SCRIPT = ROOT / "actions" / "setup" / "install-package.sh"
 
 
 def _lock() -> dict[str, tuple[str, list[str]]]:
@@ -77,9 +77,20 @@ def test_lock_is_closed_under_dependencies() -> None:
     assert not missing, missing
 
 
-@pytest.mark.slow
-def test_setup_installs_with_hashes_and_reuses_only_an_unchanged_venv(tmp_path: Path) -> None:
-    env = {
+def _checkout(tmp_path: Path) -> Path:
+    """A copy of what the action installs from (its key hashes these files), so edits to this
+    working tree while the test runs do not change the key under it."""
+    dest = tmp_path / "action"
+    dest.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, dest / name)
+    for name in ("scripts", "policies", "actions/setup"):
+        shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    return dest
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    return {
         **os.environ,
         "HOME": str(tmp_path / "home"),
         "RUNNER_TEMP": str(tmp_path / "runner"),
@@ -87,14 +98,42 @@ def test_setup_installs_with_hashes_and_reuses_only_an_unchanged_venv(tmp_path: 
         "PIP_FIND_LINKS": "",  # PyPI only, as on a runner
     }
 
-    def setup() -> tuple[Path, str]:
-        proc = subprocess.run(
-            ["bash", str(SCRIPT), str(ROOT), "true"], env=env, capture_output=True, text=True, check=False
-        )
-        assert proc.returncode == 0, proc.stderr
-        return Path(proc.stdout.strip()), proc.stderr
 
-    venv, _ = setup()
+def _command(action: Path) -> list[str]:
+    return ["bash", str(action / "actions" / "setup" / "install-package.sh"), str(action), "true"]
+
+
+def _setup(env: dict[str, str], action: Path) -> tuple[Path, str]:
+    """Run the setup script as a job would; returns (venv, stderr)."""
+    proc = subprocess.run(_command(action), env=env, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return Path(proc.stdout.strip()), proc.stderr
+
+
+def _use(venv: Path) -> None:
+    """What a job does with the venv: run the CLI and import the package's modules."""
+    for argv in (
+        [str(venv / "bin" / "catalog-ops"), "--version"],
+        [str(venv / "bin" / "catalog-ops"), "tools", "--json"],
+        [str(venv / "bin" / "python"), "-c", "import catalog_ops.cli, catalog_ops.commands.rollout"],
+    ):
+        subprocess.run(argv, capture_output=True, check=False)
+
+
+def _snapshot(venv: Path) -> dict[str, tuple[int, int, int]]:
+    """``{path: (inode, mtime_ns, size)}`` of everything in ``venv``: any write, delete or
+    replacement inside it changes this."""
+    out = {}
+    for path in [venv, *venv.rglob("*")]:
+        st = path.lstat()
+        out[str(path.relative_to(venv))] = (st.st_ino, st.st_mtime_ns, st.st_size)
+    return out
+
+
+@pytest.mark.slow
+def test_setup_installs_with_hashes_and_reuses_only_an_unchanged_venv(tmp_path: Path) -> None:
+    env, action = _env(tmp_path), _checkout(tmp_path)
+    venv, _ = _setup(env, action)
     version = subprocess.run(
         [str(venv / "bin" / "catalog-ops"), "--version"], capture_output=True, text=True, check=True
     )
@@ -102,22 +141,97 @@ def test_setup_installs_with_hashes_and_reuses_only_an_unchanged_venv(tmp_path: 
     manifest = (venv / ".complete").read_text()
     assert "bin/catalog-ops" in manifest and "site-packages/semver/__init__.py" in manifest
     site = next((venv / "lib").glob("python3*/site-packages"))
-    cfg = os.stat(venv / "pyvenv.cfg").st_ino
 
-    # reused when unchanged; a planted bytecode file is removed, not trusted
+    # a job uses it (imports write no bytecode into it); the next job reuses it untouched
+    _use(venv)
+    before = _snapshot(venv)
+    again, err = _setup(env, action)
+    assert again == venv and "differs" not in err
+    assert _snapshot(venv) == before
+    assert "/__pycache__/" in manifest  # the bytecode is part of what is verified
+
+    # a planted bytecode file is not trusted: a new venv is built and the edited one is left as
+    # it is (a job may still be running from it)
     planted = site / "semver" / "__pycache__" / "evil.cpython-311.pyc"
     planted.parent.mkdir(exist_ok=True)
     planted.write_bytes(b"\x00")
-    again, err = setup()
-    assert again == venv and os.stat(venv / "pyvenv.cfg").st_ino == cfg and "reinstalling" not in err
-    assert not planted.exists()
+    used = _snapshot(venv)
+    rebuilt, err = _setup(env, action)
+    assert rebuilt != venv and rebuilt.parent == venv.parent and "differs from the manifest" in err
+    assert _snapshot(venv) == used and planted.exists()
+    assert not (
+        next((rebuilt / "lib").glob("python3*/site-packages")) / "semver/__pycache__/evil.cpython-311.pyc"
+    ).exists()
+    # the next job gets the new one
+    assert _setup(env, action)[0] == rebuilt
 
-    # an edited venv (a .pth runs at every interpreter start) is rebuilt, not reused
-    (site / "zz-evil.pth").write_text("import os; os.system('echo pwned')\n")
-    rebuilt, err = setup()
-    assert rebuilt == venv and "differs from the manifest" in err
-    assert not (site / "zz-evil.pth").exists()
-    # rebuilt from scratch: the old venv's files are gone (an inode number may be reused, so the
-    # proof is the venv's own manifest being rewritten, not pyvenv.cfg's inode)
-    assert (venv / ".complete").stat().st_mtime_ns >= (venv / "pyvenv.cfg").stat().st_mtime_ns
-    assert (venv / ".complete").read_text() == manifest
+
+def _fake_build(base: Path, key: str, *, age_days: float) -> Path:
+    """A completed build of another key, last handed out ``age_days`` ago."""
+    build = base / key / "b-fake00"
+    (build / "bin").mkdir(parents=True)
+    (build / ".complete").write_text("")
+    (base / key / "current").write_text("b-fake00\n")
+    (base / f"{key}.lock").touch()
+    used = base / key / "b-fake00.used"
+    used.touch()
+    stamp = used.stat().st_mtime - age_days * 86400
+    os.utime(used, (stamp, stamp))
+    return build
+
+
+@pytest.mark.slow
+def test_concurrent_setups_share_one_build_and_never_touch_a_venv_in_use(tmp_path: Path) -> None:
+    """Jobs of one workflow run setup at the same time on one machine while others already run
+    from the venv (issue 13: a lint job lost its venv mid-run). Every setup succeeds with the same
+    build, nothing inside a venv in use changes, and only builds no setup handed out for longer
+    than GitHub lets a job run (5 days) are removed, however many other keys there are."""
+    env, action = _env(tmp_path), _checkout(tmp_path)
+    base = tmp_path / "home" / ".cache" / "catalog-ops" / "venvs"
+    recent = [_fake_build(base, f"recent{i}", age_days=0.1) for i in range(4)]
+    stale = _fake_build(base, "stale", age_days=7)
+
+    def concurrently(n: int) -> list[Path]:
+        procs = [
+            subprocess.Popen(
+                _command(action),
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(n)
+        ]
+        out = []
+        for proc in procs:
+            stdout, stderr = proc.communicate()
+            assert proc.returncode == 0, stderr
+            out.append(Path(stdout.strip()))
+        return out
+
+    first = concurrently(4)
+    assert len(set(first)) == 1, first
+    venv = first[0]
+    _use(venv)
+    before = _snapshot(venv)
+
+    # jobs keep importing from it while more jobs set up
+    stop = tmp_path / "stop"
+    user = subprocess.Popen(
+        [
+            "bash",
+            "-c",
+            'n=0; while [ ! -e "$1" ] || [ "$n" -lt 3 ]; do "$2" -c "import catalog_ops.cli" || exit 1; n=$((n+1)); done',
+            "user",
+            str(stop),
+            str(venv / "bin" / "python"),
+        ]
+    )
+    assert set(concurrently(4)) == {venv}
+    stop.touch()
+    assert user.wait() == 0
+    assert _snapshot(venv) == before
+
+    assert all(b.is_dir() for b in recent), "a build handed out less than 5 days ago was removed"
+    assert not stale.parent.exists()
+    assert [p.name for p in venv.parent.iterdir() if p.is_dir()] == [venv.name]  # built once

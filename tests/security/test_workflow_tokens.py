@@ -25,6 +25,7 @@ from catalog_ops.rollout.gather import build_plan
 from catalog_ops.rollout.model import Action
 from emulator.state import TokenInfo
 from fixtures.emulator import FAST
+from fixtures.rollout import FakeClock
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = "acme/infrastructure-modules"
@@ -121,8 +122,9 @@ def test_apply_token_is_enough_and_each_write_permission_is_needed(
     # the merge gate reads checks and statuses with it
     (noauto,) = github_emulator.pulls("acme/noauto")
     github_emulator.set_status("acme/noauto", noauto["head"]["sha"], "success")
+    clock = FakeClock()  # the wait ends on the gate's answers, never on how loaded the machine is
     waited = apply_plan(
-        apply_forge, plan, options=ApplyOptions(wait_and_merge=True, poll_interval=0.01, wait_timeout=5)
+        apply_forge, plan, options=ApplyOptions(wait_and_merge=True), sleep=clock.sleep, clock=clock.now
     )
     assert {o.subject: o.details.get("merge", "") for o in waited.outcomes}["acme/noauto"].startswith(
         "merged"

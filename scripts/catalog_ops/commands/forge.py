@@ -31,6 +31,7 @@ from catalog_ops import gitutil
 from catalog_ops.errors import UsageError
 from catalog_ops.forge import FileChange, Repo, make_forge
 from catalog_ops.forge.local import LocalForge
+from catalog_ops.render.report import print_wide
 from catalog_ops.settings import Settings
 
 
@@ -131,10 +132,10 @@ class _StdoutConsole(Console):
         raise BrokenPipeError(32, "Broken pipe")
 
 
-def _local(settings: Settings, what: str) -> LocalForge:
+def _local(settings: Settings, what: str, *, create: bool = False) -> LocalForge:
     if settings.forge != "local":
         raise UsageError(f"'forge {what}' works on the local forge only")
-    return LocalForge.from_settings(settings)
+    return LocalForge.from_settings(settings, create=create)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -168,10 +169,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             table.add_row(*_esc(r.full_name, r.default_branch, ", ".join(r.topics), "selected"))
         for r, why in listing.skipped:
             table.add_row(*_esc(r.full_name, r.default_branch, ", ".join(r.topics), f"skipped: {why}"))
-        console.print(table)
+        print_wide(console, table)
         return 0
     if action == "init-repo":
-        forge = _local(settings, "init-repo")
+        forge = _local(settings, "init-repo", create=True)  # the one command that may make the root
         repo = forge.create_repo(
             args.repo,
             default_branch=args.default_branch,
@@ -322,7 +323,7 @@ def _show(args: argparse.Namespace, settings: Settings, console: Console) -> int
                 str(row["open_issues"]),
                 str(row["releases"]),
             )
-        console.print(table)
+        print_wide(console, table)
         return 0
     record = forge.load_record(args.repo)
     gd = gitutil.resolve_git_dir(forge.repo_path(args.repo))
@@ -345,20 +346,24 @@ def _show(args: argparse.Namespace, settings: Settings, console: Console) -> int
         print()
         return 0
     meta = record["repo"]
-    console.print(f"[bold]{escape(args.repo)}[/bold]  {escape(payload['path'])}")
-    console.print(
+    print_wide(console, f"[bold]{escape(args.repo)}[/bold]  {escape(payload['path'])}")
+    print_wide(
+        console,
         escape(
             f"default branch {meta['default_branch']}; topics: {', '.join(meta['topics']) or '-'}; "
             f"archived={meta['archived']} fork={meta['fork']} auto-merge allowed={meta['allow_auto_merge']}"
-        )
+        ),
     )
-    console.print(
-        escape(f"record: {payload['record']}  (inspect branches with: git -C {payload['path']} log <branch>)")
+    print_wide(
+        console,
+        escape(
+            f"record: {payload['record']}  (inspect branches with: git -C {payload['path']} log <branch>)"
+        ),
     )
     bt = Table("branch", "sha", title="branches")
     for name, sha in payload["branches"].items():
         bt.add_row(*_esc(name, sha[:12]))
-    console.print(bt)
+    print_wide(console, bt)
     pt = Table(
         "#",
         "state",
@@ -385,20 +390,21 @@ def _show(args: argparse.Namespace, settings: Settings, console: Console) -> int
                 + (f" (approved: {', '.join(pr['approvals'])})" if pr.get("approvals") else ""),
             )
         )
-    console.print(pt)
+    print_wide(console, pt)
     it = Table("#", "state", "title", "labels", title="issues")
     for issue in record["issues"]:
         it.add_row(*_esc(str(issue["number"]), issue["state"], issue["title"], ", ".join(issue["labels"])))
-    console.print(it)
+    print_wide(console, it)
     rt = Table("tag", "name", "created", "prerelease", title="releases")
     for rel in reversed(record["releases"]):
         rt.add_row(*_esc(rel["tag"], rel["name"], rel["created_at"], str(rel["prerelease"])))
-    console.print(rt)
+    print_wide(console, rt)
     tt = Table("tag", "sha", "annotated", title="tags")
     for t in tags:
         tt.add_row(*_esc(t.name, t.sha[:12], "yes" if t.message is not None else "no"))
-    console.print(tt)
-    console.print(
-        escape(f"{len(record['comments'])} comment(s); full text: catalog-ops forge show {args.repo} --json")
+    print_wide(console, tt)
+    print_wide(
+        console,
+        escape(f"{len(record['comments'])} comment(s); full text: catalog-ops forge show {args.repo} --json"),
     )
     return 0

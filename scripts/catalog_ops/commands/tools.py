@@ -56,6 +56,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
+        # columns as wide as their longest cell (terraform-provider-time is longer than a tab stop)
+        tool_w = max((len(row["tool"]) for row in rows), default=0)
+        version_w = max((len(row["version"]) for row in rows), default=0)
         for row in rows:
-            print(f"{row['tool']:<12} {row['version']:<12} {row['location']}")
+            print(f"{row['tool']:<{tool_w}}  {row['version']:<{version_w}}  {row['location']}")
     return 4 if missing else 0

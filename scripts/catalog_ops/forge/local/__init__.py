@@ -36,11 +36,13 @@ class LocalForge(LocalPulls, LocalIssues, LocalReleases):
     run on pull requests only).
 
     Args:
-        root: directory holding ``<owner>/<repo>`` repositories (created when missing).
+        root: directory holding ``<owner>/<repo>`` repositories.
         checks_command: shell command run as a PR's checks in an export of the PR head; None
             selects the built-in Terraform default (see ``LocalChecks``).
         tf_binary: ``terraform`` or ``tofu`` for the default checks.
         checks_timeout: seconds before a checks run counts as failed.
+        create: make ``root`` when it is missing (default); False raises ``ConfigError`` naming
+            it instead (``LocalStore``).
     """
 
     kind = "local"
@@ -52,11 +54,18 @@ class LocalForge(LocalPulls, LocalIssues, LocalReleases):
         *,
         tf_binary: str = "terraform",
         checks_timeout: float = 900.0,
+        create: bool = True,
     ) -> None:
-        super().__init__(root)
+        super().__init__(root, create=create)
         self.checks = LocalChecks(checks_command, tf_binary=tf_binary, timeout=checks_timeout)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> LocalForge:
-        """Forge at ``settings.local_root`` with ``settings.local_checks`` (empty: default checks)."""
-        return cls(settings.local_root, settings.local_checks or None, tf_binary=settings.tf_binary)
+    def from_settings(cls, settings: Settings, *, create: bool = False) -> LocalForge:
+        """Forge at ``settings.local_root`` with ``settings.local_checks`` (empty: default checks).
+
+        The root must exist unless ``create`` (``forge init-repo``): a mistyped root fails with
+        ``ConfigError`` naming the path instead of silently opening an empty forge.
+        """
+        return cls(
+            settings.local_root, settings.local_checks or None, tf_binary=settings.tf_binary, create=create
+        )

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog_ops import gitutil
-from catalog_ops.errors import ForgeError, NotFound, UsageError
+from catalog_ops.errors import ConfigError, ForgeError, NotFound, UsageError
 
 RECORD_SCHEMA = 1
 RECORD_SUFFIX = ".forge.json"
@@ -91,12 +91,24 @@ class LocalStore:
     """Paths, records, locks and operation counts of a local forge rooted at ``root``.
 
     Args:
-        root: directory holding ``<owner>/<repo>`` repositories (created when missing).
+        root: directory holding ``<owner>/<repo>`` repositories.
+        create: make ``root`` when it is missing (True: library use, ``forge init-repo``); False
+            (every other command, through ``LocalForge.from_settings``): a missing root is a
+            mistyped ``--local-root``/``CATALOG_OPS_LOCAL_ROOT``, not an empty forge.
+
+    Raises:
+        ConfigError: ``create`` is False and ``root`` is not a directory (the message names it).
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, create: bool = True) -> None:
         self.root = Path(root).expanduser().resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
+        if create:
+            self.root.mkdir(parents=True, exist_ok=True)
+        elif not self.root.is_dir():
+            raise ConfigError(
+                f"local forge root {self.root} does not exist (--local-root / CATALOG_OPS_LOCAL_ROOT); "
+                "`catalog-ops forge init-repo OWNER/REPO` creates it"
+            )
         self._counts: collections.Counter[str] = collections.Counter()
         self._counts_lock = threading.Lock()
 
