@@ -171,3 +171,28 @@ def test_tools_list_columns_line_up(capsys: pytest.CaptureFixture[str]) -> None:
     versions = {line.index(r["version"], len(r["tool"])) for line, r in zip(lines, rows, strict=True)}
     locations = {line.rindex(r["location"]) for line, r in zip(lines, rows, strict=True)}
     assert len(versions) == 1 and len(locations) == 1, lines
+
+
+def test_comment_and_collaborator_by_hand(
+    local_forge: LocalForge, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A person's comment (a /catalog-ops command) and their role, set on the command line."""
+    local_forge.create_repo("acme/app", files={"main.tf": "# app\n"})
+    main = local_forge.branch_sha("acme/app", "main")
+    assert main is not None
+    local_forge.commit_files(
+        "acme/app", "deps", parent_sha=main, message="d", changes=[FileChange("d.tf", b"#\n")]
+    )
+    pr = local_forge.open_pull("acme/app", head="deps", base="main", title="deps", body="")
+    assert _forge_cli(local_forge, "collaborator", "acme/app", "alice", "maintain") == 0
+    assert (
+        _forge_cli(local_forge, "comment", "acme/app", str(pr.number), "--as", "alice", "/catalog-ops rebase")
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "alice is maintain on acme/app (permission: write)" in out
+    (c,) = local_forge.list_comments("acme/app", pr.number)
+    assert (c.author, c.body) == ("alice", "/catalog-ops rebase")
+    assert local_forge.permission("acme/app", "alice") == "write"
+    assert _forge_cli(local_forge, "collaborator", "acme/app", "alice", "none") == 0
+    assert local_forge.permission("acme/app", "alice") == "none"

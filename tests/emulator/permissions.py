@@ -31,6 +31,7 @@ REST: dict[str, tuple[str, ...]] = {
     "r_user_repos": ("metadata:read",),
     "r_installation_repos": ("metadata:read",),
     "r_rules_for_branch": ("metadata:read",),
+    "r_collaborator_permission": ("metadata:read",),  # "Get repository permissions for a user"
     # contents
     "r_get_ref": ("contents:read",),
     "r_matching_refs": ("contents:read",),
@@ -73,6 +74,9 @@ REST: dict[str, tuple[str, ...]] = {
     "r_list_comments": ("issues:read", "pull_requests:read"),
     "r_create_comment": ("issues:write", "pull_requests:write"),
     "r_update_comment": ("issues:write", "pull_requests:write"),
+    # reactions ("Create/List reactions for an issue comment": Issues or Pull requests)
+    "r_list_reactions": ("issues:read", "pull_requests:read"),
+    "r_create_reaction": ("issues:write", "pull_requests:write"),
     # administration
     "r_branch_protection": ("administration:read",),
     "r_required_status_checks": ("administration:read",),

@@ -41,6 +41,7 @@ from catalog_ops import gitutil
 from emulator import permissions
 from emulator.faults import Clock, Faults, Limits
 from emulator.state import (
+    REACTION_CONTENTS,
     CiJob,
     EmulatorState,
     EmuRepo,
@@ -313,12 +314,15 @@ class GitHubEmulator:
         rulesets: list[Ruleset] | None = None,
         collaborators: tuple[str, ...] | list[str] = (),
         ci: list[CiJob] | None = None,
+        roles: Mapping[str, str] | None = None,
     ) -> EmuRepo:
         """Create a repository (bare git repo) with an initial commit of ``files``/``source_dir``.
 
         ``protection`` maps branch names to classic branch protection, ``rulesets`` are active
         repository rulesets, ``collaborators`` the logins with write access besides the owner
-        (who can be requested as reviewers), ``ci`` what the repo's CI posts on each PR head."""
+        (who can be requested as reviewers), ``roles`` further logins' repository roles
+        (``admin``, ``maintain``, ``write``, ``triage``, ``read``: what the collaborator permission
+        endpoint answers), ``ci`` what the repo's CI posts on each PR head."""
         owner, name = full_name.split("/")
         path = self.root / "git" / owner / f"{name}.git"
         gitutil.init_bare(path, default_branch=default_branch)
@@ -341,6 +345,7 @@ class GitHubEmulator:
                 protection=dict(protection or {}),
                 rulesets=list(rulesets or []),
                 collaborators=set(collaborators),
+                roles=dict(roles or {}),
                 ci=list(ci or []),
             )
             self.state.repos[full_name] = repo
@@ -387,6 +392,32 @@ class GitHubEmulator:
                 for c in sorted(self.state.comments.values(), key=lambda c: c["id"])
                 if c["repo"] == full_name and c["issue_number"] == number
             ]
+
+    def comment(self, full_name: str, number: int, body: str, *, login: str) -> dict[str, Any]:
+        """Post ``body`` on issue/PR ``number`` as ``login`` (what a person does in the web UI);
+        returns the comment as GitHub REST JSON."""
+        with self.state.lock:
+            repo = self.state.repos[full_name]
+            if number not in repo.pulls and number not in repo.issues:
+                raise KeyError(f"{full_name}#{number}")
+            cid = self.state.next_id()
+            stamp = now_iso()
+            c = {
+                "id": cid,
+                "repo": full_name,
+                "issue_number": number,
+                "body": body,
+                "user": login,
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
+            self.state.comments[cid] = c
+            return self.state.comment_json(repo, c)
+
+    def reactions(self, full_name: str, comment_id: int) -> list[dict[str, Any]]:
+        """Reactions on issue comment ``comment_id`` as GitHub REST JSON (oldest first)."""
+        with self.state.lock:
+            return [self.state.reaction_json(r) for r in self.state.reactions.get(comment_id, [])]
 
     def set_status(self, full_name: str, sha: str, state: str, *, context: str = "ci/test") -> None:
         """Report a commit status (like a CI system would); triggers pending auto-merges."""
@@ -592,6 +623,9 @@ class GitHubEmulator:
             ("GET", R + r"/issues/(?P<number>\d+)/comments", self.r_list_comments),
             ("POST", R + r"/issues/(?P<number>\d+)/comments", self.r_create_comment),
             ("PATCH", R + r"/issues/comments/(?P<cid>\d+)", self.r_update_comment),
+            ("GET", R + r"/issues/comments/(?P<cid>\d+)/reactions", self.r_list_reactions),
+            ("POST", R + r"/issues/comments/(?P<cid>\d+)/reactions", self.r_create_reaction),
+            ("GET", R + r"/collaborators/(?P<username>[^/]+)/permission", self.r_collaborator_permission),
             ("GET", R + r"/releases", self.r_list_releases),
             ("POST", R + r"/releases", self.r_create_release),
             ("GET", R + r"/releases/tags/(?P<tag>.+)", self.r_release_by_tag),
@@ -2029,6 +2063,78 @@ class GitHubEmulator:
         c["body"] = body["body"]
         c["updated_at"] = now_iso()
         return 200, self.state.comment_json(r, c)
+
+    def _comment(self, r: EmuRepo, cid: str) -> dict[str, Any]:
+        c = self.state.comments.get(int(cid))
+        if c is None or c["repo"] != r.full_name:
+            raise HttpError(
+                404, "Not Found", doc="https://docs.github.com/rest/issues/comments#get-an-issue-comment"
+            )
+        return c
+
+    def r_list_reactions(
+        self, owner: str, repo: str, cid: str, query: dict[str, list[str]], req_path: str, **_: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        """Emulates ``GET /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions`` ("List
+        reactions for an issue comment"; ``content`` filters by one reaction type)."""
+        r = self._repo(owner, repo)
+        self._comment(r, cid)
+        want = query.get("content", [None])[0]
+        items = [
+            self.state.reaction_json(x)
+            for x in self.state.reactions.get(int(cid), [])
+            if want is None or x["content"] == want
+        ]
+        return self._paginate(items, query, req_path)
+
+    def r_create_reaction(
+        self, owner: str, repo: str, cid: str, body: dict[str, Any], who: TokenInfo, **_: Any
+    ) -> tuple[int, Any]:
+        """Emulates ``POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions`` ("Create
+        reaction for an issue comment"): 201 with the new reaction, or "A response with an HTTP
+        200 status means that you already added the reaction type to this issue comment"
+        (https://docs.github.com/rest/reactions/reactions#create-reaction-for-an-issue-comment);
+        an unknown ``content`` is 422."""
+        r = self._repo(owner, repo)
+        c = self._comment(r, cid)
+        self._require(body, "content", resource="Reaction")
+        content = body["content"]
+        if content not in REACTION_CONTENTS:
+            raise HttpError(
+                422,
+                "Validation Failed",
+                errors=[{"resource": "Reaction", "field": "content", "code": "invalid"}],
+            )
+        items = self.state.reactions.setdefault(c["id"], [])
+        for x in items:
+            if x["content"] == content and x["user"] == who.login:
+                return 200, self.state.reaction_json(x)
+        x = {"id": self.state.next_id(), "content": content, "user": who.login, "created_at": now_iso()}
+        items.append(x)
+        return 201, self.state.reaction_json(x)
+
+    def r_collaborator_permission(self, owner: str, repo: str, username: str, **_: Any) -> tuple[int, Any]:
+        """Emulates ``GET /repos/{owner}/{repo}/collaborators/{username}/permission`` ("Get
+        repository permissions for a user"): ``permission`` is the legacy base role, "where the
+        ``maintain`` role is mapped to ``write`` and the ``triage`` role is mapped to ``read``",
+        ``role_name`` the assigned role
+        (https://docs.github.com/rest/collaborators/collaborators#get-repository-permissions-for-a-user)."""
+        r = self._repo(owner, repo)
+        login = urllib.parse.unquote(username)
+        role = self.state.role_of(r, login)
+        permission = {"maintain": "write", "triage": "read"}.get(role, role)
+        levels = {"none": 0, "read": 1, "triage": 2, "write": 3, "maintain": 4, "admin": 5}
+        level = levels.get(role, 0)
+        user = dict(self.state.user_json(login))
+        user["permissions"] = {
+            "pull": level >= 1,
+            "triage": level >= 2,
+            "push": level >= 3,
+            "maintain": level >= 4,
+            "admin": level >= 5,
+        }
+        user["role_name"] = role
+        return 200, {"permission": permission, "role_name": role, "user": user}
 
     # --- routes: releases --------------------------------------------------------------------------
     def r_list_releases(

@@ -19,6 +19,9 @@ from typing import Any
 
 from catalog_ops import gitutil
 
+REACTION_CONTENTS = ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes")
+"""Reaction contents GitHub accepts (REST "Reactions", ``content``)."""
+
 
 def now_iso() -> str:
     """Current UTC time as GitHub writes it (``2024-01-31T12:00:00Z``)."""
@@ -188,6 +191,9 @@ class EmuRepo:
     protection: dict[str, Protection] = dataclasses.field(default_factory=dict)
     rulesets: list[Ruleset] = dataclasses.field(default_factory=list)
     collaborators: set[str] = dataclasses.field(default_factory=set)  # with write access
+    # login -> repository role (admin, maintain, write, triage, read): what
+    # ``GET …/collaborators/{username}/permission`` answers; ``collaborators`` count as write
+    roles: dict[str, str] = dataclasses.field(default_factory=dict)
     ci: list[CiJob] = dataclasses.field(default_factory=list)
     scheduled: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     created_at: str = dataclasses.field(default_factory=now_iso)
@@ -222,6 +228,7 @@ class EmulatorState:
         self.lock = threading.RLock()
         self.repos: dict[str, EmuRepo] = {}
         self.comments: dict[int, dict[str, Any]] = {}
+        self.reactions: dict[int, list[dict[str, Any]]] = {}  # issue comment id -> reactions
         self.tokens: dict[str, TokenInfo] = {}
         self.apps: dict[str, Any] = {}  # app_id -> public key
         self.users: dict[str, int] = {}
@@ -603,9 +610,41 @@ class EmulatorState:
             "updated_at": c["updated_at"],
             "author_association": "MEMBER",
             "body": c["body"],
-            "reactions": {"url": f"{a}/issues/comments/{c['id']}/reactions", "total_count": 0},
+            "reactions": self.reaction_rollup(f"{a}/issues/comments/{c['id']}/reactions", c["id"]),
             "performed_via_github_app": None,
         }
+
+    def reaction_rollup(self, url: str, comment_id: int) -> dict[str, Any]:
+        """GitHub's ``reaction-rollup`` of an issue comment: the total and one count per content."""
+        items = self.reactions.get(comment_id, [])
+        out: dict[str, Any] = {"url": url, "total_count": len(items)}
+        for content in REACTION_CONTENTS:
+            out[content] = sum(1 for r in items if r["content"] == content)
+        return out
+
+    def reaction_json(self, r: dict[str, Any]) -> dict[str, Any]:
+        """GitHub REST ``reaction`` object."""
+        return {
+            "id": r["id"],
+            "node_id": _node("REA", r["id"]),
+            "user": self.user_json(r["user"]),
+            "content": r["content"],
+            "created_at": r["created_at"],
+        }
+
+    def role_of(self, repo: EmuRepo, login: str) -> str:
+        """``login``'s role on ``repo``: the owner is ``admin``; ``roles``; ``collaborators``
+        are ``write``; org members ``read``; anyone else ``read`` on a public repository and
+        ``none`` on a private one."""
+        if login == repo.owner:
+            return "admin"
+        if login in repo.roles:
+            return repo.roles[login]
+        if login in repo.collaborators:
+            return "write"
+        if login in self.org_members.get(repo.owner, set()):
+            return "read"
+        return "none" if repo.private else "read"
 
     def release_json(self, repo: EmuRepo, rel: dict[str, Any]) -> dict[str, Any]:
         """GitHub REST release object."""

@@ -649,3 +649,70 @@ def test_graphql_answers_are_checked_against_the_schema(emu: GitHubEmulator) -> 
     assert problems and problems[0].startswith(
         "graphql response $.data.repository.pullRequest.mergeStateStatus:"
     )
+
+
+# --- commands in rollout PRs: issue comments, reactions, collaborator permission -------------------
+def test_issue_comment_reactions_are_idempotent_per_user(emu: GitHubEmulator, http: Any) -> None:
+    """ "Create reaction for an issue comment": "A response with an HTTP 200 status means that you
+    already added the reaction type to this issue comment"; "List reactions for an issue comment"
+    filters by ``content``
+    (https://docs.github.com/rest/reactions/reactions#create-reaction-for-an-issue-comment)."""
+    emu.create_repo("acme/app", files={"main.tf": MAIN_TF})
+    branch(emu, "acme/app", "feature", {"x.tf": "# x\n"})
+    number = open_pr(http, "acme/app", "feature")["number"]
+    comment = emu.comment("acme/app", number, "/catalog-ops rebase", login="alice")
+    path = f"/repos/acme/app/issues/comments/{comment['id']}/reactions"
+    first = http("POST", path, json={"content": "+1"})
+    assert first.status_code == 201 and first.json()["user"]["login"] == "catalog-bot"
+    again = http("POST", path, json={"content": "+1"})
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    other = emu.mint_token(login="bob")
+    assert http("POST", path, json={"content": "+1"}, token=other).status_code == 201  # another user
+    listed = http("GET", path, params={"content": "+1"}).json()
+    assert sorted(r["user"]["login"] for r in listed) == ["bob", "catalog-bot"]
+    # the comment's reaction rollup counts them
+    (c,) = [
+        c for c in http("GET", f"/repos/acme/app/issues/{number}/comments").json() if c["id"] == comment["id"]
+    ]
+    assert c["reactions"]["+1"] == 2 and c["reactions"]["total_count"] == 2
+    assert c["user"]["login"] == "alice"
+
+
+@pytest.mark.parametrize(
+    ("role", "permission"),
+    [("admin", "admin"), ("maintain", "write"), ("write", "write"), ("triage", "read"), ("read", "read")],
+)
+def test_collaborator_permission_maps_roles_to_legacy_permissions(
+    emu: GitHubEmulator, http: Any, role: str, permission: str
+) -> None:
+    """ "Get repository permissions for a user": ``permission`` is the legacy base role (admin,
+    write, read, none) "where the maintain role is mapped to write and the triage role is mapped
+    to read"; ``role_name`` is the role itself
+    (https://docs.github.com/rest/collaborators/collaborators#get-repository-permissions-for-a-user)."""
+    emu.create_repo("acme/app", files={"main.tf": MAIN_TF}, roles={"carol": role}, private=True)
+    resp = http("GET", "/repos/acme/app/collaborators/carol/permission")
+    assert resp.status_code == 200, resp.text
+    assert (resp.json()["permission"], resp.json()["role_name"]) == (permission, role)
+    assert resp.json()["user"]["login"] == "carol"
+    nobody = http("GET", "/repos/acme/app/collaborators/stranger/permission").json()
+    assert nobody["permission"] == "none"  # no access to a private repository
+    owner = http("GET", "/repos/acme/app/collaborators/acme/permission").json()
+    assert owner["permission"] == "admin"
+
+
+def test_reactions_need_issues_or_pull_requests_write(
+    emu: GitHubEmulator, http: Any, scoped_token: Any
+) -> None:
+    """Fine-grained permissions: "Create reaction for an issue comment" needs Issues or Pull
+    requests write; "Get repository permissions for a user" needs Metadata read
+    (https://docs.github.com/en/rest/authentication/permissions-required-for-fine-grained-personal-access-tokens)."""
+    emu.create_repo("acme/app", files={"main.tf": MAIN_TF})
+    branch(emu, "acme/app", "feature", {"x.tf": "# x\n"})
+    number = open_pr(http, "acme/app", "feature")["number"]
+    comment = emu.comment("acme/app", number, "hi", login="alice")
+    path = f"/repos/acme/app/issues/comments/{comment['id']}/reactions"
+    reader = scoped_token({"pull_requests": "read"})
+    assert http("POST", path, json={"content": "+1"}, token=reader).status_code == 403
+    assert http("GET", "/repos/acme/app/collaborators/alice/permission", token=reader).status_code == 200
+    writer = scoped_token({"pull_requests": "write"})
+    assert http("POST", path, json={"content": "eyes"}, token=writer).status_code == 201

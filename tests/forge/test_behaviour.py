@@ -77,6 +77,28 @@ class World:
             )
             self.forge.process_auto_merges(repo)
 
+    def person_comment(self, repo: str, number: int, body: str, login: str) -> int:
+        """A comment posted by the person ``login`` (the web UI); returns its id."""
+        if self.emu is not None:
+            return int(self.emu.comment(repo, number, body, login=login)["id"])
+        assert isinstance(self.forge, LocalForge)
+        return self.forge.add_comment(repo, number, body, author=login).id
+
+    def set_roles(self, repo: str, roles: dict[str, str]) -> None:
+        """Repository roles (``admin``/``maintain``/``write``/``triage``/``read``) of people."""
+        if self.emu is not None:
+            with self.emu.state.lock:
+                self.emu.state.repos[repo].roles.update(roles)
+        else:
+            assert isinstance(self.forge, LocalForge)
+            self.forge.set_repo_settings(repo, collaborators=roles)
+
+    def reaction_count(self, repo: str, comment_id: int, content: str) -> int:
+        if self.emu is not None:
+            return sum(1 for r in self.emu.reactions(repo, comment_id) if r["content"] == content)
+        assert isinstance(self.forge, LocalForge)
+        return sum(1 for c, _u in self.forge.reactions(repo, comment_id) if c == content)
+
     def comment_bodies(self, repo: str, number: int) -> list[str]:
         if self.emu is not None:
             return [c["body"] for c in self.emu.comments(repo, number)]
@@ -435,3 +457,31 @@ def test_update_after_base_moved_keeps_the_pull_request(world: World) -> None:
     # Deleting the head branch closes its PR (GitHub does this too).
     world.forge.delete_branch("acme/app", "bump")
     assert world.forge.get_pull("acme/app", pr.number).state is PullState.CLOSED
+
+
+def test_conversations_comments_reactions_and_permission(world: World) -> None:
+    """``Conversations``: people's comments with their author, the product's own told apart by
+    ``identity()``, reactions added once, the permission of a login (maintain -> write,
+    triage -> read, as GitHub reports it)."""
+    from catalog_ops.rollout.commands import is_product
+
+    # private on GitHub: a login without a role there has no access ("none")
+    world.create_repo("acme/talk", FILES, **({"private": True} if world.emu else {}))
+    _branch(world, "acme/talk", "feat", [FileChange("a", b"a")])
+    pr = world.forge.open_pull("acme/talk", head="feat", base="main", title="t", body="b")
+    marker = "<!-- catalog-ops:commands"
+    cid = world.person_comment("acme/talk", pr.number, f"/catalog-ops rebase\n{marker} -->", "alice")
+    ours = world.forge.upsert_comment("acme/talk", pr.number, marker=marker, body=f"{marker} ours -->")
+    assert ours.id != cid  # a person's comment quoting the marker is never the product's to edit
+    comments = world.forge.list_comments("acme/talk", pr.number)
+    assert [c.id for c in comments] == [cid, ours.id]
+    assert comments[0].author == "alice" and comments[0].body.startswith("/catalog-ops rebase")
+    me = world.forge.identity()
+    assert [is_product(c.author, me) for c in comments] == [False, True]
+    assert len(world.forge.list_comments("acme/talk", pr.number, limit=1)) == 1
+    world.forge.add_reaction("acme/talk", cid, "+1")
+    world.forge.add_reaction("acme/talk", cid, "+1")
+    assert world.reaction_count("acme/talk", cid, "+1") == 1
+    world.set_roles("acme/talk", {"bob": "triage", "mia": "maintain", "ann": "admin", "rae": "write"})
+    got = {login: world.forge.permission("acme/talk", login) for login in ("bob", "mia", "ann", "rae", "zed")}
+    assert got == {"bob": "read", "mia": "write", "ann": "admin", "rae": "write", "zed": "none"}

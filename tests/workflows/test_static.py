@@ -546,3 +546,18 @@ def test_dependent_checks_validate_every_terraform_directory_and_terragrunt_unit
     assert all(secret not in line or line.startswith("::add-mask::") for line in out.splitlines())
     assert not (tmp_path / "home" / ".gitconfig").exists()
     assert all(secret not in line for line in logged.splitlines() if line.startswith("argv:"))
+
+
+def test_dependent_commands_example_runs_no_code_and_holds_no_comment_text() -> None:
+    """examples/workflows/dependent-commands.yml (issue_comment): no checkout, no permission for
+    GITHUB_TOKEN, the comment text only in `if:` (never in `run:` or `env:`), and the only thing
+    it does is dispatch the catalog's rollout for this repository (docs/rollout.md, "Commands")."""
+    doc = load_yaml(REPO / "examples" / "workflows" / "dependent-commands.yml")
+    assert doc["permissions"] == {}
+    (job,) = doc["jobs"].values()
+    assert job["permissions"] == {}
+    assert "github.event.comment.body" in job["if"]
+    (step,) = job["steps"]
+    assert "uses" not in step
+    assert "${{" not in step["run"] and step["run"].startswith("gh workflow run catalog-rollout.yml")
+    assert all("comment" not in str(v) for v in step["env"].values())

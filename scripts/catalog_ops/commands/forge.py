@@ -98,6 +98,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     close.add_argument("number", type=int)
     close.add_argument("--comment", help="comment to post first")
 
+    comment = fsub.add_parser(
+        "comment",
+        help="local forge: comment on a pull request or issue as a person (e.g. a /catalog-ops command)",
+    )
+    comment.add_argument("repo")
+    comment.add_argument("number", type=int)
+    comment.add_argument("text", help="the comment body")
+    comment.add_argument("--as", dest="user", required=True, help="login of the person commenting")
+
+    collab = fsub.add_parser(
+        "collaborator", help="local forge: set a person's role on a repository (what commands check)"
+    )
+    collab.add_argument("repo")
+    collab.add_argument("user")
+    collab.add_argument("role", choices=("admin", "maintain", "write", "triage", "read", "none"))
+
     pam = fsub.add_parser("process-auto-merges", help="local forge: merge auto-merge PRs whose checks pass")
     pam.add_argument("repo", nargs="?")
     p.set_defaults(func=run)
@@ -212,6 +228,23 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         local = _local(settings, "close")
         local.close_pull(args.repo, args.number, comment=args.comment)
         print(f"closed {args.repo}#{args.number}")
+        return 0
+    if action == "comment":
+        local = _local(settings, "comment")
+        made = local.add_comment(args.repo, args.number, args.text, author=args.user)
+        print(f"commented on {args.repo}#{args.number} as {args.user} (comment {made.id})")
+        return 0
+    if action == "collaborator":
+        local = _local(settings, "collaborator")
+        roles = dict(local.load_record(args.repo)["repo"].get("collaborators") or {})
+        if args.role == "none":
+            roles.pop(args.user, None)
+        else:
+            roles[args.user] = args.role
+        local.set_repo_settings(args.repo, collaborators=roles)
+        print(
+            f"{args.user} is {args.role} on {args.repo} (permission: {local.permission(args.repo, args.user)})"
+        )
         return 0
     if action == "process-auto-merges":
         merged = _local(settings, "process-auto-merges").process_auto_merges(args.repo)

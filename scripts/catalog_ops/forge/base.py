@@ -508,6 +508,37 @@ class Comments(Protocol):
         ...
 
 
+REACTIONS = ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes")
+"""Reaction contents GitHub accepts (REST "Reactions": the ``content`` parameter)."""
+
+
+@runtime_checkable
+class Conversations(Protocol):
+    """What people write on a PR and who may steer it (commands in rollout PRs).
+
+    GitHub: "List issue comments", "Create reaction for an issue comment" and "Get repository
+    permissions for a user" (REST; docs/rollout.md "Commands" cites each page).
+    """
+
+    def list_comments(self, repo: str, number: int, *, limit: int = 100) -> list[Comment]:
+        """The first ``limit`` (at most 100) comments on PR/issue ``number``, oldest first (GitHub
+        orders issue comments by ascending id), each with its author. Raises NotFound."""
+        ...
+
+    def add_reaction(self, repo: str, comment_id: int, content: str) -> None:
+        """React to comment ``comment_id`` with ``content`` (one of ``REACTIONS``) as the forge's
+        identity. Idempotent: the same reaction of ours is never added twice (GitHub answers 200
+        instead of 201 when "you already added the reaction type"). Raises NotFound for an
+        unknown comment."""
+        ...
+
+    def permission(self, repo: str, login: str) -> str:
+        """``login``'s permission on ``repo``: ``admin``, ``write``, ``read`` or ``none`` (GitHub's
+        legacy base roles: ``maintain`` counts as ``write``, ``triage`` as ``read``). An unknown
+        login is ``none``."""
+        ...
+
+
 @runtime_checkable
 class Issues(Protocol):
     """The one marked issue catalog-ops keeps in a repository (e.g. the dependency dashboard)."""
@@ -611,7 +642,19 @@ def authored_by(author: str | None, identity: str | None) -> bool:
 
 @runtime_checkable
 class Forge(
-    Repos, Contents, Branches, Pulls, Merges, Comments, Issues, Tags, Releases, Accounting, Identity, Protocol
+    Repos,
+    Contents,
+    Branches,
+    Pulls,
+    Merges,
+    Comments,
+    Conversations,
+    Issues,
+    Tags,
+    Releases,
+    Accounting,
+    Identity,
+    Protocol,
 ):
     """Every role together: what ``make_forge`` returns and both forges implement.
 
@@ -624,14 +667,22 @@ class Forge(
 
 
 @runtime_checkable
-class PlanForge(Repos, Contents, Pulls, Releases, Tags, Identity, Protocol):
+class PlanForge(Repos, Contents, Pulls, Conversations, Releases, Tags, Identity, Protocol):
     """What ``rollout plan`` reads: releases and tags of the catalog (metadata is cross-checked
-    against the tag), dependents' trees and files, open PRs, and who the product is."""
+    against the tag), dependents' trees and files, open and closed rollout PRs with their
+    comments and commenters' permission (commands), and who the product is."""
 
 
 @runtime_checkable
-class ApplyForge(Contents, Branches, Pulls, Merges, Comments, Identity, Protocol):
-    """What ``rollout apply`` and the sweep's apply write: branches, PRs, merges, marked comments."""
+class ApplyForge(Contents, Branches, Pulls, Merges, Comments, Conversations, Identity, Protocol):
+    """What ``rollout apply`` and the sweep's apply write: branches, PRs, merges, marked comments,
+    and the acknowledgements of commands in rollout PRs (reactions, the state comment)."""
+
+
+@runtime_checkable
+class CommandsForge(Pulls, Comments, Conversations, Identity, Protocol):
+    """What commands in rollout PRs need: their comments, commenters' permission, reactions and
+    the product's state comment (``rollout.commands``; read by plan, acknowledged by apply)."""
 
 
 @runtime_checkable

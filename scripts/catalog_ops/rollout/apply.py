@@ -65,7 +65,7 @@ from catalog_ops.forge.base import (
     authored_by,
 )
 from catalog_ops.render.report import Outcome, OutcomeKind, Report
-from catalog_ops.rollout import gate
+from catalog_ops.rollout import commands, gate
 from catalog_ops.rollout.locks import apply_locks
 from catalog_ops.rollout.model import (
     Action,
@@ -82,6 +82,7 @@ from catalog_ops.rollout.prtext import (
     check_templates,
     parse_marker,
     pr_marker,
+    render_commands_comment,
     render_pr,
     render_superseded,
     template_env,
@@ -383,7 +384,66 @@ class _Apply:
         return d
 
     def run_one(self, dep: DependentPlan) -> Outcome:
-        """Apply one dependent; never raises (failures become ``failed`` outcomes)."""
+        """Apply one dependent, then acknowledge the commands of its rollout PRs
+        (``acknowledge``); never raises (failures become ``failed`` outcomes)."""
+        outcome = self.run_one_action(dep)
+        if self.opts.dry_run or not (dep.commands or dep.ignores):
+            return outcome
+        try:
+            self.acknowledge(dep, outcome)
+        except CatalogOpsError as exc:
+            return dataclasses.replace(
+                outcome,
+                kind=OutcomeKind.FAILED,
+                error=f"commands in its rollout PRs could not be acknowledged: {exc}",
+            )
+        return outcome
+
+    def acknowledge(self, dep: DependentPlan, outcome: Outcome) -> None:
+        """Acknowledge each command the plan decided, exactly once, and keep the ignores in force.
+
+        Per PR holding decisions (and the open PR when ignores are in force): read its comments,
+        take the product's state comments (``commands.read_state``: written by ``identity()``
+        only) and skip the decisions already handled there (by an earlier or concurrent run);
+        react ``+1`` to each honoured command (idempotent on GitHub: 200 when the reaction is
+        there), then upsert the one state comment: handled ids, the log (a refusal's reply says
+        why), the ignores. When the action failed, honoured commands stay unhandled (the next
+        run acts again); refusals are recorded anyway.
+        """
+        failed = outcome.kind is OutcomeKind.FAILED
+        by_pr: dict[int, list[commands.Decision]] = {}
+        for d in dep.commands:
+            by_pr.setdefault(d.pr, []).append(d)
+        if dep.ignores and outcome.kind in (OutcomeKind.OPENED, OutcomeKind.UPDATED, OutcomeKind.UP_TO_DATE):
+            pr = self.forge.find_open_pull(dep.repo, self.branch(dep))
+            if pr is not None and self.marker(dep, pr) is not None:
+                by_pr.setdefault(pr.number, [])
+        for number, decisions in sorted(by_pr.items()):
+            comments = self.forge.list_comments(dep.repo, number, limit=commands.MAX_COMMENTS)
+            state = commands.read_state(comments, catalog=self.plan.catalog, identity=self.identity)
+            new = [d for d in decisions if d.comment not in state.handled]
+            carried = commands.merge_ignores(state.ignores, dep.ignores)
+            if not new and len(carried) == len(state.ignores):
+                continue  # handled already (a rerun, or a concurrent run)
+            for d in new:
+                if d.honoured and not failed:
+                    self.forge.add_reaction(dep.repo, d.comment, "+1")
+            after = commands.record(state, new, dep.ignores, failed=failed)
+            body = render_commands_comment(self.plan, dep.repo, after, env=self.env)
+            self.forge.upsert_comment(dep.repo, number, marker=commands.STATE_PREFIX, body=body)
+
+    def rebase_wanted(self, dep: DependentPlan, pr: PullRequest | None) -> bool:
+        """True when a writer asked ``/catalog-ops rebase`` on the open PR ``pr`` and no run has
+        handled it yet (the product's state comment on ``pr`` does not list it)."""
+        asked = [d for d in dep.honoured(commands.Command.REBASE) if pr is not None and d.pr == pr.number]
+        if not asked or pr is None:
+            return False
+        comments = self.forge.list_comments(dep.repo, pr.number, limit=commands.MAX_COMMENTS)
+        state = commands.read_state(comments, catalog=self.plan.catalog, identity=self.identity)
+        return any(d.comment not in state.handled for d in asked)
+
+    def run_one_action(self, dep: DependentPlan) -> Outcome:
+        """The action of one dependent (``run_one`` without the acknowledgements)."""
         try:
             if dep.action is Action.SKIP:
                 return Outcome(subject=dep.repo, kind=OutcomeKind.SKIPPED, reason=dep.reason or "skipped")
@@ -644,10 +704,11 @@ class _Apply:
                     url=pr.url,
                 )
             return newer
+        rebase = self.rebase_wanted(dep, pr)
         if pr is not None:
-            if state.foreign and not self.opts.force:
+            if state.foreign and not self.opts.force and not rebase:
                 return self.foreign_commits(dep, state)
-        else:
+        elif not dep.honoured(commands.Command.RETRY):  # a writer's retry proposes it again
             closed = self.closed_by_person(dep, fresh)
             if closed is not None:
                 return closed
@@ -655,7 +716,8 @@ class _Apply:
         marker = state.marker
         labels = labels_for(dep)
         # --force over someone else's commits: the text may match, but the branch must be rebuilt.
-        rebuild = pr is not None and self.opts.force and state.foreign
+        # /catalog-ops rebase from a writer: rebuild from the current base tip (like --force).
+        rebuild = pr is not None and ((self.opts.force and state.foreign) or rebase)
         consistent = pr is not None and state.head == state.marker_head
         if pr is not None and marker and marker.get("digest") == digest and consistent and not rebuild:
             title, body = render_pr(self.plan, dep, env=self.env, head=marker.get("head"))

@@ -27,6 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from types import EllipsisType
 from typing import Any
 
 from catalog_ops import gitutil
@@ -44,6 +45,7 @@ from catalog_ops.forge.base import (
     CommitChecks,
     Contents,
     PlanForge,
+    PullRequest,
     PullState,
     Release,
     Repo,
@@ -54,7 +56,9 @@ from catalog_ops.migrate.load import load_at as load_migrations_at
 from catalog_ops.refs import is_candidate_path
 from catalog_ops.release.changes import changelog_sections, version_changes
 from catalog_ops.release.history import GitHistory
+from catalog_ops.rollout import commands
 from catalog_ops.rollout.chain import EnvFacts, chain_branches, plan_chain
+from catalog_ops.rollout.commands import Ignore
 from catalog_ops.rollout.config import RolloutConfig, load_rollout_config, parse_rollout_config
 from catalog_ops.rollout.locks import CatalogAtTags, is_lock_path, plan_locks
 from catalog_ops.rollout.model import (
@@ -336,11 +340,13 @@ def scan_dependent(
     branch: str,
     cache: _Cache | None = None,
     budget: Budget | None = None,
+    identity: str | None = None,
 ) -> DependentPlan:
     """Plan one dependent by reading it through the forge: one tree listing, the config file if
     present, then only candidate files (``refs.is_candidate_path`` and the config's ``paths``)
     and dependency lock files (``rollout.locks``).
-    Then look for an open rollout PR when there is something to do or to close.
+    Then look for an open rollout PR when there is something to do or to close, and read the
+    commands in its rollout PRs (``with_commands``; ``identity``: ``forge.identity()``).
 
     Never raises for a per-repo problem: returns a ``skip`` plan with the reason (forge errors,
     config errors, ``budget`` exceeded: default ``Budget()``).
@@ -388,9 +394,26 @@ def scan_dependent(
         owners = next((p for p in CODEOWNERS_PATHS if p in tree), None)
         planned = dataclasses.replace(planned, codeowners=owners)
         if planned.chain is not None:
-            return planned  # the chain read its environments' PRs itself
-        if planned.action is Action.OPEN or (planned.refs and planned.action is Action.NOTHING):
+            return planned  # the chain read its environments' PRs itself (commands are not read)
+        if planned.refs:
             pr = forge.find_open_pull(name, branch)
+
+            def replan(ignores: tuple[Ignore, ...]) -> DependentPlan:
+                again = plan_dependent(
+                    name, files, opts, default_branch=default, config=config, ignores=ignores
+                )
+                return dataclasses.replace(again, codeowners=owners)
+
+            planned = with_commands(
+                forge,
+                planned,
+                catalog=opts.catalog,
+                branch=branch,
+                release=opts.release.tag,
+                open_pr=pr.number if pr is not None else None,
+                identity=identity,
+                replan=replan,
+            )
             if pr is not None:
                 if planned.action is Action.OPEN:
                     planned = dataclasses.replace(planned, action=Action.UPDATE, existing_pr=pr.number)
@@ -410,7 +433,100 @@ def scan_dependent(
         return skip(f"could not be planned: {type(exc).__name__}: {exc}")
 
 
+def with_commands(
+    forge: PlanForge,
+    dep: DependentPlan,
+    *,
+    catalog: str,
+    branch: str,
+    release: str,
+    open_pr: int | None,
+    identity: str | None,
+    replan: Callable[[tuple[Ignore, ...]], DependentPlan],
+    closed_pr: PullRequest | EllipsisType | None = ...,
+) -> DependentPlan:
+    """``dep`` (a fresh ``plan_dependent`` result, before the open-PR adjustment) after the
+    commands in its rollout PRs and a PR closed by a person (docs/rollout.md, "Commands").
+
+    Reads, only when there is something to propose or an open rollout PR: the open PR's comments
+    (one request), the newest closed rollout PR (one request; only one the product opened, with
+    its trusted marker) and its comments, and the permission of each commenter with a new command.
+    The product's state comments give the commands already handled and the ignores in force;
+    new commands are decided (``rollout.commands.decide``); with ignores the dependent is planned
+    again by ``replan(ignores)``. Then a PR closed by a person for this release (or the same
+    changes) is not proposed again (``skip``, as apply reports it), unless a writer asked
+    ``retry`` on it.
+    ``closed_pr``: the newest closed rollout PR when the caller read it already (a batched
+    snapshot); ``...`` (default): look it up.
+
+    Raises ForgeError from the forge (the caller turns it into a ``skip``).
+    """
+    from catalog_ops.rollout.prtext import pr_marker  # prtext imports this module
+
+    if not dep.refs or (dep.action is not Action.OPEN and open_pr is None):
+        return dep
+    pulls: list[commands.PullCommands] = []
+    if open_pr is not None:
+        comments = forge.list_comments(dep.repo, open_pr, limit=commands.MAX_COMMENTS)
+        pulls.append(commands.PullCommands(number=open_pr, open=True, comments=tuple(comments)))
+    closed = forge.find_closed_pull(dep.repo, branch) if isinstance(closed_pr, EllipsisType) else closed_pr
+    closed_marker = pr_marker(closed, catalog=catalog, branch=branch, repo=dep.repo, identity=identity)
+    if closed is not None and closed_marker is not None and closed.number != open_pr:
+        comments = forge.list_comments(dep.repo, closed.number, limit=commands.MAX_COMMENTS)
+        pulls.append(
+            commands.PullCommands(number=closed.number, open=False, comments=tuple(comments), url=closed.url)
+        )
+    state = commands.State()
+    for pull in pulls:
+        state = state.merged(commands.read_state(pull.comments, catalog=catalog, identity=identity))
+    targets = {b.module: b.target for b in dep.bumps}
+    top = max(dep.bumps, key=lambda b: b.target, default=None)
+    decisions: list[commands.Decision] = []
+    permissions: dict[str, str] = {}
+    for pull in pulls:
+        found = commands.pending(pull, state=state, identity=identity)
+        for comment, _text in found:
+            who = comment.author
+            if who and who not in permissions:
+                permissions[who] = forge.permission(dep.repo, who)
+        decisions += commands.decide(
+            pull,
+            found,
+            repo=dep.repo,
+            permissions=permissions,
+            targets=targets,
+            release=top.tag if top is not None else None,
+        )
+    ignores = commands.merge_ignores(state.ignores, *(d.ignores for d in decisions if d.honoured))
+    planned = replan(ignores) if ignores else dep
+    planned = dataclasses.replace(planned, commands=tuple(decisions), ignores=ignores)
+    retry = any(d.honoured and d.command == commands.Command.RETRY.value for d in decisions)
+    if (
+        open_pr is None
+        and planned.action is Action.OPEN
+        and closed is not None
+        and closed_marker is not None
+        and closed.state is PullState.CLOSED
+        and not closed_marker.get("closed_by")
+        and (closed_marker.get("release") == release or closed_marker.get("digest") == planned.digest())
+        and not retry
+    ):
+        planned = dataclasses.replace(
+            planned,
+            action=Action.SKIP,
+            reason=f"{CLOSED_BY_PERSON} for {closed_marker.get('release')} (#{closed.number}); "
+            "comment /catalog-ops retry there to propose it again",
+        )
+    return planned
+
+
 NO_REFERENCE = "no reference to the catalog"
+CLOSED_BY_PERSON = "closed by a person; not reopening"
+
+
+def _closed_by_person(dep: DependentPlan) -> bool:
+    """The plan entry skips ``dep`` because a person closed its rollout PR (``with_commands``)."""
+    return dep.action is Action.SKIP and (dep.reason or "").startswith(CLOSED_BY_PERSON)
 
 
 def chain_facts(
@@ -476,12 +592,49 @@ def close_reason(dep: DependentPlan) -> str:
     """Why the open rollout PR of ``dep`` (nothing to bump, some references) is closed: "newest"
     only when a reference is at the newest version it may use; when every reference was skipped
     (e.g. a registry address without ``--registry-module``), say so instead."""
+    if dep.reason and "/catalog-ops " in dep.reason:
+        return dep.reason
+    if any(r.action is RefAction.SKIP and "/catalog-ops " in (r.reason or "") for r in dep.refs):
+        return "every update it proposed is ignored by a /catalog-ops command"
     if any(r.action is RefAction.CURRENT for r in dep.refs):
         return f"{dep.base} already uses the newest catalog versions it may use"
     return (
         f"{dep.base} has no reference to the catalog that rollout can update (every one was skipped; "
         "a registry address needs --registry-module)"
     )
+
+
+def _has_new_commands(
+    forge: PlanForge,
+    dep: DependentPlan,
+    *,
+    catalog: str,
+    branch: str,
+    open_pr: int | None,
+    identity: str | None,
+    closed: PullRequest | None,
+) -> bool:
+    """Whether the rollout PRs of a dependent whose previous plan entry could be reused hold a
+    command not handled yet (then it is planned again). Reads what ``with_commands`` reads, only
+    for entries with something to propose or an open PR."""
+    from catalog_ops.rollout.prtext import pr_marker
+
+    if not dep.refs or (
+        dep.action not in (Action.OPEN, Action.UPDATE) and not _closed_by_person(dep) and open_pr is None
+    ):
+        return False
+    numbers = [open_pr] if open_pr is not None else []
+    if closed is not None and pr_marker(
+        closed, catalog=catalog, branch=branch, repo=dep.repo, identity=identity
+    ):
+        numbers.append(closed.number)
+    for number in dict.fromkeys(numbers):
+        comments = tuple(forge.list_comments(dep.repo, number, limit=commands.MAX_COMMENTS))
+        state = commands.read_state(comments, catalog=catalog, identity=identity)
+        pull = commands.PullCommands(number=number, open=number == open_pr, comments=comments)
+        if commands.pending(pull, state=state, identity=identity):
+            return True
+    return False
 
 
 def _reusable(
@@ -532,8 +685,12 @@ def plan_batched(
     *,
     previous: Plan | None = None,
     progress: ProgressFn | None = None,
+    identity: str | None = None,
 ) -> list[DependentPlan]:
     """Plan ``repos`` through the forge's batched reads (module docstring).
+
+    Commands in rollout PRs are read per dependent (``with_commands``); an entry of ``previous``
+    is reused only when its rollout PRs hold no new command (``_has_new_commands``).
 
     Never raises for a per-repository problem (a ``skip`` plan with the reason); raises
     ForgeError when a whole batched request fails.
@@ -556,12 +713,29 @@ def plan_batched(
                 and snap.head is not None
                 and old.head == snap.head
                 and old.base in ("", default)
-                and old.action not in (Action.SKIP, Action.HOLD)
+                and (
+                    old.action not in (Action.SKIP, Action.HOLD)
+                    or (old.action is Action.SKIP and _closed_by_person(old) and snap.open_pr is None)
+                )
                 and not any(r.held_until for r in old.refs)  # a young release may have aged since
                 and old.chain is None  # a chain's state is in its PRs and the clock: read again
+                # a proposal whose PR is gone while a closed one exists: was it closed by a person?
+                and not (
+                    old.action in (Action.OPEN, Action.UPDATE) and snap.open_pr is None and snap.closed_pr
+                )
                 and (old.reason == NO_REFERENCE or same_release)
+                and not _has_new_commands(
+                    forge,
+                    old,
+                    catalog=opts.catalog,
+                    branch=branch,
+                    open_pr=snap.open_pr,
+                    identity=identity,
+                    closed=snap.closed_pr,
+                )
             ):
-                out[name] = _with_pr(dataclasses.replace(old, default_branch=default), snap.open_pr)
+                reused = dataclasses.replace(old, default_branch=default, commands=())
+                out[name] = _with_pr(reused, snap.open_pr)
                 if progress:
                     progress(name)
             else:
@@ -614,13 +788,44 @@ def plan_batched(
                     continue
             if config.base and config.base != default:
                 # Another base branch: read it the per-repository way (rare).
-                out[name] = scan_dependent(forge, by_name[name], opts, branch)
+                out[name] = scan_dependent(forge, by_name[name], opts, branch, identity=identity)
                 continue
             scoped = {p: b for p, b in files.items() if config.scans_path(p)}
             planned = plan_one(forge, name, scoped, opts, branch, default_branch=default, config=config)
             owners = next((p for p in CODEOWNERS_PATHS if p in (snap.paths or {})), None)
             planned = dataclasses.replace(planned, codeowners=owners, head=snap.head)
-            out[name] = planned if planned.chain is not None else _with_pr(planned, snap.open_pr)
+
+            def replan(
+                ignores: tuple[Ignore, ...],
+                name: str = name,
+                scoped: dict[str, bytes] = scoped,
+                default: str = default,
+                config: DependentConfig = config,
+                owners: str | None = owners,
+                head: str | None = snap.head,
+            ) -> DependentPlan:
+                again = plan_dependent(
+                    name, scoped, opts, default_branch=default, config=config, ignores=ignores
+                )
+                return dataclasses.replace(again, codeowners=owners, head=head)
+
+            if planned.chain is not None:  # the chain read its environments' PRs itself
+                out[name] = planned
+                if progress:
+                    progress(name)
+                continue
+            planned = with_commands(
+                forge,
+                planned,
+                catalog=opts.catalog,
+                branch=branch,
+                release=opts.release.tag,
+                open_pr=snap.open_pr,
+                identity=identity,
+                replan=replan,
+                closed_pr=snap.closed_pr,
+            )
+            out[name] = _with_pr(planned, snap.open_pr)
         except Exception as exc:  # one repository never aborts the plan
             out[name] = DependentPlan(
                 repo=name,
@@ -830,9 +1035,10 @@ def build_plan(
     ]
     cache = _Cache()
     results: dict[str, DependentPlan] = {}
+    identity = forge.identity()
 
     def one(r: Repo) -> DependentPlan:
-        d = scan_dependent(forge, r, opts, branch, cache, budget)
+        d = scan_dependent(forge, r, opts, branch, cache, budget, identity)
         if progress:
             progress(r.full_name)
         return d
@@ -850,7 +1056,9 @@ def build_plan(
             )
             else None
         )
-        for d in plan_batched(forge, listing.repos, opts, branch, previous=reuse, progress=progress):
+        for d in plan_batched(
+            forge, listing.repos, opts, branch, previous=reuse, progress=progress, identity=identity
+        ):
             results[d.repo] = d
     else:
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, selection.concurrency)) as pool:

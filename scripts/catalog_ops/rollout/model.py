@@ -23,6 +23,7 @@ from catalog_ops.core.versions import Level, TagScheme, Urgency, Version, parse_
 from catalog_ops.errors import UsageError
 from catalog_ops.migrate.apply import StepOutcome
 from catalog_ops.migrate.model import Migration
+from catalog_ops.rollout.commands import Command, Decision, Ignore
 from catalog_ops.rollout.config import RolloutConfig
 
 PLAN_SCHEMA = 1
@@ -550,6 +551,10 @@ class DependentPlan:
         migration: what the migration patches did in this dependent (``migrate.StepOutcome``,
             in order); apply redoes them on the base it finds and re-plans when they differ.
         locks: lock-file entries the updates need (``LockUpdate``; ``rollout.locks``).
+        commands: decisions on commands found in its rollout PRs' comments (``rollout.commands``);
+            apply acts on them and acknowledges each once.
+        ignores: the ignores in force for it (from the product's state comments and honoured
+            commands); apply carries them to the state comment of the PR it writes.
     """
 
     repo: str
@@ -591,6 +596,12 @@ class DependentPlan:
         return any(o.status == "skipped" for o in self.migration)
 
     locks: tuple[LockUpdate, ...] = ()
+    commands: tuple[Decision, ...] = ()
+    ignores: tuple[Ignore, ...] = ()
+
+    def honoured(self, command: Command) -> list[Decision]:
+        """The honoured decisions of ``command`` in ``commands``."""
+        return [d for d in self.commands if d.honoured and d.command == command.value]
 
     @property
     def weight(self) -> int:
@@ -653,6 +664,8 @@ class DependentPlan:
             "next_step": self.next_step,
             "held_until": self.held_until,
             **({} if self.chain is None else {"chain": self.chain.to_json()}),
+            "commands": [d.to_json() for d in self.commands],
+            "ignores": [i.to_json() for i in self.ignores],
             **(
                 {"patched": self.patched, "migration": [o.to_json() for o in self.migration]}
                 if self.patched or self.migration
@@ -691,6 +704,8 @@ class DependentPlan:
             patched=bool(data.get("patched", False)),
             migration=tuple(StepOutcome(**o) for o in data.get("migration") or ()),
             locks=tuple(LockUpdate.from_json(lk) for lk in data.get("locks") or ()),
+            commands=tuple(Decision.from_json(d) for d in data.get("commands", ())),
+            ignores=tuple(i for x in data.get("ignores", ()) if (i := Ignore.from_json(x)) is not None),
         )
 
 

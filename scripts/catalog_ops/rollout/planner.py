@@ -65,6 +65,7 @@ from catalog_ops.migrate import (
     for_update,
 )
 from catalog_ops.refs import Reference, RefStatus, scan_files
+from catalog_ops.rollout.commands import Command, Ignore, IgnoreKind, release_skipped
 from catalog_ops.rollout.config import RolloutConfig
 from catalog_ops.rollout.model import (
     Action,
@@ -212,13 +213,18 @@ def _release_of(releases: Sequence[CatalogRelease], version: Version) -> Catalog
     return None
 
 
-def plan_reference(ref: Reference, opts: PlanOptions, config: DependentConfig) -> RefPlan | None:
+def plan_reference(
+    ref: Reference, opts: PlanOptions, config: DependentConfig, ignores: Sequence[Ignore] = ()
+) -> RefPlan | None:
     """Plan one ``refs.Reference``; None when it does not refer to the catalog.
 
     Whether it is behind and needs a PR is ``core.drift.assess``'s answer (the one the dashboard
     and the sweep use): a pinned ref needs one when a release after it, up to the target,
     changed its module (git decides, ``CatalogRelease.changes_module``); a constraint that
     already admits the target is left alone unless the dependent sets ``raise_floor: true``.
+
+    ``ignores``: the dependent's ignores in force (``rollout.commands``, from commands in its
+    rollout PRs): a module ignored, or ignored at its target's major, is a ``skip`` naming them.
 
     Raises nothing for ordinary input; problems become ``skip`` with a reason.
     """
@@ -324,6 +330,13 @@ def plan_reference(ref: Reference, opts: PlanOptions, config: DependentConfig) -
     if target is None:
         return dataclasses.replace(
             base, action=RefAction.CURRENT, reason="already at the newest release it may use"
+        )
+    ignored = next((i for i in ignores if i.covers_module(module, target.version.major)), None)
+    if ignored is not None:
+        return dataclasses.replace(
+            base,
+            reason=f"{ignored.describe()} by /catalog-ops {_command_of(ignored)} "
+            f"(#{ignored.pr}, {ignored.by or 'unknown'})",
         )
     if opts.module_exists is not None and opts.module_exists(target.tag, module) is False:
         # The module moved or was removed: fall back to the newest release that still has it.
@@ -501,13 +514,16 @@ def plan_dependent(
     *,
     default_branch: str,
     config: DependentConfig,
+    ignores: Sequence[Ignore] = (),
 ) -> DependentPlan:
     """Plan one dependent from its candidate files (path -> bytes) at the base branch.
 
     The files are scanned once (``refs.scan_files``; only files mentioning the catalog address
     when no registry module is mapped), every reference is planned (``plan_reference``), and
     the bumps are applied in memory (``bump_planned``) to find the files that change;
-    references that ``bump_files`` could not edit become ``skip``.
+    references that ``bump_files`` could not edit become ``skip``. ``ignores`` (from commands
+    in its rollout PRs, ``rollout.commands``): ignored modules are skipped, and a PR whose every
+    target is a skipped release or older is ``nothing`` with the reason.
     """
     needle = None if opts.registry_modules else needle_for(opts.catalog_address)
     base = config.base or default_branch
@@ -520,7 +536,7 @@ def plan_dependent(
         references = [r for r in references if opts.scope(token_file(r))]
         scope_files = tuple(sorted({token_file(r) for r in references}))
     for ref in references:
-        planned = plan_reference(ref, opts, config)
+        planned = plan_reference(ref, opts, config, ignores)
         if planned is not None:
             refs.append(dataclasses.replace(planned, ref_line=_token_line(ref, files)))
     refs.sort(key=lambda r: (r.path, r.line, r.col))
@@ -610,6 +626,21 @@ def plan_dependent(
     if not changed or not live:
         return DependentPlan(
             action=Action.NOTHING, reason=_nothing_reason(final), refs=tuple(final), **common
+        )
+    skipped_release = release_skipped(ignores, (b.target for b in bumps))
+    if skipped_release is not None:
+        why = (
+            f"{skipped_release.describe()} by /catalog-ops skip this release "
+            f"(#{skipped_release.pr}, {skipped_release.by or 'unknown'}); a newer release proposes again"
+        )
+        return DependentPlan(
+            action=Action.NOTHING,
+            reason=why,
+            refs=tuple(
+                dataclasses.replace(r, action=RefAction.SKIP, reason=why) if r.action is RefAction.BUMP else r
+                for r in final
+            ),
+            **common,
         )
     top = max((r.update for r in live), default=Level.NONE)
     urgency = Urgency.highest(r.urgency for r in live)
@@ -829,6 +860,15 @@ def _token_line(ref: Reference, files: Mapping[str, bytes]) -> int:
     if span is None or data is None:
         return int(ref.line)
     return line_col(data.decode("utf-8", errors="replace"), span[0])[0]
+
+
+def _command_of(ignore: Ignore) -> str:
+    """The command text that makes ``ignore``."""
+    return {
+        IgnoreKind.MODULE: Command.IGNORE_MODULE,
+        IgnoreKind.MAJOR: Command.IGNORE_MAJOR,
+        IgnoreKind.RELEASE: Command.SKIP_RELEASE,
+    }[ignore.kind].value
 
 
 def _written(version: Version, prefix: str) -> Version:

@@ -23,6 +23,7 @@ from catalog_ops.fanout.pulls import Marker
 from catalog_ops.forge.base import PullRequest, authored_by
 from catalog_ops.render.markdown import md_quote
 from catalog_ops.render.templates import (
+    COMMANDS_COMMENT,
     PR_BODY,
     PR_TITLE,
     SUPERSEDED_COMMENT,
@@ -30,6 +31,7 @@ from catalog_ops.render.templates import (
     environment,
     error_location,
 )
+from catalog_ops.rollout import commands
 from catalog_ops.rollout.gather import compare_pairs
 from catalog_ops.rollout.model import (
     ROOT_MODULE,
@@ -45,7 +47,7 @@ from catalog_ops.rollout.model import (
 from catalog_ops.rollout.planner import spanned_releases
 
 MARKER = Marker("catalog-ops:rollout")
-TEMPLATE_NAMES = (PR_TITLE, PR_BODY, SUPERSEDED_COMMENT)
+TEMPLATE_NAMES = (PR_TITLE, PR_BODY, SUPERSEDED_COMMENT, COMMANDS_COMMENT)
 
 
 def render_marker(
@@ -155,6 +157,7 @@ def check_templates(env: jinja2.Environment, plan: Plan | None = None) -> None:
         _render_check(env, PR_TITLE, ctx)
         _render_check(env, PR_BODY, ctx)
     _render_check(env, SUPERSEDED_COMMENT, superseded_context(plan, "Nothing is left to update."))
+    _render_check(env, COMMANDS_COMMENT, commands_context(plan, "owner/repo", commands.State()))
 
 
 def superseded_context(plan: Plan, reason: str) -> dict[str, Any]:
@@ -171,6 +174,31 @@ def superseded_context(plan: Plan, reason: str) -> dict[str, Any]:
 def render_superseded(plan: Plan, reason: str, *, env: jinja2.Environment | None = None) -> str:
     """The comment posted when a rollout PR is closed as superseded (``superseded_comment.md.j2``)."""
     return (env or template_env()).get_template(SUPERSEDED_COMMENT).render(superseded_context(plan, reason))
+
+
+def commands_context(plan: Plan, repo: str, state: commands.State) -> dict[str, Any]:
+    """Context of ``commands_comment.md.j2``: the catalog, the dependent, the decisions logged
+    (``log``: ``command``, ``author``, ``verdict``, ``reason``), the ignores in force and the
+    state block (``marker``: ``commands.STATE`` with ``state``)."""
+    return {
+        "catalog": plan.catalog,
+        "repo": repo,
+        "log": list(state.log),
+        "ignores": list(state.ignores),
+        "marker": commands.STATE.render(state.to_json(plan.catalog)),
+    }
+
+
+def render_commands_comment(
+    plan: Plan, repo: str, state: commands.State, *, env: jinja2.Environment | None = None
+) -> str:
+    """The product's state comment on a rollout PR (``commands_comment.md.j2``), always ending
+    with its state block (moved there when a custom template puts it elsewhere or drops it)."""
+    ctx = commands_context(plan, repo, state)
+    body = (env or template_env()).get_template(COMMANDS_COMMENT).render(ctx)
+    if not body.rstrip().endswith(ctx["marker"]):
+        body = body.replace(ctx["marker"], "").strip("\n") + "\n\n" + ctx["marker"] + "\n"
+    return body
 
 
 def pr_context(plan: Plan, dep: DependentPlan, head: str | None = None) -> dict[str, Any]:

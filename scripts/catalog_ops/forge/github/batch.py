@@ -31,6 +31,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from catalog_ops.forge.base import PullRequest, PullState
 from catalog_ops.forge.github.graphql import GitHubGraphQL, GraphQLFailure
 from catalog_ops.forge.github.transport import TransientError
 
@@ -51,6 +52,8 @@ class Snapshot:
         paths: ``{path: blob size in bytes}`` of the head's tree (files and submodules; None
             when the tree was not asked for).
         open_pr: number of the open PR on the asked rollout branch, or None.
+        closed_pr: the newest closed or merged PR on that branch (number, state, body, author,
+            head, url; what ``Pulls.find_closed_pull`` returns), or None.
         error: why the repository could not be read (None when it could).
     """
 
@@ -59,7 +62,25 @@ class Snapshot:
     head: str | None = None
     paths: Mapping[str, int] | None = None
     open_pr: int | None = None
+    closed_pr: PullRequest | None = None
     error: str | None = None
+
+
+def _closed_pull(repo: str, node: Mapping[str, Any]) -> PullRequest:
+    """A closed/merged ``PullRequest`` GraphQL node as ``forge.base.PullRequest``."""
+    author = node.get("author")
+    return PullRequest(
+        repo=repo,
+        number=int(node["number"]),
+        title=str(node.get("title") or ""),
+        body=str(node.get("body") or ""),
+        head=str(node.get("headRefName") or ""),
+        base=str(node.get("baseRefName") or ""),
+        head_sha=str(node.get("headRefOid") or ""),
+        state=PullState.MERGED if node.get("state") == "MERGED" else PullState.CLOSED,
+        url=str(node.get("url") or ""),
+        author=str(author["login"]) if isinstance(author, Mapping) and author.get("login") else None,
+    )
 
 
 def _lit(text: str) -> str:
@@ -139,8 +160,15 @@ class GitHubBatchReads(GitHubGraphQL):
         """
         out: dict[str, Snapshot] = {}
         per = TREES_PER_QUERY if trees else HEADS_PER_QUERY
+        # The open rollout PR, and the newest closed/merged one (a PR closed by a person is not
+        # proposed again; commands on it are read): "pullRequests" of
+        # https://docs.github.com/en/graphql/reference/objects#repository, ordered by
+        # IssueOrder CREATED_AT DESC, one node each.
         pr_field = (
             f" pullRequests(headRefName: {_lit(pr_branch)}, states: OPEN, first: 1) {{ nodes {{ number }} }}"
+            f" closedPulls: pullRequests(headRefName: {_lit(pr_branch)}, states: [CLOSED, MERGED], first: 1,"
+            " orderBy: {field: CREATED_AT, direction: DESC})"
+            " { nodes { number state body url headRefName baseRefName headRefOid title author { login } } }"
             if pr_branch
             else ""
         )
@@ -163,8 +191,12 @@ class GitHubBatchReads(GitHubGraphQL):
                 ref = node.get("defaultBranchRef")
                 prs = (node.get("pullRequests") or {}).get("nodes") or []
                 open_pr = int(prs[0]["number"]) if prs else None
+                closed = (node.get("closedPulls") or {}).get("nodes") or []
+                closed_pr = _closed_pull(name, closed[0]) if closed else None
                 if ref is None:
-                    out[name] = Snapshot(repo=name, paths={} if trees else None, open_pr=open_pr)
+                    out[name] = Snapshot(
+                        repo=name, paths={} if trees else None, open_pr=open_pr, closed_pr=closed_pr
+                    )
                     continue
                 target = ref.get("target") or {}
                 paths: dict[str, int] | None = None
@@ -177,6 +209,7 @@ class GitHubBatchReads(GitHubGraphQL):
                     head=str(target.get("oid") or "") or None,
                     paths=paths,
                     open_pr=open_pr,
+                    closed_pr=closed_pr,
                 )
             self._expand(pending, out)
         return out

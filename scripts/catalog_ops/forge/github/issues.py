@@ -1,11 +1,15 @@
-"""Marked comments and issues on GitHub (``Comments``, ``Issues``), and labels/assignees of an issue or PR."""
+"""Marked comments and issues on GitHub (``Comments``, ``Issues``), comments people write,
+reactions and collaborators' permission (``Conversations``), and labels/assignees of an issue or PR."""
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from catalog_ops.errors import NotFound, UsageError
 from catalog_ops.forge.base import (
+    REACTIONS,
     Comment,
     Issue,
     authored_by,
@@ -72,6 +76,56 @@ class GitHubIssues(GitHubRepos):
             url=data.get("html_url", ""),
             author=login_of(data.get("user")),
         )
+
+    def list_comments(self, repo: str, number: int, *, limit: int = 100) -> list[Comment]:
+        """See ``Conversations.list_comments``: one request, ``GET /repos/{o}/{r}/issues/{n}/comments
+        ?per_page=LIMIT`` (GitHub REST "List issue comments": "Issue comments are ordered by
+        ascending ID", at most 100 a page;
+        https://docs.github.com/rest/issues/comments#list-issue-comments)."""
+        per_page = max(1, min(int(limit), 100))
+        _h, data = self._request(
+            "GET", f"/repos/{repo}/issues/{number}/comments", params={"per_page": per_page, "page": 1}
+        )
+        return [
+            Comment(
+                id=int(c["id"]),
+                body=c.get("body") or "",
+                url=c.get("html_url", ""),
+                author=login_of(c.get("user")),
+            )
+            for c in (data if isinstance(data, list) else [])[:per_page]
+        ]
+
+    def add_reaction(self, repo: str, comment_id: int, content: str) -> None:
+        """See ``Conversations.add_reaction``: ``POST /repos/{o}/{r}/issues/comments/{id}/reactions``
+        (GitHub REST "Create reaction for an issue comment": "A response with an HTTP 200 status
+        means that you already added the reaction type to this issue comment", so repeating it
+        is safe; https://docs.github.com/rest/reactions/reactions#create-reaction-for-an-issue-comment)."""
+        if content not in REACTIONS:
+            raise UsageError(f"reaction must be one of {', '.join(REACTIONS)}, not {content!r}")
+        self._request(
+            "POST",
+            f"/repos/{repo}/issues/comments/{comment_id}/reactions",
+            body={"content": content},
+            idempotent=True,
+        )
+
+    def permission(self, repo: str, login: str) -> str:
+        """See ``Conversations.permission``: ``GET /repos/{o}/{r}/collaborators/{login}/permission``
+        (GitHub REST "Get repository permissions for a user": ``permission`` holds "the legacy base
+        roles of admin, write, read, and none, where the maintain role is mapped to write and the
+        triage role is mapped to read", after "all sources of grants, including: repo, teams,
+        organization, and enterprise";
+        https://docs.github.com/rest/collaborators/collaborators#get-repository-permissions-for-a-user).
+        A 404 (no such user) is ``none``."""
+        try:
+            _h, data = self._request(
+                "GET", f"/repos/{repo}/collaborators/{urllib.parse.quote(login, safe='')}/permission"
+            )
+        except NotFound:
+            return "none"
+        value = str((data or {}).get("permission") or "none") if isinstance(data, dict) else "none"
+        return value if value in ("admin", "write", "read", "none") else "none"
 
     def upsert_issue(
         self, repo: str, *, marker: str, title: str, body: str, labels: Sequence[str] = ()

@@ -132,9 +132,12 @@ class LocalRepos(LocalStore):
     def set_repo_settings(self, repo: str, **settings: Any) -> None:
         """Change repository record settings (``topics``, ``archived``, ``fork``, ``disabled``,
         ``allow_auto_merge``, ``default_branch``, ``description``, ``ci``: False makes the
-        repository one whose CI never reports a check). Raises UsageError on others."""
+        repository one whose CI never reports a check; ``collaborators``: login -> permission,
+        ``admin``/``maintain``/``write``/``triage``/``read``, what ``permission`` answers).
+        Raises UsageError on others."""
         allowed = {
             "ci",
+            "collaborators",
             "topics",
             "archived",
             "fork",
