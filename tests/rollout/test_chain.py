@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from catalog_ops.core.metadata import ModuleChange, ReleaseMetadata, render_release_metadata
+from catalog_ops.core.schedule import parse_time
 from catalog_ops.fanout.dependents import DependentSelection
 from catalog_ops.forge.base import FileChange, PullRequest, PullState
 from catalog_ops.render.report import OutcomeKind
 from catalog_ops.rollout.apply import ApplyOptions, apply_plan
-from catalog_ops.rollout.chain import parse_time
 from catalog_ops.rollout.gather import build_plan
 from catalog_ops.rollout.model import Action, DependentPlan, Plan, StepState, env_branch_name
 from catalog_ops.rollout.prtext import parse_marker

@@ -24,6 +24,18 @@ MAX_WINDOWS = 20
 """Most windows one list may hold (bounded work per config)."""
 
 
+def parse_time(text: str | None) -> _dt.datetime | None:
+    """An aware UTC datetime from ISO 8601 as forges write it (``2026-12-07T10:00:00Z``, GitHub's
+    REST ``published_at``/``merged_at``/``created_at``); None for "" or unreadable text."""
+    if not text:
+        return None
+    try:
+        value = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=_dt.UTC)
+
+
 def parse_duration(value: Any) -> float:
     """Seconds of a duration written ``"90m"``, ``"12h"``, ``"3d"``, ``"1w"`` (or ``0``).
 

@@ -34,6 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from catalog_ops.catalog.config import DependentConfig
 from catalog_ops.core import drift
+from catalog_ops.core.schedule import parse_time
 from catalog_ops.core.versions import TagScheme, Urgency, Version, parse_version
 from catalog_ops.forge.base import ChecksState, PullRequest
 from catalog_ops.rollout.model import (
@@ -82,18 +83,6 @@ def env_scope(config: DependentConfig, env: str) -> Callable[[str], bool]:
         return owner == env or (owner is None and env == first)
 
     return scope
-
-
-def parse_time(text: str | None) -> _dt.datetime | None:
-    """An ISO 8601 time (``2026-12-07T13:00:00Z``) as an aware UTC datetime, None when absent or
-    unreadable."""
-    if not text:
-        return None
-    try:
-        value = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=_dt.UTC)
 
 
 def iso(value: _dt.datetime) -> str:

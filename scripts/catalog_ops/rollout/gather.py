@@ -37,6 +37,7 @@ from catalog_ops.checks.results import CONFIG_FILE, load_config
 from catalog_ops.core import drift
 from catalog_ops.core.codeowners import CODEOWNERS_PATHS
 from catalog_ops.core.metadata import ReleaseMetadata, check_release_metadata, parse_release_metadata
+from catalog_ops.core.schedule import parse_time
 from catalog_ops.core.versions import TagScheme, is_unstable, parse_version
 from catalog_ops.errors import ConfigError, ForgeError, NotFound, ReleaseError
 from catalog_ops.fanout.dependents import DependentSelection, list_dependents, registry_modules_for
@@ -74,7 +75,7 @@ from catalog_ops.rollout.model import (
     RefPlan,
     branch_name,
 )
-from catalog_ops.rollout.pace import pace_for, parse_time
+from catalog_ops.rollout.pace import pace_for
 from catalog_ops.rollout.planner import PlanOptions, plan_dependent, select_release
 from catalog_ops.rollout.waves import Facts, schedule, state_of
 
@@ -893,7 +894,11 @@ def rollout_facts(
                     )
                 else:  # its open PR rolls out an older release: it waits for this one
                     facts = dataclasses.replace(facts, state=DependentState.WAITING)
-            elif dep.action is Action.OPEN or (dep.action is Action.NOTHING and dep.refs and config.waves):
+            elif (
+                dep.action is Action.OPEN
+                or _closed_by_person(dep)  # the plan skips a PR a person closed: the wave sees why
+                or (dep.action is Action.NOTHING and dep.refs and config.waves)
+            ):
                 pr = forge.find_closed_pull(dep.repo, branch)
                 marker = pr_marker(pr, catalog=catalog, branch=branch, repo=dep.repo, identity=identity)
                 if pr is not None and marker and marker.get("release") == release:
@@ -901,7 +906,7 @@ def rollout_facts(
                     if (
                         pr.state is PullState.CLOSED
                         and not marker.get("closed_by")
-                        and dep.action is Action.OPEN
+                        and (dep.action is Action.OPEN or _closed_by_person(dep))
                     ):
                         facts = dataclasses.replace(
                             facts,

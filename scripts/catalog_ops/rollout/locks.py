@@ -65,10 +65,10 @@ from catalog_ops.sweep.lockfile import (
     LockError,
     MirrorSource,
     PackageSource,
-    hash_h1,
     insert_entry,
     listed_platforms,
     lock_constraints,
+    package_hashes,
     read_lock,
     render_entry,
 )
@@ -439,17 +439,14 @@ def _plan_entry(
                 base,
                 reason="the platforms the lock file lists could not be told (no h1: hash the mirror matches)",
             )
-        archives = source.archives(addr, version)
-        hashes = []
-        for platform in platforms:
-            url = archives.get(platform)
-            if url is None:
-                raise LockError(f"{provider} {version} has no package for {platform}")
-            if url not in cache:
-                cache[url] = hash_h1(source.fetch(url))
-            hashes.append(cache[url])
-        if entry is not None and any(h.startswith("zh:") for h in entry.hashes):
-            hashes += source.signed_hashes(addr, version)
+        hashes = package_hashes(
+            source,
+            addr,
+            version,
+            platforms,
+            cache,
+            zh=entry is not None and any(h.startswith("zh:") for h in entry.hashes),
+        )
     except (LockError, CatalogOpsError) as exc:
         return dataclasses.replace(base, reason=str(exc))
     block = render_entry(provider, version, lock_constraints(constraints) or None, hashes)

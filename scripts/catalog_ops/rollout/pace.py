@@ -27,7 +27,7 @@ import datetime as _dt
 from collections.abc import Callable, Sequence
 
 from catalog_ops.catalog.config import DependentConfig
-from catalog_ops.core.schedule import Window, format_duration, in_windows, next_open
+from catalog_ops.core.schedule import Window, format_duration, in_windows, next_open, parse_time
 from catalog_ops.core.versions import Level, TagScheme, Urgency, Version, update_type
 from catalog_ops.rollout.config import RolloutConfig
 from catalog_ops.rollout.model import CatalogRelease
@@ -64,17 +64,6 @@ def pace_for(catalog: RolloutConfig, dependent: DependentConfig) -> Pace:
         max_open_prs=catalog.max_open_prs if dependent.max_open_prs is None else dependent.max_open_prs,
         exempt=catalog.exempt,
     )
-
-
-def parse_time(text: str | None) -> _dt.datetime | None:
-    """An aware datetime from ISO 8601 (``2026-12-07T10:00:00Z``); None for "" or garbage."""
-    if not text:
-        return None
-    try:
-        value = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=_dt.UTC)
 
 
 def format_time(when: _dt.datetime) -> str:

@@ -248,7 +248,8 @@ def schedule(
         state = f.state if f.state is not DependentState.NONE else state_of(d)
         if d.action is Action.HOLD:
             state = DependentState.HELD
-        elif state_of(d) is DependentState.NONE:
+        elif state_of(d) is DependentState.NONE and state is not DependentState.FAILED:
+            # (a PR a person closed is skipped by the plan, yet fails its wave: ``Facts``)
             state = DependentState.NONE
         merged_facts[d.repo] = dataclasses.replace(f, state=state)
     statuses = wave_statuses(waves, list(merged_facts.values()), now)

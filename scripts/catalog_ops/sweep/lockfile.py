@@ -331,6 +331,37 @@ def listed_platforms(
     return found
 
 
+def package_hashes(
+    source: PackageSource,
+    provider: ProviderAddress,
+    version: str,
+    platforms: Iterable[str],
+    cache: dict[str, str],
+    *,
+    zh: bool,
+) -> list[str]:
+    """The ``h1:`` hash of ``provider`` ``version``'s package for each of ``platforms`` (in that
+    order; ``cache``: package URL -> hash, shared across one run), plus the origin's ``zh:``
+    hashes when ``zh`` (the lock file already carries them). Rule: Terraform's dependency lock
+    file docs (``h1:`` = the package's dirhash; ``zh:`` = the origin's SHA256SUMS).
+
+    Raises:
+        LockError: a platform has no package at that version.
+    """
+    archives = source.archives(provider, version)
+    hashes: list[str] = []
+    for platform in platforms:
+        url = archives.get(platform)
+        if url is None:
+            raise LockError(f"{provider} {version} has no package for {platform}")
+        if url not in cache:
+            cache[url] = hash_h1(source.fetch(url))
+        hashes.append(cache[url])
+    if zh:
+        hashes += source.signed_hashes(provider, version)
+    return hashes
+
+
 def plan_lock(
     path: str,
     text: str,
@@ -363,17 +394,9 @@ def plan_lock(
         return LockPlan(None, [])
     try:
         platforms = listed_platforms(entry, provider, source, cache)
-        archives = source.archives(provider, version)
-        hashes: list[str] = []
-        for platform in platforms:
-            url = archives.get(platform)
-            if url is None:
-                raise LockError(f"{provider} {version} has no package for {platform}")
-            if url not in cache:
-                cache[url] = hash_h1(source.fetch(url))
-            hashes.append(cache[url])
-        if any(h.startswith("zh:") for h in entry.hashes):
-            hashes += source.signed_hashes(provider, version)
+        hashes = package_hashes(
+            source, provider, version, platforms, cache, zh=any(h.startswith("zh:") for h in entry.hashes)
+        )
     except LockError as exc:
         return LockPlan(None, [f"{path}: {provider} not moved to {version}: {exc}"])
     if not hashes:
