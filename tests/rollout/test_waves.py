@@ -18,7 +18,7 @@ from catalog_ops.forge.local import LocalForge
 from catalog_ops.render.report import OutcomeKind
 from catalog_ops.rollout.config import Wave, parse_rollout_config
 from catalog_ops.rollout.model import Action, DependentState, Plan
-from catalog_ops.rollout.waves import EVERYONE_ELSE, Facts, wave_index, wave_statuses
+from catalog_ops.rollout.waves import EVERYONE_ELSE, PARTIAL_SELECTION, Facts, wave_index, wave_statuses
 from fixtures.rollout import (
     BRANCH,
     CATALOG,
@@ -453,3 +453,20 @@ def test_caps_per_run_and_per_dependent_hold_and_reruns_converge(rollout_world: 
     final = w.apply(w.plan())
     assert {outcome_kinds(final)[r] for r in repos} == {"up_to_date"}
     assert not any(o.kind is OutcomeKind.OPENED for o in final.outcomes)
+
+
+def test_a_run_that_selects_by_name_opens_nothing_beyond_the_first_wave(rollout_world: RolloutWorld) -> None:
+    """``--include app1`` (the dependent-side command workflow does that) sees no canary, so it
+    cannot tell whether the canary wave is done: it must not open app1's PR (new-user trial:
+    ``--include`` went around the canary)."""
+    w = rollout_world
+    canary, app1, _ = _three(w)
+    w.apply(w.plan())
+    assert _open_numbers(w, canary) and not _open_numbers(w, app1)
+    narrowed = w.plan(include=["app1"])
+    assert _actions(narrowed)[app1] == "hold"
+    assert dependent_of(narrowed, app1).reason == PARTIAL_SELECTION
+    w.apply(narrowed)
+    assert not _open_numbers(w, app1)
+    # the canary itself may be planned alone (first wave)
+    assert _actions(w.plan(include=["canary"]))[canary] == "update"

@@ -1085,7 +1085,7 @@ def build_plan(
         if rollout.waves or capped
         else {}
     )
-    planned = schedule(all_deps, facts, rollout, now)
+    planned = schedule(all_deps, facts, rollout, now, partial=bool(selection.include or selection.exclude))
     all_deps = list(planned.dependents)
     compares: dict[str, str] = {}
     for d in all_deps:

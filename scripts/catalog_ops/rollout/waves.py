@@ -226,11 +226,19 @@ class Schedule:
     next_step: str
 
 
+PARTIAL_SELECTION = (
+    "held: this run selects only some dependents by name (--include/--exclude), so the waves "
+    "before this one cannot be judged; the rollout run over every dependent opens it"
+)
+
+
 def schedule(
     dependents: Sequence[DependentPlan],
     facts: Mapping[str, Facts],
     config: RolloutConfig,
     now: _dt.datetime,
+    *,
+    partial: bool = False,
 ) -> Schedule:
     """Apply waves, windows and caps to the planned ``dependents`` at ``now``.
 
@@ -240,6 +248,11 @@ def schedule(
     with ``max_open_prs`` or more open rollout PRs is not opened; at most ``max_new_prs`` PRs
     are opened (earlier waves first, then by name). Security updates skip what
     ``config.exempt`` names. ``close`` and ``nothing`` are never held.
+
+    ``partial``: the run selected dependents by name (``--include``/``--exclude``, e.g. the
+    dependent-side command workflow), so members of earlier waves may be missing from
+    ``dependents``: nothing beyond the first wave is opened (``PARTIAL_SELECTION``); PRs that
+    already exist may still be updated (their wave had started).
     """
     waves = config.waves
     merged_facts: dict[str, Facts] = {}
@@ -270,7 +283,9 @@ def schedule(
         pace = pace_for(config, d.config)
         hold: tuple[str, str | None] | None = None
         if d.action in (Action.OPEN, Action.UPDATE):
-            if status is not None and not status.may_start and not (security and "waves" in config.exempt):
+            if partial and waves and index > 0 and d.action is Action.OPEN:
+                hold = (PARTIAL_SELECTION, None)
+            elif status is not None and not status.may_start and not (security and "waves" in config.exempt):
                 until = format_time(status.opens_at) if status.opens_at else None
                 hold = (status.reason, until)
             elif (when := window_hold(pace, now, d.urgency)) is not None:
