@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
 
+from catalog_ops.catalog.config import parse_config
 from catalog_ops.core.metadata import ModuleChange, ReleaseMetadata, render_release_metadata
 from catalog_ops.core.schedule import parse_time
+from catalog_ops.errors import ConfigError
 from catalog_ops.fanout.dependents import DependentSelection
 from catalog_ops.forge.base import FileChange, PullRequest, PullState
 from catalog_ops.render.report import OutcomeKind
@@ -515,3 +518,31 @@ def test_never_backwards_and_never_a_module_the_previous_environment_does_not_us
     assert (ahead.action, ahead.env) == (Action.OPEN, "stage")
     assert ahead.chain is not None and ahead.chain.steps[2].state is StepState.WAITING
     assert ahead.files == ("live/stage/net/main.tf",)
+
+
+def test_an_environment_whose_globs_match_no_file_skips_the_dependent(world: World) -> None:
+    """A glob typo (``live/prd/**``) must not move prod's files in the dev PR (references in no
+    environment follow the first one): the dependent is skipped, naming the environment and glob
+    (new-user trial)."""
+    w = world
+    w.make_repo(LIVE, live_files(CONFIG.replace('prod: ["live/prod/**"]', 'prod: ["live/prd/**"]')))
+    w.release("v1.1.0", ("modules/network", "modules/naming"))
+    dep = live(w.plan())
+    assert dep.action is Action.SKIP
+    assert "environments match no file that can hold a reference (prod: live/prd/**)" in (dep.reason or "")
+    w.apply(w.plan())
+    assert w.pr("dev") is None
+    assert w.ref_in("live/prod/net/main.tf") == "v1.0.0"
+
+
+@pytest.mark.parametrize(
+    ("glob", "problem"),
+    [
+        ("/live/dev/**", "starts with '/'"),
+        ("../live/dev/**", "has a '..' component"),
+        ("live/[dev/**", "has an unclosed '['"),
+    ],
+)
+def test_environment_globs_that_can_never_match_are_config_errors(glob: str, problem: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(problem)):
+        parse_config(CONFIG.replace('dev: ["live/dev/**"]', f'dev: ["{glob}"]'))

@@ -405,6 +405,9 @@ def _check(kind: str, node: yaml.Node) -> tuple[str | None, Any]:
                 check_pattern(value)
             except GlobError as exc:
                 return f"item at line {item.start_mark.line + 1}: {exc}", None
+            problem = _path_glob_problem(value)
+            if problem:
+                return f"item at line {item.start_mark.line + 1}: {value!r} {problem}", None
         return None, items
     if kind == "windows":
         try:
@@ -458,6 +461,25 @@ _KIND_NAMES = {
     "duration": "duration",
     "strategy": "string",
 }
+
+
+def _path_glob_problem(pattern: str) -> str | None:
+    """Why ``pattern`` can never match a repository path as ``path_matches`` reads it: paths are
+    relative to the repository root (``envs/dev/main.tf``), so a leading ``/`` or a ``..``
+    component matches nothing, and an unclosed ``[`` is a typo, not a character class."""
+    if pattern.startswith("/"):
+        return "starts with '/': paths are relative to the repository root (envs/dev/**)"
+    if ".." in pattern.split("/"):
+        return "has a '..' component: paths never leave the repository"
+    depth = 0
+    for ch in pattern:
+        if ch == "[":
+            depth += 1
+        elif ch == "]" and depth:
+            depth -= 1
+    if depth:
+        return "has an unclosed '['"
+    return None
 
 
 def _check_environments(node: yaml.Node) -> tuple[str | None, Any]:

@@ -195,6 +195,18 @@ def plan_chain(
         no longer needed), or ``nothing`` with ``chain.next`` as the reason.
     """
     envs = config.env_names
+    empty = [env for env in envs if not any(config.env_of(path) == env for path in files)]
+    if empty:
+        # a glob typo (``envs/prd/**``) would otherwise move that environment with the first one
+        globs = "; ".join(f"{env}: {', '.join(dict(config.environments)[env])}" for env in empty)
+        return DependentPlan(
+            repo=repo,
+            default_branch=default_branch,
+            action=Action.SKIP,
+            reason=f".catalog-ops.yml: environments match no file that can hold a reference ({globs}); "
+            "fix the globs (paths relative to the repository root)",
+            config=config,
+        )
     known = [r.version for r in opts.releases if not r.prerelease and TagScheme().owns(r.version)]
     plans: list[DependentPlan] = []
     for k, env in enumerate(envs):
