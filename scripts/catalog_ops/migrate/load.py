@@ -18,7 +18,7 @@ import yaml
 from catalog_ops.core.versions import parse_constraint, parse_version
 from catalog_ops.core.yamlnodes import compose_document, where
 from catalog_ops.errors import ConfigError, UsageError
-from catalog_ops.hcl import HclSyntaxError, parse
+from catalog_ops.hcl import HclSyntaxError, grammar, parse
 from catalog_ops.migrate.model import (
     ADDRESS,
     IDENT,
@@ -103,7 +103,7 @@ def check_expression(text: str) -> str | None:
         return f"not an HCL expression ({exc.message})"
     if list(body.attrs) != ["x"] or body.blocks:
         return "not one HCL expression"
-    why = _hcl2_one_expression(text)
+    why = grammar.one_expression_problem(text)
     if why:
         return why
     depth = 0
@@ -114,30 +114,6 @@ def check_expression(text: str) -> str | None:
             depth -= 1
         elif depth == 0 and t.kind == "punct" and t.text == "=":
             return "not one HCL expression (an '=' outside brackets)"
-    return None
-
-
-def _hcl2_one_expression(text: str) -> str | None:
-    """Why ``x = <text>`` is not exactly one attribute to python-hcl2's full HCL grammar (None
-    when it is): the product's own lexer (``catalog_ops.hcl``) only tokenises, so a dangling
-    operator (``var.a +``) or two expressions side by side (``var.a b``) pass it. A semantic-only
-    read, so ``hcl2`` is imported here (docs/internals.md "Why python-hcl2 is not behind this
-    interface")."""
-    import hcl2
-
-    try:
-        parsed = hcl2.loads(f"x = {text}\n")
-    except Exception as exc:  # lark's UnexpectedInput and friends: any parse failure
-        token = getattr(exc, "token", None)
-        column = getattr(exc, "column", None)
-        if token is None or getattr(token, "type", "") == "$END" or not isinstance(column, int):
-            return "not exactly one HCL expression (incomplete, or more than one)"
-        return (
-            f"not exactly one HCL expression (unexpected {str(token).strip()!r} at column "
-            f"{max(column - 4, 1)} of the expression)"
-        )
-    if not isinstance(parsed, dict) or list(parsed) != ["x"]:
-        return "not one HCL expression"
     return None
 
 
