@@ -48,7 +48,7 @@ def test_full_config() -> None:
         ("reviewers: alice\n", "f.yml:1:12: key 'reviewers': must be a list of strings"),
         ("labels:\n  - ok\n  - [x]\n", "f.yml:2:3: key 'labels': item at line 3 must be a non-empty string"),
         ("base: 3\n", "f.yml:1:7: key 'base': must be a non-empty string"),
-        ("version: 2\n", "f.yml: key 'version': unsupported schema version 2"),
+        ("version: 2\n", "f.yml:1:10: key 'version': unsupported schema version 2"),
         ("- a\n", "f.yml:1:1: the document must be a mapping"),
         ("a: [\n", "f.yml:2:1: invalid YAML"),
         ("base: a\nbase: b\n", "f.yml:2:1: key 'base': duplicate key"),
@@ -165,14 +165,25 @@ def test_soak_durations(text: str, seconds: int) -> None:
         ("environments: {a: ['" + "**/" * 9 + "x']}\n", "environment 'a': item at line 1"),
         ("environments: {a: [x]}\nsoak: soon\n", "f.yml:2:7: key 'soak': must be a duration such as 24h"),
         ("environments: {a: [x]}\nsoak: 100d\n", "f.yml:2:7: key 'soak': is longer than 90 days"),
-        ("soak: 1h\n", "f.yml: key 'soak': needs 'environments'"),
-        ("post_merge_checks: true\n", "f.yml: key 'post_merge_checks': needs 'environments'"),
+        ("soak: 1h\n", "f.yml:1:7: key 'soak': needs 'environments'"),
+        ("post_merge_checks: true\n", "f.yml:1:20: key 'post_merge_checks': needs 'environments'"),
     ],
 )
 def test_environment_errors_name_file_line_and_key(text: str, message: str) -> None:
     with pytest.raises(ConfigError) as info:
         parse_config(text, "f.yml")
     assert message in str(info.value)
+
+
+def test_soak_post_merge_checks_and_automerge_errors_reported_together() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config("version: 2\nsoak: 24h\npost_merge_checks: true\nautomerge: always\n", "f.yml")
+    assert str(info.value).splitlines() == [
+        "f.yml:4:12: key 'automerge': must be one of never, security, patch, minor (got 'always')",
+        "f.yml:1:10: key 'version': unsupported schema version 2 (known: 1)",
+        "f.yml:2:7: key 'soak': needs 'environments'",
+        "f.yml:3:20: key 'post_merge_checks': needs 'environments'",
+    ]
 
 
 def test_at_most_ten_environments() -> None:

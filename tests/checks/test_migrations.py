@@ -83,3 +83,29 @@ def test_schema_error_and_unapplicable_step_fail(catalog_repo: GitRepo, run_chec
     assert ("migration-skip", "examples/network/main.tf", 12, "error") in findings
     assert ("migration-module", "modules/gone/migrations/x.yml", 1, "error") in findings
     assert doc["status"] == "failed"
+
+
+def test_a_patch_for_a_release_that_is_not_a_major_passes_with_a_warning(
+    catalog_repo: GitRepo, run_check
+) -> None:
+    catalog_repo.commit(
+        "patch for a minor",
+        {"catalog/modules/network/migrations/minor.yml": PATCH.replace("release: 2.0.0", "release: 2.2.0")},
+    )
+    run = _check(run_check, catalog_repo, "network")
+    assert run.code == 0, run.err
+    doc = json.loads(run.out)
+    assert doc["status"] == "passed"
+    warnings = [f for f in doc["modules"]["modules/network"]["findings"] if f["level"] == "warning"]
+    assert [(f["rule"], f["path"], f["line"], f["col"], f["message"]) for f in warnings] == [
+        (
+            "migration-release",
+            "modules/network/migrations/minor.yml",
+            2,
+            10,
+            "release 2.2.0 is not a major release: this patch is applied only where 2.2.0 is breaking for "
+            "modules/network (its release metadata marks the module breaking, or an update crosses a major into it)",
+        )
+    ]
+    text = run_check(["check", "migrations", "--root", str(catalog_repo.path / "catalog"), "network"])
+    assert text.code == 0 and "not a major release" in text.out + text.err

@@ -66,6 +66,77 @@ def test_schema_errors_name_file_line_col(text: str, error: str) -> None:
     assert str(exc.value).startswith(error)
 
 
+ADD = "schema: 1\nrelease: 3.0.0\nsteps:\n  - kind: add_input\n    name: a\n    expression: {}\n"
+
+
+@pytest.mark.parametrize(
+    ("expression", "error"),
+    [
+        (
+            "'var.a +'",
+            "6:17: key 'expression': not exactly one HCL expression (incomplete, or more than one)",
+        ),
+        (
+            "'var.a b'",
+            "6:17: key 'expression': not exactly one HCL expression (incomplete, or more than one)",
+        ),
+        (
+            "'var.a * * 2'",
+            "6:17: key 'expression': not exactly one HCL expression (unexpected '* 2' at column 9",
+        ),
+        ("'f(1,,2)'", "6:17: key 'expression': not exactly one HCL expression (unexpected"),
+        ("'(var.a'", "6:17: key 'expression': not an HCL expression (unexpected end of file"),
+        ("'var.a }'", "6:17: key 'expression': not an HCL expression (unexpected '}')"),
+        ("'a = 1'", "6:17: key 'expression': not exactly one HCL expression (unexpected '=' at column 2"),
+        ("'var.a = 1'", "6:17: key 'expression': not exactly one HCL expression (unexpected '=' at column 6"),
+        ("'var.a'", None),
+        ("'var.a + 1'", None),
+        ('\'var.on ? "a" : "b"\'', None),
+        ("'merge(var.tags, {Name = \"x\"})'", None),
+        ("'[for s in var.l : upper(s)]'", None),
+        ("'\"${var.a}-x\"'", None),
+    ],
+)
+def test_add_input_expression_is_exactly_one_hcl_expression(expression: str, error: str | None) -> None:
+    text = ADD.format(expression)
+    if error is None:
+        assert parse_migration(text, P).steps[0].expression == parse_migration(text, P).steps[0].expression
+        return
+    with pytest.raises(ConfigError) as exc:
+        parse_migration(text, P)
+    assert str(exc.value).startswith(f"{P}:{error}"), str(exc.value)
+
+
+def test_every_error_of_a_patch_file_in_one_run() -> None:
+    text = (
+        "schema: 1\n"
+        "release: three\n"
+        "bogus: 1\n"
+        "steps:\n"
+        "  - kind: add_input\n    name: count\n    expression: 'var.a +'\n"
+        "  - kind: rename_input\n    from: a b\n    to: c\n    extra: 1\n"
+        "  - kind: change_source_subdir\n    from: modules/a\n    to: ../x\n"
+        "  - kind: rename\n"
+        "  - kind: remove_input\n"
+    )
+    with pytest.raises(ConfigError) as exc:
+        parse_migration(text, P)
+    assert str(exc.value).splitlines() == [
+        f"{P}:2:10: key 'release': not a semantic version like 3.0.0",
+        f"{P}:3:1: unknown key 'bogus' (known: schema, release, applies_to, description, steps)",
+        f"{P}:6:11: key 'name': 'count' is a module meta-argument, not an input",
+        f"{P}:7:17: key 'expression': not exactly one HCL expression (incomplete, or more than one)",
+        f"{P}:9:11: key 'from': 'a b' is not a Terraform identifier",
+        f"{P}:11:12: rename_input: unknown key 'extra'",
+        f"{P}:14:9: key 'to': '../x' is not a module subdirectory",
+        f"{P}:15:11: key 'kind': must be one of rename_input, remove_input, add_input, change_source_subdir, "
+        "rename_output, add_moved (got 'rename')",
+        f"{P}:16:5: remove_input: missing key 'name'",
+    ]
+    migrations, errors = load_files({P: text.encode()})
+    assert migrations == [] and len(errors) == 9 and errors[0].startswith(f"{P}:2:10:")
+
+
 def test_limits() -> None:
     steps = "".join(f"  - kind: remove_input\n    name: a{i}\n" for i in range(MAX_STEPS + 1))
     with pytest.raises(ConfigError, match=f"more than {MAX_STEPS} steps"):

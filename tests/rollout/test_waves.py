@@ -81,12 +81,12 @@ rollout:
         ),
         (
             "rollout:\n  waves:\n    - {name: a, share: 2, repos: [x/y]}\n",
-            "x.yml:3:7: rollout.waves[0]: share: must be a number in (0, 1]",
+            "x.yml:3:24: rollout.waves[0]: share: must be a number in (0, 1]",
         ),
         ("rollout:\n  waves:\n    - {name: a}\n", "x.yml:3:7: rollout.waves[0]: wave 'a' names no repos"),
         (
             "rollout:\n  waves:\n    - {name: a, match: ['**/**/**/**/**/**/**/**/**']}\n",
-            "x.yml:3:7: rollout.waves[0]: match: glob has 9 '**'",
+            "x.yml:3:24: rollout.waves[0]: match: glob has 9 '**'",
         ),
         ("rollout:\n  speed: 3\n", "x.yml:2:3: rollout.speed: unknown key"),
         ("rollout:\n  exempt: [checks]\n", "x.yml:2:11: rollout.exempt: unknown rule 'checks'"),
@@ -96,6 +96,22 @@ def test_rollout_section_errors_name_file_line_col(text: str, expected: str) -> 
     with pytest.raises(ConfigError) as info:
         parse_rollout_config(text, "x.yml")
     assert str(info.value).startswith(expected), str(info.value)
+
+
+def test_every_wave_error_at_its_key_in_one_run() -> None:
+    text = (
+        "rollout:\n  waves:\n    - name: canary\n      repos: [a/b]\n      share: 2\n"
+        "      time_limit: 2 days\n      bogus: 1\n    - name: ''\n      match: [x]\n  strategy: fast\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        parse_rollout_config(text, "x.yml")
+    assert str(info.value).splitlines() == [
+        "x.yml:7:7: rollout.waves[0]: unknown key 'bogus' in a wave (known: name, repos, match, topics, share, time_limit)",
+        "x.yml:5:14: rollout.waves[0]: share: must be a number in (0, 1] (got 2)",
+        "x.yml:6:19: rollout.waves[0]: time_limit: must be a duration such as 90m, 12h, 3d or 1w (got '2 days')",
+        "x.yml:8:13: rollout.waves[1]: name: must be a non-empty string",
+        "x.yml:10:13: rollout.strategy: must be one of latest, next-safe (got 'fast')",
+    ]
 
 
 def test_dependent_overrides_and_their_errors() -> None:

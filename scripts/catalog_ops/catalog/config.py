@@ -337,7 +337,7 @@ def parse_config(text: str | bytes, path: str = CONFIG_PATH) -> DependentConfig:
         raise ConfigError(f"{_where(path, root)}: the document must be a mapping of keys to values")
     errors: list[str] = []
     values: dict[str, Any] = {}
-    seen: set[str] = set()
+    seen: dict[str, yaml.Node] = {}
     for key_node, value_node in root.value:
         key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
         if key in OTHER_SECTIONS:
@@ -349,25 +349,29 @@ def parse_config(text: str | bytes, path: str = CONFIG_PATH) -> DependentConfig:
         if key in seen:
             errors.append(f"{_where(path, key_node)}: key {key!r}: duplicate key")
             continue
-        seen.add(key)
+        seen[key] = value_node
         problem, value = _check(_SCHEMA[key], value_node)
         if problem:
             errors.append(f"{_where(path, value_node)}: key {key!r}: {problem}")
         else:
             values[key] = value
+    if "version" in values and values["version"] != 1:
+        errors.append(
+            f"{_where(path, seen['version'])}: key 'version': unsupported schema version "
+            f"{values['version']} (known: 1)"
+        )
+    if "environments" not in seen:
+        for key in ("soak", "post_merge_checks", "security_skip_soak"):
+            if key in seen:
+                errors.append(f"{_where(path, seen[key])}: key {key!r}: needs 'environments'")
     if errors:
         raise ConfigError("\n".join(errors))
-    if "version" in values and values["version"] != 1:
-        raise ConfigError(f"{path}: key 'version': unsupported schema version {values['version']} (known: 1)")
     values.pop("version", None)
     for key in ("ignore", "paths", "reviewers", "labels"):
         if key in values:
             values[key] = tuple(values[key])
     if "soak" in values:
         values["soak_seconds"] = values.pop("soak")
-    chain_keys = [k for k in ("soak_seconds", "post_merge_checks", "security_skip_soak") if k in values]
-    if chain_keys and not values.get("environments"):
-        raise ConfigError(f"{path}: key {chain_keys[0].replace('_seconds', '')!r}: needs 'environments'")
     return DependentConfig(source=path, **values)
 
 

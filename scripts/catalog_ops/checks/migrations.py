@@ -144,6 +144,23 @@ def check_migrations(
                     col=1,
                 )
             )
+        elif mig.release is not None and not _is_major(mig.release):
+            add(
+                Finding(
+                    tool=TOOL,
+                    rule="migration-release",
+                    level="warning",
+                    message=(
+                        f"release {mig.release} is not a major release: this patch is applied only where "
+                        f"{mig.release} is breaking for {mig.module} (its release metadata marks the module "
+                        "breaking, or an update crosses a major into it)"
+                    ),
+                    path=mig.path,
+                    line=_value_at(root / mig.path, "release")[0],
+                    col=_value_at(root / mig.path, "release")[1],
+                    module=mig.module,
+                )
+            )
     examples = examples_by_module(root, list(per_module))
     for m, entry in per_module.items():
         mine = [g for g in migrations if g.module == m]
@@ -200,6 +217,26 @@ def check_migrations(
         "artifacts": {},
         "messages": [],
     }
+
+
+def _is_major(version: Version) -> bool:
+    """``X.0.0`` with X >= 1: a release every dependent crosses as a major update (without
+    release metadata, ``rollout.pace.is_breaking``)."""
+    return version.major >= 1 and version.minor == 0 and version.patch == 0
+
+
+def _value_at(path: Path, key: str) -> tuple[int, int]:
+    """1-based ``(line, col)`` of the value of the top-level ``key:`` in YAML file ``path``
+    (``(1, 1)`` when not found)."""
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return (1, 1)
+    for number, text in enumerate(lines, 1):
+        m = re.match(rf"{key}\s*:\s*", text)
+        if m:
+            return (number, m.end() + 1)
+    return (1, 1)
 
 
 def _order(mig: Migration) -> tuple[Version, str]:

@@ -4,6 +4,7 @@
 * ``lexer``: tokens with offsets (``lex``, ``Tok``, ``HclSyntaxError``);
 * ``body``: attributes and blocks with their spans (``parse``, ``Block``, ``Attr``, ``object_items``);
 * ``json``: Terraform JSON syntax as spans (``parse_json``, ``JNode``, ``json_unescape``).
+* ``grammar``: semantic-only checks through python-hcl2, imported lazily (``one_expression_problem``).
 
 Everything returns offsets into the decoded text, so callers (``refs``, ``bump``, ``catalog.layout``,
 ``checks``) edit only the characters they mean to. Standard library only: importing it loads no

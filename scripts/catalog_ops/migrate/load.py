@@ -18,7 +18,7 @@ import yaml
 from catalog_ops.core.versions import parse_constraint, parse_version
 from catalog_ops.core.yamlnodes import compose_document, where
 from catalog_ops.errors import ConfigError, UsageError
-from catalog_ops.hcl import HclSyntaxError, parse
+from catalog_ops.hcl import HclSyntaxError, grammar, parse
 from catalog_ops.migrate.model import (
     ADDRESS,
     IDENT,
@@ -103,6 +103,9 @@ def check_expression(text: str) -> str | None:
         return f"not an HCL expression ({exc.message})"
     if list(body.attrs) != ["x"] or body.blocks:
         return "not one HCL expression"
+    why = grammar.one_expression_problem(text)
+    if why:
+        return why
     depth = 0
     for t in body.attrs["x"].expr:
         if t.kind == "punct" and t.text in "{[(":
@@ -114,77 +117,107 @@ def check_expression(text: str) -> str | None:
     return None
 
 
-def _step(node: yaml.Node, path: str) -> Step:
+def _attempt(errors: list[str], check: Any, *args: Any, **kwargs: Any) -> Any:
+    """``check(*args, **kwargs)``, or None with its ``ConfigError`` appended to ``errors``."""
+    try:
+        return check(*args, **kwargs)
+    except ConfigError as exc:
+        errors.append(str(exc))
+        return None
+
+
+def _step(node: yaml.Node, path: str, errors: list[str]) -> Step | None:
+    """One step; each problem is appended to ``errors`` (``path:line:col: problem``); None when
+    it has any."""
     if not isinstance(node, yaml.MappingNode):
-        raise ConfigError(f"{where(path, node)}: a step must be a mapping with 'kind'")
+        errors.append(f"{where(path, node)}: a step must be a mapping with 'kind'")
+        return None
+    before = len(errors)
     fields: dict[str, yaml.Node] = {}
     for k, v in node.value:
-        name = _scalar(k, path, "step")
+        name = _attempt(errors, _scalar, k, path, "step")
+        if name is None:
+            continue
         if name in fields:
-            raise ConfigError(f"{where(path, k)}: duplicate key {name!r}")
+            errors.append(f"{where(path, k)}: duplicate key {name!r}")
+            continue
         fields[name] = v
     if "kind" not in fields:
-        raise ConfigError(f"{where(path, node)}: step: missing key 'kind'")
-    kind_text = _scalar(fields["kind"], path, "kind")
+        errors.append(f"{where(path, node)}: step: missing key 'kind'")
+        return None
+    kind_text = _attempt(errors, _scalar, fields["kind"], path, "kind")
+    if kind_text is None:
+        return None
     try:
         kind = StepKind(kind_text)
     except ValueError:
         kinds = ", ".join(k.value for k in StepKind)
-        raise ConfigError(
+        errors.append(
             f"{where(path, fields['kind'])}: key 'kind': must be one of {kinds} (got {kind_text!r})"
-        ) from None
+        )
+        return None
     required, optional = _STEP_KEYS[kind]
     for name, v in fields.items():
         if name != "kind" and name not in required and name not in optional:
-            raise ConfigError(f"{where(path, v)}: {kind}: unknown key {name!r}")
-    for name in required:
-        if name not in fields:
-            raise ConfigError(f"{where(path, node)}: {kind}: missing key {name!r}")
+            errors.append(f"{where(path, v)}: {kind}: unknown key {name!r}")
+    missing = [name for name in required if name not in fields]
+    for name in missing:
+        errors.append(f"{where(path, node)}: {kind}: missing key {name!r}")
+    if missing:
+        return None
     line = node.start_mark.line + 1
     if kind is StepKind.ADD_INPUT:
-        name = _check_ident(
-            _scalar(fields["name"], path, "name"), fields["name"], path, "name", input_name=True
-        )
+        name = _attempt(errors, _scalar, fields["name"], path, "name")
+        if name is not None:
+            _attempt(errors, _check_ident, name, fields["name"], path, "name", input_name=True)
         if ("value" in fields) == ("expression" in fields):
-            raise ConfigError(f"{where(path, node)}: add_input: give exactly one of 'value' or 'expression'")
+            errors.append(f"{where(path, node)}: add_input: give exactly one of 'value' or 'expression'")
+            return None
         if "expression" in fields:
-            expr = _scalar(fields["expression"], path, "expression").strip()
+            text = _attempt(errors, _scalar, fields["expression"], path, "expression")
+            expr = text.strip() if text is not None else ""
             why = check_expression(expr) if len(expr) <= MAX_TEXT else f"longer than {MAX_TEXT} characters"
-            if why:
-                raise ConfigError(f"{where(path, fields['expression'])}: key 'expression': {why}")
+            if text is not None and why:
+                errors.append(f"{where(path, fields['expression'])}: key 'expression': {why}")
+            if len(errors) > before:
+                return None
             return Step(kind=kind, new=name, expression=expr, line=line)
         value = _constructed(fields["value"])
         if not _literal_ok(value) or value is None or len(repr(value)) > MAX_TEXT:
-            raise ConfigError(
+            errors.append(
                 f"{where(path, fields['value'])}: key 'value': must be a string, number, bool, list or map "
                 f"(at most {MAX_TEXT} characters)"
             )
+        if len(errors) > before:
+            return None
         return Step(kind=kind, new=name, value=value, line=line)
     if kind is StepKind.REMOVE_INPUT:
-        name = _check_ident(
-            _scalar(fields["name"], path, "name"), fields["name"], path, "name", input_name=True
-        )
+        name = _attempt(errors, _scalar, fields["name"], path, "name")
+        if name is not None:
+            _attempt(errors, _check_ident, name, fields["name"], path, "name", input_name=True)
+        if len(errors) > before:
+            return None
         return Step(kind=kind, old=name, line=line)
-    old = _scalar(fields["from"], path, "from")
-    new = _scalar(fields["to"], path, "to")
-    if kind is StepKind.CHANGE_SOURCE_SUBDIR:
-        for key, value in (("from", old), ("to", new)):
+    old = _attempt(errors, _scalar, fields["from"], path, "from")
+    new = _attempt(errors, _scalar, fields["to"], path, "to")
+    for key, value in (("from", old), ("to", new)):
+        if value is None:
+            continue
+        at = where(path, fields[key])
+        if kind is StepKind.CHANGE_SOURCE_SUBDIR:
             if not SUBDIR.fullmatch(value) or ".." in value.split("/") or len(value) > MAX_TEXT:
-                raise ConfigError(
-                    f"{where(path, fields[key])}: key {key!r}: {value!r} is not a module subdirectory"
-                )
-    elif kind is StepKind.ADD_MOVED:
-        for key, value in (("from", old), ("to", new)):
+                errors.append(f"{at}: key {key!r}: {value!r} is not a module subdirectory")
+        elif kind is StepKind.ADD_MOVED:
             if not ADDRESS.fullmatch(value) or len(value) > MAX_TEXT:
-                raise ConfigError(
-                    f"{where(path, fields[key])}: key {key!r}: {value!r} is not a resource address (aws_vpc.this)"
-                )
-    else:
-        is_input = kind is StepKind.RENAME_INPUT
-        _check_ident(old, fields["from"], path, "from", input_name=is_input)
-        _check_ident(new, fields["to"], path, "to", input_name=is_input)
+                errors.append(f"{at}: key {key!r}: {value!r} is not a resource address (aws_vpc.this)")
+        else:
+            is_input = kind is StepKind.RENAME_INPUT
+            _attempt(errors, _check_ident, value, fields[key], path, key, input_name=is_input)
+    if len(errors) > before:
+        return None
     if old == new:
-        raise ConfigError(f"{where(path, node)}: {kind}: 'from' and 'to' are the same")
+        errors.append(f"{where(path, node)}: {kind}: 'from' and 'to' are the same")
+        return None
     return Step(kind=kind, old=old, new=new, line=line)
 
 
@@ -197,7 +230,10 @@ def parse_migration(data: bytes | str, path: str, *, module: str | None = None) 
             module unless ``module`` is given.
 
     Raises:
-        ConfigError: ``path:line:col: problem`` for anything outside the schema (docs/migrations.md).
+        ConfigError: ``path:line:col: problem`` for anything outside the schema (docs/migrations.md):
+            every problem of the file (top-level keys and each step), one per line of the
+            message, in file order; a file too large, not YAML, not a mapping or of another
+            ``schema`` stops at that one error.
     """
     size = len(data.encode() if isinstance(data, str) else data)
     if size > MAX_FILE_BYTES:
@@ -209,52 +245,70 @@ def parse_migration(data: bytes | str, path: str, *, module: str | None = None) 
     if not isinstance(root, yaml.MappingNode):
         at = where(path, root) if root is not None else f"{path}:1:1"
         raise ConfigError(f"{at}: a patch file must be a mapping with 'schema' and 'steps'")
+    errors: list[str] = []
     fields: dict[str, tuple[yaml.Node, yaml.Node]] = {}
     for k, v in root.value:
-        name = _scalar(k, path, "key")
+        name = _attempt(errors, _scalar, k, path, "key")
+        if name is None:
+            continue
         if name not in _TOP_KEYS:
-            raise ConfigError(f"{where(path, k)}: unknown key {name!r} (known: {', '.join(_TOP_KEYS)})")
-        if name in fields:
-            raise ConfigError(f"{where(path, k)}: duplicate key {name!r}")
-        fields[name] = (k, v)
+            errors.append(f"{where(path, k)}: unknown key {name!r} (known: {', '.join(_TOP_KEYS)})")
+        elif name in fields:
+            errors.append(f"{where(path, k)}: duplicate key {name!r}")
+        else:
+            fields[name] = (k, v)
     if "schema" not in fields:
-        raise ConfigError(f"{path}:1:1: missing key 'schema' (this version reads schema {SCHEMA})")
-    schema_node = fields["schema"][1]
-    if _scalar(schema_node, path, "schema") != str(SCHEMA):
-        raise ConfigError(
-            f"{where(path, schema_node)}: key 'schema': this version of catalog-ops reads schema {SCHEMA} "
-            f"(got {schema_node.value!r})"
-        )
-    if ("release" in fields) == ("applies_to" in fields):
-        raise ConfigError(f"{path}:1:1: give exactly one of 'release' or 'applies_to'")
+        errors.append(f"{path}:1:1: missing key 'schema' (this version reads schema {SCHEMA})")
+    else:
+        schema_node = fields["schema"][1]
+        if _attempt(errors, _scalar, schema_node, path, "schema") not in (str(SCHEMA), None):
+            # Another schema's keys cannot be judged by this one: that is the only error.
+            raise ConfigError(
+                f"{where(path, schema_node)}: key 'schema': this version of catalog-ops reads schema {SCHEMA} "
+                f"(got {schema_node.value!r})"
+            )
     release = None
     applies_to = None
-    if "release" in fields:
+    if ("release" in fields) == ("applies_to" in fields):
+        errors.append(f"{path}:1:1: give exactly one of 'release' or 'applies_to'")
+    elif "release" in fields:
         node = fields["release"][1]
-        release = parse_version(_scalar(node, path, "release"))
-        if release is None or release.prefix not in ("", "v"):
-            raise ConfigError(f"{where(path, node)}: key 'release': not a semantic version like 3.0.0")
+        text = _attempt(errors, _scalar, node, path, "release")
+        if text is not None:
+            release = parse_version(text)
+            if release is None or release.prefix not in ("", "v"):
+                errors.append(f"{where(path, node)}: key 'release': not a semantic version like 3.0.0")
     else:
         node = fields["applies_to"][1]
-        applies_to = _scalar(node, path, "applies_to")
-        try:
-            parse_constraint(applies_to)
-        except UsageError as exc:
-            raise ConfigError(f"{where(path, node)}: key 'applies_to': {exc}") from None
+        applies_to = _attempt(errors, _scalar, node, path, "applies_to")
+        if applies_to is not None:
+            try:
+                parse_constraint(applies_to)
+            except UsageError as exc:
+                errors.append(f"{where(path, node)}: key 'applies_to': {exc}")
     description = ""
     if "description" in fields:
         node = fields["description"][1]
-        description = " ".join(_scalar(node, path, "description").split())
+        text = _attempt(errors, _scalar, node, path, "description")
+        description = " ".join((text or "").split())
         if len(description) > MAX_TEXT:
-            raise ConfigError(f"{where(path, node)}: key 'description': longer than {MAX_TEXT} characters")
+            errors.append(f"{where(path, node)}: key 'description': longer than {MAX_TEXT} characters")
+    steps: list[Step] = []
     if "steps" not in fields:
-        raise ConfigError(f"{path}:1:1: missing key 'steps'")
-    steps_node = fields["steps"][1]
-    if not isinstance(steps_node, yaml.SequenceNode) or not steps_node.value:
-        raise ConfigError(f"{where(path, steps_node)}: key 'steps': must be a non-empty list")
-    if len(steps_node.value) > MAX_STEPS:
-        raise ConfigError(f"{where(path, steps_node)}: key 'steps': more than {MAX_STEPS} steps")
-    steps = tuple(_step(s, path) for s in steps_node.value)
+        errors.append(f"{path}:1:1: missing key 'steps'")
+    else:
+        steps_node = fields["steps"][1]
+        if not isinstance(steps_node, yaml.SequenceNode) or not steps_node.value:
+            errors.append(f"{where(path, steps_node)}: key 'steps': must be a non-empty list")
+        elif len(steps_node.value) > MAX_STEPS:
+            errors.append(f"{where(path, steps_node)}: key 'steps': more than {MAX_STEPS} steps")
+        else:
+            for s in steps_node.value:
+                step = _step(s, path, errors)
+                if step is not None:
+                    steps.append(step)
+    if errors:
+        raise ConfigError("\n".join(sorted(errors, key=_position)))
     base = posixpath.basename(path)
     name = base.rsplit(".", 1)[0]
     return Migration(
@@ -264,8 +318,17 @@ def parse_migration(data: bytes | str, path: str, *, module: str | None = None) 
         release=release,
         applies_to=applies_to,
         description=description,
-        steps=steps,
+        steps=tuple(steps),
     )
+
+
+def _position(error: str) -> tuple[int, int]:
+    """``(line, col)`` of a ``path:line:col: problem`` line, for file order."""
+    parts = error.split(":", 3)
+    try:
+        return (int(parts[1]), int(parts[2]))
+    except (IndexError, ValueError):
+        return (0, 0)
 
 
 def load_files(files: Mapping[str, bytes]) -> tuple[list[Migration], list[str]]:
@@ -273,7 +336,7 @@ def load_files(files: Mapping[str, bytes]) -> tuple[list[Migration], list[str]]:
 
     Returns:
         ``(migrations, errors)``: patches sorted by module then name; one ``path:line:col:
-        problem`` line per bad file (the others are still read). More than ``MAX_FILES`` patch
+        problem`` line per problem, every problem of each bad file (the others are still read). More than ``MAX_FILES`` patch
         files, or ``MAX_FILES_PER_MODULE`` for one module, is an error and the rest are not read.
     """
     paths = sorted(p for p in files if migration_path_module(p) is not None)
@@ -295,7 +358,7 @@ def load_files(files: Mapping[str, bytes]) -> tuple[list[Migration], list[str]]:
         try:
             out.append(parse_migration(files[p], p))
         except ConfigError as exc:
-            errors.append(str(exc))
+            errors.extend(str(exc).splitlines())
     return sorted(out, key=lambda m: (m.module, m.name)), errors
 
 

@@ -164,38 +164,79 @@ def _strings(value: Any, what: str, *, globs: bool = False) -> tuple[str, ...]:
     return tuple(v.strip() for v in value)
 
 
-def _wave(node: yaml.Node, index: int) -> Wave:
-    value = _plain(node)
-    if not isinstance(value, dict):
-        raise ValueError("a wave is a mapping with name and repos, match or topics")
-    known = ("name", "repos", "match", "topics", "share", "time_limit")
-    unknown = sorted(str(k) for k in value if k not in known)
-    if unknown:
-        raise ValueError(f"unknown key {unknown[0]!r} in a wave (known: {', '.join(known)})")
-    name = value.get("name", f"wave {index + 1}")
-    if not isinstance(name, str) or not name.strip():
-        raise ValueError("name: must be a non-empty string")
-    repos = _strings(value.get("repos", []), "repos")
-    if any(r.count("/") != 1 for r in repos):
-        raise ValueError("repos: entries are owner/name")
-    match = _strings(value.get("match", []), "match", globs=True)
-    topics = _strings(value.get("topics", []), "topics")
+_WAVE_KEYS = ("name", "repos", "match", "topics", "share", "time_limit")
+
+
+def _wave(node: yaml.Node, index: int, path: str, errors: list[str]) -> Wave | None:
+    """One wave; every problem is appended to ``errors`` as ``path:line:col: rollout.waves[i]:
+    problem`` at the offending key or value (the wave's own position only when no key is at
+    fault). None when the wave has any problem."""
+    label = f"rollout.waves[{index}]"
+    if not isinstance(node, yaml.MappingNode):
+        errors.append(
+            f"{where(path, node)}: {label}: a wave is a mapping with name and repos, match or topics"
+        )
+        return None
+    before = len(errors)
+    fields: dict[str, yaml.Node] = {}
+    for key_node, value_node in node.value:
+        key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else None
+        if key is None or key not in _WAVE_KEYS:
+            errors.append(
+                f"{where(path, key_node)}: {label}: unknown key {key!r} in a wave (known: {', '.join(_WAVE_KEYS)})"
+            )
+        elif key in fields:
+            errors.append(f"{where(path, key_node)}: {label}: {key}: duplicate key")
+        else:
+            fields[key] = value_node
+
+    def check(key: str, parse: Any, default: Any) -> Any:
+        if key not in fields:
+            return default
+        try:
+            return parse(_plain(fields[key]))
+        except ValueError as exc:
+            errors.append(f"{where(path, fields[key])}: {label}: {exc}")
+            return default
+
+    def name_of(value: Any) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError("name: must be a non-empty string")
+        return value.strip()
+
+    def repos_of(value: Any) -> tuple[str, ...]:
+        repos = _strings(value, "repos")
+        if any(r.count("/") != 1 for r in repos):
+            raise ValueError("repos: entries are owner/name")
+        return repos
+
+    def share_of(value: Any) -> float | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+            raise ValueError(f"share: must be a number in (0, 1] (got {value!r})")
+        return float(value)
+
+    def limit_of(value: Any) -> float | None:
+        if value is None:
+            return None
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            raise ValueError(f"time_limit: {exc}") from None
+
+    name = check("name", name_of, f"wave {index + 1}")
+    repos = check("repos", repos_of, ())
+    match = check("match", lambda v: _strings(v, "match", globs=True), ())
+    topics = check("topics", lambda v: _strings(v, "topics"), ())
+    share = check("share", share_of, None)
+    limit = check("time_limit", limit_of, None)
+    if len(errors) > before:
+        return None
     if not (repos or match or topics):
-        raise ValueError(f"wave {name!r} names no repos, match or topics")
-    share = value.get("share")
-    if share is not None and (
-        isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1
-    ):
-        raise ValueError(f"share: must be a number in (0, 1] (got {share!r})")
-    limit = value.get("time_limit")
-    return Wave(
-        name=name.strip(),
-        repos=repos,
-        match=match,
-        topics=topics,
-        share=None if share is None else float(share),
-        time_limit=None if limit is None else parse_duration(limit),
-    )
+        errors.append(f"{where(path, node)}: {label}: wave {name!r} names no repos, match or topics")
+        return None
+    return Wave(name=name, repos=repos, match=match, topics=topics, share=share, time_limit=limit)
 
 
 def parse_rollout_config(text: str | bytes, path: str = ".catalog-ops.yml") -> RolloutConfig:
@@ -261,10 +302,9 @@ def parse_rollout_config(text: str | bytes, path: str = ".catalog-ops.yml") -> R
                     raise ValueError(f"has {len(node.value)} waves; at most {MAX_WAVES} are allowed")
                 waves = []
                 for i, item in enumerate(node.value):
-                    try:
-                        waves.append(_wave(item, i))
-                    except ValueError as exc:
-                        errors.append(f"{where(path, item)}: rollout.waves[{i}]: {exc}")
+                    wave = _wave(item, i, path, errors)
+                    if wave is not None:
+                        waves.append(wave)
                 names = [w.name for w in waves]
                 dup = next((n for n in names if names.count(n) > 1), None)
                 if dup is not None:
