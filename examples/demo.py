@@ -19,6 +19,9 @@ Story (everything lives in ``.demo/`` in the repository, wiped at the start of e
 9. an environment chain (``chain_demo``): ``acme/team-live`` (``examples/dependents/team-live``)
    names dev → stage → prod in its ``.catalog-ops.yml``; the security release goes through it one
    environment per run, each PR merged by the merge gate before the next one opens.
+10. a canary wave (``canary_wave``): a normal release (v2.1.0) opens acme/web-app's PR first and
+   holds the others; its checks run on the PR head and it is merged (by hand, pinned to that head)
+   only when they passed; the next run opens the next wave.
 
 ``demo.py --check`` is the checks command the local forge runs for a PR (see ``check()``).
 Exit status is non-zero when any step fails.
@@ -404,8 +407,9 @@ def canary_wave(work: Path) -> None:
     config.write_text(config.read_text(encoding="utf-8") + CANARY_WAVE, encoding="utf-8")
     print(f"{DIM}$ cat >> .catalog-ops.yml{RESET}{CANARY_WAVE}")
     outputs = work / "modules" / "network" / "outputs.tf"
+    # the input is ipv4_cidr_block since v2.0.0 (step 8): the dependents' checks validate this
     outputs.write_text(
-        outputs.read_text(encoding="utf-8") + '\noutput "cidr" {\n  value = var.cidr_block\n}\n',
+        outputs.read_text(encoding="utf-8") + '\noutput "cidr" {\n  value = var.ipv4_cidr_block\n}\n',
         encoding="utf-8",
     )
     git("commit", "-q", "-am", "feat(network): output the CIDR block", cwd=work)
@@ -438,14 +442,31 @@ def canary_wave(work: Path) -> None:
         )
     print(f"{GREEN}canary acme/web-app: its PR is up for review; waiting for it: {', '.join(held)}{RESET}")
     canary = next(p for p in pulls("acme/web-app") if p["state"] == "open")
-    run(["catalog-ops", "forge", "merge", "acme/web-app", str(canary["number"])])
+    number = canary["number"]
+    say(
+        "   The canary's checks run on its PR head; it is merged (by hand, pinned to that head) only if they pass"
+    )
+    run(["catalog-ops", "forge", "checks", "acme/web-app", str(number)], check=False)
+    canary = next(p for p in pulls("acme/web-app") if p["number"] == number)
+    checks = canary.get("checks") or {}
+    if checks.get("state") != "success" or checks.get("sha") != canary["head_sha"]:
+        show_prs({"acme/web-app": number}, with_diff=False)
+        raise StepFailed(
+            f"the canary acme/web-app#{number} did not pass its checks on its head "
+            f"{canary['head_sha'][:12]}: {checks.get('state') or 'not run'}; the next wave stays held"
+        )
+    print(f"{GREEN}acme/web-app#{number} passed its checks at {canary['head_sha'][:12]}{RESET}")
+    run(["catalog-ops", "forge", "merge", "acme/web-app", str(number)])
+    merged = next(p for p in pulls("acme/web-app") if p["number"] == number)
+    if merged["state"] != "merged" or merged["head_sha"] != checks["sha"]:
+        raise StepFailed(f"acme/web-app#{number} was not merged at the head its checks passed on")
 
     say("   The canary merged: the next scheduled run opens the next wave")
     second = plan_and_apply("next-wave")
     moved = sorted(r for r in held if second[r]["action"] in ("open", "update"))
     if not moved or second["acme/web-app"]["state"] != "merged":
         raise StepFailed("the next wave did not start after the canary merged")
-    print(f"{GREEN}canary merged; next wave: {', '.join(moved)}{RESET}")
+    print(f"{GREEN}canary passed its checks and merged; next wave: {', '.join(moved)}{RESET}")
 
 
 MIGRATION_PATCH = """\
@@ -471,6 +492,15 @@ def breaking_release_with_patch(work: Path) -> Path:
         )
         if new != text:
             tf.write_text(new, encoding="utf-8")
+    # every use renamed (main.tf, variables.tf, outputs.tf, ...): the module must stay valid
+    stale = [
+        f"{tf.relative_to(work)}:{n}"
+        for tf in sorted(network.rglob("*.tf"))
+        for n, line in enumerate(tf.read_text(encoding="utf-8").splitlines(), 1)
+        if "var.cidr_block" in line or 'variable "cidr_block"' in line
+    ]
+    if stale:
+        raise StepFailed(f"the rename left uses of cidr_block: {', '.join(stale)}")
     example = work / "examples" / "network" / "main.tf"
     text = example.read_text(encoding="utf-8")
     old = '  name         = "example"\n  cidr_block   = var.cidr_block\n  subnet_count = 2\n'

@@ -68,7 +68,34 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "approved by carol and merged" in out
     # step 10: a canary wave held the next normal release until acme/web-app's PR merged
     assert "canary acme/web-app: its PR is up for review; waiting for it: acme/" in out
-    assert "canary merged; next wave: acme/" in out
+    assert "canary passed its checks and merged; next wave: acme/" in out
+    # the canary's PR (moved on to v2.1.0) merged only after its checks ran on that exact head and
+    # passed: terraform validate of the v2.1.0 module (its new output uses ipv4_cidr_block)
+    web_record = json.loads((forge / "acme" / "web-app.forge.json").read_text())
+    canary = next(p for p in web_record["pulls"] if "v2.1.0" in p["title"])
+    checks = canary["checks"]
+    assert canary["state"] == "merged"
+    assert checks["sha"] == canary["head_sha"] and checks["state"] == "success"
+    assert checks["ran_at"] <= canary["merged_at"]
+    assert "checks passed" in checks["output"]
+    catalog_tag = subprocess.run(
+        [
+            "git",
+            "-C",
+            str(forge / "acme" / "infrastructure-modules"),
+            "grep",
+            "-n",
+            "cidr_block",
+            "v2.1.0",
+            "--",
+            "modules/network",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "var.cidr_block" not in catalog_tag and 'variable "cidr_block"' not in catalog_tag
+    assert "value = var.ipv4_cidr_block" in catalog_tag
     wave_plan = json.loads((tmp_path / "demo" / "plan-canary.json").read_text())
     held = [d for d in wave_plan["dependents"] if d["action"] == "hold"]
     assert held and all(d["reason"] == "waits for wave 'canary': 0 of 1 merged" for d in held)

@@ -240,11 +240,11 @@ def test_soak_holds_the_next_step_until_it_has_elapsed(world: World) -> None:
     at = parse_time(merged.merged_at)
     assert at is not None
     early = live(w.plan(now=at + dt.timedelta(minutes=119)))
-    assert early.action is Action.NOTHING and states(early) == ["current", "held", "waiting"]
+    assert early.action is Action.HOLD and states(early) == ["current", "held", "waiting"]
     assert early.chain is not None and early.chain.steps[1].ready_at == (at + dt.timedelta(hours=2)).strftime(
         "%Y-%m-%dT%H:%M:%SZ"
     )
-    assert early.reason is not None and early.reason.startswith("step 2 of 3 (stage) held: soak: dev runs")
+    assert early.reason is not None and early.reason.startswith("step 2 of 3 (stage) held: soak until ")
     w.apply(w.plan(now=at + dt.timedelta(minutes=119)))
     assert w.pr("stage") is None
     ready = live(w.plan(now=at + dt.timedelta(hours=2)))
@@ -272,7 +272,7 @@ def test_security_release_follows_the_chain_and_may_skip_the_soak(rollout_world:
     fast = next(d for d in plan.dependents if d.repo == LIVE)
     slow = next(d for d in plan.dependents if d.repo == "acme/slow")
     assert (fast.action, fast.env) == (Action.OPEN, "stage")  # security_skip_soak
-    assert (slow.action, states(slow)) == (Action.NOTHING, ["current", "held", "waiting"])
+    assert (slow.action, states(slow)) == (Action.HOLD, ["current", "held", "waiting"])
     w.apply(plan)
     w.apply(w.plan())
     assert [w.ref_in(f"live/{e}/net/main.tf") for e in ENVS] == ["v1.1.0", "v1.1.0", "v1.1.0"]
@@ -290,7 +290,8 @@ def test_post_merge_checks_hold_fail_and_pass(world: World) -> None:
     )
     merged = w.merge("dev")
     dep = live(w.plan())
-    assert dep.action is Action.NOTHING and states(dep) == ["current", "held", "waiting"]
+    assert dep.action is Action.HOLD and states(dep) == ["current", "held", "waiting"]
+    assert dep.held_until is None  # waits for the checks, not for a time
     assert dep.chain is not None and "not reported" in (dep.chain.steps[1].reason or "")
     if w.emu is None:
         return  # the local forge reports no checks on commits: held, as GitHub without checks
@@ -302,6 +303,31 @@ def test_post_merge_checks_hold_fail_and_pass(world: World) -> None:
     w.emu.set_status(LIVE, merged.merged_sha, "success", context="deploy-dev")
     dep = live(w.plan())
     assert (dep.action, dep.env) == (Action.OPEN, "stage")
+
+
+def test_a_soaking_chain_is_reported_held_until_the_soak_ends_not_up_to_date(world: World) -> None:
+    """dev's PR merged, stage held by the soak: the plan says ``hold`` until the soak's end (state,
+    next step, ``held_until``, the plan's next step), apply writes nothing, and the chain moves on
+    by itself once the soak is over."""
+    w = world
+    w.make_repo(LIVE, live_files(CONFIG + "soak: 1d\n"))
+    w.release("v1.1.0", ("modules/network",))
+    w.apply(w.plan())
+    at = parse_time(w.merge("dev").merged_at)
+    assert at is not None
+    ready = (at + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    plan = w.plan(now=at + dt.timedelta(hours=3))
+    dep = live(plan)
+    assert (dep.action, dep.state.value, dep.held_until) == (Action.HOLD, "held", ready)
+    assert dep.next_step.startswith(f"step 2 of 3 (stage) held: soak until {ready} (dev runs these versions")
+    assert plan.next_step == f"1 held; the next hold ends at {ready}"
+    data = next(d for d in plan.to_json()["dependents"] if d["repo"] == LIVE)
+    assert (data["action"], data["state"], data["held_until"]) == ("hold", "held", ready)
+    report = w.apply(plan)
+    assert {o.subject: o.kind for o in report.outcomes}[LIVE] is OutcomeKind.SKIPPED
+    assert w.pr("stage") is None and w.ref_in("live/stage/net/main.tf") == "v1.0.0"
+    after = live(w.plan(now=at + dt.timedelta(days=1)))
+    assert (after.action, after.env, after.held_until) == (Action.OPEN, "stage", None)
 
 
 class _DiesOnce:

@@ -163,8 +163,8 @@ def gate(
         if now < ready:
             return (
                 StepState.HELD,
-                f"soak: {prev.env} runs these versions since {iso(merged_at)} (#{merged.number}); "
-                f"the next step opens after {iso(ready)}",
+                f"soak until {iso(ready)} ({prev.env} runs these versions since {iso(merged_at)}, "
+                f"#{merged.number})",
                 iso(ready),
             )
     return None, None, None
@@ -192,7 +192,9 @@ def plan_chain(
     Returns:
         A ``DependentPlan`` whose ``chain`` holds every step; its action, bumps and files are
         those of step ``chain.step`` (``open``/``update`` its PR, or ``close`` its PR that is
-        no longer needed), or ``nothing`` with ``chain.next`` as the reason.
+        no longer needed); without a step, ``hold`` when a step is held or failed (``gate``:
+        ``held_until`` = the end of the soak, None when it waits for post-merge checks), else
+        ``nothing`` (chain complete); ``chain.next`` is then the reason.
     """
     envs = config.env_names
     empty = [env for env in envs if not any(config.env_of(path) == env for path in files)]
@@ -223,6 +225,7 @@ def plan_chain(
     active: int | None = None
     action = Action.NOTHING
     hold: str | None = None
+    held_until: str | None = None
     for k, env in enumerate(envs):
         p = plans[k]
         f = facts.get(env) or EnvFacts(env=env)
@@ -278,6 +281,7 @@ def plan_chain(
             )
             if state is not None:
                 hold = f"step {k + 1} of {len(envs)} ({env}) {state.value}: {why}"
+                held_until = ready_at
                 steps.append(
                     dataclasses.replace(base, state=state, reason=why, ready_at=ready_at, targets=_targets(p))
                 )
@@ -317,11 +321,15 @@ def plan_chain(
     refs = tuple(sorted((r for p in plans for r in p.refs), key=lambda r: (r.path, r.line, r.col)))
     errors = plans[0].errors
     chain = Chain(steps=tuple(steps), step=None, next=reason)
+    # A held (or failed) step is work the chain cannot do yet, not "up to date": ``hold``, with
+    # ``held_until`` when the soak says when it ends (the plan's state, next step and summary
+    # show it: rollout.waves). Apply writes nothing for it, as for ``nothing``.
     return DependentPlan(
         repo=repo,
         default_branch=default_branch,
         base=plans[0].base,
-        action=Action.NOTHING,
+        action=Action.HOLD if hold is not None else Action.NOTHING,
+        held_until=held_until,
         reason=reason if any(p.refs for p in plans) else "no reference to the catalog",
         refs=refs,
         config=config,

@@ -48,7 +48,7 @@ class Action(enum.StrEnum):
     CLOSE = "close"  # close the open rollout PR: superseded (nothing left to bump)
     NOTHING = "nothing"  # up to date, or no reference to the catalog
     SKIP = "skip"  # cannot be planned (config error, empty repo, archived, ...)
-    HOLD = "hold"  # has work, held by its wave, a window, the minimum release age or a cap
+    HOLD = "hold"  # has work, held by its wave, a window, the minimum release age, a cap or its chain
 
 
 class DependentState(enum.StrEnum):
@@ -59,7 +59,7 @@ class DependentState(enum.StrEnum):
     OPEN = "open"  # its rollout PR for this release is open (checks pending or passed)
     MERGED = "merged"  # up to date for this release (its PR merged, or nothing was needed)
     FAILED = "failed"  # its PR's checks failed, or a person closed it unmerged
-    HELD = "held"  # held by schedule: window, minimum release age or cap
+    HELD = "held"  # held by schedule (window, minimum release age, cap) or its chain (soak, checks)
     NONE = "none"  # no reference to the catalog, or not planned (skip)
 
 
