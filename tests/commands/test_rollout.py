@@ -423,3 +423,19 @@ def test_continue_dispatches_only_with_deferred_dependents_and_says_why_not(
     monkeypatch.setenv("CATALOG_OPS_LOCAL_ROOT", str(rollout_tmp))
     assert main(["rollout", "continue", str(deferred), "--workflow-ref", ref]) == 2
     assert "dispatches a GitHub Actions workflow; the local forge has none" in capsys.readouterr().err
+
+
+def test_a_plan_without_a_required_key_is_a_one_line_error(
+    rollout_world: RolloutWorld, rollout_tmp: Path, capsys
+) -> None:
+    """New-user trial: ``malformed plan: KeyError('releases')`` named a Python exception."""
+    from catalog_ops.cli import main
+
+    _, plan_path = plan_file(rollout_world, rollout_tmp, "bad")
+    doc = json.loads(plan_path.read_text())
+    del doc["releases"]
+    plan_path.write_text(json.dumps(doc))
+    root = ["--local-root", str(rollout_world.forge.root)]
+    assert main([*root, "rollout", "apply", "--plan", str(plan_path)]) == 2
+    err = capsys.readouterr().err
+    assert "malformed plan: missing key 'releases'" in err and "KeyError" not in err

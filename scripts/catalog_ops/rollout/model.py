@@ -807,8 +807,12 @@ class Plan:
                 next_step=str(data.get("next_step") or ""),
                 migrations=tuple(Migration.from_json(m) for m in data.get("migrations") or ()),
             )
-        except (KeyError, StopIteration, TypeError, ValueError) as exc:
-            raise UsageError(f"malformed plan: {exc!r}") from None
+        except KeyError as exc:
+            raise UsageError(
+                f"malformed plan: missing key {exc.args[0]!r} (write plans with `catalog-ops rollout plan --out`)"
+            ) from None
+        except (StopIteration, TypeError, ValueError) as exc:
+            raise UsageError(f"malformed plan: {exc}") from None
 
 
 def branch_name(catalog: str) -> str:
