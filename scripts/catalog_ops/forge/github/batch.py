@@ -66,22 +66,6 @@ class Snapshot:
     error: str | None = None
 
 
-def _closed_pull(repo: str, node: Mapping[str, Any]) -> PullRequest:
-    """A closed/merged ``PullRequest`` GraphQL node as ``forge.base.PullRequest``."""
-    author = node.get("author")
-    return PullRequest(
-        repo=repo,
-        number=int(node["number"]),
-        title=str(node.get("title") or ""),
-        body=str(node.get("body") or ""),
-        head=str(node.get("headRefName") or ""),
-        base=str(node.get("baseRefName") or ""),
-        head_sha=str(node.get("headRefOid") or ""),
-        state=PullState.MERGED if node.get("state") == "MERGED" else PullState.CLOSED,
-        url=str(node.get("url") or ""),
-        author=str(author["login"]) if isinstance(author, Mapping) and author.get("login") else None,
-    )
-
 
 def _lit(text: str) -> str:
     """A GraphQL string literal (JSON string syntax is GraphQL's)."""
@@ -192,7 +176,7 @@ class GitHubBatchReads(GitHubGraphQL):
                 prs = (node.get("pullRequests") or {}).get("nodes") or []
                 open_pr = int(prs[0]["number"]) if prs else None
                 closed = (node.get("closedPulls") or {}).get("nodes") or []
-                closed_pr = _closed_pull(name, closed[0]) if closed else None
+                closed_pr = pull_from_graphql(name, closed[0]) if closed else None
                 if ref is None:
                     out[name] = Snapshot(
                         repo=name, paths={} if trees else None, open_pr=open_pr, closed_pr=closed_pr
@@ -332,7 +316,7 @@ def _login(author: Mapping[str, Any] | None) -> str | None:
 def pull_from_graphql(repo: str, node: Mapping[str, Any]) -> Any:
     """A ``forge.base.PullRequest`` from a GraphQL ``PullRequest`` node of ``_PULL_FIELDS``
     (https://docs.github.com/en/graphql/reference/objects#pullrequest)."""
-    from catalog_ops.forge.base import PullRequest, PullState
+    from catalog_ops.forge.base import PullRequest
 
     owner = repo.split("/")[0]
     auto = node.get("autoMergeRequest")
