@@ -66,7 +66,6 @@ class Snapshot:
     error: str | None = None
 
 
-
 def _lit(text: str) -> str:
     """A GraphQL string literal (JSON string syntax is GraphQL's)."""
     return json.dumps(text)
