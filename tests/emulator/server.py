@@ -505,7 +505,9 @@ class GitHubEmulator:
         with self.state.lock:
             repo = self.state.repos[full_name]
             parent = self.state.branch_sha(repo, branch)
-            changes = [(k, v.encode() if isinstance(v, str) else v) for k, v in files.items()]
+            changes: list[tuple[str, bytes | None]] = [
+                (k, v.encode() if isinstance(v, str) else v) for k, v in files.items()
+            ]
             sha = self.state.commit_changes(repo, parent, message + "\n", changes, author="someone")
             gitutil.update_ref(repo.path, f"refs/heads/{branch}", sha)
             self.state.branch_moved(repo, branch)
@@ -573,7 +575,7 @@ class GitHubEmulator:
     def _register_routes(self) -> None:
         R = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)"
         add = self._routes.append
-        for method, pattern, fn in [
+        table: list[tuple[str, str, Callable[..., Any]]] = [
             ("GET", r"/rate_limit", self.r_rate_limit),
             ("POST", r"/app/installations/(?P<iid>\d+)/access_tokens", self.r_installation_token),
             ("GET", r"/(?P<kind>orgs|users)/(?P<owner>[^/]+)/repos", self.r_list_repos),
@@ -629,7 +631,8 @@ class GitHubEmulator:
             ("GET", R + r"/releases", self.r_list_releases),
             ("POST", R + r"/releases", self.r_create_release),
             ("GET", R + r"/releases/tags/(?P<tag>.+)", self.r_release_by_tag),
-        ]:
+        ]
+        for method, pattern, fn in table:
             add((method, re.compile("^" + pattern + "$"), fn))
 
     def handle(
@@ -748,7 +751,7 @@ class GitHubEmulator:
             if used + gql_cost > self.rate_limit:
                 hdrs = self._rate_headers(login, resource, count=False)
                 hdrs["X-RateLimit-Remaining"] = "0"
-                body = {
+                exceeded = {
                     "message": "API rate limit exceeded for user ID 1.",
                     "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-primary-rate-limits",
                 }
@@ -756,12 +759,12 @@ class GitHubEmulator:
                     return finish(
                         login,
                         200,
-                        {"errors": [{"type": "RATE_LIMITED", "message": body["message"]}]},
+                        {"errors": [{"type": "RATE_LIMITED", "message": exceeded["message"]}]},
                         hdrs,
                         rate_reset=self._rate_reset,
                         fault="primary-budget",
                     )
-                return finish(login, 403, body, hdrs, rate_reset=self._rate_reset, fault="primary-budget")
+                return finish(login, 403, exceeded, hdrs, rate_reset=self._rate_reset, fault="primary-budget")
         if content_creating:
             wait = self.limits.admit()
             if wait is not None:
@@ -929,7 +932,7 @@ class GitHubEmulator:
                     )
                     if len(result) == 2:
                         return result[0], result[1], {}
-                    return result  # type: ignore[no-any-return]
+                    return result
         if allowed:
             raise HttpError(404, "Not Found")
         raise HttpError(404, "Not Found")
@@ -1320,9 +1323,15 @@ class GitHubEmulator:
         for rec in out.split("\0"):
             if not rec:
                 continue
-            meta, _, p = rec.partition("\t")
+            meta, _tab, p = rec.partition("\t")
             mode, otype, oid, size = meta.split()
-            e = {"path": p, "mode": mode, "type": otype, "sha": oid, "url": f"{a}/git/{otype}s/{oid}"}
+            e: dict[str, Any] = {
+                "path": p,
+                "mode": mode,
+                "type": otype,
+                "sha": oid,
+                "url": f"{a}/git/{otype}s/{oid}",
+            }
             if otype == "blob":
                 e["size"] = int(size)
             entries.append(e)
@@ -1519,7 +1528,7 @@ class GitHubEmulator:
             raise HttpError(
                 404, "Not Found", doc="https://docs.github.com/rest/repos/contents#get-repository-content"
             )
-        meta, _, _name = line.partition("\t")
+        meta, _tab, _name = line.partition("\t")
         _mode, otype, oid, size = meta.split()
         a = f"{self.api_url}/repos/{r.full_name}"
         h = f"{self.state.html_url}/{r.full_name}"
@@ -2542,7 +2551,7 @@ def _make_handler(emu: GitHubEmulator) -> type[BaseHTTPRequestHandler]:
 
         def _body(self) -> bytes:
             if (self.headers.get("Transfer-Encoding") or "").lower() == "chunked":
-                chunks = []
+                chunks: list[bytes] = []
                 while True:
                     size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                     if size == 0:
