@@ -1329,7 +1329,8 @@ class GitHubEmulator:
             raise HttpError(422, "Invalid request.\n\nFor 'properties/inputs', is not an object.", doc=doc)
         if len(inputs) > 25:
             raise HttpError(422, f"inputs has {len(inputs)} properties; at most 25 are allowed", doc=doc)
-        declared = trigger.get("inputs") or {}
+        declared = trigger.get("inputs")
+        declared = declared if isinstance(declared, dict) else {}
         unexpected = sorted(k for k in inputs if k not in declared)
         if unexpected:
             raise HttpError(422, f"Unexpected inputs provided: {json.dumps(unexpected)}", doc=doc)
