@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from catalog_ops.core.metadata import ModuleChange, ReleaseMetadata, render_release_metadata
@@ -270,7 +271,13 @@ def test_a_deferred_rollout_dispatches_its_continuation_and_two_runs_converge(
     from catalog_ops.forge.github.pacing import Budget
 
     emu, setup = github_emulator, github_forge
-    emu.create_repo(CATALOG, files={"modules/network/main.tf": "# n\n"})
+    # the caller workflow the continuation dispatches (GitHub: 404 without it, 422 for an input it
+    # does not declare): the template the product ships
+    caller = (Path(__file__).resolve().parents[2] / "examples/workflows/catalog-rollout.yml").read_text()
+    emu.create_repo(
+        CATALOG,
+        files={"modules/network/main.tf": "# n\n", ".github/workflows/catalog-rollout.yml": caller},
+    )
     _release(setup, "v1.0.0", "normal", ("modules/network",))
     _release(setup, "v1.1.0", "normal", ("modules/network",))
     net = f'module "n" {{\n  source = "{GIT}//modules/network?ref=v1.0.0"\n}}\n'
