@@ -338,7 +338,9 @@ def rollout_next(dependents: Sequence[DependentPlan], waves: Sequence[WaveStatus
     """The rollout's next step in one line, for the summary and the dashboard."""
     opening = sum(1 for d in dependents if d.action is Action.OPEN)
     waiting = sum(1 for d in dependents if d.action is Action.UPDATE and d.state is DependentState.OPEN)
-    updating = sum(1 for d in dependents if d.action is Action.UPDATE) - waiting
+    # moved to this release: the open PRs that roll out an older one (``rollout_facts`` reads
+    # them as ``waiting``); a failed PR for this release is only refreshed when its changes moved
+    updating = sum(1 for d in dependents if d.action is Action.UPDATE and d.state is DependentState.WAITING)
     held = [d for d in dependents if d.action is Action.HOLD]
     parts: list[str] = []
     failed = next((w for w in waves if w.failed and w.may_start), None)
