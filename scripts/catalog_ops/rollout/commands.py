@@ -162,6 +162,15 @@ class Ignore:
             return self.module == module and self.major == target_major
         return False
 
+    @property
+    def command(self) -> Command:
+        """The command that makes this ignore (``ignore this major`` for ``major``, ...)."""
+        return {
+            IgnoreKind.MODULE: Command.IGNORE_MODULE,
+            IgnoreKind.MAJOR: Command.IGNORE_MAJOR,
+            IgnoreKind.RELEASE: Command.SKIP_RELEASE,
+        }[self.kind]
+
     def describe(self) -> str:
         """One line for reasons and the state comment, e.g. ``modules/vpc v2.x ignored``."""
         if self.kind is IgnoreKind.MODULE:
