@@ -211,3 +211,25 @@ def test_a_forged_state_block_in_a_persons_comment_is_not_read(rollout_world: Ro
     w.forge.add_comment(repo, number, commands.STATE.render(forged.to_json(CATALOG)), author="bob")
     dep = dependent_of(w.plan(), repo)
     assert dep.action is Action.UPDATE and dep.ignores == ()
+
+
+def test_a_command_in_capitals_is_honoured_and_a_bare_one_is_answered(rollout_world: RolloutWorld) -> None:
+    """``/CATALOG-OPS REBASE`` is ``rebase`` (acknowledged with a +1); a line with the command word
+    and nothing after it gets the list of commands in the state comment (never silence)."""
+    w = rollout_world
+    repo, number = _opened(w, "caps")
+    caps = w.forge.add_comment(repo, number, "/CATALOG-OPS REBASE", author="alice")
+    bare = w.forge.add_comment(repo, number, "/catalog-ops", author="alice")
+    dep = dependent_of(w.plan(), repo)
+    assert [(d.comment, d.command, d.verdict.value) for d in dep.commands] == [
+        (caps.id, "rebase", "honoured"),
+        (bare.id, "", "refused"),
+    ]
+    w.apply(w.plan())
+    assert w.forge.reactions(repo, caps.id) == [("+1", None)]
+    assert w.forge.reactions(repo, bare.id) == []
+    (state,) = _state_comments(w, repo, number)
+    assert (
+        "- `/catalog-ops` from alice: **refused**: no command given; known: rebase, retry, "
+        "ignore this major, ignore this module, skip this release\n"
+    ) in state
