@@ -95,12 +95,16 @@ def env() -> dict[str, str]:
     return e
 
 
-def run(args: list[str], *, check: bool = True, quiet: bool = False, cwd: Path | None = None) -> str:
-    """Run a command (``catalog-ops`` first word is expanded), echo it, return stdout."""
+def run(
+    args: list[str], *, check: bool = True, quiet: bool = False, echo: bool = True, cwd: Path | None = None
+) -> str:
+    """Run a command (``catalog-ops`` first word is expanded), echo it (unless ``echo`` is
+    False: demo.py's own reads, whose output is not shown), return stdout."""
     shown = " ".join(args)
     if args[0] == "catalog-ops":
         args = catalog_ops_cmd() + args[1:]
-    print(f"{DIM}$ {shown}{RESET}", flush=True)
+    if echo:
+        print(f"{DIM}$ {shown}{RESET}", flush=True)
     t0 = time.monotonic()
     proc = subprocess.run(args, cwd=cwd or REPO, env=env(), capture_output=True, text=True, check=False)
     if os.environ.get("DEMO_TIMING"):
@@ -147,7 +151,10 @@ def setup() -> None:
 
 
 def pulls(repo: str) -> list[dict]:
-    return json.loads(run(["catalog-ops", "forge", "show", repo, "--json"], quiet=True)).get("pulls", [])
+    """The PRs of ``repo`` from ``catalog-ops forge show REPO --json`` (demo.py's own read: not
+    echoed, as its output is not shown; what it finds is printed where it matters)."""
+    out = run(["catalog-ops", "forge", "show", repo, "--json"], quiet=True, echo=False)
+    return json.loads(out).get("pulls", [])
 
 
 def pr_repos(report: Path) -> dict[str, int]:
@@ -377,6 +384,9 @@ def main() -> int:
     say("Where everything is")
     print(f"forge root:      {rel(FORGE)}/  (bare git repos + <repo>.forge.json records)")
     print(f"plans, reports:  {rel(plan1)}, {rel(plan2)}, {rel(plan3)}, {rel(DEMO)}/report-*.json")
+    chain_plans = sorted(DEMO.glob("plan-chain-*.json"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
+    print(f"chain plans:     {', '.join(rel(p) for p in chain_plans)}")
+    print(f"canary plans:    {rel(DEMO / 'plan-canary.json')}, {rel(DEMO / 'plan-next-wave.json')}")
     print(f"git config used by checks (insteadOf -> local catalog): {rel(DEMO / 'gitconfig')}")
     print("inspect with:")
     print(f"  git -C {rel(FORGE)}/{CATALOG} log --oneline --decorate")
@@ -384,6 +394,7 @@ def main() -> int:
     print(f"  CATALOG_OPS_LOCAL_ROOT={rel(FORGE)} .venv/bin/catalog-ops forge show")
     print(f"  CATALOG_OPS_LOCAL_ROOT={rel(FORGE)} .venv/bin/catalog-ops forge show acme/payments")
     print(f"  CATALOG_OPS_LOCAL_ROOT={rel(FORGE)} .venv/bin/catalog-ops forge show acme/{CHAIN_DEPENDENT}")
+    print(f"  CATALOG_OPS_LOCAL_ROOT={rel(FORGE)} .venv/bin/catalog-ops forge show acme/web-app")
     print(f"\n{GREEN}demo finished in {time.monotonic() - started:.1f}s{RESET}")
     return 0
 

@@ -125,3 +125,15 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
         ("prod", "merged"),
     ]
     assert "plan 4: nothing — chain complete: dev, stage, prod run the versions they should" in out
+    # "Where everything is" names the chain's and the canary's plans, and each file is there
+    where = out[out.index("Where everything is") :]
+    listed = {
+        line.split(":", 1)[0]: [p.strip() for p in line.split(":", 1)[1].split(",")]
+        for line in where.splitlines()
+        if line.startswith(("chain plans:", "canary plans:"))
+    }
+    assert [Path(p).name for p in listed["chain plans"]] == [f"plan-chain-{n}.json" for n in (1, 2, 3, 4)]
+    assert [Path(p).name for p in listed["canary plans"]] == ["plan-canary.json", "plan-next-wave.json"]
+    assert all((REPO / p).is_file() for ps in listed.values() for p in ps)
+    # demo.py's own reads of the forge are not echoed as commands whose output is never shown
+    assert not [ln for ln in out.splitlines() if "catalog-ops forge show" in ln and "--json" in ln]

@@ -457,3 +457,17 @@ def test_opa_on_path_is_never_adopted_without_release(tmp_path: Path) -> None:
         toolchain.install_one(SPECS["opa"], env=env, log=lines.append)
     assert not [line for line in lines if "adopted" in line], lines
     assert not [p for p in tools.rglob("opa") if p.is_file()]
+
+
+def test_the_install_summary_aligns_every_column_to_its_widest_cell() -> None:
+    reports = [
+        toolchain.InstallReport("terraform-provider-time", "v0.14.2", "reused", "/t/time/bin/p", 0.04),
+        toolchain.InstallReport("terratest-modules", "3bf5718ada6d5a0d", "reused", "/r/test", 0.0),
+        toolchain.InstallReport("tofu", "v1.10.6", "installed", "/t/tofu/bin/tofu", 71.25, "release"),
+    ]
+    assert toolchain.summary_lines(reports) == [
+        "terraform-provider-time  v0.14.2           reused                  0.0s  /t/time/bin/p",
+        "terratest-modules        3bf5718ada6d5a0d  reused                  0.0s  /r/test",
+        "tofu                     v1.10.6           installed (release)    71.2s  /t/tofu/bin/tofu",
+    ]
+    assert toolchain.summary_lines([]) == []

@@ -776,16 +776,33 @@ def install(
                 log(f"{name}: FAILED")
                 continue
             reports[name] = report
-            how = f" ({report.how})" if report.how else ""
-            print(
-                f"catalog-ops tools: {report.tool:<18} {report.version:<10} {report.action + how:<20} "
-                f"{report.seconds:6.1f}s  {report.location}",
-                flush=True,
-            )
+            log(f"{report.tool}: {_action_of(report)} ({report.seconds:.1f}s)")
+    for line in summary_lines([reports[n] for n in chosen if n in reports]):
+        print(f"catalog-ops tools: {line}", flush=True)
     for name in chosen:
         if name in errors:
             raise errors[name]
     return [reports[name] for name in chosen]
+
+
+def _action_of(report: InstallReport) -> str:
+    """``installed (release)``, ``reused``, ...: the action with where the binary came from."""
+    return report.action + (f" ({report.how})" if report.how else "")
+
+
+def summary_lines(reports: Sequence[InstallReport]) -> list[str]:
+    """The installer's summary table, one line per report in the given order: tool, version,
+    action, seconds (``6.1f`` + ``s``) and location, each column as wide as its widest cell (a long
+    tool name such as ``terraform-provider-time`` or a 16-hex-digit stamp version never pushes the
+    next column out of line), two spaces between columns, no trailing spaces."""
+    rows = [(r.tool, r.version, _action_of(r), f"{r.seconds:6.1f}s", r.location) for r in reports]
+    if not rows:
+        return []
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    return [
+        "  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)) + "  " + row[4]
+        for row in rows
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

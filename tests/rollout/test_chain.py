@@ -297,9 +297,15 @@ def test_post_merge_checks_hold_fail_and_pass(world: World) -> None:
         return  # the local forge reports no checks on commits: held, as GitHub without checks
     assert merged.merged_sha
     w.emu.set_status(LIVE, merged.merged_sha, "failure", context="deploy-dev")
-    dep = live(w.plan())
+    plan = w.plan()
+    dep = live(plan)
     assert states(dep) == ["current", "failed", "waiting"]
     assert dep.reason is not None and "failed: the checks of dev's merge commit" in dep.reason
+    # reported failed, not held, with its next step (the chain stops until a new merge passes)
+    assert (dep.action, dep.state.value) == (Action.HOLD, "failed")
+    assert dep.next_step.startswith("step 2 of 3 (stage) failed: the checks of dev's merge commit")
+    assert dep.next_step.endswith("the chain stops until a new merge into that environment passes its checks")
+    assert plan.next_step.startswith("rollout stopped: wave 'everyone else' failed (acme/live step 2 of 3")
     w.emu.set_status(LIVE, merged.merged_sha, "success", context="deploy-dev")
     dep = live(w.plan())
     assert (dep.action, dep.env) == (Action.OPEN, "stage")
@@ -572,3 +578,81 @@ def test_an_environment_whose_globs_match_no_file_skips_the_dependent(world: Wor
 def test_environment_globs_that_can_never_match_are_config_errors(glob: str, problem: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(problem)):
         parse_config(CONFIG.replace('dev: ["live/dev/**"]', f'dev: ["{glob}"]'))
+
+
+def test_wave_facts_see_the_chain_step_pr(world: World) -> None:
+    """The open PR of the chain's step is read on its environment's branch: its state is ``open``
+    (its PR for this release is up), not ``waiting``."""
+    w = world
+    w.make_repo(LIVE, live_files())
+    w.make_repo("acme/plain", {"main.tf": unit("network", "v1.0.0")})
+    waves = b"rollout:\n  waves:\n    - name: canary\n      repos: [acme/live]\n"
+    parent = w.forge.branch_sha(CATALOG, "main")
+    w.forge.commit_files(
+        CATALOG, "main", parent_sha=parent, message="waves", changes=[FileChange(".catalog-ops.yml", waves)]
+    )
+    w.release("v1.1.0", ("modules/network",))
+    w.apply(w.plan())
+    dev_pr = w.pr("dev")
+    assert dev_pr is not None
+    plan = w.plan()
+    dep = live(plan)
+    assert (dep.action, dep.env, dep.existing_pr) == (Action.UPDATE, "dev", dev_pr.number)
+    assert (dep.wave, dep.state.value) == ("canary", "open")
+    assert dep.next_step.startswith("its rollout PR is open")
+    assert "moves" not in plan.next_step  # its PR rolls out this release already
+    canary = plan.waves[0]
+    assert (canary["name"], canary["counts"], canary["started_at"] is not None) == (
+        "canary",
+        {"open": 1},
+        True,
+    )
+
+
+def test_commands_are_read_on_the_chain_step_pr(world: World) -> None:
+    """A writer's ``/catalog-ops ignore this module`` on the dev PR of a chain: the plan reads it
+    (environment branch), closes the PR saying the owners ignored it, and acknowledges it once;
+    a reader's command is refused with a reply."""
+    w = world
+    if w.emu is None:
+        w.make_repo(LIVE, live_files())
+        w.forge.set_repo_settings(LIVE, collaborators={"alice": "write", "bob": "read"})
+    else:  # bob: triage, which GitHub's permission maps to read
+        w.emu.create_repo(LIVE, files=live_files(), collaborators=["alice"], roles={"bob": "triage"})
+    w.release("v1.1.0", ("modules/network",))
+    w.apply(w.plan())
+    dev_pr = w.pr("dev")
+    assert dev_pr is not None
+    assert "`/catalog-ops ignore this module`" in dev_pr.body  # the chain's PR offers the commands
+    bob = _comment(w, dev_pr.number, "/catalog-ops rebase", "bob")
+    alice = _comment(w, dev_pr.number, "/CATALOG-OPS ignore this module", "alice")
+    dep = live(w.plan())
+    assert [(d.comment, d.pr, d.verdict.value) for d in dep.commands] == [
+        (bob, dev_pr.number, "refused"),
+        (alice, dev_pr.number, "honoured"),
+    ]
+    assert (dep.action, dep.existing_pr) == (Action.CLOSE, dev_pr.number)
+    w.apply(w.plan())
+    closed = w.forge.get_pull(LIVE, dev_pr.number)
+    assert closed.state is PullState.CLOSED
+    bodies = [c.body for c in w.forge.list_comments(LIVE, dev_pr.number)]
+    closing = [b for b in bodies if b.startswith("Closing")]
+    assert len(closing) == 1 and closing[0].startswith(
+        "Closing: the owners of acme/live ignored what this PR proposes:\n"
+        "- `/catalog-ops ignore this module` from alice: modules/network ignored\n"
+    )
+    (state,) = [b for b in bodies if "<!-- catalog-ops:commands" in b]
+    assert "from bob: **refused**: bob does not have write access to acme/live (permission: read)" in state
+    # a rerun: nothing new, and the module stays ignored in every environment
+    again = live(w.plan())
+    assert again.commands == () and again.action is Action.NOTHING
+    assert [b for b in (c.body for c in w.forge.list_comments(LIVE, dev_pr.number)) if "commands" in b] == [
+        state
+    ]
+
+
+def _comment(w: World, number: int, body: str, author: str) -> int:
+    """Post ``body`` as ``author`` on ``LIVE``'s PR ``number``; its comment id."""
+    if w.emu is None:
+        return int(w.forge.add_comment(LIVE, number, body, author=author).id)
+    return int(w.emu.comment(LIVE, number, body, login=author)["id"])

@@ -42,7 +42,11 @@ def v(text: str) -> object:
         ("> /catalog-ops rebase", []),  # a quote of someone else's command
         ("do /catalog-ops rebase now", []),
         ("/catalog-opsrebase", []),
-        ("/catalog-ops", []),
+        ("/catalog-ops", [""]),  # no command: answered with the list of commands
+        ("/CATALOG-OPS REBASE", ["rebase"]),  # the command word in any case
+        ("/Catalog-Ops Ignore  This\tMajor ", ["ignore this major"]),
+        ("/catalog-ops\tretry", ["retry"]),
+        ("/CATALOG-OPS Please Merge", ["Please Merge"]),  # unknown: as written, for the reply
         ("```\n/catalog-ops rebase\n```", []),  # inside a fenced code block
         ("~~~\n/catalog-ops rebase\n~~~\n/catalog-ops retry", ["retry"]),
         ("/catalog-ops please merge", ["please merge"]),  # unknown: kept, so the reply can say so
@@ -82,6 +86,17 @@ def _decide(body: str, author: str | None, permission: str, *, open_pr: bool = T
         release="v2.1.0",
     )
     return decision
+
+
+def test_capitals_are_honoured_and_a_missing_or_unknown_command_gets_the_list() -> None:
+    known = "rebase, retry, ignore this major, ignore this module, skip this release"
+    d = _decide("/CATALOG-OPS Ignore This Major", "alice", "write")
+    assert (d.verdict, d.command) == (Verdict.HONOURED, "ignore this major")
+    assert len(d.ignores) == 2
+    bare = _decide("/catalog-ops", "alice", "write")
+    assert (bare.verdict, bare.reason) == (Verdict.REFUSED, f"no command given; known: {known}")
+    unknown = _decide("/CATALOG-OPS frobnicate", "alice", "write")
+    assert (unknown.verdict, unknown.reason) == (Verdict.REFUSED, f"unknown command; known: {known}")
 
 
 @pytest.mark.parametrize("permission", ["write", "admin"])

@@ -67,6 +67,9 @@ def test_ignore_this_module_from_a_writer_closes_the_pr_and_holds_after_it_is_cl
     assert w.forge.get_pull(repo, number).state is PullState.CLOSED
     assert w.forge.reactions(repo, c.id) == [("+1", None)]
     (state,) = _state_comments(w, repo, number)
+    assert (
+        "- `/catalog-ops ignore this module` from alice: honoured: no more PRs for modules/network\n" in state
+    )
     assert "modules/network ignored" in state
     # Rerun: nothing new, no second acknowledgement, the state comment is unchanged.
     w.apply(w.plan())
@@ -81,7 +84,7 @@ def test_ignore_this_module_from_a_writer_closes_the_pr_and_holds_after_it_is_cl
     assert w.forge.find_open_pull(repo, BRANCH) is None
 
 
-def test_a_non_writer_is_ignored_with_a_reply_once(rollout_world: RolloutWorld) -> None:
+def test_a_non_writer_is_refused_with_a_reply_once(rollout_world: RolloutWorld) -> None:
     w = rollout_world
     repo, number = _opened(w, "reader")
     head = w.forge.branch_sha(repo, BRANCH)
@@ -96,9 +99,12 @@ def test_a_non_writer_is_ignored_with_a_reply_once(rollout_world: RolloutWorld) 
     assert w.forge.branch_sha(repo, BRANCH) == head
     assert w.forge.reactions(repo, c.id) == []
     (reply,) = _state_comments(w, repo, number)
-    assert (
-        "**ignored**" in reply and "bob does not have write access to acme/reader (permission: read)" in reply
+    # the plan's verdict word ("refused"), never another one for the same thing
+    assert reply.splitlines()[2] == (
+        "- `/catalog-ops ignore this module` from bob: **refused**: "
+        "bob does not have write access to acme/reader (permission: read)"
     )
+    assert "ignored" not in reply.split("<!--")[0]
     w.apply(w.plan())
     assert _state_comments(w, repo, number) == [reply]
 
@@ -136,6 +142,14 @@ def test_ignore_this_major_holds_for_that_major_only(rollout_world: RolloutWorld
     w.forge.add_comment(repo, number, "/catalog-ops ignore this major", author="alice")
     w.apply(w.plan())
     assert w.forge.get_pull(repo, number).state is PullState.CLOSED
+    (closing,) = [c.body for c in w.forge.list_comments(repo, number) if c.body.startswith("Closing")]
+    # closed because the owners ignored that major, saying who and with which command
+    assert closing.split("<!--")[0] == (
+        "Closing: the owners of acme/major ignored what this PR proposes:\n"
+        "- `/catalog-ops ignore this major` from alice: modules/network v2.x ignored\n\n"
+        "Rollout of acme/infrastructure-modules v2.0.0; later rollouts do not propose what is ignored "
+        '(the state comment on this PR keeps it; docs/rollout.md, "Commands").\n\n'
+    )
     w.release("v2.1.0", modules=["modules/network"])
     assert dependent_of(w.plan(), repo).action is Action.NOTHING
     w.release("v3.0.0", modules=["modules/network"])
@@ -197,3 +211,25 @@ def test_a_forged_state_block_in_a_persons_comment_is_not_read(rollout_world: Ro
     w.forge.add_comment(repo, number, commands.STATE.render(forged.to_json(CATALOG)), author="bob")
     dep = dependent_of(w.plan(), repo)
     assert dep.action is Action.UPDATE and dep.ignores == ()
+
+
+def test_a_command_in_capitals_is_honoured_and_a_bare_one_is_answered(rollout_world: RolloutWorld) -> None:
+    """``/CATALOG-OPS REBASE`` is ``rebase`` (acknowledged with a +1); a line with the command word
+    and nothing after it gets the list of commands in the state comment (never silence)."""
+    w = rollout_world
+    repo, number = _opened(w, "caps")
+    caps = w.forge.add_comment(repo, number, "/CATALOG-OPS REBASE", author="alice")
+    bare = w.forge.add_comment(repo, number, "/catalog-ops", author="alice")
+    dep = dependent_of(w.plan(), repo)
+    assert [(d.comment, d.command, d.verdict.value) for d in dep.commands] == [
+        (caps.id, "rebase", "honoured"),
+        (bare.id, "", "refused"),
+    ]
+    w.apply(w.plan())
+    assert w.forge.reactions(repo, caps.id) == [("+1", None)]
+    assert w.forge.reactions(repo, bare.id) == []
+    (state,) = _state_comments(w, repo, number)
+    assert (
+        "- `/catalog-ops` from alice: **refused**: no command given; known: rebase, retry, "
+        "ignore this major, ignore this module, skip this release\n"
+    ) in state

@@ -17,8 +17,15 @@ from catalog_ops.forge.base import ChecksState, FileChange
 from catalog_ops.forge.local import LocalForge
 from catalog_ops.render.report import OutcomeKind
 from catalog_ops.rollout.config import Wave, parse_rollout_config
-from catalog_ops.rollout.model import Action, DependentState, Plan
-from catalog_ops.rollout.waves import EVERYONE_ELSE, PARTIAL_SELECTION, Facts, wave_index, wave_statuses
+from catalog_ops.rollout.model import Action, DependentPlan, DependentState, Plan
+from catalog_ops.rollout.waves import (
+    EVERYONE_ELSE,
+    PARTIAL_SELECTION,
+    Facts,
+    rollout_next,
+    wave_index,
+    wave_statuses,
+)
 from fixtures.rollout import (
     BRANCH,
     CATALOG,
@@ -210,6 +217,24 @@ def test_wave_time_limit_with_an_injected_clock() -> None:
     assert not before[1].may_start and before[1].opens_at == opened + dt.timedelta(days=1)
     assert "or its time limit at 2026-12-08T10:00Z" in before[1].reason
     assert wave_statuses(waves, facts, opened + dt.timedelta(hours=24))[1].may_start
+
+
+def test_the_next_step_counts_only_the_open_prs_the_run_moves_to_this_release() -> None:
+    """An open PR for an older release is moved; one for this release (open, or failing its
+    checks) is only refreshed when its changes moved: "moves N" counts the first kind only."""
+    s = DependentState
+    deps = [
+        DependentPlan(repo="acme/old", action=Action.UPDATE, state=s.WAITING),
+        DependentPlan(repo="acme/open", action=Action.UPDATE, state=s.OPEN),
+        DependentPlan(repo="acme/red", action=Action.UPDATE, state=s.FAILED),
+        DependentPlan(repo="acme/new", action=Action.OPEN, state=s.WAITING),
+    ]
+    assert rollout_next(deps, []) == (
+        "this run opens 1 and moves 1 open rollout PRs to this release; "
+        "1 open rollout PRs wait for checks and merge (refreshed when their changes moved)"
+    )
+    only_failed = [DependentPlan(repo="acme/red", action=Action.UPDATE, state=s.FAILED)]
+    assert "moves" not in rollout_next(only_failed, [])
 
 
 # --------------------------------------------------------------------------- local forge

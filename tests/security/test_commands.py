@@ -92,3 +92,19 @@ def test_echoed_command_text_is_neutralised_in_the_state_comment(rollout_world: 
     assert len(back.handled) == 1
     pr = w.forge.get_pull(target, number)
     assert pr.state is PullState.OPEN
+
+
+def test_the_closing_comment_of_an_ignore_neutralises_the_login(rollout_world: RolloutWorld) -> None:
+    """The comment closing a PR after ``ignore this module`` names who commanded it: through
+    ``render.markdown`` (a login that is a mention or a comment delimiter steers nothing)."""
+    w = rollout_world
+    target, _other, number = _world(w)
+    login = "@acme/everyone<!--"
+    w.forge.set_repo_settings(target, collaborators={login: "write"})
+    w.forge.add_comment(target, number, "/catalog-ops ignore this module", author=login)
+    w.apply(w.plan())
+    assert w.forge.get_pull(target, number).state is PullState.CLOSED
+    (closing,) = [c.body for c in w.forge.list_comments(target, number) if c.body.startswith("Closing")]
+    text = closing[: closing.rfind("<!-- catalog-ops:rollout")]
+    assert "`/catalog-ops ignore this module` from " in text and "modules/network ignored" in text
+    assert "@acme/everyone" not in text and "<!--" not in text

@@ -81,6 +81,7 @@ from catalog_ops.rollout.planner import bump_and_migrate, stale_reason
 from catalog_ops.rollout.prtext import (
     MARKER,
     check_templates,
+    closing_ignores,
     parse_marker,
     pr_marker,
     render_commands_comment,
@@ -533,7 +534,13 @@ class _Apply:
             return newer
         if state.foreign and not self.opts.force:
             return self.foreign_commits(dep, state)
-        comment = render_superseded(self.plan, dep.reason or "Nothing is left to update.", env=self.env)
+        comment = render_superseded(
+            self.plan,
+            dep.reason or "Nothing is left to update.",
+            repo=dep.repo,
+            ignored=closing_ignores(dep, pr.number),
+            env=self.env,
+        )
         if self.opts.dry_run:
             self.emit(f"\n=== {dep.repo}: would close #{pr.number}\n{comment}\n")
             return Outcome(subject=dep.repo, kind=OutcomeKind.WOULD_CLOSE, reason=dep.reason, url=pr.url)

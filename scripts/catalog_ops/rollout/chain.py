@@ -37,6 +37,7 @@ from catalog_ops.core import drift
 from catalog_ops.core.schedule import parse_time
 from catalog_ops.core.versions import TagScheme, Urgency, Version, parse_version
 from catalog_ops.forge.base import ChecksState, PullRequest
+from catalog_ops.rollout.commands import Ignore
 from catalog_ops.rollout.model import (
     Action,
     Chain,
@@ -179,6 +180,7 @@ def plan_chain(
     config: DependentConfig,
     facts: Mapping[str, EnvFacts],
     now: _dt.datetime,
+    ignores: Sequence[Ignore] = (),
 ) -> DependentPlan:
     """Plan one chain dependent (module docstring): the step to work on now and every step's state.
 
@@ -188,6 +190,8 @@ def plan_chain(
         config: the dependent's config, with ``environments``.
         facts: environment name -> ``EnvFacts`` (missing names count as "no PR").
         now: the current time (aware), for the soak.
+        ignores: the ignores in force from ``/catalog-ops`` commands in its environments' PRs
+            (``rollout.commands``): every environment skips what they cover.
 
     Returns:
         A ``DependentPlan`` whose ``chain`` holds every step; its action, bumps and files are
@@ -220,7 +224,11 @@ def plan_chain(
                 ceilings=prev_versions,
                 no_ceiling=f"{{module}} is not used in {envs[k - 1]}: nothing to promote from there",
             )
-        plans.append(plan_dependent(repo, files, step_opts, default_branch=default_branch, config=config))
+        plans.append(
+            plan_dependent(
+                repo, files, step_opts, default_branch=default_branch, config=config, ignores=ignores
+            )
+        )
     steps: list[ChainStep] = []
     active: int | None = None
     action = Action.NOTHING

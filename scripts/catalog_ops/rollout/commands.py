@@ -10,9 +10,12 @@ What is parsed, and what it may steer (docs/security.md, "Commands"):
 
 * A comment is read only when it is not the product's own (``is_product``), its body is at most
   ``MAX_BODY_CHARS`` characters, and it is one of the first ``MAX_COMMENTS`` comments of the PR;
-  at most ``MAX_COMMANDS`` command lines per comment are taken. A command line is exactly
-  ``/catalog-ops <command>`` (``COMMANDS``; single spaces, lower case, trailing whitespace
-  allowed) starting at column 1, outside fenced code blocks. Nothing else in a comment is read.
+  at most ``MAX_COMMANDS`` command lines per comment are taken. A command line starts with
+  ``/catalog-ops`` at column 1, outside fenced code blocks, followed by whitespace or the end of
+  the line. Its command word is matched case-insensitively with runs of whitespace read as one
+  space (``/CATALOG-OPS Rebase`` is ``rebase``; users type slash commands as they do
+  ``@dependabot rebase``); a line with no command, or an unknown one, is answered with the list
+  of commands (a refusal), never dropped in silence. Nothing else in a comment is read.
 * A command counts only from a login whose permission on the dependent is ``write`` or
   ``admin`` (GitHub's ``GET /repos/{owner}/{repo}/collaborators/{username}/permission``, whose
   ``permission`` maps ``maintain`` to ``write`` and ``triage`` to ``read``:
@@ -162,6 +165,15 @@ class Ignore:
             return self.module == module and self.major == target_major
         return False
 
+    @property
+    def command(self) -> Command:
+        """The command that makes this ignore (``ignore this major`` for ``major``, ...)."""
+        return {
+            IgnoreKind.MODULE: Command.IGNORE_MODULE,
+            IgnoreKind.MAJOR: Command.IGNORE_MAJOR,
+            IgnoreKind.RELEASE: Command.SKIP_RELEASE,
+        }[self.kind]
+
     def describe(self) -> str:
         """One line for reasons and the state comment, e.g. ``modules/vpc v2.x ignored``."""
         if self.kind is IgnoreKind.MODULE:
@@ -274,10 +286,23 @@ def is_product(author: str | None, identity: str | None) -> bool:
     return authored_by(author, identity)
 
 
+def parse_command_line(line: str) -> str | None:
+    """The command text of one line (no line break), or None when it is not a command line.
+
+    A command line starts at column 1 with ``/catalog-ops`` in any case, followed by whitespace
+    or its end. The text after it has its whitespace runs read as one space; a known command
+    (``Command``, any case) is returned as its value (``"ignore this major"``), anything else as
+    written (at most 80 characters; ``""`` for none) so the reply can say so."""
+    if line[: len(PREFIX)].lower() != PREFIX or (len(line) > len(PREFIX) and not line[len(PREFIX)].isspace()):
+        return None
+    text = " ".join(line[len(PREFIX) :].split())
+    known = {c.value for c in Command}
+    return text.lower() if text.lower() in known else text[:80]
+
+
 def parse_commands(body: str) -> list[str]:
-    """Command lines of one comment body, in order: each is ``/catalog-ops <text>`` at column 1
-    outside fenced code blocks; ``<text>`` is returned as written (an unknown one too, so the
-    reply can say so). At most ``MAX_COMMANDS``; a body longer than ``MAX_BODY_CHARS`` yields none.
+    """Command lines of one comment body, in order (``parse_command_line``), outside fenced
+    code blocks. At most ``MAX_COMMANDS``; a body longer than ``MAX_BODY_CHARS`` yields none.
     Never raises."""
     if len(body) > MAX_BODY_CHARS:
         return []
@@ -293,9 +318,12 @@ def parse_commands(body: str) -> list[str]:
             elif mark == fence:
                 fence = None
             continue
-        if fence is not None or not line.startswith(PREFIX + " "):
+        if fence is not None:
             continue
-        out.append(line[len(PREFIX) + 1 :][:80])
+        text = parse_command_line(line)
+        if text is None:
+            continue
+        out.append(text)
         if len(out) >= MAX_COMMANDS:
             break
     return out
@@ -422,7 +450,8 @@ def _judge(
     try:
         command = Command(text)
     except ValueError:
-        return refused, f"unknown command; known: {', '.join(c.value for c in Command)}", ()
+        what = "unknown command" if text else "no command given"
+        return refused, f"{what}; known: {', '.join(c.value for c in Command)}", ()
     who = comment.author
     if not who:
         return refused, "the comment has no author", ()

@@ -74,6 +74,7 @@ from catalog_ops.rollout.model import (
     RefAction,
     RefPlan,
     branch_name,
+    env_branch_name,
 )
 from catalog_ops.rollout.pace import pace_for
 from catalog_ops.rollout.planner import PlanOptions, plan_dependent, select_release
@@ -394,8 +395,10 @@ def scan_dependent(
             return skip(f"planning took longer than {budget.max_seconds:g} s (the budget per dependent)")
         owners = next((p for p in CODEOWNERS_PATHS if p in tree), None)
         planned = dataclasses.replace(planned, codeowners=owners)
-        if planned.chain is not None:
-            return planned  # the chain read its environments' PRs itself (commands are not read)
+        if planned.chain is not None:  # the chain read its environments' PRs itself
+            return chain_with_commands(
+                forge, planned, files, opts, branch, default_branch=default, config=config, identity=identity
+            )
         if planned.refs:
             pr = forge.find_open_pull(name, branch)
 
@@ -579,14 +582,68 @@ def plan_one(
     *,
     default_branch: str,
     config: DependentConfig,
+    ignores: tuple[Ignore, ...] = (),
 ) -> DependentPlan:
     """``planner.plan_dependent``, or for a dependent with ``environments:`` ``chain.plan_chain``
-    over the facts ``chain_facts`` reads (at ``opts.now``, default: the current time)."""
+    over the facts ``chain_facts`` reads (at ``opts.now``, default: the current time);
+    ``ignores``: those in force from commands (``with_commands``)."""
     if not config.environments:
-        return plan_dependent(name, files, opts, default_branch=default_branch, config=config)
+        return plan_dependent(
+            name, files, opts, default_branch=default_branch, config=config, ignores=ignores
+        )
     facts = chain_facts(forge, name, branch, config, catalog=opts.catalog)
     now = opts.now or _dt.datetime.now(_dt.UTC)
-    return plan_chain(name, files, opts, default_branch=default_branch, config=config, facts=facts, now=now)
+    return plan_chain(
+        name, files, opts, default_branch=default_branch, config=config, facts=facts, now=now, ignores=ignores
+    )
+
+
+def chain_with_commands(
+    forge: PlanForge,
+    planned: DependentPlan,
+    files: dict[str, bytes],
+    opts: PlanOptions,
+    branch: str,
+    *,
+    default_branch: str,
+    config: DependentConfig,
+    identity: str | None,
+) -> DependentPlan:
+    """A chain dependent (``planned.chain`` set) after the commands in the rollout PRs of the
+    environment its chain works on now (``with_commands`` on that environment's branch,
+    ``model.env_branch_name``: its open PR, ``planned.existing_pr``, and its newest closed
+    one); with ignores the chain is planned again (``plan_one``, which reads its environments'
+    facts again). Without a step to work on (complete, held or failed) nothing is read.
+
+    Raises ForgeError (the caller turns it into a ``skip``)."""
+    chain = planned.chain
+    if chain is None or chain.step is None:
+        return planned
+    env_branch = env_branch_name(branch, chain.steps[chain.step - 1].env)
+
+    def replan(ignores: tuple[Ignore, ...]) -> DependentPlan:
+        again = plan_one(
+            forge,
+            planned.repo,
+            files,
+            opts,
+            branch,
+            default_branch=default_branch,
+            config=config,
+            ignores=ignores,
+        )
+        return dataclasses.replace(again, codeowners=planned.codeowners, head=planned.head)
+
+    return with_commands(
+        forge,
+        planned,
+        catalog=opts.catalog,
+        branch=env_branch,
+        release=opts.release.tag,
+        open_pr=planned.existing_pr,
+        identity=identity,
+        replan=replan,
+    )
 
 
 def close_reason(dep: DependentPlan) -> str:
@@ -811,7 +868,16 @@ def plan_batched(
                 return dataclasses.replace(again, codeowners=owners, head=head)
 
             if planned.chain is not None:  # the chain read its environments' PRs itself
-                out[name] = planned
+                out[name] = chain_with_commands(
+                    forge,
+                    planned,
+                    scoped,
+                    opts,
+                    branch,
+                    default_branch=default,
+                    config=config,
+                    identity=identity,
+                )
                 if progress:
                     progress(name)
                 continue
@@ -871,8 +937,12 @@ def rollout_facts(
     ``max_open_prs`` cap, a dependent that would get a new PR has its open PRs listed
     (``list_open_pulls``) to count those on ``catalog-ops/`` branches.
 
-    Cost: at most 2 reads per dependent with work, 1 per up-to-date dependent when waves are
-    configured. A forge error leaves that dependent's facts to its plan alone.
+    A chain dependent (``rollout.chain``) is read on the branch of the environment its chain
+    works on (with none, the first environment's), its PRs' markers naming that environment.
+
+    Cost: at most 2 reads per dependent with work, 1 per up-to-date (or, for a chain, held)
+    dependent when waves are configured. A forge error leaves that dependent's facts to its
+    plan alone.
     """
     from catalog_ops.rollout.prtext import pr_marker  # prtext imports this module
 
@@ -880,10 +950,16 @@ def rollout_facts(
     out: dict[str, Facts] = {}
     for dep in dependents:
         facts = Facts(repo=dep.repo, topics=topics.get(dep.repo, ()), state=state_of(dep))
+        # a chain's PRs are on its environments' branches (the step it works on; else the first
+        # environment's, whose PR for the release opened first), their markers name the environment
+        env = (dep.env or dep.chain.steps[0].env) if dep.chain is not None and dep.chain.steps else None
+        dep_branch = env_branch_name(branch, env) if env is not None else branch
         try:
             if dep.action is Action.UPDATE and dep.existing_pr is not None:
                 pr = forge.get_pull(dep.repo, dep.existing_pr)
-                marker = pr_marker(pr, catalog=catalog, branch=branch, repo=dep.repo, identity=identity)
+                marker = pr_marker(
+                    pr, catalog=catalog, branch=dep_branch, repo=dep.repo, identity=identity, env=env
+                )
                 if marker and marker.get("release") == release:
                     state = DependentState.OPEN
                     why = ""
@@ -898,9 +974,12 @@ def rollout_facts(
                 dep.action is Action.OPEN
                 or _closed_by_person(dep)  # the plan skips a PR a person closed: the wave sees why
                 or (dep.action is Action.NOTHING and dep.refs and config.waves)
+                or (dep.chain is not None and dep.action is Action.HOLD and config.waves)  # when it started
             ):
-                pr = forge.find_closed_pull(dep.repo, branch)
-                marker = pr_marker(pr, catalog=catalog, branch=branch, repo=dep.repo, identity=identity)
+                pr = forge.find_closed_pull(dep.repo, dep_branch)
+                marker = pr_marker(
+                    pr, catalog=catalog, branch=dep_branch, repo=dep.repo, identity=identity, env=env
+                )
                 if pr is not None and marker and marker.get("release") == release:
                     facts = dataclasses.replace(facts, opened_at=parse_time(pr.created_at))
                     if (

@@ -65,7 +65,7 @@ from catalog_ops.migrate import (
     for_update,
 )
 from catalog_ops.refs import Reference, RefStatus, scan_files
-from catalog_ops.rollout.commands import Command, Ignore, IgnoreKind, release_skipped
+from catalog_ops.rollout.commands import Ignore, release_skipped
 from catalog_ops.rollout.config import RolloutConfig
 from catalog_ops.rollout.model import (
     Action,
@@ -864,11 +864,7 @@ def _token_line(ref: Reference, files: Mapping[str, bytes]) -> int:
 
 def _command_of(ignore: Ignore) -> str:
     """The command text that makes ``ignore``."""
-    return {
-        IgnoreKind.MODULE: Command.IGNORE_MODULE,
-        IgnoreKind.MAJOR: Command.IGNORE_MAJOR,
-        IgnoreKind.RELEASE: Command.SKIP_RELEASE,
-    }[ignore.kind].value
+    return ignore.command.value
 
 
 def _written(version: Version, prefix: str) -> Version:

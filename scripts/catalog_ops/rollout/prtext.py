@@ -10,7 +10,7 @@ recognise an up-to-date PR without reading files.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -160,20 +160,45 @@ def check_templates(env: jinja2.Environment, plan: Plan | None = None) -> None:
     _render_check(env, COMMANDS_COMMENT, commands_context(plan, "owner/repo", commands.State()))
 
 
-def superseded_context(plan: Plan, reason: str) -> dict[str, Any]:
+def superseded_context(
+    plan: Plan, reason: str, *, repo: str = "", ignored: Sequence[commands.Ignore] = ()
+) -> dict[str, Any]:
     """Context of ``superseded_comment.md.j2``: why the PR is closed, the catalog and release,
-    and a marker with digest ``closed``."""
+    the dependent (``repo``), the ignores commanded on this PR that closed it (``ignored``:
+    ``what`` = ``Ignore.describe()``, ``command``, ``by``; empty when it is closed because
+    nothing is left to update) and a marker with digest ``closed``."""
     return {
         "reason": reason,
         "catalog": plan.catalog,
         "release": plan.release.tag,
+        "repo": repo,
+        "ignored": [
+            {"what": i.describe(), "command": "/catalog-ops " + i.command.value, "by": i.by or "unknown"}
+            for i in ignored
+        ],
         "marker": render_marker(plan.catalog, plan.release.tag, "closed"),
     }
 
 
-def render_superseded(plan: Plan, reason: str, *, env: jinja2.Environment | None = None) -> str:
-    """The comment posted when a rollout PR is closed as superseded (``superseded_comment.md.j2``)."""
-    return (env or template_env()).get_template(SUPERSEDED_COMMENT).render(superseded_context(plan, reason))
+def closing_ignores(dep: DependentPlan, pr: int) -> tuple[commands.Ignore, ...]:
+    """The ignores in force for ``dep`` that were commanded on its rollout PR number ``pr``
+    (``/catalog-ops ignore this major`` and friends): when the plan closes that PR, they are
+    why (the closing comment names them instead of "superseded")."""
+    return tuple(i for i in dep.ignores if i.pr == pr)
+
+
+def render_superseded(
+    plan: Plan,
+    reason: str,
+    *,
+    repo: str = "",
+    ignored: Sequence[commands.Ignore] = (),
+    env: jinja2.Environment | None = None,
+) -> str:
+    """The comment posted when a rollout PR is closed (``superseded_comment.md.j2``): as
+    superseded, or, with ``ignored``, because the dependent's owners ignored its updates."""
+    ctx = superseded_context(plan, reason, repo=repo, ignored=ignored)
+    return (env or template_env()).get_template(SUPERSEDED_COMMENT).render(ctx)
 
 
 def commands_context(plan: Plan, repo: str, state: commands.State) -> dict[str, Any]:

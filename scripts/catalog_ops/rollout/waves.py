@@ -34,7 +34,7 @@ from typing import Any
 from catalog_ops.core.glob import glob_matches
 from catalog_ops.core.versions import Urgency
 from catalog_ops.rollout.config import RolloutConfig, Wave
-from catalog_ops.rollout.model import Action, DependentPlan, DependentState
+from catalog_ops.rollout.model import Action, DependentPlan, DependentState, StepState
 from catalog_ops.rollout.pace import format_time, pace_for, window_hold, window_reason
 
 EVERYONE_ELSE = "everyone else"
@@ -259,7 +259,12 @@ def schedule(
     for d in dependents:
         f = facts.get(d.repo) or Facts(repo=d.repo)
         state = f.state if f.state is not DependentState.NONE else state_of(d)
-        if d.action is Action.HOLD:
+        if d.action is Action.HOLD and chain_failed(d):
+            # the post-merge checks of a chain step failed: the chain stops (rollout.chain), and
+            # its wave fails as for a PR whose checks failed
+            state = DependentState.FAILED
+            f = dataclasses.replace(f, why=f.why or (d.reason or "its chain failed"))
+        elif d.action is Action.HOLD:
             state = DependentState.HELD
         elif state_of(d) is DependentState.NONE and state is not DependentState.FAILED:
             # (a PR a person closed is skipped by the plan, yet fails its wave: ``Facts``)
@@ -315,6 +320,12 @@ def schedule(
     return Schedule(dependents=tuple(out), waves=tuple(statuses), next_step=rollout_next(out, statuses))
 
 
+def chain_failed(dep: DependentPlan) -> bool:
+    """True when ``dep``'s environment chain stopped at a failed step (post-merge checks of the
+    previous environment's merge commit failed: ``rollout.chain.gate``)."""
+    return dep.chain is not None and any(s.state is StepState.FAILED for s in dep.chain.steps)
+
+
 def next_step(dep: DependentPlan, state: DependentState, facts: Facts) -> str:
     """One line: what happens next for ``dep`` and when."""
     if dep.action is Action.HOLD:
@@ -338,7 +349,9 @@ def rollout_next(dependents: Sequence[DependentPlan], waves: Sequence[WaveStatus
     """The rollout's next step in one line, for the summary and the dashboard."""
     opening = sum(1 for d in dependents if d.action is Action.OPEN)
     waiting = sum(1 for d in dependents if d.action is Action.UPDATE and d.state is DependentState.OPEN)
-    updating = sum(1 for d in dependents if d.action is Action.UPDATE) - waiting
+    # moved to this release: the open PRs that roll out an older one (``rollout_facts`` reads
+    # them as ``waiting``); a failed PR for this release is only refreshed when its changes moved
+    updating = sum(1 for d in dependents if d.action is Action.UPDATE and d.state is DependentState.WAITING)
     held = [d for d in dependents if d.action is Action.HOLD]
     parts: list[str] = []
     failed = next((w for w in waves if w.failed and w.may_start), None)
