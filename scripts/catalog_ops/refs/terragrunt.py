@@ -112,14 +112,15 @@ def parse_hcl_file(path: str, data: bytes, skim: Collection[str] | None = None) 
     """Decode and parse an HCL file; errors are kept in ``ParsedFile.error`` (never raised).
 
     ``skim``: block types whose bodies are read (see ``hcl.lex``); ``locals`` and ``include``
-    are always read (the evaluator needs them).
+    are always read (the evaluator needs them). The other top-level blocks are then left out of
+    ``root.blocks`` altogether (``hcl.parse(drop=True)``): nothing here reads them.
     """
     try:
         text = decode(path, data)
     except SourceParseError as exc:
         return ParsedFile(path, "", None, exc)
     try:
-        root = parse(text, skim=None if skim is None else EVALUATED_BLOCKS.union(skim))
+        root = parse(text, skim=None if skim is None else EVALUATED_BLOCKS.union(skim), drop=True)
     except HclSyntaxError as exc:
         line, col = line_col(text, exc.offset)
         return ParsedFile(path, text, None, SourceParseError(path, line, col, exc.message))
