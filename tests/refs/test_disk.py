@@ -92,3 +92,38 @@ def test_symlinks_are_walked_once_and_never_written_outside_the_roots(tmp_path, 
     assert (root / "x/main.tf").read_bytes() == MOD.replace(b"v1.2.0", b"v1.3.0")
     assert (root / "link.tf").is_symlink() and (root / "dirlink").is_symlink()
     assert (outside / "ext.tf").read_bytes() == MOD
+
+
+def test_walk_gives_normalised_paths_for_every_spelling_of_a_root(tmp_path, monkeypatch):
+    from catalog_ops.refs.disk import walk
+
+    (tmp_path / "t" / "a").mkdir(parents=True)
+    (tmp_path / "t" / "a" / "main.tf").write_bytes(MOD)
+    (tmp_path / "t" / "b.tf").write_bytes(MOD)
+    monkeypatch.chdir(tmp_path)
+    want = ["t/a/main.tf", "t/b.tf"]
+    assert walk(["t"]) == walk(["./t"]) == walk(["t/"]) == walk(["t//"]) == walk(["t/a/../"]) == want
+    monkeypatch.chdir(tmp_path / "t")
+    assert walk(["."]) == walk(["./"]) == ["a/main.tf", "b.tf"]
+    assert walk([str(tmp_path / "t")]) == [str(tmp_path / p) for p in want]
+
+
+def test_scan_pauses_the_cyclic_garbage_collector_and_restores_it(tree_on_disk, monkeypatch):
+    import gc
+
+    import catalog_ops.refs.disk as refs_mod
+
+    root = tree_on_disk(SAMPLE_TREE)
+    seen = []
+    parse_one = refs_mod.parse_one
+    monkeypatch.setattr(refs_mod, "parse_one", lambda *a: (seen.append(gc.isenabled()), parse_one(*a))[1])
+    assert gc.isenabled()
+    assert scan_tree([root]).references == scan_tree([root]).references
+    assert seen and not any(seen)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        scan_tree([root])
+        assert not gc.isenabled()  # a caller's setting is left as it was
+    finally:
+        gc.enable()

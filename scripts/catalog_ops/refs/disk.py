@@ -7,9 +7,11 @@ chunks of paths. Include paths resolve on disk relative to each file.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import stat
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from catalog_ops.errors import SourceParseError
 from catalog_ops.hcl import text as hcl_text
@@ -67,7 +69,9 @@ def read_file(path: str) -> bytes | None:
             return None
         want = min(st.st_size, hcl_text.MAX_FILE_BYTES) + 1
         data = os.read(fd, want)
-        while len(data) < want:  # short read, or the file grew
+        # A read that returns the size fstat gave is (almost always) at the end of the file: the
+        # one more read that would say so is left out. Fewer bytes: a short read, read on.
+        while len(data) < want and len(data) != st.st_size:
             more = os.read(fd, want - len(data))
             if not more:
                 break
@@ -94,6 +98,8 @@ def walk(paths: Sequence[Path | str], errors: list[SourceParseError] | None = No
     deferred: list[str] = []  # symlinked directories: walked after every real one
 
     def visit(top: str, linked: bool) -> None:
+        # Under a normalised top other than ".", every entry's path (top/name/...) is normalised.
+        norm = str if top != "." and os.path.normpath(top) == top else os.path.normpath
         stack = [top]
         while stack:
             d = stack.pop()
@@ -122,7 +128,7 @@ def walk(paths: Sequence[Path | str], errors: list[SourceParseError] | None = No
                         else:
                             subdirs.append(e.path)
                     elif is_candidate_path(e.name) and e.is_file():
-                        path = os.path.normpath(e.path)
+                        path = norm(e.path)
                         out.append(path)
                         if linked or e.is_symlink():
                             via_link.add(path)
@@ -171,6 +177,20 @@ def _disk_loader() -> Loader:
     return loader(read_file, os.path.isfile, on_disk=True)
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for a scan (restored after): a scan allocates about
+    50 objects per parsed file and frees them in reference-counting order, never in cycles, so
+    the collector's passes over them (≈ 7% of a scan) find nothing."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def _scan_chunk(
     paths: Sequence[str], needle: Needle, tree: Loader | None = None
 ) -> tuple[int, list[Reference], list[tuple[str, int, int, str]]]:
@@ -179,14 +199,15 @@ def _scan_chunk(
     errors as tuples)`` — tuples pickle; the caller rebuilds the errors. References come before
     ``apply_overrides``, which needs every file of a directory."""
     tree = tree or _disk_loader()
-    read, kept = _read_filter(paths, needle)
     refs: list[Reference] = []
     errors: list[tuple[str, int, int, str]] = []
-    for path, data in kept:
-        found, err = parse_one(tree, path, data)
-        refs.extend(found)
-        if err is not None:
-            errors.append((err.path, err.line, err.col, err.message))
+    with _gc_paused():
+        read, kept = _read_filter(paths, needle)
+        for path, data in kept:
+            found, err = parse_one(tree, path, data)
+            refs.extend(found)
+            if err is not None:
+                errors.append((err.path, err.line, err.col, err.message))
     return read, refs, errors
 
 
