@@ -127,3 +127,30 @@ def test_scan_pauses_the_cyclic_garbage_collector_and_restores_it(tree_on_disk, 
         assert not gc.isenabled()  # a caller's setting is left as it was
     finally:
         gc.enable()
+
+
+def test_a_worker_that_fails_costs_time_never_results(tree_on_disk, monkeypatch):
+    """A forked worker that dies (here: raises in every chunk) has its chunks scanned by the
+    parent: same references as a serial scan, and progress still reaches the total."""
+    import catalog_ops.refs.disk as refs_mod
+
+    files = {f"r{i}/{rel}": data for i in range(40) for rel, data in SAMPLE_TREE.items()}
+    root = tree_on_disk(files)
+    serial = scan_tree([root])
+    parent = os.getpid()
+    scan_chunk = refs_mod._scan_chunk
+
+    def failing_in_children(*args):
+        if os.getpid() != parent:
+            raise RuntimeError("worker dies")
+        return scan_chunk(*args)
+
+    monkeypatch.setattr(refs_mod, "_scan_chunk", failing_in_children)
+    monkeypatch.setattr(refs_mod, "PARALLEL_THRESHOLD", 10)
+    monkeypatch.setattr(refs_mod, "MIN_CHUNK", 16)
+    monkeypatch.setattr(refs_mod.os, "cpu_count", lambda: 3)
+    calls = []
+    parallel = scan_tree([root], progress=lambda d, t: calls.append((d, t)))
+    assert parallel.references == serial.references
+    assert parallel.files_scanned == serial.files_scanned == 40 * 11
+    assert calls[-1] == (40 * 11, 40 * 11) and len(calls) > 2
