@@ -154,3 +154,18 @@ def test_a_worker_that_fails_costs_time_never_results(tree_on_disk, monkeypatch)
     assert parallel.references == serial.references
     assert parallel.files_scanned == serial.files_scanned == 40 * 11
     assert calls[-1] == (40 * 11, 40 * 11) and len(calls) > 2
+
+
+def test_read_file_reads_small_and_large_files_whole_and_caps_huge_ones(tmp_path, monkeypatch):
+    from catalog_ops.hcl import text as hcl_text
+    from catalog_ops.refs.disk import FIRST_READ, read_file
+
+    for size in (0, 1, FIRST_READ - 1, FIRST_READ, FIRST_READ + 1, 3 * FIRST_READ + 5):
+        path = tmp_path / f"f{size}.tf"
+        data = bytes(i % 251 for i in range(size))
+        path.write_bytes(data)
+        assert read_file(str(path)) == data
+    monkeypatch.setattr(hcl_text, "MAX_FILE_BYTES", 1000)
+    assert read_file(str(tmp_path / f"f{3 * FIRST_READ + 5}.tf")) == bytes(i % 251 for i in range(1001))
+    assert read_file(str(tmp_path / "missing.tf")) is None
+    assert read_file(str(tmp_path)) is None  # a directory

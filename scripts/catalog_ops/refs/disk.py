@@ -54,25 +54,34 @@ def _read_filter(paths: Sequence[str], needle: Needle) -> tuple[int, list[tuple[
     return read, kept
 
 
+# Bytes asked for by the first read of a file: most configuration files fit, and then that one
+# read (no fstat, no second read) is all it costs.
+FIRST_READ = 64 * 1024
+
+
 def read_file(path: str) -> bytes | None:
     """A file's bytes, or ``None`` when it is missing, unreadable or not a regular file.
 
     Reads at most ``hcl.text.MAX_FILE_BYTES + 1`` bytes, so ``hcl.decode`` can flag a huge
-    file without it being read whole.
+    file without it being read whole. A file shorter than ``FIRST_READ`` costs one ``read``
+    (a short read of a regular file is its end); only longer ones are checked with ``fstat``
+    (regular file, size). Callers pass paths of regular files (``walk`` and the include
+    resolution check with ``stat``); a directory fails its read and gives ``None``.
     """
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
         return None
     try:
+        first = min(FIRST_READ, hcl_text.MAX_FILE_BYTES + 1)
+        data = os.read(fd, first)
+        if len(data) < first:
+            return data
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             return None
         want = min(st.st_size, hcl_text.MAX_FILE_BYTES) + 1
-        data = os.read(fd, want)
-        # A read that returns the size fstat gave is (almost always) at the end of the file: the
-        # one more read that would say so is left out. Fewer bytes: a short read, read on.
-        while len(data) < want and len(data) != st.st_size:
+        while len(data) < want:  # the rest, or the file grew
             more = os.read(fd, want - len(data))
             if not more:
                 break
