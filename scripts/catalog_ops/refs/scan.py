@@ -55,7 +55,8 @@ def is_candidate_path(path: str) -> bool:
     "Dependency Lock File") nor Terraform test files (``*.tftest.hcl``, ``*.tfmock.hcl``), which
     neither Terraform's configuration loader nor Terragrunt reads.
     """
-    base = posixpath.basename(path.replace("\\", "/"))
+    base = path.replace("\\", "/")
+    base = base[base.rfind("/") + 1 :]  # posixpath.basename, without its call
     if base == LOCK_FILE or base.endswith(_NOT_CONFIG):
         return False
     return base.endswith(_SUFFIXES) or base in FILE_NAMES
