@@ -169,3 +169,25 @@ def test_read_file_reads_small_and_large_files_whole_and_caps_huge_ones(tmp_path
     assert read_file(str(tmp_path / f"f{3 * FIRST_READ + 5}.tf")) == bytes(i % 251 for i in range(1001))
     assert read_file(str(tmp_path / "missing.tf")) is None
     assert read_file(str(tmp_path)) is None  # a directory
+
+
+def test_a_scan_that_cannot_fork_scans_everything_itself(tree_on_disk, monkeypatch):
+    import catalog_ops.refs.disk as refs_mod
+
+    files = {f"r{i}/{rel}": data for i in range(40) for rel, data in SAMPLE_TREE.items()}
+    root = tree_on_disk(files)
+    serial = scan_tree([root])
+    forks = []
+
+    def no_fork():
+        forks.append(1)
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(refs_mod, "PARALLEL_THRESHOLD", 10)
+    monkeypatch.setattr(refs_mod, "MIN_CHUNK", 16)
+    monkeypatch.setattr(refs_mod.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(refs_mod.os, "fork", no_fork)
+    parallel = scan_tree([root])
+    assert forks == [1]
+    assert parallel.references == serial.references
+    assert parallel.files_scanned == serial.files_scanned == 40 * 11

@@ -239,9 +239,9 @@ def _forked_scan(
 ) -> list[_Part]:
     """Scan ``chunks`` in this process and ``nworkers - 1`` forked children (POSIX ``fork``):
     worker ``k`` takes chunks ``k, k + nworkers, ...`` (contiguous chunks spread evenly), this
-    process is worker 0. Each child sends its results back pickled through a pipe and exits;
-    a child that fails (non-zero exit, cut output) has its chunks scanned here instead, so a
-    crash costs time, never results. No ``concurrent.futures``/``multiprocessing``: their
+    process is worker 0 (and takes the shares of children it could not fork). Each child sends
+    its results back pickled through a pipe and exits; a child that fails (non-zero exit, cut
+    output) has its chunks scanned here instead, so a crash costs time, never results. No ``concurrent.futures``/``multiprocessing``: their
     import alone costs ≈ 40 ms of CPU, and a child has the parent's modules already.
     ``progress(files)`` is called as chunks complete (a child's when its results arrive)."""
     import pickle
@@ -253,8 +253,16 @@ def _forked_scan(
             share = list(range(k, len(chunks), nworkers))
             if not share:
                 break
-            r, w = os.pipe()
-            pid = os.fork()
+            try:
+                r, w = os.pipe()
+            except OSError:  # out of file descriptors: the rest is scanned here
+                break
+            try:
+                pid = os.fork()
+            except OSError:  # cannot fork (process limit, memory): the rest is scanned here
+                os.close(r)
+                os.close(w)
+                break
             if pid == 0:  # pragma: no cover  (the child; coverage does not follow forks)
                 code = 1
                 try:
@@ -269,9 +277,11 @@ def _forked_scan(
             os.close(w)
             children.append((pid, r, share))
         tree = _disk_loader()
-        for i in range(0, len(chunks), nworkers):
-            parts[i] = _scan_chunk(chunks[i], needle, tree)
-            progress(len(chunks[i]))
+        taken = {i for _, _, share in children for i in share}
+        for i in range(len(chunks)):
+            if i not in taken:
+                parts[i] = _scan_chunk(chunks[i], needle, tree)
+                progress(len(chunks[i]))
         while children:
             pid, r, share = children.pop(0)
             with open(r, "rb") as pipe:
