@@ -149,8 +149,12 @@ def test_a_worker_that_fails_costs_time_never_results(tree_on_disk, monkeypatch)
     monkeypatch.setattr(refs_mod, "PARALLEL_THRESHOLD", 10)
     monkeypatch.setattr(refs_mod, "MIN_CHUNK", 16)
     monkeypatch.setattr(refs_mod.os, "cpu_count", lambda: 3)
+    forks = []
+    fork = os.fork
+    monkeypatch.setattr(refs_mod.os, "fork", lambda: (forks.append(1), fork())[1])
     calls = []
     parallel = scan_tree([root], progress=lambda d, t: calls.append((d, t)))
+    assert forks == [1, 1]  # two children, both failed
     assert parallel.references == serial.references
     assert parallel.files_scanned == serial.files_scanned == 40 * 11
     assert calls[-1] == (40 * 11, 40 * 11) and len(calls) > 2
@@ -191,3 +195,31 @@ def test_a_scan_that_cannot_fork_scans_everything_itself(tree_on_disk, monkeypat
     assert forks == [1]
     assert parallel.references == serial.references
     assert parallel.files_scanned == serial.files_scanned == 40 * 11
+
+
+def test_a_scan_never_forks_while_other_threads_run(tree_on_disk, monkeypatch):
+    """A forked child would get only the calling thread (and any lock another thread holds):
+    with a second thread alive (a TTY progress bar), the scan runs in this process."""
+    import threading
+
+    import catalog_ops.refs.disk as refs_mod
+
+    files = {f"r{i}/{rel}": data for i in range(40) for rel, data in SAMPLE_TREE.items()}
+    root = tree_on_disk(files)
+    serial = scan_tree([root])
+    monkeypatch.setattr(refs_mod, "PARALLEL_THRESHOLD", 10)
+    monkeypatch.setattr(refs_mod.os, "cpu_count", lambda: 2)
+    forks = []
+    fork = os.fork
+    monkeypatch.setattr(refs_mod.os, "fork", lambda: (forks.append(1), fork())[1])
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert scan_tree([root]).references == serial.references
+    finally:
+        stop.set()
+        other.join()
+    assert forks == []
+    assert scan_tree([root]).references == serial.references
+    assert forks == [1]

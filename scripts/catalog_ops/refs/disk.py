@@ -231,6 +231,13 @@ def _chunks(files: list[str], nworkers: int) -> list[list[str]]:
 _Part = tuple[int, list[Reference], list[tuple[str, int, int, str]]]
 
 
+def _single_threaded() -> bool:
+    """No other Python thread runs (a forked child gets only the calling thread; locks other
+    threads hold would stay held in it). ``threading`` not imported: none was started."""
+    threading = sys.modules.get("threading")
+    return threading is None or threading.active_count() == 1
+
+
 def _forked_scan(
     chunks: list[list[str]],
     needle: Needle,
@@ -316,13 +323,15 @@ def scan_paths(
     is split into contiguous chunks of paths run in a process pool, so reading, filtering and
     parsing all use every core; the results are joined in the order of ``files``. Otherwise it
     runs in this process. ``progress(done, total)`` is called as chunks of files complete.
-    On Linux the workers are this process and forked children (``_forked_scan``); elsewhere a
-    ``concurrent.futures`` process pool.
+    On Linux the workers are this process and forked children (``_forked_scan``) — unless
+    other threads run (a TTY progress bar), where forking is unsafe: then all in this process;
+    elsewhere a ``concurrent.futures`` process pool.
     """
     result = ScanResult()
     total = len(files)
     nworkers = min(os.cpu_count() or 1, 8)
-    if len(files) < PARALLEL_THRESHOLD or nworkers <= 1:
+    forking = sys.platform == "linux"
+    if len(files) < PARALLEL_THRESHOLD or nworkers <= 1 or (forking and not _single_threaded()):
         parts = []
         done = 0
         tree = _disk_loader()
@@ -331,7 +340,7 @@ def scan_paths(
             done += len(chunk)
             if progress:
                 progress(done, total)
-    elif sys.platform == "linux":
+    elif forking:
         chunks = _chunks(files, nworkers)
         done = 0
 
