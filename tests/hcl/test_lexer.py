@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from catalog_ops.hcl import HclSyntaxError, lex
+from catalog_ops.hcl import HclSyntaxError, lex, parse
 
 
 @pytest.mark.parametrize(
@@ -180,3 +180,53 @@ def test_skim_returns_the_full_tokens_minus_skipped_bodies(text):
     assert [(t.kind, t.start, t.end, t.text, t.parts) for t in skimmed] == [
         (t.kind, t.start, t.end, t.text, t.parts) for t in want
     ]
+
+
+def _shape(block, *, root: bool = False):
+    """A parsed block as plain data: type, labels, brace offsets, attributes (name and expression
+    tokens; newline tokens left out at the root, where ``drop`` skips blank lines) and blocks."""
+
+    def expr(a):
+        return [(t.kind, t.start, t.end, t.text, t.parts) for t in a.expr if not (root and t.kind == "nl")]
+
+    return (
+        block.type,
+        block.labels,
+        block.open,
+        block.close,
+        [(name, a.tok.start, expr(a)) for name, a in block.attrs.items()],
+        [_shape(b) for b in block.blocks],
+    )
+
+
+def _parsed(text, **kwargs):
+    try:
+        return parse(text, **kwargs)
+    except HclSyntaxError as exc:
+        return (exc.offset, exc.message)
+
+
+_DROP_PIECES = [*_PIECES, "# c\n", "// c\n", 'resource "r" {\n  a = 1\n}\n', "x = 1\n", "=", "("]
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(_DROP_PIECES), max_size=40).map("".join))
+def test_drop_parses_like_skim_without_the_skipped_blocks(text):
+    """``parse(skim=S, drop=True)`` (what ``refs`` reads) is ``parse(skim=S)`` without the
+    top-level blocks of other types — or the same syntax error at the same offset."""
+    skim = {"module", "locals"}
+    kept = _parsed(text, skim=skim)
+    dropped = _parsed(text, skim=skim, drop=True)
+    if isinstance(kept, tuple):
+        assert dropped == kept
+        return
+    assert not isinstance(dropped, tuple), dropped
+    kept.blocks = [b for b in kept.blocks if b.type in skim]
+    assert _shape(dropped, root=True) == _shape(kept, root=True)
+
+
+def test_drop_leaves_no_tokens_for_skipped_blocks_and_gaps():
+    text = 'resource "a" "b" {\n  x = "${y}"\n}\n\n# c\nmodule "m" {\n  source = "s"\n}\n'
+    toks = lex(text, skim={"module"}, drop=True)
+    assert [t.text for t in toks] == ["module", '"m"', "{", "\n", "source", "=", '"s"', "\n", "}", ""]
+    assert [b.type for b in parse(text, skim={"module"}, drop=True).blocks] == ["module"]

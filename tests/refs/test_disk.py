@@ -92,3 +92,134 @@ def test_symlinks_are_walked_once_and_never_written_outside_the_roots(tmp_path, 
     assert (root / "x/main.tf").read_bytes() == MOD.replace(b"v1.2.0", b"v1.3.0")
     assert (root / "link.tf").is_symlink() and (root / "dirlink").is_symlink()
     assert (outside / "ext.tf").read_bytes() == MOD
+
+
+def test_walk_gives_normalised_paths_for_every_spelling_of_a_root(tmp_path, monkeypatch):
+    from catalog_ops.refs.disk import walk
+
+    (tmp_path / "t" / "a").mkdir(parents=True)
+    (tmp_path / "t" / "a" / "main.tf").write_bytes(MOD)
+    (tmp_path / "t" / "b.tf").write_bytes(MOD)
+    monkeypatch.chdir(tmp_path)
+    want = ["t/a/main.tf", "t/b.tf"]
+    assert walk(["t"]) == walk(["./t"]) == walk(["t/"]) == walk(["t//"]) == walk(["t/a/../"]) == want
+    monkeypatch.chdir(tmp_path / "t")
+    assert walk(["."]) == walk(["./"]) == ["a/main.tf", "b.tf"]
+    assert walk([str(tmp_path / "t")]) == [str(tmp_path / p) for p in want]
+
+
+def test_scan_pauses_the_cyclic_garbage_collector_and_restores_it(tree_on_disk, monkeypatch):
+    import gc
+
+    import catalog_ops.refs.disk as refs_mod
+
+    root = tree_on_disk(SAMPLE_TREE)
+    seen = []
+    parse_one = refs_mod.parse_one
+    monkeypatch.setattr(refs_mod, "parse_one", lambda *a: (seen.append(gc.isenabled()), parse_one(*a))[1])
+    assert gc.isenabled()
+    assert scan_tree([root]).references == scan_tree([root]).references
+    assert seen and not any(seen)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        scan_tree([root])
+        assert not gc.isenabled()  # a caller's setting is left as it was
+    finally:
+        gc.enable()
+
+
+def test_a_worker_that_fails_costs_time_never_results(tree_on_disk, monkeypatch):
+    """A forked worker that dies (here: raises in every chunk) has its chunks scanned by the
+    parent: same references as a serial scan, and progress still reaches the total."""
+    import catalog_ops.refs.disk as refs_mod
+
+    files = {f"r{i}/{rel}": data for i in range(40) for rel, data in SAMPLE_TREE.items()}
+    root = tree_on_disk(files)
+    serial = scan_tree([root])
+    parent = os.getpid()
+    scan_chunk = refs_mod._scan_chunk
+
+    def failing_in_children(*args):
+        if os.getpid() != parent:
+            raise RuntimeError("worker dies")
+        return scan_chunk(*args)
+
+    monkeypatch.setattr(refs_mod, "_scan_chunk", failing_in_children)
+    monkeypatch.setattr(refs_mod, "PARALLEL_THRESHOLD", 10)
+    monkeypatch.setattr(refs_mod, "MIN_CHUNK", 16)
+    monkeypatch.setattr(refs_mod.os, "cpu_count", lambda: 3)
+    forks = []
+    fork = os.fork
+    monkeypatch.setattr(refs_mod.os, "fork", lambda: (forks.append(1), fork())[1])
+    calls = []
+    parallel = scan_tree([root], progress=lambda d, t: calls.append((d, t)))
+    assert forks == [1, 1]  # two children, both failed
+    assert parallel.references == serial.references
+    assert parallel.files_scanned == serial.files_scanned == 40 * 11
+    assert calls[-1] == (40 * 11, 40 * 11) and len(calls) > 2
+
+
+def test_read_file_reads_small_and_large_files_whole_and_caps_huge_ones(tmp_path, monkeypatch):
+    from catalog_ops.hcl import text as hcl_text
+    from catalog_ops.refs.disk import FIRST_READ, read_file
+
+    for size in (0, 1, FIRST_READ - 1, FIRST_READ, FIRST_READ + 1, 3 * FIRST_READ + 5):
+        path = tmp_path / f"f{size}.tf"
+        data = bytes(i % 251 for i in range(size))
+        path.write_bytes(data)
+        assert read_file(str(path)) == data
+    monkeypatch.setattr(hcl_text, "MAX_FILE_BYTES", 1000)
+    assert read_file(str(tmp_path / f"f{3 * FIRST_READ + 5}.tf")) == bytes(i % 251 for i in range(1001))
+    assert read_file(str(tmp_path / "missing.tf")) is None
+    assert read_file(str(tmp_path)) is None  # a directory
+
+
+def test_a_scan_that_cannot_fork_scans_everything_itself(tree_on_disk, monkeypatch):
+    import catalog_ops.refs.disk as refs_mod
+
+    files = {f"r{i}/{rel}": data for i in range(40) for rel, data in SAMPLE_TREE.items()}
+    root = tree_on_disk(files)
+    serial = scan_tree([root])
+    forks = []
+
+    def no_fork():
+        forks.append(1)
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(refs_mod, "PARALLEL_THRESHOLD", 10)
+    monkeypatch.setattr(refs_mod, "MIN_CHUNK", 16)
+    monkeypatch.setattr(refs_mod.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(refs_mod.os, "fork", no_fork)
+    parallel = scan_tree([root])
+    assert forks == [1]
+    assert parallel.references == serial.references
+    assert parallel.files_scanned == serial.files_scanned == 40 * 11
+
+
+def test_a_scan_never_forks_while_other_threads_run(tree_on_disk, monkeypatch):
+    """A forked child would get only the calling thread (and any lock another thread holds):
+    with a second thread alive (a TTY progress bar), the scan runs in this process."""
+    import threading
+
+    import catalog_ops.refs.disk as refs_mod
+
+    files = {f"r{i}/{rel}": data for i in range(40) for rel, data in SAMPLE_TREE.items()}
+    root = tree_on_disk(files)
+    serial = scan_tree([root])
+    monkeypatch.setattr(refs_mod, "PARALLEL_THRESHOLD", 10)
+    monkeypatch.setattr(refs_mod.os, "cpu_count", lambda: 2)
+    forks = []
+    fork = os.fork
+    monkeypatch.setattr(refs_mod.os, "fork", lambda: (forks.append(1), fork())[1])
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert scan_tree([root]).references == serial.references
+    finally:
+        stop.set()
+        other.join()
+    assert forks == []
+    assert scan_tree([root]).references == serial.references
+    assert forks == [1]

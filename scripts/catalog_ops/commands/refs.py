@@ -91,11 +91,28 @@ def json_text(value: object, level: int = 0) -> str:
     if isinstance(value, (list, tuple)):
         if not value:
             return "[]"
+        if all(type(v) is dict and v and all(type(x) in _SCALARS for x in v.values()) for v in value):
+            return _flat_dicts(value, level)
         inner = ",\n" + "  " * (level + 1)
         return (
             "[" + inner[1:] + inner.join([json_text(v, level + 1) for v in value]) + "\n" + "  " * level + "]"
         )
     return json.dumps(value)
+
+
+# A list of flat dicts (the references) is written by the standard library's C encoder in one
+# call, with "," + NUL as item separator, then laid out: NUL is never in its output otherwise
+# (``ensure_ascii`` writes it as ``\u0000``), so every ``,NUL`` is a separator.
+_SEP = "\x00"
+_FLAT_LIST_ENCODER = json.JSONEncoder(separators=("," + _SEP, ": "))
+
+
+def _flat_dicts(items: list[Any] | tuple[Any, ...], level: int) -> str:
+    """``json_text`` of a non-empty list of non-empty dicts whose values are all scalars."""
+    outer, ind1, ind2 = "  " * level, "  " * (level + 1), "  " * (level + 2)
+    body = _FLAT_LIST_ENCODER.encode(items)[2:-2]  # without the first "[{" and the last "}]"
+    body = body.replace("}," + _SEP + "{", f"\n{ind1}}},\n{ind1}{{\n{ind2}").replace("," + _SEP, ",\n" + ind2)
+    return f"[\n{ind1}{{\n{ind2}{body}\n{ind1}}}\n{outer}]"
 
 
 _encode_string = json.encoder.encode_basestring_ascii  # what json.dumps uses (ensure_ascii)

@@ -126,13 +126,14 @@ def parse_body(text: str, toks: list[Tok]) -> Block:
     return root  # pragma: no cover
 
 
-def parse(text: str, *, skim: Collection[str] | None = None) -> Block:
-    """Lex and parse HCL native syntax ``text`` into its root body (see ``lex`` for ``skim``).
+def parse(text: str, *, skim: Collection[str] | None = None, drop: bool = False) -> Block:
+    """Lex and parse HCL native syntax ``text`` into its root body (see ``lex`` for ``skim``;
+    with ``drop``, the root's ``blocks`` hold only the ``skim`` types).
 
     Raises:
         HclSyntaxError: lexical or structural syntax error (with offset).
     """
-    return parse_body(text, lex(text, skim=skim))
+    return parse_body(text, lex(text, skim=skim, drop=drop))
 
 
 def object_items(text: str, toks: list[Tok]) -> dict[str, list[Tok]] | None:

@@ -164,6 +164,8 @@ for _ in range(_FAST_DEPTH):
 _FAST_BLOCK_RE = re.compile(
     rf"(?P<head>{_BLANKS}*+(?P<type>{_IDENT})(?:{_BLANKS}*+(?:{_SIMPLE_STRING}|{_IDENT}))*+){_BLANKS}*+\{{{_fast_body}\}}"
 )
+# Blank lines and line comments between top-level statements (``lex(drop=True)`` skips them).
+_GAP_RE = re.compile(r"(?:[ \t\r\f\ufeff\n]++|\#[^\n]*+|//[^\n]*+)*+")
 _HEAD_TOKEN_RE = re.compile(rf"{_BLANKS}*+(?:(?P<string>{_SIMPLE_STRING})|(?P<ident>{_IDENT}))")
 
 
@@ -213,7 +215,12 @@ def skip_block(text: str, i: int, end: int) -> int:
 
 
 def lex(
-    text: str, start: int = 0, end: int | None = None, *, skim: Collection[str] | None = None
+    text: str,
+    start: int = 0,
+    end: int | None = None,
+    *,
+    skim: Collection[str] | None = None,
+    drop: bool = False,
 ) -> list[Tok]:
     """Tokenise HCL native syntax ``text[start:end]`` (comments and blanks dropped, newlines kept).
 
@@ -221,6 +228,11 @@ def lex(
         skim: when given, the block types whose bodies matter: the bodies of other top-level
             blocks are skipped (their ``{`` and ``}`` tokens are kept) — much faster on
             resource-heavy files.
+        drop: with ``skim``, the skipped blocks leave no tokens at all (not even their type,
+            labels and braces), nor do the blank lines and line comments between top-level
+            statements: for readers that use only the ``skim`` blocks (``refs``), which then
+            get no ``Block`` for the others. Skipped bodies are checked as with ``skim`` alone,
+            so the same texts raise the same errors.
 
     Returns:
         The tokens, ending with one ``eof`` token at ``end``.
@@ -241,8 +253,15 @@ def lex(
     fast_block = _FAST_BLOCK_RE.match if skim is not None else None
     while i < end:
         if fast_block is not None and depth == 0 and stmt == len(toks):
+            if drop:
+                i = _GAP_RE.match(text, i, end).end()  # type: ignore[union-attr]  # matches ""
+                if i == end:
+                    break
             b = fast_block(text, i, end)
             if b is not None and b["type"] not in read_types:
+                if drop:
+                    i = b.end()
+                    continue
                 for h in _HEAD_TOKEN_RE.finditer(text, i, b.end("head")):
                     if h.lastgroup == "ident":
                         append(Tok("ident", h.start("ident"), h.end(), h["ident"]))
@@ -290,8 +309,11 @@ def lex(
                     and all(x.kind in ("ident", "string") for x in toks[stmt + 1 :])
                 ):
                     close = skip_block(text, i, end)
-                    append(Tok("punct", i, i + 1, "{"))
-                    append(Tok("punct", close, close + 1, "}"))
+                    if drop:
+                        del toks[stmt:]
+                    else:
+                        append(Tok("punct", i, i + 1, "{"))
+                        append(Tok("punct", close, close + 1, "}"))
                     i = close + 1
                     continue
                 depth += 1

@@ -52,6 +52,9 @@ def is_override_file(path: str) -> bool:
 def shadowed(paths: Iterable[str]) -> set[str]:
     """The ``.tf``/``.tf.json`` paths OpenTofu does not load because a ``.tofu``/``.tofu.json``
     file of the same name is in the same directory (extension precedence)."""
+    paths = list(paths)
+    if not any(p.endswith((".tofu", ".tofu.json")) for p in paths):
+        return set()  # no .tofu file, nothing hidden (the common case, without the sets below)
     present = {p.replace("\\", "/") for p in paths}
     out = set()
     for p in present:

@@ -55,7 +55,8 @@ def is_candidate_path(path: str) -> bool:
     "Dependency Lock File") nor Terraform test files (``*.tftest.hcl``, ``*.tfmock.hcl``), which
     neither Terraform's configuration loader nor Terragrunt reads.
     """
-    base = posixpath.basename(path.replace("\\", "/"))
+    base = path.replace("\\", "/")
+    base = base[base.rfind("/") + 1 :]  # posixpath.basename, without its call
     if base == LOCK_FILE or base.endswith(_NOT_CONFIG):
         return False
     return base.endswith(_SUFFIXES) or base in FILE_NAMES
@@ -66,7 +67,7 @@ def loaded_paths(paths: Iterable[str]) -> list[str]:
     (``refs.overrides.shadowed``), in the given order."""
     paths = list(paths)
     hidden = shadowed(paths)
-    return [p for p in paths if p not in hidden]
+    return [p for p in paths if p not in hidden] if hidden else paths
 
 
 def skipped(path: str) -> bool:
@@ -142,7 +143,7 @@ def wanted(data: bytes, path: str, needle: Needle) -> bool:
     matching reference contains literally — unless the source is built by interpolation, so
     files with ``${``, ``local.`` or ``include.`` are kept too.
     """
-    if posixpath.basename(path) in FILE_NAMES:
+    if path[path.rfind("/") + 1 :] in FILE_NAMES:  # posixpath.basename, without its call
         return needle is None
     if needle is None or is_override_file(path):
         # An override file may set a module's version without naming its source.

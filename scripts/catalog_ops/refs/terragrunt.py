@@ -35,7 +35,8 @@ class StrValue:
     @property
     def value(self) -> str:
         """The whole string."""
-        return "".join(p[0] for p in self.pieces)
+        pieces = self.pieces
+        return pieces[0][0] if len(pieces) == 1 else "".join([p[0] for p in pieces])
 
 
 @dataclass
@@ -108,18 +109,33 @@ class Loader:
         return parsed
 
 
+_READ_TYPES: dict[object, frozenset[str]] = {}
+
+
+def _read_types(skim: Collection[str]) -> frozenset[str]:
+    """``EVALUATED_BLOCKS | skim``, computed once per (hashable) ``skim``."""
+    try:
+        return _READ_TYPES[skim]
+    except KeyError:
+        types = _READ_TYPES[skim] = EVALUATED_BLOCKS.union(skim)
+        return types
+    except TypeError:  # a set: not hashable
+        return EVALUATED_BLOCKS.union(skim)
+
+
 def parse_hcl_file(path: str, data: bytes, skim: Collection[str] | None = None) -> ParsedFile:
     """Decode and parse an HCL file; errors are kept in ``ParsedFile.error`` (never raised).
 
     ``skim``: block types whose bodies are read (see ``hcl.lex``); ``locals`` and ``include``
-    are always read (the evaluator needs them).
+    are always read (the evaluator needs them). The other top-level blocks are then left out of
+    ``root.blocks`` altogether (``hcl.parse(drop=True)``): nothing here reads them.
     """
     try:
         text = decode(path, data)
     except SourceParseError as exc:
         return ParsedFile(path, "", None, exc)
     try:
-        root = parse(text, skim=None if skim is None else EVALUATED_BLOCKS.union(skim))
+        root = parse(text, skim=None if skim is None else _read_types(skim), drop=True)
     except HclSyntaxError as exc:
         line, col = line_col(text, exc.offset)
         return ParsedFile(path, text, None, SourceParseError(path, line, col, exc.message))
