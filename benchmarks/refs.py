@@ -20,8 +20,8 @@ forms; most files do not reference the module), then reports:
   when missing; the benchmark fails (exit 1) when it cannot be installed;
 * files/s for ``scan_tree`` (refs) and ``bump_tree`` (bump), in-process and through the CLI;
 * peak RSS of this process and of its worker processes;
-* tfupdate (github.com/minamijoyo/tfupdate, built from the Go module proxy and cached under
-  ``~/.cache/catalog-ops/tools/tfupdate/<version>/bin``) running ``tfupdate module -r`` on a copy
+* tfupdate (github.com/minamijoyo/tfupdate at the version toolchain.toml pins, ``[tfupdate]``,
+  built from the Go module proxy into the tool cache when missing) running ``tfupdate module -r`` on a copy
   of the same corpus, its time, and whether both tools produce identical trees on the files whose
   forms both support (``.tf`` module blocks whose source is exactly ``NAME?ref=vX.Y.Z``).
 
@@ -48,19 +48,6 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from catalog_ops.bump import bump_tree  # noqa: E402
 from catalog_ops.refs import scan_tree  # noqa: E402
 
-TFUPDATE_MODULE = "github.com/minamijoyo/tfupdate"
-TFUPDATE_CANDIDATES = (
-    "v0.9.2",
-    "v0.9.1",
-    "v0.9.0",
-    "v0.8.5",
-    "v0.8.4",
-    "v0.8.3",
-    "v0.8.2",
-    "v0.8.1",
-    "v0.8.0",
-    "v0.7.2",
-)
 REPO = "github.com/acme/infrastructure-modules"
 # tfupdate compares the whole source text before "?ref=v" with its MODULE_NAME argument.
 TFUPDATE_NAME = f"git::https://{REPO}.git//modules/vpc"
@@ -173,61 +160,23 @@ def generate_corpus(root: Path, files: int, repos: int, seed: int) -> tuple[dict
     return stats, unsupported
 
 
-def _go() -> str | None:
-    try:
-        from catalog_ops.toolchain import which
-
-        return str(which("go"))
-    except Exception:
-        return shutil.which("go")
-
-
 def ensure_tfupdate() -> tuple[Path, str] | None:
-    """Newest tfupdate served by the module proxy, built once and cached; ``None`` if impossible."""
-    go = _go()
-    if go is None:
-        print("tfupdate: go not found", file=sys.stderr)
+    """The pinned tfupdate (toolchain.toml ``[tfupdate]``, benchmark only), built once into the
+    tool cache when missing; ``None`` (after saying why on stderr) when it cannot be built."""
+    from catalog_ops import toolchain
+    from catalog_ops.errors import ToolInstallError, ToolMissing
+
+    version = toolchain.load_specs()["tfupdate"].version
+    try:
+        return toolchain.which("tfupdate"), version
+    except ToolMissing:
+        pass
+    try:
+        toolchain.install(["tfupdate"])
+        return toolchain.which("tfupdate"), version
+    except (ToolInstallError, ToolMissing) as exc:
+        print(f"tfupdate: cannot build the pinned tfupdate {version}: {exc}", file=sys.stderr)
         return None
-    env = dict(os.environ, GOTOOLCHAIN="auto", GOFLAGS="-mod=mod")
-    cache = Path("~/.cache/catalog-ops/tools/tfupdate").expanduser()
-    with tempfile.TemporaryDirectory() as tmp:
-        for version in TFUPDATE_CANDIDATES:
-            binary = cache / version / "bin" / "tfupdate"
-            if binary.exists():
-                return binary, version
-            probe = subprocess.run(
-                [go, "list", "-m", f"{TFUPDATE_MODULE}@{version}"],
-                cwd=tmp,
-                env=env,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if probe.returncode != 0:
-                continue
-            # `go install mod@version` trips over the proxy's missing version list, so build from a
-            # throwaway module that requires the exact version.
-            build = Path(tmp) / "build"
-            build.mkdir(exist_ok=True)
-            (build / "go.mod").write_text(
-                f"module tfubuild\n\ngo 1.21\n\nrequire {TFUPDATE_MODULE} {version}\n"
-            )
-            (build / "tools.go").write_text(
-                f'//go:build tools\n\npackage tools\n\nimport _ "{TFUPDATE_MODULE}"\n'
-            )
-            binary.parent.mkdir(parents=True, exist_ok=True)
-            res = subprocess.run(
-                [go, "build", "-o", str(binary), TFUPDATE_MODULE],
-                cwd=build,
-                env=env,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if res.returncode == 0:
-                return binary, version
-            print(f"tfupdate {version}: build failed: {res.stderr.strip()[-500:]}", file=sys.stderr)
-    return None
 
 
 def ensure_ripgrep() -> Path | None:

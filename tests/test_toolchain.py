@@ -55,6 +55,9 @@ def test_second_install_reuses_everything() -> None:
     reports = toolchain.install()
     actions = {r.tool: r.action for r in reports}
     assert all(a in ("reused", "path") for a in actions.values()), actions  # nothing is rebuilt
+    # benchmark-only tools (``default = false``) are installed only when named
+    assert "tfupdate" in SPECS and not SPECS["tfupdate"].default
+    assert set(actions) == {name for name, spec in SPECS.items() if spec.default}
 
 
 def test_unknown_tool_is_a_clear_error() -> None:

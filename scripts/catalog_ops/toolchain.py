@@ -89,6 +89,9 @@ class ToolSpec:
     #: arguments that make ``binary`` print its version (``["version"]`` for OPA); a tool with them
     #: can be adopted from PATH under ``from_release`` (see ``install_one``).
     version_args: tuple[str, ...] = ()
+    #: installed by ``make tools`` (``install()`` without names); ``false``: only when named
+    #: (benchmark-only tools such as tfupdate).
+    default: bool = True
 
 
 def load_specs(path: Path = TOML_PATH) -> dict[str, ToolSpec]:
@@ -723,7 +726,8 @@ def install(
     jobs: int | None = None,
     log: Callable[[str], None] | None = None,
 ) -> list[InstallReport]:
-    """Install or reuse the named tools (all by default), concurrently; one line per tool.
+    """Install or reuse the named tools (by default all but those with ``default = false``),
+    concurrently; one line per tool.
 
     Wheels and release downloads start at once; source builds run ``jobs`` at a time (default
     ``default_jobs()``), the longest (the first in toolchain.toml) first. When ``terraform`` is
@@ -734,7 +738,7 @@ def install(
     env = dict(os.environ if env is None else env)
     specs = load_specs() if specs is None else specs
     log = log or ProgressLog()
-    chosen = list(dict.fromkeys(names)) if names else list(specs)
+    chosen = list(dict.fromkeys(names)) if names else [n for n, s in specs.items() if s.default]
     unknown = [n for n in chosen if n not in specs]
     if unknown:
         raise ToolInstallError(f"unknown tool(s): {', '.join(unknown)}; known: {', '.join(specs)}")
