@@ -152,10 +152,14 @@ def version_changes(
     snaps = history.snapshots([t.sha for t in all_tags])
     index: dict[str, CommitInfo] | None = None
     layouts: dict[str, tuple[list[str], dict[str, set[str]]]] = {}
+    discovered: dict[frozenset[str], list[str]] = {}  # the directories holding .tf files decide
 
     def layout_at(sha: str) -> tuple[list[str], dict[str, set[str]]]:
         if sha not in layouts:
-            mods = discover_modules(snaps[sha], patterns)
+            dirs = frozenset(snaps[sha].tf_dirs())
+            if dirs not in discovered:
+                discovered[dirs] = discover_modules(snaps[sha], patterns)
+            mods = discovered[dirs]
             layouts[sha] = (mods, local_module_graph(snaps[sha], mods))
         return layouts[sha]
 
