@@ -250,7 +250,8 @@ def test_tree_snapshots_answer_what_a_checkout_answers(git_repo: GitRepo, tmp_pa
             "shared.tf": 'module "a" {\n  source = "./modules/a"\n}\n',
             "modules/a/main.tf": "# a\r\n",
             "modules/b/main.tf.json": '{"module": {"a": {"source": "../a"}}}',
-            "modules/bad/main.tf": 'module "x" {\n  source = \n',  # a syntax error: skipped
+            # a syntax error in a file with a local path: reported the same way, then skipped
+            "modules/bad/main.tf": 'module "x" {\n  source = "../a"\n  count = \n',
             "modules/docs/README.md": "not a module\n",
             "examples/x/main.tf": 'module "b" {\n  source = "../../modules/b"\n}\n',
             "dir/file": "x\n",

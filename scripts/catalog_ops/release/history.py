@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import posixpath
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -186,8 +187,10 @@ class TreeSnapshot:
         return list(self._by_dir.get(directory.strip("/") or ".", ()))
 
     def module_sources(self, path: str) -> list[tuple[str, str, int, int]]:
-        """``catalog.layout.local_module_sources`` of ``path`` (cached by blob id); a file that
-        does not contain both ``module`` and ``source`` is ``[]`` without parsing. Raises
+        """``catalog.layout.local_module_sources`` of ``path`` (cached by blob id), for what
+        ``catalog.layout`` reads: the local-path sources. A file without a string that starts
+        with ``./`` or ``../`` (``_may_use_local_paths``) holds none and is ``[]`` without being
+        parsed (its other sources and any syntax error are then not reported). Raises
         SourceParseError (naming ``path``)."""
         oid = self._file_id(path)
         if oid is None:
@@ -199,15 +202,24 @@ class TreeSnapshot:
             text = self._objects.blobs[oid].decode("utf-8", errors="replace")
             text = text.replace("\r\n", "\n").replace("\r", "\n")  # as read_text() reads it
             try:
-                # a file without both words holds no module block with a source: not parsed
-                # (the layout skips unparsable files anyway; nothing reports them from here)
-                cached = local_module_sources(path, text) if "module" in text and "source" in text else []
+                cached = local_module_sources(path, text) if _may_use_local_paths(text) else []
             except SourceParseError as exc:
                 cached = exc
             self._objects.sources[key] = cached
         if isinstance(cached, SourceParseError):
             raise SourceParseError(path, cached.line, cached.col, cached.message)
         return cached
+
+
+#: the start of a string literal holding a local path (Terraform: "A local path must begin with
+#: either ./ or ../"; ``catalog.layout`` also takes ``.\\`` and ``..\\``), in HCL or JSON syntax.
+_LOCAL_PATH_STRING = re.compile(r'"\.\.?(?:/|\\\\)')
+
+
+def _may_use_local_paths(text: str) -> bool:
+    """Whether ``text`` may hold a ``module`` block with a local-path ``source`` (a cheap test
+    before parsing: most files of a catalog hold none)."""
+    return "module" in text and _LOCAL_PATH_STRING.search(text) is not None
 
 
 def tree_diff(old: TreeSnapshot | None, new: TreeSnapshot) -> list[str]:
