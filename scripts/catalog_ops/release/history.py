@@ -75,6 +75,8 @@ class _Objects:
         self.git_dir = git_dir
         self.env = env
         self.trees: dict[str, list[tuple[str, str, str]]] = {}  # tree id -> (mode, name, id)
+        self.maps: dict[str, dict[str, tuple[str, str]]] = {}  # tree id -> name -> (mode, id)
+        self.tf: dict[str, list[tuple[str, str, str]]] = {}  # tree id -> Terraform entries below
         self.blobs: dict[str, bytes] = {}
         self.sources: dict[tuple[str, bool], list[tuple[str, str, int, int]] | SourceParseError] = {}
 
@@ -113,6 +115,28 @@ class _Objects:
                 todo.append(oid)
         return roots
 
+    def tree_map(self, tree: str) -> dict[str, tuple[str, str]]:
+        """``name -> (mode, id)`` of a loaded tree."""
+        found = self.maps.get(tree)
+        if found is None:
+            found = self.maps[tree] = {name: (mode, oid) for mode, name, oid in self.trees[tree]}
+        return found
+
+    def tf_entries(self, tree: str) -> list[tuple[str, str, str]]:
+        """``(path, mode, id)`` of every entry named ``*.tf``/``*.tf.json`` below a loaded tree
+        (blobs and symlinks; paths relative to it), memoised per tree: a subtree shared by many
+        commits is walked once, and no commit's whole file list is kept."""
+        found = self.tf.get(tree)
+        if found is None:
+            found = []
+            for mode, name, oid in self.trees[tree]:
+                if mode == _TREE_MODE:
+                    found.extend((f"{name}/{path}", m, o) for path, m, o in self.tf_entries(oid))
+                elif name.endswith(_TF_SUFFIXES):
+                    found.append((name, mode, oid))
+            self.tf[tree] = found
+        return found
+
     def load_blobs(self, oids: Iterable[str]) -> None:
         wanted = sorted(set(oids) - set(self.blobs))
         for oid, got in zip(wanted, self.read(wanted), strict=True):
@@ -139,25 +163,56 @@ def _parse_tree(data: bytes, width: int) -> list[tuple[str, str, str]]:
 class TreeSnapshot:
     """A commit's tree read from git objects, without a work tree (``GitHistory.snapshots``).
 
-    ``entries``: every non-tree entry, ``path -> (mode, object id)`` (blobs, symlinks, submodule
-    links), posix paths relative to the root. Implements ``catalog.layout.LayoutTree``: Terraform
-    files are read from the clone's objects (each blob parsed once per run, shared by every
-    snapshot of the same ``GitHistory``), with the answers a checkout of the commit would give.
+    ``root``: the tree id. Implements ``catalog.layout.LayoutTree`` with the answers a checkout
+    of the commit would give: Terraform files are read from the clone's objects (each blob parsed
+    once per run, shared by every snapshot of the same ``GitHistory``); a symlinked ``.tf`` file
+    inside the tree is followed, a symlinked directory is not (its files are not in the tree).
+    Only the Terraform entries are kept per snapshot (``entries`` walks the tree on demand).
     """
 
-    def __init__(self, entries: dict[str, tuple[str, str]], objects: _Objects) -> None:
-        self.entries = entries
+    def __init__(self, root: str, objects: _Objects) -> None:
+        self.root = root
         self._objects = objects
         self._by_dir: dict[str, list[str]] = {}
-        for path in sorted(entries):
-            if path.endswith(_TF_SUFFIXES) and self._file_id(path) is not None:
+        self._ids: dict[str, str] = {}  # Terraform file -> the blob a checkout reads there
+        for path, mode, oid in sorted(objects.tf_entries(root)):
+            found = oid if mode in _FILE_MODES else self._file_id(path) if mode == _LINK_MODE else None
+            if found is not None:
+                self._ids[path] = found
                 self._by_dir.setdefault(posixpath.dirname(path) or ".", []).append(path)
+
+    @property
+    def entries(self) -> dict[str, tuple[str, str]]:
+        """``path -> (mode, id)`` of every non-tree entry (blobs, symlinks, submodule links)."""
+        out: dict[str, tuple[str, str]] = {}
+        todo = [("", self.root)]
+        while todo:
+            prefix, tree = todo.pop()
+            for name, (mode, oid) in self._objects.tree_map(tree).items():
+                if mode == _TREE_MODE:
+                    todo.append((f"{prefix}{name}/", oid))
+                else:
+                    out[prefix + name] = (mode, oid)
+        return out
+
+    def _entry(self, path: str) -> tuple[str, str] | None:
+        """``(mode, id)`` at ``path`` (a walk from the root through tree entries), or None."""
+        tree = self.root
+        parts = path.split("/")
+        for i, part in enumerate(parts):
+            entry = self._objects.tree_map(tree).get(part)
+            if entry is None or i == len(parts) - 1:
+                return entry
+            if entry[0] != _TREE_MODE:
+                return None
+            tree = entry[1]
+        return None
 
     def _file_id(self, path: str) -> str | None:
         """The blob id a checkout would read at ``path`` (symlinks inside the tree followed), or
         None when that is not a regular file of the tree."""
         for _ in range(_MAX_LINKS):
-            entry = self.entries.get(path)
+            entry = self._entry(path)
             if entry is None:
                 return None
             mode, oid = entry
@@ -176,7 +231,7 @@ class TreeSnapshot:
 
     def tf_blobs(self) -> list[str]:
         """Blob ids of every Terraform file of the tree (to read them in one batch)."""
-        return [oid for paths in self._by_dir.values() for p in paths for oid in [self._file_id(p)] if oid]
+        return list(self._ids.values())
 
     def tf_dirs(self) -> Iterable[str]:
         """Directories directly holding a Terraform file (``"."``: the root)."""
@@ -192,7 +247,7 @@ class TreeSnapshot:
         with ``./`` or ``../`` (``_may_use_local_paths``) holds none and is ``[]`` without being
         parsed (its other sources and any syntax error are then not reported). Raises
         SourceParseError (naming ``path``)."""
-        oid = self._file_id(path)
+        oid = self._ids.get(path)
         if oid is None:
             return []
         key = (oid, path.endswith(".tf.json"))
@@ -223,13 +278,29 @@ def _may_use_local_paths(text: str) -> bool:
 
 
 def tree_diff(old: TreeSnapshot | None, new: TreeSnapshot) -> list[str]:
-    """Paths that differ between two snapshots, sorted: what ``git diff --name-only --no-renames
-    old new`` lists (added, deleted, changed content or mode); every path of ``new`` when ``old``
-    is None (``git ls-tree -r``)."""
-    if old is None:
-        return sorted(new.entries)
-    a, b = old.entries, new.entries
-    return sorted({p for p in a.keys() | b.keys() if a.get(p) != b.get(p)})
+    """Paths that differ between two snapshots of the same ``GitHistory``, sorted: what ``git
+    diff --name-only --no-renames old new`` lists (added, deleted, changed content or mode);
+    every path of ``new`` when ``old`` is None (``git ls-tree -r``). Subtrees with the same id
+    on both sides are skipped without being walked."""
+    out: set[str] = set()
+    objects = new._objects
+
+    def walk(a: str | None, b: str | None, prefix: str) -> None:
+        ea = objects.tree_map(a) if a else {}
+        eb = objects.tree_map(b) if b else {}
+        for name in ea.keys() | eb.keys():
+            x, y = ea.get(name), eb.get(name)
+            if x == y:
+                continue
+            x_tree = x is not None and x[0] == _TREE_MODE
+            y_tree = y is not None and y[0] == _TREE_MODE
+            if x_tree or y_tree:
+                walk(x[1] if x and x_tree else None, y[1] if y and y_tree else None, f"{prefix}{name}/")
+            if (x is not None and not x_tree) or (y is not None and not y_tree):
+                out.add(prefix + name)
+
+    walk(old.root if old is not None else None, new.root, "")
+    return sorted(out)
 
 
 class GitHistory:
@@ -243,7 +314,6 @@ class GitHistory:
         self._env = {**_ENV, **(env or {})}
         self._commits: dict[tuple[str | None, str], list[CommitInfo]] = {}
         self._objects: _Objects | None = None
-        self._flat: dict[str, dict[str, tuple[str, str]]] = {}
 
     @property
     def git_dir(self) -> Path:
@@ -356,7 +426,7 @@ class GitHistory:
     def snapshots(self, shas: Sequence[str]) -> dict[str, TreeSnapshot]:
         """``TreeSnapshot`` of each commit in ``shas`` (commit id -> snapshot), read from the
         clone's objects in a few ``git cat-file --batch`` runs (one per tree depth), whatever
-        the number of commits; subtrees shared by commits are read and flattened once.
+        the number of commits; subtrees shared by commits are read and walked once.
 
         Raises ReleaseError when git fails or a commit does not resolve.
         """
@@ -369,23 +439,8 @@ class GitHistory:
         for sha, root in zip(wanted, roots, strict=True):
             if root is None:
                 raise ReleaseError(f"git commit {sha} is missing from the clone")
-            out[sha] = TreeSnapshot(self._flatten(root), objects)
+            out[sha] = TreeSnapshot(root, objects)
         return out
-
-    def _flatten(self, tree: str) -> dict[str, tuple[str, str]]:
-        """``path -> (mode, id)`` of every non-tree entry below ``tree`` (memoised per tree)."""
-        flat = self._flat.get(tree)
-        if flat is None:
-            assert self._objects is not None
-            flat = {}
-            for mode, name, oid in self._objects.trees[tree]:
-                if mode == _TREE_MODE:
-                    for sub, entry in self._flatten(oid).items():
-                        flat[f"{name}/{sub}"] = entry
-                else:
-                    flat[name] = (mode, oid)
-            self._flat[tree] = flat
-        return flat
 
     def preload_blobs(self, snapshots: Iterable[TreeSnapshot]) -> None:
         """Read the Terraform files of ``snapshots`` in one batch (instead of one by one)."""
