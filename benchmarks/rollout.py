@@ -329,6 +329,9 @@ def run_github_world(n: int, share: float, latency: float, scale: float, faults:
             for _ in range(4):
                 report = apply_plan(forge, plan, options=ApplyOptions(concurrency=4), sleep=clock.sleep)
                 runs.append(report.counts())
+                for o in report.outcomes:
+                    if o.kind.value == "failed":
+                        print(f"apply run {len(runs)}: {o.subject} failed: {o.error}", flush=True)
                 if not report.failed:
                     break
             emu.faults.clear()

@@ -79,6 +79,14 @@ class RateLimited(ForgeError):
     """Primary or secondary rate limit still hit after the bounded retries."""
 
 
+class TransientError(ForgeError):
+    """A request failed with 5xx or a connection error and was not (or no longer) retried.
+
+    The request may or may not have been carried out; whatever wrote it must converge when run
+    again (a rollout re-reads the dependent's state before it writes anything).
+    """
+
+
 class Conflict(ForgeError):
     """The forge refused a write because of its current state (HTTP 409/422)."""
 

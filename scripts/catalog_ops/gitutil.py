@@ -101,6 +101,85 @@ def http_auth_env(
     }
 
 
+def append_git_config(base: Mapping[str, str], extra: Mapping[str, str]) -> dict[str, str]:
+    """The variables to merge over ``base`` so that git sees ``base``'s own ``GIT_CONFIG_*``
+    entries *and* ``extra``'s, ``extra``'s numbered after ``base``'s.
+
+    ``extra`` is what ``http_auth_env`` / a forge's ``git_auth_env`` returned (computed against
+    the process environment); ``base`` is the environment the git process will really get, which
+    may carry entries of its own (a user's ``url.<base>.insteadOf`` rewrite in
+    ``GIT_CONFIG_COUNT``/``KEY_0``/``VALUE_0``). Merging the two dicts naively would let one
+    overwrite the other's ``KEY_0``; this renumbers ``extra``'s entries (in their index order)
+    from ``base``'s ``GIT_CONFIG_COUNT`` on (git-config(1), ENVIRONMENT:
+    https://git-scm.com/docs/git-config). Other variables of ``extra`` are kept as they are.
+
+    Args:
+        base: the git process's environment (``GIT_CONFIG_COUNT`` absent means 0).
+        extra: variables to add (``GIT_CONFIG_KEY_<i>``/``VALUE_<i>`` pairs and others).
+
+    Returns:
+        ``{}`` when ``extra`` is empty, else the variables to set over ``base``.
+
+    Raises:
+        ValueError: ``base`` has a non-numeric ``GIT_CONFIG_COUNT``.
+    """
+    if not extra:
+        return {}
+    raw = (base.get("GIT_CONFIG_COUNT") or "0").strip()
+    if not raw.isdigit():
+        raise ValueError(f"GIT_CONFIG_COUNT is not a number: {raw!r}")
+    n = int(raw)
+    out = {k: v for k, v in extra.items() if not k.startswith("GIT_CONFIG_")}
+    indices = sorted(
+        int(k[len("GIT_CONFIG_KEY_") :]) for k in extra if re.fullmatch(r"GIT_CONFIG_KEY_\d+", k)
+    )
+    for i, index in enumerate(indices):
+        out[f"GIT_CONFIG_KEY_{n + i}"] = extra[f"GIT_CONFIG_KEY_{index}"]
+        out[f"GIT_CONFIG_VALUE_{n + i}"] = extra.get(f"GIT_CONFIG_VALUE_{index}", "")
+    out["GIT_CONFIG_COUNT"] = str(n + len(indices))
+    return out
+
+
+def header_secrets(env: Mapping[str, str]) -> list[str]:
+    """The secret parts of the ``Authorization`` headers ``env`` hands git through
+    ``GIT_CONFIG_VALUE_<n>`` (``http_auth_env``): the encoded credential and, for ``Basic``, its
+    decoded ``user:password`` and password. For scrubbing messages (``scrub``); longest first."""
+    import base64
+    import binascii
+
+    found: set[str] = set()
+    for key, value in env.items():
+        if not key.startswith("GIT_CONFIG_VALUE_"):
+            continue
+        name, sep, header = value.partition(":")
+        if not sep or name.strip().lower() != "authorization":
+            continue
+        scheme, _, cred = header.strip().partition(" ")
+        cred = cred.strip()
+        if not cred:
+            continue
+        found.add(cred)
+        if scheme.lower() == "basic":
+            try:
+                pair = base64.b64decode(cred, validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                continue
+            found.add(pair)
+            password = pair.partition(":")[2]
+            if password:
+                found.add(password)
+    return sorted(found, key=len, reverse=True)
+
+
+def scrub(text: str, secrets: Sequence[str]) -> str:
+    """``text`` with every secret of ``secrets`` replaced by ``***`` and URL credentials removed
+    (``redact``)."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return redact(text)
+
+
 def redact(text: str) -> str:
     """Remove ``user:password@`` from any URL inside ``text`` (so tokens never reach logs)."""
     return _CRED_RE.sub(r"\g<scheme>***@", text)

@@ -196,3 +196,68 @@ def test_comment_and_collaborator_by_hand(
     assert local_forge.permission("acme/app", "alice") == "write"
     assert _forge_cli(local_forge, "collaborator", "acme/app", "alice", "none") == 0
     assert local_forge.permission("acme/app", "alice") == "none"
+
+
+def test_forge_merge_refuses_a_pr_whose_required_check_failed(
+    local_forge: LocalForge, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`forge protect` requires the local CI's check on main; `forge merge` of a PR whose
+    required check failed exits non-zero with one line naming the repo, the PR and GitHub's
+    reason, and main does not move; after a fix it merges."""
+    monkeypatch.setenv("CATALOG_OPS_LOCAL_CHECKS", "test ! -e FAIL_CHECKS")
+    local_forge.create_repo("acme/app", files={"main.tf": "# app\n"})
+    tip = local_forge.branch_sha("acme/app", "main")
+    assert tip is not None
+    bad = local_forge.commit_files(
+        "acme/app", "deps", parent_sha=tip, message="deps", changes=[FileChange("FAIL_CHECKS", b"")]
+    )
+    pr = local_forge.open_pull("acme/app", head="deps", base="main", title="deps", body="")
+    assert _forge_cli(local_forge, "protect", "acme/app", "main", "--require-check", "local-checks") == 0
+    assert "required checks pass: local-checks" in capsys.readouterr().out
+    assert _forge_cli(local_forge, "merge", "acme/app", str(pr.number)) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f'acme/app#{pr.number}: not merged: Required status check "local-checks" is failing.' in err
+    assert local_forge.branch_sha("acme/app", "main") == tip
+    assert local_forge.get_pull("acme/app", pr.number).state.value == "open"
+    local_forge.commit_files(
+        "acme/app", "deps", parent_sha=bad, message="fix", changes=[FileChange("FAIL_CHECKS", None)]
+    )
+    assert _forge_cli(local_forge, "merge", "acme/app", str(pr.number)) == 0
+    assert local_forge.get_pull("acme/app", pr.number).state.value == "merged"
+    # unprotected again: the record no longer requires anything
+    assert _forge_cli(local_forge, "protect", "acme/app", "main") == 0
+    assert local_forge.load_record("acme/app")["repo"]["protection"] == {}
+
+
+def test_forge_protect_names_a_missing_branch(
+    local_forge: LocalForge, capsys: pytest.CaptureFixture[str]
+) -> None:
+    local_forge.create_repo("acme/app", files={"main.tf": "# app\n"})
+    assert _forge_cli(local_forge, "protect", "acme/app", "nope", "--require-check", "local-checks") == 2
+    assert "branch 'nope' not found in acme/app" in capsys.readouterr().err
+
+
+def test_rerun_of_a_merged_pr_keeps_its_check_record(
+    local_forge: LocalForge, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`forge checks --rerun` on a merged PR runs the checks again on the head it was merged at
+    (GitHub re-runs with the original commit SHA) and keeps the earlier run."""
+    monkeypatch.setenv("CATALOG_OPS_LOCAL_CHECKS", "test -e deps.tf")
+    local_forge.create_repo("acme/app", files={"main.tf": "# app\n"})
+    tip = local_forge.branch_sha("acme/app", "main")
+    assert tip is not None
+    local_forge.commit_files(
+        "acme/app", "deps", parent_sha=tip, message="deps", changes=[FileChange("deps.tf", b"#\n")]
+    )
+    pr = local_forge.open_pull("acme/app", head="deps", base="main", title="deps", body="")
+    assert _forge_cli(local_forge, "checks", "acme/app", str(pr.number)) == 0
+    assert _forge_cli(local_forge, "merge", "acme/app", str(pr.number)) == 0
+    first = local_forge.load_record("acme/app")["pulls"][0]["checks"]
+    assert _forge_cli(local_forge, "checks", "acme/app", str(pr.number), "--rerun") == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "success"
+    rec = local_forge.load_record("acme/app")["pulls"][0]
+    assert rec["state"] == "merged"
+    assert rec["checks"]["sha"] == pr.head_sha and rec["checks"]["state"] == "success"
+    assert rec["checks"]["attempt"] == 2 and rec["checks"]["changed_files"] == ["deps.tf"]
+    assert rec["checks_history"] == [first]

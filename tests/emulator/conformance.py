@@ -193,6 +193,22 @@ class Conformance:
         self._fail("responses_failed", problems)
         return problems
 
+    def check_schema(self, name: str, instance: Any, *, response: bool = True) -> list[str]:
+        """Validate ``instance`` against ``#/components/schemas/<name>`` of the description (e.g.
+        ``basic-error``, the error body GitHub documents for every operation, or
+        ``validation-error`` for a 422 with ``errors``); response rules (``required`` not
+        enforced) unless ``response=False``. Returns the problems and records them as
+        violations. KeyError for a schema the description does not have."""
+        self.doc["components"]["schemas"][name]  # KeyError: no such schema
+        validator = self._resp if response else self._req
+        problems = [
+            f"schema {name} {msg}"
+            for msg in self._schema_errors(validator, {"$ref": f"#/components/schemas/{name}"}, instance)
+        ]
+        if problems:
+            self.violations.extend(problems)
+        return problems
+
     def check_graphql(self, payload: Any) -> list[str]:
         """Validate a GraphQL request document (and its variables) against GitHub's schema."""
         from emulator import gql

@@ -505,7 +505,9 @@ class GitHubEmulator:
         with self.state.lock:
             repo = self.state.repos[full_name]
             parent = self.state.branch_sha(repo, branch)
-            changes = [(k, v.encode() if isinstance(v, str) else v) for k, v in files.items()]
+            changes: list[tuple[str, bytes | None]] = [
+                (k, v.encode() if isinstance(v, str) else v) for k, v in files.items()
+            ]
             sha = self.state.commit_changes(repo, parent, message + "\n", changes, author="someone")
             gitutil.update_ref(repo.path, f"refs/heads/{branch}", sha)
             self.state.branch_moved(repo, branch)
@@ -573,7 +575,7 @@ class GitHubEmulator:
     def _register_routes(self) -> None:
         R = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)"
         add = self._routes.append
-        for method, pattern, fn in [
+        table: list[tuple[str, str, Callable[..., Any]]] = [
             ("GET", r"/rate_limit", self.r_rate_limit),
             ("POST", r"/app/installations/(?P<iid>\d+)/access_tokens", self.r_installation_token),
             ("GET", r"/(?P<kind>orgs|users)/(?P<owner>[^/]+)/repos", self.r_list_repos),
@@ -629,7 +631,8 @@ class GitHubEmulator:
             ("GET", R + r"/releases", self.r_list_releases),
             ("POST", R + r"/releases", self.r_create_release),
             ("GET", R + r"/releases/tags/(?P<tag>.+)", self.r_release_by_tag),
-        ]:
+        ]
+        for method, pattern, fn in table:
             add((method, re.compile("^" + pattern + "$"), fn))
 
     def handle(
@@ -748,7 +751,7 @@ class GitHubEmulator:
             if used + gql_cost > self.rate_limit:
                 hdrs = self._rate_headers(login, resource, count=False)
                 hdrs["X-RateLimit-Remaining"] = "0"
-                body = {
+                exceeded = {
                     "message": "API rate limit exceeded for user ID 1.",
                     "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-primary-rate-limits",
                 }
@@ -756,12 +759,12 @@ class GitHubEmulator:
                     return finish(
                         login,
                         200,
-                        {"errors": [{"type": "RATE_LIMITED", "message": body["message"]}]},
+                        {"errors": [{"type": "RATE_LIMITED", "message": exceeded["message"]}]},
                         hdrs,
                         rate_reset=self._rate_reset,
                         fault="primary-budget",
                     )
-                return finish(login, 403, body, hdrs, rate_reset=self._rate_reset, fault="primary-budget")
+                return finish(login, 403, exceeded, hdrs, rate_reset=self._rate_reset, fault="primary-budget")
         if content_creating:
             wait = self.limits.admit()
             if wait is not None:
@@ -929,7 +932,7 @@ class GitHubEmulator:
                     )
                     if len(result) == 2:
                         return result[0], result[1], {}
-                    return result  # type: ignore[no-any-return]
+                    return result
         if allowed:
             raise HttpError(404, "Not Found")
         raise HttpError(404, "Not Found")
@@ -1275,18 +1278,67 @@ class GitHubEmulator:
     def r_dispatch_workflow(
         self, owner: str, repo: str, workflow_id: str, body: dict[str, Any], who: TokenInfo, **_: Any
     ) -> tuple[int, Any]:
-        """Emulates ``POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches``
-        (https://docs.github.com/en/rest/actions/workflows#create-a-workflow-dispatch-event): 204
-        without a body; 422 when ``ref`` is no branch or tag; the run is recorded in
-        ``dispatches`` as ``(repo, workflow_id, ref, inputs)`` (the emulator runs no workflow)."""
+        """Emulates ``POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches``,
+        "Create a workflow dispatch event"
+        (https://docs.github.com/en/rest/actions/workflows#create-a-workflow-dispatch-event):
+        "You can replace ``workflow_id`` with the workflow file name"; "You must configure your
+        GitHub Actions workflow to run when the ``workflow_dispatch`` webhook event occurs. The
+        ``inputs`` are configured in the workflow file"; ``ref`` ("a branch or tag name") is
+        required; ``inputs`` has at most 25 properties; 204 without a body.
+
+        Answers, as GitHub does:
+
+        * 404 ``Not Found``: no ``.github/workflows/<workflow_id>`` on the default branch (where
+          GitHub registers workflows; numeric workflow ids are not emulated);
+        * 422 ``No ref found for: <ref>``: ``ref`` is no branch or tag (``refs/heads/``,
+          ``refs/tags/`` accepted);
+        * 422 ``Workflow does not have 'workflow_dispatch' trigger``: the workflow file at
+          ``ref`` has no ``on: workflow_dispatch``;
+        * 422 ``Unexpected inputs provided: ["name", ...]``: an input the workflow at ``ref``
+          does not declare (``on.workflow_dispatch.inputs``);
+        * 422 ``Required input 'name' not provided``: a ``required: true`` input without a
+          ``default``;
+        * 422 for more than 25 inputs (OpenAPI ``maxProperties: 25``; the message is the
+          emulator's own).
+
+        GitHub's messages as its API returns them (quoted in public issue threads, e.g.
+        peter-evans/slash-command-dispatch#115, benc-uk/workflow-dispatch#46,
+        convictional/trigger-workflow-and-wait#44). The event is recorded in ``dispatches`` as
+        ``(repo, workflow_id, ref, inputs)`` (inputs as sent; the emulator runs no workflow)."""
         r = self._repo(owner, repo)
         permissions.check_repository(who, r.full_name, private=r.private, write=True)
+        doc = "https://docs.github.com/rest/actions/workflows#create-a-workflow-dispatch-event"
+        path = f".github/workflows/{workflow_id}"
+        default = self.state.branch_sha(r, r.default_branch)
+        if default is None or gitutil.read_blob(r.path, default, path) is None:
+            raise HttpError(404, "Not Found", doc=doc)
         self._require(body, "ref", resource="Workflow")
         ref = str(body["ref"])
-        name = ref.removeprefix("refs/heads/").removeprefix("refs/tags/")
-        if self.state.branch_sha(r, name) is None and self.state.ref_sha(r, f"refs/tags/{name}") is None:
-            raise HttpError(422, f"No ref found for: {ref}")
-        self.dispatches.append((r.full_name, workflow_id, ref, dict(body.get("inputs") or {})))
+        if ref.startswith(("refs/heads/", "refs/tags/")):
+            candidates = [ref]  # a full ref name: exactly that ref
+        else:
+            candidates = [f"refs/heads/{ref}", f"refs/tags/{ref}"]
+        sha = next(filter(None, (gitutil.rev_parse(r.path, c) for c in candidates)), None)
+        if sha is None:
+            raise HttpError(422, f"No ref found for: {ref}", doc=doc)
+        trigger = _workflow_dispatch_trigger(gitutil.read_blob(r.path, sha, path))
+        if trigger is None:
+            raise HttpError(422, "Workflow does not have 'workflow_dispatch' trigger", doc=doc)
+        inputs = body.get("inputs") or {}
+        if not isinstance(inputs, dict):
+            raise HttpError(422, "Invalid request.\n\nFor 'properties/inputs', is not an object.", doc=doc)
+        if len(inputs) > 25:
+            raise HttpError(422, f"inputs has {len(inputs)} properties; at most 25 are allowed", doc=doc)
+        declared = trigger.get("inputs")
+        declared = declared if isinstance(declared, dict) else {}
+        unexpected = sorted(k for k in inputs if k not in declared)
+        if unexpected:
+            raise HttpError(422, f"Unexpected inputs provided: {json.dumps(unexpected)}", doc=doc)
+        for key, spec in declared.items():
+            spec = spec if isinstance(spec, dict) else {}
+            if spec.get("required") is True and "default" not in spec and key not in inputs:
+                raise HttpError(422, f"Required input '{key}' not provided", doc=doc)
+        self.dispatches.append((r.full_name, workflow_id, ref, dict(inputs)))
         return 204, None
 
     def r_delete_ref(self, owner: str, repo: str, ref: str, **_: Any) -> tuple[int, Any]:
@@ -1320,9 +1372,15 @@ class GitHubEmulator:
         for rec in out.split("\0"):
             if not rec:
                 continue
-            meta, _, p = rec.partition("\t")
+            meta, _tab, p = rec.partition("\t")
             mode, otype, oid, size = meta.split()
-            e = {"path": p, "mode": mode, "type": otype, "sha": oid, "url": f"{a}/git/{otype}s/{oid}"}
+            e: dict[str, Any] = {
+                "path": p,
+                "mode": mode,
+                "type": otype,
+                "sha": oid,
+                "url": f"{a}/git/{otype}s/{oid}",
+            }
             if otype == "blob":
                 e["size"] = int(size)
             entries.append(e)
@@ -1519,7 +1577,7 @@ class GitHubEmulator:
             raise HttpError(
                 404, "Not Found", doc="https://docs.github.com/rest/repos/contents#get-repository-content"
             )
-        meta, _, _name = line.partition("\t")
+        meta, _tab, _name = line.partition("\t")
         _mode, otype, oid, size = meta.split()
         a = f"{self.api_url}/repos/{r.full_name}"
         h = f"{self.state.html_url}/{r.full_name}"
@@ -2530,6 +2588,32 @@ def _fmt(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
+def _workflow_dispatch_trigger(text: bytes | None) -> dict[str, Any] | None:
+    """The ``on.workflow_dispatch`` mapping of a workflow file (``{}`` when it is declared without
+    settings: ``on: workflow_dispatch``, ``on: [push, workflow_dispatch]``,
+    ``on: {workflow_dispatch: }``), or None when the file is absent, not YAML, or has no such
+    trigger ("Events that trigger workflows", workflow_dispatch:
+    https://docs.github.com/en/actions/reference/workflows-and-actions/events-that-trigger-workflows#workflow_dispatch).
+    YAML 1.1 reads a bare ``on`` key as True; both spellings count."""
+    import yaml
+
+    if text is None:
+        return None
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(doc, dict):
+        return None
+    on = doc.get("on", doc.get(True))
+    if on == "workflow_dispatch" or (isinstance(on, list) and "workflow_dispatch" in on):
+        return {}
+    if isinstance(on, dict) and "workflow_dispatch" in on:
+        spec = on["workflow_dispatch"]
+        return spec if isinstance(spec, dict) else {}
+    return None
+
+
 def _make_handler(emu: GitHubEmulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -2542,7 +2626,7 @@ def _make_handler(emu: GitHubEmulator) -> type[BaseHTTPRequestHandler]:
 
         def _body(self) -> bytes:
             if (self.headers.get("Transfer-Encoding") or "").lower() == "chunked":
-                chunks = []
+                chunks: list[bytes] = []
                 while True:
                     size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                     if size == 0:

@@ -913,8 +913,8 @@ class EmulatorState:
         for line in text.splitlines():
             line = line.split("#", 1)[0].strip()
             if line:
-                pat, *owners = line.split()
-                rules.append((pat, [o.lstrip("@") for o in owners]))
+                pat, *named = line.split()
+                rules.append((pat, [o.lstrip("@") for o in named]))
         head = self.pull_sha(repo, pr)
         mb = self.git(repo, "merge-base", base, head, check=False) or base
         changed = self.git(repo, "diff", "--name-only", mb, head).splitlines()

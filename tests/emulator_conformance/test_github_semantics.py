@@ -294,7 +294,8 @@ def test_disallowed_merge_method_is_405(
     (https://docs.github.com/en/rest/repos/repos#get-a-repository) and enforced by PUT
     .../pulls/{n}/merge: 405 "Method Not Allowed if merge cannot be performed"
     (https://docs.github.com/en/rest/pulls/pulls#merge-a-pull-request)."""
-    emu.create_repo("acme/app", files={"main.tf": MAIN_TF}, **{setting: False})
+    settings: dict[str, Any] = {setting: False}
+    emu.create_repo("acme/app", files={"main.tf": MAIN_TF}, **settings)
     assert http("GET", "/repos/acme/app").json()[setting] is False
     branch(emu, "acme/app", "bump", {"main.tf": "x"})
     pr = open_pr(http, "acme/app", "bump")

@@ -48,12 +48,24 @@ class World:
 
     def require_checks(self, repo: str, *contexts: str) -> None:
         """Branch protection on main requiring ``contexts`` (GitHub); the local forge's CI is
-        its one check."""
+        its one check, ``local-checks``, required instead."""
         if self.emu is not None:
             from emulator.state import Protection
 
             with self.emu.state.lock:
                 self.emu.state.repos[repo].protection["main"] = Protection(contexts=list(contexts))
+        else:
+            assert isinstance(self.forge, LocalForge)
+            self.forge.set_repo_settings(repo, protection={"main": {"contexts": ["local-checks"]}})
+
+    def fail_checks(self, repo: str, branch: str) -> None:
+        """The checks of ``branch``'s head failed (GitHub: status ``ci/test``; local: its CI)."""
+        sha = self.forge.branch_sha(repo, branch)
+        assert sha
+        if self.emu is not None:
+            self.emu.set_status(repo, sha, "failure")
+        else:
+            self.block_checks(repo, branch)
 
     def block_checks(self, repo: str, branch: str) -> None:
         sha = self.forge.branch_sha(repo, branch)
@@ -380,6 +392,34 @@ def test_auto_merge_when_checks_pass(world: World) -> None:
     assert merged.state is PullState.MERGED and merged.merged_sha
     assert world.forge.branch_sha("acme/app", "main") == merged.merged_sha
     assert world.forge.read_file("acme/app", "a", "main") == b"a"
+
+
+def test_merge_is_refused_while_a_required_check_fails(world: World) -> None:
+    """Branch protection requiring a check: merging a PR whose required check failed is
+    refused (GitHub: 405 'Required status check "X" is failing.'), the base does not move; once
+    the check passes on the head it merges. Without protection a failing check does not block
+    a person's merge (GitHub merges it too)."""
+    world.create_repo("acme/app", FILES)
+    world.require_checks("acme/app", "ci/test")
+    _branch(world, "acme/app", "feat", [FileChange("a", b"a")])
+    pr = world.forge.open_pull("acme/app", head="feat", base="main", title="t", body="b")
+    world.fail_checks("acme/app", "feat")
+    main_before = world.forge.branch_sha("acme/app", "main")
+    with pytest.raises(Conflict, match=r'Required status check "[^"]+" is failing'):
+        world.forge.merge_pull("acme/app", pr.number, method="squash")
+    assert world.forge.get_pull("acme/app", pr.number).state is PullState.OPEN
+    assert world.forge.branch_sha("acme/app", "main") == main_before
+    world.pass_checks("acme/app", "feat")
+    head = world.forge.get_pull("acme/app", pr.number).head_sha
+    world.forge.merge_pull("acme/app", pr.number, method="squash", sha=head)
+    assert world.forge.get_pull("acme/app", pr.number).state is PullState.MERGED
+
+    world.create_repo("acme/free", FILES)
+    _branch(world, "acme/free", "feat", [FileChange("a", b"a")])
+    free = world.forge.open_pull("acme/free", head="feat", base="main", title="t", body="b")
+    world.fail_checks("acme/free", "feat")
+    world.forge.merge_pull("acme/free", free.number, method="squash")
+    assert world.forge.get_pull("acme/free", free.number).state is PullState.MERGED
 
 
 def test_auto_merge_is_not_offered_when_nothing_is_required(world: World) -> None:

@@ -151,8 +151,8 @@ def test_default_terraform_checks(tmp_path: Path) -> None:
     )
     ok = forge.open_pull("acme/mods", head="ok", base="main", title="ok", body="")
     bad = forge.open_pull("acme/mods", head="badfmt", base="main", title="bad", body="")
-    assert forge.checks_state("acme/mods", ok.number) is ChecksState.SUCCESS
-    assert forge.checks_state("acme/mods", bad.number) is ChecksState.FAILURE
+    assert forge.run_checks("acme/mods", ok.number) is ChecksState.SUCCESS
+    assert forge.run_checks("acme/mods", bad.number) is ChecksState.FAILURE
     output = forge.load_record("acme/mods")["pulls"][1]["checks"]["output"]
     assert "fmt -check" in output
 
@@ -243,3 +243,37 @@ def test_compare_url_is_a_git_diff_command(local_forge) -> None:
     hint = local_forge.compare_url("acme/cat", "v1.0.0", "v1.1.0")
     assert hint.startswith("git --git-dir ") and hint.endswith(" diff v1.0.0 v1.1.0")
     assert str(local_forge.repo_path("acme/cat")) in hint
+
+
+def test_checks_state_is_a_read_that_never_runs_the_checks(tmp_path: Path) -> None:
+    """Reading a PR's checks (what `rollout plan` does) starts no run and writes nothing: a
+    head the CI has not run on is pending; `run_checks` runs them, and then the read sees it."""
+    marker = tmp_path / "runs"
+    forge = LocalForge(tmp_path / "forge", checks_command=f"echo run >> {marker}")
+    forge.create_repo("acme/app", files={"a": b"a"})
+    tip = forge.branch_sha("acme/app", "main")
+    assert tip
+    forge.commit_files("acme/app", "f", parent_sha=tip, message="m", changes=[FileChange("b", b"b")])
+    pr = forge.open_pull("acme/app", head="f", base="main", title="t", body="")
+    record = forge.record_path("acme/app").read_bytes()
+    assert forge.checks_state("acme/app", pr.number) is ChecksState.PENDING
+    assert not marker.exists() and forge.record_path("acme/app").read_bytes() == record
+    assert forge.run_checks("acme/app", pr.number) is ChecksState.SUCCESS
+    assert forge.checks_state("acme/app", pr.number) is ChecksState.SUCCESS
+    assert marker.read_text() == "run\n"
+
+
+def test_rerun_keeps_earlier_runs_and_stops_at_githubs_limit(local_forge: LocalForge) -> None:
+    local_forge.create_repo("acme/app", files={"a": b"a"})
+    tip = local_forge.branch_sha("acme/app", "main")
+    assert tip
+    local_forge.commit_files("acme/app", "f", parent_sha=tip, message="m", changes=[FileChange("b", b"b")])
+    pr = local_forge.open_pull("acme/app", head="f", base="main", title="t", body="")
+    assert local_forge.run_checks("acme/app", pr.number) is ChecksState.SUCCESS
+    assert local_forge.rerun_checks("acme/app", pr.number) is ChecksState.SUCCESS
+    rec = local_forge.load_record("acme/app")["pulls"][0]
+    assert rec["checks"]["attempt"] == 2 and [h["attempt"] for h in rec["checks_history"]] == [1]
+    with local_forge._edit("acme/app") as data:  # as if re-run up to GitHub's limit
+        data["pulls"][0]["checks"]["attempt"] = 50
+    with pytest.raises(Conflict, match=r"acme/app#1: the checks already ran 50 times"):
+        local_forge.rerun_checks("acme/app", pr.number)

@@ -73,3 +73,48 @@ def test_primary_limit_waits_for_reset_or_stops() -> None:
     )
     with pytest.raises(BudgetExhausted):
         budget.wait_primary("graphql")
+
+
+def test_a_write_sent_late_for_its_slot_delays_the_writes_booked_before_it_moved() -> None:
+    """Slots are booked ahead; a dependent that uses its second slot late (reads in between)
+    moves it later, after other threads booked theirs from the old time. The sends must still
+    fit every window as counted when they are sent (GitHub counts a request when it receives it)."""
+    import threading
+
+    clock = FakeClock()
+    budget = Budget(per_minute=2, per_hour=100, clock=clock.now, wall=clock.now, sleep=clock.sleep)
+    sent: list[float] = []
+
+    class Dependent(threading.Thread):
+        """A thread that books ``n`` slots, then sends one write each time it is told to."""
+
+        def __init__(self, n: int) -> None:
+            super().__init__(daemon=True)
+            self.n, self.go, self.done = n, threading.Semaphore(0), threading.Semaphore(0)
+
+        def run(self) -> None:
+            budget.reserve(self.n)
+            self.done.release()
+            for _ in range(self.n):
+                self.go.acquire()
+                budget.wait()
+                sent.append(clock.t)
+                self.done.release()
+
+        def step(self) -> None:
+            self.go.release()
+            assert self.done.acquire(timeout=10)
+
+    late, b, c = Dependent(2), Dependent(1), Dependent(1)
+    late.start()
+    assert late.done.acquire(timeout=10)  # booked 1000, 1000
+    late.step()  # its first write at 1000
+    for d in (b, c):  # booked now, from the late one's second slot at 1000: both at 1060.6
+        d.start()
+        assert d.done.acquire(timeout=10)
+    clock.t += 30.0
+    late.step()  # its second write 30 s late: at 1030
+    b.step()
+    c.step()
+    assert len(sent) == 4
+    assert windows(sent, 60.0) <= 2, sent

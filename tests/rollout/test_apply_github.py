@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from catalog_ops.core.metadata import ModuleChange, ReleaseMetadata, render_release_metadata
@@ -270,7 +271,13 @@ def test_a_deferred_rollout_dispatches_its_continuation_and_two_runs_converge(
     from catalog_ops.forge.github.pacing import Budget
 
     emu, setup = github_emulator, github_forge
-    emu.create_repo(CATALOG, files={"modules/network/main.tf": "# n\n"})
+    # the caller workflow the continuation dispatches (GitHub: 404 without it, 422 for an input it
+    # does not declare): the template the product ships
+    caller = (Path(__file__).resolve().parents[2] / "examples/workflows/catalog-rollout.yml").read_text()
+    emu.create_repo(
+        CATALOG,
+        files={"modules/network/main.tf": "# n\n", ".github/workflows/catalog-rollout.yml": caller},
+    )
     _release(setup, "v1.0.0", "normal", ("modules/network",))
     _release(setup, "v1.1.0", "normal", ("modules/network",))
     net = f'module "n" {{\n  source = "{GIT}//modules/network?ref=v1.0.0"\n}}\n'
@@ -324,3 +331,57 @@ def test_a_deferred_rollout_dispatches_its_continuation_and_two_runs_converge(
         (pr,) = emu.pulls(name)
         tip = emu.state.branch_sha(emu.state.repos[name], BRANCH)
         assert pr["state"] == "open" and f'"head": "{tip}"' in pr["body"]
+
+
+def test_a_dependent_failed_by_a_transient_error_is_finished_in_the_same_run(github_emulator: Any) -> None:
+    """A 5xx that outlasts the transport's retries of ``POST /pulls`` leaves a branch without a
+    PR; the run goes on with the others, then runs that dependent again from a fresh read (after
+    an injected back-off) and opens its PR: the run ends with every dependent done, no failure."""
+    from catalog_ops.forge.github import GitHubForge
+
+    emu = github_emulator
+    slept: list[float] = []
+    forge = GitHubForge(api_url=emu.api_url, token=emu.token, write_interval=0.0, sleep=slept.append)
+    emu.create_repo(CATALOG, files={"modules/network/main.tf": "# n\n"})
+    _release(forge, "v1.0.0", "normal", ("modules/network",))
+    _release(forge, "v1.1.0", "normal", ("modules/network",))
+    net = f'module "n" {{\n  source = "{GIT}//modules/network?ref=v1.0.0"\n}}\n'
+    names = [f"acme/d{i}" for i in range(3)]
+    for name in names:
+        emu.create_repo(name, files={"main.tf": net})
+    plan = build_plan(forge, catalog=CATALOG, selection=DependentSelection(org="acme"))
+    # every attempt the transport makes at acme/d1's PR fails (max_retries + 1 = 7)
+    emu.faults.fail(502, method="POST", path=r"/repos/acme/d1/pulls$", times=7)
+    run_slept: list[float] = []
+    report = apply_plan(forge, plan, options=ApplyOptions(concurrency=2), sleep=run_slept.append)
+    assert {o.subject: o.kind for o in report.outcomes} == dict.fromkeys(names, OutcomeKind.OPENED)
+    assert not report.failed
+    assert run_slept == [30.0]  # one back-off before the second pass
+    for name in names:
+        (pr,) = emu.pulls(name)
+        assert pr["state"] == "open" and pr["head"]["ref"] == BRANCH
+        assert {label["name"] for label in pr["labels"]} >= {"catalog-ops"}
+        assert forge.read_file(name, "main.tf", BRANCH) == net.replace("ref=v1.0.0", "ref=v1.1.0").encode()
+    assert not emu.internal_errors
+
+
+def test_a_dependent_that_keeps_failing_transiently_is_reported_failed_after_two_more_passes(
+    github_emulator: Any,
+) -> None:
+    from catalog_ops.forge.github import GitHubForge
+
+    emu = github_emulator
+    forge = GitHubForge(api_url=emu.api_url, token=emu.token, write_interval=0.0, sleep=lambda _s: None)
+    emu.create_repo(CATALOG, files={"modules/network/main.tf": "# n\n"})
+    _release(forge, "v1.0.0", "normal", ("modules/network",))
+    _release(forge, "v1.1.0", "normal", ("modules/network",))
+    net = f'module "n" {{\n  source = "{GIT}//modules/network?ref=v1.0.0"\n}}\n'
+    emu.create_repo("acme/d0", files={"main.tf": net})
+    plan = build_plan(forge, catalog=CATALOG, selection=DependentSelection(org="acme"))
+    emu.faults.fail(502, method="POST", path=r"/repos/acme/d0/pulls$", times=1000)
+    run_slept: list[float] = []
+    report = apply_plan(forge, plan, options=ApplyOptions(concurrency=1), sleep=run_slept.append)
+    (outcome,) = report.outcomes
+    assert outcome.kind is OutcomeKind.FAILED and "HTTP 502" in (outcome.error or ""), outcome
+    assert run_slept == [30.0, 60.0]  # the first run and two more passes, one outcome
+    assert not emu.pulls("acme/d0")

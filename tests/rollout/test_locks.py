@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from catalog_ops.catalog.config import DependentConfig
 from catalog_ops.core.sources import ProviderAddress
 from catalog_ops.forge.base import FileChange
+from catalog_ops.lockfile import LOCK_HEADER, LockError, hash_h1, read_lock, render_entry
 from catalog_ops.rollout.locks import (
     NO_MIRROR,
     LockSource,
@@ -30,7 +31,6 @@ from catalog_ops.rollout.locks import (
 )
 from catalog_ops.rollout.model import Action, LockUpdate, Plan
 from catalog_ops.rollout.planner import PlanOptions, plan_dependent
-from catalog_ops.sweep.lockfile import LOCK_HEADER, LockError, hash_h1, read_lock, render_entry
 from fixtures.provider_mirror import PROVIDER, Mirror, package, serve, terraform_lock
 from fixtures.rollout import ADDRESS, CATALOG, GIT, RolloutWorld, catalog_release, dependent_of, tf_module
 

@@ -13,7 +13,7 @@ import pytest
 from catalog_ops.catalog.config import parse_config
 from catalog_ops.core.schedule import next_open, parse_duration, parse_window
 from catalog_ops.errors import ConfigError
-from catalog_ops.forge.base import FileChange
+from catalog_ops.forge.base import ChecksState, FileChange
 from catalog_ops.forge.local import LocalForge
 from catalog_ops.render.report import OutcomeKind
 from catalog_ops.rollout.config import Wave, parse_rollout_config
@@ -283,6 +283,9 @@ def test_a_failed_canary_stops_the_rollout_and_it_continues_when_fixed(
     flag.write_text("x")
     w.apply(w.plan())
     (number,) = _open_numbers(w, canary)
+    # a plan reads the checks and never runs them: the canary's CI has not reported yet
+    assert dependent_of(w.plan(), canary).state is DependentState.OPEN
+    assert w.forge.run_checks(canary, number) is ChecksState.FAILURE  # the local CI (`forge checks`)
     plan = w.plan()
     assert dependent_of(plan, canary).state is DependentState.FAILED
     stopped = f"rollout stopped: wave 'canary' failed: {canary} #{number}: checks failed"
@@ -486,3 +489,24 @@ def test_a_run_that_selects_by_name_opens_nothing_beyond_the_first_wave(rollout_
     assert not _open_numbers(w, app1)
     # the canary itself may be planned alone (first wave)
     assert _actions(w.plan(include=["canary"]))[canary] == "update"
+
+
+def test_planning_starts_no_checks(local_forge_factory: Callable[..., LocalForge], tmp_path: Path) -> None:
+    """`rollout plan` is read-only: over open rollout PRs whose checks never ran it starts no
+    check run and writes no record (the local CI runs only for work: `forge checks`, the merge
+    gate); a run done by then is read, not repeated."""
+    runs = tmp_path / "runs"
+    w = RolloutWorld(local_forge_factory(checks_command=f"echo run >> {runs}"))
+    canary, _, _ = _three(w)
+    w.apply(w.plan())
+    (number,) = _open_numbers(w, canary)
+    ran_by_apply = runs.read_text().count("run") if runs.exists() else 0
+    records = {r: w.forge.record_path(r).read_bytes() for r in w.forge.all_repos()}
+    plan = w.plan()
+    assert dependent_of(plan, canary).action is Action.UPDATE  # its open PR was read
+    assert (runs.read_text().count("run") if runs.exists() else 0) == ran_by_apply
+    assert {r: w.forge.record_path(r).read_bytes() for r in w.forge.all_repos()} == records
+    assert w.forge.run_checks(canary, number) is ChecksState.SUCCESS
+    ran = runs.read_text().count("run")
+    w.plan()
+    assert runs.read_text().count("run") == ran

@@ -14,11 +14,11 @@ from collections.abc import Mapping
 
 from catalog_ops.catalog.config import DependentConfig
 from catalog_ops.core.sources import ProviderAddress
+from catalog_ops.lockfile import LOCK_HEADER, LockError, hash_h1
 from catalog_ops.rollout.locks import Requirements, plan_locks
 from catalog_ops.rollout.model import LockUpdate
 from catalog_ops.rollout.planner import PlanOptions, plan_dependent
 from catalog_ops.rollout.prtext import render_pr
-from catalog_ops.sweep.lockfile import LOCK_HEADER, LockError, hash_h1
 from fixtures.provider_mirror import PROVIDER, package
 from fixtures.rollout import ADDRESS, CATALOG, GIT, catalog_release, tf_module
 

@@ -11,7 +11,10 @@ Sub-commands:
   [--fork] [--no-auto-merge]`` — create a local repository (importing DIR).
 * ``forge create-release OWNER/REPO TAG [--name N] [--body TEXT] [--prerelease]`` — local: a
   release (the tag is made at the default branch when missing; an empty repo gets a first commit).
-* ``forge checks OWNER/REPO NUMBER`` — run/read a PR's checks (local: may auto-merge).
+* ``forge checks OWNER/REPO NUMBER [--rerun]`` — local: run a PR's checks unless they ran on its
+  head (``--rerun``: again, keeping the earlier run), may auto-merge; github: read them.
+* ``forge protect OWNER/REPO BRANCH [--require-check NAME]...`` — local: the checks branch
+  protection requires before a PR into BRANCH merges (none: unprotected).
 * ``forge process-auto-merges [OWNER/REPO]`` — local: merge auto-merge PRs whose checks pass.
 """
 
@@ -77,6 +80,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     checks.add_argument("number", type=int)
     checks.add_argument(
         "--rerun", action="store_true", help="local forge: run the checks again on the PR head (after a fix)"
+    )
+
+    protect = fsub.add_parser(
+        "protect",
+        help="local forge: require checks before PRs into a branch merge (branch protection)",
+    )
+    protect.add_argument("repo")
+    protect.add_argument("branch")
+    protect.add_argument(
+        "--require-check",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a required check (the local CI reports 'local-checks'); none: remove the protection",
     )
 
     approve = fsub.add_parser("approve", help="local forge: approve a pull request (a review by hand)")
@@ -207,10 +224,25 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if action == "checks":
         if args.rerun:
             state = _local(settings, "checks --rerun").rerun_checks(args.repo, args.number)
+        elif settings.forge == "local":
+            state = LocalForge.from_settings(settings).run_checks(args.repo, args.number)
         else:
             state = make_forge(settings).checks_state(args.repo, args.number)
         print(state.value)
         return 0 if state.value == "success" else 1
+    if action == "protect":
+        local = _local(settings, "protect")
+        if local.branch_sha(args.repo, args.branch) is None:
+            raise UsageError(f"branch {args.branch!r} not found in {args.repo}")
+        rules = dict(local.load_record(args.repo)["repo"].get("protection") or {})
+        if args.require_check:
+            rules[args.branch] = {"contexts": args.require_check}
+        else:
+            rules.pop(args.branch, None)
+        local.set_repo_settings(args.repo, protection=rules)
+        required = ", ".join(dict.fromkeys(args.require_check)) or "nothing (unprotected)"
+        print(f"{args.repo} {args.branch}: PRs merge only after required checks pass: {required}")
+        return 0
     if action == "approve":
         local = _local(settings, "approve")
         local.approve(args.repo, args.number, user=args.user)

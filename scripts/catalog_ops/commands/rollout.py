@@ -470,6 +470,12 @@ def _merge(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if report.failed else 0
 
 
+#: "Create a workflow dispatch event": ``inputs`` "The maximum number of properties is 25"
+#: (https://docs.github.com/en/rest/actions/workflows#create-a-workflow-dispatch-event; the
+#: OpenAPI description's ``maxProperties: 25``; GitHub once allowed 10).
+MAX_DISPATCH_INPUTS = 25
+
+
 def parse_workflow_ref(text: str) -> tuple[str, str, str]:
     """``(repo, workflow file name, ref name)`` of a ``github.workflow_ref`` value
     (``OWNER/REPO/.github/workflows/FILE.yml@refs/heads/main``: "The ref path to the workflow",
@@ -498,6 +504,11 @@ def _continue(args: argparse.Namespace, settings: Settings) -> int:
         inputs[key] = value
     if args.plan is not None:
         inputs.setdefault("release-tag", _load_plan(args.plan).release.tag)
+    if len(inputs) > MAX_DISPATCH_INPUTS:
+        raise UsageError(
+            f"rollout continue: {len(inputs)} workflow_dispatch inputs; GitHub takes at most "
+            f'{MAX_DISPATCH_INPUTS} ("Create a workflow dispatch event")'
+        )
     line = rollout_progress(report)
     if not line:
         print("rollout continue: no dependent was deferred; nothing to continue", file=sys.stderr)

@@ -135,7 +135,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         forge,
         options.repo,
         registry=client,
-        git_tags=lambda url: git_remote_tags(url, env=env),
+        # the forge's token for module repositories on the forge's own host only (git_auth_env)
+        git_tags=lambda url: git_remote_tags(url, env=env, auth=forge.git_auth_env),
         default_cli="opentofu" if settings.tf_binary == "tofu" else "terraform",
         base=base,
         dry_run=options.dry_run,

@@ -54,6 +54,7 @@ from catalog_ops.errors import (
     RateLimited,
     RefMoved,
     ReviewersRefused,
+    TransientError,
 )
 from catalog_ops.forge.base import (
     ApplyForge,
@@ -100,6 +101,8 @@ FOREIGN_REASON = "branch has commits not made by catalog-ops"
 CAS_ATTEMPTS = 5  # re-reads after a refused compare-and-swap before the dependent fails
 NEEDS_HANDS_LABEL = "needs-hands"  # a migration patch step was skipped somewhere (docs/migrations.md)
 REVIEWERS_MARKER = "<!-- catalog-ops:reviewers-refused -->"
+TRANSIENT_PASSES = 2  # extra passes for dependents failed by a transient forge error (5xx, limits)
+TRANSIENT_BACKOFF = 30.0  # seconds before the first such pass; doubles for the next
 FRESH_WAVE = 100  # dependents per batched freshness check (``_Apply.prefetch``): two GraphQL requests
 
 
@@ -288,6 +291,9 @@ class _Apply:
         # chain's steps are one repository on several branches
         self.fresh: dict[tuple[str, str], RolloutState] = {}
         self.fresh_lock = threading.Lock()
+        # dependents whose action failed on a transient forge error (5xx, a connection error, a
+        # rate limit that outlasted its retries): ``apply_plan`` runs them again at the end
+        self.transient: set[str] = set()
 
     def prefetch(self, deps: Sequence[DependentPlan]) -> None:
         """The batched freshness check: one read of every dependent with work (base head, rollout
@@ -461,9 +467,15 @@ class _Apply:
             if dep.action is Action.CLOSE:
                 return self.close(dep)
             return self.open_or_update(dep)
+        except TransientError as exc:
+            with self.fresh_lock:
+                self.transient.add(dep.repo)
+            return Outcome(subject=dep.repo, kind=OutcomeKind.FAILED, error=str(exc) or type(exc).__name__)
         except RateLimited as exc:
             resume = getattr(exc, "resume_at", None)
             if resume is None:
+                with self.fresh_lock:
+                    self.transient.add(dep.repo)
                 return Outcome(subject=dep.repo, kind=OutcomeKind.FAILED, error=str(exc))
             when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(resume))
             return Outcome(
@@ -1041,7 +1053,10 @@ def apply_plan(
 ) -> Report:
     """Apply ``plan`` (or shard ``(K, N)`` of it) through ``forge``; returns the report.
 
-    Never raises for a per-dependent problem (those are ``failed`` outcomes). ``progress`` is
+    Never raises for a per-dependent problem (those are ``failed`` outcomes). A dependent failed
+    by a transient forge error (``errors.TransientError``; ``RateLimited`` with no time to resume)
+    runs again after the others, up to ``TRANSIENT_PASSES`` more times, ``TRANSIENT_BACKOFF``
+    seconds (doubling) apart through ``sleep``; only its last outcome is recorded. ``progress`` is
     called with each outcome as it is recorded (from worker threads). ``sleep(seconds)`` and
     ``clock() -> monotonic seconds`` pace the ``--wait-and-merge`` polls (injectable: tests drive
     them with a fake clock, so no outcome depends on how loaded the machine is).
@@ -1060,19 +1075,46 @@ def apply_plan(
     if options.time_budget is not None and pacer is not None and hasattr(pacer, "set_deadline_in"):
         pacer.set_deadline_in(options.time_budget)  # waits that end later defer the dependent
 
+    retry_later: list[DependentPlan] = []
+    retry_lock = threading.Lock()
+    final = TRANSIENT_PASSES == 0  # the last pass records every outcome, transient or not
+
     def one(dep: DependentPlan) -> Outcome:
-        outcome = report.add(runner.run_one(dep))
+        outcome = runner.run_one(dep)
+        with runner.fresh_lock:
+            transient = dep.repo in runner.transient
+            runner.transient.discard(dep.repo)
+        if transient and not final:
+            with retry_lock:
+                retry_later.append(dep)
+            return outcome
+        report.add(outcome)
         if progress:
             progress(outcome)
         return outcome
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
+    def run_in_waves(pool: concurrent.futures.Executor, work: list[DependentPlan]) -> None:
         # The freshness check runs per wave of FRESH_WAVE dependents, right before their writes,
         # so its facts are minutes old, not hours (a paced rollout writes ~125 PRs an hour).
-        work = [d for d in deps if d.action in (Action.OPEN, Action.UPDATE, Action.CLOSE)]
-        list(pool.map(one, [d for d in deps if d.action not in (Action.OPEN, Action.UPDATE, Action.CLOSE)]))
         for start in range(0, len(work), FRESH_WAVE):
             wave = work[start : start + FRESH_WAVE]
             runner.prefetch(wave)
             list(pool.map(one, wave))
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
+        work = [d for d in deps if d.action in (Action.OPEN, Action.UPDATE, Action.CLOSE)]
+        list(pool.map(one, [d for d in deps if d.action not in (Action.OPEN, Action.UPDATE, Action.CLOSE)]))
+        run_in_waves(pool, work)
+        # A dependent failed by a transient forge error (a 5xx on a write the transport may not
+        # repeat blindly, a connection error, a rate limit that outlasted its retries) runs again
+        # after the others, from a fresh read of its state: apply converges, so a second run
+        # finishes what the first began (a branch gets its PR) and never duplicates it.
+        for attempt in range(TRANSIENT_PASSES):
+            if not retry_later:
+                break
+            final = attempt == TRANSIENT_PASSES - 1
+            again = list(retry_later)
+            retry_later.clear()
+            sleep(TRANSIENT_BACKOFF * 2**attempt)
+            run_in_waves(pool, again)
     return report

@@ -27,8 +27,8 @@ Rules:
   A satisfied entry is never touched.
 - *The new entry*: the newest version the mirror offers that every known constraint admits
   (Terraform selects the newest acceptable version), ``constraints`` in Terraform's canonical
-  form (``sweep.lockfile.lock_constraints``), ``h1:`` hashes for the platforms already listed
-  (``sweep.lockfile.listed_platforms``: those of the provider's own entry; for a provider new to
+  form (``lockfile.lock_constraints``), ``h1:`` hashes for the platforms already listed
+  (``lockfile.listed_platforms``: those of the provider's own entry; for a provider new to
   the file, those of the first entry whose platforms the mirror can tell), every other byte of
   the file unchanged.
 - *Cannot compute* (no ``sweep.provider_mirror`` in the catalog's ``.catalog-ops.yml``, the
@@ -55,11 +55,7 @@ from catalog_ops.core.edits import Edit, apply_edits
 from catalog_ops.core.sources import DEFAULT_REGISTRY, ProviderAddress, SourceKind, parse_provider_address
 from catalog_ops.core.versions import Version, is_unstable, parse_constraint, parse_version
 from catalog_ops.errors import CatalogOpsError, ConfigError, ReleaseError, UsageError
-from catalog_ops.refs import RefKindOfEntry, scan_files
-from catalog_ops.release.history import GitHistory
-from catalog_ops.rollout.model import Bump, LockUpdate, RefAction, RefPlan
-from catalog_ops.sweep.config import parse_sweep_config
-from catalog_ops.sweep.lockfile import (
+from catalog_ops.lockfile import (
     LOCK_FILE,
     LockEntry,
     LockError,
@@ -72,6 +68,10 @@ from catalog_ops.sweep.lockfile import (
     read_lock,
     render_entry,
 )
+from catalog_ops.refs import RefKindOfEntry, scan_files
+from catalog_ops.release.history import GitHistory
+from catalog_ops.rollout.model import Bump, LockUpdate, RefAction, RefPlan
+from catalog_ops.sweep.config import parse_sweep_config
 
 #: ``{provider address: (constraint, ...)}``: what one module requires.
 Requirements = Mapping[str, tuple[str, ...]]
@@ -92,7 +92,7 @@ def is_lock_path(path: str) -> bool:
 
 
 class LockSource(PackageSource, Protocol):
-    """A ``sweep.lockfile.PackageSource`` that also lists versions (``MirrorSource``)."""
+    """A ``lockfile.PackageSource`` that also lists versions (``MirrorSource``)."""
 
     def versions(self, provider: ProviderAddress) -> list[str]:
         """The versions offered. Raises LockError."""

@@ -18,11 +18,11 @@ from typing import Any
 from catalog_ops.errors import CatalogOpsError, EditConflict, NotFound, SourceParseError
 from catalog_ops.fanout.pulls import push_and_upsert
 from catalog_ops.forge.base import Contents, Releases, SweepForge, authored_by
+from catalog_ops.lockfile import MirrorSource
 from catalog_ops.render.report import OutcomeKind
 from catalog_ops.render.templates import SWEEP_PR, render
 from catalog_ops.sweep.collect import collect, is_sweep_path
 from catalog_ops.sweep.config import SweepConfig, load_sweep_config
-from catalog_ops.sweep.lockfile import MirrorSource
 from catalog_ops.sweep.model import PullPlan
 from catalog_ops.sweep.plan import group, plan, stale_branches
 from catalog_ops.sweep.report import SweepRun

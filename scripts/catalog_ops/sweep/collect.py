@@ -47,7 +47,7 @@ _GIT_KINDS = (SourceKind.GIT, SourceKind.GITHUB, SourceKind.BITBUCKET)
 
 def is_sweep_path(path: str) -> bool:
     """True for the repository paths ``collect`` reads: files ``refs`` scans, workflows, the
-    catalog config file, and the dependency lock files the sweep keeps in step (``sweep.lockfile``)."""
+    catalog config file, and the dependency lock files the sweep keeps in step (``lockfile``)."""
     return (
         is_candidate_path(path)
         or bool(WORKFLOW_RE.match(path))

@@ -78,7 +78,7 @@ class SweepConfig:
         ignore: ignore rules.
         workflows: also sweep ``terraform_version``/``tofu_version`` inputs in workflows.
         provider_mirror: base URL of a provider network mirror the provider packages are read
-            from to keep ``.terraform.lock.hcl`` files in step (``sweep.lockfile``); None: lock
+            from to keep ``.terraform.lock.hcl`` files in step (``lockfile``); None: lock
             files are left as they are and each one a provider update leaves behind is reported.
         source: where the config came from (None: defaults).
     """

@@ -27,9 +27,9 @@ from catalog_ops.core.versions import (
     update_type,
 )
 from catalog_ops.errors import CatalogOpsError
+from catalog_ops.lockfile import PackageSource, lock_constraints, lock_files_for, plan_lock
 from catalog_ops.refs import Reference, is_candidate_path
 from catalog_ops.sweep.config import SweepConfig
-from catalog_ops.sweep.lockfile import PackageSource, lock_constraints, lock_files_for, plan_lock
 from catalog_ops.sweep.model import (
     Available,
     Dependency,
@@ -90,7 +90,7 @@ def plan(
 
     A provider whose constraint changes in a directory that commits a ``.terraform.lock.hcl``
     moves in that lock file too, in the same result (so in the same commit), computed from the
-    packages ``locks`` serves (``sweep.lockfile.plan_lock``); without ``locks`` the lock file is
+    packages ``locks`` serves (``lockfile.plan_lock``); without ``locks`` the lock file is
     left and reported in the dependency's ``skipped``.
 
     For every dependency: the current version is the lowest among its places (for a constraint,

@@ -25,6 +25,7 @@ without an entry a host is reached at ``https://HOST/``.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -34,7 +35,14 @@ import idna
 import requests
 
 from catalog_ops.errors import CatalogOpsError
-from catalog_ops.gitutil import GitError, GitTimeout, ls_remote_tags, redact
+from catalog_ops.gitutil import (
+    GitError,
+    GitTimeout,
+    append_git_config,
+    header_secrets,
+    ls_remote_tags,
+    scrub,
+)
 
 DISCOVERY_PATH = ".well-known/terraform.json"
 TOKEN_PREFIX = "TF_TOKEN_"
@@ -268,26 +276,62 @@ class RegistryClient:
         )
 
 
-def git_remote_tags(url: str, *, env: Mapping[str, str] | None = None, timeout: float = 60.0) -> list[str]:
+GitAuth = Callable[[str], Mapping[str, str]]
+"""``url -> GIT_CONFIG_* variables`` that let git authenticate to ``url``, or ``{}``: a forge's
+``git_auth_env`` (``forge.base.Repos``)."""
+
+
+def git_remote_tags(
+    url: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 60.0,
+    auth: GitAuth | None = None,
+) -> list[str]:
     """Tag names of a git remote (``gitutil.ls_remote_tags``: ``git ls-remote --tags --refs URL``),
     in git's order.
 
+    A private third-party module repository on the forge's own host (github.com or the GitHub
+    Enterprise Server the product talks to) needs the forge's token: ``auth(url)`` (the forge's
+    ``git_auth_env``) gives it as an ``http.<scheme>://<host>/.extraHeader`` entry in
+    ``GIT_CONFIG_*`` variables of this one git process, the way actions/checkout hands git its
+    token (``http.<server URL>/.extraheader`` = ``AUTHORIZATION: basic base64(x-access-token:TOKEN)``,
+    https://github.com/actions/checkout/blob/main/src/git-auth-helper.ts ; here never written to
+    any config file). ``auth`` answers ``{}`` for every other host, so no other host ever
+    receives the token; the token is never in argv, and a failure message has it scrubbed
+    (``gitutil.scrub``) as well as URL credentials.
+
     Args:
         url: anything ``git`` accepts (``https://``, ``ssh://``, ``git@host:path``, ``file://``).
-        env: environment for git (credential helpers, ``GIT_*``), over the process environment.
+        env: environment for git (credential helpers, ``GIT_*``), over the process environment;
+            its own ``GIT_CONFIG_*`` entries are kept (``auth``'s are numbered after them).
         timeout: seconds before giving up.
+        auth: ``url -> variables`` (the forge's ``git_auth_env``); None: no forge credentials.
 
     Raises:
-        RegistryError: git failed or timed out (message without the URL's credentials).
+        RegistryError: git failed or timed out (message without the URL's credentials or the
+            token).
         ToolMissing: git is not installed.
     """
     safe = _strip_credentials(url)
+    extra: Mapping[str, str] = {}
     try:
-        return ls_remote_tags(url, env=env, timeout=timeout)
+        if auth is not None:
+            extra = auth(url)
+        effective = {**os.environ, **(env or {})}
+        git_env = {**(env or {}), **append_git_config(effective, extra)}
+    except ValueError as exc:
+        raise RegistryError(f"git ls-remote {safe}: {exc}", url=safe) from None
+    secrets = header_secrets(extra)
+    try:
+        return ls_remote_tags(url, env=git_env, timeout=timeout)
     except GitTimeout:
         raise RegistryError(f"git ls-remote {safe}: timed out after {timeout:g}s", url=safe) from None
     except GitError as exc:
-        msg = _short(redact(exc.stderr.replace(url, safe)) or f"exit {exc.returncode}", 200)
+        # git's own verdict ("fatal: ...") rather than a GIT_CURL_VERBOSE / GIT_TRACE preamble
+        lines = exc.stderr.replace(url, safe).splitlines()
+        verdict = [line for line in lines if line.startswith(("fatal:", "error:", "remote:"))]
+        msg = _short(scrub("\n".join(verdict or lines), secrets) or f"exit {exc.returncode}", 200)
         raise RegistryError(f"git ls-remote {safe}: {msg}", url=safe) from None
 
 

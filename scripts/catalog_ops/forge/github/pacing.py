@@ -22,6 +22,7 @@ before the deadline; otherwise ``BudgetExhausted``.
 from __future__ import annotations
 
 import bisect
+import collections
 import dataclasses
 import threading
 import time
@@ -90,6 +91,7 @@ class Budget:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._slots: list[float] = []  # booked content-creating start times (sorted)
+        self._sent: collections.deque[float] = collections.deque()  # when each was really sent
         self._local = threading.local()
         self._primary: dict[str, _Primary] = {}
         self.waited = 0.0  # seconds spent waiting for slots or resets
@@ -172,6 +174,31 @@ class Budget:
                 if slot in self._slots:
                     self._slots.remove(slot)
                 bisect.insort(self._slots, actual)
+        self._gate_sent()
+
+    def _gate_sent(self) -> None:
+        """The last word before a content-creating request leaves: the windows over the times
+        requests were actually *sent*. Slots booked before an earlier slot moved later (its
+        thread was late: reads, a busy runner) may no longer be ``limit`` apart, so the request
+        waits until fewer than ``limit`` sends (with ``SLACK``) are in each window, then is
+        recorded as sent. This wait is not checked against the deadline: the dependent's writes
+        have begun, and stopping between them would leave a branch without its PR."""
+        while True:
+            with self._lock:
+                now = self._clock()
+                sent = self._sent
+                while sent and sent[0] < now - HOUR - max(0.5, HOUR * SLACK):
+                    sent.popleft()
+                delay = 0.0
+                for limit, window in ((self.per_minute, MINUTE), (self.per_hour, HOUR)):
+                    margin = max(0.5, window * SLACK)
+                    if len(sent) >= limit and sent[-limit] > now - window - margin:
+                        delay = max(delay, sent[-limit] + window + margin - now)
+                if delay <= 0:
+                    sent.append(now)
+                    return
+            self.waited += delay
+            self._sleep(delay)
 
     def content_times(self) -> list[float]:
         """Booked slot times (for reports and tests)."""

@@ -489,14 +489,20 @@ class GitHubRepos(GitHubBatchReads):
         older pending one ("any previously pending job or workflow in the concurrency group will
         be canceled", https://docs.github.com/en/actions/writing-workflows/choosing-what-your-workflow-does/control-the-concurrency-of-workflows-and-jobs).
 
+        ``inputs``: at most 25 ("The maximum number of properties is 25"; the caller checks,
+        ``commands.rollout.MAX_DISPATCH_INPUTS``), each declared by the workflow at ``ref``.
+
         Raises:
-            NotFound: no such workflow; Conflict (422): the ref does not exist or an input is
-                not declared; PermissionDenied: the token lacks ``actions: write``.
+            NotFound: no such workflow; Conflict (422): the ref does not exist, the workflow at
+                ``ref`` has no ``workflow_dispatch`` trigger, an input is not declared or a
+                required one is missing; PermissionDenied: the token lacks ``actions: write``.
         """
         self._request(
             "POST",
             f"/repos/{repo}/actions/workflows/{quote_path(workflow)}/dispatches",
-            body={"ref": ref, "inputs": dict(inputs)},
+            # the body the docs define: ref (a branch or tag name) and inputs, every value a string
+            # (what the workflow's inputs context receives); nothing else
+            body={"ref": ref, "inputs": {str(k): str(v) for k, v in inputs.items()}},
             idempotent=True,
         )
 

@@ -58,6 +58,7 @@ from catalog_ops.errors import (
     NotFound,
     PermissionDenied,
     RateLimited,
+    TransientError,
     UsageError,
 )
 from catalog_ops.forge.github.pacing import Budget, BudgetExhausted
@@ -65,10 +66,6 @@ from catalog_ops.gitutil import redact
 from catalog_ops.settings import check_api_url, check_app_credentials
 
 T = TypeVar("T")
-
-
-class TransientError(ForgeError):
-    """A request failed with 5xx or a connection error and was not (or no longer) retried."""
 
 
 def _connect_reason(exc: BaseException) -> str:
@@ -502,4 +499,4 @@ class GitHubTransport:
                 if found is not None:
                     self._count("recovered")
                     return found
-        raise ForgeError(f"{what} failed after {self.max_retries + 1} attempts: {last}")
+        raise TransientError(f"{what} failed after {self.max_retries + 1} attempts: {last}")

@@ -3,14 +3,28 @@
 Checks of a PR are run by the CI simulator (``catalog_ops.forge.local.checks.LocalChecks``) on
 an export of the PR head; results are cached per head commit in the record.
 
+The local CI runs only when work asks for it: ``run_checks`` (``forge checks``),
+``rerun_checks`` (``forge checks --rerun``), ``enable_auto_merge``, ``process_auto_merges``,
+``merge_facts`` (the merge gate of ``rollout apply``/``rollout merge``) and ``merge_pull`` of a
+PR whose base requires checks. ``checks_state`` is a read, like GitHub's: the recorded result on
+the head, ``PENDING`` while the CI has not run on it (a check suite still queued after a push) —
+a ``rollout plan`` reads it and never starts a run.
+
 Auto-merge: ``enable_auto_merge`` records the request and immediately evaluates the checks;
 if they ran on the head and passed the PR is merged with the requested method, pinned to that
-head. ``checks_state`` and ``process_auto_merges()`` do the same for PRs whose head moved later.
+head. ``run_checks`` and ``process_auto_merges()`` do the same for PRs whose head moved later.
 A repository whose record says ``ci: false`` never reports a check (``ChecksState.NONE``): its
 armed PRs are never merged. ``merge_facts`` gives the merge gate (``rollout.gate``) the check
 ``local-checks`` on the head; the local CI runs synchronously, so once read nothing is left
 "to be reported" (``head_age`` is infinite). ``approve`` records a review (``forge approve``).
 Merge and squash commits get GitHub's subjects (``merge_subjects``).
+
+Branch protection (the record's ``repo.protection``, ``{branch: {"contexts": [check, ...]}}``,
+the emulator's model of GitHub's "Require status checks before merging"): ``merge_pull`` into a
+protected branch refuses, like GitHub's 405, unless every required check passed on the head
+(the local CI reports one check, ``local-checks``; any other name is never reported, so it
+blocks, as a required check that never reports does on GitHub); ``merge_facts`` reports them as
+``required``.
 """
 
 from __future__ import annotations
@@ -36,6 +50,12 @@ from catalog_ops.forge.base import (
 from catalog_ops.forge.local.checks import OUTPUT_TAIL, LocalChecks
 from catalog_ops.forge.local.repos import LocalRepos
 from catalog_ops.forge.local.store import now, take_number
+
+LOCAL_CHECK = "local-checks"
+"""The name of the one check the local CI reports (in ``merge_facts`` and branch protection)."""
+MAX_ATTEMPTS = 50
+"""Runs of the checks on one head at most: GitHub's "A workflow run can be re-run a maximum of
+50 times" (https://docs.github.com/en/actions/managing-workflow-runs/re-running-workflows-and-jobs)."""
 
 
 class LocalPulls(LocalRepos):
@@ -296,8 +316,28 @@ class LocalPulls(LocalRepos):
         self._maybe_auto_merge(repo, number)
 
     def checks_state(self, repo: str, number: int) -> ChecksState:
-        """Run (or reuse the cached result of) the checks on the PR head; auto-merges on success."""
+        """The local CI's result on the PR head as recorded: a read that never runs the checks
+        and never merges (``rollout plan`` reads it: planning causes no work). ``PENDING`` when
+        the CI is on and has not run on this head yet (like a GitHub check suite still queued
+        after a push); ``NONE`` when the repository's CI is off, nothing was checked, or a
+        closed PR never had a run. ``run_checks`` runs them."""
         self._count("checks_state")
+        data = self.load_record(repo)
+        rec = self._find_pull(data, number, repo)
+        pr = self._pull_from(repo, rec)
+        cached = rec.get("checks")
+        if cached and cached.get("sha") == pr.head_sha and cached.get("command") == self.checks.label:
+            return ChecksState(cached["state"])
+        if pr.state is not PullState.OPEN:
+            return ChecksState(cached["state"]) if cached else ChecksState.NONE
+        if data["repo"].get("ci", True) is False:
+            return ChecksState.NONE
+        return ChecksState.PENDING
+
+    def run_checks(self, repo: str, number: int) -> ChecksState:
+        """Run the checks on the PR head unless they already ran there (the cached result),
+        and merge an armed auto-merge PR when they passed (``catalog-ops forge checks``)."""
+        self._count("run_checks")
         state = self._checks(repo, number)
         if state is ChecksState.SUCCESS:
             self._maybe_auto_merge(repo, number)
@@ -352,16 +392,30 @@ class LocalPulls(LocalRepos):
             rec["updated_at"] = now()
 
     def rerun_checks(self, repo: str, number: int) -> ChecksState:
-        """Forget the cached checks result of PR ``number`` and run the checks again on its head
-        (a "Re-run jobs" by hand; ``catalog-ops forge checks --rerun``)."""
-        with self._edit(repo) as data:
-            self._find_pull(data, number, repo)["checks"] = None
-        return self.checks_state(repo, number)
+        """Run the checks of PR ``number`` again on its head (``catalog-ops forge checks --rerun``).
+
+        Like GitHub's "Re-run all jobs", which "uses the same GITHUB_SHA (commit SHA) ... of the
+        original event" and keeps the earlier attempts
+        (https://docs.github.com/en/actions/managing-workflow-runs/re-running-workflows-and-jobs):
+        an open PR is checked at its branch tip, a closed or merged one at the head it had; the
+        new run becomes ``checks`` (``attempt`` counts the runs on that head) and the earlier
+        one moves to ``checks_history``, never erased. An open armed PR merges when they pass.
+
+        Raises:
+            Conflict: the head already had ``MAX_ATTEMPTS`` runs (GitHub's re-run limit).
+            NotFound: no such PR.
+        """
+        self._count("rerun_checks")
+        state = self._checks(repo, number, rerun=True)
+        if state is ChecksState.SUCCESS:
+            self._maybe_auto_merge(repo, number)
+        return state
 
     def merge_facts(self, repo: str, number: int) -> MergeFacts:
-        """See ``Merges.merge_facts``: the local CI's result on the head (check ``local-checks``;
-        none when the repository's CI is off or had nothing to check), no required checks and
-        no native auto-merge (the local forge has no branch protection), every merge method."""
+        """See ``Merges.merge_facts``: the local CI's result on the head (check ``local-checks``,
+        run now when it has not run there: the merge gate is work; none when the repository's
+        CI is off or had nothing to check), the checks the base branch's protection requires
+        (``protection`` in the record), no native auto-merge, every merge method."""
         self._count("merge_facts")
         data = self.load_record(repo)
         pr = self._pull_from(repo, self._find_pull(data, number, repo))
@@ -369,34 +423,56 @@ class LocalPulls(LocalRepos):
         if pr.state is PullState.OPEN:
             state = self._checks(repo, number)
             if state is not ChecksState.NONE:
-                checks = (CheckResult(name="local-checks", state=state.value),)
+                checks = (CheckResult(name=LOCAL_CHECK, state=state.value),)
         return MergeFacts(
             head_sha=pr.head_sha,
             state=pr.state,
             auto_merge=pr.auto_merge,
             checks=checks,
-            required=(),
+            required=self._required(data, pr.base),
             merge_methods=MERGE_METHODS,
             head_age=float("inf"),
         )
 
-    def _checks(self, repo: str, number: int) -> ChecksState:
+    @staticmethod
+    def _required(data: Mapping[str, Any], branch: str) -> tuple[str, ...]:
+        rule = (data["repo"].get("protection") or {}).get(branch) or {}
+        return tuple(rule.get("contexts") or ())
+
+    def _checks(self, repo: str, number: int, *, rerun: bool = False) -> ChecksState:
         gd = self._git_dir(repo)
         data = self.load_record(repo)
         rec = self._find_pull(data, number, repo)
         pr = self._pull_from(repo, rec)
-        cached = rec.get("checks")
-        if cached and cached.get("sha") == pr.head_sha and cached.get("command") == self.checks.label:
+        cached: dict[str, Any] = rec.get("checks") or {}
+        same_head = cached.get("sha") == pr.head_sha
+        if not rerun and same_head and cached.get("command") == self.checks.label:
             return ChecksState(cached["state"])
-        if pr.state is not PullState.OPEN:
+        if not rerun and pr.state is not PullState.OPEN:
             return ChecksState(cached["state"]) if cached else ChecksState.NONE
         if data["repo"].get("ci", True) is False:
             return ChecksState.NONE
-        base_sha = gitutil.rev_parse(gd, f"refs/heads/{pr.base}") or pr.head_sha
+        if same_head and int(cached.get("attempt") or 1) >= MAX_ATTEMPTS:
+            raise Conflict(
+                f"{repo}#{number}: the checks already ran {MAX_ATTEMPTS} times on {pr.head_sha[:12]} "
+                "(GitHub's re-run limit); push a new commit"
+            )
+        if pr.state is PullState.OPEN:
+            base_sha = gitutil.rev_parse(gd, f"refs/heads/{pr.base}") or pr.head_sha
+        else:  # the base already holds a merged head: compare with where the PR started
+            base_sha = rec.get("merge_base") or gitutil.git_out(
+                ["merge-base", f"refs/heads/{pr.base}", pr.head_sha], git_dir=gd
+            )
         changed = gitutil.changed_paths(gd, base_sha, pr.head_sha)
         state, code, output = self.checks.run(gd, repo, pr, changed)
         with self._edit(repo) as data2:
             rec2 = self._find_pull(data2, number, repo)
+            earlier = rec2.get("checks")
+            attempt = 1
+            if earlier:
+                rec2.setdefault("checks_history", []).append(earlier)
+                if earlier.get("sha") == pr.head_sha:
+                    attempt = int(earlier.get("attempt") or 1) + 1
             rec2["checks"] = {
                 "sha": pr.head_sha,
                 "state": state.value,
@@ -404,9 +480,28 @@ class LocalPulls(LocalRepos):
                 "exit_code": code,
                 "changed_files": changed,
                 "ran_at": now(),
+                "attempt": attempt,
                 "output": output[-OUTPUT_TAIL:],
             }
         return state
+
+    def _protection_refusal(
+        self, rec: Mapping[str, Any], required: Sequence[str], head_sha: str
+    ) -> str | None:
+        """Why branch protection refuses merging ``rec`` at ``head_sha`` (GitHub's 405 text), or None."""
+        cached = rec.get("checks")
+        ran = (
+            cached["state"]
+            if cached and cached.get("sha") == head_sha and cached.get("command") == self.checks.label
+            else None
+        )
+        for name in required:
+            state = ran if name == LOCAL_CHECK and ran != ChecksState.NONE.value else None
+            if state is None or state == ChecksState.PENDING.value:
+                return f'Required status check "{name}" is expected.'
+            if state == ChecksState.FAILURE.value:
+                return f'Required status check "{name}" is failing.'
+        return None
 
     def merge_pull(self, repo: str, number: int, *, method: str = "squash", sha: str | None = None) -> str:
         """Merge PR ``number`` into its base now; returns the new base tip.
@@ -416,11 +511,24 @@ class LocalPulls(LocalRepos):
 
         merge: a merge commit (two parents); squash: one commit ``"<title> (#n)"`` on the base;
         rebase: the PR commits replayed on the base (fast-forward when possible).
-        Raises Conflict when the PR is not open or does not merge cleanly.
+        Branch protection: when the base requires checks (``protection``), the local CI runs
+        on the head unless it already did, and the merge is refused unless every required check
+        passed there — GitHub's "Require status checks before merging"
+        (https://docs.github.com/en/repositories/configuring-branches-and-merges-in-your-repository/managing-protected-branches/about-protected-branches#require-status-checks-before-merging)
+        and the 405 of "Merge a pull request"
+        (https://docs.github.com/en/rest/pulls/pulls#merge-a-pull-request), with its text
+        ``Required status check "local-checks" is failing.`` / ``... is expected.``.
+
+        Raises Conflict when the PR is not open, required checks did not pass on its head, or
+        it does not merge cleanly.
         """
         self._count("merge_pull", write=True)
         check_merge_method(method)
         gd = self._git_dir(repo)
+        before = self.load_record(repo)
+        before_rec = self._find_pull(before, number, repo)
+        if before_rec["state"] == "open" and self._required(before, before_rec["base"]):
+            self._checks(repo, number)  # the local CI reports before the protection is judged
         with self._edit(repo) as data:
             rec = self._find_pull(data, number, repo)
             if rec["state"] != "open":
@@ -432,6 +540,13 @@ class LocalPulls(LocalRepos):
             if sha and head_sha != sha:
                 raise HeadMoved(
                     f"{repo}#{number}: head branch was modified ({sha[:12]} -> {head_sha[:12]}); not merged"
+                )
+            required = self._required(data, rec["base"])
+            refusal = self._protection_refusal(rec, required, head_sha) if required else None
+            if refusal:
+                raise Conflict(
+                    f"{repo}#{number}: not merged: {refusal} "
+                    f"(branch protection of {rec['base']} requires {', '.join(required)})"
                 )
             merge_base = gitutil.git_out(["merge-base", base_sha, head_sha], git_dir=gd)
             subjects = self.merge_subjects

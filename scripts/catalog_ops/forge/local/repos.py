@@ -27,6 +27,27 @@ from catalog_ops.forge.base import (
 from catalog_ops.forge.local.store import NAME_RE, LocalStore, empty_record, now
 
 
+def check_protection(protection: object) -> dict[str, dict[str, list[str]]]:
+    """Validate a ``protection`` repository setting: ``{branch: {"contexts": [check name, ...]}}``.
+
+    Returns it normalised (contexts de-duplicated, in order). Raises UsageError naming the
+    offending key otherwise.
+    """
+    if not isinstance(protection, Mapping):
+        raise UsageError("protection must be a mapping of branch -> {'contexts': [check, ...]}")
+    out: dict[str, dict[str, list[str]]] = {}
+    for branch, rule in protection.items():
+        if not isinstance(branch, str) or not branch:
+            raise UsageError(f"protection: branch name must be a non-empty string, not {branch!r}")
+        if not isinstance(rule, Mapping) or set(rule) - {"contexts"}:
+            raise UsageError(f"protection.{branch}: only 'contexts' (required checks) is supported")
+        contexts = rule.get("contexts", [])
+        if not isinstance(contexts, list) or not all(isinstance(c, str) and c for c in contexts):
+            raise UsageError(f"protection.{branch}.contexts: must be a list of check names")
+        out[branch] = {"contexts": list(dict.fromkeys(contexts))}
+    return out
+
+
 class LocalRepos(LocalStore):
     """Repository, content and branch operations over a ``LocalStore``."""
 
@@ -133,10 +154,13 @@ class LocalRepos(LocalStore):
         """Change repository record settings (``topics``, ``archived``, ``fork``, ``disabled``,
         ``allow_auto_merge``, ``default_branch``, ``description``, ``ci``: False makes the
         repository one whose CI never reports a check; ``collaborators``: login -> permission,
-        ``admin``/``maintain``/``write``/``triage``/``read``, what ``permission`` answers).
+        ``admin``/``maintain``/``write``/``triage``/``read``, what ``permission`` answers;
+        ``protection``: ``{branch: {"contexts": [check, ...]}}``, the checks branch protection
+        requires before a PR into that branch merges, see ``check_protection``).
         Raises UsageError on others."""
         allowed = {
             "ci",
+            "protection",
             "collaborators",
             "topics",
             "archived",
@@ -152,6 +176,8 @@ class LocalRepos(LocalStore):
         with self._edit(repo) as data:
             if "topics" in settings:
                 settings["topics"] = sorted(set(settings["topics"]))
+            if "protection" in settings:
+                settings["protection"] = check_protection(settings["protection"])
             data["repo"].update(settings)
         if "default_branch" in settings:
             gitutil.run_git(

@@ -16,9 +16,7 @@ import requests
 
 from catalog_ops.core.sources import parse_provider_address
 from catalog_ops.core.versions import parse_version
-from catalog_ops.sweep.collect import collect
-from catalog_ops.sweep.config import SweepConfig
-from catalog_ops.sweep.lockfile import (
+from catalog_ops.lockfile import (
     MirrorSource,
     hash_h1,
     hash_zh,
@@ -27,6 +25,8 @@ from catalog_ops.sweep.lockfile import (
     read_lock,
     render_entry,
 )
+from catalog_ops.sweep.collect import collect
+from catalog_ops.sweep.config import SweepConfig
 from catalog_ops.sweep.model import Available
 from catalog_ops.sweep.plan import group, plan
 from fixtures.provider_mirror import PROVIDER, Mirror, package, serve, terraform_lock
