@@ -304,6 +304,48 @@ def list_tree(git_dir: Path, rev: str, *, env: Mapping[str, str] | None = None) 
     return [p.decode("utf-8", errors="surrogateescape") for p in out.split(b"\0") if p]
 
 
+def read_objects(
+    git_dir: Path, names: Sequence[str], *, env: Mapping[str, str] | None = None
+) -> list[tuple[str, str, bytes] | None]:
+    """Many objects in one ``git cat-file --batch`` process (git-cat-file(1), BATCH OUTPUT).
+
+    Args:
+        names: object names, one per entry (``"<oid>"``, ``"<commit>^{tree}"``); none may hold a
+            newline (git reads one per line).
+
+    Returns:
+        One entry per name, in order: ``(object id, type, contents)`` (``type`` ``"blob"``,
+        ``"tree"``, ``"commit"`` or ``"tag"``; a tree's contents are git's binary entries), or None
+        when the name does not resolve (git answers ``<name> missing``).
+
+    Raises:
+        GitError: git fails, or its answer does not parse.
+        ValueError: a name holds a newline.
+    """
+    if any("\n" in n for n in names):
+        raise ValueError("object names must not contain a newline")
+    if not names:
+        return []
+    data = run_git(
+        ["cat-file", "--batch"], git_dir=git_dir, input="".join(f"{n}\n" for n in names).encode(), env=env
+    ).stdout
+    out: list[tuple[str, str, bytes] | None] = []
+    pos = 0
+    for _name in names:
+        end = data.find(b"\n", pos)
+        if end < 0:
+            raise GitError(["cat-file", "--batch"], 0, "truncated answer")
+        header = data[pos:end].decode("utf-8", errors="surrogateescape").split(" ")
+        pos = end + 1
+        if len(header) != 3 or not header[2].isdigit():
+            out.append(None)  # "<name> missing" / "<name> ambiguous"
+            continue
+        size = int(header[2])
+        out.append((header[0], header[1], data[pos : pos + size]))
+        pos += size + 1  # the contents are followed by a newline
+    return out
+
+
 def read_blob(git_dir: Path, rev: str, path: str) -> bytes | None:
     """Bytes of ``path`` at ``rev``; None when missing or not a file."""
     proc = run_git(["cat-file", "blob", f"{rev}:{path}"], git_dir=git_dir, check=False)

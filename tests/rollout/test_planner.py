@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import semver
 
 from catalog_ops.catalog.config import DependentConfig
 from catalog_ops.core.versions import parse_version
@@ -344,3 +345,28 @@ def test_stack_unit_values_version_follows_its_ref() -> None:
         .replace("units/cache?ref=v1.0.0", "units/cache?ref=v1.1.0")
     )
     assert work["live/terragrunt.stack.hcl"].decode() == want  # "main" is not the old version: left alone
+
+
+def test_a_reference_behind_many_releases_costs_lookups_not_scans(monkeypatch: pytest.MonkeyPatch) -> None:
+    """500 releases between a pin and the target: each is looked up by version (an index), not
+    by scanning every release (500 x 500 comparisons of versions)."""
+    many = tuple(
+        catalog_release(f"v1.{i // 10}.{i % 10}", modules=["modules/network"] if i % 5 == 0 else [])
+        for i in range(500)
+    )
+    opts = PlanOptions(catalog=CATALOG, catalog_address=ADDRESS, release=many[-1], releases=many)
+    files = {"main.tf": tf_module("net", f"{GIT}//modules/network?ref=v1.0.0").encode()}
+    compared = 0
+    real = semver.Version.compare
+
+    def counting(self: semver.Version, other: object) -> int:
+        nonlocal compared
+        compared += 1
+        return real(self, other)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(semver.Version, "compare", counting)
+    d = plan_dependent("acme/app", files, opts, default_branch="main", config=DependentConfig())
+    (net,) = d.refs
+    assert (net.action, net.current, net.target) == ("bump", "v1.0.0", "v1.49.9")
+    assert [b.tag for b in d.bumps] == ["v1.49.9"]
+    assert compared < 20 * len(many), compared

@@ -1,7 +1,9 @@
 """Catalog layout: which directories are modules, how they use each other, what a change affects.
 
 Used by releases (changed modules between two versions) and by catalog PR checks (which modules
-to lint/test). Everything here reads a checked-out tree; nothing talks to a forge.
+to lint/test). Everything here reads a catalog tree: a checked-out directory (``Path``) or any
+``LayoutTree`` (``release.history.TreeSnapshot``: a commit's tree read from git objects, no work
+tree); nothing talks to a forge.
 
 Layout conventions (documented for users in ``docs/internals.md`` and ``docs/releases.md``):
 
@@ -27,10 +29,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import posixpath
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from catalog_ops import hcl
 from catalog_ops.core.edits import line_col
@@ -42,6 +45,7 @@ __all__ = [
     "DEFAULT_SHARED_GLOBS",
     "ROOT_MODULE",
     "ChangeSet",
+    "LayoutTree",
     "classify_changes",
     "discover_modules",
     "glob_match",
@@ -106,6 +110,53 @@ def _norm(path: str) -> str:
     return path.strip("/")
 
 
+# ------------------------------------------------------------------------------------- trees
+class LayoutTree(Protocol):
+    """A catalog tree the layout functions read instead of a checked-out directory.
+
+    Paths are posix, relative to the catalog root; ``"."`` is the root directory. A "Terraform
+    file" is a file (or a symlink to one inside the tree) named ``*.tf`` / ``*.tf.json``.
+    """
+
+    def tf_dirs(self) -> Iterable[str]:
+        """Every directory that directly holds a Terraform file."""
+        ...
+
+    def tf_files(self, directory: str) -> list[str]:
+        """The Terraform files directly in ``directory`` (root-relative paths), sorted."""
+        ...
+
+    def module_sources(self, path: str) -> list[tuple[str, str, int, int]]:
+        """``local_module_sources(path, text)`` of the Terraform file ``path`` (text decoded as
+        ``Path.read_text(errors="replace")`` would). Raises SourceParseError."""
+        ...
+
+
+class _DiskTree:
+    """``LayoutTree`` over a checked-out directory (what a ``Path`` argument means)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def tf_dirs(self) -> Iterable[str]:
+        for dirpath, _dirs, _files in os.walk(self.root):
+            if has_tf_files(Path(dirpath)):
+                rel = Path(dirpath).relative_to(self.root).as_posix()
+                yield rel or "."
+
+    def tf_files(self, directory: str) -> list[str]:
+        base = self.root if directory == "." else self.root / directory
+        return [f.relative_to(self.root).as_posix() for f in tf_files(base)]
+
+    def module_sources(self, path: str) -> list[tuple[str, str, int, int]]:
+        text = (self.root / path).read_text(encoding="utf-8", errors="replace")
+        return local_module_sources(path, text)
+
+
+def _tree(root: Path | LayoutTree) -> LayoutTree:
+    return _DiskTree(root) if isinstance(root, Path) else root
+
+
 # ------------------------------------------------------------------------------------- discovery
 def has_tf_files(directory: Path) -> bool:
     """Whether ``directory`` directly holds a ``*.tf``/``*.tf.json`` file (False when unreadable)."""
@@ -115,11 +166,12 @@ def has_tf_files(directory: Path) -> bool:
         return False
 
 
-def discover_modules(root: Path, patterns: Sequence[str] = DEFAULT_PATTERNS) -> list[str]:
+def discover_modules(root: Path | LayoutTree, patterns: Sequence[str] = DEFAULT_PATTERNS) -> list[str]:
     """Module directories of the catalog checked out at ``root``.
 
     Args:
-        root: catalog working tree.
+        root: catalog working tree (globbed with ``pathlib``), or a ``LayoutTree`` (its
+            ``tf_dirs`` matched with ``glob_match``).
         patterns: globs relative to ``root`` (see ``glob_match``); ``"."`` is the root module.
 
     Returns:
@@ -127,6 +179,8 @@ def discover_modules(root: Path, patterns: Sequence[str] = DEFAULT_PATTERNS) -> 
         matching directories that directly hold a ``*.tf`` or ``*.tf.json`` file. Hidden
         directories (``.terraform``) are never modules.
     """
+    if not isinstance(root, Path):
+        return _discover_in(root, patterns)
     found: set[str] = set()
     for pattern in patterns:
         pattern = _norm(pattern)
@@ -141,6 +195,24 @@ def discover_modules(root: Path, patterns: Sequence[str] = DEFAULT_PATTERNS) -> 
             if any(part.startswith(".") for part in rel.split("/")):
                 continue
             if has_tf_files(candidate):
+                found.add(rel)
+    return sorted(found)
+
+
+def _discover_in(tree: LayoutTree, patterns: Sequence[str]) -> list[str]:
+    """``discover_modules`` of a ``LayoutTree``."""
+    dirs = set(tree.tf_dirs())
+    found: set[str] = set()
+    for pattern in patterns:
+        pattern = _norm(pattern)
+        if pattern in ("", "."):
+            if "." in dirs:
+                found.add(".")
+            continue
+        for rel in dirs:
+            if rel == "." or any(part.startswith(".") for part in rel.split("/")):
+                continue
+            if glob_match(pattern, rel):
                 found.add(rel)
     return sorted(found)
 
@@ -220,15 +292,15 @@ def tf_files(directory: Path) -> list[Path]:
         return []
 
 
-def _local_targets(root: Path, directory: str, errors: list[SourceParseError] | None) -> set[str]:
+def _local_targets(
+    root: Path | LayoutTree, directory: str, errors: list[SourceParseError] | None
+) -> set[str]:
     """Root-relative directories that ``directory``'s module blocks use through local paths."""
     targets: set[str] = set()
-    base = root if directory == "." else root / directory
-    for f in tf_files(base):
-        rel = f.relative_to(root).as_posix()
+    tree = _tree(root)
+    for rel in tree.tf_files(directory):
         try:
-            text = f.read_text(encoding="utf-8", errors="replace")
-            sources = local_module_sources(rel, text)
+            sources = tree.module_sources(rel)
         except SourceParseError as exc:
             if errors is not None:
                 errors.append(exc)
@@ -244,12 +316,12 @@ def _local_targets(root: Path, directory: str, errors: list[SourceParseError] | 
 
 
 def local_module_graph(
-    root: Path, modules: Iterable[str], *, errors: list[SourceParseError] | None = None
+    root: Path | LayoutTree, modules: Iterable[str], *, errors: list[SourceParseError] | None = None
 ) -> dict[str, set[str]]:
     """Which modules each module uses through local-path ``module`` blocks.
 
     Args:
-        root: catalog working tree.
+        root: catalog working tree (or a ``LayoutTree``).
         modules: module directories (as returned by ``discover_modules``).
         errors: when given, unreadable files are appended here as ``SourceParseError``
             (``path:line:col: message``) instead of being silently skipped; one bad file never
@@ -395,7 +467,7 @@ def unowned_terraform(changes: ChangeSet) -> tuple[str, ...]:
 
 
 def classify_changes(
-    root: Path,
+    root: Path | LayoutTree,
     changed_paths: Iterable[str],
     *,
     shared_globs: Sequence[str] = DEFAULT_SHARED_GLOBS,
@@ -407,7 +479,8 @@ def classify_changes(
     """Which modules a set of changed files affects.
 
     Args:
-        root: catalog working tree at the *new* state (the module graph is read from it).
+        root: catalog working tree at the *new* state (the module graph is read from it), or a
+            ``LayoutTree`` of that state.
         changed_paths: posix paths relative to ``root`` (``git diff --name-only`` output),
             including deleted files.
         shared_globs: root-anchored globs (``glob_match``) of configuration shared by all modules.

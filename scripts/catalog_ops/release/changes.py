@@ -30,7 +30,7 @@ from catalog_ops.catalog.layout import (
     transitive_dependencies,
 )
 from catalog_ops.core.versions import TagScheme, Version, parse_version
-from catalog_ops.release.history import GitHistory
+from catalog_ops.release.history import CommitInfo, GitHistory, tree_diff
 from catalog_ops.release.version import VersionTag
 
 __all__ = [
@@ -93,18 +93,27 @@ def repo_tags(history: GitHistory) -> list[VersionTag]:
 
 
 def _previous(tags: Sequence[VersionTag]) -> dict[str, VersionTag | None]:
-    """tag name -> previous tag of the same scheme (see ``VersionChange.previous``)."""
+    """tag name -> previous tag of the same scheme (see ``VersionChange.previous``): one pass
+    per scheme over its tags in version order."""
     by_scheme: dict[str, list[VersionTag]] = {}
     for t in tags:
         by_scheme.setdefault(TagScheme.of_version(t.version).key, []).append(t)
     prev: dict[str, VersionTag | None] = {}
     for series in by_scheme.values():
         series.sort()
+        # the highest tag of a strictly lower version (any / final), over the groups of equal
+        # versions seen so far; within a group the names order the tags
+        below_any: VersionTag | None = None
+        below_final: VersionTag | None = None
+        last_any: VersionTag | None = None
+        last_final: VersionTag | None = None
         for i, t in enumerate(series):
-            lower = [s for s in series[:i] if s.version < t.version]
+            if i and series[i - 1].version < t.version:
+                below_any, below_final = last_any, last_final
+            prev[t.name] = below_any if t.is_prerelease else below_final
+            last_any = t
             if not t.is_prerelease:
-                lower = [s for s in lower if not s.is_prerelease]
-            prev[t.name] = lower[-1] if lower else None
+                last_final = t
     return prev
 
 
@@ -118,9 +127,15 @@ def version_changes(
 ) -> list[VersionChange]:
     """The change of every version tag of the catalog, computed from git.
 
+    The cost grows with the history, not with tags times history: the trees of all tags are
+    read from the clone's objects in a few batches (``GitHistory.snapshots``; no checkout), each
+    Terraform file is parsed once per blob, diffs are computed between those trees in memory,
+    and the commits come from one read of the history (``GitHistory.commit_index``), each
+    range ordered by a first-parent walk (a ``git rev-list`` only where merges make it
+    ambiguous). docs/releases.md "Cost" has figures.
+
     Args:
-        history: a clone of the catalog (``GitHistory.clone``); its work tree is checked out at
-            each tag in turn (detached) to read the module layout and local-path graph there.
+        history: a clone of the catalog (``GitHistory.clone``); its work tree is not touched.
         patterns / shared_globs: the catalog's module patterns and shared configuration globs
             (``.catalog-ops.yml`` ``checks:``; defaults find ``.`` and ``modules/*``).
         tags: the tags to compute (default: ``repo_tags(history)``).
@@ -134,37 +149,50 @@ def version_changes(
     """
     all_tags = list(tags) if tags is not None else repo_tags(history)
     prev_of = _previous(all_tags)
+    snaps = history.snapshots([t.sha for t in all_tags])
+    index: dict[str, CommitInfo] | None = None
     layouts: dict[str, tuple[list[str], dict[str, set[str]]]] = {}
+    discovered: dict[frozenset[str], list[str]] = {}  # the directories holding .tf files decide
 
     def layout_at(sha: str) -> tuple[list[str], dict[str, set[str]]]:
         if sha not in layouts:
-            history.checkout(sha)
-            mods = discover_modules(history.path, patterns)
-            layouts[sha] = (mods, local_module_graph(history.path, mods))
+            dirs = frozenset(snaps[sha].tf_dirs())
+            if dirs not in discovered:
+                discovered[dirs] = discover_modules(snaps[sha], patterns)
+            mods = discovered[dirs]
+            layouts[sha] = (mods, local_module_graph(snaps[sha], mods))
         return layouts[sha]
 
+    diffs = {
+        t.name: tree_diff(snaps[p.sha] if (p := prev_of.get(t.name)) else None, snaps[t.sha])
+        for t in all_tags
+    }
+    history.preload_blobs(snaps[t.sha] for t in all_tags if diffs[t.name])
     out: list[VersionChange] = []
     for t in all_tags:
         prev = prev_of.get(t.name)
-        files = history.changed_files(prev.sha if prev else None, t.sha)
+        files = diffs[t.name]
+        tree = snaps[t.sha]
         changed: set[str] = set()
         via: dict[str, tuple[str, ...]] = {}
         subjects: dict[str, tuple[str, ...]] = {}
         if files:
             mods, graph = layout_at(t.sha)
             cs = classify_changes(
-                history.path, files, modules=mods, graph=graph, shared_globs=shared_globs, patterns=patterns
+                tree, files, modules=mods, graph=graph, shared_globs=shared_globs, patterns=patterns
             )
             changed = set(cs.changed) | set(cs.removed)
             for m in cs.via_dependency:
                 via[m] = tuple(sorted(transitive_dependencies(graph, m) & changed))
             if changed:
+                if index is None:
+                    index = history.commit_index([x.sha for x in all_tags])
                 found: dict[str, list[str]] = {}
-                for c in history.commits(prev.sha if prev else None, t.sha):
+                for c in history.range_order(prev.sha if prev else None, t.sha, index):
                     if c.is_merge or not c.subject:
                         continue
                     own = classify_changes(
-                        history.path,
+                        tree,
                         c.files,
                         modules=mods,
                         graph={},
@@ -173,7 +201,7 @@ def version_changes(
                     )
                     for m in set(own.changed) | set(own.removed):
                         found.setdefault(m, []).append(c.subject)
-                subjects = {m: tuple(s[:MAX_SUBJECTS]) for m, s in found.items()}
+                subjects = {m: tuple(found[m][:MAX_SUBJECTS]) for m in sorted(found)}  # stable JSON
         out.append(
             VersionChange(
                 tag=t.name,

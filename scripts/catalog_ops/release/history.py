@@ -9,13 +9,27 @@ credentials a clone URL may carry.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+import posixpath
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from catalog_ops import gitutil
-from catalog_ops.errors import ReleaseError
+from catalog_ops.catalog.layout import local_module_sources
+from catalog_ops.errors import ReleaseError, SourceParseError
 
-__all__ = ["CommitInfo", "GitHistory", "filter_commits"]
+__all__ = ["CommitInfo", "GitHistory", "TreeSnapshot", "filter_commits", "tree_diff"]
+
+#: git tree entry modes (git's index-format documentation): regular files, symlinks, directories.
+_FILE_MODES = ("100644", "100755")
+_LINK_MODE = "120000"
+_TREE_MODE = "40000"
+#: Terraform files the catalog layout reads (``catalog.layout``).
+_TF_SUFFIXES = (".tf", ".tf.json")
+#: symlinks followed when resolving one (Linux's MAXSYMLINKS).
+_MAX_LINKS = 40
+#: object names per ``git cat-file --batch`` process.
+_BATCH = 5000
 
 #: extra environment of read-only history commands: C locale output, never a credential prompt.
 _ENV = {"LC_ALL": "C", "GIT_ASKPASS": "", "GCM_INTERACTIVE": "never"}
@@ -54,6 +68,241 @@ def _text(data: bytes) -> str:
     return data.decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
 
 
+class _Objects:
+    """Objects read from a clone in batches (``gitutil.read_objects``), cached by object id."""
+
+    def __init__(self, git_dir: Path, env: Mapping[str, str]) -> None:
+        self.git_dir = git_dir
+        self.env = env
+        self.trees: dict[str, list[tuple[str, str, str]]] = {}  # tree id -> (mode, name, id)
+        self.maps: dict[str, dict[str, tuple[str, str]]] = {}  # tree id -> name -> (mode, id)
+        self.tf: dict[str, list[tuple[str, str, str]]] = {}  # tree id -> Terraform entries below
+        self.blobs: dict[str, bytes] = {}
+        self.sources: dict[tuple[str, bool], list[tuple[str, str, int, int]] | SourceParseError] = {}
+
+    def read(self, names: Sequence[str]) -> list[tuple[str, str, bytes] | None]:
+        out: list[tuple[str, str, bytes] | None] = []
+        for i in range(0, len(names), _BATCH):
+            try:
+                out.extend(gitutil.read_objects(self.git_dir, names[i : i + _BATCH], env=self.env))
+            except gitutil.GitError as exc:
+                raise ReleaseError(f"git cat-file failed: {gitutil.redact(exc.stderr.strip())}") from None
+        return out
+
+    def load_trees(self, names: Sequence[str]) -> list[str | None]:
+        """Read the trees ``names`` resolve to (``<commit>^{tree}``) and every tree below them,
+        one batch per depth level; returns the root tree id of each name (None: unresolved)."""
+        roots: list[str | None] = []
+        todo: list[str] = []
+        for got in self.read(names):
+            if got is None or got[1] != "tree":
+                roots.append(None)
+                continue
+            roots.append(got[0])
+            if got[0] not in self.trees:
+                self.trees[got[0]] = _parse_tree(got[2], len(got[0]) // 2)
+                todo.append(got[0])
+        while todo:
+            wanted = sorted(
+                {oid for t in todo for mode, _name, oid in self.trees[t] if mode == _TREE_MODE}
+                - set(self.trees)
+            )
+            todo = []
+            for oid, got in zip(wanted, self.read(wanted), strict=True):
+                if got is None or got[1] != "tree":
+                    raise ReleaseError(f"git tree {oid} is missing from the clone")
+                self.trees[oid] = _parse_tree(got[2], len(oid) // 2)
+                todo.append(oid)
+        return roots
+
+    def tree_map(self, tree: str) -> dict[str, tuple[str, str]]:
+        """``name -> (mode, id)`` of a loaded tree."""
+        found = self.maps.get(tree)
+        if found is None:
+            found = self.maps[tree] = {name: (mode, oid) for mode, name, oid in self.trees[tree]}
+        return found
+
+    def tf_entries(self, tree: str) -> list[tuple[str, str, str]]:
+        """``(path, mode, id)`` of every entry named ``*.tf``/``*.tf.json`` below a loaded tree
+        (blobs and symlinks; paths relative to it), memoised per tree: a subtree shared by many
+        commits is walked once, and no commit's whole file list is kept."""
+        found = self.tf.get(tree)
+        if found is None:
+            found = []
+            for mode, name, oid in self.trees[tree]:
+                if mode == _TREE_MODE:
+                    found.extend((f"{name}/{path}", m, o) for path, m, o in self.tf_entries(oid))
+                elif name.endswith(_TF_SUFFIXES):
+                    found.append((name, mode, oid))
+            self.tf[tree] = found
+        return found
+
+    def load_blobs(self, oids: Iterable[str]) -> None:
+        wanted = sorted(set(oids) - set(self.blobs))
+        for oid, got in zip(wanted, self.read(wanted), strict=True):
+            self.blobs[oid] = got[2] if got is not None else b""
+
+
+def _parse_tree(data: bytes, width: int) -> list[tuple[str, str, str]]:
+    """git's binary tree entries (``<mode> <name>`` NUL ``<raw id>``) as ``(mode, name, hex id)``;
+    ``width``: bytes of a raw id (20 for SHA-1, 32 for SHA-256 repositories)."""
+    out: list[tuple[str, str, str]] = []
+    pos = 0
+    size = len(data)
+    while pos < size:
+        space = data.index(b" ", pos)
+        nul = data.index(b"\0", space)
+        mode = data[pos:space].decode("ascii")
+        name = data[space + 1 : nul].decode("utf-8", errors="surrogateescape")
+        oid = data[nul + 1 : nul + 1 + width].hex()
+        out.append((mode, name, oid))
+        pos = nul + 1 + width
+    return out
+
+
+class TreeSnapshot:
+    """A commit's tree read from git objects, without a work tree (``GitHistory.snapshots``).
+
+    ``root``: the tree id. Implements ``catalog.layout.LayoutTree`` with the answers a checkout
+    of the commit would give: Terraform files are read from the clone's objects (each blob parsed
+    once per run, shared by every snapshot of the same ``GitHistory``); a symlinked ``.tf`` file
+    inside the tree is followed, a symlinked directory is not (its files are not in the tree).
+    Only the Terraform entries are kept per snapshot (``entries`` walks the tree on demand).
+    """
+
+    def __init__(self, root: str, objects: _Objects) -> None:
+        self.root = root
+        self._objects = objects
+        self._by_dir: dict[str, list[str]] = {}
+        self._ids: dict[str, str] = {}  # Terraform file -> the blob a checkout reads there
+        for path, mode, oid in sorted(objects.tf_entries(root)):
+            found = oid if mode in _FILE_MODES else self._file_id(path) if mode == _LINK_MODE else None
+            if found is not None:
+                self._ids[path] = found
+                self._by_dir.setdefault(posixpath.dirname(path) or ".", []).append(path)
+
+    @property
+    def entries(self) -> dict[str, tuple[str, str]]:
+        """``path -> (mode, id)`` of every non-tree entry (blobs, symlinks, submodule links)."""
+        out: dict[str, tuple[str, str]] = {}
+        todo = [("", self.root)]
+        while todo:
+            prefix, tree = todo.pop()
+            for name, (mode, oid) in self._objects.tree_map(tree).items():
+                if mode == _TREE_MODE:
+                    todo.append((f"{prefix}{name}/", oid))
+                else:
+                    out[prefix + name] = (mode, oid)
+        return out
+
+    def _entry(self, path: str) -> tuple[str, str] | None:
+        """``(mode, id)`` at ``path`` (a walk from the root through tree entries), or None."""
+        tree = self.root
+        parts = path.split("/")
+        for i, part in enumerate(parts):
+            entry = self._objects.tree_map(tree).get(part)
+            if entry is None or i == len(parts) - 1:
+                return entry
+            if entry[0] != _TREE_MODE:
+                return None
+            tree = entry[1]
+        return None
+
+    def _file_id(self, path: str) -> str | None:
+        """The blob id a checkout would read at ``path`` (symlinks inside the tree followed), or
+        None when that is not a regular file of the tree."""
+        for _ in range(_MAX_LINKS):
+            entry = self._entry(path)
+            if entry is None:
+                return None
+            mode, oid = entry
+            if mode in _FILE_MODES:
+                return oid
+            if mode != _LINK_MODE:
+                return None
+            self._objects.load_blobs([oid])
+            target = self._objects.blobs[oid].decode("utf-8", errors="surrogateescape")
+            if target.startswith("/"):
+                return None
+            path = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+            if path.startswith("../") or path == "..":
+                return None
+        return None
+
+    def tf_blobs(self) -> list[str]:
+        """Blob ids of every Terraform file of the tree (to read them in one batch)."""
+        return list(self._ids.values())
+
+    def tf_dirs(self) -> Iterable[str]:
+        """Directories directly holding a Terraform file (``"."``: the root)."""
+        return list(self._by_dir)
+
+    def tf_files(self, directory: str) -> list[str]:
+        """Terraform files directly in ``directory``, sorted (root-relative paths)."""
+        return list(self._by_dir.get(directory.strip("/") or ".", ()))
+
+    def module_sources(self, path: str) -> list[tuple[str, str, int, int]]:
+        """``catalog.layout.local_module_sources`` of ``path`` (cached by blob id), for what
+        ``catalog.layout`` reads: the local-path sources. A file without a string that starts
+        with ``./`` or ``../`` (``_may_use_local_paths``) holds none and is ``[]`` without being
+        parsed (its other sources and any syntax error are then not reported). Raises
+        SourceParseError (naming ``path``)."""
+        oid = self._ids.get(path)
+        if oid is None:
+            return []
+        key = (oid, path.endswith(".tf.json"))
+        cached = self._objects.sources.get(key)
+        if cached is None:
+            self._objects.load_blobs([oid])
+            text = self._objects.blobs[oid].decode("utf-8", errors="replace")
+            text = text.replace("\r\n", "\n").replace("\r", "\n")  # as read_text() reads it
+            try:
+                cached = local_module_sources(path, text) if _may_use_local_paths(text) else []
+            except SourceParseError as exc:
+                cached = exc
+            self._objects.sources[key] = cached
+        if isinstance(cached, SourceParseError):
+            raise SourceParseError(path, cached.line, cached.col, cached.message)
+        return cached
+
+
+#: the start of a string literal holding a local path (Terraform: "A local path must begin with
+#: either ./ or ../"; ``catalog.layout`` also takes ``.\\`` and ``..\\``), in HCL or JSON syntax.
+_LOCAL_PATH_STRING = re.compile(r'"\.\.?(?:/|\\\\)')
+
+
+def _may_use_local_paths(text: str) -> bool:
+    """Whether ``text`` may hold a ``module`` block with a local-path ``source`` (a cheap test
+    before parsing: most files of a catalog hold none)."""
+    return "module" in text and _LOCAL_PATH_STRING.search(text) is not None
+
+
+def tree_diff(old: TreeSnapshot | None, new: TreeSnapshot) -> list[str]:
+    """Paths that differ between two snapshots of the same ``GitHistory``, sorted: what ``git
+    diff --name-only --no-renames old new`` lists (added, deleted, changed content or mode);
+    every path of ``new`` when ``old`` is None (``git ls-tree -r``). Subtrees with the same id
+    on both sides are skipped without being walked."""
+    out: set[str] = set()
+    objects = new._objects
+
+    def walk(a: str | None, b: str | None, prefix: str) -> None:
+        ea = objects.tree_map(a) if a else {}
+        eb = objects.tree_map(b) if b else {}
+        for name in ea.keys() | eb.keys():
+            x, y = ea.get(name), eb.get(name)
+            if x == y:
+                continue
+            x_tree = x is not None and x[0] == _TREE_MODE
+            y_tree = y is not None and y[0] == _TREE_MODE
+            if x_tree or y_tree:
+                walk(x[1] if x and x_tree else None, y[1] if y and y_tree else None, f"{prefix}{name}/")
+            if (x is not None and not x_tree) or (y is not None and not y_tree):
+                out.add(prefix + name)
+
+    walk(old.root if old is not None else None, new.root, "")
+    return sorted(out)
+
+
 class GitHistory:
     """Read-only view of a clone of the catalog.
 
@@ -64,6 +313,7 @@ class GitHistory:
         self.path = path
         self._env = {**_ENV, **(env or {})}
         self._commits: dict[tuple[str | None, str], list[CommitInfo]] = {}
+        self._objects: _Objects | None = None
 
     @property
     def git_dir(self) -> Path:
@@ -138,7 +388,9 @@ class GitHistory:
         return self._commits[base, target]
 
     def _read_commits(self, base: str | None, target: str) -> list[CommitInfo]:
-        rng = [target] if base is None else [f"{base}..{target}"]
+        return self._read_commits_of([target] if base is None else [f"{base}..{target}"])
+
+    def _read_commits_of(self, rng: Sequence[str]) -> list[CommitInfo]:
         raw = self.run("log", "--topo-order", "--format=%H%x1f%P%x1f%B%x1e", *rng, "--")
         files_raw = self.run(
             "log",
@@ -170,6 +422,62 @@ class GitHistory:
                 )
             )
         return result
+
+    def snapshots(self, shas: Sequence[str]) -> dict[str, TreeSnapshot]:
+        """``TreeSnapshot`` of each commit in ``shas`` (commit id -> snapshot), read from the
+        clone's objects in a few ``git cat-file --batch`` runs (one per tree depth), whatever
+        the number of commits; subtrees shared by commits are read and walked once.
+
+        Raises ReleaseError when git fails or a commit does not resolve.
+        """
+        if self._objects is None:
+            self._objects = _Objects(self.git_dir, self._env)
+        objects = self._objects
+        wanted = list(dict.fromkeys(shas))
+        roots = objects.load_trees([f"{sha}^{{tree}}" for sha in wanted])
+        out: dict[str, TreeSnapshot] = {}
+        for sha, root in zip(wanted, roots, strict=True):
+            if root is None:
+                raise ReleaseError(f"git commit {sha} is missing from the clone")
+            out[sha] = TreeSnapshot(root, objects)
+        return out
+
+    def preload_blobs(self, snapshots: Iterable[TreeSnapshot]) -> None:
+        """Read the Terraform files of ``snapshots`` in one batch (instead of one by one)."""
+        if self._objects is not None:
+            self._objects.load_blobs(oid for snap in snapshots for oid in snap.tf_blobs())
+
+    def commit_index(self, targets: Sequence[str]) -> dict[str, CommitInfo]:
+        """Every commit reachable from ``targets``, by id: the same ``CommitInfo`` as
+        ``commits()`` reads (two ``git log`` runs in all)."""
+        tips = list(dict.fromkeys(targets))
+        if not tips:
+            return {}
+        return {c.sha: c for c in self._read_commits_of(tips)}
+
+    def range_order(self, base: str | None, target: str, index: Mapping[str, CommitInfo]) -> list[CommitInfo]:
+        """``commits(base, target)`` answered from ``index`` (``commit_index``): when the
+        first-parent walk from ``target`` meets ``base`` (or a root commit when ``base`` is
+        None) through commits with one parent each, the range is exactly that walk, in the order
+        ``git log --topo-order`` gives; otherwise (merges, ``base`` not an ancestor) one
+        ``git rev-list --topo-order`` orders the range.
+        """
+        walk: list[CommitInfo] = []
+        cur: str | None = target
+        while cur is not None and cur != base:
+            info = index.get(cur)
+            if info is None or len(info.parents) > 1 or (not info.parents and base is not None):
+                break
+            walk.append(info)
+            cur = info.parents[0] if info.parents else None
+        else:
+            return walk
+        rng = [target] if base is None else [f"{base}..{target}"]
+        order = self.run("rev-list", "--topo-order", *rng, "--").split()
+        missing = [sha for sha in order if sha not in index]
+        if missing:
+            return self.commits(base, target)
+        return [index[sha] for sha in order]
 
     def tag_message(self, name: str) -> str:
         """Message of annotated tag ``name`` ("" for lightweight or unknown tags)."""

@@ -170,7 +170,9 @@ def catalog_releases(
     info = forge.get_repo(catalog)
     with tempfile.TemporaryDirectory(prefix="catalog-ops-catalog-") as tmp:
         try:
-            history = GitHistory.clone(forge.clone_url(catalog), Path(tmp) / "catalog")
+            url = forge.clone_url(catalog)
+            auth = getattr(forge, "git_auth_env", None)  # a private catalog needs the forge's token
+            history = GitHistory.clone(url, Path(tmp) / "catalog", env=auth(url) if callable(auth) else None)
             head = history.resolve(f"origin/{info.default_branch}") or history.resolve("HEAD")
             config: dict[str, Any] = {}
             changelog: dict[str, str] = {}

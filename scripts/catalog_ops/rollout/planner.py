@@ -205,12 +205,20 @@ def _registry_current(constraint: str) -> Version | None:
     return cons.parts[0].version if cons.parts else None
 
 
-def _release_of(releases: Sequence[CatalogRelease], version: Version) -> CatalogRelease | None:
-    scheme = TagScheme.of_version(version)
+def _by_version(releases: Sequence[CatalogRelease]) -> dict[Version, list[CatalogRelease]]:
+    """Releases by version (``semver`` equality and hash: build metadata ignored), in order."""
+    out: dict[Version, list[CatalogRelease]] = {}
     for r in releases:
-        if r.version == version and scheme.owns(r.version):
-            return r
-    return None
+        out.setdefault(r.version, []).append(r)
+    return out
+
+
+def _release_of(index: Mapping[Version, Sequence[CatalogRelease]], version: Version) -> CatalogRelease | None:
+    """The first release (in ``opts.releases`` order) of ``version`` in its scheme; ``index``:
+    ``_by_version(opts.releases)`` (a lookup per version, not a scan: a catalog with 1,000 tags
+    asks this for every tag between a pin and the target)."""
+    scheme = TagScheme.of_version(version)
+    return next((r for r in index.get(version, ()) if scheme.owns(r.version)), None)
 
 
 def plan_reference(
@@ -397,8 +405,10 @@ def plan_reference(
         if scheme.owns(r.version) and (not r.prerelease or r.version == target.version)
     ]
 
+    by_version = _by_version(opts.releases)
+
     def changed(v: Version) -> bool:
-        rel = _release_of(opts.releases, v)
+        rel = _release_of(by_version, v)
         return rel is not None and rel.changes_module(module)
 
     answer = drift.assess(
@@ -409,7 +419,7 @@ def plan_reference(
         raise_floor=config.raise_floor,
         force=opts.bump_all,
     )
-    spanned = [r for v in answer.behind if (r := _release_of(opts.releases, v)) is not None]
+    spanned = [r for v in answer.behind if (r := _release_of(by_version, v)) is not None]
     target_written = _written(target.version, "" if registry_address else current.prefix)
     proposed = str(target_written)
     if registry_address:
