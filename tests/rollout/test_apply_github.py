@@ -42,6 +42,15 @@ def _release(forge: Any, tag: str, urgency: str, modules: tuple[str, ...]) -> No
     forge.create_release(CATALOG, tag=tag, name=tag, body=f"{tag}\n\n{render_release_metadata(meta)}\n")
 
 
+def _network_world(emu: Any, forge: Any) -> str:
+    """The catalog with modules/network released as v1.0.0 then v1.1.0 (normal); returns the text
+    of a dependent's main.tf pinning v1.0.0."""
+    emu.create_repo(CATALOG, files={"modules/network/main.tf": "# n\n"})
+    _release(forge, "v1.0.0", "normal", ("modules/network",))
+    _release(forge, "v1.1.0", "normal", ("modules/network",))
+    return f'module "n" {{\n  source = "{GIT}//modules/network?ref=v1.0.0"\n}}\n'
+
+
 def test_rollout_on_github_emulator(github_emulator: Any, github_forge: Any) -> None:
     emu, forge = github_emulator, github_forge
     # GitHub requests reviews from code owners (with access) itself; catalog-ops does not repeat it.
@@ -122,10 +131,7 @@ def test_rollout_on_github_emulator(github_emulator: Any, github_forge: Any) -> 
 
 def test_pr_closed_by_a_person_is_not_reopened_on_github(github_emulator: Any, github_forge: Any) -> None:
     emu, forge = github_emulator, github_forge
-    emu.create_repo(CATALOG, files={"modules/network/main.tf": "# n\n"})
-    _release(forge, "v1.0.0", "normal", ("modules/network",))
-    _release(forge, "v1.1.0", "normal", ("modules/network",))
-    net = f'module "n" {{\n  source = "{GIT}//modules/network?ref=v1.0.0"\n}}\n'
+    net = _network_world(emu, forge)
     emu.create_repo("acme/closer", files={"main.tf": net})
     apply_plan(
         forge,
@@ -151,10 +157,7 @@ def test_writes_that_do_not_fit_the_budget_are_deferred_untouched_and_resumed(gi
 
     emu = github_emulator
     setup = GitHubForge(api_url=emu.api_url, token=emu.token, write_interval=0.0)
-    emu.create_repo(CATALOG, files={"modules/network/main.tf": "# n\n"})
-    _release(setup, "v1.0.0", "normal", ("modules/network",))
-    _release(setup, "v1.1.0", "normal", ("modules/network",))
-    net = f'module "n" {{\n  source = "{GIT}//modules/network?ref=v1.0.0"\n}}\n'
+    net = _network_world(emu, setup)
     names = [f"acme/d{i}" for i in range(3)]
     for name in names:
         emu.create_repo(name, files={"main.tf": net})
@@ -342,10 +345,7 @@ def test_a_dependent_failed_by_a_transient_error_is_finished_in_the_same_run(git
     emu = github_emulator
     slept: list[float] = []
     forge = GitHubForge(api_url=emu.api_url, token=emu.token, write_interval=0.0, sleep=slept.append)
-    emu.create_repo(CATALOG, files={"modules/network/main.tf": "# n\n"})
-    _release(forge, "v1.0.0", "normal", ("modules/network",))
-    _release(forge, "v1.1.0", "normal", ("modules/network",))
-    net = f'module "n" {{\n  source = "{GIT}//modules/network?ref=v1.0.0"\n}}\n'
+    net = _network_world(emu, forge)
     names = [f"acme/d{i}" for i in range(3)]
     for name in names:
         emu.create_repo(name, files={"main.tf": net})
@@ -372,10 +372,7 @@ def test_a_dependent_that_keeps_failing_transiently_is_reported_failed_after_two
 
     emu = github_emulator
     forge = GitHubForge(api_url=emu.api_url, token=emu.token, write_interval=0.0, sleep=lambda _s: None)
-    emu.create_repo(CATALOG, files={"modules/network/main.tf": "# n\n"})
-    _release(forge, "v1.0.0", "normal", ("modules/network",))
-    _release(forge, "v1.1.0", "normal", ("modules/network",))
-    net = f'module "n" {{\n  source = "{GIT}//modules/network?ref=v1.0.0"\n}}\n'
+    net = _network_world(emu, forge)
     emu.create_repo("acme/d0", files={"main.tf": net})
     plan = build_plan(forge, catalog=CATALOG, selection=DependentSelection(org="acme"))
     emu.faults.fail(502, method="POST", path=r"/repos/acme/d0/pulls$", times=1000)
