@@ -37,6 +37,7 @@ repository has a rollout branch without a PR.
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import sys
 import tempfile
@@ -345,6 +346,9 @@ def run_github_world(n: int, share: float, latency: float, scale: float, faults:
                 )
             )
             out["content_creating_per_updated"] = round(len(cc) / max(1, len(users)), 2)
+            out["apply_requests_by_operation"] = dict(
+                sorted(collections.Counter(e.operation for e in apply_entries).items(), key=lambda kv: -kv[1])
+            )
             out["apply_requests"] = len(apply_entries)
             out["apply_requests_per_updated"] = round(len(apply_entries) / max(1, len(users)), 2)
             out["max_content_creating_per_minute"] = window_max(cc, 60.0)
