@@ -311,9 +311,27 @@ def _pull_object(emu: GitHubEmulator, r: EmuRepo, pr: dict[str, Any]) -> dict[st
         },
         "labels": lambda *_a, **_k: {
             "totalCount": len(pr.get("labels", [])),
-            "nodes": [{"__typename": "Label", "name": n} for n in pr.get("labels", [])],
+            "nodes": [
+                {"__typename": "Label", "name": n, "id": state.label_json(r, n)["node_id"]}
+                for n in pr.get("labels", [])
+            ],
         },
     }
+
+
+def _repo_labels(state: Any, r: EmuRepo) -> list[tuple[str, str]]:
+    """``(name, node id)`` of the labels the repository has (the emulator creates a label the
+    first time it is used, as REST's "Add labels to an issue" does), in creation order."""
+    prefix = f"label:{r.full_name}:"
+    return [
+        (key[len(prefix) :], state.label_json(r, key[len(prefix) :])["node_id"])
+        for key in list(state.users)
+        if isinstance(key, str) and key.startswith(prefix)
+    ]
+
+
+def _label_name(state: Any, r: EmuRepo, lid: str) -> str | None:
+    return next((name for name, nid in _repo_labels(state, r) if nid == lid), None)
 
 
 def _protection_rule(emu: GitHubEmulator, r: EmuRepo, branch: str) -> dict[str, Any] | None:
@@ -455,6 +473,15 @@ def _repo_object(emu: GitHubEmulator, r: EmuRepo, who: TokenInfo) -> dict[str, A
         "squashMergeAllowed": r.allow_squash_merge,
         "rebaseMergeAllowed": r.allow_rebase_merge,
         "pullRequest": pull_request,
+        # Repository.labels(first:): "A list of labels associated with the repository."
+        # (https://docs.github.com/en/graphql/reference/objects#repository)
+        "labels": lambda *_a, **_k: {
+            "totalCount": len(found := _repo_labels(emu.state, r)),
+            "nodes": [
+                {"__typename": "Label", "id": nid, "name": name}
+                for name, nid in found[: int(_k.get("first") or _k.get("last") or 100)]
+            ],
+        },
     }
 
 
@@ -512,7 +539,37 @@ def execute(
         r, pr, _n = emu._gql_pull(input, "enablePullRequestAutoMerge")
         return {"clientMutationId": input.get("clientMutationId"), "pullRequest": _pull_object(emu, r, pr)}
 
+    def update_pull(_info: Any, input: dict[str, Any]) -> dict[str, Any]:
+        # updatePullRequest (https://docs.github.com/en/graphql/reference/mutations#updatepullrequest):
+        # title, body, baseRefName ("The name of the branch you want your changes pulled into.
+        # This should be an existing branch on the current repository.") and labelIds ("An
+        # array of Node IDs of labels for this pull request": the PR's labels become these).
+        r, pr, _n = emu._gql_pull(input, "updatePullRequest")
+        base = input.get("baseRefName")
+        if base is not None and state.branch_sha(r, base) is None:
+            raise GraphQLError("UNPROCESSABLE", f"Base ref {base!r} does not exist", "updatePullRequest")
+        names: list[str] = []
+        for lid in input.get("labelIds") or ():
+            name = _label_name(state, r, str(lid))
+            if name is None:
+                raise GraphQLError(
+                    "NOT_FOUND",
+                    f"Could not resolve to a node with the global id of '{lid}'",
+                    "updatePullRequest",
+                )
+            names.append(name)
+        for key, field in (("title", "title"), ("body", "body"), ("baseRefName", "base")):
+            if input.get(key) is not None:
+                pr[field] = input[key]
+        if base is not None:
+            pr["mergeability_pending"] = True
+        if input.get("labelIds") is not None:
+            pr["labels"] = list(dict.fromkeys(names))
+        pr["updated_at"] = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return {"clientMutationId": input.get("clientMutationId"), "pullRequest": _pull_object(emu, r, pr)}
+
     root = {
+        "updatePullRequest": update_pull,
         "repository": repository,
         "node": node,
         "rateLimit": rate_limit,

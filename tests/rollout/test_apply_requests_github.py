@@ -169,3 +169,38 @@ def test_batched_gate_facts_are_the_rest_ones(github_emulator: Any, github_forge
     assert batched.merge.native_auto_merge is False  # autoMergeAllowed: false
     assert abs(batched.merge.head_age - rest.head_age) < 60
     assert batched.merge_policy == (batched.merge.required, ("merge", "squash"), False)
+
+
+def test_updating_an_open_pr_to_a_newer_release_costs_at_most_four_writes(
+    github_emulator: Any, github_forge: Any
+) -> None:
+    """An open, armed rollout PR moved to a newer release after the base moved and the
+    dependent asked for one more label: the re-parented commit (tree, commit, ``updateRefs``)
+    and one ``updatePullRequest`` carrying title, body, base and labels; auto-merge stays armed."""
+    emu, forge = github_emulator, github_forge
+    names = _security_world(emu, forge, users=3, others=0)
+    apply_plan(forge, build_plan(forge, catalog=CATALOG, selection=DependentSelection(org="acme")))
+    for name in names:
+        emu.state.label_json(emu.repo(name), "infra")  # the repository has the label "infra"
+        emu.push(name, "main", {".catalog-ops.yml": "labels: [infra]\n"})
+    _release(forge, "v1.2.0", "security", ("modules/network",))
+    plan = build_plan(forge, catalog=CATALOG, selection=DependentSelection(org="acme"))
+    mark = len(emu.request_log)
+    report = apply_plan(forge, plan, options=ApplyOptions(concurrency=1))
+    assert {o.subject: o.kind for o in report.outcomes} == {n: OutcomeKind.UPDATED for n in names}, (
+        report.to_json()
+    )
+    log = emu.request_log[mark:]
+    writes = [e.operation for e in log if e.content_creating]
+    assert len(writes) <= 4 * len(names), writes
+    assert writes.count("graphql:updatePullRequest") == len(names), writes
+    assert not [w for w in writes if "/labels" in w or "/issues/" in w or w.startswith("PATCH")], writes
+    for name in names:
+        (pr,) = emu.pulls(name)
+        tip = emu.state.branch_sha(emu.state.repos[name], BRANCH)
+        assert pr["state"] == "open" and f'"head": "{tip}"' in pr["body"] and "v1.2.0" in pr["title"]
+        assert "?ref=v1.2.0" in (forge.read_file(name, "main.tf", BRANCH) or b"").decode()
+        assert {x["name"] for x in pr["labels"]} == {"dependencies", "catalog-ops", "security", "infra"}
+        assert pr["auto_merge"] is not None and not pr["merged"]
+        main = emu.state.branch_sha(emu.state.repos[name], "main")
+        assert emu.state.git(emu.repo(name), "log", "-1", "--format=%P", tip).split() == [main]

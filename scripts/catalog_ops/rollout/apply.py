@@ -775,7 +775,7 @@ class _Apply:
                 return Outcome(
                     subject=repo, kind=OutcomeKind.WOULD_UPDATE, url=pr.url, details=self.details(dep)
                 )
-            pr = self.write_text(dep, pr, state.head or "", title, body, wrote)
+            pr = self.write_text(dep, pr, state.head or "", title, body, wrote, labels)
             merge = self.after_write(dep, pr, labels, fresh=False, facts=self.read_facts(fresh, pr))
             return Outcome(
                 subject=repo,
@@ -859,7 +859,7 @@ class _Apply:
             )
         title, body = render_pr(self.plan, dep, env=self.env, head=head)
         if pr is not None:
-            pr = self.write_text(dep, pr, head, title, body, wrote)
+            pr = self.write_text(dep, pr, head, title, body, wrote, labels)
             merge = self.after_write(dep, pr, labels, fresh=False, facts=self.pushed_facts(fresh, pr, head))
             return Outcome(
                 subject=repo, kind=OutcomeKind.UPDATED, url=pr.url, details=self.details(dep, merge)
@@ -878,15 +878,30 @@ class _Apply:
         return Outcome(subject=repo, kind=OutcomeKind.OPENED, url=pr.url, details=self.details(dep, merge))
 
     def write_text(
-        self, dep: DependentPlan, pr: PullRequest, head: str, title: str, body: str, wrote: list[str]
+        self,
+        dep: DependentPlan,
+        pr: PullRequest,
+        head: str,
+        title: str,
+        body: str,
+        wrote: list[str],
+        labels: Sequence[str] = (),
     ) -> PullRequest:
         """Set the PR's title/body/base for the branch tip ``head``, then re-read (``verify``).
 
         The tip is read right before writing: text is never written for a commit that is no
-        longer the tip. Raises RefMoved when the branch or the text changed under this run."""
+        longer the tip. Raises RefMoved when the branch or the text changed under this run.
+        ``labels``: labels the PR must carry; where the forge writes text and labels in one
+        request (GitHub: ``update_pull_text``, one ``updatePullRequest``) they go with the text,
+        else ``after_write`` adds the missing ones."""
         if self.forge.branch_sha(dep.repo, self.branch(dep)) != head:
             raise RefMoved(f"branch {self.branch(dep)} of {dep.repo} moved before its PR text was written")
-        updated = self.forge.update_pull(dep.repo, pr.number, title=title, body=body, base=dep.base)
+        together = getattr(self.forge, "update_pull_text", None)
+        if together is not None:
+            want = list(dict.fromkeys([*pr.labels, *labels]))
+            updated = together(dep.repo, pr.number, title=title, body=body, base=dep.base, labels=want)
+        else:
+            updated = self.forge.update_pull(dep.repo, pr.number, title=title, body=body, base=dep.base)
         assert updated is not None
         wrote.append(body)
         self.verify(dep, updated, head, title, body)

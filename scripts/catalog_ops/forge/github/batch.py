@@ -272,6 +272,53 @@ class GitHubBatchReads(GitHubGraphQL):
         tip = str(((node.get("tip") or {}).get("target") or {}).get("oid") or "") or None
         return tip, pull_from_graphql(repo, node["pullRequest"])
 
+    def update_pull_text(
+        self, repo: str, number: int, *, title: str, body: str, base: str, labels: Sequence[str]
+    ) -> PullRequest:
+        """Set PR ``number``'s title, body, base and labels (``labels``: every label the PR should
+        carry, its current ones included) in one content-creating request where GitHub allows it:
+        GraphQL ``updatePullRequest`` with ``title``, ``body``, ``baseRefName`` and ``labelIds``
+        ("An array of Node IDs of labels for this pull request",
+        https://docs.github.com/en/graphql/reference/mutations#updatepullrequest,
+        https://docs.github.com/en/graphql/reference/input-objects#updatepullrequestinput). It
+        needs the PR's node id and the id of every label, which the freshness check read
+        (``read_rollout_states``: the open PR's ``id``, the repository's ``labels``); a label the
+        repository does not have yet (GraphQL cannot create one) or an unknown id falls back to
+        REST: ``PATCH /pulls/{n}`` and, when labels are missing, ``POST /issues/{n}/labels``
+        (which creates them).
+
+        Raises:
+            NotFound: unknown PR or base branch.
+        """
+        node_id = self.__dict__.get("_pull_node_ids", {}).get((repo, number))
+        ids = self.__dict__.get("_label_ids", {}).get(repo)
+        wanted = list(dict.fromkeys(labels))
+        if node_id is not None and ids is not None and all(x in ids for x in wanted):
+            try:
+                data = self._graphql(
+                    UPDATE_PULL_MUTATION,
+                    {
+                        "input": {
+                            "pullRequestId": node_id,
+                            "title": title,
+                            "body": body,
+                            "baseRefName": base,
+                            "labelIds": [ids[x] for x in wanted],
+                        }
+                    },
+                    mutation=True,
+                    idempotent=True,  # the same input sets the same state
+                )
+                return pull_from_graphql(repo, data["updatePullRequest"]["pullRequest"])
+            except GraphQLFailure:
+                self._count("fallback_rest_pull_text")  # e.g. a label deleted since it was read
+        updated = self.update_pull(repo, number, title=title, body=body, base=base)  # type: ignore[attr-defined]
+        missing = [x for x in wanted if x not in updated.labels]
+        if missing:
+            self.add_labels(repo, number, missing)  # type: ignore[attr-defined]
+            updated = dataclasses.replace(updated, labels=tuple(dict.fromkeys([*updated.labels, *missing])))
+        return updated
+
     def read_blobs(
         self, wanted: Sequence[tuple[str, str, str]], sizes: Mapping[tuple[str, str], int] | None = None
     ) -> dict[tuple[str, str], bytes | None]:
@@ -320,6 +367,15 @@ STATES_PER_QUERY = 50
 GitHub's body limit) and the texts of its input files, so a request stays well under GitHub's
 10-second query timeout; the primary-limit score is ~7 points (six ``first:`` connections of
 one node per repository, 50 x 6 / 100)."""
+
+UPDATE_PULL_MUTATION = (
+    "mutation($input: UpdatePullRequestInput!) { updatePullRequest(input: $input) { pullRequest { "
+    + "id number title body url headRefName headRefOid baseRefName state merged "
+    + "mergeCommit { oid } author { __typename login } autoMergeRequest { mergeMethod } "
+    + "labels(first: 100) { nodes { name } } "
+    + "reviewRequests(first: 50) { nodes { requestedReviewer { __typename ... on User { login } "
+    + "... on Team { slug } } } } } } }"
+)
 
 _PULL_FIELDS = (
     "id number title body url headRefName headRefOid baseRefName state merged "
@@ -410,7 +466,7 @@ def read_rollout_states(
                 for j, path in enumerate(paths if head else ())
             )
             fields[f"r{i}"] = (
-                f"repository(owner: {_lit(owner)}, name: {_lit(short)}) {{ id {_MERGE_SETTINGS} "
+                f"repository(owner: {_lit(owner)}, name: {_lit(short)}) {{ id {_MERGE_SETTINGS} {_LABELS} "
                 f"base: ref(qualifiedName: {_lit('refs/heads/' + base)}) {{ target {{ oid }} {_BASE_RULES} }} "
                 f"tip: ref(qualifiedName: {_lit('refs/heads/' + branch)}) {{ target {{ oid ... on Commit {{ "
                 f"message parents(first: 2) {{ nodes {{ oid }} }} {_HEAD_CHECKS} }} }} }} "
@@ -425,6 +481,11 @@ def read_rollout_states(
                 continue
             if node.get("id"):  # the node id createRef / updateRefs need (forge.github.repos)
                 forge.__dict__.setdefault("_node_ids", {})[name] = str(node["id"])
+            labels = node.get("labels") or {}
+            if labels.get("nodes") is not None and int(labels.get("totalCount") or 0) <= len(labels["nodes"]):
+                forge.__dict__.setdefault("_label_ids", {})[name] = {
+                    str(x["name"]): str(x["id"]) for x in labels["nodes"] if x and x.get("id")
+                }
             texts: dict[str, bytes | None] = {}
             complete = True
             for j, path in enumerate(paths if head else ()):
@@ -465,6 +526,11 @@ def read_rollout_states(
             )
     return out
 
+
+_LABELS = "labels(first: 100) { totalCount nodes { id name } }"
+"""The repository's labels with their node ids (``Repository.labels``: "A list of labels
+associated with the repository", https://docs.github.com/en/graphql/reference/objects#repository),
+so an updated PR's text and labels are one ``updatePullRequest`` (``update_pull_text``)."""
 
 _MERGE_SETTINGS = "mergeCommitAllowed squashMergeAllowed rebaseMergeAllowed autoMergeAllowed"
 """The repository's merge settings (``Repository``: "Whether or not PRs are merged with a merge
