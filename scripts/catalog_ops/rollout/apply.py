@@ -652,7 +652,8 @@ class _Apply:
             return
         pacer.release()  # slots left over by the previous dependent of this thread
         # A new PR: branch + commit (one GraphQL request), PR, labels. An update: tree, commit
-        # and updateRefs (a re-parented branch), the PR text, labels.
+        # and updateRefs (a re-parented branch), the PR text with its labels (one
+        # updatePullRequest; 2 requests when a label is new to the repository: booked so).
         n = 3 if pr is None else 5
         if dep.config.reviewers:
             n += 1
