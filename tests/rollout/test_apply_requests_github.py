@@ -204,3 +204,36 @@ def test_updating_an_open_pr_to_a_newer_release_costs_at_most_four_writes(
         assert pr["auto_merge"] is not None and not pr["merged"]
         main = emu.state.branch_sha(emu.state.repos[name], "main")
         assert emu.state.git(emu.repo(name), "log", "-1", "--format=%P", tip).split() == [main]
+
+
+def test_pr_text_and_labels_are_one_update_pull_request_or_rest_for_a_new_label(
+    github_emulator: Any, github_forge: Any
+) -> None:
+    emu, forge = github_emulator, github_forge
+    (name,) = _security_world(emu, forge, users=1, others=0)
+    plan = build_plan(forge, catalog=CATALOG, selection=DependentSelection(org="acme"))
+    apply_plan(forge, plan)
+    (pr,) = emu.pulls(name)
+    emu.state.label_json(emu.repo(name), "infra")
+    forge.read_rollout_states([(name, "main", None, ())], BRANCH)  # node ids of the PR and labels
+    have = [x["name"] for x in pr["labels"]]
+    mark = len(emu.request_log)
+    got = forge.update_pull_text(
+        name, pr["number"], title="t1", body="b1", base="main", labels=[*have, "infra"]
+    )
+    assert [e.operation for e in emu.request_log[mark:]] == ["graphql:updatePullRequest"]
+    assert (got.title, got.body, set(got.labels)) == ("t1", "b1", {*have, "infra"})
+    (pr,) = emu.pulls(name)
+    assert (pr["title"], pr["body"], {x["name"] for x in pr["labels"]}) == ("t1", "b1", {*have, "infra"})
+    # A label the repository does not have: GraphQL cannot create it, REST adds (and creates) it.
+    mark = len(emu.request_log)
+    got = forge.update_pull_text(
+        name, pr["number"], title="t2", body="b2", base="main", labels=[*have, "infra", "brand-new"]
+    )
+    assert [e.operation for e in emu.request_log[mark:]] == [
+        "PATCH /repos/{owner}/{repo}/pulls/{number}",
+        "POST /repos/{owner}/{repo}/issues/{number}/labels",
+    ]
+    (pr,) = emu.pulls(name)
+    assert (pr["title"], pr["body"]) == ("t2", "b2") and "brand-new" in {x["name"] for x in pr["labels"]}
+    assert set(got.labels) == {*have, "infra", "brand-new"}

@@ -365,8 +365,9 @@ class GitHubBatchReads(GitHubGraphQL):
 STATES_PER_QUERY = 50
 """Dependents per freshness-check request: each carries its PR bodies (up to 65,536 characters,
 GitHub's body limit) and the texts of its input files, so a request stays well under GitHub's
-10-second query timeout; the primary-limit score is ~7 points (six ``first:`` connections of
-one node per repository, 50 x 6 / 100)."""
+10-second query timeout; the primary-limit score is ~5 points (ten ``first:`` connections a
+repository — the two PRs with their labels and review requests, the tip's parents and checks,
+the base's rules, the repository's labels — 50 x 10 / 100)."""
 
 UPDATE_PULL_MUTATION = (
     "mutation($input: UpdatePullRequestInput!) { updatePullRequest(input: $input) { pullRequest { "
