@@ -16,7 +16,9 @@ Measured (from the emulator's request log, i.e. what reached the server):
 * content-creating requests per minute: the busiest 60-second window (GitHub documents a
   secondary limit of 80/minute) and the average over the apply;
 * wall time of plan and apply, sequential (1 worker) vs. concurrent (``--concurrency``);
-* the request count of a rerun of the same plan (idempotent: reads only).
+* the request count of a rerun of the same plan (idempotent: reads only);
+* with ``--github-model``: apply's requests by operation (``apply_requests_by_operation``, the
+  emulator's ``LogEntry.operation``), the before/after table of docs/rollout.md.
 
 The sequential and the concurrent apply run against two identical, separately built worlds.
 
@@ -37,6 +39,7 @@ repository has a rollout branch without a PR.
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import sys
 import tempfile
@@ -348,6 +351,9 @@ def run_github_world(n: int, share: float, latency: float, scale: float, faults:
                 )
             )
             out["content_creating_per_updated"] = round(len(cc) / max(1, len(users)), 2)
+            out["apply_requests_by_operation"] = dict(
+                sorted(collections.Counter(e.operation for e in apply_entries).items(), key=lambda kv: -kv[1])
+            )
             out["apply_requests"] = len(apply_entries)
             out["apply_requests_per_updated"] = round(len(apply_entries) / max(1, len(users)), 2)
             out["max_content_creating_per_minute"] = window_max(cc, 60.0)
@@ -414,6 +420,7 @@ def main(argv: list[str] | None = None) -> int:
             f"requests per untouched dependent: {res['requests_per_untouched_dependent']}; apply requests per "
             f"updated dependent: {res['apply_requests_per_updated']}; content-creating: {res['content_creating_by_operation']}"
         )
+        print(f"apply requests by operation: {res['apply_requests_by_operation']}")
         print(
             f"projected: {res['projected_hours']} h (plan {res['plan_s']} s real, world build {res['world_build_s']} s)"
         )

@@ -180,8 +180,64 @@ def _object_value(
                 "totalCount": len(ps := (_git(r, "log", "-1", "--format=%P", oid) or b"").decode().split()),
                 "nodes": [{"__typename": "Commit", "oid": p} for p in ps[: int(_k.get("first") or 100)]],
             },
+            # Commit.committedDate: "The datetime when this commit was committed."
+            "committedDate": lambda *_a, **_k: (
+                (_git(r, "log", "-1", "--format=%cI", oid) or b"").decode().strip()
+            ),
+            "statusCheckRollup": lambda *_a, **_k: _status_check_rollup(r, oid),
         }
     return None
+
+
+def _status_check_rollup(r: EmuRepo, oid: str) -> dict[str, Any] | None:
+    """GitHub's ``Commit.statusCheckRollup`` ("Check and Status rollup information for this
+    commit", https://docs.github.com/en/graphql/reference/objects#commit): null when nothing was
+    reported on the commit; ``contexts`` lists the latest commit status per context
+    (``StatusContext``: ``context``, ``state``) and the latest check run per name (``CheckRun``:
+    ``name``, ``status``, ``conclusion``, null until completed), the same data as REST's combined
+    status and check runs (https://docs.github.com/en/graphql/reference/objects#statuscheckrollup)."""
+    latest: dict[str, dict[str, Any]] = {}
+    for st in r.statuses.get(oid, []):
+        latest[st["context"]] = st
+    runs: dict[str, dict[str, Any]] = {}
+    for run in r.check_runs.get(oid, []):
+        runs[run["name"]] = run
+    if not latest and not runs:
+        return None
+    nodes: list[dict[str, Any]] = [
+        {"__typename": "StatusContext", "context": c, "state": str(st["state"]).upper()}
+        for c, st in latest.items()
+    ] + [
+        {
+            "__typename": "CheckRun",
+            "name": name,
+            "status": str(run["status"]).upper(),
+            "conclusion": str(run["conclusion"]).upper() if run.get("conclusion") else None,
+        }
+        for name, run in runs.items()
+    ]
+    states = [n["state"] for n in nodes if n["__typename"] == "StatusContext"] + [
+        "PENDING"
+        if n["status"] != "COMPLETED"
+        else "SUCCESS"
+        if n["conclusion"] in ("SUCCESS", "NEUTRAL", "SKIPPED")
+        else "FAILURE"
+        for n in nodes
+        if n["__typename"] == "CheckRun"
+    ]
+    combined = (
+        "FAILURE"
+        if any(x in ("FAILURE", "ERROR") for x in states)
+        else "PENDING"
+        if any(x in ("PENDING", "EXPECTED") for x in states)
+        else "SUCCESS"
+    )
+
+    def contexts(*_a: Any, **k: Any) -> dict[str, Any]:
+        first = int(k.get("first") or k.get("last") or 100)
+        return {"totalCount": len(nodes), "nodes": nodes[:first]}
+
+    return {"__typename": "StatusCheckRollup", "state": combined, "contexts": contexts}
 
 
 def _resolve_expression(r: EmuRepo, expression: str) -> dict[str, Any] | None:
@@ -255,9 +311,92 @@ def _pull_object(emu: GitHubEmulator, r: EmuRepo, pr: dict[str, Any]) -> dict[st
         },
         "labels": lambda *_a, **_k: {
             "totalCount": len(pr.get("labels", [])),
-            "nodes": [{"__typename": "Label", "name": n} for n in pr.get("labels", [])],
+            "nodes": [
+                {"__typename": "Label", "name": n, "id": state.label_json(r, n)["node_id"]}
+                for n in pr.get("labels", [])
+            ],
         },
     }
+
+
+def _repo_labels(state: Any, r: EmuRepo) -> list[tuple[str, str]]:
+    """``(name, node id)`` of the labels the repository has (the emulator creates a label the
+    first time it is used, as REST's "Add labels to an issue" does), in creation order."""
+    prefix = f"label:{r.full_name}:"
+    return [
+        (key[len(prefix) :], state.label_json(r, key[len(prefix) :])["node_id"])
+        for key in list(state.users)
+        if isinstance(key, str) and key.startswith(prefix)
+    ]
+
+
+def _label_name(state: Any, r: EmuRepo, lid: str) -> str | None:
+    return next((name for name, nid in _repo_labels(state, r) if nid == lid), None)
+
+
+def _protection_rule(emu: GitHubEmulator, r: EmuRepo, branch: str) -> dict[str, Any] | None:
+    """``Ref.branchProtectionRule`` ("The ref's branch protection rules",
+    https://docs.github.com/en/graphql/reference/objects#ref): the classic protection of the
+    branch with ``requiredStatusCheckContexts`` ("List of required status check contexts that
+    must pass for commits to be accepted to matching branches",
+    https://docs.github.com/en/graphql/reference/objects#branchprotectionrule); null when the
+    branch is not protected. The same contexts as REST's ``required_status_checks``."""
+    prot = emu.state.protection_for(r, branch)
+    if prot is None:
+        return None
+    return {
+        "__typename": "BranchProtectionRule",
+        "pattern": branch,
+        "requiresStatusChecks": bool(prot.contexts),
+        "requiredStatusCheckContexts": list(prot.contexts),
+        "requiresStrictStatusChecks": prot.strict,
+        "requiresApprovingReviews": bool(prot.required_approving_review_count),
+        "requiredApprovingReviewCount": prot.required_approving_review_count,
+        "requiresCodeOwnerReviews": prot.require_code_owner_reviews,
+    }
+
+
+def _ref_rules(emu: GitHubEmulator, r: EmuRepo, branch: str, first: int) -> dict[str, Any]:
+    """``Ref.rules`` ("Branch protection rules that are viewable by non-admins",
+    https://docs.github.com/en/graphql/reference/objects#ref): the rules of the active rulesets
+    that apply to the branch, as REST's ``GET /rules/branches/{branch}`` lists them; a
+    ``REQUIRED_STATUS_CHECKS`` rule carries ``RequiredStatusChecksParameters``
+    (``requiredStatusChecks { context }``, ``strictRequiredStatusChecksPolicy``)."""
+    nodes: list[dict[str, Any]] = []
+    for rs in emu.state.rulesets_for(r, branch):
+        if rs.required_checks:
+            nodes.append(
+                {
+                    "__typename": "RepositoryRule",
+                    "id": node_id("RRS", rs.id),
+                    "type": "REQUIRED_STATUS_CHECKS",
+                    "parameters": {
+                        "__typename": "RequiredStatusChecksParameters",
+                        "strictRequiredStatusChecksPolicy": rs.strict,
+                        "requiredStatusChecks": [
+                            {"__typename": "StatusCheckConfiguration", "context": c, "integrationId": None}
+                            for c in rs.required_checks
+                        ],
+                    },
+                }
+            )
+        if rs.required_approving_review_count:
+            nodes.append(
+                {
+                    "__typename": "RepositoryRule",
+                    "id": node_id("RRP", rs.id),
+                    "type": "PULL_REQUEST",
+                    "parameters": {
+                        "__typename": "PullRequestParameters",
+                        "requiredApprovingReviewCount": rs.required_approving_review_count,
+                        "dismissStaleReviewsOnPush": False,
+                        "requireCodeOwnerReview": False,
+                        "requireLastPushApproval": False,
+                        "requiredReviewThreadResolution": False,
+                    },
+                }
+            )
+    return {"totalCount": len(nodes), "nodes": nodes[:first]}
 
 
 def _repo_object(emu: GitHubEmulator, r: EmuRepo, who: TokenInfo) -> dict[str, Any]:
@@ -295,6 +434,10 @@ def _repo_object(emu: GitHubEmulator, r: EmuRepo, who: TokenInfo) -> dict[str, A
             "name": branch,
             "prefix": "refs/heads/",
             "target": _object_value(r, sha, "commit", ""),
+            "branchProtectionRule": lambda *_a, **_k: _protection_rule(emu, r, branch),
+            "rules": lambda *_a, **_k: _ref_rules(
+                emu, r, branch, int(_k.get("first") or _k.get("last") or 100)
+            ),
         }
 
     def object_(_info: Any, expression: str | None = None, oid: str | None = None) -> dict[str, Any] | None:
@@ -330,6 +473,15 @@ def _repo_object(emu: GitHubEmulator, r: EmuRepo, who: TokenInfo) -> dict[str, A
         "squashMergeAllowed": r.allow_squash_merge,
         "rebaseMergeAllowed": r.allow_rebase_merge,
         "pullRequest": pull_request,
+        # Repository.labels(first:): "A list of labels associated with the repository."
+        # (https://docs.github.com/en/graphql/reference/objects#repository)
+        "labels": lambda *_a, **_k: {
+            "totalCount": len(found := _repo_labels(emu.state, r)),
+            "nodes": [
+                {"__typename": "Label", "id": nid, "name": name}
+                for name, nid in found[: int(_k.get("first") or _k.get("last") or 100)]
+            ],
+        },
     }
 
 
@@ -387,7 +539,37 @@ def execute(
         r, pr, _n = emu._gql_pull(input, "enablePullRequestAutoMerge")
         return {"clientMutationId": input.get("clientMutationId"), "pullRequest": _pull_object(emu, r, pr)}
 
+    def update_pull(_info: Any, input: dict[str, Any]) -> dict[str, Any]:
+        # updatePullRequest (https://docs.github.com/en/graphql/reference/mutations#updatepullrequest):
+        # title, body, baseRefName ("The name of the branch you want your changes pulled into.
+        # This should be an existing branch on the current repository.") and labelIds ("An
+        # array of Node IDs of labels for this pull request": the PR's labels become these).
+        r, pr, _n = emu._gql_pull(input, "updatePullRequest")
+        base = input.get("baseRefName")
+        if base is not None and state.branch_sha(r, base) is None:
+            raise GraphQLError("UNPROCESSABLE", f"Base ref {base!r} does not exist", "updatePullRequest")
+        names: list[str] = []
+        for lid in input.get("labelIds") or ():
+            name = _label_name(state, r, str(lid))
+            if name is None:
+                raise GraphQLError(
+                    "NOT_FOUND",
+                    f"Could not resolve to a node with the global id of '{lid}'",
+                    "updatePullRequest",
+                )
+            names.append(name)
+        for key, field in (("title", "title"), ("body", "body"), ("baseRefName", "base")):
+            if input.get(key) is not None:
+                pr[field] = input[key]
+        if base is not None:
+            pr["mergeability_pending"] = True
+        if input.get("labelIds") is not None:
+            pr["labels"] = list(dict.fromkeys(names))
+        pr["updated_at"] = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return {"clientMutationId": input.get("clientMutationId"), "pullRequest": _pull_object(emu, r, pr)}
+
     root = {
+        "updatePullRequest": update_pull,
         "repository": repository,
         "node": node,
         "rateLimit": rate_limit,

@@ -90,6 +90,7 @@ GRAPHQL: dict[str, tuple[str, ...]] = {
     "updateRefs": ("contents:write",),
     "enablePullRequestAutoMerge": ("pull_requests:write",),
     "disablePullRequestAutoMerge": ("pull_requests:write",),
+    "updatePullRequest": ("pull_requests:write",),
     "refs": ("contents:read",),
     "pullRequest": ("pull_requests:read",),
 }

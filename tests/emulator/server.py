@@ -666,7 +666,8 @@ class GitHubEmulator:
         if is_graphql:
             qtext = (payload or {}).get("query", "") if isinstance(payload, dict) else ""
             op_match = re.search(
-                r"\b(createCommitOnBranch|updateRefs|enablePullRequestAutoMerge|disablePullRequestAutoMerge|refs"
+                r"\b(createCommitOnBranch|updateRefs|enablePullRequestAutoMerge|disablePullRequestAutoMerge"
+                r"|updatePullRequest|refs"
                 r"|pullRequest|rateLimit)\b",
                 qtext,
             )

@@ -283,10 +283,42 @@ def test_github_half_finished_update_after_502s_is_completed(github_emulator: An
     (repo,) = _emulator_world(emu, forge, 1)
     assert not apply_plan(forge, _gh_plan(forge, "v1.1.0")).failed
     plan = _gh_plan(forge, "v1.2.0")
+    # The REST text path (a label new to the repository): PATCH /pulls/{n}.
+    one_request = forge.update_pull_text
+    forge.update_pull_text = None
     emu.faults.fail(502, method="PATCH", path=r"/pulls/\d+$", times=50)  # the PR text cannot be written
     first = apply_plan(forge, plan)
     assert outcome_of(first, repo).kind is OutcomeKind.FAILED
     emu.faults.clear()
+    forge.update_pull_text = one_request
+    rerun = apply_plan(forge, plan)
+    assert outcome_of(rerun, repo).kind is OutcomeKind.UPDATED, outcome_of(rerun, repo)
+    assert_converged(forge, repo, "v1.2.0", emu)
+
+
+def test_github_half_finished_update_after_a_failed_update_pull_request_is_completed(
+    github_emulator: Any, github_forge: Any
+) -> None:
+    """The same with the one-request text path (GraphQL ``updatePullRequest``): every attempt
+    at the text fails after the commit was made; the rerun completes the update."""
+    from catalog_ops.errors import ForgeError
+
+    emu, forge = github_emulator, github_forge
+    (repo,) = _emulator_world(emu, forge, 1)
+    assert not apply_plan(forge, _gh_plan(forge, "v1.1.0")).failed
+    plan = _gh_plan(forge, "v1.2.0")
+    real = forge.update_pull_text
+
+    def fails(*_a: Any, **_k: Any) -> Any:
+        raise ForgeError("GitHub answered 502 (updatePullRequest)")
+
+    forge.update_pull_text = fails
+    first = apply_plan(forge, plan)
+    assert outcome_of(first, repo).kind is OutcomeKind.FAILED
+    tip = emu.state.branch_sha(emu.state.repos[repo], plan.branch)
+    (pr,) = emu.pulls(repo)
+    assert f'"head": "{tip}"' not in pr["body"]  # the commit was made, the text not written
+    forge.update_pull_text = real
     rerun = apply_plan(forge, plan)
     assert outcome_of(rerun, repo).kind is OutcomeKind.UPDATED, outcome_of(rerun, repo)
     assert_converged(forge, repo, "v1.2.0", emu)

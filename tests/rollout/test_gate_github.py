@@ -156,14 +156,31 @@ def test_head_moving_between_check_and_merge_is_not_merged(github_emulator: Any,
     apply_plan(forge, plan)
     pr = _pr(emu)
     emu.set_status("acme/dep", pr["head"]["sha"], "success", context="ci")
-    read = forge.merge_facts
+    # The gate's facts come from the merge pass's batched read (required checks, the checks on
+    # the head); someone pushes right after it.
+    read = forge.read_rollout_states
 
-    def facts_then_push(repo: str, number: int) -> Any:
-        got = read(repo, number)
+    def facts_then_push(wanted: Any, branch: str) -> Any:
+        got = read(wanted, branch)
         emu.push("acme/dep", pr["head"]["ref"], {"extra.tf": "# pushed after the checks\n"})
         return got
 
-    forge.merge_facts = facts_then_push
+    forge.read_rollout_states = facts_then_push
+    merge = _merge(merge_plan(forge, plan))
+    assert merge.startswith("not merged: head moved (")
+    assert _pr(emu)["state"] == "open" and not _pr(emu)["merged"]
+    # The same with the per-PR read (a forge without the batched read, or a fact it missed).
+    emu.set_status("acme/dep", _pr(emu)["head"]["sha"], "success", context="ci")
+    pr = _pr(emu)
+    read_facts = forge.merge_facts
+
+    def per_pr_then_push(repo: str, number: int) -> Any:
+        got = read_facts(repo, number)
+        emu.push("acme/dep", pr["head"]["ref"], {"extra2.tf": "# pushed after the checks\n"})
+        return got
+
+    forge.read_rollout_states = lambda wanted, branch: {}
+    forge.merge_facts = per_pr_then_push
     merge = _merge(merge_plan(forge, plan))
     assert merge.startswith("not merged: head moved (")
     assert _pr(emu)["state"] == "open" and not _pr(emu)["merged"]

@@ -229,6 +229,12 @@ class RolloutState:
         last_closed: the newest closed or merged PR of that branch (None: none).
         files: ``{path: bytes or None (absent)}`` of the asked files at the asked commit (the
             plan's ``head``); only meaningful when ``base_head`` is that commit.
+        merge_policy: the merge gate's facts about the base branch read in the same request —
+            ``(required check names, allowed merge methods, native auto-merge allowed)`` — or
+            None when the forge did not read them (the gate then reads ``merge_facts``).
+        merge: the merge gate's facts (``MergeFacts``) of ``open_pr`` read in the same request
+            (its head is the branch tip read, the checks on that head, the head commit's age),
+            or None (no open PR, or head and tip differ: the gate reads ``merge_facts``).
     """
 
     repo: str
@@ -237,6 +243,8 @@ class RolloutState:
     open_pr: PullRequest | None
     last_closed: PullRequest | None
     files: Mapping[str, bytes | None] = dataclasses.field(default_factory=dict)
+    merge_policy: tuple[tuple[str, ...], tuple[str, ...], bool] | None = None
+    merge: MergeFacts | None = None
 
 
 @dataclasses.dataclass(frozen=True)

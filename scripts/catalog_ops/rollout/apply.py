@@ -60,6 +60,7 @@ from catalog_ops.forge.base import (
     ApplyForge,
     Commit,
     FileChange,
+    MergeFacts,
     PullRequest,
     PullState,
     RolloutState,
@@ -296,16 +297,22 @@ class _Apply:
         # rate limit that outlasted its retries): ``apply_plan`` runs them again at the end
         self.transient: set[str] = set()
 
-    def prefetch(self, deps: Sequence[DependentPlan]) -> None:
+    def prefetch(self, deps: Sequence[DependentPlan], *, merge_pass: bool = False) -> None:
         """The batched freshness check: one read of every dependent with work (base head, rollout
         branch tip, open and last closed PR, the input files at the planned head), when the
         forge has it (GitHub: ``forge.github.batch.read_rollout_states``, ``STATES_PER_QUERY``
         dependents a GraphQL query). Each dependent's first pass decides on these facts
         instead of its per-repository reads; a dependent the check could not read, and every
         pass after a refused compare-and-swap, reads the per-repository way. A failed check
-        costs nothing but the fallback."""
+        costs nothing but the fallback. The same request reads the merge gate's facts
+        (``RolloutState.merge_policy`` / ``merge``: required checks, merge methods, the checks on
+        the open PR's head), so the gate reads nothing more per PR. ``merge_pass``: the
+        dependents ``rollout merge`` looks at (``merge_one``), without their input files."""
         reader = getattr(self.forge, "read_rollout_states", None)
-        work = [d for d in deps if d.action in (Action.OPEN, Action.UPDATE, Action.CLOSE)]
+        if merge_pass:
+            work = [d for d in deps if d.bumps and d.action not in (Action.HOLD, Action.SKIP, Action.CLOSE)]
+        else:
+            work = [d for d in deps if d.action in (Action.OPEN, Action.UPDATE, Action.CLOSE)]
         if reader is None or not work:
             return
         by_branch: dict[str, list[DependentPlan]] = {}
@@ -318,7 +325,8 @@ class _Apply:
             for d in group:
                 if d.repo not in seen:  # one read per (repository, branch)
                     seen.add(d.repo)
-                    wanted.append((d.repo, d.base, d.head, tuple(d.inputs or d.files)))
+                    paths = () if merge_pass else tuple(d.inputs or d.files)
+                    wanted.append((d.repo, d.base, d.head, paths))
             try:
                 fresh.update({(repo, branch): st for repo, st in reader(wanted, branch).items()})
             except CatalogOpsError:
@@ -330,6 +338,42 @@ class _Apply:
         """The batched facts of ``dep`` for its first pass only (later passes re-read)."""
         with self.fresh_lock:
             return self.fresh.pop((dep.repo, self.branch(dep)), None)
+
+    def pushed_facts(self, fresh: RolloutState | None, pr: PullRequest, head: str) -> MergeFacts | None:
+        """The merge gate's facts for a PR whose head ``head`` this pass has just pushed, from
+        the freshness check's base-branch facts (required checks, merge methods, auto-merge
+        allowed) without another read: nothing can have been reported on a commit made a moment
+        ago, so its checks are taken as not reported yet (head age 0). With those facts the gate
+        can only arm GitHub's auto-merge (which waits for the required checks itself) or wait;
+        it never merges on them (``gate.decide``: no check and an age under the grace period is
+        WAIT, a required check not reported is WAIT). None (the gate reads ``merge_facts``) when
+        the check has no base facts, or when the grace period is 0 (then "no checks yet" would
+        be a verdict, so it is read)."""
+        if fresh is None or fresh.merge_policy is None:
+            return None
+        required, methods, auto_allowed = fresh.merge_policy
+        if not required and self.opts.checks_grace <= 0:
+            return None
+        return MergeFacts(
+            head_sha=head,
+            state=PullState.OPEN,
+            auto_merge=pr.auto_merge,
+            checks=(),
+            required=required,
+            merge_methods=methods,
+            head_age=0.0,
+            native_auto_merge=auto_allowed,
+        )
+
+    @staticmethod
+    def read_facts(fresh: RolloutState | None, pr: PullRequest) -> MergeFacts | None:
+        """The merge gate's facts of the open ``pr`` as the freshness check read them (its head
+        is the PR's head now), or None (the gate reads ``merge_facts``)."""
+        if fresh is None or fresh.merge is None or fresh.open_pr is None:
+            return None
+        if fresh.open_pr.number != pr.number or fresh.merge.head_sha != pr.head_sha:
+            return None
+        return dataclasses.replace(fresh.merge, auto_merge=pr.auto_merge)
 
     def branch(self, dep: DependentPlan) -> str:
         """The rollout branch of ``dep``: the plan's, or its chain step's environment branch
@@ -627,7 +671,8 @@ class _Apply:
             return
         pacer.release()  # slots left over by the previous dependent of this thread
         # A new PR: branch + commit (one GraphQL request), PR, labels. An update: tree, commit
-        # and updateRefs (a re-parented branch), the PR text, labels.
+        # and updateRefs (a re-parented branch), the PR text with its labels (one
+        # updatePullRequest; 2 requests when a label is new to the repository: booked so).
         n = 3 if pr is None else 5
         if dep.config.reviewers:
             n += 1
@@ -741,7 +786,7 @@ class _Apply:
         if pr is not None and marker and marker.get("digest") == digest and consistent and not rebuild:
             title, body = render_pr(self.plan, dep, env=self.env, head=marker.get("head"))
             if pr.title == title and pr.body == body and pr.base == dep.base:
-                return self.finish_existing(dep, pr, labels)
+                return self.finish_existing(dep, pr, labels, facts=self.read_facts(fresh, pr))
             # Same changes, new text (e.g. a newer release that does not touch these modules).
             if self.opts.dry_run:
                 self.emit(
@@ -750,8 +795,8 @@ class _Apply:
                 return Outcome(
                     subject=repo, kind=OutcomeKind.WOULD_UPDATE, url=pr.url, details=self.details(dep)
                 )
-            pr = self.write_text(dep, pr, state.head or "", title, body, wrote)
-            merge = self.after_write(dep, pr, labels, fresh=False)
+            pr = self.write_text(dep, pr, state.head or "", title, body, wrote, labels)
+            merge = self.after_write(dep, pr, labels, fresh=False, facts=self.read_facts(fresh, pr))
             return Outcome(
                 subject=repo,
                 kind=OutcomeKind.UPDATED,
@@ -834,8 +879,8 @@ class _Apply:
             )
         title, body = render_pr(self.plan, dep, env=self.env, head=head)
         if pr is not None:
-            pr = self.write_text(dep, pr, head, title, body, wrote)
-            merge = self.after_write(dep, pr, labels, fresh=False)
+            pr = self.write_text(dep, pr, head, title, body, wrote, labels)
+            merge = self.after_write(dep, pr, labels, fresh=False, facts=self.pushed_facts(fresh, pr, head))
             return Outcome(
                 subject=repo, kind=OutcomeKind.UPDATED, url=pr.url, details=self.details(dep, merge)
             )
@@ -849,19 +894,34 @@ class _Apply:
         )
         wrote.append(body)
         self.verify(dep, pr, head, title, body)
-        merge = self.after_write(dep, pr, labels, fresh=True)
+        merge = self.after_write(dep, pr, labels, fresh=True, facts=self.pushed_facts(fresh, pr, head))
         return Outcome(subject=repo, kind=OutcomeKind.OPENED, url=pr.url, details=self.details(dep, merge))
 
     def write_text(
-        self, dep: DependentPlan, pr: PullRequest, head: str, title: str, body: str, wrote: list[str]
+        self,
+        dep: DependentPlan,
+        pr: PullRequest,
+        head: str,
+        title: str,
+        body: str,
+        wrote: list[str],
+        labels: Sequence[str] = (),
     ) -> PullRequest:
         """Set the PR's title/body/base for the branch tip ``head``, then re-read (``verify``).
 
         The tip is read right before writing: text is never written for a commit that is no
-        longer the tip. Raises RefMoved when the branch or the text changed under this run."""
+        longer the tip. Raises RefMoved when the branch or the text changed under this run.
+        ``labels``: labels the PR must carry; where the forge writes text and labels in one
+        request (GitHub: ``update_pull_text``, one ``updatePullRequest``) they go with the text,
+        else ``after_write`` adds the missing ones."""
         if self.forge.branch_sha(dep.repo, self.branch(dep)) != head:
             raise RefMoved(f"branch {self.branch(dep)} of {dep.repo} moved before its PR text was written")
-        updated = self.forge.update_pull(dep.repo, pr.number, title=title, body=body, base=dep.base)
+        together = getattr(self.forge, "update_pull_text", None)
+        if together is not None:
+            want = list(dict.fromkeys([*pr.labels, *labels]))
+            updated = together(dep.repo, pr.number, title=title, body=body, base=dep.base, labels=want)
+        else:
+            updated = self.forge.update_pull(dep.repo, pr.number, title=title, body=body, base=dep.base)
         assert updated is not None
         wrote.append(body)
         self.verify(dep, updated, head, title, body)
@@ -869,16 +929,26 @@ class _Apply:
 
     def verify(self, dep: DependentPlan, pr: PullRequest, head: str, title: str, body: str) -> None:
         """Re-read after writing: the branch is still at ``head`` and the PR still carries this
-        text (a concurrent run did not move or rewrite it). Raises RefMoved otherwise."""
-        if self.forge.branch_sha(dep.repo, self.branch(dep)) != head:
+        text (a concurrent run did not move or rewrite it). Raises RefMoved otherwise. One read
+        where the forge reads both at once (GitHub: ``read_tip_and_pull``, one GraphQL query)."""
+        both = getattr(self.forge, "read_tip_and_pull", None)
+        if both is not None:
+            tip, now = both(dep.repo, self.branch(dep), pr.number)
+        else:
+            tip = self.forge.branch_sha(dep.repo, self.branch(dep))
+            now = None
+        if tip != head:
             raise RefMoved(f"branch {self.branch(dep)} of {dep.repo} moved after its PR text was written")
-        now = self.forge.get_pull(dep.repo, pr.number)
+        now = now or self.forge.get_pull(dep.repo, pr.number)
         if (now.title, now.body) != (title, body) or now.state is not PullState.OPEN:
             raise RefMoved(f"PR #{pr.number} of {dep.repo} changed after this run wrote it")
 
-    def finish_existing(self, dep: DependentPlan, pr: PullRequest, labels: list[str]) -> Outcome:
+    def finish_existing(
+        self, dep: DependentPlan, pr: PullRequest, labels: list[str], *, facts: MergeFacts | None = None
+    ) -> Outcome:
         """The PR already has the right content: fill in missing labels and reviewers, and run
-        the merge step (arm, gate, or disarm when the policy no longer allows it)."""
+        the merge step (arm, gate, or disarm when the policy no longer allows it). ``facts``:
+        the gate's facts from the freshness check (``read_facts``)."""
         missing = [label for label in labels if label not in pr.labels]
         if self.opts.dry_run:
             return Outcome(
@@ -890,7 +960,7 @@ class _Apply:
             )
         if missing:
             self.forge.add_labels(dep.repo, pr.number, missing)
-        merge = self.after_write(dep, pr, labels, fresh=True, reviewers_known=True)
+        merge = self.after_write(dep, pr, labels, fresh=True, reviewers_known=True, facts=facts)
         return Outcome(
             subject=dep.repo,
             kind=OutcomeKind.UPDATED if missing else OutcomeKind.UP_TO_DATE,
@@ -907,19 +977,23 @@ class _Apply:
         *,
         fresh: bool,
         reviewers_known: bool = False,
+        facts: MergeFacts | None = None,
     ) -> str:
         """Labels (for an updated PR), missing reviewers, then the merge step; returns the
         report's merge column. ``reviewers_known``: ``pr`` was read as it stands (its requested
-        reviewers are current), not returned by a write GitHub may still be acting on."""
+        reviewers are current), not returned by a write GitHub may still be acting on.
+        ``facts``: the merge gate's facts already known (``read_facts`` / ``pushed_facts``)."""
         if not fresh:
             missing = [label for label in labels if label not in pr.labels]
             if missing:
                 self.forge.add_labels(dep.repo, pr.number, missing)
         note = self.complete_reviewers(dep, pr)
-        merge = self.merge_step(dep, pr, read=not reviewers_known or bool(note))
+        merge = self.merge_step(dep, pr, read=not reviewers_known or bool(note), facts=facts)
         return f"{merge}; {note}" if note else merge
 
-    def merge_step(self, dep: DependentPlan, pr: PullRequest, *, read: bool = True) -> str:
+    def merge_step(
+        self, dep: DependentPlan, pr: PullRequest, *, read: bool = True, facts: MergeFacts | None = None
+    ) -> str:
         """Arm, gate or disarm (module docstring); returns the typed outcome text: "armed on
         GitHub (...)", "waiting for checks (...)", "merged after checks A, B passed at SHA",
         "not merged: ..." or "waiting for review (...)".
@@ -928,7 +1002,11 @@ class _Apply:
         its reviewers are not read again, and a PR the policy merges that is already armed is
         reported armed without reading its merge facts: GitHub offers auto-merge only while
         required checks or reviews are still to come, and merges it once they pass
-        (https://docs.github.com/en/pull-requests/collaborating-with-pull-requests/incorporating-changes-from-a-pull-request/automatically-merging-a-pull-request)."""
+        (https://docs.github.com/en/pull-requests/collaborating-with-pull-requests/incorporating-changes-from-a-pull-request/automatically-merging-a-pull-request).
+
+        ``facts``: the gate's facts already read in the batched freshness check (or known for
+        a head this pass pushed, ``pushed_facts``); None: read them now (``merge_facts``, one
+        PR at a time). Polls of ``--wait-and-merge`` always read again."""
         policy = policy_of(dep)
         if not policy.allowed:
             if pr.auto_merge:
@@ -942,7 +1020,7 @@ class _Apply:
             return "armed on GitHub (merges when its required checks pass)"
         marker = parse_marker(pr.body)
         expected = str(marker.get("head") or "") if marker else ""
-        facts = self.forge.merge_facts(dep.repo, pr.number)
+        facts = facts or self.forge.merge_facts(dep.repo, pr.number)
         if facts.native_auto_merge and facts.required:
             names = ", ".join(facts.required)
             if facts.auto_merge:
@@ -984,7 +1062,8 @@ class _Apply:
                 return Outcome(
                     subject=dep.repo, kind=OutcomeKind.UP_TO_DATE, reason=dep.reason or "nothing to merge"
                 )
-            pr = self.forge.find_open_pull(dep.repo, self.branch(dep))
+            fresh = self.take_fresh(dep)
+            pr = fresh.open_pr if fresh is not None else self.forge.find_open_pull(dep.repo, self.branch(dep))
             marker = parse_marker(pr.body) if pr else None
             if pr is None or not marker or marker.get("catalog") != self.plan.catalog:
                 return Outcome(subject=dep.repo, kind=OutcomeKind.UP_TO_DATE, reason="no open rollout PR")
@@ -995,7 +1074,7 @@ class _Apply:
                     reason=f"PR #{pr.number} does not carry this plan's changes; run rollout apply first",
                     url=pr.url,
                 )
-            merge = self.merge_step(dep, pr)
+            merge = self.merge_step(dep, pr, facts=self.read_facts(fresh, pr))
             kind = (
                 OutcomeKind.UPDATED
                 if merge.startswith(("merged", "auto-merge disarmed", "armed"))
@@ -1042,8 +1121,14 @@ def merge_plan(
             progress(outcome)
         return outcome
 
+    deps = dependents_of_shard(plan, shard)
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
-        list(pool.map(one, dependents_of_shard(plan, shard)))
+        # One batched read of the open PRs and the gate's facts per wave (``prefetch``): a PR
+        # whose checks are still running costs no request of its own.
+        for start in range(0, len(deps), FRESH_WAVE):
+            wave = deps[start : start + FRESH_WAVE]
+            runner.prefetch(wave, merge_pass=True)
+            list(pool.map(one, wave))
     return report
 
 

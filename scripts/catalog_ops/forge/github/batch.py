@@ -27,7 +27,9 @@ GraphQL points a minute. A repository GitHub cannot resolve (missing, no access)
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -243,6 +245,80 @@ class GitHubBatchReads(GitHubGraphQL):
         """See the module function ``read_rollout_states`` (the freshness check of apply)."""
         return read_rollout_states(self, wanted, branch)
 
+    def read_tip_and_pull(self, repo: str, branch: str, number: int) -> tuple[str | None, PullRequest]:
+        """The tip of ``branch`` and PR ``number`` in one GraphQL query (not content-creating, 1
+        point): ``Repository.ref(qualifiedName:) { target { oid } }`` and
+        ``Repository.pullRequest(number:)``
+        (https://docs.github.com/en/graphql/reference/objects#repository). The re-read after a
+        PR text is written (``rollout.apply``), instead of ``GET git/ref`` plus ``GET pulls/{n}``.
+
+        Raises:
+            NotFound: no such PR (GitHub's ``NOT_FOUND`` error for ``pullRequest``).
+        """
+        owner, _, short = repo.partition("/")
+        fields = {
+            "r": (
+                f"repository(owner: {_lit(owner)}, name: {_lit(short)}) {{ "
+                f"tip: ref(qualifiedName: {_lit('refs/heads/' + branch)}) {{ target {{ oid }} }} "
+                f"pullRequest(number: {int(number)}) {{ {_PULL_FIELDS} }} }}"
+            )
+        }
+        data, errors = self._batch_query(fields)
+        node = data.get("r") or {}
+        if node.get("pullRequest") is None:
+            from catalog_ops.errors import NotFound
+
+            raise NotFound(f"pull request #{number} not found in {repo}: {errors.get('r', 'not found')}")
+        tip = str(((node.get("tip") or {}).get("target") or {}).get("oid") or "") or None
+        return tip, pull_from_graphql(repo, node["pullRequest"])
+
+    def update_pull_text(
+        self, repo: str, number: int, *, title: str, body: str, base: str, labels: Sequence[str]
+    ) -> PullRequest:
+        """Set PR ``number``'s title, body, base and labels (``labels``: every label the PR should
+        carry, its current ones included) in one content-creating request where GitHub allows it:
+        GraphQL ``updatePullRequest`` with ``title``, ``body``, ``baseRefName`` and ``labelIds``
+        ("An array of Node IDs of labels for this pull request",
+        https://docs.github.com/en/graphql/reference/mutations#updatepullrequest,
+        https://docs.github.com/en/graphql/reference/input-objects#updatepullrequestinput). It
+        needs the PR's node id and the id of every label, which the freshness check read
+        (``read_rollout_states``: the open PR's ``id``, the repository's ``labels``); a label the
+        repository does not have yet (GraphQL cannot create one) or an unknown id falls back to
+        REST: ``PATCH /pulls/{n}`` and, when labels are missing, ``POST /issues/{n}/labels``
+        (which creates them).
+
+        Raises:
+            NotFound: unknown PR or base branch.
+        """
+        node_id = self.__dict__.get("_pull_node_ids", {}).get((repo, number))
+        ids = self.__dict__.get("_label_ids", {}).get(repo)
+        wanted = list(dict.fromkeys(labels))
+        if node_id is not None and ids is not None and all(x in ids for x in wanted):
+            try:
+                data = self._graphql(
+                    UPDATE_PULL_MUTATION,
+                    {
+                        "input": {
+                            "pullRequestId": node_id,
+                            "title": title,
+                            "body": body,
+                            "baseRefName": base,
+                            "labelIds": [ids[x] for x in wanted],
+                        }
+                    },
+                    mutation=True,
+                    idempotent=True,  # the same input sets the same state
+                )
+                return pull_from_graphql(repo, data["updatePullRequest"]["pullRequest"])
+            except GraphQLFailure:
+                self._count("fallback_rest_pull_text")  # e.g. a label deleted since it was read
+        updated = self.update_pull(repo, number, title=title, body=body, base=base)  # type: ignore[attr-defined]
+        missing = [x for x in wanted if x not in updated.labels]
+        if missing:
+            self.add_labels(repo, number, missing)  # type: ignore[attr-defined]
+            updated = dataclasses.replace(updated, labels=tuple(dict.fromkeys([*updated.labels, *missing])))
+        return updated
+
     def read_blobs(
         self, wanted: Sequence[tuple[str, str, str]], sizes: Mapping[tuple[str, str], int] | None = None
     ) -> dict[tuple[str, str], bytes | None]:
@@ -289,11 +365,21 @@ class GitHubBatchReads(GitHubGraphQL):
 STATES_PER_QUERY = 50
 """Dependents per freshness-check request: each carries its PR bodies (up to 65,536 characters,
 GitHub's body limit) and the texts of its input files, so a request stays well under GitHub's
-10-second query timeout; the primary-limit score is ~7 points (six ``first:`` connections of
-one node per repository, 50 x 6 / 100)."""
+10-second query timeout; the primary-limit score is ~5 points (ten ``first:`` connections a
+repository — the two PRs with their labels and review requests, the tip's parents and checks,
+the base's rules, the repository's labels — 50 x 10 / 100)."""
+
+UPDATE_PULL_MUTATION = (
+    "mutation($input: UpdatePullRequestInput!) { updatePullRequest(input: $input) { pullRequest { "
+    + "id number title body url headRefName headRefOid baseRefName state merged "
+    + "mergeCommit { oid } author { __typename login } autoMergeRequest { mergeMethod } "
+    + "labels(first: 100) { nodes { name } } "
+    + "reviewRequests(first: 50) { nodes { requestedReviewer { __typename ... on User { login } "
+    + "... on Team { slug } } } } } } }"
+)
 
 _PULL_FIELDS = (
-    "number title body url headRefName headRefOid baseRefName state merged "
+    "id number title body url headRefName headRefOid baseRefName state merged "
     "mergeCommit { oid } author { __typename login } autoMergeRequest { mergeMethod } "
     "labels(first: 100) { nodes { name } } "
     "reviewRequests(first: 50) { nodes { requestedReviewer { __typename ... on User { login } "
@@ -381,10 +467,10 @@ def read_rollout_states(
                 for j, path in enumerate(paths if head else ())
             )
             fields[f"r{i}"] = (
-                f"repository(owner: {_lit(owner)}, name: {_lit(short)}) {{ id "
-                f"base: ref(qualifiedName: {_lit('refs/heads/' + base)}) {{ target {{ oid }} }} "
+                f"repository(owner: {_lit(owner)}, name: {_lit(short)}) {{ id {_MERGE_SETTINGS} {_LABELS} "
+                f"base: ref(qualifiedName: {_lit('refs/heads/' + base)}) {{ target {{ oid }} {_BASE_RULES} }} "
                 f"tip: ref(qualifiedName: {_lit('refs/heads/' + branch)}) {{ target {{ oid ... on Commit {{ "
-                f"message parents(first: 2) {{ nodes {{ oid }} }} }} }} }} "
+                f"message parents(first: 2) {{ nodes {{ oid }} }} {_HEAD_CHECKS} }} }} }} "
                 f"open: pullRequests(headRefName: {b}, states: OPEN, first: 1) {{ nodes {{ {_PULL_FIELDS} }} }} "
                 f"closed: pullRequests(headRefName: {b}, states: [CLOSED, MERGED], first: 1, "
                 f"orderBy: {{field: CREATED_AT, direction: DESC}}) {{ nodes {{ {_PULL_FIELDS} }} }}{files} }}"
@@ -396,6 +482,11 @@ def read_rollout_states(
                 continue
             if node.get("id"):  # the node id createRef / updateRefs need (forge.github.repos)
                 forge.__dict__.setdefault("_node_ids", {})[name] = str(node["id"])
+            labels = node.get("labels") or {}
+            if labels.get("nodes") is not None and int(labels.get("totalCount") or 0) <= len(labels["nodes"]):
+                forge.__dict__.setdefault("_label_ids", {})[name] = {
+                    str(x["name"]): str(x["id"]) for x in labels["nodes"] if x and x.get("id")
+                }
             texts: dict[str, bytes | None] = {}
             complete = True
             for j, path in enumerate(paths if head else ()):
@@ -420,12 +511,162 @@ def read_rollout_states(
                 )
             opened = ((node.get("open") or {}).get("nodes")) or []
             closed = ((node.get("closed") or {}).get("nodes")) or []
+            open_pr = pull_from_graphql(name, opened[0]) if opened else None
+            if open_pr is not None and opened[0].get("id"):  # enablePullRequestAutoMerge needs no GET for it
+                forge.__dict__.setdefault("_pull_node_ids", {})[(name, open_pr.number)] = str(opened[0]["id"])
+            policy = merge_policy(node)
             out[name] = RolloutState(
                 repo=name,
                 base_head=str(((node.get("base") or {}).get("target") or {}).get("oid") or "") or None,
                 tip=tip,
-                open_pr=pull_from_graphql(name, opened[0]) if opened else None,
+                open_pr=open_pr,
                 last_closed=pull_from_graphql(name, closed[0]) if closed else None,
                 files=texts,
+                merge_policy=policy,
+                merge=open_merge_facts(open_pr, tip_target, policy),
             )
     return out
+
+
+_LABELS = "labels(first: 100) { totalCount nodes { id name } }"
+"""The repository's labels with their node ids (``Repository.labels``: "A list of labels
+associated with the repository", https://docs.github.com/en/graphql/reference/objects#repository),
+so an updated PR's text and labels are one ``updatePullRequest`` (``update_pull_text``)."""
+
+_MERGE_SETTINGS = "mergeCommitAllowed squashMergeAllowed rebaseMergeAllowed autoMergeAllowed"
+"""The repository's merge settings (``Repository``: "Whether or not PRs are merged with a merge
+commit / squash-merged / rebase-merged on this repository", "Whether or not Auto-merge can be
+enabled on pull requests in this repository",
+https://docs.github.com/en/graphql/reference/objects#repository)."""
+
+_BASE_RULES = (
+    "branchProtectionRule { requiredStatusCheckContexts } "
+    "rules(first: 50) { totalCount nodes { type parameters { ... on RequiredStatusChecksParameters "
+    "{ requiredStatusChecks { context } } } } }"
+)
+"""The checks required to merge into the base branch: classic protection
+(``Ref.branchProtectionRule.requiredStatusCheckContexts``: "List of required status check
+contexts that must pass for commits to be accepted to matching branches") and rulesets
+(``Ref.rules``: "Branch protection rules that are viewable by non-admins", a
+``REQUIRED_STATUS_CHECKS`` rule's ``RequiredStatusChecksParameters.requiredStatusChecks``):
+https://docs.github.com/en/graphql/reference/objects#ref,
+https://docs.github.com/en/graphql/reference/objects#branchprotectionrule,
+https://docs.github.com/en/graphql/reference/objects#requiredstatuschecksparameters. The REST
+reads they replace: ``GitHubForge.required_checks``."""
+
+CONTEXTS_PER_HEAD = 100
+_HEAD_CHECKS = (
+    f"committedDate statusCheckRollup {{ contexts(first: {CONTEXTS_PER_HEAD}) {{ totalCount nodes {{ __typename "
+    "... on CheckRun { name status conclusion } ... on StatusContext { context state } } } }"
+)
+"""The checks reported on the rollout branch tip (``Commit.statusCheckRollup``: "Check and
+Status rollup information for this commit", null when nothing was reported; its ``contexts``
+are ``CheckRun`` and ``StatusContext`` nodes:
+https://docs.github.com/en/graphql/reference/objects#commit,
+https://docs.github.com/en/graphql/reference/objects#statuscheckrollup,
+https://docs.github.com/en/graphql/reference/objects#checkrun,
+https://docs.github.com/en/graphql/reference/objects#statuscontext) and the commit's
+``committedDate`` (the gate's grace period). The REST reads they replace:
+``GitHubForge.commit_checks`` and ``GET /git/commits/{sha}``."""
+
+
+def merge_policy(node: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...], bool] | None:
+    """``(required check names, allowed merge methods, auto-merge allowed)`` from a freshness
+    check node (``_MERGE_SETTINGS``, ``_BASE_RULES``); None when the base branch was not read or
+    its rules were cut off (more than the ``first`` read)."""
+    base = node.get("base")
+    if base is None or "mergeCommitAllowed" not in node:
+        return None
+    names: list[str] = []
+    protection = base.get("branchProtectionRule") or {}
+    names.extend(str(c) for c in protection.get("requiredStatusCheckContexts") or ())
+    rules = base.get("rules") or {}
+    nodes = rules.get("nodes") or []
+    if int(rules.get("totalCount") or 0) > len(nodes):
+        return None
+    for rule in nodes:
+        if (rule or {}).get("type") == "REQUIRED_STATUS_CHECKS":
+            for item in ((rule.get("parameters") or {}).get("requiredStatusChecks")) or ():
+                names.append(str(item.get("context")))
+    methods = tuple(
+        m
+        for m, key in (
+            ("merge", "mergeCommitAllowed"),
+            ("squash", "squashMergeAllowed"),
+            ("rebase", "rebaseMergeAllowed"),
+        )
+        if node.get(key, True) is not False
+    )
+    return tuple(dict.fromkeys(n for n in names if n)), methods, node.get("autoMergeAllowed") is not False
+
+
+def checks_from_rollup(rollup: Mapping[str, Any] | None) -> tuple[Any, ...] | None:
+    """``CheckResult``s (sorted by name) from a ``statusCheckRollup``, reduced as
+    ``GitHubForge.commit_checks`` reduces REST's: a check run not ``COMPLETED`` is pending,
+    conclusions ``SUCCESS``/``NEUTRAL``/``SKIPPED`` pass and every other fails; a status
+    ``ERROR``/``FAILURE`` fails, ``PENDING``/``EXPECTED`` is pending
+    (https://docs.github.com/en/graphql/reference/enums#checkstatusstate,
+    https://docs.github.com/en/graphql/reference/enums#checkconclusionstate,
+    https://docs.github.com/en/graphql/reference/enums#statusstate). None when the contexts were
+    cut off (more than ``CONTEXTS_PER_HEAD``): the caller reads them the REST way."""
+    from catalog_ops.forge.base import CheckResult
+
+    if rollup is None:
+        return ()
+    contexts = rollup.get("contexts") or {}
+    nodes = contexts.get("nodes") or []
+    if int(contexts.get("totalCount") or 0) > len(nodes):
+        return None
+    out: dict[str, CheckResult] = {}
+    for n in nodes:
+        n = n or {}
+        if n.get("__typename") == "StatusContext":
+            name, raw = str(n.get("context") or "default"), str(n.get("state") or "")
+            state = "failure" if raw in ("FAILURE", "ERROR") else "success" if raw == "SUCCESS" else "pending"
+        elif n.get("__typename") == "CheckRun":
+            name = str(n.get("name"))
+            if n.get("status") != "COMPLETED":
+                state = "pending"
+            elif n.get("conclusion") in ("SUCCESS", "NEUTRAL", "SKIPPED"):
+                state = "success"
+            else:
+                state = "failure"
+        else:
+            continue
+        prev = out.get(name)
+        if prev is None or state == "failure" or (state == "pending" and prev.state == "success"):
+            out[name] = CheckResult(name=name, state=state)
+    return tuple(out[k] for k in sorted(out))
+
+
+def open_merge_facts(
+    pr: PullRequest | None,
+    tip: Mapping[str, Any] | None,
+    policy: tuple[tuple[str, ...], tuple[str, ...], bool] | None,
+) -> Any:
+    """The merge gate's ``MergeFacts`` of the open rollout PR from the freshness check, or None
+    when they are not all there: no open PR, no policy, the branch tip read is not the PR's head
+    (a push in between: the gate reads ``merge_facts``), or the checks were cut off."""
+    from catalog_ops.forge.base import MergeFacts
+
+    if pr is None or policy is None or not tip or str(tip.get("oid") or "") != pr.head_sha:
+        return None
+    checks = checks_from_rollup(tip.get("statusCheckRollup"))
+    if checks is None:
+        return None
+    age = 0.0
+    date = str(tip.get("committedDate") or "")
+    if date:
+        stamp = datetime.datetime.fromisoformat(date.replace("Z", "+00:00")).timestamp()
+        age = max(0.0, time.time() - stamp)
+    required, methods, auto_allowed = policy
+    return MergeFacts(
+        head_sha=pr.head_sha,
+        state=pr.state,
+        auto_merge=pr.auto_merge,
+        checks=checks,
+        required=required,
+        merge_methods=methods,
+        head_age=age,
+        native_auto_merge=auto_allowed,
+    )
