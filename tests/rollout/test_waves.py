@@ -535,3 +535,27 @@ def test_planning_starts_no_checks(local_forge_factory: Callable[..., LocalForge
     ran = runs.read_text().count("run")
     w.plan()
     assert runs.read_text().count("run") == ran
+
+
+def test_without_waves_the_next_step_does_not_guess_the_release_of_open_prs(
+    rollout_world: RolloutWorld,
+) -> None:
+    """No waves or caps: the plan reads no PR facts, so it cannot know whether an open rollout PR
+    holds an older release (moved) or this one (waits): it says so instead of "moves 0" and
+    "N wait for checks" (what the new-user trial saw in demo step 8, then apply moved all three)."""
+    w = rollout_world
+    w.release("v1.0.0", modules=["modules/network"])
+    repos = [w.dependent(n, {"main.tf": network_module("v1.0.0")}) for n in ("app1", "app2")]
+    w.release("v1.1.0", modules=["modules/network"])
+    first = w.plan()
+    assert first.next_step == "this run opens 2 and moves 0 open rollout PRs to this release"
+    w.apply(first)
+    w.release("v1.2.0", modules=["modules/network"])
+    plan = w.plan()
+    assert {d.repo: d.action for d in plan.dependents} == dict.fromkeys(repos, Action.UPDATE)
+    assert plan.next_step == (
+        "this run brings 2 open rollout PRs to this release "
+        "(a PR already on it is refreshed only when its changes moved)"
+    )
+    report = w.apply(plan)
+    assert {o.subject: o.kind.value for o in report.outcomes} == dict.fromkeys(repos, "updated")

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from catalog_ops.core.glob import glob_matches
@@ -317,7 +317,10 @@ def schedule(
         d = dataclasses.replace(d, wave=wave_name, state=state, next_step=next_step(d, state, f))
         out.append(d)
     out.sort(key=lambda d: d.repo)
-    return Schedule(dependents=tuple(out), waves=tuple(statuses), next_step=rollout_next(out, statuses))
+    unread = frozenset(d.repo for d in out if d.action is Action.UPDATE and d.repo not in facts)
+    return Schedule(
+        dependents=tuple(out), waves=tuple(statuses), next_step=rollout_next(out, statuses, unread=unread)
+    )
 
 
 def chain_failed(dep: DependentPlan) -> bool:
@@ -345,13 +348,21 @@ def next_step(dep: DependentPlan, state: DependentState, facts: Facts) -> str:
     return dep.reason or "nothing"
 
 
-def rollout_next(dependents: Sequence[DependentPlan], waves: Sequence[WaveStatus]) -> str:
-    """The rollout's next step in one line, for the summary and the dashboard."""
+def rollout_next(
+    dependents: Sequence[DependentPlan], waves: Sequence[WaveStatus], *, unread: Collection[str] = ()
+) -> str:
+    """The rollout's next step in one line, for the summary and the dashboard.
+
+    ``unread``: dependents with an open rollout PR whose state the plan did not read from the
+    forge (``rollout_facts`` runs only with waves or caps): whether their PR rolls out an older
+    release or this one is not known here, so they are neither "moved" nor "waiting"."""
     opening = sum(1 for d in dependents if d.action is Action.OPEN)
-    waiting = sum(1 for d in dependents if d.action is Action.UPDATE and d.state is DependentState.OPEN)
+    known = [d for d in dependents if d.action is Action.UPDATE and d.repo not in unread]
+    waiting = sum(1 for d in known if d.state is DependentState.OPEN)
     # moved to this release: the open PRs that roll out an older one (``rollout_facts`` reads
     # them as ``waiting``); a failed PR for this release is only refreshed when its changes moved
-    updating = sum(1 for d in dependents if d.action is Action.UPDATE and d.state is DependentState.WAITING)
+    updating = sum(1 for d in known if d.state is DependentState.WAITING)
+    bringing = sum(1 for d in dependents if d.action is Action.UPDATE and d.repo in unread)
     held = [d for d in dependents if d.action is Action.HOLD]
     parts: list[str] = []
     failed = next((w for w in waves if w.failed and w.may_start), None)
@@ -359,6 +370,11 @@ def rollout_next(dependents: Sequence[DependentPlan], waves: Sequence[WaveStatus
         parts.append(f"rollout stopped: wave {failed.name!r} failed ({'; '.join(failed.failures[:3])})")
     if opening or updating:
         parts.append(f"this run opens {opening} and moves {updating} open rollout PRs to this release")
+    if bringing:
+        parts.append(
+            f"this run brings {bringing} open rollout PRs to this release "
+            "(a PR already on it is refreshed only when its changes moved)"
+        )
     if waiting:
         parts.append(
             f"{waiting} open rollout PRs wait for checks and merge (refreshed when their changes moved)"
