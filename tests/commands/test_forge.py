@@ -261,3 +261,30 @@ def test_rerun_of_a_merged_pr_keeps_its_check_record(
     assert rec["checks"]["sha"] == pr.head_sha and rec["checks"]["state"] == "success"
     assert rec["checks"]["attempt"] == 2 and rec["checks"]["changed_files"] == ["deps.tf"]
     assert rec["checks_history"] == [first]
+
+
+def test_forge_show_marks_checks_of_an_earlier_head_as_stale(
+    local_forge: LocalForge, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checks that ran before the PR's branch moved are not the head's checks (new-user trial:
+    a moved rollout PR showed "success" from its previous head)."""
+    monkeypatch.setenv("CATALOG_OPS_LOCAL_CHECKS", "true")
+    monkeypatch.setenv("COLUMNS", "250")
+    local_forge.create_repo("acme/app", files={"main.tf": "# app\n"})
+    tip = local_forge.branch_sha("acme/app", "main")
+    assert tip is not None
+    first = local_forge.commit_files(
+        "acme/app", "deps", parent_sha=tip, message="deps", changes=[FileChange("deps.tf", b"#\n")]
+    )
+    pr = local_forge.open_pull("acme/app", head="deps", base="main", title="deps", body="")
+    assert _forge_cli(local_forge, "checks", "acme/app", str(pr.number)) == 0
+    capsys.readouterr()
+    assert _forge_cli(local_forge, "show", "acme/app") == 0
+    out = capsys.readouterr().out
+    assert f"success @{first[:7]}" in out and "stale" not in out
+    moved = local_forge.commit_files(
+        "acme/app", "deps", parent_sha=first, message="more", changes=[FileChange("more.tf", b"#\n")]
+    )
+    assert _forge_cli(local_forge, "show", "acme/app") == 0
+    out = capsys.readouterr().out
+    assert f"success @{first[:7]} (stale: head is {moved[:7]})" in out

@@ -409,13 +409,19 @@ def _show(args: argparse.Namespace, settings: Settings, console: Console) -> int
     )
     for pr in record["pulls"]:
         checks = pr.get("checks") or {}
+        head_now = payload["branches"].get(pr["head"]) if pr["state"] == "open" else pr.get("head_sha")
+        ran = f"{checks.get('state', '-')}" + (f" @{checks['sha'][:7]}" if checks else "")
+        if checks and head_now and checks.get("sha") != head_now:
+            # checks of an earlier head say nothing about this one (GitHub shows a PR's checks
+            # for its head commit only)
+            ran += f" (stale: head is {head_now[:7]})"
         pt.add_row(
             *_esc(
                 str(pr["number"]),
                 pr["state"],
                 f"{pr['head']} → {pr['base']}",
                 pr["title"],
-                f"{checks.get('state', '-')}" + (f" @{checks['sha'][:7]}" if checks else ""),
+                ran,
                 (pr.get("merge_method") or "on") if pr["auto_merge"] else "-",
                 ", ".join(pr["labels"]),
                 ", ".join(pr["reviewers"] + pr["team_reviewers"])
