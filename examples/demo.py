@@ -173,16 +173,20 @@ def show_prs(prs: dict[str, int], *, with_diff: bool) -> dict[str, dict]:
     for repo, number in sorted(prs.items()):
         pr = next(p for p in pulls(repo) if p["number"] == number)
         shown[repo] = pr
-        print(f"{DIM}(demo.py's summary of that JSON, not the command's output){RESET}")
         print(f"\n{BOLD}{repo}#{pr['number']}{RESET} [{pr['state']}] {pr['title']}")
+        print(
+            f"{DIM}  (demo.py's summary of the PR's forge record, read with `forge show {repo} --json`){RESET}"
+        )
         print(
             f"  inspect: CATALOG_OPS_LOCAL_ROOT={rel(FORGE)} .venv/bin/catalog-ops forge show {repo}"
             f"   (record {rel(FORGE)}/{repo}.forge.json)"
         )
         reviewers = ", ".join(pr.get("reviewers", []) + pr.get("team_reviewers", [])) or "-"
-        print(
-            f"  labels: {', '.join(pr.get('labels', []))}   reviewers: {reviewers}   auto-merge: {pr.get('auto_merge')}"
-        )
+        if pr.get("state") == "merged":
+            merge = f"merged as {str(pr.get('merged_sha') or '')[:12]}"
+        else:
+            merge = "auto-merge armed" if pr.get("auto_merge") else "auto-merge not armed"
+        print(f"  labels: {', '.join(pr.get('labels', []))}   reviewers: {reviewers}   merge: {merge}")
         if with_diff:
             print(f"{DIM}$ git -C {rel(FORGE)}/{repo} show --format= {pr['head_sha'][:12]}{RESET}")
             print(git("-C", str(FORGE / repo), "show", "--format=", pr["head_sha"]).rstrip())
@@ -279,7 +283,10 @@ def main() -> int:
     )
     run(["catalog-ops", "rollout", "shard", "--plan", rel(plan1), "--shards", "2"])
     run(["catalog-ops", "rollout", "apply", "--plan", rel(plan1), "--dry-run"], quiet=True)
-    print("(dry run: diffs and PR texts printed by --dry-run are shown per PR below)")
+    print(
+        "(dry run: its output is not repeated here; the diffs and PR texts of the real apply below "
+        "are what it printed)"
+    )
     report1 = DEMO / "report-security.json"
     run(
         [

@@ -368,13 +368,19 @@ def rollout_next(
     failed = next((w for w in waves if w.failed and w.may_start), None)
     if failed is not None:
         parts.append(f"rollout stopped: wave {failed.name!r} failed ({'; '.join(failed.failures[:3])})")
+    brings = (
+        f"brings {bringing} open rollout PRs to this release "
+        "(a PR already on it is refreshed only when its changes moved)"
+    )
     if opening or updating:
-        parts.append(f"this run opens {opening} and moves {updating} open rollout PRs to this release")
-    if bringing:
-        parts.append(
-            f"this run brings {bringing} open rollout PRs to this release "
-            "(a PR already on it is refreshed only when its changes moved)"
-        )
+        line = f"this run opens {opening} and moves {updating} open rollout PRs to this release"
+        if bringing and not updating:
+            line = f"this run opens {opening} and {brings}"
+        elif bringing:
+            line += f", and {brings}"
+        parts.append(line)
+    elif bringing:
+        parts.append(f"this run {brings}")
     if waiting:
         parts.append(
             f"{waiting} open rollout PRs wait for checks and merge (refreshed when their changes moved)"
