@@ -130,7 +130,7 @@ def test_a_skipped_step_marks_the_pr_as_needing_hands(rollout_world: RolloutWorl
     assert [(o.path, o.line) for o in skipped] == [("main.tf", 4)]
     from catalog_ops.rollout.summary import plan_markdown
 
-    assert "network v1.0.0→v3.0.0; migration: 2 step(s) applied, 1 skipped (needs hands)" in plan_markdown(
+    assert "network v1.0.0→v3.0.0; migration: 2 step(s) in the PR, 1 skipped (needs hands)" in plan_markdown(
         plan
     )
     w.apply(plan)

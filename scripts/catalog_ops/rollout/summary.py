@@ -63,13 +63,13 @@ def _with_chain(d: DependentPlan, text: str) -> str:
 
 
 def migration_note(dep: DependentPlan) -> list[str]:
-    """``["migration: 3 step(s) applied, 1 skipped (needs hands)"]`` for a dependent whose PR
+    """``["migration: 3 step(s) in the PR, 1 skipped (needs hands)"]`` for a dependent whose PR
     applies migration patches (docs/migrations.md), else ``[]``."""
     if not dep.migration:
         return []
     applied = sum(1 for o in dep.migration if o.status == "applied")
     skipped = sum(1 for o in dep.migration if o.status == "skipped")
-    note = f"migration: {applied} step(s) applied"
+    note = f"migration: {applied} step(s) in the PR"
     return [note + (f", {skipped} skipped (needs hands)" if skipped else "")]
 
 
