@@ -1064,8 +1064,11 @@ class _Apply:
                 )
             fresh = self.take_fresh(dep)
             pr = fresh.open_pr if fresh is not None else self.forge.find_open_pull(dep.repo, self.branch(dep))
-            marker = parse_marker(pr.body) if pr else None
-            if pr is None or not marker or marker.get("catalog") != self.plan.catalog:
+            stranger = self.strangers_pr(dep, pr)
+            if stranger is not None:  # a person's PR with a copied marker is never merged
+                return stranger
+            marker = self.marker(dep, pr)
+            if pr is None or not marker:
                 return Outcome(subject=dep.repo, kind=OutcomeKind.UP_TO_DATE, reason="no open rollout PR")
             if marker.get("release") != self.plan.release.tag or marker.get("digest") != dep.digest():
                 return Outcome(

@@ -1,0 +1,49 @@
+"""``rollout merge`` never merges a PR catalog-ops did not open (attack4).
+
+``merge_one`` read the open PR's marker with ``parse_marker`` (no author, no head-repository
+check), so a person's PR on the rollout branch whose body copies the product's marker, with its
+``head`` set to their own commit, passed the gate's "head is the commit catalog-ops pushed" rule
+and was merged once checks passed on it (the batched freshness check's
+``pullRequests(headRefName:)`` also lists PRs from forks whose branch has that name).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from catalog_ops.fanout.dependents import DependentSelection
+from catalog_ops.forge.github import GitHubForge
+from catalog_ops.rollout.apply import ApplyOptions, apply_plan, merge_plan
+from catalog_ops.rollout.gather import build_plan
+from rollout.test_apply_github import BRANCH, CATALOG, _network_world
+
+
+def test_rollout_merge_leaves_a_strangers_pr_with_a_copied_marker_unmerged(
+    github_emulator: Any, github_forge: Any
+) -> None:
+    emu, forge = github_emulator, github_forge
+    net = _network_world(emu, forge)
+    emu.create_repo(
+        "acme/noauto",
+        files={"main.tf": net, ".catalog-ops.yml": "automerge: minor\n"},
+        allow_auto_merge=False,
+    )
+    plan = build_plan(forge, catalog=CATALOG, selection=DependentSelection(org="acme", concurrency=2))
+    report = apply_plan(forge, plan, options=ApplyOptions(concurrency=2))
+    assert not report.failed, report.to_json()
+    (ours,) = emu.pulls("acme/noauto")
+    forge.close_pull("acme/noauto", ours["number"])
+
+    # mallory pushes onto the rollout branch and opens a PR with the product's body, head edited
+    evil = emu.push("acme/noauto", BRANCH, {"evil.tf": "# not reviewed\n"})
+    body = re.sub(r'("head":\s*")[0-9a-f]{40}', rf"\g<1>{evil}", ours["body"])
+    assert evil in body
+    emu.add_token("mallory-token", login="mallory")
+    mallory = GitHubForge(api_url=emu.api_url, token="mallory-token")
+    theirs = mallory.open_pull("acme/noauto", head=BRANCH, base="main", title=ours["title"], body=body)
+    emu.set_status("acme/noauto", evil, "success")
+
+    merged = merge_plan(forge, plan, options=ApplyOptions(concurrency=1))
+    (pr,) = [p for p in emu.pulls("acme/noauto") if p["number"] == theirs.number]
+    assert pr["merged"] is False, merged.to_json()
