@@ -1032,6 +1032,19 @@ class _Apply:
                     return f"armed on GitHub (merges when required checks {names} pass)"
                 except AutoMergeUnavailable:
                     pass  # clean/unstable status or not allowed: the gate decides
+        reader = getattr(self.forge, "read_rollout_states", None)
+
+        def confirm() -> MergeFacts | None:
+            """The gate's facts read again now, in one batched query where the forge has it
+            (the PR's own base: its required checks)."""
+            if reader is None:
+                return None
+            try:
+                now = reader([(dep.repo, pr.base, None, ())], self.branch(dep)).get(dep.repo)
+            except CatalogOpsError:
+                return None
+            return self.read_facts(now, pr)
+
         decision = gate.evaluate(
             self.forge,
             dep.repo,
@@ -1045,6 +1058,7 @@ class _Apply:
             sleep=self.sleep,
             facts=facts,
             clock=self.clock,
+            confirm=confirm,
         )
         text = decision.summary()
         if decision.verdict is gate.Verdict.WAIT:
