@@ -287,6 +287,7 @@ def _pull_object(emu: GitHubEmulator, r: EmuRepo, pr: dict[str, Any]) -> dict[st
         "autoMergeRequest": auto,
         "headRefOid": state.pull_sha(r, pr),
         "headRefName": pr["head"],
+        "isCrossRepository": bool(pr.get("cross_repository")),
         "baseRefName": pr["base"],
         "body": pr.get("body") or "",
         "mergeCommit": {"__typename": "Commit", "oid": pr["merge_commit_sha"]}

@@ -47,3 +47,22 @@ def test_rollout_merge_leaves_a_strangers_pr_with_a_copied_marker_unmerged(
     merged = merge_plan(forge, plan, options=ApplyOptions(concurrency=1))
     (pr,) = [p for p in emu.pulls("acme/noauto") if p["number"] == theirs.number]
     assert pr["merged"] is False, merged.to_json()
+
+
+def test_a_pull_from_another_repository_is_never_taken_from_the_batched_read(
+    github_emulator: Any, github_forge: Any
+) -> None:
+    """``pullRequests(headRefName:)`` matches the branch name only: a fork's PR from a branch
+    named like the rollout branch is listed too. The batched freshness check leaves such a
+    dependent out (it is read with REST's ``head=owner:branch``, which lists this repository's
+    branch only), so a fork's PR never stands for the rollout PR (its facts, its gate)."""
+    emu, forge = github_emulator, github_forge
+    net = _network_world(emu, forge)
+    emu.create_repo("acme/noauto", files={"main.tf": net})
+    plan = build_plan(forge, catalog=CATALOG, selection=DependentSelection(org="acme", concurrency=2))
+    apply_plan(forge, plan, options=ApplyOptions(concurrency=1))
+    (ours,) = emu.pulls("acme/noauto")
+    wanted = [("acme/noauto", "main", None, ())]
+    assert forge.read_rollout_states(wanted, BRANCH)["acme/noauto"].open_pr.number == ours["number"]
+    emu.state.repos["acme/noauto"].pulls[ours["number"]]["cross_repository"] = True  # as if from a fork
+    assert "acme/noauto" not in forge.read_rollout_states(wanted, BRANCH)

@@ -449,7 +449,9 @@ def read_rollout_states(
     Returns:
         ``{repo: forge.base.RolloutState}``: base head (``Repository.ref(qualifiedName:)``), the
         rollout branch tip with message and parents, the open PR and the newest closed/merged
-        PR on the branch (``pullRequests(headRefName:, states:)``), and the input files'
+        PR on the branch (``pullRequests(headRefName:, states:)``; that filter is the branch name
+        only, so a fork's PR from a branch of the same name matches too: a dependent where one
+        of those is ``isCrossRepository`` is left out), and the input files'
         texts at the planned head (``object(expression: "<head>:<path>")``). A repository that
         could not be read, or a binary/truncated file, is left out: the caller reads that
         dependent the per-repository way.
@@ -471,9 +473,11 @@ def read_rollout_states(
                 f"base: ref(qualifiedName: {_lit('refs/heads/' + base)}) {{ target {{ oid }} {_BASE_RULES} }} "
                 f"tip: ref(qualifiedName: {_lit('refs/heads/' + branch)}) {{ target {{ oid ... on Commit {{ "
                 f"message parents(first: 2) {{ nodes {{ oid }} }} {_HEAD_CHECKS} }} }} }} "
-                f"open: pullRequests(headRefName: {b}, states: OPEN, first: 1) {{ nodes {{ {_PULL_FIELDS} }} }} "
+                f"open: pullRequests(headRefName: {b}, states: OPEN, first: 1) {{ nodes {{ isCrossRepository "
+                f"{_PULL_FIELDS} }} }} "
                 f"closed: pullRequests(headRefName: {b}, states: [CLOSED, MERGED], first: 1, "
-                f"orderBy: {{field: CREATED_AT, direction: DESC}}) {{ nodes {{ {_PULL_FIELDS} }} }}{files} }}"
+                f"orderBy: {{field: CREATED_AT, direction: DESC}}) {{ nodes {{ isCrossRepository {_PULL_FIELDS} }} }}"
+                f"{files} }}"
             )
         data, _errors = forge._batch_query(fields)
         for i, (name, _base, head, paths) in enumerate(chunk):
@@ -511,6 +515,11 @@ def read_rollout_states(
                 )
             opened = ((node.get("open") or {}).get("nodes")) or []
             closed = ((node.get("closed") or {}).get("nodes")) or []
+            if any((n or {}).get("isCrossRepository") is not False for n in (*opened[:1], *closed[:1])):
+                # headRefName matches a fork's branch of that name too: a PR from another
+                # repository (or one whose origin is unknown) is never the rollout PR, and may
+                # hide it: this dependent is read the per-repository way (REST ``head=owner:branch``)
+                continue
             open_pr = pull_from_graphql(name, opened[0]) if opened else None
             if open_pr is not None and opened[0].get("id"):  # enablePullRequestAutoMerge needs no GET for it
                 forge.__dict__.setdefault("_pull_node_ids", {})[(name, open_pr.number)] = str(opened[0]["id"])
