@@ -918,8 +918,10 @@ class _Apply:
             raise RefMoved(f"branch {self.branch(dep)} of {dep.repo} moved before its PR text was written")
         together = getattr(self.forge, "update_pull_text", None)
         if together is not None:
-            want = list(dict.fromkeys([*pr.labels, *labels]))
-            updated = together(dep.repo, pr.number, title=title, body=body, base=dep.base, labels=want)
+            # added to the labels the PR has then (never a set read earlier: a person's label stays)
+            updated = together(
+                dep.repo, pr.number, title=title, body=body, base=dep.base, labels=list(labels)
+            )
         else:
             updated = self.forge.update_pull(dep.repo, pr.number, title=title, body=body, base=dep.base)
         assert updated is not None

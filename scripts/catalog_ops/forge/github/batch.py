@@ -275,12 +275,12 @@ class GitHubBatchReads(GitHubGraphQL):
     def update_pull_text(
         self, repo: str, number: int, *, title: str, body: str, base: str, labels: Sequence[str]
     ) -> PullRequest:
-        """Set PR ``number``'s title, body, base and labels (``labels``: every label the PR should
-        carry, its current ones included) in one content-creating request where GitHub allows it:
-        GraphQL ``updatePullRequest`` with ``title``, ``body``, ``baseRefName`` and ``labelIds``
-        ("An array of Node IDs of labels for this pull request",
-        https://docs.github.com/en/graphql/reference/mutations#updatepullrequest,
-        https://docs.github.com/en/graphql/reference/input-objects#updatepullrequestinput). It
+        """Set PR ``number``'s title, body and base and add ``labels`` (labels it carries already,
+        its others included, are kept) in one content-creating request where GitHub allows it:
+        GraphQL ``updatePullRequest`` with ``title``, ``body``, ``baseRefName``
+        (https://docs.github.com/en/graphql/reference/mutations#updatepullrequest,
+        https://docs.github.com/en/graphql/reference/input-objects#updatepullrequestinput), then
+        ``addLabelsToLabelable`` in the same request (``UPDATE_PULL_MUTATION``). It
         needs the PR's node id and the id of every label, which the freshness check read
         (``read_rollout_states``: the open PR's ``id``, the repository's ``labels``); a label the
         repository does not have yet (GraphQL cannot create one) or an unknown id falls back to
@@ -303,13 +303,13 @@ class GitHubBatchReads(GitHubGraphQL):
                             "title": title,
                             "body": body,
                             "baseRefName": base,
-                            "labelIds": [ids[x] for x in wanted],
-                        }
+                        },
+                        "labels": {"labelableId": node_id, "labelIds": [ids[x] for x in wanted]},
                     },
                     mutation=True,
                     idempotent=True,  # the same input sets the same state
                 )
-                return pull_from_graphql(repo, data["updatePullRequest"]["pullRequest"])
+                return pull_from_graphql(repo, data["addLabelsToLabelable"]["labelable"])
             except GraphQLFailure:
                 self._count("fallback_rest_pull_text")  # e.g. a label deleted since it was read
         updated = self.update_pull(repo, number, title=title, body=body, base=base)  # type: ignore[attr-defined]
@@ -370,13 +370,20 @@ repository — the two PRs with their labels and review requests, the tip's pare
 the base's rules, the repository's labels — 50 x 10 / 100)."""
 
 UPDATE_PULL_MUTATION = (
-    "mutation($input: UpdatePullRequestInput!) { updatePullRequest(input: $input) { pullRequest { "
+    "mutation($input: UpdatePullRequestInput!, $labels: AddLabelsToLabelableInput!) { "
+    "updatePullRequest(input: $input) { clientMutationId } "
+    "addLabelsToLabelable(input: $labels) { labelable { ... on PullRequest { "
     + "id number title body url headRefName headRefOid baseRefName state merged "
     + "mergeCommit { oid } author { __typename login } autoMergeRequest { mergeMethod } "
     + "labels(first: 100) { nodes { name } } "
     + "reviewRequests(first: 50) { nodes { requestedReviewer { __typename ... on User { login } "
-    + "... on Team { slug } } } } } } }"
+    + "... on Team { slug } } } } } } } }"
 )
+"""One request, two mutations run in order (GraphQL spec, "Mutation operations": top-level
+fields are executed serially): the text, then the labels *added*
+(``addLabelsToLabelable``: https://docs.github.com/en/graphql/reference/mutations#addlabelstolabelable).
+``updatePullRequest(labelIds:)`` would *replace* the labels with a set read earlier, dropping a
+label a person added since (``do-not-merge``)."""
 
 _PULL_FIELDS = (
     "id number title body url headRefName headRefOid baseRefName state merged "
