@@ -66,3 +66,26 @@ def test_a_pull_from_another_repository_is_never_taken_from_the_batched_read(
     assert forge.read_rollout_states(wanted, BRANCH)["acme/noauto"].open_pr.number == ours["number"]
     emu.state.repos["acme/noauto"].pulls[ours["number"]]["cross_repository"] = True  # as if from a fork
     assert "acme/noauto" not in forge.read_rollout_states(wanted, BRANCH)
+
+
+def test_the_plan_asks_rest_when_the_batched_pull_is_from_another_repository(
+    github_emulator: Any, github_forge: Any
+) -> None:
+    """The plan's batched heads (``read_snapshots``) use the same ``headRefName`` filter: a PR
+    from another repository there is replaced by REST's answer for this repository's branch."""
+    emu, forge = github_emulator, github_forge
+    net = _network_world(emu, forge)
+    emu.create_repo("acme/noauto", files={"main.tf": net})
+    plan = build_plan(forge, catalog=CATALOG, selection=DependentSelection(org="acme", concurrency=2))
+    apply_plan(forge, plan, options=ApplyOptions(concurrency=1))
+    (ours,) = emu.pulls("acme/noauto")
+    mark = len(emu.request_log)
+    assert (
+        forge.read_snapshots(["acme/noauto"], trees=False, pr_branch=BRANCH)["acme/noauto"].open_pr
+        == ours["number"]
+    )
+    assert [e.kind for e in emu.request_log[mark:]] == ["graphql"]
+    emu.state.repos["acme/noauto"].pulls[ours["number"]]["cross_repository"] = True  # as if from a fork
+    mark = len(emu.request_log)
+    forge.read_snapshots(["acme/noauto"], trees=False, pr_branch=BRANCH)
+    assert "GET /repos/{owner}/{repo}/pulls" in [e.operation for e in emu.request_log[mark:]]

@@ -150,10 +150,12 @@ class GitHubBatchReads(GitHubGraphQL):
         # https://docs.github.com/en/graphql/reference/objects#repository, ordered by
         # IssueOrder CREATED_AT DESC, one node each.
         pr_field = (
-            f" pullRequests(headRefName: {_lit(pr_branch)}, states: OPEN, first: 1) {{ nodes {{ number }} }}"
+            f" pullRequests(headRefName: {_lit(pr_branch)}, states: OPEN, first: 1) {{ nodes {{ number"
+            " isCrossRepository } }"
             f" closedPulls: pullRequests(headRefName: {_lit(pr_branch)}, states: [CLOSED, MERGED], first: 1,"
             " orderBy: {field: CREATED_AT, direction: DESC})"
-            " { nodes { number state body url headRefName baseRefName headRefOid title author { login } } }"
+            " { nodes { number state body url headRefName baseRefName headRefOid title author { login }"
+            " isCrossRepository } }"
             if pr_branch
             else ""
         )
@@ -178,6 +180,13 @@ class GitHubBatchReads(GitHubGraphQL):
                 open_pr = int(prs[0]["number"]) if prs else None
                 closed = (node.get("closedPulls") or {}).get("nodes") or []
                 closed_pr = pull_from_graphql(name, closed[0]) if closed else None
+                # headRefName is the branch name only: a fork's PR from a branch of that name
+                # matches too and may hide the rollout PR; then REST's head=owner:branch decides
+                if pr_branch and prs and prs[0].get("isCrossRepository") is not False:
+                    own = self.find_open_pull(name, pr_branch)  # type: ignore[attr-defined]
+                    open_pr = own.number if own is not None else None
+                if pr_branch and closed and closed[0].get("isCrossRepository") is not False:
+                    closed_pr = self.find_closed_pull(name, pr_branch)  # type: ignore[attr-defined]
                 if ref is None:
                     out[name] = Snapshot(
                         repo=name, paths={} if trees else None, open_pr=open_pr, closed_pr=closed_pr
