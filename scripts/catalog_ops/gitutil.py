@@ -56,11 +56,16 @@ def http_auth_env(
     ``GIT_CONFIG_VALUE_<n>`` (git-config(1), ENVIRONMENT: https://git-scm.com/docs/git-config),
     so the credential lives only in the environment of the git processes that need it: never in
     argv (``ps``, ``/proc/<pid>/cmdline``), never in a clone's ``.git/config`` that a killed run
-    leaves behind, never in a credentials file. Two entries are appended after the ones ``base``
+    leaves behind, never in a credentials file. Three entries are appended after the ones ``base``
     already has: ``http.<scheme>://<host>/.extraHeader`` set to the empty string (git docs:
     "An empty value will reset the extra headers to the empty list", so an ``AUTHORIZATION``
     header that actions/checkout persisted is not sent as well), then
-    ``Authorization: Basic base64(username:password)`` (RFC 7617). GitHub takes an installation
+    ``Authorization: Basic base64(username:password)`` (RFC 7617), then
+    ``http.<scheme>://<host>/.followRedirects`` = ``false``: with git's default (``initial``) a
+    redirect of the first request moves the remote's base URL to the redirect's target, and git
+    sends its extra headers with every later request there (curl strips an ``Authorization`` only
+    on the redirect it follows itself), so a redirect to another host would receive the token.
+    GitHub takes an installation
     token or PAT as the HTTP password of user ``x-access-token`` ("Authenticating as a GitHub App
     installation": https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/authenticating-as-a-github-app-installation).
 
@@ -90,14 +95,17 @@ def http_auth_env(
     if not raw.isdigit():
         raise ValueError(f"GIT_CONFIG_COUNT is not a number: {raw!r}")
     n = int(raw)
-    key = f"http.{parts.scheme}://{host}/.extraHeader"
+    prefix = f"http.{parts.scheme}://{host}/"
+    key = f"{prefix}.extraHeader"
     basic = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
     return {
-        "GIT_CONFIG_COUNT": str(n + 2),
+        "GIT_CONFIG_COUNT": str(n + 3),
         f"GIT_CONFIG_KEY_{n}": key,
         f"GIT_CONFIG_VALUE_{n}": "",
         f"GIT_CONFIG_KEY_{n + 1}": key,
         f"GIT_CONFIG_VALUE_{n + 1}": f"Authorization: Basic {basic}",
+        f"GIT_CONFIG_KEY_{n + 2}": f"{prefix}.followRedirects",
+        f"GIT_CONFIG_VALUE_{n + 2}": "false",
     }
 
 

@@ -287,6 +287,7 @@ def _pull_object(emu: GitHubEmulator, r: EmuRepo, pr: dict[str, Any]) -> dict[st
         "autoMergeRequest": auto,
         "headRefOid": state.pull_sha(r, pr),
         "headRefName": pr["head"],
+        "isCrossRepository": bool(pr.get("cross_repository")),
         "baseRefName": pr["base"],
         "body": pr.get("body") or "",
         "mergeCommit": {"__typename": "Commit", "oid": pr["merge_commit_sha"]}
@@ -568,7 +569,25 @@ def execute(
         pr["updated_at"] = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         return {"clientMutationId": input.get("clientMutationId"), "pullRequest": _pull_object(emu, r, pr)}
 
+    def add_labels(_info: Any, input: dict[str, Any]) -> dict[str, Any]:
+        # addLabelsToLabelable (https://docs.github.com/en/graphql/reference/mutations#addlabelstolabelable):
+        # "Adds labels to a labelable object"; the labels it has are kept.
+        r, pr, _n = emu._gql_pull({"pullRequestId": input.get("labelableId")}, "addLabelsToLabelable")
+        names: list[str] = []
+        for lid in input.get("labelIds") or ():
+            name = _label_name(state, r, str(lid))
+            if name is None:
+                raise GraphQLError(
+                    "NOT_FOUND",
+                    f"Could not resolve to a node with the global id of '{lid}'",
+                    "addLabelsToLabelable",
+                )
+            names.append(name)
+        pr["labels"] = list(dict.fromkeys([*pr.get("labels", []), *names]))
+        return {"clientMutationId": input.get("clientMutationId"), "labelable": _pull_object(emu, r, pr)}
+
     root = {
+        "addLabelsToLabelable": add_labels,
         "updatePullRequest": update_pull,
         "repository": repository,
         "node": node,

@@ -91,6 +91,7 @@ GRAPHQL: dict[str, tuple[str, ...]] = {
     "enablePullRequestAutoMerge": ("pull_requests:write",),
     "disablePullRequestAutoMerge": ("pull_requests:write",),
     "updatePullRequest": ("pull_requests:write",),
+    "addLabelsToLabelable": ("pull_requests:write", "issues:write"),
     "refs": ("contents:read",),
     "pullRequest": ("pull_requests:read",),
 }

@@ -93,12 +93,18 @@ def test_gate_on_a_pr_with_pending_checks_costs_no_extra_request(
         "waiting for checks (ci pending)"
     )
 
-    # Green on that exact head: the batched query and one merge pinned to the head.
+    # Green on that exact head: the batched query, the gate's facts read again right before the
+    # merge (one query: a merge is never decided on the batched read alone) and one merge
+    # pinned to the head.
     emu.set_status("acme/dep", head, "success", context="ci")
     mark = len(emu.request_log)
     merged = merge_plan(forge, plan)
     log = emu.request_log[mark:]
-    assert [e.operation for e in log] == ["graphql:refs", "PUT /repos/{owner}/{repo}/pulls/{number}/merge"]
+    assert [e.operation for e in log] == [
+        "graphql:refs",
+        "graphql:refs",
+        "PUT /repos/{owner}/{repo}/pulls/{number}/merge",
+    ]
     (outcome,) = [o for o in merged.outcomes if o.subject == "acme/dep"]
     assert outcome.details["merge"] == f"merged after checks ci passed at {head[:12]}"
     (pr,) = emu.pulls("acme/dep")

@@ -85,7 +85,8 @@ def test_auth_env_is_scoped_to_the_forge_host(github_emulator: Any) -> None:
     forge = GitHubForge(api_url=github_emulator.api_url, token=github_emulator.token)
     own = f"{github_emulator.base_url}/acme/catalog.git"
     env = forge.git_auth_env(own)
-    assert env["GIT_CONFIG_COUNT"] == "2"
+    assert env["GIT_CONFIG_COUNT"] == "3"
+    assert env["GIT_CONFIG_VALUE_2"] == "false"  # followRedirects: a redirect never carries the token
     assert env["GIT_CONFIG_KEY_1"] == f"{github_emulator.base_url}/.extraHeader".join(["http.", ""])
     assert env["GIT_CONFIG_VALUE_0"] == ""  # resets a header actions/checkout may have persisted
     assert env["GIT_CONFIG_VALUE_1"].startswith("Authorization: Basic ")

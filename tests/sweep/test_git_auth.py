@@ -165,7 +165,7 @@ def test_ls_remote_failure_message_scrubs_the_header_git_printed(
 
     def failing(url: str, *, env: dict[str, str], timeout: float) -> list[str]:
         seen.update(env)
-        [header] = [v for k, v in env.items() if k.startswith("GIT_CONFIG_VALUE_") and v]
+        [header] = [v for k, v in env.items() if k.startswith("GIT_CONFIG_VALUE_") and v.startswith("Auth")]
         raise gitutil.GitError(
             ["ls-remote", url], 128, f"fatal: unable to access '{url}/': sent {header!r}, got 502\n"
         )
@@ -187,11 +187,13 @@ def test_append_git_config_renumbers_after_the_base() -> None:
     base = {"GIT_CONFIG_COUNT": "2", "GIT_CONFIG_KEY_0": "a.b", "GIT_CONFIG_KEY_1": "c.d"}
     merged = gitutil.append_git_config(base, {**extra, "GIT_TERMINAL_PROMPT": "0"})
     assert merged == {
-        "GIT_CONFIG_COUNT": "4",
+        "GIT_CONFIG_COUNT": "5",
         "GIT_CONFIG_KEY_2": "http.https://ghe.example.com/.extraHeader",
         "GIT_CONFIG_VALUE_2": "",
         "GIT_CONFIG_KEY_3": "http.https://ghe.example.com/.extraHeader",
         "GIT_CONFIG_VALUE_3": extra["GIT_CONFIG_VALUE_1"],
+        "GIT_CONFIG_KEY_4": "http.https://ghe.example.com/.followRedirects",
+        "GIT_CONFIG_VALUE_4": "false",
         "GIT_TERMINAL_PROMPT": "0",
     }
     with pytest.raises(ValueError, match="GIT_CONFIG_COUNT"):

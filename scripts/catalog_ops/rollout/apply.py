@@ -918,8 +918,10 @@ class _Apply:
             raise RefMoved(f"branch {self.branch(dep)} of {dep.repo} moved before its PR text was written")
         together = getattr(self.forge, "update_pull_text", None)
         if together is not None:
-            want = list(dict.fromkeys([*pr.labels, *labels]))
-            updated = together(dep.repo, pr.number, title=title, body=body, base=dep.base, labels=want)
+            # added to the labels the PR has then (never a set read earlier: a person's label stays)
+            updated = together(
+                dep.repo, pr.number, title=title, body=body, base=dep.base, labels=list(labels)
+            )
         else:
             updated = self.forge.update_pull(dep.repo, pr.number, title=title, body=body, base=dep.base)
         assert updated is not None
@@ -1032,6 +1034,19 @@ class _Apply:
                     return f"armed on GitHub (merges when required checks {names} pass)"
                 except AutoMergeUnavailable:
                     pass  # clean/unstable status or not allowed: the gate decides
+        reader = getattr(self.forge, "read_rollout_states", None)
+
+        def confirm() -> MergeFacts | None:
+            """The gate's facts read again now, in one batched query where the forge has it
+            (the PR's own base: its required checks)."""
+            if reader is None:
+                return None
+            try:
+                now = reader([(dep.repo, pr.base, None, ())], self.branch(dep)).get(dep.repo)
+            except CatalogOpsError:
+                return None
+            return self.read_facts(now, pr)
+
         decision = gate.evaluate(
             self.forge,
             dep.repo,
@@ -1045,6 +1060,7 @@ class _Apply:
             sleep=self.sleep,
             facts=facts,
             clock=self.clock,
+            confirm=confirm,
         )
         text = decision.summary()
         if decision.verdict is gate.Verdict.WAIT:
@@ -1064,8 +1080,11 @@ class _Apply:
                 )
             fresh = self.take_fresh(dep)
             pr = fresh.open_pr if fresh is not None else self.forge.find_open_pull(dep.repo, self.branch(dep))
-            marker = parse_marker(pr.body) if pr else None
-            if pr is None or not marker or marker.get("catalog") != self.plan.catalog:
+            stranger = self.strangers_pr(dep, pr)
+            if stranger is not None:  # a person's PR with a copied marker is never merged
+                return stranger
+            marker = self.marker(dep, pr)
+            if pr is None or not marker:
                 return Outcome(subject=dep.repo, kind=OutcomeKind.UP_TO_DATE, reason="no open rollout PR")
             if marker.get("release") != self.plan.release.tag or marker.get("digest") != dep.digest():
                 return Outcome(

@@ -190,21 +190,32 @@ def evaluate(
     sleep: Callable[[float], None] = time.sleep,
     facts: MergeFacts | None = None,
     clock: Callable[[], float] = time.monotonic,
+    confirm: Callable[[], MergeFacts | None] | None = None,
 ) -> Decision:
     """Read the facts, decide, and merge pinned to the judged head when the gate says so.
 
     ``wait``: seconds to keep polling (every ``poll`` seconds) while the verdict is WAIT;
     0 decides once. Never merges anything but ``Decision.sha``: a head that moves between the
     check and the merge gives HEAD_MOVED (GitHub 409, ``HeadMoved``). Other refusals of the
-    forge (405 conflict, missing review) give REFUSED with its message. ``facts``: a read just
-    made (used for the first decision instead of reading again). ``sleep(seconds)`` and
+    forge (405 conflict, missing review) give REFUSED with its message. ``facts``: an earlier
+    read (used for the first decision instead of reading again; a MERGE verdict on it is
+    confirmed on facts read again now, so only the merges cost a read: ``confirm()``, a cheaper
+    read of the same facts when the caller has one, else ``merge_facts``; None from ``confirm``
+    reads ``merge_facts``). ``sleep(seconds)`` and
     ``clock() -> monotonic seconds`` pace the polls (tests inject a fake clock). Raises ForgeError
     for failures to read.
     """
     deadline = clock() + wait
+    earlier = facts is not None
     while True:
         facts = facts or forge.merge_facts(repo, number)
         decision = decide(facts, policy=policy, expected_head=expected_head, grace=grace, method=method)
+        if decision.verdict is Verdict.MERGE and earlier:
+            # facts read earlier (the batched freshness check, minutes before a paced wave gets
+            # here) decide waits and refusals; a merge is decided on facts read now (a check
+            # re-run since may have failed, a required check may have been added)
+            earlier, facts = False, (confirm() if confirm is not None else None)
+            continue
         if decision.verdict is Verdict.WAIT and clock() + poll <= deadline:
             sleep(poll)
             facts = None

@@ -150,10 +150,12 @@ class GitHubBatchReads(GitHubGraphQL):
         # https://docs.github.com/en/graphql/reference/objects#repository, ordered by
         # IssueOrder CREATED_AT DESC, one node each.
         pr_field = (
-            f" pullRequests(headRefName: {_lit(pr_branch)}, states: OPEN, first: 1) {{ nodes {{ number }} }}"
+            f" pullRequests(headRefName: {_lit(pr_branch)}, states: OPEN, first: 1) {{ nodes {{ number"
+            " isCrossRepository } }"
             f" closedPulls: pullRequests(headRefName: {_lit(pr_branch)}, states: [CLOSED, MERGED], first: 1,"
             " orderBy: {field: CREATED_AT, direction: DESC})"
-            " { nodes { number state body url headRefName baseRefName headRefOid title author { login } } }"
+            " { nodes { number state body url headRefName baseRefName headRefOid title author { login }"
+            " isCrossRepository } }"
             if pr_branch
             else ""
         )
@@ -178,6 +180,13 @@ class GitHubBatchReads(GitHubGraphQL):
                 open_pr = int(prs[0]["number"]) if prs else None
                 closed = (node.get("closedPulls") or {}).get("nodes") or []
                 closed_pr = pull_from_graphql(name, closed[0]) if closed else None
+                # headRefName is the branch name only: a fork's PR from a branch of that name
+                # matches too and may hide the rollout PR; then REST's head=owner:branch decides
+                if pr_branch and prs and prs[0].get("isCrossRepository") is not False:
+                    own = self.find_open_pull(name, pr_branch)  # type: ignore[attr-defined]
+                    open_pr = own.number if own is not None else None
+                if pr_branch and closed and closed[0].get("isCrossRepository") is not False:
+                    closed_pr = self.find_closed_pull(name, pr_branch)  # type: ignore[attr-defined]
                 if ref is None:
                     out[name] = Snapshot(
                         repo=name, paths={} if trees else None, open_pr=open_pr, closed_pr=closed_pr
@@ -275,12 +284,12 @@ class GitHubBatchReads(GitHubGraphQL):
     def update_pull_text(
         self, repo: str, number: int, *, title: str, body: str, base: str, labels: Sequence[str]
     ) -> PullRequest:
-        """Set PR ``number``'s title, body, base and labels (``labels``: every label the PR should
-        carry, its current ones included) in one content-creating request where GitHub allows it:
-        GraphQL ``updatePullRequest`` with ``title``, ``body``, ``baseRefName`` and ``labelIds``
-        ("An array of Node IDs of labels for this pull request",
-        https://docs.github.com/en/graphql/reference/mutations#updatepullrequest,
-        https://docs.github.com/en/graphql/reference/input-objects#updatepullrequestinput). It
+        """Set PR ``number``'s title, body and base and add ``labels`` (labels it carries already,
+        its others included, are kept) in one content-creating request where GitHub allows it:
+        GraphQL ``updatePullRequest`` with ``title``, ``body``, ``baseRefName``
+        (https://docs.github.com/en/graphql/reference/mutations#updatepullrequest,
+        https://docs.github.com/en/graphql/reference/input-objects#updatepullrequestinput), then
+        ``addLabelsToLabelable`` in the same request (``UPDATE_PULL_MUTATION``). It
         needs the PR's node id and the id of every label, which the freshness check read
         (``read_rollout_states``: the open PR's ``id``, the repository's ``labels``); a label the
         repository does not have yet (GraphQL cannot create one) or an unknown id falls back to
@@ -303,13 +312,13 @@ class GitHubBatchReads(GitHubGraphQL):
                             "title": title,
                             "body": body,
                             "baseRefName": base,
-                            "labelIds": [ids[x] for x in wanted],
-                        }
+                        },
+                        "labels": {"labelableId": node_id, "labelIds": [ids[x] for x in wanted]},
                     },
                     mutation=True,
                     idempotent=True,  # the same input sets the same state
                 )
-                return pull_from_graphql(repo, data["updatePullRequest"]["pullRequest"])
+                return pull_from_graphql(repo, data["addLabelsToLabelable"]["labelable"])
             except GraphQLFailure:
                 self._count("fallback_rest_pull_text")  # e.g. a label deleted since it was read
         updated = self.update_pull(repo, number, title=title, body=body, base=base)  # type: ignore[attr-defined]
@@ -370,13 +379,20 @@ repository — the two PRs with their labels and review requests, the tip's pare
 the base's rules, the repository's labels — 50 x 10 / 100)."""
 
 UPDATE_PULL_MUTATION = (
-    "mutation($input: UpdatePullRequestInput!) { updatePullRequest(input: $input) { pullRequest { "
+    "mutation($input: UpdatePullRequestInput!, $labels: AddLabelsToLabelableInput!) { "
+    "updatePullRequest(input: $input) { clientMutationId } "
+    "addLabelsToLabelable(input: $labels) { labelable { ... on PullRequest { "
     + "id number title body url headRefName headRefOid baseRefName state merged "
     + "mergeCommit { oid } author { __typename login } autoMergeRequest { mergeMethod } "
     + "labels(first: 100) { nodes { name } } "
     + "reviewRequests(first: 50) { nodes { requestedReviewer { __typename ... on User { login } "
-    + "... on Team { slug } } } } } } }"
+    + "... on Team { slug } } } } } } } }"
 )
+"""One request, two mutations run in order (GraphQL spec, "Mutation operations": top-level
+fields are executed serially): the text, then the labels *added*
+(``addLabelsToLabelable``: https://docs.github.com/en/graphql/reference/mutations#addlabelstolabelable).
+``updatePullRequest(labelIds:)`` would *replace* the labels with a set read earlier, dropping a
+label a person added since (``do-not-merge``)."""
 
 _PULL_FIELDS = (
     "id number title body url headRefName headRefOid baseRefName state merged "
@@ -449,7 +465,9 @@ def read_rollout_states(
     Returns:
         ``{repo: forge.base.RolloutState}``: base head (``Repository.ref(qualifiedName:)``), the
         rollout branch tip with message and parents, the open PR and the newest closed/merged
-        PR on the branch (``pullRequests(headRefName:, states:)``), and the input files'
+        PR on the branch (``pullRequests(headRefName:, states:)``; that filter is the branch name
+        only, so a fork's PR from a branch of the same name matches too: a dependent where one
+        of those is ``isCrossRepository`` is left out), and the input files'
         texts at the planned head (``object(expression: "<head>:<path>")``). A repository that
         could not be read, or a binary/truncated file, is left out: the caller reads that
         dependent the per-repository way.
@@ -471,9 +489,11 @@ def read_rollout_states(
                 f"base: ref(qualifiedName: {_lit('refs/heads/' + base)}) {{ target {{ oid }} {_BASE_RULES} }} "
                 f"tip: ref(qualifiedName: {_lit('refs/heads/' + branch)}) {{ target {{ oid ... on Commit {{ "
                 f"message parents(first: 2) {{ nodes {{ oid }} }} {_HEAD_CHECKS} }} }} }} "
-                f"open: pullRequests(headRefName: {b}, states: OPEN, first: 1) {{ nodes {{ {_PULL_FIELDS} }} }} "
+                f"open: pullRequests(headRefName: {b}, states: OPEN, first: 1) {{ nodes {{ isCrossRepository "
+                f"{_PULL_FIELDS} }} }} "
                 f"closed: pullRequests(headRefName: {b}, states: [CLOSED, MERGED], first: 1, "
-                f"orderBy: {{field: CREATED_AT, direction: DESC}}) {{ nodes {{ {_PULL_FIELDS} }} }}{files} }}"
+                f"orderBy: {{field: CREATED_AT, direction: DESC}}) {{ nodes {{ isCrossRepository {_PULL_FIELDS} }} }}"
+                f"{files} }}"
             )
         data, _errors = forge._batch_query(fields)
         for i, (name, _base, head, paths) in enumerate(chunk):
@@ -511,6 +531,11 @@ def read_rollout_states(
                 )
             opened = ((node.get("open") or {}).get("nodes")) or []
             closed = ((node.get("closed") or {}).get("nodes")) or []
+            if any((n or {}).get("isCrossRepository") is not False for n in (*opened[:1], *closed[:1])):
+                # headRefName matches a fork's branch of that name too: a PR from another
+                # repository (or one whose origin is unknown) is never the rollout PR, and may
+                # hide it: this dependent is read the per-repository way (REST ``head=owner:branch``)
+                continue
             open_pr = pull_from_graphql(name, opened[0]) if opened else None
             if open_pr is not None and opened[0].get("id"):  # enablePullRequestAutoMerge needs no GET for it
                 forge.__dict__.setdefault("_pull_node_ids", {})[(name, open_pr.number)] = str(opened[0]["id"])
