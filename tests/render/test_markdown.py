@@ -35,3 +35,15 @@ def test_code_spans_cannot_be_broken_out_of() -> None:
     assert code("`x") == "`` `x ``"
     assert code(" x ") == "`  x  `"  # CommonMark strips one space each side
     assert code_cell("a|b`") == "`` a\\|b` ``"
+
+
+def test_neutralise_shows_bidirectional_controls_as_code_points() -> None:
+    """A right-to-left override makes "rebase\u202e dlrow" display reversed (CVE-2021-42574):
+    the controls are shown as their code points; other non-ASCII text is left alone."""
+    from catalog_ops.render.markdown import code, neutralise
+
+    text = "/catalog-ops reba\u202ese \u2066x\u2069 déjà vu"
+    out = neutralise(text)
+    assert out == "/catalog-ops reba[U+202E]se [U+2066]x[U+2069] déjà vu"
+    assert neutralise(out) == out
+    assert "\u202e" not in code(text)

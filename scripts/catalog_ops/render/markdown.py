@@ -49,14 +49,19 @@ _MENTION = re.compile(r"(?<![A-Za-z0-9_.+\-/])@(?=[A-Za-z0-9])")
 _MARKER = re.compile(r"(catalog-ops)(:)", re.I)
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})", re.M)
 _BACKTICKS = re.compile(r"`+")
+# Unicode bidirectional controls (embeddings, overrides, isolates: U+202A-U+202E, U+2066-U+2069)
+# reorder how the text around them is displayed ("Trojan Source", CVE-2021-42574): shown as
+# their code point instead, so what a reviewer reads is what the bytes say.
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 def neutralise(text: object) -> str:
     """``text`` with HTML comment delimiters, catalog-ops marker prefixes and @-mentions broken
     by a zero-width space (``<!--`` -> ``<\\u200b!--``, ``-->`` -> ``--\\u200b>``,
     ``catalog-ops:`` -> ``catalog-ops\\u200b:``, ``@team`` -> ``@\\u200bteam``); line breaks and
-    everything else unchanged. Idempotent (a second pass changes nothing)."""
-    s = str(text)
+    everything else unchanged, but bidirectional controls, which reorder how text displays,
+    are shown as ``[U+202E]``. Idempotent (a second pass changes nothing)."""
+    s = _BIDI.sub(lambda m: f"[U+{ord(m.group()):04X}]", str(text))
     s = s.replace("<!--", f"<{ZWSP}!--").replace("-->", f"--{ZWSP}>")
     s = _MARKER.sub(rf"\1{ZWSP}\2", s)
     return _MENTION.sub(f"@{ZWSP}", s)
