@@ -331,6 +331,20 @@ def _repo_labels(state: Any, r: EmuRepo) -> list[tuple[str, str]]:
     ]
 
 
+def _label_names(state: Any, r: Any, ids: Any, path: str) -> list[str]:
+    """The names of the label node ids ``ids`` in repository ``r``; an id that resolves to no label
+    of it is GraphQL's NOT_FOUND ("Could not resolve to a node with the global id of ...")."""
+    names: list[str] = []
+    for lid in ids:
+        name = _label_name(state, r, str(lid))
+        if name is None:
+            raise GraphQLError(
+                "NOT_FOUND", f"Could not resolve to a node with the global id of '{lid}'", path
+            )
+        names.append(name)
+    return names
+
+
 def _label_name(state: Any, r: EmuRepo, lid: str) -> str | None:
     return next((name for name, nid in _repo_labels(state, r) if nid == lid), None)
 
@@ -549,16 +563,7 @@ def execute(
         base = input.get("baseRefName")
         if base is not None and state.branch_sha(r, base) is None:
             raise GraphQLError("UNPROCESSABLE", f"Base ref {base!r} does not exist", "updatePullRequest")
-        names: list[str] = []
-        for lid in input.get("labelIds") or ():
-            name = _label_name(state, r, str(lid))
-            if name is None:
-                raise GraphQLError(
-                    "NOT_FOUND",
-                    f"Could not resolve to a node with the global id of '{lid}'",
-                    "updatePullRequest",
-                )
-            names.append(name)
+        names = _label_names(state, r, input.get("labelIds") or (), "updatePullRequest")
         for key, field in (("title", "title"), ("body", "body"), ("baseRefName", "base")):
             if input.get(key) is not None:
                 pr[field] = input[key]
@@ -573,16 +578,7 @@ def execute(
         # addLabelsToLabelable (https://docs.github.com/en/graphql/reference/mutations#addlabelstolabelable):
         # "Adds labels to a labelable object"; the labels it has are kept.
         r, pr, _n = emu._gql_pull({"pullRequestId": input.get("labelableId")}, "addLabelsToLabelable")
-        names: list[str] = []
-        for lid in input.get("labelIds") or ():
-            name = _label_name(state, r, str(lid))
-            if name is None:
-                raise GraphQLError(
-                    "NOT_FOUND",
-                    f"Could not resolve to a node with the global id of '{lid}'",
-                    "addLabelsToLabelable",
-                )
-            names.append(name)
+        names = _label_names(state, r, input.get("labelIds") or (), "addLabelsToLabelable")
         pr["labels"] = list(dict.fromkeys([*pr.get("labels", []), *names]))
         return {"clientMutationId": input.get("clientMutationId"), "labelable": _pull_object(emu, r, pr)}
 
