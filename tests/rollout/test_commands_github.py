@@ -111,3 +111,38 @@ def test_a_previous_plan_is_reused_for_a_pr_closed_by_hand_until_a_writer_says_r
     report = apply_plan(forge, fourth, options=ApplyOptions())
     assert next(o for o in report.outcomes if o.subject == repo).kind is OutcomeKind.OPENED
     assert [p["state"] for p in emu.pulls(repo)] == ["closed", "open"]
+
+
+def test_a_flood_of_comments_hides_no_command_on_github(github_emulator: Any, github_forge: Any) -> None:
+    """150 comments by a stranger, then a writer's command: the plan reads page 1 and the last
+    pages ("List issue comments", ``Link: rel="last"``), so the command is honoured, and a
+    second round finds the product's state comment among the newest and decides nothing again."""
+    emu, forge = github_emulator, github_forge
+    emu.create_repo(CATALOG, files={"modules/network/main.tf": "# n\n"})
+    _release(forge, "v1.0.0")
+    _release(forge, "v1.1.0")
+    net = f'module "n" {{\n  source = "{GIT}//modules/network?ref=v1.0.0"\n}}\n'
+    repo = "acme/flood"
+    emu.create_repo(repo, files={"main.tf": net}, collaborators=["alice"])
+    _round(forge)
+    (pr,) = emu.pulls(repo)
+    for i in range(150):
+        emu.comment(repo, pr["number"], f"spam {i}", login="mallory")
+    emu.comment(repo, pr["number"], "/catalog-ops ignore this module", login="alice")
+    listed = forge.list_comments(repo, pr["number"], limit=commands.MAX_COMMENTS)
+    assert len(listed) == 151 and listed[-1].author == "alice"  # all of them: 151 <= 200
+    for i in range(150, 400):
+        emu.comment(repo, pr["number"], f"spam {i}", login="mallory")
+    mark = len(emu.request_log)
+    listed = forge.list_comments(repo, pr["number"], limit=commands.MAX_COMMENTS)
+    assert len(emu.request_log) - mark == 3  # page 1, and the last two pages
+    assert [c.body for c in listed[:2]] == ["spam 0", "spam 1"] and listed[-1].body == "spam 399"
+    assert len(listed) == 200
+    emu.comment(repo, pr["number"], "/catalog-ops ignore this module", login="alice")
+    plan, _report = _round(forge)
+    (dep,) = [d for d in plan.dependents if d.repo == repo]
+    assert dep.action is Action.CLOSE
+    assert [(d.author, d.verdict.value) for d in dep.commands if d.author == "alice"][-1] == (
+        "alice",
+        "honoured",
+    )

@@ -108,3 +108,18 @@ def test_the_closing_comment_of_an_ignore_neutralises_the_login(rollout_world: R
     text = closing[: closing.rfind("<!-- catalog-ops:rollout")]
     assert "`/catalog-ops ignore this module` from " in text and "modules/network ignored" in text
     assert "@acme/everyone" not in text and "<!--" not in text
+
+
+def test_a_flood_of_comments_hides_no_command(rollout_world: RolloutWorld) -> None:
+    """A stranger posts 250 comments; a writer's command after them is still read (the first and
+    the newest ``MAX_COMMENTS`` are read, not only the first)."""
+    w = rollout_world
+    target, _other, number = _world(w)
+    for i in range(250):
+        w.forge.add_comment(target, number, f"spam {i}", author="mallory")
+    w.forge.add_comment(target, number, "/catalog-ops ignore this module", author="alice")
+    dep = dependent_of(w.plan(), target)
+    assert dep.action is Action.CLOSE
+    assert [(d.author, d.verdict.value) for d in dep.commands] == [("alice", "honoured")]
+    listed = w.forge.list_comments(target, number, limit=commands.MAX_COMMENTS)
+    assert len(listed) == 2 * commands.MAX_COMMENTS and listed[0].body == "spam 0"

@@ -529,8 +529,10 @@ class Conversations(Protocol):
     """
 
     def list_comments(self, repo: str, number: int, *, limit: int = 100) -> list[Comment]:
-        """The first ``limit`` (at most 100) comments on PR/issue ``number``, oldest first (GitHub
-        orders issue comments by ascending id), each with its author. Raises NotFound."""
+        """The first ``limit`` (at most 100) comments on PR/issue ``number`` and the newest
+        ``limit``, each once, oldest first (GitHub orders issue comments by ascending id), each
+        with its author: a flood of comments can neither hide the first ones (the product's state
+        comment) nor the latest (a new command). Raises NotFound."""
         ...
 
     def add_reaction(self, repo: str, comment_id: int, content: str) -> None:

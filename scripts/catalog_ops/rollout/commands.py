@@ -9,7 +9,9 @@ new command here (``decide``) and records the decisions in the plan (``Dependent
 What is parsed, and what it may steer (docs/security.md, "Commands"):
 
 * A comment is read only when it is not the product's own (``is_product``), its body is at most
-  ``MAX_BODY_CHARS`` characters, and it is one of the first ``MAX_COMMENTS`` comments of the PR;
+  ``MAX_BODY_CHARS`` characters, and it is one of the first or the newest ``MAX_COMMENTS``
+  comments of the PR (a flood of comments hides neither the product's state comment nor a new
+  command);
   at most ``MAX_COMMANDS`` command lines per comment are taken. A command line starts with
   ``/catalog-ops`` at column 1, outside fenced code blocks, followed by whitespace or the end of
   the line. Its command word is matched case-insensitively with runs of whitespace read as one
@@ -372,7 +374,8 @@ def read_state(comments: Iterable[Comment], *, catalog: str, identity: str | Non
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class PullCommands:
     """A rollout PR's comments as the plan read them: the PR, whether it is open, its comments
-    (the first ``MAX_COMMENTS``) and the permission of each commenter who wrote a command."""
+    (the first ``MAX_COMMENTS`` and the newest ``MAX_COMMENTS``: ``Conversations.list_comments``)
+    and the permission of each commenter who wrote a command."""
 
     number: int
     open: bool
@@ -382,10 +385,10 @@ class PullCommands:
 
 def pending(pull: PullCommands, *, state: State, identity: str | None) -> list[tuple[Comment, str]]:
     """``(comment, command text)`` of every command line on ``pull`` not handled yet: comments
-    not written by the product, not in ``state.handled``. Bounded by ``MAX_COMMENTS`` comments
-    and ``MAX_COMMANDS`` lines each."""
+    not written by the product, not in ``state.handled``. Bounded by ``2 * MAX_COMMENTS`` comments
+    (the first and the newest ``MAX_COMMENTS``) and ``MAX_COMMANDS`` lines each."""
     out: list[tuple[Comment, str]] = []
-    for c in pull.comments[:MAX_COMMENTS]:
+    for c in pull.comments[: 2 * MAX_COMMENTS]:
         if is_product(c.author, identity) or c.id in state.handled:
             continue
         for text in parse_commands(c.body or ""):

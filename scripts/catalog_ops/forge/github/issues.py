@@ -78,23 +78,31 @@ class GitHubIssues(GitHubRepos):
         )
 
     def list_comments(self, repo: str, number: int, *, limit: int = 100) -> list[Comment]:
-        """See ``Conversations.list_comments``: one request, ``GET /repos/{o}/{r}/issues/{n}/comments
-        ?per_page=LIMIT`` (GitHub REST "List issue comments": "Issue comments are ordered by
-        ascending ID", at most 100 a page;
-        https://docs.github.com/rest/issues/comments#list-issue-comments)."""
+        """See ``Conversations.list_comments``: ``GET /repos/{o}/{r}/issues/{n}/comments
+        ?per_page=LIMIT&page=1`` (GitHub REST "List issue comments": "Issue comments are ordered
+        by ascending ID", at most 100 a page;
+        https://docs.github.com/rest/issues/comments#list-issue-comments), and when its ``Link``
+        header has a ``rel="last"`` page N, pages N and N-1 as well (the newest ``limit``; "Using
+        pagination in the REST API": https://docs.github.com/rest/using-the-rest-api/using-pagination-in-the-rest-api).
+        At most three requests."""
         per_page = max(1, min(int(limit), 100))
-        _h, data = self._request(
-            "GET", f"/repos/{repo}/issues/{number}/comments", params={"per_page": per_page, "page": 1}
-        )
-        return [
-            Comment(
+        url = f"/repos/{repo}/issues/{number}/comments"
+        headers, data = self._request("GET", url, params={"per_page": per_page, "page": 1})
+        pages = [data if isinstance(data, list) else []]
+        last = _last_page(headers.get("link", "") if headers else "")
+        for page in sorted({p for p in (last - 1, last) if p > 1}):
+            _h, more = self._request("GET", url, params={"per_page": per_page, "page": page})
+            pages.append(more if isinstance(more, list) else [])
+        by_id: dict[int, Comment] = {}
+        for c in (c for page in pages for c in page[:per_page]):
+            by_id[int(c["id"])] = Comment(
                 id=int(c["id"]),
                 body=c.get("body") or "",
                 url=c.get("html_url", ""),
                 author=login_of(c.get("user")),
             )
-            for c in (data if isinstance(data, list) else [])[:per_page]
-        ]
+        every = [by_id[k] for k in sorted(by_id)]
+        return every if len(every) <= 2 * per_page else every[:per_page] + every[len(every) - per_page :]
 
     def add_reaction(self, repo: str, comment_id: int, content: str) -> None:
         """See ``Conversations.add_reaction``: ``POST /repos/{o}/{r}/issues/comments/{id}/reactions``
@@ -174,3 +182,18 @@ class GitHubIssues(GitHubRepos):
             state=data.get("state", "open"),
             author=login_of(data.get("user")),
         )
+
+
+def _last_page(link: str) -> int:
+    """The ``page`` of a ``Link`` header's ``rel="last"`` URL (RFC 8288; GitHub's pagination
+    links), or 0 when there is none (one page only)."""
+    for part in link.split(","):
+        section = part.split(";")
+        if len(section) < 2 or not any(s.strip() == 'rel="last"' for s in section[1:]):
+            continue
+        query = urllib.parse.urlparse(section[0].strip().strip("<>")).query
+        try:
+            return int(urllib.parse.parse_qs(query).get("page", ["0"])[0])
+        except ValueError:
+            return 0
+    return 0

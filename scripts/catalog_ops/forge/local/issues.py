@@ -43,13 +43,14 @@ class LocalIssues(LocalStore):
             )
 
     def list_comments(self, repo: str, number: int, *, limit: int = 100) -> list[Comment]:
-        """See ``Conversations.list_comments``: the first ``limit`` comments, oldest first; a
-        comment a person posted (``add_comment``) carries its ``author``, the product's none."""
+        """See ``Conversations.list_comments``: the first ``limit`` comments and the newest
+        ``limit``, each once, oldest first; a comment a person posted (``add_comment``) carries
+        its ``author``, the product's none."""
         self._count("list_comments")
         data = self.load_record(repo)
         item = self._find_item(data, number, repo)
         kind = "pull" if "head" in item else "issue"
-        return [
+        every = [
             Comment(
                 id=c["id"],
                 body=c["body"],
@@ -58,7 +59,9 @@ class LocalIssues(LocalStore):
             )
             for c in data["comments"]
             if c["issue_number"] == number
-        ][: max(0, min(limit, 100))]
+        ]
+        n = max(0, min(limit, 100))
+        return every if len(every) <= 2 * n else every[:n] + every[len(every) - n :]
 
     def add_comment(self, repo: str, number: int, body: str, *, author: str) -> Comment:
         """Post ``body`` on PR/issue ``number`` as the person ``author`` (local only: what a person
