@@ -518,7 +518,10 @@ def test_conversations_comments_reactions_and_permission(world: World) -> None:
     assert comments[0].author == "alice" and comments[0].body.startswith("/catalog-ops rebase")
     me = world.forge.identity()
     assert [is_product(c.author, me) for c in comments] == [False, True]
-    assert len(world.forge.list_comments("acme/talk", pr.number, limit=1)) == 1
+    # the first ``limit`` and the newest ``limit``, each once (both forges)
+    assert [c.id for c in world.forge.list_comments("acme/talk", pr.number, limit=1)] == [cid, ours.id]
+    third = world.person_comment("acme/talk", pr.number, "later", "bob")
+    assert [c.id for c in world.forge.list_comments("acme/talk", pr.number, limit=1)] == [cid, third]
     world.forge.add_reaction("acme/talk", cid, "+1")
     world.forge.add_reaction("acme/talk", cid, "+1")
     assert world.reaction_count("acme/talk", cid, "+1") == 1
