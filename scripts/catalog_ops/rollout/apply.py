@@ -512,16 +512,14 @@ class _Apply:
             if dep.action is Action.CLOSE:
                 return self.close(dep)
             return self.open_or_update(dep)
-        except TransientError as exc:
-            with self.fresh_lock:
-                self.transient.add(dep.repo)
-            return Outcome(subject=dep.repo, kind=OutcomeKind.FAILED, error=str(exc) or type(exc).__name__)
-        except RateLimited as exc:
-            resume = getattr(exc, "resume_at", None)
-            if resume is None:
+        except (TransientError, RateLimited) as exc:
+            resume = getattr(exc, "resume_at", None)  # BudgetExhausted: the job has no time left
+            if resume is None:  # apply_plan runs the dependent again after the others
                 with self.fresh_lock:
                     self.transient.add(dep.repo)
-                return Outcome(subject=dep.repo, kind=OutcomeKind.FAILED, error=str(exc))
+                return Outcome(
+                    subject=dep.repo, kind=OutcomeKind.FAILED, error=str(exc) or type(exc).__name__
+                )
             when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(resume))
             return Outcome(
                 subject=dep.repo,

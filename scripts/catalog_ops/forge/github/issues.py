@@ -17,6 +17,7 @@ from catalog_ops.forge.base import (
 )
 from catalog_ops.forge.github.graphql import login_of
 from catalog_ops.forge.github.repos import GitHubRepos
+from catalog_ops.forge.github.transport import link_rel
 
 
 class GitHubIssues(GitHubRepos):
@@ -185,15 +186,12 @@ class GitHubIssues(GitHubRepos):
 
 
 def _last_page(link: str) -> int:
-    """The ``page`` of a ``Link`` header's ``rel="last"`` URL (RFC 8288; GitHub's pagination
-    links), or 0 when there is none (one page only)."""
-    for part in link.split(","):
-        section = part.split(";")
-        if len(section) < 2 or not any(s.strip() == 'rel="last"' for s in section[1:]):
-            continue
-        query = urllib.parse.urlparse(section[0].strip().strip("<>")).query
-        try:
-            return int(urllib.parse.parse_qs(query).get("page", ["0"])[0])
-        except ValueError:
-            return 0
-    return 0
+    """The ``page`` of a ``Link`` header's ``rel="last"`` URL (``transport.link_rel``), or 0 when
+    there is none (one page only)."""
+    last = link_rel(link, "last")
+    if last is None:
+        return 0
+    try:
+        return int(urllib.parse.parse_qs(urllib.parse.urlparse(last).query).get("page", ["0"])[0])
+    except ValueError:
+        return 0

@@ -127,14 +127,16 @@ def quote_path(part: str) -> str:
     return urllib.parse.quote(part, safe="/")
 
 
-def _next_link(link: str) -> str | None:
-    """The ``rel="next"`` URL of a ``Link`` header (RFC 8288), or None."""
+def link_rel(link: str, rel: str = "next") -> str | None:
+    """The URL a ``Link`` header (RFC 8288) gives for ``rel`` (``next``, ``last``, ...), or None.
+    GitHub paginates REST lists with ``rel="next"``/``"last"`` links ("Using pagination in the
+    REST API": https://docs.github.com/rest/using-the-rest-api/using-pagination-in-the-rest-api)."""
     for part in link.split(","):
         section = part.split(";")
         if len(section) < 2:
             continue
         url = section[0].strip().strip("<>")
-        if any(s.strip() == 'rel="next"' for s in section[1:]):
+        if any(s.strip() == f'rel="{rel}"' for s in section[1:]):
             return url
     return None
 
@@ -478,7 +480,7 @@ class GitHubTransport:
                 yield from data.get(key, [])
             elif isinstance(data, list):
                 yield from data
-            nxt = _next_link(headers.get("link", ""))
+            nxt = link_rel(headers.get("link", ""))
             if not nxt:
                 return
             headers, data = self._request("GET", nxt)
