@@ -119,6 +119,34 @@ class CheckResult:
     state: str  # "success" | "pending" | "failure"
 
 
+def check_run_state(status: str | None, conclusion: str | None) -> str:
+    """A check run's ``CheckResult.state`` from its ``status`` and ``conclusion`` (REST's lower
+    case or GraphQL's upper case): not ``completed`` is pending; ``success``, ``neutral`` and
+    ``skipped`` pass; every other conclusion (failure, cancelled, timed_out, action_required,
+    stale, startup_failure) fails (https://docs.github.com/en/rest/checks/runs,
+    https://docs.github.com/en/graphql/reference/enums#checkconclusionstate)."""
+    if str(status or "").lower() != "completed":
+        return "pending"
+    return "success" if str(conclusion or "").lower() in ("success", "neutral", "skipped") else "failure"
+
+
+def status_state(state: str | None) -> str:
+    """A commit status's ``CheckResult.state`` (REST's lower case or GraphQL's upper case):
+    ``error`` and ``failure`` fail, ``success`` passes, ``pending`` (GraphQL also ``expected``) is
+    pending (https://docs.github.com/en/rest/commits/statuses,
+    https://docs.github.com/en/graphql/reference/enums#statusstate)."""
+    raw = str(state or "").lower()
+    return "failure" if raw in ("failure", "error") else "success" if raw == "success" else "pending"
+
+
+def add_check(out: dict[str, CheckResult], name: str, state: str) -> None:
+    """Record ``state`` for check ``name`` in ``out``, the worst one winning when a name is
+    reported twice (a status and a check run of one name): failure over pending over success."""
+    prev = out.get(name)
+    if prev is None or state == "failure" or (state == "pending" and prev.state == "success"):
+        out[name] = CheckResult(name=name, state=state)
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class MergeFacts:
     """What the merge gate reads about an open PR at one moment (``Merges.merge_facts``).

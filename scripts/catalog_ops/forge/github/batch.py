@@ -634,7 +634,7 @@ def checks_from_rollup(rollup: Mapping[str, Any] | None) -> tuple[Any, ...] | No
     https://docs.github.com/en/graphql/reference/enums#checkconclusionstate,
     https://docs.github.com/en/graphql/reference/enums#statusstate). None when the contexts were
     cut off (more than ``CONTEXTS_PER_HEAD``): the caller reads them the REST way."""
-    from catalog_ops.forge.base import CheckResult
+    from catalog_ops.forge.base import CheckResult, add_check, check_run_state, status_state
 
     if rollup is None:
         return ()
@@ -646,21 +646,9 @@ def checks_from_rollup(rollup: Mapping[str, Any] | None) -> tuple[Any, ...] | No
     for n in nodes:
         n = n or {}
         if n.get("__typename") == "StatusContext":
-            name, raw = str(n.get("context") or "default"), str(n.get("state") or "")
-            state = "failure" if raw in ("FAILURE", "ERROR") else "success" if raw == "SUCCESS" else "pending"
+            add_check(out, str(n.get("context") or "default"), status_state(n.get("state")))
         elif n.get("__typename") == "CheckRun":
-            name = str(n.get("name"))
-            if n.get("status") != "COMPLETED":
-                state = "pending"
-            elif n.get("conclusion") in ("SUCCESS", "NEUTRAL", "SKIPPED"):
-                state = "success"
-            else:
-                state = "failure"
-        else:
-            continue
-        prev = out.get(name)
-        if prev is None or state == "failure" or (state == "pending" and prev.state == "success"):
-            out[name] = CheckResult(name=name, state=state)
+            add_check(out, str(n.get("name")), check_run_state(n.get("status"), n.get("conclusion")))
     return tuple(out[k] for k in sorted(out))
 
 

@@ -22,8 +22,11 @@ from catalog_ops.forge.base import (
     MergeFacts,
     PullRequest,
     PullState,
+    add_check,
     check_merge_method,
+    check_run_state,
     combine_checks,
+    status_state,
 )
 from catalog_ops.forge.github.graphql import (
     AUTO_MERGE_MUTATION,
@@ -351,32 +354,16 @@ class GitHubPulls(GitHubIssues):
         runs = list(self._paginate(f"/repos/{repo}/commits/{sha}/check-runs", key="check_runs"))
         out: dict[str, CheckResult] = {}
         for st in status.get("statuses") or ():
-            state = str(st.get("state"))
             name = str(st.get("context") or "default")
             if name not in out:  # GitHub lists the latest status per context first
-                out[name] = CheckResult(
-                    name=name,
-                    state="failure"
-                    if state in ("failure", "error")
-                    else state
-                    if state == "pending"
-                    else "success",
-                )
+                out[name] = CheckResult(name=name, state=status_state(st.get("state")))
         seen_runs: set[str] = set()
         for run in runs:  # newest first
             name = str(run.get("name"))
             if name in seen_runs:
                 continue
             seen_runs.add(name)
-            if run.get("status") != "completed":
-                state = "pending"
-            elif run.get("conclusion") in ("success", "neutral", "skipped"):
-                state = "success"
-            else:  # failure, cancelled, timed_out, action_required, stale
-                state = "failure"
-            prev = out.get(name)
-            if prev is None or state == "failure" or (state == "pending" and prev.state == "success"):
-                out[name] = CheckResult(name=name, state=state)
+            add_check(out, name, check_run_state(run.get("status"), run.get("conclusion")))
         return tuple(out[k] for k in sorted(out))
 
     def commit_checks_state(self, repo: str, sha: str) -> ChecksState:
