@@ -9,7 +9,7 @@ export GOFLAGS ?= -buildvcs=false
 .PHONY: help venv tools test lint typecheck workflows-lint demo clean
 
 help:
-	@echo "make test   - venv + pinned tools + full test suite (ruff, mypy, actionlint, zizmor, pytest)"
+	@echo "make test   - venv + pinned tools + full test suite (ruff, mypy, actionlint, zizmor, shellcheck, pytest)"
 	@echo "make demo   - run the main job (release -> rollout) on the bundled example with the local forge"
 	@echo "make tools  - install/reuse pinned tools in ~/.cache/catalog-ops/tools"
 	@echo "make venv   - the virtualenv only (.venv, with the dev tools)"
