@@ -284,6 +284,7 @@ def test_json_text_is_json_dumps_indent_2(value):
         [{"path": "x", "line": 1}, {"path": '"}, {"', "col": -2, None: "é\u2028😀"}],
         [{"a": 1}, {}, {"b": 2}],
         [{"a": [1]}, {"b": 2}],
+        [{"a": "},\n      {", "b": "}"}, {"c": "{", "d": "},"}, {"e": 1}],
     ],
 )
 def test_json_text_of_a_list_of_flat_dicts_is_json_dumps_indent_2(items):

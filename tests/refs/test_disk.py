@@ -53,6 +53,7 @@ def test_scan_tree_parallel_matches_serial(tree_on_disk, monkeypatch):
         for rel, data in SAMPLE_TREE.items():
             files[f"r{i}/{rel}"] = data
     root = tree_on_disk(files)
+    monkeypatch.setattr(refs_mod, "SPLIT_DIRS", 10**9)  # walk first, then the chunks
     serial = scan_tree([root])
     monkeypatch.setattr(refs_mod, "PARALLEL_THRESHOLD", 10)
     calls = []
@@ -180,6 +181,7 @@ def test_a_scan_that_cannot_fork_scans_everything_itself(tree_on_disk, monkeypat
 
     files = {f"r{i}/{rel}": data for i in range(40) for rel, data in SAMPLE_TREE.items()}
     root = tree_on_disk(files)
+    monkeypatch.setattr(refs_mod, "SPLIT_DIRS", 10**9)  # walk first, then the chunks
     serial = scan_tree([root])
     forks = []
 
@@ -223,3 +225,106 @@ def test_a_scan_never_forks_while_other_threads_run(tree_on_disk, monkeypatch):
     assert forks == []
     assert scan_tree([root]).references == serial.references
     assert forks == [1]
+
+
+def _split_world(tree_on_disk):
+    """A tree whose first level has 40 directories (a split scan's frontier), with what the
+    merge must keep in walk order: names that sort differently as paths than as names
+    (``a-b/`` and ``a.b/`` come before ``a/``), files above the frontier,
+    includes across directories, override files, ``.tofu`` shadowing and parse errors."""
+    files = {f"r{i:02d}/{rel}": data for i in range(36) for rel, data in SAMPLE_TREE.items()}
+    files.update(
+        {
+            "main.tf": MOD,
+            "a/x.tf": MOD,
+            "a-b/x.tf": MOD,
+            "a.b/x.tf": MOD,
+            "a/b/x.tf": MOD,
+            "a/override.tf": b'module "vpc" {\n  version = "1.0.0"\n}\n',
+            "r03/stacks/main.tofu": MOD,
+            "r04/broken.tf": b'module "x" {\n  source = "unterminated\n}\n',
+        }
+    )
+    return tree_on_disk(files)
+
+
+def _serial(monkeypatch, root):
+    """``scan_tree([root])`` walked first and scanned in this process (no split, no pool)."""
+    import catalog_ops.refs.disk as refs_mod
+
+    with monkeypatch.context() as m:
+        m.setattr(refs_mod, "SPLIT_DIRS", 10**9)
+        m.setattr(refs_mod, "PARALLEL_THRESHOLD", 10**9)
+        return scan_tree([root])
+
+
+def _same(a, b):
+    assert a.references == b.references
+    assert [str(e) for e in a.errors] == [str(e) for e in b.errors]
+    assert a.files_scanned == b.files_scanned
+
+
+def test_a_split_scan_walks_in_the_workers_and_gives_the_serial_result(tree_on_disk, monkeypatch):
+    """One large directory is walked by the workers too (the parent reads only the first
+    level, never ``walk``s); the merged result is the serial scan's, in walk order."""
+    import catalog_ops.refs.disk as refs_mod
+
+    root = _split_world(tree_on_disk)
+    serial = _serial(monkeypatch, root)
+    assert serial.errors and any((r.version_in or "").endswith("/a/override.tf") for r in serial.references)
+    monkeypatch.chdir(root)
+    serial_here = _serial(monkeypatch, ".")
+    monkeypatch.setattr(refs_mod.os, "cpu_count", lambda: 3)
+    forks = []
+    fork = os.fork
+    monkeypatch.setattr(refs_mod.os, "fork", lambda: (forks.append(1), fork())[1])
+
+    def no_walk(*args, **kwargs):
+        raise AssertionError("the split scan's parent walks the tree")
+
+    monkeypatch.setattr(refs_mod, "walk", no_walk)
+    _same(scan_tree([root]), serial)
+    assert forks == [1, 1]
+    _same(scan_tree(["."]), serial_here)
+
+
+def test_a_split_scan_falls_back_to_the_whole_tree_walk_where_it_must(tree_on_disk, monkeypatch):
+    """A symlink or an unreadable directory below the frontier, a worker that dies, a fork that
+    fails: same result as the serial scan (symlinks and errors follow ``walk``'s rules)."""
+    import catalog_ops.refs.disk as refs_mod
+
+    root = _split_world(tree_on_disk)
+    monkeypatch.setattr(refs_mod.os, "cpu_count", lambda: 2)
+    os.symlink("../r01", root / "r02" / "linked")  # found by a worker: walked after the rest
+    _same(scan_tree([root]), _serial(monkeypatch, root))
+    os.remove(root / "r02" / "linked")
+    scandir = os.scandir
+
+    def unreadable(path="."):
+        if os.fspath(path).endswith("r05/live"):
+            raise PermissionError(13, "Permission denied")
+        return scandir(path)
+
+    with monkeypatch.context() as m:
+        m.setattr(refs_mod.os, "scandir", unreadable)
+        serial = _serial(monkeypatch, root)
+        assert any("r05/live:1:1: cannot read directory" in str(e) for e in serial.errors)
+        _same(scan_tree([root]), serial)
+    serial = _serial(monkeypatch, root)
+    parent = os.getpid()
+    take = refs_mod._take_and_scan
+
+    def dying(*args):
+        if os.getpid() != parent:
+            raise RuntimeError("worker dies")
+        return take(*args)
+
+    with monkeypatch.context() as m:
+        m.setattr(refs_mod, "_take_and_scan", dying)
+        _same(scan_tree([root]), serial)
+
+    def no_fork():
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(refs_mod.os, "fork", no_fork)
+    _same(scan_tree([root]), serial)

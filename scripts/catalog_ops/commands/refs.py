@@ -91,7 +91,7 @@ def json_text(value: object, level: int = 0) -> str:
     if isinstance(value, (list, tuple)):
         if not value:
             return "[]"
-        if all(type(v) is dict and v and all(type(x) in _SCALARS for x in v.values()) for v in value):
+        if all(type(v) is dict and v and _SCALAR_TYPES.issuperset(map(type, v.values())) for v in value):
             return _flat_dicts(value, level)
         inner = ",\n" + "  " * (level + 1)
         return (
@@ -101,17 +101,22 @@ def json_text(value: object, level: int = 0) -> str:
 
 
 # A list of flat dicts (the references) is written by the standard library's C encoder in one
-# call, with "," + NUL as item separator, then laid out: NUL is never in its output otherwise
-# (``ensure_ascii`` writes it as ``\u0000``), so every ``,NUL`` is a separator.
-_SEP = "\x00"
-_FLAT_LIST_ENCODER = json.JSONEncoder(separators=("," + _SEP, ": "))
+# call whose item separator is already the layout between a dict's items ("," + newline +
+# indentation); only the separators between the dicts are then laid out anew. A raw newline is
+# never inside an encoded string (``json.dumps`` writes it as ``\n``) and every value is a scalar,
+# so "}," + that separator + "{" is found only between two dicts.
+_FLAT_LIST_ENCODERS: dict[int, json.JSONEncoder] = {}
 
 
 def _flat_dicts(items: list[Any] | tuple[Any, ...], level: int) -> str:
     """``json_text`` of a non-empty list of non-empty dicts whose values are all scalars."""
     outer, ind1, ind2 = "  " * level, "  " * (level + 1), "  " * (level + 2)
-    body = _FLAT_LIST_ENCODER.encode(items)[2:-2]  # without the first "[{" and the last "}]"
-    body = body.replace("}," + _SEP + "{", f"\n{ind1}}},\n{ind1}{{\n{ind2}").replace("," + _SEP, ",\n" + ind2)
+    encoder = _FLAT_LIST_ENCODERS.get(level)
+    if encoder is None:
+        sep = ",\n" + ind2
+        encoder = _FLAT_LIST_ENCODERS[level] = json.JSONEncoder(separators=(sep, ": "), check_circular=False)
+    body = encoder.encode(items)[2:-2]  # without the first "[{" and the last "}]"
+    body = body.replace("},\n" + ind2 + "{", f"\n{ind1}}},\n{ind1}{{\n{ind2}")
     return f"[\n{ind1}{{\n{ind2}{body}\n{ind1}}}\n{outer}]"
 
 
@@ -122,6 +127,7 @@ _SCALARS: dict[type, Callable[[Any], str]] = {
     bool: lambda b: "true" if b else "false",
     type(None): lambda _: "null",
 }
+_SCALAR_TYPES = frozenset(_SCALARS)
 
 
 def _row(ref: Reference) -> str:

@@ -12,7 +12,7 @@ import gc
 import os
 import stat
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from catalog_ops.errors import SourceParseError
 from catalog_ops.hcl import text as hcl_text
@@ -21,7 +21,7 @@ from catalog_ops.refs.overrides import apply_overrides
 from catalog_ops.refs.scan import (
     SKIP_DIRS,
     Needle,
-    is_candidate_path,
+    is_candidate_name,
     loaded_paths,
     loader,
     parse_one,
@@ -32,6 +32,10 @@ from catalog_ops.refs.terragrunt import Loader
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy treats it the same)
 if TYPE_CHECKING:  # annotations only; concurrent.futures is imported where the pool is used
     from pathlib import Path
+    from typing import TypeVar  # typing costs ≈ 6 ms to import: only the type checker needs it
+
+    _S = TypeVar("_S")
+    _R = TypeVar("_R")
 
 # Read, filter and parse in a process pool (one task per chunk of paths) when there are at least
 # this many candidate files and more than one core.
@@ -93,23 +97,22 @@ def read_file(path: str) -> bytes | None:
         os.close(fd)
 
 
-def walk(paths: Sequence[Path | str], errors: list[SourceParseError] | None = None) -> list[str]:
-    """Candidate files under ``paths`` (files or directories), sorted, as path strings.
+class _Walk:
+    """One walk's state (see ``walk``): candidate files found, those reached through a symlink,
+    directories seen (device, inode), symlinked directories put off, and errors."""
 
-    Skips ``.terraform/``, ``.terragrunt-cache/``, ``.git/`` (and ``.terragrunt-stack/``).
-    Directory symlinks are followed once, after the real directories (loops are cut by
-    device/inode), and a file reached by several paths of which one goes through a symlink is
-    listed once, preferably by its path without symlinks — so it is scanned and bumped once.
-    Missing paths are reported in ``errors`` as ``path:1:1`` errors.
-    """
-    out: list[str] = []
-    via_link: set[str] = set()  # files whose path goes through a symlink
-    seen: set[tuple[int, int]] = set()
-    deferred: list[str] = []  # symlinked directories: walked after every real one
+    def __init__(self, errors: list[SourceParseError] | None) -> None:
+        self.out: list[str] = []
+        self.via_link: set[str] = set()  # files whose path goes through a symlink
+        self.seen: set[tuple[int, int]] = set()
+        self.deferred: list[str] = []  # symlinked directories: walked after every real one
+        self.errors = errors
 
-    def visit(top: str, linked: bool) -> None:
+    def visit(self, top: str, linked: bool) -> None:
+        """Walk the directory ``top`` depth first (sorted); ``linked``: reached through a symlink."""
         # Under a normalised top other than ".", every entry's path (top/name/...) is normalised.
-        norm = str if top != "." and os.path.normpath(top) == top else os.path.normpath
+        normalised = top != "." and os.path.normpath(top) == top
+        out, seen = self.out, self.seen
         stack = [top]
         while stack:
             d = stack.pop()
@@ -121,48 +124,63 @@ def walk(paths: Sequence[Path | str], errors: list[SourceParseError] | None = No
             if key in seen:
                 continue
             seen.add(key)
-            try:
-                entries = list(os.scandir(d))
-            except OSError as exc:
-                if errors is not None:
-                    errors.append(SourceParseError(d, 1, 1, f"cannot read directory: {exc.strerror}"))
-                continue
             subdirs = []
-            for e in entries:
-                try:
-                    if e.is_dir():
-                        if e.name in SKIP_DIRS:
+            try:
+                with os.scandir(d) as entries:
+                    for e in entries:
+                        try:
+                            if e.is_dir():
+                                if e.name in SKIP_DIRS:
+                                    continue
+                                if e.is_symlink() and not linked:
+                                    self.deferred.append(e.path)
+                                else:
+                                    subdirs.append(e.path)
+                            elif is_candidate_name(e.name) and e.is_file():
+                                path = e.path if normalised else os.path.normpath(e.path)
+                                out.append(path)
+                                if linked or e.is_symlink():
+                                    self.via_link.add(path)
+                        except OSError:
                             continue
-                        if e.is_symlink() and not linked:
-                            deferred.append(e.path)
-                        else:
-                            subdirs.append(e.path)
-                    elif is_candidate_path(e.name) and e.is_file():
-                        path = norm(e.path)
-                        out.append(path)
-                        if linked or e.is_symlink():
-                            via_link.add(path)
-                except OSError:
-                    continue
+            except OSError as exc:
+                if self.errors is not None:
+                    self.errors.append(SourceParseError(d, 1, 1, f"cannot read directory: {exc.strerror}"))
             stack.extend(sorted(subdirs, reverse=True))
 
+    def files(self) -> list[str]:
+        """The files found, after the deferred symlinked directories: sorted, each listed once."""
+        self.deferred.sort()
+        for d in self.deferred:
+            self.visit(d, True)
+        self.deferred = []
+        files = sorted(dict.fromkeys(self.out))
+        return _dedupe_links(files, self.via_link) if self.via_link else files
+
+
+def walk(paths: Sequence[Path | str], errors: list[SourceParseError] | None = None) -> list[str]:
+    """Candidate files under ``paths`` (files or directories), sorted, as path strings.
+
+    Skips ``.terraform/``, ``.terragrunt-cache/``, ``.git/`` (and ``.terragrunt-stack/``).
+    Directory symlinks are followed once, after the real directories (loops are cut by
+    device/inode), and a file reached by several paths of which one goes through a symlink is
+    listed once, preferably by its path without symlinks — so it is scanned and bumped once.
+    Missing paths are reported in ``errors`` as ``path:1:1`` errors.
+    """
+    w = _Walk(errors)
     for root in paths:
         root_s = os.fspath(root)
         if os.path.isfile(root_s):
-            out.append(os.path.normpath(root_s))
+            w.out.append(os.path.normpath(root_s))
             if os.path.islink(root_s):
-                via_link.add(os.path.normpath(root_s))
+                w.via_link.add(os.path.normpath(root_s))
             continue
         if not os.path.isdir(root_s):
             if errors is not None:
                 errors.append(SourceParseError(root_s, 1, 1, "no such file or directory"))
             continue
-        visit(root_s, False)
-    deferred.sort()
-    for d in deferred:
-        visit(d, True)
-    files = sorted(dict.fromkeys(out))
-    return _dedupe_links(files, via_link) if via_link else files
+        w.visit(root_s, False)
+    return w.files()
 
 
 def _dedupe_links(files: list[str], via_link: set[str]) -> list[str]:
@@ -201,24 +219,28 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _scan_chunk(
-    paths: Sequence[str], needle: Needle, tree: Loader | None = None
-) -> tuple[int, list[Reference], list[tuple[str, int, int, str]]]:
-    """Read, filter and parse ``paths`` (a pool task, or a part of a scan in this process, which
-    passes its one ``tree`` so included files are parsed once): ``(files read, references,
-    errors as tuples)`` — tuples pickle; the caller rebuilds the errors. References come before
+_Error = tuple[str, int, int, str]  # a SourceParseError as a tuple (tuples pickle)
+_Group = tuple[str, list[Reference], list[_Error]]  # one file's references and errors
+_Part = tuple[int, list[_Group]]  # files read, and the groups of the files with any
+
+
+def _scan_chunk(paths: Sequence[str], needle: Needle, tree: Loader | None = None) -> _Part:
+    """Read, filter and parse ``paths`` (a worker's task, or a part of a scan in this process,
+    which passes its one ``tree`` so included files are parsed once): ``(files read, groups)``,
+    a group ``(path, references, errors as tuples)`` for each file with either, in the order of
+    ``paths`` — tuples pickle; the caller rebuilds the errors. References come before
     ``apply_overrides``, which needs every file of a directory."""
     tree = tree or _disk_loader()
-    refs: list[Reference] = []
-    errors: list[tuple[str, int, int, str]] = []
+    groups: list[_Group] = []
     with _gc_paused():
         read, kept = _read_filter(paths, needle)
         for path, data in kept:
             found, err = parse_one(tree, path, data)
-            refs.extend(found)
-            if err is not None:
-                errors.append((err.path, err.line, err.col, err.message))
-    return read, refs, errors
+            if found or err is not None:
+                groups.append(
+                    (path, found, [] if err is None else [(err.path, err.line, err.col, err.message)])
+                )
+    return read, groups
 
 
 def _chunks(files: list[str], nworkers: int) -> list[list[str]]:
@@ -228,14 +250,75 @@ def _chunks(files: list[str], nworkers: int) -> list[list[str]]:
     return [files[i : i + size] for i in range(0, len(files), size)]
 
 
-_Part = tuple[int, list[Reference], list[tuple[str, int, int, str]]]
-
-
 def _single_threaded() -> bool:
     """No other Python thread runs (a forked child gets only the calling thread; locks other
     threads hold would stay held in it). ``threading`` not imported: none was started."""
     threading = sys.modules.get("threading")
     return threading is None or threading.active_count() == 1
+
+
+def _fork_map(shares: Sequence[_S], work: Callable[[_S], _R], done: Callable[[_S, _R], None]) -> list[_R]:
+    """``[work(s) for s in shares]``, share 0 in this process and each other share in a forked
+    child (POSIX ``fork``), which sends its result back pickled through a pipe and exits.
+
+    A child that fails (non-zero exit, cut or garbled output) or cannot be forked has its share
+    worked here instead, so a crash costs time, never results. ``done(share, result)`` is called
+    as results arrive (this process's first). No ``concurrent.futures``/``multiprocessing``:
+    their import alone costs ≈ 40 ms of CPU, and a child has the parent's modules already.
+    Callers make sure no other thread runs (``_single_threaded``).
+    """
+    import pickle
+
+    results: dict[int, _R] = {}
+    children: list[tuple[int, int, int]] = []  # (pid, read end of its pipe, share index)
+    try:
+        for k in range(1, len(shares)):
+            try:
+                r, w = os.pipe()
+            except OSError:  # out of file descriptors: the rest is worked here
+                break
+            try:
+                pid = os.fork()
+            except OSError:  # cannot fork (process limit, memory): the rest is worked here
+                os.close(r)
+                os.close(w)
+                break
+            if pid == 0:  # pragma: no cover  (the child; coverage does not follow forks)
+                code = 1
+                try:
+                    os.close(r)
+                    out = work(shares[k])
+                    with open(w, "wb") as pipe:
+                        pipe.write(pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL))
+                    code = 0
+                finally:
+                    os._exit(code)
+            os.close(w)
+            children.append((pid, r, k))
+        forked = {k for _, _, k in children}
+        for k in range(len(shares)):
+            if k not in forked:
+                results[k] = work(shares[k])
+                done(shares[k], results[k])
+        while children:
+            pid, r, k = children.pop(0)
+            with open(r, "rb") as pipe:
+                data = pipe.read()
+            _, status = os.waitpid(pid, 0)
+            ok = status == 0
+            if ok:
+                try:
+                    results[k] = pickle.loads(data)
+                except Exception:  # cut or garbled output: work that share here
+                    ok = False
+            if not ok:
+                results[k] = work(shares[k])
+            done(shares[k], results[k])
+    finally:
+        for pid, r, _ in children:  # interrupted: reap the children still running
+            os.close(r)
+            os.waitpid(pid, 0)
+    return [results[k] for k in range(len(shares))]
 
 
 def _forked_scan(
@@ -244,70 +327,154 @@ def _forked_scan(
     nworkers: int,
     progress: Callable[[int], None],
 ) -> list[_Part]:
-    """Scan ``chunks`` in this process and ``nworkers - 1`` forked children (POSIX ``fork``):
+    """Scan ``chunks`` in this process and ``nworkers - 1`` forked children (``_fork_map``):
     worker ``k`` takes chunks ``k, k + nworkers, ...`` (contiguous chunks spread evenly), this
-    process is worker 0 (and takes the shares of children it could not fork). Each child sends
-    its results back pickled through a pipe and exits; a child that fails (non-zero exit, cut
-    output) has its chunks scanned here instead, so a crash costs time, never results. No ``concurrent.futures``/``multiprocessing``: their
-    import alone costs ≈ 40 ms of CPU, and a child has the parent's modules already.
-    ``progress(files)`` is called as chunks complete (a child's when its results arrive)."""
-    import pickle
+    process is worker 0. ``progress(files)`` is called as a worker's chunks complete."""
+    shares = [list(range(k, len(chunks), nworkers)) for k in range(nworkers)]
+    shares = [share for share in shares if share]
+    trees: list[Loader] = []  # one per process: included files are parsed once per worker
 
+    def work(share: list[int]) -> list[_Part]:
+        if not trees:
+            trees.append(_disk_loader())
+        return [_scan_chunk(chunks[i], needle, trees[0]) for i in share]
+
+    def done(share: list[int], _parts: list[_Part]) -> None:
+        progress(sum(len(chunks[i]) for i in share))
+
+    per_share = _fork_map(shares, work, done)
     parts: list[_Part | None] = [None] * len(chunks)
-    children: list[tuple[int, int, list[int]]] = []  # (pid, read end of its pipe, chunk indices)
-    try:
-        for k in range(1, nworkers):
-            share = list(range(k, len(chunks), nworkers))
-            if not share:
-                break
-            try:
-                r, w = os.pipe()
-            except OSError:  # out of file descriptors: the rest is scanned here
-                break
-            try:
-                pid = os.fork()
-            except OSError:  # cannot fork (process limit, memory): the rest is scanned here
-                os.close(r)
-                os.close(w)
-                break
-            if pid == 0:  # pragma: no cover  (the child; coverage does not follow forks)
-                code = 1
-                try:
-                    os.close(r)
-                    tree = _disk_loader()
-                    out = [_scan_chunk(chunks[i], needle, tree) for i in share]
-                    with open(w, "wb") as pipe:
-                        pipe.write(pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL))
-                    code = 0
-                finally:
-                    os._exit(code)
-            os.close(w)
-            children.append((pid, r, share))
-        tree = _disk_loader()
-        taken = {i for _, _, share in children for i in share}
-        for i in range(len(chunks)):
-            if i not in taken:
-                parts[i] = _scan_chunk(chunks[i], needle, tree)
-                progress(len(chunks[i]))
-        while children:
-            pid, r, share = children.pop(0)
-            with open(r, "rb") as pipe:
-                data = pipe.read()
-            _, status = os.waitpid(pid, 0)
-            try:
-                got = pickle.loads(data) if status == 0 else None
-            except Exception:  # cut or garbled output: scan that share here
-                got = None
-            if not isinstance(got, list) or len(got) != len(share):
-                got = [_scan_chunk(chunks[i], needle, tree) for i in share]
-            for i, part in zip(share, got, strict=True):
-                parts[i] = part
-                progress(len(chunks[i]))
-    finally:
-        for pid, r, _ in children:  # interrupted: reap the children still running
-            os.close(r)
-            os.waitpid(pid, 0)
+    for share, got in zip(shares, per_share, strict=True):
+        for i, part in zip(share, got, strict=True):
+            parts[i] = part
     return [p for p in parts if p is not None]
+
+
+# Fork before the walk (``_split_scan``) when one directory is scanned and, breadth first, at
+# least this many of its directories are found at one depth (at most ``SPLIT_DEPTH`` levels
+# down): the workers then walk their directories too. Smaller trees walk first (``scan_paths``).
+SPLIT_DIRS = 32
+SPLIT_DEPTH = 3
+
+
+def _frontier(root: str) -> tuple[list[str], list[str]] | None:
+    """The first levels of the directory ``root``, breadth first, until ``SPLIT_DIRS``
+    directories are pending: ``(candidate files above them, pending directories)``, paths
+    normalised as ``walk`` gives them. ``None`` when the tree runs out first or goes deeper than
+    ``SPLIT_DEPTH``, or when anything there needs ``walk``'s whole-tree rules (a symlink, an
+    unreadable directory)."""
+    norm = str if root != "." and os.path.normpath(root) == root else os.path.normpath
+    files: list[str] = []
+    level = [root]
+    for _ in range(SPLIT_DEPTH):
+        below: list[str] = []
+        for d in level:
+            try:
+                with os.scandir(d) as entries:
+                    for e in entries:
+                        if e.is_dir():
+                            if e.name in SKIP_DIRS:
+                                continue
+                            if e.is_symlink():
+                                return None
+                            below.append(e.path)
+                        elif is_candidate_name(e.name) and e.is_file():
+                            if e.is_symlink():
+                                return None
+                            files.append(norm(e.path))
+            except OSError:
+                return None
+        if len(below) >= SPLIT_DIRS:
+            return files, below
+        if not below:
+            return None
+        level = below
+    return None
+
+
+# At most this many tasks in a split scan's queue: 4-byte indices, all written before the
+# workers start, must fit in a pipe's smallest buffer (one 4 KiB page, pipe(7)).
+MAX_TASKS = 1024
+
+
+def _take_and_scan(queue: int, tasks: Sequence[Sequence[str]], needle: Needle) -> tuple[int, _Part] | None:
+    """A split scan's worker: take task indices from the pipe ``queue`` until it is drained,
+    walk each task's directories and scan their files. Returns ``(tasks done, part)``, the
+    part's groups sorted by path, or ``None`` when a walk finds what needs ``walk``'s
+    whole-tree rules (a symlink, an unreadable directory)."""
+    tree = _disk_loader()
+    done = read = 0
+    groups: list[_Group] = []
+    while True:
+        index = os.read(queue, 4)
+        if not index:
+            break
+        if len(index) != 4:  # a pipe read of 4 of the written bytes is whole (pipe(7)); never cut
+            return None
+        errors: list[SourceParseError] = []
+        w = _Walk(errors)
+        for d in tasks[int.from_bytes(index, "little")]:
+            w.visit(d, False)
+        if errors or w.deferred or w.via_link:
+            return None
+        n, found = _scan_chunk(loaded_paths(w.files()), needle, tree)
+        read += n
+        groups.extend(found)
+        done += 1
+    groups.sort(key=lambda g: g[0])
+    return done, (read, groups)
+
+
+def _split_scan(root: str, needle: Needle, nworkers: int) -> ScanResult | None:
+    """``scan_tree([root])`` with the walk shared by the workers: this process walks the first
+    levels (``_frontier``), then every worker (``_fork_map``) takes pending directories from one
+    queue (a pipe holding their indices: a worker that draws costly directories takes fewer),
+    walks and scans them. The groups are merged in path order, which is ``walk``'s order: each
+    worker's are sorted, and so is their union. ``None`` (the caller scans the usual way) when
+    the tree is small, any part of it needs ``walk``'s whole-tree rules (symlinks, unreadable
+    directories), or a worker failed (its tasks are not known)."""
+    front = _frontier(root)
+    if front is None:
+        return None
+    files, dirs = front
+    dirs.sort()
+    per_task = -(-len(dirs) // MAX_TASKS)
+    tasks = [dirs[i : i + per_task] for i in range(0, len(dirs), per_task)]
+    try:
+        queue, fill = os.pipe()
+    except OSError:
+        return None
+    try:
+        os.write(fill, b"".join(i.to_bytes(4, "little") for i in range(len(tasks))))
+        os.close(fill)
+        fill = -1
+        parts = _fork_map([queue] * nworkers, lambda q: _take_and_scan(q, tasks, needle), lambda _s, _p: None)
+    finally:
+        os.close(queue)
+        if fill >= 0:
+            os.close(fill)
+    if any(p is None for p in parts) or sum(p[0] for p in parts if p is not None) != len(tasks):
+        return None
+    top = _scan_chunk(loaded_paths(sorted(files)), needle)
+    return _result([top, *(p[1] for p in parts if p is not None)], merge=True)
+
+
+def _result(parts: Sequence[_Part], *, merge: bool = False) -> ScanResult:
+    """One ``ScanResult`` of ``parts`` (in order; ``merge``: parts whose groups are each sorted
+    by path, merged into path order), with ``apply_overrides`` applied."""
+    result = ScanResult()
+    result.files_scanned = sum(read for read, _ in parts)
+    if merge:
+        import heapq  # only the split scan merges
+
+        groups: Iterable[_Group] = heapq.merge(*(g for _, g in parts), key=lambda g: g[0])
+    else:
+        groups = (x for _, g in parts for x in g)
+    for _path, refs, errors in groups:
+        result.references.extend(refs)
+        result.errors.extend(SourceParseError(*e) for e in errors)
+    result.references = apply_overrides(result.references)
+    return result
 
 
 def scan_paths(
@@ -327,7 +494,6 @@ def scan_paths(
     other threads run (a TTY progress bar), where forking is unsafe: then all in this process;
     elsewhere a ``concurrent.futures`` process pool.
     """
-    result = ScanResult()
     total = len(files)
     nworkers = min(os.cpu_count() or 1, 8)
     forking = sys.platform == "linux"
@@ -366,12 +532,7 @@ def scan_paths(
                 if progress:
                     progress(done, total)
         parts = [by_index[i] for i in range(len(chunks))]
-    for read, refs, errors in parts:
-        result.files_scanned += read
-        result.references.extend(refs)
-        result.errors.extend(SourceParseError(*e) for e in errors)
-    result.references = apply_overrides(result.references)
-    return result
+    return _result(parts)
 
 
 def scan_tree(
@@ -385,8 +546,22 @@ def scan_tree(
     Include paths are resolved on disk relative to each file. ``progress(done, total)``, when
     given, is called as chunks of files complete (the CLI shows a rich progress bar on a TTY).
     ``needle`` is as for ``scan_files``. Missing paths and unreadable directories come first in
-    ``errors`` (see ``walk``).
+    ``errors`` (see ``walk``). One large directory is walked by the workers too (``_split_scan``,
+    Linux, more than one core, no progress hook: the total is not known before the walk).
     """
+    nworkers = min(os.cpu_count() or 1, 8)
+    if (
+        len(paths) == 1
+        and progress is None
+        and nworkers > 1
+        and sys.platform == "linux"
+        and _single_threaded()
+        and os.path.isdir(paths[0])
+        and not os.path.islink(paths[0])
+    ):
+        split = _split_scan(os.fspath(paths[0]), needle, nworkers)
+        if split is not None:
+            return split
     walk_errors: list[SourceParseError] = []
     files = loaded_paths(walk(paths, walk_errors))
     result = scan_paths(files, needle=needle, progress=progress)

@@ -49,17 +49,23 @@ Needle = bytes | tuple[bytes, ...] | None
 
 def is_candidate_path(path: str) -> bool:
     """True for files that may hold references: ``*.tf``, ``*.tf.json``, ``*.tofu``,
-    ``*.tofu.json``, ``*.hcl``, ``.terraform-version`` and ``.tool-versions`` (by base name).
+    ``*.tofu.json``, ``*.hcl``, ``.terraform-version`` and ``.tool-versions`` (by base name;
+    see ``is_candidate_name``)."""
+    base = path.replace("\\", "/")
+    return is_candidate_name(base[base.rfind("/") + 1 :])  # posixpath.basename, without its call
+
+
+def is_candidate_name(base: str) -> bool:
+    """``is_candidate_path`` of a base name (no directory part; the walker has it from the
+    directory entry).
 
     Never ``.terraform.lock.hcl`` (a dependency lock file, not configuration: Terraform
     "Dependency Lock File") nor Terraform test files (``*.tftest.hcl``, ``*.tfmock.hcl``), which
     neither Terraform's configuration loader nor Terragrunt reads.
     """
-    base = path.replace("\\", "/")
-    base = base[base.rfind("/") + 1 :]  # posixpath.basename, without its call
-    if base == LOCK_FILE or base.endswith(_NOT_CONFIG):
-        return False
-    return base.endswith(_SUFFIXES) or base in FILE_NAMES
+    if base.endswith(_SUFFIXES):
+        return base != LOCK_FILE and not base.endswith(_NOT_CONFIG)
+    return base in FILE_NAMES
 
 
 def loaded_paths(paths: Iterable[str]) -> list[str]:
