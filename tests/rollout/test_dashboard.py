@@ -34,7 +34,7 @@ def expected_body(forge: LocalForge) -> str:
         "2 up to date; **1 pending a security release**\n\n"
         "### Rollout of v2.0.0\n\n"
         "1 open · 2 merged\n\n"
-        "**Next:** this run brings 1 open rollout PRs to this release (a PR already on it is refreshed "
+        "**Next:** this run brings 1 open rollout PR to this release (a PR already on it is refreshed "
         "only when its changes moved)\n\n"
         "### `modules/db` · last changed in v2.0.0\n\n"
         "| Dependent | Where | Uses | Behind | Releases behind | Security | Update PR |\n"

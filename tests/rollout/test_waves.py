@@ -230,8 +230,8 @@ def test_the_next_step_counts_only_the_open_prs_the_run_moves_to_this_release() 
         DependentPlan(repo="acme/new", action=Action.OPEN, state=s.WAITING),
     ]
     assert rollout_next(deps, []) == (
-        "this run opens 1 and moves 1 open rollout PRs to this release; "
-        "1 open rollout PRs wait for checks and merge (refreshed when their changes moved)"
+        "this run opens 1 and moves 1 open rollout PR to this release; "
+        "1 open rollout PR waits for checks and merge (refreshed when their changes moved)"
     )
     only_failed = [DependentPlan(repo="acme/red", action=Action.UPDATE, state=s.FAILED)]
     assert "moves" not in rollout_next(only_failed, [])
@@ -488,7 +488,7 @@ def test_caps_per_run_and_per_dependent_hold_and_reruns_converge(rollout_world: 
     assert actions[busy] == "hold"
     held = next(d for d in plan.dependents if d.repo in repos and d.action is Action.HOLD)
     assert held.reason == "held by cap: at most 2 new rollout PRs per run"
-    assert dependent_of(plan, busy).reason == "held by cap: 1 open rollout PRs, at most 1 in this repository"
+    assert dependent_of(plan, busy).reason == "held by cap: 1 open rollout PR, at most 1 in this repository"
     w.apply(plan)
     assert sum(len(_open_numbers(w, r)) for r in repos) == 2
     # the next run opens the last one; one more run writes nothing

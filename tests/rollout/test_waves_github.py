@@ -166,5 +166,5 @@ def test_cap_per_dependent_counts_open_rollout_prs_on_github(github_emulator: An
     plan = _plan(forge)
     busy, free = _dep(plan, "acme/busy"), _dep(plan, "acme/free")
     assert busy.action is Action.HOLD
-    assert busy.reason == "held by cap: 1 open rollout PRs, at most 1 in this repository"
+    assert busy.reason == "held by cap: 1 open rollout PR, at most 1 in this repository"
     assert free.action is Action.OPEN

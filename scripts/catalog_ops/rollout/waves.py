@@ -41,6 +41,11 @@ EVERYONE_ELSE = "everyone else"
 """Name of the last wave: dependents no configured wave claims."""
 
 
+def _open_prs(n: int) -> str:
+    """``"1 open rollout PR"``, ``"2 open rollout PRs"``."""
+    return f"{n} open rollout PR{'' if n == 1 else 's'}"
+
+
 def wave_index(repo: str, topics: Sequence[str], waves: Sequence[Wave]) -> int:
     """Index of the first wave that claims ``repo`` (``owner/name``; explicit ``repos``
     case-insensitively, ``match`` globs on the name part via ``core.glob``, any of ``topics``),
@@ -301,7 +306,7 @@ def schedule(
                 and (f.open_prs or 0) >= pace.max_open_prs
             ):
                 hold = (
-                    f"held by cap: {f.open_prs} open rollout PRs, at most {pace.max_open_prs} in this repository",
+                    f"held by cap: {_open_prs(f.open_prs)}, at most {pace.max_open_prs} in this repository",
                     None,
                 )
             elif d.action is Action.OPEN and config.max_new_prs is not None and opened >= config.max_new_prs:
@@ -369,11 +374,11 @@ def rollout_next(
     if failed is not None:
         parts.append(f"rollout stopped: wave {failed.name!r} failed ({'; '.join(failed.failures[:3])})")
     brings = (
-        f"brings {bringing} open rollout PRs to this release "
+        f"brings {_open_prs(bringing)} to this release "
         "(a PR already on it is refreshed only when its changes moved)"
     )
     if opening or updating:
-        line = f"this run opens {opening} and moves {updating} open rollout PRs to this release"
+        line = f"this run opens {opening} and moves {_open_prs(updating)} to this release"
         if bringing and not updating:
             line = f"this run opens {opening} and {brings}"
         elif bringing:
@@ -383,7 +388,8 @@ def rollout_next(
         parts.append(f"this run {brings}")
     if waiting:
         parts.append(
-            f"{waiting} open rollout PRs wait for checks and merge (refreshed when their changes moved)"
+            f"{_open_prs(waiting)} {'waits' if waiting == 1 else 'wait'} for checks and merge "
+            "(refreshed when their changes moved)"
         )
     blocked = next((w for w in waves if not w.may_start), None)
     if blocked is not None and failed is None:
