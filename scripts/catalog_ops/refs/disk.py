@@ -405,22 +405,23 @@ def _take_and_scan(queue: int, tasks: Sequence[Sequence[str]], needle: Needle) -
     tree = _disk_loader()
     done = read = 0
     groups: list[_Group] = []
-    while True:
-        index = os.read(queue, 4)
-        if not index:
-            break
-        if len(index) != 4:  # a pipe read of 4 of the written bytes is whole (pipe(7)); never cut
-            return None
-        errors: list[SourceParseError] = []
-        w = _Walk(errors)
-        for d in tasks[int.from_bytes(index, "little")]:
-            w.visit(d, False)
-        if errors or w.deferred or w.via_link:
-            return None
-        n, found = _scan_chunk(loaded_paths(w.files()), needle, tree)
-        read += n
-        groups.extend(found)
-        done += 1
+    with _gc_paused():  # the walks too: the loader's cache grows, and every collection would traverse it
+        while True:
+            index = os.read(queue, 4)
+            if not index:
+                break
+            if len(index) != 4:  # a pipe read of 4 of the written bytes is whole (pipe(7)); never cut
+                return None
+            errors: list[SourceParseError] = []
+            w = _Walk(errors)
+            for d in tasks[int.from_bytes(index, "little")]:
+                w.visit(d, False)
+            if errors or w.deferred or w.via_link:
+                return None
+            n, found = _scan_chunk(loaded_paths(w.files()), needle, tree)
+            read += n
+            groups.extend(found)
+            done += 1
     groups.sort(key=lambda g: g[0])
     return done, (read, groups)
 
