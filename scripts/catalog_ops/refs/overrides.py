@@ -102,7 +102,8 @@ def apply_overrides(references: Sequence[Reference]) -> list[Reference]:
         nothing to merge into are kept when complete (a ``module`` with a ``source``) and dropped
         otherwise (Terraform reports such a block as an error).
     """
-    if not any(is_override_file(r.path) for r in references):
+    # "override" in the path first: a substring test, where ``is_override_file`` splits the name
+    if not any("override" in r.path and is_override_file(r.path) for r in references):
         return list(references)
     out = [r for r in references if not is_override_file(r.path)]
     overrides = sorted(
