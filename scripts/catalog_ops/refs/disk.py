@@ -397,9 +397,12 @@ def _frontier(root: str) -> tuple[list[str], list[str]] | None:
 MAX_TASKS = 1024
 
 
-def _take_and_scan(queue: int, tasks: Sequence[Sequence[str]], needle: Needle) -> tuple[int, _Part] | None:
-    """A split scan's worker: take task indices from the pipe ``queue`` until it is drained,
-    walk each task's directories and scan their files. Returns ``(tasks done, part)``, the
+def _take_and_scan(
+    queue: int, tasks: Sequence[tuple[Sequence[str], Sequence[str]]], needle: Needle
+) -> tuple[int, _Part] | None:
+    """A split scan's worker: take task indices from the pipe ``queue`` until it is drained;
+    a task is ``(directories, files)``: walk the directories, then scan their files and the
+    task's own files (paths as ``walk`` gives them). Returns ``(tasks done, part)``, the
     part's groups sorted by path, or ``None`` when a walk finds what needs ``walk``'s
     whole-tree rules (a symlink, an unreadable directory)."""
     tree = _disk_loader()
@@ -412,9 +415,11 @@ def _take_and_scan(queue: int, tasks: Sequence[Sequence[str]], needle: Needle) -
                 break
             if len(index) != 4:  # a pipe read of 4 of the written bytes is whole (pipe(7)); never cut
                 return None
+            dirs, files = tasks[int.from_bytes(index, "little")]
             errors: list[SourceParseError] = []
             w = _Walk(errors)
-            for d in tasks[int.from_bytes(index, "little")]:
+            w.out.extend(files)
+            for d in dirs:
                 w.visit(d, False)
             if errors or w.deferred or w.via_link:
                 return None
@@ -430,7 +435,7 @@ def _split_scan(root: str, needle: Needle, nworkers: int) -> ScanResult | None:
     """``scan_tree([root])`` with the walk shared by the workers: this process walks the first
     levels (``_frontier``), then every worker (``_fork_map``) takes pending directories from one
     queue (a pipe holding their indices: a worker that draws costly directories takes fewer),
-    walks and scans them. The groups are merged in path order, which is ``walk``'s order: each
+    walks and scans them (the files above the pending directories are one more task). The groups are merged in path order, which is ``walk``'s order: each
     worker's are sorted, and so is their union. ``None`` (the caller scans the usual way) when
     the tree is small, any part of it needs ``walk``'s whole-tree rules (symlinks, unreadable
     directories), or a worker failed (its tasks are not known)."""
@@ -439,8 +444,9 @@ def _split_scan(root: str, needle: Needle, nworkers: int) -> ScanResult | None:
         return None
     files, dirs = front
     dirs.sort()
-    per_task = -(-len(dirs) // MAX_TASKS)
-    tasks = [dirs[i : i + per_task] for i in range(0, len(dirs), per_task)]
+    per_task = -(-len(dirs) // (MAX_TASKS - 1))
+    none: list[str] = []
+    tasks = [(none, files)] + [(dirs[i : i + per_task], none) for i in range(0, len(dirs), per_task)]
     try:
         queue, fill = os.pipe()
     except OSError:
@@ -456,8 +462,7 @@ def _split_scan(root: str, needle: Needle, nworkers: int) -> ScanResult | None:
             os.close(fill)
     if any(p is None for p in parts) or sum(p[0] for p in parts if p is not None) != len(tasks):
         return None
-    top = _scan_chunk(loaded_paths(sorted(files)), needle)
-    return _result([top, *(p[1] for p in parts if p is not None)], merge=True)
+    return _result([p[1] for p in parts if p is not None], merge=True)
 
 
 def _result(parts: Sequence[_Part], *, merge: bool = False) -> ScanResult:
