@@ -146,7 +146,8 @@ def parse_args(
     groups = [g for sub, _ in tree for g in sub._mutually_exclusive_groups if g.required]
     for sub, _ in tree:
         sub.set_defaults(**{_PARSER_KEY: sub})
-        if sub.usage is None:  # keep the usage text identical while required-ness is relaxed
+        if sub.usage is None and _relaxing_changes_usage(sub):
+            # keep the usage text identical while required-ness is relaxed
             sub.usage = sub.format_usage().removeprefix("usage: ").rstrip("\n").replace("%", "%%")
         for action in _env_actions(sub):
             saved.append((action, action.default, action.required, action.nargs))
@@ -214,6 +215,16 @@ def parse_args(
 
 
 _PARSER_KEY = "_catalog_ops_parser"
+
+
+def _relaxing_changes_usage(parser: argparse.ArgumentParser) -> bool:
+    """Whether ``parse_args``' relaxing (every env action optional, ``nargs`` ``+`` -> ``*``,
+    required exclusive groups optional) changes ``parser``'s usage text: usage shows only
+    required-ness and ``nargs``, so it changes exactly when one of those was required or ``+``.
+    Formatting a usage costs a help formatter each, so the others are left alone (start-up)."""
+    return any(a.required or a.nargs == "+" for a in _env_actions(parser)) or any(
+        g.required for g in parser._mutually_exclusive_groups
+    )
 
 
 def _env_value(parser: argparse.ArgumentParser, action: argparse.Action, name: str, raw: str) -> object:

@@ -39,7 +39,6 @@ import re
 from enum import StrEnum
 from typing import NamedTuple
 
-from catalog_ops.core.versions import parse_version
 from catalog_ops.errors import UsageError
 
 DEFAULT_REGISTRY = "registry.terraform.io"
@@ -123,6 +122,10 @@ def classify_ref(ref: str | None) -> RefKind:
         return RefKind.NONE
     if "${" in ref or "%{" in ref:
         return RefKind.DYNAMIC
+    # Imported on first use: core.versions loads semver, a cost at start-up (``refs`` on a tree
+    # without refs never needs it); tests/test_startup.py keeps it off the import path.
+    from catalog_ops.core.versions import parse_version
+
     if parse_version(ref) is not None:
         return RefKind.SEMVER_TAG
     if _SHA_RE.fullmatch(ref):
