@@ -123,7 +123,7 @@ def classify_ref(ref: str | None) -> RefKind:
     if "${" in ref or "%{" in ref:
         return RefKind.DYNAMIC
     # Imported on first use: core.versions loads semver, a cost at start-up (``refs`` on a tree
-    # without refs never needs it); tests/test_startup.py keeps it off the import path.
+    # without refs never needs it); tests/commands/test_startup.py keeps it off the import path.
     from catalog_ops.core.versions import parse_version
 
     if parse_version(ref) is not None:

@@ -1,0 +1,88 @@
+"""Start-up cost of the CLI: what ``catalog-ops refs`` loads, and the argparse work it skips.
+
+No timing assertions: the guards are the modules a run leaves in ``sys.modules`` (an import
+added later cannot silently bring the cost back) and that the skipped work changes no output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from catalog_ops import cli
+
+# Loaded on first use only, never by `refs` on a tree without references (figures: -X importtime).
+NOT_AT_START = (
+    "semver",  # core.versions' base class; core.sources imports core.versions in classify_ref
+    "catalog_ops.core.versions",
+    "concurrent.futures",
+    "catalog_ops.commands.bump",
+)
+
+
+def _python(code: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CATALOG_OPS_")}
+    env["PYTHONPATH"] = os.environ.get("PYTHONPATH") or str(Path(__file__).parents[2] / "scripts")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    return out.stdout.strip().splitlines()[-1]
+
+
+def test_refs_on_an_empty_tree_loads_nothing_it_does_not_use(tmp_path: Path) -> None:
+    code = (
+        "import contextlib, io, sys\n"
+        "import catalog_ops.cli, catalog_ops.commands.refs\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        f"    rc = catalog_ops.cli.main(['refs', '--json', {str(tmp_path)!r}])\n"
+        "assert rc == 0 and '\"references\": []' in out.getvalue(), (rc, out.getvalue())\n"
+        f"print([m for m in {NOT_AT_START!r} if m in sys.modules])\n"
+    )
+    assert _python(code) == "[]"
+
+
+def test_the_version_vocabulary_is_loaded_when_a_ref_is_classified() -> None:
+    code = (
+        "import sys\n"
+        "from catalog_ops.core.sources import parse_source\n"
+        "before = 'semver' in sys.modules\n"
+        "src = parse_source('git::https://example.com/acme/m.git?ref=modules/vpc/v1.2.3')\n"
+        "print([before, str(src.ref_kind), 'catalog_ops.core.versions' in sys.modules])\n"
+    )
+    assert _python(code) == "[False, 'semver_tag', True]"
+
+
+def _valued_option(parser: argparse.ArgumentParser) -> str | None:
+    """The first option of ``parser`` that takes exactly one value, or None."""
+    for a in parser._actions:
+        if a.option_strings and isinstance(a, argparse._StoreAction) and a.nargs is None:
+            return a.option_strings[0]
+    return None
+
+
+# Every command (leaf parser) with an option taking one value: almost all of them.
+_LEAVES = [
+    p.prog.split()[1:]
+    for p, _ in cli._walk(cli.build_parser())
+    if _valued_option(p) and not any(isinstance(a, argparse._SubParsersAction) for a in p._actions)
+]
+
+
+@pytest.mark.parametrize("words", _LEAVES, ids=[" ".join(w) for w in _LEAVES])
+def test_usage_in_an_error_during_parsing_is_the_parsers_own(words: list[str], capsys) -> None:
+    """``parse_args`` relaxes required options while argparse parses and formats a parser's usage
+    beforehand only where relaxing changes it: an error raised mid-parse (an option without its
+    value) still shows the usage ``format_usage`` gives on an untouched parser, for every command."""
+    fresh = {p.prog: p for p, _ in cli._walk(cli.build_parser())}
+    leaf = fresh["catalog-ops " + " ".join(words)]
+    option = _valued_option(leaf)
+    assert option is not None
+    with pytest.raises(SystemExit) as exc:
+        cli.parse_args(cli.build_parser(words[0]), [*words, option], {})
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "expected one argument" in err
+    assert err.startswith(leaf.format_usage())
