@@ -7,9 +7,14 @@ added later cannot silently bring the cost back) and that the skipped work chang
 from __future__ import annotations
 
 import argparse
+import fcntl
+import io
 import os
+import shutil
+import struct
 import subprocess
 import sys
+import termios
 from pathlib import Path
 
 import pytest
@@ -20,6 +25,7 @@ from catalog_ops import cli
 NOT_AT_START = (
     "semver",  # core.versions' base class; core.sources imports core.versions in classify_ref
     "catalog_ops.core.versions",
+    "shutil",  # argparse sizes help with shutil.get_terminal_size; cli.terminal_columns does without
     "concurrent.futures",
     "catalog_ops.commands.bump",
 )
@@ -86,3 +92,47 @@ def test_usage_in_an_error_during_parsing_is_the_parsers_own(words: list[str], c
     err = capsys.readouterr().err
     assert "expected one argument" in err
     assert err.startswith(leaf.format_usage())
+
+
+class _Fileless:
+    """A stdout without ``fileno`` (a detached or replaced stream)."""
+
+
+@pytest.mark.parametrize("columns", [None, "", "0", "-5", "abc", "1", "57", " 132 ", "100000"])
+@pytest.mark.parametrize("stdout", ["pty", "pipe", "closed", "stringio", "fileless", "none"])
+def test_terminal_columns_are_shutils(columns: str | None, stdout: str, monkeypatch) -> None:
+    """``cli.terminal_columns`` (which sizes every help text) equals
+    ``shutil.get_terminal_size().columns`` for every ``$COLUMNS`` and kind of ``sys.__stdout__``."""
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    monkeypatch.delenv("LINES", raising=False)
+    fds: list[int] = []
+    stream: object = None
+    if stdout == "pty":
+        main, tty = os.openpty()
+        fds += [main, tty]
+        fcntl.ioctl(tty, termios.TIOCSWINSZ, struct.pack("HHHH", 31, 93, 0, 0))
+        stream = open(tty, "w", closefd=False)  # noqa: SIM115  (closed below)
+    elif stdout in ("pipe", "closed"):
+        r, w = os.pipe()
+        fds += [r, w]
+        stream = open(w, "w", closefd=False)  # noqa: SIM115
+        if stdout == "closed":
+            stream.close()
+    elif stdout == "stringio":
+        stream = io.StringIO()
+    elif stdout == "fileless":
+        stream = _Fileless()
+    monkeypatch.setattr(sys, "__stdout__", stream)
+    try:
+        want = shutil.get_terminal_size().columns
+        assert cli.terminal_columns() == want
+        if stdout == "pty" and not (columns or "").strip().isdigit():
+            assert want == 93  # the terminal's width was used, not the fallback
+    finally:
+        if isinstance(stream, io.TextIOWrapper):
+            stream.close()
+        for fd in fds:
+            os.close(fd)
