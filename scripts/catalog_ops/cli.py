@@ -22,12 +22,15 @@ import stat
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from catalog_ops import __version__
 from catalog_ops.errors import CatalogOpsError
 from catalog_ops.forge import FORGE_KINDS
 from catalog_ops.settings import SETTINGS_VARIABLES, Settings
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy treats it the same)
+if TYPE_CHECKING:  # annotations only: typing costs ≈ 3.5 ms of every start
+    from typing import Any
 
 COMMANDS = ("refs", "bump", "release", "rollout", "check", "sweep", "dashboard", "forge", "tools")
 

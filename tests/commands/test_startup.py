@@ -25,6 +25,8 @@ from catalog_ops import cli
 NOT_AT_START = (
     "semver",  # core.versions' base class; core.sources imports core.versions in classify_ref
     "catalog_ops.core.versions",
+    "typing",  # annotations only (TYPE_CHECKING), but core.addresses' named tuples
+    "catalog_ops.core.addresses",
     "shutil",  # argparse sizes help with shutil.get_terminal_size; cli.terminal_columns does without
     "concurrent.futures",
     "catalog_ops.commands.bump",
@@ -50,15 +52,20 @@ def test_refs_on_an_empty_tree_loads_nothing_it_does_not_use(tmp_path: Path) -> 
     assert _python(code) == "[]"
 
 
-def test_the_version_vocabulary_is_loaded_when_a_ref_is_classified() -> None:
+def test_what_start_up_leaves_out_is_loaded_on_first_use() -> None:
     code = (
         "import sys\n"
-        "from catalog_ops.core.sources import parse_source\n"
-        "before = 'semver' in sys.modules\n"
-        "src = parse_source('git::https://example.com/acme/m.git?ref=modules/vpc/v1.2.3')\n"
-        "print([before, str(src.ref_kind), 'catalog_ops.core.versions' in sys.modules])\n"
+        "from catalog_ops.core import sources\n"
+        "before = [m in sys.modules for m in ('semver', 'typing')]\n"
+        "src = sources.parse_source('git::https://example.com/acme/m.git?ref=modules/vpc/v1.2.3')\n"
+        "aws = sources.parse_provider_address('hashicorp/aws')\n"
+        "from catalog_ops.core import addresses\n"
+        "assert type(aws) is sources.ProviderAddress is addresses.ProviderAddress\n"
+        "assert sources.RegistryModuleAddress is addresses.RegistryModuleAddress\n"
+        "print([before, str(src.ref_kind), 'catalog_ops.core.versions' in sys.modules, tuple(aws)])\n"
     )
-    assert _python(code) == "[False, 'semver_tag', True]"
+    want = "[[False, False], 'semver_tag', True, ('registry.terraform.io', 'hashicorp', 'aws')]"
+    assert _python(code) == want
 
 
 def _valued_option(parser: argparse.ArgumentParser) -> str | None:
