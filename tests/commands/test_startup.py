@@ -68,6 +68,23 @@ def test_what_start_up_leaves_out_is_loaded_on_first_use() -> None:
     assert _python(code) == want
 
 
+def test_a_forked_worker_inherits_what_start_up_defers() -> None:
+    """``refs.disk`` forks workers that parse sources: the modules ``core.sources`` imports on
+    first use are loaded before the fork (``load_deferred_imports``), so every worker does not
+    import them again."""
+    code = (
+        "import os, sys\n"
+        "import catalog_ops.cli, catalog_ops.commands.refs\n"
+        "names = ('semver', 'catalog_ops.core.versions', 'catalog_ops.core.addresses')\n"
+        "before = any(m in sys.modules for m in names)\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    os._exit(0 if all(m in sys.modules for m in names) else 3)\n"
+        "print([before, os.waitpid(pid, 0)[1]])\n"
+    )
+    assert _python(code) == "[False, 0]"
+
+
 def _valued_option(parser: argparse.ArgumentParser) -> str | None:
     """The first option of ``parser`` that takes exactly one value, or None."""
     for a in parser._actions:

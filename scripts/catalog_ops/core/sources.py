@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import re
 from enum import StrEnum
 
@@ -76,6 +77,20 @@ def __getattr__(name: str) -> object:
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def load_deferred_imports() -> None:
+    """Import what this module imports on first use: ``core.versions`` (with semver and typing;
+    ``classify_ref``) and ``core.addresses`` (``ProviderAddress``, ``RegistryModuleAddress``).
+
+    Runs before every ``os.fork`` (``os.register_at_fork``): ``refs.disk`` forks workers that
+    parse module sources, and each child then inherits these modules instead of importing them
+    again (≈ 11 ms of CPU per child), as it inherits everything imported at start-up."""
+    from catalog_ops.core import addresses, versions  # noqa: F401  (loaded, not used here)
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(before=load_deferred_imports)
 
 
 class SourceKind(StrEnum):
