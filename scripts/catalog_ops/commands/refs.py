@@ -7,11 +7,14 @@ import contextlib
 import json
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from catalog_ops.errors import PartialFailure, SourceParseError
 from catalog_ops.refs import Reference, scan_tree
 from catalog_ops.settings import Settings
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy treats it the same)
+if TYPE_CHECKING:  # annotations only: typing costs ≈ 3.5 ms of every start
+    from typing import Any
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -35,12 +35,16 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import re
 from enum import StrEnum
-from typing import NamedTuple
 
-from catalog_ops.core.versions import parse_version
 from catalog_ops.errors import UsageError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy treats it the same)
+if TYPE_CHECKING:  # re-exported; loaded on first use (``__getattr__``)
+    from catalog_ops.core.addresses import ProviderAddress as ProviderAddress
+    from catalog_ops.core.addresses import RegistryModuleAddress as RegistryModuleAddress
 
 DEFAULT_REGISTRY = "registry.terraform.io"
 """Host of provider and module registry addresses written without one (Terraform docs)."""
@@ -60,6 +64,33 @@ _SHA_RE = re.compile(r"[0-9a-fA-F]{7,40}")
 _PROVIDER_PART_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 _HOSTNAME_RE = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?::\d+)?")
 _FORCED_RE = re.compile(r"(?P<getter>[A-Za-z0-9]+)::(?P<rest>.*)", re.S)
+
+
+def __getattr__(name: str) -> object:
+    """``ProviderAddress`` and ``RegistryModuleAddress``, defined in ``core.addresses`` and
+    imported on first access: typed named tuples need ``typing``, ≈ 3.5 ms of CPU that a command
+    such as ``refs`` on a tree without provider blocks would pay at every start."""
+    if name in ("ProviderAddress", "RegistryModuleAddress"):
+        from catalog_ops.core import addresses
+
+        value = getattr(addresses, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def load_deferred_imports() -> None:
+    """Import what this module imports on first use: ``core.versions`` (with semver and typing;
+    ``classify_ref``) and ``core.addresses`` (``ProviderAddress``, ``RegistryModuleAddress``).
+
+    Runs before every ``os.fork`` (``os.register_at_fork``): ``refs.disk`` forks workers that
+    parse module sources, and each child then inherits these modules instead of importing them
+    again (≈ 11 ms of CPU per child), as it inherits everything imported at start-up."""
+    from catalog_ops.core import addresses, versions  # noqa: F401  (loaded, not used here)
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(before=load_deferred_imports)
 
 
 class SourceKind(StrEnum):
@@ -123,6 +154,10 @@ def classify_ref(ref: str | None) -> RefKind:
         return RefKind.NONE
     if "${" in ref or "%{" in ref:
         return RefKind.DYNAMIC
+    # Imported on first use: core.versions loads semver, a cost at start-up (``refs`` on a tree
+    # without refs never needs it); tests/commands/test_startup.py keeps it off the import path.
+    from catalog_ops.core.versions import parse_version
+
     if parse_version(ref) is not None:
         return RefKind.SEMVER_TAG
     if _SHA_RE.fullmatch(ref):
@@ -404,23 +439,6 @@ def address_without_query(raw: str) -> str:
     return raw.split("?", 1)[0]
 
 
-class ProviderAddress(NamedTuple):
-    """A provider source address, normalised (Terraform "Provider Requirements").
-
-    Attributes:
-        host: registry hostname (``registry.terraform.io`` when the address has none).
-        namespace: organisation namespace (``hashicorp`` for a bare ``TYPE``).
-        type: provider type (``aws``).
-    """
-
-    host: str
-    namespace: str
-    type: str
-
-    def __str__(self) -> str:
-        return f"{self.host}/{self.namespace}/{self.type}"
-
-
 def parse_provider_address(address: str, default_registry: str = DEFAULT_REGISTRY) -> ProviderAddress | None:
     """Normalise a provider source address ``[HOSTNAME/]NAMESPACE/TYPE`` (Terraform docs,
     "Provider Requirements": the host defaults to the public registry; a bare ``TYPE``, the legacy
@@ -444,6 +462,8 @@ def parse_provider_address(address: str, default_registry: str = DEFAULT_REGISTR
         return None
     if len(parts) == 3 and not _HOSTNAME_RE.fullmatch(parts[0]):
         return None
+    from catalog_ops.core.addresses import ProviderAddress  # imported here: see ``__getattr__``
+
     if len(parts) == 1:
         return ProviderAddress(default_registry, "hashicorp", parts[0])
     if len(parts) == 2:
@@ -453,25 +473,14 @@ def parse_provider_address(address: str, default_registry: str = DEFAULT_REGISTR
     return None
 
 
-class RegistryModuleAddress(NamedTuple):
-    """A registry module address ``HOST/NAMESPACE/NAME/SYSTEM`` (Terraform "Module Registry
-    Protocol"; ``system`` is the target system, e.g. ``aws``)."""
-
-    host: str
-    namespace: str
-    name: str
-    system: str
-
-    def __str__(self) -> str:
-        return f"{self.host}/{self.namespace}/{self.name}/{self.system}"
-
-
 def registry_module_address(
     identity: str, default_registry: str = DEFAULT_REGISTRY
 ) -> RegistryModuleAddress | None:
     """Split a registry module identity (``ModuleSource.identity`` of a registry source, or an
     address ``[HOST/]NAMESPACE/NAME/SYSTEM`` as written) into its parts; ``default_registry``
     when the host is missing. None when it has neither three nor four parts."""
+    from catalog_ops.core.addresses import RegistryModuleAddress  # imported here: see ``__getattr__``
+
     parts = identity.split("/")
     if len(parts) == 4:
         return RegistryModuleAddress(parts[0], parts[1], parts[2], parts[3])

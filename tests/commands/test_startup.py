@@ -1,0 +1,162 @@
+"""Start-up cost of the CLI: what ``catalog-ops refs`` loads, and the argparse work it skips.
+
+No timing assertions: the guards are the modules a run leaves in ``sys.modules`` (an import
+added later cannot silently bring the cost back) and that the skipped work changes no output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import io
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import termios
+from pathlib import Path
+
+import pytest
+
+from catalog_ops import cli
+
+# Loaded on first use only, never by `refs` on a tree without references (figures: -X importtime).
+NOT_AT_START = (
+    "semver",  # core.versions' base class; core.sources imports core.versions in classify_ref
+    "catalog_ops.core.versions",
+    "typing",  # annotations only (TYPE_CHECKING), but core.addresses' named tuples
+    "catalog_ops.core.addresses",
+    "shutil",  # argparse sizes help with shutil.get_terminal_size; cli.terminal_columns does without
+    "concurrent.futures",
+    "catalog_ops.commands.bump",
+)
+
+
+def _python(code: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CATALOG_OPS_")}
+    env["PYTHONPATH"] = os.environ.get("PYTHONPATH") or str(Path(__file__).parents[2] / "scripts")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    return out.stdout.strip().splitlines()[-1]
+
+
+def test_refs_on_an_empty_tree_loads_nothing_it_does_not_use(tmp_path: Path) -> None:
+    code = (
+        "import contextlib, io, sys\n"
+        "import catalog_ops.cli, catalog_ops.commands.refs\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        f"    rc = catalog_ops.cli.main(['refs', '--json', {str(tmp_path)!r}])\n"
+        "assert rc == 0 and '\"references\": []' in out.getvalue(), (rc, out.getvalue())\n"
+        f"print([m for m in {NOT_AT_START!r} if m in sys.modules])\n"
+    )
+    assert _python(code) == "[]"
+
+
+def test_what_start_up_leaves_out_is_loaded_on_first_use() -> None:
+    code = (
+        "import sys\n"
+        "from catalog_ops.core import sources\n"
+        "before = [m in sys.modules for m in ('semver', 'typing')]\n"
+        "src = sources.parse_source('git::https://example.com/acme/m.git?ref=modules/vpc/v1.2.3')\n"
+        "aws = sources.parse_provider_address('hashicorp/aws')\n"
+        "from catalog_ops.core import addresses\n"
+        "assert type(aws) is sources.ProviderAddress is addresses.ProviderAddress\n"
+        "assert sources.RegistryModuleAddress is addresses.RegistryModuleAddress\n"
+        "print([before, str(src.ref_kind), 'catalog_ops.core.versions' in sys.modules, tuple(aws)])\n"
+    )
+    want = "[[False, False], 'semver_tag', True, ('registry.terraform.io', 'hashicorp', 'aws')]"
+    assert _python(code) == want
+
+
+def test_a_forked_worker_inherits_what_start_up_defers() -> None:
+    """``refs.disk`` forks workers that parse sources: the modules ``core.sources`` imports on
+    first use are loaded before the fork (``load_deferred_imports``), so every worker does not
+    import them again."""
+    code = (
+        "import os, sys\n"
+        "import catalog_ops.cli, catalog_ops.commands.refs\n"
+        "names = ('semver', 'catalog_ops.core.versions', 'catalog_ops.core.addresses')\n"
+        "before = any(m in sys.modules for m in names)\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    os._exit(0 if all(m in sys.modules for m in names) else 3)\n"
+        "print([before, os.waitpid(pid, 0)[1]])\n"
+    )
+    assert _python(code) == "[False, 0]"
+
+
+def _valued_option(parser: argparse.ArgumentParser) -> str | None:
+    """The first option of ``parser`` that takes exactly one value, or None."""
+    for a in parser._actions:
+        if a.option_strings and isinstance(a, argparse._StoreAction) and a.nargs is None:
+            return a.option_strings[0]
+    return None
+
+
+# Every command (leaf parser) with an option taking one value: almost all of them.
+_LEAVES = [
+    p.prog.split()[1:]
+    for p, _ in cli._walk(cli.build_parser())
+    if _valued_option(p) and not any(isinstance(a, argparse._SubParsersAction) for a in p._actions)
+]
+
+
+@pytest.mark.parametrize("words", _LEAVES, ids=[" ".join(w) for w in _LEAVES])
+def test_usage_in_an_error_during_parsing_is_the_parsers_own(words: list[str], capsys) -> None:
+    """``parse_args`` relaxes required options while argparse parses and formats a parser's usage
+    beforehand only where relaxing changes it: an error raised mid-parse (an option without its
+    value) still shows the usage ``format_usage`` gives on an untouched parser, for every command."""
+    fresh = {p.prog: p for p, _ in cli._walk(cli.build_parser())}
+    leaf = fresh["catalog-ops " + " ".join(words)]
+    option = _valued_option(leaf)
+    assert option is not None
+    with pytest.raises(SystemExit) as exc:
+        cli.parse_args(cli.build_parser(words[0]), [*words, option], {})
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "expected one argument" in err
+    assert err.startswith(leaf.format_usage())
+
+
+class _Fileless:
+    """A stdout without ``fileno`` (a detached or replaced stream)."""
+
+
+@pytest.mark.parametrize("columns", [None, "", "0", "-5", "abc", "1", "57", " 132 ", "100000"])
+@pytest.mark.parametrize("stdout", ["pty", "pipe", "closed", "stringio", "fileless", "none"])
+def test_terminal_columns_are_shutils(columns: str | None, stdout: str, monkeypatch) -> None:
+    """``cli.terminal_columns`` (which sizes every help text) equals
+    ``shutil.get_terminal_size().columns`` for every ``$COLUMNS`` and kind of ``sys.__stdout__``."""
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    monkeypatch.delenv("LINES", raising=False)
+    fds: list[int] = []
+    stream: object = None
+    if stdout == "pty":
+        main, tty = os.openpty()
+        fds += [main, tty]
+        fcntl.ioctl(tty, termios.TIOCSWINSZ, struct.pack("HHHH", 31, 93, 0, 0))
+        stream = open(tty, "w", closefd=False)  # noqa: SIM115  (closed below)
+    elif stdout in ("pipe", "closed"):
+        r, w = os.pipe()
+        fds += [r, w]
+        stream = open(w, "w", closefd=False)  # noqa: SIM115
+        if stdout == "closed":
+            stream.close()
+    elif stdout == "stringio":
+        stream = io.StringIO()
+    elif stdout == "fileless":
+        stream = _Fileless()
+    monkeypatch.setattr(sys, "__stdout__", stream)
+    try:
+        want = shutil.get_terminal_size().columns
+        assert cli.terminal_columns() == want
+        if stdout == "pty" and not (columns or "").strip().isdigit():
+            assert want == 93  # the terminal's width was used, not the fallback
+    finally:
+        if isinstance(stream, io.TextIOWrapper):
+            stream.close()
+        for fd in fds:
+            os.close(fd)
