@@ -9,7 +9,7 @@ hashicorp/hcl ``hclsyntax/spec.md``): identifiers, numbers, operators, quoted te
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 
@@ -108,11 +108,16 @@ def lex_string(text: str, i: int, end: int) -> tuple[int, list[tuple[str, int, i
         j += 1
 
 
+_EXPR_SPECIAL = re.compile(r'["{}\[\]()]')
+
+
 def _skip_expr(text: str, i: int, end: int) -> int:
     """Return the index of the ``}`` closing a template interpolation whose expression starts at ``i``."""
     depth = 0
     j = i
-    while j < end:
+    search = _EXPR_SPECIAL.search  # only quotes and brackets matter: jump from one to the next
+    while (m := search(text, j, end)) is not None:
+        j = m.start()
         c = text[j]
         if c == '"':
             j, _ = lex_string(text, j, end)
@@ -121,9 +126,9 @@ def _skip_expr(text: str, i: int, end: int) -> int:
             depth += 1
         elif c in ")]":
             depth -= 1
-        elif c == "}":
-            if depth == 0:
-                return j
+        elif depth == 0:  # "}"
+            return j
+        else:
             depth -= 1
         j += 1
     raise HclSyntaxError(i - 2, "unterminated template interpolation")
@@ -167,6 +172,35 @@ _FAST_BLOCK_RE = re.compile(
 # Blank lines and line comments between top-level statements (``lex(drop=True)`` skips them).
 _GAP_RE = re.compile(r"(?:[ \t\r\f\ufeff\n]++|\#[^\n]*+|//[^\n]*+)*+")
 _HEAD_TOKEN_RE = re.compile(rf"{_BLANKS}*+(?:(?P<string>{_SIMPLE_STRING})|(?P<ident>{_IDENT}))")
+# Fast path for whole lines inside a block body (``lex``): ``name = VALUE``, ``name = {``,
+# ``name "label"... {``, ``}`` or nothing, then blanks, an optional line comment and the newline;
+# VALUE is a string without templates or escapes, a number, or an identifier or ``a.b.c``
+# traversal. One match yields exactly the tokens the general loop would: each piece is that
+# loop's own pattern, made possessive (the loop never backtracks into a token), and ``=`` is not
+# followed by ``=``/``>`` (``==``, ``=>``). Any other line does not match and takes the general loop.
+_NUMBER = r"\d++(?:\.\d++)?+(?:[eE][+-]?\d++)?+"
+_LINE_RE = re.compile(
+    rf"{_BLANKS}*+(?:"
+    rf"(?P<name>{_IDENT}){_BLANKS}*+(?:"
+    rf"(?P<eq>=)(?![=>]){_BLANKS}*+(?:(?P<string>{_SIMPLE_STRING})|(?P<number>{_NUMBER})"
+    rf"|(?P<ref>{_IDENT}(?:\.{_IDENT})*+)|(?P<open>\{{))"
+    rf"|(?P<labels>(?:(?:{_SIMPLE_STRING}|{_IDENT}){_BLANKS}*+)*+)(?P<bopen>\{{))"
+    rf"|(?P<close>\}}))?+"
+    rf"{_BLANKS}*+(?:\#[^\n]*+|//[^\n]*+)?+\n"
+)
+_LINE_GROUPS = ("name", "string", "number", "ref", "bopen", "close")
+
+
+def _header_tokens(text: str, start: int, end: int, append: Callable[[Tok], None]) -> None:
+    """Append the tokens of a block header's type and labels in ``text[start:end]``: identifiers
+    and strings without templates or escapes (what ``_FAST_BLOCK_RE`` and ``_LINE_RE`` let through),
+    as the general loop lexes them."""
+    for h in _HEAD_TOKEN_RE.finditer(text, start, end):
+        if h.lastgroup == "ident":
+            append(Tok("ident", h.start("ident"), h.end(), h["ident"]))
+        else:
+            a, z = h.span("string")
+            append(Tok("string", a, z, text[a:z], [("lit", a + 1, z - 1)] if z > a + 2 else []))
 
 
 def _heredoc_end(text: str, i: int, body_start: int, marker: str, end: int) -> int:
@@ -247,33 +281,92 @@ def lex(
     i = start
     match = _TOKEN_RE.match
     simple_string = _SIMPLE_STRING_RE.match
+    line = _LINE_RE.match
     depth = 0
     stmt = 0  # index in toks of the current top-level statement's first token
+    line_start = False  # i is after a newline or ``{`` inside a body: try ``_LINE_RE``
     read_types: Collection[str] = () if skim is None else skim  # block types whose bodies are lexed
     fast_block = _FAST_BLOCK_RE.match if skim is not None else None
     while i < end:
-        if fast_block is not None and depth == 0 and stmt == len(toks):
-            if drop:
-                i = _GAP_RE.match(text, i, end).end()  # type: ignore[union-attr]  # matches ""
-                if i == end:
-                    break
-            b = fast_block(text, i, end)
-            if b is not None and b["type"] not in read_types:
+        if depth == 0:
+            if fast_block is not None and stmt == len(toks):
                 if drop:
-                    i = b.end()
-                    continue
-                for h in _HEAD_TOKEN_RE.finditer(text, i, b.end("head")):
-                    if h.lastgroup == "ident":
-                        append(Tok("ident", h.start("ident"), h.end(), h["ident"]))
+                    i = _GAP_RE.match(text, i, end).end()  # type: ignore[union-attr]  # matches ""
+                    if i == end:
+                        break
+                b = fast_block(text, i, end)
+                if b is not None:
+                    skipped = b["type"] not in read_types
+                    if skipped and drop:
+                        i = b.end()
+                        continue
+                    # The header's tokens (type, labels, ``{``) as the general loop lexes them;
+                    # a read block's body is then lexed from after its ``{``.
+                    _header_tokens(text, i, b.end("head"), append)
+                    opening = text.index("{", b.end("head"))
+                    append(Tok("punct", opening, opening + 1, "{"))
+                    if skipped:
+                        close = b.end() - 1
+                        append(Tok("punct", close, close + 1, "}"))
+                        i = close + 1
                     else:
-                        a, z = h.span("string")
-                        append(Tok("string", a, z, text[a:z], [("lit", a + 1, z - 1)] if z - a > 2 else []))
-                opening = text.index("{", b.end("head"))
-                close = b.end() - 1
-                append(Tok("punct", opening, opening + 1, "{"))
-                append(Tok("punct", close, close + 1, "}"))
-                i = close + 1
-                continue
+                        depth = 1
+                        line_start = True
+                        i = opening + 1
+                    continue
+        elif line_start:
+            # Whole lines of a body in one match each (``_LINE_RE``), until one does not match.
+            line_start = False
+            while (ln := line(text, i, end)) is not None:
+                name, string, number, ref, block_open, close_brace = ln.group(*_LINE_GROUPS)
+                if name is not None:
+                    a = ln.start("name")
+                    append(Tok("ident", a, a + len(name), name))
+                    if block_open is None:
+                        a = ln.start("eq")
+                        append(Tok("punct", a, a + 1, "="))
+                        if string is not None:
+                            a = ln.start("string")
+                            z = a + len(string)
+                            append(Tok("string", a, z, string, [("lit", a + 1, z - 1)] if z > a + 2 else []))
+                        elif number is not None:
+                            a = ln.start("number")
+                            append(Tok("number", a, a + len(number), number))
+                        elif ref is not None:
+                            names = ref.split(".")
+                            a = ln.start("ref")
+                            z = a + len(names[0])
+                            append(Tok("ident", a, z, names[0]))
+                            for part in names[1:]:
+                                append(Tok("punct", z, z + 1, "."))
+                                a = z + 1
+                                z = a + len(part)
+                                append(Tok("ident", a, z, part))
+                        else:  # name = {
+                            a = ln.start("open")
+                            append(Tok("punct", a, a + 1, "{"))
+                            depth += 1
+                    else:
+                        _header_tokens(text, *ln.span("labels"), append)
+                        a = ln.start("bopen")
+                        append(Tok("punct", a, a + 1, "{"))
+                        depth += 1
+                elif close_brace is not None:
+                    a = ln.start("close")
+                    append(Tok("punct", a, a + 1, "}"))
+                    depth -= 1
+                    if depth == 0:
+                        # Back at the top level: the rest of the line is the general loop's
+                        # (``drop`` skips it with the gap between statements).
+                        stmt = len(toks)
+                        i = a + 1
+                        break
+                i = ln.end()
+                append(Tok("nl", i - 1, i, "\n"))
+                if depth == 0:  # a ``{`` closed an unbalanced ``}``: a newline at the top level
+                    stmt = len(toks)
+                    break
+            continue
         m = match(text, i, end)
         if m is None:
             raise HclSyntaxError(i, f"unexpected character {text[i]!r}")
@@ -286,6 +379,8 @@ def lex(
             append(Tok("nl", i - 1, i, "\n"))
             if depth == 0:
                 stmt = len(toks)
+            else:
+                line_start = True
         elif kind == "quote":
             i = m.start(kind)
             s = simple_string(text, i, end)
@@ -317,6 +412,7 @@ def lex(
                     i = close + 1
                     continue
                 depth += 1
+                line_start = True
             elif t == "}":
                 depth -= 1
                 if depth == 0:
