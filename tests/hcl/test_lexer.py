@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from catalog_ops.hcl import HclSyntaxError, lex, lexer, parse
+from catalog_ops.hcl import HclSyntaxError, body, lex, lexer, parse
 
 
 @pytest.mark.parametrize(
@@ -354,3 +354,18 @@ def test_general_lexed_really_takes_the_general_loop():
         calls.clear()
         _general_lexed(text, skim={"module"})
     assert fast < 3 < len(calls)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(_LINE_PIECES), max_size=30).map("".join))
+def test_parse_body_one_token_values_like_expr_end(text):
+    """``parse_body`` reads a one-token ``name = VALUE`` line without ``expr_end`` (``_ATOMS``):
+    with that shortcut off, the same blocks, attributes and expressions, or the same error."""
+    for mode in _MODES:
+        fast = _parsed(text, **mode)
+        with mock.patch.object(body, "_ATOMS", frozenset()):
+            general = _parsed(text, **mode)
+        if isinstance(fast, tuple) or isinstance(general, tuple):
+            assert fast == general, mode
+        else:
+            assert _shape(fast) == _shape(general), mode

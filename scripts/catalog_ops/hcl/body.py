@@ -14,6 +14,7 @@ from catalog_ops.hcl.lexer import HclSyntaxError, Tok, lex
 
 OPEN = {"{": "}", "[": "]", "(": ")"}
 CLOSE = frozenset({"}", "]", ")"})
+_ATOMS = frozenset({"string", "number", "ident", "heredoc"})  # one-token expressions
 
 
 @dataclass
@@ -102,7 +103,10 @@ def parse_body(text: str, toks: list[Tok]) -> Block:
             raise HclSyntaxError(t.start, f"expected an attribute or block, found {t.text or t.kind!r}")
         nxt = toks[i + 1]
         if nxt.kind == "punct" and nxt.text == "=":
-            j = expr_end(toks, i + 2)
+            # ``name = VALUE`` then a newline, VALUE one token (no brackets): what ``expr_end``
+            # returns for it, without the call.
+            one_token = toks[i + 2].kind in _ATOMS and toks[i + 3].kind == "nl"
+            j = i + 3 if one_token else expr_end(toks, i + 2)
             if j == i + 2:
                 raise HclSyntaxError(nxt.end, f"missing value for attribute {t.text!r}")
             stack[-1].attrs.setdefault(t.text, Attr(t.text, t, toks[i + 2 : j]))
