@@ -369,3 +369,13 @@ def test_parse_body_one_token_values_like_expr_end(text):
             assert fast == general, mode
         else:
             assert _shape(fast) == _shape(general), mode
+
+
+@pytest.mark.parametrize("mode", _MODES)
+def test_the_newline_after_an_attribute_object_ends_it(mode):
+    """``x = { ... }`` ends at its newline, not at its ``}`` (only a block's ``}`` ends a
+    statement): with ``drop``, the next statement is not read as part of the value."""
+    text = 'inputs = {\n  a = 1\n}\nmodule "m" {\n  source = "s"\n}\n'
+    root = parse(text, **mode)
+    assert [t.text for t in root.attrs["inputs"].expr] == ["{", "\n", "a", "=", "1", "\n", "}"]
+    assert [b.type for b in root.blocks] == ["module"]

@@ -200,3 +200,11 @@ def test_parent_folders_are_asked_once_per_path():
     ]
     assert [(r.status, r.source.ref) for r in refs] == [("ok", "v1.0.0")] * 3
     assert sorted(asked) == ["live/env/root.hcl", "live/root.hcl"]
+
+
+def test_terraform_source_after_an_inputs_object():
+    """A Terragrunt config whose ``inputs = {...}`` comes before ``terraform {}`` (regression:
+    the source was read as part of the inputs' value and missed)."""
+    text = b'inputs = {\n  a = 1\n}\nterraform {\n  source = "git::https://h/acme/m.git?ref=v1.0.0"\n}\n'
+    (ref,) = scan_files({"live/app/terragrunt.hcl": text}).references
+    assert (ref.status, ref.source.ref, ref.line) == ("ok", "v1.0.0", 5)

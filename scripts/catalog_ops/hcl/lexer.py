@@ -178,17 +178,17 @@ _HEAD_TOKEN_RE = re.compile(rf"{_BLANKS}*+(?:(?P<string>{_SIMPLE_STRING})|(?P<id
 # traversal. One match yields exactly the tokens the general loop would: each piece is that
 # loop's own pattern, made possessive (the loop never backtracks into a token), and ``=`` is not
 # followed by ``=``/``>`` (``==``, ``=>``). Any other line does not match and takes the general loop.
+# The last group that matched names the line's kind (``Match.lastgroup``; ``None``: a blank line).
 _NUMBER = r"\d++(?:\.\d++)?+(?:[eE][+-]?\d++)?+"
 _LINE_RE = re.compile(
     rf"{_BLANKS}*+(?:"
     rf"(?P<name>{_IDENT}){_BLANKS}*+(?:"
     rf"(?P<eq>=)(?![=>]){_BLANKS}*+(?:(?P<string>{_SIMPLE_STRING})|(?P<number>{_NUMBER})"
     rf"|(?P<ref>{_IDENT}(?:\.{_IDENT})*+)|(?P<open>\{{))"
-    rf"|(?P<labels>(?:(?:{_SIMPLE_STRING}|{_IDENT}){_BLANKS}*+)*+)(?P<bopen>\{{))"
+    rf"|(?:(?:{_SIMPLE_STRING}|{_IDENT}){_BLANKS}*+)*+(?P<bopen>\{{))"
     rf"|(?P<close>\}}))?+"
     rf"{_BLANKS}*+(?:\#[^\n]*+|//[^\n]*+)?+\n"
 )
-_LINE_GROUPS = ("name", "string", "number", "ref", "bopen", "close")
 
 
 def _header_tokens(text: str, start: int, end: int, append: Callable[[Tok], None]) -> None:
@@ -285,6 +285,7 @@ def lex(
     depth = 0
     stmt = 0  # index in toks of the current top-level statement's first token
     line_start = False  # i is after a newline or ``{`` inside a body: try ``_LINE_RE``
+    block_stmt = False  # the top-level ``{`` last opened began a block (not an attribute's value)
     read_types: Collection[str] = () if skim is None else skim  # block types whose bodies are lexed
     fast_block = _FAST_BLOCK_RE.match if skim is not None else None
     while i < end:
@@ -311,6 +312,7 @@ def lex(
                         i = close + 1
                     else:
                         depth = 1
+                        block_stmt = True
                         line_start = True
                         i = opening + 1
                     continue
@@ -318,23 +320,36 @@ def lex(
             # Whole lines of a body in one match each (``_LINE_RE``), until one does not match.
             line_start = False
             while (ln := line(text, i, end)) is not None:
-                name, string, number, ref, block_open, close_brace = ln.group(*_LINE_GROUPS)
-                if name is not None:
-                    a = ln.start("name")
-                    append(Tok("ident", a, a + len(name), name))
-                    if block_open is None:
+                kind = ln.lastgroup  # the line's last group: its kind (None: a blank line)
+                if kind == "close":
+                    a = ln.start(kind)
+                    append(Tok("punct", a, a + 1, "}"))
+                    depth -= 1
+                    if depth == 0:
+                        # Back at the top level: the rest of the line is the general loop's
+                        # (after a block, ``drop`` skips it with the gap between statements).
+                        if block_stmt:
+                            stmt = len(toks)
+                        i = a + 1
+                        break
+                elif kind is not None:
+                    a, z = ln.span("name")
+                    append(Tok("ident", a, z, text[a:z]))
+                    if kind == "bopen":
+                        a = ln.start(kind)
+                        _header_tokens(text, z, a, append)
+                        append(Tok("punct", a, a + 1, "{"))
+                        depth += 1
+                    else:
                         a = ln.start("eq")
                         append(Tok("punct", a, a + 1, "="))
-                        if string is not None:
-                            a = ln.start("string")
-                            z = a + len(string)
-                            append(Tok("string", a, z, string, [("lit", a + 1, z - 1)] if z > a + 2 else []))
-                        elif number is not None:
-                            a = ln.start("number")
-                            append(Tok("number", a, a + len(number), number))
-                        elif ref is not None:
-                            names = ref.split(".")
-                            a = ln.start("ref")
+                        a, z = ln.span(kind)
+                        if kind == "string":
+                            append(
+                                Tok("string", a, z, text[a:z], [("lit", a + 1, z - 1)] if z > a + 2 else [])
+                            )
+                        elif kind == "ref":
+                            names = text[a:z].split(".")
                             z = a + len(names[0])
                             append(Tok("ident", a, z, names[0]))
                             for part in names[1:]:
@@ -342,25 +357,11 @@ def lex(
                                 a = z + 1
                                 z = a + len(part)
                                 append(Tok("ident", a, z, part))
+                        elif kind == "number":
+                            append(Tok("number", a, z, text[a:z]))
                         else:  # name = {
-                            a = ln.start("open")
-                            append(Tok("punct", a, a + 1, "{"))
+                            append(Tok("punct", a, z, "{"))
                             depth += 1
-                    else:
-                        _header_tokens(text, *ln.span("labels"), append)
-                        a = ln.start("bopen")
-                        append(Tok("punct", a, a + 1, "{"))
-                        depth += 1
-                elif close_brace is not None:
-                    a = ln.start("close")
-                    append(Tok("punct", a, a + 1, "}"))
-                    depth -= 1
-                    if depth == 0:
-                        # Back at the top level: the rest of the line is the general loop's
-                        # (``drop`` skips it with the gap between statements).
-                        stmt = len(toks)
-                        i = a + 1
-                        break
                 i = ln.end()
                 append(Tok("nl", i - 1, i, "\n"))
                 if depth == 0:  # a ``{`` closed an unbalanced ``}``: a newline at the top level
@@ -395,27 +396,28 @@ def lex(
             t = m.group(kind)
             i = m.start(kind)
             if t == "{":
-                if (
-                    skim is not None
-                    and depth == 0
-                    and stmt < len(toks)
-                    and toks[stmt].kind == "ident"
-                    and toks[stmt].text not in skim
-                    and all(x.kind in ("ident", "string") for x in toks[stmt + 1 :])
-                ):
-                    close = skip_block(text, i, end)
-                    if drop:
-                        del toks[stmt:]
-                    else:
-                        append(Tok("punct", i, i + 1, "{"))
-                        append(Tok("punct", close, close + 1, "}"))
-                    i = close + 1
-                    continue
+                if depth == 0:
+                    # A block's header is an identifier and labels; its ``}`` ends the statement.
+                    # An attribute's ``{`` (``inputs = {``) does not: the newline after it does.
+                    block_stmt = (
+                        stmt < len(toks)
+                        and toks[stmt].kind == "ident"
+                        and all(x.kind in ("ident", "string") for x in toks[stmt + 1 :])
+                    )
+                    if skim is not None and block_stmt and toks[stmt].text not in skim:
+                        close = skip_block(text, i, end)
+                        if drop:
+                            del toks[stmt:]
+                        else:
+                            append(Tok("punct", i, i + 1, "{"))
+                            append(Tok("punct", close, close + 1, "}"))
+                        i = close + 1
+                        continue
                 depth += 1
                 line_start = True
             elif t == "}":
                 depth -= 1
-                if depth == 0:
+                if depth == 0 and block_stmt:
                     stmt = len(toks) + 1
             append(Tok("punct", i, m.end(), t))
             i = m.end()
