@@ -137,7 +137,9 @@ def _skip_expr(text: str, i: int, end: int) -> int:
 # ``run``: text between braces, including whole strings without templates (one match for a
 # stretch of a block body); a string with a template ends the run at its quote (``quote``:
 # ``lex_string`` finds its end).
-_PLAIN_STRING = r'"[^"\\\n$%]*(?:(?:\\.|\$\$\{|%%\{|\$(?!\{)|%(?!\{))[^"\\\n$%]*)*"'
+# (Possessive: a run of plain characters is followed by a quote, escape or ``$``/``%``, none of
+# which it holds, so giving characters back could never let the rest match.)
+_PLAIN_STRING = r'"[^"\\\n$%]*+(?:(?:\\.|\$\$\{|%%\{|\$(?!\{)|%(?!\{))[^"\\\n$%]*+)*+"'
 _SKIP_RE = re.compile(
     rf"""
      (?P<run>(?:[^{{}}"\#/<]+|{_PLAIN_STRING}|/(?![/*])|<(?!<))+)
@@ -162,7 +164,7 @@ _FAST_DEPTH = 4
 _BLANKS = r"[ \t\r\f\ufeff]"
 _IDENT = r"(?:[^\W\d]|_)[\w-]*+"
 _SIMPLE_STRING = r'"[^"\\\n$%]*+"'
-_FAST_ATOM = rf"""[^{{}}"\#/<]++|{_PLAIN_STRING}|/(?![/*])|<(?!<)|\#[^\n]*+|//[^\n]*+|/\*(?s:.*?)\*/"""
+_FAST_ATOM = rf"""[^{{}}"\#/<]++|{_SIMPLE_STRING}|{_PLAIN_STRING}|/(?![/*])|<(?!<)|\#[^\n]*+|//[^\n]*+|/\*(?s:.*?)\*/"""
 _fast_body = f"(?:{_FAST_ATOM})*+"
 for _ in range(_FAST_DEPTH):
     _fast_body = rf"(?:{_FAST_ATOM}|\{{{_fast_body}\}})*+"
@@ -180,7 +182,7 @@ _HEAD_TOKEN_RE = re.compile(rf"{_BLANKS}*+(?:(?P<string>{_SIMPLE_STRING})|(?P<id
 # followed by ``=``/``>`` (``==``, ``=>``). Any other line does not match and takes the general loop.
 # The last group that matched names the line's kind (``Match.lastgroup``; ``None``: a blank line).
 _NUMBER = r"\d++(?:\.\d++)?+(?:[eE][+-]?\d++)?+"
-_LINE_RE = re.compile(
+_LINE_PATTERN = (
     rf"{_BLANKS}*+(?:"
     rf"(?P<name>{_IDENT}){_BLANKS}*+(?:"
     rf"(?P<eq>=)(?![=>]){_BLANKS}*+(?:(?P<string>{_SIMPLE_STRING})|(?P<number>{_NUMBER})"
@@ -189,6 +191,15 @@ _LINE_RE = re.compile(
     rf"|(?P<close>\}}))?+"
     rf"{_BLANKS}*+(?:\#[^\n]*+|//[^\n]*+)?+\n"
 )
+_LINE_RE: re.Pattern[str] | None = None  # compiled on the first ``lex`` call (≈ 1.3 ms)
+
+
+def _line_re() -> re.Pattern[str]:
+    """``_LINE_RE``, compiled once: a run that lexes nothing (start-up, other commands) never pays for it."""
+    global _LINE_RE
+    if _LINE_RE is None:
+        _LINE_RE = re.compile(_LINE_PATTERN)
+    return _LINE_RE
 
 
 def _header_tokens(text: str, start: int, end: int, append: Callable[[Tok], None]) -> None:
@@ -281,7 +292,7 @@ def lex(
     i = start
     match = _TOKEN_RE.match
     simple_string = _SIMPLE_STRING_RE.match
-    line = _LINE_RE.match
+    line = (_LINE_RE or _line_re()).match
     depth = 0
     stmt = 0  # index in toks of the current top-level statement's first token
     line_start = False  # i is after a newline or ``{`` inside a body: try ``_LINE_RE``

@@ -26,9 +26,18 @@ from catalog_ops.hcl.text import decode
 EVALUATED_BLOCKS = frozenset({"locals", "include"})
 # An interpolation that is only a traversal ``a.b.c`` (blanks around it): the lexer's identifiers
 # (``hcl.lexer._IDENT``) joined by ``.`` without blanks, as ``_eval`` reads them.
-_TRAVERSAL_RE = re.compile(
+_TRAVERSAL_PATTERN = (
     r"[ \t\r\f\ufeff]*+(?P<names>(?:[^\W\d]|_)[\w-]*+(?:\.(?:[^\W\d]|_)[\w-]*+)*+)[ \t\r\f\ufeff]*+"
 )
+_TRAVERSAL_RE: re.Pattern[str] | None = None  # compiled on first use (see ``_traversal_re``)
+
+
+def _traversal_re() -> re.Pattern[str]:
+    """``_TRAVERSAL_RE``, compiled once, when a template is first evaluated (not at import)."""
+    global _TRAVERSAL_RE
+    if _TRAVERSAL_RE is None:
+        _TRAVERSAL_RE = re.compile(_TRAVERSAL_PATTERN)
+    return _TRAVERSAL_RE
 
 
 @dataclass
@@ -300,7 +309,11 @@ class Evaluator:
             val: Value
             if kind == "directive":
                 val = Dynamic("template directive %{...}")
-            elif self.depth < 40 and (trav := _TRAVERSAL_RE.fullmatch(f.text, inner_s, inner_e)) is not None:
+            elif (
+                self.depth < 40
+                and (trav := (_TRAVERSAL_RE or _traversal_re()).fullmatch(f.text, inner_s, inner_e))
+                is not None
+            ):
                 # ``${local.x}`` / ``${include.root.locals.x}``: the names ``lex`` + ``eval`` would
                 # find (identifiers joined by ``.``), without lexing; ``eval``'s depth is kept.
                 self.depth += 1
