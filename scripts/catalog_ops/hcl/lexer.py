@@ -169,7 +169,8 @@ _fast_body = f"(?:{_FAST_ATOM})*+"
 for _ in range(_FAST_DEPTH):
     _fast_body = rf"(?:{_FAST_ATOM}|\{{{_fast_body}\}})*+"
 _FAST_BLOCK_RE = re.compile(
-    rf"(?P<head>{_BLANKS}*+(?P<type>{_IDENT})(?:{_BLANKS}*+(?:{_SIMPLE_STRING}|{_IDENT}))*+){_BLANKS}*+\{{{_fast_body}\}}"
+    rf"(?P<head>{_BLANKS}*+(?P<type>{_IDENT})(?:{_BLANKS}*+(?P<label>{_SIMPLE_STRING}|{_IDENT}))?+"
+    rf"(?:{_BLANKS}*+(?:{_SIMPLE_STRING}|{_IDENT}))*+){_BLANKS}*+\{{{_fast_body}\}}"
 )
 # Blank lines and line comments between top-level statements (``lex(drop=True)`` skips them).
 _GAP_RE = re.compile(r"(?:[ \t\r\f\ufeff\n]++|\#[^\n]*+|//[^\n]*+)*+")
@@ -312,10 +313,23 @@ def lex(
                     if skipped and drop:
                         i = b.end()
                         continue
-                    # The header's tokens (type, labels, ``{``) as the general loop lexes them;
-                    # a read block's body is then lexed from after its ``{``.
-                    _header_tokens(text, i, b.end("head"), append)
-                    opening = text.index("{", b.end("head"))
+                    # The header's tokens (type, labels, ``{``) as the general loop lexes them
+                    # (one label, the common case, from its group); a read block's body is then
+                    # lexed from after its ``{``.
+                    a, z = b.span("type")
+                    append(Tok("ident", a, z, text[a:z]))
+                    head_end = b.end("head")
+                    if z < head_end:
+                        a, z = b.span("label")
+                        if z < head_end:
+                            _header_tokens(text, a, head_end, append)
+                        elif text[a] == '"':
+                            append(
+                                Tok("string", a, z, text[a:z], [("lit", a + 1, z - 1)] if z > a + 2 else [])
+                            )
+                        else:
+                            append(Tok("ident", a, z, text[a:z]))
+                    opening = text.index("{", head_end)
                     append(Tok("punct", opening, opening + 1, "{"))
                     if skipped:
                         close = b.end() - 1
