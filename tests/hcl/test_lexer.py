@@ -379,3 +379,13 @@ def test_the_newline_after_an_attribute_object_ends_it(mode):
     root = parse(text, **mode)
     assert [t.text for t in root.attrs["inputs"].expr] == ["{", "\n", "a", "=", "1", "\n", "}"]
     assert [b.type for b in root.blocks] == ["module"]
+
+
+@pytest.mark.parametrize("name", ["_LINE_RE", "_SKIP_RE", "_HEAD_TOKEN_RE"])
+def test_patterns_compiled_on_first_use(name):
+    """The fallback and fast-path patterns are compiled when first needed (not at import), from
+    their ``*_PATTERN`` text, once."""
+    with mock.patch.object(lexer, name, None):
+        first = lexer._compiled(name)
+        assert first.pattern == getattr(lexer, name.removesuffix("_RE") + "_PATTERN")
+        assert getattr(lexer, name) is first and lexer._compiled(name) is first

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from typing import cast
 
 
 class HclSyntaxError(Exception):
@@ -140,8 +141,7 @@ def _skip_expr(text: str, i: int, end: int) -> int:
 # (Possessive: a run of plain characters is followed by a quote, escape or ``$``/``%``, none of
 # which it holds, so giving characters back could never let the rest match.)
 _PLAIN_STRING = r'"[^"\\\n$%]*+(?:(?:\\.|\$\$\{|%%\{|\$(?!\{)|%(?!\{))[^"\\\n$%]*+)*+"'
-_SKIP_RE = re.compile(
-    rf"""
+_SKIP_PATTERN = rf"""(?x)
      (?P<run>(?:[^{{}}"\#/<]+|{_PLAIN_STRING}|/(?![/*])|<(?!<))+)
     |(?P<open>\{{)
     |(?P<close>\}})
@@ -150,9 +150,8 @@ _SKIP_RE = re.compile(
     |(?P<bcomment>/\*)
     |(?P<heredoc><<-?(?P<marker>[A-Za-z_][A-Za-z0-9_-]*)[ \t]*\r?\n)
     |(?P<lt><<)
-    """,
-    re.X,
-)
+    """
+_SKIP_RE: re.Pattern[str] | None = None  # compiled on first use: ``skip_block`` is the fallback
 
 
 # Fast path for skimming (``lex(skim=...)``): one match covers a whole top-level block header
@@ -174,7 +173,8 @@ _FAST_BLOCK_RE = re.compile(
 )
 # Blank lines and line comments between top-level statements (``lex(drop=True)`` skips them).
 _GAP_RE = re.compile(r"(?:[ \t\r\f\ufeff\n]++|\#[^\n]*+|//[^\n]*+)*+")
-_HEAD_TOKEN_RE = re.compile(rf"{_BLANKS}*+(?:(?P<string>{_SIMPLE_STRING})|(?P<ident>{_IDENT}))")
+_HEAD_TOKEN_PATTERN = rf"{_BLANKS}*+(?:(?P<string>{_SIMPLE_STRING})|(?P<ident>{_IDENT}))"
+_HEAD_TOKEN_RE: re.Pattern[str] | None = None  # compiled on first use (headers of two labels or more)
 # Fast path for whole lines inside a block body (``lex``): ``name = VALUE``, ``name = {``,
 # ``name "label"... {``, ``}`` or nothing, then blanks, an optional line comment and the newline;
 # VALUE is a string without templates or escapes, a number, or an identifier or ``a.b.c``
@@ -195,19 +195,21 @@ _LINE_PATTERN = (
 _LINE_RE: re.Pattern[str] | None = None  # compiled on the first ``lex`` call (≈ 1.3 ms)
 
 
-def _line_re() -> re.Pattern[str]:
-    """``_LINE_RE``, compiled once: a run that lexes nothing (start-up, other commands) never pays for it."""
-    global _LINE_RE
-    if _LINE_RE is None:
-        _LINE_RE = re.compile(_LINE_PATTERN)
-    return _LINE_RE
+def _compiled(name: str) -> re.Pattern[str]:
+    """The pattern ``name`` (``_LINE_RE``, ``_SKIP_RE``, ``_HEAD_TOKEN_RE``), compiled from its
+    ``*_PATTERN`` on first use and kept in the module global: a run that never needs it (start-up,
+    a command that lexes nothing, texts without such lines) does not pay for compiling it."""
+    pattern = globals()[name]
+    if pattern is None:
+        pattern = globals()[name] = re.compile(globals()[name.removesuffix("_RE") + "_PATTERN"])
+    return cast(re.Pattern[str], pattern)
 
 
 def _header_tokens(text: str, start: int, end: int, append: Callable[[Tok], None]) -> None:
     """Append the tokens of a block header's type and labels in ``text[start:end]``: identifiers
     and strings without templates or escapes (what ``_FAST_BLOCK_RE`` and ``_LINE_RE`` let through),
     as the general loop lexes them."""
-    for h in _HEAD_TOKEN_RE.finditer(text, start, end):
+    for h in (_HEAD_TOKEN_RE or _compiled("_HEAD_TOKEN_RE")).finditer(text, start, end):
         if h.lastgroup == "ident":
             append(Tok("ident", h.start("ident"), h.end(), h["ident"]))
         else:
@@ -233,7 +235,7 @@ def skip_block(text: str, i: int, end: int) -> int:
     """
     depth = 0
     j = i
-    match = _SKIP_RE.match
+    match = (_SKIP_RE or _compiled("_SKIP_RE")).match
     while j < end:
         m = match(text, j, end)
         assert m is not None  # every character is matched by some alternative
@@ -293,7 +295,7 @@ def lex(
     i = start
     match = _TOKEN_RE.match
     simple_string = _SIMPLE_STRING_RE.match
-    line = (_LINE_RE or _line_re()).match
+    line = (_LINE_RE or _compiled("_LINE_RE")).match
     depth = 0
     stmt = 0  # index in toks of the current top-level statement's first token
     line_start = False  # i is after a newline or ``{`` inside a body: try ``_LINE_RE``
