@@ -208,3 +208,23 @@ def test_terraform_source_after_an_inputs_object():
     text = b'inputs = {\n  a = 1\n}\nterraform {\n  source = "git::https://h/acme/m.git?ref=v1.0.0"\n}\n'
     (ref,) = scan_files({"live/app/terragrunt.hcl": text}).references
     assert (ref.status, ref.source.ref, ref.line) == ("ok", "v1.0.0", 5)
+
+
+def test_loader_keeps_terragrunt_files_only():
+    """Parsed ``*.hcl`` files stay in the loader (includes read them again); a ``*.tf`` file is
+    not kept, and reading it again parses it again to the same result."""
+    files = {
+        "a/main.tf": b'module "m" {\n  source = "github.com/acme/m?ref=v1.0.0"\n}\n',
+        "a/root.hcl": _PARENT,
+    }
+    reads: list[str] = []
+
+    def read(path: str) -> bytes | None:
+        reads.append(path)
+        return files.get(path)
+
+    loader = scan.loader(read, files.__contains__)
+    assert loader.get("a/main.tf") == loader.get("a/main.tf")
+    assert loader.get("a/root.hcl") is loader.get("a/root.hcl")
+    assert reads == ["a/main.tf", "a/main.tf", "a/root.hcl"]
+    assert list(loader.cache) == ["a/root.hcl"]

@@ -122,13 +122,22 @@ class Loader:
         return data if data is not None else self._read(path)
 
     def get(self, path: str) -> ParsedFile | None:
-        """``path`` parsed (once; ``None`` when unreadable or while it is being parsed: cycles)."""
+        """``path`` parsed (``None`` when unreadable or while it is being parsed: cycles).
+
+        Terragrunt files (``*.hcl``) are kept: includes and ``read_terragrunt_config`` read
+        them again and again. Other files (``*.tf``, ``*.tofu``) are read by their own scan only,
+        so they are not kept (a scan would hold every parsed file); should an include name one,
+        it is parsed again, to the same result.
+        """
         if path in self.cache:
             return self.cache[path]
         self.cache[path] = None  # cycle guard
         data = self.read(path)
         parsed = None if data is None else parse_hcl_file(path, data, self.skim)
-        self.cache[path] = parsed
+        if path.endswith(".hcl"):
+            self.cache[path] = parsed
+        else:
+            del self.cache[path]
         return parsed
 
 
