@@ -177,16 +177,21 @@ _HEAD_TOKEN_PATTERN = rf"{_BLANKS}*+(?:(?P<string>{_SIMPLE_STRING})|(?P<ident>{_
 _HEAD_TOKEN_RE: re.Pattern[str] | None = None  # compiled on first use (headers of two labels or more)
 # Fast path for whole lines inside a block body (``lex``): ``name = VALUE``, ``name = {``,
 # ``name "label"... {``, ``}`` or nothing, then blanks, an optional line comment and the newline;
-# VALUE is a string without templates or escapes, a number, or an identifier or ``a.b.c``
-# traversal. One match yields exactly the tokens the general loop would: each piece is that
-# loop's own pattern, made possessive (the loop never backtracks into a token), and ``=`` is not
-# followed by ``=``/``>`` (``==``, ``=>``). Any other line does not match and takes the general loop.
-# The last group that matched names the line's kind (``Match.lastgroup``; ``None``: a blank line).
+# VALUE is a string without escapes (templates only as ``${...}`` holding no quote, bracket,
+# brace or newline: ``lex_string`` then finds the same end), a number, a call ``f()`` or
+# ``f("string")``, or an identifier or ``a.b.c`` traversal. One match yields exactly the tokens
+# the general loop would: each piece is that loop's own pattern, made possessive (the loop never
+# backtracks into a token), and ``=`` is not followed by ``=``/``>`` (``==``, ``=>``). Any other
+# line does not match and takes the general loop. The last group that matched names the line's
+# kind (``Match.lastgroup``; ``None``: a blank line).
 _NUMBER = r"\d++(?:\.\d++)?+(?:[eE][+-]?\d++)?+"
 _LINE_PATTERN = (
     rf"{_BLANKS}*+(?:"
     rf"(?P<name>{_IDENT}){_BLANKS}*+(?:"
-    rf"(?P<eq>=)(?![=>]){_BLANKS}*+(?:(?P<string>{_SIMPLE_STRING})|(?P<number>{_NUMBER})"
+    rf"(?P<eq>=)(?![=>]){_BLANKS}*+(?:(?P<string>{_SIMPLE_STRING})"
+    r'|(?P<template>"(?:[^"\\\n$%]++|\$\{[^{}"\\\n\[\]()]*+\})*+")'
+    rf"|(?P<number>{_NUMBER})"
+    rf"|(?P<call>(?P<fn>{_IDENT})\({_BLANKS}*+(?:(?P<arg>{_SIMPLE_STRING}){_BLANKS}*+)?+\))"
     rf"|(?P<ref>{_IDENT}(?:\.{_IDENT})*+)|(?P<open>\{{))"
     rf"|(?:(?:{_SIMPLE_STRING}|{_IDENT}){_BLANKS}*+)*+(?P<bopen>\{{))"
     rf"|(?P<close>\}}))?+"
@@ -375,6 +380,26 @@ def lex(
                             append(
                                 Tok("string", a, z, text[a:z], [("lit", a + 1, z - 1)] if z > a + 2 else [])
                             )
+                        elif kind == "template":
+                            z, parts = lex_string(text, a, end)  # the general loop's parts
+                            append(Tok("string", a, z, text[a:z], parts))
+                        elif kind == "call":
+                            a, z = ln.span("fn")
+                            append(Tok("ident", a, z, text[a:z]))
+                            append(Tok("punct", z, z + 1, "("))
+                            a, z = ln.span("arg")
+                            if a >= 0:
+                                append(
+                                    Tok(
+                                        "string",
+                                        a,
+                                        z,
+                                        text[a:z],
+                                        [("lit", a + 1, z - 1)] if z > a + 2 else [],
+                                    )
+                                )
+                            z = ln.end(kind)
+                            append(Tok("punct", z - 1, z, ")"))
                         elif kind == "ref":
                             names = text[a:z].split(".")
                             z = a + len(names[0])
