@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from unittest import mock
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from catalog_ops.hcl import HclSyntaxError, lex, parse
+from catalog_ops.hcl import HclSyntaxError, body, lex, lexer, parse
 
 
 @pytest.mark.parametrize(
@@ -230,3 +233,175 @@ def test_drop_leaves_no_tokens_for_skipped_blocks_and_gaps():
     toks = lex(text, skim={"module"}, drop=True)
     assert [t.text for t in toks] == ["module", '"m"', "{", "\n", "source", "=", '"s"', "\n", "}", ""]
     assert [b.type for b in parse(text, skim={"module"}, drop=True).blocks] == ["module"]
+
+
+# The lexer's fast paths (``_LINE_RE``: whole ``name = VALUE`` / header / ``}`` / blank lines in a
+# body; ``_FAST_BLOCK_RE``: a top-level block in one match, its header's tokens) must give exactly
+# what the general loop gives. With their patterns replaced by one that never matches, ``lex``
+# takes the general loop only: both runs must return the same tokens, or the same error.
+_NEVER = re.compile(r"(?!)")
+
+
+def _lexed(text, **kwargs):
+    try:
+        return [(t.kind, t.start, t.end, t.text, t.parts) for t in lex(text, **kwargs)]
+    except HclSyntaxError as exc:
+        return (exc.offset, exc.message)
+
+
+def _general_lexed(text, **kwargs):
+    with (
+        mock.patch.object(lexer, "_LINE_RE", _NEVER),
+        mock.patch.object(lexer, "_FAST_BLOCK_RE", _NEVER),
+    ):
+        return _lexed(text, **kwargs)
+
+
+_MODES = ({}, {"skim": {"module", "locals"}}, {"skim": {"module", "locals"}, "drop": True})
+
+# Lines the fast paths read, and near misses they must leave to the general loop.
+_LINE_PIECES = [
+    *_PIECES,
+    'module "m" {\n',
+    "locals {\n",
+    'locals "x" y {\n',
+    '  source = "git::x?ref=v1"\n',
+    "  a = 1\n",
+    "a=1.5e3\n",
+    "a = 1.5e\n",
+    "a = 1.\n",
+    "a = 01x\n",
+    "  b = c.d.e # c\n",
+    "b = c..d\n",
+    "b = c...\n",
+    "b = c.d\t// c\r\n",
+    "b = c .d\n",
+    "x = {\n",
+    "x = [\n",
+    "x = true\n",
+    "  }\n",
+    "}}\n",
+    "} # c\n",
+    "a == 1\n",
+    "a => 1\n",
+    "a = = 1\n",
+    'a = "x" "y"\n',
+    'a = "${b}"\n',
+    'a = "$${b}"\n',
+    'a = "\\n"\n',
+    'a = ""\n',
+    'a = "x\n',
+    'a = "\n',
+    "a = f(1)\n",
+    "a = <<EOT\nx\nEOT\n",
+    "é = ü\n",
+    "b-c = d-1\n",
+    "a b = 1\n",
+    'a "b" {\n',
+    "a b {}\n",
+    "\ufeffa = 1\n",
+    "a = 1",
+    "  \n",
+    "\t# only a comment\n",
+    "a = /* c */ 1\n",
+    "a = 1 /* c */\n",
+    "`",
+    "a = f()\n",
+    'a = f("x")\n',
+    'a = f( "x" )\n',
+    'a = f ("x")\n',
+    'a = f("x", "y")\n',
+    'a = f("${x}")\n',
+    "a = f(\n",
+    'a = "${a.b}?ref=v1"\n',
+    'a = "${ local.x }/${y}"\n',
+    'a = "${f(x)}"\n',
+    'a = "${ {} }"\n',
+    'a = "${x} $${y}"\n',
+    'a = "${x"\n',
+    'a = "a${[}"\n',
+    'a = "%{if x}y%{endif}"\n',
+    'a = "${x}\\n"\n',
+]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(_LINE_PIECES), max_size=30).map("".join))
+def test_fast_paths_lex_like_the_general_loop(text):
+    """``lex`` with its fast paths == ``lex`` through the general loop alone, in every mode
+    (full, ``skim``, ``skim`` + ``drop``): same tokens, or the same error at the same offset."""
+    for mode in _MODES:
+        assert _lexed(text, **mode) == _general_lexed(text, **mode), mode
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'module "m" {\n  source = "git::x?ref=v1"\n  version = 1.5\n  n = a.b.c\n}\n',
+        'locals {\r\n  a = "x"\r\n\r\n  b = {\r\n    c = d\r\n  }\r\n}\r\n',
+        'module "m" {\n  x = "${a}"\n  y = "$${a}"\n  z = "a\\"b"\n  w = "\n}\n',
+        'module "m" {\n\tinner "l" k {\n\t\ta = 1 # }\n\t}\n}\n',
+        'locals {\n  é = "ü"\n  a = 1e5 // c\n  b = 1.x\n}\n',
+        'module "m" {\n  a = 1\n}} \n',
+        'module "m" {\n  a = 1\n} # c\nb = 2\n',
+        'module "m" {\n  a = 1\n',
+    ],
+)
+def test_fast_paths_on_tricky_texts(text):
+    for mode in _MODES:
+        assert _lexed(text, **mode) == _general_lexed(text, **mode), mode
+
+
+def test_general_lexed_really_takes_the_general_loop():
+    """The reference above is not the fast path itself: with the patterns disabled, a line the
+    fast path reads is lexed token by token (``_TOKEN_RE`` matches once per token)."""
+    text = 'module "m" {\n  a = 1\n}\n'
+    calls = []
+    real = lexer._TOKEN_RE
+
+    class Counting:
+        def match(self, *args):
+            calls.append(args[1])
+            return real.match(*args)
+
+    with mock.patch.object(lexer, "_TOKEN_RE", Counting()):
+        lex(text, skim={"module"})
+        fast = len(calls)
+        calls.clear()
+        _general_lexed(text, skim={"module"})
+    assert fast < 3 < len(calls)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(_LINE_PIECES), max_size=30).map("".join))
+def test_parse_body_one_token_values_like_expr_end(text):
+    """``parse_body`` reads a one-token ``name = VALUE`` line without ``expr_end`` (``_ATOMS``):
+    with that shortcut off, the same blocks, attributes and expressions, or the same error."""
+    for mode in _MODES:
+        fast = _parsed(text, **mode)
+        with mock.patch.object(body, "_ATOMS", frozenset()):
+            general = _parsed(text, **mode)
+        if isinstance(fast, tuple) or isinstance(general, tuple):
+            assert fast == general, mode
+        else:
+            assert _shape(fast) == _shape(general), mode
+
+
+@pytest.mark.parametrize("mode", _MODES)
+def test_the_newline_after_an_attribute_object_ends_it(mode):
+    """``x = { ... }`` ends at its newline, not at its ``}`` (only a block's ``}`` ends a
+    statement): with ``drop``, the next statement is not read as part of the value."""
+    text = 'inputs = {\n  a = 1\n}\nmodule "m" {\n  source = "s"\n}\n'
+    root = parse(text, **mode)
+    assert [t.text for t in root.attrs["inputs"].expr] == ["{", "\n", "a", "=", "1", "\n", "}"]
+    assert [b.type for b in root.blocks] == ["module"]
+
+
+@pytest.mark.parametrize("name", ["_LINE_RE", "_SKIP_RE", "_HEAD_TOKEN_RE"])
+def test_patterns_compiled_on_first_use(name):
+    """The fallback and fast-path patterns are compiled when first needed (not at import), from
+    their ``*_PATTERN`` text, once."""
+    with mock.patch.object(lexer, name, None):
+        first = lexer._compiled(name)
+        assert first.pattern == getattr(lexer, name.removesuffix("_RE") + "_PATTERN")
+        assert getattr(lexer, name) is first and lexer._compiled(name) is first

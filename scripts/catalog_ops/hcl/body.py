@@ -14,6 +14,7 @@ from catalog_ops.hcl.lexer import HclSyntaxError, Tok, lex
 
 OPEN = {"{": "}", "[": "]", "(": ")"}
 CLOSE = frozenset({"}", "]", ")"})
+_ATOMS = frozenset({"string", "number", "ident", "heredoc"})  # one-token expressions
 
 
 @dataclass
@@ -80,6 +81,7 @@ def parse_body(text: str, toks: list[Tok]) -> Block:
     """
     root = Block("", [], toks[0], close=toks[-1].end)
     stack: list[Block] = [root]
+    cur = root  # stack[-1]
     i = 0
     n = len(toks)
     while i < n:
@@ -90,22 +92,28 @@ def parse_body(text: str, toks: list[Tok]) -> Block:
             continue
         if k == "eof":
             if len(stack) > 1:
-                raise HclSyntaxError(stack[-1].tok.start, f"block {stack[-1].type!r} is not closed")
+                raise HclSyntaxError(cur.tok.start, f"block {cur.type!r} is not closed")
             return root
         if k == "punct" and t.text == "}":
             if len(stack) == 1:
                 raise HclSyntaxError(t.start, "unexpected '}'")
             stack.pop().close = t.start
+            cur = stack[-1]
             i += 1
             continue
         if k != "ident":
             raise HclSyntaxError(t.start, f"expected an attribute or block, found {t.text or t.kind!r}")
         nxt = toks[i + 1]
-        if nxt.kind == "punct" and nxt.text == "=":
-            j = expr_end(toks, i + 2)
+        if nxt.text == "=":  # only a punct token's text is a bare "=" (strings keep their quotes)
+            # ``name = VALUE`` then a newline, VALUE one token (no brackets): what ``expr_end``
+            # returns for it, without the call.
+            one_token = toks[i + 2].kind in _ATOMS and toks[i + 3].kind == "nl"
+            j = i + 3 if one_token else expr_end(toks, i + 2)
             if j == i + 2:
                 raise HclSyntaxError(nxt.end, f"missing value for attribute {t.text!r}")
-            stack[-1].attrs.setdefault(t.text, Attr(t.text, t, toks[i + 2 : j]))
+            name = t.text
+            if name not in cur.attrs:  # the first definition wins
+                cur.attrs[name] = Attr(name, t, toks[i + 2 : j])
             i = j
             continue
         labels: list[str] = []
@@ -120,8 +128,9 @@ def parse_body(text: str, toks: list[Tok]) -> Block:
                 bad.start, f"expected '=' or '{{' after {t.text!r}, found {bad.text or bad.kind!r}"
             )
         block = Block(t.text, labels, t, open=toks[j].start)
-        stack[-1].blocks.append(block)
+        cur.blocks.append(block)
         stack.append(block)
+        cur = block
         i = j + 1
     return root  # pragma: no cover
 

@@ -9,8 +9,9 @@ hashicorp/hcl ``hclsyntax/spec.md``): identifiers, numbers, operators, quoted te
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from typing import cast
 
 
 class HclSyntaxError(Exception):
@@ -108,11 +109,16 @@ def lex_string(text: str, i: int, end: int) -> tuple[int, list[tuple[str, int, i
         j += 1
 
 
+_EXPR_SPECIAL = re.compile(r'["{}\[\]()]')
+
+
 def _skip_expr(text: str, i: int, end: int) -> int:
     """Return the index of the ``}`` closing a template interpolation whose expression starts at ``i``."""
     depth = 0
     j = i
-    while j < end:
+    search = _EXPR_SPECIAL.search  # only quotes and brackets matter: jump from one to the next
+    while (m := search(text, j, end)) is not None:
+        j = m.start()
         c = text[j]
         if c == '"':
             j, _ = lex_string(text, j, end)
@@ -121,9 +127,9 @@ def _skip_expr(text: str, i: int, end: int) -> int:
             depth += 1
         elif c in ")]":
             depth -= 1
-        elif c == "}":
-            if depth == 0:
-                return j
+        elif depth == 0:  # "}"
+            return j
+        else:
             depth -= 1
         j += 1
     raise HclSyntaxError(i - 2, "unterminated template interpolation")
@@ -132,9 +138,10 @@ def _skip_expr(text: str, i: int, end: int) -> int:
 # ``run``: text between braces, including whole strings without templates (one match for a
 # stretch of a block body); a string with a template ends the run at its quote (``quote``:
 # ``lex_string`` finds its end).
-_PLAIN_STRING = r'"[^"\\\n$%]*(?:(?:\\.|\$\$\{|%%\{|\$(?!\{)|%(?!\{))[^"\\\n$%]*)*"'
-_SKIP_RE = re.compile(
-    rf"""
+# (Possessive: a run of plain characters is followed by a quote, escape or ``$``/``%``, none of
+# which it holds, so giving characters back could never let the rest match.)
+_PLAIN_STRING = r'"[^"\\\n$%]*+(?:(?:\\.|\$\$\{|%%\{|\$(?!\{)|%(?!\{))[^"\\\n$%]*+)*+"'
+_SKIP_PATTERN = rf"""(?x)
      (?P<run>(?:[^{{}}"\#/<]+|{_PLAIN_STRING}|/(?![/*])|<(?!<))+)
     |(?P<open>\{{)
     |(?P<close>\}})
@@ -143,9 +150,8 @@ _SKIP_RE = re.compile(
     |(?P<bcomment>/\*)
     |(?P<heredoc><<-?(?P<marker>[A-Za-z_][A-Za-z0-9_-]*)[ \t]*\r?\n)
     |(?P<lt><<)
-    """,
-    re.X,
-)
+    """
+_SKIP_RE: re.Pattern[str] | None = None  # compiled on first use: ``skip_block`` is the fallback
 
 
 # Fast path for skimming (``lex(skim=...)``): one match covers a whole top-level block header
@@ -157,16 +163,63 @@ _FAST_DEPTH = 4
 _BLANKS = r"[ \t\r\f\ufeff]"
 _IDENT = r"(?:[^\W\d]|_)[\w-]*+"
 _SIMPLE_STRING = r'"[^"\\\n$%]*+"'
-_FAST_ATOM = rf"""[^{{}}"\#/<]++|{_PLAIN_STRING}|/(?![/*])|<(?!<)|\#[^\n]*+|//[^\n]*+|/\*(?s:.*?)\*/"""
+_FAST_ATOM = rf"""[^{{}}"\#/<]++|{_SIMPLE_STRING}|{_PLAIN_STRING}|/(?![/*])|<(?!<)|\#[^\n]*+|//[^\n]*+|/\*(?s:.*?)\*/"""
 _fast_body = f"(?:{_FAST_ATOM})*+"
 for _ in range(_FAST_DEPTH):
     _fast_body = rf"(?:{_FAST_ATOM}|\{{{_fast_body}\}})*+"
 _FAST_BLOCK_RE = re.compile(
-    rf"(?P<head>{_BLANKS}*+(?P<type>{_IDENT})(?:{_BLANKS}*+(?:{_SIMPLE_STRING}|{_IDENT}))*+){_BLANKS}*+\{{{_fast_body}\}}"
+    rf"(?P<head>{_BLANKS}*+(?P<type>{_IDENT})(?:{_BLANKS}*+(?P<label>{_SIMPLE_STRING}|{_IDENT}))?+"
+    rf"(?:{_BLANKS}*+(?:{_SIMPLE_STRING}|{_IDENT}))*+){_BLANKS}*+\{{{_fast_body}\}}"
 )
 # Blank lines and line comments between top-level statements (``lex(drop=True)`` skips them).
 _GAP_RE = re.compile(r"(?:[ \t\r\f\ufeff\n]++|\#[^\n]*+|//[^\n]*+)*+")
-_HEAD_TOKEN_RE = re.compile(rf"{_BLANKS}*+(?:(?P<string>{_SIMPLE_STRING})|(?P<ident>{_IDENT}))")
+_HEAD_TOKEN_PATTERN = rf"{_BLANKS}*+(?:(?P<string>{_SIMPLE_STRING})|(?P<ident>{_IDENT}))"
+_HEAD_TOKEN_RE: re.Pattern[str] | None = None  # compiled on first use (headers of two labels or more)
+# Fast path for whole lines inside a block body (``lex``): ``name = VALUE``, ``name = {``,
+# ``name "label"... {``, ``}`` or nothing, then blanks, an optional line comment and the newline;
+# VALUE is a string without escapes (templates only as ``${...}`` holding no quote, bracket,
+# brace or newline: ``lex_string`` then finds the same end), a number, a call ``f()`` or
+# ``f("string")``, or an identifier or ``a.b.c`` traversal. One match yields exactly the tokens
+# the general loop would: each piece is that loop's own pattern, made possessive (the loop never
+# backtracks into a token), and ``=`` is not followed by ``=``/``>`` (``==``, ``=>``). Any other
+# line does not match and takes the general loop. The last group that matched names the line's
+# kind (``Match.lastgroup``; ``None``: a blank line).
+_NUMBER = r"\d++(?:\.\d++)?+(?:[eE][+-]?\d++)?+"
+_LINE_PATTERN = (
+    rf"{_BLANKS}*+(?:"
+    rf"(?P<name>{_IDENT}){_BLANKS}*+(?:"
+    rf"(?P<eq>=)(?![=>]){_BLANKS}*+(?:(?P<string>{_SIMPLE_STRING})"
+    r'|(?P<template>"(?:[^"\\\n$%]++|\$\{[^{}"\\\n\[\]()]*+\})*+")'
+    rf"|(?P<number>{_NUMBER})"
+    rf"|(?P<call>(?P<fn>{_IDENT})\({_BLANKS}*+(?:(?P<arg>{_SIMPLE_STRING}){_BLANKS}*+)?+\))"
+    rf"|(?P<ref>{_IDENT}(?:\.{_IDENT})*+)|(?P<open>\{{))"
+    rf"|(?:(?:{_SIMPLE_STRING}|{_IDENT}){_BLANKS}*+)*+(?P<bopen>\{{))"
+    rf"|(?P<close>\}}))?+"
+    rf"{_BLANKS}*+(?:\#[^\n]*+|//[^\n]*+)?+\n"
+)
+_LINE_RE: re.Pattern[str] | None = None  # compiled on the first ``lex`` call (≈ 1.3 ms)
+
+
+def _compiled(name: str) -> re.Pattern[str]:
+    """The pattern ``name`` (``_LINE_RE``, ``_SKIP_RE``, ``_HEAD_TOKEN_RE``), compiled from its
+    ``*_PATTERN`` on first use and kept in the module global: a run that never needs it (start-up,
+    a command that lexes nothing, texts without such lines) does not pay for compiling it."""
+    pattern = globals()[name]
+    if pattern is None:
+        pattern = globals()[name] = re.compile(globals()[name.removesuffix("_RE") + "_PATTERN"])
+    return cast(re.Pattern[str], pattern)
+
+
+def _header_tokens(text: str, start: int, end: int, append: Callable[[Tok], None]) -> None:
+    """Append the tokens of a block header's type and labels in ``text[start:end]``: identifiers
+    and strings without templates or escapes (what ``_FAST_BLOCK_RE`` and ``_LINE_RE`` let through),
+    as the general loop lexes them."""
+    for h in (_HEAD_TOKEN_RE or _compiled("_HEAD_TOKEN_RE")).finditer(text, start, end):
+        if h.lastgroup == "ident":
+            append(Tok("ident", h.start("ident"), h.end(), h["ident"]))
+        else:
+            a, z = h.span("string")
+            append(Tok("string", a, z, text[a:z], [("lit", a + 1, z - 1)] if z > a + 2 else []))
 
 
 def _heredoc_end(text: str, i: int, body_start: int, marker: str, end: int) -> int:
@@ -187,7 +240,7 @@ def skip_block(text: str, i: int, end: int) -> int:
     """
     depth = 0
     j = i
-    match = _SKIP_RE.match
+    match = (_SKIP_RE or _compiled("_SKIP_RE")).match
     while j < end:
         m = match(text, j, end)
         assert m is not None  # every character is matched by some alternative
@@ -247,33 +300,126 @@ def lex(
     i = start
     match = _TOKEN_RE.match
     simple_string = _SIMPLE_STRING_RE.match
+    line = (_LINE_RE or _compiled("_LINE_RE")).match
     depth = 0
     stmt = 0  # index in toks of the current top-level statement's first token
+    line_start = False  # i is after a newline or ``{`` inside a body: try ``_LINE_RE``
+    block_stmt = False  # the top-level ``{`` last opened began a block (not an attribute's value)
     read_types: Collection[str] = () if skim is None else skim  # block types whose bodies are lexed
     fast_block = _FAST_BLOCK_RE.match if skim is not None else None
     while i < end:
-        if fast_block is not None and depth == 0 and stmt == len(toks):
-            if drop:
-                i = _GAP_RE.match(text, i, end).end()  # type: ignore[union-attr]  # matches ""
-                if i == end:
-                    break
-            b = fast_block(text, i, end)
-            if b is not None and b["type"] not in read_types:
+        if depth == 0:
+            if fast_block is not None and stmt == len(toks):
                 if drop:
-                    i = b.end()
-                    continue
-                for h in _HEAD_TOKEN_RE.finditer(text, i, b.end("head")):
-                    if h.lastgroup == "ident":
-                        append(Tok("ident", h.start("ident"), h.end(), h["ident"]))
+                    i = _GAP_RE.match(text, i, end).end()  # type: ignore[union-attr]  # matches ""
+                    if i == end:
+                        break
+                b = fast_block(text, i, end)
+                if b is not None:
+                    skipped = b["type"] not in read_types
+                    if skipped and drop:
+                        i = b.end()
+                        continue
+                    # The header's tokens (type, labels, ``{``) as the general loop lexes them
+                    # (one label, the common case, from its group); a read block's body is then
+                    # lexed from after its ``{``.
+                    a, z = b.span("type")
+                    append(Tok("ident", a, z, text[a:z]))
+                    head_end = b.end("head")
+                    if z < head_end:
+                        a, z = b.span("label")
+                        if z < head_end:
+                            _header_tokens(text, a, head_end, append)
+                        elif text[a] == '"':
+                            append(
+                                Tok("string", a, z, text[a:z], [("lit", a + 1, z - 1)] if z > a + 2 else [])
+                            )
+                        else:
+                            append(Tok("ident", a, z, text[a:z]))
+                    opening = text.index("{", head_end)
+                    append(Tok("punct", opening, opening + 1, "{"))
+                    if skipped:
+                        close = b.end() - 1
+                        append(Tok("punct", close, close + 1, "}"))
+                        i = close + 1
                     else:
-                        a, z = h.span("string")
-                        append(Tok("string", a, z, text[a:z], [("lit", a + 1, z - 1)] if z - a > 2 else []))
-                opening = text.index("{", b.end("head"))
-                close = b.end() - 1
-                append(Tok("punct", opening, opening + 1, "{"))
-                append(Tok("punct", close, close + 1, "}"))
-                i = close + 1
-                continue
+                        depth = 1
+                        block_stmt = True
+                        line_start = True
+                        i = opening + 1
+                    continue
+        elif line_start:
+            # Whole lines of a body in one match each (``_LINE_RE``), until one does not match.
+            line_start = False
+            while (ln := line(text, i, end)) is not None:
+                kind = ln.lastgroup  # the line's last group: its kind (None: a blank line)
+                if kind == "close":
+                    a = ln.start(kind)
+                    append(Tok("punct", a, a + 1, "}"))
+                    depth -= 1
+                    if depth == 0:
+                        # Back at the top level: the rest of the line is the general loop's
+                        # (after a block, ``drop`` skips it with the gap between statements).
+                        if block_stmt:
+                            stmt = len(toks)
+                        i = a + 1
+                        break
+                elif kind is not None:
+                    a, z = ln.span("name")
+                    append(Tok("ident", a, z, text[a:z]))
+                    if kind == "bopen":
+                        a = ln.start(kind)
+                        _header_tokens(text, z, a, append)
+                        append(Tok("punct", a, a + 1, "{"))
+                        depth += 1
+                    else:
+                        a = ln.start("eq")
+                        append(Tok("punct", a, a + 1, "="))
+                        a, z = ln.span(kind)
+                        if kind == "string":
+                            append(
+                                Tok("string", a, z, text[a:z], [("lit", a + 1, z - 1)] if z > a + 2 else [])
+                            )
+                        elif kind == "template":
+                            z, parts = lex_string(text, a, end)  # the general loop's parts
+                            append(Tok("string", a, z, text[a:z], parts))
+                        elif kind == "call":
+                            a, z = ln.span("fn")
+                            append(Tok("ident", a, z, text[a:z]))
+                            append(Tok("punct", z, z + 1, "("))
+                            a, z = ln.span("arg")
+                            if a >= 0:
+                                append(
+                                    Tok(
+                                        "string",
+                                        a,
+                                        z,
+                                        text[a:z],
+                                        [("lit", a + 1, z - 1)] if z > a + 2 else [],
+                                    )
+                                )
+                            z = ln.end(kind)
+                            append(Tok("punct", z - 1, z, ")"))
+                        elif kind == "ref":
+                            names = text[a:z].split(".")
+                            z = a + len(names[0])
+                            append(Tok("ident", a, z, names[0]))
+                            for part in names[1:]:
+                                append(Tok("punct", z, z + 1, "."))
+                                a = z + 1
+                                z = a + len(part)
+                                append(Tok("ident", a, z, part))
+                        elif kind == "number":
+                            append(Tok("number", a, z, text[a:z]))
+                        else:  # name = {
+                            append(Tok("punct", a, z, "{"))
+                            depth += 1
+                i = ln.end()
+                append(Tok("nl", i - 1, i, "\n"))
+                if depth == 0:  # a ``{`` closed an unbalanced ``}``: a newline at the top level
+                    stmt = len(toks)
+                    break
+            continue
         m = match(text, i, end)
         if m is None:
             raise HclSyntaxError(i, f"unexpected character {text[i]!r}")
@@ -286,6 +432,8 @@ def lex(
             append(Tok("nl", i - 1, i, "\n"))
             if depth == 0:
                 stmt = len(toks)
+            else:
+                line_start = True
         elif kind == "quote":
             i = m.start(kind)
             s = simple_string(text, i, end)
@@ -300,26 +448,28 @@ def lex(
             t = m.group(kind)
             i = m.start(kind)
             if t == "{":
-                if (
-                    skim is not None
-                    and depth == 0
-                    and stmt < len(toks)
-                    and toks[stmt].kind == "ident"
-                    and toks[stmt].text not in skim
-                    and all(x.kind in ("ident", "string") for x in toks[stmt + 1 :])
-                ):
-                    close = skip_block(text, i, end)
-                    if drop:
-                        del toks[stmt:]
-                    else:
-                        append(Tok("punct", i, i + 1, "{"))
-                        append(Tok("punct", close, close + 1, "}"))
-                    i = close + 1
-                    continue
+                if depth == 0:
+                    # A block's header is an identifier and labels; its ``}`` ends the statement.
+                    # An attribute's ``{`` (``inputs = {``) does not: the newline after it does.
+                    block_stmt = (
+                        stmt < len(toks)
+                        and toks[stmt].kind == "ident"
+                        and all(x.kind in ("ident", "string") for x in toks[stmt + 1 :])
+                    )
+                    if skim is not None and block_stmt and toks[stmt].text not in skim:
+                        close = skip_block(text, i, end)
+                        if drop:
+                            del toks[stmt:]
+                        else:
+                            append(Tok("punct", i, i + 1, "{"))
+                            append(Tok("punct", close, close + 1, "}"))
+                        i = close + 1
+                        continue
                 depth += 1
+                line_start = True
             elif t == "}":
                 depth -= 1
-                if depth == 0:
+                if depth == 0 and block_stmt:
                     stmt = len(toks) + 1
             append(Tok("punct", i, m.end(), t))
             i = m.end()

@@ -166,7 +166,6 @@ def wanted(data: bytes, path: str, needle: Needle) -> bool:
 def parse_one(files: Loader, path: str, data: bytes) -> tuple[list[Reference], SourceParseError | None]:
     """References of one file whose bytes were already read (includes are read through ``files``).
 
-    The file's parse stays in ``files.cache`` only for a ``*.hcl`` file (others can read it).
     Never raises for bad input: any failure becomes one ``SourceParseError`` for the file.
     """
     files.pending[path] = data
@@ -175,12 +174,6 @@ def parse_one(files: Loader, path: str, data: bytes) -> tuple[list[Reference], S
     except (RecursionError, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
         # One unexpected input must never abort the rest of the tree.
         return [], SourceParseError(path, 1, 1, f"cannot analyse this file: {exc!r}")
-    finally:
-        # Only Terragrunt files (*.hcl) are read by other files (include, read_terragrunt_config):
-        # the parse of any other file is dropped once scanned, so a scan's memory stays flat
-        # (fewer pages to fault in). Were such a file read later anyway, it is parsed again.
-        if not path.endswith(".hcl"):
-            files.cache.pop(path, None)
 
 
 def scan_files(files: Mapping[str, bytes], *, needle: Needle = None) -> ScanResult:

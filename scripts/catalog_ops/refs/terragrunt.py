@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
@@ -23,6 +24,20 @@ from catalog_ops.hcl.text import decode
 
 # Blocks the evaluator reads in every Terragrunt/Terraform file.
 EVALUATED_BLOCKS = frozenset({"locals", "include"})
+# An interpolation that is only a traversal ``a.b.c`` (blanks around it): the lexer's identifiers
+# (``hcl.lexer._IDENT``) joined by ``.`` without blanks, as ``_eval`` reads them.
+_TRAVERSAL_PATTERN = (
+    r"[ \t\r\f\ufeff]*+(?P<names>(?:[^\W\d]|_)[\w-]*+(?:\.(?:[^\W\d]|_)[\w-]*+)*+)[ \t\r\f\ufeff]*+"
+)
+_TRAVERSAL_RE: re.Pattern[str] | None = None  # compiled on first use (see ``_traversal_re``)
+
+
+def _traversal_re() -> re.Pattern[str]:
+    """``_TRAVERSAL_RE``, compiled once, when a template is first evaluated (not at import)."""
+    global _TRAVERSAL_RE
+    if _TRAVERSAL_RE is None:
+        _TRAVERSAL_RE = re.compile(_TRAVERSAL_PATTERN)
+    return _TRAVERSAL_RE
 
 
 @dataclass
@@ -92,6 +107,14 @@ class Loader:
         self.exists = exists
         self.cache: dict[str, ParsedFile | None] = {}
         self.pending: dict[str, bytes] = {}
+        self._found: dict[str, bool] = {}
+
+    def file_exists(self, path: str) -> bool:
+        """``exists(path)``, asked once per path (sibling configs search the same parent folders)."""
+        found = self._found.get(path)
+        if found is None:
+            found = self._found[path] = self.exists(path)
+        return found
 
     def read(self, path: str) -> bytes | None:
         """Bytes of ``path`` (those handed over in ``pending`` first), or ``None``."""
@@ -99,13 +122,22 @@ class Loader:
         return data if data is not None else self._read(path)
 
     def get(self, path: str) -> ParsedFile | None:
-        """``path`` parsed (once; ``None`` when unreadable or while it is being parsed: cycles)."""
+        """``path`` parsed (``None`` when unreadable or while it is being parsed: cycles).
+
+        Terragrunt files (``*.hcl``) are kept: includes and ``read_terragrunt_config`` read
+        them again and again. Other files (``*.tf``, ``*.tofu``) are read by their own scan only,
+        so they are not kept (a scan would hold every parsed file); should an include name one,
+        it is parsed again, to the same result.
+        """
         if path in self.cache:
             return self.cache[path]
         self.cache[path] = None  # cycle guard
         data = self.read(path)
         parsed = None if data is None else parse_hcl_file(path, data, self.skim)
-        self.cache[path] = parsed
+        if path.endswith(".hcl"):
+            self.cache[path] = parsed
+        else:
+            del self.cache[path]
         return parsed
 
 
@@ -210,7 +242,7 @@ class Evaluator:
             if parent == cur:
                 return None
             cand = _norm(posixpath.join(parent, name))
-            if self.loader.exists(self.tree_path(cand)):
+            if self.loader.file_exists(self.tree_path(cand)):
                 return cand
             cur = parent
         return None
@@ -230,6 +262,18 @@ class Evaluator:
     # -- evaluation
     def eval(self, f: ParsedFile, toks: list[Tok]) -> Value:
         """Value of the expression ``toks`` written in ``f`` (nesting limited to 40 levels)."""
+        if len(toks) == 1 and self.depth < 40:
+            # Fast path for the commonest source: one quoted string without templates (none or
+            # one literal part) is what ``_eval`` -> ``_template`` returns for it, in one step.
+            tok = toks[0]
+            parts = tok.parts
+            if tok.kind == "string" and parts is not None:
+                if not parts:
+                    return StrValue([])
+                if len(parts) == 1:
+                    kind, s, e = parts[0]
+                    if kind == "lit":
+                        return StrValue([(f.text[s:e], f.path, s)])
         self.depth += 1
         try:
             if self.depth > 40:
@@ -274,6 +318,18 @@ class Evaluator:
             val: Value
             if kind == "directive":
                 val = Dynamic("template directive %{...}")
+            elif (
+                self.depth < 40
+                and (trav := (_TRAVERSAL_RE or _traversal_re()).fullmatch(f.text, inner_s, inner_e))
+                is not None
+            ):
+                # ``${local.x}`` / ``${include.root.locals.x}``: the names ``lex`` + ``eval`` would
+                # find (identifiers joined by ``.``), without lexing; ``eval``'s depth is kept.
+                self.depth += 1
+                try:
+                    val = self._traverse(f, trav["names"].split("."))
+                finally:
+                    self.depth -= 1
             else:
                 try:
                     inner = lex(f.text, inner_s, inner_e)

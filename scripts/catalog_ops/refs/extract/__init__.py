@@ -8,7 +8,7 @@ come out in document order. A new form is a new extractor module and one line in
 from __future__ import annotations
 
 from catalog_ops.hcl import json as hjson
-from catalog_ops.refs.extract.base import Extractor, file_dialect
+from catalog_ops.refs.extract.base import Extractor, HclExtract, file_dialect
 from catalog_ops.refs.extract.legacy_provider import LEGACY_PROVIDER
 from catalog_ops.refs.extract.module import MODULE
 from catalog_ops.refs.extract.provider import PROVIDER, implied_provider_source
@@ -57,13 +57,26 @@ def hcl_references(loader: Loader, f: ParsedFile) -> list[Reference]:
     """
     assert f.root is not None
     ev = Evaluator(loader, f.path)
-    dialect = file_dialect(f.path)
+    by_type = _HCL_EXTRACTS[file_dialect(f.path)]
     refs: list[Reference] = []
     for b in f.root.blocks:
-        for ext in EXTRACTORS:
-            if ext.hcl is not None and b.type in ext.blocks and dialect in ext.dialects:
-                refs.extend(ext.hcl(ev, f, b))
+        for extract in by_type.get(b.type, ()):
+            refs.extend(extract(ev, f, b))
     return refs
+
+
+def _hcl_extracts(dialect: str) -> dict[str, tuple[HclExtract, ...]]:
+    """Block type -> the ``hcl`` functions of the extractors that read it in ``dialect``, in
+    ``EXTRACTORS`` order (what ``hcl_references`` asks, looked up once per block)."""
+    out: dict[str, tuple[HclExtract, ...]] = {}
+    for ext in EXTRACTORS:
+        if ext.hcl is not None and dialect in ext.dialects:
+            for btype in dict.fromkeys(ext.blocks):
+                out[btype] = (*out.get(btype, ()), ext.hcl)
+    return out
+
+
+_HCL_EXTRACTS = {dialect: _hcl_extracts(dialect) for dialect in ("terraform", "terragrunt", "stack")}
 
 
 def json_references(path: str, text: str) -> list[Reference]:
