@@ -209,3 +209,23 @@ def test_keyword_prefilter_agrees_with_its_regex(data):
     from catalog_ops.refs import scan
 
     assert scan.has_keyword(data) == (scan._KEYWORD_RE.search(data) is not None)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.lists(keyword_pieces, max_size=8).map(b"".join), max_size=8))
+def test_keyword_prefilter_over_many_texts_answers_for_each_text(datas):
+    """``with_keyword`` (one pass over many texts joined with NUL) finds exactly the texts
+    ``has_keyword`` finds, whatever sits at their edges (a keyword cut by the join, ``required_``
+    at the end of one text and ``version =`` at the start of the next, an empty text)."""
+    from catalog_ops.refs import scan
+
+    assert scan.with_keyword(datas) == {i for i, d in enumerate(datas) if scan.has_keyword(d)}
+
+
+def test_keyword_prefilter_over_many_texts_at_their_edges():
+    from catalog_ops.refs import scan
+
+    datas = [b"required_", b"version = 1", b"source", b" = x", b"", b'x"source":', b"a_source=1", b"source=="]
+    assert scan.with_keyword(datas) == {1, 5}
+    assert scan.with_keyword([b"required_providers", b"x"]) == {0}
+    assert scan.with_keyword([]) == set()

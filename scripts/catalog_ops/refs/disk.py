@@ -25,7 +25,7 @@ from catalog_ops.refs.scan import (
     loaded_paths,
     loader,
     parse_one,
-    wanted,
+    wanted_files,
 )
 from catalog_ops.refs.terragrunt import Loader
 
@@ -46,16 +46,14 @@ MAX_CHUNK = 512
 
 
 def _read_filter(paths: Sequence[str], needle: Needle) -> tuple[int, list[tuple[str, bytes]]]:
-    """Read ``paths`` and keep those passing the raw-text filter: (files read, kept items)."""
-    read = 0
-    kept: list[tuple[str, bytes]] = []
+    """Read ``paths`` and keep those passing the raw-text filter (``wanted_files``):
+    (files read, kept items)."""
+    items = []
     for path in paths:
         data = read_file(path)
         if data is not None:
-            read += 1
-            if wanted(data, path, needle):
-                kept.append((path, data))
-    return read, kept
+            items.append((path, data))
+    return len(items), [item for item, keep in zip(items, wanted_files(items, needle), strict=True) if keep]
 
 
 # Bytes asked for by the first read of a file: most configuration files fit, and then that one

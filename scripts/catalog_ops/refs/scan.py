@@ -11,9 +11,10 @@ Offsets and columns count characters of the UTF-8-decoded text (``hcl.decode``).
 
 from __future__ import annotations
 
+import bisect
 import posixpath
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from catalog_ops.core.edits import line_col
 from catalog_ops.errors import SourceParseError
@@ -130,15 +131,56 @@ def has_keyword(data: bytes) -> bool:
         return True
     for pattern in _KEYWORD_CANDIDATE_RES:
         for m in pattern.finditer(data):
-            start, end = m.span()
-            json_key = data[end - 1] == 0x3A  # ':'
-            starts: tuple[int, ...] = (start,)
-            if data[start] == 0x76 and start >= 9 and data[start - 9 : start] == b"required_":  # 'v'
-                starts = (start, start - 9)
-            for k in starts:
-                before = data[k - 1] if k > 0 else -1
-                if before == 0x22 if json_key else before not in _WORD_BYTES:  # '"'
-                    return True
+            if _keyword_match(data, m.start(), m.end()):
+                return True
+    return False
+
+
+def with_keyword(datas: Sequence[bytes]) -> set[int]:
+    r"""The indices ``i`` for which ``has_keyword(datas[i])`` holds, found in one pass over all
+    the texts: they are joined with NUL bytes and ``_KEYWORD_CANDIDATE_RES`` run once over the
+    whole (a search per file costs more in calls than in scanning). A NUL between two texts
+    stands for "start of text" (not a word byte, not ``"``), and no match spans it (``\s``,
+    ``=``, ``"``, ``:`` and ``required_`` are not NUL), so each text's answer is its own.
+    """
+    blob = b"\0".join(datas)
+    starts = []  # offset of each text in blob
+    at = 0
+    for d in datas:
+        starts.append(at)
+        at += len(d) + 1
+    found: set[int] = set()
+    for pattern in _KEYWORD_CANDIDATE_RES:
+        search = pattern.search
+        m = search(blob)
+        while m is not None:
+            i = bisect.bisect_right(starts, m.start()) - 1
+            if i not in found and _keyword_match(blob, m.start(), m.end()):
+                found.add(i)
+                nxt = starts[i + 1] if i + 1 < len(starts) else len(blob)  # on to the next text
+            else:
+                nxt = m.start() + 1
+            m = search(blob, nxt)
+    if len(found) < len(datas):
+        k = blob.find(b"required_providers")
+        while k >= 0:
+            i = bisect.bisect_right(starts, k) - 1
+            found.add(i)
+            k = blob.find(b"required_providers", starts[i + 1] if i + 1 < len(starts) else len(blob))
+    return found
+
+
+def _keyword_match(data: bytes, start: int, end: int) -> bool:
+    """Whether a ``_KEYWORD_CANDIDATE_RES`` match at ``data[start:end]`` is one of
+    ``_KEYWORD_RE``'s (see ``has_keyword``)."""
+    json_key = data[end - 1] == 0x3A  # ':'
+    starts: tuple[int, ...] = (start,)
+    if data[start] == 0x76 and start >= 9 and data[start - 9 : start] == b"required_":  # 'v'
+        starts = (start, start - 9)
+    for k in starts:
+        before = data[k - 1] if k > 0 else -1
+        if before == 0x22 if json_key else before not in _WORD_BYTES:  # '"'
+            return True
     return False
 
 
@@ -147,7 +189,8 @@ def wanted(data: bytes, path: str, needle: Needle) -> bool:
 
     ``needle`` is lower-case bytes (or a tuple of them, all required) that every file writing a
     matching reference contains literally — unless the source is built by interpolation, so
-    files with ``${``, ``local.`` or ``include.`` are kept too.
+    files with ``${``, ``local.`` or ``include.`` are kept too. ``wanted_files`` answers for
+    many files at once.
     """
     if path[path.rfind("/") + 1 :] in FILE_NAMES:  # posixpath.basename, without its call
         return needle is None
@@ -161,6 +204,18 @@ def wanted(data: bytes, path: str, needle: Needle) -> bool:
     lower = data.lower()
     needles = (needle,) if isinstance(needle, bytes) else needle
     return all(n in lower for n in needles) and has_keyword(data)
+
+
+def wanted_files(items: Sequence[tuple[str, bytes]], needle: Needle) -> list[bool]:
+    """``[wanted(data, path, needle) for path, data in items]``; without ``needle``, the
+    keyword test of every file is one ``with_keyword`` pass."""
+    if needle is not None:
+        return [wanted(data, path, needle) for path, data in items]
+    keyed = with_keyword([data for _, data in items])
+    return [
+        path[path.rfind("/") + 1 :] in FILE_NAMES or i in keyed  # see wanted
+        for i, (path, _) in enumerate(items)
+    ]
 
 
 def parse_one(files: Loader, path: str, data: bytes) -> tuple[list[Reference], SourceParseError | None]:
