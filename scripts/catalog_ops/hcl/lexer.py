@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import cast
 
 
 class HclSyntaxError(Exception):
@@ -204,10 +203,11 @@ def _compiled(name: str) -> re.Pattern[str]:
     """The pattern ``name`` (``_LINE_RE``, ``_SKIP_RE``, ``_HEAD_TOKEN_RE``), compiled from its
     ``*_PATTERN`` on first use and kept in the module global: a run that never needs it (start-up,
     a command that lexes nothing, texts without such lines) does not pay for compiling it."""
-    pattern = globals()[name]
+    pattern: re.Pattern[str] | None = globals()[name]
     if pattern is None:
-        pattern = globals()[name] = re.compile(globals()[name.removesuffix("_RE") + "_PATTERN"])
-    return cast(re.Pattern[str], pattern)
+        pattern = re.compile(globals()[name.removesuffix("_RE") + "_PATTERN"])
+        globals()[name] = pattern
+    return pattern
 
 
 def _header_tokens(text: str, start: int, end: int, append: Callable[[Tok], None]) -> None:
