@@ -306,7 +306,7 @@ def schedule(
                 and (f.open_prs or 0) >= pace.max_open_prs
             ):
                 hold = (
-                    f"held by cap: {_open_prs(f.open_prs)}, at most {pace.max_open_prs} in this repository",
+                    f"held by cap: {_open_prs(f.open_prs or 0)}, at most {pace.max_open_prs} in this repository",
                     None,
                 )
             elif d.action is Action.OPEN and config.max_new_prs is not None and opened >= config.max_new_prs:
