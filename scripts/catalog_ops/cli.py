@@ -117,7 +117,23 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             continue
         module = importlib.import_module(f"catalog_ops.commands.{name}")
         module.add_parser(sub)
+    for p, up in _walk(parser):
+        if up is not None and p.add_help and p.epilog is None:
+            p.epilog = _run_wide_epilog(p.prog)
     return parser
+
+
+def _run_wide_epilog(prog: str) -> str:
+    """What a command's ``--help`` says of the run-wide options, which only the top-level
+    parser lists: where they go, and that every option is also an environment variable."""
+    command = prog.removeprefix("catalog-ops ")
+    return (
+        "Run-wide options go before the command: catalog-ops [--forge {"
+        + ",".join(FORGE_KINDS)
+        + f"}}] [--local-root DIR] [--github-api-url URL] [--tf-binary {{terraform,tofu}}] {command} [OPTIONS]. "
+        f"Every option is also read from {ENV_PREFIX}<OPTION> (e.g. {ENV_PREFIX}FORGE, "
+        f"{ENV_PREFIX}LOCAL_ROOT); see catalog-ops --help."
+    )
 
 
 # --------------------------------------------------------------------------- options from the environment

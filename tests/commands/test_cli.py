@@ -195,3 +195,25 @@ def test_a_command_imports_only_its_own_module(tmp_path: Path, setting: str | No
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert out.stdout.strip().splitlines()[-1] == "['catalog_ops.commands.refs']"
+
+
+def test_every_command_help_says_where_the_run_wide_options_go(capsys):
+    """A command's ``--help`` lists only its own options; the run-wide ones (``--forge``,
+    ``--local-root``, ...) exist only before the command, so each help says so."""
+    import pytest
+
+    from catalog_ops.cli import _walk, build_parser, main
+
+    commands = [p.prog.split()[1:] for p, up in _walk(build_parser()) if up is not None and p.add_help]
+    assert ["rollout", "plan"] in commands and ["refs"] in commands
+    for argv in commands:
+        with pytest.raises(SystemExit) as exc:
+            main([*argv, "--help"])
+        assert exc.value.code == 0
+        out = " ".join(capsys.readouterr().out.split())
+        assert "Run-wide options go before the command: catalog-ops [--forge {local,github}]" in out, argv
+        assert (
+            f"[--local-root DIR] [--github-api-url URL] [--tf-binary {{terraform,tofu}}] {' '.join(argv)}"
+            in out
+        )
+        assert "CATALOG_OPS_LOCAL_ROOT" in out
