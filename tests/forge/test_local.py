@@ -199,6 +199,17 @@ def test_cli_show_and_init(
     assert main(["forge", "show", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["repos"][0]["repo"] == "acme/mods"
+    assert out["repos"][0]["archived"] is False and out["repos"][0]["protected"] == {}
+    assert main(["forge", "init-repo", "acme/old", "--from", str(src), "--archived"]) == 0
+    assert main(["forge", "protect", "acme/mods", "main", "--require-check", "local-checks"]) == 0
+    capsys.readouterr()
+    assert main(["forge", "show", "--json"]) == 0
+    repos = {r["repo"]: r for r in json.loads(capsys.readouterr().out)["repos"]}
+    assert repos["acme/old"]["archived"] is True
+    assert repos["acme/mods"]["protected"] == {"main": ["local-checks"]}
+    assert main(["forge", "show"]) == 0
+    table = capsys.readouterr().out
+    assert "main: local-checks" in table and "archived" in table.split("acme/old")[1].splitlines()[0]
     assert main(["forge", "show", "acme/mods", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["repo"]["topics"] == ["terraform"]

@@ -332,6 +332,11 @@ def _show(args: argparse.Namespace, settings: Settings, console: Console) -> int
                     "pulls": len(rec["pulls"]),
                     "open_issues": sum(1 for i in rec["issues"] if i["state"] == "open"),
                     "releases": len(rec["releases"]),
+                    "archived": bool(rec["repo"].get("archived")),
+                    "protected": {
+                        branch: list(rule.get("contexts") or [])
+                        for branch, rule in sorted((rec["repo"].get("protection") or {}).items())
+                    },
                 }
             )
         if args.json:
@@ -344,6 +349,8 @@ def _show(args: argparse.Namespace, settings: Settings, console: Console) -> int
             "PRs",
             "open issues",
             "releases",
+            "archived",
+            "protected branches (required checks)",
             title=escape(str(forge.root)),
         )
         for row in rows:
@@ -354,6 +361,8 @@ def _show(args: argparse.Namespace, settings: Settings, console: Console) -> int
                 str(row["pulls"]),
                 str(row["open_issues"]),
                 str(row["releases"]),
+                "archived" if row["archived"] else "",
+                escape("; ".join(f"{b}: {', '.join(c) or '-'}" for b, c in row["protected"].items())),
             )
         print_wide(console, table)
         return 0
