@@ -328,3 +328,31 @@ def test_a_split_scan_falls_back_to_the_whole_tree_walk_where_it_must(tree_on_di
 
     monkeypatch.setattr(refs_mod.os, "fork", no_fork)
     _same(scan_tree([root]), serial)
+
+
+def test_a_split_scan_walks_a_directory_reached_twice_once(tree_on_disk, monkeypatch):
+    """A directory reached by two paths without a symlink (a bind mount: same device and
+    inode) is walked once by ``walk``, under its first path in walk order; a split scan whose
+    workers walk both paths (or a path back to a directory above the frontier) must not list
+    its files twice: it gives the serial result."""
+    import catalog_ops.refs.disk as refs_mod
+
+    root = _split_world(tree_on_disk)
+    for rel in ("r05/twin/x.tf", "shared/x.tf", "r06/up/x.tf"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(MOD)
+    stat = os.stat
+    # r05/twin is shared/ mounted again; r06/up is the root mounted below itself
+    twins = {str(root / "r05" / "twin"): str(root / "shared"), str(root / "r06" / "up"): str(root)}
+
+    def bound(path, *args, **kwargs):
+        p = os.path.abspath(os.fspath(path))
+        return stat(twins.get(p, p), *args, **kwargs)
+
+    monkeypatch.setattr(refs_mod.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(refs_mod.os, "stat", bound)
+    serial = _serial(monkeypatch, root)
+    paths = [r.path for r in serial.references]
+    assert any(p.endswith("/r05/twin/x.tf") for p in paths)
+    assert not any(p.endswith(("/shared/x.tf", "/r06/up/x.tf")) for p in paths)
+    _same(scan_tree([root]), serial)

@@ -355,19 +355,26 @@ SPLIT_DIRS = 32
 SPLIT_DEPTH = 3
 
 
-def _frontier(root: str) -> tuple[list[str], list[str]] | None:
+def _frontier(root: str) -> tuple[list[str], list[str], set[tuple[int, int]]] | None:
     """The first levels of the directory ``root``, breadth first, until ``SPLIT_DIRS``
-    directories are pending: ``(candidate files above them, pending directories)``, paths
-    normalised as ``walk`` gives them. ``None`` when the tree runs out first or goes deeper than
-    ``SPLIT_DEPTH``, or when anything there needs ``walk``'s whole-tree rules (a symlink, an
-    unreadable directory)."""
+    directories are pending: ``(candidate files above them, pending directories, (device,
+    inode) of the directories read)``, paths normalised as ``walk`` gives them. ``None`` when
+    the tree runs out first or goes deeper than ``SPLIT_DEPTH``, or when anything there needs
+    ``walk``'s whole-tree rules (a symlink, an unreadable directory, a directory reached
+    twice: a bind mount)."""
     norm = str if root != "." and os.path.normpath(root) == root else os.path.normpath
     files: list[str] = []
+    seen: set[tuple[int, int]] = set()
     level = [root]
     for _ in range(SPLIT_DEPTH):
         below: list[str] = []
         for d in level:
             try:
+                st = os.stat(d)
+                key = (st.st_dev, st.st_ino)
+                if key in seen:
+                    return None
+                seen.add(key)
                 with os.scandir(d) as entries:
                     for e in entries:
                         if e.is_dir():
@@ -383,7 +390,7 @@ def _frontier(root: str) -> tuple[list[str], list[str]] | None:
             except OSError:
                 return None
         if len(below) >= SPLIT_DIRS:
-            return files, below
+            return files, below, seen
         if not below:
             return None
         level = below
@@ -397,15 +404,17 @@ MAX_TASKS = 1024
 
 def _take_and_scan(
     queue: int, tasks: Sequence[tuple[Sequence[str], Sequence[str]]], needle: Needle
-) -> tuple[int, _Part] | None:
+) -> tuple[int, _Part, set[tuple[int, int]]] | None:
     """A split scan's worker: take task indices from the pipe ``queue`` until it is drained;
     a task is ``(directories, files)``: walk the directories, then scan their files and the
-    task's own files (paths as ``walk`` gives them). Returns ``(tasks done, part)``, the
-    part's groups sorted by path, or ``None`` when a walk finds what needs ``walk``'s
-    whole-tree rules (a symlink, an unreadable directory)."""
+    task's own files (paths as ``walk`` gives them). Returns ``(tasks done, part, (device,
+    inode) of the directories walked)``, the part's groups sorted by path, or ``None`` when a
+    walk finds what needs ``walk``'s whole-tree rules (a symlink, an unreadable directory, a
+    directory walked twice: a bind mount)."""
     tree = _disk_loader()
     done = read = 0
     groups: list[_Group] = []
+    walked: set[tuple[int, int]] = set()
     with _gc_paused():  # the walks too: the loader's cache grows, and every collection would traverse it
         while True:
             index = os.read(queue, 4)
@@ -419,14 +428,15 @@ def _take_and_scan(
             w.out.extend(files)
             for d in dirs:
                 w.visit(d, False)
-            if errors or w.deferred or w.via_link:
+            if errors or w.deferred or w.via_link or not walked.isdisjoint(w.seen):
                 return None
+            walked |= w.seen
             n, found = _scan_chunk(loaded_paths(w.files()), needle, tree)
             read += n
             groups.extend(found)
             done += 1
     groups.sort(key=lambda g: g[0])
-    return done, (read, groups)
+    return done, (read, groups), walked
 
 
 def _split_scan(root: str, needle: Needle, nworkers: int) -> ScanResult | None:
@@ -440,7 +450,7 @@ def _split_scan(root: str, needle: Needle, nworkers: int) -> ScanResult | None:
     front = _frontier(root)
     if front is None:
         return None
-    files, dirs = front
+    files, dirs, above = front
     dirs.sort()
     per_task = -(-len(dirs) // (MAX_TASKS - 1))
     none: list[str] = []
@@ -459,6 +469,11 @@ def _split_scan(root: str, needle: Needle, nworkers: int) -> ScanResult | None:
         if fill >= 0:
             os.close(fill)
     if any(p is None for p in parts) or sum(p[0] for p in parts if p is not None) != len(tasks):
+        return None
+    # A directory walked by two workers, or also read above the frontier (a bind mount), is
+    # walked once by ``walk``, under its first path: that walk decides which.
+    walked = [p[2] for p in parts if p is not None]
+    if len(above.union(*walked)) != len(above) + sum(map(len, walked)):
         return None
     return _result([p[1] for p in parts if p is not None], merge=True)
 
