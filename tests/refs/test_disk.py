@@ -356,3 +356,36 @@ def test_a_split_scan_walks_a_directory_reached_twice_once(tree_on_disk, monkeyp
     assert any(p.endswith("/r05/twin/x.tf") for p in paths)
     assert not any(p.endswith(("/shared/x.tf", "/r06/up/x.tf")) for p in paths)
     _same(scan_tree([root]), serial)
+
+
+def test_a_directory_whose_listing_fails_midway_lists_nothing(tree_on_disk, monkeypatch):
+    """A directory whose listing fails part way (``readdir`` errors such as ``EIO`` after some
+    entries) is reported as unreadable and contributes nothing — neither the files nor the
+    subdirectories listed before the failure — as when its listing is read whole first."""
+    import catalog_ops.refs.disk as refs_mod
+    from catalog_ops.refs.disk import walk
+
+    root = tree_on_disk({"flaky/a.tf": MOD, "flaky/b.tf": MOD, "flaky/sub/c.tf": MOD, "ok/d.tf": MOD})
+    scandir = os.scandir
+
+    class Flaky:
+        def __init__(self, path):
+            self.it = scandir(path)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.it.close()
+
+        def __iter__(self):
+            yield from sorted(self.it, key=lambda e: e.name)[:2]  # a.tf, b.tf
+            raise OSError(5, "Input/output error")
+
+    def flaky(path="."):
+        return Flaky(path) if os.fspath(path).endswith("flaky") else scandir(path)
+
+    monkeypatch.setattr(refs_mod.os, "scandir", flaky)
+    errors: list = []
+    assert walk([root], errors) == [str(root / "ok" / "d.tf")]
+    assert [str(e) for e in errors] == [f"{root / 'flaky'}:1:1: cannot read directory: Input/output error"]

@@ -123,6 +123,7 @@ class _Walk:
                 continue
             seen.add(key)
             subdirs = []
+            listed, put_off = len(out), len(self.deferred)  # to undo a listing that fails part way
             try:
                 with os.scandir(d) as entries:
                     for e in entries:
@@ -142,6 +143,10 @@ class _Walk:
                         except OSError:
                             continue
             except OSError as exc:
+                # Nothing of a directory whose listing failed (as when it is read whole first).
+                self.via_link.difference_update(out[listed:])
+                del out[listed:], self.deferred[put_off:]
+                subdirs = []
                 if self.errors is not None:
                     self.errors.append(SourceParseError(d, 1, 1, f"cannot read directory: {exc.strerror}"))
             stack.extend(sorted(subdirs, reverse=True))
