@@ -389,3 +389,24 @@ def test_a_directory_whose_listing_fails_midway_lists_nothing(tree_on_disk, monk
     errors: list = []
     assert walk([root], errors) == [str(root / "ok" / "d.tf")]
     assert [str(e) for e in errors] == [f"{root / 'flaky'}:1:1: cannot read directory: Input/output error"]
+
+
+def test_a_forked_scan_works_where_sigchld_is_ignored(tree_on_disk, monkeypatch):
+    """With ``SIGCHLD`` ignored (inherited from a parent process), the system reaps the forked
+    workers itself and ``waitpid`` fails with ``ECHILD``: the scan still gives the serial
+    result (split scan and chunked pool), instead of a ``ChildProcessError`` traceback."""
+    import signal
+
+    import catalog_ops.refs.disk as refs_mod
+
+    root = _split_world(tree_on_disk)
+    serial = _serial(monkeypatch, root)
+    monkeypatch.setattr(refs_mod.os, "cpu_count", lambda: 2)
+    previous = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        _same(scan_tree([root]), serial)  # split scan
+        monkeypatch.setattr(refs_mod, "SPLIT_DIRS", 10**9)
+        monkeypatch.setattr(refs_mod, "PARALLEL_THRESHOLD", 10)
+        _same(scan_tree([root]), serial)  # walk, then chunks in forked workers
+    finally:
+        signal.signal(signal.SIGCHLD, previous)

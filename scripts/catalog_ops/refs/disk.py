@@ -265,7 +265,9 @@ def _fork_map(shares: Sequence[_S], work: Callable[[_S], _R], done: Callable[[_S
     child (POSIX ``fork``), which sends its result back pickled through a pipe and exits.
 
     A child that fails (non-zero exit, cut or garbled output) or cannot be forked has its share
-    worked here instead, so a crash costs time, never results. ``done(share, result)`` is called
+    worked here instead, so a crash costs time, never results. Where children are reaped by the
+    system (``SIGCHLD`` ignored, inherited from the parent process), their exit status is not
+    known and their output alone decides. ``done(share, result)`` is called
     as results arrive (this process's first). No ``concurrent.futures``/``multiprocessing``:
     their import alone costs ≈ 40 ms of CPU, and a child has the parent's modules already.
     Callers make sure no other thread runs (``_single_threaded``).
@@ -307,7 +309,10 @@ def _fork_map(shares: Sequence[_S], work: Callable[[_S], _R], done: Callable[[_S
             pid, r, k = children.pop(0)
             with open(r, "rb") as pipe:
                 data = pipe.read()
-            _, status = os.waitpid(pid, 0)
+            try:
+                _, status = os.waitpid(pid, 0)
+            except ChildProcessError:  # reaped already (SIGCHLD ignored): its output decides
+                status = 0
             ok = status == 0
             if ok:
                 try:
@@ -320,7 +325,8 @@ def _fork_map(shares: Sequence[_S], work: Callable[[_S], _R], done: Callable[[_S
     finally:
         for pid, r, _ in children:  # interrupted: reap the children still running
             os.close(r)
-            os.waitpid(pid, 0)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
     return [results[k] for k in range(len(shares))]
 
 
