@@ -328,3 +328,85 @@ def test_a_split_scan_falls_back_to_the_whole_tree_walk_where_it_must(tree_on_di
 
     monkeypatch.setattr(refs_mod.os, "fork", no_fork)
     _same(scan_tree([root]), serial)
+
+
+def test_a_split_scan_walks_a_directory_reached_twice_once(tree_on_disk, monkeypatch):
+    """A directory reached by two paths without a symlink (a bind mount: same device and
+    inode) is walked once by ``walk``, under its first path in walk order; a split scan whose
+    workers walk both paths (or a path back to a directory above the frontier) must not list
+    its files twice: it gives the serial result."""
+    import catalog_ops.refs.disk as refs_mod
+
+    root = _split_world(tree_on_disk)
+    for rel in ("r05/twin/x.tf", "shared/x.tf", "r06/up/x.tf"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(MOD)
+    stat = os.stat
+    # r05/twin is shared/ mounted again; r06/up is the root mounted below itself
+    twins = {str(root / "r05" / "twin"): str(root / "shared"), str(root / "r06" / "up"): str(root)}
+
+    def bound(path, *args, **kwargs):
+        p = os.path.abspath(os.fspath(path))
+        return stat(twins.get(p, p), *args, **kwargs)
+
+    monkeypatch.setattr(refs_mod.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(refs_mod.os, "stat", bound)
+    serial = _serial(monkeypatch, root)
+    paths = [r.path for r in serial.references]
+    assert any(p.endswith("/r05/twin/x.tf") for p in paths)
+    assert not any(p.endswith(("/shared/x.tf", "/r06/up/x.tf")) for p in paths)
+    _same(scan_tree([root]), serial)
+
+
+def test_a_directory_whose_listing_fails_midway_lists_nothing(tree_on_disk, monkeypatch):
+    """A directory whose listing fails part way (``readdir`` errors such as ``EIO`` after some
+    entries) is reported as unreadable and contributes nothing — neither the files nor the
+    subdirectories listed before the failure — as when its listing is read whole first."""
+    import catalog_ops.refs.disk as refs_mod
+    from catalog_ops.refs.disk import walk
+
+    root = tree_on_disk({"flaky/a.tf": MOD, "flaky/b.tf": MOD, "flaky/sub/c.tf": MOD, "ok/d.tf": MOD})
+    scandir = os.scandir
+
+    class Flaky:
+        def __init__(self, path):
+            self.it = scandir(path)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.it.close()
+
+        def __iter__(self):
+            yield from sorted(self.it, key=lambda e: e.name)[:2]  # a.tf, b.tf
+            raise OSError(5, "Input/output error")
+
+    def flaky(path="."):
+        return Flaky(path) if os.fspath(path).endswith("flaky") else scandir(path)
+
+    monkeypatch.setattr(refs_mod.os, "scandir", flaky)
+    errors: list = []
+    assert walk([root], errors) == [str(root / "ok" / "d.tf")]
+    assert [str(e) for e in errors] == [f"{root / 'flaky'}:1:1: cannot read directory: Input/output error"]
+
+
+def test_a_forked_scan_works_where_sigchld_is_ignored(tree_on_disk, monkeypatch):
+    """With ``SIGCHLD`` ignored (inherited from a parent process), the system reaps the forked
+    workers itself and ``waitpid`` fails with ``ECHILD``: the scan still gives the serial
+    result (split scan and chunked pool), instead of a ``ChildProcessError`` traceback."""
+    import signal
+
+    import catalog_ops.refs.disk as refs_mod
+
+    root = _split_world(tree_on_disk)
+    serial = _serial(monkeypatch, root)
+    monkeypatch.setattr(refs_mod.os, "cpu_count", lambda: 2)
+    previous = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        _same(scan_tree([root]), serial)  # split scan
+        monkeypatch.setattr(refs_mod, "SPLIT_DIRS", 10**9)
+        monkeypatch.setattr(refs_mod, "PARALLEL_THRESHOLD", 10)
+        _same(scan_tree([root]), serial)  # walk, then chunks in forked workers
+    finally:
+        signal.signal(signal.SIGCHLD, previous)

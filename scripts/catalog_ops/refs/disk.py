@@ -123,6 +123,7 @@ class _Walk:
                 continue
             seen.add(key)
             subdirs = []
+            listed, put_off = len(out), len(self.deferred)  # to undo a listing that fails part way
             try:
                 with os.scandir(d) as entries:
                     for e in entries:
@@ -142,6 +143,10 @@ class _Walk:
                         except OSError:
                             continue
             except OSError as exc:
+                # Nothing of a directory whose listing failed (as when it is read whole first).
+                self.via_link.difference_update(out[listed:])
+                del out[listed:], self.deferred[put_off:]
+                subdirs = []
                 if self.errors is not None:
                     self.errors.append(SourceParseError(d, 1, 1, f"cannot read directory: {exc.strerror}"))
             stack.extend(sorted(subdirs, reverse=True))
@@ -260,7 +265,9 @@ def _fork_map(shares: Sequence[_S], work: Callable[[_S], _R], done: Callable[[_S
     child (POSIX ``fork``), which sends its result back pickled through a pipe and exits.
 
     A child that fails (non-zero exit, cut or garbled output) or cannot be forked has its share
-    worked here instead, so a crash costs time, never results. ``done(share, result)`` is called
+    worked here instead, so a crash costs time, never results. Where children are reaped by the
+    system (``SIGCHLD`` ignored, inherited from the parent process), their exit status is not
+    known and their output alone decides. ``done(share, result)`` is called
     as results arrive (this process's first). No ``concurrent.futures``/``multiprocessing``:
     their import alone costs ≈ 40 ms of CPU, and a child has the parent's modules already.
     Callers make sure no other thread runs (``_single_threaded``).
@@ -302,7 +309,10 @@ def _fork_map(shares: Sequence[_S], work: Callable[[_S], _R], done: Callable[[_S
             pid, r, k = children.pop(0)
             with open(r, "rb") as pipe:
                 data = pipe.read()
-            _, status = os.waitpid(pid, 0)
+            try:
+                _, status = os.waitpid(pid, 0)
+            except ChildProcessError:  # reaped already (SIGCHLD ignored): its output decides
+                status = 0
             ok = status == 0
             if ok:
                 try:
@@ -315,7 +325,8 @@ def _fork_map(shares: Sequence[_S], work: Callable[[_S], _R], done: Callable[[_S
     finally:
         for pid, r, _ in children:  # interrupted: reap the children still running
             os.close(r)
-            os.waitpid(pid, 0)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
     return [results[k] for k in range(len(shares))]
 
 
@@ -355,19 +366,26 @@ SPLIT_DIRS = 32
 SPLIT_DEPTH = 3
 
 
-def _frontier(root: str) -> tuple[list[str], list[str]] | None:
+def _frontier(root: str) -> tuple[list[str], list[str], set[tuple[int, int]]] | None:
     """The first levels of the directory ``root``, breadth first, until ``SPLIT_DIRS``
-    directories are pending: ``(candidate files above them, pending directories)``, paths
-    normalised as ``walk`` gives them. ``None`` when the tree runs out first or goes deeper than
-    ``SPLIT_DEPTH``, or when anything there needs ``walk``'s whole-tree rules (a symlink, an
-    unreadable directory)."""
+    directories are pending: ``(candidate files above them, pending directories, (device,
+    inode) of the directories read)``, paths normalised as ``walk`` gives them. ``None`` when
+    the tree runs out first or goes deeper than ``SPLIT_DEPTH``, or when anything there needs
+    ``walk``'s whole-tree rules (a symlink, an unreadable directory, a directory reached
+    twice: a bind mount)."""
     norm = str if root != "." and os.path.normpath(root) == root else os.path.normpath
     files: list[str] = []
+    seen: set[tuple[int, int]] = set()
     level = [root]
     for _ in range(SPLIT_DEPTH):
         below: list[str] = []
         for d in level:
             try:
+                st = os.stat(d)
+                key = (st.st_dev, st.st_ino)
+                if key in seen:
+                    return None
+                seen.add(key)
                 with os.scandir(d) as entries:
                     for e in entries:
                         if e.is_dir():
@@ -383,7 +401,7 @@ def _frontier(root: str) -> tuple[list[str], list[str]] | None:
             except OSError:
                 return None
         if len(below) >= SPLIT_DIRS:
-            return files, below
+            return files, below, seen
         if not below:
             return None
         level = below
@@ -397,15 +415,17 @@ MAX_TASKS = 1024
 
 def _take_and_scan(
     queue: int, tasks: Sequence[tuple[Sequence[str], Sequence[str]]], needle: Needle
-) -> tuple[int, _Part] | None:
+) -> tuple[int, _Part, set[tuple[int, int]]] | None:
     """A split scan's worker: take task indices from the pipe ``queue`` until it is drained;
     a task is ``(directories, files)``: walk the directories, then scan their files and the
-    task's own files (paths as ``walk`` gives them). Returns ``(tasks done, part)``, the
-    part's groups sorted by path, or ``None`` when a walk finds what needs ``walk``'s
-    whole-tree rules (a symlink, an unreadable directory)."""
+    task's own files (paths as ``walk`` gives them). Returns ``(tasks done, part, (device,
+    inode) of the directories walked)``, the part's groups sorted by path, or ``None`` when a
+    walk finds what needs ``walk``'s whole-tree rules (a symlink, an unreadable directory, a
+    directory walked twice: a bind mount)."""
     tree = _disk_loader()
     done = read = 0
     groups: list[_Group] = []
+    walked: set[tuple[int, int]] = set()
     with _gc_paused():  # the walks too: the loader's cache grows, and every collection would traverse it
         while True:
             index = os.read(queue, 4)
@@ -419,14 +439,15 @@ def _take_and_scan(
             w.out.extend(files)
             for d in dirs:
                 w.visit(d, False)
-            if errors or w.deferred or w.via_link:
+            if errors or w.deferred or w.via_link or not walked.isdisjoint(w.seen):
                 return None
+            walked |= w.seen
             n, found = _scan_chunk(loaded_paths(w.files()), needle, tree)
             read += n
             groups.extend(found)
             done += 1
     groups.sort(key=lambda g: g[0])
-    return done, (read, groups)
+    return done, (read, groups), walked
 
 
 def _split_scan(root: str, needle: Needle, nworkers: int) -> ScanResult | None:
@@ -440,7 +461,7 @@ def _split_scan(root: str, needle: Needle, nworkers: int) -> ScanResult | None:
     front = _frontier(root)
     if front is None:
         return None
-    files, dirs = front
+    files, dirs, above = front
     dirs.sort()
     per_task = -(-len(dirs) // (MAX_TASKS - 1))
     none: list[str] = []
@@ -459,6 +480,11 @@ def _split_scan(root: str, needle: Needle, nworkers: int) -> ScanResult | None:
         if fill >= 0:
             os.close(fill)
     if any(p is None for p in parts) or sum(p[0] for p in parts if p is not None) != len(tasks):
+        return None
+    # A directory walked by two workers, or also read above the frontier (a bind mount), is
+    # walked once by ``walk``, under its first path: that walk decides which.
+    walked = [p[2] for p in parts if p is not None]
+    if len(above.union(*walked)) != len(above) + sum(map(len, walked)):
         return None
     return _result([p[1] for p in parts if p is not None], merge=True)
 
