@@ -668,7 +668,9 @@ def check() -> int:
         for p in root.rglob("*")
         if p.is_file() and ".terraform" not in p.parts
     }
-    refs = scan_files(files).references
+    scan = scan_files(files)
+    refs = scan.references
+    unreadable = {e.path: e for e in scan.errors}
     log: list[str] = [
         f"checks of {os.environ.get('CATALOG_OPS_REPO')}#{os.environ.get('CATALOG_OPS_PR_NUMBER')}: {', '.join(changed)}"
     ]
@@ -691,6 +693,19 @@ def check() -> int:
         if not any(here.glob("*.tf")) and not any(here.glob("*.tf.json")):
             continue
         ok &= _tf(["fmt", "-check", "-diff", "-no-color"], here, log, d)
+        for path in (p for p in changed if str(Path(p).parent) == d and p.endswith(".tf.json")):
+            # terraform fmt reads no .tf.json file: its syntax and references are checked here
+            try:
+                json.loads((root / path).read_bytes())
+            except (OSError, ValueError) as exc:
+                log.append(f"[{d}] {path}: not valid JSON: {exc}")
+                ok = False
+                continue
+            if path in unreadable:
+                log.append(f"[{d}] {path}: {unreadable[path]}")
+                ok = False
+                continue
+            log.append(f"[{d}] {path}: JSON syntax and module references read (terraform fmt skips .tf.json)")
         registry = [r for r in in_dir if r.source.kind is SourceKind.REGISTRY]
         if registry:
             log.append(

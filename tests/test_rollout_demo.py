@@ -137,3 +137,31 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert all((REPO / p).is_file() for ps in listed.values() for p in ps)
     # demo.py's own reads of the forge are not echoed as commands whose output is never shown
     assert not [ln for ln in out.splitlines() if "catalog-ops forge show" in ln and "--json" in ln]
+
+
+def test_demo_checks_read_a_changed_tf_json_file_that_terraform_fmt_skips(tmp_path: Path) -> None:
+    """The demo dependents' checks (``demo.py --check``) in a directory whose module uses a
+    registry address run only ``terraform fmt``, which reads no ``.tf.json`` file: a changed
+    ``.tf.json`` is then read here (JSON syntax, module references), so a PR changing only such
+    a file is never passed unchecked."""
+    src = "app.terraform.io/acme/naming/generic"
+    good = {"module": {"naming": {"source": src, "version": "2.1.0"}}}
+    (tmp_path / "network.tf.json").write_text(json.dumps(good))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CATALOG_OPS_", "GITHUB_"))}
+    env.update(
+        CATALOG_OPS_CHANGED_FILES="network.tf.json", CATALOG_OPS_REPO="acme/x", CATALOG_OPS_PR_NUMBER="1"
+    )
+
+    def check() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(REPO / "examples" / "demo.py"), "--check"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+
+    passed = check()
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert "network.tf.json: JSON syntax and module references read" in passed.stdout
+    (tmp_path / "network.tf.json").write_text('{"module": {"naming": {"source": "' + src + '",}}}')
+    failed = check()
+    assert failed.returncode == 1
+    assert "network.tf.json: not valid JSON" in failed.stdout and "checks FAILED" in failed.stdout

@@ -217,3 +217,28 @@ def test_every_command_help_says_where_the_run_wide_options_go(capsys):
             in out
         )
         assert "CATALOG_OPS_LOCAL_ROOT" in out
+
+
+def test_a_run_wide_option_after_the_command_gets_a_hint(capsys):
+    """``--local-root`` (and the other run-wide options) exist only before the command; given
+    after it, argparse's "unrecognized arguments" error says where it goes."""
+    import pytest
+
+    from catalog_ops.cli import main
+
+    for argv, named in (
+        (["forge", "show", "acme/app", "--local-root", "/x"], "--local-root"),
+        (["forge", "show", "--local-root", "/x"], "--local-root"),  # /x taken as the repo
+        (["refs", ".", "--forge=github", "--tf-binary", "tofu"], "--forge, --tf-binary"),
+    ):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 2
+        err = capsys.readouterr().err
+        assert (
+            f"({named}: run-wide options go before the command, e.g. catalog-ops --local-root DIR forge show)"
+            in err
+        )
+    with pytest.raises(SystemExit):
+        main(["refs", ".", "--bogus"])
+    assert "run-wide" not in capsys.readouterr().err

@@ -227,7 +227,10 @@ def test_cli_checks_and_process_auto_merges(
     root = tmp_path / "root"
     root.mkdir()  # only `forge init-repo` creates a missing root
     monkeypatch.setenv("CATALOG_OPS_LOCAL_ROOT", str(root))
-    monkeypatch.setenv("CATALOG_OPS_LOCAL_CHECKS", "test ! -e FAIL_CHECKS")
+    monkeypatch.setenv(
+        "CATALOG_OPS_LOCAL_CHECKS",
+        "echo checking; test ! -e FAIL_CHECKS || { echo 'FAIL_CHECKS is here\033[31m'; exit 3; }",
+    )
     forge = make_forge(Settings.from_env())
     assert isinstance(forge, LocalForge)
     forge.create_repo("acme/app", files={"a": b"a"})
@@ -240,7 +243,11 @@ def test_cli_checks_and_process_auto_merges(
     forge.enable_auto_merge("acme/app", pr.number)
     capsys.readouterr()
     assert main(["forge", "checks", "acme/app", str(pr.number)]) == 1
-    assert capsys.readouterr().out.strip() == "failure"
+    out, err = capsys.readouterr()
+    assert out.strip() == "failure"
+    # why, on stderr: the exit code and the output's last lines (control characters escaped)
+    assert f"acme/app#{pr.number}: " in err and " exited 3; last 2 lines of its output" in err
+    assert "  checking\n  FAIL_CHECKS is here\\x1b[31m\n" in err
     forge.commit_files(
         "acme/app", "f", parent_sha=bad, message="fix", changes=[FileChange("FAIL_CHECKS", None)]
     )

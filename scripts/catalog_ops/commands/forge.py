@@ -31,6 +31,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from catalog_ops import gitutil
+from catalog_ops.commands.refs import escape as printable
 from catalog_ops.errors import UsageError
 from catalog_ops.forge import FileChange, Repo, make_forge
 from catalog_ops.forge.local import LocalForge
@@ -222,13 +223,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"created {kind} {release.tag} in {args.repo} ({release.url})")
         return 0
     if action == "checks":
+        local = None
         if args.rerun:
-            state = _local(settings, "checks --rerun").rerun_checks(args.repo, args.number)
+            local = _local(settings, "checks --rerun")
+            state = local.rerun_checks(args.repo, args.number)
         elif settings.forge == "local":
-            state = LocalForge.from_settings(settings).run_checks(args.repo, args.number)
+            local = LocalForge.from_settings(settings)
+            state = local.run_checks(args.repo, args.number)
         else:
             state = make_forge(settings).checks_state(args.repo, args.number)
         print(state.value)
+        if local is not None and state.value == "failure":
+            _print_checks_tail(local, args.repo, args.number)
         return 0 if state.value == "success" else 1
     if action == "protect":
         local = _local(settings, "protect")
@@ -305,6 +311,25 @@ def _repo_json(r: Repo) -> dict[str, Any]:
         "disabled": r.disabled,
         "topics": list(r.topics),
     }
+
+
+# Lines of a failed local check run shown on stderr by ``forge checks`` (all is in ``forge show --json``).
+CHECKS_TAIL_LINES = 15
+
+
+def _print_checks_tail(local: LocalForge, repo: str, number: int) -> None:
+    """Why the local checks of ``repo#number`` failed: their command's exit code and the last
+    ``CHECKS_TAIL_LINES`` lines of its output, on stderr (control characters escaped)."""
+    pull = next((p for p in local.load_record(repo)["pulls"] if p.get("number") == number), None)
+    run = (pull or {}).get("checks") or {}
+    lines = str(run.get("output") or "").splitlines()[-CHECKS_TAIL_LINES:]
+    print(
+        f"{repo}#{number}: {run.get('command') or 'checks'} exited {run.get('exit_code')}; "
+        f"last {len(lines)} lines of its output (all of it: catalog-ops forge show {repo} --json):",
+        file=sys.stderr,
+    )
+    for line in lines:
+        print("  " + printable(line), file=sys.stderr)
 
 
 def _show(args: argparse.Namespace, settings: Settings, console: Console) -> int:

@@ -21,8 +21,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "refs",
         help="list module references (module/terragrunt/stack sources, version pins) in files and trees",
-        description="Walk PATHs (default: .) and report every module reference with file, line, column, "
-        "kind, repository identity, subdirectory, ref or version constraint and status.",
+        description="Walk PATHs (default: .) and report every module reference and version pin (module, "
+        "Terragrunt and stack sources; required_version, provider version constraints, .terraform-version "
+        "and .tool-versions) with file, line, column, kind, repository identity, subdirectory, ref or "
+        "version constraint and status.",
     )
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
