@@ -200,18 +200,24 @@ def _security_world(emu: Any, forge: Any, users: int, others: int) -> list[str]:
     return names
 
 
-def test_apply_decides_on_one_batched_freshness_check_and_writes_four_requests_per_pr(
-    github_emulator: Any, github_forge: Any
-) -> None:
-    emu, forge = github_emulator, github_forge
-    names = _security_world(emu, forge, users=5, others=3)
+def _apply_security_release(emu: Any, forge: Any, *, users: int, others: int) -> tuple[Any, ...]:
+    """Plan and apply a security release to ``users`` dependents (and ``others`` that do not
+    use the catalog); every user gets a PR. Returns ``(names, plan, report, apply's request log)``."""
+    names = _security_world(emu, forge, users=users, others=others)
     plan = build_plan(forge, catalog=CATALOG, selection=DependentSelection(org="acme"))
     mark = len(emu.request_log)
     report = apply_plan(forge, plan, options=ApplyOptions(concurrency=2))
     assert {o.subject: o.kind for o in report.outcomes if o.subject in names} == {
         n: OutcomeKind.OPENED for n in names
     }, report.to_json()
-    log = emu.request_log[mark:]
+    return names, plan, report, emu.request_log[mark:]
+
+
+def test_apply_decides_on_one_batched_freshness_check_and_writes_four_requests_per_pr(
+    github_emulator: Any, github_forge: Any
+) -> None:
+    emu, forge = github_emulator, github_forge
+    names, plan, _report, log = _apply_security_release(emu, forge, users=5, others=3)
     writes = [e.operation for e in log if e.content_creating]
     # branch + commit (one request), PR, labels, auto-merge armed: 4 per PR
     assert sorted(set(writes)) == [

@@ -11,7 +11,7 @@ from catalog_ops.render.report import OutcomeKind
 from catalog_ops.rollout.apply import ApplyOptions, apply_plan, merge_plan
 from catalog_ops.rollout.gather import build_plan
 from emulator.state import CiJob, Protection, Ruleset
-from rollout.test_apply_github import BRANCH, CATALOG, GIT, _release, _security_world
+from rollout.test_apply_github import BRANCH, CATALOG, GIT, _apply_security_release, _release, _security_world
 
 NET = f'module "n" {{\n  source = "{GIT}//modules/network?ref=v1.0.0"\n}}\n'
 NEVER = CiJob(name="ci", after=10**9, unit="reads")  # a CI that has not reported yet
@@ -21,14 +21,7 @@ def test_apply_of_n_updated_dependents_makes_at_most_five_requests_each(
     github_emulator: Any, github_forge: Any
 ) -> None:
     emu, forge = github_emulator, github_forge
-    names = _security_world(emu, forge, users=6, others=2)
-    plan = build_plan(forge, catalog=CATALOG, selection=DependentSelection(org="acme"))
-    mark = len(emu.request_log)
-    report = apply_plan(forge, plan, options=ApplyOptions(concurrency=2))
-    assert {o.subject: o.kind for o in report.outcomes if o.subject in names} == {
-        n: OutcomeKind.OPENED for n in names
-    }, report.to_json()
-    log = emu.request_log[mark:]
+    names, _plan, report, log = _apply_security_release(emu, forge, users=6, others=2)
     # Per PR: branch + commit, PR, labels, auto-merge (4 writes) and one re-read of branch tip
     # and PR after the text is written; plus one batched freshness check for all of them. The
     # merge gate reads nothing of its own: required checks and merge methods came with the check.

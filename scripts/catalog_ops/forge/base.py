@@ -147,6 +147,34 @@ def add_check(out: dict[str, CheckResult], name: str, state: str) -> None:
         out[name] = CheckResult(name=name, state=state)
 
 
+MERGE_METHOD_FIELDS_REST = ("allow_merge_commit", "allow_squash_merge", "allow_rebase_merge")
+"""A repository's merge-method switches in REST (``GET /repos/{owner}/{repo}``,
+https://docs.github.com/en/rest/repos/repos#get-a-repository), for merge, squash, rebase."""
+MERGE_METHOD_FIELDS_GRAPHQL = ("mergeCommitAllowed", "squashMergeAllowed", "rebaseMergeAllowed")
+"""The same switches on GraphQL's ``Repository`` object
+(https://docs.github.com/en/graphql/reference/objects#repository)."""
+
+
+def merge_methods(repo: Mapping[str, object], fields: tuple[str, str, str]) -> tuple[str, ...]:
+    """The merge methods (``merge``, ``squash``, ``rebase``, in that order) a repository allows,
+    from its switches named ``fields`` (``MERGE_METHOD_FIELDS_REST`` or ``_GRAPHQL``); a switch
+    that is missing counts as allowed."""
+    return tuple(
+        m
+        for m, key in zip(("merge", "squash", "rebase"), fields, strict=True)
+        if repo.get(key, True) is not False
+    )
+
+
+def head_age(committed: str | None, now: float) -> float:
+    """Seconds from a commit's ISO 8601 date (``2026-12-07T10:00:00Z``, as GitHub writes it) to
+    ``now`` (Unix seconds), never negative; 0 when the date is missing or unreadable."""
+    from catalog_ops.core.schedule import parse_time
+
+    when = parse_time(committed)
+    return 0.0 if when is None else max(0.0, now - when.timestamp())
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class MergeFacts:
     """What the merge gate reads about an open PR at one moment (``Merges.merge_facts``).

@@ -260,15 +260,17 @@ def _single_threaded() -> bool:
     return threading is None or threading.active_count() == 1
 
 
-def _fork_map(shares: Sequence[_S], work: Callable[[_S], _R], done: Callable[[_S, _R], None]) -> list[_R]:
+def _fork_map(
+    shares: Sequence[_S], work: Callable[[_S], _R], done: Callable[[_S, _R], None] | None = None
+) -> list[_R]:
     """``[work(s) for s in shares]``, share 0 in this process and each other share in a forked
     child (POSIX ``fork``), which sends its result back pickled through a pipe and exits.
 
     A child that fails (non-zero exit, cut or garbled output) or cannot be forked has its share
     worked here instead, so a crash costs time, never results. Where children are reaped by the
     system (``SIGCHLD`` ignored, inherited from the parent process), their exit status is not
-    known and their output alone decides. ``done(share, result)`` is called
-    as results arrive (this process's first). No ``concurrent.futures``/``multiprocessing``:
+    known and their output alone decides. ``done(share, result)``, when given, is called as
+    results arrive (this process's first). No ``concurrent.futures``/``multiprocessing``:
     their import alone costs ≈ 40 ms of CPU, and a child has the parent's modules already.
     Callers make sure no other thread runs (``_single_threaded``).
     """
@@ -304,7 +306,8 @@ def _fork_map(shares: Sequence[_S], work: Callable[[_S], _R], done: Callable[[_S
         for k in range(len(shares)):
             if k not in forked:
                 results[k] = work(shares[k])
-                done(shares[k], results[k])
+                if done is not None:
+                    done(shares[k], results[k])
         while children:
             pid, r, k = children.pop(0)
             with open(r, "rb") as pipe:
@@ -321,7 +324,8 @@ def _fork_map(shares: Sequence[_S], work: Callable[[_S], _R], done: Callable[[_S
                     ok = False
             if not ok:
                 results[k] = work(shares[k])
-            done(shares[k], results[k])
+            if done is not None:
+                done(shares[k], results[k])
     finally:
         for pid, r, _ in children:  # interrupted: reap the children still running
             os.close(r)
@@ -454,10 +458,11 @@ def _split_scan(root: str, needle: Needle, nworkers: int) -> ScanResult | None:
     """``scan_tree([root])`` with the walk shared by the workers: this process walks the first
     levels (``_frontier``), then every worker (``_fork_map``) takes pending directories from one
     queue (a pipe holding their indices: a worker that draws costly directories takes fewer),
-    walks and scans them (the files above the pending directories are one more task). The groups are merged in path order, which is ``walk``'s order: each
-    worker's are sorted, and so is their union. ``None`` (the caller scans the usual way) when
-    the tree is small, any part of it needs ``walk``'s whole-tree rules (symlinks, unreadable
-    directories), or a worker failed (its tasks are not known)."""
+    walks and scans them (the files above the pending directories are one more task). The
+    groups are merged in path order, which is ``walk``'s order: each worker's are sorted, and
+    so is their union. ``None`` (the caller scans the usual way) when the tree is small, any
+    part of it needs ``walk``'s whole-tree rules (symlinks, unreadable directories, a
+    directory reached twice), or a worker failed (its tasks are not known)."""
     front = _frontier(root)
     if front is None:
         return None
@@ -474,7 +479,7 @@ def _split_scan(root: str, needle: Needle, nworkers: int) -> ScanResult | None:
         os.write(fill, b"".join(i.to_bytes(4, "little") for i in range(len(tasks))))
         os.close(fill)
         fill = -1
-        parts = _fork_map([queue] * nworkers, lambda q: _take_and_scan(q, tasks, needle), lambda _s, _p: None)
+        parts = _fork_map([queue] * nworkers, lambda q: _take_and_scan(q, tasks, needle))
     finally:
         os.close(queue)
         if fill >= 0:

@@ -27,13 +27,18 @@ GraphQL points a minute. A repository GitHub cannot resolve (missing, no access)
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from catalog_ops.forge.base import PullRequest, PullState
+from catalog_ops.forge.base import (
+    MERGE_METHOD_FIELDS_GRAPHQL,
+    PullRequest,
+    PullState,
+    head_age,
+    merge_methods,
+)
 from catalog_ops.forge.github.graphql import GitHubGraphQL, GraphQLFailure
 from catalog_ops.forge.github.transport import TransientError
 
@@ -613,15 +618,7 @@ def merge_policy(node: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, .
         if (rule or {}).get("type") == "REQUIRED_STATUS_CHECKS":
             for item in ((rule.get("parameters") or {}).get("requiredStatusChecks")) or ():
                 names.append(str(item.get("context")))
-    methods = tuple(
-        m
-        for m, key in (
-            ("merge", "mergeCommitAllowed"),
-            ("squash", "squashMergeAllowed"),
-            ("rebase", "rebaseMergeAllowed"),
-        )
-        if node.get(key, True) is not False
-    )
+    methods = merge_methods(node, MERGE_METHOD_FIELDS_GRAPHQL)
     return tuple(dict.fromkeys(n for n in names if n)), methods, node.get("autoMergeAllowed") is not False
 
 
@@ -667,11 +664,7 @@ def open_merge_facts(
     checks = checks_from_rollup(tip.get("statusCheckRollup"))
     if checks is None:
         return None
-    age = 0.0
-    date = str(tip.get("committedDate") or "")
-    if date:
-        stamp = datetime.datetime.fromisoformat(date.replace("Z", "+00:00")).timestamp()
-        age = max(0.0, time.time() - stamp)
+    age = head_age(str(tip.get("committedDate") or ""), time.time())
     required, methods, auto_allowed = policy
     return MergeFacts(
         head_sha=pr.head_sha,

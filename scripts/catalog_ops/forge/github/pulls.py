@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -17,6 +16,7 @@ from catalog_ops.errors import (
     ReviewersRefused,
 )
 from catalog_ops.forge.base import (
+    MERGE_METHOD_FIELDS_REST,
     CheckResult,
     ChecksState,
     MergeFacts,
@@ -26,6 +26,8 @@ from catalog_ops.forge.base import (
     check_merge_method,
     check_run_state,
     combine_checks,
+    head_age,
+    merge_methods,
     status_state,
 )
 from catalog_ops.forge.github.graphql import (
@@ -405,22 +407,11 @@ class GitHubPulls(GitHubIssues):
         _h, pr = self._request("GET", f"/repos/{repo}/pulls/{number}")
         pull = self._pull_from(repo, pr)
         _h, info = self._request("GET", f"/repos/{repo}")
-        methods = tuple(
-            m
-            for m, key in (
-                ("merge", "allow_merge_commit"),
-                ("squash", "allow_squash_merge"),
-                ("rebase", "allow_rebase_merge"),
-            )
-            if info.get(key, True) is not False
-        )
+        methods = merge_methods(info, MERGE_METHOD_FIELDS_REST)
         age = 0.0
         with contextlib.suppress(NotFound):
             _h, commit = self._request("GET", f"/repos/{repo}/git/commits/{pull.head_sha}")
-            date = str(((commit.get("committer") or {}).get("date")) or "")
-            if date:
-                stamp = datetime.datetime.fromisoformat(date.replace("Z", "+00:00")).timestamp()
-                age = max(0.0, time.time() - stamp)
+            age = head_age(str(((commit.get("committer") or {}).get("date")) or ""), time.time())
         return MergeFacts(
             head_sha=pull.head_sha,
             state=pull.state,
