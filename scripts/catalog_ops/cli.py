@@ -98,9 +98,10 @@ class ArgumentParser(argparse.ArgumentParser):
             given = message.split(":", 1)[1].split()
             misplaced = [a.split("=", 1)[0] for a in given if a.split("=", 1)[0] in RUN_WIDE_OPTIONS]
             if misplaced:
+                names = list(dict.fromkeys(misplaced))
                 message += (
-                    f" ({', '.join(dict.fromkeys(misplaced))}: run-wide options go before the command, "
-                    "e.g. catalog-ops --local-root DIR forge show)"
+                    f" ({', '.join(names)}: run-wide options go before the command, "
+                    f"e.g. catalog-ops {names[0]} VALUE COMMAND ...)"
                 )
         super().error(message)
 

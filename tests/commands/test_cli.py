@@ -236,7 +236,7 @@ def test_a_run_wide_option_after_the_command_gets_a_hint(capsys):
         assert exc.value.code == 2
         err = capsys.readouterr().err
         assert (
-            f"({named}: run-wide options go before the command, e.g. catalog-ops --local-root DIR forge show)"
+            f"({named}: run-wide options go before the command, e.g. catalog-ops {named.split(',')[0]} VALUE COMMAND ...)"
             in err
         )
     with pytest.raises(SystemExit):
