@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
+import hypothesis
+import hypothesis.strategies
 import pytest
 import semver
 
 from catalog_ops.core.edits import Edit, apply_edits, line_col
+from catalog_ops.core.version_text import is_version
 from catalog_ops.core.versions import (
     Level,
     TagScheme,
@@ -313,3 +316,42 @@ def test_tag_scheme_families_and_format():
     assert TagScheme().families(tags) == [TagScheme(suffix="queue"), TagScheme(suffix="topic")]
     assert TagScheme(suffix="queue").format(parse_version("1.0.1")) == "v1.0.1-queue"
     assert TagScheme(suffix="queue").format(parse_version("1.0.1-queue"), "") == "1.0.1-queue"
+
+
+# --- core.version_text: the version test classify_ref makes without semver ---------------------
+
+_VERSION_CHARS = "0123456789.-+vV/_aZ \t"
+
+
+@hypothesis.given(
+    hypothesis.strategies.one_of(
+        hypothesis.strategies.text(alphabet=_VERSION_CHARS, max_size=24),
+        hypothesis.strategies.from_regex(
+            r"(modules/[a-z]+/|[a-z]+[-_])?[vV]?(0|[1-9][0-9]?|0[0-9])\.[0-9]{1,2}\.[0-9]{1,2}"
+            r"(-[0-9A-Za-z.-]{0,8})?(\+[0-9A-Za-z.-]{0,8})?",
+            fullmatch=True,
+        ),
+    )
+)
+@hypothesis.settings(max_examples=3000, deadline=None)
+def test_is_version_is_exactly_when_parse_version_gives_a_version(text: str) -> None:
+    assert is_version(text) is (parse_version(text) is not None)
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("v1.2.3", True),
+        (" 1.2.3-rc.1+b5 ", True),
+        ("modules/vpc/v1.2.3", True),
+        ("release-1.0.0", True),
+        ("v01.2.3", False),
+        ("1.2", False),
+        ("1.2.3-", False),
+        ("1.2.3-01", False),
+        ("main", False),
+    ],
+)
+def test_is_version_examples(text: str, want: bool) -> None:
+    assert is_version(text) is want
+    assert (parse_version(text) is not None) is want

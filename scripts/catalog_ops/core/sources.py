@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
 import re
 from enum import StrEnum
 
@@ -77,20 +76,6 @@ def __getattr__(name: str) -> object:
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def load_deferred_imports() -> None:
-    """Import what this module imports on first use: ``core.versions`` (with semver and typing;
-    ``classify_ref``) and ``core.addresses`` (``ProviderAddress``, ``RegistryModuleAddress``).
-
-    Runs before every ``os.fork`` (``os.register_at_fork``): ``refs.disk`` forks workers that
-    parse module sources, and each child then inherits these modules instead of importing them
-    again (≈ 11 ms of CPU per child), as it inherits everything imported at start-up."""
-    from catalog_ops.core import addresses, versions  # noqa: F401  (loaded, not used here)
-
-
-if hasattr(os, "register_at_fork"):  # POSIX
-    os.register_at_fork(before=load_deferred_imports)
 
 
 class SourceKind(StrEnum):
@@ -154,11 +139,11 @@ def classify_ref(ref: str | None) -> RefKind:
         return RefKind.NONE
     if "${" in ref or "%{" in ref:
         return RefKind.DYNAMIC
-    # Imported on first use: core.versions loads semver, a cost at start-up (``refs`` on a tree
-    # without refs never needs it); tests/commands/test_startup.py keeps it off the import path.
-    from catalog_ops.core.versions import parse_version
+    # ``core.versions.parse_version(ref) is not None`` without importing semver (≈ 12 ms; see
+    # core.version_text); imported here, in the scan workers, so start-up does not compile it.
+    from catalog_ops.core.version_text import is_version
 
-    if parse_version(ref) is not None:
+    if is_version(ref):
         return RefKind.SEMVER_TAG
     if _SHA_RE.fullmatch(ref):
         return RefKind.SHA

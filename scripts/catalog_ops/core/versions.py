@@ -27,6 +27,7 @@ from typing import ClassVar, SupportsInt, cast
 
 import semver
 
+from catalog_ops.core.version_text import VERSION_RE as _VERSION_RE
 from catalog_ops.errors import UsageError
 
 __all__ = [
@@ -45,12 +46,6 @@ __all__ = [
     "update_type",
 ]
 
-_CORE = (
-    r"(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
-    r"(?:-(?P<pre>(?:0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*)(?:\.(?:0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*))*))?"
-    r"(?:\+(?P<build>[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?"
-)
-_VERSION_RE = re.compile(r"(?P<prefix>(?:[A-Za-z0-9._/-]*[/_-])?[vV]?)" + _CORE)
 
 
 class Version(semver.Version):
