@@ -294,3 +294,45 @@ def test_json_text_of_a_list_of_flat_dicts_is_json_dumps_indent_2(items):
 
     for value in (items, {"references": items}, [[items]]):
         assert json_text(value) == json.dumps(value, indent=2)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.dictionaries(
+            st.text(max_size=6),
+            st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=12)),
+            min_size=1,
+            max_size=5,
+        ),
+        max_size=6,
+    ),
+    st.integers(min_value=0, max_value=3),
+)
+def test_json_items_are_json_text_of_each_dict(items, level):
+    from catalog_ops.commands.refs import json_items, json_text
+
+    assert json_items(items, level) == [json_text(d, level) for d in items]
+
+
+def test_refs_json_document_is_json_text_of_the_scan(tree_on_disk, monkeypatch):
+    """The document ``refs --json`` writes from rendered references (rendered in the scan's
+    workers on a large tree) is ``json.dumps(indent=2)`` of the references as objects."""
+    import catalog_ops.refs.disk as refs_mod
+    from catalog_ops.commands.refs import _json_references, error_json, json_document
+    from catalog_ops.refs import scan_tree
+
+    files = {f"r{i:02d}/{rel}": data for i in range(40) for rel, data in SAMPLE_TREE.items()}
+    files["r01/bad.tf"] = b'module "x" {\n  source = "unterminated\n}\n'
+    root = tree_on_disk(files)
+    monkeypatch.setattr(refs_mod.os, "cpu_count", lambda: 2)
+    plain = scan_tree([root])
+    want = {
+        "files_scanned": plain.files_scanned,
+        "references": [r.to_json() for r in plain.references],
+        "errors": [error_json(e) for e in plain.errors],
+    }
+    assert plain.references and plain.errors
+    assert json_document(scan_tree([root], render=_json_references)) == json.dumps(want, indent=2)
+    empty = scan_tree([root / "none"], render=_json_references)
+    assert json.loads(json_document(empty))["references"] == []

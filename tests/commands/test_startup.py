@@ -65,7 +65,9 @@ def test_what_start_up_leaves_out_is_loaded_on_first_use() -> None:
         "assert sources.RegistryModuleAddress is addresses.RegistryModuleAddress\n"
         "print([before, str(src.ref_kind), after_source, tuple(aws)])\n"
     )
-    want = "[[False, False], 'semver_tag', [False, False, False], ('registry.terraform.io', 'hashicorp', 'aws')]"
+    want = (
+        "[[False, False], 'semver_tag', [False, False, False], ('registry.terraform.io', 'hashicorp', 'aws')]"
+    )
     assert _python(code) == want
 
 

@@ -410,3 +410,45 @@ def test_a_forked_scan_works_where_sigchld_is_ignored(tree_on_disk, monkeypatch)
         _same(scan_tree([root]), serial)  # walk, then chunks in forked workers
     finally:
         signal.signal(signal.SIGCHLD, previous)
+
+
+def _render(refs):
+    """A renderer that keeps every field (``repr`` of the reference), as a pure function."""
+    return [repr(r) for r in refs]
+
+
+def test_a_rendering_scan_renders_the_references_the_scan_would_return(tree_on_disk, monkeypatch):
+    """``render``: the texts are those of the references a scan returns, in their order, on
+    every path — the split scan renders in its workers, except in directories holding an
+    override file's references (merged in the parent); an override that merges into nothing
+    comes last, as ``apply_overrides`` places it."""
+    import catalog_ops.refs.disk as refs_mod
+
+    extra = b'module "extra" {\n  source = "git::https://github.com/acme/extra.git?ref=v1.0.0"\n}\n'
+    root = _split_world(tree_on_disk)
+    (root / "a" / "z_override.tf").write_bytes(extra)  # beside a merged override: nothing to merge into
+    (root / "r05" / "override.tf").write_bytes(extra)  # below the frontier: a worker's directory
+    (root / "r06" / "override.tf").write_bytes(b'module "vpc" {\n  version = "9.9.9"\n}\n')
+    serial = _serial(monkeypatch, root)
+    assert [os.path.relpath(r.path, root) for r in serial.references[-2:]] == [
+        "a/z_override.tf",
+        "r05/override.tf",
+    ]
+    want = _render(serial.references)
+    monkeypatch.setattr(refs_mod.os, "cpu_count", lambda: 2)
+    forks = []
+    fork = os.fork
+    monkeypatch.setattr(refs_mod.os, "fork", lambda: (forks.append(1), fork())[1])
+    split = scan_tree([root], render=_render)
+    assert forks == [1]  # the split scan: this process and one forked worker
+    assert (split.rendered, split.references, split.files_scanned) == (want, [], serial.files_scanned)
+    assert [str(e) for e in split.errors] == [str(e) for e in serial.errors]
+    with monkeypatch.context() as m:  # walk first, then chunks in forked workers (rendered here)
+        m.setattr(refs_mod, "SPLIT_DIRS", 10**9)
+        m.setattr(refs_mod, "PARALLEL_THRESHOLD", 10)
+        assert scan_tree([root], render=_render).rendered == want
+    with monkeypatch.context() as m:
+        m.setattr(refs_mod, "SPLIT_DIRS", 10**9)
+        m.setattr(refs_mod, "PARALLEL_THRESHOLD", 10**9)
+        assert scan_tree([root], render=_render).rendered == want
+    assert scan_tree([root / "r05"], render=_render).rendered == _render(scan_tree([root / "r05"]).references)

@@ -6,10 +6,10 @@ import argparse
 import contextlib
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from catalog_ops.errors import PartialFailure, SourceParseError
-from catalog_ops.refs import Reference, scan_tree
+from catalog_ops.refs import Reference, ScanResult, scan_tree
 from catalog_ops.settings import Settings
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy treats it the same)
@@ -107,22 +107,40 @@ def json_text(value: object, level: int = 0) -> str:
 
 # A list of flat dicts (the references) is written by the standard library's C encoder in one
 # call whose item separator is already the layout between a dict's items ("," + newline +
-# indentation); only the separators between the dicts are then laid out anew. A raw newline is
-# never inside an encoded string (``json.dumps`` writes it as ``\n``) and every value is a scalar,
-# so "}," + that separator + "{" is found only between two dicts.
-_FLAT_LIST_ENCODERS: dict[int, json.JSONEncoder] = {}
+# indentation); the texts of the dicts are then cut apart at the separators between them. A raw
+# newline is never inside an encoded string (``json.dumps`` writes it as ``\n``) and every value
+# is a scalar, so "}," + that separator + "{" is found only between two dicts.
+_FLAT_ENCODERS: dict[int, json.JSONEncoder] = {}
+
+
+def json_items(items: Sequence[dict[str, Any]], level: int) -> list[str]:
+    """``[json_text(d, level) for d in items]`` for non-empty dicts whose values are all
+    ``str``, ``int``, ``bool`` or ``None``, in one C-encoder call (≈ 2.5 µs per reference
+    instead of ≈ 8). Raises what ``json.dumps`` raises."""
+    if not items:
+        return []
+    ind, ind2 = "  " * level, "  " * (level + 1)
+    encoder = _FLAT_ENCODERS.get(level)
+    if encoder is None:
+        encoder = _FLAT_ENCODERS[level] = json.JSONEncoder(
+            separators=(",\n" + ind2, ": "), check_circular=False
+        )
+    body = encoder.encode(items)[2:-2]  # without the first "[{" and the last "}]"
+    return [f"{{\n{ind2}{inner}\n{ind}}}" for inner in body.split("},\n" + ind2 + "{")]
 
 
 def _flat_dicts(items: list[Any] | tuple[Any, ...], level: int) -> str:
     """``json_text`` of a non-empty list of non-empty dicts whose values are all scalars."""
-    outer, ind1, ind2 = "  " * level, "  " * (level + 1), "  " * (level + 2)
-    encoder = _FLAT_LIST_ENCODERS.get(level)
-    if encoder is None:
-        sep = ",\n" + ind2
-        encoder = _FLAT_LIST_ENCODERS[level] = json.JSONEncoder(separators=(sep, ": "), check_circular=False)
-    body = encoder.encode(items)[2:-2]  # without the first "[{" and the last "}]"
-    body = body.replace("},\n" + ind2 + "{", f"\n{ind1}}},\n{ind1}{{\n{ind2}")
-    return f"[\n{ind1}{{\n{ind2}{body}\n{ind1}}}\n{outer}]"
+    return _json_list(json_items(items, level + 1), level)
+
+
+def _json_list(texts: Sequence[str], level: int) -> str:
+    """A JSON list at ``level`` (``json.dumps(indent=2)`` layout) of items already written
+    (``json_text`` at ``level + 1``)."""
+    if not texts:
+        return "[]"
+    ind1 = "  " * (level + 1)
+    return "[\n" + ind1 + (",\n" + ind1).join(texts) + "\n" + "  " * level + "]"
 
 
 _encode_string = json.encoder.encode_basestring_ascii  # what json.dumps uses (ensure_ascii)
@@ -156,24 +174,40 @@ def _row(ref: Reference) -> str:
     return line
 
 
+def _json_references(refs: list[Reference]) -> list[str]:
+    """Each reference as ``refs --json`` writes it in its ``references`` list (``json_text`` of
+    ``Reference.to_json()`` at that depth); ``scan_tree`` runs it in its workers."""
+    return json_items([r.to_json() for r in refs], 2)
+
+
+def _rows(refs: list[Reference]) -> list[str]:
+    """Each reference as a line of the text table (``_row``)."""
+    return [_row(r) for r in refs]
+
+
+def json_document(result: ScanResult) -> str:
+    """``refs --json``'s output for a scan rendered with ``_json_references``: exactly
+    ``json_text({"files_scanned": …, "references": [r.to_json() …], "errors": […]})``."""
+    return (
+        f'{{\n  "files_scanned": {json_text(result.files_scanned)},\n'
+        f'  "references": {_json_list(result.rendered, 1)},\n'
+        f'  "errors": {json_text([error_json(e) for e in result.errors], 1)}\n}}'
+    )
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Scan and print references (one line each; control characters escaped, raw in ``--json``);
-    exit non-zero (PartialFailure) if any file could not be read/parsed."""
+    exit non-zero (PartialFailure) if any file could not be read/parsed. The scan renders the
+    references itself (``scan_tree``'s ``render``: in its workers, on a large tree)."""
     with progress_bar("scanning") as hook:
-        result = scan_tree(args.paths or ["."], progress=hook)
-    if args.json:
-        print(
-            json_text(
-                {
-                    "files_scanned": result.files_scanned,
-                    "references": [r.to_json() for r in result.references],
-                    "errors": [error_json(e) for e in result.errors],
-                }
-            )
+        result = scan_tree(
+            args.paths or ["."], progress=hook, render=_json_references if args.json else _rows
         )
+    if args.json:
+        print(json_document(result))
     else:
-        for ref in result.references:
-            print(_row(ref))
+        for line in result.rendered:
+            print(line)
     for err in result.errors:
         print(str(err), file=sys.stderr)
     if result.errors:

@@ -47,7 +47,6 @@ __all__ = [
 ]
 
 
-
 class Version(semver.Version):
     """A ``semver.Version`` plus the prefix it was written with.
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import posixpath
 import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -17,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from catalog_ops.errors import SourceParseError
 from catalog_ops.hcl import text as hcl_text
 from catalog_ops.refs.model import Reference, ScanResult
-from catalog_ops.refs.overrides import apply_overrides
+from catalog_ops.refs.overrides import apply_overrides, is_override_file
 from catalog_ops.refs.scan import (
     SKIP_DIRS,
     Needle,
@@ -223,8 +224,12 @@ def _gc_paused() -> Iterator[None]:
 
 
 _Error = tuple[str, int, int, str]  # a SourceParseError as a tuple (tuples pickle)
-_Group = tuple[str, list[Reference], list[_Error]]  # one file's references and errors
+# One file's references, as objects or (``render``) as texts — one or the other — and errors.
+_Group = tuple[str, list[Reference], list[str], list[_Error]]
 _Part = tuple[int, list[_Group]]  # files read, and the groups of the files with any
+Render = Callable[[list[Reference]], list[str]]
+"""A renderer of references: one text per reference, in order (``scan_tree``'s ``render``)."""
+_NO_TEXTS: list[str] = []  # shared by the groups of objects (never mutated)
 
 
 def _scan_chunk(paths: Sequence[str], needle: Needle, tree: Loader | None = None) -> _Part:
@@ -232,7 +237,7 @@ def _scan_chunk(paths: Sequence[str], needle: Needle, tree: Loader | None = None
     which passes its one ``tree`` so included files are parsed once): ``(files read, groups)``,
     a group ``(path, references, errors as tuples)`` for each file with either, in the order of
     ``paths`` — tuples pickle; the caller rebuilds the errors. References come before
-    ``apply_overrides``, which needs every file of a directory."""
+    ``apply_overrides``, which needs every file of a directory; none is rendered yet."""
     tree = tree or _disk_loader()
     groups: list[_Group] = []
     with _gc_paused():
@@ -241,7 +246,12 @@ def _scan_chunk(paths: Sequence[str], needle: Needle, tree: Loader | None = None
             found, err = parse_one(tree, path, data)
             if found or err is not None:
                 groups.append(
-                    (path, found, [] if err is None else [(err.path, err.line, err.col, err.message)])
+                    (
+                        path,
+                        found,
+                        _NO_TEXTS,
+                        [] if err is None else [(err.path, err.line, err.col, err.message)],
+                    )
                 )
     return read, groups
 
@@ -258,6 +268,25 @@ def _single_threaded() -> bool:
     threads hold would stay held in it). ``threading`` not imported: none was started."""
     threading = sys.modules.get("threading")
     return threading is None or threading.active_count() == 1
+
+
+# Bytes a result pipe should hold (Linux ``F_SETPIPE_SZ``, at most ``/proc/sys/fs/pipe-max-size``,
+# 1 MiB by default): a child's result (≈ 0.8 MB of rendered references for 1,000 files) then
+# goes into the pipe at once and the child exits, instead of waiting for this process to finish
+# its own share and read (a pipe holds 64 KiB by default: pipe(7)).
+RESULT_PIPE_BYTES = 1 << 20
+
+
+def _widen(fd: int) -> None:
+    """Ask for a ``RESULT_PIPE_BYTES`` pipe buffer behind ``fd`` where the system allows it
+    (Linux; refused above the user's limits: the pipe then keeps its size, which only costs
+    waiting)."""
+    import fcntl  # POSIX only; a C module, cheap to import
+
+    setsize = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if setsize is not None:
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(fd, setsize, RESULT_PIPE_BYTES)
 
 
 def _fork_map(
@@ -284,6 +313,7 @@ def _fork_map(
                 r, w = os.pipe()
             except OSError:  # out of file descriptors: the rest is worked here
                 break
+            _widen(w)
             try:
                 pid = os.fork()
             except OSError:  # cannot fork (process limit, memory): the rest is worked here
@@ -418,14 +448,18 @@ MAX_TASKS = 1024
 
 
 def _take_and_scan(
-    queue: int, tasks: Sequence[tuple[Sequence[str], Sequence[str]]], needle: Needle
+    queue: int,
+    tasks: Sequence[tuple[Sequence[str], Sequence[str]]],
+    needle: Needle,
+    render: Render | None = None,
 ) -> tuple[int, _Part, set[tuple[int, int]]] | None:
     """A split scan's worker: take task indices from the pipe ``queue`` until it is drained;
     a task is ``(directories, files)``: walk the directories, then scan their files and the
     task's own files (paths as ``walk`` gives them). Returns ``(tasks done, part, (device,
-    inode) of the directories walked)``, the part's groups sorted by path, or ``None`` when a
-    walk finds what needs ``walk``'s whole-tree rules (a symlink, an unreadable directory, a
-    directory walked twice: a bind mount)."""
+    inode) of the directories walked)``, the part's groups sorted by path (with ``render``,
+    rendered where they can be: ``_render_groups``), or ``None`` when a walk finds what needs
+    ``walk``'s whole-tree rules (a symlink, an unreadable directory, a directory walked twice:
+    a bind mount)."""
     tree = _disk_loader()
     done = read = 0
     groups: list[_Group] = []
@@ -451,10 +485,40 @@ def _take_and_scan(
             groups.extend(found)
             done += 1
     groups.sort(key=lambda g: g[0])
+    if render is not None:
+        groups = _render_groups(groups, render)
     return done, (read, groups), walked
 
 
-def _split_scan(root: str, needle: Needle, nworkers: int) -> ScanResult | None:
+def _render_groups(groups: list[_Group], render: Render) -> list[_Group]:
+    """``groups`` with the references rendered (``render`` once, over all of them) in every
+    group whose directory holds no override file's reference: ``apply_overrides`` leaves those
+    references as they are, since it merges an override only into references of its own
+    directory. The other groups keep their objects, for ``_result`` to merge.
+
+    Only for groups that hold every file of their directories (a split scan's worker: each
+    directory is walked whole by one task), or an override file elsewhere could not be merged.
+    """
+    merged_dirs = {posixpath.dirname(path) for path, refs, _, _ in groups if refs and is_override_file(path)}
+    final = [
+        r for path, refs, _, _ in groups if refs and posixpath.dirname(path) not in merged_dirs for r in refs
+    ]
+    if not final:
+        return groups
+    texts = render(final)
+    out: list[_Group] = []
+    k = 0
+    for group in groups:
+        path, refs, _, errors = group
+        if refs and posixpath.dirname(path) not in merged_dirs:
+            out.append((path, [], texts[k : k + len(refs)], errors))
+            k += len(refs)
+        else:
+            out.append(group)
+    return out
+
+
+def _split_scan(root: str, needle: Needle, nworkers: int, render: Render | None = None) -> ScanResult | None:
     """``scan_tree([root])`` with the walk shared by the workers: this process walks the first
     levels (``_frontier``), then every worker (``_fork_map``) takes pending directories from one
     queue (a pipe holding their indices: a worker that draws costly directories takes fewer),
@@ -462,7 +526,9 @@ def _split_scan(root: str, needle: Needle, nworkers: int) -> ScanResult | None:
     groups are merged in path order, which is ``walk``'s order: each worker's are sorted, and
     so is their union. ``None`` (the caller scans the usual way) when the tree is small, any
     part of it needs ``walk``'s whole-tree rules (symlinks, unreadable directories, a
-    directory reached twice), or a worker failed (its tasks are not known)."""
+    directory reached twice), or a worker failed (its tasks are not known). With ``render``,
+    the workers render the references (``_render_groups``): the parent then has strings to
+    join, not objects to unpickle and render."""
     front = _frontier(root)
     if front is None:
         return None
@@ -479,7 +545,7 @@ def _split_scan(root: str, needle: Needle, nworkers: int) -> ScanResult | None:
         os.write(fill, b"".join(i.to_bytes(4, "little") for i in range(len(tasks))))
         os.close(fill)
         fill = -1
-        parts = _fork_map([queue] * nworkers, lambda q: _take_and_scan(q, tasks, needle))
+        parts = _fork_map([queue] * nworkers, lambda q: _take_and_scan(q, tasks, needle, render))
     finally:
         os.close(queue)
         if fill >= 0:
@@ -491,24 +557,51 @@ def _split_scan(root: str, needle: Needle, nworkers: int) -> ScanResult | None:
     walked = [p[2] for p in parts if p is not None]
     if len(above.union(*walked)) != len(above) + sum(map(len, walked)):
         return None
-    return _result([p[1] for p in parts if p is not None], merge=True)
+    return _result([p[1] for p in parts if p is not None], merge=True, render=render)
 
 
-def _result(parts: Sequence[_Part], *, merge: bool = False) -> ScanResult:
+def _group_path(group: _Group) -> str:
+    return group[0]
+
+
+def _result(parts: Sequence[_Part], *, merge: bool = False, render: Render | None = None) -> ScanResult:
     """One ``ScanResult`` of ``parts`` (in order; ``merge``: parts whose groups are each sorted
-    by path, merged into path order), with ``apply_overrides`` applied."""
+    by path, merged into path order), with ``apply_overrides`` applied; with ``render``, the
+    references rendered (``ScanResult.rendered``) instead.
+
+    Groups already rendered by a worker keep their place. The others go through
+    ``apply_overrides`` together, which keeps the references of ordinary files in order
+    (merged in place) and adds the complete references of override files that merged into
+    nothing at the end: each is rendered in that place, as if every reference had been
+    merged and rendered here."""
     result = ScanResult()
     result.files_scanned = sum(read for read, _ in parts)
-    if merge:
-        import heapq  # only the split scan merges
-
-        groups: Iterable[_Group] = heapq.merge(*(g for _, g in parts), key=lambda g: g[0])
-    else:
-        groups = (x for _, g in parts for x in g)
-    for _path, refs, errors in groups:
-        result.references.extend(refs)
+    groups: Iterable[_Group] = (x for _, g in parts for x in g)
+    if merge:  # sorted runs, one per part: the sort merges them (timsort finds the runs)
+        groups = sorted(groups, key=_group_path)
+    if render is None:
+        for _path, refs, _texts, errors in groups:
+            result.references.extend(refs)
+            result.errors.extend(SourceParseError(*e) for e in errors)
+        result.references = apply_overrides(result.references)
+        return result
+    pieces: list[list[str] | tuple[int, int]] = []  # rendered texts, or a span of the merged objects
+    objects: list[Reference] = []
+    kept = 0  # references of ordinary files among ``objects``: apply_overrides' first ``kept``
+    for path, refs, texts, errors in groups:
         result.errors.extend(SourceParseError(*e) for e in errors)
-    result.references = apply_overrides(result.references)
+        if texts:
+            pieces.append(texts)
+        elif refs:
+            objects.extend(refs)
+            if not is_override_file(path):
+                pieces.append((kept, kept + len(refs)))
+                kept += len(refs)
+    merged = apply_overrides(objects)
+    rendered = render(merged) if merged else []
+    for piece in pieces:
+        result.rendered.extend(rendered[piece[0] : piece[1]] if isinstance(piece, tuple) else piece)
+    result.rendered.extend(rendered[kept:])
     return result
 
 
@@ -517,6 +610,7 @@ def scan_paths(
     *,
     needle: Needle = None,
     progress: Callable[[int, int], None] | None = None,
+    render: Render | None = None,
 ) -> ScanResult:
     """Scan the given candidate files on disk.
 
@@ -527,7 +621,8 @@ def scan_paths(
     runs in this process. ``progress(done, total)`` is called as chunks of files complete.
     On Linux the workers are this process and forked children (``_forked_scan``) — unless
     other threads run (a TTY progress bar), where forking is unsafe: then all in this process;
-    elsewhere a ``concurrent.futures`` process pool.
+    elsewhere a ``concurrent.futures`` process pool. ``render`` is as for ``scan_tree`` (here
+    it runs in this process, once the parts are joined).
     """
     total = len(files)
     nworkers = min(os.cpu_count() or 1, 8)
@@ -567,7 +662,7 @@ def scan_paths(
                 if progress:
                     progress(done, total)
         parts = [by_index[i] for i in range(len(chunks))]
-    return _result(parts)
+    return _result(parts, render=render)
 
 
 def scan_tree(
@@ -575,6 +670,7 @@ def scan_tree(
     *,
     progress: Callable[[int, int], None] | None = None,
     needle: Needle = None,
+    render: Render | None = None,
 ) -> ScanResult:
     """Walk ``paths`` and scan every candidate file (see ``walk`` and ``scan_paths``).
 
@@ -583,6 +679,11 @@ def scan_tree(
     ``needle`` is as for ``scan_files``. Missing paths and unreadable directories come first in
     ``errors`` (see ``walk``). One large directory is walked by the workers too (``_split_scan``,
     Linux, more than one core, no progress hook: the total is not known before the walk).
+
+    ``render``, when given, turns references into texts (one per reference, in order; it must
+    be a pure function of each reference): the result then has them in ``rendered``, in the
+    order ``references`` would have had, and ``references`` is empty. A split scan renders in
+    its workers, in parallel, and sends texts instead of objects (``refs --json``).
     """
     nworkers = min(os.cpu_count() or 1, 8)
     if (
@@ -594,11 +695,11 @@ def scan_tree(
         and os.path.isdir(paths[0])
         and not os.path.islink(paths[0])
     ):
-        split = _split_scan(os.fspath(paths[0]), needle, nworkers)
+        split = _split_scan(os.fspath(paths[0]), needle, nworkers, render)
         if split is not None:
             return split
     walk_errors: list[SourceParseError] = []
     files = loaded_paths(walk(paths, walk_errors))
-    result = scan_paths(files, needle=needle, progress=progress)
+    result = scan_paths(files, needle=needle, progress=progress, render=render)
     result.errors[:0] = walk_errors
     return result

@@ -124,8 +124,11 @@ class Reference:
 
 @dataclass
 class ScanResult:
-    """References and per-file errors of a scan; ``files_scanned`` counts candidate files read."""
+    """References and per-file errors of a scan; ``files_scanned`` counts candidate files read.
+    ``rendered``: the references as texts instead, when the scan was asked to render them
+    (``refs.disk.scan_tree``'s ``render``; ``references`` is then empty)."""
 
     references: list[Reference] = field(default_factory=list)
     errors: list[SourceParseError] = field(default_factory=list)
     files_scanned: int = 0
+    rendered: list[str] = field(default_factory=list)
