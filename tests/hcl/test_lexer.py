@@ -236,7 +236,8 @@ def test_drop_leaves_no_tokens_for_skipped_blocks_and_gaps():
 
 
 # The lexer's fast paths (``_LINE_RE``: whole ``name = VALUE`` / header / ``}`` / blank lines in a
-# body; ``_FAST_BLOCK_RE``: a top-level block in one match, its header's tokens) must give exactly
+# body; ``_FAST_HEAD_RE`` + ``_FAST_BODY_RE``: a top-level block's header, a skipped block's body in
+# one match) must give exactly
 # what the general loop gives. With their patterns replaced by one that never matches, ``lex``
 # takes the general loop only: both runs must return the same tokens, or the same error.
 _NEVER = re.compile(r"(?!)")
@@ -252,7 +253,8 @@ def _lexed(text, **kwargs):
 def _general_lexed(text, **kwargs):
     with (
         mock.patch.object(lexer, "_LINE_RE", _NEVER),
-        mock.patch.object(lexer, "_FAST_BLOCK_RE", _NEVER),
+        mock.patch.object(lexer, "_FAST_HEAD_RE", _NEVER),
+        mock.patch.object(lexer, "_FAST_BODY_RE", _NEVER),
     ):
         return _lexed(text, **kwargs)
 

@@ -175,11 +175,13 @@ _SKIP_PATTERN = rf"""(?x)
 _SKIP_RE: re.Pattern[str] | None = None  # compiled on first use: ``skip_block`` is the fallback
 
 
-# Fast path for skimming (``lex(skim=...)``): one match covers a whole top-level block header
-# (type and labels: identifiers or strings without templates) and its body, when the body nests
-# at most ``_FAST_DEPTH`` blocks and holds no template string, heredoc or ``<<`` (those fall back
-# to ``skip_block``). The alternatives inside a body start with different characters and every
-# repetition is possessive, so the match is the one ``skip_block``'s scan finds, or none.
+# Fast paths for skimming (``lex(skim=...)``): ``_FAST_HEAD_RE`` matches a top-level block header
+# (type and labels: identifiers or strings without templates) up to its ``{``; for a block whose
+# body is skipped, ``_FAST_BODY_RE`` then matches the whole body from that ``{`` when it nests at
+# most ``_FAST_DEPTH`` blocks and holds no template string, heredoc or ``<<`` (those fall back to
+# ``skip_block``). The alternatives inside a body start with different characters and every
+# repetition is possessive, so the match is the one ``skip_block``'s scan finds, or none. (A read
+# block needs only its header: its body is lexed token by token anyway.)
 _FAST_DEPTH = 4
 _BLANKS = r"[ \t\r\f\ufeff]"
 _IDENT = r"(?:[^\W\d]|_)[\w-]*+"
@@ -190,10 +192,11 @@ _FAST_ATOM = (
 _fast_body = f"(?:{_FAST_ATOM})*+"
 for _ in range(_FAST_DEPTH):
     _fast_body = rf"(?:{_FAST_ATOM}|\{{{_fast_body}\}})*+"
-_FAST_BLOCK_RE = re.compile(
+_FAST_HEAD_RE = re.compile(
     rf"(?P<head>{_BLANKS}*+(?P<type>{_IDENT})(?:{_BLANKS}*+(?P<label>{_SIMPLE_STRING}|{_IDENT}))?+"
-    rf"(?:{_BLANKS}*+(?:{_SIMPLE_STRING}|{_IDENT}))*+){_BLANKS}*+\{{{_fast_body}\}}"
+    rf"(?:{_BLANKS}*+(?:{_SIMPLE_STRING}|{_IDENT}))*+){_BLANKS}*+\{{"
 )
+_FAST_BODY_RE = re.compile(rf"\{{{_fast_body}\}}")
 # Blank lines and line comments between top-level statements (``lex(drop=True)`` skips them).
 _GAP_RE = re.compile(r"(?:[ \t\r\f\ufeff\n]++|\#[^\n]*+|//[^\n]*+)*+")
 _HEAD_TOKEN_PATTERN = rf"{_BLANKS}*+(?:(?P<string>{_SIMPLE_STRING})|(?P<ident>{_IDENT}))"
@@ -330,28 +333,36 @@ def lex(
     line_start = False  # i is after a newline or ``{`` inside a body: try ``_LINE_RE``
     block_stmt = False  # the top-level ``{`` last opened began a block (not an attribute's value)
     read_types: Collection[str] = () if skim is None else skim  # block types whose bodies are lexed
-    fast_block = _FAST_BLOCK_RE.match if skim is not None else None
+    fast_head = _FAST_HEAD_RE.match if skim is not None else None
+    fast_body = _FAST_BODY_RE.match
     while i < end:
         if depth == 0:
-            if fast_block is not None and stmt == len(toks):
+            if fast_head is not None and stmt == len(toks):
                 if drop:
                     i = _GAP_RE.match(text, i, end).end()  # type: ignore[union-attr]  # matches ""
                     if i == end:
                         break
-                b = fast_block(text, i, end)
-                if b is not None:
-                    skipped = b["type"] not in read_types
+                h = fast_head(text, i, end)
+                b = None
+                skipped = False
+                if h is not None:
+                    opening = h.end() - 1
+                    skipped = h["type"] not in read_types
+                    if skipped:
+                        b = fast_body(text, opening, end)
+                # A skipped block whose body the pattern cannot read takes the general loop.
+                if h is not None and (b is not None or not skipped):
                     if skipped and drop:
-                        i = b.end()
+                        i = b.end()  # type: ignore[union-attr]  # b is not None when skipped
                         continue
                     # The header's tokens (type, labels, ``{``) as the general loop lexes them
                     # (one label, the common case, from its group); a read block's body is then
                     # lexed from after its ``{``.
-                    a, z = b.span("type")
+                    a, z = h.span("type")
                     append(Tok("ident", a, z, text[a:z]))
-                    head_end = b.end("head")
+                    head_end = h.end("head")
                     if z < head_end:
-                        a, z = b.span("label")
+                        a, z = h.span("label")
                         if z < head_end:
                             _header_tokens(text, a, head_end, append)
                         elif text[a] == '"':
@@ -360,9 +371,8 @@ def lex(
                             )
                         else:
                             append(Tok("ident", a, z, text[a:z]))
-                    opening = text.index("{", head_end)
                     append(Tok("punct", opening, opening + 1, "{"))
-                    if skipped:
+                    if b is not None:
                         close = b.end() - 1
                         append(Tok("punct", close, close + 1, "}"))
                         i = close + 1
