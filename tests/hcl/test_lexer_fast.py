@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from catalog_ops.hcl import lexer
+from catalog_ops.hcl import HclSyntaxError, lexer
 
 _EVERY_CHARACTER = "".join(map(chr, range(0x110000)))
 
@@ -33,7 +34,7 @@ def test_run_of_body_text_is_the_negated_class():
 # The skipped-body pattern as it was written before (``[^{}"#/<]++`` for the plain text): the
 # reference the faster spelling must agree with.
 _REFERENCE_BODY_RE = re.compile(
-    lexer._FAST_BODY_RE.pattern.replace(f"{lexer._RUN_L1}++|{lexer._WIDE}++", r'[^{}"\#/<]++')
+    lexer._FAST_BODY_PATTERN.replace(f"{lexer._RUN_L1}++|{lexer._WIDE}++", r'[^{}"\#/<]++')
 )
 
 _BODY_PIECES = [
@@ -84,7 +85,7 @@ def test_fast_body_matches_like_the_negated_class(text):
     """``_FAST_BODY_RE`` ends where the ``[^...]`` spelling ends, or both do not match, from
     every position (wide and Latin-1 characters, strings, comments, heredocs, CRLF, BOM)."""
     for start in range(len(text)):
-        fast = lexer._FAST_BODY_RE.match(text, start)
+        fast = lexer._compiled("_FAST_BODY_RE").match(text, start)
         slow = _REFERENCE_BODY_RE.match(text, start)
         assert (fast and fast.span()) == (slow and slow.span()), start
 
@@ -92,5 +93,81 @@ def test_fast_body_matches_like_the_negated_class(text):
 def test_fast_body_reads_wide_characters():
     """Text outside Latin-1 (identifiers, strings, a BOM) is plain body text, not a fallback."""
     text = '{\n  名前 = "日本"\n  b {\n    c = ü\U0001f600\ufeff\n  }\n}\nrest'
-    m = lexer._FAST_BODY_RE.match(text)
+    m = lexer._compiled("_FAST_BODY_RE").match(text)
     assert m is not None and m.end() == text.index("\nrest")
+
+
+_NEVER = re.compile(r"(?!)")
+
+
+def _lexed(text, **kwargs):
+    try:
+        return [(t.kind, t.start, t.end, t.text, t.parts) for t in lexer.lex(text, **kwargs)]
+    except HclSyntaxError as exc:
+        return (exc.offset, exc.message)
+
+
+def _general_lexed(text, **kwargs):
+    """``lex`` through its general loop alone (as tests/hcl/test_lexer.py's helper): every fast
+    pattern replaced by one that never matches, the run of dropped blocks by the gap alone."""
+    with (
+        mock.patch.object(lexer, "_LINE_RE", _NEVER),
+        mock.patch.object(lexer, "_FAST_HEAD_RE", _NEVER),
+        mock.patch.object(lexer, "_FAST_BODY_RE", _NEVER),
+        mock.patch.object(lexer, "_skipped_run_re", lambda read_types: lexer._GAP_RE),
+    ):
+        return _lexed(text, **kwargs)
+
+
+# Top-level blocks for ``lex(skim=..., drop=True)``: read types, types that only start like one
+# (``module-x``, ``modules``), other types, labels, and bodies with what the skip patterns must
+# read past or leave to the general loop.
+_TYPES = ["module", "locals", "resource", "data", "module-x", "modules", "_m", "é", "locals2"]
+_LABELS = ["", ' "a"', ' "a" "b"', " b", ' "${x}"', ' "a\\"b"', "\t", ' "é"']
+_BODY_LINES = [
+    "",
+    "  a = 1",
+    '  s = "x}"',
+    '  t = "${var.x}-{"',
+    "  # } comment",
+    "  // { comment",
+    "  /* } */ b = 2",
+    "  n {\n    c = 3\n  }",
+    "  o = {\n    k = v\n  }",
+    "  h = <<EOT\n}\nEOT",
+    '  u = "unterminated',
+    "  }",
+    "  {",
+    "  x = 1 / 2 < 3",
+    '  日本 = "ü"',
+]
+_GAPS = ["\n", "\n\n", "\r\n", "\n# c\n", "\n// c\n", "\n\ufeff", " \n\t\n", "\n/* c */\n", "\nx = 1\n"]
+
+
+@st.composite
+def _blocks(draw):
+    out = []
+    for _ in range(draw(st.integers(0, 6))):
+        lines = draw(st.lists(st.sampled_from(_BODY_LINES), max_size=4))
+        body = "".join(f"{line}\n" for line in lines)
+        out.append(f"{draw(st.sampled_from(_TYPES))}{draw(st.sampled_from(_LABELS))} {{\n{body}}}")
+        out.append(draw(st.sampled_from(_GAPS)))
+    return "".join(out)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_blocks(), st.sampled_from([frozenset({"module", "locals"}), frozenset(), frozenset({"é", "data"})]))
+def test_dropped_block_runs_lex_like_the_general_loop(text, read):
+    """``lex(skim=S, drop=True)`` with its run of dropped blocks (``_skipped_run_re``) and the
+    other fast paths == the general loop alone: same tokens or the same error at the same offset."""
+    assert _lexed(text, skim=read, drop=True) == _general_lexed(text, skim=read, drop=True)
+
+
+def test_skipped_run_stops_at_a_read_type_only():
+    """A block whose type only starts like a read type is dropped with the run; the read one and
+    the blocks after it are left to the loop (the run match ends before it)."""
+    text = 'modules "a" {\n}\nmodule-x {\n}\nmodule "m" {\n}\nresource "r" {\n}\n'
+    m = lexer._skipped_run_re(frozenset({"module"})).match(text)
+    assert m is not None and m.end() == text.index('module "m"')
+    toks = lexer.lex(text, skim=frozenset({"module"}), drop=True)
+    assert [t.text for t in toks] == ["module", '"m"', "{", "\n", "}", ""]
