@@ -178,15 +178,21 @@ _SKIP_RE: re.Pattern[str] | None = None  # compiled on first use: ``skip_block``
 # Fast paths for skimming (``lex(skim=...)``): ``_FAST_HEAD_RE`` matches a top-level block header
 # (type and labels: identifiers or strings without templates) up to its ``{``; for a block whose
 # body is skipped, ``_FAST_BODY_RE`` then matches the whole body from that ``{`` when it nests at
-# most ``_FAST_DEPTH`` blocks and holds no template string, heredoc or ``<<`` (those fall back to
-# ``skip_block``). The alternatives inside a body start with different characters and every
+# most ``_FAST_DEPTH`` blocks and holds no heredoc, ``<<`` or template beyond ``_TEMPLATE_STRING``
+# (those fall back to ``skip_block``). The alternatives inside a body start with different characters and every
 # repetition is possessive, so the match is the one ``skip_block``'s scan finds, or none. (A read
 # block needs only its header: its body is lexed token by token anyway.)
 _FAST_DEPTH = 4
 _BLANKS = r"[ \t\r\f\ufeff]"
 _IDENT = r"(?:[^\W\d]|_)[\w-]*+"
 _SIMPLE_STRING = r'"[^"\\\n$%]*+"'
-_FAST_ATOM = rf"""{_RUN_L1}++|{_WIDE}++|{_SIMPLE_STRING}|{_PLAIN_STRING}|/(?![/*])|<(?!<)|\#[^\n]*+|//[^\n]*+|/\*(?s:.*?)\*/"""
+# A string whose templates are all simple (``${...}``/``%{...}`` holding no brace, bracket,
+# parenthesis, quote, backslash or newline): ``lex_string`` ends it at the same quote (its
+# ``_skip_expr`` then stops at the first ``}``). Other templates fall back to ``skip_block``.
+_TEMPLATE_STRING = (
+    r'"[^"\\\n$%]*+(?:(?:\\.|\$\$\{|%%\{|[$%]\{[^{}"\\\n\[\]()]*+\}|\$(?!\{)|%(?!\{))[^"\\\n$%]*+)*+"'
+)
+_FAST_ATOM = rf"""{_RUN_L1}++|{_WIDE}++|{_SIMPLE_STRING}|{_TEMPLATE_STRING}|/(?![/*])|<(?!<)|\#[^\n]*+|//[^\n]*+|/\*(?s:.*?)\*/"""
 _fast_body = f"(?:{_FAST_ATOM})*+"
 for _ in range(_FAST_DEPTH):
     _fast_body = rf"(?:{_FAST_ATOM}|\{{{_fast_body}\}})*+"
