@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from unittest import mock
 
@@ -180,3 +181,18 @@ def test_skipped_run_stops_at_a_read_type_only():
     assert m is not None and m.end() == text.index('module "m"')
     toks = lexer.lex(text, skim=frozenset({"module"}), drop=True)
     assert [t.text for t in toks] == ["module", '"m"', "{", "\n", "}", ""]
+
+
+def test_patterns_for_a_scan_are_compiled_before_a_fork():
+    """``refs`` compiles the lexer's patterns for its block types before ``os.fork`` (its disk
+    scan's workers inherit them): after a fork, both are there without any lexing."""
+    from catalog_ops.refs.extract import BLOCK_TYPES
+    from catalog_ops.refs.terragrunt import _read_types
+
+    with mock.patch.object(lexer, "_LINE_RE", None), mock.patch.dict(lexer._SKIPPED_RUN_RES, clear=True):
+        pid = os.fork()
+        if pid == 0:  # the child: nothing to do
+            os._exit(0)
+        os.waitpid(pid, 0)
+        assert lexer._LINE_RE is not None
+        assert frozenset(_read_types(BLOCK_TYPES)) in lexer._SKIPPED_RUN_RES
