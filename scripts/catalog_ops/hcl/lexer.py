@@ -217,7 +217,8 @@ _HEAD_TOKEN_RE: re.Pattern[str] | None = None  # compiled on first use (headers 
 # Fast path for whole lines inside a block body (``lex``): ``name = VALUE``, ``name = {``,
 # ``name "label"... {``, ``}`` or nothing, then blanks, an optional line comment and the newline;
 # VALUE is a string without escapes (templates only as ``${...}`` holding no quote, bracket,
-# brace or newline: ``lex_string`` then finds the same end), a number, a call ``f()`` or
+# brace or newline: ``lex_string`` then finds the same end and parts, ``lex`` finds them with
+# ``str.find``), a number, a call ``f()`` or
 # ``f("string")``, or an identifier or ``a.b.c`` traversal. One match yields exactly the tokens
 # the general loop would: each piece is that loop's own pattern, made possessive (the loop never
 # backtracks into a token), and ``=`` is not followed by ``=``/``>`` (``==``, ``=>``). Any other
@@ -450,7 +451,20 @@ def lex(
                                 Tok("string", a, z, text[a:z], [("lit", a + 1, z - 1)] if z > a + 2 else [])
                             )
                         elif kind == "template":
-                            z, parts = lex_string(text, a, end)  # the general loop's parts
+                            # Its only ``$`` are ``${`` of interpolations holding no quote, brace,
+                            # bracket or newline: ``lex_string``'s parts, with each interpolation
+                            # ending at the next ``}`` (where its ``_skip_expr`` stops).
+                            parts = []
+                            j = a + 1
+                            last = z - 1  # the closing quote
+                            while (k := text.find("$", j, last)) >= 0:
+                                if k > j:
+                                    parts.append(("lit", j, k))
+                                j = text.index("}", k + 2)
+                                parts.append(("interp", k + 2, j))
+                                j += 1
+                            if j < last:
+                                parts.append(("lit", j, last))
                             append(Tok("string", a, z, text[a:z], parts))
                         elif kind == "call":
                             a, z = ln.span("fn")
