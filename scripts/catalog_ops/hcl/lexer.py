@@ -179,9 +179,9 @@ _SKIP_RE: re.Pattern[str] | None = None  # compiled on first use: ``skip_block``
 # (type and labels: identifiers or strings without templates) up to its ``{``; for a block whose
 # body is skipped, ``_FAST_BODY_RE`` then matches the whole body from that ``{`` when it nests at
 # most ``_FAST_DEPTH`` blocks and holds no heredoc, ``<<`` or template beyond ``_TEMPLATE_STRING``
-# (those fall back to ``skip_block``). The alternatives inside a body start with different characters and every
-# repetition is possessive, so the match is the one ``skip_block``'s scan finds, or none. (A read
-# block needs only its header: its body is lexed token by token anyway.)
+# (those fall back to ``skip_block``). The alternatives inside a body start with different
+# characters and every repetition is possessive, so the match is the one ``skip_block``'s scan
+# finds, or none. (A read block needs only its header: its body is lexed token by token anyway.)
 _FAST_DEPTH = 4
 _BLANKS = r"[ \t\r\f\ufeff]"
 _IDENT = r"(?:[^\W\d]|_)[\w-]*+"
@@ -241,9 +241,10 @@ _LINE_RE: re.Pattern[str] | None = None  # compiled on the first ``lex`` call (�
 
 
 def _compiled(name: str) -> re.Pattern[str]:
-    """The pattern ``name`` (``_LINE_RE``, ``_SKIP_RE``, ``_HEAD_TOKEN_RE``, ``_FAST_BODY_RE``), compiled from its
-    ``*_PATTERN`` on first use and kept in the module global: a run that never needs it (start-up,
-    a command that lexes nothing, texts without such lines) does not pay for compiling it."""
+    """The pattern ``name`` (``_LINE_RE``, ``_SKIP_RE``, ``_HEAD_TOKEN_RE``, ``_FAST_BODY_RE``),
+    compiled from its ``*_PATTERN`` on first use and kept in the module global: a run that never
+    needs it (start-up, a command that lexes nothing, texts without such lines) does not pay for
+    compiling it."""
     pattern: re.Pattern[str] | None = globals()[name]
     if pattern is None:
         pattern = re.compile(globals()[name.removesuffix("_RE") + "_PATTERN"])
@@ -253,7 +254,7 @@ def _compiled(name: str) -> re.Pattern[str]:
 
 def _skipped_run_re(read_types: Collection[str]) -> re.Pattern[str]:
     """The pattern of a run of dropped blocks for the block types ``read_types`` (see
-    ``_SKIPPED_RUN_RES``), compiled on first use for each set of types (≈ 4 ms)."""
+    ``_SKIPPED_RUN_RES``), compiled on first use for each set of types (≈ 3 ms)."""
     key = frozenset(read_types)
     pattern = _SKIPPED_RUN_RES.get(key)
     if pattern is None:
@@ -276,7 +277,7 @@ def prepare(skim: Collection[str]) -> None:
 
 def _header_tokens(text: str, start: int, end: int, append: Callable[[Tok], None]) -> None:
     """Append the tokens of a block header's type and labels in ``text[start:end]``: identifiers
-    and strings without templates or escapes (what ``_FAST_BLOCK_RE`` and ``_LINE_RE`` let through),
+    and strings without templates or escapes (what ``_FAST_HEAD_RE`` and ``_LINE_RE`` let through),
     as the general loop lexes them."""
     for h in (_HEAD_TOKEN_RE or _compiled("_HEAD_TOKEN_RE")).finditer(text, start, end):
         if h.lastgroup == "ident":
