@@ -236,9 +236,11 @@ def test_drop_leaves_no_tokens_for_skipped_blocks_and_gaps():
 
 
 # The lexer's fast paths (``_LINE_RE``: whole ``name = VALUE`` / header / ``}`` / blank lines in a
-# body; ``_FAST_BLOCK_RE``: a top-level block in one match, its header's tokens) must give exactly
-# what the general loop gives. With their patterns replaced by one that never matches, ``lex``
-# takes the general loop only: both runs must return the same tokens, or the same error.
+# body; ``_FAST_HEAD_RE`` + ``_FAST_BODY_RE``: a top-level block's header, a skipped block's body in
+# one match; ``_skipped_run_re``: a run of dropped blocks) must give exactly what the general loop
+# gives. With their patterns replaced by one that never matches (the run of dropped blocks by the
+# gap alone: no block), ``lex`` takes the general loop only: both runs must return the same
+# tokens, or the same error.
 _NEVER = re.compile(r"(?!)")
 
 
@@ -252,7 +254,9 @@ def _lexed(text, **kwargs):
 def _general_lexed(text, **kwargs):
     with (
         mock.patch.object(lexer, "_LINE_RE", _NEVER),
-        mock.patch.object(lexer, "_FAST_BLOCK_RE", _NEVER),
+        mock.patch.object(lexer, "_FAST_HEAD_RE", _NEVER),
+        mock.patch.object(lexer, "_FAST_BODY_RE", _NEVER),
+        mock.patch.object(lexer, "_skipped_run_re", lambda read_types: lexer._GAP_RE),
     ):
         return _lexed(text, **kwargs)
 
@@ -397,7 +401,7 @@ def test_the_newline_after_an_attribute_object_ends_it(mode):
     assert [b.type for b in root.blocks] == ["module"]
 
 
-@pytest.mark.parametrize("name", ["_LINE_RE", "_SKIP_RE", "_HEAD_TOKEN_RE"])
+@pytest.mark.parametrize("name", ["_LINE_RE", "_SKIP_RE", "_HEAD_TOKEN_RE", "_FAST_BODY_RE"])
 def test_patterns_compiled_on_first_use(name):
     """The fallback and fast-path patterns are compiled when first needed (not at import), from
     their ``*_PATTERN`` text, once."""

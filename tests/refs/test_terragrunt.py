@@ -228,3 +228,39 @@ def test_loader_keeps_terragrunt_files_only():
     assert loader.get("a/root.hcl") is loader.get("a/root.hcl")
     assert reads == ["a/main.tf", "a/main.tf", "a/root.hcl"]
     assert list(loader.cache) == ["a/root.hcl"]
+
+
+_SEARCH_DIRS = ["", "a/", "a/b/", "a/b/c/", "a/d/", "e/"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sets(st.sampled_from([d + n for d in _SEARCH_DIRS for n in ("root.hcl", "x.hcl")])),
+    st.lists(
+        st.tuples(st.sampled_from(_SEARCH_DIRS[1:]), st.sampled_from(["root.hcl", "x.hcl", "y.hcl"])),
+        min_size=1,
+        max_size=12,
+    ),
+)
+def test_find_in_parent_folders_shared_steps_give_the_fresh_answer(present, searches):
+    """Searches through one loader (steps kept in ``loader.searches``) find what each search
+    finds with a loader of its own, in any order, for configs at any depth."""
+    shared = scan.loader(lambda p: None, present.__contains__)
+    for config_dir, name in searches:
+        config = f"{config_dir}terragrunt.hcl"
+        fresh = scan.loader(lambda p: None, present.__contains__)
+        want = Evaluator(fresh, config).find_in_parent_folders(name)
+        assert Evaluator(shared, config).find_in_parent_folders(name) == want
+
+
+def test_find_in_parent_folders_keeps_the_level_limit():
+    """Terragrunt stops after 100 levels: a file 101 levels up is not found, even when a search
+    from a deeper start already walked past it (the levels left are part of each step's key)."""
+    deep = "/".join(f"d{i}" for i in range(120))
+    files = {"root.hcl"}
+    loader = scan.loader(lambda p: None, files.__contains__)
+    near = "/".join(deep.split("/")[:99]) + "/terragrunt.hcl"  # 99 levels below the root
+    far = "/".join(deep.split("/")[:101]) + "/terragrunt.hcl"
+    assert Evaluator(loader, far).find_in_parent_folders("root.hcl") is None
+    assert Evaluator(loader, near).find_in_parent_folders("root.hcl") == "/root.hcl"
+    assert Evaluator(loader, far).find_in_parent_folders("root.hcl") is None

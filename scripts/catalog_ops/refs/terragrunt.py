@@ -108,6 +108,9 @@ class Loader:
         self.cache: dict[str, ParsedFile | None] = {}
         self.pending: dict[str, bytes] = {}
         self._found: dict[str, bool] = {}
+        # ``Evaluator.find_in_parent_folders`` steps: (directory, name, absolute-paths style,
+        # levels left) -> what the search from that directory up finds (an absolute path or None).
+        self.searches: dict[tuple[str, str, bool, int], str | None] = {}
 
     def file_exists(self, path: str) -> bool:
         """``exists(path)``, asked once per path (sibling configs search the same parent folders)."""
@@ -235,17 +238,35 @@ class Evaluator:
         return _norm(posixpath.join(_dirname(f.path), value))
 
     def find_in_parent_folders(self, name: str) -> str | None:
-        """Terragrunt's search: from the config's parent directory upwards (at most 100 levels)."""
+        """Terragrunt's search: from the config's parent directory upwards (at most 100 levels).
+
+        Returns the absolute path of the first ``name`` found, or ``None``. Sibling configs walk
+        the same directories: each step's outcome is kept in ``loader.searches`` (keyed by
+        everything it depends on: the directory, ``name``, the levels left and whether paths are
+        given to ``exists`` absolute), so a later search stops at the first step already taken.
+        """
+        searches = self.loader.searches
+        absolute_style = os.path.isabs(self.config_path)
         cur = posixpath.dirname(self.absolute(self.config_path))
-        for _ in range(100):
+        taken: list[tuple[str, str, bool, int]] = []
+        found: str | None = None
+        for left in range(100, 0, -1):
+            key = (cur, name, absolute_style, left)
+            if key in searches:
+                found = searches[key]
+                break
+            taken.append(key)
             parent = posixpath.dirname(cur)
             if parent == cur:
-                return None
+                break
             cand = _norm(posixpath.join(parent, name))
             if self.loader.file_exists(self.tree_path(cand)):
-                return cand
+                found = cand
+                break
             cur = parent
-        return None
+        for key in taken:
+            searches[key] = found
+        return found
 
     def include_path(self, f: ParsedFile, label: str) -> str | Dynamic:
         """Tree path of ``f``'s ``include "label"`` block's ``path`` (``""``: the unlabelled one)."""

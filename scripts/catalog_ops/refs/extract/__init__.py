@@ -7,7 +7,10 @@ come out in document order. A new form is a new extractor module and one line in
 
 from __future__ import annotations
 
+import os
+
 from catalog_ops.hcl import json as hjson
+from catalog_ops.hcl.lexer import prepare
 from catalog_ops.refs.extract.base import Extractor, HclExtract, file_dialect
 from catalog_ops.refs.extract.legacy_provider import LEGACY_PROVIDER
 from catalog_ops.refs.extract.module import MODULE
@@ -17,7 +20,7 @@ from catalog_ops.refs.extract.stack import STACK
 from catalog_ops.refs.extract.terragrunt_source import TERRAGRUNT_SOURCE
 from catalog_ops.refs.extract.version_files import VERSION_FILES
 from catalog_ops.refs.model import Reference
-from catalog_ops.refs.terragrunt import Evaluator, Loader, ParsedFile
+from catalog_ops.refs.terragrunt import Evaluator, Loader, ParsedFile, _read_types
 
 __all__ = [
     "BLOCK_TYPES",
@@ -44,6 +47,17 @@ EXTRACTORS: tuple[Extractor, ...] = (
 )
 BLOCK_TYPES: tuple[str, ...] = tuple(dict.fromkeys(b for e in EXTRACTORS for b in e.blocks))
 FILE_NAMES: tuple[str, ...] = tuple(n for e in EXTRACTORS for n in e.files)
+
+
+def _prepare_lexer() -> None:
+    """Compile the lexer's patterns for what a scan reads (``parse_hcl_file(skim=BLOCK_TYPES)``)
+    before a fork: the disk scan's workers then inherit them instead of each compiling them
+    (≈ 5 ms of CPU) on its first file; a run that never forks compiles them on first use."""
+    prepare(_read_types(BLOCK_TYPES))
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(before=_prepare_lexer)
 
 
 def hcl_references(loader: Loader, f: ParsedFile) -> list[Reference]:
