@@ -1,13 +1,12 @@
 """Run-wide settings, built once from the environment (never read from ``os.environ`` below here).
 
-Modelled on cibuildwheel's options: a frozen, keyword-only dataclass made by ``Settings.from_env``.
+Modelled on cibuildwheel's options: a frozen, keyword-only value made by ``Settings.from_env``.
 Unknown ``CATALOG_OPS_*`` variables are rejected so a typo is not silently ignored (the variables of
 command options, ``catalog_ops.cli.option_env_names``, are known too).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import re
@@ -41,9 +40,12 @@ SETTINGS_VARIABLES = frozenset(
 variables too (``cli.option_env_name``); those names are passed in as ``option_names``."""
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
 class Settings:
     """Options shared by every command.
+
+    Frozen: it cannot be changed once made (``replace`` makes a changed copy); keyword-only
+    arguments. Not a dataclass: ``dataclasses`` is not imported on the ``refs`` path (start-up
+    cost; tests/commands/test_startup.py guards it).
 
     Attributes:
         forge: a ``catalog_ops.forge.FORGE_KINDS`` name: ``"local"`` (default, plain git repos
@@ -57,16 +59,71 @@ class Settings:
         local_checks: shell command the local forge runs as a PR's "checks" (empty: built-in default).
     """
 
-    forge: str = "local"
-    local_root: Path = DEFAULT_LOCAL_ROOT
-    github_api_url: str = "https://api.github.com"
-    github_token: str | None = dataclasses.field(default=None, repr=False)
-    app_id: str | None = None
-    app_private_key: str | None = dataclasses.field(default=None, repr=False)
-    app_installation_id: str | None = None
-    tf_binary: str = "terraform"
-    write_interval: float = 1.0
-    local_checks: str = ""
+    FIELDS = (
+        "forge",
+        "local_root",
+        "github_api_url",
+        "github_token",
+        "app_id",
+        "app_private_key",
+        "app_installation_id",
+        "tf_binary",
+        "write_interval",
+        "local_checks",
+    )
+    """The attributes, in order: the keyword arguments of ``__init__``."""
+
+    forge: str
+    local_root: Path
+    github_api_url: str
+    github_token: str | None
+    app_id: str | None
+    app_private_key: str | None
+    app_installation_id: str | None
+    tf_binary: str
+    write_interval: float
+    local_checks: str
+
+    def __init__(
+        self,
+        *,
+        forge: str = "local",
+        local_root: Path = DEFAULT_LOCAL_ROOT,
+        github_api_url: str = "https://api.github.com",
+        github_token: str | None = None,
+        app_id: str | None = None,
+        app_private_key: str | None = None,
+        app_installation_id: str | None = None,
+        tf_binary: str = "terraform",
+        write_interval: float = 1.0,
+        local_checks: str = "",
+    ) -> None:
+        object.__setattr__(self, "forge", forge)
+        object.__setattr__(self, "local_root", local_root)
+        object.__setattr__(self, "github_api_url", github_api_url)
+        object.__setattr__(self, "github_token", github_token)
+        object.__setattr__(self, "app_id", app_id)
+        object.__setattr__(self, "app_private_key", app_private_key)
+        object.__setattr__(self, "app_installation_id", app_installation_id)
+        object.__setattr__(self, "tf_binary", tf_binary)
+        object.__setattr__(self, "write_interval", write_interval)
+        object.__setattr__(self, "local_checks", local_checks)
+
+    def replace(self, **changes: object) -> Settings:
+        """A copy with ``changes`` (attribute name -> value) applied, not checked again.
+
+        Raises:
+            TypeError: a name that is not an attribute (as ``dataclasses.replace``).
+        """
+        values = {name: getattr(self, name) for name in self.FIELDS}
+        values.update(changes)
+        return Settings(**values)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: Settings are immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: Settings are immutable")
 
     @classmethod
     def from_env(
