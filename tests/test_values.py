@@ -251,6 +251,7 @@ def test_module_sources_are_values_as_the_dataclass(raw: str, other: str, name: 
         dataclasses.astuple(dataclasses.replace(ta, **{name: value}))
     )
     assert pickle.loads(pickle.dumps(a, protocol=pickle.HIGHEST_PROTOCOL)) == a
+    assert "_" + repr(a) == repr(ta)
 
 
 def _reference(**changes: object) -> Reference:
@@ -289,6 +290,7 @@ def test_references_compare_replace_and_pickle_as_the_dataclass(changes: dict[st
     assert (changed == ref) == (not changes) == (dataclasses.replace(twin, **changes) == twin)
     assert changed == _reference(**changes)
     assert pickle.loads(pickle.dumps(changed, protocol=pickle.HIGHEST_PROTOCOL)) == changed
+    assert "_" + repr(changed) == repr(dataclasses.replace(twin, **changes))
     with pytest.raises(TypeError):
         ref.replace(nope=1)
 

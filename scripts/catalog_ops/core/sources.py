@@ -214,6 +214,10 @@ class ModuleSource:
     def __hash__(self) -> int:
         return hash(self._key())
 
+    def __repr__(self) -> str:
+        """Every field, as a dataclass shows them (within a ``Reference``'s ``repr``)."""
+        return f"ModuleSource({', '.join(f'{name}={getattr(self, name)!r}' for name in self.FIELDS)})"
+
 
 def classify_ref(ref: str | None) -> RefKind:
     """Classify a git ref: semver tag (``v1.2.3``, ``1.2.3``, ``modules/vpc/v1.2.3``), SHA, branch."""

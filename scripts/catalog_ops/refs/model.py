@@ -45,11 +45,11 @@ class Reference:
     """One reference found in a file.
 
     A value: nothing changes one after it is made (``replace`` makes another); compared (``==``)
-    field by field. It does not refuse assignment only because that needs ``__init__`` to set
-    each field through ``object.__setattr__``, ≈ 3 µs per reference, a scan's largest cost per
-    reference. Not a dataclass: ``dataclasses`` is not imported on the ``refs`` path (start-up
-    cost; tests/commands/test_startup.py guards it). ``refs.disk``'s forked workers pickle it as
-    a plain object (its ``__dict__``).
+    field by field, shown (``repr``) with every field. It does not refuse assignment only
+    because that needs ``__init__`` to set each field through ``object.__setattr__``, ≈ 3 µs per
+    reference, a scan's largest cost per reference. Not a dataclass: ``dataclasses`` is not
+    imported on the ``refs`` path (start-up cost; tests/commands/test_startup.py guards it).
+    ``refs.disk``'s forked workers pickle it as a plain object (its ``__dict__``).
 
     Attributes:
         path: file the reference was found in; ``line``/``col`` (1-based) locate its source/version
@@ -144,6 +144,10 @@ class Reference:
 
     def __eq__(self, other: object) -> bool:
         return self._key() == other._key() if isinstance(other, Reference) else NotImplemented
+
+    def __repr__(self) -> str:
+        """Every field, as a dataclass shows them (tests compare references by their ``repr``)."""
+        return f"Reference({', '.join(f'{name}={getattr(self, name)!r}' for name in self.FIELDS)})"
 
     @property
     def version_path(self) -> str:
