@@ -25,7 +25,7 @@ from catalog_ops.hcl.lexer import Tok
 from catalog_ops.refs.extract.base import Extractor
 from catalog_ops.refs.model import Reference, RefKindOfEntry, RefStatus, ScanResult
 from catalog_ops.refs.terragrunt import ConfigRef, Dynamic, ParsedFile, StrValue
-from catalog_ops.settings import DEFAULT_LOCAL_ROOT, Settings
+from catalog_ops.settings import Settings
 
 
 # The twins: each class as the dataclass it was (fields, defaults, options).
@@ -73,7 +73,7 @@ class _Reference:
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class _Settings:
     forge: str = "local"
-    local_root: Path = DEFAULT_LOCAL_ROOT
+    local_root: Path | None = None  # was DEFAULT_LOCAL_ROOT: now default_local_root(), when read
     github_api_url: str = "https://api.github.com"
     github_token: str | None = None
     app_id: str | None = None
@@ -306,6 +306,8 @@ def test_settings_replace_as_the_dataclass() -> None:
         for n in Settings.FIELDS
     ]
     assert (s.write_interval, t.write_interval, t.github_token, t.forge) == (1.0, 0.0, "t", "github")
+    assert s.local_root == t.local_root == Path("~/.local/share/catalog-ops/forge").expanduser()
+    assert Settings(local_root=Path("/x")).replace(forge="github").local_root == Path("/x")
     with pytest.raises(TypeError):
         s.replace(token="x")
     with pytest.raises(TypeError):

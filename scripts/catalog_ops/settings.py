@@ -10,14 +10,25 @@ from __future__ import annotations
 import math
 import os
 import re
-import urllib.parse
 from collections.abc import Collection, Mapping
-from pathlib import Path
 
 from catalog_ops.errors import UsageError
 from catalog_ops.forge import forge_kind
 
-DEFAULT_LOCAL_ROOT = Path("~/.local/share/catalog-ops/forge").expanduser()
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy treats it the same)
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def default_local_root() -> Path:
+    """The local forge's directory when none is set: ``~/.local/share/catalog-ops/forge``.
+
+    ``pathlib`` (with ``urllib.parse`` and ``ipaddress``, ≈ 4 ms) is imported here, on first use:
+    commands that never use the local forge (``refs``) do not load it at start-up."""
+    from pathlib import Path
+
+    return Path("~/.local/share/catalog-ops/forge").expanduser()
+
 
 SETTINGS_VARIABLES = frozenset(
     {
@@ -50,7 +61,8 @@ class Settings:
     Attributes:
         forge: a ``catalog_ops.forge.FORGE_KINDS`` name: ``"local"`` (default, plain git repos
             under ``local_root``) or ``"github"``.
-        local_root: directory of ``<owner>/<repo>`` git repositories for the local forge.
+        local_root: directory of ``<owner>/<repo>`` git repositories for the local forge
+            (``None`` given: ``default_local_root()``, made when first read).
         github_api_url: REST base URL, ``https://api.github.com`` or ``https://HOST/api/v3`` (GHES).
         github_token: token (``GITHUB_TOKEN``/``GH_TOKEN``); never printed.
         app_id / app_private_key / app_installation_id: GitHub App auth instead of a token.
@@ -74,7 +86,7 @@ class Settings:
     """The attributes, in order: the keyword arguments of ``__init__``."""
 
     forge: str
-    local_root: Path
+    _local_root: Path | None
     github_api_url: str
     github_token: str | None
     app_id: str | None
@@ -88,7 +100,7 @@ class Settings:
         self,
         *,
         forge: str = "local",
-        local_root: Path = DEFAULT_LOCAL_ROOT,
+        local_root: Path | None = None,
         github_api_url: str = "https://api.github.com",
         github_token: str | None = None,
         app_id: str | None = None,
@@ -99,7 +111,7 @@ class Settings:
         local_checks: str = "",
     ) -> None:
         object.__setattr__(self, "forge", forge)
-        object.__setattr__(self, "local_root", local_root)
+        object.__setattr__(self, "_local_root", local_root)
         object.__setattr__(self, "github_api_url", github_api_url)
         object.__setattr__(self, "github_token", github_token)
         object.__setattr__(self, "app_id", app_id)
@@ -108,6 +120,11 @@ class Settings:
         object.__setattr__(self, "tf_binary", tf_binary)
         object.__setattr__(self, "write_interval", write_interval)
         object.__setattr__(self, "local_checks", local_checks)
+
+    @property
+    def local_root(self) -> Path:
+        """The local forge's directory: the one given, else ``default_local_root()``."""
+        return self._local_root if self._local_root is not None else default_local_root()
 
     def replace(self, **changes: object) -> Settings:
         """A copy with ``changes`` (attribute name -> value) applied, not checked again.
@@ -166,6 +183,8 @@ class Settings:
         if "CATALOG_OPS_FORGE" in env:
             values["forge"] = env["CATALOG_OPS_FORGE"]
         if "CATALOG_OPS_LOCAL_ROOT" in env:
+            from pathlib import Path
+
             values["local_root"] = Path(env["CATALOG_OPS_LOCAL_ROOT"]).expanduser()
         api = env.get("CATALOG_OPS_GITHUB_API_URL") or env.get("GITHUB_API_URL")
         if api:
@@ -237,6 +256,8 @@ def check_api_url(url: str, source: str) -> str:
     Raises:
         UsageError: anything else.
     """
+    import urllib.parse  # here, not at start-up: only a GitHub API URL that is set is checked
+
     problem = ""
     shown = url
     try:

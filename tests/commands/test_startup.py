@@ -34,6 +34,8 @@ NOT_AT_START = (
     "catalog_ops.commands.bump",
     "dataclasses",  # with inspect, ast, dis, tokenize (≈ 10 ms); no class on the refs path is one
     "inspect",
+    "pathlib",  # with urllib.parse and ipaddress (≈ 4 ms): settings.default_local_root on first use
+    "urllib.parse",
 )
 
 
