@@ -144,8 +144,9 @@ def test_a_forked_scan_imports_no_dataclasses_in_any_worker(tmp_path: Path) -> N
     """``refs`` over more directories than ``refs.disk.SPLIT_DIRS``, every reference form in each,
     with two workers (this process and a forked child): no module on the scan path imports
     ``dataclasses`` or ``inspect``, in either, not even once they are loaded (a wrapped
-    ``__import__`` records each import statement and its module; a child reports as it exits). ``_MAY_IMPORT_DATACLASSES`` names the one exception, for as long as
-    a scan imports ``core.versions``."""
+    ``__import__`` records each import statement and its module; a child reports as it exits).
+    ``_MAY_IMPORT_DATACLASSES`` names the one exception, for as long as a scan imports
+    ``core.versions``."""
     for i in range(40):
         d = tmp_path / f"d{i:02}"
         (d / "app").mkdir(parents=True)

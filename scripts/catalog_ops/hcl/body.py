@@ -19,8 +19,8 @@ _ATOMS = frozenset({"string", "number", "ident", "heredoc"})  # one-token expres
 class Attr:
     """``name = expr``; ``tok`` is the name token, ``expr`` the expression's tokens (no trailing newline).
 
-    Compared (``==``) field by field. Not a dataclass: ``dataclasses`` is not imported on the ``refs`` path (start-up cost;
-    tests/commands/test_startup.py guards it).
+    Compared (``==``) field by field. Not a dataclass: ``dataclasses`` is not imported on the
+    ``refs`` path (start-up cost; tests/commands/test_startup.py guards it).
     """
 
     def __init__(self, name: str, tok: Tok, expr: list[Tok]) -> None:

@@ -26,8 +26,8 @@ class Tok:
 
     For strings, ``parts`` lists ``("lit"|"interp"|"directive", start, end)`` spans of the
     contents (interp/directive spans are the expression inside ``${ }``/``%{ }``).
-    Compared (``==``) field by field. Not a dataclass: ``dataclasses`` is not imported on the ``refs`` path (start-up cost;
-    tests/commands/test_startup.py guards it).
+    Compared (``==``) field by field. Not a dataclass: ``dataclasses`` is not imported on the
+    ``refs`` path (start-up cost; tests/commands/test_startup.py guards it).
     """
 
     __slots__ = ("end", "kind", "parts", "start", "text")

@@ -42,8 +42,8 @@ def _traversal_re() -> re.Pattern[str]:
 class StrValue:
     """A string value as pieces ``(text, origin_file | None, origin_offset)``.
 
-    Compared (``==``) field by field. Not a dataclass: ``dataclasses`` is not imported on the ``refs`` path (start-up cost;
-    tests/commands/test_startup.py guards it).
+    Compared (``==``) field by field. Not a dataclass: ``dataclasses`` is not imported on the
+    ``refs`` path (start-up cost; tests/commands/test_startup.py guards it).
     """
 
     def __init__(self, pieces: list[tuple[str, str | None, int]], dynamic_reason: str | None = None) -> None:
@@ -65,8 +65,8 @@ class StrValue:
 class Dynamic:
     """A value that is not resolved statically, and why.
 
-    Compared (``==``) by ``reason``. Not a dataclass: ``dataclasses`` is not imported on the ``refs`` path (start-up cost;
-    tests/commands/test_startup.py guards it).
+    Compared (``==``) by ``reason``. Not a dataclass: ``dataclasses`` is not imported on the
+    ``refs`` path (start-up cost; tests/commands/test_startup.py guards it).
     """
 
     def __init__(self, reason: str) -> None:
@@ -79,8 +79,8 @@ class Dynamic:
 class ConfigRef:
     """A Terragrunt config object (an include or ``read_terragrunt_config``), by tree path.
 
-    Compared (``==``) by ``path``. Not a dataclass: ``dataclasses`` is not imported on the ``refs`` path (start-up cost;
-    tests/commands/test_startup.py guards it).
+    Compared (``==``) by ``path``. Not a dataclass: ``dataclasses`` is not imported on the
+    ``refs`` path (start-up cost; tests/commands/test_startup.py guards it).
     """
 
     def __init__(self, path: str) -> None:

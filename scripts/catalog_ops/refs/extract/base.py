@@ -33,8 +33,8 @@ class Extractor:
             (``*.hcl`` Terragrunt configuration), ``stack`` (``terragrunt.stack.hcl``). A
             Terragrunt file's ``terraform`` block is not Terraform's: only its ``source`` counts.
 
-    Never changed once made (the ``EXTRACTORS`` table). Not a dataclass: ``dataclasses`` is not imported on the ``refs`` path (start-up cost;
-    tests/commands/test_startup.py guards it).
+    Never changed once made (the ``EXTRACTORS`` table). Not a dataclass: ``dataclasses`` is not
+    imported on the ``refs`` path (start-up cost; tests/commands/test_startup.py guards it).
     """
 
     def __init__(
