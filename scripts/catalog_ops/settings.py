@@ -1,24 +1,34 @@
 """Run-wide settings, built once from the environment (never read from ``os.environ`` below here).
 
-Modelled on cibuildwheel's options: a frozen, keyword-only dataclass made by ``Settings.from_env``.
+Modelled on cibuildwheel's options: a frozen, keyword-only value made by ``Settings.from_env``.
 Unknown ``CATALOG_OPS_*`` variables are rejected so a typo is not silently ignored (the variables of
 command options, ``catalog_ops.cli.option_env_names``, are known too).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import re
-import urllib.parse
 from collections.abc import Collection, Mapping
-from pathlib import Path
 
 from catalog_ops.errors import UsageError
 from catalog_ops.forge import forge_kind
 
-DEFAULT_LOCAL_ROOT = Path("~/.local/share/catalog-ops/forge").expanduser()
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy treats it the same)
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def default_local_root() -> Path:
+    """The local forge's directory when none is set: ``~/.local/share/catalog-ops/forge``.
+
+    ``pathlib`` (with ``urllib.parse`` and ``ipaddress``, ≈ 4 ms) is imported here, on first use:
+    commands that never use the local forge (``refs``) do not load it at start-up."""
+    from pathlib import Path
+
+    return Path("~/.local/share/catalog-ops/forge").expanduser()
+
 
 SETTINGS_VARIABLES = frozenset(
     {
@@ -41,14 +51,18 @@ SETTINGS_VARIABLES = frozenset(
 variables too (``cli.option_env_name``); those names are passed in as ``option_names``."""
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
 class Settings:
     """Options shared by every command.
+
+    Frozen: it cannot be changed once made (``replace`` makes a changed copy); keyword-only
+    arguments. Not a dataclass: ``dataclasses`` is not imported on the ``refs`` path (start-up
+    cost; tests/commands/test_startup.py guards it).
 
     Attributes:
         forge: a ``catalog_ops.forge.FORGE_KINDS`` name: ``"local"`` (default, plain git repos
             under ``local_root``) or ``"github"``.
-        local_root: directory of ``<owner>/<repo>`` git repositories for the local forge.
+        local_root: directory of ``<owner>/<repo>`` git repositories for the local forge
+            (``None`` given: ``default_local_root()``, made when first read).
         github_api_url: REST base URL, ``https://api.github.com`` or ``https://HOST/api/v3`` (GHES).
         github_token: token (``GITHUB_TOKEN``/``GH_TOKEN``); never printed.
         app_id / app_private_key / app_installation_id: GitHub App auth instead of a token.
@@ -57,16 +71,76 @@ class Settings:
         local_checks: shell command the local forge runs as a PR's "checks" (empty: built-in default).
     """
 
-    forge: str = "local"
-    local_root: Path = DEFAULT_LOCAL_ROOT
-    github_api_url: str = "https://api.github.com"
-    github_token: str | None = dataclasses.field(default=None, repr=False)
-    app_id: str | None = None
-    app_private_key: str | None = dataclasses.field(default=None, repr=False)
-    app_installation_id: str | None = None
-    tf_binary: str = "terraform"
-    write_interval: float = 1.0
-    local_checks: str = ""
+    FIELDS = (
+        "forge",
+        "local_root",
+        "github_api_url",
+        "github_token",
+        "app_id",
+        "app_private_key",
+        "app_installation_id",
+        "tf_binary",
+        "write_interval",
+        "local_checks",
+    )
+    """The attributes, in order: the keyword arguments of ``__init__``."""
+
+    forge: str
+    _local_root: Path | None
+    github_api_url: str
+    github_token: str | None
+    app_id: str | None
+    app_private_key: str | None
+    app_installation_id: str | None
+    tf_binary: str
+    write_interval: float
+    local_checks: str
+
+    def __init__(
+        self,
+        *,
+        forge: str = "local",
+        local_root: Path | None = None,
+        github_api_url: str = "https://api.github.com",
+        github_token: str | None = None,
+        app_id: str | None = None,
+        app_private_key: str | None = None,
+        app_installation_id: str | None = None,
+        tf_binary: str = "terraform",
+        write_interval: float = 1.0,
+        local_checks: str = "",
+    ) -> None:
+        object.__setattr__(self, "forge", forge)
+        object.__setattr__(self, "_local_root", local_root)
+        object.__setattr__(self, "github_api_url", github_api_url)
+        object.__setattr__(self, "github_token", github_token)
+        object.__setattr__(self, "app_id", app_id)
+        object.__setattr__(self, "app_private_key", app_private_key)
+        object.__setattr__(self, "app_installation_id", app_installation_id)
+        object.__setattr__(self, "tf_binary", tf_binary)
+        object.__setattr__(self, "write_interval", write_interval)
+        object.__setattr__(self, "local_checks", local_checks)
+
+    @property
+    def local_root(self) -> Path:
+        """The local forge's directory: the one given, else ``default_local_root()``."""
+        return self._local_root if self._local_root is not None else default_local_root()
+
+    def replace(self, **changes: object) -> Settings:
+        """A copy with ``changes`` (attribute name -> value) applied, not checked again.
+
+        Raises:
+            TypeError: a name that is not an attribute (as ``dataclasses.replace``).
+        """
+        values = {name: getattr(self, name) for name in self.FIELDS}
+        values.update(changes)
+        return Settings(**values)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: Settings are immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: Settings are immutable")
 
     @classmethod
     def from_env(
@@ -109,6 +183,8 @@ class Settings:
         if "CATALOG_OPS_FORGE" in env:
             values["forge"] = env["CATALOG_OPS_FORGE"]
         if "CATALOG_OPS_LOCAL_ROOT" in env:
+            from pathlib import Path
+
             values["local_root"] = Path(env["CATALOG_OPS_LOCAL_ROOT"]).expanduser()
         api = env.get("CATALOG_OPS_GITHUB_API_URL") or env.get("GITHUB_API_URL")
         if api:
@@ -180,6 +256,8 @@ def check_api_url(url: str, source: str) -> str:
     Raises:
         UsageError: anything else.
     """
+    import urllib.parse  # here, not at start-up: only a GitHub API URL that is set is checked
+
     problem = ""
     shown = url
     try:
@@ -206,8 +284,9 @@ def check_api_url(url: str, source: str) -> str:
     return url.rstrip("/")
 
 
-_APP_ID = re.compile(r"[1-9][0-9]*|Iv[0-9A-Za-z._-]+")  # numeric App ID, or the App's client ID
-_INSTALLATION_ID = re.compile(r"[1-9][0-9]*")
+# Patterns, compiled by ``re.fullmatch`` when App credentials are set (not at start-up: ≈ 0.3 ms).
+_APP_ID = r"[1-9][0-9]*|Iv[0-9A-Za-z._-]+"  # numeric App ID, or the App's client ID
+_INSTALLATION_ID = r"[1-9][0-9]*"
 
 
 def check_app_credentials(app_id: str | None, private_key: str | None, installation_id: str | None) -> None:
@@ -217,9 +296,9 @@ def check_app_credentials(app_id: str | None, private_key: str | None, installat
 
     The key is never echoed. Raises ``UsageError`` naming the variable.
     """
-    if app_id is not None and not _APP_ID.fullmatch(str(app_id)):
+    if app_id is not None and not re.fullmatch(_APP_ID, str(app_id)):
         raise UsageError(f"CATALOG_OPS_APP_ID must be the GitHub App's numeric ID, not {str(app_id)!r}")
-    if installation_id is not None and not _INSTALLATION_ID.fullmatch(str(installation_id)):
+    if installation_id is not None and not re.fullmatch(_INSTALLATION_ID, str(installation_id)):
         raise UsageError(
             f"CATALOG_OPS_APP_INSTALLATION_ID must be a positive integer, not {str(installation_id)!r}"
         )

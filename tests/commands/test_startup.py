@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import fcntl
 import io
+import json
 import os
 import shutil
 import struct
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from catalog_ops import cli
+from catalog_ops.refs import RefKindOfEntry
 
 # Loaded on first use only, never by `refs` on a tree without provider blocks (figures: -X importtime).
 NOT_AT_START = (
@@ -30,6 +32,10 @@ NOT_AT_START = (
     "shutil",  # argparse sizes help with shutil.get_terminal_size; cli.terminal_columns does without
     "concurrent.futures",
     "catalog_ops.commands.bump",
+    "dataclasses",  # with inspect, ast, dis, tokenize (≈ 10 ms); no class on the refs path is one
+    "inspect",
+    "pathlib",  # with urllib.parse and ipaddress (≈ 4 ms): settings.default_local_root on first use
+    "urllib.parse",
 )
 
 
@@ -91,6 +97,93 @@ def test_refs_of_version_tagged_sources_never_load_semver(tmp_path: Path, dirs: 
         "print([rc, len(refs), kinds, [m for m in ('semver', 'catalog_ops.core.versions') if m in sys.modules]])\n"
     )
     assert _python(code) == f"[0, {dirs}, ['semver_tag'], []]"
+
+
+# Every reference form `refs` reads (refs.extract.EXTRACTORS), with overrides and includes.
+_EVERY_FORM = {
+    "main.tf": """terraform {
+  required_version = ">= 1.5"
+  required_providers {
+    aws = { source = "hashicorp/aws", version = "~> 5.0" }
+  }
+}
+provider "google" {
+  version = "~> 4.0"
+}
+module "vpc" {
+  source = "git::https://example.com/acme/modules.git//vpc?ref=v1.2.{i}"
+}
+module "eks" {
+  source  = "acme/eks/aws"
+  version = "2.0.{i}"
+}
+""",
+    "override.tf": 'module "eks" {\n  version = "2.1.{i}"\n}\n',
+    "extra.tf.json": '{{"module": {{"db": {{"source": "github.com/acme/db?ref=v0.{i}.0"}}}}}}',
+    "root.hcl": 'locals {{\n  base = "git::https://example.com/acme/live.git"\n}}\n',
+    "app/terragrunt.hcl": """include "root" {{
+  path = find_in_parent_folders("root.hcl")
+}}
+terraform {{
+  source = "${{include.root.locals.base}}//app?ref=v3.{i}.0"
+}}
+""",
+    "terragrunt.stack.hcl": """unit "app" {{
+  source = "git::https://example.com/acme/units.git//app?ref=v4.{i}.0"
+  path   = "app"
+  values = {{ version = "v4.{i}.0" }}
+}}
+stack "more" {{
+  source = "github.com/acme/stacks//more?ref=v5.{i}.0"
+  path   = "more"
+}}
+""",
+    ".terraform-version": "1.9.{i}\n",
+    ".tool-versions": "terraform 1.9.{i}\n",
+}
+
+
+def test_a_forked_scan_imports_no_dataclasses_in_any_worker(tmp_path: Path) -> None:
+    """``refs`` over more directories than ``refs.disk.SPLIT_DIRS``, every reference form in each,
+    with two workers (this process and a forked child): no module on the scan path imports
+    ``dataclasses`` or ``inspect``, in either, not even once they are loaded (a wrapped
+    ``__import__`` records each import statement and its module; a child reports as it exits)."""
+    for i in range(40):
+        d = tmp_path / f"d{i:02}"
+        (d / "app").mkdir(parents=True)
+        for name, text in _EVERY_FORM.items():
+            (d / name).write_text(text.replace("{i}", str(i)) if "{{" not in text else text.format(i=i))
+    reports = tmp_path.parent / f"{tmp_path.name}-imports"
+    reports.mkdir()
+    code = (
+        "import contextlib, io, json, os, sys\n"
+        "os.cpu_count = lambda: 2\n"
+        "import builtins\n"
+        "imports, real_import = [], builtins.__import__\n"
+        "def watch(name, globals=None, *args, **kwargs):\n"
+        "    if name in ('dataclasses', 'inspect'):\n"
+        "        imports.append([name, (globals or {}).get('__name__')])\n"
+        "    return real_import(name, globals, *args, **kwargs)\n"
+        "builtins.__import__ = watch\n"
+        "parent, real_exit = os.getpid(), os._exit\n"
+        "def report_and_exit(code):\n"
+        "    if os.getpid() != parent:\n"
+        f"        with open(os.path.join({str(reports)!r}, str(os.getpid())), 'w') as f:\n"
+        "            json.dump(imports, f)\n"
+        "    real_exit(code)\n"
+        "os._exit = report_and_exit\n"
+        "import catalog_ops.cli, catalog_ops.commands.refs\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        f"    rc = catalog_ops.cli.main(['refs', '--json', {str(tmp_path)!r}])\n"
+        "refs = json.loads(out.getvalue())['references']\n"
+        "print(json.dumps([rc, len(refs), sorted({r['entry'] for r in refs}), imports]))\n"
+    )
+    rc, count, entries, imports = json.loads(_python(code))
+    children = [json.loads(p.read_text()) for p in reports.iterdir()]
+    assert [rc, count, len(children)] == [0, 40 * 11, 1]
+    assert entries == sorted(str(e) for e in RefKindOfEntry)
+    for found in [imports, *children]:
+        assert found == []
 
 
 def _valued_option(parser: argparse.ArgumentParser) -> str | None:

@@ -3,7 +3,6 @@ Git Data fallback, bounded retries and rate-limit handling."""
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from collections.abc import Callable
 from pathlib import Path
@@ -342,7 +341,7 @@ def test_make_forge_rejects_bad_app_key_before_any_request(github_emulator: GitH
     mark = len(github_emulator.request_log)
     env = {"CATALOG_OPS_APP_ID": "7", "CATALOG_OPS_APP_INSTALLATION_ID": "42"}
     settings = Settings.from_env(env, forge="github", github_api_url=github_emulator.api_url)
-    settings = dataclasses.replace(settings, app_private_key="-----BEGIN RSA PRIVATE KEY-----\nnope\n")
+    settings = settings.replace(app_private_key="-----BEGIN RSA PRIVATE KEY-----\nnope\n")
     with pytest.raises(UsageError, match="not a PEM private key"):
         make_forge(settings)
     assert len(github_emulator.request_log) == mark

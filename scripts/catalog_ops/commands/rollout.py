@@ -13,7 +13,6 @@ See docs/rollout.md for the plan schema, the dependent ``.catalog-ops.yml`` and 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
@@ -364,7 +363,7 @@ def _apply(args: argparse.Namespace, settings: Settings) -> int:
     shard = parse_shard(args.shard) if args.shard else None
     check_templates(template_env(args.template_dir), plan)  # template errors fail once, up front (exit 2)
     if args.write_interval is not None:  # the forge paces content-creating requests
-        settings = dataclasses.replace(settings, write_interval=args.write_interval)
+        settings = settings.replace(write_interval=args.write_interval)
     forge = make_forge(settings)
     pacer = getattr(forge, "pacer", None)
     if pacer is not None and args.budget_share > 1 and hasattr(pacer, "per_hour"):

@@ -9,14 +9,17 @@ comments, whitespace and line endings are preserved by construction.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from catalog_ops.errors import EditConflict
 
 
-@dataclass(frozen=True, order=True)
 class Edit:
     """Replace ``text[start:end]`` (which must equal ``old``) by ``new``.
+
+    A value, compared, hashed (``apply_edits`` drops duplicates through a set) and ordered
+    (``sorted``) as the tuple ``(start, end, old, new)``; it cannot be changed once made.
+    Not a dataclass: ``dataclasses`` is not imported on the ``refs`` path (start-up cost;
+    tests/commands/test_startup.py guards it).
 
     Attributes:
         start: offset of the first replaced character (``str`` index, 0-based).
@@ -25,10 +28,35 @@ class Edit:
         new: the replacement text.
     """
 
+    __slots__ = ("end", "new", "old", "start")
     start: int
     end: int
     old: str
     new: str
+
+    def __init__(self, start: int, end: int, old: str, new: str) -> None:
+        object.__setattr__(self, "start", start)
+        object.__setattr__(self, "end", end)
+        object.__setattr__(self, "old", old)
+        object.__setattr__(self, "new", new)
+
+    def _key(self) -> tuple[int, int, str, str]:
+        return (self.start, self.end, self.old, self.new)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: an Edit is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: an Edit is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        return self._key() == other._key() if isinstance(other, Edit) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __lt__(self, other: Edit) -> bool:
+        return self._key() < other._key() if isinstance(other, Edit) else NotImplemented
 
 
 def line_col(text: str, offset: int) -> tuple[int, int]:

@@ -33,7 +33,6 @@ Besides module sources, this module holds the other address forms the program re
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import re
 from enum import StrEnum
@@ -103,9 +102,14 @@ class RefKind(StrEnum):
     DYNAMIC = "dynamic"
 
 
-@dataclasses.dataclass(frozen=True)
 class ModuleSource:
     """A parsed module source address. See the module docstring for the rules.
+
+    A value, compared (``==``) field by field and hashed on its fields; it cannot be changed once
+    made (``parse_source`` shares one per address; ``replace`` makes a changed copy). Not a
+    dataclass: ``dataclasses`` is not imported on the ``refs`` path (start-up cost;
+    tests/commands/test_startup.py guards it). Pickled by ``refs.disk``'s forked workers as a
+    plain object (its ``__dict__``, restored without ``__setattr__``).
 
     Attributes:
         raw: the string literal contents exactly as written (or as resolved from interpolation).
@@ -121,16 +125,83 @@ class ModuleSource:
         query: the query parameters in written order as ``(key, value)`` pairs.
     """
 
+    FIELDS = (
+        "raw",
+        "kind",
+        "identity",
+        "subdir",
+        "ref",
+        "ref_kind",
+        "ref_span",
+        "updatable",
+        "reason",
+        "query",
+    )
+    """The attributes in order: the arguments of ``__init__``, what ``==`` and ``hash`` compare."""
+
     raw: str
     kind: SourceKind
-    identity: str | None = None
-    subdir: str | None = None
-    ref: str | None = None
-    ref_kind: RefKind = RefKind.NONE
-    ref_span: tuple[int, int] | None = None
-    updatable: bool = True
-    reason: str | None = None
-    query: tuple[tuple[str, str], ...] = ()
+    identity: str | None
+    subdir: str | None
+    ref: str | None
+    ref_kind: RefKind
+    ref_span: tuple[int, int] | None
+    updatable: bool
+    reason: str | None
+    query: tuple[tuple[str, str], ...]
+
+    def __init__(
+        self,
+        raw: str,
+        kind: SourceKind,
+        identity: str | None = None,
+        subdir: str | None = None,
+        ref: str | None = None,
+        ref_kind: RefKind = RefKind.NONE,
+        ref_span: tuple[int, int] | None = None,
+        updatable: bool = True,
+        reason: str | None = None,
+        query: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        object.__setattr__(self, "raw", raw)
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "identity", identity)
+        object.__setattr__(self, "subdir", subdir)
+        object.__setattr__(self, "ref", ref)
+        object.__setattr__(self, "ref_kind", ref_kind)
+        object.__setattr__(self, "ref_span", ref_span)
+        object.__setattr__(self, "updatable", updatable)
+        object.__setattr__(self, "reason", reason)
+        object.__setattr__(self, "query", query)
+
+    def replace(self, **changes: object) -> ModuleSource:
+        """A copy with ``changes`` (attribute name -> value) applied.
+
+        Raises:
+            TypeError: a name that is not an attribute (as ``dataclasses.replace``).
+        """
+        values = {name: getattr(self, name) for name in self.FIELDS}
+        values.update(changes)
+        return ModuleSource(**values)
+
+    def _key(self) -> tuple[object, ...]:
+        return tuple([getattr(self, name) for name in self.FIELDS])
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: a ModuleSource is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: a ModuleSource is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        return self._key() == other._key() if isinstance(other, ModuleSource) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        """Every field, as a dataclass shows them (within a ``Reference``'s ``repr``)."""
+        return f"ModuleSource({', '.join(f'{name}={getattr(self, name)!r}' for name in self.FIELDS)})"
 
 
 def classify_ref(ref: str | None) -> RefKind:
@@ -167,11 +238,15 @@ def _identity(host: str, path: str) -> str:
     return f"{host}/{_clean_path(path, host in _CASE_INSENSITIVE_HOSTS)}"
 
 
-@dataclasses.dataclass
 class _Split:
-    base: str  # address without subdir and query
-    subdir: str | None
-    query: list[tuple[str, str, int]]  # key, value, offset of value in raw
+    """An address split by ``_split`` (a plain class: no ``dataclasses`` on the ``refs`` path)."""
+
+    __slots__ = ("base", "query", "subdir")
+
+    def __init__(self, base: str, subdir: str | None, query: list[tuple[str, str, int]]) -> None:
+        self.base = base  # address without subdir and query
+        self.subdir = subdir
+        self.query = query  # key, value, offset of value in raw
 
 
 def _split(raw: str, start: int) -> _Split:
@@ -378,8 +453,8 @@ def _hg(raw: str, start: int) -> ModuleSource:
     m = re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*://(?:[^/@]*@)?(?P<host>[^/]*)(?P<path>/.*)?", sp.base)
     identity = _identity(m["host"], m["path"] or "") if m else None
     src = _with_ref(raw, SourceKind.HG, identity or "", sp)
-    return dataclasses.replace(
-        src, identity=identity, updatable=False, reason="Mercurial source: not supported for updates"
+    return src.replace(
+        identity=identity, updatable=False, reason="Mercurial source: not supported for updates"
     )
 
 

@@ -8,7 +8,6 @@ The role protocols callers type against live in ``catalog_ops.forge.base``.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping
 
 from catalog_ops.errors import UsageError
@@ -143,9 +142,8 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
 class ForgeKind:
-    """One kind of forge catalog-ops can talk to.
+    """One kind of forge catalog-ops can talk to (never changed once made; keyword arguments).
 
     Attributes:
         name: the ``--forge`` / ``CATALOG_OPS_FORGE`` value.
@@ -153,12 +151,23 @@ class ForgeKind:
         build: makes the forge from settings (imports its package only when called).
         release_checks_gate: whether ``release`` waits for green commit checks by default (true
             where the forge runs CI on the catalog's commits itself, as GitHub Actions does).
+
+    Not a dataclass: ``dataclasses`` is not imported on the ``refs`` path (start-up cost;
+    tests/commands/test_startup.py guards it).
     """
 
-    name: str
-    summary: str
-    build: Callable[[Settings], Forge]
-    release_checks_gate: bool = False
+    def __init__(
+        self,
+        *,
+        name: str,
+        summary: str,
+        build: Callable[[Settings], Forge],
+        release_checks_gate: bool = False,
+    ) -> None:
+        self.name = name
+        self.summary = summary
+        self.build = build
+        self.release_checks_gate = release_checks_gate
 
 
 def _local_forge(settings: Settings) -> Forge:

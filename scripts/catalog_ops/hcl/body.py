@@ -8,7 +8,6 @@ Expressions are not evaluated here: an attribute keeps its expression's tokens.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass, field
 
 from catalog_ops.hcl.lexer import HclSyntaxError, Tok, lex
 
@@ -17,30 +16,64 @@ CLOSE = frozenset({"}", "]", ")"})
 _ATOMS = frozenset({"string", "number", "ident", "heredoc"})  # one-token expressions
 
 
-@dataclass
 class Attr:
-    """``name = expr``; ``tok`` is the name token, ``expr`` the expression's tokens (no trailing newline)."""
+    """``name = expr``; ``tok`` is the name token, ``expr`` the expression's tokens (no trailing newline).
 
-    name: str
-    tok: Tok
-    expr: list[Tok]
+    Compared (``==``) field by field. Not a dataclass: ``dataclasses`` is not imported on the
+    ``refs`` path (start-up cost; tests/commands/test_startup.py guards it).
+    """
+
+    def __init__(self, name: str, tok: Tok, expr: list[Tok]) -> None:
+        self.name = name
+        self.tok = tok
+        self.expr = expr
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Attr):
+            return NotImplemented
+        return (self.name, self.tok, self.expr) == (other.name, other.tok, other.expr)
 
 
-@dataclass
 class Block:
     """``type "label"... { body }`` with attributes (first definition wins) and nested blocks.
 
     ``tok`` is the type token; ``open``/``close`` are the offsets of the body's ``{`` and ``}``
     (the root body, type ``""``, has ``open == -1`` and ``close`` at the end of the text).
+    ``attrs``/``blocks`` default to new empty ones. Compared (``==``) field by field.
+    Not a dataclass: ``dataclasses`` is not imported on the ``refs`` path (start-up cost;
+    tests/commands/test_startup.py guards it).
     """
 
-    type: str
-    labels: list[str]
-    tok: Tok
-    attrs: dict[str, Attr] = field(default_factory=dict)
-    blocks: list[Block] = field(default_factory=list)
-    open: int = -1
-    close: int = -1
+    def __init__(
+        self,
+        type: str,
+        labels: list[str],
+        tok: Tok,
+        attrs: dict[str, Attr] | None = None,
+        blocks: list[Block] | None = None,
+        open: int = -1,
+        close: int = -1,
+    ) -> None:
+        self.type = type
+        self.labels = labels
+        self.tok = tok
+        self.attrs: dict[str, Attr] = {} if attrs is None else attrs
+        self.blocks: list[Block] = [] if blocks is None else blocks
+        self.open = open
+        self.close = close
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Block):
+            return NotImplemented
+        return (self.type, self.labels, self.tok, self.attrs, self.blocks, self.open, self.close) == (
+            other.type,
+            other.labels,
+            other.tok,
+            other.attrs,
+            other.blocks,
+            other.open,
+            other.close,
+        )
 
 
 def expr_end(toks: list[Tok], i: int) -> int:

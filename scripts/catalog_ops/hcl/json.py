@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 
 class JsonSyntaxError(Exception):
@@ -26,16 +25,27 @@ _JWS = re.compile(r"[ \t\r\n\ufeff]*")
 _JLIT = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null")
 
 
-@dataclass
 class JNode:
     """A JSON value: ``kind`` obj/arr/str/lit over ``[start, end)`` (for ``str``: the raw
-    contents, without quotes); ``items`` of an object are ``(key, key_offset, value)``."""
+    contents, without quotes); ``items`` of an object are ``(key, key_offset, value)``.
 
-    kind: str
-    start: int
-    end: int
-    items: list[tuple[str, int, JNode]] | None = None
-    elems: list[JNode] | None = None
+    Not a dataclass: ``dataclasses`` is not imported on the ``refs`` path (start-up cost;
+    tests/commands/test_startup.py guards it).
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        start: int,
+        end: int,
+        items: list[tuple[str, int, JNode]] | None = None,
+        elems: list[JNode] | None = None,
+    ) -> None:
+        self.kind = kind
+        self.start = start
+        self.end = end
+        self.items = items
+        self.elems = elems
 
 
 _JSON_SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
 
 
 class HclSyntaxError(Exception):
@@ -22,19 +21,36 @@ class HclSyntaxError(Exception):
         self.message = message
 
 
-@dataclass(slots=True)
 class Tok:
     """A token: ``kind`` in ident/string/heredoc/number/punct/nl/eof; ``[start, end)`` offsets.
 
     For strings, ``parts`` lists ``("lit"|"interp"|"directive", start, end)`` spans of the
     contents (interp/directive spans are the expression inside ``${ }``/``%{ }``).
+    Compared (``==``) field by field. Not a dataclass: ``dataclasses`` is not imported on the
+    ``refs`` path (start-up cost; tests/commands/test_startup.py guards it).
     """
 
-    kind: str
-    start: int
-    end: int
-    text: str
-    parts: list[tuple[str, int, int]] | None = None
+    __slots__ = ("end", "kind", "parts", "start", "text")
+
+    def __init__(
+        self, kind: str, start: int, end: int, text: str, parts: list[tuple[str, int, int]] | None = None
+    ) -> None:
+        self.kind = kind
+        self.start = start
+        self.end = end
+        self.text = text
+        self.parts = parts
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Tok):
+            return NotImplemented
+        return (self.kind, self.start, self.end, self.text, self.parts) == (
+            other.kind,
+            other.start,
+            other.end,
+            other.text,
+            other.parts,
+        )
 
 
 def _latin1_but(chars: str) -> str:

@@ -3,7 +3,6 @@ its entry kind and status, and ``ScanResult``. Pure data; no parsing here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import StrEnum
 
 from catalog_ops.core.sources import ModuleSource
@@ -42,13 +41,15 @@ class RefStatus(StrEnum):
     UNPINNED = "unpinned"  # no ref: follows the default branch
 
 
-@dataclass
 class Reference:
     """One reference found in a file.
 
-    A value: nothing changes one after it is made (``dataclasses.replace`` makes another). It
-    is not a frozen dataclass only because a frozen one's ``__init__`` sets each field through
-    ``object.__setattr__``, ≈ 3 µs per reference, a scan's largest cost per reference.
+    A value: nothing changes one after it is made (``replace`` makes another); compared (``==``)
+    field by field, shown (``repr``) with every field. It does not refuse assignment only
+    because that needs ``__init__`` to set each field through ``object.__setattr__``, ≈ 3 µs per
+    reference, a scan's largest cost per reference. Not a dataclass: ``dataclasses`` is not
+    imported on the ``refs`` path (start-up cost; tests/commands/test_startup.py guards it).
+    ``refs.disk``'s forked workers pickle it as a plain object (its ``__dict__``).
 
     Attributes:
         path: file the reference was found in; ``line``/``col`` (1-based) locate its source/version
@@ -75,21 +76,78 @@ class Reference:
             ``version`` is set by an override file (``refs.overrides``), else ``None``.
     """
 
-    path: str
-    line: int
-    col: int
-    entry: RefKindOfEntry
-    name: str | None
-    source: ModuleSource | None
-    version: str | None
-    status: RefStatus
-    reason: str | None
-    written_in: str
-    ref_span: tuple[int, int] | None = None
-    version_span: tuple[int, int] | None = None
-    provider_source: str | None = None
-    values_span: tuple[int, int] | None = None
-    version_in: str | None = None
+    FIELDS = (
+        "path",
+        "line",
+        "col",
+        "entry",
+        "name",
+        "source",
+        "version",
+        "status",
+        "reason",
+        "written_in",
+        "ref_span",
+        "version_span",
+        "provider_source",
+        "values_span",
+        "version_in",
+    )
+    """The attributes in order: the arguments of ``__init__``, what ``==`` compares."""
+
+    def __init__(
+        self,
+        path: str,
+        line: int,
+        col: int,
+        entry: RefKindOfEntry,
+        name: str | None,
+        source: ModuleSource | None,
+        version: str | None,
+        status: RefStatus,
+        reason: str | None,
+        written_in: str,
+        ref_span: tuple[int, int] | None = None,
+        version_span: tuple[int, int] | None = None,
+        provider_source: str | None = None,
+        values_span: tuple[int, int] | None = None,
+        version_in: str | None = None,
+    ) -> None:
+        self.path = path
+        self.line = line
+        self.col = col
+        self.entry = entry
+        self.name = name
+        self.source = source
+        self.version = version
+        self.status = status
+        self.reason = reason
+        self.written_in = written_in
+        self.ref_span = ref_span
+        self.version_span = version_span
+        self.provider_source = provider_source
+        self.values_span = values_span
+        self.version_in = version_in
+
+    def replace(self, **changes: object) -> Reference:
+        """A copy with ``changes`` (attribute name -> value) applied.
+
+        Raises:
+            TypeError: a name that is not an attribute (as ``dataclasses.replace``).
+        """
+        values = {name: getattr(self, name) for name in self.FIELDS}
+        values.update(changes)
+        return Reference(**values)
+
+    def _key(self) -> tuple[object, ...]:
+        return tuple([getattr(self, name) for name in self.FIELDS])
+
+    def __eq__(self, other: object) -> bool:
+        return self._key() == other._key() if isinstance(other, Reference) else NotImplemented
+
+    def __repr__(self) -> str:
+        """Every field, as a dataclass shows them (tests compare references by their ``repr``)."""
+        return f"Reference({', '.join(f'{name}={getattr(self, name)!r}' for name in self.FIELDS)})"
 
     @property
     def version_path(self) -> str:
@@ -122,13 +180,25 @@ class Reference:
         }
 
 
-@dataclass
 class ScanResult:
     """References and per-file errors of a scan; ``files_scanned`` counts candidate files read.
     ``rendered``: the references as texts instead, when the scan was asked to render them
-    (``refs.disk.scan_tree``'s ``render``; ``references`` is then empty)."""
+    (``refs.disk.scan_tree``'s ``render``; ``references`` is then empty).
 
-    references: list[Reference] = field(default_factory=list)
-    errors: list[SourceParseError] = field(default_factory=list)
-    files_scanned: int = 0
-    rendered: list[str] = field(default_factory=list)
+    Not a dataclass: ``dataclasses`` is not imported on the ``refs`` path (start-up cost;
+    tests/commands/test_startup.py guards it).
+    """
+
+    __slots__ = ("errors", "files_scanned", "references", "rendered")
+
+    def __init__(
+        self,
+        references: list[Reference] | None = None,
+        errors: list[SourceParseError] | None = None,
+        files_scanned: int = 0,
+        rendered: list[str] | None = None,
+    ) -> None:
+        self.references: list[Reference] = [] if references is None else references
+        self.errors: list[SourceParseError] = [] if errors is None else errors
+        self.files_scanned = files_scanned
+        self.rendered: list[str] = [] if rendered is None else rendered

@@ -24,7 +24,6 @@ sweep edit, the bytes Terraform reads (``Reference.version_in`` names the file h
 
 from __future__ import annotations
 
-import dataclasses
 import posixpath
 from collections.abc import Iterable, Sequence
 
@@ -77,12 +76,9 @@ def _merge(base: Reference, over: Reference) -> Reference:
     if base.entry != RefKindOfEntry.MODULE:
         return over  # an argument or a required_providers element: replaced whole
     if over.source is None:  # only `version` in the override block
-        return dataclasses.replace(
-            base, version=over.version, version_span=over.version_span, version_in=over.path
-        )
+        return base.replace(version=over.version, version_span=over.version_span, version_in=over.path)
     if over.version is None and base.version is not None:  # new source, original version
-        return dataclasses.replace(
-            over,
+        return over.replace(
             version=base.version,
             version_span=base.version_span,
             version_in=base.version_in or base.path,

@@ -14,7 +14,6 @@ import os
 import posixpath
 import re
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
 
 from catalog_ops.core.edits import line_col
 from catalog_ops.errors import SourceParseError
@@ -40,12 +39,21 @@ def _traversal_re() -> re.Pattern[str]:
     return _TRAVERSAL_RE
 
 
-@dataclass
 class StrValue:
-    """A string value as pieces ``(text, origin_file | None, origin_offset)``."""
+    """A string value as pieces ``(text, origin_file | None, origin_offset)``.
 
-    pieces: list[tuple[str, str | None, int]]
-    dynamic_reason: str | None = None
+    Compared (``==``) field by field. Not a dataclass: ``dataclasses`` is not imported on the
+    ``refs`` path (start-up cost; tests/commands/test_startup.py guards it).
+    """
+
+    def __init__(self, pieces: list[tuple[str, str | None, int]], dynamic_reason: str | None = None) -> None:
+        self.pieces = pieces
+        self.dynamic_reason = dynamic_reason
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, StrValue):
+            return NotImplemented
+        return (self.pieces, self.dynamic_reason) == (other.pieces, other.dynamic_reason)
 
     @property
     def value(self) -> str:
@@ -54,33 +62,72 @@ class StrValue:
         return pieces[0][0] if len(pieces) == 1 else "".join([p[0] for p in pieces])
 
 
-@dataclass
 class Dynamic:
-    """A value that is not resolved statically, and why."""
+    """A value that is not resolved statically, and why.
 
-    reason: str
+    Compared (``==``) by ``reason``. Not a dataclass: ``dataclasses`` is not imported on the
+    ``refs`` path (start-up cost; tests/commands/test_startup.py guards it).
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __eq__(self, other: object) -> bool:
+        return self.reason == other.reason if isinstance(other, Dynamic) else NotImplemented
 
 
-@dataclass
 class ConfigRef:
-    """A Terragrunt config object (an include or ``read_terragrunt_config``), by tree path."""
+    """A Terragrunt config object (an include or ``read_terragrunt_config``), by tree path.
 
-    path: str
+    Compared (``==``) by ``path``. Not a dataclass: ``dataclasses`` is not imported on the
+    ``refs`` path (start-up cost; tests/commands/test_startup.py guards it).
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __eq__(self, other: object) -> bool:
+        return self.path == other.path if isinstance(other, ConfigRef) else NotImplemented
 
 
 Value = StrValue | Dynamic | ConfigRef
 
 
-@dataclass
 class ParsedFile:
-    """A parsed HCL file: its text, root body (``None`` on error), ``locals`` and ``include`` paths."""
+    """A parsed HCL file: its text, root body (``None`` on error), ``locals`` and ``include`` paths.
 
-    path: str
-    text: str
-    root: Block | None
-    error: SourceParseError | None
-    locals: dict[str, Attr] = field(default_factory=dict)
-    includes: dict[str, Attr] = field(default_factory=dict)
+    ``locals``/``includes`` default to new empty ones. Compared (``==``) field by field.
+    Not a dataclass: ``dataclasses`` is not imported on the ``refs`` path (start-up cost;
+    tests/commands/test_startup.py guards it).
+    """
+
+    def __init__(
+        self,
+        path: str,
+        text: str,
+        root: Block | None,
+        error: SourceParseError | None,
+        locals: dict[str, Attr] | None = None,
+        includes: dict[str, Attr] | None = None,
+    ) -> None:
+        self.path = path
+        self.text = text
+        self.root = root
+        self.error = error
+        self.locals: dict[str, Attr] = {} if locals is None else locals
+        self.includes: dict[str, Attr] = {} if includes is None else includes
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ParsedFile):
+            return NotImplemented
+        return (self.path, self.text, self.root, self.error, self.locals, self.includes) == (
+            other.path,
+            other.text,
+            other.root,
+            other.error,
+            other.locals,
+            other.includes,
+        )
 
 
 class Loader:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from catalog_ops.core.edits import line_col
 from catalog_ops.core.sources import ModuleSource, RefKind, SourceKind, dynamic_source, parse_source
@@ -17,7 +16,6 @@ JsonExtract = Callable[[str, str, JNode], list[Reference]]
 FileExtract = Callable[[str, str], list[Reference]]
 
 
-@dataclass(frozen=True)
 class Extractor:
     """One kind of reference and where it is written (Renovate's terraform manager pattern).
 
@@ -34,15 +32,28 @@ class Extractor:
             (``*.tf``/``*.tofu``: Terraform and OpenTofu configuration), ``terragrunt``
             (``*.hcl`` Terragrunt configuration), ``stack`` (``terragrunt.stack.hcl``). A
             Terragrunt file's ``terraform`` block is not Terraform's: only its ``source`` counts.
+
+    Never changed once made (the ``EXTRACTORS`` table). Not a dataclass: ``dataclasses`` is not
+    imported on the ``refs`` path (start-up cost; tests/commands/test_startup.py guards it).
     """
 
-    name: str
-    blocks: tuple[str, ...] = ()
-    hcl: HclExtract | None = None
-    json: JsonExtract | None = None
-    files: tuple[str, ...] = ()
-    file: FileExtract | None = None
-    dialects: tuple[str, ...] = ("terraform",)
+    def __init__(
+        self,
+        name: str,
+        blocks: tuple[str, ...] = (),
+        hcl: HclExtract | None = None,
+        json: JsonExtract | None = None,
+        files: tuple[str, ...] = (),
+        file: FileExtract | None = None,
+        dialects: tuple[str, ...] = ("terraform",),
+    ) -> None:
+        self.name = name
+        self.blocks = blocks
+        self.hcl = hcl
+        self.json = json
+        self.files = files
+        self.file = file
+        self.dialects = dialects
 
 
 STACK_FILE = "terragrunt.stack.hcl"

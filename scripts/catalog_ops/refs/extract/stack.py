@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from catalog_ops.hcl.body import Attr, Block, object_items
 from catalog_ops.refs.extract.base import Extractor, module_ref
 from catalog_ops.refs.model import Reference, RefKindOfEntry
@@ -31,7 +29,7 @@ def _hcl(ev: Evaluator, f: ParsedFile, b: Block) -> list[Reference]:
     if "values" in b.attrs and ref.ref_span is not None and ref.source and ref.source.ref:
         span = values_version_span(f.text, b.attrs["values"])
         if span is not None and f.text[span[0] : span[1]] == ref.source.ref:
-            ref = dataclasses.replace(ref, values_span=span)
+            ref = ref.replace(values_span=span)
     return [ref]
 
 
