@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from unittest import mock
 
 import pytest
@@ -10,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from catalog_ops.hcl import HclSyntaxError, body, lex, lexer, parse
+from fixtures.hcl import NEVER, general_lexed, lexed
 
 
 @pytest.mark.parametrize(
@@ -241,24 +241,9 @@ def test_drop_leaves_no_tokens_for_skipped_blocks_and_gaps():
 # gives. With their patterns replaced by one that never matches (the run of dropped blocks by the
 # gap alone: no block), ``lex`` takes the general loop only: both runs must return the same
 # tokens, or the same error.
-_NEVER = re.compile(r"(?!)")
-
-
-def _lexed(text, **kwargs):
-    try:
-        return [(t.kind, t.start, t.end, t.text, t.parts) for t in lex(text, **kwargs)]
-    except HclSyntaxError as exc:
-        return (exc.offset, exc.message)
-
-
-def _general_lexed(text, **kwargs):
-    with (
-        mock.patch.object(lexer, "_LINE_RE", _NEVER),
-        mock.patch.object(lexer, "_FAST_HEAD_RE", _NEVER),
-        mock.patch.object(lexer, "_FAST_BODY_RE", _NEVER),
-        mock.patch.object(lexer, "_skipped_run_re", lambda read_types: lexer._GAP_RE),
-    ):
-        return _lexed(text, **kwargs)
+_NEVER = NEVER
+_lexed = lexed
+_general_lexed = general_lexed
 
 
 _MODES = ({}, {"skim": {"module", "locals"}}, {"skim": {"module", "locals"}, "drop": True})

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from catalog_ops.hcl import HclSyntaxError, lexer
+from catalog_ops.hcl import lexer
+from fixtures.hcl import NEVER, general_lexed, lexed
 
 _EVERY_CHARACTER = "".join(map(chr, range(0x110000)))
 
@@ -98,26 +99,9 @@ def test_fast_body_reads_wide_characters():
     assert m is not None and m.end() == text.index("\nrest")
 
 
-_NEVER = re.compile(r"(?!)")
-
-
-def _lexed(text, **kwargs):
-    try:
-        return [(t.kind, t.start, t.end, t.text, t.parts) for t in lexer.lex(text, **kwargs)]
-    except HclSyntaxError as exc:
-        return (exc.offset, exc.message)
-
-
-def _general_lexed(text, **kwargs):
-    """``lex`` through its general loop alone (as tests/hcl/test_lexer.py's helper): every fast
-    pattern replaced by one that never matches, the run of dropped blocks by the gap alone."""
-    with (
-        mock.patch.object(lexer, "_LINE_RE", _NEVER),
-        mock.patch.object(lexer, "_FAST_HEAD_RE", _NEVER),
-        mock.patch.object(lexer, "_FAST_BODY_RE", _NEVER),
-        mock.patch.object(lexer, "_skipped_run_re", lambda read_types: lexer._GAP_RE),
-    ):
-        return _lexed(text, **kwargs)
+_NEVER = NEVER
+_lexed = lexed
+_general_lexed = general_lexed
 
 
 # Top-level blocks for ``lex(skim=..., drop=True)``: read types, types that only start like one
