@@ -12,7 +12,7 @@ help:
 	@echo "make test   - venv + pinned tools + full test suite (ruff, mypy, actionlint, zizmor, shellcheck, pytest)"
 	@echo "make demo   - run the main job (release -> rollout) on the bundled example with the local forge"
 	@echo "make tools  - install/reuse pinned tools in ~/.cache/catalog-ops/tools"
-	@echo "make venv   - the virtualenv only (.venv, with the dev tools)"
+	@echo "make venv   - the virtualenv (.venv, with the dev tools) and the test-only npm packages"
 
 # .venv/.base: the package and its runtime dependencies (all `make demo` needs);
 # .venv/.installed: plus the dev tools (pytest, ruff, mypy, zizmor, shellcheck) for `make test`.
