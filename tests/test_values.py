@@ -228,6 +228,18 @@ def test_edits_compare_hash_and_sort_as_the_dataclass(fields: list[tuple[int, in
         assert (a == b, a < b, hash(a) == hash(b)) == (ta == tb, ta < tb, hash(ta) == hash(tb))
 
 
+@settings(max_examples=200, deadline=None)
+@given(_edits, _edits)
+def test_edits_order_all_four_ways_and_show_as_the_dataclass(
+    a: tuple[int, int, str, str], b: tuple[int, int, str, str]
+) -> None:
+    """Round-6 attack review: the ``order=True`` dataclass had ``<=``, ``>`` and ``>=`` too
+    (``<=``/``>=`` raised TypeError on lead6) and a field-by-field ``repr``."""
+    x, y, tx, ty = Edit(*a), Edit(*b), _Edit(*a), _Edit(*b)
+    assert (x < y, x <= y, x > y, x >= y) == (tx < ty, tx <= ty, tx > ty, tx >= ty)
+    assert "_" + repr(x) == repr(tx)
+
+
 _raws = st.sampled_from(
     [
         "git::https://example.com/acme/m.git//vpc?ref=v1.2.3",
