@@ -508,3 +508,21 @@ def test_issue17_bump_cases(case, files, address, to, changed, statuses):
 def test_prerelease_target_still_needs_the_flag():
     with pytest.raises(UsageError, match="allow-prerelease"):
         bump_files({"m.tf": FAMILIES.encode()}, address="github.com/acme/mods", to="v1.1.0-rc.1")
+
+
+def test_a_ref_too_long_for_semver_is_a_branch_and_skipped_not_a_crash():
+    # Round-6 attack review: a ref semver refuses for its length (more than 255 characters) was
+    # classified a version tag without semver, then bump's parse of it gave None
+    # (AssertionError traceback, the whole run lost). As on main (ebdc10a): skipped as a branch.
+    huge = "v1.0.0-" + "a" * 250
+    files = {
+        "a/main.tf": f'module "m" {{\n  source = "{GH}//modules/vpc?ref={huge}"\n}}\n'.encode(),
+        "b/main.tf": f'module "m" {{\n  source = "{GH}//modules/vpc?ref=v1.2.0"\n}}\n'.encode(),
+    }
+    result = bump_files(files, address=f"{GH}//modules/vpc", to="1.3.0")
+    assert result.errors == []
+    assert [(o.path, o.status, o.old) for o in result.outcomes] == [
+        ("a/main.tf", "skipped", huge),
+        ("b/main.tf", "bumped", "v1.2.0"),
+    ]
+    assert result.changed == {"b/main.tf": files["b/main.tf"].replace(b"v1.2.0", b"v1.3.0")}

@@ -6,6 +6,7 @@ and a pickle round trip for what ``refs.disk``'s forked workers send back."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import inspect
 import pickle
@@ -226,6 +227,29 @@ def test_edits_compare_hash_and_sort_as_the_dataclass(fields: list[tuple[int, in
     ]
     for a, b, ta, tb in zip(mine, mine[1:], twins, twins[1:], strict=False):
         assert (a == b, a < b, hash(a) == hash(b)) == (ta == tb, ta < tb, hash(ta) == hash(tb))
+
+
+@settings(max_examples=200, deadline=None)
+@given(_edits, _edits)
+def test_edits_order_all_four_ways_and_show_as_the_dataclass(
+    a: tuple[int, int, str, str], b: tuple[int, int, str, str]
+) -> None:
+    """Round-6 attack review: the ``order=True`` dataclass had ``<=``, ``>`` and ``>=`` too
+    (``<=``/``>=`` raised TypeError on lead6) and a field-by-field ``repr``."""
+    x, y, tx, ty = Edit(*a), Edit(*b), _Edit(*a), _Edit(*b)
+    assert (x < y, x <= y, x > y, x >= y) == (tx < ty, tx <= ty, tx > ty, tx >= ty)
+    assert "_" + repr(x) == repr(tx)
+
+
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_edits_pickle_and_copy_as_the_dataclass(protocol: int) -> None:
+    """Round-6 attack review: on lead6 an ``Edit`` (slots, immutable) could be neither pickled
+    nor copied (AttributeError / TypeError); the dataclass could."""
+    edit = Edit(3, 5, "v1", "v2")
+    for again in (pickle.loads(pickle.dumps(edit, protocol)), copy.copy(edit), copy.deepcopy(edit)):
+        assert type(again) is Edit
+        assert again == edit
+        assert (again.start, again.end, again.old, again.new) == (3, 5, "v1", "v2")
 
 
 _raws = st.sampled_from(

@@ -9,7 +9,9 @@ import hypothesis.strategies
 import pytest
 import semver
 
+from catalog_ops.core import version_text
 from catalog_ops.core.edits import Edit, apply_edits, line_col
+from catalog_ops.core.sources import RefKind, classify_ref
 from catalog_ops.core.version_text import is_version
 from catalog_ops.core.versions import (
     Level,
@@ -355,3 +357,37 @@ def test_is_version_is_exactly_when_parse_version_gives_a_version(text: str) -> 
 def test_is_version_examples(text: str, want: bool) -> None:
     assert is_version(text) is want
     assert (parse_version(text) is not None) is want
+
+
+# semver.Version refuses a version (without prefix) of more than 255 characters (its MAX_LENGTH),
+# so parse_version returns None for it; is_version said True (round-6 attack review), so
+# classify_ref called such a ref a version tag and bump then failed on it (AssertionError).
+def test_is_version_max_length_is_semvers() -> None:
+    assert semver.Version.MAX_LENGTH == version_text.MAX_LENGTH
+
+
+_LONG = [
+    "1.0.0-" + "a" * 249,  # 255 characters: a version
+    "1.0.0-" + "a" * 250,  # 256: none
+    "modules/vpc/v1.0.0-" + "a" * 249,  # the prefix does not count
+    "v1.0.0+" + "b" * 250,
+    "1.0.0-" + "a" * 120 + "+" + "b" * 128,  # 255
+    "1.0.0-" + "a" * 120 + "+" + "b" * 129,  # 256
+    "1" * 253 + ".0.0",  # 257
+    "1" * 251 + ".0.0",  # 255
+    "1" * 5000 + ".0.0",  # more digits than int() converts, too
+    " 0.0." + "9" * 251 + " ",  # stripped: 255
+]
+
+
+@pytest.mark.parametrize("text", _LONG)
+def test_is_version_refuses_what_semver_refuses(text: str) -> None:
+    want = parse_version(text) is not None
+    assert is_version(text) is want
+    assert classify_ref(text) == (RefKind.SEMVER_TAG if want else RefKind.BRANCH)
+
+
+def test_long_version_examples() -> None:
+    assert [parse_version(t) is not None for t in _LONG] == [
+        True, False, True, False, True, False, False, True, False, True
+    ]  # fmt: skip

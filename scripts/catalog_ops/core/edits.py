@@ -55,8 +55,28 @@ class Edit:
     def __hash__(self) -> int:
         return hash(self._key())
 
+    # All four orderings, as the ``order=True`` dataclass this was had (``<=`` and ``>=`` have no
+    # reflection through ``__lt__``).
     def __lt__(self, other: Edit) -> bool:
         return self._key() < other._key() if isinstance(other, Edit) else NotImplemented
+
+    def __le__(self, other: Edit) -> bool:
+        return self._key() <= other._key() if isinstance(other, Edit) else NotImplemented
+
+    def __gt__(self, other: Edit) -> bool:
+        return self._key() > other._key() if isinstance(other, Edit) else NotImplemented
+
+    def __ge__(self, other: Edit) -> bool:
+        return self._key() >= other._key() if isinstance(other, Edit) else NotImplemented
+
+    def __reduce__(self) -> tuple[type[Edit], tuple[int, int, str, str]]:
+        """Pickled (and ``copy``'d) as its arguments: the default reduction restores slots by
+        ``setattr``, which an immutable ``Edit`` refuses (the dataclass pickled and copied)."""
+        return (Edit, self._key())
+
+    def __repr__(self) -> str:
+        """As the dataclass showed it: ``Edit(start=0, end=1, old='a', new='b')``."""
+        return f"Edit(start={self.start!r}, end={self.end!r}, old={self.old!r}, new={self.new!r})"
 
 
 def line_col(text: str, offset: int) -> tuple[int, int]:

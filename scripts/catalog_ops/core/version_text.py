@@ -22,7 +22,18 @@ tags such as ``modules/vpc/v1.2.3``), then the semver.org 2.0.0 core (its ยง2, ย
 ``major``, ``minor``, ``patch``, ``pre``, ``build`` groups; no leading zeros in numeric parts)."""
 
 
+MAX_LENGTH = 255
+"""The most characters ``semver.Version`` takes in a version without prefix (its
+``MAX_LENGTH``; it raises ``ValueError`` beyond, so ``parse_version`` returns None). Python's
+``int()`` digit limit (``sys.get_int_max_str_digits()``, at least 640 or none) is then never
+reached. tests/core/test_versions.py checks it against the installed ``semver``."""
+
+
 def is_version(text: str) -> bool:
     """Whether ``text`` (stripped) is a version as written: exactly when
-    ``core.versions.parse_version(text)`` returns a ``Version``, without importing ``semver``."""
-    return VERSION_RE.fullmatch(text.strip()) is not None
+    ``core.versions.parse_version(text)`` returns a ``Version``, without importing ``semver``:
+    ``VERSION_RE`` matches and the version without its prefix has at most ``MAX_LENGTH``
+    characters."""
+    text = text.strip()
+    m = VERSION_RE.fullmatch(text)
+    return m is not None and len(text) - m.end("prefix") <= MAX_LENGTH
