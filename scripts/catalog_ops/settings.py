@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Collection, Mapping
 
+from catalog_ops.core.values import Fields, Immutable
 from catalog_ops.errors import UsageError
 from catalog_ops.forge import forge_kind
 
@@ -51,7 +52,7 @@ SETTINGS_VARIABLES = frozenset(
 variables too (``cli.option_env_name``); those names are passed in as ``option_names``."""
 
 
-class Settings:
+class Settings(Fields, Immutable):
     """Options shared by every command.
 
     Frozen: it cannot be changed once made (``replace`` makes a changed copy); keyword-only
@@ -125,22 +126,6 @@ class Settings:
     def local_root(self) -> Path:
         """The local forge's directory: the one given, else ``default_local_root()``."""
         return self._local_root if self._local_root is not None else default_local_root()
-
-    def replace(self, **changes: object) -> Settings:
-        """A copy with ``changes`` (attribute name -> value) applied, not checked again.
-
-        Raises:
-            TypeError: a name that is not an attribute (as ``dataclasses.replace``).
-        """
-        values = {name: getattr(self, name) for name in self.FIELDS}
-        values.update(changes)
-        return Settings(**values)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}: Settings are immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}: Settings are immutable")
 
     @classmethod
     def from_env(

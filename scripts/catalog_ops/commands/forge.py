@@ -31,11 +31,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from catalog_ops import gitutil
-from catalog_ops.commands.refs import escape as printable
 from catalog_ops.errors import UsageError
 from catalog_ops.forge import FileChange, Repo, make_forge
 from catalog_ops.forge.local import LocalForge
 from catalog_ops.render.report import print_wide
+from catalog_ops.render.terminal import printable
 from catalog_ops.settings import Settings
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from catalog_ops.errors import PartialFailure, SourceParseError
 from catalog_ops.refs import Reference, ScanResult, scan_tree
+from catalog_ops.render.terminal import printable as escape  # also what bump prints with
 from catalog_ops.settings import Settings
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy treats it the same)
@@ -54,15 +55,6 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
             bar.update(task, completed=done, total=total)
 
         yield hook
-
-
-def escape(text: str) -> str:
-    """``text`` with every non-printable character (newline, tab, other control, format and
-    separator characters) written as its Python escape (``\\n``, ``\\t``, ``\\x1b``,
-    ``\\u2028``), so one table row stays on one line. Printable text is unchanged."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def error_json(err: SourceParseError) -> dict[str, object]:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from catalog_ops.core.values import Immutable, Record
 from catalog_ops.errors import EditConflict
 
 
-class Edit:
+class Edit(Record, Immutable):
     """Replace ``text[start:end]`` (which must equal ``old``) by ``new``.
 
     A value, compared, hashed (``apply_edits`` drops duplicates through a set) and ordered
@@ -29,6 +30,7 @@ class Edit:
     """
 
     __slots__ = ("end", "new", "old", "start")
+    FIELDS = ("start", "end", "old", "new")
     start: int
     end: int
     old: str
@@ -39,18 +41,6 @@ class Edit:
         object.__setattr__(self, "end", end)
         object.__setattr__(self, "old", old)
         object.__setattr__(self, "new", new)
-
-    def _key(self) -> tuple[int, int, str, str]:
-        return (self.start, self.end, self.old, self.new)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}: an Edit is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}: an Edit is immutable")
-
-    def __eq__(self, other: object) -> bool:
-        return self._key() == other._key() if isinstance(other, Edit) else NotImplemented
 
     def __hash__(self) -> int:
         return hash(self._key())
@@ -72,11 +62,7 @@ class Edit:
     def __reduce__(self) -> tuple[type[Edit], tuple[int, int, str, str]]:
         """Pickled (and ``copy``'d) as its arguments: the default reduction restores slots by
         ``setattr``, which an immutable ``Edit`` refuses (the dataclass pickled and copied)."""
-        return (Edit, self._key())
-
-    def __repr__(self) -> str:
-        """As the dataclass showed it: ``Edit(start=0, end=1, old='a', new='b')``."""
-        return f"Edit(start={self.start!r}, end={self.end!r}, old={self.old!r}, new={self.new!r})"
+        return (Edit, (self.start, self.end, self.old, self.new))
 
 
 def line_col(text: str, offset: int) -> tuple[int, int]:

@@ -37,6 +37,7 @@ import functools
 import re
 from enum import StrEnum
 
+from catalog_ops.core.values import Immutable, Record
 from catalog_ops.errors import UsageError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy treats it the same)
@@ -102,7 +103,7 @@ class RefKind(StrEnum):
     DYNAMIC = "dynamic"
 
 
-class ModuleSource:
+class ModuleSource(Record, Immutable):
     """A parsed module source address. See the module docstring for the rules.
 
     A value, compared (``==``) field by field and hashed on its fields; it cannot be changed once
@@ -137,7 +138,8 @@ class ModuleSource:
         "reason",
         "query",
     )
-    """The attributes in order: the arguments of ``__init__``, what ``==`` and ``hash`` compare."""
+    """The attributes in order: the arguments of ``__init__``, what ``==``, ``hash`` and ``repr``
+    (``core.values.Record``) read."""
 
     raw: str
     kind: SourceKind
@@ -174,34 +176,8 @@ class ModuleSource:
         object.__setattr__(self, "reason", reason)
         object.__setattr__(self, "query", query)
 
-    def replace(self, **changes: object) -> ModuleSource:
-        """A copy with ``changes`` (attribute name -> value) applied.
-
-        Raises:
-            TypeError: a name that is not an attribute (as ``dataclasses.replace``).
-        """
-        values = {name: getattr(self, name) for name in self.FIELDS}
-        values.update(changes)
-        return ModuleSource(**values)
-
-    def _key(self) -> tuple[object, ...]:
-        return tuple([getattr(self, name) for name in self.FIELDS])
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}: a ModuleSource is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}: a ModuleSource is immutable")
-
-    def __eq__(self, other: object) -> bool:
-        return self._key() == other._key() if isinstance(other, ModuleSource) else NotImplemented
-
     def __hash__(self) -> int:
         return hash(self._key())
-
-    def __repr__(self) -> str:
-        """Every field, as a dataclass shows them (within a ``Reference``'s ``repr``)."""
-        return f"ModuleSource({', '.join(f'{name}={getattr(self, name)!r}' for name in self.FIELDS)})"
 
 
 def classify_ref(ref: str | None) -> RefKind:

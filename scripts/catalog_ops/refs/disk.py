@@ -235,8 +235,9 @@ _NO_TEXTS: list[str] = []  # shared by the groups of objects (never mutated)
 def _scan_chunk(paths: Sequence[str], needle: Needle, tree: Loader | None = None) -> _Part:
     """Read, filter and parse ``paths`` (a worker's task, or a part of a scan in this process,
     which passes its one ``tree`` so included files are parsed once): ``(files read, groups)``,
-    a group ``(path, references, errors as tuples)`` for each file with either, in the order of
-    ``paths`` — tuples pickle; the caller rebuilds the errors. References come before
+    a group ``(path, references, texts, errors as tuples)`` (``_Group``; no texts yet) for each
+    file with references or an error, in the order of ``paths`` — tuples pickle; the caller
+    rebuilds the errors. References come before
     ``apply_overrides``, which needs every file of a directory; none is rendered yet."""
     tree = tree or _disk_loader()
     groups: list[_Group] = []

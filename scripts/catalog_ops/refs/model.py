@@ -6,6 +6,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from catalog_ops.core.sources import ModuleSource
+from catalog_ops.core.values import Record
 from catalog_ops.errors import SourceParseError
 
 
@@ -41,7 +42,7 @@ class RefStatus(StrEnum):
     UNPINNED = "unpinned"  # no ref: follows the default branch
 
 
-class Reference:
+class Reference(Record):
     """One reference found in a file.
 
     A value: nothing changes one after it is made (``replace`` makes another); compared (``==``)
@@ -93,7 +94,8 @@ class Reference:
         "values_span",
         "version_in",
     )
-    """The attributes in order: the arguments of ``__init__``, what ``==`` compares."""
+    """The attributes in order: the arguments of ``__init__``, what ``==`` and ``repr``
+    (``core.values.Record``; tests compare references by their ``repr``) read."""
 
     def __init__(
         self,
@@ -128,26 +130,6 @@ class Reference:
         self.provider_source = provider_source
         self.values_span = values_span
         self.version_in = version_in
-
-    def replace(self, **changes: object) -> Reference:
-        """A copy with ``changes`` (attribute name -> value) applied.
-
-        Raises:
-            TypeError: a name that is not an attribute (as ``dataclasses.replace``).
-        """
-        values = {name: getattr(self, name) for name in self.FIELDS}
-        values.update(changes)
-        return Reference(**values)
-
-    def _key(self) -> tuple[object, ...]:
-        return tuple([getattr(self, name) for name in self.FIELDS])
-
-    def __eq__(self, other: object) -> bool:
-        return self._key() == other._key() if isinstance(other, Reference) else NotImplemented
-
-    def __repr__(self) -> str:
-        """Every field, as a dataclass shows them (tests compare references by their ``repr``)."""
-        return f"Reference({', '.join(f'{name}={getattr(self, name)!r}' for name in self.FIELDS)})"
 
     @property
     def version_path(self) -> str:

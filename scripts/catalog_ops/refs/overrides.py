@@ -95,8 +95,9 @@ def apply_overrides(references: Sequence[Reference]) -> list[Reference]:
     Returns:
         The references of ordinary files, each replaced by its merged form when an override file
         sets the same argument, in their original order; override-file references that have
-        nothing to merge into are kept when complete (a ``module`` with a ``source``) and dropped
-        otherwise (Terraform reports such a block as an error).
+        nothing to merge into are kept when complete (a ``module`` with a ``source``), after all
+        of those (in the order the override files are merged), and dropped otherwise (Terraform
+        reports such a block as an error). ``refs.disk._result`` relies on this order.
     """
     # "override" in the path first: a substring test, where ``is_override_file`` splits the name
     if not any("override" in r.path and is_override_file(r.path) for r in references):

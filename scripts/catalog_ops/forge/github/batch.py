@@ -664,7 +664,7 @@ def open_merge_facts(
     checks = checks_from_rollup(tip.get("statusCheckRollup"))
     if checks is None:
         return None
-    age = head_age(str(tip.get("committedDate") or ""), time.time())
+    age = head_age(tip.get("committedDate"), time.time())
     required, methods, auto_allowed = policy
     return MergeFacts(
         head_sha=pr.head_sha,

@@ -411,7 +411,7 @@ class GitHubPulls(GitHubIssues):
         age = 0.0
         with contextlib.suppress(NotFound):
             _h, commit = self._request("GET", f"/repos/{repo}/git/commits/{pull.head_sha}")
-            age = head_age(str(((commit.get("committer") or {}).get("date")) or ""), time.time())
+            age = head_age((commit.get("committer") or {}).get("date"), time.time())
         return MergeFacts(
             head_sha=pull.head_sha,
             state=pull.state,
